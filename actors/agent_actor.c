@@ -1,0 +1,239 @@
+/*  =========================================================================
+    agent_actor - what one agent's LLM sees (see agent_actor.h)
+    =========================================================================
+*/
+
+#include "agent_actor.h"
+
+#include "log.h"
+#include "server_set.h"
+
+#include <errno.h>
+
+typedef struct {
+    char *session;        //  session actor endpoint
+    char *registry;       //  registry intake
+    char *control;        //  registry control
+    atomic_uint *ids;     //  the runtime's id counter
+} s_args_t;
+
+typedef struct {
+    zsock_t *pipe;                   //  to the host API
+    s_args_t *args;                  //  as given
+    server_set_t *servers;           //  own servers (maybe none)
+    zsock_t *control;                //  DEALER to the registry
+    char *view_id;                   //  registered view, or NULL
+    char *report;                    //  start report, once started
+    mcpact_progress_fn *progress;    //  host's progress callback
+    void *progress_arg;              //  its argument
+    bool terminated;                 //  leave the loop
+} self_t;
+
+static void
+s_start_own (self_t *self)
+{
+    server_set_start (self->servers, self->args->registry, self->args->ids);
+    size_t max = server_set_size (self->servers) + 1;
+    zmq_pollitem_t *items = (zmq_pollitem_t *) calloc (max, sizeof (zmq_pollitem_t));
+    while (!server_set_done (self->servers)) {
+        int count = server_set_poll_items (self->servers, items, (int) max);
+        if (zmq_poll (items, count, -1) < 0 && errno != EINTR)
+            break;
+        server_set_handle (self->servers, items, count, self->progress, self->progress_arg);
+    }
+    free (items);
+}
+
+//  Asks the session for its servers (starting them if need be).
+static int
+s_session_servers (self_t *self, json_t **servers, json_t **report)
+{
+    zsock_t *session = zsock_new_dealer (self->args->session);
+    if (!session)
+        return -1;
+    zstr_send (session, "SERVERS");
+    char *verb = NULL, *servers_text = NULL, *report_text = NULL;
+    int rc = zsock_recv (session, "sss", &verb, &servers_text, &report_text);
+    json_error_t error;
+    if (rc == 0 && verb && strcmp (verb, "SERVERS") == 0) {
+        *servers = json_loads (servers_text, 0, &error);
+        *report = json_loads (report_text, 0, &error);
+    }
+    free (verb);
+    free (servers_text);
+    free (report_text);
+    zsock_destroy (&session);
+    return *servers && *report ? 0 : -1;
+}
+
+//  Puts the registry's rejections into the report, beside their servers.
+static void
+s_merge_rejections (json_t *report, json_t *rejected)
+{
+    size_t index;
+    json_t *rejection;
+    json_array_foreach (rejected, index, rejection) {
+        const char *server = json_string_value (json_object_get (rejection, "server"));
+        json_t *entry = json_pack ("{s:O,s:O}", "tool", json_object_get (rejection, "tool"),
+                                   "reason", json_object_get (rejection, "reason"));
+        json_t *target = NULL;
+        size_t server_index;
+        json_t *report_server;
+        json_array_foreach (json_object_get (report, "servers"), server_index, report_server) {
+            const char *name = json_string_value (json_object_get (report_server, "name"));
+            if (server && name && strcmp (name, server) == 0)
+                target = report_server;
+        }
+        if (!target)
+            target = report;
+        json_t *list = json_object_get (target, "rejected");
+        if (!list) {
+            list = json_array ();
+            json_object_set_new (target, "rejected", list);
+        }
+        json_array_append_new (list, entry);
+        if (target != report) {
+            json_int_t tools = json_integer_value (json_object_get (target, "tools"));
+            json_object_set_new (target, "tools", json_integer (tools > 0 ? tools - 1 : 0));
+        }
+        log_warn ("%s", json_string_value (json_object_get (rejection, "reason")));
+    }
+}
+
+static char *
+s_start (self_t *self, zmsg_t *msg)
+{
+    char *view_id = zmsg_popstr (msg);
+    char *slot = zmsg_popstr (msg);
+    char *policy = zmsg_popstr (msg);
+    char *functions = zmsg_popstr (msg);
+    json_t *servers = NULL, *report = NULL;
+    if (server_set_size (self->servers) > 0) {
+        s_start_own (self);
+        servers = server_set_servers (self->servers);
+        report = server_set_report (self->servers);
+    }
+    else if (s_session_servers (self, &servers, &report) != 0) {
+        json_decref (servers);
+        json_decref (report);
+        servers = json_array ();
+        report = json_pack ("{s:[],s:i,s:s}", "servers", "ms", 0, "error",
+                            "the session did not answer");
+    }
+    char *servers_text = json_dumps (servers, JSON_COMPACT);
+    self->control = zsock_new_dealer (self->args->control);
+    zsock_send (self->control, "ssssss", "VIEW", view_id, slot, policy, functions,
+                servers_text);
+    char *verb = NULL, *id = NULL, *rejected_text = NULL;
+    if (zsock_recv (self->control, "sss", &verb, &id, &rejected_text) == 0 && verb
+        && strcmp (verb, "VIEWED") == 0) {
+        json_error_t error;
+        json_t *rejected = json_loads (rejected_text, 0, &error);
+        s_merge_rejections (report, rejected);
+        json_decref (rejected);
+        self->view_id = view_id;
+        view_id = NULL;
+    }
+    char *text = json_dumps (report, JSON_COMPACT);
+    free (verb);
+    free (id);
+    free (rejected_text);
+    free (servers_text);
+    json_decref (servers);
+    json_decref (report);
+    free (view_id);
+    free (slot);
+    free (policy);
+    free (functions);
+    return text;
+}
+
+//  A pointer frame, as zsock_send's "p" makes it.
+static void *
+s_popptr (zmsg_t *msg)
+{
+    void *pointer = NULL;
+    zframe_t *frame = zmsg_pop (msg);
+    if (frame && zframe_size (frame) == sizeof pointer)
+        memcpy (&pointer, zframe_data (frame), sizeof pointer);
+    zframe_destroy (&frame);
+    return pointer;
+}
+
+static void
+s_handle_pipe (self_t *self)
+{
+    zmsg_t *msg = zmsg_recv (self->pipe);
+    char *verb = msg ? zmsg_popstr (msg) : NULL;
+    if (!verb || strcmp (verb, "$TERM") == 0)
+        self->terminated = true;
+    else if (strcmp (verb, "ADD") == 0) {
+        mcpact_server_config_t *config = (mcpact_server_config_t *) s_popptr (msg);
+        char *error = NULL;
+        if (server_set_add (self->servers, config, &error) == 0)
+            zstr_send (self->pipe, "OK");
+        else
+            zstr_sendx (self->pipe, "ERROR", error ? error : "cannot add", NULL);
+        free (error);
+    }
+    else if (strcmp (verb, "PROGRESS") == 0) {
+        void *fn = s_popptr (msg);
+        memcpy (&self->progress, &fn, sizeof fn);
+        self->progress_arg = s_popptr (msg);
+        zstr_send (self->pipe, "OK");
+    }
+    else if (strcmp (verb, "START") == 0) {
+        if (!self->report)
+            self->report = s_start (self, msg);
+        zstr_sendx (self->pipe, "REPORT", self->report ? self->report : "{}", NULL);
+    }
+    free (verb);
+    zmsg_destroy (&msg);
+}
+
+static void
+s_actor (zsock_t *pipe, void *arg)
+{
+    self_t self = {0};
+    self.pipe = pipe;
+    self.args = (s_args_t *) arg;
+    self.servers = server_set_new ();
+    actor_ready (pipe);
+    while (!self.terminated)
+        s_handle_pipe (&self);
+    if (self.view_id && self.control) {
+        //  Stop publishing into the slot before the host frees it.
+        zstr_sendx (self.control, "DROP", self.view_id, NULL);
+        char *verb = NULL, *id = NULL;
+        zsock_recv (self.control, "ss", &verb, &id);
+        free (verb);
+        free (id);
+    }
+    server_set_destroy (&self.servers);
+    zsock_destroy (&self.control);
+    free (self.view_id);
+    free (self.report);
+    free (self.args->session);
+    free (self.args->registry);
+    free (self.args->control);
+    free (self.args);
+}
+
+actor_t *
+agent_actor_new (const char *session, const char *registry, const char *control,
+                 atomic_uint *ids)
+{
+    s_args_t *args = (s_args_t *) calloc (1, sizeof (s_args_t));
+    args->session = strdup (session);
+    args->registry = strdup (registry);
+    args->control = strdup (control);
+    args->ids = ids;
+    actor_t *actor = actor_new (s_actor, args);
+    if (!actor) {
+        free (args->session);
+        free (args->registry);
+        free (args->control);
+        free (args);
+    }
+    return actor;
+}

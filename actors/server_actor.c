@@ -1,0 +1,951 @@
+/*  =========================================================================
+    server_actor - one MCP server: its transport and its JSON-RPC client
+
+    See server_actor.h for the messages. The call path is kept lean: a CALL
+    becomes one request line built in a reused buffer (the arguments are
+    validated by scanning, not parsed), and a response line is scanned for
+    its id and raw "result", which is forwarded as it is. Only handshake,
+    listing and the server's own requests go through jansson.
+
+    Every state change goes through s_set_state, so the log tells a
+    server's story in one place.
+    =========================================================================
+*/
+
+#include "server_actor.h"
+
+#include "idmap.h"
+#include "jsonscan.h"
+#include "log.h"
+#include "transport.h"
+#include "wire.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdatomic.h>
+
+//  Restart backoff after a ready server dies: doubles up to the maximum,
+//  and starts over once a server has stayed up for a minute.
+#define RESTART_FIRST_MS 250
+#define RESTART_MAX_MS 30000
+#define RESTART_RESET_MS 60000
+//  list_changed notifications closer than this are folded into one re-list.
+#define RELIST_DEBOUNCE_MS 300
+//  A server that pages tools/list more often than this is broken.
+#define MAX_LIST_PAGES 1000
+//  Messages drained from the callers' socket before looking at the rest.
+#define DRAIN_BATCH 256
+
+static const char *s_versions[] = {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05",
+                                   NULL};
+
+typedef enum {
+    S_CONNECTING,    //  transport opened, initialize sent
+    S_LISTING,       //  initialized, tools/list pages coming in
+    S_READY,         //  serving calls
+    S_RESTARTING,    //  died after ready; waiting for the backoff timer
+    S_FAILED,        //  could not start; stays so
+    S_STOPPED        //  $TERM received
+} s_state_t;
+
+static const char *s_state_names[] = {"connecting", "listing", "ready",
+                                      "restarting", "failed", "stopped"};
+
+typedef struct {
+    zmq_msg_t caller;     //  the caller's routing id
+    uint64_t call_id;     //  the caller's id for the call
+    int64_t deadline;     //  ms, monotonic
+    int timeout_ms;       //  as asked, for the message
+} s_call_t;
+
+typedef struct {
+    zsock_t *pipe;                   //  to the owner
+    zsock_t *router;                 //  callers
+    zsock_t *registry;               //  PUSH to the registry
+    mcpact_server_config_t *config;  //  ours
+    unsigned id;                     //  server id
+    char endpoint[64];               //  where callers find us
+    const transport_ops_t *ops;      //  the transport's operations
+    void *transport;                 //  its state, NULL when down
+    s_state_t state;                 //  see s_set_state
+    bool listing;                    //  a tools/list is in progress
+    uint64_t next_id;                //  next JSON-RPC request id
+    uint64_t init_id;                //  id of the initialize request
+    uint64_t list_id;                //  id of the tools/list request
+    idmap_t calls;                   //  JSON-RPC id -> s_call_t
+    deadlines_t deadlines;           //  call deadlines
+    int64_t phase_deadline;          //  connect/list deadline, 0 = none
+    int64_t start_ms;                //  when the first start began
+    int64_t connect_ms;              //  when the current connect began
+    int64_t ready_ms;                //  when it last became ready
+    json_t *tools;                   //  allowed tools, as listed
+    json_t *listed;                  //  tools of the listing in progress
+    json_t *cursors;                 //  cursors seen in this listing
+    char *error;                     //  why it failed or last died
+    char *protocol;                  //  negotiated protocol version
+    json_t *server_info;             //  serverInfo from initialize
+    bool list_changed;               //  server advertised tools.listChanged
+    int64_t relist_at;               //  debounced re-list time, 0 = none
+    bool reported;                   //  READY/FAILED sent to the owner
+    bool nonjson_logged;             //  logged a non-JSON line already
+    uint64_t calls_total;            //  calls received
+    uint64_t errors_total;           //  calls that did not end in OK
+    unsigned restarts;               //  restarts so far
+    int backoff_ms;                  //  next restart delay
+    int64_t restart_at;              //  restart time, 0 = none
+    jsonbuf_t line;                  //  reused request buffer
+    bool terminated;                 //  leave the loop
+} self_t;
+
+static void s_connect (self_t *self);
+
+static void
+s_set_state (self_t *self, s_state_t state)
+{
+    if (self->state != state)
+        log_debug ("server %s: %s -> %s", self->config->name, s_state_names[self->state],
+                   s_state_names[state]);
+    self->state = state;
+}
+
+static void
+s_set_error (self_t *self, const char *error)
+{
+    free (self->error);
+    self->error = strdup (error ? error : "unknown error");
+}
+
+void
+server_actor_endpoint (unsigned id, char *buffer, size_t size)
+{
+    snprintf (buffer, size, "inproc://mcpact-server-%u", id);
+}
+
+//  --------------------------------------------------------------------------
+//  Replies to callers
+
+static void
+s_call_free (s_call_t *call)
+{
+    zmq_msg_close (&call->caller);
+    free (call);
+}
+
+static void
+s_reply (self_t *self, s_call_t *call, int status, const char *payload, size_t size)
+{
+    if (status != MCPACT_OK)
+        self->errors_total++;
+    wire_send_result (zsock_resolve (self->router), &call->caller, call->call_id, status,
+                      payload, size);
+}
+
+static void
+s_reply_error (self_t *self, zmq_msg_t *caller, uint64_t call_id, int status,
+               const char *format, ...)
+{
+    char message[1024];
+    va_list args;
+    va_start (args, format);
+    vsnprintf (message, sizeof message, format, args);
+    va_end (args);
+    self->errors_total++;
+    wire_send_error (zsock_resolve (self->router), caller, call_id, status, message);
+}
+
+typedef struct {
+    self_t *self;
+    const char *reason;
+} s_fail_all_t;
+
+static void
+s_fail_one (uint64_t id, void *value, void *arg)
+{
+    s_fail_all_t *fail = (s_fail_all_t *) arg;
+    s_call_t *call = (s_call_t *) value;
+    s_reply_error (fail->self, &call->caller, call->call_id, MCPACT_ERR_SERVER, "server %s: %s",
+                   fail->self->config->name, fail->reason);
+    s_call_free (call);
+}
+
+//  Ends every call in flight with an error: none may hang.
+static void
+s_fail_all (self_t *self, const char *reason)
+{
+    s_fail_all_t fail = {self, reason};
+    idmap_each (&self->calls, s_fail_one, &fail);
+    idmap_free (&self->calls);
+    idmap_init (&self->calls);
+    deadlines_free (&self->deadlines);
+    deadlines_init (&self->deadlines);
+}
+
+//  --------------------------------------------------------------------------
+//  Requests to the server
+
+static uint64_t
+s_request (self_t *self, const char *method, json_t *params)
+{
+    uint64_t id = ++self->next_id;
+    json_t *request = json_pack ("{s:s,s:I,s:s}", "jsonrpc", "2.0", "id", (json_int_t) id,
+                                 "method", method);
+    if (params)
+        json_object_set_new (request, "params", params);
+    char *text = json_dumps (request, JSON_COMPACT);
+    if (text && self->transport)
+        self->ops->send (self->transport, text, strlen (text));
+    free (text);
+    json_decref (request);
+    return id;
+}
+
+static void
+s_notify (self_t *self, const char *method, json_t *params)
+{
+    json_t *message = json_pack ("{s:s,s:s}", "jsonrpc", "2.0", "method", method);
+    if (params)
+        json_object_set_new (message, "params", params);
+    char *text = json_dumps (message, JSON_COMPACT);
+    if (text && self->transport)
+        self->ops->send (self->transport, text, strlen (text));
+    free (text);
+    json_decref (message);
+}
+
+static void
+s_respond (self_t *self, json_t *id, json_t *result, json_t *error)
+{
+    json_t *message = json_pack ("{s:s,s:O}", "jsonrpc", "2.0", "id", id);
+    if (result)
+        json_object_set_new (message, "result", result);
+    else
+        json_object_set_new (message, "error", error);
+    char *text = json_dumps (message, JSON_COMPACT);
+    if (text && self->transport)
+        self->ops->send (self->transport, text, strlen (text));
+    free (text);
+    json_decref (message);
+}
+
+static void
+s_cancel (self_t *self, uint64_t rpc_id, const char *reason)
+{
+    s_notify (self, "notifications/cancelled",
+              json_pack ("{s:I,s:s}", "requestId", (json_int_t) rpc_id, "reason", reason));
+}
+
+//  --------------------------------------------------------------------------
+//  Start, failure, restart
+
+static json_t *
+s_report (self_t *self)
+{
+    json_t *report = json_pack ("{s:s,s:s,s:s,s:I,s:i}", "name", self->config->name,
+                                "transport",
+                                server_config_transport_name (
+                                    server_config_transport (self->config)),
+                                "state", self->state == S_READY ? "ready" : "failed", "ms",
+                                (json_int_t) (clock_ms () - self->start_ms), "tools",
+                                (int) json_array_size (self->tools));
+    if (self->state != S_READY && self->error)
+        json_object_set_new (report, "error", json_string (self->error));
+    return report;
+}
+
+static void
+s_report_to_owner (self_t *self)
+{
+    if (self->reported)
+        return;
+    self->reported = true;
+    json_t *report = s_report (self);
+    char *text = json_dumps (report, JSON_COMPACT);
+    zstr_sendx (self->pipe, self->state == S_READY ? "READY" : "FAILED", text, NULL);
+    free (text);
+    json_decref (report);
+}
+
+static void
+s_stop_transport (self_t *self)
+{
+    if (self->transport)
+        self->ops->stop (&self->transport);
+    self->listing = false;
+    self->init_id = self->list_id = 0;
+    self->phase_deadline = 0;
+    json_decref (self->listed);
+    self->listed = NULL;
+}
+
+//  The server could not (re)start, or died: fail what is in flight, then
+//  either give up (first start) or schedule a restart.
+static void
+s_lost (self_t *self, const char *reason)
+{
+    s_set_error (self, reason);
+    s_fail_all (self, reason);
+    s_stop_transport (self);
+    if (!self->reported) {
+        log_warn ("server %s failed to start: %s", self->config->name, reason);
+        s_set_state (self, S_FAILED);
+        s_report_to_owner (self);
+        return;
+    }
+    if (self->ready_ms && clock_ms () - self->ready_ms > RESTART_RESET_MS)
+        self->backoff_ms = RESTART_FIRST_MS;
+    log_warn ("server %s: %s; restarting in %d ms", self->config->name, reason,
+              self->backoff_ms);
+    s_set_state (self, S_RESTARTING);
+    self->restart_at = clock_ms () + self->backoff_ms;
+    self->backoff_ms = self->backoff_ms * 2 > RESTART_MAX_MS ? RESTART_MAX_MS
+                                                              : self->backoff_ms * 2;
+}
+
+static void
+s_connect (self_t *self)
+{
+    self->connect_ms = clock_ms ();
+    self->restart_at = 0;
+    if (self->config->error) {
+        s_lost (self, self->config->error);
+        return;
+    }
+    mcpact_transport_t transport = server_config_transport (self->config);
+    if (transport != MCPACT_TRANSPORT_STDIO) {
+        char reason[128];
+        snprintf (reason, sizeof reason, "the %s transport is not available in this build",
+                  server_config_transport_name (transport));
+        s_lost (self, reason);
+        return;
+    }
+    self->ops = &transport_stdio;
+    char *error = NULL;
+    self->transport = self->ops->open (self->config, &error);
+    if (!self->transport) {
+        s_lost (self, error ? error : "cannot open the transport");
+        free (error);
+        return;
+    }
+    s_set_state (self, S_CONNECTING);
+    self->phase_deadline = self->connect_ms + self->config->connect_ms;
+    //  Ask at once: the child reads it as soon as it is up.
+    self->init_id = s_request (
+        self, "initialize",
+        json_pack ("{s:s,s:{},s:{s:s,s:s}}", "protocolVersion", MCPACT_PROTOCOL_VERSION,
+                   "capabilities", "clientInfo", "name", "mcpact", "version", "0.1.0"));
+}
+
+static void
+s_list_page (self_t *self, const char *cursor)
+{
+    self->listing = true;
+    self->list_id = s_request (self, "tools/list",
+                               cursor ? json_pack ("{s:s}", "cursor", cursor) : NULL);
+    self->phase_deadline = clock_ms () + self->config->list_ms;
+}
+
+static void
+s_start_listing (self_t *self)
+{
+    json_decref (self->listed);
+    json_decref (self->cursors);
+    self->listed = json_array ();
+    self->cursors = json_object ();
+    s_list_page (self, NULL);
+}
+
+static void
+s_publish_tools (self_t *self)
+{
+    char *text = json_dumps (self->tools, JSON_COMPACT);
+    char id[16];
+    snprintf (id, sizeof id, "%u", self->id);
+    zstr_sendx (self->registry, "TOOLS", id, self->config->name, self->endpoint, text, NULL);
+    free (text);
+}
+
+//  --------------------------------------------------------------------------
+//  Messages from the server
+
+static void
+s_on_initialize (self_t *self, json_t *result, json_t *error)
+{
+    self->init_id = 0;
+    if (error || !json_is_object (result)) {
+        char *text = error ? json_dumps (error, JSON_COMPACT) : NULL;
+        char reason[512];
+        snprintf (reason, sizeof reason, "initialize failed: %s",
+                  text ? text : "the result is not an object");
+        free (text);
+        s_lost (self, reason);
+        return;
+    }
+    const char *version = json_string_value (json_object_get (result, "protocolVersion"));
+    bool known = false;
+    for (const char **v = s_versions; *v && version; v++)
+        known |= strcmp (*v, version) == 0;
+    if (!known) {
+        char reason[256];
+        snprintf (reason, sizeof reason,
+                  "the server speaks MCP protocol version %s, which this client does not "
+                  "support (supported: 2025-11-25, 2025-06-18, 2025-03-26, 2024-11-05)",
+                  version ? version : "(none given)");
+        s_lost (self, reason);
+        return;
+    }
+    free (self->protocol);
+    self->protocol = strdup (version);
+    json_decref (self->server_info);
+    self->server_info = json_incref (json_object_get (result, "serverInfo"));
+    json_t *tools = json_object_get (json_object_get (result, "capabilities"), "tools");
+    self->list_changed = json_is_true (json_object_get (tools, "listChanged"));
+    s_notify (self, "notifications/initialized", NULL);
+    if (self->state == S_CONNECTING)
+        s_set_state (self, S_LISTING);
+    s_start_listing (self);
+}
+
+static void
+s_on_list (self_t *self, json_t *result, json_t *error)
+{
+    self->list_id = 0;
+    json_t *tools = json_object_get (result, "tools");
+    if (error || !json_is_array (tools)) {
+        char *text = error ? json_dumps (error, JSON_COMPACT) : NULL;
+        char reason[512];
+        snprintf (reason, sizeof reason, "tools/list failed: %s",
+                  text ? text : "the result has no tools array");
+        free (text);
+        if (self->state == S_READY) {
+            //  A failed re-list keeps the tools we have.
+            log_warn ("server %s: %s", self->config->name, reason);
+            self->listing = false;
+            self->phase_deadline = 0;
+        }
+        else
+            s_lost (self, reason);
+        return;
+    }
+    size_t index;
+    json_t *tool;
+    json_array_foreach (tools, index, tool) {
+        const char *name = json_string_value (json_object_get (tool, "name"));
+        if (!name || !*name) {
+            log_warn ("server %s: tools/list: a tool without a name was skipped",
+                      self->config->name);
+            continue;
+        }
+        if (server_config_allows (self->config, name))
+            json_array_append (self->listed, tool);
+    }
+    const char *cursor = json_string_value (json_object_get (result, "nextCursor"));
+    if (cursor) {
+        if (json_object_get (self->cursors, cursor)
+            || json_object_size (self->cursors) >= MAX_LIST_PAGES) {
+            char reason[512];
+            snprintf (reason, sizeof reason,
+                      "tools/list pagination does not end (cursor \"%.100s\" came back)",
+                      cursor);
+            if (self->state == S_READY) {
+                log_warn ("server %s: %s", self->config->name, reason);
+                self->listing = false;
+                self->phase_deadline = 0;
+            }
+            else
+                s_lost (self, reason);
+            return;
+        }
+        json_object_set_new (self->cursors, cursor, json_true ());
+        s_list_page (self, cursor);
+        return;
+    }
+    //  Listing complete: swap in the new list and tell the registry.
+    json_decref (self->tools);
+    self->tools = self->listed;
+    self->listed = NULL;
+    self->listing = false;
+    self->phase_deadline = 0;
+    s_publish_tools (self);
+    if (self->state != S_READY) {
+        s_set_state (self, S_READY);
+        self->ready_ms = clock_ms ();
+        log_info ("server %s: ready with %zu tools in %" PRId64 " ms", self->config->name,
+                  json_array_size (self->tools), self->ready_ms - self->connect_ms);
+        s_report_to_owner (self);
+    }
+}
+
+//  A request or notification from the server (the rare path: parsed).
+static void
+s_on_server_message (self_t *self, const char *text, size_t size)
+{
+    json_error_t parse_error;
+    json_t *message = json_loadb (text, size, 0, &parse_error);
+    const char *method = json_string_value (json_object_get (message, "method"));
+    json_t *id = json_object_get (message, "id");
+    if (!method)
+        ;
+    else if (id && strcmp (method, "ping") == 0)
+        s_respond (self, id, json_object (), NULL);
+    else if (id) {
+        char text_error[256];
+        snprintf (text_error, sizeof text_error, "method not found: %s", method);
+        s_respond (self, id, NULL, json_pack ("{s:i,s:s}", "code", -32601, "message", text_error));
+    }
+    else if (strcmp (method, "notifications/tools/list_changed") == 0) {
+        if (self->list_changed && !self->relist_at)
+            self->relist_at = clock_ms () + RELIST_DEBOUNCE_MS;
+    }
+    else if (strcmp (method, "notifications/message") == 0) {
+        json_t *params = json_object_get (message, "params");
+        char *data = json_dumps (json_object_get (params, "data"), JSON_COMPACT | JSON_ENCODE_ANY);
+        log_info ("server %s: %s: %s", self->config->name,
+                  json_string_value (json_object_get (params, "level")) ?: "log",
+                  data ? data : "");
+        free (data);
+    }
+    json_decref (message);
+}
+
+static void
+s_on_internal_response (self_t *self, uint64_t id, const char *text, size_t size)
+{
+    json_error_t parse_error;
+    json_t *message = json_loadb (text, size, 0, &parse_error);
+    json_t *result = json_object_get (message, "result");
+    json_t *error = json_object_get (message, "error");
+    if (id == self->init_id)
+        s_on_initialize (self, result, error);
+    else
+        s_on_list (self, result, error);
+    json_decref (message);
+}
+
+static bool
+s_parse_id (const char *start, const char *end, uint64_t *id)
+{
+    uint64_t value = 0;
+    if (start >= end)
+        return false;
+    for (const char *p = start; p < end; p++) {
+        if (*p < '0' || *p > '9')
+            return false;
+        value = value * 10 + (uint64_t) (*p - '0');
+    }
+    *id = value;
+    return true;
+}
+
+static void
+s_on_message (void *owner, const char *text, size_t size)
+{
+    self_t *self = (self_t *) owner;
+    const char *end = text + size;
+    const char *id_start, *id_end, *value, *value_end;
+    if (size == 0 || text[0] != '{' || !jsonscan_is_object (text, end)) {
+        if (!self->nonjson_logged)
+            log_warn ("server %s: skipped a line on stdout that is not a JSON-RPC message: "
+                      "%.80s (further ones are logged at debug level)",
+                      self->config->name, text);
+        else
+            log_debug ("server %s: skipped non-JSON line: %.200s", self->config->name, text);
+        self->nonjson_logged = true;
+        return;
+    }
+    if (jsonscan_member (text, end, "method", &value, &value_end)) {
+        s_on_server_message (self, text, size);
+        return;
+    }
+    uint64_t id;
+    if (!jsonscan_member (text, end, "id", &id_start, &id_end)
+        || !s_parse_id (id_start, id_end, &id)) {
+        log_warn ("server %s: a response with an id we never sent: %.120s", self->config->name,
+                  text);
+        return;
+    }
+    if (id && (id == self->init_id || id == self->list_id)) {
+        s_on_internal_response (self, id, text, size);
+        return;
+    }
+    s_call_t *call = (s_call_t *) idmap_take (&self->calls, id);
+    if (!call) {
+        //  A late answer to a call that timed out or was cancelled.
+        log_debug ("server %s: dropped a late response to request %" PRIu64,
+                   self->config->name, id);
+        return;
+    }
+    if (jsonscan_member (text, end, "result", &value, &value_end)) {
+        const char *flag, *flag_end;
+        int status = MCPACT_OK;
+        if (jsonscan_member (value, value_end, "isError", &flag, &flag_end)
+            && flag_end - flag == 4 && memcmp (flag, "true", 4) == 0)
+            status = MCPACT_ERR_TOOL;
+        s_reply (self, call, status, value, (size_t) (value_end - value));
+    }
+    else if (jsonscan_member (text, end, "error", &value, &value_end))
+        s_reply (self, call, MCPACT_ERR_PROTOCOL, value, (size_t) (value_end - value));
+    else
+        s_reply_error (self, &call->caller, call->call_id, MCPACT_ERR_PROTOCOL,
+                       "server %s: a response with neither result nor error",
+                       self->config->name);
+    s_call_free (call);
+}
+
+//  --------------------------------------------------------------------------
+//  Messages from callers
+
+static void
+s_handle_call (self_t *self, wire_msg_t *msg)
+{
+    //  [caller] CALL call_id tool args timeout_ms
+    zmq_msg_t *caller = &msg->parts[0];
+    uint64_t call_id = (uint64_t) wire_int (msg, 2, 0);
+    self->calls_total++;
+    if (self->state != S_READY) {
+        s_reply_error (self, caller, call_id, MCPACT_ERR_SERVER, "server %s is %s%s%s",
+                       self->config->name, s_state_names[self->state],
+                       self->error ? ": " : "", self->error ? self->error : "");
+        return;
+    }
+    char tool[256];
+    size_t tool_size = wire_size (msg, 3);
+    if (tool_size == 0 || tool_size >= sizeof tool) {
+        s_reply_error (self, caller, call_id, MCPACT_ERR_UNKNOWN_TOOL, "bad tool name");
+        return;
+    }
+    memcpy (tool, wire_data (msg, 3), tool_size);
+    tool[tool_size] = 0;
+    if (!server_config_allows (self->config, tool)) {
+        s_reply_error (self, caller, call_id, MCPACT_ERR_UNKNOWN_TOOL,
+                       "server %s: tool %s is not allowed", self->config->name, tool);
+        return;
+    }
+    const char *args = wire_data (msg, 4);
+    size_t args_size = wire_size (msg, 4);
+    if (args_size == 0)
+        args = "{}", args_size = 2;
+    if (!jsonscan_is_object (args, args + args_size)) {
+        s_reply_error (self, caller, call_id, MCPACT_ERR_ARGS,
+                       "the arguments of %s are not a JSON object", tool);
+        return;
+    }
+    int timeout_ms = (int) wire_int (msg, 5, 0);
+    if (timeout_ms <= 0)
+        timeout_ms = self->config->call_ms;
+
+    s_call_t *call = (s_call_t *) malloc (sizeof (s_call_t));
+    if (!call) {
+        s_reply_error (self, caller, call_id, MCPACT_ERR_INTERNAL, "out of memory");
+        return;
+    }
+    uint64_t rpc_id = ++self->next_id;
+    zmq_msg_init (&call->caller);
+    zmq_msg_copy (&call->caller, caller);
+    call->call_id = call_id;
+    call->timeout_ms = timeout_ms;
+    call->deadline = clock_ms () + timeout_ms;
+
+    jsonbuf_t *line = &self->line;
+    line->size = 0;
+    char head[96];
+    int head_size = snprintf (head, sizeof head,
+                              "{\"jsonrpc\":\"2.0\",\"id\":%" PRIu64
+                              ",\"method\":\"tools/call\",\"params\":{\"name\":",
+                              rpc_id);
+    jsonbuf_append (line, head, (size_t) head_size);
+    jsonbuf_append_quoted (line, tool);
+    jsonbuf_append (line, ",\"arguments\":", 13);
+    size_t args_at = line->size;
+    jsonbuf_append (line, args, args_size);
+    jsonbuf_append (line, "}}", 2);
+    //  Valid JSON holds line breaks only as white space: blank them so the
+    //  message stays on one line.
+    for (size_t i = args_at; i < args_at + args_size; i++)
+        if (line->data[i] == '\n' || line->data[i] == '\r')
+            line->data[i] = ' ';
+    if (self->ops->send (self->transport, line->data, line->size)) {
+        s_reply_error (self, caller, call_id, MCPACT_ERR_SERVER, "server %s: cannot send: %s",
+                       self->config->name,
+                       self->ops->error (self->transport) ?: "transport closed");
+        s_call_free (call);
+        return;
+    }
+    idmap_put (&self->calls, rpc_id, call);
+    deadlines_push (&self->deadlines, call->deadline, rpc_id);
+}
+
+typedef struct {
+    uint64_t call_id;
+    uint64_t rpc_id;
+    zmq_msg_t *caller;
+} s_find_t;
+
+static void
+s_find_call (uint64_t id, void *value, void *arg)
+{
+    s_find_t *find = (s_find_t *) arg;
+    s_call_t *call = (s_call_t *) value;
+    if (call->call_id == find->call_id && zmq_msg_size (&call->caller) == zmq_msg_size (find->caller)
+        && memcmp (zmq_msg_data (&call->caller), zmq_msg_data (find->caller),
+                   zmq_msg_size (find->caller))
+               == 0)
+        find->rpc_id = id;
+}
+
+static void
+s_handle_cancel (self_t *self, wire_msg_t *msg)
+{
+    //  [caller] CANCEL call_id
+    s_find_t find = {(uint64_t) wire_int (msg, 2, 0), 0, &msg->parts[0]};
+    idmap_each (&self->calls, s_find_call, &find);
+    s_call_t *call = find.rpc_id ? (s_call_t *) idmap_take (&self->calls, find.rpc_id) : NULL;
+    if (!call)
+        return;
+    s_cancel (self, find.rpc_id, "cancelled by the client");
+    s_reply_error (self, &call->caller, call->call_id, MCPACT_ERR_CANCELLED,
+                   "server %s: call cancelled", self->config->name);
+    s_call_free (call);
+}
+
+static char *
+s_status_json (self_t *self)
+{
+    json_t *status = json_pack (
+        "{s:s,s:s,s:s,s:i,s:I,s:I,s:i,s:s}", "name", self->config->name, "transport",
+        server_config_transport_name (server_config_transport (self->config)), "state",
+        s_state_names[self->state], "tools", (int) json_array_size (self->tools), "calls",
+        (json_int_t) self->calls_total, "errors", (json_int_t) self->errors_total, "restarts",
+        (int) self->restarts, "endpoint", self->endpoint);
+    if (self->error && self->state != S_READY)
+        json_object_set_new (status, "error", json_string (self->error));
+    if (self->protocol)
+        json_object_set_new (status, "protocolVersion", json_string (self->protocol));
+    if (self->server_info)
+        json_object_set (status, "serverInfo", self->server_info);
+    json_object_set_new (status, "inFlight", json_integer ((json_int_t) self->calls.size));
+    if (self->transport)
+        self->ops->describe (self->transport, status);
+    char *text = json_dumps (status, JSON_COMPACT);
+    json_decref (status);
+    return text;
+}
+
+static void
+s_handle_router (self_t *self)
+{
+    void *router = zsock_resolve (self->router);
+    for (int batch = 0; batch < DRAIN_BATCH; batch++) {
+        wire_msg_t msg;
+        if (wire_recv (&msg, router, ZMQ_DONTWAIT) < 0)
+            return;
+        if (wire_is (&msg, 1, "CALL"))
+            s_handle_call (self, &msg);
+        else if (wire_is (&msg, 1, "CANCEL"))
+            s_handle_cancel (self, &msg);
+        else if (wire_is (&msg, 1, "STATUS")) {
+            char *status = s_status_json (self);
+            wire_send_result (router, &msg.parts[0], (uint64_t) wire_int (&msg, 2, 0), 0,
+                              status, strlen (status));
+            free (status);
+        }
+        else
+            log_warn ("server %s: unknown message from a caller", self->config->name);
+        wire_close (&msg);
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  Timers
+
+static void
+s_handle_timers (self_t *self)
+{
+    int64_t now = clock_ms ();
+    deadline_t *next;
+    while ((next = deadlines_peek (&self->deadlines)) && next->when <= now) {
+        uint64_t rpc_id = next->id;
+        deadlines_pop (&self->deadlines);
+        s_call_t *call = (s_call_t *) idmap_take (&self->calls, rpc_id);
+        if (!call)
+            continue;    //  answered already
+        char reason[64];
+        snprintf (reason, sizeof reason, "timed out after %d ms", call->timeout_ms);
+        s_cancel (self, rpc_id, reason);
+        s_reply_error (self, &call->caller, call->call_id, MCPACT_ERR_TIMEOUT,
+                       "server %s: no answer within %d ms", self->config->name,
+                       call->timeout_ms);
+        s_call_free (call);
+    }
+    if (self->phase_deadline && now >= self->phase_deadline) {
+        char reason[128];
+        if (self->init_id)
+            snprintf (reason, sizeof reason, "no answer to initialize within %d ms",
+                      self->config->connect_ms);
+        else
+            snprintf (reason, sizeof reason, "no answer to tools/list within %d ms",
+                      self->config->list_ms);
+        if (self->state == S_READY) {
+            log_warn ("server %s: %s; keeping the tools listed before", self->config->name,
+                      reason);
+            self->listing = false;
+            self->list_id = 0;
+            self->phase_deadline = 0;
+        }
+        else
+            s_lost (self, reason);
+    }
+    if (self->restart_at && now >= self->restart_at && self->state == S_RESTARTING) {
+        self->restarts++;
+        s_connect (self);
+    }
+    if (self->relist_at && now >= self->relist_at && self->state == S_READY && !self->listing) {
+        self->relist_at = 0;
+        log_info ("server %s: tools changed; listing again", self->config->name);
+        s_start_listing (self);
+    }
+}
+
+static int
+s_next_timeout (self_t *self)
+{
+    int64_t next = INT64_MAX;
+    deadline_t *deadline = deadlines_peek (&self->deadlines);
+    if (deadline)
+        next = deadline->when;
+    if (self->phase_deadline && self->phase_deadline < next)
+        next = self->phase_deadline;
+    if (self->restart_at && self->restart_at < next)
+        next = self->restart_at;
+    if (self->relist_at && self->relist_at < next)
+        next = self->relist_at;
+    if (self->transport) {
+        int transport_ms = self->ops->timeout (self->transport);
+        if (transport_ms >= 0 && clock_ms () + transport_ms < next)
+            next = clock_ms () + transport_ms;
+    }
+    if (next == INT64_MAX)
+        return -1;
+    int64_t wait = next - clock_ms ();
+    return wait < 0 ? 0 : (int) (wait > 60000 ? 60000 : wait);
+}
+
+//  --------------------------------------------------------------------------
+//  The actor
+
+static void
+s_self_destroy (self_t **self_p)
+{
+    self_t *self = *self_p;
+    if (!self)
+        return;
+    s_fail_all (self, "the server is stopping");
+    s_stop_transport (self);
+    if (self->registry) {
+        char id[16];
+        snprintf (id, sizeof id, "%u", self->id);
+        zstr_sendx (self->registry, "GONE", id, NULL);
+    }
+    zsock_destroy (&self->router);
+    zsock_destroy (&self->registry);
+    mcpact_server_config_destroy (&self->config);
+    json_decref (self->tools);
+    json_decref (self->cursors);
+    json_decref (self->server_info);
+    free (self->error);
+    free (self->protocol);
+    jsonbuf_free (&self->line);
+    idmap_free (&self->calls);
+    deadlines_free (&self->deadlines);
+    free (self);
+    *self_p = NULL;
+}
+
+static void
+s_actor (zsock_t *pipe, void *arg)
+{
+    server_actor_args_t *args = (server_actor_args_t *) arg;
+    self_t *self = (self_t *) calloc (1, sizeof (self_t));
+    self->pipe = pipe;
+    self->config = args->config;
+    self->id = args->id;
+    self->backoff_ms = RESTART_FIRST_MS;
+    self->tools = json_array ();
+    self->start_ms = clock_ms ();
+    idmap_init (&self->calls);
+    deadlines_init (&self->deadlines);
+    server_actor_endpoint (self->id, self->endpoint, sizeof self->endpoint);
+    self->router = zsock_new (ZMQ_ROUTER);
+    self->registry = zsock_new (ZMQ_PUSH);
+    if (self->router) {
+        //  Replies must never be dropped: unbounded towards callers.
+        zsock_set_sndhwm (self->router, 0);
+        zsock_set_rcvhwm (self->router, 0);
+    }
+    if (self->registry)
+        zsock_set_sndhwm (self->registry, 0);
+    if (!self->router || !self->registry || zsock_bind (self->router, "%s", self->endpoint) != 0
+        || zsock_connect (self->registry, "%s", args->registry) != 0) {
+        actor_fail (pipe, "cannot open the server actor's sockets");
+        self->registry = self->registry;
+        s_self_destroy (&self);
+        free (args->registry);
+        free (args);
+        return;
+    }
+    free (args->registry);
+    free (args);
+    actor_ready (pipe);
+
+    s_connect (self);
+    while (!self->terminated) {
+        zmq_pollitem_t items[8] = {
+            {zsock_resolve (self->pipe), 0, ZMQ_POLLIN, 0},
+            {zsock_resolve (self->router), 0, ZMQ_POLLIN, 0},
+        };
+        int count = 2;
+        if (self->transport)
+            count += self->ops->poll_items (self->transport, items + 2, 6);
+        int rc = zmq_poll (items, count, s_next_timeout (self));
+        if (rc < 0 && errno != EINTR)
+            break;
+        if (items[0].revents & ZMQ_POLLIN) {
+            char *verb = zstr_recv (self->pipe);
+            if (!verb || strcmp (verb, "$TERM") == 0)
+                self->terminated = true;
+            free (verb);
+        }
+        if (self->terminated)
+            break;
+        if (self->transport && count > 2
+            && self->ops->handle (self->transport, items + 2, count - 2, s_on_message, self)
+                   != 0) {
+            const char *error = self->ops->error (self->transport);
+            char reason[1024];
+            snprintf (reason, sizeof reason, "%s", error ? error : "the transport closed");
+            s_lost (self, reason);
+        }
+        if (items[1].revents & ZMQ_POLLIN)
+            s_handle_router (self);
+        s_handle_timers (self);
+    }
+    s_set_state (self, S_STOPPED);
+    s_self_destroy (&self);
+}
+
+actor_t *
+server_actor_new (mcpact_server_config_t *config, unsigned id, const char *registry)
+{
+    server_actor_args_t *args = (server_actor_args_t *) calloc (1, sizeof *args);
+    if (!args)
+        return NULL;
+    args->config = config;
+    args->id = id;
+    args->registry = strdup (registry);
+    actor_t *actor = actor_new (s_actor, args);
+    if (!actor) {
+        free (args->registry);
+        free (args);
+    }
+    return actor;
+}

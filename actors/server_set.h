@@ -1,0 +1,59 @@
+/*  =========================================================================
+    server_set - the MCP servers one owner (session or agent) started
+
+    Starts every server actor at once (B6: all in parallel; a server's
+    initialize goes out the moment its child is spawned, on its own
+    thread), collects each READY or FAILED into the start report (B7: a
+    failure is logged and skipped), and stops them all in parallel: every
+    actor is told to stop first, then each is waited for.
+
+    Used by the one actor thread that owns it.
+    =========================================================================
+*/
+
+#ifndef MCPACT_SERVER_SET_H_INCLUDED
+#define MCPACT_SERVER_SET_H_INCLUDED
+
+#include "actor.h"
+#include "server_config.h"
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <zmq.h>
+
+typedef struct _server_set_t server_set_t;
+
+server_set_t *server_set_new (void);
+void server_set_destroy (server_set_t **self_p);
+
+//  Takes the configuration on success (0); -1 if a server of that name is
+//  in the set already, or the set has started.
+int server_set_add (server_set_t *self, mcpact_server_config_t *config, char **error);
+
+size_t server_set_size (server_set_t *self);
+
+//  Starts all servers; they report to the registry at `registry`. Server
+//  ids come from `ids`.
+void server_set_start (server_set_t *self, const char *registry, atomic_uint *ids);
+
+bool server_set_started (server_set_t *self);
+
+//  True once every server is ready or failed.
+bool server_set_done (server_set_t *self);
+
+//  Fills poll items for the servers still starting; returns how many (at
+//  most `max`).
+int server_set_poll_items (server_set_t *self, zmq_pollitem_t *items, int max);
+
+//  Handles the items filled by server_set_poll_items. Calls progress (if
+//  set) with each server's report entry as it arrives.
+void server_set_handle (server_set_t *self, zmq_pollitem_t *items, int count,
+                        mcpact_progress_fn *progress, void *progress_arg);
+
+//  {"servers": [report entries, in declaration order], "ms": total}
+json_t *server_set_report (server_set_t *self);
+
+//  [{"id", "name", "endpoint"}] in declaration order.
+json_t *server_set_servers (server_set_t *self);
+
+#endif

@@ -1,0 +1,171 @@
+/*  =========================================================================
+    session_actor - a session's servers, shared by all its agents (see .h)
+    =========================================================================
+*/
+
+#include "session_actor.h"
+
+#include "log.h"
+#include "server_set.h"
+
+#include <errno.h>
+
+typedef struct {
+    char *endpoint;       //  where agents reach us
+    char *registry;       //  registry intake, for our servers
+    atomic_uint *ids;     //  the runtime's id counter
+} s_args_t;
+
+typedef struct {
+    zsock_t *pipe;                   //  to the host API
+    zsock_t *router;                 //  agents
+    server_set_t *servers;           //  the session's servers
+    s_args_t *args;                  //  as given
+    mcpact_progress_fn *progress;    //  host's progress callback
+    void *progress_arg;              //  its argument
+    bool terminated;                 //  leave the loop
+} self_t;
+
+//  Starts the servers if need be and waits until all have reported. The
+//  pipe is watched only for $TERM meanwhile; agents' requests wait.
+static void
+s_start (self_t *self)
+{
+    server_set_start (self->servers, self->args->registry, self->args->ids);
+    size_t max = server_set_size (self->servers) + 1;
+    zmq_pollitem_t *items = (zmq_pollitem_t *) calloc (max, sizeof (zmq_pollitem_t));
+    while (!server_set_done (self->servers) && !self->terminated) {
+        int count = server_set_poll_items (self->servers, items, (int) max);
+        if (zmq_poll (items, count, -1) < 0 && errno != EINTR)
+            break;
+        server_set_handle (self->servers, items, count, self->progress, self->progress_arg);
+    }
+    free (items);
+}
+
+static char *
+s_report_text (self_t *self)
+{
+    json_t *report = server_set_report (self->servers);
+    char *text = json_dumps (report, JSON_COMPACT);
+    json_decref (report);
+    return text;
+}
+
+//  A pointer frame, as zsock_send's "p" makes it.
+static void *
+s_popptr (zmsg_t *msg)
+{
+    void *pointer = NULL;
+    zframe_t *frame = zmsg_pop (msg);
+    if (frame && zframe_size (frame) == sizeof pointer)
+        memcpy (&pointer, zframe_data (frame), sizeof pointer);
+    zframe_destroy (&frame);
+    return pointer;
+}
+
+static void
+s_handle_pipe (self_t *self)
+{
+    zmsg_t *msg = zmsg_recv (self->pipe);
+    char *verb = msg ? zmsg_popstr (msg) : NULL;
+    if (!verb || strcmp (verb, "$TERM") == 0)
+        self->terminated = true;
+    else if (strcmp (verb, "ADD") == 0) {
+        mcpact_server_config_t *config = (mcpact_server_config_t *) s_popptr (msg);
+        char *error = NULL;
+        if (server_set_add (self->servers, config, &error) == 0)
+            zstr_send (self->pipe, "OK");
+        else
+            zstr_sendx (self->pipe, "ERROR", error ? error : "cannot add", NULL);
+        free (error);
+    }
+    else if (strcmp (verb, "PROGRESS") == 0) {
+        void *fn = s_popptr (msg);
+        memcpy (&self->progress, &fn, sizeof fn);
+        self->progress_arg = s_popptr (msg);
+        zstr_send (self->pipe, "OK");
+    }
+    else if (strcmp (verb, "START") == 0) {
+        s_start (self);
+        char *text = s_report_text (self);
+        zstr_sendx (self->pipe, "REPORT", text, NULL);
+        free (text);
+    }
+    free (verb);
+    zmsg_destroy (&msg);
+}
+
+static void
+s_handle_agent (self_t *self)
+{
+    zmsg_t *msg = zmsg_recv (self->router);
+    if (!msg)
+        return;
+    zframe_t *routing_id = zmsg_pop (msg);
+    char *verb = zmsg_popstr (msg);
+    if (verb && strcmp (verb, "SERVERS") == 0) {
+        s_start (self);
+        json_t *servers = server_set_servers (self->servers);
+        char *servers_text = json_dumps (servers, JSON_COMPACT);
+        char *report_text = s_report_text (self);
+        zmsg_t *reply = zmsg_new ();
+        zmsg_append (reply, &routing_id);
+        zmsg_addstr (reply, "SERVERS");
+        zmsg_addstr (reply, servers_text);
+        zmsg_addstr (reply, report_text);
+        zmsg_send (&reply, self->router);
+        json_decref (servers);
+        free (servers_text);
+        free (report_text);
+    }
+    zframe_destroy (&routing_id);
+    free (verb);
+    zmsg_destroy (&msg);
+}
+
+static void
+s_actor (zsock_t *pipe, void *arg)
+{
+    self_t self = {0};
+    self.pipe = pipe;
+    self.args = (s_args_t *) arg;
+    self.servers = server_set_new ();
+    self.router = zsock_new (ZMQ_ROUTER);
+    if (!self.router || zsock_bind (self.router, "%s", self.args->endpoint) != 0)
+        actor_fail (pipe, "cannot bind the session's socket");
+    else {
+        actor_ready (pipe);
+        while (!self.terminated) {
+            zmq_pollitem_t items[] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
+                                      {zsock_resolve (self.router), 0, ZMQ_POLLIN, 0}};
+            if (zmq_poll (items, 2, -1) < 0 && errno != EINTR)
+                break;
+            if (items[0].revents & ZMQ_POLLIN)
+                s_handle_pipe (&self);
+            else if (items[1].revents & ZMQ_POLLIN)
+                s_handle_agent (&self);
+        }
+    }
+    server_set_destroy (&self.servers);
+    zsock_destroy (&self.router);
+    free (self.args->endpoint);
+    free (self.args->registry);
+    free (self.args);
+}
+
+actor_t *
+session_actor_new (const char *endpoint, const char *registry, atomic_uint *ids)
+{
+    s_args_t *args = (s_args_t *) calloc (1, sizeof (s_args_t));
+    args->endpoint = strdup (endpoint);
+    args->registry = strdup (registry);
+    args->ids = ids;
+    actor_t *actor = actor_new (s_actor, args);
+    if (!actor) {
+        free (args->endpoint);
+        free (args->registry);
+        free (args);
+    }
+    return actor;
+}

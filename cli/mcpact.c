@@ -1,0 +1,959 @@
+/*  =========================================================================
+    mcpact - the command-line tool: list, call and inspect MCP tools
+
+    Loads a session from an `mcpServers` JSON file (-c), or builds the
+    built-in default (the example stdio server found beside this program,
+    plus a `word_count` function tool), starts one agent of it and runs one
+    command: `tools`, `call` or `status`. It uses only the public API, so it
+    doubles as an example of a host. Single-threaded, except for the two
+    callbacks the runtime invokes on its own threads (the progress printer
+    and word_count), which touch no shared state. Everything it creates is
+    destroyed before it exits, on every path.
+
+    Exit status: 0 success, 1 the call (or the command) failed, 2 usage or
+    configuration error. A server that fails to start is reported on stderr
+    but is not a failure of the command (B7).
+    =========================================================================
+*/
+
+#include <mcpact.h>
+
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef PATH_MAX
+#define PATH_MAX 4096
+#endif
+
+#define streq(a, b) (strcmp ((a), (b)) == 0)
+
+enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
+
+//  Tables are cut to this width so they stay readable in an ordinary
+//  terminal and in a pasted bug report alike.
+#define TABLE_WIDTH 100
+//  The last column keeps at least this much even when the others are wide.
+#define TABLE_LAST_MIN 20
+#define TABLE_MAX_COLUMNS 8
+
+#define EXAMPLE_SERVER "mcpact-example-server"
+
+typedef struct {
+    const char *config_path; //  -c FILE; NULL = the built-in default
+    const char *agent_name;  //  --agent NAME; NULL = an unnamed agent
+    bool json;               //  --json: JSON instead of tables
+    int verbose;             //  number of -v
+    bool quiet;              //  -q: no progress lines
+    bool timeout_set;        //  --timeout was given
+    int timeout_ms;          //  call timeout; 0 = the server's default
+    const char *command;     //  tools | call | status
+    const char *tool;        //  call: tool name
+    const char *args_json;   //  call: arguments, a JSON object text
+    int exit_code;           //  set when parsing alone ends the run
+} options_t;
+
+typedef struct {
+    const options_t *opts;     //  what the user asked for
+    mcpact_runtime_t *runtime; //  owned
+    mcpact_session_t *session; //  owned
+    mcpact_agent_t *agent;     //  owned
+} cli_t;
+
+//  --------------------------------------------------------------------------
+//  Usage
+
+static const char *s_usage_line =
+    "usage: mcpact [-c FILE] [--agent NAME] [--json] [-v|--verbose] [-q] COMMAND ...";
+
+static void
+s_print_help (FILE *out)
+{
+    fprintf (out,
+             "%s\n"
+             "\n"
+             "List and call the tools of MCP servers and function tools as one set.\n"
+             "\n"
+             "Commands:\n"
+             "  tools                  list the merged tools (NAME, SOURCE, DESCRIPTION)\n"
+             "  call TOOL [JSON-ARGS]  call one tool; JSON-ARGS is a JSON object (default {})\n"
+             "  status                 show each server's transport, state and tool count\n"
+             "  help                   show this help\n"
+             "\n"
+             "Options:\n"
+             "  -c, --config FILE   load servers and agents from an mcpServers JSON file\n"
+             "                      (default: the example server beside this program\n"
+             "                      and a word_count function tool)\n"
+             "      --agent NAME    use the agent NAME that FILE declares\n"
+             "      --json          print JSON instead of tables (call: the whole result)\n"
+             "      --timeout MS    call: wait at most MS milliseconds (0: the server's)\n"
+             "  -v, --verbose       report start-up and log at info level; -vv: debug\n"
+             "  -q, --quiet         no progress lines while servers start\n"
+             "  -h, --help          show this help\n"
+             "      --version       print the version\n"
+             "\n"
+             "Exit status: 0 success, 1 the call failed, 2 usage or configuration error.\n",
+             s_usage_line);
+}
+
+//  One line saying what was wrong, one saying where to look: enough to fix
+//  a typo without scrolling past the whole help.
+static int s_usage_error (const char *format, ...) __attribute__ ((format (printf, 1, 2)));
+
+static int
+s_usage_error (const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    fputs ("mcpact: ", stderr);
+    vfprintf (stderr, format, args);
+    va_end (args);
+    fprintf (stderr, "\n%s\nTry 'mcpact --help' for more information.\n", s_usage_line);
+    return CLI_USAGE;
+}
+
+//  --------------------------------------------------------------------------
+//  Arguments. Options may come before or after the command, so that
+//  `mcpact call echo '{}' --timeout 500` works; `--` ends them.
+
+//  Matches a long option that takes a value, as "--name VALUE" or
+//  "--name=VALUE". Returns 1 and sets *value on a match, 0 if `arg` is some
+//  other option, -1 if the value is missing.
+static int
+s_long_value (const char *arg, const char *name, int argc, char *argv[], int *index,
+              const char **value)
+{
+    size_t len = strlen (name);
+    if (strncmp (arg, name, len) != 0)
+        return 0;
+    if (arg[len] == '=') {
+        *value = arg + len + 1;
+        return 1;
+    }
+    if (arg[len] != '\0')
+        return 0;
+    if (*index + 1 >= argc)
+        return -1;
+    *value = argv[++*index];
+    return 1;
+}
+
+//  Checks JSON-ARGS before anything starts: a typo in the arguments is the
+//  user's to fix, and should not cost a round of server start-ups.
+static int
+s_check_args_json (const char *text)
+{
+    json_error_t error;
+    json_t *args = json_loads (text, JSON_DECODE_ANY, &error);
+    if (!args)
+        return s_usage_error ("JSON-ARGS is not valid JSON: %s (column %d)", error.text,
+                              error.column);
+    bool is_object = json_is_object (args);
+    json_decref (args);
+    if (!is_object)
+        return s_usage_error ("JSON-ARGS must be a JSON object, like '{\"text\": \"hi\"}'");
+    return CLI_OK;
+}
+
+static int
+s_missing_value (options_t *opts, const char *option)
+{
+    opts->exit_code = s_usage_error ("%s needs a value", option);
+    return -1;
+}
+
+//  Fills `opts` from the command line. Returns 0 to run the command, or -1
+//  when the run ends here (help, version, bad usage) with opts->exit_code.
+static int
+s_parse_args (int argc, char *argv[], options_t *opts)
+{
+    memset (opts, 0, sizeof *opts);
+    opts->args_json = "{}";
+
+    const char *positional[3];
+    int positional_count = 0;
+    bool options_done = false;
+
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *value = NULL;
+        int match;
+
+        if (options_done || arg[0] != '-' || arg[1] == '\0') {
+            if (positional_count < 3)
+                positional[positional_count] = arg;
+            positional_count++;
+        } else if (streq (arg, "--"))
+            options_done = true;
+        else if (arg[1] == '-') {
+            if (streq (arg, "--json"))
+                opts->json = true;
+            else if (streq (arg, "--verbose"))
+                opts->verbose++;
+            else if (streq (arg, "--quiet"))
+                opts->quiet = true;
+            else if (streq (arg, "--help")) {
+                s_print_help (stdout);
+                opts->exit_code = CLI_OK;
+                return -1;
+            } else if (streq (arg, "--version")) {
+                printf ("mcpact %d.%d.%d (MCP %s)\n", MCPACT_VERSION_MAJOR, MCPACT_VERSION_MINOR,
+                        MCPACT_VERSION_PATCH, MCPACT_PROTOCOL_VERSION);
+                opts->exit_code = CLI_OK;
+                return -1;
+            } else if ((match = s_long_value (arg, "--config", argc, argv, &i, &value)) != 0) {
+                if (match < 0)
+                    return s_missing_value (opts, "--config");
+                opts->config_path = value;
+            } else if ((match = s_long_value (arg, "--agent", argc, argv, &i, &value)) != 0) {
+                if (match < 0)
+                    return s_missing_value (opts, "--agent");
+                opts->agent_name = value;
+            } else if ((match = s_long_value (arg, "--timeout", argc, argv, &i, &value)) != 0) {
+                if (match < 0)
+                    return s_missing_value (opts, "--timeout");
+                char *end;
+                errno = 0;
+                long ms = strtol (value, &end, 10);
+                if (errno || end == value || *end || ms < 0 || ms > INT_MAX) {
+                    opts->exit_code = s_usage_error (
+                        "--timeout wants milliseconds (a whole number >= 0), not '%s'", value);
+                    return -1;
+                }
+                opts->timeout_ms = (int) ms;
+                opts->timeout_set = true;
+            } else {
+                opts->exit_code = s_usage_error ("unknown option %s", arg);
+                return -1;
+            }
+        } else {
+            //  A cluster of short options: -vv, -qv, -cFILE, -c FILE
+            for (const char *c = arg + 1; *c; c++) {
+                if (*c == 'v')
+                    opts->verbose++;
+                else if (*c == 'q')
+                    opts->quiet = true;
+                else if (*c == 'h') {
+                    s_print_help (stdout);
+                    opts->exit_code = CLI_OK;
+                    return -1;
+                } else if (*c == 'c') {
+                    if (c[1])
+                        value = c + 1;
+                    else if (i + 1 < argc)
+                        value = argv[++i];
+                    if (!value)
+                        return s_missing_value (opts, "-c");
+                    opts->config_path = value;
+                    break;
+                } else {
+                    opts->exit_code = s_usage_error ("unknown option -%c", *c);
+                    return -1;
+                }
+            }
+        }
+    }
+
+    if (positional_count == 0) {
+        //  A bare `mcpact` is someone finding out what it does: show it all
+        s_print_help (stderr);
+        opts->exit_code = CLI_USAGE;
+        return -1;
+    }
+    opts->command = positional[0];
+    if (streq (opts->command, "help")) {
+        s_print_help (stdout);
+        opts->exit_code = CLI_OK;
+        return -1;
+    }
+    if (streq (opts->command, "tools") || streq (opts->command, "status")) {
+        if (positional_count > 1) {
+            opts->exit_code =
+                s_usage_error ("%s takes no arguments (got '%s')", opts->command, positional[1]);
+            return -1;
+        }
+    } else if (streq (opts->command, "call")) {
+        if (positional_count < 2) {
+            opts->exit_code = s_usage_error ("call needs a TOOL name");
+            return -1;
+        }
+        if (positional_count > 3) {
+            opts->exit_code =
+                s_usage_error ("call takes TOOL and one JSON-ARGS; quote the JSON as one argument");
+            return -1;
+        }
+        opts->tool = positional[1];
+        if (positional_count == 3)
+            opts->args_json = positional[2];
+        if ((opts->exit_code = s_check_args_json (opts->args_json)) != CLI_OK)
+            return -1;
+    } else {
+        opts->exit_code = s_usage_error ("unknown command '%s'", opts->command);
+        return -1;
+    }
+    if (opts->timeout_set && !streq (opts->command, "call")) {
+        opts->exit_code = s_usage_error ("--timeout applies only to call");
+        return -1;
+    }
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  JSON helpers: the runtime's reports are read leniently, since a missing
+//  field should cost a "-" in a table, not the whole command.
+
+static const char *
+s_json_string (json_t *object, const char *key, const char *fallback)
+{
+    const char *value = json_string_value (json_object_get (object, key));
+    return value ? value : fallback;
+}
+
+//  Renders a scalar for a table cell into `buf`.
+static const char *
+s_json_scalar (json_t *value, char *buf, size_t size)
+{
+    if (json_is_string (value))
+        return json_string_value (value);
+    if (json_is_integer (value))
+        snprintf (buf, size, "%" JSON_INTEGER_FORMAT, json_integer_value (value));
+    else if (json_is_real (value))
+        snprintf (buf, size, "%g", json_real_value (value));
+    else if (json_is_boolean (value))
+        snprintf (buf, size, "%s", json_is_true (value) ? "true" : "false");
+    else
+        snprintf (buf, size, "-");
+    return buf;
+}
+
+//  --------------------------------------------------------------------------
+//  Tables: left-aligned columns two spaces apart, each cell on one line,
+//  the last column cut (with an ellipsis) so a row fits TABLE_WIDTH.
+
+typedef struct {
+    size_t columns; //  cells per row
+    size_t rows;    //  rows so far, the header included
+    size_t room;    //  rows the cell array has space for
+    char **cells;   //  rows x columns owned copies, row by row
+    bool broken;    //  an allocation failed; printing will say so
+} table_t;
+
+static table_t *
+s_table_new (size_t columns)
+{
+    assert (columns > 0 && columns <= TABLE_MAX_COLUMNS);
+    table_t *self = calloc (1, sizeof *self);
+    if (self)
+        self->columns = columns;
+    return self;
+}
+
+static void
+s_table_destroy (table_t **self_p)
+{
+    table_t *self = *self_p;
+    if (!self)
+        return;
+    for (size_t i = 0; i < self->rows * self->columns; i++)
+        free (self->cells[i]);
+    free (self->cells);
+    free (self);
+    *self_p = NULL;
+}
+
+//  Appends a row of `columns` texts (NULL shows as "-"). An allocation
+//  failure latches in self->broken, so callers need not check every row.
+static void
+s_table_add (table_t *self, const char *cells[])
+{
+    if (self->broken)
+        return;
+    if (self->rows == self->room) {
+        size_t room = self->room ? self->room * 2 : 16;
+        char **grown = realloc (self->cells, room * self->columns * sizeof *grown);
+        if (!grown) {
+            self->broken = true;
+            return;
+        }
+        self->cells = grown;
+        self->room = room;
+    }
+    char **row = self->cells + self->rows * self->columns;
+    for (size_t col = 0; col < self->columns; col++) {
+        row[col] = strdup (cells[col] ? cells[col] : "-");
+        if (!row[col]) {
+            while (col > 0)
+                free (row[--col]);
+            self->broken = true;
+            return;
+        }
+    }
+    self->rows++;
+}
+
+//  The first non-blank line of `text`, without surrounding blanks: a tool
+//  description's first line is its summary, and the rest would break rows.
+static const char *
+s_first_line (const char *text, size_t *len)
+{
+    while (isspace ((unsigned char) *text))
+        text++;
+    size_t n = strcspn (text, "\r\n");
+    while (n > 0 && isspace ((unsigned char) text[n - 1]))
+        n--;
+    *len = n;
+    return text;
+}
+
+//  Terminal columns taken by UTF-8 text, counting one per character:
+//  exact for the names and descriptions tools have in practice.
+static size_t
+s_columns (const char *text, size_t len)
+{
+    size_t columns = 0;
+    for (size_t i = 0; i < len; i++)
+        if (((unsigned char) text[i] & 0xC0) != 0x80)
+            columns++;
+    return columns;
+}
+
+//  Prints the first line of `text` in at most `width` columns, cutting at a
+//  character boundary with an ellipsis; pads to `width` when asked.
+static void
+s_print_cell (FILE *out, const char *text, size_t width, bool pad)
+{
+    size_t len;
+    text = s_first_line (text, &len);
+    size_t columns = s_columns (text, len);
+    bool cut = columns > width;
+    size_t limit = cut ? (width > 0 ? width - 1 : 0) : columns;
+    size_t printed = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char byte = (unsigned char) text[i];
+        if ((byte & 0xC0) != 0x80) {
+            if (printed == limit)
+                break;
+            printed++;
+        }
+        //  Tabs and other controls would wreck the alignment
+        fputc (byte < 0x20 || byte == 0x7F ? ' ' : byte, out);
+    }
+    if (cut && width > 0) {
+        fputs ("…", out);
+        printed++;
+    }
+    if (pad)
+        for (; printed < width; printed++)
+            fputc (' ', out);
+}
+
+static int
+s_table_print (table_t *self, FILE *out)
+{
+    if (self->broken)
+        return -1;
+    size_t widths[TABLE_MAX_COLUMNS];
+    size_t used = 0;
+    for (size_t col = 0; col < self->columns; col++) {
+        widths[col] = 0;
+        for (size_t row = 0; row < self->rows; row++) {
+            size_t len;
+            const char *line = s_first_line (self->cells[row * self->columns + col], &len);
+            size_t columns = s_columns (line, len);
+            if (columns > widths[col])
+                widths[col] = columns;
+        }
+        if (col + 1 < self->columns)
+            used += widths[col] + 2;
+    }
+    size_t last = self->columns - 1;
+    size_t room = used + TABLE_LAST_MIN < TABLE_WIDTH ? TABLE_WIDTH - used : TABLE_LAST_MIN;
+    if (widths[last] > room)
+        widths[last] = room;
+
+    for (size_t row = 0; row < self->rows; row++) {
+        char **cells = self->cells + row * self->columns;
+        //  Pad only up to the last non-empty cell: no trailing blanks
+        size_t end = self->columns;
+        while (end > 1 && *cells[end - 1] == '\0')
+            end--;
+        for (size_t col = 0; col < end; col++) {
+            if (col > 0)
+                fputs ("  ", out);
+            s_print_cell (out, cells[col], widths[col], col + 1 < end);
+        }
+        fputc ('\n', out);
+    }
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  The built-in default: the example server and one function tool.
+
+//  Counts whitespace-separated words. Runs on a runtime worker thread,
+//  possibly several at once: it keeps no state.
+static int
+s_word_count (const char *args_json, char **output, void *arg)
+{
+    (void) arg;
+    json_t *args = args_json ? json_loads (args_json, 0, NULL) : NULL;
+    const char *text = json_string_value (json_object_get (args, "text"));
+    if (!text) {
+        json_decref (args);
+        *output = strdup ("word_count: \"text\" must be a string");
+        return -1;
+    }
+    size_t words = 0;
+    bool in_word = false;
+    for (const char *c = text; *c; c++) {
+        bool space = isspace ((unsigned char) *c);
+        if (!space && !in_word)
+            words++;
+        in_word = !space;
+    }
+    json_decref (args);
+
+    char buf[48];
+    snprintf (buf, sizeof buf, "{\"words\": %zu}", words);
+    *output = strdup (buf);
+    return *output ? 0 : -1;
+}
+
+//  The example server sits beside this program in a build tree and in an
+//  install alike, so look there first: that works without any PATH set-up.
+//  Otherwise leave it to the PATH search done when the server is spawned.
+static void
+s_example_server_path (char *path, size_t size)
+{
+    ssize_t len = readlink ("/proc/self/exe", path, size);
+    if (len > 0 && (size_t) len < size) {
+        path[len] = '\0';
+        char *slash = strrchr (path, '/');
+        if (slash) {
+            size_t dir_len = (size_t) (slash - path) + 1;
+            if (dir_len + strlen (EXAMPLE_SERVER) < size) {
+                strcpy (slash + 1, EXAMPLE_SERVER);
+                if (access (path, X_OK) == 0)
+                    return;
+            }
+        }
+    }
+    snprintf (path, size, "%s", EXAMPLE_SERVER);
+}
+
+static mcpact_session_t *
+s_default_session (mcpact_runtime_t *runtime)
+{
+    mcpact_session_t *session = mcpact_session_new (runtime);
+    if (!session)
+        return NULL;
+
+    char command[PATH_MAX];
+    s_example_server_path (command, sizeof command);
+    mcpact_server_config_t *server = mcpact_server_stdio_new ("example", command);
+    int rc = server ? mcpact_session_add_server (session, &server) : -1;
+    if (rc)
+        mcpact_server_config_destroy (&server); //  still ours on failure
+    if (rc == 0)
+        rc = mcpact_session_add_function (
+            session, "word_count", "Count the words in a text.",
+            "{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\","
+            "\"description\":\"The text to count words in.\"}},\"required\":[\"text\"]}",
+            s_word_count, NULL);
+    if (rc)
+        mcpact_session_destroy (&session);
+    return session;
+}
+
+//  --------------------------------------------------------------------------
+//  Start-up
+
+//  Prints one line per server as it comes up. Runs on a runtime thread;
+//  each line is a single fprintf, which stdio locks, so lines from servers
+//  finishing together never interleave.
+static void
+s_on_progress (const char *server_json, void *arg)
+{
+    (void) arg;
+    json_t *server = json_loads (server_json, 0, NULL);
+    if (!server)
+        return;
+    const char *name = s_json_string (server, "name", "?");
+    const char *state = s_json_string (server, "state", "?");
+    double ms = json_number_value (json_object_get (server, "ms"));
+    if (streq (state, "ready")) {
+        json_int_t tools = json_integer_value (json_object_get (server, "tools"));
+        fprintf (stderr, "  ✓ %-12s %-7s %" JSON_INTEGER_FORMAT " tool%s  %.0f ms\n", name, state,
+                 tools, tools == 1 ? "" : "s", ms);
+    } else
+        fprintf (stderr, "  ✗ %-12s %-7s %s (%.0f ms)\n", name, state,
+                 s_json_string (server, "error", "no reason given"), ms);
+    json_decref (server);
+}
+
+//  Prints "a, b, c" from a JSON array of strings.
+static void
+s_print_names (FILE *out, json_t *names)
+{
+    size_t index;
+    json_t *name;
+    json_array_foreach (names, index, name) {
+        const char *text = json_string_value (name);
+        fprintf (out, "%s%s", index ? ", " : "", text ? text : "?");
+    }
+}
+
+//  --agent named something the file does not declare: list what it does
+//  declare, since that is what the user needs next.
+static int
+s_unknown_agent (cli_t *self)
+{
+    const char *name = self->opts->agent_name;
+    const char *origin = self->opts->config_path;
+    char *text = mcpact_session_agent_names (self->session);
+    json_t *names = text ? json_loads (text, 0, NULL) : NULL;
+    free (text);
+
+    size_t index;
+    json_t *known;
+    json_array_foreach (names, index, known) {
+        if (json_is_string (known) && streq (json_string_value (known), name)) {
+            //  It is declared, so this is not the user's mistake
+            json_decref (names);
+            fprintf (stderr, "mcpact: could not create agent '%s'\n", name);
+            return CLI_FAILED;
+        }
+    }
+    if (!origin)
+        fprintf (stderr,
+                 "mcpact: no agent '%s': the built-in default declares no agents; "
+                 "give a configuration with -c FILE\n",
+                 name);
+    else if (json_array_size (names) == 0)
+        fprintf (stderr, "mcpact: no agent '%s': %s declares no agents\n", name, origin);
+    else {
+        fprintf (stderr, "mcpact: no agent '%s' in %s; its agents are: ", name, origin);
+        s_print_names (stderr, names);
+        fputc ('\n', stderr);
+    }
+    json_decref (names);
+    return CLI_USAGE;
+}
+
+//  Creates the runtime, the session and the agent. Returns an exit code.
+static int
+s_open (cli_t *self)
+{
+    const options_t *opts = self->opts;
+    self->runtime = mcpact_runtime_new ();
+    if (!self->runtime) {
+        fprintf (stderr, "mcpact: could not start the runtime\n");
+        return CLI_FAILED;
+    }
+    if (opts->config_path) {
+        char *error = NULL;
+        self->session = mcpact_session_load (self->runtime, opts->config_path, &error);
+        if (!self->session) {
+            fprintf (stderr, "mcpact: %s\n", error ? error : "could not load the configuration");
+            free (error);
+            return CLI_USAGE;
+        }
+    } else {
+        self->session = s_default_session (self->runtime);
+        if (!self->session) {
+            fprintf (stderr, "mcpact: could not set up the built-in default session\n");
+            return CLI_FAILED;
+        }
+    }
+    if (opts->agent_name) {
+        self->agent = mcpact_agent_from_config (self->session, opts->agent_name);
+        if (!self->agent)
+            return s_unknown_agent (self);
+    } else {
+        //  An agent without servers of its own uses the session's (B9)
+        self->agent = mcpact_agent_new (self->session, NULL);
+        if (!self->agent) {
+            fprintf (stderr, "mcpact: could not create the agent\n");
+            return CLI_FAILED;
+        }
+    }
+    //  Live progress is for a person watching; in a pipe or a log it is noise
+    if (!opts->quiet && isatty (STDERR_FILENO))
+        mcpact_agent_set_progress (self->agent, s_on_progress, NULL);
+    return CLI_OK;
+}
+
+//  Starts the agent's servers and reports the ones that failed or lost
+//  tools. Those are always reported, terminal or not, because otherwise a
+//  missing tool would have no explanation; but they do not fail the
+//  command, since the agent works with the servers that did start (B7).
+static int
+s_start (cli_t *self)
+{
+    char *text = mcpact_agent_start (self->agent);
+    if (!text) {
+        fprintf (stderr, "mcpact: the runtime is gone; nothing was started\n");
+        return CLI_FAILED;
+    }
+    json_error_t error;
+    json_t *report = json_loads (text, 0, &error);
+    free (text);
+    if (!report) {
+        fprintf (stderr, "mcpact: unreadable start report: %s\n", error.text);
+        return CLI_OK;
+    }
+    size_t ready = 0, failed = 0;
+    size_t index;
+    json_t *server;
+    json_array_foreach (json_object_get (report, "servers"), index, server) {
+        const char *name = s_json_string (server, "name", "?");
+        const char *state = s_json_string (server, "state", "?");
+        if (streq (state, "ready"))
+            ready++;
+        else if (streq (state, "failed")) {
+            failed++;
+            fprintf (stderr, "mcpact: server %s failed: %s\n", name,
+                     s_json_string (server, "error", "no reason given"));
+        }
+        size_t tool_index;
+        json_t *rejected;
+        json_array_foreach (json_object_get (server, "rejected"), tool_index, rejected) {
+            fprintf (stderr, "mcpact: server %s: tool %s rejected: %s\n", name,
+                     s_json_string (rejected, "tool", "?"),
+                     s_json_string (rejected, "reason", "no reason given"));
+        }
+    }
+    if (self->opts->verbose > 0)
+        fprintf (stderr, "%zu server%s ready, %zu failed in %.0f ms\n", ready,
+                 ready == 1 ? "" : "s", failed, json_number_value (json_object_get (report, "ms")));
+    json_decref (report);
+    return CLI_OK;
+}
+
+static void
+s_close (cli_t *self)
+{
+    mcpact_agent_destroy (&self->agent);
+    mcpact_session_destroy (&self->session);
+    mcpact_runtime_destroy (&self->runtime);
+}
+
+//  --------------------------------------------------------------------------
+//  Commands; each returns an exit code.
+
+static int
+s_cmd_tools (cli_t *self)
+{
+    char *text = mcpact_agent_tools (self->agent);
+    if (!text) {
+        fprintf (stderr, "mcpact: could not list the tools\n");
+        return CLI_FAILED;
+    }
+    if (self->opts->json) {
+        puts (text);
+        free (text);
+        return CLI_OK;
+    }
+    json_error_t error;
+    json_t *tools = json_loads (text, 0, &error);
+    free (text);
+    if (!json_is_array (tools)) {
+        fprintf (stderr, "mcpact: unreadable tool list: %s\n", tools ? "not an array" : error.text);
+        json_decref (tools);
+        return CLI_FAILED;
+    }
+    table_t *table = s_table_new (3);
+    if (table)
+        s_table_add (table, (const char *[]){ "NAME", "SOURCE", "DESCRIPTION" });
+    size_t index;
+    json_t *tool;
+    json_array_foreach (tools, index, tool) {
+        if (!table)
+            break;
+        //  "_mcpact" says where a tool comes from; older runtimes omit it
+        json_t *origin = json_object_get (tool, "_mcpact");
+        const char *source = json_string_value (json_object_get (origin, "server"));
+        if (!source && json_is_true (json_object_get (origin, "function")))
+            source = "(function)";
+        s_table_add (table,
+                     (const char *[]){ s_json_string (tool, "name", "?"), source ? source : "-",
+                                       s_json_string (tool, "description", "") });
+    }
+    json_decref (tools);
+    int rc = table ? s_table_print (table, stdout) : -1;
+    s_table_destroy (&table);
+    if (rc) {
+        fprintf (stderr, "mcpact: out of memory\n");
+        return CLI_FAILED;
+    }
+    return CLI_OK;
+}
+
+//  What a status row says beyond the columns: why a server is down, and
+//  the counters worth a glance (zeros left out).
+static void
+s_status_detail (json_t *server, char *buf, size_t size)
+{
+    size_t len = (size_t) snprintf (buf, size, "%s", s_json_string (server, "error", ""));
+    const char *sep = len ? "; " : "";
+    json_int_t pid = json_integer_value (json_object_get (server, "pid"));
+    if (pid && len < size) {
+        len += (size_t) snprintf (buf + len, size - len, "%spid %" JSON_INTEGER_FORMAT, sep, pid);
+        sep = ", ";
+    }
+    static const struct {
+        const char *key;  //  status field, a count
+        const char *noun; //  what it counts, singular
+    } counters[] = { { "calls", "call" }, { "errors", "error" }, { "restarts", "restart" } };
+    for (size_t i = 0; i < sizeof counters / sizeof counters[0] && len < size; i++) {
+        json_int_t value = json_integer_value (json_object_get (server, counters[i].key));
+        if (value) {
+            len += (size_t) snprintf (buf + len, size - len, "%s%" JSON_INTEGER_FORMAT " %s%s", sep,
+                                      value, counters[i].noun, value == 1 ? "" : "s");
+            sep = ", ";
+        }
+    }
+}
+
+static int
+s_cmd_status (cli_t *self)
+{
+    char *text = mcpact_agent_status (self->agent);
+    if (!text) {
+        fprintf (stderr, "mcpact: could not get the status\n");
+        return CLI_FAILED;
+    }
+    if (self->opts->json) {
+        puts (text);
+        free (text);
+        return CLI_OK;
+    }
+    json_error_t error;
+    json_t *servers = json_loads (text, 0, &error);
+    free (text);
+    if (!json_is_array (servers)) {
+        fprintf (stderr, "mcpact: unreadable status: %s\n", servers ? "not an array" : error.text);
+        json_decref (servers);
+        return CLI_FAILED;
+    }
+    table_t *table = s_table_new (5);
+    if (table)
+        s_table_add (table, (const char *[]){ "NAME", "TRANSPORT", "STATE", "TOOLS", "DETAIL" });
+    size_t index;
+    json_t *server;
+    json_array_foreach (servers, index, server) {
+        if (!table)
+            break;
+        char transport[32], tools[32], detail[512];
+        s_status_detail (server, detail, sizeof detail);
+        s_table_add (
+            table,
+            (const char *[]){
+                s_json_string (server, "name", "?"),
+                s_json_scalar (json_object_get (server, "transport"), transport, sizeof transport),
+                s_json_string (server, "state", "?"),
+                s_json_scalar (json_object_get (server, "tools"), tools, sizeof tools), detail });
+    }
+    int rc = table ? s_table_print (table, stdout) : -1;
+    s_table_destroy (&table);
+
+    //  A server's own stderr is usually where the real reason for a failure
+    //  is, but it is long: only on request
+    if (rc == 0 && self->opts->verbose > 0) {
+        json_array_foreach (servers, index, server) {
+            const char *tail = s_json_string (server, "stderr", NULL);
+            if (tail && *tail) {
+                printf ("\n%s stderr:\n", s_json_string (server, "name", "?"));
+                for (const char *line = tail; *line;) {
+                    size_t len = strcspn (line, "\n");
+                    printf ("  %.*s\n", (int) len, line);
+                    line += len + (line[len] == '\n');
+                }
+            }
+        }
+    }
+    json_decref (servers);
+    if (rc) {
+        fprintf (stderr, "mcpact: out of memory\n");
+        return CLI_FAILED;
+    }
+    return CLI_OK;
+}
+
+//  Prints `text` on stdout as one or more whole lines.
+static void
+s_print_text (const char *text)
+{
+    if (!text || !*text)
+        return;
+    fputs (text, stdout);
+    if (text[strlen (text) - 1] != '\n')
+        fputc ('\n', stdout);
+}
+
+static int
+s_cmd_call (cli_t *self)
+{
+    const options_t *opts = self->opts;
+    mcpact_result_t *result =
+        mcpact_agent_call (self->agent, opts->tool, opts->args_json, opts->timeout_ms);
+    mcpact_status_t status = mcpact_result_status (result);
+
+    //  A tool error still has a text meant for the reader (what the LLM
+    //  would see), so it goes out like a success; other failures have none
+    if (opts->json)
+        s_print_text (mcpact_result_json (result));
+    else if (status == MCPACT_OK || status == MCPACT_ERR_TOOL)
+        s_print_text (mcpact_result_text (result));
+    if (status != MCPACT_OK) {
+        const char *error = mcpact_result_error (result);
+        fprintf (stderr, "error: %s\n", error ? error : mcpact_status_name (status));
+    }
+    mcpact_result_destroy (&result);
+    return status == MCPACT_OK ? CLI_OK : CLI_FAILED;
+}
+
+//  --------------------------------------------------------------------------
+
+int
+main (int argc, char *argv[])
+{
+    options_t opts;
+    if (s_parse_args (argc, argv, &opts))
+        return opts.exit_code;
+
+    if (opts.verbose > 0)
+        mcpact_set_log (NULL, NULL, opts.verbose > 1 ? MCPACT_LOG_DEBUG : MCPACT_LOG_INFO);
+
+    cli_t cli = { .opts = &opts };
+    int rc = s_open (&cli);
+    if (rc == CLI_OK)
+        rc = s_start (&cli);
+    if (rc == CLI_OK) {
+        if (streq (opts.command, "tools"))
+            rc = s_cmd_tools (&cli);
+        else if (streq (opts.command, "status"))
+            rc = s_cmd_status (&cli);
+        else
+            rc = s_cmd_call (&cli);
+    }
+    s_close (&cli);
+
+    //  A full disk or a closed pipe must not pass for success
+    errno = 0;
+    if (fflush (stdout) != 0 || ferror (stdout)) {
+        fprintf (stderr, "mcpact: cannot write to stdout: %s\n",
+                 errno ? strerror (errno) : "write error");
+        if (rc == CLI_OK)
+            rc = CLI_FAILED;
+    }
+    return rc;
+}

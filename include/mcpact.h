@@ -1,0 +1,324 @@
+/*  =========================================================================
+    mcpact.h - public API of the mcpact MCP client runtime
+
+    mcpact connects an agent host to any number of MCP servers at once, merges
+    their tools with the host's own C function tools, and lets the host list
+    and call all of them as one set. Internally every server, session, agent
+    and the tool registry is an actor (a thread that talks only in ZeroMQ
+    messages); this header is a thin, synchronous (and asynchronous)
+    convenience over those messages.
+
+    Threading: every function here may be called from any host thread, and
+    from several host threads at once, except where a comment says an object
+    belongs to one thread (mcpact_caller_t). Objects must not be used after,
+    or concurrently with, their own _destroy.
+
+    Ownership: a returned `char *` is the caller's, to be released with
+    free (). A `**` argument hands the object over on success (0); on
+    failure (-1) the caller still owns it. Everything else returned is owned
+    by the object it came from.
+    =========================================================================
+*/
+
+#ifndef MCPACT_H_INCLUDED
+#define MCPACT_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MCPACT_VERSION_MAJOR 0
+#define MCPACT_VERSION_MINOR 1
+#define MCPACT_VERSION_PATCH 0
+
+//  The MCP protocol version we ask for; older ones we accept are listed in
+//  docs/protocol.md.
+#define MCPACT_PROTOCOL_VERSION "2025-11-25"
+
+typedef struct _mcpact_runtime_t mcpact_runtime_t;
+typedef struct _mcpact_session_t mcpact_session_t;
+typedef struct _mcpact_agent_t mcpact_agent_t;
+typedef struct _mcpact_server_config_t mcpact_server_config_t;
+typedef struct _mcpact_result_t mcpact_result_t;
+typedef struct _mcpact_caller_t mcpact_caller_t;
+
+//  --------------------------------------------------------------------------
+//  Logging
+
+typedef enum {
+    MCPACT_LOG_ERROR = 0,
+    MCPACT_LOG_WARN = 1,
+    MCPACT_LOG_INFO = 2,
+    MCPACT_LOG_DEBUG = 3
+} mcpact_log_level_t;
+
+//  Receives every log line at or below the configured level. Called from
+//  runtime threads: it must be thread-safe and quick.
+typedef void(mcpact_log_fn) (mcpact_log_level_t level, const char *message, void *arg);
+
+//  Sets the process-wide log sink (NULL restores the default: stderr) and
+//  the level (default MCPACT_LOG_WARN, or $MCPACT_LOG = error|warn|info|debug).
+void mcpact_set_log (mcpact_log_fn *fn, void *arg, mcpact_log_level_t level);
+
+//  --------------------------------------------------------------------------
+//  Runtime: one ZeroMQ context, the registry actor and the function-tool
+//  workers. Installs no signal handlers in the host's process.
+
+//  Creates a runtime, or NULL (with a log line) if it could not start.
+mcpact_runtime_t *mcpact_runtime_new (void);
+
+//  Stops everything the runtime started, top-down, and waits for it:
+//  sessions, agents, server actors and their child processes. Sessions and
+//  agents not destroyed yet are destroyed here; their handles become invalid.
+void mcpact_runtime_destroy (mcpact_runtime_t **self_p);
+
+//  --------------------------------------------------------------------------
+//  Server configuration
+
+typedef enum {
+    MCPACT_TRANSPORT_AUTO = 0,     //  stdio if a command is set; else from the URL
+    MCPACT_TRANSPORT_STDIO,
+    MCPACT_TRANSPORT_STREAMABLE_HTTP,
+    MCPACT_TRANSPORT_SSE
+} mcpact_transport_t;
+
+//  A local server, launched as a child process speaking MCP on stdin/stdout.
+//  `name` names the server in logs, reports and prefixed tool names.
+mcpact_server_config_t *mcpact_server_stdio_new (const char *name, const char *command);
+
+//  A remote server given by URL (transport chosen from the path: /mcp, /sse).
+mcpact_server_config_t *mcpact_server_http_new (const char *name, const char *url);
+
+//  Copies a configuration.
+mcpact_server_config_t *mcpact_server_config_dup (const mcpact_server_config_t *self);
+
+void mcpact_server_config_destroy (mcpact_server_config_t **self_p);
+
+const char *mcpact_server_config_name (const mcpact_server_config_t *self);
+
+//  Appends one command-line argument (stdio).
+int mcpact_server_config_add_arg (mcpact_server_config_t *self, const char *arg);
+
+//  Sets one environment variable of the child (stdio). The child gets only
+//  HOME, LOGNAME, PATH, SHELL, TERM and USER from our environment, with
+//  these on top.
+int mcpact_server_config_set_env (mcpact_server_config_t *self, const char *name,
+                                  const char *value);
+
+//  Sets the child's working directory (stdio).
+int mcpact_server_config_set_cwd (mcpact_server_config_t *self, const char *dir);
+
+//  Adds a header sent on every HTTP request (B4). Values never reach logs.
+int mcpact_server_config_add_header (mcpact_server_config_t *self, const char *name,
+                                     const char *value);
+
+//  Overrides the transport guessed from the URL.
+int mcpact_server_config_set_transport (mcpact_server_config_t *self,
+                                        mcpact_transport_t transport);
+
+//  Adds a tool name to the allow-list (B5). With an empty list every tool
+//  is allowed; otherwise tools not on it are never listed nor callable.
+int mcpact_server_config_allow_tool (mcpact_server_config_t *self, const char *tool);
+
+//  Timeouts in milliseconds; 0 keeps the default. Defaults: connect
+//  (spawn + initialize) 5000, tools/list 5000, tools/call 30000.
+int mcpact_server_config_set_timeouts (mcpact_server_config_t *self, int connect_ms,
+                                       int list_ms, int call_ms);
+
+//  Marks the configuration as unusable: starting it fails at once with this
+//  reason (used by the config loader, e.g. for an unset ${VAR}).
+int mcpact_server_config_set_error (mcpact_server_config_t *self, const char *reason);
+
+//  --------------------------------------------------------------------------
+//  Function tools: host C callbacks, run on the runtime's worker threads.
+
+//  Called with the arguments as a JSON object text. Returns 0 and sets
+//  *output to a malloc'ed text for the LLM (JSON or plain), or returns -1
+//  and sets *output to a malloc'ed error message (or leaves it NULL).
+//  May run on any worker thread, possibly concurrently with itself.
+typedef int(mcpact_function_fn) (const char *args_json, char **output, void *arg);
+
+//  --------------------------------------------------------------------------
+//  Tool names
+
+typedef enum {
+    //  A tool whose name is taken already is rejected when its server
+    //  connects; the report and the log name both owners. (default)
+    MCPACT_NAMES_REJECT = 0,
+    //  Every server tool is exposed as <server>_<tool>.
+    MCPACT_NAMES_PREFIX,
+    //  Only a tool whose name is taken already is exposed as <server>_<tool>.
+    MCPACT_NAMES_PREFIX_ON_CONFLICT
+} mcpact_name_policy_t;
+
+//  --------------------------------------------------------------------------
+//  Session: the servers and function tools shared by all its agents.
+
+mcpact_session_t *mcpact_session_new (mcpact_runtime_t *runtime);
+
+//  Loads a session, its servers and its agents from an `mcpServers` (or
+//  `servers`) JSON file; see docs/config.md. Returns NULL and sets *error
+//  (malloc'ed, naming the file and the key) if the file is unusable.
+mcpact_session_t *mcpact_session_load (mcpact_runtime_t *runtime, const char *path,
+                                       char **error);
+
+//  Same, from JSON text; `origin` names the source in errors.
+mcpact_session_t *mcpact_session_load_string (mcpact_runtime_t *runtime, const char *text,
+                                              const char *origin, char **error);
+
+//  Stops the session's servers and its remaining agents.
+void mcpact_session_destroy (mcpact_session_t **self_p);
+
+//  Adds a server; takes the configuration on success (and sets *config_p
+//  to NULL). Fails once started, or if the name is taken.
+int mcpact_session_add_server (mcpact_session_t *self, mcpact_server_config_t **config_p);
+
+//  Adds a function tool. `parameters` is a JSON Schema object text (NULL:
+//  no parameters). Names are 1..64 of [A-Za-z0-9_-].
+int mcpact_session_add_function (mcpact_session_t *self, const char *name,
+                                 const char *description, const char *parameters,
+                                 mcpact_function_fn *fn, void *arg);
+
+int mcpact_session_set_name_policy (mcpact_session_t *self, mcpact_name_policy_t policy);
+
+//  Starts all session servers in parallel and waits until each is ready or
+//  has failed (B6, B7). Returns the report as JSON (see docs/protocol.md):
+//  {"servers":[{"name","state":"ready"|"failed","error"?,"ms","tools",
+//  "rejected"?:[...]}], "ms"}. A second call returns a fresh report without
+//  restarting anything. NULL only if the runtime is gone.
+char *mcpact_session_start (mcpact_session_t *self);
+
+//  Called (on a runtime thread) while servers start, once per server that
+//  becomes ready or fails, with that server's report entry as JSON.
+typedef void(mcpact_progress_fn) (const char *server_json, void *arg);
+void mcpact_session_set_progress (mcpact_session_t *self, mcpact_progress_fn *fn, void *arg);
+
+//  Names of the agents the configuration file declared, as a JSON array.
+char *mcpact_session_agent_names (mcpact_session_t *self);
+
+//  --------------------------------------------------------------------------
+//  Agent: what the LLM sees. Its own servers replace the session's; with
+//  none it falls back to the session's (B9). Function tools of the agent
+//  and of the session are always both in its set (B8).
+
+//  Creates an agent of a session. `name` may be NULL.
+mcpact_agent_t *mcpact_agent_new (mcpact_session_t *session, const char *name);
+
+//  Creates the agent named `name` in the session's configuration file, with
+//  the servers the file gave it; NULL if there is no such agent (or the
+//  runtime could not start it: the log says so).
+mcpact_agent_t *mcpact_agent_from_config (mcpact_session_t *session, const char *name);
+
+//  Stops the agent and its own servers; the session's servers stay up.
+void mcpact_agent_destroy (mcpact_agent_t **self_p);
+
+int mcpact_agent_add_server (mcpact_agent_t *self, mcpact_server_config_t **config_p);
+
+int mcpact_agent_add_function (mcpact_agent_t *self, const char *name, const char *description,
+                               const char *parameters, mcpact_function_fn *fn, void *arg);
+
+int mcpact_agent_set_progress (mcpact_agent_t *self, mcpact_progress_fn *fn, void *arg);
+
+//  Starts the agent's own servers in parallel or, with none, starts (or
+//  joins) the session's. Returns the report as for mcpact_session_start,
+//  plus the tools the name policy rejected, beside their server as
+//  "rejected": [{"tool","reason"}]. Every progress callback has returned
+//  before it returns.
+char *mcpact_agent_start (mcpact_agent_t *self);
+
+//  The merged tools as a JSON array of MCP tool objects (name, description,
+//  inputSchema, ...), in a deterministic order: the agent's function tools,
+//  the session's function tools, then each server's in declaration order.
+//  Each carries "_mcpact": {"server": NAME, "tool": ORIGINAL-NAME} or
+//  {"function": true}, saying where it comes from. Starts the agent first
+//  if it has not started (likewise mcpact_agent_call and _status).
+char *mcpact_agent_tools (mcpact_agent_t *self);
+
+//  Number of tools in the merged set.
+size_t mcpact_agent_tool_count (mcpact_agent_t *self);
+
+//  Per-server status as JSON: [{"name","transport","state","error"?,
+//  "tools","calls","errors","restarts","pid"?,"stderr"?}].
+char *mcpact_agent_status (mcpact_agent_t *self);
+
+//  Calls a tool of the merged set and waits at most timeout_ms (0: the
+//  server's call timeout). `args_json` is a JSON object text or NULL.
+//  Never returns NULL: failures come back as a result with an error.
+mcpact_result_t *mcpact_agent_call (mcpact_agent_t *self, const char *tool,
+                                    const char *args_json, int timeout_ms);
+
+//  --------------------------------------------------------------------------
+//  Asynchronous calls, for hosts with their own event loop. A caller
+//  belongs to one host thread; many calls may be in flight on it.
+
+mcpact_caller_t *mcpact_caller_new (mcpact_agent_t *agent);
+void mcpact_caller_destroy (mcpact_caller_t **self_p);
+
+//  Starts a call; returns its id (> 0), or -1 if it could not be sent (a
+//  result with the reason is then queued for mcpact_caller_next).
+int64_t mcpact_caller_send (mcpact_caller_t *self, const char *tool, const char *args_json,
+                            int timeout_ms);
+
+//  Returns the next finished call (see mcpact_result_id), waiting at most
+//  timeout_ms (0: don't wait, -1: forever); NULL if none finished in time.
+mcpact_result_t *mcpact_caller_next (mcpact_caller_t *self, int timeout_ms);
+
+//  A file descriptor that becomes readable when results may be waiting.
+//  It is edge-triggered: after it fires, call mcpact_caller_next (c, 0)
+//  until it returns NULL.
+int mcpact_caller_fd (mcpact_caller_t *self);
+
+//  Number of calls sent and not yet returned by mcpact_caller_next.
+size_t mcpact_caller_pending (mcpact_caller_t *self);
+
+//  Cancels a call in flight (e.g. the user interrupted the agent): the
+//  server is sent notifications/cancelled, the call's result comes back
+//  with MCPACT_ERR_CANCELLED, and a late answer is dropped. Returns -1 if
+//  the call is not in flight.
+int mcpact_caller_cancel (mcpact_caller_t *self, int64_t id);
+
+//  --------------------------------------------------------------------------
+//  Results
+
+typedef enum {
+    MCPACT_OK = 0,               //  the tool ran and succeeded
+    MCPACT_ERR_TOOL = 1,         //  the tool ran and reported an error (isError)
+    MCPACT_ERR_UNKNOWN_TOOL = 2, //  no such tool in the merged set
+    MCPACT_ERR_TIMEOUT = 3,      //  no answer in time; the server was told to cancel
+    MCPACT_ERR_SERVER = 4,       //  the server is down, failed, or died during the call
+    MCPACT_ERR_PROTOCOL = 5,     //  the server answered with a JSON-RPC error or garbage
+    MCPACT_ERR_ARGS = 6,         //  the arguments are not a JSON object
+    MCPACT_ERR_INTERNAL = 7,     //  the runtime is shutting down or out of memory
+    MCPACT_ERR_CANCELLED = 8     //  the host cancelled the call; the server was told
+} mcpact_status_t;
+
+mcpact_status_t mcpact_result_status (const mcpact_result_t *self);
+
+//  The call id (from mcpact_caller_send; 0 for mcpact_agent_call).
+int64_t mcpact_result_id (const mcpact_result_t *self);
+
+//  The MCP CallToolResult as JSON text (content, structuredContent,
+//  isError); for runtime errors a result with isError and the reason.
+const char *mcpact_result_json (const mcpact_result_t *self);
+
+//  The result as the LLM should see it (DESIGN: an isError result -> the
+//  joined text parts; one content item -> that item as JSON; several -> a
+//  JSON array; none -> an error).
+const char *mcpact_result_text (const mcpact_result_t *self);
+
+//  A one-line reason when the status is not MCPACT_OK, else NULL.
+const char *mcpact_result_error (const mcpact_result_t *self);
+
+void mcpact_result_destroy (mcpact_result_t **self_p);
+
+const char *mcpact_status_name (mcpact_status_t status);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

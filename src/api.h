@@ -1,0 +1,80 @@
+/*  =========================================================================
+    api - what the host-side API objects share between their files
+
+    The runtime, session and agent objects (runtime.c) and the callers and
+    results (caller.c). Host-side only: these objects are used by host
+    threads; each guards its own state with its own lock, and talks to its
+    actor over that actor's pipe under that lock.
+    =========================================================================
+*/
+
+#ifndef MCPACT_API_H_INCLUDED
+#define MCPACT_API_H_INCLUDED
+
+#include "mcpact.h"
+
+#include "actor.h"
+#include "catalog.h"
+#include "config.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+struct _mcpact_runtime_t {
+    pthread_mutex_t lock;            //  guards sessions and the actors' pipes
+    char registry_intake[64];        //  server actors push tools here
+    char registry_control[64];       //  agent actors register views here
+    char functions_endpoint[64];     //  function-tool calls go here
+    actor_t *registry;               //  the registry actor
+    actor_t *functions;              //  the function-tool broker
+    mcpact_session_t **sessions;     //  sessions not destroyed yet
+    size_t sessions_count;           //  how many
+};
+
+struct _mcpact_session_t {
+    mcpact_runtime_t *runtime;       //  owner
+    pthread_mutex_t lock;            //  guards the fields below and the pipe
+    actor_t *actor;                  //  the session actor
+    char endpoint[64];               //  where agent actors reach it
+    json_t *functions;               //  function tools, catalog.h form
+    mcpact_name_policy_t policy;     //  tool-name policy
+    config_t *config;                //  the loaded file, for its agents
+    mcpact_agent_t **agents;         //  agents not destroyed yet
+    size_t agents_count;             //  how many
+};
+
+struct _mcpact_agent_t {
+    mcpact_session_t *session;       //  owner
+    pthread_mutex_t lock;            //  guards the fields below and the pipe
+    actor_t *actor;                  //  the agent actor
+    json_t *functions;               //  its own function tools
+    catalog_slot_t slot;             //  the registry publishes here
+    unsigned view_id;                //  its view at the registry
+    char *report;                    //  start report, once started
+    mcpact_caller_t **pool;          //  idle callers for blocking calls
+    size_t pool_count;               //  idle callers
+    size_t pool_max;                 //  allocated
+};
+
+//  A process-wide source of ids (servers, views, callers, functions), so
+//  that inproc endpoints never clash, even across runtimes.
+unsigned api_next_id (void);
+atomic_uint *api_ids (void);
+
+//  Starts the agent if it has not; returns its report (owned by agent).
+const char *agent_ensure_started (mcpact_agent_t *self);
+
+//  Callers: made and destroyed by the agent's pool too.
+mcpact_caller_t *caller_new (mcpact_agent_t *agent);
+
+//  Waits for the result of call `id` only, at most timeout_ms (-1: no
+//  limit beyond the call's own deadline).
+mcpact_result_t *caller_wait (mcpact_caller_t *self, int64_t id);
+
+//  Sends STATUS to an actor; returns the id to wait for, or -1.
+int64_t caller_status_send (mcpact_caller_t *self, const char *endpoint);
+
+//  A result made here (an error that never left the host).
+mcpact_result_t *result_error (int64_t id, mcpact_status_t status, const char *message);
+
+#endif

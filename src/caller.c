@@ -1,0 +1,507 @@
+/*  =========================================================================
+    caller - calls from one host thread, straight to the owning actor
+
+    A caller is one ROUTER socket that connects, as it needs them, to the
+    endpoints of the actors that own tools (server actors, the function
+    broker) and addresses each by its endpoint name. A call is one message
+    from the host thread to the owning actor and one back: the registry's
+    catalog says where each tool lives, and is read here, not asked.
+
+    The actors enforce each call's timeout and answer it; the caller keeps
+    its own deadline a little later still, so that no call can hang even
+    if an actor never answers.
+
+    Threading: a caller belongs to one thread at a time. The agent's pool
+    hands callers between host threads under the agent's lock, which is
+    the memory barrier ZeroMQ asks for when a socket changes threads.
+    =========================================================================
+*/
+
+#include "api.h"
+
+#include "idmap.h"
+#include "jsonscan.h"
+#include "log.h"
+#include "wire.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <inttypes.h>
+
+//  The caller's own deadline is the call's timeout plus this.
+#define CALLER_GRACE_MS 2000
+//  A call without a timeout still ends on the caller's side after this.
+#define CALLER_MAX_MS (24 * 3600 * 1000)
+
+typedef struct {
+    char endpoint[64];    //  where the call went (for CANCEL)
+    int64_t deadline;     //  caller-side deadline
+    bool raw;             //  a STATUS request: the payload is not a tool result
+} s_pending_t;
+
+//  How long a STATUS request may take.
+#define CALLER_STATUS_MS 2000
+
+struct _mcpact_caller_t {
+    mcpact_agent_t *agent;      //  whose catalog routes the calls
+    zsock_t *sock;              //  ROUTER
+    zhashx_t *connected;        //  endpoints connected to
+    uint64_t next_id;           //  call ids
+    idmap_t pending;            //  call id -> s_pending_t
+    deadlines_t deadlines;      //  caller-side deadlines
+    zlistx_t *ready;            //  results made here, not yet returned
+};
+
+struct _mcpact_result_t {
+    mcpact_status_t status;     //  outcome
+    int64_t id;                 //  call id
+    char *json;                 //  CallToolResult text
+    char *error;                //  one-line reason, if not OK
+    char *text;                 //  the LLM's view, made on first use
+};
+
+//  --------------------------------------------------------------------------
+//  Results
+
+mcpact_result_t *
+result_error (int64_t id, mcpact_status_t status, const char *message)
+{
+    mcpact_result_t *self = (mcpact_result_t *) calloc (1, sizeof (mcpact_result_t));
+    if (!self)
+        return NULL;
+    self->status = status;
+    self->id = id;
+    self->error = strdup (message);
+    json_t *json = json_pack ("{s:[{s:s,s:s}],s:b}", "content", "type", "text", "text",
+                              message, "isError", 1);
+    self->json = json_dumps (json, JSON_COMPACT);
+    json_decref (json);
+    return self;
+}
+
+//  A result from the wire: status and payload as the owning actor sent.
+static mcpact_result_t *
+s_result_from_wire (int64_t id, int status, const char *payload, size_t size)
+{
+    if (status == MCPACT_OK || status == MCPACT_ERR_TOOL) {
+        mcpact_result_t *self = (mcpact_result_t *) calloc (1, sizeof (mcpact_result_t));
+        self->id = id;
+        self->status = (mcpact_status_t) status;
+        self->json = strndup (payload, size);
+        //  The reference treats a result without content as an error.
+        const char *content, *content_end;
+        bool empty = !jsonscan_member (payload, payload + size, "content", &content,
+                                       &content_end);
+        if (!empty) {
+            const char *p = content + 1;
+            while (p < content_end && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'))
+                p++;
+            empty = *content == '[' && *p == ']';
+        }
+        if (empty && status == MCPACT_OK) {
+            self->status = MCPACT_ERR_TOOL;
+            self->error = strdup ("the tool returned no content");
+        }
+        return self;
+    }
+    //  An error object: {"message": ...} from us, or a JSON-RPC error
+    //  {"code", "message", "data"?} from the server.
+    json_error_t parse_error;
+    json_t *error = json_loadb (payload, size, 0, &parse_error);
+    const char *message = json_string_value (json_object_get (error, "message"));
+    json_t *code = json_object_get (error, "code");
+    char text[1024];
+    if (status == MCPACT_ERR_PROTOCOL && json_is_integer (code))
+        snprintf (text, sizeof text, "the server answered with error %" JSON_INTEGER_FORMAT
+                  ": %s", json_integer_value (code), message ? message : "(no message)");
+    else
+        snprintf (text, sizeof text, "%s", message ? message : "unknown error");
+    json_decref (error);
+    return result_error (id, (mcpact_status_t) status, text);
+}
+
+mcpact_status_t
+mcpact_result_status (const mcpact_result_t *self)
+{
+    return self ? self->status : MCPACT_ERR_INTERNAL;
+}
+
+int64_t
+mcpact_result_id (const mcpact_result_t *self)
+{
+    return self ? self->id : 0;
+}
+
+const char *
+mcpact_result_json (const mcpact_result_t *self)
+{
+    return self ? self->json : NULL;
+}
+
+//  The reference conversion: an error result -> its joined text parts;
+//  one content item -> that item as JSON; several -> a JSON array.
+static char *
+s_llm_text (const mcpact_result_t *self)
+{
+    if (self->status != MCPACT_OK && self->status != MCPACT_ERR_TOOL)
+        return strdup (self->error ? self->error : "error");
+    json_error_t parse_error;
+    json_t *result = json_loads (self->json, 0, &parse_error);
+    json_t *content = json_object_get (result, "content");
+    char *text = NULL;
+    if (json_is_true (json_object_get (result, "isError"))) {
+        jsonbuf_t joined = {0};
+        size_t index;
+        json_t *item;
+        json_array_foreach (content, index, item) {
+            const char *part = json_string_value (json_object_get (item, "text"));
+            if (!part)
+                continue;
+            if (joined.size)
+                jsonbuf_append (&joined, "\n", 1);
+            jsonbuf_append_str (&joined, part);
+        }
+        text = joined.data ? joined.data : strdup ("the tool reported an error");
+    }
+    else if (json_array_size (content) == 1)
+        text = json_dumps (json_array_get (content, 0), JSON_COMPACT);
+    else if (json_array_size (content) > 1)
+        text = json_dumps (content, JSON_COMPACT);
+    else
+        text = strdup (self->error ? self->error : "the tool returned no content");
+    json_decref (result);
+    return text;
+}
+
+const char *
+mcpact_result_text (const mcpact_result_t *self)
+{
+    if (!self)
+        return NULL;
+    if (!self->text)
+        ((mcpact_result_t *) self)->text = s_llm_text (self);
+    return self->text;
+}
+
+const char *
+mcpact_result_error (const mcpact_result_t *self)
+{
+    if (!self || self->status == MCPACT_OK)
+        return NULL;
+    if (!self->error)
+        //  A tool error: its joined text is the reason.
+        ((mcpact_result_t *) self)->error = strdup (mcpact_result_text (self));
+    return self->error;
+}
+
+void
+mcpact_result_destroy (mcpact_result_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    mcpact_result_t *self = *self_p;
+    free (self->json);
+    free (self->error);
+    free (self->text);
+    free (self);
+    *self_p = NULL;
+}
+
+const char *
+mcpact_status_name (mcpact_status_t status)
+{
+    static const char *names[] = {"ok",      "tool error", "unknown tool", "timeout",
+                                  "server",  "protocol",   "bad arguments", "internal",
+                                  "cancelled"};
+    return (unsigned) status < sizeof names / sizeof names[0] ? names[status] : "unknown";
+}
+
+//  --------------------------------------------------------------------------
+//  Callers
+
+mcpact_caller_t *
+caller_new (mcpact_agent_t *agent)
+{
+    mcpact_caller_t *self = (mcpact_caller_t *) calloc (1, sizeof (mcpact_caller_t));
+    if (!self)
+        return NULL;
+    self->agent = agent;
+    self->sock = zsock_new (ZMQ_ROUTER);
+    self->connected = zhashx_new ();
+    self->ready = zlistx_new ();
+    idmap_init (&self->pending);
+    deadlines_init (&self->deadlines);
+    if (!self->sock || !self->connected || !self->ready) {
+        mcpact_caller_destroy (&self);
+        return NULL;
+    }
+    char routing_id[32];
+    snprintf (routing_id, sizeof routing_id, "caller-%u", api_next_id ());
+    zmq_setsockopt (zsock_resolve (self->sock), ZMQ_ROUTING_ID, routing_id, strlen (routing_id));
+    //  A send to an actor we are not connected to must fail, not vanish.
+    zsock_set_router_mandatory (self->sock, 1);
+    zsock_set_rcvhwm (self->sock, 0);
+    zsock_set_sndhwm (self->sock, 10000);
+    return self;
+}
+
+mcpact_caller_t *
+mcpact_caller_new (mcpact_agent_t *agent)
+{
+    if (!agent)
+        return NULL;
+    agent_ensure_started (agent);
+    return caller_new (agent);
+}
+
+static void
+s_free_pending (uint64_t id, void *value, void *arg)
+{
+    free (value);
+}
+
+void
+mcpact_caller_destroy (mcpact_caller_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    mcpact_caller_t *self = *self_p;
+    zsock_destroy (&self->sock);
+    zhashx_destroy (&self->connected);
+    if (self->ready) {
+        for (mcpact_result_t *result = (mcpact_result_t *) zlistx_first (self->ready); result;
+             result = (mcpact_result_t *) zlistx_next (self->ready))
+            mcpact_result_destroy (&result);
+        zlistx_destroy (&self->ready);
+    }
+    idmap_each (&self->pending, s_free_pending, NULL);
+    idmap_free (&self->pending);
+    deadlines_free (&self->deadlines);
+    free (self);
+    *self_p = NULL;
+}
+
+static int
+s_connect (mcpact_caller_t *self, const char *endpoint)
+{
+    if (zhashx_lookup (self->connected, endpoint))
+        return 0;
+    void *socket = zsock_resolve (self->sock);
+    if (zmq_setsockopt (socket, ZMQ_CONNECT_ROUTING_ID, endpoint, strlen (endpoint)) != 0
+        || zmq_connect (socket, endpoint) != 0)
+        return -1;
+    zhashx_insert (self->connected, endpoint, (void *) 1);
+    return 0;
+}
+
+static void
+s_queue_error (mcpact_caller_t *self, int64_t id, mcpact_status_t status, const char *message)
+{
+    zlistx_add_end (self->ready, result_error (id, status, message));
+}
+
+int64_t
+mcpact_caller_send (mcpact_caller_t *self, const char *tool, const char *args_json,
+                    int timeout_ms)
+{
+    if (!self)
+        return -1;
+    int64_t id = (int64_t) ++self->next_id;
+    if (!tool) {
+        s_queue_error (self, id, MCPACT_ERR_UNKNOWN_TOOL, "no tool name given");
+        return -1;
+    }
+    catalog_t *catalog = catalog_slot_get (&self->agent->slot);
+    const catalog_entry_t *entry = catalog_lookup (catalog, tool);
+    if (!entry) {
+        char message[512];
+        snprintf (message, sizeof message, "unknown tool %.200s (the agent has %zu tools)",
+                  tool, catalog_size (catalog));
+        catalog_unref (&catalog);
+        s_queue_error (self, id, MCPACT_ERR_UNKNOWN_TOOL, message);
+        return -1;
+    }
+    s_pending_t *pending = (s_pending_t *) calloc (1, sizeof (s_pending_t));
+    snprintf (pending->endpoint, sizeof pending->endpoint, "%s", entry->endpoint);
+    int64_t limit = timeout_ms > 0 ? timeout_ms : CALLER_MAX_MS;
+    pending->deadline = clock_ms () + limit + CALLER_GRACE_MS;
+
+    char id_text[24], timeout_text[16];
+    snprintf (id_text, sizeof id_text, "%" PRId64, id);
+    snprintf (timeout_text, sizeof timeout_text, "%d", timeout_ms > 0 ? timeout_ms : 0);
+    const char *args = args_json ? args_json : "{}";
+    void *socket = zsock_resolve (self->sock);
+    int rc = s_connect (self, entry->endpoint);
+    if (rc == 0)
+        rc = zmq_send (socket, entry->endpoint, strlen (entry->endpoint), ZMQ_SNDMORE) < 0
+                     || zmq_send (socket, "CALL", 4, ZMQ_SNDMORE) < 0
+                     || zmq_send (socket, id_text, strlen (id_text), ZMQ_SNDMORE) < 0
+                     || zmq_send (socket, entry->original, strlen (entry->original),
+                                  ZMQ_SNDMORE)
+                            < 0
+                     || zmq_send (socket, args, strlen (args), ZMQ_SNDMORE) < 0
+                     || zmq_send (socket, timeout_text, strlen (timeout_text), 0) < 0
+                 ? -1
+                 : 0;
+    if (rc != 0) {
+        char message[512];
+        snprintf (message, sizeof message, "cannot reach the owner of %s (%s): %s", tool,
+                  entry->owner ? entry->owner : "function tools", zmq_strerror (errno));
+        catalog_unref (&catalog);
+        free (pending);
+        s_queue_error (self, id, MCPACT_ERR_SERVER, message);
+        return -1;
+    }
+    catalog_unref (&catalog);
+    idmap_put (&self->pending, (uint64_t) id, pending);
+    deadlines_push (&self->deadlines, pending->deadline, (uint64_t) id);
+    return id;
+}
+
+int64_t
+caller_status_send (mcpact_caller_t *self, const char *endpoint)
+{
+    int64_t id = (int64_t) ++self->next_id;
+    char id_text[24];
+    snprintf (id_text, sizeof id_text, "%" PRId64, id);
+    void *socket = zsock_resolve (self->sock);
+    if (!endpoint || s_connect (self, endpoint) != 0
+        || zmq_send (socket, endpoint, strlen (endpoint), ZMQ_SNDMORE) < 0
+        || zmq_send (socket, "STATUS", 6, ZMQ_SNDMORE) < 0
+        || zmq_send (socket, id_text, strlen (id_text), 0) < 0)
+        return -1;
+    s_pending_t *pending = (s_pending_t *) calloc (1, sizeof (s_pending_t));
+    snprintf (pending->endpoint, sizeof pending->endpoint, "%s", endpoint);
+    pending->deadline = clock_ms () + CALLER_STATUS_MS;
+    pending->raw = true;
+    idmap_put (&self->pending, (uint64_t) id, pending);
+    deadlines_push (&self->deadlines, pending->deadline, (uint64_t) id);
+    return id;
+}
+
+int
+mcpact_caller_cancel (mcpact_caller_t *self, int64_t id)
+{
+    s_pending_t *pending = self ? (s_pending_t *) idmap_get (&self->pending, (uint64_t) id) : NULL;
+    if (!pending)
+        return -1;
+    char id_text[24];
+    snprintf (id_text, sizeof id_text, "%" PRId64, id);
+    void *socket = zsock_resolve (self->sock);
+    if (zmq_send (socket, pending->endpoint, strlen (pending->endpoint), ZMQ_SNDMORE) < 0
+        || zmq_send (socket, "CANCEL", 6, ZMQ_SNDMORE) < 0
+        || zmq_send (socket, id_text, strlen (id_text), 0) < 0) {
+        //  The owner is gone: end the call here.
+        free (idmap_take (&self->pending, (uint64_t) id));
+        s_queue_error (self, id, MCPACT_ERR_CANCELLED, "call cancelled");
+    }
+    return 0;
+}
+
+//  Receives what is waiting; returns a result for a call in flight, or
+//  NULL if nothing (more) is there.
+static mcpact_result_t *
+s_receive (mcpact_caller_t *self)
+{
+    void *socket = zsock_resolve (self->sock);
+    while (true) {
+        wire_msg_t msg;
+        if (wire_recv (&msg, socket, ZMQ_DONTWAIT) < 0)
+            return NULL;
+        //  [owner] RESULT call_id status payload
+        mcpact_result_t *result = NULL;
+        if (msg.count >= 5 && wire_is (&msg, 1, "RESULT")) {
+            int64_t id = wire_int (&msg, 2, -1);
+            s_pending_t *pending = (s_pending_t *) idmap_take (&self->pending, (uint64_t) id);
+            if (pending && pending->raw) {
+                result = (mcpact_result_t *) calloc (1, sizeof (mcpact_result_t));
+                result->id = id;
+                result->json = strndup (wire_data (&msg, 4), wire_size (&msg, 4));
+            }
+            else if (pending)
+                result = s_result_from_wire (id, (int) wire_int (&msg, 3, MCPACT_ERR_INTERNAL),
+                                             wire_data (&msg, 4), wire_size (&msg, 4));
+            //  Else a late answer to a call we gave up on: dropped.
+            free (pending);
+        }
+        wire_close (&msg);
+        if (result)
+            return result;
+    }
+}
+
+//  Ends calls whose caller-side deadline passed.
+static void
+s_expire (mcpact_caller_t *self)
+{
+    int64_t now = clock_ms ();
+    deadline_t *next;
+    while ((next = deadlines_peek (&self->deadlines)) && next->when <= now) {
+        uint64_t id = next->id;
+        deadlines_pop (&self->deadlines);
+        s_pending_t *pending = (s_pending_t *) idmap_get (&self->pending, id);
+        if (!pending || pending->deadline > now)
+            continue;
+        mcpact_caller_cancel (self, (int64_t) id);
+        free (idmap_take (&self->pending, id));
+        s_queue_error (self, (int64_t) id, MCPACT_ERR_TIMEOUT,
+                       "no answer from the tool's owner in time");
+    }
+}
+
+mcpact_result_t *
+mcpact_caller_next (mcpact_caller_t *self, int timeout_ms)
+{
+    if (!self)
+        return NULL;
+    int64_t until = timeout_ms < 0 ? INT64_MAX : clock_ms () + timeout_ms;
+    while (true) {
+        if (zlistx_size (self->ready)) {
+            mcpact_result_t *result = (mcpact_result_t *) zlistx_first (self->ready);
+            zlistx_delete (self->ready, zlistx_cursor (self->ready));
+            return result;
+        }
+        mcpact_result_t *result = s_receive (self);
+        if (result)
+            return result;
+        s_expire (self);
+        if (zlistx_size (self->ready))
+            continue;
+        int64_t now = clock_ms ();
+        if (now >= until)
+            return NULL;
+        int64_t wake = until;
+        deadline_t *next = deadlines_peek (&self->deadlines);
+        if (next && next->when < wake)
+            wake = next->when;
+        long wait = wake == INT64_MAX ? -1 : (long) (wake - now);
+        zmq_pollitem_t item = {zsock_resolve (self->sock), 0, ZMQ_POLLIN, 0};
+        if (zmq_poll (&item, 1, wait) < 0 && errno != EINTR)
+            return NULL;
+    }
+}
+
+mcpact_result_t *
+caller_wait (mcpact_caller_t *self, int64_t id)
+{
+    while (true) {
+        mcpact_result_t *result = mcpact_caller_next (self, -1);
+        if (!result || result->id == id)
+            return result;
+        //  Not ours: a blocking caller has one call at a time, so this
+        //  cannot happen; drop it rather than leak it.
+        mcpact_result_destroy (&result);
+    }
+}
+
+int
+mcpact_caller_fd (mcpact_caller_t *self)
+{
+    return self ? zsock_fd (self->sock) : -1;
+}
+
+size_t
+mcpact_caller_pending (mcpact_caller_t *self)
+{
+    return self ? self->pending.size + zlistx_size (self->ready) : 0;
+}

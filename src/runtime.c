@@ -1,0 +1,689 @@
+/*  =========================================================================
+    runtime - the host-side runtime, session and agent objects
+
+    Each object owns one actor and talks to it over the actor's pipe, under
+    the object's own lock (the pipe is a ZeroMQ socket: one thread at a
+    time). Everything that happens takes place in the actors; these
+    functions send a message and, where the API is synchronous, wait for
+    the answer. Shutdown is top-down: a runtime destroys its sessions, a
+    session its agents, and each actor stops what it started.
+    =========================================================================
+*/
+
+#include "api.h"
+
+#include "agent_actor.h"
+#include "functions.h"
+#include "log.h"
+#include "registry_actor.h"
+#include "session_actor.h"
+#include "wire.h"
+
+#include <czmq.h>
+#include <sys/resource.h>
+
+//  Enough sockets for a thousand servers and their callers.
+#define RUNTIME_MAX_SOCKETS 32768
+#define FUNCTION_WORKERS 4
+
+static atomic_uint s_ids;
+
+unsigned
+api_next_id (void)
+{
+    return atomic_fetch_add (&s_ids, 1) + 1;
+}
+
+atomic_uint *
+api_ids (void)
+{
+    return &s_ids;
+}
+
+//  --------------------------------------------------------------------------
+//  Runtime
+
+//  Each server takes a few sockets (an eventfd each) and a child's pipes:
+//  a thousand servers need several thousand descriptors. Raise the soft
+//  limit towards the hard one, as far as that goes.
+static void
+s_raise_fd_limit (void)
+{
+    struct rlimit limit;
+    if (getrlimit (RLIMIT_NOFILE, &limit) != 0)
+        return;
+    rlim_t want = limit.rlim_max == RLIM_INFINITY || limit.rlim_max > 65536 ? 65536
+                                                                             : limit.rlim_max;
+    if (limit.rlim_cur < want) {
+        limit.rlim_cur = want;
+        if (setrlimit (RLIMIT_NOFILE, &limit) == 0)
+            log_debug ("raised the open-file limit to %llu", (unsigned long long) want);
+    }
+}
+
+static void
+s_zsys_init (void)
+{
+    //  CZMQ would catch SIGINT/SIGTERM in the host's process: not ours to.
+    zsys_handler_set (NULL);
+    void *context = zsys_init ();
+    //  Takes effect if no socket was made yet in this process.
+    int limit = zmq_ctx_get (context, ZMQ_SOCKET_LIMIT);
+    int max = limit > 0 && limit < RUNTIME_MAX_SOCKETS ? limit : RUNTIME_MAX_SOCKETS;
+    if (zmq_ctx_get (context, ZMQ_MAX_SOCKETS) < max)
+        zmq_ctx_set (context, ZMQ_MAX_SOCKETS, max);
+    s_raise_fd_limit ();
+}
+
+mcpact_runtime_t *
+mcpact_runtime_new (void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once (&once, s_zsys_init);
+    mcpact_runtime_t *self = (mcpact_runtime_t *) calloc (1, sizeof (mcpact_runtime_t));
+    if (!self)
+        return NULL;
+    pthread_mutex_init (&self->lock, NULL);
+    unsigned id = api_next_id ();
+    snprintf (self->registry_intake, sizeof self->registry_intake,
+              "inproc://mcpact-%u-registry", id);
+    snprintf (self->registry_control, sizeof self->registry_control,
+              "inproc://mcpact-%u-registry-control", id);
+    snprintf (self->functions_endpoint, sizeof self->functions_endpoint,
+              "inproc://mcpact-%u-functions", id);
+    char *error = NULL;
+    self->registry = registry_actor_new (self->registry_intake, self->registry_control);
+    if (!self->registry || actor_wait (self->registry, &error) != 0) {
+        log_error ("cannot start the registry: %s", error ? error : "no thread");
+        goto fail;
+    }
+    self->functions = functions_actor_new (self->functions_endpoint, FUNCTION_WORKERS);
+    if (!self->functions || actor_wait (self->functions, &error) != 0) {
+        log_error ("cannot start the function-tool workers: %s", error ? error : "no thread");
+        goto fail;
+    }
+    return self;
+
+fail:
+    free (error);
+    actor_destroy (&self->functions);
+    actor_destroy (&self->registry);
+    pthread_mutex_destroy (&self->lock);
+    free (self);
+    return NULL;
+}
+
+void
+mcpact_runtime_destroy (mcpact_runtime_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    mcpact_runtime_t *self = *self_p;
+    while (true) {
+        pthread_mutex_lock (&self->lock);
+        mcpact_session_t *session = self->sessions_count ? self->sessions[0] : NULL;
+        pthread_mutex_unlock (&self->lock);
+        if (!session)
+            break;
+        mcpact_session_destroy (&session);
+    }
+    actor_destroy (&self->functions);
+    actor_destroy (&self->registry);
+    free (self->sessions);
+    pthread_mutex_destroy (&self->lock);
+    free (self);
+    *self_p = NULL;
+}
+
+static int
+s_register_function (mcpact_runtime_t *runtime, json_t *functions, const char *name,
+                     const char *description, const char *parameters, mcpact_function_fn *fn,
+                     void *arg)
+{
+    if (!name || !catalog_name_valid (name) || !fn) {
+        log_error ("function tool %s: the name must be 1..64 of [A-Za-z0-9_-], and the "
+                   "callback set",
+                   name ? name : "(null)");
+        return -1;
+    }
+    size_t index;
+    json_t *function;
+    json_array_foreach (functions, index, function)
+        if (strcmp (json_string_value (json_object_get (function, "name")), name) == 0) {
+            log_error ("function tool %s: added twice", name);
+            return -1;
+        }
+    json_error_t error;
+    json_t *schema = parameters ? json_loads (parameters, 0, &error)
+                                : json_pack ("{s:s,s:{}}", "type", "object", "properties");
+    if (!json_is_object (schema)) {
+        log_error ("function tool %s: parameters are not a JSON object%s%s", name,
+                   parameters ? ": " : "", schema ? "" : error.text);
+        json_decref (schema);
+        return -1;
+    }
+    char key[32];
+    snprintf (key, sizeof key, "f%u", api_next_id ());
+    pthread_mutex_lock (&runtime->lock);
+    zsock_t *pipe = actor_sock (runtime->functions);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, "ADD");
+    zmsg_addstr (msg, key);
+    void *fn_bytes;
+    memcpy (&fn_bytes, &fn, sizeof fn_bytes);
+    zmsg_addmem (msg, &fn_bytes, sizeof fn_bytes);
+    zmsg_addmem (msg, &arg, sizeof arg);
+    zmsg_send (&msg, pipe);
+    char *reply = zstr_recv (pipe);
+    pthread_mutex_unlock (&runtime->lock);
+    free (reply);
+    json_array_append_new (functions,
+                           json_pack ("{s:s,s:s,s:o,s:s,s:s}", "name", name, "description",
+                                      description ? description : "", "inputSchema", schema,
+                                      "key", key, "endpoint", runtime->functions_endpoint));
+    return 0;
+}
+
+static void
+s_unregister_functions (mcpact_runtime_t *runtime, json_t *functions)
+{
+    size_t index;
+    json_t *function;
+    json_array_foreach (functions, index, function) {
+        pthread_mutex_lock (&runtime->lock);
+        zstr_sendx (actor_sock (runtime->functions), "REMOVE",
+                    json_string_value (json_object_get (function, "key")), NULL);
+        char *reply = zstr_recv (actor_sock (runtime->functions));
+        pthread_mutex_unlock (&runtime->lock);
+        free (reply);
+    }
+}
+
+//  Hands a config to an actor's pipe: ADD ptr -> OK | ERROR reason.
+static int
+s_add_server (zsock_t *pipe, mcpact_server_config_t **config_p)
+{
+    if (!config_p || !*config_p)
+        return -1;
+    zsock_send (pipe, "sp", "ADD", *config_p);
+    char *verb = NULL, *reason = NULL;
+    zmsg_t *reply = zmsg_recv (pipe);
+    verb = reply ? zmsg_popstr (reply) : NULL;
+    reason = reply ? zmsg_popstr (reply) : NULL;
+    zmsg_destroy (&reply);
+    int rc = verb && strcmp (verb, "OK") == 0 ? 0 : -1;
+    if (rc == 0)
+        *config_p = NULL;
+    else
+        log_error ("cannot add server %s: %s", (*config_p)->name, reason ? reason : "error");
+    free (verb);
+    free (reason);
+    return rc;
+}
+
+static void
+s_set_progress (zsock_t *pipe, mcpact_progress_fn *fn, void *arg)
+{
+    void *fn_pointer;
+    memcpy (&fn_pointer, &fn, sizeof fn_pointer);
+    zsock_send (pipe, "spp", "PROGRESS", fn_pointer, arg);
+    char *reply = zstr_recv (pipe);
+    free (reply);
+}
+
+//  --------------------------------------------------------------------------
+//  Session
+
+mcpact_session_t *
+mcpact_session_new (mcpact_runtime_t *runtime)
+{
+    if (!runtime)
+        return NULL;
+    mcpact_session_t *self = (mcpact_session_t *) calloc (1, sizeof (mcpact_session_t));
+    if (!self)
+        return NULL;
+    self->runtime = runtime;
+    pthread_mutex_init (&self->lock, NULL);
+    self->functions = json_array ();
+    snprintf (self->endpoint, sizeof self->endpoint, "inproc://mcpact-session-%u",
+              api_next_id ());
+    char *error = NULL;
+    self->actor = session_actor_new (self->endpoint, runtime->registry_intake, api_ids ());
+    if (!self->actor || actor_wait (self->actor, &error) != 0) {
+        log_error ("cannot start a session: %s", error ? error : "no thread");
+        free (error);
+        actor_destroy (&self->actor);
+        json_decref (self->functions);
+        pthread_mutex_destroy (&self->lock);
+        free (self);
+        return NULL;
+    }
+    pthread_mutex_lock (&runtime->lock);
+    mcpact_session_t **sessions = (mcpact_session_t **) realloc (
+        runtime->sessions, (runtime->sessions_count + 1) * sizeof (mcpact_session_t *));
+    if (sessions) {
+        runtime->sessions = sessions;
+        runtime->sessions[runtime->sessions_count++] = self;
+    }
+    pthread_mutex_unlock (&runtime->lock);
+    return self;
+}
+
+static mcpact_session_t *
+s_session_from_config (mcpact_runtime_t *runtime, config_t *config)
+{
+    mcpact_session_t *self = mcpact_session_new (runtime);
+    if (!self) {
+        config_destroy (&config);
+        return NULL;
+    }
+    self->policy = config->name_policy;
+    for (size_t i = 0; i < config->servers_count; i++) {
+        mcpact_server_config_t *server = mcpact_server_config_dup (config->servers[i]);
+        if (mcpact_session_add_server (self, &server) != 0)
+            mcpact_server_config_destroy (&server);
+    }
+    self->config = config;
+    return self;
+}
+
+mcpact_session_t *
+mcpact_session_load (mcpact_runtime_t *runtime, const char *path, char **error)
+{
+    config_t *config = config_load (path, error);
+    return config ? s_session_from_config (runtime, config) : NULL;
+}
+
+mcpact_session_t *
+mcpact_session_load_string (mcpact_runtime_t *runtime, const char *text, const char *origin,
+                            char **error)
+{
+    config_t *config = config_parse (text, origin ? origin : "(config)", error);
+    return config ? s_session_from_config (runtime, config) : NULL;
+}
+
+void
+mcpact_session_destroy (mcpact_session_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    mcpact_session_t *self = *self_p;
+    while (true) {
+        pthread_mutex_lock (&self->lock);
+        mcpact_agent_t *agent = self->agents_count ? self->agents[0] : NULL;
+        pthread_mutex_unlock (&self->lock);
+        if (!agent)
+            break;
+        mcpact_agent_destroy (&agent);
+    }
+    mcpact_runtime_t *runtime = self->runtime;
+    pthread_mutex_lock (&runtime->lock);
+    for (size_t i = 0; i < runtime->sessions_count; i++)
+        if (runtime->sessions[i] == self) {
+            runtime->sessions[i] = runtime->sessions[--runtime->sessions_count];
+            break;
+        }
+    pthread_mutex_unlock (&runtime->lock);
+    actor_destroy (&self->actor);
+    s_unregister_functions (runtime, self->functions);
+    json_decref (self->functions);
+    config_destroy (&self->config);
+    free (self->agents);
+    pthread_mutex_destroy (&self->lock);
+    free (self);
+    *self_p = NULL;
+}
+
+int
+mcpact_session_add_server (mcpact_session_t *self, mcpact_server_config_t **config_p)
+{
+    if (!self)
+        return -1;
+    pthread_mutex_lock (&self->lock);
+    int rc = s_add_server (actor_sock (self->actor), config_p);
+    pthread_mutex_unlock (&self->lock);
+    return rc;
+}
+
+int
+mcpact_session_add_function (mcpact_session_t *self, const char *name, const char *description,
+                             const char *parameters, mcpact_function_fn *fn, void *arg)
+{
+    if (!self)
+        return -1;
+    pthread_mutex_lock (&self->lock);
+    int rc = s_register_function (self->runtime, self->functions, name, description, parameters,
+                                  fn, arg);
+    pthread_mutex_unlock (&self->lock);
+    return rc;
+}
+
+int
+mcpact_session_set_name_policy (mcpact_session_t *self, mcpact_name_policy_t policy)
+{
+    if (!self || policy < MCPACT_NAMES_REJECT || policy > MCPACT_NAMES_PREFIX_ON_CONFLICT)
+        return -1;
+    pthread_mutex_lock (&self->lock);
+    self->policy = policy;
+    pthread_mutex_unlock (&self->lock);
+    return 0;
+}
+
+void
+mcpact_session_set_progress (mcpact_session_t *self, mcpact_progress_fn *fn, void *arg)
+{
+    if (!self)
+        return;
+    pthread_mutex_lock (&self->lock);
+    s_set_progress (actor_sock (self->actor), fn, arg);
+    pthread_mutex_unlock (&self->lock);
+}
+
+char *
+mcpact_session_start (mcpact_session_t *self)
+{
+    if (!self)
+        return NULL;
+    pthread_mutex_lock (&self->lock);
+    zstr_send (actor_sock (self->actor), "START");
+    char *verb = NULL, *report = NULL;
+    zsock_recv (actor_sock (self->actor), "ss", &verb, &report);
+    pthread_mutex_unlock (&self->lock);
+    free (verb);
+    return report;
+}
+
+char *
+mcpact_session_agent_names (mcpact_session_t *self)
+{
+    json_t *names = json_array ();
+    if (self && self->config)
+        for (size_t i = 0; i < self->config->agents_count; i++)
+            json_array_append_new (names, json_string (self->config->agents[i].name));
+    char *text = json_dumps (names, JSON_COMPACT);
+    json_decref (names);
+    return text;
+}
+
+//  --------------------------------------------------------------------------
+//  Agent
+
+mcpact_agent_t *
+mcpact_agent_new (mcpact_session_t *session, const char *name)
+{
+    if (!session)
+        return NULL;
+    mcpact_agent_t *self = (mcpact_agent_t *) calloc (1, sizeof (mcpact_agent_t));
+    if (!self)
+        return NULL;
+    self->session = session;
+    pthread_mutex_init (&self->lock, NULL);
+    catalog_slot_init (&self->slot);
+    self->functions = json_array ();
+    self->view_id = api_next_id ();
+    mcpact_runtime_t *runtime = session->runtime;
+    char *error = NULL;
+    self->actor = agent_actor_new (session->endpoint, runtime->registry_intake,
+                                   runtime->registry_control, api_ids ());
+    if (!self->actor || actor_wait (self->actor, &error) != 0) {
+        log_error ("cannot start agent %s: %s", name ? name : "", error ? error : "no thread");
+        free (error);
+        actor_destroy (&self->actor);
+        json_decref (self->functions);
+        catalog_slot_fini (&self->slot);
+        pthread_mutex_destroy (&self->lock);
+        free (self);
+        return NULL;
+    }
+    pthread_mutex_lock (&session->lock);
+    mcpact_agent_t **agents = (mcpact_agent_t **) realloc (
+        session->agents, (session->agents_count + 1) * sizeof (mcpact_agent_t *));
+    if (agents) {
+        session->agents = agents;
+        session->agents[session->agents_count++] = self;
+    }
+    pthread_mutex_unlock (&session->lock);
+    return self;
+}
+
+mcpact_agent_t *
+mcpact_agent_from_config (mcpact_session_t *session, const char *name)
+{
+    if (!session || !session->config || !name)
+        return NULL;
+    config_agent_t *found = NULL;
+    for (size_t i = 0; i < session->config->agents_count; i++)
+        if (strcmp (session->config->agents[i].name, name) == 0)
+            found = &session->config->agents[i];
+    if (!found)
+        return NULL;
+    mcpact_agent_t *self = mcpact_agent_new (session, name);
+    for (size_t i = 0; self && i < found->servers_count; i++) {
+        mcpact_server_config_t *server = mcpact_server_config_dup (found->servers[i]);
+        if (mcpact_agent_add_server (self, &server) != 0)
+            mcpact_server_config_destroy (&server);
+    }
+    return self;
+}
+
+void
+mcpact_agent_destroy (mcpact_agent_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    mcpact_agent_t *self = *self_p;
+    mcpact_session_t *session = self->session;
+    pthread_mutex_lock (&session->lock);
+    for (size_t i = 0; i < session->agents_count; i++)
+        if (session->agents[i] == self) {
+            session->agents[i] = session->agents[--session->agents_count];
+            break;
+        }
+    pthread_mutex_unlock (&session->lock);
+    //  The actor drops the view first, so nothing publishes into the slot
+    //  once it is gone; then it stops the agent's own servers.
+    actor_destroy (&self->actor);
+    for (size_t i = 0; i < self->pool_count; i++)
+        mcpact_caller_destroy (&self->pool[i]);
+    free (self->pool);
+    s_unregister_functions (session->runtime, self->functions);
+    json_decref (self->functions);
+    catalog_slot_fini (&self->slot);
+    free (self->report);
+    pthread_mutex_destroy (&self->lock);
+    free (self);
+    *self_p = NULL;
+}
+
+int
+mcpact_agent_add_server (mcpact_agent_t *self, mcpact_server_config_t **config_p)
+{
+    if (!self)
+        return -1;
+    pthread_mutex_lock (&self->lock);
+    int rc = self->report ? -1 : s_add_server (actor_sock (self->actor), config_p);
+    pthread_mutex_unlock (&self->lock);
+    return rc;
+}
+
+int
+mcpact_agent_add_function (mcpact_agent_t *self, const char *name, const char *description,
+                           const char *parameters, mcpact_function_fn *fn, void *arg)
+{
+    if (!self)
+        return -1;
+    pthread_mutex_lock (&self->lock);
+    int rc = self->report ? -1
+                          : s_register_function (self->session->runtime, self->functions,
+                                                 name, description, parameters, fn, arg);
+    pthread_mutex_unlock (&self->lock);
+    return rc;
+}
+
+int
+mcpact_agent_set_progress (mcpact_agent_t *self, mcpact_progress_fn *fn, void *arg)
+{
+    if (!self)
+        return -1;
+    pthread_mutex_lock (&self->lock);
+    s_set_progress (actor_sock (self->actor), fn, arg);
+    //  Fallback agents start through the session: it reports there.
+    mcpact_session_set_progress (self->session, fn, arg);
+    pthread_mutex_unlock (&self->lock);
+    return 0;
+}
+
+const char *
+agent_ensure_started (mcpact_agent_t *self)
+{
+    pthread_mutex_lock (&self->lock);
+    if (!self->report) {
+        //  The agent's function tools first, then the session's (B8).
+        json_t *functions = json_deep_copy (self->functions);
+        mcpact_session_t *session = self->session;
+        pthread_mutex_lock (&session->lock);
+        json_array_extend (functions, session->functions);
+        mcpact_name_policy_t policy = session->policy;
+        pthread_mutex_unlock (&session->lock);
+        char *functions_text = json_dumps (functions, JSON_COMPACT);
+        json_decref (functions);
+        char view[16], slot[32], policy_text[8];
+        snprintf (view, sizeof view, "%u", self->view_id);
+        snprintf (slot, sizeof slot, "%llx", (unsigned long long) (uintptr_t) &self->slot);
+        snprintf (policy_text, sizeof policy_text, "%d", (int) policy);
+        zstr_sendx (actor_sock (self->actor), "START", view, slot, policy_text, functions_text,
+                    NULL);
+        free (functions_text);
+        char *verb = NULL;
+        zsock_recv (actor_sock (self->actor), "ss", &verb, &self->report);
+        free (verb);
+    }
+    pthread_mutex_unlock (&self->lock);
+    return self->report;
+}
+
+char *
+mcpact_agent_start (mcpact_agent_t *self)
+{
+    if (!self)
+        return NULL;
+    const char *report = agent_ensure_started (self);
+    return report ? strdup (report) : NULL;
+}
+
+char *
+mcpact_agent_tools (mcpact_agent_t *self)
+{
+    if (!self)
+        return NULL;
+    agent_ensure_started (self);
+    catalog_t *catalog = catalog_slot_get (&self->slot);
+    char *tools = strdup (catalog_tools_json (catalog));
+    catalog_unref (&catalog);
+    return tools;
+}
+
+size_t
+mcpact_agent_tool_count (mcpact_agent_t *self)
+{
+    if (!self)
+        return 0;
+    agent_ensure_started (self);
+    catalog_t *catalog = catalog_slot_get (&self->slot);
+    size_t count = catalog_size (catalog);
+    catalog_unref (&catalog);
+    return count;
+}
+
+static mcpact_caller_t *
+s_pool_take (mcpact_agent_t *self)
+{
+    pthread_mutex_lock (&self->lock);
+    mcpact_caller_t *caller = self->pool_count ? self->pool[--self->pool_count] : NULL;
+    pthread_mutex_unlock (&self->lock);
+    return caller ? caller : caller_new (self);
+}
+
+static void
+s_pool_give (mcpact_agent_t *self, mcpact_caller_t *caller)
+{
+    pthread_mutex_lock (&self->lock);
+    if (self->pool_count == self->pool_max) {
+        size_t max = self->pool_max ? self->pool_max * 2 : 4;
+        mcpact_caller_t **pool
+            = (mcpact_caller_t **) realloc (self->pool, max * sizeof (mcpact_caller_t *));
+        if (pool) {
+            self->pool = pool;
+            self->pool_max = max;
+        }
+    }
+    if (self->pool_count < self->pool_max) {
+        self->pool[self->pool_count++] = caller;
+        caller = NULL;
+    }
+    pthread_mutex_unlock (&self->lock);
+    mcpact_caller_destroy (&caller);
+}
+
+mcpact_result_t *
+mcpact_agent_call (mcpact_agent_t *self, const char *tool, const char *args_json,
+                   int timeout_ms)
+{
+    if (!self)
+        return result_error (0, MCPACT_ERR_INTERNAL, "no agent");
+    agent_ensure_started (self);
+    mcpact_caller_t *caller = s_pool_take (self);
+    if (!caller)
+        return result_error (0, MCPACT_ERR_INTERNAL, "cannot make a caller");
+    int64_t id = mcpact_caller_send (caller, tool, args_json, timeout_ms);
+    mcpact_result_t *result = id > 0 ? caller_wait (caller, id) : mcpact_caller_next (caller, 0);
+    s_pool_give (self, caller);
+    if (!result)
+        return result_error (0, MCPACT_ERR_INTERNAL, "the call was lost");
+    return result;
+}
+
+char *
+mcpact_agent_status (mcpact_agent_t *self)
+{
+    if (!self)
+        return NULL;
+    agent_ensure_started (self);
+    catalog_t *catalog = catalog_slot_get (&self->slot);
+    json_t *servers = catalog_servers (catalog);
+    size_t count = json_array_size (servers);
+    json_t *statuses = json_array ();
+    mcpact_caller_t *caller = s_pool_take (self);
+    int64_t *ids = (int64_t *) calloc (count + 1, sizeof (int64_t));
+    //  Ask every server at once, then collect.
+    for (size_t i = 0; caller && i < count; i++) {
+        json_t *server = json_array_get (servers, i);
+        json_array_append_new (statuses, json_pack ("{s:O,s:s}", "name",
+                                                    json_object_get (server, "name"), "state",
+                                                    "unknown"));
+        const char *endpoint = json_string_value (json_object_get (server, "endpoint"));
+        //  STATUS goes where CALL goes; reuse the caller's plumbing.
+        ids[i] = caller_status_send (caller, endpoint);
+    }
+    for (size_t i = 0; caller && i < count; i++) {
+        if (ids[i] <= 0)
+            continue;
+        mcpact_result_t *result = caller_wait (caller, ids[i]);
+        json_error_t error;
+        json_t *status = result && mcpact_result_status (result) == MCPACT_OK
+                             ? json_loads (mcpact_result_json (result), 0, &error)
+                             : NULL;
+        if (json_is_object (status))
+            json_array_set_new (statuses, i, status);
+        else
+            json_decref (status);
+        mcpact_result_destroy (&result);
+    }
+    free (ids);
+    if (caller)
+        s_pool_give (self, caller);
+    catalog_unref (&catalog);
+    char *text = json_dumps (statuses, JSON_COMPACT);
+    json_decref (statuses);
+    return text;
+}

@@ -1,0 +1,36 @@
+/*  =========================================================================
+    linebuf - newline-delimited message framing, incremental and bounded
+
+    Bytes go in as they arrive, in chunks of any size; each complete line
+    (without its "\n", and without a trailing "\r") comes out once. A line
+    longer than the limit is dropped whole and counted, so one oversized
+    message cannot grow memory without bound nor desynchronise the stream.
+    One owner thread.
+    =========================================================================
+*/
+
+#ifndef MCPACT_LINEBUF_H_INCLUDED
+#define MCPACT_LINEBUF_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef void(linebuf_fn) (void *arg, const char *line, size_t size);
+
+typedef struct {
+    char *data;           //  bytes of the unfinished line
+    size_t size;          //  bytes held
+    size_t max;           //  bytes allocated
+    size_t limit;         //  longest line accepted
+    bool skipping;        //  inside an oversized line, until its newline
+    size_t dropped;       //  oversized lines dropped so far
+} linebuf_t;
+
+void linebuf_init (linebuf_t *self, size_t limit);
+void linebuf_free (linebuf_t *self);
+
+//  Feeds bytes; calls fn for each complete line. Returns 0, or -1 on out
+//  of memory.
+int linebuf_feed (linebuf_t *self, const char *data, size_t size, linebuf_fn *fn, void *arg);
+
+#endif

@@ -1,0 +1,494 @@
+/*  =========================================================================
+    stdio - the stdio transport: a child process speaking MCP on its pipes
+
+    Launches the configured command in its own process group, with an
+    environment made of a small allow-list of ours plus the user's `env`,
+    and frames newline-delimited JSON-RPC on its stdin/stdout. stderr goes
+    to a bounded ring (the tail is shown in the server's status) and to the
+    debug log. Closing follows the MCP specification's order: close stdin,
+    wait; SIGTERM to the group, wait; SIGKILL.
+
+    Threading: used by one server actor thread. Signals: that thread blocks
+    SIGPIPE (see actor.c), so a write to a dead child fails with EPIPE
+    instead of killing the host; the child gets a clean signal mask.
+    =========================================================================
+*/
+
+#include "transport.h"
+
+#include "linebuf.h"
+#include "log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define STDERR_RING_SIZE 4096
+//  The close sequence's waits (ms): after closing stdin, after SIGTERM.
+#define CLOSE_WAIT_MS 1000
+#define TERM_WAIT_MS 1000
+
+static const char *s_env_allowed[] = {"HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER", NULL};
+
+typedef struct {
+    char *name;           //  server name, for logs
+    pid_t pid;            //  child process (and group) id; 0 once reaped
+    int status;           //  exit status once reaped
+    int in;               //  child's stdin (ours to write), -1 once closed
+    int out;              //  child's stdout, -1 once closed
+    int err;              //  child's stderr, -1 once closed
+    char *outbuf;         //  bytes waiting to be written to stdin
+    size_t outsize;       //  bytes waiting
+    size_t outmax;        //  bytes allocated
+    linebuf_t lines;      //  stdout framing
+    linebuf_t errlines;   //  stderr framing, for the log
+    char ring[STDERR_RING_SIZE];   //  last stderr bytes
+    size_t ring_head;     //  next write position in ring
+    size_t ring_total;    //  stderr bytes seen in all
+    char *error;          //  why the transport died
+} s_stdio_t;
+
+static void
+s_set_error (s_stdio_t *self, const char *format, ...)
+{
+    if (self->error)
+        return;
+    char text[512];
+    va_list args;
+    va_start (args, format);
+    vsnprintf (text, sizeof text, format, args);
+    va_end (args);
+    self->error = strdup (text);
+}
+
+//  The child's environment: the allow-list from ours, then the user's.
+static char **
+s_environment (const mcpact_server_config_t *config)
+{
+    size_t max = 8 + config->env_count;
+    char **env = (char **) calloc (max, sizeof (char *));
+    if (!env)
+        return NULL;
+    size_t count = 0;
+    for (const char **name = s_env_allowed; *name; name++) {
+        bool overridden = false;
+        for (size_t i = 0; i < config->env_count; i++)
+            if (strcmp (config->env[i].name, *name) == 0)
+                overridden = true;
+        const char *value = getenv (*name);
+        if (value && !overridden && asprintf (&env[count], "%s=%s", *name, value) > 0)
+            count++;
+    }
+    for (size_t i = 0; i < config->env_count; i++)
+        if (asprintf (&env[count], "%s=%s", config->env[i].name, config->env[i].value) > 0)
+            count++;
+    return env;
+}
+
+static void
+s_free_strings (char **strings)
+{
+    if (strings)
+        for (char **p = strings; *p; p++)
+            free (*p);
+    free (strings);
+}
+
+static void *
+s_open (const mcpact_server_config_t *config, char **error)
+{
+    *error = NULL;
+    if (config->cwd) {
+        struct stat st;
+        if (stat (config->cwd, &st) != 0 || !S_ISDIR (st.st_mode)) {
+            if (asprintf (error, "working directory %s: %s", config->cwd,
+                          errno ? strerror (errno) : "not a directory")
+                < 0)
+                *error = NULL;
+            return NULL;
+        }
+    }
+    s_stdio_t *self = (s_stdio_t *) calloc (1, sizeof (s_stdio_t));
+    if (!self)
+        return NULL;
+    self->name = strdup (config->name);
+    self->in = self->out = self->err = -1;
+    linebuf_init (&self->lines, TRANSPORT_MAX_MESSAGE);
+    linebuf_init (&self->errlines, 4096);
+
+    int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
+    char **argv = (char **) calloc (config->args_count + 2, sizeof (char *));
+    char **envp = s_environment (config);
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init (&actions);
+    posix_spawnattr_init (&attr);
+    int rc = -1;
+
+    if (!argv || !envp || pipe2 (in, O_CLOEXEC) || pipe2 (out, O_CLOEXEC)
+        || pipe2 (err, O_CLOEXEC)) {
+        if (asprintf (error, "cannot make pipes: %s", strerror (errno)) < 0)
+            *error = NULL;
+        goto done;
+    }
+    argv[0] = config->command;
+    for (size_t i = 0; i < config->args_count; i++)
+        argv[i + 1] = config->args[i];
+
+    posix_spawn_file_actions_adddup2 (&actions, in[0], 0);
+    posix_spawn_file_actions_adddup2 (&actions, out[1], 1);
+    posix_spawn_file_actions_adddup2 (&actions, err[1], 2);
+    if (config->cwd)
+        posix_spawn_file_actions_addchdir_np (&actions, config->cwd);
+    //  Our threads block signals; the child must start clean, in a group
+    //  of its own so that closing can signal everything it started.
+    sigset_t none, defaults;
+    sigemptyset (&none);
+    sigemptyset (&defaults);
+    sigaddset (&defaults, SIGPIPE);
+    sigaddset (&defaults, SIGINT);
+    sigaddset (&defaults, SIGTERM);
+    sigaddset (&defaults, SIGCHLD);
+    posix_spawnattr_setsigmask (&attr, &none);
+    posix_spawnattr_setsigdefault (&attr, &defaults);
+    posix_spawnattr_setpgroup (&attr, 0);
+    posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
+                                         | POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_USEVFORK);
+    int spawn_rc = posix_spawnp (&self->pid, config->command, &actions, &attr, argv, envp);
+    if (spawn_rc != 0) {
+        self->pid = 0;
+        if (asprintf (error, "cannot run %s: %s", config->command, strerror (spawn_rc)) < 0)
+            *error = NULL;
+        goto done;
+    }
+    self->in = in[1], in[1] = -1;
+    self->out = out[0], out[0] = -1;
+    self->err = err[0], err[0] = -1;
+    fcntl (self->in, F_SETFL, O_NONBLOCK);
+    fcntl (self->out, F_SETFL, O_NONBLOCK);
+    fcntl (self->err, F_SETFL, O_NONBLOCK);
+    log_debug ("server %s: started %s as pid %d", config->name, config->command,
+               (int) self->pid);
+    rc = 0;
+
+done:
+    for (int i = 0; i < 2; i++) {
+        if (in[i] >= 0)
+            close (in[i]);
+        if (out[i] >= 0)
+            close (out[i]);
+        if (err[i] >= 0)
+            close (err[i]);
+    }
+    posix_spawn_file_actions_destroy (&actions);
+    posix_spawnattr_destroy (&attr);
+    free (argv);
+    s_free_strings (envp);
+    if (rc) {
+        void *state = self;
+        transport_stdio.stop (&state);
+        return NULL;
+    }
+    return self;
+}
+
+static int
+s_flush (s_stdio_t *self)
+{
+    size_t sent = 0;
+    while (sent < self->outsize) {
+        ssize_t rc = write (self->in, self->outbuf + sent, self->outsize - sent);
+        if (rc > 0)
+            sent += (size_t) rc;
+        else if (rc < 0 && errno == EINTR)
+            continue;
+        else if (rc < 0 && errno == EAGAIN)
+            break;
+        else {
+            s_set_error (self, "writing to the server's stdin: %s", strerror (errno));
+            return -1;
+        }
+    }
+    memmove (self->outbuf, self->outbuf + sent, self->outsize - sent);
+    self->outsize -= sent;
+    return 0;
+}
+
+static int
+s_send (void *state, const char *msg, size_t size)
+{
+    s_stdio_t *self = (s_stdio_t *) state;
+    if (self->in < 0 || self->error)
+        return -1;
+    if (self->outsize + size + 1 > self->outmax) {
+        size_t max = self->outmax ? self->outmax : 4096;
+        while (max < self->outsize + size + 1)
+            max *= 2;
+        char *grown = (char *) realloc (self->outbuf, max);
+        if (!grown)
+            return -1;
+        self->outbuf = grown;
+        self->outmax = max;
+    }
+    memcpy (self->outbuf + self->outsize, msg, size);
+    self->outbuf[self->outsize + size] = '\n';
+    self->outsize += size + 1;
+    //  Write at once when nothing was waiting: the actor batches what is
+    //  ready before it polls again, so most sends join one write.
+    return 0;
+}
+
+static int
+s_poll_items (void *state, zmq_pollitem_t *items, int max)
+{
+    s_stdio_t *self = (s_stdio_t *) state;
+    int count = 0;
+    //  Flush what the actor queued since the last poll.
+    if (self->outsize && self->in >= 0)
+        s_flush (self);
+    if (self->out >= 0 && count < max)
+        items[count++] = (zmq_pollitem_t){NULL, self->out, ZMQ_POLLIN, 0};
+    if (self->err >= 0 && count < max)
+        items[count++] = (zmq_pollitem_t){NULL, self->err, ZMQ_POLLIN, 0};
+    if (self->outsize && self->in >= 0 && count < max)
+        items[count++] = (zmq_pollitem_t){NULL, self->in, ZMQ_POLLOUT, 0};
+    return count;
+}
+
+static int
+s_timeout (void *state)
+{
+    return -1;
+}
+
+typedef struct {
+    s_stdio_t *self;
+    transport_msg_fn *on_msg;
+    void *owner;
+} s_deliver_t;
+
+static void
+s_deliver (void *arg, const char *line, size_t size)
+{
+    s_deliver_t *deliver = (s_deliver_t *) arg;
+    deliver->on_msg (deliver->owner, line, size);
+}
+
+static void
+s_log_stderr (void *arg, const char *line, size_t size)
+{
+    s_stdio_t *self = (s_stdio_t *) arg;
+    log_debug ("server %s: stderr: %.*s", self->name, (int) size, line);
+}
+
+static void
+s_read_stderr (s_stdio_t *self)
+{
+    char chunk[4096];
+    while (true) {
+        ssize_t rc = read (self->err, chunk, sizeof chunk);
+        if (rc > 0) {
+            for (ssize_t i = 0; i < rc; i++) {
+                self->ring[self->ring_head] = chunk[i];
+                self->ring_head = (self->ring_head + 1) % STDERR_RING_SIZE;
+            }
+            self->ring_total += (size_t) rc;
+            linebuf_feed (&self->errlines, chunk, (size_t) rc, s_log_stderr, self);
+        }
+        else if (rc < 0 && errno == EINTR)
+            continue;
+        else {
+            if (rc == 0 || errno != EAGAIN) {
+                close (self->err);
+                self->err = -1;
+            }
+            return;
+        }
+    }
+}
+
+//  Reaps the child if it has exited; returns true if it has.
+static bool
+s_reap (s_stdio_t *self, bool wait)
+{
+    if (self->pid <= 0)
+        return true;
+    int status;
+    pid_t rc;
+    do
+        rc = waitpid (self->pid, &status, wait ? 0 : WNOHANG);
+    while (rc < 0 && errno == EINTR);
+    if (rc == self->pid || (rc < 0 && errno == ECHILD)) {
+        self->status = rc == self->pid ? status : 0;
+        self->pid = 0;
+        return true;
+    }
+    return false;
+}
+
+static void
+s_describe_exit (s_stdio_t *self)
+{
+    if (WIFEXITED (self->status))
+        s_set_error (self, "the server process exited with status %d",
+                     WEXITSTATUS (self->status));
+    else if (WIFSIGNALED (self->status))
+        s_set_error (self, "the server process was killed by signal %d (%s)",
+                     WTERMSIG (self->status), strsignal (WTERMSIG (self->status)));
+    else
+        s_set_error (self, "the server process stopped");
+}
+
+static int
+s_handle (void *state, zmq_pollitem_t *items, int count, transport_msg_fn *on_msg, void *owner)
+{
+    s_stdio_t *self = (s_stdio_t *) state;
+    for (int i = 0; i < count; i++) {
+        if (!items[i].revents)
+            continue;
+        if (items[i].fd == self->err)
+            s_read_stderr (self);
+        else if (items[i].fd == self->in && self->outsize)
+            if (s_flush (self))
+                return -1;
+    }
+    for (int i = 0; i < count; i++) {
+        if (!items[i].revents || items[i].fd != self->out)
+            continue;
+        s_deliver_t deliver = {self, on_msg, owner};
+        char chunk[65536];
+        //  Bounded so a chatty server can't starve the actor's other work.
+        for (int round = 0; round < 16; round++) {
+            ssize_t rc = read (self->out, chunk, sizeof chunk);
+            if (rc > 0) {
+                size_t dropped = self->lines.dropped;
+                linebuf_feed (&self->lines, chunk, (size_t) rc, s_deliver, &deliver);
+                if (self->lines.dropped != dropped)
+                    log_error ("server %s: dropped a message larger than %d bytes", self->name,
+                               TRANSPORT_MAX_MESSAGE);
+                if ((size_t) rc < sizeof chunk)
+                    break;
+            }
+            else if (rc < 0 && errno == EINTR)
+                continue;
+            else if (rc < 0 && errno == EAGAIN)
+                break;
+            else {
+                //  stdout closed: the child is gone (or going). Read its
+                //  last words, then say why it stopped.
+                close (self->out);
+                self->out = -1;
+                if (self->err >= 0)
+                    s_read_stderr (self);
+                for (int tries = 0; tries < 100 && !s_reap (self, false); tries++)
+                    usleep (1000);
+                if (self->pid == 0)
+                    s_describe_exit (self);
+                else
+                    s_set_error (self, "the server closed its stdout");
+                return -1;
+            }
+        }
+    }
+    return self->error ? -1 : 0;
+}
+
+static const char *
+s_error (void *state)
+{
+    return ((s_stdio_t *) state)->error;
+}
+
+//  The last lines of stderr, oldest first.
+static char *
+s_stderr_tail (s_stdio_t *self)
+{
+    size_t size = self->ring_total < STDERR_RING_SIZE ? self->ring_total : STDERR_RING_SIZE;
+    char *tail = (char *) malloc (size + 1);
+    if (!tail)
+        return NULL;
+    size_t start = (self->ring_head + STDERR_RING_SIZE - size) % STDERR_RING_SIZE;
+    for (size_t i = 0; i < size; i++)
+        tail[i] = self->ring[(start + i) % STDERR_RING_SIZE];
+    tail[size] = 0;
+    return tail;
+}
+
+static void
+s_describe (void *state, json_t *status)
+{
+    s_stdio_t *self = (s_stdio_t *) state;
+    if (self->pid > 0)
+        json_object_set_new (status, "pid", json_integer (self->pid));
+    char *tail = s_stderr_tail (self);
+    if (tail && *tail)
+        json_object_set_new (status, "stderr", json_string (tail));
+    free (tail);
+}
+
+static bool
+s_wait_exit (s_stdio_t *self, int ms)
+{
+    for (int waited = 0; waited < ms; waited += 5) {
+        if (s_reap (self, false))
+            return true;
+        usleep (5000);
+    }
+    return s_reap (self, false);
+}
+
+static void
+s_stop (void **state_p)
+{
+    if (!state_p || !*state_p)
+        return;
+    s_stdio_t *self = (s_stdio_t *) *state_p;
+    if (self->in >= 0) {
+        if (self->outsize)
+            s_flush (self);
+        close (self->in);
+        self->in = -1;
+    }
+    if (self->pid > 0 && !s_wait_exit (self, CLOSE_WAIT_MS)) {
+        log_debug ("server %s: no exit after stdin closed; SIGTERM", self->name);
+        kill (-self->pid, SIGTERM);
+        if (!s_wait_exit (self, TERM_WAIT_MS)) {
+            log_warn ("server %s: no exit after SIGTERM; SIGKILL", self->name);
+            kill (-self->pid, SIGKILL);
+            s_reap (self, true);
+        }
+    }
+    if (self->out >= 0)
+        close (self->out);
+    if (self->err >= 0)
+        close (self->err);
+    linebuf_free (&self->lines);
+    linebuf_free (&self->errlines);
+    free (self->outbuf);
+    free (self->error);
+    free (self->name);
+    free (self);
+    *state_p = NULL;
+}
+
+const transport_ops_t transport_stdio = {
+    .name = "stdio",
+    .open = s_open,
+    .send = s_send,
+    .poll_items = s_poll_items,
+    .timeout = s_timeout,
+    .handle = s_handle,
+    .error = s_error,
+    .describe = s_describe,
+    .stop = s_stop,
+};

@@ -1,0 +1,56 @@
+/*  =========================================================================
+    transport - what a server actor needs of a transport: an ops table
+
+    Every transport (stdio now; streamable HTTP and HTTP+SSE next) is a set
+    of small, alike operations on an opaque state, all driven from the
+    owning server actor's single poll loop: the transport says what to poll
+    (poll_items) and for how long at most (timeout), then handles what
+    became ready, handing each complete message to the actor. Nothing here
+    blocks except stop. A transport is used by exactly one thread.
+    =========================================================================
+*/
+
+#ifndef MCPACT_TRANSPORT_H_INCLUDED
+#define MCPACT_TRANSPORT_H_INCLUDED
+
+#include "server_config.h"
+
+#include <jansson.h>
+#include <zmq.h>
+
+//  Receives one complete message (a JSON-RPC text, not terminated). The
+//  text is only valid during the call.
+typedef void(transport_msg_fn) (void *owner, const char *msg, size_t size);
+
+//  Largest message accepted from a server; a larger one is dropped with an
+//  error naming the server.
+#define TRANSPORT_MAX_MESSAGE (64 * 1024 * 1024)
+
+typedef struct {
+    const char *name;
+    //  Starts connecting (spawns the child, ...). Returns the state, or
+    //  NULL and sets *error (malloc'ed).
+    void *(*open) (const mcpact_server_config_t *config, char **error);
+    //  Queues one message; frames it as the transport needs. 0 or -1.
+    int (*send) (void *self, const char *msg, size_t size);
+    //  Fills at most `max` poll items; returns how many.
+    int (*poll_items) (void *self, zmq_pollitem_t *items, int max);
+    //  Milliseconds until the transport needs attention, -1 for none.
+    int (*timeout) (void *self);
+    //  Handles the items from poll_items after a poll; hands complete
+    //  messages to on_msg. Returns 0, or -1 once the transport is dead.
+    int (*handle) (void *self, zmq_pollitem_t *items, int count, transport_msg_fn *on_msg,
+                   void *owner);
+    //  Why the transport died (or NULL).
+    const char *(*error) (void *self);
+    //  Adds what the host should see in the server's status (pid, stderr
+    //  tail, ...) to `status`.
+    void (*describe) (void *self, json_t *status);
+    //  Closes in order and frees; may block for the close sequence's
+    //  bounded waits. Idempotent on NULL.
+    void (*stop) (void **self_p);
+} transport_ops_t;
+
+extern const transport_ops_t transport_stdio;
+
+#endif
