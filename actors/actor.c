@@ -8,6 +8,19 @@
 #include "log.h"
 
 #include <pthread.h>
+#include <signal.h>
+
+#if defined(__SANITIZE_THREAD__)
+#define ACTOR_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define ACTOR_TSAN 1
+#endif
+#endif
+#ifdef ACTOR_TSAN
+void __tsan_acquire (void *addr);
+void __tsan_release (void *addr);
+#endif
 
 //  Actors parse JSON (jansson recurses per nesting level, up to 2048), so
 //  keep some room, but far less than the 8 MiB default: only touched pages
@@ -30,6 +43,16 @@ typedef struct {
 static void *
 s_thread (void *arg)
 {
+    //  Signals are the host's business: ours block all it may direct at
+    //  the process, and a write to a dead child's pipe gives EPIPE rather
+    //  than SIGPIPE (which would kill the host).
+    sigset_t signals;
+    sigfillset (&signals);
+    sigdelset (&signals, SIGSEGV);
+    sigdelset (&signals, SIGBUS);
+    sigdelset (&signals, SIGFPE);
+    sigdelset (&signals, SIGILL);
+    pthread_sigmask (SIG_BLOCK, &signals, NULL);
     s_start_t *start = (s_start_t *) arg;
     start->fn (start->pipe, start->args);
     zsock_destroy (&start->pipe);
@@ -131,4 +154,42 @@ void
 actor_fail (zsock_t *pipe, const char *reason)
 {
     zstr_sendx (pipe, "FAIL", reason ? reason : "unknown error", NULL);
+}
+
+void
+actor_handoff_release (void *object)
+{
+#ifdef ACTOR_TSAN
+    __tsan_release (object);
+#endif
+    (void) object;
+}
+
+void
+actor_handoff_acquire (void *object)
+{
+#ifdef ACTOR_TSAN
+    __tsan_acquire (object);
+#endif
+    (void) object;
+}
+
+int
+actor_send_ptr (zsock_t *sock, const char *verb, void *object)
+{
+    actor_handoff_release (object);
+    return zsock_send (sock, "sp", verb, object);
+}
+
+void *
+actor_msg_popptr (zmsg_t *msg)
+{
+    void *object = NULL;
+    zframe_t *frame = zmsg_pop (msg);
+    if (frame && zframe_size (frame) == sizeof object)
+        memcpy (&object, zframe_data (frame), sizeof object);
+    zframe_destroy (&frame);
+    if (object)
+        actor_handoff_acquire (object);
+    return object;
 }

@@ -65,9 +65,10 @@ s_worker (zsock_t *pipe, void *arg)
         if (term)
             break;
         s_job_t *job = (s_job_t *) pointer;
+        actor_handoff_acquire (job);
         job->output = NULL;
         job->rc = job->function.fn (job->args, &job->output, job->function.arg);
-        zsock_send (pipe, "sp", "DONE", job);
+        actor_send_ptr (pipe, "DONE", job);
     }
 }
 
@@ -114,7 +115,7 @@ s_dispatch (self_t *self)
         if (!job)
             return;
         self->busy[i] = true;
-        zsock_send (actor_sock (self->workers[i]), "sp", "JOB", job);
+        actor_send_ptr (actor_sock (self->workers[i]), "JOB", job);
     }
 }
 
@@ -190,6 +191,7 @@ s_handle_worker (self_t *self, int index)
     free (verb);
     self->busy[index] = false;
     s_job_t *job = (s_job_t *) pointer;
+    actor_handoff_acquire (job);
     idmap_take (&self->jobs, job->id);
     if (!job->abandoned)
         s_answer (self, job);
@@ -316,6 +318,7 @@ s_actor (zsock_t *pipe, void *arg)
             void *pointer = NULL;
             if (zsock_recv (actor_sock (self.workers[i]), "sp", &verb, &pointer) == 0) {
                 s_job_t *job = (s_job_t *) pointer;
+                actor_handoff_acquire (job);
                 idmap_take (&self.jobs, job->id);
                 s_job_free (job);
             }

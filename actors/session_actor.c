@@ -52,18 +52,6 @@ s_report_text (self_t *self)
     return text;
 }
 
-//  A pointer frame, as zsock_send's "p" makes it.
-static void *
-s_popptr (zmsg_t *msg)
-{
-    void *pointer = NULL;
-    zframe_t *frame = zmsg_pop (msg);
-    if (frame && zframe_size (frame) == sizeof pointer)
-        memcpy (&pointer, zframe_data (frame), sizeof pointer);
-    zframe_destroy (&frame);
-    return pointer;
-}
-
 static void
 s_handle_pipe (self_t *self)
 {
@@ -72,7 +60,7 @@ s_handle_pipe (self_t *self)
     if (!verb || strcmp (verb, "$TERM") == 0)
         self->terminated = true;
     else if (strcmp (verb, "ADD") == 0) {
-        mcpact_server_config_t *config = (mcpact_server_config_t *) s_popptr (msg);
+        mcpact_server_config_t *config = (mcpact_server_config_t *) actor_msg_popptr (msg);
         char *error = NULL;
         if (server_set_add (self->servers, config, &error) == 0)
             zstr_send (self->pipe, "OK");
@@ -81,9 +69,9 @@ s_handle_pipe (self_t *self)
         free (error);
     }
     else if (strcmp (verb, "PROGRESS") == 0) {
-        void *fn = s_popptr (msg);
+        void *fn = actor_msg_popptr (msg);
         memcpy (&self->progress, &fn, sizeof fn);
-        self->progress_arg = s_popptr (msg);
+        self->progress_arg = actor_msg_popptr (msg);
         zstr_send (self->pipe, "OK");
     }
     else if (strcmp (verb, "START") == 0) {

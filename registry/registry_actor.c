@@ -103,7 +103,7 @@ s_handle_intake (self_t *self)
         char *verb = zmsg_popstr (msg);
         char *id = zmsg_popstr (msg);
         if (verb && id && strcmp (verb, "TOOLS") == 0) {
-            zmsg_popstr (msg) == NULL ? (void) 0 : (void) 0;
+            free (zmsg_popstr (msg));    //  the name: views know it
             char *endpoint = zmsg_popstr (msg);
             char *text = zmsg_popstr (msg);
             json_error_t error;
@@ -150,6 +150,7 @@ s_handle_control (self_t *self)
         s_view_t *view = (s_view_t *) calloc (1, sizeof (s_view_t));
         json_error_t error;
         view->slot = (catalog_slot_t *) (uintptr_t) strtoull (slot_text ?: "0", NULL, 16);
+        actor_handoff_acquire (view->slot);
         view->policy = (mcpact_name_policy_t) atoi (policy ?: "0");
         view->functions = functions ? json_loads (functions, 0, &error) : NULL;
         view->servers = servers ? json_loads (servers, 0, &error) : NULL;

@@ -205,7 +205,7 @@ s_add_server (zsock_t *pipe, mcpact_server_config_t **config_p)
 {
     if (!config_p || !*config_p)
         return -1;
-    zsock_send (pipe, "sp", "ADD", *config_p);
+    actor_send_ptr (pipe, "ADD", *config_p);
     char *verb = NULL, *reason = NULL;
     zmsg_t *reply = zmsg_recv (pipe);
     verb = reply ? zmsg_popstr (reply) : NULL;
@@ -226,6 +226,7 @@ s_set_progress (zsock_t *pipe, mcpact_progress_fn *fn, void *arg)
 {
     void *fn_pointer;
     memcpy (&fn_pointer, &fn, sizeof fn_pointer);
+    actor_handoff_release (arg);
     zsock_send (pipe, "spp", "PROGRESS", fn_pointer, arg);
     char *reply = zstr_recv (pipe);
     free (reply);
@@ -551,6 +552,7 @@ agent_ensure_started (mcpact_agent_t *self)
         snprintf (view, sizeof view, "%u", self->view_id);
         snprintf (slot, sizeof slot, "%llx", (unsigned long long) (uintptr_t) &self->slot);
         snprintf (policy_text, sizeof policy_text, "%d", (int) policy);
+        actor_handoff_release (&self->slot);
         zstr_sendx (actor_sock (self->actor), "START", view, slot, policy_text, functions_text,
                     NULL);
         free (functions_text);

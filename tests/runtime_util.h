@@ -1,0 +1,183 @@
+/*  =========================================================================
+    runtime_util - helpers for tests that drive the public API end to end
+
+    Builds fixture-server configurations, parses the JSON the API returns
+    (reports, tool lists, status, results) and makes checked calls. Every
+    helper fails the test through CHECK on anything unexpected. Used from
+    the test's main thread, except ru_call_text and ru_now_ms, which any
+    thread may call. Returned json_t values and strings are the caller's.
+    =========================================================================
+*/
+
+#ifndef MCPACT_RUNTIME_UTIL_H_INCLUDED
+#define MCPACT_RUNTIME_UTIL_H_INCLUDED
+
+#include "mcpact.h"
+#include "testutil.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <time.h>
+
+#define RU_FIXTURE MCPACT_BUILD_DIR "/mcpact-fixture"
+
+static inline int64_t
+ru_now_ms (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+static inline void
+ru_sleep_ms (int ms)
+{
+    struct timespec pause = { ms / 1000, (long) (ms % 1000) * 1000000L };
+    nanosleep (&pause, NULL);
+}
+
+//  A fixture server named `name`, with the switches given (NULL ends them).
+static inline mcpact_server_config_t *
+ru_fixture (const char *name, ...)
+{
+    mcpact_server_config_t *config = mcpact_server_stdio_new (name, RU_FIXTURE);
+    CHECK (config != NULL);
+    va_list args;
+    va_start (args, name);
+    for (const char *arg = va_arg (args, const char *); arg; arg = va_arg (args, const char *))
+        CHECK (mcpact_server_config_add_arg (config, arg) == 0);
+    va_end (args);
+    return config;
+}
+
+//  Parses JSON text (keeping the text), failing the test if it is not JSON.
+static inline json_t *
+ru_json (const char *text)
+{
+    CHECK_MSG (text != NULL, "no JSON text");
+    json_error_t error;
+    json_t *json = json_loads (text, JSON_DECODE_ANY, &error);
+    CHECK_MSG (json != NULL, "not JSON (%s): %s", error.text, text);
+    return json;
+}
+
+//  Parses and frees malloc'ed JSON text.
+static inline json_t *
+ru_json_take (char *text)
+{
+    json_t *json = ru_json (text);
+    free (text);
+    return json;
+}
+
+//  The entry called `name` in an array of objects with a "name".
+static inline json_t *
+ru_named (json_t *array, const char *name)
+{
+    size_t index;
+    json_t *item;
+    json_array_foreach (array, index, item) {
+        const char *item_name = json_string_value (json_object_get (item, "name"));
+        if (item_name && strcmp (item_name, name) == 0)
+            return item;
+    }
+    return NULL;
+}
+
+//  A server's entry in a start report; fails if it is missing.
+static inline json_t *
+ru_report_server (json_t *report, const char *name)
+{
+    json_t *server = ru_named (json_object_get (report, "servers"), name);
+    CHECK_MSG (server != NULL, "server %s is not in the report", name);
+    return server;
+}
+
+static inline const char *
+ru_str (json_t *object, const char *key)
+{
+    return json_string_value (json_object_get (object, key));
+}
+
+//  A server's state in a report, for CHECK_STR.
+static inline const char *
+ru_state (json_t *report, const char *name)
+{
+    return ru_str (ru_report_server (report, name), "state");
+}
+
+//  The tool names of an agent, comma-separated, in the agent's order.
+static inline char *
+ru_tool_names (mcpact_agent_t *agent)
+{
+    json_t *tools = ru_json_take (mcpact_agent_tools (agent));
+    CHECK (json_is_array (tools));
+    size_t size = 1;
+    size_t index;
+    json_t *tool;
+    json_array_foreach (tools, index, tool)
+        size += strlen (ru_str (tool, "name")) + 1;
+    char *names = (char *) calloc (1, size);
+    CHECK (names != NULL);
+    json_array_foreach (tools, index, tool) {
+        if (index)
+            strcat (names, ",");
+        strcat (names, ru_str (tool, "name"));
+    }
+    json_decref (tools);
+    return names;
+}
+
+//  Calls a tool that must succeed with one text item; returns its text.
+static inline char *
+ru_call_text (mcpact_agent_t *agent, const char *tool, const char *args)
+{
+    mcpact_result_t *result = mcpact_agent_call (agent, tool, args, 0);
+    CHECK (result != NULL);
+    CHECK_MSG (mcpact_result_status (result) == MCPACT_OK, "%s %s: %s: %s", tool,
+               args ? args : "", mcpact_status_name (mcpact_result_status (result)),
+               mcpact_result_error (result));
+    json_t *item = ru_json (mcpact_result_text (result));
+    CHECK_MSG (json_is_object (item) && ru_str (item, "text"), "%s: not one text item: %s", tool,
+               mcpact_result_text (result));
+    char *text = strdup (ru_str (item, "text"));
+    json_decref (item);
+    mcpact_result_destroy (&result);
+    return text;
+}
+
+//  Calls a tool that must succeed and checks its text.
+#define RU_CALL_IS(agent, tool, args, expected)                                           \
+    do {                                                                                  \
+        char *ru_text_ = ru_call_text ((agent), (tool), (args));                          \
+        CHECK_STR (ru_text_, (expected));                                                 \
+        free (ru_text_);                                                                  \
+    } while (0)
+
+//  Calls a tool that must fail with `status`; returns the result.
+static inline mcpact_result_t *
+ru_call_fails (mcpact_agent_t *agent, const char *tool, const char *args, int timeout_ms,
+               mcpact_status_t status)
+{
+    mcpact_result_t *result = mcpact_agent_call (agent, tool, args, timeout_ms);
+    CHECK (result != NULL);
+    CHECK_MSG (mcpact_result_status (result) == status, "%s: expected %s, got %s: %s", tool,
+               mcpact_status_name (status), mcpact_status_name (mcpact_result_status (result)),
+               mcpact_result_json (result));
+    CHECK (mcpact_result_error (result) != NULL);
+    return result;
+}
+
+//  The process id a fixture reports through its `pid` tool (named `tool`).
+static inline long
+ru_pid (mcpact_agent_t *agent, const char *tool)
+{
+    char *text = ru_call_text (agent, tool, NULL);
+    long pid = strtol (text, NULL, 10);
+    CHECK_MSG (pid > 0, "%s: not a pid: %s", tool, text);
+    free (text);
+    return pid;
+}
+
+#endif
