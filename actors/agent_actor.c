@@ -29,21 +29,6 @@ typedef struct {
     bool terminated;                 //  leave the loop
 } self_t;
 
-static void
-s_start_own (self_t *self)
-{
-    server_set_start (self->servers, self->args->registry, self->args->ids);
-    size_t max = server_set_size (self->servers) + 1;
-    zmq_pollitem_t *items = (zmq_pollitem_t *) calloc (max, sizeof (zmq_pollitem_t));
-    while (!server_set_done (self->servers)) {
-        int count = server_set_poll_items (self->servers, items, (int) max);
-        if (zmq_poll (items, count, -1) < 0 && errno != EINTR)
-            break;
-        server_set_handle (self->servers, items, count, self->progress, self->progress_arg);
-    }
-    free (items);
-}
-
 //  Asks the session for its servers (starting them if need be).
 static int
 s_session_servers (self_t *self, json_t **servers, json_t **report)
@@ -109,7 +94,8 @@ s_start (self_t *self, zmsg_t *msg)
     char *functions = zmsg_popstr (msg);
     json_t *servers = NULL, *report = NULL;
     if (server_set_size (self->servers) > 0) {
-        s_start_own (self);
+        server_set_run (self->servers, self->args->registry, self->args->ids, self->progress,
+                        self->progress_arg);
         servers = server_set_servers (self->servers);
         report = server_set_report (self->servers);
     }
@@ -155,21 +141,9 @@ s_handle_pipe (self_t *self)
     char *verb = msg ? zmsg_popstr (msg) : NULL;
     if (!verb || strcmp (verb, "$TERM") == 0)
         self->terminated = true;
-    else if (strcmp (verb, "ADD") == 0) {
-        mcpact_server_config_t *config = (mcpact_server_config_t *) actor_msg_popptr (msg);
-        char *error = NULL;
-        if (server_set_add (self->servers, config, &error) == 0)
-            zstr_send (self->pipe, "OK");
-        else
-            zstr_sendx (self->pipe, "ERROR", error ? error : "cannot add", NULL);
-        free (error);
-    }
-    else if (strcmp (verb, "PROGRESS") == 0) {
-        void *fn = actor_msg_popptr (msg);
-        memcpy (&self->progress, &fn, sizeof fn);
-        self->progress_arg = actor_msg_popptr (msg);
-        zstr_send (self->pipe, "OK");
-    }
+    else if (server_set_command (self->servers, verb, msg, self->pipe, &self->progress,
+                                 &self->progress_arg))
+        ;
     else if (strcmp (verb, "START") == 0) {
         if (!self->report)
             self->report = s_start (self, msg);

@@ -95,6 +95,8 @@ typedef struct {
     int backoff_ms;                  //  next restart delay
     int64_t restart_at;              //  restart time, 0 = none
     jsonbuf_t line;                  //  reused request buffer
+    bool in_transport;               //  inside the transport's handle
+    char *lost;                      //  loss noticed there, handled after
     bool terminated;                 //  leave the loop
 } self_t;
 
@@ -184,6 +186,18 @@ s_fail_all (self_t *self, const char *reason)
 //  --------------------------------------------------------------------------
 //  Requests to the server
 
+//  Sends one JSON-RPC message (the rare path; calls are built by hand).
+//  Takes the message.
+static void
+s_send_json (self_t *self, json_t *message)
+{
+    char *text = json_dumps (message, JSON_COMPACT);
+    if (text && self->transport)
+        self->ops->send (self->transport, text, strlen (text));
+    free (text);
+    json_decref (message);
+}
+
 static uint64_t
 s_request (self_t *self, const char *method, json_t *params)
 {
@@ -192,11 +206,7 @@ s_request (self_t *self, const char *method, json_t *params)
                                  "method", method);
     if (params)
         json_object_set_new (request, "params", params);
-    char *text = json_dumps (request, JSON_COMPACT);
-    if (text && self->transport)
-        self->ops->send (self->transport, text, strlen (text));
-    free (text);
-    json_decref (request);
+    s_send_json (self, request);
     return id;
 }
 
@@ -206,26 +216,15 @@ s_notify (self_t *self, const char *method, json_t *params)
     json_t *message = json_pack ("{s:s,s:s}", "jsonrpc", "2.0", "method", method);
     if (params)
         json_object_set_new (message, "params", params);
-    char *text = json_dumps (message, JSON_COMPACT);
-    if (text && self->transport)
-        self->ops->send (self->transport, text, strlen (text));
-    free (text);
-    json_decref (message);
+    s_send_json (self, message);
 }
 
 static void
 s_respond (self_t *self, json_t *id, json_t *result, json_t *error)
 {
     json_t *message = json_pack ("{s:s,s:O}", "jsonrpc", "2.0", "id", id);
-    if (result)
-        json_object_set_new (message, "result", result);
-    else
-        json_object_set_new (message, "error", error);
-    char *text = json_dumps (message, JSON_COMPACT);
-    if (text && self->transport)
-        self->ops->send (self->transport, text, strlen (text));
-    free (text);
-    json_decref (message);
+    json_object_set_new (message, result ? "result" : "error", result ? result : error);
+    s_send_json (self, message);
 }
 
 static void
@@ -283,6 +282,14 @@ s_stop_transport (self_t *self)
 static void
 s_lost (self_t *self, const char *reason)
 {
+    if (self->in_transport) {
+        //  Called back from inside the transport (a message it delivered
+        //  was fatal): it cannot be stopped under its own feet. Finish
+        //  after it returns.
+        if (!self->lost)
+            self->lost = strdup (reason);
+        return;
+    }
     s_set_error (self, reason);
     s_fail_all (self, reason);
     s_stop_transport (self);
@@ -311,15 +318,9 @@ s_connect (self_t *self)
         s_lost (self, self->config->error);
         return;
     }
-    mcpact_transport_t transport = server_config_transport (self->config);
-    if (transport != MCPACT_TRANSPORT_STDIO) {
-        char reason[128];
-        snprintf (reason, sizeof reason, "the %s transport is not available in this build",
-                  server_config_transport_name (transport));
-        s_lost (self, reason);
-        return;
-    }
-    self->ops = &transport_stdio;
+    self->ops = server_config_transport (self->config) == MCPACT_TRANSPORT_STDIO
+                    ? &transport_stdio
+                    : &transport_http;
     char *error = NULL;
     self->transport = self->ops->open (self->config, &error);
     if (!self->transport) {
@@ -541,6 +542,8 @@ static void
 s_on_message (void *owner, const char *text, size_t size)
 {
     self_t *self = (self_t *) owner;
+    if (self->lost)
+        return;    //  the server is being given up; the rest is moot
     const char *end = text + size;
     const char *id_start, *id_end, *value, *value_end;
     if (size == 0 || text[0] != '{' || !jsonscan_is_object (text, end)) {
@@ -558,8 +561,13 @@ s_on_message (void *owner, const char *text, size_t size)
         return;
     }
     uint64_t id;
-    if (!jsonscan_member (text, end, "id", &id_start, &id_end)
-        || !s_parse_id (id_start, id_end, &id)) {
+    if (!jsonscan_member (text, end, "id", &id_start, &id_end)) {
+        //  Some servers answer a notification with an empty result.
+        log_debug ("server %s: ignored a message without id or method: %.120s",
+                   self->config->name, text);
+        return;
+    }
+    if (!s_parse_id (id_start, id_end, &id)) {
         log_warn ("server %s: a response with an id we never sent: %.120s", self->config->name,
                   text);
         return;
@@ -853,6 +861,7 @@ s_self_destroy (self_t **self_p)
     json_decref (self->cursors);
     json_decref (self->server_info);
     free (self->error);
+    free (self->lost);
     free (self->protocol);
     jsonbuf_free (&self->line);
     idmap_free (&self->calls);
@@ -917,13 +926,25 @@ s_actor (zsock_t *pipe, void *arg)
         }
         if (self->terminated)
             break;
-        if (self->transport && count > 2
-            && self->ops->handle (self->transport, items + 2, count - 2, s_on_message, self)
-                   != 0) {
-            const char *error = self->ops->error (self->transport);
-            char reason[1024];
-            snprintf (reason, sizeof reason, "%s", error ? error : "the transport closed");
-            s_lost (self, reason);
+        //  The transport is handled every round, ready or not: it may
+        //  have timers of its own.
+        if (self->transport) {
+            self->in_transport = true;
+            int rc = self->ops->handle (self->transport, items + 2, count - 2, s_on_message,
+                                        self);
+            self->in_transport = false;
+            if (self->lost) {
+                char *reason = self->lost;
+                self->lost = NULL;
+                s_lost (self, reason);
+                free (reason);
+            }
+            else if (rc != 0) {
+                const char *error = self->ops->error (self->transport);
+                char reason[1024];
+                snprintf (reason, sizeof reason, "%s", error ? error : "the transport closed");
+                s_lost (self, reason);
+            }
         }
         if (items[1].revents & ZMQ_POLLIN)
             s_handle_router (self);

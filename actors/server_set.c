@@ -9,6 +9,8 @@
 #include "log.h"
 #include "server_actor.h"
 
+#include <errno.h>
+
 typedef struct {
     mcpact_server_config_t *config;   //  until started, then the actor's
     char *name;                       //  server name
@@ -215,4 +217,44 @@ server_set_servers (server_set_t *self)
                                                    member->name, "endpoint", member->endpoint));
     }
     return servers;
+}
+
+void
+server_set_run (server_set_t *self, const char *registry, atomic_uint *ids,
+                mcpact_progress_fn *progress, void *progress_arg)
+{
+    server_set_start (self, registry, ids);
+    size_t max = self->count + 1;
+    zmq_pollitem_t *items = (zmq_pollitem_t *) calloc (max, sizeof (zmq_pollitem_t));
+    while (items && !server_set_done (self)) {
+        int count = server_set_poll_items (self, items, (int) max);
+        if (zmq_poll (items, count, -1) < 0 && errno != EINTR)
+            break;
+        server_set_handle (self, items, count, progress, progress_arg);
+    }
+    free (items);
+}
+
+bool
+server_set_command (server_set_t *self, const char *verb, zmsg_t *msg, zsock_t *pipe,
+                    mcpact_progress_fn **progress, void **progress_arg)
+{
+    if (strcmp (verb, "ADD") == 0) {
+        mcpact_server_config_t *config = (mcpact_server_config_t *) actor_msg_popptr (msg);
+        char *error = NULL;
+        if (config && server_set_add (self, config, &error) == 0)
+            zstr_send (pipe, "OK");
+        else
+            zstr_sendx (pipe, "ERROR", error ? error : "cannot add", NULL);
+        free (error);
+        return true;
+    }
+    if (strcmp (verb, "PROGRESS") == 0) {
+        void *fn = actor_msg_popptr (msg);
+        memcpy (progress, &fn, sizeof fn);
+        *progress_arg = actor_msg_popptr (msg);
+        zstr_send (pipe, "OK");
+        return true;
+    }
+    return false;
 }

@@ -50,6 +50,18 @@ int server_set_poll_items (server_set_t *self, zmq_pollitem_t *items, int max);
 void server_set_handle (server_set_t *self, zmq_pollitem_t *items, int count,
                         mcpact_progress_fn *progress, void *progress_arg);
 
+//  Starts the servers (if not yet) and waits until every one has reported,
+//  calling progress (if set) for each as it does.
+void server_set_run (server_set_t *self, const char *registry, atomic_uint *ids,
+                     mcpact_progress_fn *progress, void *progress_arg);
+
+//  Handles the pipe commands that sessions and agents share:
+//    ADD config_ptr            ->  OK | ERROR reason
+//    PROGRESS fn_ptr arg_ptr   ->  OK
+//  Returns true if `verb` was one of them.
+bool server_set_command (server_set_t *self, const char *verb, zmsg_t *msg, zsock_t *pipe,
+                         mcpact_progress_fn **progress, void **progress_arg);
+
 //  {"servers": [report entries, in declaration order], "ms": total}
 json_t *server_set_report (server_set_t *self);
 

@@ -67,9 +67,9 @@ const char *agent_ensure_started (mcpact_agent_t *self);
 //  Callers: made and destroyed by the agent's pool too.
 mcpact_caller_t *caller_new (mcpact_agent_t *agent);
 
-//  Waits for the result of call `id` only, at most timeout_ms (-1: no
-//  limit beyond the call's own deadline).
-mcpact_result_t *caller_wait (mcpact_caller_t *self, int64_t id);
+//  One blocking call on an idle caller; the result's id is 0.
+mcpact_result_t *caller_call (mcpact_caller_t *self, const char *tool, const char *args_json,
+                              int timeout_ms);
 
 //  Sends STATUS to an actor; returns the id to wait for, or -1.
 int64_t caller_status_send (mcpact_caller_t *self, const char *endpoint);

@@ -482,16 +482,19 @@ mcpact_caller_next (mcpact_caller_t *self, int timeout_ms)
 }
 
 mcpact_result_t *
-caller_wait (mcpact_caller_t *self, int64_t id)
+caller_call (mcpact_caller_t *self, const char *tool, const char *args_json, int timeout_ms)
 {
-    while (true) {
-        mcpact_result_t *result = mcpact_caller_next (self, -1);
-        if (!result || result->id == id)
-            return result;
-        //  Not ours: a blocking caller has one call at a time, so this
-        //  cannot happen; drop it rather than leak it.
-        mcpact_result_destroy (&result);
-    }
+    int64_t id = mcpact_caller_send (self, tool, args_json, timeout_ms);
+    mcpact_result_t *result = NULL;
+    //  The caller is this thread's alone for the call: the only result it
+    //  can produce is this call's (answers to earlier, abandoned calls are
+    //  dropped on receipt).
+    while (!result)
+        if (!(result = mcpact_caller_next (self, id > 0 ? -1 : 0)))
+            break;
+    if (result)
+        result->id = 0;
+    return result;
 }
 
 int

@@ -19,6 +19,7 @@
 #include "session_actor.h"
 #include "wire.h"
 
+#include <curl/curl.h>
 #include <czmq.h>
 #include <sys/resource.h>
 
@@ -64,6 +65,7 @@ s_raise_fd_limit (void)
 static void
 s_zsys_init (void)
 {
+    curl_global_init (CURL_GLOBAL_DEFAULT);
     //  CZMQ would catch SIGINT/SIGTERM in the host's process: not ours to.
     zsys_handler_set (NULL);
     void *context = zsys_init ();
@@ -637,8 +639,7 @@ mcpact_agent_call (mcpact_agent_t *self, const char *tool, const char *args_json
     mcpact_caller_t *caller = s_pool_take (self);
     if (!caller)
         return result_error (0, MCPACT_ERR_INTERNAL, "cannot make a caller");
-    int64_t id = mcpact_caller_send (caller, tool, args_json, timeout_ms);
-    mcpact_result_t *result = id > 0 ? caller_wait (caller, id) : mcpact_caller_next (caller, 0);
+    mcpact_result_t *result = caller_call (caller, tool, args_json, timeout_ms);
     s_pool_give (self, caller);
     if (!result)
         return result_error (0, MCPACT_ERR_INTERNAL, "the call was lost");
@@ -657,28 +658,35 @@ mcpact_agent_status (mcpact_agent_t *self)
     json_t *statuses = json_array ();
     mcpact_caller_t *caller = s_pool_take (self);
     int64_t *ids = (int64_t *) calloc (count + 1, sizeof (int64_t));
-    //  Ask every server at once, then collect.
+    //  Ask every server at once, then take the answers as they come (each
+    //  request has its own deadline, so this ends).
+    size_t waiting = 0;
     for (size_t i = 0; caller && i < count; i++) {
         json_t *server = json_array_get (servers, i);
         json_array_append_new (statuses, json_pack ("{s:O,s:s}", "name",
                                                     json_object_get (server, "name"), "state",
                                                     "unknown"));
         const char *endpoint = json_string_value (json_object_get (server, "endpoint"));
-        //  STATUS goes where CALL goes; reuse the caller's plumbing.
         ids[i] = caller_status_send (caller, endpoint);
+        waiting += ids[i] > 0;
     }
-    for (size_t i = 0; caller && i < count; i++) {
-        if (ids[i] <= 0)
-            continue;
-        mcpact_result_t *result = caller_wait (caller, ids[i]);
-        json_error_t error;
-        json_t *status = result && mcpact_result_status (result) == MCPACT_OK
-                             ? json_loads (mcpact_result_json (result), 0, &error)
-                             : NULL;
-        if (json_is_object (status))
-            json_array_set_new (statuses, i, status);
-        else
-            json_decref (status);
+    while (waiting > 0) {
+        mcpact_result_t *result = mcpact_caller_next (caller, -1);
+        if (!result)
+            break;
+        for (size_t i = 0; i < count; i++) {
+            if (ids[i] != mcpact_result_id (result))
+                continue;
+            json_error_t error;
+            json_t *status = mcpact_result_status (result) == MCPACT_OK
+                                 ? json_loads (mcpact_result_json (result), 0, &error)
+                                 : NULL;
+            if (json_is_object (status))
+                json_array_set_new (statuses, i, status);
+            else
+                json_decref (status);
+            waiting--;
+        }
         mcpact_result_destroy (&result);
     }
     free (ids);

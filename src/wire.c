@@ -62,9 +62,11 @@ wire_int (wire_msg_t *self, int part, int64_t fallback)
         return fallback;
     int64_t value = 0;
     bool negative = data[0] == '-';
+    if (negative && size == 1)
+        return fallback;
     for (size_t i = negative ? 1 : 0; i < size; i++) {
-        if (data[i] < '0' || data[i] > '9')
-            return fallback;
+        if (data[i] < '0' || data[i] > '9' || value > (INT64_MAX - (data[i] - '0')) / 10)
+            return fallback;    //  not a number, or too large for one
         value = value * 10 + (data[i] - '0');
     }
     return negative ? -value : value;

@@ -16,9 +16,11 @@
 #include "testutil.h"
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <time.h>
+#include <unistd.h>
 
 #define RU_FIXTURE MCPACT_BUILD_DIR "/mcpact-fixture"
 
@@ -35,6 +37,36 @@ ru_sleep_ms (int ms)
 {
     struct timespec pause = { ms / 1000, (long) (ms % 1000) * 1000000L };
     nanosleep (&pause, NULL);
+}
+
+//  A hang guard: what the test was waiting for, said when the alarm rings.
+static const char *ru_watchdog_what;
+
+static void
+ru_watchdog_ring (int signal_number)
+{
+    const char *what = ru_watchdog_what ? ru_watchdog_what : "the test";
+    ssize_t rc = write (STDERR_FILENO, "FAIL: hung in ", 14);
+    rc = write (STDERR_FILENO, what, strlen (what));
+    rc = write (STDERR_FILENO, "\n", 1);
+    (void) rc;
+    _exit (1);
+}
+
+//  Fails the test if it is still running `seconds` from now, naming `what`
+//  (a string literal): for calls that could hang rather than fail.
+static inline void
+ru_watchdog_arm (unsigned seconds, const char *what)
+{
+    ru_watchdog_what = what;
+    signal (SIGALRM, ru_watchdog_ring);
+    alarm (seconds);
+}
+
+static inline void
+ru_watchdog_disarm (void)
+{
+    alarm (0);
 }
 
 //  A fixture server named `name`, with the switches given (NULL ends them).
@@ -135,9 +167,8 @@ ru_call_text (mcpact_agent_t *agent, const char *tool, const char *args)
 {
     mcpact_result_t *result = mcpact_agent_call (agent, tool, args, 0);
     CHECK (result != NULL);
-    CHECK_MSG (mcpact_result_status (result) == MCPACT_OK, "%s %s: %s: %s", tool,
-               args ? args : "", mcpact_status_name (mcpact_result_status (result)),
-               mcpact_result_error (result));
+    CHECK_MSG (mcpact_result_status (result) == MCPACT_OK, "%s %s: %s: %s", tool, args ? args : "",
+               mcpact_status_name (mcpact_result_status (result)), mcpact_result_error (result));
     json_t *item = ru_json (mcpact_result_text (result));
     CHECK_MSG (json_is_object (item) && ru_str (item, "text"), "%s: not one text item: %s", tool,
                mcpact_result_text (result));
@@ -148,11 +179,11 @@ ru_call_text (mcpact_agent_t *agent, const char *tool, const char *args)
 }
 
 //  Calls a tool that must succeed and checks its text.
-#define RU_CALL_IS(agent, tool, args, expected)                                           \
-    do {                                                                                  \
-        char *ru_text_ = ru_call_text ((agent), (tool), (args));                          \
-        CHECK_STR (ru_text_, (expected));                                                 \
-        free (ru_text_);                                                                  \
+#define RU_CALL_IS(agent, tool, args, expected)                                                    \
+    do {                                                                                           \
+        char *ru_text_ = ru_call_text ((agent), (tool), (args));                                   \
+        CHECK_STR (ru_text_, (expected));                                                          \
+        free (ru_text_);                                                                           \
     } while (0)
 
 //  Calls a tool that must fail with `status`; returns the result.

@@ -184,28 +184,52 @@ s_call_ok (mcpact_agent_t *agent, const char *tool, const char *args)
 //  A temporary directory holding one file; the path is the real one (with
 //  symlinks resolved), as server-filesystem compares real paths.
 typedef struct {
-    char dir[PATH_MAX];        //  the directory
-    char file[PATH_MAX + 16];  //  the file in it
+    char dir[PATH_MAX];       //  the directory
+    char file[PATH_MAX + 16]; //  the file in it
 } s_tmpdir_t;
 
-static void
-s_tmpdir_new (s_tmpdir_t *self, const char *contents)
-{
-    char template[] = "/tmp/mcpact-peers-XXXXXX";
-    CHECK (mkdtemp (template));
-    CHECK (realpath (template, self->dir));
-    snprintf (self->file, sizeof self->file, "%s/note.txt", self->dir);
-    FILE *file = fopen (self->file, "w");
-    CHECK (file);
-    fputs (contents, file);
-    CHECK (fclose (file) == 0);
-}
+//  Directories made by s_tmpdir_new and not removed yet, so that a test
+//  that fails half-way still leaves nothing behind.
+static s_tmpdir_t *s_tmpdirs[4];
 
 static void
 s_tmpdir_destroy (s_tmpdir_t *self)
 {
     unlink (self->file);
     rmdir (self->dir);
+    for (size_t i = 0; i < 4; i++)
+        if (s_tmpdirs[i] == self)
+            s_tmpdirs[i] = NULL;
+}
+
+static void
+s_tmpdirs_remove (void)
+{
+    for (size_t i = 0; i < 4; i++)
+        if (s_tmpdirs[i])
+            s_tmpdir_destroy (s_tmpdirs[i]);
+}
+
+static void
+s_tmpdir_new (s_tmpdir_t *self, const char *contents)
+{
+    static bool registered;
+    if (!registered)
+        atexit (s_tmpdirs_remove);
+    registered = true;
+    size_t slot = 0;
+    while (slot < 4 && s_tmpdirs[slot])
+        slot++;
+    CHECK (slot < 4);
+    char template[] = "/tmp/mcpact-peers-XXXXXX";
+    CHECK (mkdtemp (template));
+    CHECK (realpath (template, self->dir));
+    snprintf (self->file, sizeof self->file, "%s/note.txt", self->dir);
+    s_tmpdirs[slot] = self;
+    FILE *file = fopen (self->file, "w");
+    CHECK (file);
+    fputs (contents, file);
+    CHECK (fclose (file) == 0);
 }
 
 TEST (everything_stdio)
@@ -360,8 +384,7 @@ TEST (filesystem_allow_list)
     s_start_all_ready (agent, 1);
 
     json_t *tools = s_tools (agent);
-    CHECK_MSG (json_array_size (tools) == 1, "expected one tool, got %zu",
-               json_array_size (tools));
+    CHECK_MSG (json_array_size (tools) == 1, "expected one tool, got %zu", json_array_size (tools));
     CHECK (s_tool (tools, "list_allowed_directories"));
     json_decref (tools);
     CHECK (mcpact_agent_tool_count (agent) == 1);

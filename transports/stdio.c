@@ -214,6 +214,14 @@ s_flush (s_stdio_t *self)
             continue;
         else if (rc < 0 && errno == EAGAIN)
             break;
+        else if (rc < 0 && errno == EPIPE) {
+            //  The child is gone or closed its stdin: what it exited with
+            //  (seen when its stdout closes) is the better reason.
+            close (self->in);
+            self->in = -1;
+            self->outsize = 0;
+            return 0;
+        }
         else {
             s_set_error (self, "writing to the server's stdin: %s", strerror (errno));
             return -1;

@@ -52,5 +52,6 @@ typedef struct {
 } transport_ops_t;
 
 extern const transport_ops_t transport_stdio;
+extern const transport_ops_t transport_http;
 
 #endif

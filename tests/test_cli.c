@@ -1,0 +1,808 @@
+/*  =========================================================================
+    test_cli - the mcpact command-line tool, run as a user runs it
+
+    Each test runs the built `mcpact` binary in a child process with its
+    stdout and stderr captured, and checks what the user sees: the tables
+    and JSON it prints, the messages on stderr and the exit status. Servers
+    come from the built-in default, from configuration files written to
+    temporary files, or from the files in examples/. Tests needing the npm
+    peers (tests/peers) skip without them, or fail when
+    MCPACT_REQUIRE_PEERS=1. Every temporary file and directory is removed
+    and every child reaped.
+    =========================================================================
+*/
+
+#include "mcpact.h"
+#include "testutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CLI MCPACT_BUILD_DIR "/mcpact"
+#define EXAMPLE_SERVER MCPACT_BUILD_DIR "/mcpact-example-server"
+#define FIXTURE MCPACT_BUILD_DIR "/mcpact-fixture"
+#define PEERS_DIR MCPACT_SOURCE_DIR "/tests/peers/node_modules/@modelcontextprotocol"
+#define EVERYTHING_JS PEERS_DIR "/server-everything/dist/index.js"
+#define FILESYSTEM_JS PEERS_DIR "/server-filesystem/dist/index.js"
+
+//  What one run of the CLI left behind.
+typedef struct {
+    char *out;  //  all of stdout
+    char *err;  //  all of stderr
+    int status; //  exit status, or 128 + signal
+    bool hung;  //  it did not exit in RUN_HANG_MS and was killed
+} s_run_t;
+
+//  Not a speed requirement: a run that has not finished by then is stuck,
+//  and is killed so that the test fails with its output instead of leaving
+//  a process (and its servers) behind when ctest gives up.
+#define RUN_HANG_MS 60000
+
+static void
+s_run_free (s_run_t *self)
+{
+    free (self->out);
+    free (self->err);
+    memset (self, 0, sizeof *self);
+}
+
+//  Appends what is readable on fd to *text; returns false at EOF.
+static bool
+s_drain (int fd, char **text, size_t *size)
+{
+    char chunk[4096];
+    ssize_t got = read (fd, chunk, sizeof chunk);
+    if (got < 0 && errno == EINTR)
+        return true;
+    if (got <= 0)
+        return false;
+    char *grown = realloc (*text, *size + (size_t) got + 1);
+    CHECK (grown);
+    memcpy (grown + *size, chunk, (size_t) got);
+    *size += (size_t) got;
+    grown[*size] = 0;
+    *text = grown;
+    return true;
+}
+
+//  Lists our children other than the CLI itself into `text`: processes
+//  the CLI started and left behind. Returns how many there are.
+static int
+s_orphans (char *text, size_t size)
+{
+    char path[64];
+    snprintf (path, sizeof path, "/proc/self/task/%d/children", (int) getpid ());
+    FILE *file = fopen (path, "r");
+    int count = 0, child;
+    text[0] = 0;
+    while (file && fscanf (file, "%d", &child) == 1) {
+        char comm_path[64], comm[64] = "?";
+        snprintf (comm_path, sizeof comm_path, "/proc/%d/cmdline", child);
+        FILE *cmdline = fopen (comm_path, "r");
+        if (cmdline) {
+            size_t got = fread (comm, 1, sizeof comm - 1, cmdline);
+            comm[got] = 0;
+            fclose (cmdline);
+        }
+        size_t len = strlen (text);
+        snprintf (text + len, size - len, "%s%d (%s)", count ? ", " : "", child, comm);
+        count++;
+    }
+    if (file)
+        fclose (file);
+    return count;
+}
+
+//  After a hung CLI is killed, its servers are left to whoever adopts
+//  them; we do (s_run_in makes us a subreaper), so kill and reap them.
+static void
+s_reap_orphans (void)
+{
+    char path[64];
+    snprintf (path, sizeof path, "/proc/self/task/%d/children", (int) getpid ());
+    FILE *file = fopen (path, "r");
+    int child;
+    while (file && fscanf (file, "%d", &child) == 1) {
+        kill (child, SIGKILL);
+        waitpid (child, NULL, 0);
+    }
+    if (file)
+        fclose (file);
+    while (waitpid (-1, NULL, WNOHANG) > 0)
+        ;
+}
+
+//  Runs the CLI with argv (NULL-terminated, without argv[0]) in directory
+//  `cwd` (NULL: ours), stdin from /dev/null, and waits for it to exit.
+static s_run_t
+s_run_in (const char *cwd, const char *const *args)
+{
+    const char *argv[32] = { CLI };
+    size_t argc = 1;
+    for (; args[argc - 1]; argc++) {
+        CHECK (argc < 31);
+        argv[argc] = args[argc - 1];
+    }
+    argv[argc] = NULL;
+
+    CHECK (prctl (PR_SET_CHILD_SUBREAPER, 1) == 0);
+    int out[2], err[2];
+    CHECK (pipe2 (out, O_CLOEXEC) == 0);
+    CHECK (pipe2 (err, O_CLOEXEC) == 0);
+    fflush (NULL);
+    pid_t pid = fork ();
+    CHECK (pid >= 0);
+    if (pid == 0) {
+        int null = open ("/dev/null", O_RDONLY);
+        if (null < 0 || dup2 (null, 0) < 0 || dup2 (out[1], 1) < 0 || dup2 (err[1], 2) < 0)
+            _exit (126);
+        if (cwd && chdir (cwd) != 0)
+            _exit (126);
+        execv (CLI, (char *const *) argv);
+        _exit (127);
+    }
+    close (out[1]);
+    close (err[1]);
+
+    s_run_t run = { calloc (1, 1), calloc (1, 1), -1, false };
+    CHECK (run.out && run.err);
+    size_t out_size = 0, err_size = 0;
+    struct pollfd fds[2] = { { out[0], POLLIN, 0 }, { err[0], POLLIN, 0 } };
+    int open_fds = 2;
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    long long hang_at = now.tv_sec * 1000LL + now.tv_nsec / 1000000 + RUN_HANG_MS;
+    while (open_fds > 0) {
+        clock_gettime (CLOCK_MONOTONIC, &now);
+        long long left = hang_at - (now.tv_sec * 1000LL + now.tv_nsec / 1000000);
+        int rc = poll (fds, 2, run.hung ? -1 : left > 0 ? (int) left : 0);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        CHECK (rc >= 0);
+        if (rc == 0) {
+            run.hung = true;
+            kill (pid, SIGKILL);
+            continue;
+        }
+        for (int i = 0; i < 2; i++) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            bool more = i == 0 ? s_drain (fds[i].fd, &run.out, &out_size)
+                               : s_drain (fds[i].fd, &run.err, &err_size);
+            if (!more) {
+                close (fds[i].fd);
+                fds[i].fd = -1;
+                open_fds--;
+            }
+        }
+    }
+    int wstatus;
+    while (waitpid (pid, &wstatus, 0) < 0)
+        CHECK (errno == EINTR);
+    run.status = WIFEXITED (wstatus) ? WEXITSTATUS (wstatus) : 128 + WTERMSIG (wstatus);
+    if (run.hung)
+        s_reap_orphans ();
+    else {
+        //  mcpact stops its servers and waits for them before it exits:
+        //  none may be left for us (the subreaper) to adopt
+        char leftover[256];
+        CHECK_MSG (!s_orphans (leftover, sizeof leftover),
+                   "mcpact left server processes behind: %s", leftover);
+    }
+    return run;
+}
+
+#define s_run(...) s_run_in (NULL, (const char *const[]){ __VA_ARGS__, NULL })
+#define s_run_at(cwd, ...) s_run_in ((cwd), (const char *const[]){ __VA_ARGS__, NULL })
+
+//  Checks the exit status, showing both streams when it is wrong.
+#define CHECK_EXIT(run, expected)                                                                  \
+    do {                                                                                           \
+        CHECK_MSG (!(run).hung,                                                                    \
+                   "mcpact hung (killed after %d ms)\n--- stdout:\n%s\n"                           \
+                   "--- stderr:\n%s",                                                              \
+                   RUN_HANG_MS, (run).out, (run).err);                                             \
+        CHECK_MSG ((run).status == (expected),                                                     \
+                   "exit %d, expected %d\n--- stdout:\n%s\n"                                       \
+                   "--- stderr:\n%s",                                                              \
+                   (run).status, (expected), (run).out, (run).err);                                \
+    } while (0)
+
+//  True if some line of a table starts with `name` followed by a blank.
+static bool
+s_table_has_row (const char *table, const char *name)
+{
+    size_t len = strlen (name);
+    for (const char *line = table; line && *line;) {
+        if (strncmp (line, name, len) == 0 && (line[len] == ' ' || line[len] == '\n'))
+            return true;
+        line = strchr (line, '\n');
+        if (line)
+            line++;
+    }
+    return false;
+}
+
+//  The row of a table that starts with `name`, as a new string, or NULL.
+static char *
+s_table_row (const char *table, const char *name)
+{
+    size_t len = strlen (name);
+    for (const char *line = table; line && *line;) {
+        size_t line_len = strcspn (line, "\n");
+        if (strncmp (line, name, len) == 0 && (line[len] == ' ' || line_len == len))
+            return strndup (line, line_len);
+        line += line_len + (line[line_len] == '\n');
+    }
+    return NULL;
+}
+
+//  The names in a `--json tools` output, as a JSON array of strings,
+//  failing the test if the output is not a JSON array of tool objects.
+static json_t *
+s_json_tool_names (const char *out)
+{
+    json_error_t error;
+    json_t *tools = json_loads (out, 0, &error);
+    CHECK_MSG (json_is_array (tools), "not a JSON array (%s): %s", error.text, out);
+    json_t *names = json_array ();
+    size_t index;
+    json_t *tool;
+    json_array_foreach (tools, index, tool) {
+        json_t *name = json_object_get (tool, "name");
+        CHECK_MSG (json_is_string (name), "tool without a name: %s", out);
+        json_array_append (names, name);
+    }
+    json_decref (tools);
+    return names;
+}
+
+static bool
+s_names_have (json_t *names, const char *name)
+{
+    size_t index;
+    json_t *value;
+    json_array_foreach (names, index, value)
+        if (strcmp (json_string_value (value), name) == 0)
+            return true;
+    return false;
+}
+
+//  Temporary files and directories, removed (newest first) when the test
+//  exits, whether it passed or a CHECK failed.
+static char *s_temps[16];
+static int s_temp_count;
+
+static void
+s_temps_remove (void)
+{
+    while (s_temp_count > 0) {
+        char *path = s_temps[--s_temp_count];
+        if (unlink (path) != 0)
+            rmdir (path);
+        free (path);
+    }
+}
+
+static void
+s_temp_add (const char *path)
+{
+    if (s_temp_count == 0)
+        atexit (s_temps_remove);
+    CHECK (s_temp_count < 16);
+    s_temps[s_temp_count++] = strdup (path);
+}
+
+//  A temporary file holding `text`; the path goes into `path`.
+static void
+s_write_temp (char *path, size_t size, const char *text)
+{
+    snprintf (path, size, "/tmp/mcpact-cli-XXXXXX.json");
+    int fd = mkstemps (path, 5);
+    CHECK (fd >= 0);
+    s_temp_add (path);
+    size_t len = strlen (text);
+    CHECK (write (fd, text, len) == (ssize_t) len);
+    CHECK (close (fd) == 0);
+}
+
+//  Where node is on PATH, into `node`; skips (or fails under
+//  MCPACT_REQUIRE_PEERS=1) if node or a peer package is missing.
+static void
+s_require_peers (char *node, size_t size)
+{
+    const char *missing = NULL;
+    const char *path = getenv ("PATH");
+    node[0] = 0;
+    while (path && *path) {
+        size_t len = strcspn (path, ":");
+        if (len > 0 && len + 6 < size) {
+            snprintf (node, size, "%.*s/node", (int) len, path);
+            if (access (node, X_OK) == 0)
+                break;
+        }
+        node[0] = 0;
+        path += len + (path[len] == ':');
+    }
+    if (!node[0])
+        missing = "node (not on PATH)";
+    else if (access (EVERYTHING_JS, R_OK) != 0)
+        missing = EVERYTHING_JS;
+    else if (access (FILESYSTEM_JS, R_OK) != 0)
+        missing = FILESYSTEM_JS;
+    if (!missing)
+        return;
+    const char *require = getenv ("MCPACT_REQUIRE_PEERS");
+    CHECK_MSG (!(require && strcmp (require, "1") == 0),
+               "MCPACT_REQUIRE_PEERS=1 but %s is missing; run scripts/deps --test", missing);
+    SKIP ("%s is missing; run scripts/deps --test", missing);
+}
+
+//  --------------------------------------------------------------------------
+//  The built-in default: the example server and word_count
+
+TEST (default_tools_table)
+{
+    s_run_t run = s_run ("tools");
+    CHECK_EXIT (run, 0);
+    CHECK (s_table_has_row (run.out, "NAME"));
+    char *row = s_table_row (run.out, "echo");
+    CHECK_MSG (row, "no echo row:\n%s", run.out);
+    CHECK_CONTAINS (row, "example");
+    free (row);
+    row = s_table_row (run.out, "add");
+    CHECK_MSG (row, "no add row:\n%s", run.out);
+    CHECK_CONTAINS (row, "example");
+    free (row);
+    row = s_table_row (run.out, "word_count");
+    CHECK_MSG (row, "no word_count row:\n%s", run.out);
+    CHECK_CONTAINS (row, "(function)");
+    CHECK_CONTAINS (row, "Count the words");
+    free (row);
+    //  Nothing failed, so nothing to report
+    CHECK_MSG (strstr (run.err, "failed") == NULL, "stderr: %s", run.err);
+    s_run_free (&run);
+}
+
+TEST (default_tools_json)
+{
+    s_run_t run = s_run ("--json", "tools");
+    CHECK_EXIT (run, 0);
+    json_t *names = s_json_tool_names (run.out);
+    CHECK (s_names_have (names, "echo"));
+    CHECK (s_names_have (names, "add"));
+    CHECK (s_names_have (names, "word_count"));
+    CHECK (json_array_size (names) == 3);
+    json_decref (names);
+    s_run_free (&run);
+
+    //  Options may also follow the command
+    run = s_run ("tools", "--json");
+    CHECK_EXIT (run, 0);
+    names = s_json_tool_names (run.out);
+    CHECK (json_array_size (names) == 3);
+    json_decref (names);
+    s_run_free (&run);
+}
+
+TEST (default_call_echo)
+{
+    s_run_t run = s_run ("call", "echo", "{\"message\":\"hi\"}");
+    CHECK_EXIT (run, 0);
+    CHECK_CONTAINS (run.out, "\"text\":\"hi\"");
+    CHECK_MSG (run.err[0] == 0, "stderr: %s", run.err);
+    s_run_free (&run);
+
+    run = s_run ("--json", "call", "echo", "{\"message\":\"hi\"}");
+    CHECK_EXIT (run, 0);
+    json_t *result = json_loads (run.out, 0, NULL);
+    CHECK_MSG (json_is_object (result), "not a CallToolResult: %s", run.out);
+    CHECK_STR (json_string_value (json_object_get (
+                   json_array_get (json_object_get (result, "content"), 0), "text")),
+               "hi");
+    json_decref (result);
+    s_run_free (&run);
+}
+
+TEST (default_call_word_count)
+{
+    s_run_t run = s_run ("call", "word_count", "{\"text\":\"a b c\"}");
+    CHECK_EXIT (run, 0);
+    CHECK_CONTAINS (run.out, "3");
+    CHECK (strstr (run.out, "4") == NULL);
+    s_run_free (&run);
+}
+
+TEST (default_call_add)
+{
+    s_run_t run = s_run ("call", "add", "{\"a\":2,\"b\":40}");
+    CHECK_EXIT (run, 0);
+    CHECK_CONTAINS (run.out, "42");
+    s_run_free (&run);
+}
+
+TEST (call_unknown_tool)
+{
+    s_run_t run = s_run ("call", "nosuch");
+    CHECK_EXIT (run, 1);
+    CHECK_CONTAINS (run.err, "error: ");
+    CHECK_CONTAINS (run.err, "nosuch");
+    CHECK_MSG (run.out[0] == 0, "stdout: %s", run.out);
+    s_run_free (&run);
+}
+
+TEST (call_bad_arguments)
+{
+    //  Not JSON, and JSON that is not an object: usage errors, exit 2
+    s_run_t run = s_run ("call", "echo", "{message: hi}");
+    CHECK_EXIT (run, 2);
+    CHECK_CONTAINS (run.err, "JSON-ARGS");
+    s_run_free (&run);
+    run = s_run ("call", "echo", "[1,2]");
+    CHECK_EXIT (run, 2);
+    CHECK_CONTAINS (run.err, "JSON-ARGS");
+    s_run_free (&run);
+}
+
+TEST (usage_errors)
+{
+    s_run_t run = s_run ("frobnicate");
+    CHECK_EXIT (run, 2);
+    CHECK_CONTAINS (run.err, "frobnicate");
+    s_run_free (&run);
+    run = s_run ("--no-such-option", "tools");
+    CHECK_EXIT (run, 2);
+    CHECK_CONTAINS (run.err, "--no-such-option");
+    s_run_free (&run);
+    run = s_run ("call");
+    CHECK_EXIT (run, 2);
+    s_run_free (&run);
+}
+
+TEST (default_status)
+{
+    s_run_t run = s_run ("status");
+    CHECK_EXIT (run, 0);
+    CHECK (s_table_has_row (run.out, "NAME"));
+    char *row = s_table_row (run.out, "example");
+    CHECK_MSG (row, "no example row:\n%s", run.out);
+    CHECK_CONTAINS (row, "stdio");
+    CHECK_CONTAINS (row, "ready");
+    CHECK_CONTAINS (row, " 2 ");
+    free (row);
+    s_run_free (&run);
+
+    run = s_run ("--json", "status");
+    CHECK_EXIT (run, 0);
+    json_t *servers = json_loads (run.out, 0, NULL);
+    CHECK_MSG (json_array_size (servers) == 1, "status: %s", run.out);
+    json_t *server = json_array_get (servers, 0);
+    CHECK_STR (json_string_value (json_object_get (server, "name")), "example");
+    CHECK_STR (json_string_value (json_object_get (server, "state")), "ready");
+    CHECK (json_integer_value (json_object_get (server, "tools")) == 2);
+    json_decref (servers);
+    s_run_free (&run);
+}
+
+//  `status` asks every server at once, and the answers come back in any
+//  order: each must land in its own server's row, and none may be lost
+//  (a lost one once made `mcpact status` wait forever).
+TEST (status_many_servers)
+{
+    char text[4096] = "{ \"toolNames\": \"prefix\", \"mcpServers\": {";
+    for (int i = 0; i < 8; i++)
+        snprintf (text + strlen (text), sizeof text - strlen (text),
+                  "%s \"s%d\": { \"command\": \"" EXAMPLE_SERVER "\" }", i ? "," : "", i);
+    strcat (text, " } }");
+    char path[PATH_MAX];
+    s_write_temp (path, sizeof path, text);
+
+    //  The answers come back in any order; run it a few times to see more
+    //  than one of them
+    for (int round = 0; round < 6; round++) {
+        s_run_t run = s_run ("-c", path, "--json", "status");
+        if (run.hung)
+            CHECK_EXIT (run, 0);
+        json_t *servers = json_loads (run.out, 0, NULL);
+        CHECK_MSG (json_array_size (servers) == 8, "status: %s", run.out);
+        for (size_t i = 0; i < 8; i++) {
+            json_t *server = json_array_get (servers, i);
+            char name[8];
+            snprintf (name, sizeof name, "s%zu", i);
+            CHECK_STR (json_string_value (json_object_get (server, "name")), name);
+            CHECK_STR (json_string_value (json_object_get (server, "state")), "ready");
+        }
+        json_decref (servers);
+        s_run_free (&run);
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  Configuration files
+
+TEST (config_mixed_with_failed_server)
+{
+    char node[PATH_MAX];
+    s_require_peers (node, sizeof node);
+    char dir_template[] = "/tmp/mcpact-cli-XXXXXX";
+    CHECK (mkdtemp (dir_template));
+    s_temp_add (dir_template);
+    char dir[PATH_MAX];
+    CHECK (realpath (dir_template, dir));
+
+    char text[4 * PATH_MAX + 1024];
+    snprintf (text, sizeof text,
+              "{ \"mcpServers\": {\n"
+              "    \"files\": { \"command\": \"%s\", \"args\": [\"%s\", \"%s\"] },\n"
+              "    \"everything\": { \"command\": \"%s\", \"args\": [\"%s\", \"stdio\"],\n"
+              "                    \"timeouts\": { \"connect\": 30000, \"list\": 30000 } },\n"
+              "    \"ghost\": { \"command\": \"/nonexistent/mcpact-no-such-server\" }\n"
+              "} }\n",
+              node, FILESYSTEM_JS, dir, node, EVERYTHING_JS);
+    char path[PATH_MAX];
+    s_write_temp (path, sizeof path, text);
+
+    s_run_t run = s_run ("-c", path, "tools");
+    CHECK_EXIT (run, 0);
+    char *row = s_table_row (run.out, "read_text_file");
+    CHECK_MSG (row, "no read_text_file row:\n%s", run.out);
+    CHECK_CONTAINS (row, "files");
+    free (row);
+    row = s_table_row (run.out, "get-sum");
+    CHECK_MSG (row, "no get-sum row:\n%s", run.out);
+    CHECK_CONTAINS (row, "everything");
+    free (row);
+    CHECK (s_table_has_row (run.out, "list_allowed_directories"));
+    CHECK (s_table_has_row (run.out, "echo"));
+    CHECK (strstr (run.out, "ghost") == NULL);
+    //  The failed server is reported with its reason, whether or not
+    //  stderr is a terminal
+    CHECK_CONTAINS (run.err, "mcpact: server ghost failed: ");
+    CHECK_CONTAINS (run.err, "No such file or directory");
+    s_run_free (&run);
+
+    //  The failed server shows in the status too, with its reason
+    run = s_run ("-c", path, "status");
+    CHECK_EXIT (run, 0);
+    row = s_table_row (run.out, "ghost");
+    CHECK_MSG (row, "no ghost row:\n%s", run.out);
+    CHECK_CONTAINS (row, "failed");
+    //  The table cuts the detail to fit 100 columns; the start is there
+    CHECK_CONTAINS (row, "cannot run /nonexistent/mcpact-no-such-server");
+    CHECK (strlen (row) <= 100 + 2);
+    free (row);
+    row = s_table_row (run.out, "files");
+    CHECK_MSG (row, "no files row:\n%s", run.out);
+    CHECK_CONTAINS (row, "ready");
+    free (row);
+    s_run_free (&run);
+
+    //  ... and the JSON status has all of it
+    run = s_run ("-c", path, "--json", "status");
+    CHECK_EXIT (run, 0);
+    json_t *servers = json_loads (run.out, 0, NULL);
+    CHECK_MSG (json_array_size (servers) == 3, "status: %s", run.out);
+    json_t *ghost = json_array_get (servers, 2);
+    CHECK_STR (json_string_value (json_object_get (ghost, "name")), "ghost");
+    CHECK_STR (json_string_value (json_object_get (ghost, "state")), "failed");
+    CHECK_CONTAINS (json_string_value (json_object_get (ghost, "error")),
+                    "No such file or directory");
+    json_decref (servers);
+    s_run_free (&run);
+}
+
+TEST (config_syntax_error)
+{
+    char path[PATH_MAX];
+    s_write_temp (path, sizeof path,
+                  "{ \"mcpServers\": {\n"
+                  "    \"example\": { \"command\": \"" EXAMPLE_SERVER "\", }\n"
+                  "} }\n");
+    s_run_t run = s_run ("-c", path, "tools");
+    CHECK_EXIT (run, 2);
+    CHECK_CONTAINS (run.err, path);
+    CHECK_CONTAINS (run.err, "line 2");
+    CHECK_MSG (run.out[0] == 0, "stdout: %s", run.out);
+    s_run_free (&run);
+}
+
+TEST (config_wrong_type)
+{
+    char path[PATH_MAX];
+    s_write_temp (path, sizeof path,
+                  "{ \"mcpServers\": {\n"
+                  "    \"example\": { \"command\": \"" EXAMPLE_SERVER "\", \"args\": 5 }\n"
+                  "} }\n");
+    s_run_t run = s_run ("-c", path, "tools");
+    CHECK_EXIT (run, 2);
+    CHECK_CONTAINS (run.err, path);
+    CHECK_CONTAINS (run.err, "mcpServers.example.args");
+    CHECK_MSG (run.out[0] == 0, "stdout: %s", run.out);
+    s_run_free (&run);
+}
+
+TEST (config_missing_file)
+{
+    s_run_t run = s_run ("-c", "/nonexistent/mcpact-servers.json", "tools");
+    CHECK_EXIT (run, 2);
+    CHECK_CONTAINS (run.err, "/nonexistent/mcpact-servers.json");
+    s_run_free (&run);
+}
+
+//  A session with the example server and a fixture whose tools are named
+//  fx_*, and an agent that has only the fixture.
+static void
+s_agents_config (char *path, size_t size)
+{
+    s_write_temp (path, size,
+                  "{ \"mcpServers\": {\n"
+                  "    \"example\": { \"command\": \"" EXAMPLE_SERVER "\" },\n"
+                  "    \"fixture\": { \"command\": \"" FIXTURE
+                  "\", \"args\": [\"--prefix\", \"fx_\"] }\n"
+                  "  },\n"
+                  "  \"agents\": {\n"
+                  "    \"fixture_only\": { \"mcpServers\": [\"fixture\"] },\n"
+                  "    \"inline\": { \"mcpServers\": {\n"
+                  "        \"own\": { \"command\": \"" FIXTURE
+                  "\", \"args\": [\"--prefix\", \"own_\"] } } },\n"
+                  "    \"fallback\": {}\n"
+                  "  } }\n");
+}
+
+TEST (agent_servers_replace_session)
+{
+    char path[PATH_MAX];
+    s_agents_config (path, sizeof path);
+
+    //  Without --agent: the session's servers, both of them
+    s_run_t run = s_run ("-c", path, "--json", "tools");
+    CHECK_EXIT (run, 0);
+    json_t *names = s_json_tool_names (run.out);
+    CHECK (s_names_have (names, "echo"));
+    CHECK (s_names_have (names, "fx_echo"));
+    json_decref (names);
+    s_run_free (&run);
+
+    //  An agent naming a server of the file: that one only
+    run = s_run ("-c", path, "--agent", "fixture_only", "--json", "tools");
+    CHECK_EXIT (run, 0);
+    names = s_json_tool_names (run.out);
+    CHECK (s_names_have (names, "fx_echo"));
+    CHECK (!s_names_have (names, "echo"));
+    CHECK (!s_names_have (names, "add"));
+    json_decref (names);
+    s_run_free (&run);
+
+    //  An agent with an inline server: that one only
+    run = s_run ("-c", path, "--agent", "inline", "--json", "tools");
+    CHECK_EXIT (run, 0);
+    names = s_json_tool_names (run.out);
+    CHECK (s_names_have (names, "own_echo"));
+    CHECK (!s_names_have (names, "echo"));
+    CHECK (!s_names_have (names, "fx_echo"));
+    json_decref (names);
+    s_run_free (&run);
+
+    //  An agent without servers falls back to the session's
+    run = s_run ("-c", path, "--agent", "fallback", "--json", "tools");
+    CHECK_EXIT (run, 0);
+    names = s_json_tool_names (run.out);
+    CHECK (s_names_have (names, "echo"));
+    CHECK (s_names_have (names, "fx_echo"));
+    json_decref (names);
+    s_run_free (&run);
+
+    //  Calls go to the agent's own server
+    run = s_run ("-c", path, "--agent", "fixture_only", "call", "fx_add", "{\"a\":1,\"b\":2}");
+    CHECK_EXIT (run, 0);
+    CHECK_CONTAINS (run.out, "3");
+    s_run_free (&run);
+    run = s_run ("-c", path, "--agent", "fixture_only", "call", "echo", "{\"message\":\"x\"}");
+    CHECK_EXIT (run, 1);
+    CHECK_CONTAINS (run.err, "error: ");
+    s_run_free (&run);
+
+    //  The status shows only the agent's server
+    run = s_run ("-c", path, "--agent", "fixture_only", "status");
+    CHECK_EXIT (run, 0);
+    CHECK (s_table_has_row (run.out, "fixture"));
+    CHECK (!s_table_has_row (run.out, "example"));
+    s_run_free (&run);
+}
+
+TEST (agent_unknown)
+{
+    char path[PATH_MAX];
+    s_agents_config (path, sizeof path);
+    s_run_t run = s_run ("-c", path, "--agent", "nobody", "tools");
+    CHECK_EXIT (run, 2);
+    CHECK_CONTAINS (run.err, "nobody");
+    CHECK_CONTAINS (run.err, "fixture_only");
+    CHECK_CONTAINS (run.err, "inline");
+    s_run_free (&run);
+
+    //  The built-in default has no agents at all
+    run = s_run ("--agent", "support", "tools");
+    CHECK_EXIT (run, 2);
+    CHECK_CONTAINS (run.err, "support");
+    s_run_free (&run);
+}
+
+//  --------------------------------------------------------------------------
+//  The example configurations, run from a directory where build/ is this
+//  build, as a user runs them from the repository root after scripts/run.
+
+//  A temporary directory holding `build`, a link to this build; the
+//  directory's path goes into `dir`.
+static void
+s_root_new (char *dir, size_t size)
+{
+    snprintf (dir, size, "/tmp/mcpact-cli-root-XXXXXX");
+    CHECK (mkdtemp (dir));
+    s_temp_add (dir);
+    char link[PATH_MAX + 16];
+    snprintf (link, sizeof link, "%s/build", dir);
+    CHECK (symlink (MCPACT_BUILD_DIR, link) == 0);
+    s_temp_add (link);
+}
+
+TEST (example_servers_json)
+{
+    //  It loads, and declares the agent the README talks about
+    mcpact_runtime_t *runtime = mcpact_runtime_new ();
+    CHECK (runtime);
+    char *error = NULL;
+    mcpact_session_t *session =
+        mcpact_session_load (runtime, MCPACT_SOURCE_DIR "/examples/servers.json", &error);
+    CHECK_MSG (session, "%s", error ? error : "(no error)");
+    char *agents = mcpact_session_agent_names (session);
+    CHECK_CONTAINS (agents, "\"support\"");
+    free (agents);
+    mcpact_session_destroy (&session);
+    mcpact_runtime_destroy (&runtime);
+
+    //  The support agent has its own servers: only the example server runs
+    //  (the session's filesystem server, which needs npx, is not started)
+    char root[PATH_MAX];
+    s_root_new (root, sizeof root);
+    s_run_t run = s_run_at (root, "-c", MCPACT_SOURCE_DIR "/examples/servers.json", "--agent",
+                            "support", "--json", "tools");
+    CHECK_EXIT (run, 0);
+    json_t *names = s_json_tool_names (run.out);
+    CHECK (s_names_have (names, "echo"));
+    CHECK (s_names_have (names, "add"));
+    CHECK (!s_names_have (names, "read_text_file"));
+    json_decref (names);
+    CHECK_MSG (strstr (run.err, "failed") == NULL, "stderr: %s", run.err);
+    s_run_free (&run);
+}
+
+TEST (example_broken_json)
+{
+    char root[PATH_MAX];
+    s_root_new (root, sizeof root);
+    s_run_t run = s_run_at (root, "-c", MCPACT_SOURCE_DIR "/examples/broken.json", "tools");
+    CHECK_EXIT (run, 0);
+    CHECK (s_table_has_row (run.out, "echo"));
+    CHECK (s_table_has_row (run.out, "add"));
+    CHECK_CONTAINS (run.err, "mcpact: server broken failed: ");
+    CHECK_CONTAINS (run.err, "No such file or directory");
+    s_run_free (&run);
+
+    run = s_run_at (root, "-c", MCPACT_SOURCE_DIR "/examples/broken.json", "call", "echo",
+                    "{\"message\":\"still works\"}");
+    CHECK_EXIT (run, 0);
+    CHECK_CONTAINS (run.out, "still works");
+    s_run_free (&run);
+}
