@@ -317,6 +317,48 @@ void mcpact_result_destroy (mcpact_result_t **self_p);
 
 const char *mcpact_status_name (mcpact_status_t status);
 
+//  --------------------------------------------------------------------------
+//  The LLM's view: tools, tool calls and tool results in the shapes the
+//  main LLM APIs take (docs/formats.md).
+
+typedef enum {
+    MCPACT_FORMAT_MCP = 0,            //  MCP tool objects / CallToolResult
+    MCPACT_FORMAT_OPENAI,             //  OpenAI Chat Completions
+    MCPACT_FORMAT_OPENAI_RESPONSES,   //  OpenAI Responses
+    MCPACT_FORMAT_ANTHROPIC,          //  Anthropic Messages
+    MCPACT_FORMAT_GEMINI              //  Google Gemini
+} mcpact_format_t;
+
+//  Flags for mcpact_agent_tools_as.
+#define MCPACT_FORMAT_STRICT 1        //  OpenAI: strict schemas ("strict": true)
+
+//  "mcp", "openai", "openai-responses", "anthropic", "gemini".
+const char *mcpact_format_name (mcpact_format_t format);
+
+//  The format for a name as above; -1 if unknown.
+int mcpact_format_from_name (const char *name);
+
+//  The agent's merged tools as the provider's API takes them: OpenAI
+//  Chat Completions `tools` (type function), OpenAI Responses `tools`,
+//  Anthropic `tools`, Gemini `[{"functionDeclarations": [...]}]`, or MCP
+//  tool objects. A JSON text; NULL on a bad format.
+char *mcpact_agent_tools_as (mcpact_agent_t *self, mcpact_format_t format, int flags);
+
+//  Calls the tool named in a provider's tool-call object (an OpenAI
+//  `tool_calls` entry, a Responses `function_call` item, an Anthropic
+//  `tool_use` block, a Gemini `functionCall` part) and returns the
+//  provider's tool-result message for it as JSON text. Arguments that are
+//  not valid JSON, or that miss a required field of the tool's schema, come
+//  back as a tool error the LLM can read; never NULL but for a NULL agent.
+char *mcpact_agent_call_as (mcpact_agent_t *self, mcpact_format_t format,
+                            const char *tool_call_json, int timeout_ms);
+
+//  A result as the provider's tool-result message for call `call_id` of
+//  tool `tool` (Gemini names the function, the others the call id).
+//  Images and audio become the provider's own parts where it has them.
+char *mcpact_result_as (const mcpact_result_t *self, mcpact_format_t format,
+                        const char *call_id, const char *tool);
+
 #ifdef __cplusplus
 }
 #endif

@@ -7,8 +7,10 @@
     come from the built-in default, from configuration files written to
     temporary files, or from the files in examples/. Tests needing the npm
     peers (tests/peers) skip without them, or fail when
-    MCPACT_REQUIRE_PEERS=1. Every temporary file and directory is removed
-    and every child reaped.
+    MCPACT_REQUIRE_PEERS=1. The test process makes itself a subreaper so
+    that a server the CLI leaves running is caught (and a hung CLI is
+    killed with its servers). Every temporary file and directory is
+    removed and every child reaped.
     =========================================================================
 */
 
