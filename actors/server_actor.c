@@ -55,8 +55,10 @@ static const char *s_state_names[] = {"connecting", "listing", "ready",
 typedef struct {
     zmq_msg_t caller;     //  the caller's routing id
     uint64_t call_id;     //  the caller's id for the call
-    int64_t deadline;     //  ms, monotonic
+    int64_t deadline;     //  ms, monotonic; moved on by progress
+    int64_t limit;        //  progress never moves the deadline past this
     int timeout_ms;       //  as asked, for the message
+    bool progress;        //  the caller wants progress notifications
 } s_call_t;
 
 typedef struct {
@@ -498,6 +500,30 @@ s_on_server_message (self_t *self, const char *text, size_t size)
         if (self->list_changed && !self->relist_at)
             self->relist_at = clock_ms () + RELIST_DEBOUNCE_MS;
     }
+    else if (strcmp (method, "notifications/progress") == 0) {
+        json_t *params = json_object_get (message, "params");
+        json_t *token = json_object_get (params, "progressToken");
+        s_call_t *call = json_is_integer (token)
+                             ? (s_call_t *) idmap_get (&self->calls,
+                                                       (uint64_t) json_integer_value (token))
+                             : NULL;
+        if (call && call->progress) {
+            //  Progress is a sign of life: the call may take its timeout
+            //  again from now, up to its hard limit.
+            int64_t deadline = clock_ms () + call->timeout_ms;
+            call->deadline = deadline < call->limit ? deadline : call->limit;
+            char *text = json_dumps (params, JSON_COMPACT);
+            char id[24];
+            snprintf (id, sizeof id, "%" PRIu64, call->call_id);
+            void *router = zsock_resolve (self->router);
+            zmq_send (router, zmq_msg_data (&call->caller), zmq_msg_size (&call->caller),
+                      ZMQ_SNDMORE);
+            zmq_send (router, "PROGRESS", 8, ZMQ_SNDMORE);
+            zmq_send (router, id, strlen (id), ZMQ_SNDMORE);
+            zmq_send (router, text ? text : "{}", text ? strlen (text) : 2, 0);
+            free (text);
+        }
+    }
     else if (strcmp (method, "notifications/message") == 0) {
         json_t *params = json_object_get (message, "params");
         char *data = json_dumps (json_object_get (params, "data"), JSON_COMPACT | JSON_ENCODE_ANY);
@@ -641,6 +667,7 @@ s_handle_call (self_t *self, wire_msg_t *msg)
     int timeout_ms = (int) wire_int (msg, 5, 0);
     if (timeout_ms <= 0)
         timeout_ms = self->config->call_ms;
+    bool progress = wire_is (msg, 6, "progress");
 
     s_call_t *call = (s_call_t *) malloc (sizeof (s_call_t));
     if (!call) {
@@ -653,6 +680,10 @@ s_handle_call (self_t *self, wire_msg_t *msg)
     call->call_id = call_id;
     call->timeout_ms = timeout_ms;
     call->deadline = clock_ms () + timeout_ms;
+    call->limit = clock_ms () + (timeout_ms > self->config->max_call_ms
+                                     ? timeout_ms
+                                     : self->config->max_call_ms);
+    call->progress = progress;
 
     jsonbuf_t *line = &self->line;
     line->size = 0;
@@ -663,6 +694,12 @@ s_handle_call (self_t *self, wire_msg_t *msg)
                               rpc_id);
     jsonbuf_append (line, head, (size_t) head_size);
     jsonbuf_append_quoted (line, tool);
+    if (progress) {
+        //  The token is our request id: unique while the call lives.
+        head_size = snprintf (head, sizeof head, ",\"_meta\":{\"progressToken\":%" PRIu64 "}",
+                              rpc_id);
+        jsonbuf_append (line, head, (size_t) head_size);
+    }
     jsonbuf_append (line, ",\"arguments\":", 13);
     size_t args_at = line->size;
     jsonbuf_append (line, args, args_size);
@@ -774,9 +811,15 @@ s_handle_timers (self_t *self)
     while ((next = deadlines_peek (&self->deadlines)) && next->when <= now) {
         uint64_t rpc_id = next->id;
         deadlines_pop (&self->deadlines);
-        s_call_t *call = (s_call_t *) idmap_take (&self->calls, rpc_id);
+        s_call_t *call = (s_call_t *) idmap_get (&self->calls, rpc_id);
         if (!call)
             continue;    //  answered already
+        if (call->deadline > now) {
+            //  Progress moved it on.
+            deadlines_push (&self->deadlines, call->deadline, rpc_id);
+            continue;
+        }
+        idmap_take (&self->calls, rpc_id);
         char reason[64];
         snprintf (reason, sizeof reason, "timed out after %d ms", call->timeout_ms);
         s_cancel (self, rpc_id, reason);

@@ -129,6 +129,11 @@ int mcpact_server_config_allow_tool (mcpact_server_config_t *self, const char *t
 int mcpact_server_config_set_timeouts (mcpact_server_config_t *self, int connect_ms,
                                        int list_ms, int call_ms);
 
+//  The hard maximum of a call whose server reports progress (default
+//  600000): each progress notification extends the call's deadline by its
+//  timeout again, but never past this much time after it started.
+int mcpact_server_config_set_max_call (mcpact_server_config_t *self, int max_ms);
+
 //  Marks the configuration as unusable: starting it fails at once with this
 //  reason (used by the config loader, e.g. for an unset ${VAR}).
 int mcpact_server_config_set_error (mcpact_server_config_t *self, const char *reason);
@@ -271,6 +276,15 @@ mcpact_result_t *mcpact_caller_next (mcpact_caller_t *self, int timeout_ms);
 //  It is edge-triggered: after it fires, call mcpact_caller_next (c, 0)
 //  until it returns NULL.
 int mcpact_caller_fd (mcpact_caller_t *self);
+
+//  Asks for progress: later calls of this caller carry a progressToken,
+//  and each notifications/progress the server sends for one of them calls
+//  fn (on this caller's thread, inside mcpact_caller_next) with the call
+//  id, progress, total (-1 if not given) and message (NULL if none). Each
+//  one also extends the call's deadline (see mcpact_server_config_set_max_call).
+typedef void(mcpact_progress_call_fn) (int64_t id, double progress, double total,
+                                       const char *message, void *arg);
+void mcpact_caller_set_progress (mcpact_caller_t *self, mcpact_progress_call_fn *fn, void *arg);
 
 //  Number of calls sent and not yet returned by mcpact_caller_next.
 size_t mcpact_caller_pending (mcpact_caller_t *self);

@@ -36,6 +36,7 @@
 typedef struct {
     char endpoint[64];    //  where the call went (for CANCEL)
     int64_t deadline;     //  caller-side deadline
+    int64_t timeout_ms;   //  the call's timeout, for progress to extend by
     bool raw;             //  a STATUS request: the payload is not a tool result
 } s_pending_t;
 
@@ -50,6 +51,8 @@ struct _mcpact_caller_t {
     idmap_t pending;            //  call id -> s_pending_t
     deadlines_t deadlines;      //  caller-side deadlines
     zlistx_t *ready;            //  results made here, not yet returned
+    mcpact_progress_call_fn *progress;   //  host's progress callback, or NULL
+    void *progress_arg;         //  its argument
 };
 
 struct _mcpact_result_t {
@@ -325,6 +328,7 @@ mcpact_caller_send (mcpact_caller_t *self, const char *tool, const char *args_js
     snprintf (pending->endpoint, sizeof pending->endpoint, "%s", entry->endpoint);
     int64_t limit = timeout_ms > 0 ? timeout_ms : CALLER_MAX_MS;
     pending->deadline = clock_ms () + limit + CALLER_GRACE_MS;
+    pending->timeout_ms = limit;
 
     char id_text[24], timeout_text[16];
     snprintf (id_text, sizeof id_text, "%" PRId64, id);
@@ -340,7 +344,10 @@ mcpact_caller_send (mcpact_caller_t *self, const char *tool, const char *args_js
                                   ZMQ_SNDMORE)
                             < 0
                      || zmq_send (socket, args, strlen (args), ZMQ_SNDMORE) < 0
-                     || zmq_send (socket, timeout_text, strlen (timeout_text), 0) < 0
+                     || zmq_send (socket, timeout_text, strlen (timeout_text),
+                                  self->progress ? ZMQ_SNDMORE : 0)
+                            < 0
+                     || (self->progress && zmq_send (socket, "progress", 8, 0) < 0)
                  ? -1
                  : 0;
     if (rc != 0) {
@@ -379,23 +386,63 @@ caller_status_send (mcpact_caller_t *self, const char *endpoint)
     return id;
 }
 
+//  Tells the owner to give up call `id`. Returns 0, or -1 if the owner
+//  cannot be reached.
+static int
+s_send_cancel (mcpact_caller_t *self, s_pending_t *pending, int64_t id)
+{
+    char id_text[24];
+    snprintf (id_text, sizeof id_text, "%" PRId64, id);
+    void *socket = zsock_resolve (self->sock);
+    if (zmq_send (socket, pending->endpoint, strlen (pending->endpoint), ZMQ_SNDMORE) < 0
+        || zmq_send (socket, "CANCEL", 6, ZMQ_SNDMORE) < 0
+        || zmq_send (socket, id_text, strlen (id_text), 0) < 0)
+        return -1;
+    return 0;
+}
+
 int
 mcpact_caller_cancel (mcpact_caller_t *self, int64_t id)
 {
     s_pending_t *pending = self ? (s_pending_t *) idmap_get (&self->pending, (uint64_t) id) : NULL;
     if (!pending)
         return -1;
-    char id_text[24];
-    snprintf (id_text, sizeof id_text, "%" PRId64, id);
-    void *socket = zsock_resolve (self->sock);
-    if (zmq_send (socket, pending->endpoint, strlen (pending->endpoint), ZMQ_SNDMORE) < 0
-        || zmq_send (socket, "CANCEL", 6, ZMQ_SNDMORE) < 0
-        || zmq_send (socket, id_text, strlen (id_text), 0) < 0) {
+    if (s_send_cancel (self, pending, id) != 0) {
         //  The owner is gone: end the call here.
         free (idmap_take (&self->pending, (uint64_t) id));
         s_queue_error (self, id, MCPACT_ERR_CANCELLED, "call cancelled");
     }
     return 0;
+}
+
+static void
+s_progress (mcpact_caller_t *self, wire_msg_t *msg)
+{
+    int64_t id = wire_int (msg, 2, -1);
+    s_pending_t *pending = (s_pending_t *) idmap_get (&self->pending, (uint64_t) id);
+    if (!pending)
+        return;
+    //  The owner extends the call; keep our own deadline behind its.
+    pending->deadline = clock_ms () + pending->timeout_ms + CALLER_GRACE_MS;
+    deadlines_push (&self->deadlines, pending->deadline, (uint64_t) id);
+    if (!self->progress)
+        return;
+    json_error_t error;
+    json_t *params = json_loadb (wire_data (msg, 3), wire_size (msg, 3), 0, &error);
+    json_t *total = json_object_get (params, "total");
+    self->progress (id, json_number_value (json_object_get (params, "progress")),
+                    json_is_number (total) ? json_number_value (total) : -1,
+                    json_string_value (json_object_get (params, "message")), self->progress_arg);
+    json_decref (params);
+}
+
+void
+mcpact_caller_set_progress (mcpact_caller_t *self, mcpact_progress_call_fn *fn, void *arg)
+{
+    if (self) {
+        self->progress = fn;
+        self->progress_arg = arg;
+    }
 }
 
 //  Receives what is waiting; returns a result for a call in flight, or
@@ -408,6 +455,12 @@ s_receive (mcpact_caller_t *self)
         wire_msg_t msg;
         if (wire_recv (&msg, socket, ZMQ_DONTWAIT) < 0)
             return NULL;
+        //  [owner] PROGRESS call_id params_json
+        if (msg.count >= 4 && wire_is (&msg, 1, "PROGRESS")) {
+            s_progress (self, &msg);
+            wire_close (&msg);
+            continue;
+        }
         //  [owner] RESULT call_id status payload
         mcpact_result_t *result = NULL;
         if (msg.count >= 5 && wire_is (&msg, 1, "RESULT")) {
@@ -442,7 +495,7 @@ s_expire (mcpact_caller_t *self)
         s_pending_t *pending = (s_pending_t *) idmap_get (&self->pending, id);
         if (!pending || pending->deadline > now)
             continue;
-        mcpact_caller_cancel (self, (int64_t) id);
+        s_send_cancel (self, pending, (int64_t) id);
         free (idmap_take (&self->pending, id));
         s_queue_error (self, (int64_t) id, MCPACT_ERR_TIMEOUT,
                        "no answer from the tool's owner in time");

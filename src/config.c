@@ -323,20 +323,20 @@ s_parse_timeouts (s_parser_t *self, json_t *timeouts, const char *path,
     if (!json_is_object (timeouts))
         return s_fail (self,
                        "%s.timeouts: must be an object with \"connect\", \"list\", "
-                       "\"call\" (milliseconds)",
+                       "\"call\", \"max\" (milliseconds)",
                        path);
-    int values[3] = { 0, 0, 0 };
-    static const char *names[3] = { "connect", "list", "call" };
+    int values[4] = { 0, 0, 0, 0 };
+    static const char *names[4] = { "connect", "list", "call", "max" };
     const char *key;
     json_t *item;
     json_object_foreach (timeouts, key, item) {
         size_t which = 0;
-        while (which < 3 && strcmp (names[which], key) != 0)
+        while (which < 4 && strcmp (names[which], key) != 0)
             which++;
-        if (which == 3)
+        if (which == 4)
             return s_fail (self,
                            "%s.timeouts.%s: unknown timeout (known: \"connect\", \"list\", "
-                           "\"call\")",
+                           "\"call\", \"max\")",
                            path, key);
         if (!json_is_integer (item) || json_integer_value (item) <= 0 ||
             json_integer_value (item) > INT_MAX)
@@ -344,7 +344,8 @@ s_parse_timeouts (s_parser_t *self, json_t *timeouts, const char *path,
                            key);
         values[which] = (int) json_integer_value (item);
     }
-    if (mcpact_server_config_set_timeouts (config, values[0], values[1], values[2]))
+    if (mcpact_server_config_set_timeouts (config, values[0], values[1], values[2])
+        || (values[3] && mcpact_server_config_set_max_call (config, values[3])))
         return s_fail (self, "%s.timeouts: out of memory", path);
     return 0;
 }

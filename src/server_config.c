@@ -167,6 +167,7 @@ s_new (const char *name)
     self->list_ms = MCPACT_DEFAULT_LIST_MS;
     self->call_ms = MCPACT_DEFAULT_CALL_MS;
     self->sse_read_ms = MCPACT_DEFAULT_SSE_READ_MS;
+    self->max_call_ms = MCPACT_DEFAULT_MAX_CALL_MS;
     return self;
 }
 
@@ -357,6 +358,15 @@ mcpact_server_config_set_timeouts (mcpact_server_config_t *self, int connect_ms,
         self->list_ms = list_ms;
     if (call_ms)
         self->call_ms = call_ms;
+    return 0;
+}
+
+int
+mcpact_server_config_set_max_call (mcpact_server_config_t *self, int max_ms)
+{
+    if (!self || max_ms <= 0)
+        return -1;
+    self->max_call_ms = max_ms;
     return 0;
 }
 

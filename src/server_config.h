@@ -17,6 +17,7 @@
 #define MCPACT_DEFAULT_LIST_MS 5000
 #define MCPACT_DEFAULT_CALL_MS 30000
 #define MCPACT_DEFAULT_SSE_READ_MS 300000
+#define MCPACT_DEFAULT_MAX_CALL_MS 600000
 
 typedef struct {
     char *name;          //  header name
@@ -41,6 +42,7 @@ struct _mcpact_server_config_t {
     int list_ms;                     //  each tools/list request
     int call_ms;                     //  default per-call timeout
     int sse_read_ms;                 //  http+sse: read timeout on the stream
+    int max_call_ms;                 //  progress never extends a call past this
     char *error;                     //  config problem: start fails with it
 };
 

@@ -495,8 +495,8 @@ TEST (type_errors)
         { "{\"command\": \"x\", \"allowedTools\": [\"\"]}",
           "mcpServers.s.allowedTools[0]: must not be empty" },
         { "{\"command\": \"x\", \"timeouts\": 5000}",
-          "mcpServers.s.timeouts: must be an object with \"connect\", \"list\", \"call\" "
-          "(milliseconds)" },
+          "mcpServers.s.timeouts: must be an object with \"connect\", \"list\", \"call\", "
+          "\"max\" (milliseconds)" },
         { "{\"command\": \"x\", \"timeouts\": {\"connect\": 0}}",
           "mcpServers.s.timeouts.connect: must be a positive integer (milliseconds)" },
         { "{\"command\": \"x\", \"timeouts\": {\"call\": -5}}",
@@ -509,7 +509,7 @@ TEST (type_errors)
           "mcpServers.s.timeouts.call: must be a positive integer (milliseconds)" },
         { "{\"command\": \"x\", \"timeouts\": {\"conect\": 10}}",
           "mcpServers.s.timeouts.conect: unknown timeout (known: \"connect\", \"list\", "
-          "\"call\")" },
+          "\"call\", \"max\")" },
     };
     for (size_t i = 0; i < sizeof (cases) / sizeof (cases[0]); i++) {
         char text[512];
