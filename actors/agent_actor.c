@@ -144,6 +144,17 @@ s_handle_pipe (self_t *self)
     else if (server_set_command (self->servers, verb, msg, self->pipe, &self->progress,
                                  &self->progress_arg))
         ;
+    else if (strcmp (verb, "SYNC") == 0) {
+        //  SYNC  ->  OK once the registry has built from everything sent
+        if (self->view_id && self->control) {
+            zstr_sendx (self->control, "SYNC", self->view_id, NULL);
+            char *reply = NULL, *id = NULL;
+            zsock_recv (self->control, "ss", &reply, &id);
+            free (reply);
+            free (id);
+        }
+        zstr_send (self->pipe, "OK");
+    }
     else if (strcmp (verb, "START") == 0) {
         if (!self->report)
             self->report = s_start (self, msg);

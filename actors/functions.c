@@ -25,7 +25,9 @@ typedef struct {
     zmq_msg_t caller;         //  caller's routing id
     uint64_t call_id;         //  caller's id for the call
     s_function_t function;    //  what to run
-    char *args;               //  argument text
+    mcpact_tools_changed_fn *event;   //  or: a host event callback to run
+    void *event_arg;          //  its argument
+    char *args;               //  argument text (the event's JSON for events)
     char *output;             //  result or error text from the function
     int rc;                   //  0 or -1 from the function
     int timeout_ms;           //  as asked
@@ -67,7 +69,10 @@ s_worker (zsock_t *pipe, void *arg)
         s_job_t *job = (s_job_t *) pointer;
         actor_handoff_acquire (job);
         job->output = NULL;
-        job->rc = job->function.fn (job->args, &job->output, job->function.arg);
+        if (job->event)
+            job->event (job->args, job->event_arg);
+        else
+            job->rc = job->function.fn (job->args, &job->output, job->function.arg);
         actor_send_ptr (pipe, "DONE", job);
     }
 }
@@ -158,6 +163,27 @@ s_handle_call (self_t *self, wire_msg_t *msg)
     s_dispatch (self);
 }
 
+//  A host event callback to run (from the registry): queued like a call,
+//  with no answer and no deadline.
+static void
+s_handle_event (self_t *self, wire_msg_t *msg)
+{
+    //  [registry] EVENT fn arg json
+    if (wire_size (msg, 2) != sizeof (void *) || wire_size (msg, 3) != sizeof (void *))
+        return;
+    s_job_t *job = (s_job_t *) calloc (1, sizeof (s_job_t));
+    job->id = ++self->next_job;
+    zmq_msg_init (&job->caller);
+    void *fn;
+    memcpy (&fn, wire_data (msg, 2), sizeof fn);
+    memcpy (&job->event, &fn, sizeof fn);
+    memcpy (&job->event_arg, wire_data (msg, 3), sizeof job->event_arg);
+    job->args = wire_strdup (msg, 4);
+    idmap_put (&self->jobs, job->id, job);
+    zlistx_add_end (self->queue, job);
+    s_dispatch (self);
+}
+
 static void
 s_handle_router (self_t *self)
 {
@@ -168,6 +194,8 @@ s_handle_router (self_t *self)
             return;
         if (wire_is (&msg, 1, "CALL"))
             s_handle_call (self, &msg);
+        else if (wire_is (&msg, 1, "EVENT"))
+            s_handle_event (self, &msg);
         else if (wire_is (&msg, 1, "STATUS")) {
             char status[128];
             snprintf (status, sizeof status, "{\"name\":\"functions\",\"functions\":%zu}",
@@ -193,7 +221,7 @@ s_handle_worker (self_t *self, int index)
     s_job_t *job = (s_job_t *) pointer;
     actor_handoff_acquire (job);
     idmap_take (&self->jobs, job->id);
-    if (!job->abandoned)
+    if (!job->abandoned && !job->event)
         s_answer (self, job);
     s_job_free (job);
     s_dispatch (self);

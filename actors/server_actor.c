@@ -97,6 +97,7 @@ typedef struct {
     int backoff_ms;                  //  next restart delay
     int64_t restart_at;              //  restart time, 0 = none
     jsonbuf_t line;                  //  reused request buffer
+    zlistx_t *reloads;               //  RELOAD requests waiting (s_call_t *)
     bool in_transport;               //  inside the transport's handle
     char *lost;                      //  loss noticed there, handled after
     bool terminated;                 //  leave the loop
@@ -183,6 +184,23 @@ s_fail_all (self_t *self, const char *reason)
     idmap_init (&self->calls);
     deadlines_free (&self->deadlines);
     deadlines_init (&self->deadlines);
+}
+
+//  Answers every RELOAD waiting for the listing in progress: with {} once
+//  the new list is published, or with the reason it failed.
+static void
+s_answer_reloads (self_t *self, const char *failure)
+{
+    s_call_t *call;
+    while ((call = (s_call_t *) zlistx_first (self->reloads))) {
+        zlistx_detach_cur (self->reloads);
+        if (failure)
+            s_reply_error (self, &call->caller, call->call_id, MCPACT_ERR_SERVER,
+                           "server %s: %s", self->config->name, failure);
+        else
+            s_reply (self, call, MCPACT_OK, "{}", 2);
+        s_call_free (call);
+    }
 }
 
 //  --------------------------------------------------------------------------
@@ -294,6 +312,7 @@ s_lost (self_t *self, const char *reason)
     }
     s_set_error (self, reason);
     s_fail_all (self, reason);
+    s_answer_reloads (self, reason);
     s_stop_transport (self);
     if (!self->reported) {
         log_warn ("server %s failed to start: %s", self->config->name, reason);
@@ -425,6 +444,7 @@ s_on_list (self_t *self, json_t *result, json_t *error)
             log_warn ("server %s: %s", self->config->name, reason);
             self->listing = false;
             self->phase_deadline = 0;
+            s_answer_reloads (self, reason);
         }
         else
             s_lost (self, reason);
@@ -454,6 +474,7 @@ s_on_list (self_t *self, json_t *result, json_t *error)
                 log_warn ("server %s: %s", self->config->name, reason);
                 self->listing = false;
                 self->phase_deadline = 0;
+                s_answer_reloads (self, reason);
             }
             else
                 s_lost (self, reason);
@@ -470,6 +491,7 @@ s_on_list (self_t *self, json_t *result, json_t *error)
     self->listing = false;
     self->phase_deadline = 0;
     s_publish_tools (self);
+    s_answer_reloads (self, NULL);
     if (self->state != S_READY) {
         s_set_state (self, S_READY);
         self->ready_ms = clock_ms ();
@@ -753,6 +775,27 @@ s_handle_cancel (self_t *self, wire_msg_t *msg)
     s_call_free (call);
 }
 
+static void
+s_handle_reload (self_t *self, wire_msg_t *msg)
+{
+    //  [caller] RELOAD call_id  ->  RESULT call_id 0 {} once listed again
+    uint64_t call_id = (uint64_t) wire_int (msg, 2, 0);
+    if (self->state != S_READY) {
+        s_reply_error (self, &msg->parts[0], call_id, MCPACT_ERR_SERVER, "server %s is %s",
+                       self->config->name, s_state_names[self->state]);
+        return;
+    }
+    s_call_t *call = (s_call_t *) calloc (1, sizeof (s_call_t));
+    zmq_msg_init (&call->caller);
+    zmq_msg_copy (&call->caller, &msg->parts[0]);
+    call->call_id = call_id;
+    zlistx_add_end (self->reloads, call);
+    if (!self->listing) {
+        self->relist_at = 0;
+        s_start_listing (self);
+    }
+}
+
 static char *
 s_status_json (self_t *self)
 {
@@ -788,6 +831,8 @@ s_handle_router (self_t *self)
             s_handle_call (self, &msg);
         else if (wire_is (&msg, 1, "CANCEL"))
             s_handle_cancel (self, &msg);
+        else if (wire_is (&msg, 1, "RELOAD"))
+            s_handle_reload (self, &msg);
         else if (wire_is (&msg, 1, "STATUS")) {
             char *status = s_status_json (self);
             wire_send_result (router, &msg.parts[0], (uint64_t) wire_int (&msg, 2, 0), 0,
@@ -842,6 +887,7 @@ s_handle_timers (self_t *self)
             self->listing = false;
             self->list_id = 0;
             self->phase_deadline = 0;
+            s_answer_reloads (self, reason);
         }
         else
             s_lost (self, reason);
@@ -891,6 +937,8 @@ s_self_destroy (self_t **self_p)
     if (!self)
         return;
     s_fail_all (self, "the server is stopping");
+    s_answer_reloads (self, "the server is stopping");
+    zlistx_destroy (&self->reloads);
     s_stop_transport (self);
     if (self->registry) {
         char id[16];
@@ -923,6 +971,7 @@ s_actor (zsock_t *pipe, void *arg)
     self->id = args->id;
     self->backoff_ms = RESTART_FIRST_MS;
     self->tools = json_array ();
+    self->reloads = zlistx_new ();
     self->start_ms = clock_ms ();
     idmap_init (&self->calls);
     deadlines_init (&self->deadlines);

@@ -246,6 +246,29 @@ char *mcpact_agent_tools (mcpact_agent_t *self);
 //  Number of tools in the merged set.
 size_t mcpact_agent_tool_count (mcpact_agent_t *self);
 
+//  Called when the agent's merged tool set changes after it started (a
+//  server sent tools/list_changed, restarted, or was reloaded), with
+//  {"agent", "added": [names], "removed": [names], "tools": count}. Runs on
+//  a function-tool worker thread, never on an actor's loop. NULL removes it.
+typedef void(mcpact_tools_changed_fn) (const char *change_json, void *arg);
+int mcpact_agent_set_tools_changed (mcpact_agent_t *self, mcpact_tools_changed_fn *fn,
+                                    void *arg);
+
+//  A filter beyond the static allow-lists: called with the agent's name
+//  (or NULL), the server's name and one MCP tool object as JSON text;
+//  return false to hide the tool from the agent (it is then not callable
+//  through the agent either). Applied whenever the agent's set is built:
+//  set it before start. Called on the registry's thread: it must be quick
+//  and must not call into mcpact.
+typedef bool(mcpact_tool_filter_fn) (const char *agent, const char *server,
+                                     const char *tool_json, void *arg);
+int mcpact_agent_set_tool_filter (mcpact_agent_t *self, mcpact_tool_filter_fn *fn, void *arg);
+
+//  Asks every server of the agent for its tools again and waits until the
+//  agent's set reflects the answers. Returns {"added", "removed", "tools",
+//  "errors": [{"server","error"}]} as JSON.
+char *mcpact_agent_reload (mcpact_agent_t *self);
+
 //  Per-server status as JSON: [{"name","transport","state","error"?,
 //  "tools","calls","errors","restarts","pid"?,"stderr"?}].
 char *mcpact_agent_status (mcpact_agent_t *self);

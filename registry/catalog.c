@@ -242,6 +242,26 @@ catalog_size (const catalog_t *self)
 }
 
 const char *
+catalog_name_at (const catalog_t *self, size_t index)
+{
+    return self && index < self->count ? self->entries[index].name : NULL;
+}
+
+json_t *
+catalog_diff (const catalog_t *before, const catalog_t *after)
+{
+    json_t *added = json_array (), *removed = json_array ();
+    for (size_t i = 0; i < catalog_size (after); i++)
+        if (!catalog_lookup (before, after->entries[i].name))
+            json_array_append_new (added, json_string (after->entries[i].name));
+    for (size_t i = 0; i < catalog_size (before); i++)
+        if (!catalog_lookup (after, before->entries[i].name))
+            json_array_append_new (removed, json_string (before->entries[i].name));
+    return json_pack ("{s:o,s:o,s:I}", "added", added, "removed", removed, "tools",
+                      (json_int_t) catalog_size (after));
+}
+
+const char *
 catalog_tools_json (const catalog_t *self)
 {
     return self && self->tools_json ? self->tools_json : "[]";
@@ -256,15 +276,15 @@ catalog_servers (const catalog_t *self)
 void
 catalog_slot_init (catalog_slot_t *self)
 {
+    memset (self, 0, sizeof *self);
     pthread_mutex_init (&self->lock, NULL);
-    self->catalog = NULL;
-    self->version = 0;
 }
 
 void
 catalog_slot_fini (catalog_slot_t *self)
 {
     catalog_unref (&self->catalog);
+    free (self->agent);
     pthread_mutex_destroy (&self->lock);
 }
 

@@ -49,6 +49,13 @@ const catalog_entry_t *catalog_lookup (const catalog_t *self, const char *name);
 
 size_t catalog_size (const catalog_t *self);
 
+//  The exposed name of entry `index` (in catalogue order).
+const char *catalog_name_at (const catalog_t *self, size_t index);
+
+//  What changed from `before` to `after` (either may be NULL):
+//  {"added": [...], "removed": [...], "tools": count}. The caller owns it.
+json_t *catalog_diff (const catalog_t *before, const catalog_t *after);
+
 //  The tools as a JSON array text (built once).
 const char *catalog_tools_json (const catalog_t *self);
 
@@ -69,9 +76,14 @@ bool catalog_name_valid (const char *name);
 //  the pointer under a lock; readers take a reference.
 
 typedef struct {
-    pthread_mutex_t lock;      //  guards catalog
-    catalog_t *catalog;        //  current catalog, or NULL
-    uint64_t version;          //  times published
+    pthread_mutex_t lock;                //  guards every field
+    catalog_t *catalog;                  //  current catalog, or NULL
+    uint64_t version;                    //  times published
+    char *agent;                         //  the agent's name, or NULL
+    mcpact_tools_changed_fn *changed;    //  host's change callback, or NULL
+    void *changed_arg;                   //  its argument
+    mcpact_tool_filter_fn *filter;       //  host's tool filter, or NULL
+    void *filter_arg;                    //  its argument
 } catalog_slot_t;
 
 void catalog_slot_init (catalog_slot_t *self);

@@ -13,19 +13,26 @@
 typedef struct {
     char *intake;         //  endpoint to bind for server actors
     char *control;        //  endpoint to bind for agent actors
+    char *functions;      //  function broker, which runs host callbacks
+    char *events;         //  endpoint to bind for event subscribers
 } s_args_t;
 
 typedef struct {
+    char *id;                        //  view id
     catalog_slot_t *slot;            //  where its catalogs go (shared)
     mcpact_name_policy_t policy;     //  name policy
     json_t *functions;               //  function tools
     json_t *servers;                 //  [{id, name, endpoint}]
+    catalog_t *published;            //  what it was last given
+    char *rejected;                  //  its rejections then, as JSON text
 } s_view_t;
 
 typedef struct {
     zsock_t *pipe;        //  to the runtime
     zsock_t *intake;      //  from server actors
     zsock_t *control;     //  from agent actors
+    zsock_t *functions;   //  DEALER to the function broker
+    zsock_t *events;      //  PUB: TOOLS_CHANGED view_id change_json
     json_t *tools;        //  server id (text) -> tools array
     zhashx_t *views;      //  view id -> s_view_t
     bool terminated;      //  leave the loop
@@ -37,32 +44,95 @@ s_view_destroy (void **item)
     s_view_t *view = (s_view_t *) *item;
     json_decref (view->functions);
     json_decref (view->servers);
+    catalog_unref (&view->published);
+    free (view->rejected);
+    free (view->id);
     free (view);
     *item = NULL;
 }
 
-//  Builds and publishes one view's catalog; returns the rejections.
+//  The host's filter, if any, on one server's tools.
 static json_t *
-s_publish (self_t *self, s_view_t *view)
+s_filtered (catalog_slot_t *slot, const char *server, json_t *tools)
+{
+    pthread_mutex_lock (&slot->lock);
+    mcpact_tool_filter_fn *filter = slot->filter;
+    void *arg = slot->filter_arg;
+    char *agent = slot->agent ? strdup (slot->agent) : NULL;
+    pthread_mutex_unlock (&slot->lock);
+    json_t *kept = json_array ();
+    size_t index;
+    json_t *tool;
+    json_array_foreach (tools, index, tool) {
+        char *text = filter ? json_dumps (tool, JSON_COMPACT) : NULL;
+        if (!filter || (text && filter (agent, server, text, arg)))
+            json_array_append (kept, tool);
+        free (text);
+    }
+    free (agent);
+    return kept;
+}
+
+//  Tells the host and any subscriber what changed in a view.
+static void
+s_announce (self_t *self, s_view_t *view, json_t *change)
+{
+    catalog_slot_t *slot = view->slot;
+    pthread_mutex_lock (&slot->lock);
+    mcpact_tools_changed_fn *changed = slot->changed;
+    void *arg = slot->changed_arg;
+    if (slot->agent)
+        json_object_set_new (change, "agent", json_string (slot->agent));
+    pthread_mutex_unlock (&slot->lock);
+    char *text = json_dumps (change, JSON_COMPACT);
+    log_info ("tools changed: %s", text);
+    zstr_sendx (self->events, "TOOLS_CHANGED", view->id, text, NULL);
+    if (changed) {
+        //  Host code runs on a worker, not here.
+        void *fn;
+        memcpy (&fn, &changed, sizeof fn);
+        zmsg_t *msg = zmsg_new ();
+        zmsg_addstr (msg, "EVENT");
+        zmsg_addmem (msg, &fn, sizeof fn);
+        zmsg_addmem (msg, &arg, sizeof arg);
+        zmsg_addstr (msg, text);
+        zmsg_send (&msg, self->functions);
+    }
+    free (text);
+}
+
+//  Builds and publishes one view's catalog; returns the rejections. When
+//  `announce`, a change from what the view had is announced.
+static json_t *
+s_publish (self_t *self, s_view_t *view, bool announce)
 {
     json_t *servers = json_array ();
     size_t index;
     json_t *server;
     json_array_foreach (view->servers, index, server) {
         const char *id = json_string_value (json_object_get (server, "id"));
+        const char *name = json_string_value (json_object_get (server, "name"));
         json_t *tools = id ? json_object_get (self->tools, id) : NULL;
         json_array_append_new (servers,
-                               json_pack ("{s:O,s:O,s:O}", "name", json_object_get (server, "name"),
+                               json_pack ("{s:O,s:O,s:o}", "name", json_object_get (server, "name"),
                                           "endpoint", json_object_get (server, "endpoint"),
-                                          "tools", tools ? tools : json_array ()));
-        if (!tools)
-            json_decref (json_object_get (json_array_get (servers, index), "tools"));
+                                          "tools", s_filtered (view->slot, name, tools)));
     }
     json_t *rejected = json_array ();
     catalog_t *catalog = catalog_build (view->policy, view->functions, servers, rejected);
     json_decref (servers);
-    if (catalog)
-        catalog_slot_publish (view->slot, catalog);
+    if (!catalog)
+        return rejected;
+    if (announce && view->published) {
+        json_t *change = catalog_diff (view->published, catalog);
+        if (json_array_size (json_object_get (change, "added"))
+            || json_array_size (json_object_get (change, "removed")))
+            s_announce (self, view, change);
+        json_decref (change);
+    }
+    catalog_unref (&view->published);
+    view->published = catalog_ref (catalog);
+    catalog_slot_publish (view->slot, catalog);
     return rejected;
 }
 
@@ -86,11 +156,19 @@ s_republish (self_t *self, const char *server_id)
          view = (s_view_t *) zhashx_next (self->views)) {
         if (!s_view_has (view, server_id))
             continue;
-        json_t *rejected = s_publish (self, view);
-        size_t index;
-        json_t *rejection;
-        json_array_foreach (rejected, index, rejection)
-            log_warn ("%s", json_string_value (json_object_get (rejection, "reason")));
+        json_t *rejected = s_publish (self, view, true);
+        //  Say it once, not at every rebuild.
+        char *text = json_dumps (rejected, JSON_COMPACT);
+        if (text && (!view->rejected || strcmp (text, view->rejected) != 0)) {
+            size_t index;
+            json_t *rejection;
+            json_array_foreach (rejected, index, rejection)
+                log_warn ("%s", json_string_value (json_object_get (rejection, "reason")));
+            free (view->rejected);
+            view->rejected = text;
+            text = NULL;
+        }
+        free (text);
         json_decref (rejected);
     }
 }
@@ -148,6 +226,7 @@ s_handle_control (self_t *self)
         char *functions = zmsg_popstr (msg);
         char *servers = zmsg_popstr (msg);
         s_view_t *view = (s_view_t *) calloc (1, sizeof (s_view_t));
+        view->id = strdup (view_id);
         json_error_t error;
         view->slot = (catalog_slot_t *) (uintptr_t) strtoull (slot_text ?: "0", NULL, 16);
         actor_handoff_acquire (view->slot);
@@ -158,9 +237,10 @@ s_handle_control (self_t *self)
             view->functions = json_array ();
         if (!view->servers)
             view->servers = json_array ();
-        json_t *rejected = s_publish (self, view);
+        json_t *rejected = s_publish (self, view, false);
         zhashx_update (self->views, view_id, view);
         char *text = json_dumps (rejected, JSON_COMPACT);
+        view->rejected = strdup (text);
         zmsg_addstr (reply, "VIEWED");
         zmsg_addstr (reply, view_id);
         zmsg_addstr (reply, text);
@@ -170,6 +250,12 @@ s_handle_control (self_t *self)
         free (policy);
         free (functions);
         free (servers);
+    }
+    else if (verb && view_id && strcmp (verb, "SYNC") == 0) {
+        //  The intake was drained above: the view is as current as the
+        //  servers' last words.
+        zmsg_addstr (reply, "SYNCED");
+        zmsg_addstr (reply, view_id);
     }
     else if (verb && view_id && strcmp (verb, "DROP") == 0) {
         zhashx_delete (self->views, view_id);
@@ -195,10 +281,15 @@ s_actor (zsock_t *pipe, void *arg)
     zhashx_set_destructor (self.views, s_view_destroy);
     self.intake = zsock_new (ZMQ_PULL);
     self.control = zsock_new (ZMQ_ROUTER);
+    self.functions = zsock_new (ZMQ_DEALER);
+    self.events = zsock_new (ZMQ_PUB);
     if (self.intake)
         zsock_set_rcvhwm (self.intake, 0);
-    if (!self.intake || !self.control || zsock_bind (self.intake, "%s", args->intake) != 0
-        || zsock_bind (self.control, "%s", args->control) != 0)
+    if (!self.intake || !self.control || !self.functions || !self.events
+        || zsock_bind (self.intake, "%s", args->intake) != 0
+        || zsock_bind (self.control, "%s", args->control) != 0
+        || zsock_connect (self.functions, "%s", args->functions) != 0
+        || zsock_bind (self.events, "%s", args->events) != 0)
         actor_fail (pipe, "cannot bind the registry's sockets");
     else {
         actor_ready (pipe);
@@ -224,23 +315,32 @@ s_actor (zsock_t *pipe, void *arg)
     }
     zsock_destroy (&self.intake);
     zsock_destroy (&self.control);
+    zsock_destroy (&self.functions);
+    zsock_destroy (&self.events);
     zhashx_destroy (&self.views);
     json_decref (self.tools);
     free (args->intake);
     free (args->control);
+    free (args->functions);
+    free (args->events);
     free (args);
 }
 
 actor_t *
-registry_actor_new (const char *intake, const char *control)
+registry_actor_new (const char *intake, const char *control, const char *functions,
+                    const char *events)
 {
     s_args_t *args = (s_args_t *) calloc (1, sizeof (s_args_t));
     args->intake = strdup (intake);
     args->control = strdup (control);
+    args->functions = strdup (functions);
+    args->events = strdup (events);
     actor_t *actor = actor_new (s_actor, args);
     if (!actor) {
         free (args->intake);
         free (args->control);
+        free (args->functions);
+        free (args->events);
         free (args);
     }
     return actor;

@@ -14,7 +14,12 @@
     control (ROUTER, from agent actors):
       VIEW view_id slot policy functions_json servers_json
                                          ->  VIEWED view_id rejected_json
+      SYNC view_id                       ->  SYNCED view_id
       DROP view_id                       ->  DROPPED view_id
+    events (PUB), whenever a started view's tool set changes:
+      TOOLS_CHANGED view_id {"agent"?, "added", "removed", "tools"}
+    and the host's change callback is run by the function broker:
+      (DEALER to it) EVENT fn arg change_json
     pipe: $TERM
     =========================================================================
 */
@@ -24,7 +29,9 @@
 
 #include "actor.h"
 
-//  Starts the registry; `intake` and `control` are the endpoints it binds.
-actor_t *registry_actor_new (const char *intake, const char *control);
+//  Starts the registry; it binds `intake`, `control` and `events`, and
+//  hands host callbacks to the function broker at `functions`.
+actor_t *registry_actor_new (const char *intake, const char *control, const char *functions,
+                             const char *events);
 
 #endif

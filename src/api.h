@@ -25,6 +25,7 @@ struct _mcpact_runtime_t {
     char registry_intake[64];        //  server actors push tools here
     char registry_control[64];       //  agent actors register views here
     char functions_endpoint[64];     //  function-tool calls go here
+    char events_endpoint[64];        //  the registry publishes events here
     actor_t *registry;               //  the registry actor
     actor_t *functions;              //  the function-tool broker
     mcpact_session_t **sessions;     //  sessions not destroyed yet
@@ -71,8 +72,11 @@ mcpact_caller_t *caller_new (mcpact_agent_t *agent);
 mcpact_result_t *caller_call (mcpact_caller_t *self, const char *tool, const char *args_json,
                               int timeout_ms);
 
-//  Sends STATUS to an actor; returns the id to wait for, or -1.
-int64_t caller_status_send (mcpact_caller_t *self, const char *endpoint);
+//  Sends "verb call_id" (STATUS, RELOAD) to an actor; returns the id to
+//  wait for, or -1. The answer is a result whose JSON is the raw payload;
+//  it times out after timeout_ms (0: a default of 10 s).
+int64_t caller_verb_send (mcpact_caller_t *self, const char *endpoint, const char *verb,
+                          int timeout_ms);
 
 //  A result made here (an error that never left the host).
 mcpact_result_t *result_error (int64_t id, mcpact_status_t status, const char *message);

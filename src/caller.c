@@ -40,8 +40,8 @@ typedef struct {
     bool raw;             //  a STATUS request: the payload is not a tool result
 } s_pending_t;
 
-//  How long a STATUS request may take.
-#define CALLER_STATUS_MS 2000
+//  How long a STATUS or RELOAD request may take by default.
+#define CALLER_VERB_MS 10000
 
 struct _mcpact_caller_t {
     mcpact_agent_t *agent;      //  whose catalog routes the calls
@@ -366,7 +366,7 @@ mcpact_caller_send (mcpact_caller_t *self, const char *tool, const char *args_js
 }
 
 int64_t
-caller_status_send (mcpact_caller_t *self, const char *endpoint)
+caller_verb_send (mcpact_caller_t *self, const char *endpoint, const char *verb, int timeout_ms)
 {
     int64_t id = (int64_t) ++self->next_id;
     char id_text[24];
@@ -374,12 +374,13 @@ caller_status_send (mcpact_caller_t *self, const char *endpoint)
     void *socket = zsock_resolve (self->sock);
     if (!endpoint || s_connect (self, endpoint) != 0
         || zmq_send (socket, endpoint, strlen (endpoint), ZMQ_SNDMORE) < 0
-        || zmq_send (socket, "STATUS", 6, ZMQ_SNDMORE) < 0
+        || zmq_send (socket, verb, strlen (verb), ZMQ_SNDMORE) < 0
         || zmq_send (socket, id_text, strlen (id_text), 0) < 0)
         return -1;
     s_pending_t *pending = (s_pending_t *) calloc (1, sizeof (s_pending_t));
     snprintf (pending->endpoint, sizeof pending->endpoint, "%s", endpoint);
-    pending->deadline = clock_ms () + CALLER_STATUS_MS;
+    pending->timeout_ms = timeout_ms > 0 ? timeout_ms : CALLER_VERB_MS;
+    pending->deadline = clock_ms () + pending->timeout_ms;
     pending->raw = true;
     idmap_put (&self->pending, (uint64_t) id, pending);
     deadlines_push (&self->deadlines, pending->deadline, (uint64_t) id);
@@ -466,7 +467,8 @@ s_receive (mcpact_caller_t *self)
         if (msg.count >= 5 && wire_is (&msg, 1, "RESULT")) {
             int64_t id = wire_int (&msg, 2, -1);
             s_pending_t *pending = (s_pending_t *) idmap_take (&self->pending, (uint64_t) id);
-            if (pending && pending->raw) {
+            int status = (int) wire_int (&msg, 3, MCPACT_ERR_INTERNAL);
+            if (pending && pending->raw && status == MCPACT_OK) {
                 result = (mcpact_result_t *) calloc (1, sizeof (mcpact_result_t));
                 result->id = id;
                 result->json = strndup (wire_data (&msg, 4), wire_size (&msg, 4));

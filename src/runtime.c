@@ -93,8 +93,11 @@ mcpact_runtime_new (void)
               "inproc://mcpact-%u-registry-control", id);
     snprintf (self->functions_endpoint, sizeof self->functions_endpoint,
               "inproc://mcpact-%u-functions", id);
+    snprintf (self->events_endpoint, sizeof self->events_endpoint, "inproc://mcpact-%u-events",
+              id);
     char *error = NULL;
-    self->registry = registry_actor_new (self->registry_intake, self->registry_control);
+    self->registry = registry_actor_new (self->registry_intake, self->registry_control,
+                                         self->functions_endpoint, self->events_endpoint);
     if (!self->registry || actor_wait (self->registry, &error) != 0) {
         log_error ("cannot start the registry: %s", error ? error : "no thread");
         goto fail;
@@ -422,6 +425,7 @@ mcpact_agent_new (mcpact_session_t *session, const char *name)
     self->session = session;
     pthread_mutex_init (&self->lock, NULL);
     catalog_slot_init (&self->slot);
+    self->slot.agent = name ? strdup (name) : NULL;
     self->functions = json_array ();
     self->view_id = api_next_id ();
     mcpact_runtime_t *runtime = session->runtime;
@@ -667,7 +671,7 @@ mcpact_agent_status (mcpact_agent_t *self)
                                                     json_object_get (server, "name"), "state",
                                                     "unknown"));
         const char *endpoint = json_string_value (json_object_get (server, "endpoint"));
-        ids[i] = caller_status_send (caller, endpoint);
+        ids[i] = caller_verb_send (caller, endpoint, "STATUS", 2000);
         waiting += ids[i] > 0;
     }
     while (waiting > 0) {
@@ -695,5 +699,85 @@ mcpact_agent_status (mcpact_agent_t *self)
     catalog_unref (&catalog);
     char *text = json_dumps (statuses, JSON_COMPACT);
     json_decref (statuses);
+    return text;
+}
+
+int
+mcpact_agent_set_tools_changed (mcpact_agent_t *self, mcpact_tools_changed_fn *fn, void *arg)
+{
+    if (!self)
+        return -1;
+    pthread_mutex_lock (&self->slot.lock);
+    self->slot.changed = fn;
+    self->slot.changed_arg = arg;
+    pthread_mutex_unlock (&self->slot.lock);
+    return 0;
+}
+
+int
+mcpact_agent_set_tool_filter (mcpact_agent_t *self, mcpact_tool_filter_fn *fn, void *arg)
+{
+    if (!self)
+        return -1;
+    pthread_mutex_lock (&self->slot.lock);
+    self->slot.filter = fn;
+    self->slot.filter_arg = arg;
+    pthread_mutex_unlock (&self->slot.lock);
+    return 0;
+}
+
+char *
+mcpact_agent_reload (mcpact_agent_t *self)
+{
+    if (!self)
+        return NULL;
+    agent_ensure_started (self);
+    catalog_t *before = catalog_slot_get (&self->slot);
+    json_t *servers = catalog_servers (before);
+    json_t *errors = json_array ();
+    mcpact_caller_t *caller = s_pool_take (self);
+    size_t count = json_array_size (servers);
+    int64_t *ids = (int64_t *) calloc (count + 1, sizeof (int64_t));
+    //  Every server lists again at once; each answers when its new list is
+    //  with the registry (or why not).
+    size_t waiting = 0;
+    for (size_t i = 0; caller && i < count; i++) {
+        const char *endpoint
+            = json_string_value (json_object_get (json_array_get (servers, i), "endpoint"));
+        ids[i] = caller_verb_send (caller, endpoint, "RELOAD", 0);
+        waiting += ids[i] > 0;
+    }
+    while (waiting > 0) {
+        mcpact_result_t *result = mcpact_caller_next (caller, -1);
+        if (!result)
+            break;
+        for (size_t i = 0; i < count; i++)
+            if (ids[i] == mcpact_result_id (result)) {
+                if (mcpact_result_status (result) != MCPACT_OK)
+                    json_array_append_new (
+                        errors, json_pack ("{s:O,s:s}", "server",
+                                           json_object_get (json_array_get (servers, i), "name"),
+                                           "error", mcpact_result_error (result)));
+                waiting--;
+            }
+        mcpact_result_destroy (&result);
+    }
+    free (ids);
+    if (caller)
+        s_pool_give (self, caller);
+    //  The registry has the new lists by now; make sure it has built from
+    //  them before we look.
+    pthread_mutex_lock (&self->lock);
+    zstr_send (actor_sock (self->actor), "SYNC");
+    char *reply = zstr_recv (actor_sock (self->actor));
+    pthread_mutex_unlock (&self->lock);
+    free (reply);
+    catalog_t *after = catalog_slot_get (&self->slot);
+    json_t *change = catalog_diff (before, after);
+    json_object_set_new (change, "errors", errors);
+    char *text = json_dumps (change, JSON_COMPACT);
+    json_decref (change);
+    catalog_unref (&before);
+    catalog_unref (&after);
     return text;
 }
