@@ -930,6 +930,36 @@ s_next_timeout (self_t *self)
 //  --------------------------------------------------------------------------
 //  The actor
 
+//  How long an actor with calls in flight polls without sleeping (µs),
+//  from $MCPACT_SPIN_US (default 50; 0 turns it off). A server answers a
+//  quick call in tens of µs, while a sleep and a wake-up across CPUs cost
+//  about as much again on a VM: spinning briefly halves a short call's
+//  latency, and costs nothing when the actor has nothing in flight.
+static int s_spin_us = 50;
+
+static void
+s_read_spin (void)
+{
+    const char *env = getenv ("MCPACT_SPIN_US");
+    if (env)
+        s_spin_us = atoi (env) > 0 ? atoi (env) : 0;
+}
+
+//  The one place the actor waits.
+static int
+s_poll (self_t *self, zmq_pollitem_t *items, int count)
+{
+    int rc = 0;
+    if (s_spin_us > 0 && self->calls.size > 0) {
+        int64_t until = clock_us () + s_spin_us;
+        while ((rc = zmq_poll (items, count, 0)) == 0 && clock_us () < until)
+            ;
+    }
+    if (rc == 0)
+        rc = zmq_poll (items, count, s_next_timeout (self));
+    return rc;
+}
+
 static void
 s_self_destroy (self_t **self_p)
 {
@@ -1007,7 +1037,7 @@ s_actor (zsock_t *pipe, void *arg)
         int count = 2;
         if (self->transport)
             count += self->ops->poll_items (self->transport, items + 2, 6);
-        int rc = zmq_poll (items, count, s_next_timeout (self));
+        int rc = s_poll (self, items, count);
         if (rc < 0 && errno != EINTR)
             break;
         if (items[0].revents & ZMQ_POLLIN) {
@@ -1049,6 +1079,8 @@ s_actor (zsock_t *pipe, void *arg)
 actor_t *
 server_actor_new (mcpact_server_config_t *config, unsigned id, const char *registry)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once (&once, s_read_spin);
     server_actor_args_t *args = (server_actor_args_t *) calloc (1, sizeof *args);
     if (!args)
         return NULL;
