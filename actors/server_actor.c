@@ -596,8 +596,8 @@ s_on_message (void *owner, const char *text, size_t size)
     const char *id_start, *id_end, *value, *value_end;
     if (size == 0 || text[0] != '{' || !jsonscan_is_object (text, end)) {
         if (!self->nonjson_logged)
-            log_warn ("server %s: skipped a line on stdout that is not a JSON-RPC message: "
-                      "%.80s (further ones are logged at debug level)",
+            log_warn ("server %s: skipped a message that is not JSON-RPC: %.80s (further ones "
+                      "are logged at debug level)",
                       self->config->name, text);
         else
             log_debug ("server %s: skipped non-JSON line: %.200s", self->config->name, text);
@@ -812,6 +812,12 @@ s_status_json (self_t *self)
     if (self->server_info)
         json_object_set (status, "serverInfo", self->server_info);
     json_object_set_new (status, "inFlight", json_integer ((json_int_t) self->calls.size));
+    if (self->config->url) {
+        //  Also when not connected: which endpoint failed matters most then.
+        char *url = http_safe_url (self->config->url);
+        json_object_set_new (status, "url", json_string (url));
+        free (url);
+    }
     if (self->transport)
         self->ops->describe (self->transport, status);
     char *text = json_dumps (status, JSON_COMPACT);

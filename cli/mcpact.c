@@ -55,6 +55,8 @@ typedef struct {
     bool quiet;              //  -q: no progress lines
     bool timeout_set;        //  --timeout was given
     int timeout_ms;          //  call timeout; 0 = the server's default
+    int format;              //  --format: an mcpact_format_t; -1 = our own output
+    bool strict;             //  --strict: OpenAI strict schemas
     const char *command;     //  tools | call | status
     const char *tool;        //  call: tool name
     const char *args_json;   //  call: arguments, a JSON object text
@@ -95,6 +97,9 @@ s_print_help (FILE *out)
              "      --agent NAME    use the agent NAME that FILE declares\n"
              "      --json          print JSON instead of tables (call: the whole result)\n"
              "      --timeout MS    call: wait at most MS milliseconds (0: the server's)\n"
+             "      --format F      tools, call: print as an LLM API takes it; F is openai,\n"
+             "                      openai-responses, anthropic, gemini or mcp\n"
+             "      --strict        tools --format openai|openai-responses: strict schemas\n"
              "  -v, --verbose       report start-up and log at info level; -vv: debug\n"
              "  -q, --quiet         no progress lines while servers start\n"
              "  -h, --help          show this help\n"
@@ -177,6 +182,7 @@ s_parse_args (int argc, char *argv[], options_t *opts)
 {
     memset (opts, 0, sizeof *opts);
     opts->args_json = "{}";
+    opts->format = -1;
 
     const char *positional[3];
     int positional_count = 0;
@@ -200,6 +206,8 @@ s_parse_args (int argc, char *argv[], options_t *opts)
                 opts->verbose++;
             else if (streq (arg, "--quiet"))
                 opts->quiet = true;
+            else if (streq (arg, "--strict"))
+                opts->strict = true;
             else if (streq (arg, "--help")) {
                 s_print_help (stdout);
                 opts->exit_code = CLI_OK;
@@ -217,6 +225,16 @@ s_parse_args (int argc, char *argv[], options_t *opts)
                 if (match < 0)
                     return s_missing_value (opts, "--agent");
                 opts->agent_name = value;
+            } else if ((match = s_long_value (arg, "--format", argc, argv, &i, &value)) != 0) {
+                if (match < 0)
+                    return s_missing_value (opts, "--format");
+                opts->format = mcpact_format_from_name (value);
+                if (opts->format < 0) {
+                    opts->exit_code = s_usage_error ("unknown format '%s'; use openai, "
+                                                     "openai-responses, anthropic, gemini or mcp",
+                                                     value);
+                    return -1;
+                }
             } else if ((match = s_long_value (arg, "--timeout", argc, argv, &i, &value)) != 0) {
                 if (match < 0)
                     return s_missing_value (opts, "--timeout");
@@ -301,6 +319,19 @@ s_parse_args (int argc, char *argv[], options_t *opts)
     }
     if (opts->timeout_set && !streq (opts->command, "call")) {
         opts->exit_code = s_usage_error ("--timeout applies only to call");
+        return -1;
+    }
+    if (opts->format >= 0 && streq (opts->command, "status")) {
+        opts->exit_code = s_usage_error ("--format applies only to tools and call");
+        return -1;
+    }
+    //  Only OpenAI has a strict mode; asking for it elsewhere is a mistake
+    //  worth saying rather than ignoring
+    if (opts->strict &&
+        (!streq (opts->command, "tools") || (opts->format != MCPACT_FORMAT_OPENAI &&
+                                             opts->format != MCPACT_FORMAT_OPENAI_RESPONSES))) {
+        opts->exit_code =
+            s_usage_error ("--strict applies only to tools --format openai|openai-responses");
         return -1;
     }
     return 0;
@@ -752,12 +783,16 @@ s_close (cli_t *self)
 static int
 s_cmd_tools (cli_t *self)
 {
-    char *text = mcpact_agent_tools (self->agent);
+    const options_t *opts = self->opts;
+    char *text = opts->format >= 0
+                     ? mcpact_agent_tools_as (self->agent, (mcpact_format_t) opts->format,
+                                              opts->strict ? MCPACT_FORMAT_STRICT : 0)
+                     : mcpact_agent_tools (self->agent);
     if (!text) {
         fprintf (stderr, "mcpact: could not list the tools\n");
         return CLI_FAILED;
     }
-    if (self->opts->json) {
+    if (opts->json || opts->format >= 0) {
         puts (text);
         free (text);
         return CLI_OK;
@@ -908,8 +943,17 @@ s_cmd_call (cli_t *self)
     mcpact_status_t status = mcpact_result_status (result);
 
     //  A tool error still has a text meant for the reader (what the LLM
-    //  would see), so it goes out like a success; other failures have none
-    if (opts->json)
+    //  would see), so it goes out like a success; other failures have none.
+    //  In an LLM API's shape every failure is a message for the LLM. The
+    //  call id is made up, as there was no LLM to make one; Gemini's is
+    //  optional, so it gets none rather than a fake.
+    if (opts->format >= 0) {
+        const char *call_id = opts->format == MCPACT_FORMAT_GEMINI ? NULL : "call_1";
+        char *message =
+            mcpact_result_as (result, (mcpact_format_t) opts->format, call_id, opts->tool);
+        s_print_text (message);
+        free (message);
+    } else if (opts->json)
         s_print_text (mcpact_result_json (result));
     else if (status == MCPACT_OK || status == MCPACT_ERR_TOOL)
         s_print_text (mcpact_result_text (result));

@@ -100,9 +100,8 @@ TEST (failed_servers_skipped)
     for (int index = 0; index < 4; index++)
         CHECK_STR (ru_state (report, failed[index]), "failed");
     CHECK_CONTAINS (ru_str (ru_report_server (report, "missing"), "error"), "No such file");
-    // BUG: a server that exits before the initialize request is written
-    // sometimes fails with "writing to the server's stdin: Broken pipe"
-    // instead of its exit status
+    // A server that exits before the initialize request is written is
+    // reported with its exit status, not the broken pipe it leaves
     CHECK_CONTAINS (ru_str (ru_report_server (report, "quitter"), "error"), "exited with status 1");
     const char *silent = ru_str (ru_report_server (report, "silent"), "error");
     CHECK_CONTAINS (silent, "initialize");
@@ -570,8 +569,7 @@ TEST (crash_mid_call)
     CHECK_CONTAINS (text, "\"back\"");
     free (text);
     CHECK (ru_pid (agent, "pid") != old_pid);
-    // BUG: mcpact_agent_status can hang for good with two or more servers
-    // (see status_many_servers)
+    //  A status call must end (see status_many_servers)
     ru_watchdog_arm (5, "mcpact_agent_status");
     json_t *status = ru_json_take (mcpact_agent_status (agent));
     ru_watchdog_disarm ();
@@ -983,8 +981,8 @@ TEST (result_conversion)
 }
 
 //  A blocking call's result has no caller id: the header promises 0.
-// BUG: mcpact_agent_call returns the id of the pooled caller's internal
-// call (1, 2, ...) instead of 0.
+// A blocking call's result has id 0, as the header says (not the id of
+// the pooled caller's internal call).
 TEST (blocking_call_result_id)
 {
     mcpact_runtime_t *runtime = mcpact_runtime_new ();
@@ -1116,8 +1114,7 @@ TEST (status_report)
     long pid = ru_pid (agent, "pid");
 
     //  stderr is read beside stdout; give it a moment to arrive
-    // BUG: mcpact_agent_status can hang for good with two or more servers
-    // (see status_many_servers)
+    //  A status call must end (see status_many_servers)
     ru_watchdog_arm (5, "mcpact_agent_status");
     json_t *status = NULL;
     for (int waited = 0; waited <= 3000; waited += 20) {
@@ -1146,8 +1143,7 @@ TEST (status_report)
     json_t *dead = ru_named (status, "dead");
     CHECK (dead);
     CHECK_STR (ru_str (dead, "state"), "failed");
-    // BUG: sometimes "writing to the server's stdin: Broken pipe" instead
-    // (see failed_servers_skipped)
+    // The exit status, not the broken pipe (see failed_servers_skipped)
     CHECK_CONTAINS (ru_str (dead, "error"), "exited with status 1");
     json_decref (status);
     mcpact_agent_destroy (&agent);
@@ -1155,11 +1151,9 @@ TEST (status_report)
     mcpact_runtime_destroy (&runtime);
 }
 
-// BUG: mcpact_agent_status sends STATUS to every server on one pooled
-// caller, then collects the answers in server order with caller_wait,
-// which drops any answer that is not the one it waits for. When a later
-// server answers first, its answer is dropped (and its pending entry with
-// it, so its 2 s deadline never fires) and the wait for it blocks forever.
+// mcpact_agent_status asks every server at once; the answers come back in
+// any order, and every one must be taken (a status call that waited for
+// them in server order and dropped the others used to hang).
 TEST (status_many_servers)
 {
     enum { SERVERS = 8 };

@@ -312,6 +312,23 @@ s_on_event (void *arg, const char *event, const char *data, size_t size, const c
     s_deliver (self, req, data, size);
 }
 
+//  The session id comes with the initialize response's headers; take it
+//  before the response is handed on, since the actor answers at once with
+//  requests that must carry it.
+static void
+s_take_session (s_http_t *self, s_req_t *req)
+{
+    struct curl_header *header = NULL;
+    if (req->initialize && req->status >= 200 && req->status < 300
+        && curl_easy_header (req->easy, "Mcp-Session-Id", 0, CURLH_HEADER, -1, &header)
+               == CURLHE_OK
+        && header->value && *header->value
+        && (!self->session_id || strcmp (self->session_id, header->value) != 0)) {
+        free (self->session_id);
+        self->session_id = strdup (header->value);
+    }
+}
+
 static size_t
 s_write_cb (char *data, size_t one, size_t size, void *arg)
 {
@@ -322,13 +339,16 @@ s_write_cb (char *data, size_t one, size_t size, void *arg)
         curl_easy_getinfo (req->easy, CURLINFO_RESPONSE_CODE, &req->status);
         char *type = NULL;
         curl_easy_getinfo (req->easy, CURLINFO_CONTENT_TYPE, &type);
+        s_take_session (self, req);
         bool ok = req->status >= 200 && req->status < 300;
+        bool stream = req->kind == K_STREAM || req->kind == K_LISTEN || req->kind == K_RESUME;
         if (ok && type && strncasecmp (type, "text/event-stream", 17) == 0) {
             req->is_sse = true;
             sse_init (&req->sse, TRANSPORT_MAX_MESSAGE);
         }
-        else if (ok && !(type && strncasecmp (type, "application/json", 16) == 0)
-                 && req->kind == K_POST) {
+        else if (ok && (stream || req->kind == K_POST)
+                 && !(req->kind == K_POST && type
+                      && strncasecmp (type, "application/json", 16) == 0)) {
             req->bad_type = strdup (type ? type : "(none)");
             return 0;    //  abort the transfer; completion reports it
         }
@@ -642,6 +662,8 @@ s_body_excerpt (s_req_t *req)
     for (char *p = text; *p; p++)
         if (*p == '\n' || *p == '\r' || *p == '\t')
             *p = ' ';
+    for (size_t end = strlen (text); end > 0 && text[end - 1] == ' ';)
+        text[--end] = 0;
     return text;
 }
 
@@ -662,15 +684,12 @@ s_schedule_resume (s_http_t *self, s_req_t *req)
 static void
 s_finish_post (s_http_t *self, s_req_t *req, CURLcode code)
 {
-    if (req->initialize && req->status >= 200 && req->status < 300) {
-        struct curl_header *header = NULL;
-        if (curl_easy_header (req->easy, "Mcp-Session-Id", 0, CURLH_HEADER, -1, &header)
-                == CURLHE_OK
-            && header->value && *header->value) {
-            free (self->session_id);
-            self->session_id = strdup (header->value);
-        }
-    }
+    s_take_session (self, req);
+    //  A JSON answer is whole only now: hand it on first, so that what
+    //  follows knows whether the request was answered.
+    if (code == CURLE_OK && req->status >= 200 && req->status < 300 && req->kind == K_POST
+        && !req->is_sse && !req->bad_type && req->data.size)
+        s_deliver (self, req, req->data.data, req->data.size);
     if (req->initialized && req->status >= 200 && req->status < 300) {
         //  Open the listen stream once the server knows we are initialised
         //  (and before the host's first calls, as far as timing allows).
@@ -742,8 +761,6 @@ s_finish_post (s_http_t *self, s_req_t *req, CURLcode code)
     }
     if (req->kind == K_SSE_POST)
         return;    //  answers come on the event stream
-    if (!req->is_sse && req->data.size)
-        s_deliver (self, req, req->data.data, req->data.size);
     if (req->rpc_id && !req->answered) {
         if (req->is_sse && req->last_id && req->resumes < MAX_RESUMES)
             s_schedule_resume (self, req);
@@ -768,7 +785,7 @@ s_finish (s_http_t *self, s_req_t *req, CURLcode code)
         break;
     case K_LISTEN:
         //  The listen stream is optional: any refusal means "none here".
-        if (req->status >= 400)
+        if (req->status >= 400 || req->bad_type)
             self->listen_off = true;
         else if (!self->dead) {
             //  Open it again after the server's delay, where it left off.
@@ -782,7 +799,10 @@ s_finish (s_http_t *self, s_req_t *req, CURLcode code)
         }
         break;
     case K_STREAM:
-        if (code != CURLE_OK)
+        if (req->bad_type)
+            s_die (self, "the SSE stream came with Content-Type %s, not text/event-stream",
+                   req->bad_type);
+        else if (code != CURLE_OK)
             s_die (self, "the SSE stream failed: %s",
                    req->error[0] ? req->error : curl_easy_strerror (code));
         else if (req->status >= 300)
@@ -799,8 +819,8 @@ s_finish (s_http_t *self, s_req_t *req, CURLcode code)
 //  --------------------------------------------------------------------------
 //  The ops
 
-static char *
-s_safe_url (const char *url)
+char *
+http_safe_url (const char *url)
 {
     CURLU *handle = curl_url ();
     char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *safe = NULL;
@@ -830,7 +850,7 @@ s_open (const mcpact_server_config_t *config, char **error)
     s_http_t *self = (s_http_t *) calloc (1, sizeof (s_http_t));
     self->config = config;
     self->name = strdup (config->name);
-    self->safe_url = s_safe_url (config->url);
+    self->safe_url = http_safe_url (config->url);
     self->timer_at = -1;
     self->outbox = zlistx_new ();
     self->inbox = zlistx_new ();

@@ -52,6 +52,11 @@ typedef struct {
 } transport_ops_t;
 
 extern const transport_ops_t transport_stdio;
+
+//  A URL fit for logs and status: scheme, host, port and path, without
+//  credentials or query (which may hold tokens). The caller frees it.
+char *http_safe_url (const char *url);
+
 extern const transport_ops_t transport_http;
 
 #endif

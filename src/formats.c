@@ -1,0 +1,1387 @@
+/*  =========================================================================
+    formats - tools, tool calls and tool results in the LLM APIs' shapes
+
+    The public "LLM's view" (mcpact_format_*, mcpact_agent_tools_as,
+    mcpact_agent_call_as, mcpact_result_as), built on the public API alone:
+    the tool list comes from mcpact_agent_tools, the call goes through
+    mcpact_agent_call and the result is read through mcpact_result_json,
+    _status and _error. Everything else is the pure conversion declared in
+    formats.h. The rules, and what each provider's shape was checked
+    against, are in docs/formats.md. Keeps no state: as thread-safe as the
+    API calls it makes.
+    =========================================================================
+*/
+
+#include "formats.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define streq(a, b) (strcmp ((a), (b)) == 0)
+
+//  Schemas come from servers: a deep or self-referencing one must cost a
+//  cut, not the stack.
+#define SCHEMA_DEPTH_MAX 32
+
+//  Gemini takes no $ref, so references are copied in place; a recursive
+//  schema is cut after this many nested copies, which keeps the output
+//  small even when every level refers to itself more than once.
+#define REF_EXPANSIONS_MAX 3
+
+//  An unknown-tool error lists at most this many of the real tools: enough
+//  for the LLM to correct a typo, not so many that it floods its context.
+#define UNKNOWN_TOOL_LIST_MAX 24
+
+static const char *s_format_names[] = { "mcp", "openai", "openai-responses", "anthropic",
+                                        "gemini" };
+#define FORMAT_COUNT (sizeof s_format_names / sizeof s_format_names[0])
+
+//  --------------------------------------------------------------------------
+//  Small helpers
+
+static char *s_printf (const char *format, ...) __attribute__ ((format (printf, 1, 2)));
+
+static char *
+s_printf (const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    char *text = NULL;
+    if (vasprintf (&text, format, args) < 0)
+        text = NULL;
+    va_end (args);
+    return text;
+}
+
+static const char *
+s_str (json_t *object, const char *key)
+{
+    return json_string_value (json_object_get (object, key));
+}
+
+static bool
+s_valid_format (mcpact_format_t format)
+{
+    return (unsigned) format < FORMAT_COUNT;
+}
+
+//  True if the array of strings `list` holds `name`.
+static bool
+s_in_list (json_t *list, const char *name)
+{
+    size_t index;
+    json_t *item;
+    json_array_foreach (list, index, item) {
+        const char *value = json_string_value (item);
+        if (value && streq (value, name))
+            return true;
+    }
+    return false;
+}
+
+//  True if `text` is NULL or only white space.
+static bool
+s_blank (const char *text)
+{
+    if (!text)
+        return true;
+    for (; *text; text++)
+        if (*text != ' ' && *text != '\t' && *text != '\n' && *text != '\r')
+            return false;
+    return true;
+}
+
+//  What a JSON value is, for an error the LLM reads.
+static const char *
+s_kind (json_t *value)
+{
+    switch (json_typeof (value)) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL:
+        return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a boolean";
+    default:
+        return "null";
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  Names
+
+const char *
+mcpact_format_name (mcpact_format_t format)
+{
+    return s_valid_format (format) ? s_format_names[format] : "unknown";
+}
+
+int
+mcpact_format_from_name (const char *name)
+{
+    for (size_t index = 0; name && index < FORMAT_COUNT; index++)
+        if (streq (name, s_format_names[index]))
+            return (int) index;
+    return -1;
+}
+
+//  --------------------------------------------------------------------------
+//  Schemas
+
+//  True if `schema` describes an object: its type says so, or it lists
+//  properties.
+static bool
+s_is_object_schema (json_t *schema)
+{
+    json_t *type = json_object_get (schema, "type");
+    if (json_is_string (type))
+        return streq (json_string_value (type), "object");
+    if (json_is_array (type))
+        return s_in_list (type, "object");
+    return json_is_object (json_object_get (schema, "properties"));
+}
+
+//  True if null is a value `schema` lets through, as far as its type,
+//  nullable, enum, const and anyOf/oneOf say. An unconstrained schema (or
+//  none: an undeclared property) lets everything through.
+static bool
+s_admits_null (json_t *schema, int depth)
+{
+    if (!schema)
+        return true;
+    if (!json_is_object (schema))
+        return !json_is_false (schema);
+    if (depth > SCHEMA_DEPTH_MAX || json_is_true (json_object_get (schema, "nullable")))
+        return true;
+    json_t *type = json_object_get (schema, "type");
+    if (json_is_string (type))
+        return streq (json_string_value (type), "null");
+    if (json_is_array (type))
+        return s_in_list (type, "null");
+    json_t *values = json_object_get (schema, "enum");
+    if (json_is_array (values)) {
+        size_t index;
+        json_t *value;
+        json_array_foreach (values, index, value)
+            if (json_is_null (value))
+                return true;
+        return false;
+    }
+    json_t *constant = json_object_get (schema, "const");
+    if (constant)
+        return json_is_null (constant);
+    const char *branch_keys[] = { "anyOf", "oneOf" };
+    for (size_t key = 0; key < 2; key++) {
+        json_t *branches = json_object_get (schema, branch_keys[key]);
+        if (!branches)
+            continue;
+        size_t index;
+        json_t *branch;
+        json_array_foreach (branches, index, branch)
+            if (s_admits_null (branch, depth + 1))
+                return true;
+        return false;
+    }
+    return !json_object_get (schema, "$ref") && !json_object_get (schema, "allOf");
+}
+
+//  The schema a local reference ("#", "#/$defs/Name", any "#/a/b" JSON
+//  pointer) points at in `root`, or NULL.
+static json_t *
+s_ref_target (json_t *root, const char *ref)
+{
+    if (!ref || ref[0] != '#')
+        return NULL;
+    json_t *node = root;
+    const char *p = ref + 1;
+    while (*p == '/' && node) {
+        p++;
+        size_t len = strcspn (p, "/");
+        //  JSON pointer escapes: ~1 is '/', ~0 is '~'
+        char *token = (char *) malloc (len + 1);
+        if (!token)
+            return NULL;
+        size_t out = 0;
+        for (size_t in = 0; in < len; in++) {
+            if (p[in] == '~' && in + 1 < len && (p[in + 1] == '0' || p[in + 1] == '1')) {
+                token[out++] = p[in + 1] == '0' ? '~' : '/';
+                in++;
+            } else
+                token[out++] = p[in];
+        }
+        token[out] = 0;
+        node = json_is_array (node) ? json_array_get (node, strtoul (token, NULL, 10))
+                                    : json_object_get (node, token);
+        free (token);
+        p += len;
+    }
+    return *p ? NULL : node;
+}
+
+//  A shallow copy of `schema` with its "allOf" folded in: the branches'
+//  properties and required lists are joined to its own, and their other
+//  keys fill what it does not say itself. Exact for the usual use,
+//  composing object schemas; branches that contradict each other are not
+//  detected. Neither strict mode nor Gemini takes allOf.
+static json_t *
+s_fold_all_of (json_t *schema, json_t *root)
+{
+    json_t *copy = json_copy (schema);
+    json_t *branches = json_object_get (copy, "allOf");
+    if (!copy || !json_is_array (branches))
+        return copy;
+    json_incref (branches);
+    json_object_del (copy, "allOf");
+    size_t index;
+    json_t *branch;
+    json_array_foreach (branches, index, branch) {
+        json_t *target = branch;
+        const char *ref = s_str (branch, "$ref");
+        if (ref)
+            target = s_ref_target (root, ref);
+        if (!json_is_object (target))
+            continue;
+        const char *key;
+        json_t *value;
+        json_object_foreach (target, key, value) {
+            if (streq (key, "properties") && json_is_object (value)) {
+                json_t *joined = json_copy (json_object_get (copy, "properties"));
+                if (!json_is_object (joined)) {
+                    json_decref (joined);
+                    joined = json_object ();
+                }
+                json_object_update_missing (joined, value);
+                json_object_set_new (copy, "properties", joined);
+            } else if (streq (key, "required") && json_is_array (value)) {
+                json_t *joined = json_copy (json_object_get (copy, "required"));
+                if (!json_is_array (joined)) {
+                    json_decref (joined);
+                    joined = json_array ();
+                }
+                size_t at;
+                json_t *name;
+                json_array_foreach (value, at, name)
+                    if (json_is_string (name) && !s_in_list (joined, json_string_value (name)))
+                        json_array_append (joined, name);
+                json_object_set_new (copy, "required", joined);
+            } else if (!streq (key, "$ref") && !json_object_get (copy, key))
+                json_object_set (copy, key, value);
+        }
+    }
+    json_decref (branches);
+    return copy;
+}
+
+json_t *
+formats_input_schema (json_t *tool)
+{
+    json_t *schema = json_object_get (tool, "inputSchema");
+    json_t *copy = json_is_object (schema) ? json_deep_copy (schema) : json_object ();
+    if (!copy)
+        return NULL;
+    if (!json_object_get (copy, "type"))
+        json_object_set_new (copy, "type", json_string ("object"));
+    if (s_is_object_schema (copy) && !json_is_object (json_object_get (copy, "properties")))
+        json_object_set_new (copy, "properties", json_object ());
+    return copy;
+}
+
+//  --------------------------------------------------------------------------
+//  OpenAI strict mode
+
+//  `schema` (taken over) with null added to what it admits: to its type
+//  (and enum), as an anyOf branch, or by wrapping it in an anyOf.
+static json_t *
+s_nullable (json_t *schema)
+{
+    if (!schema || s_admits_null (schema, 0))
+        return schema;
+    json_t *type = json_object_get (schema, "type");
+    if (!json_object_get (schema, "const") && (json_is_string (type) || json_is_array (type))) {
+        json_t *types = json_is_array (type) ? json_copy (type) : json_pack ("[O]", type);
+        json_array_append_new (types, json_string ("null"));
+        json_object_set_new (schema, "type", types);
+        json_t *values = json_object_get (schema, "enum");
+        if (json_is_array (values)) {
+            values = json_copy (values);
+            json_array_append_new (values, json_null ());
+            json_object_set_new (schema, "enum", values);
+        }
+        return schema;
+    }
+    json_t *branches = json_object_get (schema, "anyOf");
+    if (json_is_array (branches) && !json_object_get (schema, "const")) {
+        branches = json_copy (branches);
+        json_array_append_new (branches, json_pack ("{s:s}", "type", "null"));
+        json_object_set_new (schema, "anyOf", branches);
+        return schema;
+    }
+    return json_pack ("{s:[o,{s:s}]}", "anyOf", schema, "type", "null");
+}
+
+//  The strict form of `node` (read only; a new schema comes back).
+static json_t *
+s_strict (json_t *node, json_t *root, int depth)
+{
+    if (!json_is_object (node))
+        return json_object ();
+    if (depth > SCHEMA_DEPTH_MAX)
+        return json_deep_copy (node);
+    json_t *out = s_fold_all_of (node, root);
+    if (!out)
+        return NULL;
+    //  Strict mode takes neither; "default" means nothing there anyway,
+    //  since every property is always sent
+    json_object_del (out, "$schema");
+    json_object_del (out, "default");
+    json_t *one_of = json_object_get (out, "oneOf");
+    if (json_is_array (one_of) && !json_object_get (out, "anyOf")) {
+        json_object_set (out, "anyOf", one_of);
+        json_object_del (out, "oneOf");
+    }
+    json_t *branches = json_object_get (out, "anyOf");
+    if (json_is_array (branches)) {
+        json_t *converted = json_array ();
+        size_t index;
+        json_t *branch;
+        json_array_foreach (branches, index, branch)
+            json_array_append_new (converted, s_strict (branch, root, depth + 1));
+        json_object_set_new (out, "anyOf", converted);
+    }
+    const char *defs_keys[] = { "$defs", "definitions" };
+    for (size_t key = 0; key < 2; key++) {
+        json_t *defs = json_object_get (out, defs_keys[key]);
+        if (!json_is_object (defs))
+            continue;
+        json_t *converted = json_object ();
+        const char *name;
+        json_t *def;
+        json_object_foreach (defs, name, def)
+            json_object_set_new (converted, name, s_strict (def, root, depth + 1));
+        json_object_set_new (out, defs_keys[key], converted);
+    }
+    json_t *items = json_object_get (out, "items");
+    if (json_is_object (items))
+        json_object_set_new (out, "items", s_strict (items, root, depth + 1));
+    if (s_is_object_schema (out)) {
+        json_t *properties = json_object_get (out, "properties");
+        json_t *required = json_object_get (out, "required");
+        json_t *converted = json_object ();
+        json_t *all = json_array ();
+        const char *name;
+        json_t *property;
+        json_object_foreach (properties, name, property) {
+            json_t *strict = s_strict (property, root, depth + 1);
+            //  Strict mode sends every property; one the LLM may leave
+            //  out must be one it may send as null instead
+            if (!s_in_list (required, name))
+                strict = s_nullable (strict);
+            json_object_set_new (converted, name, strict);
+            json_array_append_new (all, json_string (name));
+        }
+        json_object_set_new (out, "properties", converted);
+        json_object_set_new (out, "required", all);
+        json_object_set_new (out, "additionalProperties", json_false ());
+    }
+    return out;
+}
+
+json_t *
+formats_strict_schema (json_t *schema)
+{
+    return s_strict (schema, schema, 0);
+}
+
+//  --------------------------------------------------------------------------
+//  Gemini
+
+//  The keys Gemini's Schema object takes as they are (the set the js-genai
+//  SDK keeps when it converts an MCP tool, plus nullable and example).
+static const char *s_gemini_plain_keys[] = {
+    "description", "title",     "format",        "default",       "example",
+    "minItems",    "maxItems",  "minProperties", "maxProperties", "minimum",
+    "maximum",     "minLength", "maxLength",     "pattern",       "propertyOrdering",
+};
+
+static json_t *s_gemini (json_t *node, json_t *root, int depth, int refs);
+
+//  Gemini has no "null" type in a list or an anyOf: nullable says it.
+static bool
+s_is_null_type (json_t *schema)
+{
+    const char *type = s_str (schema, "type");
+    return type && streq (type, "null");
+}
+
+//  `node` with its reference replaced by a copy of the target, or NULL if
+//  it has none, the target is missing, or the copies went deep enough.
+static json_t *
+s_gemini_ref (json_t *node, json_t *root, int depth, int refs)
+{
+    const char *ref = s_str (node, "$ref");
+    json_t *target = ref && refs < REF_EXPANSIONS_MAX ? s_ref_target (root, ref) : NULL;
+    if (!json_is_object (target))
+        return NULL;
+    //  The referring node's own keys (a description, say) win
+    json_t *merged = json_copy (target);
+    const char *key;
+    json_t *value;
+    json_object_foreach (node, key, value)
+        if (!streq (key, "$ref"))
+            json_object_set (merged, key, value);
+    json_t *out = s_gemini (merged, root, depth + 1, refs + 1);
+    json_decref (merged);
+    return out;
+}
+
+static json_t *
+s_gemini (json_t *node, json_t *root, int depth, int refs)
+{
+    if (!json_is_object (node) || depth > SCHEMA_DEPTH_MAX)
+        return json_object ();
+    json_t *resolved = s_gemini_ref (node, root, depth, refs);
+    if (resolved)
+        return resolved;
+    json_t *flat = s_fold_all_of (node, root);
+    json_t *out = json_object ();
+    if (!flat || !out) {
+        json_decref (flat);
+        json_decref (out);
+        return NULL;
+    }
+    bool nullable = json_is_true (json_object_get (flat, "nullable"));
+
+    //  anyOf (and oneOf, the nearest thing Gemini has): a null branch
+    //  becomes nullable, and a single branch left is the schema itself
+    json_t *branches = json_object_get (flat, "anyOf");
+    if (!json_is_array (branches))
+        branches = json_object_get (flat, "oneOf");
+    if (json_is_array (branches)) {
+        json_t *kept = json_array ();
+        size_t index;
+        json_t *branch;
+        json_array_foreach (branches, index, branch) {
+            if (s_is_null_type (branch))
+                nullable = true;
+            else
+                json_array_append_new (kept, s_gemini (branch, root, depth + 1, refs));
+        }
+        if (json_array_size (kept) == 1)
+            json_object_update (out, json_array_get (kept, 0));
+        else if (json_array_size (kept) > 1)
+            json_object_set (out, "anyOf", kept);
+        json_decref (kept);
+    } else {
+        //  A list of types: null goes to nullable, several others to anyOf
+        //  (the type and anyOf may not both be set)
+        json_t *type = json_object_get (flat, "type");
+        if (json_is_string (type) && !s_is_null_type (flat))
+            json_object_set (out, "type", type);
+        else if (json_is_string (type))
+            nullable = true;
+        else if (json_is_array (type)) {
+            json_t *kinds = json_array ();
+            size_t index;
+            json_t *kind;
+            json_array_foreach (type, index, kind) {
+                if (!json_is_string (kind))
+                    continue;
+                if (streq (json_string_value (kind), "null"))
+                    nullable = true;
+                else
+                    json_array_append_new (kinds, json_pack ("{s:O}", "type", kind));
+            }
+            if (json_array_size (kinds) == 1)
+                json_object_update (out, json_array_get (kinds, 0));
+            else if (json_array_size (kinds) > 1)
+                json_object_set (out, "anyOf", kinds);
+            json_decref (kinds);
+        }
+    }
+
+    //  Gemini's enum is a list of strings: const becomes a one-value enum,
+    //  null goes to nullable; other values cannot be an enum, so the
+    //  description says them instead, and the type follows from them
+    json_t *values = json_object_get (flat, "enum");
+    json_t *constant = json_object_get (flat, "const");
+    if (!json_is_array (values) && constant && !json_is_null (constant))
+        values = json_pack ("[O]", constant);
+    else
+        json_incref (values);
+    char *values_note = NULL;
+    if (json_is_array (values)) {
+        json_t *strings = json_array ();
+        json_t *others = json_array ();
+        size_t index;
+        json_t *value;
+        json_array_foreach (values, index, value) {
+            if (json_is_null (value))
+                nullable = true;
+            else
+                json_array_append (json_is_string (value) ? strings : others, value);
+        }
+        if (json_array_size (others) == 0 && json_array_size (strings) > 0)
+            json_object_set (out, "enum", strings);
+        else if (json_array_size (others) > 0) {
+            char *list = json_dumps (json_array_size (strings) ? values : others, JSON_COMPACT);
+            values_note = s_printf ("one of %s", list ? list : "?");
+            free (list);
+            //  The one type all the values have (integers among numbers
+            //  being numbers), if they have one
+            const char *kind = NULL;
+            json_array_foreach (others, index, value) {
+                const char *this_kind = json_is_integer (value)   ? "integer"
+                                        : json_is_real (value)    ? "number"
+                                        : json_is_boolean (value) ? "boolean"
+                                                                  : "";
+                if (!kind || streq (kind, this_kind))
+                    kind = this_kind;
+                else if (json_is_number (value) && !streq (kind, "boolean") && *kind)
+                    kind = "number";
+                else
+                    kind = "";
+            }
+            if (kind && !*kind)
+                kind = NULL;
+            if (kind && json_array_size (strings) == 0 && !json_object_get (out, "type") &&
+                !json_object_get (out, "anyOf"))
+                json_object_set_new (out, "type", json_string (kind));
+        }
+        json_decref (strings);
+        json_decref (others);
+    }
+    json_decref (values);
+
+    json_t *properties = json_object_get (flat, "properties");
+    if (json_is_object (properties) && json_object_size (properties) > 0) {
+        json_t *converted = json_object ();
+        const char *name;
+        json_t *property;
+        json_object_foreach (properties, name, property)
+            json_object_set_new (converted, name, s_gemini (property, root, depth + 1, refs));
+        json_object_set_new (out, "properties", converted);
+        //  Only names it declares: Gemini checks required against them
+        json_t *required = json_object_get (flat, "required");
+        json_t *kept = json_array ();
+        size_t index;
+        json_t *name_value;
+        json_array_foreach (required, index, name_value) {
+            const char *required_name = json_string_value (name_value);
+            if (required_name && json_object_get (converted, required_name))
+                json_array_append (kept, name_value);
+        }
+        if (json_array_size (kept) > 0)
+            json_object_set (out, "required", kept);
+        json_decref (kept);
+    }
+    json_t *items = json_object_get (flat, "items");
+    if (json_is_object (items))
+        json_object_set_new (out, "items", s_gemini (items, root, depth + 1, refs));
+
+    for (size_t index = 0; index < sizeof s_gemini_plain_keys / sizeof s_gemini_plain_keys[0];
+         index++) {
+        json_t *value = json_object_get (flat, s_gemini_plain_keys[index]);
+        if (value)
+            json_object_set (out, s_gemini_plain_keys[index], value);
+    }
+    if (values_note) {
+        const char *description = s_str (out, "description");
+        char *text = description ? s_printf ("%s (%s)", description, values_note) : NULL;
+        json_object_set_new (out, "description", json_string (text ? text : values_note));
+        free (text);
+        free (values_note);
+    }
+    if (nullable)
+        json_object_set_new (out, "nullable", json_true ());
+    json_decref (flat);
+    return out;
+}
+
+json_t *
+formats_gemini_schema (json_t *schema)
+{
+    json_t *out = s_gemini (schema, schema, 0, 0);
+    //  Gemini wants a declaration without parameters rather than an
+    //  object without properties
+    if (!out || json_object_size (json_object_get (out, "properties")) == 0) {
+        json_decref (out);
+        return NULL;
+    }
+    if (!json_object_get (out, "type") && !json_object_get (out, "anyOf"))
+        json_object_set_new (out, "type", json_string ("object"));
+    return out;
+}
+
+//  --------------------------------------------------------------------------
+//  Tools
+
+//  What a tool says it does: its description, else its title.
+static const char *
+s_tool_description (json_t *tool)
+{
+    const char *text = s_str (tool, "description");
+    if (!text || !*text)
+        text = s_str (tool, "title");
+    if (!text || !*text)
+        text = s_str (json_object_get (tool, "annotations"), "title");
+    return text && *text ? text : NULL;
+}
+
+//  One tool as `format` declares it; NULL for a tool without a name.
+static json_t *
+s_tool_as (json_t *tool, mcpact_format_t format, int flags)
+{
+    const char *name = s_str (tool, "name");
+    if (!name)
+        return NULL;
+    json_t *schema = formats_input_schema (tool);
+    const char *description = s_tool_description (tool);
+    bool strict = (flags & MCPACT_FORMAT_STRICT) != 0;
+    if (strict && (format == MCPACT_FORMAT_OPENAI || format == MCPACT_FORMAT_OPENAI_RESPONSES)) {
+        json_t *strict_schema = formats_strict_schema (schema);
+        json_decref (schema);
+        schema = strict_schema;
+    }
+    json_t *out = NULL;
+    switch (format) {
+    case MCPACT_FORMAT_MCP:
+        //  As the server gave it, less what says where it comes from
+        out = json_copy (tool);
+        json_object_del (out, "_mcpact");
+        json_object_set (out, "inputSchema", schema);
+        break;
+    case MCPACT_FORMAT_OPENAI: {
+        json_t *function = json_pack ("{s:s}", "name", name);
+        if (description)
+            json_object_set_new (function, "description", json_string (description));
+        json_object_set (function, "parameters", schema);
+        if (strict)
+            json_object_set_new (function, "strict", json_true ());
+        out = json_pack ("{s:s, s:o}", "type", "function", "function", function);
+        break;
+    }
+    case MCPACT_FORMAT_OPENAI_RESPONSES:
+        out = json_pack ("{s:s, s:s}", "type", "function", "name", name);
+        if (description)
+            json_object_set_new (out, "description", json_string (description));
+        json_object_set (out, "parameters", schema);
+        //  Responses takes an absent "strict" as true, and would then
+        //  refuse every schema that is not strict-compatible: say it
+        json_object_set_new (out, "strict", json_boolean (strict));
+        break;
+    case MCPACT_FORMAT_ANTHROPIC:
+        out = json_pack ("{s:s}", "name", name);
+        if (description)
+            json_object_set_new (out, "description", json_string (description));
+        json_object_set (out, "input_schema", schema);
+        break;
+    case MCPACT_FORMAT_GEMINI: {
+        out = json_pack ("{s:s}", "name", name);
+        if (description)
+            json_object_set_new (out, "description", json_string (description));
+        json_t *parameters = formats_gemini_schema (schema);
+        if (parameters)
+            json_object_set_new (out, "parameters", parameters);
+        break;
+    }
+    }
+    json_decref (schema);
+    return out;
+}
+
+json_t *
+formats_tools (json_t *tools, mcpact_format_t format, int flags)
+{
+    if (!s_valid_format (format) || !json_is_array (tools))
+        return NULL;
+    json_t *converted = json_array ();
+    size_t index;
+    json_t *tool;
+    json_array_foreach (tools, index, tool) {
+        json_t *one = s_tool_as (tool, format, flags);
+        if (one)
+            json_array_append_new (converted, one);
+    }
+    //  Gemini groups function declarations in one Tool; with none there
+    //  is nothing to declare, and an empty group is no use to send
+    if (format == MCPACT_FORMAT_GEMINI && json_array_size (converted) > 0)
+        return json_pack ("[{s:o}]", "functionDeclarations", converted);
+    return converted;
+}
+
+//  --------------------------------------------------------------------------
+//  Tool calls in
+
+void
+formats_call_reset (formats_call_t *call)
+{
+    free (call->id);
+    free (call->name);
+    free (call->args);
+    memset (call, 0, sizeof *call);
+}
+
+//  A call id: a string, or a number some proxies send.
+static char *
+s_call_id (json_t *value)
+{
+    if (json_is_string (value))
+        return strdup (json_string_value (value));
+    if (json_is_integer (value))
+        return s_printf ("%" JSON_INTEGER_FORMAT, json_integer_value (value));
+    return NULL;
+}
+
+//  Checks that `object`'s "type", if it has one, is `expected`.
+static char *
+s_type_problem (json_t *object, const char *expected, const char *what)
+{
+    const char *type = s_str (object, "type");
+    if (!type || streq (type, expected))
+        return NULL;
+    return s_printf ("the tool call is not %s: its type is \"%s\", not \"%s\"", what, type,
+                     expected);
+}
+
+int
+formats_call_parse (mcpact_format_t format, const char *text, formats_call_t *call, char **error)
+{
+    memset (call, 0, sizeof *call);
+    *error = NULL;
+    json_error_t parse_error;
+    json_t *object = text ? json_loads (text, 0, &parse_error) : NULL;
+    if (!json_is_object (object)) {
+        *error = object ? strdup ("the tool call is not a JSON object")
+                 : text ? s_printf ("the tool call is not valid JSON: %s (column %d)",
+                                    parse_error.text, parse_error.column)
+                        : strdup ("there is no tool call");
+        json_decref (object);
+        return -1;
+    }
+    //  Where each provider keeps the id, the name and the arguments
+    json_t *holder = object; //  the object with "name" and the arguments
+    const char *args_key = "arguments";
+    switch (format) {
+    case MCPACT_FORMAT_OPENAI:
+        call->id = s_call_id (json_object_get (object, "id"));
+        *error = s_type_problem (object, "function", "an OpenAI function tool call");
+        holder = json_object_get (object, "function");
+        if (!*error && !json_is_object (holder))
+            *error = strdup ("the tool call has no \"function\" object");
+        break;
+    case MCPACT_FORMAT_OPENAI_RESPONSES:
+        call->id = s_call_id (json_object_get (object, "call_id"));
+        *error = s_type_problem (object, "function_call", "a Responses function_call item");
+        break;
+    case MCPACT_FORMAT_ANTHROPIC:
+        call->id = s_call_id (json_object_get (object, "id"));
+        *error = s_type_problem (object, "tool_use", "an Anthropic tool_use block");
+        args_key = "input";
+        break;
+    case MCPACT_FORMAT_GEMINI:
+        //  A whole part {"functionCall": {...}}, or the call itself
+        if (json_is_object (json_object_get (object, "functionCall")))
+            holder = json_object_get (object, "functionCall");
+        else if (json_is_object (json_object_get (object, "function_call")))
+            holder = json_object_get (object, "function_call");
+        call->id = s_call_id (json_object_get (holder, "id"));
+        args_key = "args";
+        break;
+    case MCPACT_FORMAT_MCP:
+        //  tools/call params, or the whole request
+        if (json_is_object (json_object_get (object, "params")))
+            holder = json_object_get (object, "params");
+        break;
+    default:
+        *error = s_printf ("unknown format %d", (int) format);
+        break;
+    }
+    if (!*error) {
+        const char *name = s_str (holder, "name");
+        if (name && *name)
+            call->name = strdup (name);
+        else
+            *error = strdup ("the tool call names no tool");
+    }
+    if (!*error) {
+        //  Arguments as text, which is how OpenAI sends them; the others'
+        //  objects are written out so that one check reads them all
+        json_t *args = json_object_get (holder, args_key);
+        bool as_text = format == MCPACT_FORMAT_OPENAI || format == MCPACT_FORMAT_OPENAI_RESPONSES;
+        if (as_text && json_is_string (args))
+            call->args = strdup (json_string_value (args));
+        else if (args && !json_is_null (args))
+            call->args = json_dumps (args, JSON_COMPACT | JSON_ENCODE_ANY);
+    }
+    json_decref (object);
+    return *error ? -1 : 0;
+}
+
+//  The tool called `name` in `tools`, or NULL.
+static json_t *
+s_find_tool (json_t *tools, const char *name)
+{
+    size_t index;
+    json_t *tool;
+    json_array_foreach (tools, index, tool) {
+        const char *tool_name = s_str (tool, "name");
+        if (tool_name && streq (tool_name, name))
+            return tool;
+    }
+    return NULL;
+}
+
+//  Names the tool that is not there, and lists some that are.
+static char *
+s_unknown_tool (json_t *tools, const char *name)
+{
+    size_t count = json_array_size (tools);
+    if (count == 0)
+        return s_printf ("there is no tool named '%s' (no tools are available)", name);
+    size_t size = 0;
+    for (size_t index = 0; index < count && index < UNKNOWN_TOOL_LIST_MAX; index++) {
+        const char *tool_name = s_str (json_array_get (tools, index), "name");
+        size += (tool_name ? strlen (tool_name) : 0) + 2;
+    }
+    char *list = (char *) calloc (1, size + 8);
+    if (!list)
+        return NULL;
+    for (size_t index = 0; index < count && index < UNKNOWN_TOOL_LIST_MAX; index++) {
+        const char *tool_name = s_str (json_array_get (tools, index), "name");
+        if (!tool_name)
+            continue;
+        if (*list)
+            strcat (list, ", ");
+        strcat (list, tool_name);
+    }
+    if (count > UNKNOWN_TOOL_LIST_MAX)
+        strcat (list, ", ...");
+    char *text = s_printf ("there is no tool named '%s'; the tools are: %s", name, list);
+    free (list);
+    return text;
+}
+
+//  Takes out the nulls that stand for "not given": a strict-mode LLM must
+//  send every property and sends null for the optional ones, which the
+//  server's own schema may not allow. A null the schema admits, or one
+//  for a required property, stays: that is the LLM's answer.
+static void
+s_drop_nulls (json_t *args, json_t *schema, int depth)
+{
+    if (!json_is_object (args) || !json_is_object (schema) || depth > SCHEMA_DEPTH_MAX)
+        return;
+    json_t *properties = json_object_get (schema, "properties");
+    json_t *required = json_object_get (schema, "required");
+    const char *key;
+    json_t *value;
+    void *next;
+    json_object_foreach_safe (args, next, key, value) {
+        json_t *property = json_object_get (properties, key);
+        if (json_is_null (value)) {
+            if (property && !s_in_list (required, key) && !s_admits_null (property, 0))
+                json_object_del (args, key);
+        } else if (json_is_object (value))
+            s_drop_nulls (value, property, depth + 1);
+        else if (json_is_array (value)) {
+            size_t index;
+            json_t *item;
+            json_array_foreach (value, index, item)
+                s_drop_nulls (item, json_object_get (property, "items"), depth + 1);
+        }
+    }
+}
+
+json_t *
+formats_call_args (json_t *tools, const char *name, const char *args_text, mcpact_status_t *status,
+                   char **error)
+{
+    *error = NULL;
+    *status = MCPACT_OK;
+    json_t *tool = NULL;
+    if (json_is_array (tools)) {
+        tool = s_find_tool (tools, name);
+        if (!tool) {
+            *status = MCPACT_ERR_UNKNOWN_TOOL;
+            *error = s_unknown_tool (tools, name);
+            return NULL;
+        }
+    }
+    json_t *args = NULL;
+    if (s_blank (args_text))
+        //  What some models send for a tool without parameters
+        args = json_object ();
+    else {
+        json_error_t parse_error;
+        args = json_loads (args_text, JSON_DECODE_ANY, &parse_error);
+        if (!args) {
+            *status = MCPACT_ERR_ARGS;
+            *error = s_printf ("%s: the arguments are not valid JSON: %s (column %d)", name,
+                               parse_error.text, parse_error.column);
+            return NULL;
+        }
+        if (!json_is_object (args)) {
+            *status = MCPACT_ERR_ARGS;
+            *error =
+                s_printf ("%s: the arguments must be a JSON object, not %s", name, s_kind (args));
+            json_decref (args);
+            return NULL;
+        }
+    }
+    json_t *schema = json_object_get (tool, "inputSchema");
+    s_drop_nulls (args, schema, 0);
+
+    //  Required arguments only at the top: the rest is the server's to check
+    json_t *missing = json_array ();
+    size_t index;
+    json_t *required;
+    json_array_foreach (json_object_get (schema, "required"), index, required) {
+        const char *field = json_string_value (required);
+        if (field && !json_object_get (args, field))
+            json_array_append (missing, required);
+    }
+    if (json_array_size (missing) > 0) {
+        size_t size = 1;
+        json_t *field;
+        json_array_foreach (missing, index, field)
+            size += strlen (json_string_value (field)) + 4;
+        char *list = (char *) calloc (1, size);
+        json_array_foreach (missing, index, field) {
+            if (!list)
+                break;
+            if (index)
+                strcat (list, ", ");
+            strcat (list, "'");
+            strcat (list, json_string_value (field));
+            strcat (list, "'");
+        }
+        *status = MCPACT_ERR_ARGS;
+        *error = s_printf ("%s: missing the required argument%s %s", name,
+                           json_array_size (missing) > 1 ? "s" : "", list ? list : "");
+        free (list);
+        json_decref (args);
+        args = NULL;
+    }
+    json_decref (missing);
+    return args;
+}
+
+//  --------------------------------------------------------------------------
+//  Tool results out
+
+typedef enum { MEDIA_NONE, MEDIA_IMAGE, MEDIA_AUDIO, MEDIA_BLOB } media_t;
+
+//  What media a content item carries, with its MIME type and base64 data;
+//  MEDIA_NONE for text, links, text resources and anything else that is
+//  fine to show as JSON.
+static media_t
+s_media (json_t *item, const char **mime, const char **data)
+{
+    const char *type = s_str (item, "type");
+    *mime = NULL;
+    *data = NULL;
+    if (!type)
+        return MEDIA_NONE;
+    if (streq (type, "image") || streq (type, "audio")) {
+        *data = s_str (item, "data");
+        *mime = s_str (item, "mimeType");
+        if (!*data)
+            return MEDIA_NONE;
+        return streq (type, "image") ? MEDIA_IMAGE : MEDIA_AUDIO;
+    }
+    if (streq (type, "resource")) {
+        json_t *resource = json_object_get (item, "resource");
+        *data = s_str (resource, "blob");
+        *mime = s_str (resource, "mimeType");
+        if (*data)
+            return MEDIA_BLOB;
+    }
+    return MEDIA_NONE;
+}
+
+//  True if `format` takes this media inline in a tool result. Only images
+//  of the types each provider documents go; the rest become notes.
+static bool
+s_carries (mcpact_format_t format, media_t media, const char *mime)
+{
+    if (media != MEDIA_IMAGE || !mime)
+        return false;
+    bool png_jpeg_webp =
+        streq (mime, "image/png") || streq (mime, "image/jpeg") || streq (mime, "image/webp");
+    switch (format) {
+    case MCPACT_FORMAT_ANTHROPIC:
+    case MCPACT_FORMAT_OPENAI_RESPONSES:
+        return png_jpeg_webp || streq (mime, "image/gif");
+    case MCPACT_FORMAT_GEMINI:
+        return png_jpeg_webp;
+    default:
+        return false;
+    }
+}
+
+//  The text item that stands in for a media item: what it was and that
+//  the data is elsewhere, never the data itself (base64 in a text costs
+//  the LLM thousands of tokens and tells it nothing).
+static json_t *
+s_media_note (json_t *item, media_t media, const char *mime, const char *data, bool attached)
+{
+    const char *kind = media == MEDIA_IMAGE ? "image" : media == MEDIA_AUDIO ? "audio" : "resource";
+    const char *uri =
+        media == MEDIA_BLOB ? s_str (json_object_get (item, "resource"), "uri") : NULL;
+    char *text = attached
+                     ? s_printf ("[%s: %s, attached]", kind, mime ? mime : "unknown type")
+                     : s_printf ("[%s: %s%s%s, %zu bytes base64 omitted]", kind, uri ? uri : "",
+                                 uri ? ", " : "", mime ? mime : "unknown type", strlen (data));
+    json_t *note = json_pack ("{s:s, s:s?}", "type", "text", "text", text);
+    free (text);
+    return note;
+}
+
+//  The reference conversion of text-like items (DESIGN §1): one item is
+//  that item as JSON, several are a JSON array.
+static char *
+s_reference_text (json_t *items)
+{
+    if (json_array_size (items) == 1)
+        return json_dumps (json_array_get (items, 0), JSON_COMPACT);
+    return json_dumps (items, JSON_COMPACT);
+}
+
+//  A provider's text part.
+static json_t *
+s_text_part (mcpact_format_t format, const char *text)
+{
+    return json_pack ("{s:s, s:s?}", "type",
+                      format == MCPACT_FORMAT_OPENAI_RESPONSES ? "input_text" : "text", "text",
+                      text);
+}
+
+//  A provider's image part for base64 `data` of type `mime`.
+static json_t *
+s_image_part (mcpact_format_t format, const char *mime, const char *data)
+{
+    if (format == MCPACT_FORMAT_ANTHROPIC)
+        return json_pack ("{s:s, s:{s:s, s:s, s:s}}", "type", "image", "source", "type", "base64",
+                          "media_type", mime, "data", data);
+    if (format == MCPACT_FORMAT_GEMINI)
+        return json_pack ("{s:{s:s, s:s}}", "inlineData", "mimeType", mime, "data", data);
+    char *url = s_printf ("data:%s;base64,%s", mime, data);
+    json_t *part = json_pack ("{s:s, s:s?}", "type", "input_image", "image_url", url);
+    free (url);
+    return part;
+}
+
+//  Moves the text-like items gathered so far into `parts` as one text part.
+static void
+s_flush_run (mcpact_format_t format, json_t *run, json_t *parts)
+{
+    if (json_array_size (run) == 0)
+        return;
+    char *text = s_reference_text (run);
+    json_array_append_new (parts, s_text_part (format, text));
+    free (text);
+    json_array_clear (run);
+}
+
+//  What the LLM reads of a failed call: the text the tool reported, else
+//  the runtime's reason.
+static char *
+s_error_text (json_t *result, mcpact_status_t status, const char *error)
+{
+    if (json_is_true (json_object_get (result, "isError"))) {
+        size_t size = 1;
+        size_t index;
+        json_t *item;
+        json_array_foreach (json_object_get (result, "content"), index, item) {
+            const char *text = s_str (item, "text");
+            if (text)
+                size += strlen (text) + 1;
+        }
+        if (size > 1) {
+            char *joined = (char *) calloc (1, size);
+            json_array_foreach (json_object_get (result, "content"), index, item) {
+                const char *text = s_str (item, "text");
+                if (!text || !joined)
+                    continue;
+                if (*joined)
+                    strcat (joined, "\n");
+                strcat (joined, text);
+            }
+            if (joined)
+                return joined;
+        }
+    }
+    if (error && *error)
+        return strdup (error);
+    return strdup (status == MCPACT_ERR_TOOL ? "the tool reported an error"
+                                             : mcpact_status_name (status));
+}
+
+//  The provider's message for a failed call.
+static json_t *
+s_error_message (mcpact_format_t format, json_t *result, const char *text, const char *call_id,
+                 const char *tool)
+{
+    char *prefixed = s_printf ("Error: %s", text);
+    json_t *message = NULL;
+    switch (format) {
+    case MCPACT_FORMAT_MCP:
+        if (json_is_true (json_object_get (result, "isError")))
+            message = json_incref (result);
+        else
+            message = json_pack ("{s:[{s:s, s:s}], s:b}", "content", "type", "text", "text", text,
+                                 "isError", 1);
+        break;
+    case MCPACT_FORMAT_OPENAI:
+        message = json_pack ("{s:s, s:s, s:s?}", "role", "tool", "tool_call_id", call_id, "content",
+                             prefixed);
+        break;
+    case MCPACT_FORMAT_OPENAI_RESPONSES:
+        message = json_pack ("{s:s, s:s, s:s?}", "type", "function_call_output", "call_id", call_id,
+                             "output", prefixed);
+        break;
+    case MCPACT_FORMAT_ANTHROPIC:
+        message =
+            json_pack ("{s:s, s:s, s:[{s:s, s:s}], s:b}", "type", "tool_result", "tool_use_id",
+                       call_id, "content", "type", "text", "text", text, "is_error", 1);
+        break;
+    case MCPACT_FORMAT_GEMINI:
+        message = json_pack ("{s:{s:s, s:{s:s}}}", "functionResponse", "name", tool, "response",
+                             "error", text);
+        break;
+    }
+    free (prefixed);
+    return message;
+}
+
+json_t *
+formats_result (mcpact_format_t format, const char *result_json, mcpact_status_t status,
+                const char *error, const char *call_id, const char *tool)
+{
+    if (!s_valid_format (format))
+        return NULL;
+    if (!call_id)
+        call_id = "";
+    if (!tool)
+        tool = "";
+    json_t *result = result_json ? json_loads (result_json, 0, NULL) : NULL;
+    if (!json_is_object (result)) {
+        json_decref (result);
+        result = json_object ();
+    }
+    json_t *content = json_object_get (result, "content");
+    json_t *structured = json_object_get (result, "structuredContent");
+    if (json_is_null (structured))
+        structured = NULL;
+
+    //  The runtime counts a result without content as a failure, but one
+    //  with structured content alone has something to say after all
+    bool failed = status != MCPACT_OK;
+    if (status == MCPACT_ERR_TOOL && structured && json_array_size (content) == 0 &&
+        !json_is_true (json_object_get (result, "isError")))
+        failed = false;
+
+    json_t *message = NULL;
+    if (failed) {
+        char *text = s_error_text (result, status, error);
+        message = s_error_message (format, result, text ? text : "error", call_id, tool);
+        free (text);
+    } else if (format == MCPACT_FORMAT_MCP)
+        message = json_incref (result);
+    else {
+        //  Text-like items gather in runs; media the provider takes goes
+        //  between them as its own parts, media it does not take becomes
+        //  a note in the run
+        json_t *run = json_array ();
+        json_t *parts = json_array ();
+        json_t *media_parts = json_array (); //  Gemini's, beside the response
+        size_t carried = 0;                  //  media items sent as parts
+        size_t index;
+        json_t *item;
+        json_array_foreach (content, index, item) {
+            const char *mime, *data;
+            media_t media = s_media (item, &mime, &data);
+            if (media == MEDIA_NONE)
+                json_array_append (run, item);
+            else if (s_carries (format, media, mime)) {
+                json_t *part = s_image_part (format, mime, data);
+                carried++;
+                if (format == MCPACT_FORMAT_GEMINI) {
+                    //  Gemini's parts go beside the response: leave a mark
+                    //  where the image was
+                    json_array_append_new (run, s_media_note (item, media, mime, data, true));
+                    json_array_append_new (media_parts, part);
+                } else {
+                    s_flush_run (format, run, parts);
+                    json_array_append_new (parts, part);
+                }
+            } else
+                json_array_append_new (run, s_media_note (item, media, mime, data, false));
+        }
+        //  The text when there is no content but structured content
+        char *text = json_array_size (content) > 0
+                         ? s_reference_text (run)
+                         : json_dumps (structured, JSON_COMPACT | JSON_ENCODE_ANY);
+        switch (format) {
+        case MCPACT_FORMAT_OPENAI:
+            message = json_pack ("{s:s, s:s, s:s?}", "role", "tool", "tool_call_id", call_id,
+                                 "content", text);
+            break;
+        case MCPACT_FORMAT_OPENAI_RESPONSES:
+            if (carried == 0)
+                message = json_pack ("{s:s, s:s, s:s?}", "type", "function_call_output", "call_id",
+                                     call_id, "output", text);
+            else {
+                s_flush_run (format, run, parts);
+                message = json_pack ("{s:s, s:s, s:O}", "type", "function_call_output", "call_id",
+                                     call_id, "output", parts);
+            }
+            break;
+        case MCPACT_FORMAT_ANTHROPIC:
+            if (json_array_size (content) > 0)
+                s_flush_run (format, run, parts);
+            else
+                json_array_append_new (parts, s_text_part (format, text));
+            message = json_pack ("{s:s, s:s, s:O}", "type", "tool_result", "tool_use_id", call_id,
+                                 "content", parts);
+            break;
+        case MCPACT_FORMAT_GEMINI: {
+            //  Gemini reads a response object natively: structured content
+            //  is the output itself (its text copy, which MCP servers send
+            //  beside it, adds nothing)
+            json_t *response = structured ? json_pack ("{s:O}", "output", structured)
+                                          : json_pack ("{s:s?}", "output", text);
+            json_t *body = json_pack ("{s:s, s:o}", "name", tool, "response", response);
+            if (carried > 0)
+                json_object_set (body, "parts", media_parts);
+            message = json_pack ("{s:o}", "functionResponse", body);
+            break;
+        }
+        default:
+            break;
+        }
+        free (text);
+        json_decref (run);
+        json_decref (parts);
+        json_decref (media_parts);
+    }
+    //  Gemini's call id is optional; echo it when the call had one
+    if (format == MCPACT_FORMAT_GEMINI && *call_id) {
+        json_t *body = json_object_get (message, "functionResponse");
+        json_t *ordered = json_pack ("{s:s}", "id", call_id);
+        json_object_update (ordered, body);
+        json_object_set_new (message, "functionResponse", ordered);
+    }
+    json_decref (result);
+    return message;
+}
+
+//  --------------------------------------------------------------------------
+//  The public API
+
+//  The JSON text of `message` (taken over); a minimal error if there is
+//  none, so that the call-in never answers NULL.
+static char *
+s_message_text (json_t *message)
+{
+    char *text = message ? json_dumps (message, JSON_COMPACT) : NULL;
+    json_decref (message);
+    return text ? text
+                : strdup ("{\"content\":[{\"type\":\"text\",\"text\":\"out of memory\"}],"
+                          "\"isError\":true}");
+}
+
+//  A failure before any call was made, as the provider's tool result.
+static json_t *
+s_local_error (mcpact_format_t format, mcpact_status_t status, const char *reason,
+               const char *call_id, const char *tool)
+{
+    json_t *result = json_pack ("{s:[{s:s, s:s?}], s:b}", "content", "type", "text", "text", reason,
+                                "isError", 1);
+    char *result_json = result ? json_dumps (result, JSON_COMPACT) : NULL;
+    json_decref (result);
+    json_t *message = formats_result (format, result_json, status, reason, call_id, tool);
+    free (result_json);
+    return message;
+}
+
+char *
+mcpact_agent_tools_as (mcpact_agent_t *self, mcpact_format_t format, int flags)
+{
+    if (!self || !s_valid_format (format))
+        return NULL;
+    char *text = mcpact_agent_tools (self);
+    json_t *tools = text ? json_loads (text, 0, NULL) : NULL;
+    free (text);
+    json_t *converted = formats_tools (tools, format, flags);
+    json_decref (tools);
+    char *out = converted ? json_dumps (converted, JSON_COMPACT) : NULL;
+    json_decref (converted);
+    return out;
+}
+
+char *
+mcpact_agent_call_as (mcpact_agent_t *self, mcpact_format_t format, const char *tool_call_json,
+                      int timeout_ms)
+{
+    if (!self)
+        return NULL;
+    if (!s_valid_format (format)) {
+        char *reason = s_printf ("unknown format %d", (int) format);
+        json_t *message = s_local_error (MCPACT_FORMAT_MCP, MCPACT_ERR_ARGS, reason, NULL, NULL);
+        free (reason);
+        return s_message_text (message);
+    }
+    formats_call_t call;
+    char *error = NULL;
+    json_t *message = NULL;
+    if (formats_call_parse (format, tool_call_json, &call, &error) == 0) {
+        //  The tool is looked up afresh each time: the set changes when a
+        //  server restarts or its list changes
+        char *text = mcpact_agent_tools (self);
+        json_t *tools = text ? json_loads (text, 0, NULL) : NULL;
+        free (text);
+        mcpact_status_t status;
+        json_t *args = formats_call_args (tools, call.name, call.args, &status, &error);
+        json_decref (tools);
+        if (args) {
+            char *args_text = json_dumps (args, JSON_COMPACT);
+            json_decref (args);
+            mcpact_result_t *result = mcpact_agent_call (self, call.name, args_text, timeout_ms);
+            free (args_text);
+            message =
+                formats_result (format, mcpact_result_json (result), mcpact_result_status (result),
+                                mcpact_result_error (result), call.id, call.name);
+            mcpact_result_destroy (&result);
+        } else
+            message =
+                s_local_error (format, status, error ? error : "out of memory", call.id, call.name);
+    } else
+        message = s_local_error (format, MCPACT_ERR_ARGS, error ? error : "out of memory", call.id,
+                                 call.name);
+    free (error);
+    formats_call_reset (&call);
+    return s_message_text (message);
+}
+
+char *
+mcpact_result_as (const mcpact_result_t *self, mcpact_format_t format, const char *call_id,
+                  const char *tool)
+{
+    if (!self || !s_valid_format (format))
+        return NULL;
+    json_t *message =
+        formats_result (format, mcpact_result_json (self), mcpact_result_status (self),
+                        mcpact_result_error (self), call_id, tool);
+    char *text = message ? json_dumps (message, JSON_COMPACT) : NULL;
+    json_decref (message);
+    return text;
+}
