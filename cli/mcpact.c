@@ -18,6 +18,8 @@
 
 #include <mcpact.h>
 
+#include "bench_init.h"
+
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
@@ -970,6 +972,20 @@ s_cmd_call (cli_t *self)
 int
 main (int argc, char *argv[])
 {
+    //  `mcpact [options] bench init [options]` is a tool of its own; the
+    //  options may stand on either side of the command words.
+    for (int i = 1; i + 1 < argc; i++)
+        if (streq (argv[i], "bench") && streq (argv[i + 1], "init")) {
+            char **args = (char **) calloc ((size_t) argc, sizeof (char *));
+            int count = 0;
+            args[count++] = argv[i + 1];
+            for (int j = 1; j < argc; j++)
+                if (j != i && j != i + 1)
+                    args[count++] = argv[j];
+            int rc = cli_bench_init (count, args);
+            free (args);
+            return rc;
+        }
     options_t opts;
     if (s_parse_args (argc, argv, &opts))
         return opts.exit_code;
