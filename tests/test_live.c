@@ -25,13 +25,18 @@
 #include <unistd.h>
 
 #define EVERYTHING_JS                                                                              \
-    MCPACT_SOURCE_DIR "/tests/peers/node_modules/@modelcontextprotocol/server-everything/dist/"   \
+    MCPACT_SOURCE_DIR "/tests/peers/node_modules/@modelcontextprotocol/server-everything/dist/"    \
                       "index.js"
 #define LONG_RUNNING "trigger-long-running-operation"
 
 //  Every fixture offers this many tools; late_tool comes on top with a
 //  list change.
 #define FIXTURE_TOOL_COUNT 12
+
+//  When the fixtures add late_tool, after initialization: long enough for
+//  the agent to have started by then even under a sanitizer on a loaded
+//  machine, since a change before that is just part of its first set.
+#define LATE_MS "1500"
 
 //  Node takes a while to start, more so under a sanitizer on a loaded
 //  machine; the defaults are for production.
@@ -43,11 +48,11 @@
 
 typedef struct {
     pthread_mutex_t lock;
-    pthread_cond_t changed;  //  signalled on every record
-    pthread_t main_thread;   //  the test's thread
-    json_t *changes;         //  tools-changed payloads, parsed, in order
-    int on_main_thread;      //  callbacks that ran on the test's thread
-    json_t *filter_seen;     //  "agent|server" pairs the filter was called with
+    pthread_cond_t changed; //  signalled on every record
+    pthread_t main_thread;  //  the test's thread
+    json_t *changes;        //  tools-changed payloads, parsed, in order
+    int on_main_thread;     //  callbacks that ran on the test's thread
+    json_t *filter_seen;    //  "agent|server" pairs the filter was called with
 } events_t;
 
 static void
@@ -207,6 +212,17 @@ s_start_ready (mcpact_agent_t *agent)
     free (text);
 }
 
+//  Checks that no late_tool is there yet: the change must come after the
+//  agent started for a test to see it as one.
+static void
+s_check_not_late_yet (mcpact_agent_t *agent)
+{
+    char *names = ru_tool_names (agent);
+    CHECK_MSG (!strstr (names, "late_tool"),
+               "late_tool came before the agent had started (slow machine?): %s", names);
+    free (names);
+}
+
 //  --------------------------------------------------------------------------
 //  notifications/tools/list_changed
 
@@ -219,12 +235,13 @@ TEST (list_changed)
     CHECK (runtime);
     mcpact_session_t *session = mcpact_session_new (runtime);
     CHECK (session);
-    mcpact_server_config_t *config = ru_fixture ("fx", "--list-changed-after-ms", "200", NULL);
+    mcpact_server_config_t *config = ru_fixture ("fx", "--list-changed-after-ms", LATE_MS, NULL);
     CHECK (mcpact_session_add_server (session, &config) == 0);
     mcpact_agent_t *agent = mcpact_agent_new (session, "planner");
     CHECK (agent);
     CHECK (mcpact_agent_set_tools_changed (agent, s_on_tools_changed, &events) == 0);
     s_start_ready (agent);
+    s_check_not_late_yet (agent);
 
     CHECK_MSG (s_events_wait (&events, 1, 20000) >= 1, "no tools-changed event came");
     //  One change, one event: nothing more follows it
@@ -233,9 +250,13 @@ TEST (list_changed)
     CHECK_MSG (s_events_wait (&events, 1, 0) == 1, "more than one event: %s", all);
     free (all);
     char *event = s_event_text (&events, 0);
-    CHECK_STR (event, "{\"added\":[\"late_tool\"],\"agent\":\"planner\",\"removed\":[],\"tools\":13}");
+    CHECK_STR (event,
+               "{\"added\":[\"late_tool\"],\"agent\":\"planner\",\"removed\":[],\"tools\":13}");
     free (event);
-    CHECK_MSG (events.on_main_thread == 0, "the callback ran on the host's own thread");
+    pthread_mutex_lock (&events.lock);
+    int on_main_thread = events.on_main_thread;
+    pthread_mutex_unlock (&events.lock);
+    CHECK_MSG (on_main_thread == 0, "the callback ran on the host's own thread");
 
     json_t *tools = ru_json_take (mcpact_agent_tools (agent));
     CHECK (json_array_size (tools) == FIXTURE_TOOL_COUNT + 1);
@@ -340,12 +361,13 @@ TEST (swap_under_calls)
     CHECK (runtime);
     mcpact_session_t *session = mcpact_session_new (runtime);
     CHECK (session);
-    mcpact_server_config_t *config = ru_fixture ("fx", "--list-changed-after-ms", "500", NULL);
+    mcpact_server_config_t *config = ru_fixture ("fx", "--list-changed-after-ms", LATE_MS, NULL);
     CHECK (mcpact_session_add_server (session, &config) == 0);
     mcpact_agent_t *agent = mcpact_agent_new (session, "busy");
     CHECK (agent);
     CHECK (mcpact_agent_set_tools_changed (agent, s_on_tools_changed, &events) == 0);
     s_start_ready (agent);
+    s_check_not_late_yet (agent);
 
     atomic_bool stop = false;
     pthread_t threads[THREADS];
@@ -389,19 +411,20 @@ TEST (allow_list_after_change)
     CHECK (runtime);
     mcpact_session_t *session = mcpact_session_new (runtime);
     CHECK (session);
-    mcpact_server_config_t *config
-        = ru_fixture ("allowed", "--list-changed-after-ms", "200", NULL);
+    mcpact_server_config_t *config =
+        ru_fixture ("allowed", "--list-changed-after-ms", LATE_MS, NULL);
     CHECK (mcpact_server_config_allow_tool (config, "echo") == 0);
     CHECK (mcpact_session_add_server (session, &config) == 0);
-    //  Changes at the same time with no allow-list: its event says the
-    //  re-lists have happened
-    config = ru_fixture ("witness", "--prefix", "w_", "--list-changed-after-ms", "200", NULL);
+    //  Changes at the same time, and its late_tool is allowed: its event
+    //  says the re-lists have happened
+    config = ru_fixture ("witness", "--prefix", "w_", "--list-changed-after-ms", LATE_MS, NULL);
     CHECK (mcpact_server_config_allow_tool (config, "w_late_tool") == 0);
     CHECK (mcpact_session_add_server (session, &config) == 0);
     mcpact_agent_t *agent = mcpact_agent_new (session, "strict");
     CHECK (agent);
     CHECK (mcpact_agent_set_tools_changed (agent, s_on_tools_changed, &events) == 0);
     s_start_ready (agent);
+    s_check_not_late_yet (agent);
 
     CHECK_MSG (s_events_wait (&events, 1, 20000) >= 1, "the witness's change never came");
     ru_sleep_ms (1000);
@@ -409,13 +432,14 @@ TEST (allow_list_after_change)
     CHECK_MSG (s_events_wait (&events, 1, 0) == 1, "events: %s", all);
     free (all);
     char *event = s_event_text (&events, 0);
-    CHECK_STR (event, "{\"added\":[\"w_late_tool\"],\"agent\":\"strict\",\"removed\":[],\"tools\":2}");
+    CHECK_STR (event,
+               "{\"added\":[\"w_late_tool\"],\"agent\":\"strict\",\"removed\":[],\"tools\":2}");
     free (event);
     char *names = ru_tool_names (agent);
     CHECK_STR (names, "echo,w_late_tool");
     free (names);
-    mcpact_result_t *result
-        = ru_call_fails (agent, "late_tool", "{\"message\":\"x\"}", 0, MCPACT_ERR_UNKNOWN_TOOL);
+    mcpact_result_t *result =
+        ru_call_fails (agent, "late_tool", "{\"message\":\"x\"}", 0, MCPACT_ERR_UNKNOWN_TOOL);
     mcpact_result_destroy (&result);
 
     mcpact_agent_destroy (&agent);
@@ -435,14 +459,15 @@ TEST (prefix_on_conflict_after_change)
     mcpact_session_t *session = mcpact_session_new (runtime);
     CHECK (session);
     CHECK (mcpact_session_set_name_policy (session, MCPACT_NAMES_PREFIX_ON_CONFLICT) == 0);
-    mcpact_server_config_t *config = ru_fixture ("first", "--list-changed-after-ms", "200", NULL);
+    mcpact_server_config_t *config = ru_fixture ("first", "--list-changed-after-ms", LATE_MS, NULL);
     CHECK (mcpact_session_add_server (session, &config) == 0);
-    config = ru_fixture ("second", "--list-changed-after-ms", "200", NULL);
+    config = ru_fixture ("second", "--list-changed-after-ms", LATE_MS, NULL);
     CHECK (mcpact_session_add_server (session, &config) == 0);
     mcpact_agent_t *agent = mcpact_agent_new (session, "twins");
     CHECK (agent);
     CHECK (mcpact_agent_set_tools_changed (agent, s_on_tools_changed, &events) == 0);
     s_start_ready (agent);
+    s_check_not_late_yet (agent);
 
     //  Both changes, in one event or two
     json_t *tools = NULL;
@@ -452,7 +477,8 @@ TEST (prefix_on_conflict_after_change)
         if (json_array_size (tools) == 2 * FIXTURE_TOOL_COUNT + 2 || ru_now_ms () > until)
             break;
         json_decref (tools);
-        s_events_wait (&events, s_events_wait (&events, 0, 0) + 1, 500);
+        size_t seen = s_events_wait (&events, 0, 0);
+        s_events_wait (&events, seen + 1, 500); //  the next one, if it comes
     }
     char *all = s_events_text (&events);
     CHECK_MSG (json_array_size (tools) == 2 * FIXTURE_TOOL_COUNT + 2, "events: %s", all);
@@ -488,8 +514,7 @@ TEST (reload_unchanged)
     CHECK (runtime);
     mcpact_session_t *session = mcpact_session_new (runtime);
     CHECK (session);
-    mcpact_server_config_t *config
-        = ru_fixture ("fx", "--list-changed-after-ms", "100000", NULL);
+    mcpact_server_config_t *config = ru_fixture ("fx", "--list-changed-after-ms", "100000", NULL);
     CHECK (mcpact_session_add_server (session, &config) == 0);
     mcpact_agent_t *agent = mcpact_agent_new (session, "reloader");
     CHECK (agent);
@@ -574,8 +599,8 @@ TEST (tool_filter)
     char *names = ru_tool_names (agent);
     CHECK_STR (names, "echo,add,crash,fail,multi,empty,pid,env,cwd,client_answers");
     free (names);
-    mcpact_result_t *result
-        = ru_call_fails (agent, "sleep", "{\"ms\":1}", 0, MCPACT_ERR_UNKNOWN_TOOL);
+    mcpact_result_t *result =
+        ru_call_fails (agent, "sleep", "{\"ms\":1}", 0, MCPACT_ERR_UNKNOWN_TOOL);
     mcpact_result_destroy (&result);
     result = ru_call_fails (agent, "structured", NULL, 0, MCPACT_ERR_UNKNOWN_TOOL);
     mcpact_result_destroy (&result);
@@ -598,13 +623,13 @@ TEST (tool_filter)
 //  Progress
 
 typedef struct {
-    int64_t id;        //  the call the updates are for
-    int count;         //  updates
-    int wrong_id;      //  updates for another call
-    double last;       //  the last progress value
-    bool increasing;   //  each value above the one before
-    bool total_steps;  //  each total as asked
-    double steps;      //  the total asked for
+    int64_t id;       //  the call the updates are for
+    int count;        //  updates
+    int wrong_id;     //  updates for another call
+    double last;      //  the last progress value
+    bool increasing;  //  each value above the one before
+    bool total_steps; //  each total as asked
+    double steps;     //  the total asked for
 } progress_t;
 
 static void
@@ -781,8 +806,8 @@ TEST (separate_timeouts)
     mcpact_session_t *session = mcpact_session_new (runtime);
     CHECK (session);
     //  Many pages, each well within the list timeout
-    mcpact_server_config_t *config
-        = ru_fixture ("paged", "--prefix", "p_", "--page-size", "1", "--tools", "3", NULL);
+    mcpact_server_config_t *config =
+        ru_fixture ("paged", "--prefix", "p_", "--page-size", "1", "--tools", "3", NULL);
     CHECK (mcpact_server_config_set_timeouts (config, 0, 5000, 0) == 0);
     CHECK (mcpact_session_add_server (session, &config) == 0);
     //  An initialize answer later than the connect timeout
@@ -799,8 +824,8 @@ TEST (separate_timeouts)
     char *text = mcpact_agent_start (agent);
     json_t *report = ru_json (text);
     CHECK_MSG (strcmp (ru_state (report, "paged"), "ready") == 0, "%s", text);
-    CHECK (json_integer_value (json_object_get (ru_report_server (report, "paged"), "tools"))
-           == FIXTURE_TOOL_COUNT + 3);
+    CHECK (json_integer_value (json_object_get (ru_report_server (report, "paged"), "tools")) ==
+           FIXTURE_TOOL_COUNT + 3);
     CHECK_MSG (strcmp (ru_state (report, "late"), "failed") == 0, "%s", text);
     CHECK_CONTAINS (ru_str (ru_report_server (report, "late"), "error"), "initialize");
     CHECK_MSG (strcmp (ru_state (report, "short"), "ready") == 0, "%s", text);
@@ -809,8 +834,8 @@ TEST (separate_timeouts)
     RU_CALL_IS (agent, "p_tool_0002", "{\"message\":\"last page\"}", "last page");
 
     //  A call without its own timeout takes the server's
-    mcpact_result_t *result
-        = ru_call_fails (agent, "s_sleep", "{\"ms\":1000}", 0, MCPACT_ERR_TIMEOUT);
+    mcpact_result_t *result =
+        ru_call_fails (agent, "s_sleep", "{\"ms\":1000}", 0, MCPACT_ERR_TIMEOUT);
     mcpact_result_destroy (&result);
     //  and one with its own timeout takes that
     result = mcpact_agent_call (agent, "s_sleep", "{\"ms\":400}", 5000);

@@ -374,7 +374,7 @@ s_handle (void *state, zmq_pollitem_t *items, int count, transport_msg_fn *on_ms
         if (!items[i].revents || items[i].fd != self->out)
             continue;
         s_deliver_t deliver = {self, on_msg, owner};
-        char chunk[65536];
+        char chunk[8192];
         //  Bounded so a chatty server can't starve the actor's other work.
         for (int round = 0; round < 16; round++) {
             ssize_t rc = read (self->out, chunk, sizeof chunk);
