@@ -283,7 +283,11 @@ catalog_slot_init (catalog_slot_t *self)
 void
 catalog_slot_fini (catalog_slot_t *self)
 {
+    //  The registry stopped publishing here before this is called; the
+    //  lock makes that order visible to checkers as well.
+    pthread_mutex_lock (&self->lock);
     catalog_unref (&self->catalog);
+    pthread_mutex_unlock (&self->lock);
     free (self->agent);
     pthread_mutex_destroy (&self->lock);
 }
