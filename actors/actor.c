@@ -28,16 +28,16 @@ void __tsan_release (void *addr);
 #define ACTOR_STACK_SIZE (1024 * 1024)
 
 struct _actor_t {
-    pthread_t thread;     //  the actor's thread
-    zsock_t *pipe;        //  our end of the pipe
-    bool termed;          //  "$TERM" sent already
-    bool joined;          //  thread joined already
+    pthread_t thread; //  the actor's thread
+    zsock_t *pipe;    //  our end of the pipe
+    bool termed;      //  "$TERM" sent already
+    bool joined;      //  thread joined already
 };
 
 typedef struct {
-    actor_fn *fn;         //  the actor function
-    void *args;           //  its argument
-    zsock_t *pipe;        //  the actor's end of the pipe
+    actor_fn *fn;  //  the actor function
+    void *args;    //  its argument
+    zsock_t *pipe; //  the actor's end of the pipe
 } s_start_t;
 
 static void *

@@ -18,7 +18,7 @@
 #include <czmq.h>
 
 typedef struct _actor_t actor_t;
-typedef void(actor_fn) (zsock_t *pipe, void *args);
+typedef void (actor_fn) (zsock_t *pipe, void *args);
 
 //  Starts the thread; returns at once. NULL if no thread could be made.
 actor_t *actor_new (actor_fn *fn, void *args);

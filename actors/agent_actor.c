@@ -11,22 +11,22 @@
 #include <errno.h>
 
 typedef struct {
-    char *session;        //  session actor endpoint
-    char *registry;       //  registry intake
-    char *control;        //  registry control
-    atomic_uint *ids;     //  the runtime's id counter
+    char *session;    //  session actor endpoint
+    char *registry;   //  registry intake
+    char *control;    //  registry control
+    atomic_uint *ids; //  the runtime's id counter
 } s_args_t;
 
 typedef struct {
-    zsock_t *pipe;                   //  to the host API
-    s_args_t *args;                  //  as given
-    server_set_t *servers;           //  own servers (maybe none)
-    zsock_t *control;                //  DEALER to the registry
-    char *view_id;                   //  registered view, or NULL
-    char *report;                    //  start report, once started
-    mcpact_progress_fn *progress;    //  host's progress callback
-    void *progress_arg;              //  its argument
-    bool terminated;                 //  leave the loop
+    zsock_t *pipe;                //  to the host API
+    s_args_t *args;               //  as given
+    server_set_t *servers;        //  own servers (maybe none)
+    zsock_t *control;             //  DEALER to the registry
+    char *view_id;                //  registered view, or NULL
+    char *report;                 //  start report, once started
+    mcpact_progress_fn *progress; //  host's progress callback
+    void *progress_arg;           //  its argument
+    bool terminated;              //  leave the loop
 } self_t;
 
 //  Asks the session for its servers (starting them if need be).
@@ -98,21 +98,19 @@ s_start (self_t *self, zmsg_t *msg)
                         self->progress_arg);
         servers = server_set_servers (self->servers);
         report = server_set_report (self->servers);
-    }
-    else if (s_session_servers (self, &servers, &report) != 0) {
+    } else if (s_session_servers (self, &servers, &report) != 0) {
         json_decref (servers);
         json_decref (report);
         servers = json_array ();
-        report = json_pack ("{s:[],s:i,s:s}", "servers", "ms", 0, "error",
-                            "the session did not answer");
+        report =
+            json_pack ("{s:[],s:i,s:s}", "servers", "ms", 0, "error", "the session did not answer");
     }
     char *servers_text = json_dumps (servers, JSON_COMPACT);
     self->control = zsock_new_dealer (self->args->control);
-    zsock_send (self->control, "ssssss", "VIEW", view_id, slot, policy, functions,
-                servers_text);
+    zsock_send (self->control, "ssssss", "VIEW", view_id, slot, policy, functions, servers_text);
     char *verb = NULL, *id = NULL, *rejected_text = NULL;
-    if (zsock_recv (self->control, "sss", &verb, &id, &rejected_text) == 0 && verb
-        && strcmp (verb, "VIEWED") == 0) {
+    if (zsock_recv (self->control, "sss", &verb, &id, &rejected_text) == 0 && verb &&
+        strcmp (verb, "VIEWED") == 0) {
         json_error_t error;
         json_t *rejected = json_loads (rejected_text, 0, &error);
         s_merge_rejections (report, rejected);
@@ -154,8 +152,7 @@ s_handle_pipe (self_t *self)
             free (id);
         }
         zstr_send (self->pipe, "OK");
-    }
-    else if (strcmp (verb, "START") == 0) {
+    } else if (strcmp (verb, "START") == 0) {
         if (!self->report)
             self->report = s_start (self, msg);
         zstr_sendx (self->pipe, "REPORT", self->report ? self->report : "{}", NULL);
@@ -167,7 +164,7 @@ s_handle_pipe (self_t *self)
 static void
 s_actor (zsock_t *pipe, void *arg)
 {
-    self_t self = {0};
+    self_t self = { 0 };
     self.pipe = pipe;
     self.args = (s_args_t *) arg;
     self.servers = server_set_new ();
@@ -193,8 +190,7 @@ s_actor (zsock_t *pipe, void *arg)
 }
 
 actor_t *
-agent_actor_new (const char *session, const char *registry, const char *control,
-                 atomic_uint *ids)
+agent_actor_new (const char *session, const char *registry, const char *control, atomic_uint *ids)
 {
     s_args_t *args = (s_args_t *) calloc (1, sizeof (s_args_t));
     args->session = strdup (session);

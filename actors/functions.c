@@ -14,24 +14,24 @@
 #include <jansson.h>
 
 typedef struct {
-    mcpact_function_fn *fn;   //  the host's callback
-    void *arg;                //  its argument
+    mcpact_function_fn *fn; //  the host's callback
+    void *arg;              //  its argument
 } s_function_t;
 
 //  A job is handed to a worker and back by pointer: only one thread holds
 //  it at a time.
 typedef struct {
-    uint64_t id;              //  job id (deadline heap, running map)
-    zmq_msg_t caller;         //  caller's routing id
-    uint64_t call_id;         //  caller's id for the call
-    s_function_t function;    //  what to run
-    mcpact_tools_changed_fn *event;   //  or: a host event callback to run
-    void *event_arg;          //  its argument
-    char *args;               //  argument text (the event's JSON for events)
-    char *output;             //  result or error text from the function
-    int rc;                   //  0 or -1 from the function
-    int timeout_ms;           //  as asked
-    bool abandoned;           //  answered already (timed out)
+    uint64_t id;                    //  job id (deadline heap, running map)
+    zmq_msg_t caller;               //  caller's routing id
+    uint64_t call_id;               //  caller's id for the call
+    s_function_t function;          //  what to run
+    mcpact_tools_changed_fn *event; //  or: a host event callback to run
+    void *event_arg;                //  its argument
+    char *args;                     //  argument text (the event's JSON for events)
+    char *output;                   //  result or error text from the function
+    int rc;                         //  0 or -1 from the function
+    int timeout_ms;                 //  as asked
+    bool abandoned;                 //  answered already (timed out)
 } s_job_t;
 
 typedef struct {
@@ -40,17 +40,17 @@ typedef struct {
 } s_args_t;
 
 typedef struct {
-    zsock_t *pipe;            //  to the runtime
-    zsock_t *router;          //  callers
-    zhashx_t *functions;      //  key -> s_function_t
-    actor_t **workers;        //  worker threads
-    int worker_count;         //  how many
-    bool *busy;               //  per worker
-    zlistx_t *queue;          //  jobs waiting for a worker
-    idmap_t jobs;             //  job id -> s_job_t, waiting or running
-    deadlines_t deadlines;    //  job deadlines
-    uint64_t next_job;        //  job ids
-    bool terminated;          //  leave the loop
+    zsock_t *pipe;         //  to the runtime
+    zsock_t *router;       //  callers
+    zhashx_t *functions;   //  key -> s_function_t
+    actor_t **workers;     //  worker threads
+    int worker_count;      //  how many
+    bool *busy;            //  per worker
+    zlistx_t *queue;       //  jobs waiting for a worker
+    idmap_t jobs;          //  job id -> s_job_t, waiting or running
+    deadlines_t deadlines; //  job deadlines
+    uint64_t next_job;     //  job ids
+    bool terminated;       //  leave the loop
 } self_t;
 
 static void
@@ -90,9 +90,8 @@ s_job_free (s_job_t *job)
 static void
 s_answer (self_t *self, s_job_t *job)
 {
-    const char *text = job->output ? job->output
-                                   : (job->rc == 0 ? "" : "the function tool failed");
-    jsonbuf_t buf = {0};
+    const char *text = job->output ? job->output : (job->rc == 0 ? "" : "the function tool failed");
+    jsonbuf_t buf = { 0 };
     jsonbuf_append_str (&buf, "{\"content\":[{\"type\":\"text\",\"text\":");
     jsonbuf_append_quoted (&buf, text);
     jsonbuf_append_str (&buf, job->rc == 0 ? "}]}" : "}],\"isError\":true}");
@@ -200,8 +199,8 @@ s_handle_router (self_t *self)
             char status[128];
             snprintf (status, sizeof status, "{\"name\":\"functions\",\"functions\":%zu}",
                       zhashx_size (self->functions));
-            wire_send_result (router, &msg.parts[0], (uint64_t) wire_int (&msg, 2, 0), 0,
-                              status, strlen (status));
+            wire_send_result (router, &msg.parts[0], (uint64_t) wire_int (&msg, 2, 0), 0, status,
+                              strlen (status));
         }
         //  CANCEL: a running C function cannot be stopped; the caller has
         //  its answer already and the result will be dropped.
@@ -254,14 +253,12 @@ s_handle_pipe (self_t *self)
         function->arg = arg;
         zhashx_update (self->functions, key, function);
         zstr_send (self->pipe, "OK");
-    }
-    else if (verb && strcmp (verb, "REMOVE") == 0) {
+    } else if (verb && strcmp (verb, "REMOVE") == 0) {
         key = zmsg_popstr (msg);
         if (key)
             zhashx_delete (self->functions, key);
         zstr_send (self->pipe, "OK");
-    }
-    else
+    } else
         self->terminated = true;
     free (verb);
     free (key);
@@ -288,7 +285,7 @@ static void
 s_actor (zsock_t *pipe, void *arg)
 {
     s_args_t *args = (s_args_t *) arg;
-    self_t self = {0};
+    self_t self = { 0 };
     self.pipe = pipe;
     self.functions = zhashx_new ();
     zhashx_set_destructor (self.functions, (zhashx_destructor_fn *) zstr_free);
@@ -313,14 +310,14 @@ s_actor (zsock_t *pipe, void *arg)
     else
         actor_ready (pipe);
 
-    zmq_pollitem_t *items
-        = (zmq_pollitem_t *) calloc ((size_t) self.worker_count + 2, sizeof (zmq_pollitem_t));
+    zmq_pollitem_t *items =
+        (zmq_pollitem_t *) calloc ((size_t) self.worker_count + 2, sizeof (zmq_pollitem_t));
     while (ok && !self.terminated) {
-        items[0] = (zmq_pollitem_t){zsock_resolve (pipe), 0, ZMQ_POLLIN, 0};
-        items[1] = (zmq_pollitem_t){zsock_resolve (self.router), 0, ZMQ_POLLIN, 0};
+        items[0] = (zmq_pollitem_t){ zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 };
+        items[1] = (zmq_pollitem_t){ zsock_resolve (self.router), 0, ZMQ_POLLIN, 0 };
         for (int i = 0; i < self.worker_count; i++)
-            items[i + 2]
-                = (zmq_pollitem_t){zsock_resolve (actor_sock (self.workers[i])), 0, ZMQ_POLLIN, 0};
+            items[i + 2] =
+                (zmq_pollitem_t){ zsock_resolve (actor_sock (self.workers[i])), 0, ZMQ_POLLIN, 0 };
         deadline_t *next = deadlines_peek (&self.deadlines);
         long timeout = next ? (long) (next->when - clock_ms ()) : -1;
         if (next && timeout < 0)

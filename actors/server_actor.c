@@ -37,70 +37,69 @@
 //  Messages drained from the callers' socket before looking at the rest.
 #define DRAIN_BATCH 256
 
-static const char *s_versions[] = {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05",
-                                   NULL};
+static const char *s_versions[] = { "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", NULL };
 
 typedef enum {
-    S_CONNECTING,    //  transport opened, initialize sent
-    S_LISTING,       //  initialized, tools/list pages coming in
-    S_READY,         //  serving calls
-    S_RESTARTING,    //  died after ready; waiting for the backoff timer
-    S_FAILED,        //  could not start; stays so
-    S_STOPPED        //  $TERM received
+    S_CONNECTING, //  transport opened, initialize sent
+    S_LISTING,    //  initialized, tools/list pages coming in
+    S_READY,      //  serving calls
+    S_RESTARTING, //  died after ready; waiting for the backoff timer
+    S_FAILED,     //  could not start; stays so
+    S_STOPPED     //  $TERM received
 } s_state_t;
 
-static const char *s_state_names[] = {"connecting", "listing", "ready",
-                                      "restarting", "failed", "stopped"};
+static const char *s_state_names[] = { "connecting", "listing", "ready",
+                                       "restarting", "failed",  "stopped" };
 
 typedef struct {
-    zmq_msg_t caller;     //  the caller's routing id
-    uint64_t call_id;     //  the caller's id for the call
-    int64_t deadline;     //  ms, monotonic; moved on by progress
-    int64_t limit;        //  progress never moves the deadline past this
-    int timeout_ms;       //  as asked, for the message
-    bool progress;        //  the caller wants progress notifications
+    zmq_msg_t caller; //  the caller's routing id
+    uint64_t call_id; //  the caller's id for the call
+    int64_t deadline; //  ms, monotonic; moved on by progress
+    int64_t limit;    //  progress never moves the deadline past this
+    int timeout_ms;   //  as asked, for the message
+    bool progress;    //  the caller wants progress notifications
 } s_call_t;
 
 typedef struct {
-    zsock_t *pipe;                   //  to the owner
-    zsock_t *router;                 //  callers
-    zsock_t *registry;               //  PUSH to the registry
-    mcpact_server_config_t *config;  //  ours
-    unsigned id;                     //  server id
-    char endpoint[64];               //  where callers find us
-    const transport_ops_t *ops;      //  the transport's operations
-    void *transport;                 //  its state, NULL when down
-    s_state_t state;                 //  see s_set_state
-    bool listing;                    //  a tools/list is in progress
-    uint64_t next_id;                //  next JSON-RPC request id
-    uint64_t init_id;                //  id of the initialize request
-    uint64_t list_id;                //  id of the tools/list request
-    idmap_t calls;                   //  JSON-RPC id -> s_call_t
-    deadlines_t deadlines;           //  call deadlines
-    int64_t phase_deadline;          //  connect/list deadline, 0 = none
-    int64_t start_ms;                //  when the first start began
-    int64_t connect_ms;              //  when the current connect began
-    int64_t ready_ms;                //  when it last became ready
-    json_t *tools;                   //  allowed tools, as listed
-    json_t *listed;                  //  tools of the listing in progress
-    json_t *cursors;                 //  cursors seen in this listing
-    char *error;                     //  why it failed or last died
-    char *protocol;                  //  negotiated protocol version
-    json_t *server_info;             //  serverInfo from initialize
-    bool list_changed;               //  server advertised tools.listChanged
-    int64_t relist_at;               //  debounced re-list time, 0 = none
-    bool reported;                   //  READY/FAILED sent to the owner
-    bool nonjson_logged;             //  logged a non-JSON line already
-    uint64_t calls_total;            //  calls received
-    uint64_t errors_total;           //  calls that did not end in OK
-    unsigned restarts;               //  restarts so far
-    int backoff_ms;                  //  next restart delay
-    int64_t restart_at;              //  restart time, 0 = none
-    jsonbuf_t line;                  //  reused request buffer
-    zlistx_t *reloads;               //  RELOAD requests waiting (s_call_t *)
-    bool in_transport;               //  inside the transport's handle
-    char *lost;                      //  loss noticed there, handled after
-    bool terminated;                 //  leave the loop
+    zsock_t *pipe;                  //  to the owner
+    zsock_t *router;                //  callers
+    zsock_t *registry;              //  PUSH to the registry
+    mcpact_server_config_t *config; //  ours
+    unsigned id;                    //  server id
+    char endpoint[64];              //  where callers find us
+    const transport_ops_t *ops;     //  the transport's operations
+    void *transport;                //  its state, NULL when down
+    s_state_t state;                //  see s_set_state
+    bool listing;                   //  a tools/list is in progress
+    uint64_t next_id;               //  next JSON-RPC request id
+    uint64_t init_id;               //  id of the initialize request
+    uint64_t list_id;               //  id of the tools/list request
+    idmap_t calls;                  //  JSON-RPC id -> s_call_t
+    deadlines_t deadlines;          //  call deadlines
+    int64_t phase_deadline;         //  connect/list deadline, 0 = none
+    int64_t start_ms;               //  when the first start began
+    int64_t connect_ms;             //  when the current connect began
+    int64_t ready_ms;               //  when it last became ready
+    json_t *tools;                  //  allowed tools, as listed
+    json_t *listed;                 //  tools of the listing in progress
+    json_t *cursors;                //  cursors seen in this listing
+    char *error;                    //  why it failed or last died
+    char *protocol;                 //  negotiated protocol version
+    json_t *server_info;            //  serverInfo from initialize
+    bool list_changed;              //  server advertised tools.listChanged
+    int64_t relist_at;              //  debounced re-list time, 0 = none
+    bool reported;                  //  READY/FAILED sent to the owner
+    bool nonjson_logged;            //  logged a non-JSON line already
+    uint64_t calls_total;           //  calls received
+    uint64_t errors_total;          //  calls that did not end in OK
+    unsigned restarts;              //  restarts so far
+    int backoff_ms;                 //  next restart delay
+    int64_t restart_at;             //  restart time, 0 = none
+    jsonbuf_t line;                 //  reused request buffer
+    zlistx_t *reloads;              //  RELOAD requests waiting (s_call_t *)
+    bool in_transport;              //  inside the transport's handle
+    char *lost;                     //  loss noticed there, handled after
+    bool terminated;                //  leave the loop
 } self_t;
 
 static void s_connect (self_t *self);
@@ -142,13 +141,13 @@ s_reply (self_t *self, s_call_t *call, int status, const char *payload, size_t s
 {
     if (status != MCPACT_OK)
         self->errors_total++;
-    wire_send_result (zsock_resolve (self->router), &call->caller, call->call_id, status,
-                      payload, size);
+    wire_send_result (zsock_resolve (self->router), &call->caller, call->call_id, status, payload,
+                      size);
 }
 
 static void
-s_reply_error (self_t *self, zmq_msg_t *caller, uint64_t call_id, int status,
-               const char *format, ...)
+s_reply_error (self_t *self, zmq_msg_t *caller, uint64_t call_id, int status, const char *format,
+               ...)
 {
     char message[1024];
     va_list args;
@@ -178,7 +177,7 @@ s_fail_one (uint64_t id, void *value, void *arg)
 static void
 s_fail_all (self_t *self, const char *reason)
 {
-    s_fail_all_t fail = {self, reason};
+    s_fail_all_t fail = { self, reason };
     idmap_each (&self->calls, s_fail_one, &fail);
     idmap_free (&self->calls);
     idmap_init (&self->calls);
@@ -195,8 +194,8 @@ s_answer_reloads (self_t *self, const char *failure)
     while ((call = (s_call_t *) zlistx_first (self->reloads))) {
         zlistx_detach_cur (self->reloads);
         if (failure)
-            s_reply_error (self, &call->caller, call->call_id, MCPACT_ERR_SERVER,
-                           "server %s: %s", self->config->name, failure);
+            s_reply_error (self, &call->caller, call->call_id, MCPACT_ERR_SERVER, "server %s: %s",
+                           self->config->name, failure);
         else
             s_reply (self, call, MCPACT_OK, "{}", 2);
         s_call_free (call);
@@ -222,8 +221,8 @@ static uint64_t
 s_request (self_t *self, const char *method, json_t *params)
 {
     uint64_t id = ++self->next_id;
-    json_t *request = json_pack ("{s:s,s:I,s:s}", "jsonrpc", "2.0", "id", (json_int_t) id,
-                                 "method", method);
+    json_t *request =
+        json_pack ("{s:s,s:I,s:s}", "jsonrpc", "2.0", "id", (json_int_t) id, "method", method);
     if (params)
         json_object_set_new (request, "params", params);
     s_send_json (self, request);
@@ -260,13 +259,11 @@ s_cancel (self_t *self, uint64_t rpc_id, const char *reason)
 static json_t *
 s_report (self_t *self)
 {
-    json_t *report = json_pack ("{s:s,s:s,s:s,s:I,s:i}", "name", self->config->name,
-                                "transport",
-                                server_config_transport_name (
-                                    server_config_transport (self->config)),
-                                "state", self->state == S_READY ? "ready" : "failed", "ms",
-                                (json_int_t) (clock_ms () - self->start_ms), "tools",
-                                (int) json_array_size (self->tools));
+    json_t *report = json_pack (
+        "{s:s,s:s,s:s,s:I,s:i}", "name", self->config->name, "transport",
+        server_config_transport_name (server_config_transport (self->config)), "state",
+        self->state == S_READY ? "ready" : "failed", "ms",
+        (json_int_t) (clock_ms () - self->start_ms), "tools", (int) json_array_size (self->tools));
     if (self->state != S_READY && self->error)
         json_object_set_new (report, "error", json_string (self->error));
     return report;
@@ -322,12 +319,11 @@ s_lost (self_t *self, const char *reason)
     }
     if (self->ready_ms && clock_ms () - self->ready_ms > RESTART_RESET_MS)
         self->backoff_ms = RESTART_FIRST_MS;
-    log_warn ("server %s: %s; restarting in %d ms", self->config->name, reason,
-              self->backoff_ms);
+    log_warn ("server %s: %s; restarting in %d ms", self->config->name, reason, self->backoff_ms);
     s_set_state (self, S_RESTARTING);
     self->restart_at = clock_ms () + self->backoff_ms;
-    self->backoff_ms = self->backoff_ms * 2 > RESTART_MAX_MS ? RESTART_MAX_MS
-                                                              : self->backoff_ms * 2;
+    self->backoff_ms =
+        self->backoff_ms * 2 > RESTART_MAX_MS ? RESTART_MAX_MS : self->backoff_ms * 2;
 }
 
 static void
@@ -339,9 +335,8 @@ s_connect (self_t *self)
         s_lost (self, self->config->error);
         return;
     }
-    self->ops = server_config_transport (self->config) == MCPACT_TRANSPORT_STDIO
-                    ? &transport_stdio
-                    : &transport_http;
+    self->ops = server_config_transport (self->config) == MCPACT_TRANSPORT_STDIO ? &transport_stdio
+                                                                                 : &transport_http;
     char *error = NULL;
     self->transport = self->ops->open (self->config, &error);
     if (!self->transport) {
@@ -352,18 +347,18 @@ s_connect (self_t *self)
     s_set_state (self, S_CONNECTING);
     self->phase_deadline = self->connect_ms + self->config->connect_ms;
     //  Ask at once: the child reads it as soon as it is up.
-    self->init_id = s_request (
-        self, "initialize",
-        json_pack ("{s:s,s:{},s:{s:s,s:s}}", "protocolVersion", MCPACT_PROTOCOL_VERSION,
-                   "capabilities", "clientInfo", "name", "mcpact", "version", "0.1.0"));
+    self->init_id =
+        s_request (self, "initialize",
+                   json_pack ("{s:s,s:{},s:{s:s,s:s}}", "protocolVersion", MCPACT_PROTOCOL_VERSION,
+                              "capabilities", "clientInfo", "name", "mcpact", "version", "0.1.0"));
 }
 
 static void
 s_list_page (self_t *self, const char *cursor)
 {
     self->listing = true;
-    self->list_id = s_request (self, "tools/list",
-                               cursor ? json_pack ("{s:s}", "cursor", cursor) : NULL);
+    self->list_id =
+        s_request (self, "tools/list", cursor ? json_pack ("{s:s}", "cursor", cursor) : NULL);
     self->phase_deadline = clock_ms () + self->config->list_ms;
 }
 
@@ -445,8 +440,7 @@ s_on_list (self_t *self, json_t *result, json_t *error)
             self->listing = false;
             self->phase_deadline = 0;
             s_answer_reloads (self, reason);
-        }
-        else
+        } else
             s_lost (self, reason);
         return;
     }
@@ -464,19 +458,17 @@ s_on_list (self_t *self, json_t *result, json_t *error)
     }
     const char *cursor = json_string_value (json_object_get (result, "nextCursor"));
     if (cursor) {
-        if (json_object_get (self->cursors, cursor)
-            || json_object_size (self->cursors) >= MAX_LIST_PAGES) {
+        if (json_object_get (self->cursors, cursor) ||
+            json_object_size (self->cursors) >= MAX_LIST_PAGES) {
             char reason[512];
             snprintf (reason, sizeof reason,
-                      "tools/list pagination does not end (cursor \"%.100s\" came back)",
-                      cursor);
+                      "tools/list pagination does not end (cursor \"%.100s\" came back)", cursor);
             if (self->state == S_READY) {
                 log_warn ("server %s: %s", self->config->name, reason);
                 self->listing = false;
                 self->phase_deadline = 0;
                 s_answer_reloads (self, reason);
-            }
-            else
+            } else
                 s_lost (self, reason);
             return;
         }
@@ -517,18 +509,16 @@ s_on_server_message (self_t *self, const char *text, size_t size)
         char text_error[256];
         snprintf (text_error, sizeof text_error, "method not found: %s", method);
         s_respond (self, id, NULL, json_pack ("{s:i,s:s}", "code", -32601, "message", text_error));
-    }
-    else if (strcmp (method, "notifications/tools/list_changed") == 0) {
+    } else if (strcmp (method, "notifications/tools/list_changed") == 0) {
         if (self->list_changed && !self->relist_at)
             self->relist_at = clock_ms () + RELIST_DEBOUNCE_MS;
-    }
-    else if (strcmp (method, "notifications/progress") == 0) {
+    } else if (strcmp (method, "notifications/progress") == 0) {
         json_t *params = json_object_get (message, "params");
         json_t *token = json_object_get (params, "progressToken");
-        s_call_t *call = json_is_integer (token)
-                             ? (s_call_t *) idmap_get (&self->calls,
-                                                       (uint64_t) json_integer_value (token))
-                             : NULL;
+        s_call_t *call =
+            json_is_integer (token)
+                ? (s_call_t *) idmap_get (&self->calls, (uint64_t) json_integer_value (token))
+                : NULL;
         if (call && call->progress) {
             //  Progress is a sign of life: the call may take its timeout
             //  again from now, up to its hard limit.
@@ -545,13 +535,11 @@ s_on_server_message (self_t *self, const char *text, size_t size)
             zmq_send (router, text ? text : "{}", text ? strlen (text) : 2, 0);
             free (text);
         }
-    }
-    else if (strcmp (method, "notifications/message") == 0) {
+    } else if (strcmp (method, "notifications/message") == 0) {
         json_t *params = json_object_get (message, "params");
         char *data = json_dumps (json_object_get (params, "data"), JSON_COMPACT | JSON_ENCODE_ANY);
         log_info ("server %s: %s: %s", self->config->name,
-                  json_string_value (json_object_get (params, "level")) ?: "log",
-                  data ? data : "");
+                  json_string_value (json_object_get (params, "level")) ?: "log", data ? data : "");
         free (data);
     }
     json_decref (message);
@@ -591,7 +579,7 @@ s_on_message (void *owner, const char *text, size_t size)
 {
     self_t *self = (self_t *) owner;
     if (self->lost)
-        return;    //  the server is being given up; the rest is moot
+        return; //  the server is being given up; the rest is moot
     const char *end = text + size;
     const char *id_start, *id_end, *value, *value_end;
     if (size == 0 || text[0] != '{' || !jsonscan_is_object (text, end)) {
@@ -611,8 +599,8 @@ s_on_message (void *owner, const char *text, size_t size)
     uint64_t id;
     if (!jsonscan_member (text, end, "id", &id_start, &id_end)) {
         //  Some servers answer a notification with an empty result.
-        log_debug ("server %s: ignored a message without id or method: %.120s",
-                   self->config->name, text);
+        log_debug ("server %s: ignored a message without id or method: %.120s", self->config->name,
+                   text);
         return;
     }
     if (!s_parse_id (id_start, id_end, &id)) {
@@ -627,24 +615,22 @@ s_on_message (void *owner, const char *text, size_t size)
     s_call_t *call = (s_call_t *) idmap_take (&self->calls, id);
     if (!call) {
         //  A late answer to a call that timed out or was cancelled.
-        log_debug ("server %s: dropped a late response to request %" PRIu64,
-                   self->config->name, id);
+        log_debug ("server %s: dropped a late response to request %" PRIu64, self->config->name,
+                   id);
         return;
     }
     if (jsonscan_member (text, end, "result", &value, &value_end)) {
         const char *flag, *flag_end;
         int status = MCPACT_OK;
-        if (jsonscan_member (value, value_end, "isError", &flag, &flag_end)
-            && flag_end - flag == 4 && memcmp (flag, "true", 4) == 0)
+        if (jsonscan_member (value, value_end, "isError", &flag, &flag_end) &&
+            flag_end - flag == 4 && memcmp (flag, "true", 4) == 0)
             status = MCPACT_ERR_TOOL;
         s_reply (self, call, status, value, (size_t) (value_end - value));
-    }
-    else if (jsonscan_member (text, end, "error", &value, &value_end))
+    } else if (jsonscan_member (text, end, "error", &value, &value_end))
         s_reply (self, call, MCPACT_ERR_PROTOCOL, value, (size_t) (value_end - value));
     else
         s_reply_error (self, &call->caller, call->call_id, MCPACT_ERR_PROTOCOL,
-                       "server %s: a response with neither result nor error",
-                       self->config->name);
+                       "server %s: a response with neither result nor error", self->config->name);
     s_call_free (call);
 }
 
@@ -660,8 +646,8 @@ s_handle_call (self_t *self, wire_msg_t *msg)
     self->calls_total++;
     if (self->state != S_READY) {
         s_reply_error (self, caller, call_id, MCPACT_ERR_SERVER, "server %s is %s%s%s",
-                       self->config->name, s_state_names[self->state],
-                       self->error ? ": " : "", self->error ? self->error : "");
+                       self->config->name, s_state_names[self->state], self->error ? ": " : "",
+                       self->error ? self->error : "");
         return;
     }
     char tool[256];
@@ -702,9 +688,8 @@ s_handle_call (self_t *self, wire_msg_t *msg)
     call->call_id = call_id;
     call->timeout_ms = timeout_ms;
     call->deadline = clock_ms () + timeout_ms;
-    call->limit = clock_ms () + (timeout_ms > self->config->max_call_ms
-                                     ? timeout_ms
-                                     : self->config->max_call_ms);
+    call->limit = clock_ms () +
+                  (timeout_ms > self->config->max_call_ms ? timeout_ms : self->config->max_call_ms);
     call->progress = progress;
 
     jsonbuf_t *line = &self->line;
@@ -718,8 +703,8 @@ s_handle_call (self_t *self, wire_msg_t *msg)
     jsonbuf_append_quoted (line, tool);
     if (progress) {
         //  The token is our request id: unique while the call lives.
-        head_size = snprintf (head, sizeof head, ",\"_meta\":{\"progressToken\":%" PRIu64 "}",
-                              rpc_id);
+        head_size =
+            snprintf (head, sizeof head, ",\"_meta\":{\"progressToken\":%" PRIu64 "}", rpc_id);
         jsonbuf_append (line, head, (size_t) head_size);
     }
     jsonbuf_append (line, ",\"arguments\":", 13);
@@ -753,10 +738,10 @@ s_find_call (uint64_t id, void *value, void *arg)
 {
     s_find_t *find = (s_find_t *) arg;
     s_call_t *call = (s_call_t *) value;
-    if (call->call_id == find->call_id && zmq_msg_size (&call->caller) == zmq_msg_size (find->caller)
-        && memcmp (zmq_msg_data (&call->caller), zmq_msg_data (find->caller),
-                   zmq_msg_size (find->caller))
-               == 0)
+    if (call->call_id == find->call_id &&
+        zmq_msg_size (&call->caller) == zmq_msg_size (find->caller) &&
+        memcmp (zmq_msg_data (&call->caller), zmq_msg_data (find->caller),
+                zmq_msg_size (find->caller)) == 0)
         find->rpc_id = id;
 }
 
@@ -764,7 +749,7 @@ static void
 s_handle_cancel (self_t *self, wire_msg_t *msg)
 {
     //  [caller] CANCEL call_id
-    s_find_t find = {(uint64_t) wire_int (msg, 2, 0), 0, &msg->parts[0]};
+    s_find_t find = { (uint64_t) wire_int (msg, 2, 0), 0, &msg->parts[0] };
     idmap_each (&self->calls, s_find_call, &find);
     s_call_t *call = find.rpc_id ? (s_call_t *) idmap_take (&self->calls, find.rpc_id) : NULL;
     if (!call)
@@ -841,11 +826,10 @@ s_handle_router (self_t *self)
             s_handle_reload (self, &msg);
         else if (wire_is (&msg, 1, "STATUS")) {
             char *status = s_status_json (self);
-            wire_send_result (router, &msg.parts[0], (uint64_t) wire_int (&msg, 2, 0), 0,
-                              status, strlen (status));
+            wire_send_result (router, &msg.parts[0], (uint64_t) wire_int (&msg, 2, 0), 0, status,
+                              strlen (status));
             free (status);
-        }
-        else
+        } else
             log_warn ("server %s: unknown message from a caller", self->config->name);
         wire_close (&msg);
     }
@@ -864,7 +848,7 @@ s_handle_timers (self_t *self)
         deadlines_pop (&self->deadlines);
         s_call_t *call = (s_call_t *) idmap_get (&self->calls, rpc_id);
         if (!call)
-            continue;    //  answered already
+            continue; //  answered already
         if (call->deadline > now) {
             //  Progress moved it on.
             deadlines_push (&self->deadlines, call->deadline, rpc_id);
@@ -875,8 +859,7 @@ s_handle_timers (self_t *self)
         snprintf (reason, sizeof reason, "timed out after %d ms", call->timeout_ms);
         s_cancel (self, rpc_id, reason);
         s_reply_error (self, &call->caller, call->call_id, MCPACT_ERR_TIMEOUT,
-                       "server %s: no answer within %d ms", self->config->name,
-                       call->timeout_ms);
+                       "server %s: no answer within %d ms", self->config->name, call->timeout_ms);
         s_call_free (call);
     }
     if (self->phase_deadline && now >= self->phase_deadline) {
@@ -888,14 +871,12 @@ s_handle_timers (self_t *self)
             snprintf (reason, sizeof reason, "no answer to tools/list within %d ms",
                       self->config->list_ms);
         if (self->state == S_READY) {
-            log_warn ("server %s: %s; keeping the tools listed before", self->config->name,
-                      reason);
+            log_warn ("server %s: %s; keeping the tools listed before", self->config->name, reason);
             self->listing = false;
             self->list_id = 0;
             self->phase_deadline = 0;
             s_answer_reloads (self, reason);
-        }
-        else
+        } else
             s_lost (self, reason);
     }
     if (self->restart_at && now >= self->restart_at && self->state == S_RESTARTING) {
@@ -1021,8 +1002,8 @@ s_actor (zsock_t *pipe, void *arg)
     }
     if (self->registry)
         zsock_set_sndhwm (self->registry, 0);
-    if (!self->router || !self->registry || zsock_bind (self->router, "%s", self->endpoint) != 0
-        || zsock_connect (self->registry, "%s", args->registry) != 0) {
+    if (!self->router || !self->registry || zsock_bind (self->router, "%s", self->endpoint) != 0 ||
+        zsock_connect (self->registry, "%s", args->registry) != 0) {
         actor_fail (pipe, "cannot open the server actor's sockets");
         self->registry = self->registry;
         s_self_destroy (&self);
@@ -1037,8 +1018,8 @@ s_actor (zsock_t *pipe, void *arg)
     s_connect (self);
     while (!self->terminated) {
         zmq_pollitem_t items[8] = {
-            {zsock_resolve (self->pipe), 0, ZMQ_POLLIN, 0},
-            {zsock_resolve (self->router), 0, ZMQ_POLLIN, 0},
+            { zsock_resolve (self->pipe), 0, ZMQ_POLLIN, 0 },
+            { zsock_resolve (self->router), 0, ZMQ_POLLIN, 0 },
         };
         int count = 2;
         if (self->transport)
@@ -1058,16 +1039,14 @@ s_actor (zsock_t *pipe, void *arg)
         //  have timers of its own.
         if (self->transport) {
             self->in_transport = true;
-            int rc = self->ops->handle (self->transport, items + 2, count - 2, s_on_message,
-                                        self);
+            int rc = self->ops->handle (self->transport, items + 2, count - 2, s_on_message, self);
             self->in_transport = false;
             if (self->lost) {
                 char *reason = self->lost;
                 self->lost = NULL;
                 s_lost (self, reason);
                 free (reason);
-            }
-            else if (rc != 0) {
+            } else if (rc != 0) {
                 const char *error = self->ops->error (self->transport);
                 char reason[1024];
                 snprintf (reason, sizeof reason, "%s", error ? error : "the transport closed");

@@ -29,9 +29,9 @@
 #include "server_config.h"
 
 typedef struct {
-    mcpact_server_config_t *config;   //  handed over to the actor
-    unsigned id;                      //  unique in the process
-    char *registry;                   //  registry intake endpoint (copied)
+    mcpact_server_config_t *config; //  handed over to the actor
+    unsigned id;                    //  unique in the process
+    char *registry;                 //  registry intake endpoint (copied)
 } server_actor_args_t;
 
 //  Starts a server actor; the config is handed over (and copied by the

@@ -12,21 +12,21 @@
 #include <errno.h>
 
 typedef struct {
-    mcpact_server_config_t *config;   //  until started, then the actor's
-    char *name;                       //  server name
-    unsigned id;                      //  server id once started
-    char endpoint[64];                //  where callers reach it
-    actor_t *actor;                   //  the server actor
-    json_t *report;                   //  READY/FAILED entry, NULL until then
+    mcpact_server_config_t *config; //  until started, then the actor's
+    char *name;                     //  server name
+    unsigned id;                    //  server id once started
+    char endpoint[64];              //  where callers reach it
+    actor_t *actor;                 //  the server actor
+    json_t *report;                 //  READY/FAILED entry, NULL until then
 } s_member_t;
 
 struct _server_set_t {
-    s_member_t *members;   //  in declaration order
-    size_t count;          //  members
-    size_t done;           //  members with a report
-    bool started;          //  server_set_start ran
-    int64_t start_ms;      //  when it ran
-    int64_t done_ms;       //  when the last report came
+    s_member_t *members; //  in declaration order
+    size_t count;        //  members
+    size_t done;         //  members with a report
+    bool started;        //  server_set_start ran
+    int64_t start_ms;    //  when it ran
+    int64_t done_ms;     //  when the last report came
 };
 
 server_set_t *
@@ -69,8 +69,8 @@ server_set_add (server_set_t *self, mcpact_server_config_t *config, char **error
                 *error = NULL;
             return -1;
         }
-    s_member_t *members
-        = (s_member_t *) realloc (self->members, (self->count + 1) * sizeof (s_member_t));
+    s_member_t *members =
+        (s_member_t *) realloc (self->members, (self->count + 1) * sizeof (s_member_t));
     if (!members) {
         *error = strdup ("out of memory");
         return -1;
@@ -92,8 +92,8 @@ server_set_size (server_set_t *self)
 static void
 s_failed (s_member_t *member, const char *reason, int64_t ms)
 {
-    member->report = json_pack ("{s:s,s:s,s:s,s:I,s:i}", "name", member->name, "state",
-                                "failed", "error", reason, "ms", (json_int_t) ms, "tools", 0);
+    member->report = json_pack ("{s:s,s:s,s:s,s:I,s:i}", "name", member->name, "state", "failed",
+                                "error", reason, "ms", (json_int_t) ms, "tools", 0);
 }
 
 void
@@ -111,7 +111,7 @@ server_set_start (server_set_t *self, const char *registry, atomic_uint *ids)
         mcpact_server_config_t *config = member->config;
         member->actor = server_actor_new (config, member->id, registry);
         if (member->actor)
-            member->config = NULL;    //  the actor has it now
+            member->config = NULL; //  the actor has it now
     }
     for (size_t i = 0; i < self->count; i++) {
         s_member_t *member = &self->members[i];
@@ -151,9 +151,8 @@ server_set_poll_items (server_set_t *self, zmq_pollitem_t *items, int max)
     int count = 0;
     for (size_t i = 0; i < self->count && count < max; i++)
         if (self->members[i].actor && !self->members[i].report)
-            items[count++]
-                = (zmq_pollitem_t){zsock_resolve (actor_sock (self->members[i].actor)), 0,
-                                   ZMQ_POLLIN, 0};
+            items[count++] = (zmq_pollitem_t){ zsock_resolve (actor_sock (self->members[i].actor)),
+                                               0, ZMQ_POLLIN, 0 };
     return count;
 }
 
@@ -166,8 +165,8 @@ server_set_handle (server_set_t *self, zmq_pollitem_t *items, int count,
             continue;
         for (size_t i = 0; i < self->count; i++) {
             s_member_t *member = &self->members[i];
-            if (!member->actor || member->report
-                || zsock_resolve (actor_sock (member->actor)) != items[item].socket)
+            if (!member->actor || member->report ||
+                zsock_resolve (actor_sock (member->actor)) != items[item].socket)
                 continue;
             char *verb = NULL, *text = NULL;
             if (zsock_recv (actor_sock (member->actor), "ss", &verb, &text) != 0)
@@ -197,8 +196,8 @@ server_set_report (server_set_t *self)
         if (member->report)
             json_array_append (servers, member->report);
         else
-            json_array_append_new (servers, json_pack ("{s:s,s:s}", "name", member->name,
-                                                       "state", "starting"));
+            json_array_append_new (
+                servers, json_pack ("{s:s,s:s}", "name", member->name, "state", "starting"));
     }
     int64_t end = self->done_ms ? self->done_ms : clock_ms ();
     return json_pack ("{s:o,s:I}", "servers", servers, "ms",
@@ -213,8 +212,8 @@ server_set_servers (server_set_t *self)
         s_member_t *member = &self->members[i];
         char id[16];
         snprintf (id, sizeof id, "%u", member->id);
-        json_array_append_new (servers, json_pack ("{s:s,s:s,s:s}", "id", id, "name",
-                                                   member->name, "endpoint", member->endpoint));
+        json_array_append_new (servers, json_pack ("{s:s,s:s,s:s}", "id", id, "name", member->name,
+                                                   "endpoint", member->endpoint));
     }
     return servers;
 }

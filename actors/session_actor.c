@@ -11,19 +11,19 @@
 #include <errno.h>
 
 typedef struct {
-    char *endpoint;       //  where agents reach us
-    char *registry;       //  registry intake, for our servers
-    atomic_uint *ids;     //  the runtime's id counter
+    char *endpoint;   //  where agents reach us
+    char *registry;   //  registry intake, for our servers
+    atomic_uint *ids; //  the runtime's id counter
 } s_args_t;
 
 typedef struct {
-    zsock_t *pipe;                   //  to the host API
-    zsock_t *router;                 //  agents
-    server_set_t *servers;           //  the session's servers
-    s_args_t *args;                  //  as given
-    mcpact_progress_fn *progress;    //  host's progress callback
-    void *progress_arg;              //  its argument
-    bool terminated;                 //  leave the loop
+    zsock_t *pipe;                //  to the host API
+    zsock_t *router;              //  agents
+    server_set_t *servers;        //  the session's servers
+    s_args_t *args;               //  as given
+    mcpact_progress_fn *progress; //  host's progress callback
+    void *progress_arg;           //  its argument
+    bool terminated;              //  leave the loop
 } self_t;
 
 //  Starts the servers if need be and waits until all have reported;
@@ -95,7 +95,7 @@ s_handle_agent (self_t *self)
 static void
 s_actor (zsock_t *pipe, void *arg)
 {
-    self_t self = {0};
+    self_t self = { 0 };
     self.pipe = pipe;
     self.args = (s_args_t *) arg;
     self.servers = server_set_new ();
@@ -105,8 +105,8 @@ s_actor (zsock_t *pipe, void *arg)
     else {
         actor_ready (pipe);
         while (!self.terminated) {
-            zmq_pollitem_t items[] = {{zsock_resolve (pipe), 0, ZMQ_POLLIN, 0},
-                                      {zsock_resolve (self.router), 0, ZMQ_POLLIN, 0}};
+            zmq_pollitem_t items[] = { { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 },
+                                       { zsock_resolve (self.router), 0, ZMQ_POLLIN, 0 } };
             if (zmq_poll (items, 2, -1) < 0 && errno != EINTR)
                 break;
             if (items[0].revents & ZMQ_POLLIN)

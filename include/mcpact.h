@@ -58,7 +58,7 @@ typedef enum {
 
 //  Receives every log line at or below the configured level. Called from
 //  runtime threads: it must be thread-safe and quick.
-typedef void(mcpact_log_fn) (mcpact_log_level_t level, const char *message, void *arg);
+typedef void (mcpact_log_fn) (mcpact_log_level_t level, const char *message, void *arg);
 
 //  Sets the process-wide log sink (NULL restores the default: stderr) and
 //  the level (default MCPACT_LOG_WARN, or $MCPACT_LOG = error|warn|info|debug).
@@ -80,7 +80,7 @@ void mcpact_runtime_destroy (mcpact_runtime_t **self_p);
 //  Server configuration
 
 typedef enum {
-    MCPACT_TRANSPORT_AUTO = 0,     //  stdio if a command is set; else from the URL
+    MCPACT_TRANSPORT_AUTO = 0, //  stdio if a command is set; else from the URL
     MCPACT_TRANSPORT_STDIO,
     MCPACT_TRANSPORT_STREAMABLE_HTTP,
     MCPACT_TRANSPORT_SSE
@@ -117,8 +117,7 @@ int mcpact_server_config_add_header (mcpact_server_config_t *self, const char *n
                                      const char *value);
 
 //  Overrides the transport guessed from the URL.
-int mcpact_server_config_set_transport (mcpact_server_config_t *self,
-                                        mcpact_transport_t transport);
+int mcpact_server_config_set_transport (mcpact_server_config_t *self, mcpact_transport_t transport);
 
 //  Adds a tool name to the allow-list (B5). With an empty list every tool
 //  is allowed; otherwise tools not on it are never listed nor callable.
@@ -126,8 +125,8 @@ int mcpact_server_config_allow_tool (mcpact_server_config_t *self, const char *t
 
 //  Timeouts in milliseconds; 0 keeps the default. Defaults: connect
 //  (spawn + initialize) 5000, tools/list 5000, tools/call 30000.
-int mcpact_server_config_set_timeouts (mcpact_server_config_t *self, int connect_ms,
-                                       int list_ms, int call_ms);
+int mcpact_server_config_set_timeouts (mcpact_server_config_t *self, int connect_ms, int list_ms,
+                                       int call_ms);
 
 //  The hard maximum of a call whose server reports progress (default
 //  600000): each progress notification extends the call's deadline by its
@@ -145,7 +144,7 @@ int mcpact_server_config_set_error (mcpact_server_config_t *self, const char *re
 //  *output to a malloc'ed text for the LLM (JSON or plain), or returns -1
 //  and sets *output to a malloc'ed error message (or leaves it NULL).
 //  May run on any worker thread, possibly concurrently with itself.
-typedef int(mcpact_function_fn) (const char *args_json, char **output, void *arg);
+typedef int (mcpact_function_fn) (const char *args_json, char **output, void *arg);
 
 //  --------------------------------------------------------------------------
 //  Tool names
@@ -168,8 +167,7 @@ mcpact_session_t *mcpact_session_new (mcpact_runtime_t *runtime);
 //  Loads a session, its servers and its agents from an `mcpServers` (or
 //  `servers`) JSON file; see docs/config.md. Returns NULL and sets *error
 //  (malloc'ed, naming the file and the key) if the file is unusable.
-mcpact_session_t *mcpact_session_load (mcpact_runtime_t *runtime, const char *path,
-                                       char **error);
+mcpact_session_t *mcpact_session_load (mcpact_runtime_t *runtime, const char *path, char **error);
 
 //  Same, from JSON text; `origin` names the source in errors.
 mcpact_session_t *mcpact_session_load_string (mcpact_runtime_t *runtime, const char *text,
@@ -184,9 +182,8 @@ int mcpact_session_add_server (mcpact_session_t *self, mcpact_server_config_t **
 
 //  Adds a function tool. `parameters` is a JSON Schema object text (NULL:
 //  no parameters). Names are 1..64 of [A-Za-z0-9_-].
-int mcpact_session_add_function (mcpact_session_t *self, const char *name,
-                                 const char *description, const char *parameters,
-                                 mcpact_function_fn *fn, void *arg);
+int mcpact_session_add_function (mcpact_session_t *self, const char *name, const char *description,
+                                 const char *parameters, mcpact_function_fn *fn, void *arg);
 
 int mcpact_session_set_name_policy (mcpact_session_t *self, mcpact_name_policy_t policy);
 
@@ -199,7 +196,7 @@ char *mcpact_session_start (mcpact_session_t *self);
 
 //  Called (on a runtime thread) while servers start, once per server that
 //  becomes ready or fails, with that server's report entry as JSON.
-typedef void(mcpact_progress_fn) (const char *server_json, void *arg);
+typedef void (mcpact_progress_fn) (const char *server_json, void *arg);
 void mcpact_session_set_progress (mcpact_session_t *self, mcpact_progress_fn *fn, void *arg);
 
 //  Names of the agents the configuration file declared, as a JSON array.
@@ -250,9 +247,8 @@ size_t mcpact_agent_tool_count (mcpact_agent_t *self);
 //  server sent tools/list_changed, restarted, or was reloaded), with
 //  {"agent", "added": [names], "removed": [names], "tools": count}. Runs on
 //  a function-tool worker thread, never on an actor's loop. NULL removes it.
-typedef void(mcpact_tools_changed_fn) (const char *change_json, void *arg);
-int mcpact_agent_set_tools_changed (mcpact_agent_t *self, mcpact_tools_changed_fn *fn,
-                                    void *arg);
+typedef void (mcpact_tools_changed_fn) (const char *change_json, void *arg);
+int mcpact_agent_set_tools_changed (mcpact_agent_t *self, mcpact_tools_changed_fn *fn, void *arg);
 
 //  A filter beyond the static allow-lists: called with the agent's name
 //  (or NULL), the server's name and one MCP tool object as JSON text;
@@ -260,8 +256,8 @@ int mcpact_agent_set_tools_changed (mcpact_agent_t *self, mcpact_tools_changed_f
 //  through the agent either). Applied whenever the agent's set is built:
 //  set it before start. Called on the registry's thread: it must be quick
 //  and must not call into mcpact.
-typedef bool(mcpact_tool_filter_fn) (const char *agent, const char *server,
-                                     const char *tool_json, void *arg);
+typedef bool (mcpact_tool_filter_fn) (const char *agent, const char *server, const char *tool_json,
+                                      void *arg);
 int mcpact_agent_set_tool_filter (mcpact_agent_t *self, mcpact_tool_filter_fn *fn, void *arg);
 
 //  Asks every server of the agent for its tools again and waits until the
@@ -276,8 +272,8 @@ char *mcpact_agent_status (mcpact_agent_t *self);
 //  Calls a tool of the merged set and waits at most timeout_ms (0: the
 //  server's call timeout). `args_json` is a JSON object text or NULL.
 //  Never returns NULL: failures come back as a result with an error.
-mcpact_result_t *mcpact_agent_call (mcpact_agent_t *self, const char *tool,
-                                    const char *args_json, int timeout_ms);
+mcpact_result_t *mcpact_agent_call (mcpact_agent_t *self, const char *tool, const char *args_json,
+                                    int timeout_ms);
 
 //  --------------------------------------------------------------------------
 //  Asynchronous calls, for hosts with their own event loop. A caller
@@ -305,8 +301,8 @@ int mcpact_caller_fd (mcpact_caller_t *self);
 //  fn (on this caller's thread, inside mcpact_caller_next) with the call
 //  id, progress, total (-1 if not given) and message (NULL if none). Each
 //  one also extends the call's deadline (see mcpact_server_config_set_max_call).
-typedef void(mcpact_progress_call_fn) (int64_t id, double progress, double total,
-                                       const char *message, void *arg);
+typedef void (mcpact_progress_call_fn) (int64_t id, double progress, double total,
+                                        const char *message, void *arg);
 void mcpact_caller_set_progress (mcpact_caller_t *self, mcpact_progress_call_fn *fn, void *arg);
 
 //  Number of calls sent and not yet returned by mcpact_caller_next.
@@ -359,15 +355,15 @@ const char *mcpact_status_name (mcpact_status_t status);
 //  main LLM APIs take (docs/formats.md).
 
 typedef enum {
-    MCPACT_FORMAT_MCP = 0,            //  MCP tool objects / CallToolResult
-    MCPACT_FORMAT_OPENAI,             //  OpenAI Chat Completions
-    MCPACT_FORMAT_OPENAI_RESPONSES,   //  OpenAI Responses
-    MCPACT_FORMAT_ANTHROPIC,          //  Anthropic Messages
-    MCPACT_FORMAT_GEMINI              //  Google Gemini
+    MCPACT_FORMAT_MCP = 0,          //  MCP tool objects / CallToolResult
+    MCPACT_FORMAT_OPENAI,           //  OpenAI Chat Completions
+    MCPACT_FORMAT_OPENAI_RESPONSES, //  OpenAI Responses
+    MCPACT_FORMAT_ANTHROPIC,        //  Anthropic Messages
+    MCPACT_FORMAT_GEMINI            //  Google Gemini
 } mcpact_format_t;
 
 //  Flags for mcpact_agent_tools_as.
-#define MCPACT_FORMAT_STRICT 1        //  OpenAI: strict schemas ("strict": true)
+#define MCPACT_FORMAT_STRICT 1 //  OpenAI: strict schemas ("strict": true)
 
 //  "mcp", "openai", "openai-responses", "anthropic", "gemini".
 const char *mcpact_format_name (mcpact_format_t format);
@@ -393,8 +389,8 @@ char *mcpact_agent_call_as (mcpact_agent_t *self, mcpact_format_t format,
 //  A result as the provider's tool-result message for call `call_id` of
 //  tool `tool` (Gemini names the function, the others the call id).
 //  Images and audio become the provider's own parts where it has them.
-char *mcpact_result_as (const mcpact_result_t *self, mcpact_format_t format,
-                        const char *call_id, const char *tool);
+char *mcpact_result_as (const mcpact_result_t *self, mcpact_format_t format, const char *call_id,
+                        const char *tool);
 
 #ifdef __cplusplus
 }

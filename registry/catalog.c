@@ -11,13 +11,13 @@
 #include <string.h>
 
 struct _catalog_t {
-    atomic_int refs;           //  references held
-    catalog_entry_t *entries;  //  in catalogue order
-    size_t count;              //  entries
-    size_t *index;             //  open-addressing table of entry+1 (0 = empty)
-    size_t index_max;          //  table slots, a power of two
-    char *tools_json;          //  the exposed tools, serialised once
-    json_t *servers;           //  [{name, endpoint}]
+    atomic_int refs;          //  references held
+    catalog_entry_t *entries; //  in catalogue order
+    size_t count;             //  entries
+    size_t *index;            //  open-addressing table of entry+1 (0 = empty)
+    size_t index_max;         //  table slots, a power of two
+    char *tools_json;         //  the exposed tools, serialised once
+    json_t *servers;          //  [{name, endpoint}]
 };
 
 static uint64_t
@@ -34,8 +34,8 @@ catalog_name_valid (const char *name)
 {
     size_t size = 0;
     for (const char *p = name; *p; p++, size++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')
-              || *p == '_' || *p == '-'))
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '-'))
             return false;
     return size > 0 && size <= CATALOG_NAME_MAX;
 }
@@ -47,8 +47,8 @@ catalog_sanitize (const char *name, char *out)
     size_t keep = size <= CATALOG_NAME_MAX ? size : CATALOG_NAME_MAX - 9;
     for (size_t i = 0; i < keep; i++) {
         char c = name[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-                  || c == '_' || c == '-';
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '-';
         out[i] = ok ? c : '_';
     }
     if (size > CATALOG_NAME_MAX)
@@ -93,8 +93,8 @@ s_owner_text (const catalog_entry_t *entry, char *buffer, size_t size)
 }
 
 static void
-s_add (catalog_t *self, json_t *tools, const char *name, const char *original,
-       const char *owner, const char *endpoint, json_t *tool)
+s_add (catalog_t *self, json_t *tools, const char *name, const char *original, const char *owner,
+       const char *endpoint, json_t *tool)
 {
     size_t slot;
     s_find (self, name, &slot);
@@ -121,8 +121,8 @@ static void
 s_reject (json_t *rejected, const char *server, const char *tool, const char *reason)
 {
     if (rejected)
-        json_array_append_new (rejected, json_pack ("{s:s,s:s,s:s}", "server", server ?: "",
-                                                    "tool", tool, "reason", reason));
+        json_array_append_new (rejected, json_pack ("{s:s,s:s,s:s}", "server", server ?: "", "tool",
+                                                    tool, "reason", reason));
 }
 
 catalog_t *
@@ -167,8 +167,8 @@ catalog_build (mcpact_name_policy_t policy, json_t *functions, json_t *servers, 
         const char *endpoint = json_string_value (json_object_get (server, "endpoint"));
         if (!server_name || !endpoint)
             continue;
-        json_array_append_new (self->servers, json_pack ("{s:s,s:s}", "name", server_name,
-                                                         "endpoint", endpoint));
+        json_array_append_new (self->servers,
+                               json_pack ("{s:s,s:s}", "name", server_name, "endpoint", endpoint));
         size_t tool_index;
         json_t *tool;
         json_array_foreach (json_object_get (server, "tools"), tool_index, tool) {
@@ -192,8 +192,7 @@ catalog_build (mcpact_name_policy_t policy, json_t *functions, json_t *servers, 
                 snprintf (reason, sizeof reason,
                           "tool %s of server %s conflicts with %s (exposed name %s); "
                           "rename it or choose another tool-name policy",
-                          original, server_name, s_owner_text (taken, owner, sizeof owner),
-                          name);
+                          original, server_name, s_owner_text (taken, owner, sizeof owner), name);
                 s_reject (rejected, server_name, original, reason);
                 continue;
             }

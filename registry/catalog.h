@@ -25,10 +25,10 @@
 #define CATALOG_NAME_MAX 64
 
 typedef struct {
-    char *name;           //  exposed name
-    char *original;       //  the owner's name for it (function key for functions)
-    char *owner;          //  server name, or NULL for a function tool
-    char *endpoint;       //  where CALL goes
+    char *name;     //  exposed name
+    char *original; //  the owner's name for it (function key for functions)
+    char *owner;    //  server name, or NULL for a function tool
+    char *endpoint; //  where CALL goes
 } catalog_entry_t;
 
 typedef struct _catalog_t catalog_t;
@@ -76,14 +76,14 @@ bool catalog_name_valid (const char *name);
 //  the pointer under a lock; readers take a reference.
 
 typedef struct {
-    pthread_mutex_t lock;                //  guards every field
-    catalog_t *catalog;                  //  current catalog, or NULL
-    uint64_t version;                    //  times published
-    char *agent;                         //  the agent's name, or NULL
-    mcpact_tools_changed_fn *changed;    //  host's change callback, or NULL
-    void *changed_arg;                   //  its argument
-    mcpact_tool_filter_fn *filter;       //  host's tool filter, or NULL
-    void *filter_arg;                    //  its argument
+    pthread_mutex_t lock;             //  guards every field
+    catalog_t *catalog;               //  current catalog, or NULL
+    uint64_t version;                 //  times published
+    char *agent;                      //  the agent's name, or NULL
+    mcpact_tools_changed_fn *changed; //  host's change callback, or NULL
+    void *changed_arg;                //  its argument
+    mcpact_tool_filter_fn *filter;    //  host's tool filter, or NULL
+    void *filter_arg;                 //  its argument
 } catalog_slot_t;
 
 void catalog_slot_init (catalog_slot_t *self);

@@ -11,31 +11,31 @@
 #include <jansson.h>
 
 typedef struct {
-    char *intake;         //  endpoint to bind for server actors
-    char *control;        //  endpoint to bind for agent actors
-    char *functions;      //  function broker, which runs host callbacks
-    char *events;         //  endpoint to bind for event subscribers
+    char *intake;    //  endpoint to bind for server actors
+    char *control;   //  endpoint to bind for agent actors
+    char *functions; //  function broker, which runs host callbacks
+    char *events;    //  endpoint to bind for event subscribers
 } s_args_t;
 
 typedef struct {
-    char *id;                        //  view id
-    catalog_slot_t *slot;            //  where its catalogs go (shared)
-    mcpact_name_policy_t policy;     //  name policy
-    json_t *functions;               //  function tools
-    json_t *servers;                 //  [{id, name, endpoint}]
-    catalog_t *published;            //  what it was last given
-    char *rejected;                  //  its rejections then, as JSON text
+    char *id;                    //  view id
+    catalog_slot_t *slot;        //  where its catalogs go (shared)
+    mcpact_name_policy_t policy; //  name policy
+    json_t *functions;           //  function tools
+    json_t *servers;             //  [{id, name, endpoint}]
+    catalog_t *published;        //  what it was last given
+    char *rejected;              //  its rejections then, as JSON text
 } s_view_t;
 
 typedef struct {
-    zsock_t *pipe;        //  to the runtime
-    zsock_t *intake;      //  from server actors
-    zsock_t *control;     //  from agent actors
-    zsock_t *functions;   //  DEALER to the function broker
-    zsock_t *events;      //  PUB: TOOLS_CHANGED view_id change_json
-    json_t *tools;        //  server id (text) -> tools array
-    zhashx_t *views;      //  view id -> s_view_t
-    bool terminated;      //  leave the loop
+    zsock_t *pipe;      //  to the runtime
+    zsock_t *intake;    //  from server actors
+    zsock_t *control;   //  from agent actors
+    zsock_t *functions; //  DEALER to the function broker
+    zsock_t *events;    //  PUB: TOOLS_CHANGED view_id change_json
+    json_t *tools;      //  server id (text) -> tools array
+    zhashx_t *views;    //  view id -> s_view_t
+    bool terminated;    //  leave the loop
 } self_t;
 
 static void
@@ -115,8 +115,8 @@ s_publish (self_t *self, s_view_t *view, bool announce)
         json_t *tools = id ? json_object_get (self->tools, id) : NULL;
         json_array_append_new (servers,
                                json_pack ("{s:O,s:O,s:o}", "name", json_object_get (server, "name"),
-                                          "endpoint", json_object_get (server, "endpoint"),
-                                          "tools", s_filtered (view->slot, name, tools)));
+                                          "endpoint", json_object_get (server, "endpoint"), "tools",
+                                          s_filtered (view->slot, name, tools)));
     }
     json_t *rejected = json_array ();
     catalog_t *catalog = catalog_build (view->policy, view->functions, servers, rejected);
@@ -125,8 +125,8 @@ s_publish (self_t *self, s_view_t *view, bool announce)
         return rejected;
     if (announce && view->published) {
         json_t *change = catalog_diff (view->published, catalog);
-        if (json_array_size (json_object_get (change, "added"))
-            || json_array_size (json_object_get (change, "removed")))
+        if (json_array_size (json_object_get (change, "added")) ||
+            json_array_size (json_object_get (change, "removed")))
             s_announce (self, view, change);
         json_decref (change);
     }
@@ -181,7 +181,7 @@ s_handle_intake (self_t *self)
         char *verb = zmsg_popstr (msg);
         char *id = zmsg_popstr (msg);
         if (verb && id && strcmp (verb, "TOOLS") == 0) {
-            free (zmsg_popstr (msg));    //  the name: views know it
+            free (zmsg_popstr (msg)); //  the name: views know it
             char *endpoint = zmsg_popstr (msg);
             char *text = zmsg_popstr (msg);
             json_error_t error;
@@ -189,13 +189,11 @@ s_handle_intake (self_t *self)
             if (json_is_array (tools)) {
                 json_object_set_new (self->tools, id, tools);
                 s_republish (self, id);
-            }
-            else
+            } else
                 json_decref (tools);
             free (endpoint);
             free (text);
-        }
-        else if (verb && id && strcmp (verb, "GONE") == 0) {
+        } else if (verb && id && strcmp (verb, "GONE") == 0) {
             if (json_object_get (self->tools, id)) {
                 json_object_del (self->tools, id);
                 s_republish (self, id);
@@ -250,19 +248,16 @@ s_handle_control (self_t *self)
         free (policy);
         free (functions);
         free (servers);
-    }
-    else if (verb && view_id && strcmp (verb, "SYNC") == 0) {
+    } else if (verb && view_id && strcmp (verb, "SYNC") == 0) {
         //  The intake was drained above: the view is as current as the
         //  servers' last words.
         zmsg_addstr (reply, "SYNCED");
         zmsg_addstr (reply, view_id);
-    }
-    else if (verb && view_id && strcmp (verb, "DROP") == 0) {
+    } else if (verb && view_id && strcmp (verb, "DROP") == 0) {
         zhashx_delete (self->views, view_id);
         zmsg_addstr (reply, "DROPPED");
         zmsg_addstr (reply, view_id);
-    }
-    else
+    } else
         zmsg_addstr (reply, "ERROR");
     zmsg_send (&reply, self->control);
     free (verb);
@@ -274,7 +269,7 @@ static void
 s_actor (zsock_t *pipe, void *arg)
 {
     s_args_t *args = (s_args_t *) arg;
-    self_t self = {0};
+    self_t self = { 0 };
     self.pipe = pipe;
     self.tools = json_object ();
     self.views = zhashx_new ();
@@ -285,11 +280,11 @@ s_actor (zsock_t *pipe, void *arg)
     self.events = zsock_new (ZMQ_PUB);
     if (self.intake)
         zsock_set_rcvhwm (self.intake, 0);
-    if (!self.intake || !self.control || !self.functions || !self.events
-        || zsock_bind (self.intake, "%s", args->intake) != 0
-        || zsock_bind (self.control, "%s", args->control) != 0
-        || zsock_connect (self.functions, "%s", args->functions) != 0
-        || zsock_bind (self.events, "%s", args->events) != 0)
+    if (!self.intake || !self.control || !self.functions || !self.events ||
+        zsock_bind (self.intake, "%s", args->intake) != 0 ||
+        zsock_bind (self.control, "%s", args->control) != 0 ||
+        zsock_connect (self.functions, "%s", args->functions) != 0 ||
+        zsock_bind (self.events, "%s", args->events) != 0)
         actor_fail (pipe, "cannot bind the registry's sockets");
     else {
         actor_ready (pipe);
@@ -305,8 +300,7 @@ s_actor (zsock_t *pipe, void *arg)
                 if (!verb || strcmp (verb, "$TERM") == 0)
                     self.terminated = true;
                 free (verb);
-            }
-            else if (which == self.intake)
+            } else if (which == self.intake)
                 s_handle_intake (&self);
             else if (which == self.control)
                 s_handle_control (&self);

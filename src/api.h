@@ -21,40 +21,40 @@
 #include <stdatomic.h>
 
 struct _mcpact_runtime_t {
-    pthread_mutex_t lock;            //  guards sessions and the actors' pipes
-    char registry_intake[64];        //  server actors push tools here
-    char registry_control[64];       //  agent actors register views here
-    char functions_endpoint[64];     //  function-tool calls go here
-    char events_endpoint[64];        //  the registry publishes events here
-    actor_t *registry;               //  the registry actor
-    actor_t *functions;              //  the function-tool broker
-    mcpact_session_t **sessions;     //  sessions not destroyed yet
-    size_t sessions_count;           //  how many
+    pthread_mutex_t lock;        //  guards sessions and the actors' pipes
+    char registry_intake[64];    //  server actors push tools here
+    char registry_control[64];   //  agent actors register views here
+    char functions_endpoint[64]; //  function-tool calls go here
+    char events_endpoint[64];    //  the registry publishes events here
+    actor_t *registry;           //  the registry actor
+    actor_t *functions;          //  the function-tool broker
+    mcpact_session_t **sessions; //  sessions not destroyed yet
+    size_t sessions_count;       //  how many
 };
 
 struct _mcpact_session_t {
-    mcpact_runtime_t *runtime;       //  owner
-    pthread_mutex_t lock;            //  guards the fields below and the pipe
-    actor_t *actor;                  //  the session actor
-    char endpoint[64];               //  where agent actors reach it
-    json_t *functions;               //  function tools, catalog.h form
-    mcpact_name_policy_t policy;     //  tool-name policy
-    config_t *config;                //  the loaded file, for its agents
-    mcpact_agent_t **agents;         //  agents not destroyed yet
-    size_t agents_count;             //  how many
+    mcpact_runtime_t *runtime;   //  owner
+    pthread_mutex_t lock;        //  guards the fields below and the pipe
+    actor_t *actor;              //  the session actor
+    char endpoint[64];           //  where agent actors reach it
+    json_t *functions;           //  function tools, catalog.h form
+    mcpact_name_policy_t policy; //  tool-name policy
+    config_t *config;            //  the loaded file, for its agents
+    mcpact_agent_t **agents;     //  agents not destroyed yet
+    size_t agents_count;         //  how many
 };
 
 struct _mcpact_agent_t {
-    mcpact_session_t *session;       //  owner
-    pthread_mutex_t lock;            //  guards the fields below and the pipe
-    actor_t *actor;                  //  the agent actor
-    json_t *functions;               //  its own function tools
-    catalog_slot_t slot;             //  the registry publishes here
-    unsigned view_id;                //  its view at the registry
-    char *report;                    //  start report, once started
-    mcpact_caller_t **pool;          //  idle callers for blocking calls
-    size_t pool_count;               //  idle callers
-    size_t pool_max;                 //  allocated
+    mcpact_session_t *session; //  owner
+    pthread_mutex_t lock;      //  guards the fields below and the pipe
+    actor_t *actor;            //  the agent actor
+    json_t *functions;         //  its own function tools
+    catalog_slot_t slot;       //  the registry publishes here
+    unsigned view_id;          //  its view at the registry
+    char *report;              //  start report, once started
+    mcpact_caller_t **pool;    //  idle callers for blocking calls
+    size_t pool_count;         //  idle callers
+    size_t pool_max;           //  allocated
 };
 
 //  A process-wide source of ids (servers, views, callers, functions), so

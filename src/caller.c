@@ -34,33 +34,33 @@
 #define CALLER_MAX_MS (24 * 3600 * 1000)
 
 typedef struct {
-    char endpoint[64];    //  where the call went (for CANCEL)
-    int64_t deadline;     //  caller-side deadline
-    int64_t timeout_ms;   //  the call's timeout, for progress to extend by
-    bool raw;             //  a STATUS request: the payload is not a tool result
+    char endpoint[64];  //  where the call went (for CANCEL)
+    int64_t deadline;   //  caller-side deadline
+    int64_t timeout_ms; //  the call's timeout, for progress to extend by
+    bool raw;           //  a STATUS request: the payload is not a tool result
 } s_pending_t;
 
 //  How long a STATUS or RELOAD request may take by default.
 #define CALLER_VERB_MS 10000
 
 struct _mcpact_caller_t {
-    mcpact_agent_t *agent;      //  whose catalog routes the calls
-    zsock_t *sock;              //  ROUTER
-    zhashx_t *connected;        //  endpoints connected to
-    uint64_t next_id;           //  call ids
-    idmap_t pending;            //  call id -> s_pending_t
-    deadlines_t deadlines;      //  caller-side deadlines
-    zlistx_t *ready;            //  results made here, not yet returned
-    mcpact_progress_call_fn *progress;   //  host's progress callback, or NULL
-    void *progress_arg;         //  its argument
+    mcpact_agent_t *agent;             //  whose catalog routes the calls
+    zsock_t *sock;                     //  ROUTER
+    zhashx_t *connected;               //  endpoints connected to
+    uint64_t next_id;                  //  call ids
+    idmap_t pending;                   //  call id -> s_pending_t
+    deadlines_t deadlines;             //  caller-side deadlines
+    zlistx_t *ready;                   //  results made here, not yet returned
+    mcpact_progress_call_fn *progress; //  host's progress callback, or NULL
+    void *progress_arg;                //  its argument
 };
 
 struct _mcpact_result_t {
-    mcpact_status_t status;     //  outcome
-    int64_t id;                 //  call id
-    char *json;                 //  CallToolResult text
-    char *error;                //  one-line reason, if not OK
-    char *text;                 //  the LLM's view, made on first use
+    mcpact_status_t status; //  outcome
+    int64_t id;             //  call id
+    char *json;             //  CallToolResult text
+    char *error;            //  one-line reason, if not OK
+    char *text;             //  the LLM's view, made on first use
 };
 
 //  --------------------------------------------------------------------------
@@ -75,8 +75,8 @@ result_error (int64_t id, mcpact_status_t status, const char *message)
     self->status = status;
     self->id = id;
     self->error = strdup (message);
-    json_t *json = json_pack ("{s:[{s:s,s:s}],s:b}", "content", "type", "text", "text",
-                              message, "isError", 1);
+    json_t *json =
+        json_pack ("{s:[{s:s,s:s}],s:b}", "content", "type", "text", "text", message, "isError", 1);
     self->json = json_dumps (json, JSON_COMPACT);
     json_decref (json);
     return self;
@@ -93,8 +93,7 @@ s_result_from_wire (int64_t id, int status, const char *payload, size_t size)
         self->json = strndup (payload, size);
         //  The reference treats a result without content as an error.
         const char *content, *content_end;
-        bool empty = !jsonscan_member (payload, payload + size, "content", &content,
-                                       &content_end);
+        bool empty = !jsonscan_member (payload, payload + size, "content", &content, &content_end);
         if (!empty) {
             const char *p = content + 1;
             while (p < content_end && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'))
@@ -115,8 +114,8 @@ s_result_from_wire (int64_t id, int status, const char *payload, size_t size)
     json_t *code = json_object_get (error, "code");
     char text[1024];
     if (status == MCPACT_ERR_PROTOCOL && json_is_integer (code))
-        snprintf (text, sizeof text, "the server answered with error %" JSON_INTEGER_FORMAT
-                  ": %s", json_integer_value (code), message ? message : "(no message)");
+        snprintf (text, sizeof text, "the server answered with error %" JSON_INTEGER_FORMAT ": %s",
+                  json_integer_value (code), message ? message : "(no message)");
     else
         snprintf (text, sizeof text, "%s", message ? message : "unknown error");
     json_decref (error);
@@ -153,7 +152,7 @@ s_llm_text (const mcpact_result_t *self)
     json_t *content = json_object_get (result, "content");
     char *text = NULL;
     if (json_is_true (json_object_get (result, "isError"))) {
-        jsonbuf_t joined = {0};
+        jsonbuf_t joined = { 0 };
         size_t index;
         json_t *item;
         json_array_foreach (content, index, item) {
@@ -165,8 +164,7 @@ s_llm_text (const mcpact_result_t *self)
             jsonbuf_append_str (&joined, part);
         }
         text = joined.data ? joined.data : strdup ("the tool reported an error");
-    }
-    else if (json_array_size (content) == 1)
+    } else if (json_array_size (content) == 1)
         text = json_dumps (json_array_get (content, 0), JSON_COMPACT);
     else if (json_array_size (content) > 1)
         text = json_dumps (content, JSON_COMPACT);
@@ -213,9 +211,9 @@ mcpact_result_destroy (mcpact_result_t **self_p)
 const char *
 mcpact_status_name (mcpact_status_t status)
 {
-    static const char *names[] = {"ok",      "tool error", "unknown tool", "timeout",
-                                  "server",  "protocol",   "bad arguments", "internal",
-                                  "cancelled"};
+    static const char *names[] = { "ok",       "tool error", "unknown tool",  "timeout",
+                                   "server",   "protocol",   "bad arguments", "internal",
+                                   "cancelled" };
     return (unsigned) status < sizeof names / sizeof names[0] ? names[status] : "unknown";
 }
 
@@ -290,8 +288,8 @@ s_connect (mcpact_caller_t *self, const char *endpoint)
     if (zhashx_lookup (self->connected, endpoint))
         return 0;
     void *socket = zsock_resolve (self->sock);
-    if (zmq_setsockopt (socket, ZMQ_CONNECT_ROUTING_ID, endpoint, strlen (endpoint)) != 0
-        || zmq_connect (socket, endpoint) != 0)
+    if (zmq_setsockopt (socket, ZMQ_CONNECT_ROUTING_ID, endpoint, strlen (endpoint)) != 0 ||
+        zmq_connect (socket, endpoint) != 0)
         return -1;
     zhashx_insert (self->connected, endpoint, (void *) 1);
     return 0;
@@ -304,8 +302,7 @@ s_queue_error (mcpact_caller_t *self, int64_t id, mcpact_status_t status, const 
 }
 
 int64_t
-mcpact_caller_send (mcpact_caller_t *self, const char *tool, const char *args_json,
-                    int timeout_ms)
+mcpact_caller_send (mcpact_caller_t *self, const char *tool, const char *args_json, int timeout_ms)
 {
     if (!self)
         return -1;
@@ -318,8 +315,8 @@ mcpact_caller_send (mcpact_caller_t *self, const char *tool, const char *args_js
     const catalog_entry_t *entry = catalog_lookup (catalog, tool);
     if (!entry) {
         char message[512];
-        snprintf (message, sizeof message, "unknown tool %.200s (the agent has %zu tools)",
-                  tool, catalog_size (catalog));
+        snprintf (message, sizeof message, "unknown tool %.200s (the agent has %zu tools)", tool,
+                  catalog_size (catalog));
         catalog_unref (&catalog);
         s_queue_error (self, id, MCPACT_ERR_UNKNOWN_TOOL, message);
         return -1;
@@ -337,19 +334,17 @@ mcpact_caller_send (mcpact_caller_t *self, const char *tool, const char *args_js
     void *socket = zsock_resolve (self->sock);
     int rc = s_connect (self, entry->endpoint);
     if (rc == 0)
-        rc = zmq_send (socket, entry->endpoint, strlen (entry->endpoint), ZMQ_SNDMORE) < 0
-                     || zmq_send (socket, "CALL", 4, ZMQ_SNDMORE) < 0
-                     || zmq_send (socket, id_text, strlen (id_text), ZMQ_SNDMORE) < 0
-                     || zmq_send (socket, entry->original, strlen (entry->original),
-                                  ZMQ_SNDMORE)
-                            < 0
-                     || zmq_send (socket, args, strlen (args), ZMQ_SNDMORE) < 0
-                     || zmq_send (socket, timeout_text, strlen (timeout_text),
-                                  self->progress ? ZMQ_SNDMORE : 0)
-                            < 0
-                     || (self->progress && zmq_send (socket, "progress", 8, 0) < 0)
-                 ? -1
-                 : 0;
+        rc =
+            zmq_send (socket, entry->endpoint, strlen (entry->endpoint), ZMQ_SNDMORE) < 0 ||
+                    zmq_send (socket, "CALL", 4, ZMQ_SNDMORE) < 0 ||
+                    zmq_send (socket, id_text, strlen (id_text), ZMQ_SNDMORE) < 0 ||
+                    zmq_send (socket, entry->original, strlen (entry->original), ZMQ_SNDMORE) < 0 ||
+                    zmq_send (socket, args, strlen (args), ZMQ_SNDMORE) < 0 ||
+                    zmq_send (socket, timeout_text, strlen (timeout_text),
+                              self->progress ? ZMQ_SNDMORE : 0) < 0 ||
+                    (self->progress && zmq_send (socket, "progress", 8, 0) < 0)
+                ? -1
+                : 0;
     if (rc != 0) {
         char message[512];
         snprintf (message, sizeof message, "cannot reach the owner of %s (%s): %s", tool,
@@ -372,10 +367,10 @@ caller_verb_send (mcpact_caller_t *self, const char *endpoint, const char *verb,
     char id_text[24];
     snprintf (id_text, sizeof id_text, "%" PRId64, id);
     void *socket = zsock_resolve (self->sock);
-    if (!endpoint || s_connect (self, endpoint) != 0
-        || zmq_send (socket, endpoint, strlen (endpoint), ZMQ_SNDMORE) < 0
-        || zmq_send (socket, verb, strlen (verb), ZMQ_SNDMORE) < 0
-        || zmq_send (socket, id_text, strlen (id_text), 0) < 0)
+    if (!endpoint || s_connect (self, endpoint) != 0 ||
+        zmq_send (socket, endpoint, strlen (endpoint), ZMQ_SNDMORE) < 0 ||
+        zmq_send (socket, verb, strlen (verb), ZMQ_SNDMORE) < 0 ||
+        zmq_send (socket, id_text, strlen (id_text), 0) < 0)
         return -1;
     s_pending_t *pending = (s_pending_t *) calloc (1, sizeof (s_pending_t));
     snprintf (pending->endpoint, sizeof pending->endpoint, "%s", endpoint);
@@ -395,9 +390,9 @@ s_send_cancel (mcpact_caller_t *self, s_pending_t *pending, int64_t id)
     char id_text[24];
     snprintf (id_text, sizeof id_text, "%" PRId64, id);
     void *socket = zsock_resolve (self->sock);
-    if (zmq_send (socket, pending->endpoint, strlen (pending->endpoint), ZMQ_SNDMORE) < 0
-        || zmq_send (socket, "CANCEL", 6, ZMQ_SNDMORE) < 0
-        || zmq_send (socket, id_text, strlen (id_text), 0) < 0)
+    if (zmq_send (socket, pending->endpoint, strlen (pending->endpoint), ZMQ_SNDMORE) < 0 ||
+        zmq_send (socket, "CANCEL", 6, ZMQ_SNDMORE) < 0 ||
+        zmq_send (socket, id_text, strlen (id_text), 0) < 0)
         return -1;
     return 0;
 }
@@ -472,8 +467,7 @@ s_receive (mcpact_caller_t *self)
                 result = (mcpact_result_t *) calloc (1, sizeof (mcpact_result_t));
                 result->id = id;
                 result->json = strndup (wire_data (&msg, 4), wire_size (&msg, 4));
-            }
-            else if (pending)
+            } else if (pending)
                 result = s_result_from_wire (id, (int) wire_int (&msg, 3, MCPACT_ERR_INTERNAL),
                                              wire_data (&msg, 4), wire_size (&msg, 4));
             //  Else a late answer to a call we gave up on: dropped.
@@ -530,7 +524,7 @@ mcpact_caller_next (mcpact_caller_t *self, int timeout_ms)
         if (next && next->when < wake)
             wake = next->when;
         long wait = wake == INT64_MAX ? -1 : (long) (wake - now);
-        zmq_pollitem_t item = {zsock_resolve (self->sock), 0, ZMQ_POLLIN, 0};
+        zmq_pollitem_t item = { zsock_resolve (self->sock), 0, ZMQ_POLLIN, 0 };
         if (zmq_poll (&item, 1, wait) < 0 && errno != EINTR)
             return NULL;
     }

@@ -344,8 +344,8 @@ s_parse_timeouts (s_parser_t *self, json_t *timeouts, const char *path,
                            key);
         values[which] = (int) json_integer_value (item);
     }
-    if (mcpact_server_config_set_timeouts (config, values[0], values[1], values[2])
-        || (values[3] && mcpact_server_config_set_max_call (config, values[3])))
+    if (mcpact_server_config_set_timeouts (config, values[0], values[1], values[2]) ||
+        (values[3] && mcpact_server_config_set_max_call (config, values[3])))
         return s_fail (self, "%s.timeouts: out of memory", path);
     return 0;
 }

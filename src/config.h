@@ -17,17 +17,17 @@
 #include "server_config.h"
 
 typedef struct {
-    char *name;                          //  agent name (key in "agents")
-    mcpact_server_config_t **servers;    //  its own servers (owned copies)
-    size_t servers_count;                //  0 = falls back to the session's
+    char *name;                       //  agent name (key in "agents")
+    mcpact_server_config_t **servers; //  its own servers (owned copies)
+    size_t servers_count;             //  0 = falls back to the session's
 } config_agent_t;
 
 typedef struct {
-    mcpact_server_config_t **servers;    //  session servers, file order (owned)
-    size_t servers_count;                //  number of session servers
-    config_agent_t *agents;              //  agents, file order
-    size_t agents_count;                 //  number of agents
-    mcpact_name_policy_t name_policy;    //  "toolNames": reject|prefix|prefix_on_conflict
+    mcpact_server_config_t **servers; //  session servers, file order (owned)
+    size_t servers_count;             //  number of session servers
+    config_agent_t *agents;           //  agents, file order
+    size_t agents_count;              //  number of agents
+    mcpact_name_policy_t name_policy; //  "toolNames": reject|prefix|prefix_on_conflict
 } config_t;
 
 //  Parses configuration text. On error returns NULL and sets *error to a

@@ -155,7 +155,7 @@ deadlines_push (deadlines_t *self, int64_t when, uint64_t id)
         self->items[i] = self->items[parent];
         i = parent;
     }
-    self->items[i] = (deadline_t){when, id};
+    self->items[i] = (deadline_t){ when, id };
     return 0;
 }
 

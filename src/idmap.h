@@ -15,10 +15,10 @@
 #include <stdint.h>
 
 typedef struct {
-    uint64_t *keys;       //  0 = empty slot (ids start at 1)
-    void **values;        //  value per slot
-    size_t size;          //  entries held
-    size_t max;           //  slots (a power of two)
+    uint64_t *keys; //  0 = empty slot (ids start at 1)
+    void **values;  //  value per slot
+    size_t size;    //  entries held
+    size_t max;     //  slots (a power of two)
 } idmap_t;
 
 void idmap_init (idmap_t *self);
@@ -32,14 +32,14 @@ void *idmap_take (idmap_t *self, uint64_t id);
 void idmap_each (idmap_t *self, void (*fn) (uint64_t id, void *value, void *arg), void *arg);
 
 typedef struct {
-    int64_t when;         //  deadline, ms on the monotonic clock
-    uint64_t id;          //  whose deadline
+    int64_t when; //  deadline, ms on the monotonic clock
+    uint64_t id;  //  whose deadline
 } deadline_t;
 
 typedef struct {
-    deadline_t *items;    //  binary min-heap on `when`
-    size_t size;          //  items held
-    size_t max;           //  items allocated
+    deadline_t *items; //  binary min-heap on `when`
+    size_t size;       //  items held
+    size_t max;        //  items allocated
 } deadlines_t;
 
 void deadlines_init (deadlines_t *self);

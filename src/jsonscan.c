@@ -40,20 +40,25 @@ s_string (const char *p, const char *end)
             if (++p >= end)
                 return NULL;
             switch (*p) {
-            case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+            case '"':
+            case '\\':
+            case '/':
+            case 'b':
+            case 'f':
+            case 'n':
+            case 'r':
+            case 't':
                 p++;
                 break;
             case 'u':
-                if (end - p < 5 || !s_hex (p[1]) || !s_hex (p[2]) || !s_hex (p[3])
-                    || !s_hex (p[4]))
+                if (end - p < 5 || !s_hex (p[1]) || !s_hex (p[2]) || !s_hex (p[3]) || !s_hex (p[4]))
                     return NULL;
                 p += 5;
                 break;
             default:
                 return NULL;
             }
-        }
-        else
+        } else
             p++;
     }
     return NULL;
@@ -183,8 +188,8 @@ jsonscan_member (const char *p, const char *end, const char *key, const char **v
         const char *key_end = s_string (p, end);
         if (!key_end)
             return false;
-        bool match = (size_t) (key_end - 1 - key_start) == key_size
-                     && memcmp (key_start, key, key_size) == 0;
+        bool match = (size_t) (key_end - 1 - key_start) == key_size &&
+                     memcmp (key_start, key, key_size) == 0;
         p = s_ws (key_end, end);
         if (p >= end || *p != ':')
             return false;
@@ -243,14 +248,24 @@ jsonbuf_append_quoted (jsonbuf_t *self, const char *text)
             continue;
         if (jsonbuf_append (self, run, (size_t) (p - run)))
             return -1;
-        char escape[7] = {'\\', 0};
+        char escape[7] = { '\\', 0 };
         size_t size = 2;
         switch (c) {
-        case '"': escape[1] = '"'; break;
-        case '\\': escape[1] = '\\'; break;
-        case '\n': escape[1] = 'n'; break;
-        case '\r': escape[1] = 'r'; break;
-        case '\t': escape[1] = 't'; break;
+        case '"':
+            escape[1] = '"';
+            break;
+        case '\\':
+            escape[1] = '\\';
+            break;
+        case '\n':
+            escape[1] = 'n';
+            break;
+        case '\r':
+            escape[1] = 'r';
+            break;
+        case '\t':
+            escape[1] = 't';
+            break;
         default:
             memcpy (escape, "\\u00", 4);
             escape[4] = hex[c >> 4];

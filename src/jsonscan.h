@@ -37,9 +37,9 @@ bool jsonscan_member (const char *p, const char *end, const char *key, const cha
 //  Appends `text` as a quoted JSON string to buf (a growing buffer; see
 //  below). Returns 0, or -1 on out of memory.
 typedef struct {
-    char *data;           //  bytes
-    size_t size;          //  bytes used
-    size_t max;           //  bytes allocated
+    char *data;  //  bytes
+    size_t size; //  bytes used
+    size_t max;  //  bytes allocated
 } jsonbuf_t;
 
 int jsonbuf_append (jsonbuf_t *self, const char *data, size_t size);

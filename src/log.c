@@ -70,7 +70,7 @@ log_msg (mcpact_log_level_t level, const char *format, ...)
     if (s_fn)
         s_fn (level, line, s_arg);
     else {
-        static const char *names[] = {"error", "warn", "info", "debug"};
+        static const char *names[] = { "error", "warn", "info", "debug" };
         fprintf (stderr, "mcpact %s: %s\n", names[level], line);
     }
     pthread_mutex_unlock (&s_lock);

@@ -19,20 +19,20 @@ void log_msg (mcpact_log_level_t level, const char *format, ...)
     __attribute__ ((format (printf, 2, 3)));
 
 #define log_error(...) log_msg (MCPACT_LOG_ERROR, __VA_ARGS__)
-#define log_warn(...)                                                                     \
-    do {                                                                                  \
-        if (log_enabled (MCPACT_LOG_WARN))                                                \
-            log_msg (MCPACT_LOG_WARN, __VA_ARGS__);                                       \
+#define log_warn(...)                                                                              \
+    do {                                                                                           \
+        if (log_enabled (MCPACT_LOG_WARN))                                                         \
+            log_msg (MCPACT_LOG_WARN, __VA_ARGS__);                                                \
     } while (0)
-#define log_info(...)                                                                     \
-    do {                                                                                  \
-        if (log_enabled (MCPACT_LOG_INFO))                                                \
-            log_msg (MCPACT_LOG_INFO, __VA_ARGS__);                                       \
+#define log_info(...)                                                                              \
+    do {                                                                                           \
+        if (log_enabled (MCPACT_LOG_INFO))                                                         \
+            log_msg (MCPACT_LOG_INFO, __VA_ARGS__);                                                \
     } while (0)
-#define log_debug(...)                                                                    \
-    do {                                                                                  \
-        if (log_enabled (MCPACT_LOG_DEBUG))                                               \
-            log_msg (MCPACT_LOG_DEBUG, __VA_ARGS__);                                      \
+#define log_debug(...)                                                                             \
+    do {                                                                                           \
+        if (log_enabled (MCPACT_LOG_DEBUG))                                                        \
+            log_msg (MCPACT_LOG_DEBUG, __VA_ARGS__);                                               \
     } while (0)
 
 #endif

@@ -53,8 +53,8 @@ s_raise_fd_limit (void)
     struct rlimit limit;
     if (getrlimit (RLIMIT_NOFILE, &limit) != 0)
         return;
-    rlim_t want = limit.rlim_max == RLIM_INFINITY || limit.rlim_max > 65536 ? 65536
-                                                                             : limit.rlim_max;
+    rlim_t want =
+        limit.rlim_max == RLIM_INFINITY || limit.rlim_max > 65536 ? 65536 : limit.rlim_max;
     if (limit.rlim_cur < want) {
         limit.rlim_cur = want;
         if (setrlimit (RLIMIT_NOFILE, &limit) == 0)
@@ -87,14 +87,13 @@ mcpact_runtime_new (void)
         return NULL;
     pthread_mutex_init (&self->lock, NULL);
     unsigned id = api_next_id ();
-    snprintf (self->registry_intake, sizeof self->registry_intake,
-              "inproc://mcpact-%u-registry", id);
+    snprintf (self->registry_intake, sizeof self->registry_intake, "inproc://mcpact-%u-registry",
+              id);
     snprintf (self->registry_control, sizeof self->registry_control,
               "inproc://mcpact-%u-registry-control", id);
     snprintf (self->functions_endpoint, sizeof self->functions_endpoint,
               "inproc://mcpact-%u-functions", id);
-    snprintf (self->events_endpoint, sizeof self->events_endpoint, "inproc://mcpact-%u-events",
-              id);
+    snprintf (self->events_endpoint, sizeof self->events_endpoint, "inproc://mcpact-%u-events", id);
     char *error = NULL;
     self->registry = registry_actor_new (self->registry_intake, self->registry_control,
                                          self->functions_endpoint, self->events_endpoint);
@@ -184,8 +183,8 @@ s_register_function (mcpact_runtime_t *runtime, json_t *functions, const char *n
     free (reply);
     json_array_append_new (functions,
                            json_pack ("{s:s,s:s,s:o,s:s,s:s}", "name", name, "description",
-                                      description ? description : "", "inputSchema", schema,
-                                      "key", key, "endpoint", runtime->functions_endpoint));
+                                      description ? description : "", "inputSchema", schema, "key",
+                                      key, "endpoint", runtime->functions_endpoint));
     return 0;
 }
 
@@ -251,8 +250,7 @@ mcpact_session_new (mcpact_runtime_t *runtime)
     self->runtime = runtime;
     pthread_mutex_init (&self->lock, NULL);
     self->functions = json_array ();
-    snprintf (self->endpoint, sizeof self->endpoint, "inproc://mcpact-session-%u",
-              api_next_id ());
+    snprintf (self->endpoint, sizeof self->endpoint, "inproc://mcpact-session-%u", api_next_id ());
     char *error = NULL;
     self->actor = session_actor_new (self->endpoint, runtime->registry_intake, api_ids ());
     if (!self->actor || actor_wait (self->actor, &error) != 0) {
@@ -358,8 +356,8 @@ mcpact_session_add_function (mcpact_session_t *self, const char *name, const cha
     if (!self)
         return -1;
     pthread_mutex_lock (&self->lock);
-    int rc = s_register_function (self->runtime, self->functions, name, description, parameters,
-                                  fn, arg);
+    int rc = s_register_function (self->runtime, self->functions, name, description, parameters, fn,
+                                  arg);
     pthread_mutex_unlock (&self->lock);
     return rc;
 }
@@ -521,8 +519,8 @@ mcpact_agent_add_function (mcpact_agent_t *self, const char *name, const char *d
         return -1;
     pthread_mutex_lock (&self->lock);
     int rc = self->report ? -1
-                          : s_register_function (self->session->runtime, self->functions,
-                                                 name, description, parameters, fn, arg);
+                          : s_register_function (self->session->runtime, self->functions, name,
+                                                 description, parameters, fn, arg);
     pthread_mutex_unlock (&self->lock);
     return rc;
 }
@@ -618,8 +616,8 @@ s_pool_give (mcpact_agent_t *self, mcpact_caller_t *caller)
     pthread_mutex_lock (&self->lock);
     if (self->pool_count == self->pool_max) {
         size_t max = self->pool_max ? self->pool_max * 2 : 4;
-        mcpact_caller_t **pool
-            = (mcpact_caller_t **) realloc (self->pool, max * sizeof (mcpact_caller_t *));
+        mcpact_caller_t **pool =
+            (mcpact_caller_t **) realloc (self->pool, max * sizeof (mcpact_caller_t *));
         if (pool) {
             self->pool = pool;
             self->pool_max = max;
@@ -634,8 +632,7 @@ s_pool_give (mcpact_agent_t *self, mcpact_caller_t *caller)
 }
 
 mcpact_result_t *
-mcpact_agent_call (mcpact_agent_t *self, const char *tool, const char *args_json,
-                   int timeout_ms)
+mcpact_agent_call (mcpact_agent_t *self, const char *tool, const char *args_json, int timeout_ms)
 {
     if (!self)
         return result_error (0, MCPACT_ERR_INTERNAL, "no agent");
@@ -667,9 +664,9 @@ mcpact_agent_status (mcpact_agent_t *self)
     size_t waiting = 0;
     for (size_t i = 0; caller && i < count; i++) {
         json_t *server = json_array_get (servers, i);
-        json_array_append_new (statuses, json_pack ("{s:O,s:s}", "name",
-                                                    json_object_get (server, "name"), "state",
-                                                    "unknown"));
+        json_array_append_new (
+            statuses,
+            json_pack ("{s:O,s:s}", "name", json_object_get (server, "name"), "state", "unknown"));
         const char *endpoint = json_string_value (json_object_get (server, "endpoint"));
         ids[i] = caller_verb_send (caller, endpoint, "STATUS", 2000);
         waiting += ids[i] > 0;
@@ -742,8 +739,8 @@ mcpact_agent_reload (mcpact_agent_t *self)
     //  with the registry (or why not).
     size_t waiting = 0;
     for (size_t i = 0; caller && i < count; i++) {
-        const char *endpoint
-            = json_string_value (json_object_get (json_array_get (servers, i), "endpoint"));
+        const char *endpoint =
+            json_string_value (json_object_get (json_array_get (servers, i), "endpoint"));
         ids[i] = caller_verb_send (caller, endpoint, "RELOAD", 0);
         waiting += ids[i] > 0;
     }

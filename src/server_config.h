@@ -20,30 +20,30 @@
 #define MCPACT_DEFAULT_MAX_CALL_MS 600000
 
 typedef struct {
-    char *name;          //  header name
-    char *value;         //  header value (never logged)
+    char *name;  //  header name
+    char *value; //  header value (never logged)
 } mcpact_pair_t;
 
 struct _mcpact_server_config_t {
-    char *name;                      //  server name, unique within its owner
-    mcpact_transport_t transport;    //  as set; AUTO until resolved
-    char *command;                   //  stdio: program to run (PATH searched)
-    char **args;                     //  stdio: arguments, NULL-terminated
-    size_t args_count;               //  number of args
-    mcpact_pair_t *env;              //  stdio: env on top of the allow-list
-    size_t env_count;                //  number of env pairs
-    char *cwd;                       //  stdio: working directory, or NULL
-    char *url;                       //  http: endpoint URL
-    mcpact_pair_t *headers;          //  http: extra headers
-    size_t headers_count;            //  number of headers
-    char **allowed;                  //  allow-list, NULL-terminated; NULL = all
-    size_t allowed_count;            //  number of allowed names
-    int connect_ms;                  //  spawn/connect + initialize
-    int list_ms;                     //  each tools/list request
-    int call_ms;                     //  default per-call timeout
-    int sse_read_ms;                 //  http+sse: read timeout on the stream
-    int max_call_ms;                 //  progress never extends a call past this
-    char *error;                     //  config problem: start fails with it
+    char *name;                   //  server name, unique within its owner
+    mcpact_transport_t transport; //  as set; AUTO until resolved
+    char *command;                //  stdio: program to run (PATH searched)
+    char **args;                  //  stdio: arguments, NULL-terminated
+    size_t args_count;            //  number of args
+    mcpact_pair_t *env;           //  stdio: env on top of the allow-list
+    size_t env_count;             //  number of env pairs
+    char *cwd;                    //  stdio: working directory, or NULL
+    char *url;                    //  http: endpoint URL
+    mcpact_pair_t *headers;       //  http: extra headers
+    size_t headers_count;         //  number of headers
+    char **allowed;               //  allow-list, NULL-terminated; NULL = all
+    size_t allowed_count;         //  number of allowed names
+    int connect_ms;               //  spawn/connect + initialize
+    int list_ms;                  //  each tools/list request
+    int call_ms;                  //  default per-call timeout
+    int sse_read_ms;              //  http+sse: read timeout on the stream
+    int max_call_ms;              //  progress never extends a call past this
+    char *error;                  //  config problem: start fails with it
 };
 
 //  Resolved transport: STDIO when a command is set; from the URL path for

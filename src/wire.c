@@ -66,7 +66,7 @@ wire_int (wire_msg_t *self, int part, int64_t fallback)
         return fallback;
     for (size_t i = negative ? 1 : 0; i < size; i++) {
         if (data[i] < '0' || data[i] > '9' || value > (INT64_MAX - (data[i] - '0')) / 10)
-            return fallback;    //  not a number, or too large for one
+            return fallback; //  not a number, or too large for one
         value = value * 10 + (data[i] - '0');
     }
     return negative ? -value : value;
@@ -91,14 +91,13 @@ wire_send_result (void *socket, zmq_msg_t *routing_id, uint64_t call_id, int sta
     char id_text[24], status_text[8];
     int id_size = snprintf (id_text, sizeof id_text, "%llu", (unsigned long long) call_id);
     int status_size = snprintf (status_text, sizeof status_text, "%d", status);
-    if (routing_id
-        && zmq_send (socket, zmq_msg_data (routing_id), zmq_msg_size (routing_id), ZMQ_SNDMORE)
-               < 0)
+    if (routing_id &&
+        zmq_send (socket, zmq_msg_data (routing_id), zmq_msg_size (routing_id), ZMQ_SNDMORE) < 0)
         return -1;
-    if (zmq_send (socket, "RESULT", 6, ZMQ_SNDMORE) < 0
-        || zmq_send (socket, id_text, (size_t) id_size, ZMQ_SNDMORE) < 0
-        || zmq_send (socket, status_text, (size_t) status_size, ZMQ_SNDMORE) < 0
-        || zmq_send (socket, payload, size, 0) < 0)
+    if (zmq_send (socket, "RESULT", 6, ZMQ_SNDMORE) < 0 ||
+        zmq_send (socket, id_text, (size_t) id_size, ZMQ_SNDMORE) < 0 ||
+        zmq_send (socket, status_text, (size_t) status_size, ZMQ_SNDMORE) < 0 ||
+        zmq_send (socket, payload, size, 0) < 0)
         return -1;
     return 0;
 }
@@ -107,10 +106,10 @@ int
 wire_send_error (void *socket, zmq_msg_t *routing_id, uint64_t call_id, int status,
                  const char *message)
 {
-    jsonbuf_t buf = {0};
+    jsonbuf_t buf = { 0 };
     int rc = -1;
-    if (jsonbuf_append_str (&buf, "{\"message\":") == 0
-        && jsonbuf_append_quoted (&buf, message) == 0 && jsonbuf_append (&buf, "}", 1) == 0)
+    if (jsonbuf_append_str (&buf, "{\"message\":") == 0 &&
+        jsonbuf_append_quoted (&buf, message) == 0 && jsonbuf_append (&buf, "}", 1) == 0)
         rc = wire_send_result (socket, routing_id, call_id, status, buf.data, buf.size);
     jsonbuf_free (&buf);
     return rc;

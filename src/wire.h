@@ -25,7 +25,7 @@
 //  One multipart message received without allocation beyond libzmq's.
 typedef struct {
     zmq_msg_t parts[WIRE_MAX_PARTS];
-    int count;            //  parts received (extra parts are dropped)
+    int count; //  parts received (extra parts are dropped)
 } wire_msg_t;
 
 //  Receives a whole message; returns its part count, or -1 (EAGAIN if

@@ -636,8 +636,7 @@ s_self_handle_tools_call (self_t *self, json_t *id, json_t *params)
     else if (tool->kind == TOOL_CRASH) {
         s_self_flush (self); //  what was answered before stays answered
         _exit (3);           //  at once: no atexit work, no answer
-    }
-    else if (tool->kind == TOOL_SLEEP)
+    } else if (tool->kind == TOOL_SLEEP)
         s_self_sleep (self, id, name, json_integer_value (json_object_get (args, "ms")));
     else
         s_self_reply (self, id, s_response_new (id, s_self_call_tool (self, tool, args)));
@@ -702,15 +701,15 @@ s_self_fast_echo (self_t *self, const char *line, size_t size)
 {
     static const char call[] = "\"method\":\"tools/call\",\"params\":{\"name\":\"";
     static const char args[] = "echo\",\"arguments\":{\"message\":\"";
-    if (self->opts.garbage || *self->opts.prefix || size < 40 || line[size - 1] != '}'
-        || memcmp (line, "{\"jsonrpc\":\"2.0\",\"id\":", 22) != 0)
+    if (self->opts.garbage || *self->opts.prefix || size < 40 || line[size - 1] != '}' ||
+        memcmp (line, "{\"jsonrpc\":\"2.0\",\"id\":", 22) != 0)
         return false;
     const char *id = line + 22, *p = id;
     while (p < line + size && *p >= '0' && *p <= '9')
         p++;
     size_t id_size = (size_t) (p - id);
-    if (id_size == 0 || id_size > 20 || *p != ',' || (size_t) (line + size - p) < sizeof call
-        || memcmp (p + 1, call, sizeof call - 1) != 0)
+    if (id_size == 0 || id_size > 20 || *p != ',' || (size_t) (line + size - p) < sizeof call ||
+        memcmp (p + 1, call, sizeof call - 1) != 0)
         return false;
     p += sizeof call;
     if ((size_t) (line + size - p) < sizeof args || memcmp (p, args, sizeof args - 1) != 0)
@@ -721,11 +720,13 @@ s_self_fast_echo (self_t *self, const char *line, size_t size)
     if (end + 4 != line + size || memcmp (end, "\"}}}", 4) != 0)
         return false;
     char head[96];
-    int head_size = snprintf (head, sizeof head, "{\"jsonrpc\":\"2.0\",\"id\":%.*s,\"result\":"
-                              "{\"content\":[{\"type\":\"text\",\"text\":\"", (int) id_size, id);
-    return s_self_out_append (head, (size_t) head_size, self) == 0
-           && s_self_out_append (message, (size_t) (end - message), self) == 0
-           && s_self_out_append ("\"}]}}\n", 6, self) == 0;
+    int head_size = snprintf (head, sizeof head,
+                              "{\"jsonrpc\":\"2.0\",\"id\":%.*s,\"result\":"
+                              "{\"content\":[{\"type\":\"text\",\"text\":\"",
+                              (int) id_size, id);
+    return s_self_out_append (head, (size_t) head_size, self) == 0 &&
+           s_self_out_append (message, (size_t) (end - message), self) == 0 &&
+           s_self_out_append ("\"}]}}\n", 6, self) == 0;
 }
 
 static void

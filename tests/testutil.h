@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef void(t_fn) (void);
+typedef void (t_fn) (void);
 typedef struct {
     const char *name;
     t_fn *fn;
@@ -24,62 +24,63 @@ typedef struct {
 static t_case_t t_cases[256];
 static int t_case_count;
 
-#define TEST(case_)                                                                       \
-    static void test_##case_ (void);                                                      \
-    __attribute__ ((constructor)) static void t_register_##case_ (void)                  \
-    {                                                                                     \
-        t_cases[t_case_count].name = #case_;                                              \
-        t_cases[t_case_count++].fn = test_##case_;                                        \
-    }                                                                                     \
+#define TEST(case_)                                                                                \
+    static void test_##case_ (void);                                                               \
+    __attribute__ ((constructor)) static void t_register_##case_ (void)                            \
+    {                                                                                              \
+        t_cases[t_case_count].name = #case_;                                                       \
+        t_cases[t_case_count++].fn = test_##case_;                                                 \
+    }                                                                                              \
     static void test_##case_ (void)
 
-#define CHECK(cond)                                                                       \
-    do {                                                                                  \
-        if (!(cond)) {                                                                    \
-            fprintf (stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);     \
-            exit (1);                                                                     \
-        }                                                                                 \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf (stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);              \
+            exit (1);                                                                              \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_MSG(cond, ...)                                                              \
-    do {                                                                                  \
-        if (!(cond)) {                                                                    \
-            fprintf (stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond);     \
-            fprintf (stderr, __VA_ARGS__);                                                \
-            fprintf (stderr, "\n");                                                       \
-            exit (1);                                                                     \
-        }                                                                                 \
+#define CHECK_MSG(cond, ...)                                                                       \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf (stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond);              \
+            fprintf (stderr, __VA_ARGS__);                                                         \
+            fprintf (stderr, "\n");                                                                \
+            exit (1);                                                                              \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_STR(a, b)                                                                   \
-    do {                                                                                  \
-        const char *t_a_ = (a), *t_b_ = (b);                                              \
-        if (!t_a_ || !t_b_ || strcmp (t_a_, t_b_) != 0) {                                 \
-            fprintf (stderr, "%s:%d: CHECK_STR failed: %s == %s\n  got:      %s\n"       \
-                             "  expected: %s\n",                                          \
-                     __FILE__, __LINE__, #a, #b, t_a_ ? t_a_ : "(null)",                  \
-                     t_b_ ? t_b_ : "(null)");                                             \
-            exit (1);                                                                     \
-        }                                                                                 \
+#define CHECK_STR(a, b)                                                                            \
+    do {                                                                                           \
+        const char *t_a_ = (a), *t_b_ = (b);                                                       \
+        if (!t_a_ || !t_b_ || strcmp (t_a_, t_b_) != 0) {                                          \
+            fprintf (stderr,                                                                       \
+                     "%s:%d: CHECK_STR failed: %s == %s\n  got:      %s\n"                         \
+                     "  expected: %s\n",                                                           \
+                     __FILE__, __LINE__, #a, #b, t_a_ ? t_a_ : "(null)", t_b_ ? t_b_ : "(null)");  \
+            exit (1);                                                                              \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_CONTAINS(hay, needle)                                                       \
-    do {                                                                                  \
-        const char *t_h_ = (hay), *t_n_ = (needle);                                       \
-        if (!t_h_ || !strstr (t_h_, t_n_)) {                                              \
-            fprintf (stderr, "%s:%d: CHECK_CONTAINS failed: %s contains \"%s\"\n"         \
-                             "  got: %s\n",                                               \
-                     __FILE__, __LINE__, #hay, t_n_, t_h_ ? t_h_ : "(null)");             \
-            exit (1);                                                                     \
-        }                                                                                 \
+#define CHECK_CONTAINS(hay, needle)                                                                \
+    do {                                                                                           \
+        const char *t_h_ = (hay), *t_n_ = (needle);                                                \
+        if (!t_h_ || !strstr (t_h_, t_n_)) {                                                       \
+            fprintf (stderr,                                                                       \
+                     "%s:%d: CHECK_CONTAINS failed: %s contains \"%s\"\n"                          \
+                     "  got: %s\n",                                                                \
+                     __FILE__, __LINE__, #hay, t_n_, t_h_ ? t_h_ : "(null)");                      \
+            exit (1);                                                                              \
+        }                                                                                          \
     } while (0)
 
-#define SKIP(...)                                                                         \
-    do {                                                                                  \
-        fprintf (stderr, "SKIP: ");                                                       \
-        fprintf (stderr, __VA_ARGS__);                                                    \
-        fprintf (stderr, "\n");                                                           \
-        exit (77);                                                                        \
+#define SKIP(...)                                                                                  \
+    do {                                                                                           \
+        fprintf (stderr, "SKIP: ");                                                                \
+        fprintf (stderr, __VA_ARGS__);                                                             \
+        fprintf (stderr, "\n");                                                                    \
+        exit (77);                                                                                 \
     } while (0)
 
 int

@@ -61,78 +61,78 @@
 #define DELETE_TIMEOUT_MS 1000
 
 typedef enum {
-    K_POST,          //  a message, streamable HTTP
-    K_LISTEN,        //  the GET listen stream, streamable HTTP
-    K_RESUME,        //  GET with Last-Event-ID, resuming a response stream
-    K_STREAM,        //  the GET event stream, HTTP+SSE
-    K_SSE_POST       //  a message, HTTP+SSE
+    K_POST,    //  a message, streamable HTTP
+    K_LISTEN,  //  the GET listen stream, streamable HTTP
+    K_RESUME,  //  GET with Last-Event-ID, resuming a response stream
+    K_STREAM,  //  the GET event stream, HTTP+SSE
+    K_SSE_POST //  a message, HTTP+SSE
 } s_kind_t;
 
 typedef struct _s_http_t s_http_t;
 
 typedef struct _s_req_t {
-    s_http_t *http;                  //  owner
-    CURL *easy;                      //  the transfer
-    struct curl_slist *headers;      //  its request headers
-    s_kind_t kind;                   //  what it is
-    char *body;                      //  POST body (owned)
-    char *rpc_id;                    //  raw JSON id of a request, else NULL
-    bool initialize;                 //  the body is an initialize request
-    bool initialized;                //  the body is notifications/initialized
-    bool internal;                   //  our own re-initialize: not delivered
-    bool replayed;                   //  replayed once after a 404 already
-    bool had_session;                //  carried a session id
-    int resumes;                     //  times this response was resumed
-    char *last_id;                   //  last SSE event id seen on it
-    int retry_ms;                    //  retry field seen on it, or -1
-    bool started;                    //  first body byte seen
-    long status;                     //  HTTP status
-    bool is_sse;                     //  body is an event stream
-    char *bad_type;                  //  an unexpected Content-Type, if so
-    bool answered;                   //  its response was delivered
-    sse_t sse;                       //  event parser, when is_sse
-    jsonbuf_t data;                  //  JSON (or error) body
-    char error[CURL_ERROR_SIZE];     //  curl's reason
-    struct _s_req_t *next;           //  in the active list
+    s_http_t *http;              //  owner
+    CURL *easy;                  //  the transfer
+    struct curl_slist *headers;  //  its request headers
+    s_kind_t kind;               //  what it is
+    char *body;                  //  POST body (owned)
+    char *rpc_id;                //  raw JSON id of a request, else NULL
+    bool initialize;             //  the body is an initialize request
+    bool initialized;            //  the body is notifications/initialized
+    bool internal;               //  our own re-initialize: not delivered
+    bool replayed;               //  replayed once after a 404 already
+    bool had_session;            //  carried a session id
+    int resumes;                 //  times this response was resumed
+    char *last_id;               //  last SSE event id seen on it
+    int retry_ms;                //  retry field seen on it, or -1
+    bool started;                //  first body byte seen
+    long status;                 //  HTTP status
+    bool is_sse;                 //  body is an event stream
+    char *bad_type;              //  an unexpected Content-Type, if so
+    bool answered;               //  its response was delivered
+    sse_t sse;                   //  event parser, when is_sse
+    jsonbuf_t data;              //  JSON (or error) body
+    char error[CURL_ERROR_SIZE]; //  curl's reason
+    struct _s_req_t *next;       //  in the active list
 } s_req_t;
 
 typedef struct {
-    int64_t when;                    //  when to start it
-    char *rpc_id;                    //  the request whose response we resume
-    char *last_id;                   //  Last-Event-ID
-    int resumes;                     //  times resumed so far
+    int64_t when;  //  when to start it
+    char *rpc_id;  //  the request whose response we resume
+    char *last_id; //  Last-Event-ID
+    int resumes;   //  times resumed so far
 } s_resume_t;
 
 struct _s_http_t {
-    const mcpact_server_config_t *config;   //  the actor's (outlives us)
-    char *name;                      //  server name, for logs
-    char *safe_url;                  //  URL without query or credentials, for logs
-    mcpact_transport_t mode;         //  STREAMABLE_HTTP or SSE
-    bool probing;                    //  auto: the initialize POST decides
-    CURLM *multi;                    //  all transfers
-    zmq_pollitem_t fds[64];          //  sockets curl asked us to watch
-    int fd_count;                    //  how many
-    int64_t timer_at;                //  curl's timer, ms; -1 none
-    s_req_t *reqs;                   //  transfers in progress
-    zlistx_t *outbox;                //  messages waiting to be sent (char *)
-    zlistx_t *inbox;                 //  messages made here, to deliver (char *)
-    zlistx_t *resumes;               //  scheduled resumptions (s_resume_t *)
-    char *session_id;                //  Mcp-Session-Id
-    char *protocol;                  //  negotiated version, once known
-    char *init_body;                 //  the initialize request, for a new session
-    char *initialized_body;          //  notifications/initialized, likewise
-    bool reinit;                     //  a new session is being set up
-    zlistx_t *replay;                //  requests to replay after it (char *)
-    bool listen_wanted;              //  open the GET listen stream
-    bool listen_off;                 //  server said 405: never mind
-    int64_t listen_at;               //  when to (re)open it
-    char *listen_last_id;            //  its last event id
-    s_req_t *stream;                 //  HTTP+SSE event stream
-    char *endpoint;                  //  HTTP+SSE: where to POST
-    char *error;                     //  why the transport died
-    bool dead;                       //  it did
-    transport_msg_fn *on_msg;        //  during handle: deliver here
-    void *owner;                     //  its argument
+    const mcpact_server_config_t *config; //  the actor's (outlives us)
+    char *name;                           //  server name, for logs
+    char *safe_url;                       //  URL without query or credentials, for logs
+    mcpact_transport_t mode;              //  STREAMABLE_HTTP or SSE
+    bool probing;                         //  auto: the initialize POST decides
+    CURLM *multi;                         //  all transfers
+    zmq_pollitem_t fds[64];               //  sockets curl asked us to watch
+    int fd_count;                         //  how many
+    int64_t timer_at;                     //  curl's timer, ms; -1 none
+    s_req_t *reqs;                        //  transfers in progress
+    zlistx_t *outbox;                     //  messages waiting to be sent (char *)
+    zlistx_t *inbox;                      //  messages made here, to deliver (char *)
+    zlistx_t *resumes;                    //  scheduled resumptions (s_resume_t *)
+    char *session_id;                     //  Mcp-Session-Id
+    char *protocol;                       //  negotiated version, once known
+    char *init_body;                      //  the initialize request, for a new session
+    char *initialized_body;               //  notifications/initialized, likewise
+    bool reinit;                          //  a new session is being set up
+    zlistx_t *replay;                     //  requests to replay after it (char *)
+    bool listen_wanted;                   //  open the GET listen stream
+    bool listen_off;                      //  server said 405: never mind
+    int64_t listen_at;                    //  when to (re)open it
+    char *listen_last_id;                 //  its last event id
+    s_req_t *stream;                      //  HTTP+SSE event stream
+    char *endpoint;                       //  HTTP+SSE: where to POST
+    char *error;                          //  why the transport died
+    bool dead;                            //  it did
+    transport_msg_fn *on_msg;             //  during handle: deliver here
+    void *owner;                          //  its argument
 };
 
 static void s_req_destroy (s_req_t **self_p);
@@ -173,10 +173,10 @@ static void
 s_deliver (s_http_t *self, s_req_t *req, const char *msg, size_t size)
 {
     const char *end = msg + size, *id, *id_end, *method, *method_end;
-    bool response = !jsonscan_member (msg, end, "method", &method, &method_end)
-                    && jsonscan_member (msg, end, "id", &id, &id_end);
-    if (req && req->rpc_id && response && (size_t) (id_end - id) == strlen (req->rpc_id)
-        && memcmp (id, req->rpc_id, (size_t) (id_end - id)) == 0) {
+    bool response = !jsonscan_member (msg, end, "method", &method, &method_end) &&
+                    jsonscan_member (msg, end, "id", &id, &id_end);
+    if (req && req->rpc_id && response && (size_t) (id_end - id) == strlen (req->rpc_id) &&
+        memcmp (id, req->rpc_id, (size_t) (id_end - id)) == 0) {
         req->answered = true;
         if (req->initialize)
             s_note_protocol (self, msg, size);
@@ -218,7 +218,7 @@ s_fail_request (s_http_t *self, const char *rpc_id, const char *format, ...)
         log_warn ("server %s: %s", self->name, reason);
         return;
     }
-    jsonbuf_t buf = {0};
+    jsonbuf_t buf = { 0 };
     jsonbuf_append_str (&buf, "{\"jsonrpc\":\"2.0\",\"id\":");
     jsonbuf_append_str (&buf, rpc_id);
     jsonbuf_append_str (&buf, ",\"error\":{\"code\":-32000,\"message\":");
@@ -252,7 +252,7 @@ s_socket_cb (CURL *easy, curl_socket_t fd, int what, void *arg, void *socketp)
         events |= ZMQ_POLLIN;
     if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
         events |= ZMQ_POLLOUT;
-    self->fds[index] = (zmq_pollitem_t){NULL, fd, events, 0};
+    self->fds[index] = (zmq_pollitem_t){ NULL, fd, events, 0 };
     return 0;
 }
 
@@ -277,23 +277,20 @@ s_on_event (void *arg, const char *event, const char *data, size_t size, const c
         char *resolved = NULL, *text = strndup (data, size);
         char *scheme_a = NULL, *host_a = NULL, *port_a = NULL;
         char *scheme_b = NULL, *host_b = NULL, *port_b = NULL;
-        bool ok = base && curl_url_set (base, CURLUPART_URL, self->config->url, 0) == CURLUE_OK
-                  && curl_url_get (base, CURLUPART_SCHEME, &scheme_a, 0) == CURLUE_OK
-                  && curl_url_get (base, CURLUPART_HOST, &host_a, 0) == CURLUE_OK
-                  && curl_url_get (base, CURLUPART_PORT, &port_a, CURLU_DEFAULT_PORT)
-                         == CURLUE_OK
-                  && curl_url_set (base, CURLUPART_URL, text, 0) == CURLUE_OK
-                  && curl_url_get (base, CURLUPART_URL, &resolved, 0) == CURLUE_OK
-                  && curl_url_get (base, CURLUPART_SCHEME, &scheme_b, 0) == CURLUE_OK
-                  && curl_url_get (base, CURLUPART_HOST, &host_b, 0) == CURLUE_OK
-                  && curl_url_get (base, CURLUPART_PORT, &port_b, CURLU_DEFAULT_PORT)
-                         == CURLUE_OK;
+        bool ok = base && curl_url_set (base, CURLUPART_URL, self->config->url, 0) == CURLUE_OK &&
+                  curl_url_get (base, CURLUPART_SCHEME, &scheme_a, 0) == CURLUE_OK &&
+                  curl_url_get (base, CURLUPART_HOST, &host_a, 0) == CURLUE_OK &&
+                  curl_url_get (base, CURLUPART_PORT, &port_a, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+                  curl_url_set (base, CURLUPART_URL, text, 0) == CURLUE_OK &&
+                  curl_url_get (base, CURLUPART_URL, &resolved, 0) == CURLUE_OK &&
+                  curl_url_get (base, CURLUPART_SCHEME, &scheme_b, 0) == CURLUE_OK &&
+                  curl_url_get (base, CURLUPART_HOST, &host_b, 0) == CURLUE_OK &&
+                  curl_url_get (base, CURLUPART_PORT, &port_b, CURLU_DEFAULT_PORT) == CURLUE_OK;
         if (!ok)
             s_die (self, "the SSE endpoint event holds no usable URL");
-        else if (strcasecmp (scheme_a, scheme_b) || strcasecmp (host_a, host_b)
-                 || strcmp (port_a, port_b))
-            s_die (self,
-                   "the SSE endpoint event points to another origin (%s://%s:%s); refused",
+        else if (strcasecmp (scheme_a, scheme_b) || strcasecmp (host_a, host_b) ||
+                 strcmp (port_a, port_b))
+            s_die (self, "the SSE endpoint event points to another origin (%s://%s:%s); refused",
                    scheme_b, host_b, port_b);
         else {
             free (self->endpoint);
@@ -319,11 +316,10 @@ static void
 s_take_session (s_http_t *self, s_req_t *req)
 {
     struct curl_header *header = NULL;
-    if (req->initialize && req->status >= 200 && req->status < 300
-        && curl_easy_header (req->easy, "Mcp-Session-Id", 0, CURLH_HEADER, -1, &header)
-               == CURLHE_OK
-        && header->value && *header->value
-        && (!self->session_id || strcmp (self->session_id, header->value) != 0)) {
+    if (req->initialize && req->status >= 200 && req->status < 300 &&
+        curl_easy_header (req->easy, "Mcp-Session-Id", 0, CURLH_HEADER, -1, &header) == CURLHE_OK &&
+        header->value && *header->value &&
+        (!self->session_id || strcmp (self->session_id, header->value) != 0)) {
         free (self->session_id);
         self->session_id = strdup (header->value);
     }
@@ -345,12 +341,11 @@ s_write_cb (char *data, size_t one, size_t size, void *arg)
         if (ok && type && strncasecmp (type, "text/event-stream", 17) == 0) {
             req->is_sse = true;
             sse_init (&req->sse, TRANSPORT_MAX_MESSAGE);
-        }
-        else if (ok && (stream || req->kind == K_POST)
-                 && !(req->kind == K_POST && type
-                      && strncasecmp (type, "application/json", 16) == 0)) {
+        } else if (ok && (stream || req->kind == K_POST) &&
+                   !(req->kind == K_POST && type &&
+                     strncasecmp (type, "application/json", 16) == 0)) {
             req->bad_type = strdup (type ? type : "(none)");
-            return 0;    //  abort the transfer; completion reports it
+            return 0; //  abort the transfer; completion reports it
         }
     }
     size_t bytes = one * size;
@@ -431,8 +426,7 @@ s_req_new (s_http_t *self, s_kind_t kind, const char *url, const char *body)
         curl_easy_setopt (easy, CURLOPT_LOW_SPEED_TIME,
                           (long) (self->config->sse_read_ms + 999) / 1000);
         s_add_header (req, "Accept", "text/event-stream");
-    }
-    else {
+    } else {
         s_add_header (req, "Accept", "application/json, text/event-stream");
         s_add_header (req, "Content-Type", "application/json");
         req->body = strdup (body);
@@ -627,8 +621,7 @@ s_kick (s_http_t *self)
             req->rpc_id = resume->rpc_id;
             req->resumes = resume->resumes;
             resume->rpc_id = NULL;
-        }
-        else
+        } else
             s_fail_request (self, resume->rpc_id, "cannot resume the response stream");
         free (resume->rpc_id);
         free (resume->last_id);
@@ -687,8 +680,8 @@ s_finish_post (s_http_t *self, s_req_t *req, CURLcode code)
     s_take_session (self, req);
     //  A JSON answer is whole only now: hand it on first, so that what
     //  follows knows whether the request was answered.
-    if (code == CURLE_OK && req->status >= 200 && req->status < 300 && req->kind == K_POST
-        && !req->is_sse && !req->bad_type && req->data.size)
+    if (code == CURLE_OK && req->status >= 200 && req->status < 300 && req->kind == K_POST &&
+        !req->is_sse && !req->bad_type && req->data.size)
         s_deliver (self, req, req->data.data, req->data.size);
     if (req->initialized && req->status >= 200 && req->status < 300) {
         //  Open the listen stream once the server knows we are initialised
@@ -726,7 +719,7 @@ s_finish_post (s_http_t *self, s_req_t *req, CURLcode code)
         return;
     }
     if (req->answered)
-        return;    //  however the transfer ended, its job is done
+        return; //  however the transfer ended, its job is done
     if (code != CURLE_OK && !req->bad_type) {
         s_fail_request (self, req->rpc_id, "HTTP request to %s failed: %s", self->safe_url,
                         req->error[0] ? req->error : curl_easy_strerror (code));
@@ -744,8 +737,8 @@ s_finish_post (s_http_t *self, s_req_t *req, CURLcode code)
     }
     if (req->status >= 300) {
         char *body = s_body_excerpt (req);
-        s_fail_request (self, req->rpc_id, "HTTP %ld from %s%s%s%s", req->status,
-                        self->safe_url, *body ? ": " : "", body,
+        s_fail_request (self, req->rpc_id, "HTTP %ld from %s%s%s%s", req->status, self->safe_url,
+                        *body ? ": " : "", body,
                         req->status == 401 || req->status == 403
                             ? " (check the server's headers or token)"
                             : "");
@@ -760,7 +753,7 @@ s_finish_post (s_http_t *self, s_req_t *req, CURLcode code)
         return;
     }
     if (req->kind == K_SSE_POST)
-        return;    //  answers come on the event stream
+        return; //  answers come on the event stream
     if (req->rpc_id && !req->answered) {
         if (req->is_sse && req->last_id && req->resumes < MAX_RESUMES)
             s_schedule_resume (self, req);
@@ -794,8 +787,7 @@ s_finish (s_http_t *self, s_req_t *req, CURLcode code)
                 self->listen_last_id = strdup (req->last_id);
             }
             self->listen_wanted = true;
-            self->listen_at
-                = clock_ms () + (req->retry_ms >= 0 ? req->retry_ms : DEFAULT_RETRY_MS);
+            self->listen_at = clock_ms () + (req->retry_ms >= 0 ? req->retry_ms : DEFAULT_RETRY_MS);
         }
         break;
     case K_STREAM:
@@ -830,8 +822,7 @@ http_safe_url (const char *url)
         curl_url_get (handle, CURLUPART_PORT, &port, 0);
         curl_url_get (handle, CURLUPART_PATH, &path, 0);
         if (asprintf (&safe, "%s://%s%s%s%s", scheme ? scheme : "?", host ? host : "?",
-                      port ? ":" : "", port ? port : "", path ? path : "")
-            < 0)
+                      port ? ":" : "", port ? port : "", path ? path : "") < 0)
             safe = NULL;
     }
     curl_free (scheme), curl_free (host), curl_free (port), curl_free (path);
@@ -865,8 +856,8 @@ s_open (const mcpact_server_config_t *config, char **error)
     while (url_size > 1 && self->safe_url[url_size - 1] == '/')
         url_size--;
     bool named = url_size >= 4 && strncasecmp (self->safe_url + url_size - 4, "/mcp", 4) == 0;
-    self->probing = config->transport == MCPACT_TRANSPORT_AUTO
-                    && self->mode == MCPACT_TRANSPORT_STREAMABLE_HTTP && !named;
+    self->probing = config->transport == MCPACT_TRANSPORT_AUTO &&
+                    self->mode == MCPACT_TRANSPORT_STREAMABLE_HTTP && !named;
     self->multi = curl_multi_init ();
     if (!self->multi) {
         *error = strdup ("cannot make a curl multi handle");
@@ -915,8 +906,8 @@ s_timeout (void *state)
          resume = (s_resume_t *) zlistx_next (self->resumes))
         if (next < 0 || resume->when < next)
             next = resume->when;
-    if (self->listen_wanted && !self->listen_off && self->session_id
-        && (next < 0 || self->listen_at < next))
+    if (self->listen_wanted && !self->listen_off && self->session_id &&
+        (next < 0 || self->listen_at < next))
         next = self->listen_at;
     if (next < 0)
         return -1;
@@ -934,9 +925,9 @@ s_handle (void *state, zmq_pollitem_t *items, int count, transport_msg_fn *on_ms
     for (int i = 0; i < count; i++) {
         if (!items[i].revents)
             continue;
-        int mask = (items[i].revents & ZMQ_POLLIN ? CURL_CSELECT_IN : 0)
-                   | (items[i].revents & ZMQ_POLLOUT ? CURL_CSELECT_OUT : 0)
-                   | (items[i].revents & ZMQ_POLLERR ? CURL_CSELECT_ERR : 0);
+        int mask = (items[i].revents & ZMQ_POLLIN ? CURL_CSELECT_IN : 0) |
+                   (items[i].revents & ZMQ_POLLOUT ? CURL_CSELECT_OUT : 0) |
+                   (items[i].revents & ZMQ_POLLERR ? CURL_CSELECT_ERR : 0);
         curl_multi_socket_action (self->multi, items[i].fd, mask, &running);
     }
     if (self->timer_at >= 0 && clock_ms () >= self->timer_at) {
@@ -1005,8 +996,7 @@ s_delete_session (s_http_t *self)
     }
     for (size_t i = 0; i < self->config->headers_count; i++)
         if (asprintf (&line, "%s: %s", self->config->headers[i].name,
-                      self->config->headers[i].value)
-            > 0) {
+                      self->config->headers[i].value) > 0) {
             headers = curl_slist_append (headers, line);
             free (line);
         }

@@ -60,14 +60,12 @@ linebuf_feed (linebuf_t *self, const char *data, size_t size, linebuf_fn *fn, vo
         if (self->skipping) {
             if (newline)
                 self->skipping = false;
-        }
-        else if (self->size + chunk > self->limit) {
+        } else if (self->size + chunk > self->limit) {
             //  Too long: drop what we hold and the rest of this line.
             self->dropped++;
             self->size = 0;
             self->skipping = newline == NULL;
-        }
-        else if (newline && self->size == 0)
+        } else if (newline && self->size == 0)
             //  The common case: a whole line in the chunk, no copy.
             s_emit (fn, arg, data, chunk);
         else {

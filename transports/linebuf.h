@@ -15,15 +15,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-typedef void(linebuf_fn) (void *arg, const char *line, size_t size);
+typedef void (linebuf_fn) (void *arg, const char *line, size_t size);
 
 typedef struct {
-    char *data;           //  bytes of the unfinished line
-    size_t size;          //  bytes held
-    size_t max;           //  bytes allocated
-    size_t limit;         //  longest line accepted
-    bool skipping;        //  inside an oversized line, until its newline
-    size_t dropped;       //  oversized lines dropped so far
+    char *data;     //  bytes of the unfinished line
+    size_t size;    //  bytes held
+    size_t max;     //  bytes allocated
+    size_t limit;   //  longest line accepted
+    bool skipping;  //  inside an oversized line, until its newline
+    size_t dropped; //  oversized lines dropped so far
 } linebuf_t;
 
 void linebuf_init (linebuf_t *self, size_t limit);

@@ -38,24 +38,24 @@ extern char **environ;
 #define CLOSE_WAIT_MS 1000
 #define TERM_WAIT_MS 1000
 
-static const char *s_env_allowed[] = {"HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER", NULL};
+static const char *s_env_allowed[] = { "HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER", NULL };
 
 typedef struct {
-    char *name;           //  server name, for logs
-    pid_t pid;            //  child process (and group) id; 0 once reaped
-    int status;           //  exit status once reaped
-    int in;               //  child's stdin (ours to write), -1 once closed
-    int out;              //  child's stdout, -1 once closed
-    int err;              //  child's stderr, -1 once closed
-    char *outbuf;         //  bytes waiting to be written to stdin
-    size_t outsize;       //  bytes waiting
-    size_t outmax;        //  bytes allocated
-    linebuf_t lines;      //  stdout framing
-    linebuf_t errlines;   //  stderr framing, for the log
-    char ring[STDERR_RING_SIZE];   //  last stderr bytes
-    size_t ring_head;     //  next write position in ring
-    size_t ring_total;    //  stderr bytes seen in all
-    char *error;          //  why the transport died
+    char *name;                  //  server name, for logs
+    pid_t pid;                   //  child process (and group) id; 0 once reaped
+    int status;                  //  exit status once reaped
+    int in;                      //  child's stdin (ours to write), -1 once closed
+    int out;                     //  child's stdout, -1 once closed
+    int err;                     //  child's stderr, -1 once closed
+    char *outbuf;                //  bytes waiting to be written to stdin
+    size_t outsize;              //  bytes waiting
+    size_t outmax;               //  bytes allocated
+    linebuf_t lines;             //  stdout framing
+    linebuf_t errlines;          //  stderr framing, for the log
+    char ring[STDERR_RING_SIZE]; //  last stderr bytes
+    size_t ring_head;            //  next write position in ring
+    size_t ring_total;           //  stderr bytes seen in all
+    char *error;                 //  why the transport died
 } s_stdio_t;
 
 static void
@@ -112,8 +112,7 @@ s_open (const mcpact_server_config_t *config, char **error)
         struct stat st;
         if (stat (config->cwd, &st) != 0 || !S_ISDIR (st.st_mode)) {
             if (asprintf (error, "working directory %s: %s", config->cwd,
-                          errno ? strerror (errno) : "not a directory")
-                < 0)
+                          errno ? strerror (errno) : "not a directory") < 0)
                 *error = NULL;
             return NULL;
         }
@@ -126,7 +125,7 @@ s_open (const mcpact_server_config_t *config, char **error)
     linebuf_init (&self->lines, TRANSPORT_MAX_MESSAGE);
     linebuf_init (&self->errlines, 4096);
 
-    int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1};
+    int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
     char **argv = (char **) calloc (config->args_count + 2, sizeof (char *));
     char **envp = s_environment (config);
     posix_spawn_file_actions_t actions;
@@ -135,8 +134,8 @@ s_open (const mcpact_server_config_t *config, char **error)
     posix_spawnattr_init (&attr);
     int rc = -1;
 
-    if (!argv || !envp || pipe2 (in, O_CLOEXEC) || pipe2 (out, O_CLOEXEC)
-        || pipe2 (err, O_CLOEXEC)) {
+    if (!argv || !envp || pipe2 (in, O_CLOEXEC) || pipe2 (out, O_CLOEXEC) ||
+        pipe2 (err, O_CLOEXEC)) {
         if (asprintf (error, "cannot make pipes: %s", strerror (errno)) < 0)
             *error = NULL;
         goto done;
@@ -162,8 +161,8 @@ s_open (const mcpact_server_config_t *config, char **error)
     posix_spawnattr_setsigmask (&attr, &none);
     posix_spawnattr_setsigdefault (&attr, &defaults);
     posix_spawnattr_setpgroup (&attr, 0);
-    posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
-                                         | POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_USEVFORK);
+    posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+                                         POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_USEVFORK);
     int spawn_rc = posix_spawnp (&self->pid, config->command, &actions, &attr, argv, envp);
     if (spawn_rc != 0) {
         self->pid = 0;
@@ -177,8 +176,7 @@ s_open (const mcpact_server_config_t *config, char **error)
     fcntl (self->in, F_SETFL, O_NONBLOCK);
     fcntl (self->out, F_SETFL, O_NONBLOCK);
     fcntl (self->err, F_SETFL, O_NONBLOCK);
-    log_debug ("server %s: started %s as pid %d", config->name, config->command,
-               (int) self->pid);
+    log_debug ("server %s: started %s as pid %d", config->name, config->command, (int) self->pid);
     rc = 0;
 
 done:
@@ -221,8 +219,7 @@ s_flush (s_stdio_t *self)
             self->in = -1;
             self->outsize = 0;
             return 0;
-        }
-        else {
+        } else {
             s_set_error (self, "writing to the server's stdin: %s", strerror (errno));
             return -1;
         }
@@ -265,11 +262,11 @@ s_poll_items (void *state, zmq_pollitem_t *items, int max)
     if (self->outsize && self->in >= 0)
         s_flush (self);
     if (self->out >= 0 && count < max)
-        items[count++] = (zmq_pollitem_t){NULL, self->out, ZMQ_POLLIN, 0};
+        items[count++] = (zmq_pollitem_t){ NULL, self->out, ZMQ_POLLIN, 0 };
     if (self->err >= 0 && count < max)
-        items[count++] = (zmq_pollitem_t){NULL, self->err, ZMQ_POLLIN, 0};
+        items[count++] = (zmq_pollitem_t){ NULL, self->err, ZMQ_POLLIN, 0 };
     if (self->outsize && self->in >= 0 && count < max)
-        items[count++] = (zmq_pollitem_t){NULL, self->in, ZMQ_POLLOUT, 0};
+        items[count++] = (zmq_pollitem_t){ NULL, self->in, ZMQ_POLLOUT, 0 };
     return count;
 }
 
@@ -312,8 +309,7 @@ s_read_stderr (s_stdio_t *self)
             }
             self->ring_total += (size_t) rc;
             linebuf_feed (&self->errlines, chunk, (size_t) rc, s_log_stderr, self);
-        }
-        else if (rc < 0 && errno == EINTR)
+        } else if (rc < 0 && errno == EINTR)
             continue;
         else {
             if (rc == 0 || errno != EAGAIN) {
@@ -348,8 +344,7 @@ static void
 s_describe_exit (s_stdio_t *self)
 {
     if (WIFEXITED (self->status))
-        s_set_error (self, "the server process exited with status %d",
-                     WEXITSTATUS (self->status));
+        s_set_error (self, "the server process exited with status %d", WEXITSTATUS (self->status));
     else if (WIFSIGNALED (self->status))
         s_set_error (self, "the server process was killed by signal %d (%s)",
                      WTERMSIG (self->status), strsignal (WTERMSIG (self->status)));
@@ -373,7 +368,7 @@ s_handle (void *state, zmq_pollitem_t *items, int count, transport_msg_fn *on_ms
     for (int i = 0; i < count; i++) {
         if (!items[i].revents || items[i].fd != self->out)
             continue;
-        s_deliver_t deliver = {self, on_msg, owner};
+        s_deliver_t deliver = { self, on_msg, owner };
         char chunk[8192];
         //  Bounded so a chatty server can't starve the actor's other work.
         for (int round = 0; round < 16; round++) {
@@ -386,8 +381,7 @@ s_handle (void *state, zmq_pollitem_t *items, int count, transport_msg_fn *on_ms
                                TRANSPORT_MAX_MESSAGE);
                 if ((size_t) rc < sizeof chunk)
                     break;
-            }
-            else if (rc < 0 && errno == EINTR)
+            } else if (rc < 0 && errno == EINTR)
                 continue;
             else if (rc < 0 && errno == EAGAIN)
                 break;

@@ -20,7 +20,7 @@
 
 //  Receives one complete message (a JSON-RPC text, not terminated). The
 //  text is only valid during the call.
-typedef void(transport_msg_fn) (void *owner, const char *msg, size_t size);
+typedef void (transport_msg_fn) (void *owner, const char *msg, size_t size);
 
 //  Largest message accepted from a server; a larger one is dropped with an
 //  error naming the server.

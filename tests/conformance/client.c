@@ -30,8 +30,7 @@ s_call (mcpact_agent_t *agent, const char *tool, const char *args)
     int rc = mcpact_result_status (result) == MCPACT_OK ? 0 : 1;
     printf ("%s: %s\n", tool, mcpact_result_text (result));
     if (rc)
-        fprintf (stderr, "conformance client: %s failed: %s\n", tool,
-                 mcpact_result_error (result));
+        fprintf (stderr, "conformance client: %s failed: %s\n", tool, mcpact_result_error (result));
     mcpact_result_destroy (&result);
     return rc;
 }
@@ -40,8 +39,7 @@ int
 main (int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf (stderr, "usage: %s [...] SERVER-URL  (MCP_CONFORMANCE_SCENARIO=name)\n",
-                 argv[0]);
+        fprintf (stderr, "usage: %s [...] SERVER-URL  (MCP_CONFORMANCE_SCENARIO=name)\n", argv[0]);
         return 2;
     }
     const char *url = argv[argc - 1];
