@@ -99,6 +99,8 @@ typedef struct {
     zlistx_t *reloads;              //  RELOAD requests waiting (s_call_t *)
     bool in_transport;              //  inside the transport's handle
     char *lost;                     //  loss noticed there, handled after
+    zmq_pollitem_t *items;          //  what the loop polls
+    int items_max;                  //  items allocated
     bool terminated;                //  leave the loop
 } self_t;
 
@@ -970,6 +972,7 @@ s_self_destroy (self_t **self_p)
     json_decref (self->server_info);
     free (self->error);
     free (self->lost);
+    free (self->items);
     free (self->protocol);
     jsonbuf_free (&self->line);
     idmap_free (&self->calls);
@@ -1017,13 +1020,32 @@ s_actor (zsock_t *pipe, void *arg)
 
     s_connect (self);
     while (!self->terminated) {
-        zmq_pollitem_t items[8] = {
-            { zsock_resolve (self->pipe), 0, ZMQ_POLLIN, 0 },
-            { zsock_resolve (self->router), 0, ZMQ_POLLIN, 0 },
-        };
+        //  A transport may watch many sockets (an HTTP server with many
+        //  requests in flight): grow the array until they all fit.
         int count = 2;
-        if (self->transport)
-            count += self->ops->poll_items (self->transport, items + 2, 6);
+        while (self->transport) {
+            int room = self->items_max - 2;
+            int used =
+                room > 0 ? self->ops->poll_items (self->transport, self->items + 2, room) : room;
+            if (used < room) {
+                count += used;
+                break;
+            }
+            int max = self->items_max ? self->items_max * 2 : 16;
+            zmq_pollitem_t *grown =
+                (zmq_pollitem_t *) realloc (self->items, (size_t) max * sizeof *grown);
+            if (!grown)
+                break;
+            self->items = grown;
+            self->items_max = max;
+        }
+        if (!self->items) {
+            self->items = (zmq_pollitem_t *) calloc (16, sizeof (zmq_pollitem_t));
+            self->items_max = 16;
+        }
+        zmq_pollitem_t *items = self->items;
+        items[0] = (zmq_pollitem_t){ zsock_resolve (self->pipe), 0, ZMQ_POLLIN, 0 };
+        items[1] = (zmq_pollitem_t){ zsock_resolve (self->router), 0, ZMQ_POLLIN, 0 };
         int rc = s_poll (self, items, count);
         if (rc < 0 && errno != EINTR)
             break;

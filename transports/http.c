@@ -110,7 +110,8 @@ struct _s_http_t {
     mcpact_transport_t mode;              //  STREAMABLE_HTTP or SSE
     bool probing;                         //  auto: the initialize POST decides
     CURLM *multi;                         //  all transfers
-    zmq_pollitem_t fds[64];               //  sockets curl asked us to watch
+    zmq_pollitem_t *fds;                  //  sockets curl asked us to watch
+    int fd_max;                           //  allocated
     int fd_count;                         //  how many
     int64_t timer_at;                     //  curl's timer, ms; -1 none
     s_req_t *reqs;                        //  transfers in progress
@@ -243,8 +244,15 @@ s_socket_cb (CURL *easy, curl_socket_t fd, int what, void *arg, void *socketp)
         return 0;
     }
     if (index == self->fd_count) {
-        if (self->fd_count == (int) (sizeof self->fds / sizeof self->fds[0]))
-            return -1;
+        if (self->fd_count == self->fd_max) {
+            int max = self->fd_max ? self->fd_max * 2 : 16;
+            zmq_pollitem_t *grown =
+                (zmq_pollitem_t *) realloc (self->fds, (size_t) max * sizeof *grown);
+            if (!grown)
+                return -1;
+            self->fds = grown;
+            self->fd_max = max;
+        }
         self->fd_count++;
     }
     short events = 0;
@@ -1055,6 +1063,7 @@ s_stop (void **state_p)
     free (self->init_body);
     free (self->initialized_body);
     free (self->listen_last_id);
+    free (self->fds);
     free (self->endpoint);
     free (self->error);
     free (self);
