@@ -76,6 +76,12 @@ mcpact_runtime_t *mcpact_runtime_new (void);
 //  agents not destroyed yet are destroyed here; their handles become invalid.
 void mcpact_runtime_destroy (mcpact_runtime_t **self_p);
 
+//  The endpoint where the runtime publishes events (ZeroMQ PUB, in this
+//  process: connect a SUB socket of the same ZeroMQ context, i.e. CZMQ's
+//  zsock_new_sub). Each event is two frames and a JSON body; see
+//  docs/protocol.md ("Events"): TOOLS_CHANGED view_id change_json.
+const char *mcpact_runtime_events_endpoint (mcpact_runtime_t *self);
+
 //  --------------------------------------------------------------------------
 //  Server configuration
 

@@ -139,6 +139,12 @@ mcpact_runtime_destroy (mcpact_runtime_t **self_p)
     *self_p = NULL;
 }
 
+const char *
+mcpact_runtime_events_endpoint (mcpact_runtime_t *self)
+{
+    return self ? self->events_endpoint : NULL;
+}
+
 static int
 s_register_function (mcpact_runtime_t *runtime, json_t *functions, const char *name,
                      const char *description, const char *parameters, mcpact_function_fn *fn,

@@ -18,6 +18,8 @@
 
 #include "runtime_util.h"
 
+#include <czmq.h>
+
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -240,10 +242,22 @@ TEST (list_changed)
     mcpact_agent_t *agent = mcpact_agent_new (session, "planner");
     CHECK (agent);
     CHECK (mcpact_agent_set_tools_changed (agent, s_on_tools_changed, &events) == 0);
+    //  The same event as a message, for peers that speak the protocol
+    zsock_t *subscriber = zsock_new_sub (mcpact_runtime_events_endpoint (runtime), "");
+    CHECK (subscriber);
     s_start_ready (agent);
     s_check_not_late_yet (agent);
 
     CHECK_MSG (s_events_wait (&events, 1, 20000) >= 1, "no tools-changed event came");
+    zsock_set_rcvtimeo (subscriber, 5000);
+    char *verb = NULL, *view = NULL, *change = NULL;
+    CHECK (zsock_recv (subscriber, "sss", &verb, &view, &change) == 0);
+    CHECK_STR (verb, "TOOLS_CHANGED");
+    CHECK_CONTAINS (change, "\"added\":[\"late_tool\"]");
+    free (verb);
+    free (view);
+    free (change);
+    zsock_destroy (&subscriber);
     //  One change, one event: nothing more follows it
     ru_sleep_ms (1000);
     char *all = s_events_text (&events);
