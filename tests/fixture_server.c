@@ -112,6 +112,7 @@ typedef struct {
     long tools;                   //  generated tools tool_0000, ...
     long page_size;               //  tools per tools/list page; 0 = one page
     long list_changed_after_ms;   //  add late_tool this long after initialized; -1 = never
+    long list_changed_burst;      //  send that many list_changed at once (and log tools/list)
     bool no_answer;               //  never answer initialize
     bool exit_at_once;            //  exit 1 before anything else
     bool garbage;                 //  a non-JSON line before every message
@@ -171,6 +172,8 @@ s_usage (FILE *stream)
                      "  --page-size K                K tools per tools/list page\n"
                      "  --repeat-cursor              every page says nextCursor \"again\"\n"
                      "  --list-changed-after-ms N    add late_tool N ms after initialized\n"
+                     "  --list-changed-burst N       then send N list_changed at once, and\n"
+                     "                               log each tools/list to stderr\n"
                      "  --server-requests            send ping and sampling/createMessage\n");
 }
 
@@ -226,6 +229,8 @@ s_options_parse (options_t *opts, int argc, char **argv)
                 number = &opts->page_size;
             else if (streq (arg, "--list-changed-after-ms"))
                 number = &opts->list_changed_after_ms;
+            else if (streq (arg, "--list-changed-burst"))
+                number = &opts->list_changed_burst;
             else {
                 fprintf (stderr, "fixture: unknown switch %s\n", arg);
                 return -1;
@@ -545,6 +550,10 @@ s_self_handle_initialize (self_t *self, json_t *id, json_t *params)
 static void
 s_self_handle_tools_list (self_t *self, json_t *id, json_t *params)
 {
+    //  With a burst, the client's debounce is seen in how often it lists
+    static long served;
+    if (self->opts.list_changed_burst > 0)
+        fprintf (stderr, "%s: tools/list #%ld\n", self->opts.name, ++served);
     json_t *cursor = json_object_get (params, "cursor");
     const char *cursor_text = json_string_value (cursor);
     if (json_is_null (cursor))
@@ -675,10 +684,13 @@ s_self_handle_notification (self_t *self, const char *method)
         s_self_send (self, json_pack (sampling, "jsonrpc", "2.0", "id", "srv-2", "method",
                                       "sampling/createMessage", "params"));
     }
-    if (self->opts.list_changed_after_ms >= 0) {
+    for (long index = 0;
+         self->opts.list_changed_after_ms >= 0 &&
+         index < (self->opts.list_changed_burst > 1 ? self->opts.list_changed_burst : 1);
+         index++) {
         json_t *notification = json_pack ("{s:s, s:s}", "jsonrpc", "2.0", "method",
                                           "notifications/tools/list_changed");
-        s_self_schedule (self, self->opts.list_changed_after_ms, notification, true);
+        s_self_schedule (self, self->opts.list_changed_after_ms, notification, index == 0);
     }
 }
 

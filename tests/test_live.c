@@ -862,3 +862,38 @@ TEST (separate_timeouts)
     mcpact_runtime_destroy (&runtime);
     ru_watchdog_disarm ();
 }
+
+//  A burst of list_changed notifications is folded into one re-list (the
+//  debounce), and the host hears of the change once.
+TEST (list_changed_burst_debounced)
+{
+    ru_watchdog_arm (60, "list_changed_burst_debounced");
+    events_t events;
+    s_events_init (&events);
+    mcpact_runtime_t *runtime = mcpact_runtime_new ();
+    CHECK (runtime);
+    mcpact_session_t *session = mcpact_session_new (runtime);
+    CHECK (session);
+    mcpact_server_config_t *config =
+        ru_fixture ("fx", "--list-changed-after-ms", LATE_MS, "--list-changed-burst", "10", NULL);
+    CHECK (mcpact_session_add_server (session, &config) == 0);
+    mcpact_agent_t *agent = mcpact_agent_new (session, "burst");
+    CHECK (agent);
+    CHECK (mcpact_agent_set_tools_changed (agent, s_on_tools_changed, &events) == 0);
+    s_start_ready (agent);
+    CHECK_MSG (s_events_wait (&events, 1, 20000) >= 1, "no tools-changed event came");
+    ru_sleep_ms (1000);
+    CHECK_MSG (s_events_wait (&events, 1, 0) == 1, "a burst gave more than one event");
+    //  The fixture logs every tools/list it serves: the first listing and
+    //  one more for the whole burst of ten
+    json_t *status = ru_json_take (mcpact_agent_status (agent));
+    const char *tail = ru_str (ru_named (status, "fx"), "stderr");
+    CHECK_CONTAINS (tail, "tools/list #2");
+    CHECK_MSG (!strstr (tail, "tools/list #3"), "the burst was not debounced: %s", tail);
+    json_decref (status);
+    mcpact_agent_destroy (&agent);
+    mcpact_session_destroy (&session);
+    mcpact_runtime_destroy (&runtime);
+    s_events_fini (&events);
+    ru_watchdog_disarm ();
+}
