@@ -1,0 +1,134 @@
+/*  =========================================================================
+    bench.h - what every benchmark program shares
+
+    Clocks, order statistics, this process's memory, the CPUs it may run
+    on and the fixture server's path. Header-only (static functions), so
+    that each program in bench/ stays one file that CMake builds on its own.
+    Nothing here keeps state; every function may be called from any thread.
+    =========================================================================
+*/
+
+#ifndef MCPACT_BENCH_H_INCLUDED
+#define MCPACT_BENCH_H_INCLUDED
+
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#define streq(a, b) (strcmp ((a), (b)) == 0)
+
+//  Every program takes --fixture PATH; by default the one built beside it.
+#define BENCH_FIXTURE MCPACT_BUILD_DIR "/mcpact-fixture"
+
+static inline double
+bench_now_us (void)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static inline double
+bench_now_ms (void)
+{
+    return bench_now_us () / 1e3;
+}
+
+static inline int
+bench_compare (const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return x < y ? -1 : x > y;
+}
+
+static inline void
+bench_sort (double *values, size_t count)
+{
+    qsort (values, count, sizeof (double), bench_compare);
+}
+
+//  The q-quantile (0..1) of sorted values, nearest rank: the smallest value
+//  with at least q of all values at or below it. 0 for no values.
+static inline double
+bench_quantile (const double *sorted, size_t count, double q)
+{
+    if (count == 0)
+        return 0;
+    double rank = q * (double) count;
+    size_t index = (size_t) rank;
+    if ((double) index < rank)
+        index++;
+    if (index > 0)
+        index--;
+    return sorted[index < count ? index : count - 1];
+}
+
+//  Resident set size now, in KiB (from /proc/self/statm).
+static inline long
+bench_rss_kb (void)
+{
+    long pages = 0, resident = 0;
+    FILE *file = fopen ("/proc/self/statm", "r");
+    if (!file)
+        return -1;
+    if (fscanf (file, "%ld %ld", &pages, &resident) != 2)
+        resident = -1;
+    fclose (file);
+    return resident < 0 ? -1 : resident * (sysconf (_SC_PAGESIZE) / 1024);
+}
+
+//  Highest resident set size so far, in KiB.
+static inline long
+bench_peak_rss_kb (void)
+{
+    struct rusage usage;
+    getrusage (RUSAGE_SELF, &usage);
+    return usage.ru_maxrss;
+}
+
+//  Threads of this process now (from /proc/self/status).
+static inline int
+bench_threads (void)
+{
+    char line[256];
+    int threads = -1;
+    FILE *file = fopen ("/proc/self/status", "r");
+    if (!file)
+        return -1;
+    while (fgets (line, sizeof line, file))
+        if (sscanf (line, "Threads: %d", &threads) == 1)
+            break;
+    fclose (file);
+    return threads;
+}
+
+//  How many CPUs we may run on (1 when pinned with taskset -c 0).
+static inline int
+bench_cpus (void)
+{
+    cpu_set_t set;
+    if (sched_getaffinity (0, sizeof set, &set) != 0)
+        return (int) sysconf (_SC_NPROCESSORS_ONLN);
+    return CPU_COUNT (&set);
+}
+
+//  Parses a positive integer option value or exits with a usage message.
+static inline long
+bench_count (const char *option, const char *value, long min)
+{
+    char *end = NULL;
+    long number = value ? strtol (value, &end, 10) : 0;
+    if (!value || *end || number < min) {
+        fprintf (stderr, "%s needs an integer >= %ld\n", option, min);
+        exit (2);
+    }
+    return number;
+}
+
+#endif
