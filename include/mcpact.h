@@ -283,7 +283,8 @@ mcpact_result_t *mcpact_agent_call (mcpact_agent_t *self, const char *tool, cons
 
 //  --------------------------------------------------------------------------
 //  Asynchronous calls, for hosts with their own event loop. A caller
-//  belongs to one host thread; many calls may be in flight on it.
+//  belongs to one host thread; many calls may be in flight on it. Destroy
+//  a caller before its agent (it routes through the agent's tool set).
 
 mcpact_caller_t *mcpact_caller_new (mcpact_agent_t *agent);
 void mcpact_caller_destroy (mcpact_caller_t **self_p);
