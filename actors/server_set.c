@@ -222,6 +222,9 @@ void
 server_set_run (server_set_t *self, const char *registry, atomic_uint *ids,
                 mcpact_progress_fn *progress, void *progress_arg)
 {
+    //  The host wrote its callback's state before it asked us to start.
+    if (progress_arg)
+        actor_handoff_acquire (progress_arg);
     server_set_start (self, registry, ids);
     size_t max = self->count + 1;
     zmq_pollitem_t *items = (zmq_pollitem_t *) calloc (max, sizeof (zmq_pollitem_t));
@@ -232,6 +235,9 @@ server_set_run (server_set_t *self, const char *registry, atomic_uint *ids,
         server_set_handle (self, items, count, progress, progress_arg);
     }
     free (items);
+    //  ... and reads what the callback wrote once we have answered.
+    if (progress_arg)
+        actor_handoff_release (progress_arg);
 }
 
 bool

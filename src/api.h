@@ -39,6 +39,7 @@ struct _mcpact_session_t {
     char endpoint[64];           //  where agent actors reach it
     json_t *functions;           //  function tools, catalog.h form
     mcpact_name_policy_t policy; //  tool-name policy
+    void *progress_arg;          //  host's progress argument (see s_set_progress)
     config_t *config;            //  the loaded file, for its agents
     mcpact_agent_t **agents;     //  agents not destroyed yet
     size_t agents_count;         //  how many

@@ -386,6 +386,7 @@ mcpact_session_set_progress (mcpact_session_t *self, mcpact_progress_fn *fn, voi
         return;
     pthread_mutex_lock (&self->lock);
     s_set_progress (actor_sock (self->actor), fn, arg);
+    self->progress_arg = arg;
     pthread_mutex_unlock (&self->lock);
 }
 
@@ -395,9 +396,15 @@ mcpact_session_start (mcpact_session_t *self)
     if (!self)
         return NULL;
     pthread_mutex_lock (&self->lock);
+    //  What the host wrote for its progress callback before starting is
+    //  the callback's to read (see server_set_run).
+    if (self->progress_arg)
+        actor_handoff_release (self->progress_arg);
     zstr_send (actor_sock (self->actor), "START");
     char *verb = NULL, *report = NULL;
     zsock_recv (actor_sock (self->actor), "ss", &verb, &report);
+    if (self->progress_arg)
+        actor_handoff_acquire (self->progress_arg);
     pthread_mutex_unlock (&self->lock);
     free (verb);
     return report;
@@ -563,12 +570,20 @@ agent_ensure_started (mcpact_agent_t *self)
         snprintf (slot, sizeof slot, "%llx", (unsigned long long) (uintptr_t) &self->slot);
         snprintf (policy_text, sizeof policy_text, "%d", (int) policy);
         actor_handoff_release (&self->slot);
+        pthread_mutex_lock (&session->lock);
+        if (session->progress_arg)
+            actor_handoff_release (session->progress_arg);
+        pthread_mutex_unlock (&session->lock);
         zstr_sendx (actor_sock (self->actor), "START", view, slot, policy_text, functions_text,
                     NULL);
         free (functions_text);
         char *verb = NULL;
         zsock_recv (actor_sock (self->actor), "ss", &verb, &self->report);
         free (verb);
+        pthread_mutex_lock (&session->lock);
+        if (session->progress_arg)
+            actor_handoff_acquire (session->progress_arg);
+        pthread_mutex_unlock (&session->lock);
     }
     pthread_mutex_unlock (&self->lock);
     return self->report;
