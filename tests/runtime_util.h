@@ -16,6 +16,7 @@
 #include "testutil.h"
 
 #include <jansson.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -209,6 +210,49 @@ ru_pid (mcpact_agent_t *agent, const char *tool)
     CHECK_MSG (pid > 0, "%s: not a pid: %s", tool, text);
     free (text);
     return pid;
+}
+
+//  --------------------------------------------------------------------------
+//  Peers from npm (tests/peers): node and the packages
+
+//  Where node is on PATH (the runtime finds it the same way), or NULL.
+static inline const char *
+ru_node (void)
+{
+    static char node[PATH_MAX];
+    const char *path = getenv ("PATH");
+    while (path && *path) {
+        size_t len = strcspn (path, ":");
+        if (len > 0 && len + 6 < sizeof node) {
+            snprintf (node, sizeof node, "%.*s/node", (int) len, path);
+            if (access (node, X_OK) == 0)
+                return node;
+        }
+        path += len + (path[len] == ':');
+    }
+    return NULL;
+}
+
+//  Skips the test (or fails it under MCPACT_REQUIRE_PEERS=1) unless node
+//  and each of the files given (NULL-terminated) are there. Returns node.
+static inline const char *
+ru_require_peers (const char *file, ...)
+{
+    const char *node = ru_node ();
+    const char *missing = node ? NULL : "node (not on PATH)";
+    va_list files;
+    va_start (files, file);
+    for (const char *next = file; next && !missing; next = va_arg (files, const char *))
+        if (access (next, R_OK) != 0)
+            missing = next;
+    va_end (files);
+    if (!missing)
+        return node;
+    const char *require = getenv ("MCPACT_REQUIRE_PEERS");
+    CHECK_MSG (!(require && strcmp (require, "1") == 0),
+               "MCPACT_REQUIRE_PEERS=1 but %s is missing; run scripts/deps --test", missing);
+    SKIP ("%s is missing; run scripts/deps --test", missing);
+    return NULL;
 }
 
 #endif

@@ -15,6 +15,7 @@
 */
 
 #include "mcpact.h"
+#include "runtime_util.h"
 #include "testutil.h"
 
 #include <errno.h>
@@ -324,31 +325,7 @@ s_write_temp (char *path, size_t size, const char *text)
 static void
 s_require_peers (char *node, size_t size)
 {
-    const char *missing = NULL;
-    const char *path = getenv ("PATH");
-    node[0] = 0;
-    while (path && *path) {
-        size_t len = strcspn (path, ":");
-        if (len > 0 && len + 6 < size) {
-            snprintf (node, size, "%.*s/node", (int) len, path);
-            if (access (node, X_OK) == 0)
-                break;
-        }
-        node[0] = 0;
-        path += len + (path[len] == ':');
-    }
-    if (!node[0])
-        missing = "node (not on PATH)";
-    else if (access (EVERYTHING_JS, R_OK) != 0)
-        missing = EVERYTHING_JS;
-    else if (access (FILESYSTEM_JS, R_OK) != 0)
-        missing = FILESYSTEM_JS;
-    if (!missing)
-        return;
-    const char *require = getenv ("MCPACT_REQUIRE_PEERS");
-    CHECK_MSG (!(require && strcmp (require, "1") == 0),
-               "MCPACT_REQUIRE_PEERS=1 but %s is missing; run scripts/deps --test", missing);
-    SKIP ("%s is missing; run scripts/deps --test", missing);
+    snprintf (node, size, "%s", ru_require_peers (EVERYTHING_JS, FILESYSTEM_JS, NULL));
 }
 
 //  --------------------------------------------------------------------------

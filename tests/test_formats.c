@@ -1070,31 +1070,7 @@ TEST (e2e_result_as)
 static const char *
 s_require_everything (void)
 {
-    static char node[PATH_MAX];
-    const char *missing = NULL;
-    const char *path = getenv ("PATH");
-    node[0] = 0;
-    while (path && *path) {
-        size_t len = strcspn (path, ":");
-        if (len > 0 && len + 6 < sizeof node) {
-            snprintf (node, sizeof node, "%.*s/node", (int) len, path);
-            if (access (node, X_OK) == 0)
-                break;
-        }
-        node[0] = 0;
-        path += len + (path[len] == ':');
-    }
-    if (!node[0])
-        missing = "node (not on PATH)";
-    else if (access (EVERYTHING_JS, R_OK) != 0)
-        missing = EVERYTHING_JS;
-    if (!missing)
-        return node;
-    const char *require = getenv ("MCPACT_REQUIRE_PEERS");
-    CHECK_MSG (!(require && strcmp (require, "1") == 0),
-               "MCPACT_REQUIRE_PEERS=1 but %s is missing; run scripts/deps --test", missing);
-    SKIP ("%s is missing; run scripts/deps --test", missing);
-    return NULL;
+    return ru_require_peers (EVERYTHING_JS, NULL);
 }
 
 TEST (everything_tiny_image)

@@ -380,17 +380,7 @@ s_mapped_fixture (const char *first, ...)
 static void
 s_require_peers (void)
 {
-    const char *missing = NULL;
-    if (!s_on_path ("node"))
-        missing = "node (not on PATH)";
-    else if (access (EVERYTHING_JS, R_OK) != 0)
-        missing = EVERYTHING_JS;
-    if (!missing)
-        return;
-    const char *require = getenv ("MCPACT_REQUIRE_PEERS");
-    CHECK_MSG (!(require && strcmp (require, "1") == 0),
-               "MCPACT_REQUIRE_PEERS=1 but %s is missing; run scripts/deps --test", missing);
-    SKIP ("%s is missing; run scripts/deps --test", missing);
+    ru_require_peers (EVERYTHING_JS, NULL);
 }
 
 //  server-everything over HTTP; mode is streamableHttp or sse.
@@ -399,7 +389,7 @@ s_peer (const char *mode)
 {
     s_require_peers ();
     const char *argv[] = { HTTP_PEER, mode, "0", NULL };
-    char what[32];
+    char what[48];
     snprintf (what, sizeof what, "server-everything %s", mode);
     return s_spawn (what, argv);
 }

@@ -164,29 +164,7 @@ static char s_node[PATH_MAX];
 static void
 s_require_everything (void)
 {
-    const char *missing = NULL;
-    const char *path = getenv ("PATH");
-    s_node[0] = 0;
-    while (path && *path) {
-        size_t len = strcspn (path, ":");
-        if (len > 0 && len + 6 < sizeof s_node) {
-            snprintf (s_node, sizeof s_node, "%.*s/node", (int) len, path);
-            if (access (s_node, X_OK) == 0)
-                break;
-        }
-        s_node[0] = 0;
-        path += len + (path[len] == ':');
-    }
-    if (!s_node[0])
-        missing = "node (not on PATH)";
-    else if (access (EVERYTHING_JS, R_OK) != 0)
-        missing = EVERYTHING_JS;
-    if (!missing)
-        return;
-    const char *require = getenv ("MCPACT_REQUIRE_PEERS");
-    CHECK_MSG (!(require && strcmp (require, "1") == 0),
-               "MCPACT_REQUIRE_PEERS=1 but %s is missing; run scripts/deps --test", missing);
-    SKIP ("%s is missing; run scripts/deps --test", missing);
+    snprintf (s_node, sizeof s_node, "%s", ru_require_peers (EVERYTHING_JS, NULL));
 }
 
 static mcpact_server_config_t *
