@@ -387,12 +387,27 @@ s_publish_tools (self_t *self)
 //  --------------------------------------------------------------------------
 //  Messages from the server
 
+//  A JSON-RPC error as a reader wants it: its message, then its code.
+static char *
+s_error_text (json_t *error)
+{
+    const char *message = json_string_value (json_object_get (error, "message"));
+    json_t *code = json_object_get (error, "code");
+    char *text = NULL;
+    if (message && json_is_integer (code)) {
+        if (asprintf (&text, "%s (error %" JSON_INTEGER_FORMAT ")", message,
+                      json_integer_value (code)) < 0)
+            text = NULL;
+    }
+    return text ? text : json_dumps (error, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
 static void
 s_on_initialize (self_t *self, json_t *result, json_t *error)
 {
     self->init_id = 0;
     if (error || !json_is_object (result)) {
-        char *text = error ? json_dumps (error, JSON_COMPACT) : NULL;
+        char *text = error ? s_error_text (error) : NULL;
         char reason[512];
         snprintf (reason, sizeof reason, "initialize failed: %s",
                   text ? text : "the result is not an object");
@@ -431,7 +446,7 @@ s_on_list (self_t *self, json_t *result, json_t *error)
     self->list_id = 0;
     json_t *tools = json_object_get (result, "tools");
     if (error || !json_is_array (tools)) {
-        char *text = error ? json_dumps (error, JSON_COMPACT) : NULL;
+        char *text = error ? s_error_text (error) : NULL;
         char reason[512];
         snprintf (reason, sizeof reason, "tools/list failed: %s",
                   text ? text : "the result has no tools array");
