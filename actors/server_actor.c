@@ -131,6 +131,19 @@ server_actor_endpoint (unsigned id, char *buffer, size_t size)
 //  --------------------------------------------------------------------------
 //  Replies to callers
 
+//  A call (or a waiting RELOAD) of `caller`'s, or NULL without memory.
+static s_call_t *
+s_call_new (zmq_msg_t *caller, uint64_t call_id)
+{
+    s_call_t *call = (s_call_t *) calloc (1, sizeof (s_call_t));
+    if (call) {
+        zmq_msg_init (&call->caller);
+        zmq_msg_copy (&call->caller, caller);
+        call->call_id = call_id;
+    }
+    return call;
+}
+
 static void
 s_call_free (s_call_t *call)
 {
@@ -694,15 +707,12 @@ s_handle_call (self_t *self, wire_msg_t *msg)
         timeout_ms = self->config->call_ms;
     bool progress = wire_is (msg, 6, "progress");
 
-    s_call_t *call = (s_call_t *) malloc (sizeof (s_call_t));
+    s_call_t *call = s_call_new (caller, call_id);
     if (!call) {
         s_reply_error (self, caller, call_id, MCPACT_ERR_INTERNAL, "out of memory");
         return;
     }
     uint64_t rpc_id = ++self->next_id;
-    zmq_msg_init (&call->caller);
-    zmq_msg_copy (&call->caller, caller);
-    call->call_id = call_id;
     call->timeout_ms = timeout_ms;
     call->deadline = clock_ms () + timeout_ms;
     call->limit = clock_ms () +
@@ -787,10 +797,11 @@ s_handle_reload (self_t *self, wire_msg_t *msg)
                        self->config->name, s_state_names[self->state]);
         return;
     }
-    s_call_t *call = (s_call_t *) calloc (1, sizeof (s_call_t));
-    zmq_msg_init (&call->caller);
-    zmq_msg_copy (&call->caller, &msg->parts[0]);
-    call->call_id = call_id;
+    s_call_t *call = s_call_new (&msg->parts[0], call_id);
+    if (!call) {
+        s_reply_error (self, &msg->parts[0], call_id, MCPACT_ERR_INTERNAL, "out of memory");
+        return;
+    }
     zlistx_add_end (self->reloads, call);
     if (!self->listing) {
         self->relist_at = 0;

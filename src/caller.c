@@ -301,6 +301,41 @@ s_queue_error (mcpact_caller_t *self, int64_t id, mcpact_status_t status, const 
     zlistx_add_end (self->ready, result_error (id, status, message));
 }
 
+//  Sends "verb id frames..." to the actor at `endpoint`, connecting first
+//  if need be. Returns 0, or -1 if the actor cannot be reached.
+static int
+s_send (mcpact_caller_t *self, const char *endpoint, const char *verb, int64_t id,
+        const char **frames, int count)
+{
+    char id_text[24];
+    snprintf (id_text, sizeof id_text, "%" PRId64, id);
+    void *socket = zsock_resolve (self->sock);
+    if (s_connect (self, endpoint) != 0 ||
+        zmq_send (socket, endpoint, strlen (endpoint), ZMQ_SNDMORE) < 0 ||
+        zmq_send (socket, verb, strlen (verb), ZMQ_SNDMORE) < 0 ||
+        zmq_send (socket, id_text, strlen (id_text), count ? ZMQ_SNDMORE : 0) < 0)
+        return -1;
+    for (int index = 0; index < count; index++)
+        if (zmq_send (socket, frames[index], strlen (frames[index]),
+                      index + 1 < count ? ZMQ_SNDMORE : 0) < 0)
+            return -1;
+    return 0;
+}
+
+//  Remembers a request sent, until its answer or its deadline.
+static void
+s_track (mcpact_caller_t *self, int64_t id, const char *endpoint, int64_t timeout_ms,
+         int64_t grace_ms, bool raw)
+{
+    s_pending_t *pending = (s_pending_t *) calloc (1, sizeof (s_pending_t));
+    snprintf (pending->endpoint, sizeof pending->endpoint, "%s", endpoint);
+    pending->timeout_ms = timeout_ms;
+    pending->deadline = clock_ms () + timeout_ms + grace_ms;
+    pending->raw = raw;
+    idmap_put (&self->pending, (uint64_t) id, pending);
+    deadlines_push (&self->deadlines, pending->deadline, (uint64_t) id);
+}
+
 int64_t
 mcpact_caller_send (mcpact_caller_t *self, const char *tool, const char *args_json, int timeout_ms)
 {
@@ -313,50 +348,29 @@ mcpact_caller_send (mcpact_caller_t *self, const char *tool, const char *args_js
     }
     catalog_t *catalog = catalog_slot_get (&self->agent->slot);
     const catalog_entry_t *entry = catalog_lookup (catalog, tool);
+    char message[512];
     if (!entry) {
-        char message[512];
         snprintf (message, sizeof message, "unknown tool %.200s (the agent has %zu tools)", tool,
                   catalog_size (catalog));
         catalog_unref (&catalog);
         s_queue_error (self, id, MCPACT_ERR_UNKNOWN_TOOL, message);
         return -1;
     }
-    s_pending_t *pending = (s_pending_t *) calloc (1, sizeof (s_pending_t));
-    snprintf (pending->endpoint, sizeof pending->endpoint, "%s", entry->endpoint);
-    int64_t limit = timeout_ms > 0 ? timeout_ms : CALLER_MAX_MS;
-    pending->deadline = clock_ms () + limit + CALLER_GRACE_MS;
-    pending->timeout_ms = limit;
-
-    char id_text[24], timeout_text[16];
-    snprintf (id_text, sizeof id_text, "%" PRId64, id);
+    //  CALL id tool args timeout ["progress"]
+    char timeout_text[16];
     snprintf (timeout_text, sizeof timeout_text, "%d", timeout_ms > 0 ? timeout_ms : 0);
-    const char *args = args_json ? args_json : "{}";
-    void *socket = zsock_resolve (self->sock);
-    int rc = s_connect (self, entry->endpoint);
-    if (rc == 0)
-        rc =
-            zmq_send (socket, entry->endpoint, strlen (entry->endpoint), ZMQ_SNDMORE) < 0 ||
-                    zmq_send (socket, "CALL", 4, ZMQ_SNDMORE) < 0 ||
-                    zmq_send (socket, id_text, strlen (id_text), ZMQ_SNDMORE) < 0 ||
-                    zmq_send (socket, entry->original, strlen (entry->original), ZMQ_SNDMORE) < 0 ||
-                    zmq_send (socket, args, strlen (args), ZMQ_SNDMORE) < 0 ||
-                    zmq_send (socket, timeout_text, strlen (timeout_text),
-                              self->progress ? ZMQ_SNDMORE : 0) < 0 ||
-                    (self->progress && zmq_send (socket, "progress", 8, 0) < 0)
-                ? -1
-                : 0;
-    if (rc != 0) {
-        char message[512];
+    const char *frames[] = { entry->original, args_json ? args_json : "{}", timeout_text,
+                             "progress" };
+    if (s_send (self, entry->endpoint, "CALL", id, frames, self->progress ? 4 : 3) != 0) {
         snprintf (message, sizeof message, "cannot reach the owner of %s (%s): %s", tool,
                   entry->owner ? entry->owner : "function tools", zmq_strerror (errno));
         catalog_unref (&catalog);
-        free (pending);
         s_queue_error (self, id, MCPACT_ERR_SERVER, message);
         return -1;
     }
+    s_track (self, id, entry->endpoint, timeout_ms > 0 ? timeout_ms : CALLER_MAX_MS,
+             CALLER_GRACE_MS, false);
     catalog_unref (&catalog);
-    idmap_put (&self->pending, (uint64_t) id, pending);
-    deadlines_push (&self->deadlines, pending->deadline, (uint64_t) id);
     return id;
 }
 
@@ -364,21 +378,9 @@ int64_t
 caller_verb_send (mcpact_caller_t *self, const char *endpoint, const char *verb, int timeout_ms)
 {
     int64_t id = (int64_t) ++self->next_id;
-    char id_text[24];
-    snprintf (id_text, sizeof id_text, "%" PRId64, id);
-    void *socket = zsock_resolve (self->sock);
-    if (!endpoint || s_connect (self, endpoint) != 0 ||
-        zmq_send (socket, endpoint, strlen (endpoint), ZMQ_SNDMORE) < 0 ||
-        zmq_send (socket, verb, strlen (verb), ZMQ_SNDMORE) < 0 ||
-        zmq_send (socket, id_text, strlen (id_text), 0) < 0)
+    if (!endpoint || s_send (self, endpoint, verb, id, NULL, 0) != 0)
         return -1;
-    s_pending_t *pending = (s_pending_t *) calloc (1, sizeof (s_pending_t));
-    snprintf (pending->endpoint, sizeof pending->endpoint, "%s", endpoint);
-    pending->timeout_ms = timeout_ms > 0 ? timeout_ms : CALLER_VERB_MS;
-    pending->deadline = clock_ms () + pending->timeout_ms;
-    pending->raw = true;
-    idmap_put (&self->pending, (uint64_t) id, pending);
-    deadlines_push (&self->deadlines, pending->deadline, (uint64_t) id);
+    s_track (self, id, endpoint, timeout_ms > 0 ? timeout_ms : CALLER_VERB_MS, 0, true);
     return id;
 }
 
@@ -387,14 +389,7 @@ caller_verb_send (mcpact_caller_t *self, const char *endpoint, const char *verb,
 static int
 s_send_cancel (mcpact_caller_t *self, s_pending_t *pending, int64_t id)
 {
-    char id_text[24];
-    snprintf (id_text, sizeof id_text, "%" PRId64, id);
-    void *socket = zsock_resolve (self->sock);
-    if (zmq_send (socket, pending->endpoint, strlen (pending->endpoint), ZMQ_SNDMORE) < 0 ||
-        zmq_send (socket, "CANCEL", 6, ZMQ_SNDMORE) < 0 ||
-        zmq_send (socket, id_text, strlen (id_text), 0) < 0)
-        return -1;
-    return 0;
+    return s_send (self, pending->endpoint, "CANCEL", id, NULL, 0);
 }
 
 int

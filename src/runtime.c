@@ -668,6 +668,42 @@ mcpact_agent_call (mcpact_agent_t *self, const char *tool, const char *args_json
     return result;
 }
 
+//  Sends `verb` to every server of `servers` at once and takes the answers
+//  as they come (each request has its own deadline, so this ends).
+//  Returns one result per server, in order; NULL where a server could not
+//  be asked. The caller destroys them and frees the array.
+static mcpact_result_t **
+s_ask_servers (mcpact_agent_t *self, json_t *servers, const char *verb, int timeout_ms)
+{
+    size_t count = json_array_size (servers);
+    mcpact_result_t **results = (mcpact_result_t **) calloc (count + 1, sizeof *results);
+    int64_t *ids = (int64_t *) calloc (count + 1, sizeof (int64_t));
+    mcpact_caller_t *caller = s_pool_take (self);
+    size_t waiting = 0;
+    for (size_t i = 0; caller && i < count; i++) {
+        json_t *endpoint = json_object_get (json_array_get (servers, i), "endpoint");
+        ids[i] = caller_verb_send (caller, json_string_value (endpoint), verb, timeout_ms);
+        waiting += ids[i] > 0;
+    }
+    while (waiting > 0) {
+        mcpact_result_t *result = mcpact_caller_next (caller, -1);
+        if (!result)
+            break;
+        for (size_t i = 0; i < count; i++)
+            if (ids[i] == mcpact_result_id (result) && !results[i]) {
+                results[i] = result;
+                result = NULL;
+                waiting--;
+                break;
+            }
+        mcpact_result_destroy (&result);
+    }
+    free (ids);
+    if (caller)
+        s_pool_give (self, caller);
+    return results;
+}
+
 char *
 mcpact_agent_status (mcpact_agent_t *self)
 {
@@ -676,44 +712,23 @@ mcpact_agent_status (mcpact_agent_t *self)
     agent_ensure_started (self);
     catalog_t *catalog = catalog_slot_get (&self->slot);
     json_t *servers = catalog_servers (catalog);
-    size_t count = json_array_size (servers);
+    mcpact_result_t **results = s_ask_servers (self, servers, "STATUS", 2000);
     json_t *statuses = json_array ();
-    mcpact_caller_t *caller = s_pool_take (self);
-    int64_t *ids = (int64_t *) calloc (count + 1, sizeof (int64_t));
-    //  Ask every server at once, then take the answers as they come (each
-    //  request has its own deadline, so this ends).
-    size_t waiting = 0;
-    for (size_t i = 0; caller && i < count; i++) {
-        json_t *server = json_array_get (servers, i);
-        json_array_append_new (
-            statuses,
-            json_pack ("{s:O,s:s}", "name", json_object_get (server, "name"), "state", "unknown"));
-        const char *endpoint = json_string_value (json_object_get (server, "endpoint"));
-        ids[i] = caller_verb_send (caller, endpoint, "STATUS", 2000);
-        waiting += ids[i] > 0;
-    }
-    while (waiting > 0) {
-        mcpact_result_t *result = mcpact_caller_next (caller, -1);
-        if (!result)
-            break;
-        for (size_t i = 0; i < count; i++) {
-            if (ids[i] != mcpact_result_id (result))
-                continue;
-            json_error_t error;
-            json_t *status = mcpact_result_status (result) == MCPACT_OK
-                                 ? json_loads (mcpact_result_json (result), 0, &error)
-                                 : NULL;
-            if (json_is_object (status))
-                json_array_set_new (statuses, i, status);
-            else
-                json_decref (status);
-            waiting--;
+    for (size_t i = 0; i < json_array_size (servers); i++) {
+        json_error_t error;
+        json_t *status = results[i] && mcpact_result_status (results[i]) == MCPACT_OK
+                             ? json_loads (mcpact_result_json (results[i]), 0, &error)
+                             : NULL;
+        if (!json_is_object (status)) {
+            json_decref (status);
+            status = json_pack ("{s:O,s:s}", "name",
+                                json_object_get (json_array_get (servers, i), "name"), "state",
+                                "unknown");
         }
-        mcpact_result_destroy (&result);
+        json_array_append_new (statuses, status);
+        mcpact_result_destroy (&results[i]);
     }
-    free (ids);
-    if (caller)
-        s_pool_give (self, caller);
+    free (results);
     catalog_unref (&catalog);
     char *text = json_dumps (statuses, JSON_COMPACT);
     json_decref (statuses);
@@ -752,37 +767,20 @@ mcpact_agent_reload (mcpact_agent_t *self)
     agent_ensure_started (self);
     catalog_t *before = catalog_slot_get (&self->slot);
     json_t *servers = catalog_servers (before);
-    json_t *errors = json_array ();
-    mcpact_caller_t *caller = s_pool_take (self);
-    size_t count = json_array_size (servers);
-    int64_t *ids = (int64_t *) calloc (count + 1, sizeof (int64_t));
     //  Every server lists again at once; each answers when its new list is
     //  with the registry (or why not).
-    size_t waiting = 0;
-    for (size_t i = 0; caller && i < count; i++) {
-        const char *endpoint =
-            json_string_value (json_object_get (json_array_get (servers, i), "endpoint"));
-        ids[i] = caller_verb_send (caller, endpoint, "RELOAD", 0);
-        waiting += ids[i] > 0;
+    mcpact_result_t **results = s_ask_servers (self, servers, "RELOAD", 0);
+    json_t *errors = json_array ();
+    for (size_t i = 0; i < json_array_size (servers); i++) {
+        if (!results[i] || mcpact_result_status (results[i]) != MCPACT_OK)
+            json_array_append_new (
+                errors,
+                json_pack ("{s:O,s:s}", "server",
+                           json_object_get (json_array_get (servers, i), "name"), "error",
+                           results[i] ? mcpact_result_error (results[i]) : "could not be asked"));
+        mcpact_result_destroy (&results[i]);
     }
-    while (waiting > 0) {
-        mcpact_result_t *result = mcpact_caller_next (caller, -1);
-        if (!result)
-            break;
-        for (size_t i = 0; i < count; i++)
-            if (ids[i] == mcpact_result_id (result)) {
-                if (mcpact_result_status (result) != MCPACT_OK)
-                    json_array_append_new (
-                        errors, json_pack ("{s:O,s:s}", "server",
-                                           json_object_get (json_array_get (servers, i), "name"),
-                                           "error", mcpact_result_error (result)));
-                waiting--;
-            }
-        mcpact_result_destroy (&result);
-    }
-    free (ids);
-    if (caller)
-        s_pool_give (self, caller);
+    free (results);
     //  The registry has the new lists by now; make sure it has built from
     //  them before we look.
     pthread_mutex_lock (&self->lock);

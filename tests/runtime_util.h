@@ -15,6 +15,7 @@
 #include "mcpact.h"
 #include "testutil.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <limits.h>
 #include <signal.h>
@@ -253,6 +254,26 @@ ru_require_peers (const char *file, ...)
                "MCPACT_REQUIRE_PEERS=1 but %s is missing; run scripts/deps --test", missing);
     SKIP ("%s is missing; run scripts/deps --test", missing);
     return NULL;
+}
+
+//  Appends what is readable on fd to *text (kept NUL-terminated); returns
+//  false at EOF.
+static inline bool
+ru_drain (int fd, char **text, size_t *size)
+{
+    char chunk[4096];
+    ssize_t got = read (fd, chunk, sizeof chunk);
+    if (got < 0 && errno == EINTR)
+        return true;
+    if (got <= 0)
+        return false;
+    char *grown = (char *) realloc (*text, *size + (size_t) got + 1);
+    CHECK (grown);
+    memcpy (grown + *size, chunk, (size_t) got);
+    *size += (size_t) got;
+    grown[*size] = 0;
+    *text = grown;
+    return true;
 }
 
 #endif

@@ -60,25 +60,6 @@ s_run_free (s_run_t *self)
     memset (self, 0, sizeof *self);
 }
 
-//  Appends what is readable on fd to *text; returns false at EOF.
-static bool
-s_drain (int fd, char **text, size_t *size)
-{
-    char chunk[4096];
-    ssize_t got = read (fd, chunk, sizeof chunk);
-    if (got < 0 && errno == EINTR)
-        return true;
-    if (got <= 0)
-        return false;
-    char *grown = realloc (*text, *size + (size_t) got + 1);
-    CHECK (grown);
-    memcpy (grown + *size, chunk, (size_t) got);
-    *size += (size_t) got;
-    grown[*size] = 0;
-    *text = grown;
-    return true;
-}
-
 //  Lists our children other than the CLI itself into `text`: processes
 //  the CLI started and left behind. Returns how many there are.
 static int
@@ -181,8 +162,8 @@ s_run_in (const char *cwd, const char *const *args)
         for (int i = 0; i < 2; i++) {
             if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
                 continue;
-            bool more = i == 0 ? s_drain (fds[i].fd, &run.out, &out_size)
-                               : s_drain (fds[i].fd, &run.err, &err_size);
+            bool more = i == 0 ? ru_drain (fds[i].fd, &run.out, &out_size)
+                               : ru_drain (fds[i].fd, &run.err, &err_size);
             if (!more) {
                 close (fds[i].fd);
                 fds[i].fd = -1;

@@ -674,24 +674,6 @@ typedef struct {
     int status; //  exit status, or 128 + signal
 } s_run_t;
 
-static bool
-s_drain (int fd, char **text, size_t *size)
-{
-    char chunk[4096];
-    ssize_t got = read (fd, chunk, sizeof chunk);
-    if (got < 0 && errno == EINTR)
-        return true;
-    if (got <= 0)
-        return false;
-    char *grown = realloc (*text, *size + (size_t) got + 1);
-    CHECK (grown);
-    memcpy (grown + *size, chunk, (size_t) got);
-    *size += (size_t) got;
-    grown[*size] = 0;
-    *text = grown;
-    return true;
-}
-
 //  Runs the CLI with `args` (NULL-terminated, without argv[0]); `env`
 //  entries "NAME=value" are set and "NAME" alone unset in its environment.
 static s_run_t
@@ -750,8 +732,8 @@ s_run_cli (const char *const *env, const char *const *args)
         for (int i = 0; i < 2; i++) {
             if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
                 continue;
-            bool more = i == 0 ? s_drain (fds[i].fd, &run.out, &out_size)
-                               : s_drain (fds[i].fd, &run.err, &err_size);
+            bool more = i == 0 ? ru_drain (fds[i].fd, &run.out, &out_size)
+                               : ru_drain (fds[i].fd, &run.err, &err_size);
             if (!more) {
                 close (fds[i].fd);
                 fds[i].fd = -1;
