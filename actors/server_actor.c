@@ -610,9 +610,10 @@ s_on_message (void *owner, const char *text, size_t size)
     self_t *self = (self_t *) owner;
     if (self->lost)
         return; //  the server is being given up; the rest is moot
-    const char *end = text + size;
-    const char *id_start, *id_end, *value, *value_end;
-    if (size == 0 || text[0] != '{' || !jsonscan_is_object (text, end)) {
+    //  One pass: valid object, and where its id, method, result and error are
+    static const char *const keys[] = { "id", "method", "result", "error" };
+    const char *spans[8];
+    if (size == 0 || text[0] != '{' || !jsonscan_members (text, text + size, keys, 4, spans)) {
         if (!self->nonjson_logged)
             log_warn ("server %s: skipped a message that is not JSON-RPC: %.80s (further ones "
                       "are logged at debug level)",
@@ -622,12 +623,13 @@ s_on_message (void *owner, const char *text, size_t size)
         self->nonjson_logged = true;
         return;
     }
-    if (jsonscan_member (text, end, "method", &value, &value_end)) {
+    const char *id_start = spans[0], *id_end = spans[1];
+    if (spans[2]) {
         s_on_server_message (self, text, size);
         return;
     }
     uint64_t id;
-    if (!jsonscan_member (text, end, "id", &id_start, &id_end)) {
+    if (!id_start) {
         //  Some servers answer a notification with an empty result.
         log_debug ("server %s: ignored a message without id or method: %.120s", self->config->name,
                    text);
@@ -649,15 +651,16 @@ s_on_message (void *owner, const char *text, size_t size)
                    id);
         return;
     }
-    if (jsonscan_member (text, end, "result", &value, &value_end)) {
+    const char *value = spans[4], *value_end = spans[5];
+    if (value) {
         const char *flag, *flag_end;
         int status = MCPACT_OK;
         if (jsonscan_member (value, value_end, "isError", &flag, &flag_end) &&
             flag_end - flag == 4 && memcmp (flag, "true", 4) == 0)
             status = MCPACT_ERR_TOOL;
         s_reply (self, call, status, value, (size_t) (value_end - value));
-    } else if (jsonscan_member (text, end, "error", &value, &value_end))
-        s_reply (self, call, MCPACT_ERR_PROTOCOL, value, (size_t) (value_end - value));
+    } else if (spans[6])
+        s_reply (self, call, MCPACT_ERR_PROTOCOL, spans[6], (size_t) (spans[7] - spans[6]));
     else
         s_reply_error (self, &call->caller, call->call_id, MCPACT_ERR_PROTOCOL,
                        "server %s: a response with neither result nor error", self->config->name);

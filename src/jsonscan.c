@@ -210,6 +210,49 @@ jsonscan_member (const char *p, const char *end, const char *key, const char **v
     return false;
 }
 
+bool
+jsonscan_members (const char *p, const char *end, const char *const *keys, int count,
+                  const char **spans)
+{
+    for (int index = 0; index < 2 * count; index++)
+        spans[index] = NULL;
+    p = s_ws (p, end);
+    if (p >= end || *p != '{')
+        return false;
+    p = s_ws (p + 1, end);
+    if (p < end && *p == '}')
+        return s_ws (p + 1, end) == end;
+    while (p < end) {
+        if (*p != '"')
+            return false;
+        const char *key_start = p + 1;
+        const char *key_end = s_string (p, end);
+        if (!key_end)
+            return false;
+        size_t key_size = (size_t) (key_end - 1 - key_start);
+        p = s_ws (key_end, end);
+        if (p >= end || *p != ':')
+            return false;
+        const char *start = s_ws (p + 1, end);
+        const char *after = jsonscan_value (start, end, JSONSCAN_MAX_DEPTH);
+        if (!after)
+            return false;
+        for (int index = 0; index < count; index++)
+            if (!spans[2 * index] && strlen (keys[index]) == key_size &&
+                memcmp (key_start, keys[index], key_size) == 0) {
+                spans[2 * index] = start;
+                spans[2 * index + 1] = after;
+            }
+        p = s_ws (after, end);
+        if (p < end && *p == '}')
+            return s_ws (p + 1, end) == end;
+        if (p >= end || *p != ',')
+            return false;
+        p = s_ws (p + 1, end);
+    }
+    return false;
+}
+
 int
 jsonbuf_append (jsonbuf_t *self, const char *data, size_t size)
 {

@@ -34,6 +34,13 @@ bool jsonscan_is_object (const char *p, const char *end);
 bool jsonscan_member (const char *p, const char *end, const char *key, const char **value,
                       const char **value_end);
 
+//  One pass over the object at [p, end): true if it is exactly one valid
+//  JSON object; then for each of the `count` keys, spans[2i] and
+//  spans[2i+1] bound its raw value, or are NULL if it is absent. Cheaper
+//  than validating and then looking up each key in turn.
+bool jsonscan_members (const char *p, const char *end, const char *const *keys, int count,
+                       const char **spans);
+
 //  Appends `text` as a quoted JSON string to buf (a growing buffer; see
 //  below). Returns 0, or -1 on out of memory.
 typedef struct {

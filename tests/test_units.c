@@ -1008,3 +1008,22 @@ TEST (wire_int_malformed)
     wire_close (&msg);
     s_pair_destroy (&pair);
 }
+
+//  jsonscan_members: one pass validates the object and finds each key
+TEST (jsonscan_members_one_pass)
+{
+    static const char *const keys[] = { "id", "method", "result" };
+    const char *spans[6];
+    const char *text = "{\"jsonrpc\":\"2.0\",\"id\":17,\"result\":{\"id\":99,\"x\":[1,2]}}";
+    CHECK (jsonscan_members (text, text + strlen (text), keys, 3, spans));
+    CHECK (spans[0] && spans[1] - spans[0] == 2 && memcmp (spans[0], "17", 2) == 0);
+    CHECK (spans[2] == NULL && spans[3] == NULL);
+    CHECK (spans[4] && *spans[4] == '{' && spans[5][-1] == '}');
+    //  Not one valid object: trailing garbage, a broken value after the keys
+    const char *bad[] = { "{\"id\":1} x", "{\"id\":1,\"result\":{\"a\":}}", "[1]", "{\"id\":1,}",
+                          "{}x" };
+    for (size_t index = 0; index < sizeof bad / sizeof bad[0]; index++)
+        CHECK_MSG (!jsonscan_members (bad[index], bad[index] + strlen (bad[index]), keys, 3, spans),
+                   "accepted %s", bad[index]);
+    CHECK (jsonscan_members ("{}", "{}" + 2, keys, 3, spans) && !spans[0]);
+}
