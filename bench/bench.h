@@ -23,8 +23,9 @@
 
 #define streq(a, b) (strcmp ((a), (b)) == 0)
 
-//  Every program takes --fixture PATH; by default the one built beside it.
-#define BENCH_FIXTURE MCPACT_BUILD_DIR "/mcpact-fixture"
+//  Every program takes --fixture PATH; by default the benchmarks' own server
+//  (bench/fixture/bench_server.c), built beside it.
+#define BENCH_FIXTURE MCPACT_BUILD_DIR "/mcpact-bench-server"
 
 static inline double
 bench_now_us (void)

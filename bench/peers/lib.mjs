@@ -42,7 +42,7 @@ export function parseArgs(spec, usage) {
     return options;
 }
 
-export const defaultFixture = join(here, '..', '..', 'build', 'mcpact-fixture');
+export const defaultFixture = join(here, '..', '..', 'build', 'mcpact-bench-server');
 
 //  A connected client: the stdio fixture (with its own arguments), or a
 //  streamable HTTP server when url is set.
