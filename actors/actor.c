@@ -29,7 +29,9 @@ void __tsan_release (void *addr);
 
 struct _actor_t {
     pthread_t thread; //  the actor's thread
-    zsock_t *pipe;    //  our end of the pipe
+    zsock_t *pipe;    //  our end of the pipe (NULL if routed)
+    zsock_t *router;  //  or the owner's ROUTER (routed), not ours
+    char *rid;        //  and the actor's routing id there
     bool termed;      //  "$TERM" sent already
     bool joined;      //  thread joined already
 };
@@ -60,24 +62,15 @@ s_thread (void *arg)
     return NULL;
 }
 
-actor_t *
-actor_new (actor_fn *fn, void *args)
+static int
+s_start_thread (actor_t *self, actor_fn *fn, void *args, zsock_t *sock)
 {
-    actor_t *self = (actor_t *) calloc (1, sizeof (actor_t));
     s_start_t *start = (s_start_t *) calloc (1, sizeof (s_start_t));
-    if (!self || !start)
-        goto fail;
-    zsock_t *backend = NULL;
-    self->pipe = zsys_create_pipe (&backend);
-    if (!self->pipe)
-        goto fail;
-    //  Replies to the parent must never be dropped or block the actor.
-    zsock_set_sndhwm (backend, 0);
-    zsock_set_rcvhwm (self->pipe, 0);
+    if (!start)
+        return -1;
     start->fn = fn;
     start->args = args;
-    start->pipe = backend;
-
+    start->pipe = sock;
     pthread_attr_t attr;
     pthread_attr_init (&attr);
     pthread_attr_setstacksize (&attr, ACTOR_STACK_SIZE);
@@ -85,23 +78,59 @@ actor_new (actor_fn *fn, void *args)
     pthread_attr_destroy (&attr);
     if (rc != 0) {
         log_error ("cannot start a thread: %s", strerror (rc));
-        zsock_destroy (&backend);
-        goto fail;
+        free (start);
+        return -1;
     }
-    return self;
+    return 0;
+}
 
-fail:
-    if (self)
-        zsock_destroy (&self->pipe);
+actor_t *
+actor_new (actor_fn *fn, void *args)
+{
+    actor_t *self = (actor_t *) calloc (1, sizeof (actor_t));
+    if (!self)
+        return NULL;
+    zsock_t *backend = NULL;
+    self->pipe = zsys_create_pipe (&backend);
+    if (self->pipe) {
+        //  Replies to the parent must never be dropped or block the actor.
+        zsock_set_sndhwm (backend, 0);
+        zsock_set_rcvhwm (self->pipe, 0);
+        if (s_start_thread (self, fn, args, backend) == 0)
+            return self;
+    }
+    zsock_destroy (&backend);
+    zsock_destroy (&self->pipe);
     free (self);
-    free (start);
+    return NULL;
+}
+
+actor_t *
+actor_new_routed (actor_fn *fn, void *args, zsock_t *router, const char *endpoint, const char *rid)
+{
+    actor_t *self = (actor_t *) calloc (1, sizeof (actor_t));
+    zsock_t *dealer = zsock_new (ZMQ_DEALER);
+    if (self && dealer) {
+        self->router = router;
+        self->rid = strdup (rid);
+        zsock_set_identity (dealer, rid);
+        zsock_set_sndhwm (dealer, 0);
+        zsock_set_rcvhwm (dealer, 0);
+        if (self->rid && zsock_connect (dealer, "%s", endpoint) == 0 &&
+            s_start_thread (self, fn, args, dealer) == 0)
+            return self;
+    }
+    zsock_destroy (&dealer);
+    if (self)
+        free (self->rid);
+    free (self);
     return NULL;
 }
 
 int
 actor_wait (actor_t *self, char **error)
 {
-    zmsg_t *msg = zmsg_recv (self->pipe);
+    zmsg_t *msg = self->pipe ? zmsg_recv (self->pipe) : NULL;
     char *verb = msg ? zmsg_popstr (msg) : NULL;
     int rc = 0;
     if (!verb || strcmp (verb, "READY") != 0) {
@@ -120,7 +149,10 @@ void
 actor_term (actor_t *self)
 {
     if (self && !self->termed) {
-        zstr_send (self->pipe, "$TERM");
+        if (self->pipe)
+            zstr_send (self->pipe, "$TERM");
+        else
+            zstr_sendx (self->router, self->rid, "$TERM", NULL);
         self->termed = true;
     }
 }
@@ -134,6 +166,7 @@ actor_destroy (actor_t **self_p)
     actor_term (self);
     pthread_join (self->thread, NULL);
     zsock_destroy (&self->pipe);
+    free (self->rid);
     free (self);
     *self_p = NULL;
 }

@@ -23,6 +23,17 @@ typedef void (actor_fn) (zsock_t *pipe, void *args);
 //  Starts the thread; returns at once. NULL if no thread could be made.
 actor_t *actor_new (actor_fn *fn, void *args);
 
+//  An actor among many that one owner reaches over a single ROUTER socket,
+//  bound at `endpoint`: the thread's socket is a DEALER connected there
+//  with routing id `rid` (made here, before the thread starts), so each
+//  actor costs one connection instead of a pipe of its own. There is no
+//  handshake (actor_wait fails): the actor says what it has to say over
+//  its socket, and the owner tells actors apart by routing id.
+//  actor_term sends [rid]["$TERM"] over `router`, which the owner keeps
+//  open until the actor is destroyed.
+actor_t *actor_new_routed (actor_fn *fn, void *args, zsock_t *router, const char *endpoint,
+                           const char *rid);
+
 //  Waits for the handshake. Returns 0, or -1 and sets *error (malloc'ed,
 //  if error is not NULL) with the actor's reason.
 int actor_wait (actor_t *self, char **error);
@@ -34,6 +45,7 @@ void actor_destroy (actor_t **self_p);
 //  all first, then destroys each, so that they stop in parallel.
 void actor_term (actor_t *self);
 
+//  The parent's end of the pipe (NULL for a routed actor).
 zsock_t *actor_sock (actor_t *self);
 
 //  A heap object handed to another thread inside a message. ZeroMQ's pipes

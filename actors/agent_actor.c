@@ -51,6 +51,18 @@ s_session_servers (self_t *self, json_t **servers, json_t **report)
     return *servers && *report ? 0 : -1;
 }
 
+//  Has the session pass on to the registry what its servers said.
+static void
+s_session_drain (self_t *self)
+{
+    zsock_t *session = zsock_new_dealer (self->args->session);
+    if (!session)
+        return;
+    zstr_send (session, "DRAIN");
+    free (zstr_recv (session));
+    zsock_destroy (&session);
+}
+
 //  Puts the registry's rejections into the report, beside their servers.
 static void
 s_merge_rejections (json_t *report, json_t *rejected)
@@ -143,7 +155,13 @@ s_handle_pipe (self_t *self)
                                  &self->progress_arg))
         ;
     else if (strcmp (verb, "SYNC") == 0) {
-        //  SYNC  ->  OK once the registry has built from everything sent
+        //  SYNC  ->  OK once the registry has built from everything sent:
+        //  the servers' words reach the registry through their owner, so
+        //  the owner passes them on first.
+        if (server_set_started (self->servers))
+            server_set_handle (self->servers, NULL, NULL);
+        else
+            s_session_drain (self);
         if (self->view_id && self->control) {
             zstr_sendx (self->control, "SYNC", self->view_id, NULL);
             char *reply = NULL, *id = NULL;
@@ -169,8 +187,17 @@ s_actor (zsock_t *pipe, void *arg)
     self.args = (s_args_t *) arg;
     self.servers = server_set_new ();
     actor_ready (pipe);
-    while (!self.terminated)
-        s_handle_pipe (&self);
+    while (!self.terminated) {
+        zsock_t *servers = server_set_sock (self.servers);
+        zmq_pollitem_t items[] = { { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 },
+                                   { servers ? zsock_resolve (servers) : NULL, 0, ZMQ_POLLIN, 0 } };
+        if (zmq_poll (items, servers ? 2 : 1, -1) < 0 && errno != EINTR)
+            break;
+        if (items[0].revents & ZMQ_POLLIN)
+            s_handle_pipe (&self);
+        else if (items[1].revents & ZMQ_POLLIN)
+            server_set_handle (self.servers, NULL, NULL);
+    }
     if (self.view_id && self.control) {
         //  Stop publishing into the slot before the host frees it.
         zstr_sendx (self.control, "DROP", self.view_id, NULL);

@@ -61,9 +61,13 @@ typedef struct {
 } s_call_t;
 
 typedef struct {
-    zsock_t *pipe;                  //  to the owner
+    mcpact_server_config_t *config; //  handed over to the actor
+    unsigned id;                    //  unique in the process
+} server_actor_args_t;
+
+typedef struct {
+    zsock_t *pipe;                  //  DEALER to the owner (and the registry)
     zsock_t *router;                //  callers
-    zsock_t *registry;              //  PUSH to the registry
     mcpact_server_config_t *config; //  ours
     unsigned id;                    //  server id
     char endpoint[64];              //  where callers find us
@@ -393,7 +397,7 @@ s_publish_tools (self_t *self)
     char *text = json_dumps (self->tools, JSON_COMPACT);
     char id[16];
     snprintf (id, sizeof id, "%u", self->id);
-    zstr_sendx (self->registry, "TOOLS", id, self->config->name, self->endpoint, text, NULL);
+    zstr_sendx (self->pipe, "TOOLS", id, self->config->name, self->endpoint, text, NULL);
     free (text);
 }
 
@@ -988,13 +992,12 @@ s_self_destroy (self_t **self_p)
     s_answer_reloads (self, "the server is stopping");
     zlistx_destroy (&self->reloads);
     s_stop_transport (self);
-    if (self->registry) {
+    if (self->router) {
         char id[16];
         snprintf (id, sizeof id, "%u", self->id);
-        zstr_sendx (self->registry, "GONE", id, NULL);
+        zstr_sendx (self->pipe, "GONE", id, NULL);
     }
     zsock_destroy (&self->router);
-    zsock_destroy (&self->registry);
     mcpact_server_config_destroy (&self->config);
     json_decref (self->tools);
     json_decref (self->cursors);
@@ -1026,26 +1029,28 @@ s_actor (zsock_t *pipe, void *arg)
     deadlines_init (&self->deadlines);
     server_actor_endpoint (self->id, self->endpoint, sizeof self->endpoint);
     self->router = zsock_new (ZMQ_ROUTER);
-    self->registry = zsock_new (ZMQ_PUSH);
     if (self->router) {
         //  Replies must never be dropped: unbounded towards callers.
         zsock_set_sndhwm (self->router, 0);
         zsock_set_rcvhwm (self->router, 0);
     }
-    if (self->registry)
-        zsock_set_sndhwm (self->registry, 0);
-    if (!self->router || !self->registry || zsock_bind (self->router, "%s", self->endpoint) != 0 ||
-        zsock_connect (self->registry, "%s", args->registry) != 0) {
-        actor_fail (pipe, "cannot open the server actor's sockets");
-        self->registry = self->registry;
+    free (args);
+    if (!self->router || zsock_bind (self->router, "%s", self->endpoint) != 0) {
+        zsock_destroy (&self->router);
+        s_set_error (self, "cannot open the server actor's socket");
+        s_set_state (self, S_FAILED);
+        s_report_to_owner (self);
+        //  The owner stops every actor with $TERM, this one too.
+        char *verb = NULL;
+        while (!verb || strcmp (verb, "$TERM") != 0) {
+            free (verb);
+            if (!(verb = zstr_recv (self->pipe)))
+                break;
+        }
+        free (verb);
         s_self_destroy (&self);
-        free (args->registry);
-        free (args);
         return;
     }
-    free (args->registry);
-    free (args);
-    actor_ready (pipe);
 
     s_connect (self);
     while (!self->terminated) {
@@ -1113,7 +1118,8 @@ s_actor (zsock_t *pipe, void *arg)
 }
 
 actor_t *
-server_actor_new (mcpact_server_config_t *config, unsigned id, const char *registry)
+server_actor_new (mcpact_server_config_t *config, unsigned id, zsock_t *router,
+                  const char *endpoint, const char *rid)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once (&once, s_read_spin);
@@ -1122,11 +1128,8 @@ server_actor_new (mcpact_server_config_t *config, unsigned id, const char *regis
         return NULL;
     args->config = config;
     args->id = id;
-    args->registry = strdup (registry);
-    actor_t *actor = actor_new (s_actor, args);
-    if (!actor) {
-        free (args->registry);
+    actor_t *actor = actor_new_routed (s_actor, args, router, endpoint, rid);
+    if (!actor)
         free (args);
-    }
     return actor;
 }

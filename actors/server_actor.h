@@ -8,14 +8,16 @@
     server, and orderly shutdown. It restarts a server that dies after it
     was ready, with backoff.
 
-    It speaks three ways, all ZeroMQ:
-    - its pipe, to the owner (a session or agent actor):
+    It speaks two ways, both ZeroMQ:
+    - a DEALER to its owner's ROUTER (a session or agent actor; see
+      actor_new_routed), its one connection while idle:
         (at start)  READY report_json | FAILED report_json
+        (to the registry, which the owner forwards to, as is)
+                    TOOLS server_id name endpoint tools_json  (each (re)list)
+                    GONE server_id                             (when it stops)
         $TERM       -> stops the transport and the thread
     - a ROUTER at its endpoint, to callers (wire.h):
         CALL / CANCEL / STATUS  ->  RESULT
-    - a PUSH to the registry:
-        TOOLS server_id name endpoint tools_json   (after each (re)list)
 
     Callers talk to it directly: the registry publishes which endpoint owns
     which tool and is not on the call path.
@@ -28,16 +30,12 @@
 #include "actor.h"
 #include "server_config.h"
 
-typedef struct {
-    mcpact_server_config_t *config; //  handed over to the actor
-    unsigned id;                    //  unique in the process
-    char *registry;                 //  registry intake endpoint (copied)
-} server_actor_args_t;
-
-//  Starts a server actor; the config is handed over (and copied by the
-//  caller first if it needs to keep one). Returns at once; the owner waits
-//  for the handshake with actor_wait, then for READY or FAILED.
-actor_t *server_actor_new (mcpact_server_config_t *config, unsigned id, const char *registry);
+//  Starts a server actor that reports to the owner's ROUTER `router`,
+//  bound at `endpoint`, as routing id `rid`; the config is handed over
+//  (and copied by the caller first if it needs to keep one). Returns at
+//  once; the actor's first word is READY or FAILED, with its report.
+actor_t *server_actor_new (mcpact_server_config_t *config, unsigned id, zsock_t *router,
+                           const char *endpoint, const char *rid);
 
 //  The endpoint callers connect to for server `id`.
 void server_actor_endpoint (unsigned id, char *buffer, size_t size);

@@ -21,6 +21,8 @@ typedef struct {
 } s_member_t;
 
 struct _server_set_t {
+    zsock_t *router;     //  every member's actor reports here
+    zsock_t *registry;   //  PUSH: what they have for the registry
     s_member_t *members; //  in declaration order
     size_t count;        //  members
     size_t done;         //  members with a report
@@ -44,13 +46,19 @@ server_set_destroy (server_set_t **self_p)
     //  Tell every server first, so that they all close in parallel.
     for (size_t i = 0; i < self->count; i++)
         actor_term (self->members[i].actor);
+    for (size_t i = 0; i < self->count; i++)
+        actor_destroy (&self->members[i].actor);
+    //  Their last words (GONE) are for the registry.
+    if (self->router)
+        server_set_handle (self, NULL, NULL);
     for (size_t i = 0; i < self->count; i++) {
         s_member_t *member = &self->members[i];
-        actor_destroy (&member->actor);
         mcpact_server_config_destroy (&member->config);
         json_decref (member->report);
         free (member->name);
     }
+    zsock_destroy (&self->router);
+    zsock_destroy (&self->registry);
     free (self->members);
     free (self);
     *self_p = NULL;
@@ -103,27 +111,38 @@ server_set_start (server_set_t *self, const char *registry, atomic_uint *ids)
         return;
     self->started = true;
     self->start_ms = clock_ms ();
-    //  Start every thread before waiting on any handshake.
+    //  One socket for all members: an idle server costs one connection.
+    static atomic_uint owners;
+    char endpoint[64];
+    snprintf (endpoint, sizeof endpoint, "inproc://mcpact-owner-%u",
+              atomic_fetch_add (&owners, 1) + 1);
+    self->router = zsock_new (ZMQ_ROUTER);
+    self->registry = zsock_new (ZMQ_PUSH);
+    if (self->router) {
+        zsock_set_sndhwm (self->router, 0);
+        zsock_set_rcvhwm (self->router, 0);
+    }
+    if (self->registry)
+        zsock_set_sndhwm (self->registry, 0);
+    bool sockets = self->router && self->registry &&
+                   zsock_bind (self->router, "%s", endpoint) == 0 &&
+                   zsock_connect (self->registry, "%s", registry) == 0;
     for (size_t i = 0; i < self->count; i++) {
         s_member_t *member = &self->members[i];
         member->id = atomic_fetch_add (ids, 1) + 1;
         server_actor_endpoint (member->id, member->endpoint, sizeof member->endpoint);
-        mcpact_server_config_t *config = member->config;
-        member->actor = server_actor_new (config, member->id, registry);
+        char rid[24];
+        snprintf (rid, sizeof rid, "%zu", i);
+        if (sockets)
+            member->actor =
+                server_actor_new (member->config, member->id, self->router, endpoint, rid);
         if (member->actor)
             member->config = NULL; //  the actor has it now
-    }
-    for (size_t i = 0; i < self->count; i++) {
-        s_member_t *member = &self->members[i];
-        char *error = NULL;
-        if (!member->actor)
-            s_failed (member, "cannot start a thread for the server", 0);
-        else if (actor_wait (member->actor, &error) != 0) {
-            s_failed (member, error ? error : "the server actor did not start", 0);
-            actor_destroy (&member->actor);
-        }
-        free (error);
-        if (member->report) {
+        else {
+            s_failed (member,
+                      sockets ? "cannot start a thread for the server"
+                              : "cannot open the sockets for the servers",
+                      0);
             log_warn ("server %s failed to start: %s", member->name,
                       json_string_value (json_object_get (member->report, "error")));
             self->done++;
@@ -145,45 +164,55 @@ server_set_done (server_set_t *self)
     return self->started && self->done == self->count;
 }
 
-int
-server_set_poll_items (server_set_t *self, zmq_pollitem_t *items, int max)
+zsock_t *
+server_set_sock (server_set_t *self)
 {
-    int count = 0;
-    for (size_t i = 0; i < self->count && count < max; i++)
-        if (self->members[i].actor && !self->members[i].report)
-            items[count++] = (zmq_pollitem_t){ zsock_resolve (actor_sock (self->members[i].actor)),
-                                               0, ZMQ_POLLIN, 0 };
-    return count;
+    return self->router;
+}
+
+//  A member's report: READY|FAILED report_json.
+static void
+s_take_report (server_set_t *self, s_member_t *member, zmsg_t *msg, mcpact_progress_fn *progress,
+               void *progress_arg)
+{
+    char *text = zmsg_popstr (msg);
+    if (member->report) {
+        free (text);
+        return;
+    }
+    json_error_t error;
+    member->report = text ? json_loads (text, 0, &error) : NULL;
+    if (!member->report)
+        s_failed (member, "bad report from the server actor", 0);
+    self->done++;
+    if (self->done == self->count)
+        self->done_ms = clock_ms ();
+    if (progress && text)
+        progress (text, progress_arg);
+    free (text);
 }
 
 void
-server_set_handle (server_set_t *self, zmq_pollitem_t *items, int count,
-                   mcpact_progress_fn *progress, void *progress_arg)
+server_set_handle (server_set_t *self, mcpact_progress_fn *progress, void *progress_arg)
 {
-    for (int item = 0; item < count; item++) {
-        if (!(items[item].revents & ZMQ_POLLIN))
-            continue;
-        for (size_t i = 0; i < self->count; i++) {
-            s_member_t *member = &self->members[i];
-            if (!member->actor || member->report ||
-                zsock_resolve (actor_sock (member->actor)) != items[item].socket)
-                continue;
-            char *verb = NULL, *text = NULL;
-            if (zsock_recv (actor_sock (member->actor), "ss", &verb, &text) != 0)
-                break;
-            json_error_t error;
-            member->report = text ? json_loads (text, 0, &error) : NULL;
-            if (!member->report)
-                s_failed (member, "bad report from the server actor", 0);
-            self->done++;
-            if (self->done == self->count)
-                self->done_ms = clock_ms ();
-            if (progress && text)
-                progress (text, progress_arg);
-            free (verb);
-            free (text);
+    while (self->router && (zsock_events (self->router) & ZMQ_POLLIN)) {
+        zmsg_t *msg = zmsg_recv (self->router);
+        if (!msg)
             break;
+        char *rid = zmsg_popstr (msg);
+        char *end = NULL;
+        size_t index = rid ? strtoul (rid, &end, 10) : 0;
+        s_member_t *member = rid && *end == 0 && index < self->count ? &self->members[index] : NULL;
+        char *verb = member ? zmsg_popstr (msg) : NULL;
+        if (verb && (strcmp (verb, "READY") == 0 || strcmp (verb, "FAILED") == 0))
+            s_take_report (self, member, msg, progress, progress_arg);
+        else if (verb && (strcmp (verb, "TOOLS") == 0 || strcmp (verb, "GONE") == 0)) {
+            zmsg_pushstr (msg, verb);
+            zmsg_send (&msg, self->registry);
         }
+        free (verb);
+        free (rid);
+        zmsg_destroy (&msg);
     }
 }
 
@@ -226,15 +255,12 @@ server_set_run (server_set_t *self, const char *registry, atomic_uint *ids,
     if (progress_arg)
         actor_handoff_acquire (progress_arg);
     server_set_start (self, registry, ids);
-    size_t max = self->count + 1;
-    zmq_pollitem_t *items = (zmq_pollitem_t *) calloc (max, sizeof (zmq_pollitem_t));
-    while (items && !server_set_done (self)) {
-        int count = server_set_poll_items (self, items, (int) max);
-        if (zmq_poll (items, count, -1) < 0 && errno != EINTR)
+    while (!server_set_done (self)) {
+        zmq_pollitem_t item = { zsock_resolve (self->router), 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll (&item, 1, -1) < 0 && errno != EINTR)
             break;
-        server_set_handle (self, items, count, progress, progress_arg);
+        server_set_handle (self, progress, progress_arg);
     }
-    free (items);
     //  ... and reads what the callback wrote once we have answered.
     if (progress_arg)
         actor_handoff_release (progress_arg);

@@ -32,7 +32,7 @@ int server_set_add (server_set_t *self, mcpact_server_config_t *config, char **e
 
 size_t server_set_size (server_set_t *self);
 
-//  Starts all servers; they report to the registry at `registry`. Server
+//  Starts all servers; their tool lists go to the registry at `registry`. Server
 //  ids come from `ids`.
 void server_set_start (server_set_t *self, const char *registry, atomic_uint *ids);
 
@@ -41,14 +41,16 @@ bool server_set_started (server_set_t *self);
 //  True once every server is ready or failed.
 bool server_set_done (server_set_t *self);
 
-//  Fills poll items for the servers still starting; returns how many (at
-//  most `max`).
-int server_set_poll_items (server_set_t *self, zmq_pollitem_t *items, int max);
+//  The socket the servers report on, once started (NULL before): owners
+//  poll it and call server_set_handle when it has input.
+zsock_t *server_set_sock (server_set_t *self);
 
-//  Handles the items filled by server_set_poll_items. Calls progress (if
-//  set) with each server's report entry as it arrives.
-void server_set_handle (server_set_t *self, zmq_pollitem_t *items, int count,
-                        mcpact_progress_fn *progress, void *progress_arg);
+//  Takes everything the servers have said, without waiting: start reports
+//  (calling progress, if set, with each entry as it arrives), and tool
+//  lists and departures, which it forwards to the registry. An owner that
+//  is about to ask the registry for something calls it first, so that the
+//  registry has had everything its servers sent before.
+void server_set_handle (server_set_t *self, mcpact_progress_fn *progress, void *progress_arg);
 
 //  Starts the servers (if not yet) and waits until every one has reported,
 //  calling progress (if set) for each as it does.

@@ -72,7 +72,15 @@ s_handle_agent (self_t *self)
         return;
     zframe_t *routing_id = zmsg_pop (msg);
     char *verb = zmsg_popstr (msg);
-    if (verb && strcmp (verb, "SERVERS") == 0) {
+    if (verb && strcmp (verb, "DRAIN") == 0) {
+        //  An agent about to ask the registry: what our servers said
+        //  goes there first.
+        server_set_handle (self->servers, NULL, NULL);
+        zmsg_t *reply = zmsg_new ();
+        zmsg_append (reply, &routing_id);
+        zmsg_addstr (reply, "DRAINED");
+        zmsg_send (&reply, self->router);
+    } else if (verb && strcmp (verb, "SERVERS") == 0) {
         s_start (self);
         json_t *servers = server_set_servers (self->servers);
         char *servers_text = json_dumps (servers, JSON_COMPACT);
@@ -105,14 +113,19 @@ s_actor (zsock_t *pipe, void *arg)
     else {
         actor_ready (pipe);
         while (!self.terminated) {
+            zsock_t *servers = server_set_sock (self.servers);
             zmq_pollitem_t items[] = { { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 },
-                                       { zsock_resolve (self.router), 0, ZMQ_POLLIN, 0 } };
-            if (zmq_poll (items, 2, -1) < 0 && errno != EINTR)
+                                       { zsock_resolve (self.router), 0, ZMQ_POLLIN, 0 },
+                                       { servers ? zsock_resolve (servers) : NULL, 0, ZMQ_POLLIN,
+                                         0 } };
+            if (zmq_poll (items, servers ? 3 : 2, -1) < 0 && errno != EINTR)
                 break;
             if (items[0].revents & ZMQ_POLLIN)
                 s_handle_pipe (&self);
             else if (items[1].revents & ZMQ_POLLIN)
                 s_handle_agent (&self);
+            else if (items[2].revents & ZMQ_POLLIN)
+                server_set_handle (self.servers, NULL, NULL);
         }
     }
     server_set_destroy (&self.servers);
