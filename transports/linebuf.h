@@ -2,7 +2,10 @@
     linebuf - newline-delimited message framing, incremental and bounded
 
     Bytes go in as they arrive, in chunks of any size; each complete line
-    (without its "\n", and without a trailing "\r") comes out once. A line
+    (without its "\n", and without a trailing "\r") comes out once. A
+    reader can have bytes land in the buffer itself (linebuf_space, read,
+    linebuf_commit): lines are handed out from where they landed, with no
+    copy and no buffer on the reader's stack. A line
     longer than the limit is dropped whole and counted, so one oversized
     message cannot grow memory without bound nor desynchronise the stream.
     One owner thread.
@@ -32,5 +35,14 @@ void linebuf_free (linebuf_t *self);
 //  Feeds bytes; calls fn for each complete line. Returns 0, or -1 on out
 //  of memory.
 int linebuf_feed (linebuf_t *self, const char *data, size_t size, linebuf_fn *fn, void *arg);
+
+//  Where the next bytes may be written, and how many (*room, at least
+//  LINEBUF_ROOM); NULL on out of memory. Valid until the next call.
+#define LINEBUF_ROOM 4096
+char *linebuf_space (linebuf_t *self, size_t *room);
+
+//  Takes `size` bytes written at linebuf_space; calls fn for each line
+//  they complete. fn must not call back into this linebuf.
+void linebuf_commit (linebuf_t *self, size_t size, linebuf_fn *fn, void *arg);
 
 #endif

@@ -299,16 +299,17 @@ s_log_stderr (void *arg, const char *line, size_t size)
 static void
 s_read_stderr (s_stdio_t *self)
 {
-    char chunk[4096];
     while (true) {
-        ssize_t rc = read (self->err, chunk, sizeof chunk);
+        size_t room;
+        char *space = linebuf_space (&self->errlines, &room);
+        ssize_t rc = space ? read (self->err, space, room) : -1;
         if (rc > 0) {
             for (ssize_t i = 0; i < rc; i++) {
-                self->ring[self->ring_head] = chunk[i];
+                self->ring[self->ring_head] = space[i];
                 self->ring_head = (self->ring_head + 1) % STDERR_RING_SIZE;
             }
             self->ring_total += (size_t) rc;
-            linebuf_feed (&self->errlines, chunk, (size_t) rc, s_log_stderr, self);
+            linebuf_commit (&self->errlines, (size_t) rc, s_log_stderr, self);
         } else if (rc < 0 && errno == EINTR)
             continue;
         else {
@@ -369,17 +370,24 @@ s_handle (void *state, zmq_pollitem_t *items, int count, transport_msg_fn *on_ms
         if (!items[i].revents || items[i].fd != self->out)
             continue;
         s_deliver_t deliver = { self, on_msg, owner };
-        char chunk[8192];
         //  Bounded so a chatty server can't starve the actor's other work.
         for (int round = 0; round < 16; round++) {
-            ssize_t rc = read (self->out, chunk, sizeof chunk);
+            //  Straight into the line buffer: messages are handed on from
+            //  where they land.
+            size_t room;
+            char *space = linebuf_space (&self->lines, &room);
+            if (!space) {
+                s_set_error (self, "out of memory reading the server's output");
+                return -1;
+            }
+            ssize_t rc = read (self->out, space, room);
             if (rc > 0) {
                 size_t dropped = self->lines.dropped;
-                linebuf_feed (&self->lines, chunk, (size_t) rc, s_deliver, &deliver);
+                linebuf_commit (&self->lines, (size_t) rc, s_deliver, &deliver);
                 if (self->lines.dropped != dropped)
                     log_error ("server %s: dropped a message larger than %d bytes", self->name,
                                TRANSPORT_MAX_MESSAGE);
-                if ((size_t) rc < sizeof chunk)
+                if ((size_t) rc < room)
                     break;
             } else if (rc < 0 && errno == EINTR)
                 continue;
