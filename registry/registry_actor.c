@@ -136,25 +136,27 @@ s_publish (self_t *self, s_view_t *view, bool announce)
     return rejected;
 }
 
+//  True if the view has one of the servers in `changed` (id -> anything).
 static bool
-s_view_has (s_view_t *view, const char *server_id)
+s_view_has (s_view_t *view, json_t *changed)
 {
     size_t index;
     json_t *server;
     json_array_foreach (view->servers, index, server) {
         const char *id = json_string_value (json_object_get (server, "id"));
-        if (id && strcmp (id, server_id) == 0)
+        if (id && json_object_get (changed, id))
             return true;
     }
     return false;
 }
 
+//  Rebuilds, once each, the views that have a server in `changed`.
 static void
-s_republish (self_t *self, const char *server_id)
+s_republish (self_t *self, json_t *changed)
 {
     for (s_view_t *view = (s_view_t *) zhashx_first (self->views); view;
          view = (s_view_t *) zhashx_next (self->views)) {
-        if (!s_view_has (view, server_id))
+        if (!s_view_has (view, changed))
             continue;
         json_t *rejected = s_publish (self, view, true);
         //  Say it once, not at every rebuild.
@@ -173,36 +175,42 @@ s_republish (self_t *self, const char *server_id)
     }
 }
 
+//  Takes every tool list and departure waiting, then rebuilds each view
+//  they touch once: a burst (a thousand servers listing again after a
+//  reload) costs one rebuild per view, not one per server.
 static void
 s_handle_intake (self_t *self)
 {
+    json_t *changed = json_object ();
     while (zsock_events (self->intake) & ZMQ_POLLIN) {
         zmsg_t *msg = zmsg_recv (self->intake);
         char *verb = zmsg_popstr (msg);
         char *id = zmsg_popstr (msg);
         if (verb && id && strcmp (verb, "TOOLS") == 0) {
             free (zmsg_popstr (msg)); //  the name: views know it
-            char *endpoint = zmsg_popstr (msg);
+            free (zmsg_popstr (msg)); //  the endpoint: likewise
             char *text = zmsg_popstr (msg);
             json_error_t error;
             json_t *tools = text ? json_loads (text, 0, &error) : NULL;
             if (json_is_array (tools)) {
                 json_object_set_new (self->tools, id, tools);
-                s_republish (self, id);
+                json_object_set (changed, id, json_true ());
             } else
                 json_decref (tools);
-            free (endpoint);
             free (text);
         } else if (verb && id && strcmp (verb, "GONE") == 0) {
             if (json_object_get (self->tools, id)) {
                 json_object_del (self->tools, id);
-                s_republish (self, id);
+                json_object_set (changed, id, json_true ());
             }
         }
         free (verb);
         free (id);
         zmsg_destroy (&msg);
     }
+    if (json_object_size (changed))
+        s_republish (self, changed);
+    json_decref (changed);
 }
 
 static void
