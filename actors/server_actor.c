@@ -105,6 +105,7 @@ typedef struct {
     char *lost;                     //  loss noticed there, handled after
     zmq_pollitem_t *items;          //  what the loop polls
     int items_max;                  //  items allocated
+    int64_t busy_us;                //  when a call was last in flight
     bool terminated;                //  leave the loop
 } self_t;
 
@@ -952,33 +953,27 @@ s_next_timeout (self_t *self)
 //  --------------------------------------------------------------------------
 //  The actor
 
-//  How long an actor with calls in flight polls without sleeping (µs),
-//  from $MCPACT_SPIN_US (default 50; 0 turns it off). A server answers a
-//  quick call in tens of µs, while a sleep and a wake-up across CPUs cost
-//  about as much again on a VM: spinning briefly halves a short call's
-//  latency, and costs nothing when the actor has nothing in flight.
-static int s_spin_us = 50;
-
-static void
-s_read_spin (void)
-{
-    const char *env = getenv ("MCPACT_SPIN_US");
-    if (env)
-        s_spin_us = atoi (env) > 0 ? atoi (env) : 0;
-}
-
 //  The one place the actor waits.
 static int
 s_poll (self_t *self, zmq_pollitem_t *items, int count)
 {
-    int rc = 0;
-    if (s_spin_us > 0 && self->calls.size > 0) {
-        int64_t until = clock_us () + s_spin_us;
+    //  With calls in flight, or right after a call (a host calling one
+    //  tool after another sends the next at once), poll a moment before
+    //  sleeping (see clock_spin_us); not when there is work already due.
+    int rc = 0, timeout = s_next_timeout (self);
+    int64_t now = timeout != 0 && clock_spin_us () > 0 ? clock_us () : 0;
+    int spin = 0;
+    if (now && (self->calls.size > 0 || now < self->busy_us + clock_spin_us ()) &&
+        (spin = clock_spin_begin ()) > 0) {
+        int64_t until = now + spin;
         while ((rc = zmq_poll (items, count, 0)) == 0 && clock_us () < until)
             ;
+        clock_spin_end ();
     }
     if (rc == 0)
-        rc = zmq_poll (items, count, s_next_timeout (self));
+        rc = zmq_poll (items, count, spin ? s_next_timeout (self) : timeout);
+    if (rc > 0 && self->calls.size > 0)
+        self->busy_us = clock_us ();
     return rc;
 }
 
@@ -1121,8 +1116,6 @@ actor_t *
 server_actor_new (mcpact_server_config_t *config, unsigned id, zsock_t *router,
                   const char *endpoint, const char *rid)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once (&once, s_read_spin);
     server_actor_args_t *args = (server_actor_args_t *) calloc (1, sizeof *args);
     if (!args)
         return NULL;

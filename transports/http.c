@@ -34,7 +34,8 @@
     Threading: used by its server actor's thread only. libcurl calls us
     back from inside curl_multi_socket_action; nothing in a callback may
     call into the multi handle, so new transfers are queued and started
-    when the actor next asks what to poll.
+    when the actor next asks what to poll, which also sends them there and
+    then: a sequential call is on the wire before the actor polls.
     =========================================================================
 */
 
@@ -115,6 +116,8 @@ struct _s_http_t {
     int fd_count;                         //  how many
     int64_t timer_at;                     //  curl's timer, ms; -1 none
     s_req_t *reqs;                        //  transfers in progress
+    int req_count;                        //  how many
+    bool ended;                           //  one ended outside s_handle: handle soon
     zlistx_t *outbox;                     //  messages waiting to be sent (char *)
     zlistx_t *inbox;                      //  messages made here, to deliver (char *)
     zlistx_t *resumes;                    //  scheduled resumptions (s_resume_t *)
@@ -204,6 +207,8 @@ s_deliver (s_http_t *self, s_req_t *req, const char *msg, size_t size)
     }
     if (self->on_msg)
         self->on_msg (self->owner, msg, size);
+    else //  curl ran from s_poll_items: deliver at the next s_handle
+        zlistx_add_end (self->inbox, strndup (msg, size));
 }
 
 //  Ends request `rpc_id` with a JSON-RPC error made here.
@@ -458,6 +463,7 @@ s_req_new (s_http_t *self, s_kind_t kind, const char *url, const char *body)
     }
     req->next = self->reqs;
     self->reqs = req;
+    self->req_count++;
     return req;
 }
 
@@ -471,6 +477,7 @@ s_req_destroy (s_req_t **self_p)
     for (s_req_t **p = &self->reqs; *p; p = &(*p)->next)
         if (*p == req) {
             *p = req->next;
+            self->req_count--;
             break;
         }
     if (self->stream == req)
@@ -892,11 +899,31 @@ s_send (void *state, const char *msg, size_t size)
     return 0;
 }
 
+//  Runs curl's timer if it is due. Transfers just started are due at
+//  once: running them here, before the actor polls, puts the request on
+//  the wire now rather than one loop round (and one spin) later.
+static void
+s_run_timer (s_http_t *self)
+{
+    if (self->timer_at < 0 || clock_ms () < self->timer_at)
+        return;
+    self->timer_at = -1;
+    int running = 0;
+    curl_multi_socket_action (self->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    if (running < self->req_count)
+        self->ended = true;
+}
+
 static int
 s_poll_items (void *state, zmq_pollitem_t *items, int max)
 {
     s_http_t *self = (s_http_t *) state;
     s_kick (self);
+    if (!self->dead)
+        s_run_timer (self);
+    //  A fast server may answer while we send: what curl delivered then
+    //  waits in the inbox, with nothing left on the socket to end the
+    //  poll; s_timeout says 0 until s_handle has taken it.
     int count = 0;
     for (int i = 0; i < self->fd_count && count < max; i++)
         items[count++] = self->fds[i];
@@ -907,7 +934,7 @@ static int
 s_timeout (void *state)
 {
     s_http_t *self = (s_http_t *) state;
-    if (zlistx_size (self->inbox) || self->dead)
+    if (zlistx_size (self->inbox) || self->ended || self->dead)
         return 0;
     int64_t next = self->timer_at;
     for (s_resume_t *resume = (s_resume_t *) zlistx_first (self->resumes); resume;
@@ -923,12 +950,27 @@ s_timeout (void *state)
     return wait < 0 ? 0 : (int) wait;
 }
 
+static void
+s_flush_inbox (s_http_t *self, transport_msg_fn *on_msg, void *owner)
+{
+    while (zlistx_size (self->inbox)) {
+        char *msg = (char *) zlistx_first (self->inbox);
+        zlistx_detach_cur (self->inbox);
+        if (on_msg)
+            on_msg (owner, msg, strlen (msg));
+        free (msg);
+    }
+}
+
 static int
 s_handle (void *state, zmq_pollitem_t *items, int count, transport_msg_fn *on_msg, void *owner)
 {
     s_http_t *self = (s_http_t *) state;
+    //  What came before this round goes first.
+    s_flush_inbox (self, on_msg, owner);
     self->on_msg = on_msg;
     self->owner = owner;
+    self->ended = false;
     int running = 0;
     for (int i = 0; i < count; i++) {
         if (!items[i].revents)
@@ -938,10 +980,7 @@ s_handle (void *state, zmq_pollitem_t *items, int count, transport_msg_fn *on_ms
                    (items[i].revents & ZMQ_POLLERR ? CURL_CSELECT_ERR : 0);
         curl_multi_socket_action (self->multi, items[i].fd, mask, &running);
     }
-    if (self->timer_at >= 0 && clock_ms () >= self->timer_at) {
-        self->timer_at = -1;
-        curl_multi_socket_action (self->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    }
+    s_run_timer (self);
     CURLMsg *info;
     int left;
     while ((info = curl_multi_info_read (self->multi, &left))) {
@@ -955,13 +994,8 @@ s_handle (void *state, zmq_pollitem_t *items, int count, transport_msg_fn *on_ms
             s_req_destroy (&req);
         }
     }
-    while (zlistx_size (self->inbox)) {
-        char *msg = (char *) zlistx_first (self->inbox);
-        zlistx_detach_cur (self->inbox);
-        if (on_msg)
-            on_msg (owner, msg, strlen (msg));
-        free (msg);
-    }
+    self->ended = false;
+    s_flush_inbox (self, on_msg, owner);
     self->on_msg = NULL;
     self->owner = NULL;
     return self->dead ? -1 : 0;
