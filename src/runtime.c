@@ -19,7 +19,6 @@
 #include "session_actor.h"
 #include "wire.h"
 
-#include <curl/curl.h>
 #include <czmq.h>
 #include <sys/resource.h>
 
@@ -65,7 +64,7 @@ s_raise_fd_limit (void)
 static void
 s_zsys_init (void)
 {
-    curl_global_init (CURL_GLOBAL_DEFAULT);
+    //  libcurl is loaded with the first HTTP server (transports/curl_lib.h).
     //  CZMQ would catch SIGINT/SIGTERM in the host's process: not ours to.
     zsys_handler_set (NULL);
     void *context = zsys_init ();

@@ -1193,3 +1193,38 @@ TEST (status_many_servers)
     mcpact_session_destroy (&session);
     mcpact_runtime_destroy (&runtime);
 }
+
+//  --------------------------------------------------------------------------
+//  A host with only stdio servers does not load libcurl (and its TLS
+//  stacks); the first HTTP server loads it (tests/test_http.c runs them)
+
+static bool
+s_libcurl_mapped (void)
+{
+    FILE *maps = fopen ("/proc/self/maps", "r");
+    CHECK (maps);
+    char line[1024];
+    bool found = false;
+    while (!found && fgets (line, sizeof line, maps))
+        found = strstr (line, "/libcurl") != NULL;
+    fclose (maps);
+    return found;
+}
+
+TEST (stdio_only_no_libcurl)
+{
+    CHECK (!s_libcurl_mapped ());
+    mcpact_runtime_t *runtime = mcpact_runtime_new ();
+    CHECK (runtime);
+    mcpact_session_t *session = mcpact_session_new (runtime);
+    mcpact_server_config_t *config = ru_fixture ("local", NULL);
+    CHECK (mcpact_session_add_server (session, &config) == 0);
+    mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
+    CHECK (agent);
+    CHECK (mcpact_agent_tool_count (agent) == FIXTURE_TOOL_COUNT);
+    RU_CALL_IS (agent, "echo", "{\"message\":\"no curl\"}", "no curl");
+    CHECK_MSG (!s_libcurl_mapped (), "libcurl was loaded for stdio servers only");
+    mcpact_agent_destroy (&agent);
+    mcpact_session_destroy (&session);
+    mcpact_runtime_destroy (&runtime);
+}

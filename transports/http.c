@@ -46,7 +46,7 @@
 #include "log.h"
 #include "sse.h"
 
-#include <curl/curl.h>
+#include "curl_lib.h"
 #include <czmq.h>
 #include <stdarg.h>
 
@@ -829,6 +829,8 @@ s_finish (s_http_t *self, s_req_t *req, CURLcode code)
 char *
 http_safe_url (const char *url)
 {
+    if (curl_lib_load (NULL) != 0)
+        return strdup ("(url not shown: libcurl is not available)");
     CURLU *handle = curl_url ();
     char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *safe = NULL;
     if (handle && curl_url_set (handle, CURLUPART_URL, url, 0) == CURLUE_OK) {
@@ -851,6 +853,11 @@ s_open (const mcpact_server_config_t *config, char **error)
     *error = NULL;
     if (!config->url) {
         *error = strdup ("no URL given");
+        return NULL;
+    }
+    const char *unloaded = NULL;
+    if (curl_lib_load (&unloaded) != 0) {
+        *error = strdup (unloaded);
         return NULL;
     }
     s_http_t *self = (s_http_t *) calloc (1, sizeof (s_http_t));
