@@ -106,6 +106,7 @@ typedef struct {
     zmq_pollitem_t *items;          //  what the loop polls
     int items_max;                  //  items allocated
     int64_t busy_us;                //  when a call was last in flight
+    bool busy;                      //  counted as busy (clock_spin_busy)
     bool terminated;                //  leave the loop
 } self_t;
 
@@ -960,6 +961,10 @@ s_poll (self_t *self, zmq_pollitem_t *items, int count)
     //  With calls in flight, or right after a call (a host calling one
     //  tool after another sends the next at once), poll a moment before
     //  sleeping (see clock_spin_us); not when there is work already due.
+    if (self->busy != (self->calls.size > 0)) {
+        self->busy = !self->busy;
+        clock_spin_busy (self->busy ? 1 : -1);
+    }
     int rc = 0, timeout = s_next_timeout (self);
     int64_t now = timeout != 0 && clock_spin_us () > 0 ? clock_us () : 0;
     int spin = 0;
@@ -985,6 +990,8 @@ s_self_destroy (self_t **self_p)
         return;
     s_fail_all (self, "the server is stopping");
     s_answer_reloads (self, "the server is stopping");
+    if (self->busy)
+        clock_spin_busy (-1);
     zlistx_destroy (&self->reloads);
     s_stop_transport (self);
     if (self->router) {

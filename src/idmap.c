@@ -210,6 +210,7 @@ clock_us (void)
 static int s_spin_us;
 static int s_spin_slots;
 static atomic_int s_spinners;
+static atomic_int s_busy;
 
 static void
 s_read_spin (void)
@@ -238,7 +239,7 @@ int
 clock_spin_begin (void)
 {
     int spin = clock_spin_us ();
-    if (spin == 0)
+    if (spin == 0 || atomic_load_explicit (&s_busy, memory_order_relaxed) > 1)
         return 0;
     if (atomic_fetch_add (&s_spinners, 1) >= s_spin_slots) {
         atomic_fetch_sub (&s_spinners, 1);
@@ -251,4 +252,10 @@ void
 clock_spin_end (void)
 {
     atomic_fetch_sub (&s_spinners, 1);
+}
+
+void
+clock_spin_busy (int delta)
+{
+    atomic_fetch_add_explicit (&s_busy, delta, memory_order_relaxed);
 }

@@ -68,4 +68,9 @@ int clock_spin_us (void);
 int clock_spin_begin (void);
 void clock_spin_end (void);
 
+//  Actors with calls in flight say so (+1 when they have some, -1 when
+//  they have none again): while more than one has, nobody spins, as the
+//  servers of those calls want every CPU there is.
+void clock_spin_busy (int delta);
+
 #endif
