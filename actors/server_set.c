@@ -105,7 +105,8 @@ s_failed (s_member_t *member, const char *reason, int64_t ms)
 }
 
 void
-server_set_start (server_set_t *self, const char *registry, atomic_uint *ids)
+server_set_start (server_set_t *self, const char *registry, atomic_uint *ids,
+                  mcpact_progress_fn *progress, void *progress_arg)
 {
     if (self->started)
         return;
@@ -147,6 +148,10 @@ server_set_start (server_set_t *self, const char *registry, atomic_uint *ids)
                       json_string_value (json_object_get (member->report, "error")));
             self->done++;
         }
+        //  Servers made first are ready before the last is made: their
+        //  reports go on meanwhile (a thousand spawns take a while).
+        if (sockets && i % 16 == 15)
+            server_set_handle (self, progress, progress_arg);
     }
     if (self->done == self->count)
         self->done_ms = clock_ms ();
@@ -254,7 +259,7 @@ server_set_run (server_set_t *self, const char *registry, atomic_uint *ids,
     //  The host wrote its callback's state before it asked us to start.
     if (progress_arg)
         actor_handoff_acquire (progress_arg);
-    server_set_start (self, registry, ids);
+    server_set_start (self, registry, ids, progress, progress_arg);
     while (!server_set_done (self)) {
         zmq_pollitem_t item = { zsock_resolve (self->router), 0, ZMQ_POLLIN, 0 };
         if (zmq_poll (&item, 1, -1) < 0 && errno != EINTR)

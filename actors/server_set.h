@@ -32,9 +32,11 @@ int server_set_add (server_set_t *self, mcpact_server_config_t *config, char **e
 
 size_t server_set_size (server_set_t *self);
 
-//  Starts all servers; their tool lists go to the registry at `registry`. Server
-//  ids come from `ids`.
-void server_set_start (server_set_t *self, const char *registry, atomic_uint *ids);
+//  Starts all servers; their tool lists go to the registry at `registry`.
+//  Server ids come from `ids`. Reports that come in while it starts the
+//  rest are taken as server_set_handle does (progress may be NULL).
+void server_set_start (server_set_t *self, const char *registry, atomic_uint *ids,
+                       mcpact_progress_fn *progress, void *progress_arg);
 
 bool server_set_started (server_set_t *self);
 
