@@ -239,7 +239,7 @@ int
 clock_spin_begin (void)
 {
     int spin = clock_spin_us ();
-    if (spin == 0 || atomic_load_explicit (&s_busy, memory_order_relaxed) > 1)
+    if (spin == 0 || atomic_load_explicit (&s_busy, memory_order_relaxed) > 2)
         return 0;
     if (atomic_fetch_add (&s_spinners, 1) >= s_spin_slots) {
         atomic_fetch_sub (&s_spinners, 1);

@@ -68,9 +68,10 @@ int clock_spin_us (void);
 int clock_spin_begin (void);
 void clock_spin_end (void);
 
-//  Actors with calls in flight say so (+1 when they have some, -1 when
-//  they have none again): while more than one has, nobody spins, as the
-//  servers of those calls want every CPU there is.
+//  Actors with calls in flight, and callers while they wait for results,
+//  say so (+1, then -1 when no longer): while more than two are, nobody
+//  spins (one caller waiting on one actor is the case spinning is for;
+//  with more, the servers of those calls want every CPU there is).
 void clock_spin_busy (int delta);
 
 #endif
