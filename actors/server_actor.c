@@ -15,6 +15,7 @@
 #include "server_actor.h"
 
 #include "idmap.h"
+#include "spin.h"
 #include "jsonscan.h"
 #include "log.h"
 #include "transport.h"
@@ -106,7 +107,7 @@ typedef struct {
     zmq_pollitem_t *items;          //  what the loop polls
     int items_max;                  //  items allocated
     int64_t busy_us;                //  when a call was last in flight
-    bool busy;                      //  counted as busy (clock_spin_busy)
+    bool busy;                      //  counted as busy (spin_busy)
     bool terminated;                //  leave the loop
 } self_t;
 
@@ -960,23 +961,17 @@ s_poll (self_t *self, zmq_pollitem_t *items, int count)
 {
     //  With calls in flight, or right after a call (a host calling one
     //  tool after another sends the next at once), poll a moment before
-    //  sleeping (see clock_spin_us); not when there is work already due.
+    //  sleeping (spin.h); not when there is work already due.
     if (self->busy != (self->calls.size > 0)) {
         self->busy = !self->busy;
-        clock_spin_busy (self->busy ? 1 : -1);
+        spin_busy (self->busy ? 1 : -1);
     }
-    int rc = 0, timeout = s_next_timeout (self);
-    int64_t now = timeout != 0 && clock_spin_us () > 0 ? clock_us () : 0;
-    int spin = 0;
-    if (now && (self->calls.size > 0 || now < self->busy_us + clock_spin_us ()) &&
-        (spin = clock_spin_begin ()) > 0) {
-        int64_t until = now + spin;
-        while ((rc = zmq_poll (items, count, 0)) == 0 && clock_us () < until)
-            ;
-        clock_spin_end ();
-    }
+    int timeout = s_next_timeout (self);
+    bool may_spin = timeout != 0 && spin_us () > 0 &&
+                    (self->calls.size > 0 || clock_us () < self->busy_us + spin_us ());
+    int rc = may_spin ? spin_poll (items, count) : 0;
     if (rc == 0)
-        rc = zmq_poll (items, count, spin ? s_next_timeout (self) : timeout);
+        rc = zmq_poll (items, count, may_spin ? s_next_timeout (self) : timeout);
     if (rc > 0 && self->calls.size > 0)
         self->busy_us = clock_us ();
     return rc;
@@ -991,7 +986,7 @@ s_self_destroy (self_t **self_p)
     s_fail_all (self, "the server is stopping");
     s_answer_reloads (self, "the server is stopping");
     if (self->busy)
-        clock_spin_busy (-1);
+        spin_busy (-1);
     zlistx_destroy (&self->reloads);
     s_stop_transport (self);
     if (self->router) {

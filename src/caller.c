@@ -20,6 +20,7 @@
 #include "api.h"
 
 #include "idmap.h"
+#include "spin.h"
 #include "jsonscan.h"
 #include "log.h"
 #include "wire.h"
@@ -521,22 +522,15 @@ mcpact_caller_next (mcpact_caller_t *self, int timeout_ms)
         long wait = wake == INT64_MAX ? -1 : (long) (wake - now);
         zmq_pollitem_t item = { zsock_resolve (self->sock), 0, ZMQ_POLLIN, 0 };
         //  A quick tool answers within µs: poll a moment before sleeping
-        //  (see clock_spin_us). A caller waiting counts as busy meanwhile.
-        int rc = 0, spin = 0;
-        if (self->pending.size > 0 && wait != 0) {
-            clock_spin_busy (1);
-            spin = clock_spin_begin ();
-        }
-        if (spin > 0) {
-            int64_t spin_until = clock_us () + spin;
-            while ((rc = zmq_poll (&item, 1, 0)) == 0 && clock_us () < spin_until)
-                ;
-            clock_spin_end ();
-        }
+        //  (spin.h). A caller waiting counts as busy meanwhile.
+        bool busy = self->pending.size > 0 && wait != 0;
+        if (busy)
+            spin_busy (1);
+        int rc = busy ? spin_poll (&item, 1) : 0;
         if (rc == 0)
             rc = zmq_poll (&item, 1, wait);
-        if (self->pending.size > 0 && wait != 0)
-            clock_spin_busy (-1);
+        if (busy)
+            spin_busy (-1);
         if (rc < 0 && errno != EINTR)
             return NULL;
     }

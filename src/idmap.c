@@ -5,10 +5,6 @@
 
 #include "idmap.h"
 
-#include <pthread.h>
-#include <sched.h>
-#include <stdatomic.h>
-
 #include <stdbool.h>
 
 #include <stdlib.h>
@@ -205,57 +201,4 @@ clock_us (void)
     struct timespec ts;
     clock_gettime (CLOCK_MONOTONIC, &ts);
     return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int s_spin_us;
-static int s_spin_slots;
-static atomic_int s_spinners;
-static atomic_int s_busy;
-
-static void
-s_read_spin (void)
-{
-    const char *env = getenv ("MCPACT_SPIN_US");
-    s_spin_us = env ? (atoi (env) > 0 ? atoi (env) : 0) : 50;
-    cpu_set_t cpus;
-    int count = sched_getaffinity (0, sizeof cpus, &cpus) == 0 ? CPU_COUNT (&cpus) : 1;
-    //  Measured on 2 CPUs: a spinning host and a spinning actor give the
-    //  lowest sequential latency; more spinners starve the servers of
-    //  calls in flight over several actors (docs/performance.md).
-    s_spin_slots = count;
-    if (count < 2)
-        s_spin_us = 0;
-}
-
-int
-clock_spin_us (void)
-{
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once (&once, s_read_spin);
-    return s_spin_us;
-}
-
-int
-clock_spin_begin (void)
-{
-    int spin = clock_spin_us ();
-    if (spin == 0 || atomic_load_explicit (&s_busy, memory_order_relaxed) > 2)
-        return 0;
-    if (atomic_fetch_add (&s_spinners, 1) >= s_spin_slots) {
-        atomic_fetch_sub (&s_spinners, 1);
-        return 0;
-    }
-    return spin;
-}
-
-void
-clock_spin_end (void)
-{
-    atomic_fetch_sub (&s_spinners, 1);
-}
-
-void
-clock_spin_busy (int delta)
-{
-    atomic_fetch_add_explicit (&s_busy, delta, memory_order_relaxed);
 }

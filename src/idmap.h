@@ -53,25 +53,4 @@ void deadlines_pop (deadlines_t *self);
 int64_t clock_ms (void);
 int64_t clock_us (void);
 
-//  How long a thread that expects an answer within microseconds polls
-//  before it sleeps (µs): $MCPACT_SPIN_US (default 50; 0 turns it off),
-//  and 0 when the process may run on one CPU only, where spinning would
-//  only delay the thread it waits for. A quick call is answered in tens
-//  of µs, while a sleep and a wake-up across CPUs cost about as much
-//  again on a VM.
-int clock_spin_us (void);
-
-//  Spinning threads take a slot first, so that no more of them spin at
-//  once than there are CPUs: the servers they wait for need CPU time too.
-//  clock_spin_begin returns the µs to spin (0: don't, and don't call
-//  clock_spin_end).
-int clock_spin_begin (void);
-void clock_spin_end (void);
-
-//  Actors with calls in flight, and callers while they wait for results,
-//  say so (+1, then -1 when no longer): while more than two are, nobody
-//  spins (one caller waiting on one actor is the case spinning is for;
-//  with more, the servers of those calls want every CPU there is).
-void clock_spin_busy (int delta);
-
 #endif
