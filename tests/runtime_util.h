@@ -71,6 +71,27 @@ ru_watchdog_disarm (void)
     alarm (0);
 }
 
+//  A runtime and a session on it, as most tests begin.
+static inline mcpact_session_t *
+ru_session_new (mcpact_runtime_t **runtime)
+{
+    *runtime = mcpact_runtime_new ();
+    CHECK (*runtime != NULL);
+    mcpact_session_t *session = mcpact_session_new (*runtime);
+    CHECK (session != NULL);
+    return session;
+}
+
+//  Destroys the agent (if any), the session and the runtime, in that order.
+static inline void
+ru_teardown (mcpact_agent_t **agent, mcpact_session_t **session, mcpact_runtime_t **runtime)
+{
+    if (agent)
+        mcpact_agent_destroy (agent);
+    mcpact_session_destroy (session);
+    mcpact_runtime_destroy (runtime);
+}
+
 //  A fixture server named `name`, with the switches given (NULL ends them).
 static inline mcpact_server_config_t *
 ru_fixture (const char *name, ...)

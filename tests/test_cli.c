@@ -729,8 +729,7 @@ TEST (example_servers_json)
     char *agents = mcpact_session_agent_names (session);
     CHECK_CONTAINS (agents, "\"support\"");
     free (agents);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (NULL, &session, &runtime);
 
     //  The support agent has its own servers: only the example server runs
     //  (the session's filesystem server, which needs npx, is not started)

@@ -1177,9 +1177,7 @@ TEST (everything_tiny_image)
     CHECK (strstr (sum, "Error:") == NULL);
     free (sum);
 
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
 }
 
 //  --------------------------------------------------------------------------

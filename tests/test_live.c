@@ -211,10 +211,8 @@ TEST (list_changed)
     ru_watchdog_arm (60, "list_changed");
     events_t events;
     s_events_init (&events);
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     mcpact_server_config_t *config = ru_fixture ("fx", "--list-changed-after-ms", LATE_MS, NULL);
     CHECK (mcpact_session_add_server (session, &config) == 0);
     mcpact_agent_t *agent = mcpact_agent_new (session, "planner");
@@ -258,9 +256,7 @@ TEST (list_changed)
     json_decref (tools);
     RU_CALL_IS (agent, "late_tool", "{\"message\":\"came late\"}", "came late");
 
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
     s_events_fini (&events);
     ru_watchdog_disarm ();
 }
@@ -273,10 +269,8 @@ TEST (list_changed_unchanged_everything)
     ru_watchdog_arm (90, "list_changed_unchanged_everything");
     events_t events;
     s_events_init (&events);
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     mcpact_server_config_t *config = s_everything ("everything");
     CHECK (mcpact_session_add_server (session, &config) == 0);
     mcpact_agent_t *agent = mcpact_agent_new (session, "quiet");
@@ -296,9 +290,7 @@ TEST (list_changed_unchanged_everything)
     free (before);
     free (after);
 
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
     s_events_fini (&events);
     ru_watchdog_disarm ();
 }
@@ -349,10 +341,8 @@ TEST (swap_under_calls)
     ru_watchdog_arm (60, "swap_under_calls");
     events_t events;
     s_events_init (&events);
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     mcpact_server_config_t *config = ru_fixture ("fx", "--list-changed-after-ms", LATE_MS, NULL);
     CHECK (mcpact_session_add_server (session, &config) == 0);
     mcpact_agent_t *agent = mcpact_agent_new (session, "busy");
@@ -384,9 +374,7 @@ TEST (swap_under_calls)
     }
     RU_CALL_IS (agent, "late_tool", "{\"message\":\"after the swap\"}", "after the swap");
 
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
     s_events_fini (&events);
     ru_watchdog_disarm ();
 }
@@ -399,10 +387,8 @@ TEST (allow_list_after_change)
     ru_watchdog_arm (60, "allow_list_after_change");
     events_t events;
     s_events_init (&events);
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     mcpact_server_config_t *config =
         ru_fixture ("allowed", "--list-changed-after-ms", LATE_MS, NULL);
     CHECK (mcpact_server_config_allow_tool (config, "echo") == 0);
@@ -434,9 +420,7 @@ TEST (allow_list_after_change)
         ru_call_fails (agent, "late_tool", "{\"message\":\"x\"}", 0, MCPACT_ERR_UNKNOWN_TOOL);
     mcpact_result_destroy (&result);
 
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
     s_events_fini (&events);
     ru_watchdog_disarm ();
 }
@@ -446,10 +430,8 @@ TEST (prefix_on_conflict_after_change)
     ru_watchdog_arm (60, "prefix_on_conflict_after_change");
     events_t events;
     s_events_init (&events);
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     CHECK (mcpact_session_set_name_policy (session, MCPACT_NAMES_PREFIX_ON_CONFLICT) == 0);
     mcpact_server_config_t *config = ru_fixture ("first", "--list-changed-after-ms", LATE_MS, NULL);
     CHECK (mcpact_session_add_server (session, &config) == 0);
@@ -487,9 +469,7 @@ TEST (prefix_on_conflict_after_change)
     RU_CALL_IS (agent, "second_late_tool", "{\"message\":\"two\"}", "two");
     CHECK (ru_pid (agent, "pid") != ru_pid (agent, "second_pid"));
 
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
     s_events_fini (&events);
     ru_watchdog_disarm ();
 }
@@ -502,10 +482,8 @@ TEST (reload_unchanged)
     ru_watchdog_arm (60, "reload_unchanged");
     events_t events;
     s_events_init (&events);
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     mcpact_server_config_t *config = ru_fixture ("fx", "--list-changed-after-ms", "100000", NULL);
     CHECK (mcpact_session_add_server (session, &config) == 0);
     mcpact_agent_t *agent = mcpact_agent_new (session, "reloader");
@@ -523,9 +501,7 @@ TEST (reload_unchanged)
     CHECK_MSG (s_events_wait (&events, 1, 500) == 0, "events: %s", all);
     free (all);
 
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
     s_events_fini (&events);
     ru_watchdog_disarm ();
 }
@@ -533,10 +509,8 @@ TEST (reload_unchanged)
 TEST (reload_failed_server)
 {
     ru_watchdog_arm (60, "reload_failed_server");
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     mcpact_server_config_t *config = ru_fixture ("good", NULL);
     CHECK (mcpact_session_add_server (session, &config) == 0);
     config = ru_fixture ("broken", "--exit-at-once", NULL);
@@ -563,9 +537,7 @@ TEST (reload_failed_server)
     json_decref (change);
     RU_CALL_IS (agent, "echo", "{\"message\":\"still here\"}", "still here");
 
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
     ru_watchdog_disarm ();
 }
 
@@ -577,10 +549,8 @@ TEST (tool_filter)
     ru_watchdog_arm (60, "tool_filter");
     events_t events;
     s_events_init (&events);
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     mcpact_server_config_t *config = ru_fixture ("fx", NULL);
     CHECK (mcpact_session_add_server (session, &config) == 0);
     mcpact_agent_t *agent = mcpact_agent_new (session, "picky");
@@ -604,9 +574,7 @@ TEST (tool_filter)
     CHECK_STR (seen, "{\"picky|fx\":true}");
     free (seen);
 
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
     s_events_fini (&events);
     ru_watchdog_disarm ();
 }
@@ -666,10 +634,8 @@ TEST (progress_extends_call)
     const char *args = "{\"duration\":3,\"steps\":6}";
     s_require_everything ();
     ru_watchdog_arm (120, "progress_extends_call");
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     mcpact_agent_t *agent = mcpact_agent_new (session, "patient");
     CHECK (agent);
     mcpact_server_config_t *config = s_everything ("everything");
@@ -711,9 +677,7 @@ TEST (progress_extends_call)
     CHECK (progress.increasing);
 
     mcpact_agent_destroy (&capped);
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
     ru_watchdog_disarm ();
 }
 
@@ -723,10 +687,8 @@ TEST (progress_extends_call)
 TEST (cancel_in_flight)
 {
     ru_watchdog_arm (60, "cancel_in_flight");
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     mcpact_server_config_t *config = ru_fixture ("fx", NULL);
     CHECK (mcpact_session_add_server (session, &config) == 0);
     mcpact_agent_t *agent = mcpact_agent_new (session, "interrupted");
@@ -781,9 +743,7 @@ TEST (cancel_in_flight)
     CHECK_STR (ru_str (ru_named (status, "fx"), "state"), "ready");
     json_decref (status);
 
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
     ru_watchdog_disarm ();
 }
 
@@ -793,10 +753,8 @@ TEST (cancel_in_flight)
 TEST (separate_timeouts)
 {
     ru_watchdog_arm (60, "separate_timeouts");
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     //  Many pages, each well within the list timeout
     mcpact_server_config_t *config =
         ru_fixture ("paged", "--prefix", "p_", "--page-size", "1", "--tools", "3", NULL);
@@ -835,9 +793,7 @@ TEST (separate_timeouts)
     CHECK_CONTAINS (mcpact_result_text (result), "slept 400");
     mcpact_result_destroy (&result);
 
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
     ru_watchdog_disarm ();
 }
 
@@ -848,10 +804,8 @@ TEST (list_changed_burst_debounced)
     ru_watchdog_arm (60, "list_changed_burst_debounced");
     events_t events;
     s_events_init (&events);
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     mcpact_server_config_t *config =
         ru_fixture ("fx", "--list-changed-after-ms", LATE_MS, "--list-changed-burst", "10", NULL);
     CHECK (mcpact_session_add_server (session, &config) == 0);
@@ -869,9 +823,7 @@ TEST (list_changed_burst_debounced)
     CHECK_CONTAINS (tail, "tools/list #2");
     CHECK_MSG (!strstr (tail, "tools/list #3"), "the burst was not debounced: %s", tail);
     json_decref (status);
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
     s_events_fini (&events);
     ru_watchdog_disarm ();
 }

@@ -212,10 +212,8 @@ s_tmpdir_new (s_tmpdir_t *self, const char *contents)
 TEST (everything_stdio)
 {
     s_require_peers ();
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     s_add (session, s_everything ("everything"));
     mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
     CHECK (agent);
@@ -236,8 +234,7 @@ TEST (everything_stdio)
 
     mcpact_agent_destroy (&agent);
     CHECK (agent == NULL);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (NULL, &session, &runtime);
     CHECK (runtime == NULL);
 }
 
@@ -248,10 +245,8 @@ TEST (filesystem_read_and_access_denied)
     s_tmpdir_new (&inside, "the quick brown fox\n");
     s_tmpdir_new (&outside, "not for you\n");
 
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     s_add (session, s_filesystem ("files", inside.dir));
     mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
     CHECK (agent);
@@ -280,9 +275,7 @@ TEST (filesystem_read_and_access_denied)
     CHECK_CONTAINS (mcpact_result_json (result), "\"isError\":true");
     mcpact_result_destroy (&result);
 
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
     s_tmpdir_destroy (&inside);
     s_tmpdir_destroy (&outside);
 }
@@ -293,10 +286,8 @@ TEST (mixed_servers_one_session)
     s_tmpdir_t tmp;
     s_tmpdir_new (&tmp, "mixed\n");
 
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     CHECK (mcpact_session_set_name_policy (session, MCPACT_NAMES_PREFIX_ON_CONFLICT) == 0);
     //  server-everything and the fixture both have `echo`: the one declared
     //  first keeps the name, the other is exposed as fixture_echo.
@@ -337,9 +328,7 @@ TEST (mixed_servers_one_session)
     CHECK_CONTAINS (text, "42");
     free (text);
 
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
     s_tmpdir_destroy (&tmp);
 }
 
@@ -349,10 +338,8 @@ TEST (filesystem_allow_list)
     s_tmpdir_t tmp;
     s_tmpdir_new (&tmp, "secret\n");
 
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     mcpact_server_config_t *config = s_filesystem ("files", tmp.dir);
     CHECK (mcpact_server_config_allow_tool (config, "list_allowed_directories") == 0);
     s_add (session, config);
@@ -380,8 +367,6 @@ TEST (filesystem_allow_list)
     CHECK (strstr (mcpact_result_json (result), "secret") == NULL);
     mcpact_result_destroy (&result);
 
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
     s_tmpdir_destroy (&tmp);
 }

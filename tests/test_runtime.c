@@ -29,10 +29,8 @@
 
 TEST (parallel_start)
 {
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     for (int index = 0; index < 8; index++) {
         char name[16], prefix[16];
         snprintf (name, sizeof name, "slow%d", index);
@@ -71,9 +69,7 @@ TEST (parallel_start)
     CHECK (agent);
     CHECK (mcpact_agent_tool_count (agent) == 8 * FIXTURE_TOOL_COUNT);
     RU_CALL_IS (agent, "s7_echo", "{\"message\":\"last\"}", "last");
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
 }
 
 //  --------------------------------------------------------------------------
@@ -81,10 +77,8 @@ TEST (parallel_start)
 
 TEST (failed_servers_skipped)
 {
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     mcpact_server_config_t *configs[5] = {
         ru_fixture ("good", NULL),
         mcpact_server_stdio_new ("missing", "/nonexistent/mcp-server"),
@@ -119,9 +113,7 @@ TEST (failed_servers_skipped)
     mcpact_result_t *result =
         ru_call_fails (agent, "q_echo", "{\"message\":\"x\"}", 0, MCPACT_ERR_UNKNOWN_TOOL);
     mcpact_result_destroy (&result);
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
 }
 
 //  --------------------------------------------------------------------------
@@ -129,10 +121,8 @@ TEST (failed_servers_skipped)
 
 TEST (allow_list)
 {
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     mcpact_server_config_t *config = ru_fixture ("fx", NULL);
     CHECK (mcpact_server_config_allow_tool (config, "echo") == 0);
     CHECK (mcpact_server_config_allow_tool (config, "add") == 0);
@@ -147,9 +137,7 @@ TEST (allow_list)
     RU_CALL_IS (agent, "echo", "{\"message\":\"ok\"}", "ok");
     mcpact_result_t *result = ru_call_fails (agent, "pid", NULL, 0, MCPACT_ERR_UNKNOWN_TOOL);
     mcpact_result_destroy (&result);
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
 }
 
 //  --------------------------------------------------------------------------
@@ -219,10 +207,8 @@ s_slow_call (void *arg)
 TEST (function_tools)
 {
     functions_state_t state = { .lock = PTHREAD_MUTEX_INITIALIZER };
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     const char *schema = "{\"type\":\"object\",\"properties\":{\"n\":{\"type\":\"integer\"}}}";
     CHECK (mcpact_session_add_function (session, "session_fn", "Session function", schema,
                                         s_session_fn, &state) == 0);
@@ -283,9 +269,7 @@ TEST (function_tools)
     CHECK_STR (slow.text, "done slowly");
     free (slow.text);
 
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
     free (state.last_args);
 }
 
@@ -309,10 +293,8 @@ s_has_tool_prefixed (mcpact_agent_t *agent, const char *prefix)
 
 TEST (placement_and_handoff)
 {
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     mcpact_server_config_t *config = ru_fixture ("a", "--prefix", "a_", NULL);
     CHECK (mcpact_session_add_server (session, &config) == 0);
 
@@ -355,8 +337,7 @@ TEST (placement_and_handoff)
     CHECK (ru_pid (next, "a_pid") == session_pid);
 
     mcpact_agent_destroy (&next);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (NULL, &session, &runtime);
 }
 
 //  --------------------------------------------------------------------------
@@ -411,9 +392,7 @@ TEST (names_reject)
     json_decref (tools);
     RU_CALL_IS (agent, "echo", "{\"message\":\"one\"}", "one");
 
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
 }
 
 TEST (names_prefix)
@@ -439,9 +418,7 @@ TEST (names_prefix)
     json_decref (tools);
     CHECK (ru_pid (agent, "first_pid") != ru_pid (agent, "second_pid"));
     RU_CALL_IS (agent, "second_echo", "{\"message\":\"two\"}", "two");
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
 }
 
 TEST (names_prefix_on_conflict)
@@ -464,9 +441,7 @@ TEST (names_prefix_on_conflict)
     long second = ru_pid (agent, "second_pid");
     CHECK (first != second);
     RU_CALL_IS (agent, "second_echo", "{\"message\":\"two\"}", "two");
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
 }
 
 static int
@@ -507,9 +482,7 @@ TEST (names_function_wins)
     json_decref (tools);
     RU_CALL_IS (agent, "echo", "{\"message\":\"x\"}", "the function's echo");
     RU_CALL_IS (agent, "add", "{\"a\":1,\"b\":1}", "2");
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
 }
 
 //  --------------------------------------------------------------------------
@@ -517,10 +490,8 @@ TEST (names_function_wins)
 
 TEST (crash_mid_call)
 {
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     mcpact_server_config_t *config = ru_fixture ("victim", NULL);
     //  Were the death not noticed, every call would end in a timeout
     CHECK (mcpact_server_config_set_timeouts (config, 0, 0, 10000) == 0);
@@ -581,9 +552,7 @@ TEST (crash_mid_call)
     CHECK (json_integer_value (json_object_get (victim, "restarts")) >= 1);
     CHECK (json_integer_value (json_object_get (ru_named (status, "other"), "restarts")) == 0);
     json_decref (status);
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
 }
 
 //  --------------------------------------------------------------------------
@@ -591,10 +560,8 @@ TEST (crash_mid_call)
 
 TEST (garbage_on_stdout)
 {
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     mcpact_server_config_t *config = ru_fixture ("noisy", "--garbage", NULL);
     CHECK (mcpact_session_add_server (session, &config) == 0);
     mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
@@ -604,9 +571,7 @@ TEST (garbage_on_stdout)
     free (names);
     RU_CALL_IS (agent, "echo", "{\"message\":\"through the noise\"}", "through the noise");
     RU_CALL_IS (agent, "add", "{\"a\":40,\"b\":2}", "42");
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
 }
 
 //  --------------------------------------------------------------------------
@@ -614,10 +579,8 @@ TEST (garbage_on_stdout)
 
 TEST (pagination_followed)
 {
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     mcpact_server_config_t *config =
         ru_fixture ("paged", "--tools", "50", "--page-size", "7", NULL);
     CHECK (mcpact_session_add_server (session, &config) == 0);
@@ -635,17 +598,13 @@ TEST (pagination_followed)
     CHECK_STR (names, expected);
     free (names);
     RU_CALL_IS (agent, "tool_0049", "{\"message\":\"last page\"}", "last page");
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
 }
 
 TEST (pagination_loop_guarded)
 {
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     mcpact_server_config_t *config =
         ru_fixture ("looping", "--page-size", "5", "--repeat-cursor", "--prefix", "l_", NULL);
     CHECK (mcpact_session_add_server (session, &config) == 0);
@@ -664,9 +623,7 @@ TEST (pagination_loop_guarded)
     CHECK_STR (names, FIXTURE_TOOLS);
     free (names);
     RU_CALL_IS (agent, "echo", "{\"message\":\"fine\"}", "fine");
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
 }
 
 //  --------------------------------------------------------------------------
@@ -674,10 +631,8 @@ TEST (pagination_loop_guarded)
 
 TEST (server_requests_answered)
 {
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     mcpact_server_config_t *config = ru_fixture ("asking", "--server-requests", NULL);
     CHECK (mcpact_session_add_server (session, &config) == 0);
     mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
@@ -696,9 +651,7 @@ TEST (server_requests_answered)
     CHECK (json_integer_value (json_object_get (json_object_get (sampling, "error"), "code")) ==
            -32601);
     json_decref (answers);
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
 }
 
 //  --------------------------------------------------------------------------
@@ -707,10 +660,8 @@ TEST (server_requests_answered)
 TEST (environment_and_cwd)
 {
     setenv ("MCPACT_SECRET_TEST", "x", 1);
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     mcpact_server_config_t *config = ru_fixture ("envy", NULL);
     CHECK (mcpact_server_config_set_env (config, "FOO", "bar") == 0);
     CHECK (mcpact_server_config_set_cwd (config, "/tmp") == 0);
@@ -722,9 +673,7 @@ TEST (environment_and_cwd)
     RU_CALL_IS (agent, "env", "{\"name\":\"HOME\"}", home ? home : "(unset)");
     RU_CALL_IS (agent, "env", "{\"name\":\"MCPACT_SECRET_TEST\"}", "(unset)");
     RU_CALL_IS (agent, "cwd", NULL, "/tmp");
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
     unsetenv ("MCPACT_SECRET_TEST");
 }
 
@@ -733,10 +682,8 @@ TEST (environment_and_cwd)
 
 TEST (timeout_and_cancel)
 {
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     mcpact_server_config_t *config = ru_fixture ("slow", NULL);
     CHECK (mcpact_session_add_server (session, &config) == 0);
     mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
@@ -770,9 +717,7 @@ TEST (timeout_and_cancel)
     CHECK_MSG (result == NULL, "a cancelled call came back again: %s", mcpact_result_json (result));
     mcpact_caller_destroy (&caller);
     RU_CALL_IS (agent, "echo", "{\"message\":\"after the cancel\"}", "after the cancel");
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
 }
 
 //  --------------------------------------------------------------------------
@@ -781,10 +726,8 @@ TEST (timeout_and_cancel)
 TEST (caller_many_in_flight)
 {
     enum { CALLS = 64 };
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     mcpact_server_config_t *config = ru_fixture ("fx", NULL);
     CHECK (mcpact_session_add_server (session, &config) == 0);
     mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
@@ -838,9 +781,7 @@ TEST (caller_many_in_flight)
     mcpact_result_destroy (&result);
 
     mcpact_caller_destroy (&caller);
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
 }
 
 //  --------------------------------------------------------------------------
@@ -883,10 +824,8 @@ s_host_thread (void *arg)
 
 TEST (many_host_threads)
 {
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     mcpact_server_config_t *config = ru_fixture ("fx", NULL);
     CHECK (mcpact_session_add_server (session, &config) == 0);
     mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
@@ -906,9 +845,7 @@ TEST (many_host_threads)
     CHECK (json_integer_value (json_object_get (ru_named (status, "fx"), "calls")) >=
            HOST_THREADS * CALLS_PER_THREAD);
     json_decref (status);
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
 }
 
 //  --------------------------------------------------------------------------
@@ -916,10 +853,8 @@ TEST (many_host_threads)
 
 TEST (result_conversion)
 {
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     mcpact_server_config_t *config = ru_fixture ("fx", NULL);
     CHECK (mcpact_session_add_server (session, &config) == 0);
     mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
@@ -978,9 +913,7 @@ TEST (result_conversion)
     json_decref (text);
     mcpact_result_destroy (&result);
 
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
 }
 
 //  A blocking call's result has no caller id: the header promises 0.
@@ -988,10 +921,8 @@ TEST (result_conversion)
 // the pooled caller's internal call).
 TEST (blocking_call_result_id)
 {
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     CHECK (mcpact_session_add_function (session, "hello", NULL, NULL, s_echo_fn, NULL) == 0);
     mcpact_server_config_t *config = ru_fixture ("fx", NULL);
     CHECK (mcpact_session_add_server (session, &config) == 0);
@@ -1006,9 +937,7 @@ TEST (blocking_call_result_id)
                    mcpact_status_name (mcpact_result_status (result)));
         mcpact_result_destroy (&result);
     }
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
 }
 
 //  --------------------------------------------------------------------------
@@ -1016,10 +945,8 @@ TEST (blocking_call_result_id)
 
 TEST (bad_arguments)
 {
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     mcpact_server_config_t *config = ru_fixture ("fx", NULL);
     CHECK (mcpact_session_add_server (session, &config) == 0);
     mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
@@ -1035,9 +962,7 @@ TEST (bad_arguments)
     CHECK_STR (ru_str (ru_named (status, "fx"), "state"), "ready");
     CHECK (json_integer_value (json_object_get (ru_named (status, "fx"), "restarts")) == 0);
     json_decref (status);
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
 }
 
 //  --------------------------------------------------------------------------
@@ -1104,10 +1029,8 @@ TEST (config_session_and_agent)
 
 TEST (status_report)
 {
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     mcpact_server_config_t *config = ru_fixture ("live", "--stderr-lines", "3", NULL);
     CHECK (mcpact_session_add_server (session, &config) == 0);
     config = ru_fixture ("dead", "--exit-at-once", NULL);
@@ -1149,9 +1072,7 @@ TEST (status_report)
     // The exit status, not the broken pipe (see failed_servers_skipped)
     CHECK_CONTAINS (ru_str (dead, "error"), "exited with status 1");
     json_decref (status);
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
 }
 
 // mcpact_agent_status asks every server at once; the answers come back in
@@ -1160,10 +1081,8 @@ TEST (status_report)
 TEST (status_many_servers)
 {
     enum { SERVERS = 8 };
-    mcpact_runtime_t *runtime = mcpact_runtime_new ();
-    CHECK (runtime);
-    mcpact_session_t *session = mcpact_session_new (runtime);
-    CHECK (session);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
     for (int index = 0; index < SERVERS; index++) {
         char name[16], prefix[16];
         snprintf (name, sizeof name, "srv%d", index);
@@ -1189,9 +1108,7 @@ TEST (status_many_servers)
         json_decref (status);
     }
     ru_watchdog_disarm ();
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
 }
 
 //  --------------------------------------------------------------------------
@@ -1224,7 +1141,5 @@ TEST (stdio_only_no_libcurl)
     CHECK (mcpact_agent_tool_count (agent) == FIXTURE_TOOL_COUNT);
     RU_CALL_IS (agent, "echo", "{\"message\":\"no curl\"}", "no curl");
     CHECK_MSG (!s_libcurl_mapped (), "libcurl was loaded for stdio servers only");
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
-    mcpact_runtime_destroy (&runtime);
+    ru_teardown (&agent, &session, &runtime);
 }
