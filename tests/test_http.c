@@ -794,38 +794,34 @@ s_peer_timeouts (mcpact_server_config_t *config)
     CHECK (mcpact_server_config_set_timeouts (config, PEER_CONNECT_MS, PEER_CONNECT_MS, 0) == 0);
 }
 
-TEST (everything_streamable)
+//  server-everything alone in `mode`, reached at `path` by auto-detection:
+//  its tools listed and called, its status as `transport`.
+static void
+s_everything_alone (const char *what, const char *mode, const char *path, const char *transport)
 {
-    s_begin ("everything_streamable");
-    s_proc_t *peer = s_peer ("streamableHttp");
+    s_begin (what);
+    s_proc_t *peer = s_peer (mode);
     char url[128];
-    S_URL (url, peer, "/mcp");
+    S_URL (url, peer, path);
     s_host_t host;
     s_host_new (&host, MCPACT_NAMES_REJECT);
     s_peer_timeouts (s_host_add (&host, "everything", url, MCPACT_TRANSPORT_AUTO));
     s_host_start (&host);
     s_check_everything (&host, "everything", "");
-    s_check_status (&host, "everything", "ready", "streamable_http", url);
+    s_check_status (&host, "everything", "ready", transport, url);
     s_host_destroy (&host);
     s_proc_stop (peer);
     s_end ();
 }
 
+TEST (everything_streamable)
+{
+    s_everything_alone ("everything_streamable", "streamableHttp", "/mcp", "streamable_http");
+}
+
 TEST (everything_sse)
 {
-    s_begin ("everything_sse");
-    s_proc_t *peer = s_peer ("sse");
-    char url[128];
-    S_URL (url, peer, "/sse");
-    s_host_t host;
-    s_host_new (&host, MCPACT_NAMES_REJECT);
-    s_peer_timeouts (s_host_add (&host, "everything", url, MCPACT_TRANSPORT_AUTO));
-    s_host_start (&host);
-    s_check_everything (&host, "everything", "");
-    s_check_status (&host, "everything", "ready", "sse", url);
-    s_host_destroy (&host);
-    s_proc_stop (peer);
-    s_end ();
+    s_everything_alone ("everything_sse", "sse", "/sse", "sse");
 }
 
 TEST (everything_both_prefixed)
