@@ -132,4 +132,39 @@ bench_count (const char *option, const char *value, long min)
     return number;
 }
 
+//  One option of a program: a number (`integer` or `number`, at least
+//  `min`), a text (`text`) or a flag (`flag`, given alone).
+typedef struct {
+    const char *name; //  "-n", "--fixture", "--json"
+    int *integer;
+    long *number;
+    long min;
+    const char **text;
+    bool *flag;
+} bench_opt_t;
+
+//  Parses the command line by `opts` (ended by an entry without a name);
+//  anything else prints `usage` and exits with 2.
+static inline void
+bench_parse (int argc, char **argv, const bench_opt_t *opts, const char *usage)
+{
+    for (int i = 1; i < argc; i++) {
+        const bench_opt_t *opt = opts;
+        while (opt->name && !streq (opt->name, argv[i]))
+            opt++;
+        if (opt->flag)
+            *opt->flag = true;
+        else if (opt->name && i + 1 < argc && opt->number)
+            *opt->number = bench_count (opt->name, argv[++i], opt->min);
+        else if (opt->name && i + 1 < argc && opt->integer)
+            *opt->integer = (int) bench_count (opt->name, argv[++i], opt->min);
+        else if (opt->name && i + 1 < argc && opt->text)
+            *opt->text = argv[++i];
+        else {
+            fprintf (stderr, "usage: %s\n", usage);
+            exit (2);
+        }
+    }
+}
+
 #endif

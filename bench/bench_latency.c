@@ -36,24 +36,13 @@ main (int argc, char **argv)
     long calls = 20000, warmup = 2000;
     const char *url = NULL, *fixture = BENCH_FIXTURE;
     bool json = false;
-    for (int i = 1; i < argc; i++) {
-        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
-        if (streq (argv[i], "-n") && value)
-            calls = bench_count ("-n", argv[++i], 1);
-        else if (streq (argv[i], "-w") && value)
-            warmup = bench_count ("-w", argv[++i], 0);
-        else if (streq (argv[i], "--http") && value)
-            url = argv[++i];
-        else if (streq (argv[i], "--fixture") && value)
-            fixture = argv[++i];
-        else if (streq (argv[i], "--json"))
-            json = true;
-        else {
-            fprintf (stderr, "usage: bench_latency [-n CALLS] [-w WARMUP] [--http URL] "
-                             "[--fixture PATH] [--json]\n");
-            return 2;
-        }
-    }
+    const bench_opt_t opts[] = {
+        { .name = "-n", .number = &calls, .min = 1 }, { .name = "-w", .number = &warmup, .min = 0 },
+        { .name = "--http", .text = &url },           { .name = "--fixture", .text = &fixture },
+        { .name = "--json", .flag = &json },          { 0 },
+    };
+    bench_parse (argc, argv, opts,
+                 "bench_latency [-n CALLS] [-w WARMUP] [--http URL] [--fixture PATH] [--json]");
     mcpact_runtime_t *runtime = mcpact_runtime_new ();
     if (!runtime)
         return 1;

@@ -24,24 +24,16 @@ main (int argc, char **argv)
     int count = 1000, delay = 0, settle = 200;
     const char *fixture = BENCH_FIXTURE;
     bool json = false;
-    for (int i = 1; i < argc; i++) {
-        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
-        if (streq (argv[i], "-n") && value)
-            count = (int) bench_count ("-n", argv[++i], 1);
-        else if (streq (argv[i], "-d") && value)
-            delay = (int) bench_count ("-d", argv[++i], 0);
-        else if (streq (argv[i], "--settle") && value)
-            settle = (int) bench_count ("--settle", argv[++i], 0);
-        else if (streq (argv[i], "--fixture") && value)
-            fixture = argv[++i];
-        else if (streq (argv[i], "--json"))
-            json = true;
-        else {
-            fprintf (stderr, "usage: bench_memory [-n N] [-d DELAY_MS] [--settle MS] "
-                             "[--fixture PATH] [--json]\n");
-            return 2;
-        }
-    }
+    const bench_opt_t opts[] = {
+        { .name = "-n", .integer = &count, .min = 1 },
+        { .name = "-d", .integer = &delay, .min = 0 },
+        { .name = "--settle", .integer = &settle, .min = 0 },
+        { .name = "--fixture", .text = &fixture },
+        { .name = "--json", .flag = &json },
+        { 0 },
+    };
+    bench_parse (argc, argv, opts,
+                 "bench_memory [-n N] [-d DELAY_MS] [--settle MS] [--fixture PATH] [--json]");
     long before_runtime = bench_rss_kb ();
     mcpact_runtime_t *runtime = mcpact_runtime_new ();
     if (!runtime)

@@ -62,24 +62,16 @@ main (int argc, char **argv)
     int count = 8, delay = 0, rounds = 1;
     const char *fixture = BENCH_FIXTURE;
     bool json = false;
-    for (int i = 1; i < argc; i++) {
-        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
-        if (streq (argv[i], "-n") && value)
-            count = (int) bench_count ("-n", argv[++i], 1);
-        else if (streq (argv[i], "-d") && value)
-            delay = (int) bench_count ("-d", argv[++i], 0);
-        else if (streq (argv[i], "-r") && value)
-            rounds = (int) bench_count ("-r", argv[++i], 1);
-        else if (streq (argv[i], "--fixture") && value)
-            fixture = argv[++i];
-        else if (streq (argv[i], "--json"))
-            json = true;
-        else {
-            fprintf (stderr, "usage: bench_start [-n N] [-d DELAY_MS] [-r ROUNDS] "
-                             "[--fixture PATH] [--json]\n");
-            return 2;
-        }
-    }
+    const bench_opt_t opts[] = {
+        { .name = "-n", .integer = &count, .min = 1 },
+        { .name = "-d", .integer = &delay, .min = 0 },
+        { .name = "-r", .integer = &rounds, .min = 1 },
+        { .name = "--fixture", .text = &fixture },
+        { .name = "--json", .flag = &json },
+        { 0 },
+    };
+    bench_parse (argc, argv, opts,
+                 "bench_start [-n N] [-d DELAY_MS] [-r ROUNDS] [--fixture PATH] [--json]");
     char delay_text[16];
     snprintf (delay_text, sizeof delay_text, "%d", delay);
     size_t pooled = (size_t) count * (size_t) rounds;

@@ -83,30 +83,20 @@ main (int argc, char **argv)
     long calls = 100000, warmup = 5000;
     const char *url = NULL, *fixture = BENCH_FIXTURE;
     bool json = false;
-    for (int i = 1; i < argc; i++) {
-        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
-        if (streq (argv[i], "-s") && value)
-            servers = (int) bench_count ("-s", argv[++i], 1);
-        else if (streq (argv[i], "-f") && value)
-            in_flight = (int) bench_count ("-f", argv[++i], 1);
-        else if (streq (argv[i], "-t") && value)
-            threads = (int) bench_count ("-t", argv[++i], 1);
-        else if (streq (argv[i], "-n") && value)
-            calls = bench_count ("-n", argv[++i], 1);
-        else if (streq (argv[i], "-w") && value)
-            warmup = bench_count ("-w", argv[++i], 0);
-        else if (streq (argv[i], "--http") && value)
-            url = argv[++i];
-        else if (streq (argv[i], "--fixture") && value)
-            fixture = argv[++i];
-        else if (streq (argv[i], "--json"))
-            json = true;
-        else {
-            fprintf (stderr, "usage: bench_throughput [-s SERVERS] [-f IN_FLIGHT] [-t THREADS] "
-                             "[-n CALLS] [-w WARMUP] [--http URL] [--fixture PATH] [--json]\n");
-            return 2;
-        }
-    }
+    const bench_opt_t opts[] = {
+        { .name = "-s", .integer = &servers, .min = 1 },
+        { .name = "-f", .integer = &in_flight, .min = 1 },
+        { .name = "-t", .integer = &threads, .min = 1 },
+        { .name = "-n", .number = &calls, .min = 1 },
+        { .name = "-w", .number = &warmup, .min = 0 },
+        { .name = "--http", .text = &url },
+        { .name = "--fixture", .text = &fixture },
+        { .name = "--json", .flag = &json },
+        { 0 },
+    };
+    bench_parse (argc, argv, opts,
+                 "bench_throughput [-s SERVERS] [-f IN_FLIGHT] [-t THREADS] [-n CALLS] [-w WARMUP] "
+                 "[--http URL] [--fixture PATH] [--json]");
     if (threads > in_flight) {
         fprintf (stderr, "bench_throughput: more threads than calls in flight\n");
         return 2;
