@@ -16,12 +16,15 @@
 #include "testutil.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <jansson.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define RU_FIXTURE MCPACT_BUILD_DIR "/mcpact-fixture"
@@ -295,6 +298,108 @@ ru_drain (int fd, char **text, size_t *size)
     grown[*size] = 0;
     *text = grown;
     return true;
+}
+
+//  --------------------------------------------------------------------------
+//  Running the CLI
+
+#define RU_CLI MCPACT_BUILD_DIR "/mcpact"
+
+//  Not a speed requirement: a run that has not finished by then is stuck,
+//  and is killed so that the test fails with its output instead of leaving
+//  a process (and its servers) behind when ctest gives up.
+#define RU_CLI_HANG_MS 60000
+
+//  What one run of the CLI left behind.
+typedef struct {
+    char *out;  //  all of stdout
+    char *err;  //  all of stderr
+    int status; //  exit status, or 128 + signal
+    bool hung;  //  it did not exit in RU_CLI_HANG_MS and was killed
+} ru_run_t;
+
+static inline void
+ru_run_free (ru_run_t *self)
+{
+    free (self->out);
+    free (self->err);
+    memset (self, 0, sizeof *self);
+}
+
+//  Runs the CLI with `args` (NULL-terminated, without argv[0]) in `cwd`
+//  (NULL: ours), stdin from /dev/null; `env` entries (NULL: none) "NAME=value"
+//  are set and "NAME" alone unset in its environment. Waits for it to exit.
+static inline ru_run_t
+ru_cli (const char *cwd, const char *const *env, const char *const *args)
+{
+    const char *argv[32] = { RU_CLI };
+    int argc = 1;
+    for (; args[argc - 1]; argc++) {
+        CHECK (argc < 31);
+        argv[argc] = args[argc - 1];
+    }
+    argv[argc] = NULL;
+    int out[2], err[2];
+    CHECK (pipe2 (out, O_CLOEXEC) == 0);
+    CHECK (pipe2 (err, O_CLOEXEC) == 0);
+    fflush (NULL);
+    pid_t pid = fork ();
+    CHECK (pid >= 0);
+    if (pid == 0) {
+        int null = open ("/dev/null", O_RDONLY);
+        if (null < 0 || dup2 (null, 0) < 0 || dup2 (out[1], 1) < 0 || dup2 (err[1], 2) < 0)
+            _exit (126);
+        if (cwd && chdir (cwd) != 0)
+            _exit (126);
+        for (int index = 0; env && env[index]; index++) {
+            const char *equals = strchr (env[index], '=');
+            if (equals) {
+                char name[64];
+                snprintf (name, sizeof name, "%.*s", (int) (equals - env[index]), env[index]);
+                setenv (name, equals + 1, 1);
+            } else
+                unsetenv (env[index]);
+        }
+        signal (SIGALRM, SIG_DFL);
+        execv (RU_CLI, (char *const *) argv);
+        _exit (127);
+    }
+    close (out[1]);
+    close (err[1]);
+    ru_run_t run = { calloc (1, 1), calloc (1, 1), -1, false };
+    CHECK (run.out && run.err);
+    size_t out_size = 0, err_size = 0;
+    struct pollfd fds[2] = { { out[0], POLLIN, 0 }, { err[0], POLLIN, 0 } };
+    int open_fds = 2;
+    int64_t hang_at = ru_now_ms () + RU_CLI_HANG_MS;
+    while (open_fds > 0) {
+        int64_t left = hang_at - ru_now_ms ();
+        int rc = poll (fds, 2, run.hung ? -1 : left > 0 ? (int) left : 0);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        CHECK (rc >= 0);
+        if (rc == 0) {
+            run.hung = true;
+            kill (pid, SIGKILL);
+            continue;
+        }
+        for (int i = 0; i < 2; i++) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            bool more = i == 0 ? ru_drain (fds[i].fd, &run.out, &out_size)
+                               : ru_drain (fds[i].fd, &run.err, &err_size);
+            if (!more) {
+                close (fds[i].fd);
+                fds[i].fd = -1;
+                open_fds--;
+            }
+        }
+    }
+    int wstatus;
+    while (waitpid (pid, &wstatus, 0) < 0)
+        CHECK (errno == EINTR);
+    run.status = WIFEXITED (wstatus) ? WEXITSTATUS (wstatus) : 128 + WTERMSIG (wstatus);
+    return run;
 }
 
 #endif

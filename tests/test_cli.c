@@ -32,33 +32,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CLI MCPACT_BUILD_DIR "/mcpact"
 #define EXAMPLE_SERVER MCPACT_BUILD_DIR "/mcpact-example-server"
 #define FIXTURE MCPACT_BUILD_DIR "/mcpact-fixture"
 #define PEERS_DIR MCPACT_SOURCE_DIR "/tests/peers/node_modules/@modelcontextprotocol"
 #define EVERYTHING_JS PEERS_DIR "/server-everything/dist/index.js"
 #define FILESYSTEM_JS PEERS_DIR "/server-filesystem/dist/index.js"
-
-//  What one run of the CLI left behind.
-typedef struct {
-    char *out;  //  all of stdout
-    char *err;  //  all of stderr
-    int status; //  exit status, or 128 + signal
-    bool hung;  //  it did not exit in RUN_HANG_MS and was killed
-} s_run_t;
-
-//  Not a speed requirement: a run that has not finished by then is stuck,
-//  and is killed so that the test fails with its output instead of leaving
-//  a process (and its servers) behind when ctest gives up.
-#define RUN_HANG_MS 60000
-
-static void
-s_run_free (s_run_t *self)
-{
-    free (self->out);
-    free (self->err);
-    memset (self, 0, sizeof *self);
-}
 
 //  Lists our children other than the CLI itself into `text`: processes
 //  the CLI started and left behind. Returns how many there are.
@@ -107,74 +85,13 @@ s_reap_orphans (void)
         ;
 }
 
-//  Runs the CLI with argv (NULL-terminated, without argv[0]) in directory
-//  `cwd` (NULL: ours), stdin from /dev/null, and waits for it to exit.
-static s_run_t
+//  Runs the CLI (ru_cli) in directory `cwd` (NULL: ours), as a subreaper:
+//  servers it leaves behind become ours, and fail the test.
+static ru_run_t
 s_run_in (const char *cwd, const char *const *args)
 {
-    const char *argv[32] = { CLI };
-    size_t argc = 1;
-    for (; args[argc - 1]; argc++) {
-        CHECK (argc < 31);
-        argv[argc] = args[argc - 1];
-    }
-    argv[argc] = NULL;
-
     CHECK (prctl (PR_SET_CHILD_SUBREAPER, 1) == 0);
-    int out[2], err[2];
-    CHECK (pipe2 (out, O_CLOEXEC) == 0);
-    CHECK (pipe2 (err, O_CLOEXEC) == 0);
-    fflush (NULL);
-    pid_t pid = fork ();
-    CHECK (pid >= 0);
-    if (pid == 0) {
-        int null = open ("/dev/null", O_RDONLY);
-        if (null < 0 || dup2 (null, 0) < 0 || dup2 (out[1], 1) < 0 || dup2 (err[1], 2) < 0)
-            _exit (126);
-        if (cwd && chdir (cwd) != 0)
-            _exit (126);
-        execv (CLI, (char *const *) argv);
-        _exit (127);
-    }
-    close (out[1]);
-    close (err[1]);
-
-    s_run_t run = { calloc (1, 1), calloc (1, 1), -1, false };
-    CHECK (run.out && run.err);
-    size_t out_size = 0, err_size = 0;
-    struct pollfd fds[2] = { { out[0], POLLIN, 0 }, { err[0], POLLIN, 0 } };
-    int open_fds = 2;
-    struct timespec now;
-    clock_gettime (CLOCK_MONOTONIC, &now);
-    long long hang_at = now.tv_sec * 1000LL + now.tv_nsec / 1000000 + RUN_HANG_MS;
-    while (open_fds > 0) {
-        clock_gettime (CLOCK_MONOTONIC, &now);
-        long long left = hang_at - (now.tv_sec * 1000LL + now.tv_nsec / 1000000);
-        int rc = poll (fds, 2, run.hung ? -1 : left > 0 ? (int) left : 0);
-        if (rc < 0 && errno == EINTR)
-            continue;
-        CHECK (rc >= 0);
-        if (rc == 0) {
-            run.hung = true;
-            kill (pid, SIGKILL);
-            continue;
-        }
-        for (int i = 0; i < 2; i++) {
-            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            bool more = i == 0 ? ru_drain (fds[i].fd, &run.out, &out_size)
-                               : ru_drain (fds[i].fd, &run.err, &err_size);
-            if (!more) {
-                close (fds[i].fd);
-                fds[i].fd = -1;
-                open_fds--;
-            }
-        }
-    }
-    int wstatus;
-    while (waitpid (pid, &wstatus, 0) < 0)
-        CHECK (errno == EINTR);
-    run.status = WIFEXITED (wstatus) ? WEXITSTATUS (wstatus) : 128 + WTERMSIG (wstatus);
+    ru_run_t run = ru_cli (cwd, NULL, args);
     if (run.hung)
         s_reap_orphans ();
     else {
@@ -196,7 +113,7 @@ s_run_in (const char *cwd, const char *const *args)
         CHECK_MSG (!(run).hung,                                                                    \
                    "mcpact hung (killed after %d ms)\n--- stdout:\n%s\n"                           \
                    "--- stderr:\n%s",                                                              \
-                   RUN_HANG_MS, (run).out, (run).err);                                             \
+                   RU_CLI_HANG_MS, (run).out, (run).err);                                          \
         CHECK_MSG ((run).status == (expected),                                                     \
                    "exit %d, expected %d\n--- stdout:\n%s\n"                                       \
                    "--- stderr:\n%s",                                                              \
@@ -314,7 +231,7 @@ s_require_peers (char *node, size_t size)
 
 TEST (default_tools_table)
 {
-    s_run_t run = s_run ("tools");
+    ru_run_t run = s_run ("tools");
     CHECK_EXIT (run, 0);
     CHECK (s_table_has_row (run.out, "NAME"));
     char *row = s_table_row (run.out, "echo");
@@ -332,12 +249,12 @@ TEST (default_tools_table)
     free (row);
     //  Nothing failed, so nothing to report
     CHECK_MSG (strstr (run.err, "failed") == NULL, "stderr: %s", run.err);
-    s_run_free (&run);
+    ru_run_free (&run);
 }
 
 TEST (default_tools_json)
 {
-    s_run_t run = s_run ("--json", "tools");
+    ru_run_t run = s_run ("--json", "tools");
     CHECK_EXIT (run, 0);
     json_t *names = s_json_tool_names (run.out);
     CHECK (s_names_have (names, "echo"));
@@ -345,7 +262,7 @@ TEST (default_tools_json)
     CHECK (s_names_have (names, "word_count"));
     CHECK (json_array_size (names) == 3);
     json_decref (names);
-    s_run_free (&run);
+    ru_run_free (&run);
 
     //  Options may also follow the command
     run = s_run ("tools", "--json");
@@ -353,16 +270,16 @@ TEST (default_tools_json)
     names = s_json_tool_names (run.out);
     CHECK (json_array_size (names) == 3);
     json_decref (names);
-    s_run_free (&run);
+    ru_run_free (&run);
 }
 
 TEST (default_call_echo)
 {
-    s_run_t run = s_run ("call", "echo", "{\"message\":\"hi\"}");
+    ru_run_t run = s_run ("call", "echo", "{\"message\":\"hi\"}");
     CHECK_EXIT (run, 0);
     CHECK_CONTAINS (run.out, "\"text\":\"hi\"");
     CHECK_MSG (run.err[0] == 0, "stderr: %s", run.err);
-    s_run_free (&run);
+    ru_run_free (&run);
 
     run = s_run ("--json", "call", "echo", "{\"message\":\"hi\"}");
     CHECK_EXIT (run, 0);
@@ -372,67 +289,67 @@ TEST (default_call_echo)
                    json_array_get (json_object_get (result, "content"), 0), "text")),
                "hi");
     json_decref (result);
-    s_run_free (&run);
+    ru_run_free (&run);
 }
 
 TEST (default_call_word_count)
 {
-    s_run_t run = s_run ("call", "word_count", "{\"text\":\"a b c\"}");
+    ru_run_t run = s_run ("call", "word_count", "{\"text\":\"a b c\"}");
     CHECK_EXIT (run, 0);
     CHECK_CONTAINS (run.out, "3");
     CHECK (strstr (run.out, "4") == NULL);
-    s_run_free (&run);
+    ru_run_free (&run);
 }
 
 TEST (default_call_add)
 {
-    s_run_t run = s_run ("call", "add", "{\"a\":2,\"b\":40}");
+    ru_run_t run = s_run ("call", "add", "{\"a\":2,\"b\":40}");
     CHECK_EXIT (run, 0);
     CHECK_CONTAINS (run.out, "42");
-    s_run_free (&run);
+    ru_run_free (&run);
 }
 
 TEST (call_unknown_tool)
 {
-    s_run_t run = s_run ("call", "nosuch");
+    ru_run_t run = s_run ("call", "nosuch");
     CHECK_EXIT (run, 1);
     CHECK_CONTAINS (run.err, "error: ");
     CHECK_CONTAINS (run.err, "nosuch");
     CHECK_MSG (run.out[0] == 0, "stdout: %s", run.out);
-    s_run_free (&run);
+    ru_run_free (&run);
 }
 
 TEST (call_bad_arguments)
 {
     //  Not JSON, and JSON that is not an object: usage errors, exit 2
-    s_run_t run = s_run ("call", "echo", "{message: hi}");
+    ru_run_t run = s_run ("call", "echo", "{message: hi}");
     CHECK_EXIT (run, 2);
     CHECK_CONTAINS (run.err, "JSON-ARGS");
-    s_run_free (&run);
+    ru_run_free (&run);
     run = s_run ("call", "echo", "[1,2]");
     CHECK_EXIT (run, 2);
     CHECK_CONTAINS (run.err, "JSON-ARGS");
-    s_run_free (&run);
+    ru_run_free (&run);
 }
 
 TEST (usage_errors)
 {
-    s_run_t run = s_run ("frobnicate");
+    ru_run_t run = s_run ("frobnicate");
     CHECK_EXIT (run, 2);
     CHECK_CONTAINS (run.err, "frobnicate");
-    s_run_free (&run);
+    ru_run_free (&run);
     run = s_run ("--no-such-option", "tools");
     CHECK_EXIT (run, 2);
     CHECK_CONTAINS (run.err, "--no-such-option");
-    s_run_free (&run);
+    ru_run_free (&run);
     run = s_run ("call");
     CHECK_EXIT (run, 2);
-    s_run_free (&run);
+    ru_run_free (&run);
 }
 
 TEST (default_status)
 {
-    s_run_t run = s_run ("status");
+    ru_run_t run = s_run ("status");
     CHECK_EXIT (run, 0);
     CHECK (s_table_has_row (run.out, "NAME"));
     char *row = s_table_row (run.out, "example");
@@ -441,7 +358,7 @@ TEST (default_status)
     CHECK_CONTAINS (row, "ready");
     CHECK_CONTAINS (row, " 2 ");
     free (row);
-    s_run_free (&run);
+    ru_run_free (&run);
 
     run = s_run ("--json", "status");
     CHECK_EXIT (run, 0);
@@ -452,7 +369,7 @@ TEST (default_status)
     CHECK_STR (json_string_value (json_object_get (server, "state")), "ready");
     CHECK (json_integer_value (json_object_get (server, "tools")) == 2);
     json_decref (servers);
-    s_run_free (&run);
+    ru_run_free (&run);
 }
 
 //  `status` asks every server at once, and the answers come back in any
@@ -471,7 +388,7 @@ TEST (status_many_servers)
     //  The answers come back in any order; run it a few times to see more
     //  than one of them
     for (int round = 0; round < 6; round++) {
-        s_run_t run = s_run ("-c", path, "--json", "status");
+        ru_run_t run = s_run ("-c", path, "--json", "status");
         if (run.hung)
             CHECK_EXIT (run, 0);
         json_t *servers = json_loads (run.out, 0, NULL);
@@ -484,7 +401,7 @@ TEST (status_many_servers)
             CHECK_STR (json_string_value (json_object_get (server, "state")), "ready");
         }
         json_decref (servers);
-        s_run_free (&run);
+        ru_run_free (&run);
     }
 }
 
@@ -513,7 +430,7 @@ TEST (config_mixed_with_failed_server)
     char path[PATH_MAX];
     s_write_temp (path, sizeof path, text);
 
-    s_run_t run = s_run ("-c", path, "tools");
+    ru_run_t run = s_run ("-c", path, "tools");
     CHECK_EXIT (run, 0);
     char *row = s_table_row (run.out, "read_text_file");
     CHECK_MSG (row, "no read_text_file row:\n%s", run.out);
@@ -530,7 +447,7 @@ TEST (config_mixed_with_failed_server)
     //  stderr is a terminal
     CHECK_CONTAINS (run.err, "mcpact: server ghost failed: ");
     CHECK_CONTAINS (run.err, "No such file or directory");
-    s_run_free (&run);
+    ru_run_free (&run);
 
     //  The failed server shows in the status too, with its reason
     run = s_run ("-c", path, "status");
@@ -546,7 +463,7 @@ TEST (config_mixed_with_failed_server)
     CHECK_MSG (row, "no files row:\n%s", run.out);
     CHECK_CONTAINS (row, "ready");
     free (row);
-    s_run_free (&run);
+    ru_run_free (&run);
 
     //  ... and the JSON status has all of it
     run = s_run ("-c", path, "--json", "status");
@@ -559,7 +476,7 @@ TEST (config_mixed_with_failed_server)
     CHECK_CONTAINS (json_string_value (json_object_get (ghost, "error")),
                     "No such file or directory");
     json_decref (servers);
-    s_run_free (&run);
+    ru_run_free (&run);
 }
 
 TEST (config_syntax_error)
@@ -569,12 +486,12 @@ TEST (config_syntax_error)
                   "{ \"mcpServers\": {\n"
                   "    \"example\": { \"command\": \"" EXAMPLE_SERVER "\", }\n"
                   "} }\n");
-    s_run_t run = s_run ("-c", path, "tools");
+    ru_run_t run = s_run ("-c", path, "tools");
     CHECK_EXIT (run, 2);
     CHECK_CONTAINS (run.err, path);
     CHECK_CONTAINS (run.err, "line 2");
     CHECK_MSG (run.out[0] == 0, "stdout: %s", run.out);
-    s_run_free (&run);
+    ru_run_free (&run);
 }
 
 TEST (config_wrong_type)
@@ -584,20 +501,20 @@ TEST (config_wrong_type)
                   "{ \"mcpServers\": {\n"
                   "    \"example\": { \"command\": \"" EXAMPLE_SERVER "\", \"args\": 5 }\n"
                   "} }\n");
-    s_run_t run = s_run ("-c", path, "tools");
+    ru_run_t run = s_run ("-c", path, "tools");
     CHECK_EXIT (run, 2);
     CHECK_CONTAINS (run.err, path);
     CHECK_CONTAINS (run.err, "mcpServers.example.args");
     CHECK_MSG (run.out[0] == 0, "stdout: %s", run.out);
-    s_run_free (&run);
+    ru_run_free (&run);
 }
 
 TEST (config_missing_file)
 {
-    s_run_t run = s_run ("-c", "/nonexistent/mcpact-servers.json", "tools");
+    ru_run_t run = s_run ("-c", "/nonexistent/mcpact-servers.json", "tools");
     CHECK_EXIT (run, 2);
     CHECK_CONTAINS (run.err, "/nonexistent/mcpact-servers.json");
-    s_run_free (&run);
+    ru_run_free (&run);
 }
 
 //  A session with the example server and a fixture whose tools are named
@@ -626,13 +543,13 @@ TEST (agent_servers_replace_session)
     s_agents_config (path, sizeof path);
 
     //  Without --agent: the session's servers, both of them
-    s_run_t run = s_run ("-c", path, "--json", "tools");
+    ru_run_t run = s_run ("-c", path, "--json", "tools");
     CHECK_EXIT (run, 0);
     json_t *names = s_json_tool_names (run.out);
     CHECK (s_names_have (names, "echo"));
     CHECK (s_names_have (names, "fx_echo"));
     json_decref (names);
-    s_run_free (&run);
+    ru_run_free (&run);
 
     //  An agent naming a server of the file: that one only
     run = s_run ("-c", path, "--agent", "fixture_only", "--json", "tools");
@@ -642,7 +559,7 @@ TEST (agent_servers_replace_session)
     CHECK (!s_names_have (names, "echo"));
     CHECK (!s_names_have (names, "add"));
     json_decref (names);
-    s_run_free (&run);
+    ru_run_free (&run);
 
     //  An agent with an inline server: that one only
     run = s_run ("-c", path, "--agent", "inline", "--json", "tools");
@@ -652,7 +569,7 @@ TEST (agent_servers_replace_session)
     CHECK (!s_names_have (names, "echo"));
     CHECK (!s_names_have (names, "fx_echo"));
     json_decref (names);
-    s_run_free (&run);
+    ru_run_free (&run);
 
     //  An agent without servers falls back to the session's
     run = s_run ("-c", path, "--agent", "fallback", "--json", "tools");
@@ -661,42 +578,42 @@ TEST (agent_servers_replace_session)
     CHECK (s_names_have (names, "echo"));
     CHECK (s_names_have (names, "fx_echo"));
     json_decref (names);
-    s_run_free (&run);
+    ru_run_free (&run);
 
     //  Calls go to the agent's own server
     run = s_run ("-c", path, "--agent", "fixture_only", "call", "fx_add", "{\"a\":1,\"b\":2}");
     CHECK_EXIT (run, 0);
     CHECK_CONTAINS (run.out, "3");
-    s_run_free (&run);
+    ru_run_free (&run);
     run = s_run ("-c", path, "--agent", "fixture_only", "call", "echo", "{\"message\":\"x\"}");
     CHECK_EXIT (run, 1);
     CHECK_CONTAINS (run.err, "error: ");
-    s_run_free (&run);
+    ru_run_free (&run);
 
     //  The status shows only the agent's server
     run = s_run ("-c", path, "--agent", "fixture_only", "status");
     CHECK_EXIT (run, 0);
     CHECK (s_table_has_row (run.out, "fixture"));
     CHECK (!s_table_has_row (run.out, "example"));
-    s_run_free (&run);
+    ru_run_free (&run);
 }
 
 TEST (agent_unknown)
 {
     char path[PATH_MAX];
     s_agents_config (path, sizeof path);
-    s_run_t run = s_run ("-c", path, "--agent", "nobody", "tools");
+    ru_run_t run = s_run ("-c", path, "--agent", "nobody", "tools");
     CHECK_EXIT (run, 2);
     CHECK_CONTAINS (run.err, "nobody");
     CHECK_CONTAINS (run.err, "fixture_only");
     CHECK_CONTAINS (run.err, "inline");
-    s_run_free (&run);
+    ru_run_free (&run);
 
     //  The built-in default has no agents at all
     run = s_run ("--agent", "support", "tools");
     CHECK_EXIT (run, 2);
     CHECK_CONTAINS (run.err, "support");
-    s_run_free (&run);
+    ru_run_free (&run);
 }
 
 //  --------------------------------------------------------------------------
@@ -735,8 +652,8 @@ TEST (example_servers_json)
     //  (the session's filesystem server, which needs npx, is not started)
     char root[PATH_MAX];
     s_root_new (root, sizeof root);
-    s_run_t run = s_run_at (root, "-c", MCPACT_SOURCE_DIR "/examples/servers.json", "--agent",
-                            "support", "--json", "tools");
+    ru_run_t run = s_run_at (root, "-c", MCPACT_SOURCE_DIR "/examples/servers.json", "--agent",
+                             "support", "--json", "tools");
     CHECK_EXIT (run, 0);
     json_t *names = s_json_tool_names (run.out);
     CHECK (s_names_have (names, "echo"));
@@ -744,24 +661,24 @@ TEST (example_servers_json)
     CHECK (!s_names_have (names, "read_text_file"));
     json_decref (names);
     CHECK_MSG (strstr (run.err, "failed") == NULL, "stderr: %s", run.err);
-    s_run_free (&run);
+    ru_run_free (&run);
 }
 
 TEST (example_broken_json)
 {
     char root[PATH_MAX];
     s_root_new (root, sizeof root);
-    s_run_t run = s_run_at (root, "-c", MCPACT_SOURCE_DIR "/examples/broken.json", "tools");
+    ru_run_t run = s_run_at (root, "-c", MCPACT_SOURCE_DIR "/examples/broken.json", "tools");
     CHECK_EXIT (run, 0);
     CHECK (s_table_has_row (run.out, "echo"));
     CHECK (s_table_has_row (run.out, "add"));
     CHECK_CONTAINS (run.err, "mcpact: server broken failed: ");
     CHECK_CONTAINS (run.err, "No such file or directory");
-    s_run_free (&run);
+    ru_run_free (&run);
 
     run = s_run_at (root, "-c", MCPACT_SOURCE_DIR "/examples/broken.json", "call", "echo",
                     "{\"message\":\"still works\"}");
     CHECK_EXIT (run, 0);
     CHECK_CONTAINS (run.out, "still works");
-    s_run_free (&run);
+    ru_run_free (&run);
 }

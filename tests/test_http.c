@@ -43,13 +43,11 @@
 #define EVERYTHING_JS                                                                              \
     MCPACT_SOURCE_DIR "/tests/peers/node_modules/@modelcontextprotocol/server-everything/dist/"    \
                       "index.js"
-#define CLI MCPACT_BUILD_DIR "/mcpact"
 #define EXAMPLES MCPACT_SOURCE_DIR "/examples"
 
 //  Hang guards, not speed requirements: a child that has not said its
-//  port by then, or a CLI run that has not ended, is stuck.
+//  port by then is stuck.
 #define PORT_WAIT_MS 30000
-#define CLI_HANG_MS 60000
 #define WATCHDOG_S 90
 
 //  Node takes a while on a loaded machine under a sanitizer.
@@ -668,84 +666,12 @@ s_check_no_secret (const char *lines, const char *secret)
 //  --------------------------------------------------------------------------
 //  Running the CLI
 
-typedef struct {
-    char *out;  //  all of stdout
-    char *err;  //  all of stderr
-    int status; //  exit status, or 128 + signal
-} s_run_t;
-
-//  Runs the CLI with `args` (NULL-terminated, without argv[0]); `env`
-//  entries "NAME=value" are set and "NAME" alone unset in its environment.
-static s_run_t
+//  Runs the CLI (ru_cli); fails the test if it hung.
+static ru_run_t
 s_run_cli (const char *const *env, const char *const *args)
 {
-    const char *argv[32] = { CLI };
-    int argc = 1;
-    for (; args[argc - 1]; argc++) {
-        CHECK (argc < 31);
-        argv[argc] = args[argc - 1];
-    }
-    argv[argc] = NULL;
-    int out[2], err[2];
-    CHECK (pipe2 (out, O_CLOEXEC) == 0);
-    CHECK (pipe2 (err, O_CLOEXEC) == 0);
-    fflush (NULL);
-    pid_t pid = fork ();
-    CHECK (pid >= 0);
-    if (pid == 0) {
-        int null = open ("/dev/null", O_RDONLY);
-        if (null < 0 || dup2 (null, 0) < 0 || dup2 (out[1], 1) < 0 || dup2 (err[1], 2) < 0)
-            _exit (126);
-        for (int index = 0; env && env[index]; index++) {
-            const char *equals = strchr (env[index], '=');
-            if (equals) {
-                char name[64];
-                snprintf (name, sizeof name, "%.*s", (int) (equals - env[index]), env[index]);
-                setenv (name, equals + 1, 1);
-            } else
-                unsetenv (env[index]);
-        }
-        signal (SIGALRM, SIG_DFL);
-        execv (CLI, (char *const *) argv);
-        _exit (127);
-    }
-    close (out[1]);
-    close (err[1]);
-    s_run_t run = { calloc (1, 1), calloc (1, 1), -1 };
-    CHECK (run.out && run.err);
-    size_t out_size = 0, err_size = 0;
-    struct pollfd fds[2] = { { out[0], POLLIN, 0 }, { err[0], POLLIN, 0 } };
-    int open_fds = 2;
-    bool hung = false;
-    int64_t hang_at = ru_now_ms () + CLI_HANG_MS;
-    while (open_fds > 0) {
-        int64_t left = hang_at - ru_now_ms ();
-        int rc = poll (fds, 2, hung ? -1 : left > 0 ? (int) left : 0);
-        if (rc < 0 && errno == EINTR)
-            continue;
-        CHECK (rc >= 0);
-        if (rc == 0) {
-            hung = true;
-            kill (pid, SIGKILL);
-            continue;
-        }
-        for (int i = 0; i < 2; i++) {
-            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            bool more = i == 0 ? ru_drain (fds[i].fd, &run.out, &out_size)
-                               : ru_drain (fds[i].fd, &run.err, &err_size);
-            if (!more) {
-                close (fds[i].fd);
-                fds[i].fd = -1;
-                open_fds--;
-            }
-        }
-    }
-    int wstatus;
-    while (waitpid (pid, &wstatus, 0) < 0)
-        CHECK (errno == EINTR);
-    run.status = WIFEXITED (wstatus) ? WEXITSTATUS (wstatus) : 128 + WTERMSIG (wstatus);
-    CHECK_MSG (!hung, "mcpact %s hung\nstdout: %s\nstderr: %s", args[0], run.out, run.err);
+    ru_run_t run = ru_cli (NULL, env, args);
+    CHECK_MSG (!run.hung, "mcpact %s hung\nstdout: %s\nstderr: %s", args[0], run.out, run.err);
     return run;
 }
 
@@ -755,14 +681,6 @@ s_run_cli (const char *const *env, const char *const *args)
 #define CHECK_EXIT(run, code)                                                                      \
     CHECK_MSG ((run).status == (code), "exit %d, expected %d\nstdout: %s\nstderr: %s",             \
                (run).status, (code), (run).out, (run).err)
-
-static void
-s_run_free (s_run_t *run)
-{
-    free (run->out);
-    free (run->err);
-    memset (run, 0, sizeof *run);
-}
 
 //  --------------------------------------------------------------------------
 //  server-everything over streamable HTTP and over HTTP+SSE
@@ -1685,21 +1603,21 @@ TEST (cli_everything)
               " \"timeouts\": {\"connect\": %d}}}}",
               peer->port, PEER_CONNECT_MS);
     const char *path = s_temp_config (config);
-    s_run_t run = S_CLI (NULL, "-c", path, "tools");
+    ru_run_t run = S_CLI (NULL, "-c", path, "tools");
     CHECK_EXIT (run, 0);
     CHECK_CONTAINS (run.out, "\necho ");
     CHECK_CONTAINS (run.out, "\nget-sum ");
     CHECK_CONTAINS (run.out, "everything");
-    s_run_free (&run);
+    ru_run_free (&run);
     run = S_CLI (NULL, "-c", path, "call", "echo", "{\"message\":\"x\"}");
     CHECK_EXIT (run, 0);
     CHECK_CONTAINS (run.out, "Echo: x");
-    s_run_free (&run);
+    ru_run_free (&run);
     run = S_CLI (NULL, "-c", path, "status");
     CHECK_EXIT (run, 0);
     CHECK_CONTAINS (run.out, "streamable_http");
     CHECK_CONTAINS (run.out, "ready");
-    s_run_free (&run);
+    ru_run_free (&run);
     s_proc_stop (peer);
     s_end ();
 }
@@ -1714,24 +1632,24 @@ TEST (cli_header_from_env)
               " \"headers\": {\"Authorization\": \"Bearer ${TOKEN_VAR}\"}}}}",
               fixture->port);
     const char *path = s_temp_config (config);
-    s_run_t run = S_CLI (S_ENV ("TOKEN_VAR=tok-42"), "-c", path, "-vv", "call", "echo",
-                         "{\"message\":\"x\"}");
+    ru_run_t run = S_CLI (S_ENV ("TOKEN_VAR=tok-42"), "-c", path, "-vv", "call", "echo",
+                          "{\"message\":\"x\"}");
     CHECK_EXIT (run, 0);
     CHECK_CONTAINS (run.out, "\"x\"");
     CHECK (!strstr (run.out, "tok-42"));
     CHECK (!strstr (run.err, "tok-42"));
-    s_run_free (&run);
+    ru_run_free (&run);
     run = S_CLI (S_ENV ("TOKEN_VAR"), "-c", path, "status");
     CHECK_EXIT (run, 0);
     CHECK_CONTAINS (run.out, "failed");
     CHECK_CONTAINS (run.err, "TOKEN_VAR is not set");
-    s_run_free (&run);
+    ru_run_free (&run);
     run = S_CLI (S_ENV ("TOKEN_VAR=b4d-t0k3n"), "-c", path, "-vv", "status");
     CHECK_EXIT (run, 0);
     CHECK_CONTAINS (run.out, "failed");
     CHECK_CONTAINS (run.err, "401");
     CHECK (!strstr (run.out, "b4d-t0k3n") && !strstr (run.err, "b4d-t0k3n"));
-    s_run_free (&run);
+    ru_run_free (&run);
     s_proc_stop (fixture);
     s_end ();
 }
@@ -1757,21 +1675,21 @@ TEST (cli_example_configs)
     s_begin ("cli_example_configs");
     //  Whether or not the example servers run, the files load and each
     //  server is reported
-    s_run_t run = S_CLI (NULL, "-c", EXAMPLES "/http.json", "status");
+    ru_run_t run = S_CLI (NULL, "-c", EXAMPLES "/http.json", "status");
     CHECK_EXIT (run, 0);
     s_check_row (run.out, "everything", "streamable_http");
     s_check_row (run.out, "everything-sse", "sse");
-    s_run_free (&run);
+    ru_run_free (&run);
     run = S_CLI (S_ENV ("MCP_TOKEN"), "-c", EXAMPLES "/http-auth.json", "status");
     CHECK_EXIT (run, 0);
     s_check_row (run.out, "secured", "streamable_http");
     CHECK_CONTAINS (run.out, "failed");
     CHECK_CONTAINS (run.err, "MCP_TOKEN is not set");
-    s_run_free (&run);
+    ru_run_free (&run);
     run = S_CLI (S_ENV ("MCP_TOKEN=t0ken"), "-c", EXAMPLES "/http-auth.json", "-vv", "status");
     CHECK_EXIT (run, 0);
     s_check_row (run.out, "secured", "streamable_http");
     CHECK (!strstr (run.out, "t0ken") && !strstr (run.err, "t0ken"));
-    s_run_free (&run);
+    ru_run_free (&run);
     s_end ();
 }
