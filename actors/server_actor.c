@@ -484,10 +484,18 @@ s_on_list (self_t *self, json_t *result, json_t *error)
     size_t index;
     json_t *tool;
     json_array_foreach (tools, index, tool) {
+        //  One tool that cannot be used costs that tool, not the server.
         const char *name = json_string_value (json_object_get (tool, "name"));
+        json_t *schema = json_object_get (tool, "inputSchema");
         if (!name || !*name) {
-            log_warn ("server %s: tools/list: a tool without a name was skipped",
-                      self->config->name);
+            log_warn ("server %s: tools/list: skipped tool %zu of the page: it has no name",
+                      self->config->name, index);
+            continue;
+        }
+        if (schema && !json_is_object (schema)) {
+            log_warn ("server %s: tools/list: skipped tool %s: its inputSchema is %s, not an "
+                      "object",
+                      self->config->name, name, jsonscan_kind (schema));
             continue;
         }
         if (server_config_allows (self->config, name))
@@ -596,38 +604,29 @@ s_on_internal_response (self_t *self, uint64_t id, const char *text, size_t size
     json_decref (message);
 }
 
-static bool
-s_parse_id (const char *start, const char *end, uint64_t *id)
+//  Says (once at warning level, then at debug) that a message was skipped.
+static void
+s_skip (self_t *self, const char *why, const char *text, size_t size)
 {
-    uint64_t value = 0;
-    if (start >= end)
-        return false;
-    for (const char *p = start; p < end; p++) {
-        if (*p < '0' || *p > '9')
-            return false;
-        value = value * 10 + (uint64_t) (*p - '0');
-    }
-    *id = value;
-    return true;
+    if (!self->nonjson_logged)
+        log_warn ("server %s: skipped a message that %s: %.*s%s (further ones are logged at debug "
+                  "level)",
+                  self->config->name, why, LOG_CUT (size, 80), text, size > 80 ? "..." : "");
+    else
+        log_debug ("server %s: skipped a message that %s: %.*s%s", self->config->name, why,
+                   LOG_CUT (size, 200), text, size > 200 ? "..." : "");
+    self->nonjson_logged = true;
 }
 
+//  One JSON-RPC message (an object), already repaired.
 static void
-s_on_message (void *owner, const char *text, size_t size)
+s_on_one (self_t *self, const char *text, size_t size)
 {
-    self_t *self = (self_t *) owner;
-    if (self->lost)
-        return; //  the server is being given up; the rest is moot
     //  One pass: valid object, and where its id, method, result and error are
     static const char *const keys[] = { "id", "method", "result", "error" };
     const char *spans[8];
     if (size == 0 || text[0] != '{' || !jsonscan_members (text, text + size, keys, 4, spans)) {
-        if (!self->nonjson_logged)
-            log_warn ("server %s: skipped a message that is not JSON-RPC: %.80s (further ones "
-                      "are logged at debug level)",
-                      self->config->name, text);
-        else
-            log_debug ("server %s: skipped non-JSON line: %.200s", self->config->name, text);
-        self->nonjson_logged = true;
+        s_skip (self, "is not JSON-RPC", text, size);
         return;
     }
     const char *id_start = spans[0], *id_end = spans[1];
@@ -638,13 +637,13 @@ s_on_message (void *owner, const char *text, size_t size)
     uint64_t id;
     if (!id_start) {
         //  Some servers answer a notification with an empty result.
-        log_debug ("server %s: ignored a message without id or method: %.120s", self->config->name,
-                   text);
+        log_debug ("server %s: ignored a message without id or method: %.*s", self->config->name,
+                   LOG_CUT (size, 120), text);
         return;
     }
-    if (!s_parse_id (id_start, id_end, &id)) {
-        log_warn ("server %s: a response with an id we never sent: %.120s", self->config->name,
-                  text);
+    if (!jsonscan_id (id_start, id_end, &id)) {
+        log_warn ("server %s: a response with an id we never sent: %.*s", self->config->name,
+                  LOG_CUT (size, 120), text);
         return;
     }
     if (id && (id == self->init_id || id == self->list_id)) {
@@ -672,6 +671,46 @@ s_on_message (void *owner, const char *text, size_t size)
         s_reply_error (self, &call->caller, call->call_id, MCPACT_ERR_PROTOCOL,
                        "server %s: a response with neither result nor error", self->config->name);
     s_call_free (call);
+}
+
+static void
+s_on_member (void *arg, const char *text, size_t size)
+{
+    s_on_one ((self_t *) arg, text, size);
+}
+
+//  Every message a server sends comes in here, whatever its transport:
+//  a line of stdio, an HTTP body, an SSE event's data. The text is only
+//  valid during the call.
+static void
+s_on_message (void *owner, const char *text, size_t size)
+{
+    self_t *self = (self_t *) owner;
+    if (self->lost)
+        return; //  the server is being given up; the rest is moot
+    const char *end = text + size;
+    //  White space around a message is allowed, and a byte order mark
+    //  (some runtimes write one before their first line).
+    if (size >= 3 && memcmp (text, "\xef\xbb\xbf", 3) == 0)
+        text += 3;
+    while (text < end && (*text == ' ' || *text == '\t' || *text == '\r'))
+        text++;
+    while (end > text && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+        end--;
+    size = (size_t) (end - text);
+    //  Valid JSON that jansson (and the host's own reader) would refuse is
+    //  made readable here, once, so that whatever reads it later can.
+    size_t repaired_size;
+    char *repaired = jsonscan_repair (text, end, &repaired_size);
+    if (repaired)
+        text = repaired, size = repaired_size;
+    if (size && text[0] == '[') {
+        //  A batch (the 2025-03-26 revision allowed them): each member.
+        if (jsonscan_each (text, text + size, s_on_member, self) < 0)
+            s_skip (self, "is not JSON-RPC", text, size);
+    } else
+        s_on_one (self, text, size);
+    free (repaired);
 }
 
 //  --------------------------------------------------------------------------

@@ -5,15 +5,20 @@
     from a server is scanned for its top-level "id", "result" and "error",
     and the raw "result" text is forwarded as it is. The scanner is strict
     (RFC 8259 grammar), so text that passes it is safe to splice into a
-    JSON-RPC line. Pure functions; any thread.
+    JSON-RPC line. What a server sends that is JSON but that a strict
+    reader would refuse (lone surrogates, bytes that are not UTF-8, huge
+    numbers) is made readable once, where it enters (jsonscan_repair).
+    Pure functions; any thread.
     =========================================================================
 */
 
 #ifndef MCPACT_JSONSCAN_H_INCLUDED
 #define MCPACT_JSONSCAN_H_INCLUDED
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 //  Skips one JSON value (with leading white space) starting at p. Returns
 //  the position after it, or NULL if the text is not valid JSON. `depth`
@@ -40,6 +45,43 @@ bool jsonscan_member (const char *p, const char *end, const char *key, const cha
 //  than validating and then looking up each key in turn.
 bool jsonscan_members (const char *p, const char *end, const char *const *keys, int count,
                        const char **spans);
+
+//  Calls fn with the raw text of each element of the JSON array at
+//  [p, end). Returns the number of elements, or -1 (fn never called) if
+//  the text is not exactly one valid array.
+typedef void (jsonscan_fn) (void *arg, const char *value, size_t size);
+int jsonscan_each (const char *p, const char *end, jsonscan_fn *fn, void *arg);
+
+//  Reads a JSON-RPC id at [p, end) that may be one we sent: an integer in
+//  0 .. 2^64-1, or the same digits as a string ("7" for 7: both official
+//  SDK clients accept that form). False for anything else -- another
+//  string, a fraction, a sign, leading zeros, or a number beyond 64 bits,
+//  which must never wrap onto one of ours.
+bool jsonscan_id (const char *p, const char *end, uint64_t *id);
+
+//  Valid JSON that strict readers (jansson among them) still refuse, made
+//  readable. RFC 8259 allows any escape and any number; a server also
+//  sends what its language's strings hold. Replaced: bytes that are not
+//  UTF-8 (each maximal invalid sequence) and \u escapes of lone UTF-16
+//  surrogates, by U+FFFD; \u0000, which no C string can carry, by U+FFFD
+//  as well; an integer beyond 64 bits by the nearest double, and a number
+//  beyond a double's range by +/-1.7976931348623157e308. Returns a
+//  malloc'ed copy of [p, end) with these replaced and sets *size, or NULL
+//  when there is nothing to replace (the common case: no allocation) or
+//  on out of memory. Text that is not JSON is copied as it is.
+char *jsonscan_repair (const char *p, const char *end, size_t *size);
+
+//  Length (2..4) of the valid UTF-8 sequence of a character beyond ASCII
+//  at p, or 0 if the bytes there are not one.
+size_t jsonscan_utf8_length (const char *p, const char *end);
+
+//  What a JSON value is, for messages: "an object", "a string", "null", ...
+const char *jsonscan_kind (json_t *value);
+
+//  json_loadb for text a server sent: when jansson refuses it, tries
+//  again once repaired (jsonscan_repair). Returns a new reference or NULL
+//  with *error set, as json_loadb does.
+json_t *jsonscan_load (const char *text, size_t size, size_t flags, json_error_t *error);
 
 //  Appends `text` as a quoted JSON string to buf (a growing buffer; see
 //  below). Returns 0, or -1 on out of memory.

@@ -5,6 +5,8 @@
 
 #include "log.h"
 
+#include "jsonscan.h"
+
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -55,16 +57,47 @@ log_enabled (mcpact_log_level_t level)
     return (int) level <= current;
 }
 
+//  Lines quote what servers and peers sent: keep them to one line of
+//  valid UTF-8, whatever those bytes were, so that no terminal or log
+//  reader is fed control sequences. `out` holds 3 bytes per input byte.
+static void
+s_printable (const char *line, char *out)
+{
+    const char *end = line + strlen (line);
+    for (const char *p = line; p < end;) {
+        unsigned char c = (unsigned char) *p;
+        if (c >= 0x80) {
+            size_t length = jsonscan_utf8_length (p, end);
+            if (length) {
+                memcpy (out, p, length);
+                out += length, p += length;
+            } else {
+                memcpy (out, "\xef\xbf\xbd", 3);
+                out += 3, p++;
+            }
+            continue;
+        }
+        if (c == '\n' || c == '\r') {
+            *out++ = '\\';
+            *out++ = c == '\n' ? 'n' : 'r';
+        } else
+            *out++ = (c < 0x20 && c != '\t') || c == 0x7f ? '?' : (char) c;
+        p++;
+    }
+    *out = 0;
+}
+
 void
 log_msg (mcpact_log_level_t level, const char *format, ...)
 {
     if (!log_enabled (level))
         return;
-    char line[2048];
+    char text[2048], line[3 * sizeof text];
     va_list args;
     va_start (args, format);
-    vsnprintf (line, sizeof line, format, args);
+    vsnprintf (text, sizeof text, format, args);
     va_end (args);
+    s_printable (text, line);
 
     pthread_mutex_lock (&s_lock);
     if (s_fn)

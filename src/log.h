@@ -18,6 +18,14 @@ bool log_enabled (mcpact_log_level_t level);
 void log_msg (mcpact_log_level_t level, const char *format, ...)
     __attribute__ ((format (printf, 2, 3)));
 
+//  Lines are made printable before the sink sees them: control characters
+//  become ? (line breaks are written \n and \r), bytes that are not
+//  UTF-8 become U+FFFD.
+
+//  For quoting a buffer that is not NUL-terminated (what a server sent):
+//  log_x ("... %.*s%s", LOG_CUT (size, 80), text, size > 80 ? "..." : "").
+#define LOG_CUT(size, max) ((int) ((size) < (max) ? (size) : (max)))
+
 #define log_error(...) log_msg (MCPACT_LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)                                                                              \
     do {                                                                                           \

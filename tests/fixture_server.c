@@ -118,6 +118,11 @@ typedef struct {
     bool garbage;                 //  a non-JSON line before every message
     bool repeat_cursor;           //  every page says nextCursor "again"
     bool server_requests;         //  ping and sample the client after initialized
+    const char *reply_method[8];  //  --reply: requests answered by a template
+    const char *reply_text[8];    //  the template: raw bytes, $ID, $ID64, $PAD
+    int replies;                  //  templates given
+    long pad;                     //  bytes of $PAD
+    bool stop_reading;            //  stop reading stdin after tools/list
 } options_t;
 
 //  Work for later: the poll timeout wakes us when the first one is due
@@ -137,6 +142,7 @@ typedef struct {
     size_t pending_max;  //  room in pending
     bool initialized;    //  notifications/initialized has come
     bool out_broken;     //  stdout failed once; said so on stderr
+    bool reading;        //  still reading stdin (--stop-reading ends it)
     char *out;           //  output buffer, reused for every message
     size_t out_size;     //  bytes in out
     size_t out_max;      //  room in out
@@ -174,7 +180,14 @@ s_usage (FILE *stream)
                      "  --list-changed-after-ms N    add late_tool N ms after initialized\n"
                      "  --list-changed-burst N       then send N list_changed at once, and\n"
                      "                               log each tools/list to stderr\n"
-                     "  --server-requests            send ping and sampling/createMessage\n");
+                     "  --server-requests            send ping and sampling/createMessage\n"
+                     "  --reply METHOD TEMPLATE      answer METHOD with TEMPLATE as it is (any\n"
+                     "                               bytes, several lines allowed): $ID is the\n"
+                     "                               request's id, $ID64 that id plus 2^64,\n"
+                     "                               $PAD --pad bytes of x\n"
+                     "  --pad N                      the size of $PAD\n"
+                     "  --stop-reading               read nothing more after tools/list, but\n"
+                     "                               stay alive\n");
 }
 
 //  A count or a delay: decimal, 0 to INT_MAX, so due times cannot overflow
@@ -212,7 +225,17 @@ s_options_parse (options_t *opts, int argc, char **argv)
             opts->repeat_cursor = true;
         else if (streq (arg, "--server-requests"))
             opts->server_requests = true;
-        else {
+        else if (streq (arg, "--stop-reading"))
+            opts->stop_reading = true;
+        else if (streq (arg, "--reply")) {
+            if (!value || !argv[index + 2] || opts->replies == 8) {
+                fprintf (stderr, "fixture: --reply needs a method and a template (8 at most)\n");
+                return -1;
+            }
+            opts->reply_method[opts->replies] = value;
+            opts->reply_text[opts->replies++] = argv[index + 2];
+            index += 2;
+        } else {
             if (streq (arg, "--name"))
                 opts->name = value;
             else if (streq (arg, "--prefix"))
@@ -231,6 +254,8 @@ s_options_parse (options_t *opts, int argc, char **argv)
                 number = &opts->list_changed_after_ms;
             else if (streq (arg, "--list-changed-burst"))
                 number = &opts->list_changed_burst;
+            else if (streq (arg, "--pad"))
+                number = &opts->pad;
             else {
                 fprintf (stderr, "fixture: unknown switch %s\n", arg);
                 return -1;
@@ -651,14 +676,71 @@ s_self_handle_tools_call (self_t *self, json_t *id, json_t *params)
         s_self_reply (self, id, s_response_new (id, s_self_call_tool (self, tool, args)));
 }
 
+//  --reply: writes the template for `method`, if there is one, with its
+//  placeholders filled in. Returns true if it did.
+static bool
+s_self_reply_raw (self_t *self, json_t *id, const char *method)
+{
+    const char *text = NULL;
+    for (int index = 0; index < self->opts.replies; index++)
+        if (streq (self->opts.reply_method[index], method))
+            text = self->opts.reply_text[index];
+    if (!text)
+        return false;
+    char *id_text = json_dumps (id, JSON_COMPACT | JSON_ENCODE_ANY);
+    //  2^64 + id, in decimal: an id that wraps onto ours in 64 bits
+    char id64[64] = "";
+    if (json_is_integer (id)) {
+        const char *two64 = "18446744073709551616";
+        unsigned long long add = (unsigned long long) json_integer_value (id);
+        int carry = 0;
+        size_t size = strlen (two64);
+        char digits[48];
+        for (size_t at = size; at-- > 0;) {
+            int digit = two64[at] - '0' + (int) (add % 10) + carry;
+            add /= 10;
+            carry = digit / 10;
+            digits[at] = (char) ('0' + digit % 10);
+        }
+        digits[size] = 0;
+        snprintf (id64, sizeof id64, "%s%s", carry ? "1" : "", digits);
+    }
+    for (const char *p = text; *p;) {
+        if (strncmp (p, "$ID64", 5) == 0) {
+            s_self_out_append (id64, strlen (id64), self);
+            p += 5;
+        } else if (strncmp (p, "$ID", 3) == 0) {
+            s_self_out_append (id_text ? id_text : "null", strlen (id_text ? id_text : "null"),
+                               self);
+            p += 3;
+        } else if (strncmp (p, "$PAD", 4) == 0) {
+            for (long left = self->opts.pad; left > 0; left -= 4096) {
+                static char xs[4096];
+                if (!xs[0])
+                    memset (xs, 'x', sizeof xs);
+                s_self_out_append (xs, left < 4096 ? (size_t) left : 4096, self);
+                s_self_flush (self);
+            }
+            p += 4;
+        } else
+            s_self_out_append (p++, 1, self);
+    }
+    s_self_out_append ("\n", 1, self);
+    free (id_text);
+    return true;
+}
+
 static void
 s_self_handle_request (self_t *self, json_t *id, const char *method, json_t *params)
 {
-    if (streq (method, "tools/call"))
+    if (s_self_reply_raw (self, id, method))
+        ;
+    else if (streq (method, "tools/call"))
         s_self_handle_tools_call (self, id, params);
-    else if (streq (method, "tools/list"))
+    else if (streq (method, "tools/list")) {
         s_self_handle_tools_list (self, id, params);
-    else if (streq (method, "ping"))
+        self->reading = !self->opts.stop_reading;
+    } else if (streq (method, "ping"))
         s_self_reply (self, id, s_response_new (id, json_object ()));
     else if (streq (method, "initialize"))
         s_self_handle_initialize (self, id, params);
@@ -713,8 +795,8 @@ s_self_fast_echo (self_t *self, const char *line, size_t size)
 {
     static const char call[] = "\"method\":\"tools/call\",\"params\":{\"name\":\"";
     static const char args[] = "echo\",\"arguments\":{\"message\":\"";
-    if (self->opts.garbage || *self->opts.prefix || size < 40 || line[size - 1] != '}' ||
-        memcmp (line, "{\"jsonrpc\":\"2.0\",\"id\":", 22) != 0)
+    if (self->opts.garbage || self->opts.replies || *self->opts.prefix || size < 40 ||
+        line[size - 1] != '}' || memcmp (line, "{\"jsonrpc\":\"2.0\",\"id\":", 22) != 0)
         return false;
     const char *id = line + 22, *p = id;
     while (p < line + size && *p >= '0' && *p <= '9')
@@ -816,6 +898,7 @@ s_self_new (const options_t *opts)
     if (!self)
         return NULL;
     self->opts = *opts;
+    self->reading = true;
     self->tools = json_array ();
     self->tool_index = json_object ();
     self->answers = json_object ();
@@ -885,7 +968,8 @@ main (int argc, char **argv)
     //  The one place we wait: for input, or until the next delayed job
     int status = 0;
     while (true) {
-        struct pollfd item = { .fd = STDIN_FILENO, .events = POLLIN };
+        //  Not reading: stdin stays open and its pipe fills up
+        struct pollfd item = { .fd = self->reading ? STDIN_FILENO : -1, .events = POLLIN };
         int timeout = s_self_run_pending (self);
         s_self_flush (self);
         int rc = poll (&item, 1, timeout);

@@ -268,6 +268,137 @@ TEST (jsonscan_invalid_json)
     CHECK (jsonscan_valid (cut, cut + sizeof cut - 1));
 }
 
+//  jsonscan_repair on one input: `expected` is the repaired text, or NULL
+//  when nothing needs repair; what comes out always reads with jansson.
+static void
+s_repair_is (const char *input, size_t size, const char *expected)
+{
+    size_t repaired_size = 0;
+    char *repaired = jsonscan_repair (input, input + size, &repaired_size);
+    if (!expected) {
+        CHECK_MSG (!repaired, "repaired what needed nothing: %.*s -> %s", (int) size, input,
+                   repaired);
+        repaired = strndup (input, size), repaired_size = size;
+    } else {
+        CHECK_MSG (repaired, "left as it was: %.*s", (int) size, input);
+        CHECK_MSG (repaired_size == strlen (expected) &&
+                       memcmp (repaired, expected, repaired_size) == 0,
+                   "%.*s\n  repaired: %.*s\n  expected: %s", (int) size, input, (int) repaired_size,
+                   repaired, expected);
+    }
+    json_error_t error;
+    json_t *json = json_loadb (repaired, repaired_size, JSON_DECODE_ANY, &error);
+    CHECK_MSG (json, "jansson refuses %.*s: %s", (int) repaired_size, repaired, error.text);
+    json_decref (json);
+    free (repaired);
+}
+
+#define REPAIR_IS(input, expected) s_repair_is (input, sizeof input - 1, expected)
+
+TEST (jsonscan_repair)
+{
+    //  Nothing to repair: valid surrogate pairs, escapes, UTF-8, numbers
+    //  at the edges of what jansson reads.
+    REPAIR_IS ("{\"a\":\"\\ud83c\\udf89 \\u00e9 \xc3\xa9\xe2\x82\xac\xf0\x9f\x8e\x89 \\\\u0000\"}",
+               NULL);
+    REPAIR_IS ("[9223372036854775807,-9223372036854775808,1e308,-1.7e308,1e-400,0.5]", NULL);
+    REPAIR_IS ("[1234567890123456789.5e10,0.000000000000000000000000000001]", NULL);
+    //  Lone surrogates (high at the end, high before a non-low, low alone)
+    //  and U+0000 become U+FFFD
+    REPAIR_IS ("[\"\\ud83c\"]", "[\"\\ufffd\"]");
+    REPAIR_IS ("[\"\\uD83C\\u0041\"]", "[\"\\ufffd\\u0041\"]");
+    REPAIR_IS ("[\"\\udc89x\"]", "[\"\\ufffdx\"]");
+    REPAIR_IS ("[\"\\ud83c\\ud83c\\udf89\"]", "[\"\\ufffd\\ud83c\\udf89\"]");
+    REPAIR_IS ("{\"\\u0000\":\"a\\u0000b\"}", "{\"\\ufffd\":\"a\\ufffdb\"}");
+    //  Each maximal invalid UTF-8 sequence: one U+FFFD
+    REPAIR_IS ("\"\x80\x80\"", "\"\xef\xbf\xbd\xef\xbf\xbd\"");
+    REPAIR_IS ("\"\xe2\x82\"", "\"\xef\xbf\xbd\"");
+    REPAIR_IS ("\"\xe2\x82x\"", "\"\xef\xbf\xbdx\"");
+    REPAIR_IS ("\"\xc0\xaf\"", "\"\xef\xbf\xbd\xef\xbf\xbd\"");
+    REPAIR_IS ("\"\xed\xa0\x80\"", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
+    REPAIR_IS ("\"\xf4\x90\x80\x80\"", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
+    REPAIR_IS ("\"\xf0\x9f\x8e\"", "\"\xef\xbf\xbd\"");
+    REPAIR_IS ("\"\xff\xfe\"", "\"\xef\xbf\xbd\xef\xbf\xbd\"");
+    //  Numbers jansson cannot hold: integers beyond 64 bits become the
+    //  nearest double, numbers beyond a double its largest
+    REPAIR_IS ("[9223372036854775808]", "[9.2233720368547758e+18]");
+    REPAIR_IS ("[-9223372036854775809]", "[-9.2233720368547758e+18]");
+    REPAIR_IS ("{\"id\":18446744073709551617}", "{\"id\":1.8446744073709552e+19}");
+    REPAIR_IS ("[1e400,-1E+400,1e99999999999999999999]",
+               "[1.7976931348623157e+308,-1.7976931348623157e+308,1.7976931348623157e+308]");
+    REPAIR_IS ("[0.5,1e309]", "[0.5,1.7976931348623157e+308]");
+    //  Strings are not numbers, and escaped quotes do not end them
+    REPAIR_IS ("[\"99999999999999999999\",\"\\\"\\ud800\"]",
+               "[\"99999999999999999999\",\"\\\"\\ufffd\"]");
+    //  Text cut short or not JSON at all: no crash, no read past the end
+    const char cut[] = "[\"\\ud83c\\ud";
+    for (size_t size = 0; size <= sizeof cut - 1; size++) {
+        size_t repaired_size;
+        free (jsonscan_repair (cut, cut + size, &repaired_size));
+    }
+}
+
+TEST (jsonscan_id)
+{
+    struct {
+        const char *text;
+        bool ours;
+        uint64_t id;
+    } cases[] = { { "0", true, 0 },
+                  { "7", true, 7 },
+                  { "\"7\"", true, 7 },
+                  { "18446744073709551615", true, UINT64_MAX },
+                  { "\"18446744073709551615\"", true, UINT64_MAX },
+                  { "18446744073709551616", false, 0 },
+                  { "18446744073709551623", false, 0 },
+                  { "99999999999999999999", false, 0 },
+                  { "184467440737095516150", false, 0 },
+                  { "07", false, 0 },
+                  { "\"07\"", false, 0 },
+                  { "-7", false, 0 },
+                  { "7.0", false, 0 },
+                  { "7e0", false, 0 },
+                  { "\"7 \"", false, 0 },
+                  { "\"\"", false, 0 },
+                  { "\"a7\"", false, 0 },
+                  { "\"", false, 0 },
+                  { "null", false, 0 },
+                  { "true", false, 0 } };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        uint64_t id = 0;
+        const char *text = cases[i].text;
+        bool ours = jsonscan_id (text, text + strlen (text), &id);
+        CHECK_MSG (ours == cases[i].ours, "%s: %s", text, ours ? "taken as ours" : "refused");
+        CHECK_MSG (!ours || id == cases[i].id, "%s: read as %llu", text, (unsigned long long) id);
+    }
+}
+
+static void
+s_each_collect (void *arg, const char *value, size_t size)
+{
+    jsonbuf_t *seen = (jsonbuf_t *) arg;
+    jsonbuf_append (seen, value, size);
+    jsonbuf_append (seen, "|", 1);
+}
+
+TEST (jsonscan_each)
+{
+    const char *text = " [ {\"a\":[1,2]} , \"x,]\" ,3,[] ] ";
+    jsonbuf_t seen = { 0 };
+    CHECK (jsonscan_each (text, text + strlen (text), s_each_collect, &seen) == 4);
+    CHECK_STR (seen.data, "{\"a\":[1,2]}|\"x,]\"|3|[]|");
+    seen.size = 0;
+    const char *empty = "[ ]";
+    CHECK (jsonscan_each (empty, empty + 3, s_each_collect, &seen) == 0);
+    CHECK (seen.size == 0);
+    const char *bad[] = { "[1,]", "{}", "[1", "[1] x", "" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        CHECK_MSG (jsonscan_each (bad[i], bad[i] + strlen (bad[i]), s_each_collect, &seen) == -1,
+                   "%s", bad[i]);
+    CHECK (seen.size == 0);
+    jsonbuf_free (&seen);
+}
+
 TEST (jsonscan_deep_nesting)
 {
     //  Nesting beyond the bound is refused, not a stack overflow

@@ -162,7 +162,7 @@ static void
 s_note_protocol (s_http_t *self, const char *msg, size_t size)
 {
     json_error_t error;
-    json_t *message = json_loadb (msg, size, 0, &error);
+    json_t *message = jsonscan_load (msg, size, 0, &error);
     const char *version = json_string_value (
         json_object_get (json_object_get (message, "result"), "protocolVersion"));
     if (version) {
@@ -172,6 +172,33 @@ s_note_protocol (s_http_t *self, const char *msg, size_t size)
     json_decref (message);
 }
 
+//  True if the id at [id, id_end) answers the request whose raw JSON id
+//  is `rpc_id`: the same text, or the same number in string form.
+static bool
+s_answers (const char *id, const char *id_end, const char *rpc_id)
+{
+    size_t size = (size_t) (id_end - id);
+    if (size == strlen (rpc_id) && memcmp (id, rpc_id, size) == 0)
+        return true;
+    uint64_t ours, theirs;
+    return jsonscan_id (rpc_id, rpc_id + strlen (rpc_id), &ours) &&
+           jsonscan_id (id, id_end, &theirs) && ours == theirs;
+}
+
+typedef struct {
+    s_http_t *self;
+    s_req_t *req;
+} s_batch_t;
+
+static void s_deliver (s_http_t *self, s_req_t *req, const char *msg, size_t size);
+
+static void
+s_deliver_member (void *arg, const char *msg, size_t size)
+{
+    s_batch_t *batch = (s_batch_t *) arg;
+    s_deliver (batch->self, batch->req, msg, size);
+}
+
 //  Hands one message to the actor and notes whether it answers `req`.
 static void
 s_deliver (s_http_t *self, s_req_t *req, const char *msg, size_t size)
@@ -179,8 +206,7 @@ s_deliver (s_http_t *self, s_req_t *req, const char *msg, size_t size)
     const char *end = msg + size, *id, *id_end, *method, *method_end;
     bool response = !jsonscan_member (msg, end, "method", &method, &method_end) &&
                     jsonscan_member (msg, end, "id", &id, &id_end);
-    if (req && req->rpc_id && response && (size_t) (id_end - id) == strlen (req->rpc_id) &&
-        memcmp (id, req->rpc_id, (size_t) (id_end - id)) == 0) {
+    if (req && req->rpc_id && response && s_answers (id, id_end, req->rpc_id)) {
         req->answered = true;
         if (req->initialize)
             s_note_protocol (self, msg, size);
@@ -188,23 +214,9 @@ s_deliver (s_http_t *self, s_req_t *req, const char *msg, size_t size)
             return;
     }
     //  A batch (2025-03-26 allowed them): deliver each member.
-    const char *p = msg;
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
-        p++;
-    if (p < end && *p == '[') {
-        json_error_t error;
-        json_t *batch = json_loadb (msg, size, 0, &error);
-        size_t index;
-        json_t *member;
-        json_array_foreach (batch, index, member) {
-            char *text = json_dumps (member, JSON_COMPACT);
-            if (text)
-                s_deliver (self, req, text, strlen (text));
-            free (text);
-        }
-        json_decref (batch);
+    s_batch_t batch = { self, req };
+    if (jsonscan_each (msg, end, s_deliver_member, &batch) >= 0)
         return;
-    }
     if (self->on_msg)
         self->on_msg (self->owner, msg, size);
     else //  curl ran from s_poll_items: deliver at the next s_handle

@@ -1,0 +1,301 @@
+/*  =========================================================================
+    test_wire - what real servers put on the wire, end to end
+
+    JSON that is valid but unusual (lone UTF-16 surrogates cut out of an
+    emoji, U+0000, bytes that are not UTF-8, numbers beyond 64 bits or a
+    double), ids in the forms servers echo them, JSON-RPC batches on
+    stdio, tools that cannot be used, and what the log quotes of it all.
+    The fixture server's --reply writes each answer byte for byte.
+    =========================================================================
+*/
+
+#include "runtime_util.h"
+
+#include <pthread.h>
+
+#define INIT_RESULT                                                                                \
+    "{\"protocolVersion\":\"2025-11-25\",\"capabilities\":{\"tools\":{}},"                         \
+    "\"serverInfo\":{\"name\":\"raw\",\"version\":\"1\"}}"
+
+//  An agent on one fixture server started with the switches given.
+static mcpact_agent_t *
+s_agent_on (mcpact_runtime_t **runtime, mcpact_session_t **session, const char *first, ...)
+{
+    *session = ru_session_new (runtime);
+    mcpact_server_config_t *config = mcpact_server_stdio_new ("raw", RU_FIXTURE);
+    va_list args;
+    va_start (args, first);
+    for (const char *arg = first; arg; arg = va_arg (args, const char *))
+        CHECK (mcpact_server_config_add_arg (config, arg) == 0);
+    va_end (args);
+    CHECK (mcpact_session_add_server (*session, &config) == 0);
+    mcpact_agent_t *agent = mcpact_agent_new (*session, NULL);
+    CHECK (agent != NULL);
+    free (mcpact_agent_start (agent));
+    return agent;
+}
+
+//  The "text" of the one text item of a result that must have succeeded.
+static char *
+s_result_text (mcpact_agent_t *agent, const char *tool)
+{
+    mcpact_result_t *result = mcpact_agent_call (agent, tool, "{\"message\":\"m\"}", 10000);
+    CHECK_MSG (mcpact_result_status (result) == MCPACT_OK, "%s: %s", tool,
+               mcpact_result_error (result));
+    //  The JSON handed to the host is read by a strict reader.
+    json_t *json = ru_json (mcpact_result_json (result));
+    json_t *item = json_array_get (json_object_get (json, "content"), 0);
+    CHECK_MSG (ru_str (item, "text"), "no text item in %s", mcpact_result_json (result));
+    char *text = strdup (ru_str (item, "text"));
+    json_decref (json);
+    item = ru_json (mcpact_result_text (result));
+    CHECK_STR (ru_str (item, "text"), text);
+    json_decref (item);
+    mcpact_result_destroy (&result);
+    return text;
+}
+
+//  A tools/call answer carrying `content_text` (raw JSON string contents).
+#define CALL_ANSWER(content_text)                                                                  \
+    "{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":{\"content\":[{\"type\":\"text\",\"text\":"        \
+    "\"" content_text "\"}]}}"
+
+TEST (lone_surrogate_in_result)
+{
+    //  JSON.stringify of a JavaScript string cut in the middle of an emoji
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent = s_agent_on (&runtime, &session, "--reply", "tools/call",
+                                        CALL_ANSWER ("Party \\ud83c time \\udc89!"), NULL);
+    char *text = s_result_text (agent, "echo");
+    CHECK_STR (text, "Party \xef\xbf\xbd time \xef\xbf\xbd!");
+    free (text);
+    //  Every provider gets the text, not null
+    static const mcpact_format_t formats[] = { MCPACT_FORMAT_OPENAI, MCPACT_FORMAT_OPENAI_RESPONSES,
+                                               MCPACT_FORMAT_ANTHROPIC, MCPACT_FORMAT_GEMINI };
+    static const char *calls[] = {
+        "{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"echo\",\"arguments\":"
+        "\"{\\\"message\\\":\\\"m\\\"}\"}}",
+        "{\"type\":\"function_call\",\"call_id\":\"c1\",\"name\":\"echo\",\"arguments\":"
+        "\"{\\\"message\\\":\\\"m\\\"}\"}",
+        "{\"type\":\"tool_use\",\"id\":\"c1\",\"name\":\"echo\",\"input\":{\"message\":\"m\"}}",
+        "{\"functionCall\":{\"name\":\"echo\",\"args\":{\"message\":\"m\"}}}"
+    };
+    for (size_t i = 0; i < sizeof formats / sizeof *formats; i++) {
+        char *message = mcpact_agent_call_as (agent, formats[i], calls[i], 10000);
+        CHECK_MSG (strstr (message, "Party \xef\xbf\xbd time") && !strstr (message, "Error"),
+                   "%s: %s", mcpact_format_name (formats[i]), message);
+        json_decref (ru_json (message));
+        free (message);
+    }
+    ru_teardown (&agent, &session, &runtime);
+}
+
+TEST (nul_and_invalid_utf8_in_result)
+{
+    //  U+0000; a stray continuation byte; a lead byte cut short; an
+    //  overlong '/'; a surrogate in UTF-8; a byte that is never UTF-8; and
+    //  valid 2-, 3- and 4-byte characters, which stay.
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent = s_agent_on (
+        &runtime, &session, "--reply", "tools/call",
+        CALL_ANSWER (
+            "a\\u0000b \x80 \xc3 \xc0\xaf \xed\xa0\x80 \xff \xc3\xa9\xe2\x82\xac\xf0\x9f\x8e\x89"),
+        NULL);
+    char *text = s_result_text (agent, "echo");
+    CHECK_STR (text, "a\xef\xbf\xbd"
+                     "b \xef\xbf\xbd \xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd"
+                     "\xef\xbf\xbd \xef\xbf\xbd \xc3\xa9\xe2\x82\xac\xf0\x9f\x8e\x89");
+    free (text);
+    ru_teardown (&agent, &session, &runtime);
+}
+
+TEST (numbers_beyond_64_bits_and_doubles)
+{
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent = s_agent_on (
+        &runtime, &session, "--reply", "tools/call",
+        "{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":{\"content\":[{\"type\":\"text\",\"text\":"
+        "\"n\"}],\"structuredContent\":{\"big\":123456789012345678901234567890,\"huge\":1e400,"
+        "\"low\":-1e400,\"tiny\":1e-400,\"max\":9223372036854775807,\"min\":-9223372036854775808,"
+        "\"over\":9223372036854775808,\"precise\":0.10000000000000000000000000001}}}",
+        NULL);
+    mcpact_result_t *result = mcpact_agent_call (agent, "echo", "{\"message\":\"m\"}", 10000);
+    CHECK_MSG (mcpact_result_status (result) == MCPACT_OK, "%s", mcpact_result_error (result));
+    json_t *json = ru_json (mcpact_result_json (result));
+    json_t *numbers = json_object_get (json, "structuredContent");
+    CHECK (json_real_value (json_object_get (numbers, "big")) == 123456789012345678901234567890.0);
+    CHECK (json_real_value (json_object_get (numbers, "huge")) == 1.7976931348623157e308);
+    CHECK (json_real_value (json_object_get (numbers, "low")) == -1.7976931348623157e308);
+    CHECK (json_is_real (json_object_get (numbers, "tiny")));
+    CHECK (json_integer_value (json_object_get (numbers, "max")) == INT64_MAX);
+    CHECK (json_integer_value (json_object_get (numbers, "min")) == INT64_MIN);
+    CHECK (json_real_value (json_object_get (numbers, "over")) == 9223372036854775808.0);
+    CHECK (json_real_value (json_object_get (numbers, "precise")) == 0.1);
+    json_decref (json);
+    //  "n" is what the host reads
+    CHECK (strstr (mcpact_result_text (result), "\"n\"") != NULL);
+    mcpact_result_destroy (&result);
+    ru_teardown (&agent, &session, &runtime);
+}
+
+TEST (odd_text_in_tool_descriptions)
+{
+    //  One description with a lone surrogate, one with U+0000, one with a
+    //  byte that is not UTF-8: the server and all its tools stay.
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent = s_agent_on (
+        &runtime, &session, "--reply", "tools/list",
+        "{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":{\"tools\":["
+        "{\"name\":\"echo\",\"description\":\"Snapshot \\ud83c\",\"inputSchema\":{\"type\":"
+        "\"object\"}},"
+        "{\"name\":\"add\",\"description\":\"nul \\u0000 here\",\"inputSchema\":{\"type\":"
+        "\"object\"}},"
+        "{\"name\":\"pid\",\"description\":\"latin1 caf\xe9\",\"inputSchema\":{\"type\":"
+        "\"object\"}}]}}",
+        NULL);
+    char *names = ru_tool_names (agent);
+    CHECK_STR (names, "echo,add,pid");
+    free (names);
+    json_t *tools = ru_json_take (mcpact_agent_tools (agent));
+    CHECK_STR (ru_str (ru_named (tools, "echo"), "description"), "Snapshot \xef\xbf\xbd");
+    CHECK_STR (ru_str (ru_named (tools, "add"), "description"), "nul \xef\xbf\xbd here");
+    CHECK_STR (ru_str (ru_named (tools, "pid"), "description"), "latin1 caf\xef\xbf\xbd");
+    json_decref (tools);
+    ru_teardown (&agent, &session, &runtime);
+}
+
+//  A log sink that keeps the warnings, for what they quote.
+static pthread_mutex_t s_log_lock = PTHREAD_MUTEX_INITIALIZER;
+static char s_log[16384];
+
+static void
+s_keep_log (mcpact_log_level_t level, const char *message, void *arg)
+{
+    pthread_mutex_lock (&s_log_lock);
+    if (level <= MCPACT_LOG_WARN && strlen (s_log) + strlen (message) + 2 < sizeof s_log) {
+        strcat (s_log, message);
+        strcat (s_log, "\n");
+    }
+    pthread_mutex_unlock (&s_log_lock);
+}
+
+static bool
+s_logged (const char *text)
+{
+    pthread_mutex_lock (&s_log_lock);
+    bool found = strstr (s_log, text) != NULL;
+    pthread_mutex_unlock (&s_log_lock);
+    return found;
+}
+
+TEST (unusable_tools_skipped_alone)
+{
+    mcpact_set_log (s_keep_log, NULL, MCPACT_LOG_WARN);
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent = s_agent_on (
+        &runtime, &session, "--reply", "tools/list",
+        "{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":{\"tools\":["
+        "{\"description\":\"no name\"},42,"
+        "{\"name\":\"broken\",\"inputSchema\":\"object\"},"
+        "{\"name\":\"echo\",\"inputSchema\":{\"type\":\"object\",\"properties\":{\"message\":"
+        "{\"type\":\"string\"}}}}]}}",
+        NULL);
+    char *names = ru_tool_names (agent);
+    CHECK_STR (names, "echo");
+    free (names);
+    RU_CALL_IS (agent, "echo", "{\"message\":\"still here\"}", "still here");
+    CHECK (s_logged ("skipped tool broken: its inputSchema is a string, not an object"));
+    CHECK (s_logged ("skipped tool 0 of the page: it has no name"));
+    CHECK (s_logged ("skipped tool 1 of the page: it has no name"));
+    ru_teardown (&agent, &session, &runtime);
+    mcpact_set_log (NULL, NULL, MCPACT_LOG_WARN);
+}
+
+TEST (string_form_of_our_id)
+{
+    //  Both official SDK clients take "1" as the answer to request 1.
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent = s_agent_on (
+        &runtime, &session, "--reply", "initialize",
+        "{\"jsonrpc\":\"2.0\",\"id\":\"$ID\",\"result\":" INIT_RESULT "}", "--reply", "tools/call",
+        "{\"jsonrpc\":\"2.0\",\"id\":\"$ID\",\"result\":{\"content\":"
+        "[{\"type\":\"text\",\"text\":\"by string id\"}]}}",
+        NULL);
+    char *text = s_result_text (agent, "echo");
+    CHECK_STR (text, "by string id");
+    free (text);
+    ru_teardown (&agent, &session, &runtime);
+}
+
+TEST (ids_matched_exactly)
+{
+    //  Answers with ids that only look like ours come first: 2^64 + ours
+    //  (which wraps onto ours in 64 bits), a leading zero, a fraction, a
+    //  sign. Only the exact answer may be taken.
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent = s_agent_on (
+        &runtime, &session, "--reply", "tools/call",
+        "{\"jsonrpc\":\"2.0\",\"id\":$ID64,\"result\":{\"content\":[{\"type\":\"text\",\"text\":"
+        "\"hijacked by 2^64\"}]}}\n"
+        "{\"jsonrpc\":\"2.0\",\"id\":\"0$ID\",\"result\":{\"content\":[{\"type\":\"text\","
+        "\"text\":\"hijacked by a leading zero\"}]}}\n"
+        "{\"jsonrpc\":\"2.0\",\"id\":$ID.0,\"result\":{\"content\":[{\"type\":\"text\","
+        "\"text\":\"hijacked by a fraction\"}]}}\n"
+        "{\"jsonrpc\":\"2.0\",\"id\":-$ID,\"result\":{\"content\":[{\"type\":\"text\","
+        "\"text\":\"hijacked by a sign\"}]}}\n" CALL_ANSWER ("right"),
+        NULL);
+    for (int round = 0; round < 3; round++) {
+        char *text = s_result_text (agent, "echo");
+        CHECK_STR (text, "right");
+        free (text);
+    }
+    ru_teardown (&agent, &session, &runtime);
+}
+
+TEST (batch_on_stdio)
+{
+    //  A batch (JSON array) answers initialize; another holds a
+    //  notification and the answer to a call, in one line.
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent = s_agent_on (
+        &runtime, &session, "--reply", "initialize",
+        "[{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":" INIT_RESULT "}]", "--reply", "tools/call",
+        " [ {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{\"level\":"
+        "\"info\",\"data\":\"x\"}} , " CALL_ANSWER ("from a batch") " ] ",
+        NULL);
+    char *text = s_result_text (agent, "echo");
+    CHECK_STR (text, "from a batch");
+    free (text);
+    ru_teardown (&agent, &session, &runtime);
+}
+
+TEST (log_quotes_end_at_the_line)
+{
+    //  A non-JSON line arrives in the same read as the JSON after it: the
+    //  warning quotes that line and nothing of the next one; control
+    //  characters a server prints never reach the log as they are.
+    mcpact_set_log (s_keep_log, NULL, MCPACT_LOG_WARN);
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent =
+        s_agent_on (&runtime, &session, "--reply", "initialize",
+                    "NOISE-1 \x1b[31mstarting\x1b[0m up\n"
+                    "{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":" INIT_RESULT "}",
+                    NULL);
+    char *names = ru_tool_names (agent);
+    CHECK (strstr (names, "echo") != NULL);
+    free (names);
+    CHECK_MSG (s_logged ("not JSON-RPC: NOISE-1 ?[31mstarting?[0m up (further ones"), "log: %s",
+               s_log);
+    CHECK (!s_logged ("protocolVersion"));
+    ru_teardown (&agent, &session, &runtime);
+    mcpact_set_log (NULL, NULL, MCPACT_LOG_WARN);
+}
