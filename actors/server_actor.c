@@ -16,6 +16,7 @@
 
 #include "idmap.h"
 #include "spin.h"
+#include "jsonrpc.h"
 #include "jsonscan.h"
 #include "log.h"
 #include "transport.h"
@@ -618,30 +619,29 @@ s_skip (self_t *self, const char *why, const char *text, size_t size)
     self->nonjson_logged = true;
 }
 
-//  One JSON-RPC message (an object), already repaired.
+//  One message from the server, read by jsonrpc_read.
 static void
-s_on_one (self_t *self, const char *text, size_t size)
+s_on_rpc (void *arg, const jsonrpc_msg_t *msg)
 {
-    //  One pass: valid object, and where its id, method, result and error are
-    static const char *const keys[] = { "id", "method", "result", "error" };
-    const char *spans[8];
-    if (size == 0 || text[0] != '{' || !jsonscan_members (text, text + size, keys, 4, spans)) {
+    self_t *self = (self_t *) arg;
+    const char *text = msg->text;
+    size_t size = msg->size;
+    if (msg->kind == JSONRPC_INVALID) {
         s_skip (self, "is not JSON-RPC", text, size);
         return;
     }
-    const char *id_start = spans[0], *id_end = spans[1];
-    if (spans[2]) {
+    if (msg->kind == JSONRPC_REQUEST || msg->kind == JSONRPC_NOTIFICATION) {
         s_on_server_message (self, text, size);
         return;
     }
-    uint64_t id;
-    if (!id_start) {
+    if (msg->kind == JSONRPC_EMPTY) {
         //  Some servers answer a notification with an empty result.
         log_debug ("server %s: ignored a message without id or method: %.*s", self->config->name,
                    LOG_CUT (size, 120), text);
         return;
     }
-    if (!jsonscan_id (id_start, id_end, &id)) {
+    uint64_t id;
+    if (!jsonscan_id (msg->id, msg->id_end, &id)) {
         log_warn ("server %s: a response with an id we never sent: %.*s", self->config->name,
                   LOG_CUT (size, 120), text);
         return;
@@ -657,26 +657,20 @@ s_on_one (self_t *self, const char *text, size_t size)
                    id);
         return;
     }
-    const char *value = spans[4], *value_end = spans[5];
-    if (value) {
+    if (msg->result) {
         const char *flag, *flag_end;
         int status = MCPACT_OK;
-        if (jsonscan_member (value, value_end, "isError", &flag, &flag_end) &&
+        if (jsonscan_member (msg->result, msg->result_end, "isError", &flag, &flag_end) &&
             flag_end - flag == 4 && memcmp (flag, "true", 4) == 0)
             status = MCPACT_ERR_TOOL;
-        s_reply (self, call, status, value, (size_t) (value_end - value));
-    } else if (spans[6])
-        s_reply (self, call, MCPACT_ERR_PROTOCOL, spans[6], (size_t) (spans[7] - spans[6]));
+        s_reply (self, call, status, msg->result, (size_t) (msg->result_end - msg->result));
+    } else if (msg->error)
+        s_reply (self, call, MCPACT_ERR_PROTOCOL, msg->error,
+                 (size_t) (msg->error_end - msg->error));
     else
         s_reply_error (self, &call->caller, call->call_id, MCPACT_ERR_PROTOCOL,
                        "server %s: a response with neither result nor error", self->config->name);
     s_call_free (call);
-}
-
-static void
-s_on_member (void *arg, const char *text, size_t size)
-{
-    s_on_one ((self_t *) arg, text, size);
 }
 
 //  Every message a server sends comes in here, whatever its transport:
@@ -688,29 +682,7 @@ s_on_message (void *owner, const char *text, size_t size)
     self_t *self = (self_t *) owner;
     if (self->lost)
         return; //  the server is being given up; the rest is moot
-    const char *end = text + size;
-    //  White space around a message is allowed, and a byte order mark
-    //  (some runtimes write one before their first line).
-    if (size >= 3 && memcmp (text, "\xef\xbb\xbf", 3) == 0)
-        text += 3;
-    while (text < end && (*text == ' ' || *text == '\t' || *text == '\r'))
-        text++;
-    while (end > text && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
-        end--;
-    size = (size_t) (end - text);
-    //  Valid JSON that jansson (and the host's own reader) would refuse is
-    //  made readable here, once, so that whatever reads it later can.
-    size_t repaired_size;
-    char *repaired = jsonscan_repair (text, end, &repaired_size);
-    if (repaired)
-        text = repaired, size = repaired_size;
-    if (size && text[0] == '[') {
-        //  A batch (the 2025-03-26 revision allowed them): each member.
-        if (jsonscan_each (text, text + size, s_on_member, self) < 0)
-            s_skip (self, "is not JSON-RPC", text, size);
-    } else
-        s_on_one (self, text, size);
-    free (repaired);
+    jsonrpc_read (text, size, s_on_rpc, self);
 }
 
 //  --------------------------------------------------------------------------

@@ -95,11 +95,18 @@ s_result_from_wire (int64_t id, int status, const char *payload, size_t size)
         //  The reference treats a result without content as an error.
         const char *content, *content_end;
         bool empty = !jsonscan_member (payload, payload + size, "content", &content, &content_end);
+        if (!empty && *content != '[') {
+            //  Something the host cannot read as content, which is not
+            //  the same as none.
+            self->status = MCPACT_ERR_PROTOCOL;
+            self->error = strdup ("the server's result has a \"content\" that is not an array");
+            return self;
+        }
         if (!empty) {
             const char *p = content + 1;
             while (p < content_end && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'))
                 p++;
-            empty = *content == '[' && *p == ']';
+            empty = *p == ']';
         }
         if (empty && status == MCPACT_OK) {
             self->status = MCPACT_ERR_TOOL;

@@ -173,11 +173,46 @@ jsonscan_is_object (const char *p, const char *end)
     return p < end && *p == '{' && jsonscan_valid (p, end);
 }
 
+static int s_hex_value (const char *p);
+
+//  True if the raw key [p, end) (a valid JSON string's contents) reads as
+//  `name` (ASCII): escapes count as what they stand for, as in any reader.
+static bool
+s_key_is (const char *p, const char *end, const char *name, size_t size)
+{
+    if ((size_t) (end - p) == size && memcmp (p, name, size) == 0)
+        return true;
+    if (!memchr (p, '\\', (size_t) (end - p)))
+        return false;
+    static const char escapes[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
+    const char *q = name, *q_end = name + size;
+    while (p < end && q < q_end) {
+        char c = *p++;
+        if (c == '\\') {
+            char kind = *p++;
+            if (kind == 'u') {
+                int unit = s_hex_value (p);
+                p += 4;
+                if (unit < 0 || unit >= 0x80)
+                    return false; //  not ASCII, so not in `name`
+                c = (char) unit;
+            } else
+                for (const char *e = escapes; *e; e += 2)
+                    if (*e == kind)
+                        c = e[1];
+        }
+        if (c != *q++)
+            return false;
+    }
+    return p == end && q == q_end;
+}
+
 bool
 jsonscan_member (const char *p, const char *end, const char *key, const char **value,
                  const char **value_end)
 {
     size_t key_size = strlen (key);
+    bool found = false;
     p = s_ws (p, end);
     if (p >= end || *p != '{')
         return false;
@@ -191,8 +226,7 @@ jsonscan_member (const char *p, const char *end, const char *key, const char **v
         const char *key_end = s_string (p, end);
         if (!key_end)
             return false;
-        bool match = (size_t) (key_end - 1 - key_start) == key_size &&
-                     memcmp (key_start, key, key_size) == 0;
+        bool match = s_key_is (key_start, key_end - 1, key, key_size);
         p = s_ws (key_end, end);
         if (p >= end || *p != ':')
             return false;
@@ -203,9 +237,11 @@ jsonscan_member (const char *p, const char *end, const char *key, const char **v
         if (match) {
             *value = start;
             *value_end = after;
-            return true;
+            found = true;
         }
         p = s_ws (after, end);
+        if (p < end && *p == '}')
+            return found;
         if (p >= end || *p != ',')
             return false;
         p = s_ws (p + 1, end);
@@ -241,8 +277,7 @@ jsonscan_members (const char *p, const char *end, const char *const *keys, int c
         if (!after)
             return false;
         for (int index = 0; index < count; index++)
-            if (!spans[2 * index] && strlen (keys[index]) == key_size &&
-                memcmp (key_start, keys[index], key_size) == 0) {
+            if (s_key_is (key_start, key_start + key_size, keys[index], strlen (keys[index]))) {
                 spans[2 * index] = start;
                 spans[2 * index + 1] = after;
             }

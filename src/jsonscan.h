@@ -32,7 +32,8 @@ bool jsonscan_valid (const char *p, const char *end);
 //  True if [p, end) is exactly one valid JSON object.
 bool jsonscan_is_object (const char *p, const char *end);
 
-//  Finds `key` among the top-level members of the object at [p, end).
+//  Finds `key` among the top-level members of the object at [p, end); of
+//  duplicate keys the last counts, as in jansson and JavaScript.
 //  Sets [*value, *value_end) to the raw value text and returns true;
 //  false if absent or the text is not a valid object. Keys with escapes
 //  are compared raw (protocol keys have none).

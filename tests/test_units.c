@@ -487,6 +487,14 @@ TEST (jsonscan_member)
     CHECK_NO_MEMBER ("{\"a\":tru,\"id\":1}", "id");
     CHECK_NO_MEMBER ("{\"a\" 1,\"id\":1}", "id");
     CHECK_NO_MEMBER ("\"id\"", "id");
+    //  Of duplicate keys the last counts, and an escaped key is the key it
+    //  spells: what jansson (and the host's reader) will see
+    CHECK_MEMBER ("{\"id\":1,\"result\":{},\"id\":2}", "id", "2");
+    CHECK_MEMBER ("{\"\\u0069d\":4}", "id", "4");
+    CHECK_MEMBER ("{\"id\":1,\"i\\u0064\":5}", "id", "5");
+    CHECK_NO_MEMBER ("{\"i\\u00e9\":4}", "id");
+    CHECK_NO_MEMBER ("{\"\\u0069\":4}", "id");
+    CHECK_MEMBER ("{\"a\\\"b\":4}", "a\"b", "4");
 }
 
 //  Quotes `text` and checks the JSON text against `expected`, and that it
@@ -1150,6 +1158,11 @@ TEST (jsonscan_members_one_pass)
     CHECK (spans[0] && spans[1] - spans[0] == 2 && memcmp (spans[0], "17", 2) == 0);
     CHECK (spans[2] == NULL && spans[3] == NULL);
     CHECK (spans[4] && *spans[4] == '{' && spans[5][-1] == '}');
+    //  The last of duplicate keys, escaped keys as what they spell
+    const char *twice = "{\"id\":1,\"\\u0069d\":22,\"meth\\u006fd\":\"m\"}";
+    CHECK (jsonscan_members (twice, twice + strlen (twice), keys, 3, spans));
+    CHECK (spans[0] && spans[1] - spans[0] == 2 && memcmp (spans[0], "22", 2) == 0);
+    CHECK (spans[2] && spans[3] - spans[2] == 3 && memcmp (spans[2], "\"m\"", 3) == 0);
     //  Not one valid object: trailing garbage, a broken value after the keys
     const char *bad[] = { "{\"id\":1} x", "{\"id\":1,\"result\":{\"a\":}}", "[1]", "{\"id\":1,}",
                           "{}x" };

@@ -299,3 +299,37 @@ TEST (log_quotes_end_at_the_line)
     ru_teardown (&agent, &session, &runtime);
     mcpact_set_log (NULL, NULL, MCPACT_LOG_WARN);
 }
+
+TEST (no_content_only_when_none_came)
+{
+    //  An empty array and a missing "content" are no content; a "content"
+    //  that is something else is not readable, which is another thing.
+    struct {
+        const char *result;
+        mcpact_status_t status;
+        const char *error;
+    } cases[] = {
+        { "{\"content\":[]}", MCPACT_ERR_TOOL, "the tool returned no content" },
+        { "{\"content\":[ \t ]}", MCPACT_ERR_TOOL, "the tool returned no content" },
+        { "{\"isError\":false}", MCPACT_ERR_TOOL, "the tool returned no content" },
+        { "{\"content\":null}", MCPACT_ERR_PROTOCOL, "\"content\" that is not an array" },
+        { "{\"content\":\"text\"}", MCPACT_ERR_PROTOCOL, "\"content\" that is not an array" },
+        { "{\"content\":[{\"type\":\"text\",\"text\":\"\"}]}", MCPACT_OK, NULL },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char answer[256];
+        snprintf (answer, sizeof answer, "{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":%s}",
+                  cases[i].result);
+        mcpact_runtime_t *runtime;
+        mcpact_session_t *session;
+        mcpact_agent_t *agent =
+            s_agent_on (&runtime, &session, "--reply", "tools/call", answer, NULL);
+        mcpact_result_t *result = mcpact_agent_call (agent, "echo", "{\"message\":\"m\"}", 10000);
+        CHECK_MSG (mcpact_result_status (result) == cases[i].status, "%s: %s", cases[i].result,
+                   mcpact_status_name (mcpact_result_status (result)));
+        CHECK_MSG (!cases[i].error || strstr (mcpact_result_error (result), cases[i].error),
+                   "%s: %s", cases[i].result, mcpact_result_error (result));
+        mcpact_result_destroy (&result);
+        ru_teardown (&agent, &session, &runtime);
+    }
+}

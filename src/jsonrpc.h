@@ -1,0 +1,54 @@
+/*  =========================================================================
+    jsonrpc - reading what a server sends: JSON-RPC 2.0 messages
+
+    One unit of input (a line of stdio, an HTTP body, an SSE event's data)
+    holds one message or a batch of them (a JSON array; the 2025-03-26
+    revision of MCP allowed batches). jsonrpc_read trims it, makes valid
+    but unusual JSON readable (jsonscan_repair), unpacks a batch and tells
+    what each message is, with the raw spans of its id, method, result and
+    error: the call path forwards a result as it came, without a parse.
+    Whatever jsonrpc_read hands on as a message is also readable by
+    jansson. Pure functions; any thread.
+    =========================================================================
+*/
+
+#ifndef MCPACT_JSONRPC_H_INCLUDED
+#define MCPACT_JSONRPC_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef enum {
+    JSONRPC_INVALID,      //  not a JSON-RPC message (not JSON, not an object)
+    JSONRPC_REQUEST,      //  method and id: the server asks us
+    JSONRPC_NOTIFICATION, //  method, no id
+    JSONRPC_RESPONSE,     //  id, result or error, no method
+    JSONRPC_EMPTY         //  an object with neither id nor method
+} jsonrpc_kind_t;
+
+//  One message. Spans are raw JSON text inside `text`; NULL when absent.
+typedef struct {
+    jsonrpc_kind_t kind;
+    const char *text;        //  the message (or, if INVALID, what came)
+    size_t size;             //  its bytes
+    const char *id, *id_end; //  "id" value
+    const char *method;      //  "method" value (a JSON string, quoted)
+    const char *method_end;  //  end of it
+    const char *result;      //  "result" value
+    const char *result_end;  //  end of it
+    const char *error;       //  "error" value
+    const char *error_end;   //  end of it
+} jsonrpc_msg_t;
+
+//  Receives each message; `msg` and its text are valid during the call.
+typedef void (jsonrpc_fn) (void *arg, const jsonrpc_msg_t *msg);
+
+//  Reads one unit of input [text, text + size) and calls fn for each
+//  message in it, in order: once for a single message, once per member
+//  of a batch, once with JSONRPC_INVALID for input that is neither.
+void jsonrpc_read (const char *text, size_t size, jsonrpc_fn *fn, void *arg);
+
+//  True if the method span of `msg` is `name`.
+bool jsonrpc_method_is (const jsonrpc_msg_t *msg, const char *name);
+
+#endif
