@@ -59,6 +59,7 @@ typedef struct {
     int64_t deadline; //  ms, monotonic; moved on by progress
     int64_t limit;    //  progress never moves the deadline past this
     int timeout_ms;   //  as asked, for the message
+    bool own_timeout; //  the caller gave it (else the server's call timeout)
     bool progress;    //  the caller wants progress notifications
 } s_call_t;
 
@@ -724,7 +725,8 @@ s_handle_call (self_t *self, wire_msg_t *msg)
         return;
     }
     int timeout_ms = (int) wire_int (msg, 5, 0);
-    if (timeout_ms <= 0)
+    bool own_timeout = timeout_ms > 0;
+    if (!own_timeout)
         timeout_ms = self->config->call_ms;
     bool progress = wire_is (msg, 6, "progress");
 
@@ -735,6 +737,7 @@ s_handle_call (self_t *self, wire_msg_t *msg)
     }
     uint64_t rpc_id = ++self->next_id;
     call->timeout_ms = timeout_ms;
+    call->own_timeout = own_timeout;
     call->deadline = clock_ms () + timeout_ms;
     call->limit = clock_ms () +
                   (timeout_ms > self->config->max_call_ms ? timeout_ms : self->config->max_call_ms);
@@ -908,16 +911,24 @@ s_handle_timers (self_t *self)
         snprintf (reason, sizeof reason, "timed out after %d ms", call->timeout_ms);
         s_cancel (self, rpc_id, reason);
         s_reply_error (self, &call->caller, call->call_id, MCPACT_ERR_TIMEOUT,
-                       "server %s: no answer within %d ms", self->config->name, call->timeout_ms);
+                       "server %s: no answer within %d ms (%s)", self->config->name,
+                       call->timeout_ms,
+                       call->own_timeout ? "the call's own timeout"
+                                         : "the call timeout: \"timeouts\": {\"call\": ms} "
+                                           "raises it");
         s_call_free (call);
     }
     if (self->phase_deadline && now >= self->phase_deadline) {
-        char reason[128];
+        char reason[256];
         if (self->init_id)
-            snprintf (reason, sizeof reason, "no answer to initialize within %d ms",
+            snprintf (reason, sizeof reason,
+                      "no answer to initialize within %d ms (the connect timeout: "
+                      "\"timeouts\": {\"connect\": ms} raises it)",
                       self->config->connect_ms);
         else
-            snprintf (reason, sizeof reason, "no answer to tools/list within %d ms",
+            snprintf (reason, sizeof reason,
+                      "no answer to tools/list within %d ms (the list timeout: \"timeouts\": "
+                      "{\"list\": ms} raises it)",
                       self->config->list_ms);
         if (self->state == S_READY) {
             log_warn ("server %s: %s; keeping the tools listed before", self->config->name, reason);

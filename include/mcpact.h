@@ -130,7 +130,10 @@ int mcpact_server_config_set_transport (mcpact_server_config_t *self, mcpact_tra
 int mcpact_server_config_allow_tool (mcpact_server_config_t *self, const char *tool);
 
 //  Timeouts in milliseconds; 0 keeps the default. Defaults: connect
-//  (spawn + initialize) 5000, tools/list 5000, tools/call 30000.
+//  (spawn + initialize) 60000, tools/list 60000, tools/call 30000. The
+//  first two are long on purpose: a cold `npx -y` start, or many Node
+//  servers starting at once on a small machine, takes tens of seconds;
+//  a server that fails fast (exits, refuses) is reported at once anyway.
 int mcpact_server_config_set_timeouts (mcpact_server_config_t *self, int connect_ms, int list_ms,
                                        int call_ms);
 

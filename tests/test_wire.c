@@ -333,3 +333,42 @@ TEST (no_content_only_when_none_came)
         ru_teardown (&agent, &session, &runtime);
     }
 }
+
+TEST (slow_start_within_the_default_timeout)
+{
+    //  A cold `npx -y` start takes seconds before the server says
+    //  anything; the defaults wait for it.
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent = s_agent_on (&runtime, &session, "--init-delay-ms", "6000", NULL);
+    RU_CALL_IS (agent, "echo", "{\"message\":\"came up\"}", "came up");
+    ru_teardown (&agent, &session, &runtime);
+}
+
+TEST (timeouts_name_their_setting)
+{
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    mcpact_server_config_t *mute = ru_fixture ("mute", "--no-answer", NULL);
+    CHECK (mcpact_server_config_set_timeouts (mute, 200, 0, 0) == 0);
+    CHECK (mcpact_session_add_server (session, &mute) == 0);
+    mcpact_server_config_t *slow = ru_fixture ("slow", "--prefix", "s_", NULL);
+    CHECK (mcpact_server_config_set_timeouts (slow, 0, 0, 200) == 0);
+    CHECK (mcpact_session_add_server (session, &slow) == 0);
+    mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
+    json_t *report = ru_json_take (mcpact_agent_start (agent));
+    const char *error = ru_str (ru_report_server (report, "mute"), "error");
+    CHECK_MSG (error && strstr (error, "within 200 ms") && strstr (error, "{\"connect\": ms}"),
+               "%s", error);
+    json_decref (report);
+    mcpact_result_t *result =
+        ru_call_fails (agent, "s_sleep", "{\"ms\":2000}", 0, MCPACT_ERR_TIMEOUT);
+    CHECK_MSG (strstr (mcpact_result_error (result), "{\"call\": ms}"), "%s",
+               mcpact_result_error (result));
+    mcpact_result_destroy (&result);
+    result = ru_call_fails (agent, "s_sleep", "{\"ms\":2000}", 100, MCPACT_ERR_TIMEOUT);
+    CHECK_MSG (strstr (mcpact_result_error (result), "the call's own timeout"), "%s",
+               mcpact_result_error (result));
+    mcpact_result_destroy (&result);
+    ru_teardown (&agent, &session, &runtime);
+}
