@@ -45,8 +45,8 @@ typedef enum {
     S_CONNECTING, //  transport opened, initialize sent
     S_LISTING,    //  initialized, tools/list pages coming in
     S_READY,      //  serving calls
-    S_RESTARTING, //  died after ready; waiting for the backoff timer
-    S_FAILED,     //  could not start; stays so
+    S_RESTARTING, //  waiting for the backoff timer to try again
+    S_FAILED,     //  could not start; stays so until reloaded
     S_STOPPED     //  $TERM received
 } s_state_t;
 
@@ -96,6 +96,8 @@ typedef struct {
     bool list_changed;              //  server advertised tools.listChanged
     int64_t relist_at;              //  debounced re-list time, 0 = none
     bool reported;                  //  READY/FAILED sent to the owner
+    bool ever_ready;                //  it was ready once (else: failing to start)
+    int start_tries;                //  start retries used since the last start
     bool nonjson_logged;            //  logged a non-JSON line already
     uint64_t calls_total;           //  calls received
     uint64_t errors_total;          //  calls that did not end in OK
@@ -318,8 +320,19 @@ s_stop_transport (self_t *self)
     self->listed = NULL;
 }
 
+//  The backoff before the next try, doubled for the one after.
+static void
+s_try_again (self_t *self)
+{
+    s_set_state (self, S_RESTARTING);
+    self->restart_at = clock_ms () + self->backoff_ms;
+    self->backoff_ms =
+        self->backoff_ms * 2 > RESTART_MAX_MS ? RESTART_MAX_MS : self->backoff_ms * 2;
+}
+
 //  The server could not (re)start, or died: fail what is in flight, then
-//  either give up (first start) or schedule a restart.
+//  give up, try to start it again (start retries) or restart it (it was
+//  ready before).
 static void
 s_lost (self_t *self, const char *reason)
 {
@@ -335,19 +348,24 @@ s_lost (self_t *self, const char *reason)
     s_fail_all (self, reason);
     s_answer_reloads (self, reason);
     s_stop_transport (self);
-    if (!self->reported) {
-        log_warn ("server %s failed to start: %s", self->config->name, reason);
+    if (!self->ever_ready) {
+        //  The start report says failed at once; retries go on after it.
         s_set_state (self, S_FAILED);
         s_report_to_owner (self);
+        if (self->start_tries < self->config->start_retries) {
+            self->start_tries++;
+            log_warn ("server %s failed to start: %s; trying again in %d ms (retry %d of %d)",
+                      self->config->name, reason, self->backoff_ms, self->start_tries,
+                      self->config->start_retries);
+            s_try_again (self);
+        } else
+            log_warn ("server %s failed to start: %s", self->config->name, reason);
         return;
     }
     if (self->ready_ms && clock_ms () - self->ready_ms > RESTART_RESET_MS)
         self->backoff_ms = RESTART_FIRST_MS;
     log_warn ("server %s: %s; restarting in %d ms", self->config->name, reason, self->backoff_ms);
-    s_set_state (self, S_RESTARTING);
-    self->restart_at = clock_ms () + self->backoff_ms;
-    self->backoff_ms =
-        self->backoff_ms * 2 > RESTART_MAX_MS ? RESTART_MAX_MS : self->backoff_ms * 2;
+    s_try_again (self);
 }
 
 static void
@@ -533,6 +551,9 @@ s_on_list (self_t *self, json_t *result, json_t *error)
     s_answer_reloads (self, NULL);
     if (self->state != S_READY) {
         s_set_state (self, S_READY);
+        self->ever_ready = true;
+        self->start_tries = 0;
+        self->backoff_ms = RESTART_FIRST_MS;
         self->ready_ms = clock_ms ();
         log_info ("server %s: ready with %zu tools in %" PRId64 " ms", self->config->name,
                   json_array_size (self->tools), self->ready_ms - self->connect_ms);
@@ -814,23 +835,30 @@ s_handle_cancel (self_t *self, wire_msg_t *msg)
 static void
 s_handle_reload (self_t *self, wire_msg_t *msg)
 {
-    //  [caller] RELOAD call_id  ->  RESULT call_id 0 {} once listed again
+    //  [caller] RELOAD call_id  ->  RESULT call_id 0 {} once listed again,
+    //  or RESULT call_id 4 {"message"} with why it could not be
     uint64_t call_id = (uint64_t) wire_int (msg, 2, 0);
-    if (self->state != S_READY) {
-        s_reply_error (self, &msg->parts[0], call_id, MCPACT_ERR_SERVER, "server %s is %s",
-                       self->config->name, s_state_names[self->state]);
-        return;
-    }
     s_call_t *call = s_call_new (&msg->parts[0], call_id);
     if (!call) {
         s_reply_error (self, &msg->parts[0], call_id, MCPACT_ERR_INTERNAL, "out of memory");
         return;
     }
     zlistx_add_end (self->reloads, call);
-    if (!self->listing) {
+    if (self->state == S_READY && !self->listing) {
         self->relist_at = 0;
         s_start_listing (self);
+    } else if (self->state == S_FAILED || self->state == S_RESTARTING) {
+        //  Down: try now, not at the next backoff, and with its start
+        //  retries anew. Answered when it is listed or fails again.
+        log_info ("server %s: reloaded while %s; starting it again", self->config->name,
+                  s_state_names[self->state]);
+        if (self->ever_ready)
+            self->restarts++;
+        self->start_tries = 0;
+        self->backoff_ms = RESTART_FIRST_MS;
+        s_connect (self);
     }
+    //  Connecting or listing already: answered when that ends.
 }
 
 static char *
@@ -940,7 +968,8 @@ s_handle_timers (self_t *self)
             s_lost (self, reason);
     }
     if (self->restart_at && now >= self->restart_at && self->state == S_RESTARTING) {
-        self->restarts++;
+        if (self->ever_ready)
+            self->restarts++;
         s_connect (self);
     }
     if (self->relist_at && now >= self->relist_at && self->state == S_READY && !self->listing) {

@@ -142,6 +142,14 @@ int mcpact_server_config_set_timeouts (mcpact_server_config_t *self, int connect
 //  timeout again, but never past this much time after it started.
 int mcpact_server_config_set_max_call (mcpact_server_config_t *self, int max_ms);
 
+//  How many more times a server that fails to start is tried (default 0:
+//  none). The start report says it failed; the tries go on in the
+//  background with the restart backoff (250 ms, doubling up to 30 s), and
+//  if one succeeds its tools join the set (the tools-changed callback says
+//  so). A server that dies after it was ready is restarted whatever this
+//  says; mcpact_agent_reload tries a failed server again at any time.
+int mcpact_server_config_set_start_retries (mcpact_server_config_t *self, int retries);
+
 //  Marks the configuration as unusable: starting it fails at once with this
 //  reason (used by the config loader, e.g. for an unset ${VAR}).
 int mcpact_server_config_set_error (mcpact_server_config_t *self, const char *reason);

@@ -530,6 +530,14 @@ s_parse_server (s_parser_t *self, const char *path, const char *name, json_t *se
     }
     if (timeouts && s_parse_timeouts (self, timeouts, path, config))
         goto failed;
+    json_t *retries = json_object_get (server, "startRetries");
+    if (retries && (!json_is_integer (retries) || json_integer_value (retries) < 0 ||
+                    json_integer_value (retries) > INT_MAX)) {
+        s_fail (self, "%s.startRetries: must be a whole number, 0 or more", path);
+        goto failed;
+    }
+    if (retries)
+        mcpact_server_config_set_start_retries (config, (int) json_integer_value (retries));
     if (server_error && mcpact_server_config_set_error (config, server_error))
         goto out_of_memory;
     free (server_error);

@@ -371,6 +371,15 @@ mcpact_server_config_set_max_call (mcpact_server_config_t *self, int max_ms)
 }
 
 int
+mcpact_server_config_set_start_retries (mcpact_server_config_t *self, int retries)
+{
+    if (!self || retries < 0)
+        return -1;
+    self->start_retries = retries;
+    return 0;
+}
+
+int
 mcpact_server_config_set_error (mcpact_server_config_t *self, const char *reason)
 {
     if (!self || s_is_empty (reason))

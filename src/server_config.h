@@ -43,6 +43,7 @@ struct _mcpact_server_config_t {
     int call_ms;                  //  default per-call timeout
     int sse_read_ms;              //  http+sse: read timeout on the stream
     int max_call_ms;              //  progress never extends a call past this
+    int start_retries;            //  more tries for a server that fails to start
     char *error;                  //  config problem: start fails with it
 };
 

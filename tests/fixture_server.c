@@ -123,6 +123,7 @@ typedef struct {
     int replies;                  //  templates given
     long pad;                     //  bytes of $PAD
     bool stop_reading;            //  stop reading stdin after tools/list
+    const char *exit_unless;      //  exit 1 at once unless this file exists
 } options_t;
 
 //  Work for later: the poll timeout wakes us when the first one is due
@@ -186,6 +187,7 @@ s_usage (FILE *stream)
                      "                               request's id, $ID64 that id plus 2^64,\n"
                      "                               $PAD --pad bytes of x\n"
                      "  --pad N                      the size of $PAD\n"
+                     "  --exit-unless PATH           exit 1 at once unless PATH exists\n"
                      "  --stop-reading               read nothing more after tools/list, but\n"
                      "                               stay alive\n");
 }
@@ -240,6 +242,8 @@ s_options_parse (options_t *opts, int argc, char **argv)
                 opts->name = value;
             else if (streq (arg, "--prefix"))
                 opts->prefix = value;
+            else if (streq (arg, "--exit-unless"))
+                opts->exit_unless = value;
             else if (streq (arg, "--protocol-version"))
                 opts->protocol_version = value;
             else if (streq (arg, "--init-delay-ms"))
@@ -946,6 +950,10 @@ main (int argc, char **argv)
     if (s_options_parse (&opts, argc, argv)) {
         s_usage (stderr);
         return 2;
+    }
+    if (opts.exit_unless && access (opts.exit_unless, F_OK) != 0) {
+        fprintf (stderr, "fixture: %s does not exist; exiting at once\n", opts.exit_unless);
+        exit (1);
     }
     if (opts.exit_at_once) {
         fprintf (stderr, "fixture: exiting at once\n");

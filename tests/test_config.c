@@ -507,6 +507,10 @@ TEST (type_errors)
           "mcpServers.s.timeouts.list: must be a positive integer (milliseconds)" },
         { "{\"command\": \"x\", \"timeouts\": {\"call\": 3000000000}}",
           "mcpServers.s.timeouts.call: must be a positive integer (milliseconds)" },
+        { "{\"command\": \"x\", \"startRetries\": -1}",
+          "mcpServers.s.startRetries: must be a whole number, 0 or more" },
+        { "{\"command\": \"x\", \"startRetries\": \"3\"}",
+          "mcpServers.s.startRetries: must be a whole number, 0 or more" },
         { "{\"command\": \"x\", \"timeouts\": {\"conect\": 10}}",
           "mcpServers.s.timeouts.conect: unknown timeout (known: \"connect\", \"list\", "
           "\"call\", \"max\")" },
@@ -591,6 +595,19 @@ TEST (timeouts)
     CHECK (api->connect_ms == 1 && api->list_ms == 2 && api->call_ms == 9);
     CHECK (mcpact_server_config_set_timeouts (api, -1, 0, 0) == -1);
     CHECK (api->connect_ms == 1);
+    mcpact_server_config_destroy (&api);
+}
+
+TEST (start_retries)
+{
+    config_t *config = s_parse_ok ("{\"mcpServers\": {\"default\": {\"command\": \"x\"},"
+                                   " \"retried\": {\"command\": \"x\", \"startRetries\": 5}}}");
+    CHECK (s_server (config, "default")->start_retries == 0);
+    CHECK (s_server (config, "retried")->start_retries == 5);
+    config_destroy (&config);
+    mcpact_server_config_t *api = mcpact_server_stdio_new ("a", "x");
+    CHECK (mcpact_server_config_set_start_retries (api, 3) == 0 && api->start_retries == 3);
+    CHECK (mcpact_server_config_set_start_retries (api, -1) == -1 && api->start_retries == 3);
     mcpact_server_config_destroy (&api);
 }
 

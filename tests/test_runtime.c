@@ -1143,3 +1143,95 @@ TEST (stdio_only_no_libcurl)
     CHECK_MSG (!s_libcurl_mapped (), "libcurl was loaded for stdio servers only");
     ru_teardown (&agent, &session, &runtime);
 }
+
+//  --------------------------------------------------------------------------
+//  A server that failed to start is tried again: by a reload, or by its
+//  start retries in the background
+
+//  A fixture that exits at once until `flag` exists.
+static mcpact_server_config_t *
+s_late_fixture (const char *flag)
+{
+    return ru_fixture ("late", "--exit-unless", flag, "--prefix", "l_", NULL);
+}
+
+static void
+s_flag_path (char *path, size_t size)
+{
+    snprintf (path, size, "/tmp/mcpact-test-flag-%ld", (long) getpid ());
+    unlink (path);
+}
+
+TEST (reload_retries_failed_server)
+{
+    char flag[64];
+    s_flag_path (flag, sizeof flag);
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    mcpact_server_config_t *late = s_late_fixture (flag);
+    CHECK (mcpact_session_add_server (session, &late) == 0);
+    mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
+    json_t *report = ru_json_take (mcpact_agent_start (agent));
+    CHECK_STR (ru_state (report, "late"), "failed");
+    json_decref (report);
+    //  Still failing: the reload says why
+    json_t *change = ru_json_take (mcpact_agent_reload (agent));
+    json_t *error = json_array_get (json_object_get (change, "errors"), 0);
+    CHECK_STR (ru_str (error, "server"), "late");
+    CHECK_CONTAINS (ru_str (error, "error"), "exited with status 1");
+    json_decref (change);
+    //  Fixed: the reload starts it, and its tools come
+    FILE *file = fopen (flag, "w");
+    CHECK (file);
+    fclose (file);
+    change = ru_json_take (mcpact_agent_reload (agent));
+    CHECK_MSG (json_array_size (json_object_get (change, "errors")) == 0, "%s",
+               json_dumps (change, 0));
+    CHECK (json_array_size (json_object_get (change, "added")) == FIXTURE_TOOL_COUNT);
+    json_decref (change);
+    RU_CALL_IS (agent, "l_echo", "{\"message\":\"up now\"}", "up now");
+    json_t *status = ru_json_take (mcpact_agent_status (agent));
+    CHECK_STR (ru_str (ru_named (status, "late"), "state"), "ready");
+    json_decref (status);
+    ru_teardown (&agent, &session, &runtime);
+    unlink (flag);
+}
+
+static void
+s_count_changes (const char *change_json, void *arg)
+{
+    atomic_fetch_add ((atomic_int *) arg, 1);
+}
+
+TEST (start_retries_in_background)
+{
+    char flag[64];
+    s_flag_path (flag, sizeof flag);
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    mcpact_server_config_t *late = s_late_fixture (flag);
+    CHECK (mcpact_server_config_set_start_retries (late, 30) == 0);
+    CHECK (mcpact_session_add_server (session, &late) == 0);
+    mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
+    static atomic_int changes;
+    CHECK (mcpact_agent_set_tools_changed (agent, s_count_changes, &changes) == 0);
+    //  The report does not wait for the retries
+    json_t *report = ru_json_take (mcpact_agent_start (agent));
+    CHECK_STR (ru_state (report, "late"), "failed");
+    json_decref (report);
+    CHECK (mcpact_agent_tool_count (agent) == 0);
+    FILE *file = fopen (flag, "w");
+    CHECK (file);
+    fclose (file);
+    //  A retry finds it fixed (backoff 250 ms, doubling)
+    ru_watchdog_arm (60, "a retry that starts the server");
+    while (mcpact_agent_tool_count (agent) < FIXTURE_TOOL_COUNT)
+        ru_sleep_ms (20);
+    ru_watchdog_disarm ();
+    RU_CALL_IS (agent, "l_echo", "{\"message\":\"retried\"}", "retried");
+    for (int waited = 0; atomic_load (&changes) == 0 && waited < 5000; waited += 10)
+        ru_sleep_ms (10);
+    CHECK (atomic_load (&changes) >= 1);
+    ru_teardown (&agent, &session, &runtime);
+    unlink (flag);
+}
