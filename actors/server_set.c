@@ -14,6 +14,7 @@
 typedef struct {
     mcpact_server_config_t *config; //  until started, then the actor's
     char *name;                     //  server name
+    json_t *allowed;                //  its allow-list (names it keeps), or NULL
     unsigned id;                    //  server id once started
     char endpoint[64];              //  where callers reach it
     actor_t *actor;                 //  the server actor
@@ -55,6 +56,7 @@ server_set_destroy (server_set_t **self_p)
         s_member_t *member = &self->members[i];
         mcpact_server_config_destroy (&member->config);
         json_decref (member->report);
+        json_decref (member->allowed);
         free (member->name);
     }
     zsock_destroy (&self->router);
@@ -88,6 +90,11 @@ server_set_add (server_set_t *self, mcpact_server_config_t *config, char **error
     memset (member, 0, sizeof *member);
     member->config = config;
     member->name = strdup (config->name);
+    if (config->allowed_count) {
+        member->allowed = json_array ();
+        for (size_t i = 0; i < config->allowed_count; i++)
+            json_array_append_new (member->allowed, json_string (config->allowed[i]));
+    }
     return 0;
 }
 
@@ -246,8 +253,11 @@ server_set_servers (server_set_t *self)
         s_member_t *member = &self->members[i];
         char id[16];
         snprintf (id, sizeof id, "%u", member->id);
-        json_array_append_new (servers, json_pack ("{s:s,s:s,s:s}", "id", id, "name", member->name,
-                                                   "endpoint", member->endpoint));
+        json_t *server = json_pack ("{s:s,s:s,s:s}", "id", id, "name", member->name, "endpoint",
+                                    member->endpoint);
+        if (member->allowed)
+            json_object_set (server, "allowed", member->allowed);
+        json_array_append_new (servers, server);
     }
     return servers;
 }

@@ -261,9 +261,12 @@ char *mcpact_agent_tools (mcpact_agent_t *self);
 size_t mcpact_agent_tool_count (mcpact_agent_t *self);
 
 //  Called when the agent's merged tool set changes after it started (a
-//  server sent tools/list_changed, restarted, or was reloaded), with
-//  {"agent", "added": [names], "removed": [names], "tools": count}. Runs on
-//  a function-tool worker thread, never on an actor's loop. NULL removes it.
+//  server sent tools/list_changed, restarted, came up late, or was
+//  reloaded), with {"agent", "added": [names], "removed": [names],
+//  "changed": [names], "tools": count}; "changed" names tools that stayed
+//  but changed definition or owner (a server that comes first in the
+//  configuration came up and took its name back). Runs on a function-tool
+//  worker thread, never on an actor's loop. NULL removes it.
 typedef void (mcpact_tools_changed_fn) (const char *change_json, void *arg);
 int mcpact_agent_set_tools_changed (mcpact_agent_t *self, mcpact_tools_changed_fn *fn, void *arg);
 
@@ -278,8 +281,9 @@ typedef bool (mcpact_tool_filter_fn) (const char *agent, const char *server, con
 int mcpact_agent_set_tool_filter (mcpact_agent_t *self, mcpact_tool_filter_fn *fn, void *arg);
 
 //  Asks every server of the agent for its tools again and waits until the
-//  agent's set reflects the answers. Returns {"added", "removed", "tools",
-//  "errors": [{"server","error"}]} as JSON.
+//  agent's set reflects the answers; a server that failed or is waiting to
+//  restart is started again at once. Returns {"added", "removed",
+//  "changed", "tools", "errors": [{"server","error"}]} as JSON.
 char *mcpact_agent_reload (mcpact_agent_t *self);
 
 //  Per-server status as JSON: [{"name","transport","state","error"?,

@@ -14,6 +14,8 @@ struct _catalog_t {
     atomic_int refs;          //  references held
     catalog_entry_t *entries; //  in catalogue order
     size_t count;             //  entries
+    catalog_entry_t *kept;    //  reserved names, in the order decided
+    size_t kept_count;        //  reserved names
     size_t *index;            //  open-addressing table of entry+1 (0 = empty)
     size_t index_max;         //  table slots, a power of two
     char *tools_json;         //  the exposed tools, serialised once
@@ -59,13 +61,18 @@ catalog_sanitize (const char *name, char *out)
         strcpy (out, "_");
 }
 
+//  Index values: entry + 1, with this bit for a reserved name.
+#define S_KEPT ((size_t) 1 << (sizeof (size_t) * 8 - 1))
+
 static const catalog_entry_t *
 s_find (const catalog_t *self, const char *name, size_t *slot_out)
 {
     size_t mask = self->index_max - 1;
     size_t slot = (size_t) s_hash (name) & mask;
     while (self->index[slot]) {
-        const catalog_entry_t *entry = &self->entries[self->index[slot] - 1];
+        size_t value = self->index[slot];
+        const catalog_entry_t *entry =
+            value & S_KEPT ? &self->kept[(value & ~S_KEPT) - 1] : &self->entries[value - 1];
         if (strcmp (entry->name, name) == 0)
             return entry;
         slot = (slot + 1) & mask;
@@ -85,7 +92,12 @@ catalog_lookup (const catalog_t *self, const char *name)
 static const char *
 s_owner_text (const catalog_entry_t *entry, char *buffer, size_t size)
 {
-    if (entry->owner)
+    if (entry->reserved)
+        snprintf (buffer, size,
+                  "tool %s of server %s, which comes first and is not up (the name is kept "
+                  "for it: it is in its allowedTools)",
+                  entry->original, entry->owner);
+    else if (entry->owner)
         snprintf (buffer, size, "tool %s of server %s", entry->original, entry->owner);
     else
         snprintf (buffer, size, "function tool %s", entry->name);
@@ -114,7 +126,26 @@ s_add (catalog_t *self, json_t *tools, const char *name, const char *original, c
     json_object_set_new (exposed, "_mcpact",
                          owner ? json_pack ("{s:s,s:s}", "server", owner, "tool", original)
                                : json_pack ("{s:b}", "function", 1));
+    char *text = json_dumps (exposed, JSON_COMPACT | JSON_SORT_KEYS);
+    entry->digest = text ? s_hash (text) : 0;
+    free (text);
     json_array_append_new (tools, exposed);
+}
+
+//  Keeps `name` for `owner`, which is not up.
+static void
+s_keep (catalog_t *self, const char *name, const char *original, const char *owner,
+        const char *endpoint)
+{
+    size_t slot;
+    s_find (self, name, &slot);
+    catalog_entry_t *entry = &self->kept[self->kept_count];
+    entry->name = strdup (name);
+    entry->original = strdup (original);
+    entry->owner = strdup (owner);
+    entry->endpoint = strdup (endpoint);
+    entry->reserved = true;
+    self->index[slot] = ++self->kept_count | S_KEPT;
 }
 
 static void
@@ -132,14 +163,17 @@ catalog_build (mcpact_name_policy_t policy, json_t *functions, json_t *servers, 
     if (!self)
         return NULL;
     atomic_init (&self->refs, 1);
-    size_t total = json_array_size (functions);
+    size_t total = json_array_size (functions), kept = 0;
     size_t index;
     json_t *server;
-    json_array_foreach (servers, index, server)
+    json_array_foreach (servers, index, server) {
         total += json_array_size (json_object_get (server, "tools"));
+        kept += json_array_size (json_object_get (server, "reserved"));
+    }
     self->entries = (catalog_entry_t *) calloc (total + 1, sizeof (catalog_entry_t));
+    self->kept = (catalog_entry_t *) calloc (kept + 1, sizeof (catalog_entry_t));
     self->index_max = 16;
-    while (self->index_max < total * 2 + 2)
+    while (self->index_max < (total + kept) * 2 + 2)
         self->index_max *= 2;
     self->index = (size_t *) calloc (self->index_max, sizeof (size_t));
     self->servers = json_array ();
@@ -169,10 +203,15 @@ catalog_build (mcpact_name_policy_t policy, json_t *functions, json_t *servers, 
             continue;
         json_array_append_new (self->servers,
                                json_pack ("{s:s,s:s}", "name", server_name, "endpoint", endpoint));
+        //  A server that is not up keeps the names of its allow-list:
+        //  it has them because the configuration says so.
+        json_t *reserved = json_object_get (server, "reserved");
+        json_t *listed = reserved ? reserved : json_object_get (server, "tools");
         size_t tool_index;
         json_t *tool;
-        json_array_foreach (json_object_get (server, "tools"), tool_index, tool) {
-            const char *original = json_string_value (json_object_get (tool, "name"));
+        json_array_foreach (listed, tool_index, tool) {
+            const char *original = reserved ? json_string_value (tool)
+                                            : json_string_value (json_object_get (tool, "name"));
             if (!original)
                 continue;
             char plain[CATALOG_NAME_MAX + 1], prefixed[CATALOG_NAME_MAX + 1];
@@ -188,6 +227,8 @@ catalog_build (mcpact_name_policy_t policy, json_t *functions, json_t *servers, 
                 name = prefixed;
                 taken = s_find (self, name, NULL);
             }
+            if (taken && reserved)
+                continue; //  nothing to show either way
             if (taken) {
                 snprintf (reason, sizeof reason,
                           "tool %s of server %s conflicts with %s (exposed name %s); "
@@ -196,7 +237,10 @@ catalog_build (mcpact_name_policy_t policy, json_t *functions, json_t *servers, 
                 s_reject (rejected, server_name, original, reason);
                 continue;
             }
-            s_add (self, tools, name, original, server_name, endpoint, tool);
+            if (reserved)
+                s_keep (self, name, original, server_name, endpoint);
+            else
+                s_add (self, tools, name, original, server_name, endpoint, tool);
         }
     }
     self->tools_json = json_dumps (tools, JSON_COMPACT);
@@ -221,13 +265,15 @@ catalog_unref (catalog_t **self_p)
     *self_p = NULL;
     if (atomic_fetch_sub (&self->refs, 1) != 1)
         return;
-    for (size_t i = 0; i < self->count; i++) {
-        free (self->entries[i].name);
-        free (self->entries[i].original);
-        free (self->entries[i].owner);
-        free (self->entries[i].endpoint);
+    for (size_t i = 0; i < self->count + self->kept_count; i++) {
+        catalog_entry_t *entry = i < self->count ? &self->entries[i] : &self->kept[i - self->count];
+        free (entry->name);
+        free (entry->original);
+        free (entry->owner);
+        free (entry->endpoint);
     }
     free (self->entries);
+    free (self->kept);
     free (self->index);
     free (self->tools_json);
     json_decref (self->servers);
@@ -246,18 +292,31 @@ catalog_name_at (const catalog_t *self, size_t index)
     return self && index < self->count ? self->entries[index].name : NULL;
 }
 
+//  An exposed tool of that name, or NULL.
+static const catalog_entry_t *
+s_exposed (const catalog_t *self, const char *name)
+{
+    const catalog_entry_t *entry = catalog_lookup (self, name);
+    return entry && !entry->reserved ? entry : NULL;
+}
+
 json_t *
 catalog_diff (const catalog_t *before, const catalog_t *after)
 {
-    json_t *added = json_array (), *removed = json_array ();
-    for (size_t i = 0; i < catalog_size (after); i++)
-        if (!catalog_lookup (before, after->entries[i].name))
-            json_array_append_new (added, json_string (after->entries[i].name));
+    json_t *added = json_array (), *removed = json_array (), *changed = json_array ();
+    for (size_t i = 0; i < catalog_size (after); i++) {
+        const catalog_entry_t *now = &after->entries[i];
+        const catalog_entry_t *was = s_exposed (before, now->name);
+        if (!was)
+            json_array_append_new (added, json_string (now->name));
+        else if (was->digest != now->digest || strcmp (was->endpoint, now->endpoint) != 0)
+            json_array_append_new (changed, json_string (now->name));
+    }
     for (size_t i = 0; i < catalog_size (before); i++)
-        if (!catalog_lookup (after, before->entries[i].name))
+        if (!s_exposed (after, before->entries[i].name))
             json_array_append_new (removed, json_string (before->entries[i].name));
-    return json_pack ("{s:o,s:o,s:I}", "added", added, "removed", removed, "tools",
-                      (json_int_t) catalog_size (after));
+    return json_pack ("{s:o,s:o,s:o,s:I}", "added", added, "removed", removed, "changed", changed,
+                      "tools", (json_int_t) catalog_size (after));
 }
 
 const char *

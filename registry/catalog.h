@@ -25,35 +25,45 @@
 #define CATALOG_NAME_MAX 64
 
 typedef struct {
-    char *name;     //  exposed name
-    char *original; //  the owner's name for it (function key for functions)
-    char *owner;    //  server name, or NULL for a function tool
-    char *endpoint; //  where CALL goes
+    char *name;      //  exposed name
+    char *original;  //  the owner's name for it (function key for functions)
+    char *owner;     //  server name, or NULL for a function tool
+    char *endpoint;  //  where CALL goes
+    uint64_t digest; //  of the tool as exposed: tells a changed definition
+    bool reserved;   //  kept for a server that is not up: not shown
 } catalog_entry_t;
 
 typedef struct _catalog_t catalog_t;
 
 //  Builds a catalog. `functions` is an array of {name, description,
 //  inputSchema, key, endpoint}; `servers` an array, in declaration order, of
-//  {name, endpoint, tools: [MCP tool objects]}. Tools that the policy
-//  rejects are appended to `rejected` as {server, tool, reason}. Never
-//  NULL except out of memory.
+//  {name, endpoint, tools: [MCP tool objects]} or, for a server whose tools
+//  are not known (it is not up and never listed them), {name, endpoint,
+//  reserved: [tool names of its allow-list]}. Names are decided in that
+//  order, whoever came up first: a reserved name is not shown, but another
+//  server's tool of that name is rejected, and a call to it goes to its
+//  server, which answers why it cannot. Tools that the policy rejects are
+//  appended to `rejected` as {server, tool, reason}. Never NULL except out
+//  of memory.
 catalog_t *catalog_build (mcpact_name_policy_t policy, json_t *functions, json_t *servers,
                           json_t *rejected);
 
 catalog_t *catalog_ref (catalog_t *self);
 void catalog_unref (catalog_t **self_p);
 
-//  The entry for an exposed name, or NULL.
+//  The entry for an exposed (or reserved) name, or NULL.
 const catalog_entry_t *catalog_lookup (const catalog_t *self, const char *name);
 
+//  Exposed tools (reserved names are not counted).
 size_t catalog_size (const catalog_t *self);
 
 //  The exposed name of entry `index` (in catalogue order).
 const char *catalog_name_at (const catalog_t *self, size_t index);
 
 //  What changed from `before` to `after` (either may be NULL):
-//  {"added": [...], "removed": [...], "tools": count}. The caller owns it.
+//  {"added": [...], "removed": [...], "changed": [...], "tools": count},
+//  where "changed" names the tools that stayed but changed owner or
+//  definition. The caller owns it.
 json_t *catalog_diff (const catalog_t *before, const catalog_t *after);
 
 //  The tools as a JSON array text (built once).

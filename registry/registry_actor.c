@@ -113,10 +113,15 @@ s_publish (self_t *self, s_view_t *view, bool announce)
         const char *id = json_string_value (json_object_get (server, "id"));
         const char *name = json_string_value (json_object_get (server, "name"));
         json_t *tools = id ? json_object_get (self->tools, id) : NULL;
-        json_array_append_new (servers,
-                               json_pack ("{s:O,s:O,s:o}", "name", json_object_get (server, "name"),
-                                          "endpoint", json_object_get (server, "endpoint"), "tools",
-                                          s_filtered (view->slot, name, tools)));
+        json_t *allowed = json_object_get (server, "allowed");
+        //  Never listed (not up): what it would have is what its
+        //  allow-list says, and those names are kept for it.
+        json_array_append_new (
+            servers, json_pack ("{s:O,s:O,s:o}", "name", json_object_get (server, "name"),
+                                "endpoint", json_object_get (server, "endpoint"),
+                                !tools && allowed ? "reserved" : "tools",
+                                !tools && allowed ? json_incref (allowed)
+                                                  : s_filtered (view->slot, name, tools)));
     }
     json_t *rejected = json_array ();
     catalog_t *catalog = catalog_build (view->policy, view->functions, servers, rejected);
@@ -126,7 +131,8 @@ s_publish (self_t *self, s_view_t *view, bool announce)
     if (announce && view->published) {
         json_t *change = catalog_diff (view->published, catalog);
         if (json_array_size (json_object_get (change, "added")) ||
-            json_array_size (json_object_get (change, "removed")))
+            json_array_size (json_object_get (change, "removed")) ||
+            json_array_size (json_object_get (change, "changed")))
             s_announce (self, view, change);
         json_decref (change);
     }

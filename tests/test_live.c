@@ -241,7 +241,7 @@ TEST (list_changed)
     free (all);
     char *event = s_event_text (&events, 0);
     CHECK_STR (event,
-               "{\"added\":[\"late_tool\"],\"agent\":\"planner\",\"removed\":[],\"tools\":13}");
+               "{\"added\":[\"late_tool\"],\"agent\":\"planner\",\"changed\":[],\"removed\":[],\"tools\":13}");
     free (event);
     pthread_mutex_lock (&events.lock);
     int on_main_thread = events.on_main_thread;
@@ -411,7 +411,7 @@ TEST (allow_list_after_change)
     free (all);
     char *event = s_event_text (&events, 0);
     CHECK_STR (event,
-               "{\"added\":[\"w_late_tool\"],\"agent\":\"strict\",\"removed\":[],\"tools\":2}");
+               "{\"added\":[\"w_late_tool\"],\"agent\":\"strict\",\"changed\":[],\"removed\":[],\"tools\":2}");
     free (event);
     char *names = ru_tool_names (agent);
     CHECK_STR (names, "echo,w_late_tool");
@@ -493,7 +493,7 @@ TEST (reload_unchanged)
 
     json_t *change = ru_json_take (mcpact_agent_reload (agent));
     char *text = json_dumps (change, JSON_COMPACT | JSON_SORT_KEYS);
-    CHECK_STR (text, "{\"added\":[],\"errors\":[],\"removed\":[],\"tools\":12}");
+    CHECK_STR (text, "{\"added\":[],\"changed\":[],\"errors\":[],\"removed\":[],\"tools\":12}");
     free (text);
     json_decref (change);
     RU_CALL_IS (agent, "echo", "{\"message\":\"after the reload\"}", "after the reload");

@@ -1235,3 +1235,81 @@ TEST (start_retries_in_background)
     ru_teardown (&agent, &session, &runtime);
     unlink (flag);
 }
+
+//  --------------------------------------------------------------------------
+//  Who owns a tool name follows the configuration, not who came up first
+
+TEST (names_follow_configuration)
+{
+    char flag[64];
+    s_flag_path (flag, sizeof flag);
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    //  "late" comes first and has echo on its allow-list, but is down;
+    //  "other" has an echo too.
+    mcpact_server_config_t *late = ru_fixture ("late", "--exit-unless", flag, NULL);
+    CHECK (mcpact_server_config_allow_tool (late, "echo") == 0);
+    CHECK (mcpact_session_add_server (session, &late) == 0);
+    mcpact_server_config_t *other = ru_fixture ("other", NULL);
+    CHECK (mcpact_session_add_server (session, &other) == 0);
+    mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
+    json_t *report = ru_json_take (mcpact_agent_start (agent));
+    CHECK_STR (ru_state (report, "late"), "failed");
+    json_t *rejected = json_object_get (ru_report_server (report, "other"), "rejected");
+    CHECK (json_array_size (rejected) == 1);
+    CHECK_CONTAINS (ru_str (json_array_get (rejected, 0), "reason"), "server late");
+    json_decref (report);
+    //  echo is late's: not shown, and a call says late is down
+    char *names = ru_tool_names (agent);
+    CHECK (!strstr (names, "echo") && strstr (names, "add"));
+    free (names);
+    mcpact_result_t *result =
+        ru_call_fails (agent, "echo", "{\"message\":\"x\"}", 0, MCPACT_ERR_SERVER);
+    CHECK_CONTAINS (mcpact_result_error (result), "server late is failed");
+    mcpact_result_destroy (&result);
+    //  late comes up: echo is shown, and late answers it
+    FILE *file = fopen (flag, "w");
+    CHECK (file);
+    fclose (file);
+    json_t *change = ru_json_take (mcpact_agent_reload (agent));
+    CHECK_STR (json_string_value (json_array_get (json_object_get (change, "added"), 0)), "echo");
+    json_decref (change);
+    json_t *tools = ru_json_take (mcpact_agent_tools (agent));
+    CHECK_STR (ru_str (json_object_get (ru_named (tools, "echo"), "_mcpact"), "server"), "late");
+    json_decref (tools);
+    RU_CALL_IS (agent, "echo", "{\"message\":\"from late\"}", "from late");
+    ru_teardown (&agent, &session, &runtime);
+    unlink (flag);
+}
+
+TEST (names_taken_back_in_configuration_order)
+{
+    //  Without an allow-list, a server that is down keeps nothing (its
+    //  tools are unknown); once it is up, the configuration decides again
+    //  and the change says which tools changed owner.
+    char flag[64];
+    s_flag_path (flag, sizeof flag);
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    mcpact_server_config_t *late = ru_fixture ("late", "--exit-unless", flag, NULL);
+    CHECK (mcpact_session_add_server (session, &late) == 0);
+    mcpact_server_config_t *other = ru_fixture ("other", NULL);
+    CHECK (mcpact_session_add_server (session, &other) == 0);
+    mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
+    free (mcpact_agent_start (agent));
+    json_t *tools = ru_json_take (mcpact_agent_tools (agent));
+    CHECK_STR (ru_str (json_object_get (ru_named (tools, "echo"), "_mcpact"), "server"), "other");
+    json_decref (tools);
+    FILE *file = fopen (flag, "w");
+    CHECK (file);
+    fclose (file);
+    json_t *change = ru_json_take (mcpact_agent_reload (agent));
+    CHECK (json_array_size (json_object_get (change, "changed")) == FIXTURE_TOOL_COUNT);
+    CHECK (json_array_size (json_object_get (change, "added")) == 0);
+    json_decref (change);
+    tools = ru_json_take (mcpact_agent_tools (agent));
+    CHECK_STR (ru_str (json_object_get (ru_named (tools, "echo"), "_mcpact"), "server"), "late");
+    json_decref (tools);
+    ru_teardown (&agent, &session, &runtime);
+    unlink (flag);
+}

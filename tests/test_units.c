@@ -766,6 +766,64 @@ TEST (catalog_policy_reject)
     CHECK (catalog == NULL);
 }
 
+TEST (catalog_reserved_names)
+{
+    //  alpha is not up; its allow-list keeps search and lookup for it.
+    //  beta, which comes later, cannot take search; nothing of alpha shows.
+    json_t *servers =
+        json_pack ("[{s:s, s:s, s:[s, s]}, {s:s, s:s, s:[{s:s}, {s:s}]}]", "name", "alpha",
+                   "endpoint", "inproc://alpha", "reserved", "search", "lookup", "name", "beta",
+                   "endpoint", "inproc://beta", "tools", "name", "search", "name", "other");
+    json_t *functions = json_array ();
+    json_t *rejected = json_array ();
+    catalog_t *down = catalog_build (MCPACT_NAMES_REJECT, functions, servers, rejected);
+    char *names = s_catalog_names (down);
+    CHECK_STR (names, "other");
+    free (names);
+    CHECK (catalog_size (down) == 1);
+    CHECK (json_array_size (rejected) == 1);
+    CHECK_CONTAINS (json_string_value (json_object_get (json_array_get (rejected, 0), "reason")),
+                    "tool search of server alpha, which comes first and is not up");
+    //  A call to search goes to alpha, which says why it cannot answer
+    const catalog_entry_t *entry = catalog_lookup (down, "search");
+    CHECK (entry && entry->reserved);
+    CHECK_STR (entry->endpoint, "inproc://alpha");
+
+    //  alpha comes up with its tools: search is alpha's, and the change
+    //  says search changed owner (it was not shown before: added)
+    json_t *alpha = json_array_get (servers, 0);
+    json_object_del (alpha, "reserved");
+    json_object_set_new (alpha, "tools", json_pack ("[{s:s}]", "name", "search"));
+    json_array_clear (rejected);
+    catalog_t *up = catalog_build (MCPACT_NAMES_REJECT, functions, servers, rejected);
+    names = s_catalog_names (up);
+    CHECK_STR (names, "search other");
+    free (names);
+    json_t *change = catalog_diff (down, up);
+    char *text = json_dumps (change, JSON_COMPACT | JSON_SORT_KEYS);
+    CHECK_STR (text, "{\"added\":[\"search\"],\"changed\":[],\"removed\":[],\"tools\":2}");
+    free (text);
+    json_decref (change);
+
+    //  Without an allow-list nothing is kept: beta has search until alpha
+    //  lists, and then the change says search changed owner
+    json_object_del (alpha, "tools");
+    json_object_set_new (alpha, "tools", json_array ());
+    catalog_t *first = catalog_build (MCPACT_NAMES_REJECT, functions, servers, rejected);
+    CHECK_STR (catalog_lookup (first, "search")->owner, "beta");
+    change = catalog_diff (first, up);
+    text = json_dumps (change, JSON_COMPACT | JSON_SORT_KEYS);
+    CHECK_STR (text, "{\"added\":[],\"changed\":[\"search\"],\"removed\":[],\"tools\":2}");
+    free (text);
+    json_decref (change);
+    catalog_unref (&first);
+    catalog_unref (&up);
+    catalog_unref (&down);
+    json_decref (rejected);
+    json_decref (functions);
+    json_decref (servers);
+}
+
 TEST (catalog_policy_prefix)
 {
     json_t *rejected;
