@@ -8,6 +8,8 @@
 #include "jsonscan.h"
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,4 +78,91 @@ jsonrpc_method_is (const jsonrpc_msg_t *msg, const char *name)
     size_t size = strlen (name);
     return msg->method && (size_t) (msg->method_end - msg->method) == size + 2 &&
            memcmp (msg->method + 1, name, size) == 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Dropped messages
+
+static const char *
+s_ws (const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+static bool
+s_key (const char *key, const char *key_end, const char *name)
+{
+    size_t size = strlen (name);
+    return (size_t) (key_end - key) == size + 2 && memcmp (key + 1, name, size) == 0;
+}
+
+//  Reads members "key": value from p on, as far as they are whole: notes
+//  where "id" is and whether there is a "method". Returns where it
+//  stopped: at the object's end ('}'), or where the text was cut.
+static const char *
+s_members (const char *p, const char *end, const char **id, const char **id_end, bool *method)
+{
+    while (true) {
+        p = s_ws (p, end);
+        const char *key = p;
+        const char *key_end = p < end && *p == '"' ? jsonscan_value (p, end, 1) : NULL;
+        if (!key_end)
+            return p;
+        p = s_ws (key_end, end);
+        if (p >= end || *p != ':')
+            return p;
+        const char *value = s_ws (p + 1, end);
+        const char *value_end = jsonscan_value (value, end, 512);
+        if (!value_end || value_end == end)
+            return value; //  cut (a number at the cut may be cut short)
+        if (s_key (key, key_end, "id"))
+            *id = value, *id_end = value_end;
+        else if (s_key (key, key_end, "method"))
+            *method = true;
+        p = s_ws (value_end, end);
+        if (p >= end || *p != ',')
+            return p;
+        p++;
+    }
+}
+
+char *
+jsonrpc_dropped_answer (const char *head, size_t head_size, const char *tail, size_t tail_size,
+                        size_t size, size_t limit)
+{
+    const char *id = NULL, *id_end = NULL;
+    bool method = false;
+    //  The head: members from the start, up to the cut.
+    const char *p = s_ws (head, head + head_size);
+    if (p < head + head_size && *p == '{')
+        s_members (p + 1, head + head_size, &id, &id_end, &method);
+    //  The tail: the first key from which whole members run to the end of
+    //  the object, where the text ends (so they are top-level members,
+    //  not members of something nested); quotes inside strings are
+    //  escaped, so no string's contents can pass for that.
+    const char *end = tail + tail_size;
+    for (const char *at = tail; at < end; at++) {
+        if (*at != '"' || (at > tail && at[-1] == '\\'))
+            continue;
+        const char *found = NULL, *found_end = NULL;
+        bool found_method = false;
+        const char *stop = s_members (at, end, &found, &found_end, &found_method);
+        if (stop < end && *stop == '}' && s_ws (stop + 1, end) == end) {
+            if (!id)
+                id = found, id_end = found_end;
+            method |= found_method;
+            break;
+        }
+    }
+    if (!id || method)
+        return NULL;
+    char *text = NULL;
+    if (asprintf (&text,
+                  "{\"jsonrpc\":\"2.0\",\"id\":%.*s,\"error\":{\"message\":\"the server's "
+                  "answer (%zu bytes) is larger than the limit of %zu bytes; it was dropped\"}}",
+                  (int) (id_end - id), id, size, limit) < 0)
+        text = NULL;
+    return text;
 }

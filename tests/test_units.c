@@ -13,6 +13,7 @@
 
 #include "catalog.h"
 #include "idmap.h"
+#include "jsonrpc.h"
 #include "jsonscan.h"
 #include "linebuf.h"
 #include "testutil.h"
@@ -161,6 +162,111 @@ TEST (linebuf_oversized_line_dropped)
     const char *expected_exact[] = { exact, "next" };
     s_feed_all_ways (text, strlen (text), 64, expected_exact, 2, 0);
     free (text);
+}
+
+//  What on_dropped was told, for the last dropped line.
+typedef struct {
+    char head[LINEBUF_EDGE + 1], tail[LINEBUF_EDGE + 1];
+    size_t size;
+    int calls;
+} s_dropped_t;
+
+static void
+s_on_dropped (void *arg, const char *head, size_t head_size, const char *tail, size_t tail_size,
+              size_t size)
+{
+    s_dropped_t *self = (s_dropped_t *) ((s_lines_t *) arg)->lines[63];
+    memcpy (self->head, head, head_size);
+    self->head[head_size] = 0;
+    memcpy (self->tail, tail, tail_size);
+    self->tail[tail_size] = 0;
+    self->size = size;
+    self->calls++;
+}
+
+TEST (linebuf_dropped_line_edges)
+{
+    //  A line of 5000 bytes over a limit of 1000, fed in chunks of every
+    //  size: its first and last LINEBUF_EDGE bytes and its size come out
+    //  once, and the lines around it are intact.
+    size_t size = 5000;
+    char *big = malloc (size + 1);
+    for (size_t i = 0; i < size; i++)
+        big[i] = (char) ('a' + i % 26);
+    big[size] = 0;
+    char *text = NULL;
+    CHECK (asprintf (&text, "before\n%s\r\nafter\n", big) > 0);
+    size_t total = strlen (text);
+    for (size_t chunk = 1; chunk <= total; chunk = chunk < 64 ? chunk + 1 : chunk * 2) {
+        s_dropped_t dropped = { .calls = 0 };
+        s_lines_t lines = { .count = 0 };
+        lines.lines[63] = (char *) &dropped;
+        linebuf_t buf;
+        linebuf_init (&buf, 1000);
+        buf.on_dropped = s_on_dropped;
+        for (size_t at = 0; at < total; at += chunk)
+            CHECK (linebuf_feed (&buf, text + at, at + chunk < total ? chunk : total - at,
+                                 s_collect, &lines) == 0);
+        linebuf_free (&buf);
+        CHECK_MSG (dropped.calls == 1, "chunk %zu: told %d times", chunk, dropped.calls);
+        CHECK (dropped.size == size + 1); //  with its '\r'
+        CHECK (strncmp (dropped.head, big, LINEBUF_EDGE) == 0 &&
+               strlen (dropped.head) == LINEBUF_EDGE);
+        //  The tail without the line's '\r'
+        size_t tail = strlen (dropped.tail);
+        CHECK_MSG (tail == LINEBUF_EDGE - 1 && strcmp (dropped.tail, big + size - tail) == 0,
+                   "chunk %zu: tail %s", chunk, dropped.tail);
+        lines.lines[63] = NULL;
+        const char *expected[] = { "before", "after" };
+        s_lines_expect (&lines, expected, 2, "dropped edges");
+        s_lines_free (&lines);
+    }
+    free (text);
+    free (big);
+}
+
+TEST (jsonrpc_dropped_answer)
+{
+    struct {
+        const char *head, *tail;
+        const char *id; //  NULL: no answer
+    } cases[] = {
+        //  id first (Python SDK), last (TypeScript SDK), as a string
+        { "{\"jsonrpc\":\"2.0\",\"id\":17,\"result\":{\"content\":[{\"type\":\"te", "xxxx\"}]}}",
+          "17" },
+        { "{\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"xx",
+          "xxx\"}]},\"jsonrpc\":\"2.0\",\"id\":18}", "18" },
+        { " { \"id\" : \"a-1\" , \"result\":{\"x\":[1,2,", "3]}} \r", "\"a-1\"" },
+        //  an id inside the result is not the message's
+        { "{\"result\":{\"content\":[{\"id\":1,\"text\":\"xx", "xx\",\"id\":5}]}}", NULL },
+        { "{\"result\":{\"a\":\"xx", "x\\\",\\\"id\\\":5}\"}}", NULL },
+        { "{\"jsonrpc\":\"2.0\",\"result\":{\"a\":\"xx", "xxx\",\"id\":5}}", NULL },
+        //  a request or notification from the server is not answered
+        { "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"sampling/createMessage\",\"params\":{\"x",
+          "x\"}}", NULL },
+        { "{\"params\":{\"x\":\"xx", "x\"},\"method\":\"notifications/message\",\"id\":4}", NULL },
+        //  cut inside the id
+        { "{\"jsonrpc\":\"2.0\",\"id\":12", "34}", NULL },
+        { "not json at all", "still not", NULL },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *answer = jsonrpc_dropped_answer (cases[i].head, strlen (cases[i].head), cases[i].tail,
+                                               strlen (cases[i].tail), 70000000, 67108864);
+        if (!cases[i].id) {
+            CHECK_MSG (!answer, "case %zu: %s", i, answer);
+            continue;
+        }
+        CHECK_MSG (answer, "case %zu: no answer", i);
+        json_t *json = json_loads (answer, 0, NULL);
+        char *id = json_dumps (json_object_get (json, "id"), JSON_ENCODE_ANY);
+        CHECK_STR (id, cases[i].id);
+        CHECK_CONTAINS (
+            json_string_value (json_object_get (json_object_get (json, "error"), "message")),
+            "(70000000 bytes) is larger than the limit of 67108864 bytes");
+        free (id);
+        json_decref (json);
+        free (answer);
+    }
 }
 
 //  --------------------------------------------------------------------------

@@ -372,3 +372,31 @@ TEST (timeouts_name_their_setting)
     mcpact_result_destroy (&result);
     ru_teardown (&agent, &session, &runtime);
 }
+
+TEST (oversized_answer_fails_its_call)
+{
+    //  An answer over the 64 MiB limit is dropped; the call it answered
+    //  ends at once with an error saying so, whether the server writes the
+    //  id before the result (Python SDK) or after it (TypeScript SDK).
+    const char *answers[] = {
+        "{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":{\"content\":[{\"type\":\"text\",\"text\":"
+        "\"$PAD\"}]}}",
+        "{\"result\":{\"content\":[{\"type\":\"text\",\"text\":\"$PAD\"}]},\"jsonrpc\":\"2.0\","
+        "\"id\":$ID}",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        mcpact_runtime_t *runtime;
+        mcpact_session_t *session;
+        mcpact_agent_t *agent = s_agent_on (&runtime, &session, "--pad", "67108900", "--reply",
+                                            "tools/call", answers[i], NULL);
+        ru_watchdog_arm (50, "the answer to an oversized call");
+        mcpact_result_t *result = mcpact_agent_call (agent, "echo", "{\"message\":\"m\"}", 60000);
+        ru_watchdog_disarm ();
+        CHECK_MSG (mcpact_result_status (result) == MCPACT_ERR_PROTOCOL, "%s: %s",
+                   mcpact_status_name (mcpact_result_status (result)),
+                   mcpact_result_error (result));
+        CHECK_CONTAINS (mcpact_result_error (result), "is larger than the limit of 67108864 bytes");
+        mcpact_result_destroy (&result);
+        ru_teardown (&agent, &session, &runtime);
+    }
+}

@@ -19,8 +19,57 @@ void
 linebuf_free (linebuf_t *self)
 {
     free (self->data);
-    self->data = NULL;
+    free (self->edges);
+    self->data = self->edges = NULL;
     self->size = self->max = 0;
+}
+
+//  Keeps the last bytes seen of the line being dropped.
+static void
+s_keep_tail (linebuf_t *self, const char *bytes, size_t size)
+{
+    if (!self->edges)
+        return;
+    char *tail = self->edges + LINEBUF_EDGE;
+    if (size >= LINEBUF_EDGE) {
+        memcpy (tail, bytes + size - LINEBUF_EDGE, LINEBUF_EDGE);
+        self->tail_size = LINEBUF_EDGE;
+        return;
+    }
+    size_t keep = self->tail_size + size > LINEBUF_EDGE ? LINEBUF_EDGE - size : self->tail_size;
+    memmove (tail, tail + self->tail_size - keep, keep);
+    memcpy (tail + keep, bytes, size);
+    self->tail_size = keep + size;
+}
+
+//  An oversized line begins with [line, end): drop it, keeping its edges.
+static void
+s_drop_begin (linebuf_t *self, const char *line, const char *end)
+{
+    self->dropped++;
+    self->skipped = (size_t) (end - line);
+    self->head_size = self->tail_size = 0;
+    if (!self->on_dropped)
+        return;
+    if (!self->edges)
+        self->edges = (char *) malloc (2 * LINEBUF_EDGE);
+    if (!self->edges)
+        return;
+    self->head_size = self->skipped < LINEBUF_EDGE ? self->skipped : LINEBUF_EDGE;
+    memcpy (self->edges, line, self->head_size);
+    s_keep_tail (self, line, self->skipped);
+}
+
+static void
+s_drop_end (linebuf_t *self, void *arg)
+{
+    const char *tail = self->edges + LINEBUF_EDGE;
+    size_t tail_size = self->tail_size;
+    //  Without its "\r\n"
+    if (tail_size && tail[tail_size - 1] == '\r')
+        tail_size--;
+    if (self->on_dropped && self->edges)
+        self->on_dropped (arg, self->edges, self->head_size, tail, tail_size, self->skipped);
 }
 
 static void
@@ -59,12 +108,19 @@ linebuf_commit (linebuf_t *self, size_t size, linebuf_fn *fn, void *arg)
         char *newline = (char *) memchr (next, '\n', (size_t) (end - next));
         if (self->skipping) {
             //  Inside an oversized line: drop up to its end.
+            const char *stop = newline ? newline : end;
+            self->skipped += (size_t) (stop - next);
+            s_keep_tail (self, next, (size_t) (stop - next));
             self->skipping = newline == NULL;
+            if (newline)
+                s_drop_end (self, arg);
             line = next = newline ? newline + 1 : end;
         } else if ((size_t) ((newline ? newline : end) - line) > self->limit) {
             //  Too long: drop what we hold and the rest of this line.
-            self->dropped++;
+            s_drop_begin (self, line, newline ? newline : end);
             self->skipping = newline == NULL;
+            if (newline)
+                s_drop_end (self, arg);
             line = next = newline ? newline + 1 : end;
         } else if (newline) {
             s_emit (fn, arg, line, (size_t) (newline - line));

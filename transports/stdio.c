@@ -16,6 +16,7 @@
 
 #include "transport.h"
 
+#include "jsonrpc.h"
 #include "linebuf.h"
 #include "log.h"
 
@@ -104,6 +105,8 @@ s_free_strings (char **strings)
     free (strings);
 }
 
+static linebuf_dropped_fn s_dropped;
+
 static void *
 s_open (const mcpact_server_config_t *config, char **error)
 {
@@ -123,6 +126,7 @@ s_open (const mcpact_server_config_t *config, char **error)
     self->name = strdup (config->name);
     self->in = self->out = self->err = -1;
     linebuf_init (&self->lines, TRANSPORT_MAX_MESSAGE);
+    self->lines.on_dropped = s_dropped;
     linebuf_init (&self->errlines, 4096);
 
     int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
@@ -287,6 +291,20 @@ s_deliver (void *arg, const char *line, size_t size)
 {
     s_deliver_t *deliver = (s_deliver_t *) arg;
     deliver->on_msg (deliver->owner, line, size);
+}
+
+//  A message over the size limit was dropped: the call it answered ends
+//  with an error saying so, instead of waiting out its timeout.
+static void
+s_dropped (void *arg, const char *head, size_t head_size, const char *tail, size_t tail_size,
+           size_t size)
+{
+    s_deliver_t *deliver = (s_deliver_t *) arg;
+    char *answer =
+        jsonrpc_dropped_answer (head, head_size, tail, tail_size, size, TRANSPORT_MAX_MESSAGE);
+    if (answer)
+        deliver->on_msg (deliver->owner, answer, strlen (answer));
+    free (answer);
 }
 
 static void
