@@ -9,8 +9,10 @@
     peers (tests/peers) skip without them, or fail when
     MCPACT_REQUIRE_PEERS=1. The test process makes itself a subreaper so
     that a server the CLI leaves running is caught (and a hung CLI is
-    killed with its servers). Every temporary file and directory is
-    removed and every child reaped.
+    killed with its servers). The tests at the end learn where the
+    servers' processes are from files the fixture writes, and kill by pid
+    at exit whatever is still there. Every temporary file and directory
+    is removed and every child reaped.
     =========================================================================
 */
 
@@ -422,8 +424,10 @@ TEST (config_mixed_with_failed_server)
     snprintf (text, sizeof text,
               "{ \"mcpServers\": {\n"
               "    \"files\": { \"command\": \"%s\", \"args\": [\"%s\", \"%s\"] },\n"
-              "    \"everything\": { \"command\": \"%s\", \"args\": [\"%s\", \"stdio\"],\n"
-              "                    \"timeouts\": { \"connect\": 30000, \"list\": 30000 } },\n"
+              "    \"everything\": { \"command\": \"%s\", \"args\": [\"%s\", "
+              "\"stdio\"],\n"
+              "                    \"timeouts\": { \"connect\": 30000, \"list\": 30000 "
+              "} },\n"
               "    \"ghost\": { \"command\": \"/nonexistent/mcpact-no-such-server\" }\n"
               "} }\n",
               node, FILESYSTEM_JS, dir, node, EVERYTHING_JS);
@@ -680,5 +684,113 @@ TEST (example_broken_json)
                     "{\"message\":\"still works\"}");
     CHECK_EXIT (run, 0);
     CHECK_CONTAINS (run.out, "still works");
+    ru_run_free (&run);
+}
+
+//  --------------------------------------------------------------------------
+//  Nothing a server started may outlive mcpact. The fixture says where its
+//  processes are (--pid-file) and when a call has reached it (--call-file);
+//  whatever a test finds still there at its end is killed by pid.
+
+//  Generous: the machine may be loaded. Not a speed requirement.
+#define SERVER_WAIT_MS 30000
+
+//  Whether `pid` is alive (not a zombie waiting to be reaped) and still
+//  in group `pgid`, so that a reused pid does not count.
+static bool
+s_alive (long pid, long pgid)
+{
+    char path[64], stat[512];
+    snprintf (path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return false;
+    size_t size = fread (stat, 1, sizeof stat - 1, file);
+    fclose (file);
+    stat[size] = 0;
+    char *comm_end = strrchr (stat, ')');
+    char state;
+    long ppid, group;
+    return comm_end && sscanf (comm_end + 1, " %c %ld %ld", &state, &ppid, &group) == 3 &&
+           state != 'Z' && state != 'X' && group == pgid;
+}
+
+//  Processes the servers started, killed at exit if a test leaves them.
+static long s_started[8][2];
+static int s_started_count;
+
+static void
+s_kill_started (void)
+{
+    for (int index = 0; index < s_started_count; index++)
+        if (s_alive (s_started[index][0], s_started[index][1]))
+            kill ((pid_t) s_started[index][0], SIGKILL);
+}
+
+static void
+s_track (long pid, long pgid)
+{
+    if (s_started_count == 0)
+        atexit (s_kill_started);
+    CHECK (s_started_count < 8);
+    s_started[s_started_count][0] = pid;
+    s_started[s_started_count++][1] = pgid;
+}
+
+//  Waits (boundedly) for a file the server writes.
+static void
+s_wait_file (const char *path)
+{
+    for (int waited = 0; access (path, F_OK) != 0; waited += 20) {
+        CHECK_MSG (waited < SERVER_WAIT_MS, "the server did not write %s", path);
+        ru_sleep_ms (20);
+    }
+}
+
+//  Reads "PID [OTHER-PID]" from `path`; tracks both as members of the
+//  group the first leads.
+static void
+s_read_pids (const char *path, long *first, long *second)
+{
+    s_wait_file (path);
+    FILE *file = fopen (path, "r");
+    CHECK (file);
+    *first = *second = 0;
+    int count = fscanf (file, "%ld %ld", first, second);
+    fclose (file);
+    CHECK_MSG (count >= 1 && *first > 0, "no pid in %s", path);
+    s_track (*first, *first);
+    if (*second > 0)
+        s_track (*second, *first);
+}
+
+//  A server started through `sh -c 'helper & exec server'`: after a plain
+//  call, nothing of its process group may be left.
+TEST (call_ends_what_a_launcher_left)
+{
+    char dir[64];
+    snprintf (dir, sizeof dir, "/tmp/mcpact-cli-proc-XXXXXX");
+    CHECK (mkdtemp (dir));
+    s_temp_add (dir);
+    char pids[96];
+    snprintf (pids, sizeof pids, "%s/pids", dir);
+    s_temp_add (pids);
+    char text[1024], config[PATH_MAX];
+    snprintf (text, sizeof text,
+              "{\"mcpServers\": {\"launched\": {\"command\": \"sh\", \"args\": "
+              "[\"-c\", "
+              "\"sleep 3600 & echo $$ $! > %s; exec %s\"]}}}",
+              pids, FIXTURE);
+    s_write_temp (config, sizeof config, text);
+
+    ru_run_t run = ru_cli (
+        NULL, NULL,
+        (const char *const[]){ "-c", config, "call", "echo", "{\"message\":\"launched\"}", NULL });
+    long group, helper;
+    s_read_pids (pids, &group, &helper);
+    CHECK_EXIT (run, 0);
+    CHECK_CONTAINS (run.out, "launched");
+    CHECK_MSG (!s_alive (helper, group), "the launcher's 'sleep 3600' (%ld) outlived mcpact",
+               helper);
     ru_run_free (&run);
 }

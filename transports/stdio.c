@@ -5,8 +5,11 @@
     environment made of a small allow-list of ours plus the user's `env`,
     and frames newline-delimited JSON-RPC on its stdin/stdout. stderr goes
     to a bounded ring (the tail is shown in the server's status) and to the
-    debug log. Closing follows the MCP specification's order: close stdin,
-    wait; SIGTERM to the group, wait; SIGKILL.
+    debug log. Closing follows the MCP specification's order, applied to
+    the whole process group, so that what a launcher (`sh -c`, `npx`,
+    `uv run`) started goes too: close stdin, wait for the server; SIGTERM
+    to the group, wait; SIGKILL to the group. It ends only once nothing of
+    the group is left (or a bounded wait after SIGKILL has passed).
 
     Threading: used by one server actor thread. Signals: that thread blocks
     SIGPIPE (see actor.c), so a write to a dead child fails with EPIPE
@@ -19,6 +22,7 @@
 #include "linebuf.h"
 #include "log.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -34,15 +38,20 @@
 extern char **environ;
 
 #define STDERR_RING_SIZE 4096
-//  The close sequence's waits (ms): after closing stdin, after SIGTERM.
+//  The close sequence's waits (ms): after closing stdin, after SIGTERM,
+//  and after SIGKILL (for the group's last members to be gone).
 #define CLOSE_WAIT_MS 1000
 #define TERM_WAIT_MS 1000
+#define KILL_WAIT_MS 1000
+//  How often the close sequence looks again while it waits.
+#define CLOSE_POLL_US 5000
 
 static const char *s_env_allowed[] = { "HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER", NULL };
 
 typedef struct {
     char *name;                  //  server name, for logs
     pid_t pid;                   //  child process (and group) id; 0 once reaped
+    pid_t pgid;                  //  its process group; kept after reaping, for the rest
     int status;                  //  exit status once reaped
     int in;                      //  child's stdin (ours to write), -1 once closed
     int out;                     //  child's stdout, -1 once closed
@@ -170,6 +179,7 @@ s_open (const mcpact_server_config_t *config, char **error)
             *error = NULL;
         goto done;
     }
+    self->pgid = self->pid;
     self->in = in[1], in[1] = -1;
     self->out = out[0], out[0] = -1;
     self->err = err[0], err[0] = -1;
@@ -446,15 +456,125 @@ s_describe (void *state, json_t *status)
     free (tail);
 }
 
-static bool
-s_wait_exit (s_stdio_t *self, int ms)
+//  Reaps what of the server's process group is our child: the server,
+//  and members we adopted if the host is a subreaper.
+static void
+s_reap_group (s_stdio_t *self)
 {
-    for (int waited = 0; waited < ms; waited += 5) {
-        if (s_reap (self, false))
-            return true;
-        usleep (5000);
+    int status;
+    pid_t rc;
+    while ((rc = waitpid (-self->pgid, &status, WNOHANG)) > 0 || (rc < 0 && errno == EINTR))
+        if (rc == self->pid) {
+            self->status = status;
+            self->pid = 0;
+        }
+    //  Reaped by someone else (a host that ignores SIGCHLD): gone all the same.
+    if (rc < 0 && errno == ECHILD)
+        self->pid = 0;
+}
+
+//  Whether /proc shows a process of group `pgid` that is not a zombie.
+//  Where /proc cannot be read, the kill (-pgid, 0) before has the say.
+static bool
+s_group_has_live_member (pid_t pgid)
+{
+    DIR *proc = opendir ("/proc");
+    if (!proc)
+        return true;
+    bool live = false;
+    struct dirent *entry;
+    while (!live && (entry = readdir (proc))) {
+        if (entry->d_name[0] < '1' || entry->d_name[0] > '9')
+            continue;
+        char path[64], stat[256];
+        snprintf (path, sizeof path, "/proc/%.20s/stat", entry->d_name);
+        int fd = open (path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t size = read (fd, stat, sizeof stat - 1);
+        close (fd);
+        if (size <= 0)
+            continue;
+        stat[size] = 0;
+        //  "pid (comm) state ppid pgrp ...", where comm may hold ')' too
+        char *comm_end = strrchr (stat, ')');
+        char state;
+        int ppid, pgrp;
+        if (comm_end && sscanf (comm_end + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 &&
+            pgrp == pgid && state != 'Z' && state != 'X')
+            live = true;
     }
-    return s_reap (self, false);
+    closedir (proc);
+    return live;
+}
+
+//  True once nothing of the server's process group is alive. The server
+//  counts until we reap it (a zombie child of ours keeps the group id
+//  ours). After that kill (-pgid, 0) finds any member, zombies too: a
+//  member whose parent (often init, which may reap late) has not reaped
+//  it yet is dead all the same, so then /proc has the last word.
+static bool
+s_group_gone (s_stdio_t *self)
+{
+    s_reap_group (self);
+    if (self->pid > 0)
+        return false;
+    if (kill (-self->pgid, 0) != 0 && errno == ESRCH)
+        return true;
+    return !s_group_has_live_member (self->pgid);
+}
+
+//  Waits at most `ms` for the server to exit (or, with `group`, for all of
+//  its process group to be gone). Returns whether it did.
+static bool
+s_wait_gone (s_stdio_t *self, int ms, bool group)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    int64_t until = (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000 + ms;
+    while (true) {
+        if (group ? s_group_gone (self) : (s_reap_group (self), self->pid == 0))
+            return true;
+        clock_gettime (CLOCK_MONOTONIC, &now);
+        if ((int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000 >= until)
+            return false;
+        usleep (CLOSE_POLL_US);
+    }
+}
+
+//  Signals the whole group; SIGCONT too, since a stopped process acts on
+//  SIGTERM only once it runs again.
+static void
+s_signal_group (s_stdio_t *self, int signal)
+{
+    kill (-self->pgid, signal);
+    if (signal == SIGTERM)
+        kill (-self->pgid, SIGCONT);
+}
+
+//  The close sequence. The group id stays reserved while any member lives
+//  (or our unreaped child), so signalling -pgid after the server itself
+//  is gone reaches only what it left behind. Also run after the server
+//  died on its own, before a restart or giving up: its leftovers go too.
+static void
+s_close_group (s_stdio_t *self)
+{
+    bool exited = s_wait_gone (self, CLOSE_WAIT_MS, false);
+    if (s_group_gone (self))
+        return;
+    if (exited)
+        log_debug ("server %s: exited; SIGTERM to what is left of its process group", self->name);
+    else
+        log_debug ("server %s: no exit after stdin closed; SIGTERM", self->name);
+    s_signal_group (self, SIGTERM);
+    if (s_wait_gone (self, TERM_WAIT_MS, true))
+        return;
+    log_warn ("server %s: %s after SIGTERM; SIGKILL", self->name,
+              self->pid > 0 ? "no exit" : "its process group is still there");
+    s_signal_group (self, SIGKILL);
+    if (!s_wait_gone (self, KILL_WAIT_MS, true))
+        log_error ("server %s: process group %d is still there %d ms after SIGKILL", self->name,
+                   (int) self->pgid, KILL_WAIT_MS);
 }
 
 static void
@@ -469,15 +589,8 @@ s_stop (void **state_p)
         close (self->in);
         self->in = -1;
     }
-    if (self->pid > 0 && !s_wait_exit (self, CLOSE_WAIT_MS)) {
-        log_debug ("server %s: no exit after stdin closed; SIGTERM", self->name);
-        kill (-self->pid, SIGTERM);
-        if (!s_wait_exit (self, TERM_WAIT_MS)) {
-            log_warn ("server %s: no exit after SIGTERM; SIGKILL", self->name);
-            kill (-self->pid, SIGKILL);
-            s_reap (self, true);
-        }
-    }
+    if (self->pgid > 0)
+        s_close_group (self);
     if (self->out >= 0)
         close (self->out);
     if (self->err >= 0)
