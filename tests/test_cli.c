@@ -737,6 +737,18 @@ s_track (long pid, long pgid)
     s_started[s_started_count++][1] = pgid;
 }
 
+//  Waits (boundedly) for `pid` of group `pgid` to be gone.
+static bool
+s_gone (long pid, long pgid)
+{
+    for (int waited = 0; waited < SERVER_WAIT_MS; waited += 20) {
+        if (!s_alive (pid, pgid))
+            return true;
+        ru_sleep_ms (20);
+    }
+    return false;
+}
+
 //  Waits (boundedly) for a file the server writes.
 static void
 s_wait_file (const char *path)
@@ -793,4 +805,142 @@ TEST (call_ends_what_a_launcher_left)
     CHECK_MSG (!s_alive (helper, group), "the launcher's 'sleep 3600' (%ld) outlived mcpact",
                helper);
     ru_run_free (&run);
+}
+
+//  --------------------------------------------------------------------------
+//  mcpact killed: its servers get their parent-death signal. The servers
+//  here ignore stdin EOF, so only that signal ends them.
+
+//  A directory for one server's files, and its config: the fixture with
+//  `switches` (a JSON array's items), its pids in DIR/pids, DIR/call
+//  created when a call reaches it, and room for a long call.
+typedef struct {
+    char dir[64];          //  removed at exit
+    char pids[96];         //  DIR/pids
+    char call[96];         //  DIR/call
+    char config[PATH_MAX]; //  the config file
+} s_server_files_t;
+
+static void
+s_server_files (s_server_files_t *self, const char *switches)
+{
+    snprintf (self->dir, sizeof self->dir, "/tmp/mcpact-cli-proc-XXXXXX");
+    CHECK (mkdtemp (self->dir));
+    s_temp_add (self->dir);
+    snprintf (self->pids, sizeof self->pids, "%s/pids", self->dir);
+    snprintf (self->call, sizeof self->call, "%s/call", self->dir);
+    s_temp_add (self->pids);
+    s_temp_add (self->call);
+    char text[1024];
+    snprintf (text, sizeof text,
+              "{\"mcpServers\": {\"stubborn\": {\"command\": \"%s\", \"args\": [%s, "
+              "\"--pid-file\", \"%s\", \"--call-file\", \"%s\"], "
+              "\"timeouts\": {\"call\": 600000}}}}",
+              FIXTURE, switches, self->pids, self->call);
+    s_write_temp (self->config, sizeof self->config, text);
+}
+
+//  mcpact running in the background, with its stderr on a pipe.
+typedef struct {
+    pid_t pid; //  mcpact
+    int err;   //  its stderr, ours to read
+} s_background_t;
+
+//  Starts mcpact with `args` (NULL-terminated, without argv[0]); its
+//  stdout goes to /dev/null or, if `closed_stdout`, to a pipe nobody
+//  reads (as in `mcpact tools | head -1` once head is gone). Its signals
+//  start at their defaults, as from a terminal, whatever ours are.
+static s_background_t
+s_start_cli (const char *const *args, bool closed_stdout)
+{
+    const char *argv[16] = { RU_CLI };
+    for (int index = 0; args[index]; index++) {
+        CHECK (index < 14);
+        argv[index + 1] = args[index];
+    }
+    int err[2], out[2];
+    CHECK (pipe2 (err, O_CLOEXEC) == 0);
+    CHECK (pipe2 (out, O_CLOEXEC) == 0);
+    fflush (NULL);
+    pid_t pid = fork ();
+    CHECK (pid >= 0);
+    if (pid == 0) {
+        int null = open ("/dev/null", O_RDWR);
+        if (null < 0 || dup2 (null, 0) < 0 || dup2 (closed_stdout ? out[1] : null, 1) < 0 ||
+            dup2 (err[1], 2) < 0)
+            _exit (126);
+        const int signals[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGALRM };
+        sigset_t none;
+        sigemptyset (&none);
+        sigprocmask (SIG_SETMASK, &none, NULL);
+        for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
+            signal (signals[i], SIG_DFL);
+        execv (RU_CLI, (char *const *) argv);
+        _exit (127);
+    }
+    close (err[1]);
+    close (out[0]);
+    close (out[1]);
+    s_track (pid, getpgid (pid));
+    return (s_background_t){ pid, err[0] };
+}
+
+//  `mcpact -q -c CONFIG call sleep {"ms":600000}`: a call that only a
+//  signal ends in time.
+static s_background_t
+s_start_long_call (const char *config)
+{
+    return s_start_cli (
+        (const char *const[]){ "-q", "-c", config, "call", "sleep", "{\"ms\":600000}", NULL },
+        false);
+}
+
+//  Waits for mcpact to end, reading its stderr into *err; returns its
+//  status as a shell shows it (128 + signal). One that has not ended in
+//  RU_CLI_HANG_MS is stuck: it is killed, and the test fails.
+static int
+s_wait_cli (s_background_t *self, char **err)
+{
+    size_t size = 0;
+    *err = calloc (1, 1);
+    CHECK (*err);
+    int64_t hang_at = ru_now_ms () + RU_CLI_HANG_MS;
+    struct pollfd item = { self->err, POLLIN, 0 };
+    while (true) {
+        int64_t left = hang_at - ru_now_ms ();
+        int rc = poll (&item, 1, left > 0 ? (int) left : 0);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc == 0) {
+            kill (self->pid, SIGKILL);
+            waitpid (self->pid, NULL, 0);
+            close (self->err);
+            CHECK_MSG (false, "mcpact did not end within %d ms; stderr:\n%s", RU_CLI_HANG_MS, *err);
+        }
+        if (!ru_drain (self->err, err, &size))
+            break;
+    }
+    close (self->err);
+    int status;
+    while (waitpid (self->pid, &status, 0) < 0)
+        CHECK (errno == EINTR);
+    return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+}
+
+//  Nothing of mcpact runs after SIGKILL: only the parent-death signal set
+//  when the server was started can end a server that ignores EOF.
+TEST (sigkill_takes_the_servers)
+{
+    s_server_files_t files;
+    s_server_files (&files, "\"--ignore-eof\"");
+    s_background_t cli = s_start_long_call (files.config);
+    s_wait_file (files.call);
+    long server, none;
+    s_read_pids (files.pids, &server, &none);
+
+    CHECK (kill (cli.pid, SIGKILL) == 0);
+    char *err;
+    CHECK (s_wait_cli (&cli, &err) == 128 + SIGKILL);
+    CHECK_MSG (s_gone (server, server), "the server %ld outlived mcpact (killed)", server);
+    free (err);
 }

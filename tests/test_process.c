@@ -4,9 +4,9 @@
     Closing a stdio server ends its whole process group, not only the
     process mcpact started: what a launcher or the server itself left in
     the group goes too, whether the server is closed, restarted after it
-    died, or given up on. The fixture server says where it is
-    (--pid-file) and can outlive stdin EOF or SIGTERM, or leave a helper
-    in its group (--helper).
+    died, or given up on. A host killed outright takes its servers with
+    it. The fixture server says where it is (--pid-file) and can outlive
+    stdin EOF or SIGTERM, or leave a helper in its group (--helper).
 
     Checks look at /proc: a process counts as alive when it is not a
     zombie (dead, waiting for its parent, often a slow init, to reap it)
@@ -22,6 +22,7 @@
 #include "testutil.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <sys/stat.h>
@@ -124,6 +125,18 @@ s_read_pids (const char *path, long *server, long *helper)
     s_track (*server, *server);
     if (*helper > 0)
         s_track (*helper, *server);
+}
+
+//  Waits (boundedly) for `pid` of group `pgid` to be gone.
+static bool
+s_gone (long pid, long pgid)
+{
+    for (int waited = 0; waited < GONE_WAIT_MS; waited += 20) {
+        if (!s_alive (pid, pgid))
+            return true;
+        ru_sleep_ms (20);
+    }
+    return false;
 }
 
 //  A fixture server that leaves a helper in its group and says where both
@@ -235,4 +248,124 @@ TEST (failed_start_ends_what_the_server_left)
     CHECK_MSG (!s_alive (helper, server), "the helper %ld of the failed server is still there",
                helper);
     ru_teardown (NULL, &session, &runtime);
+}
+
+//  The child starts with default signals whatever the host set: a host
+//  that ignores SIGTERM must not pass that on, or closing would need
+//  SIGKILL (and the server could not clean up).
+static pthread_mutex_t s_log_lock = PTHREAD_MUTEX_INITIALIZER;
+static char s_log[8192];
+
+static void
+s_log_line (mcpact_log_level_t level, const char *message, void *arg)
+{
+    pthread_mutex_lock (&s_log_lock);
+    size_t len = strlen (s_log);
+    snprintf (s_log + len, sizeof s_log - len, "%s\n", message);
+    pthread_mutex_unlock (&s_log_lock);
+}
+
+TEST (server_starts_with_default_signals)
+{
+    signal (SIGTERM, SIG_IGN);
+    mcpact_set_log (s_log_line, NULL, MCPACT_LOG_DEBUG);
+    const char *pids = s_path ("pids");
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    mcpact_server_config_t *config =
+        ru_fixture ("fx", "--ignore-eof", "--pid-file", pids, (const char *) NULL);
+    CHECK (mcpact_session_add_server (session, &config) == 0);
+    mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
+    CHECK (agent);
+    RU_CALL_IS (agent, "echo", "{\"message\":\"hi\"}", "hi");
+    long server, helper;
+    s_read_pids (pids, &server, &helper);
+    ru_teardown (&agent, &session, &runtime);
+    mcpact_set_log (NULL, NULL, MCPACT_LOG_WARN);
+    CHECK (!s_alive (server, server));
+    pthread_mutex_lock (&s_log_lock);
+    CHECK_CONTAINS (s_log, "server fx: no exit after stdin closed; SIGTERM");
+    CHECK_MSG (!strstr (s_log, "SIGKILL"), "SIGTERM did not end the server:\n%s", s_log);
+    pthread_mutex_unlock (&s_log_lock);
+}
+
+//  --------------------------------------------------------------------------
+//  A host killed outright takes its servers with it
+
+//  A host in a child process: starts one server that ignores stdin EOF
+//  (restarted once first, if `restart`: a new process, started by the
+//  same thread), tells us on `ready`, then waits to be killed.
+static void
+s_host (int ready, const char *pids, bool restart)
+{
+    mcpact_runtime_t *runtime = mcpact_runtime_new ();
+    mcpact_session_t *session = runtime ? mcpact_session_new (runtime) : NULL;
+    mcpact_server_config_t *config = mcpact_server_stdio_new ("stubborn", RU_FIXTURE);
+    if (!session || !config || mcpact_server_config_add_arg (config, "--ignore-eof") ||
+        mcpact_server_config_add_arg (config, "--pid-file") ||
+        mcpact_server_config_add_arg (config, pids) ||
+        mcpact_session_add_server (session, &config) != 0)
+        _exit (1);
+    mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
+    mcpact_result_t *result = agent ? mcpact_agent_call (agent, "pid", NULL, 0) : NULL;
+    bool ok = mcpact_result_status (result) == MCPACT_OK;
+    mcpact_result_destroy (&result);
+    if (ok && restart) {
+        unlink (pids);
+        result = mcpact_agent_call (agent, "crash", NULL, 0);
+        mcpact_result_destroy (&result);
+        ok = false;
+        for (int waited = 0; waited < GONE_WAIT_MS && !ok; waited += 50) {
+            result = mcpact_agent_call (agent, "pid", NULL, 0);
+            ok = mcpact_result_status (result) == MCPACT_OK;
+            mcpact_result_destroy (&result);
+            if (!ok)
+                ru_sleep_ms (50);
+        }
+    }
+    if (!ok || write (ready, "R", 1) != 1)
+        _exit (1);
+    while (true)
+        pause ();
+}
+
+static void
+s_host_killed (bool restart)
+{
+    const char *pids = s_path ("pids");
+    int ready[2];
+    CHECK (pipe (ready) == 0);
+    fflush (NULL);
+    pid_t host = fork ();
+    CHECK (host >= 0);
+    if (host == 0) {
+        close (ready[0]);
+        s_host (ready[1], pids, restart);
+    }
+    close (ready[1]);
+    s_track (host, getpgid (host));
+    struct pollfd item = { ready[0], POLLIN, 0 };
+    char byte = 0;
+    ssize_t got = poll (&item, 1, 60000) == 1 ? read (ready[0], &byte, 1) : -1;
+    close (ready[0]);
+    CHECK_MSG (got == 1, "the host could not start its server");
+    long server, helper;
+    s_read_pids (pids, &server, &helper);
+    CHECK (s_alive (server, server));
+
+    CHECK (kill (host, SIGKILL) == 0);
+    CHECK (waitpid (host, NULL, 0) == host);
+    //  Nothing of the host runs any more: only the parent-death signal
+    //  set at spawn can end a server that ignores EOF
+    CHECK_MSG (s_gone (server, server), "the server %ld outlived its host (killed)", server);
+}
+
+TEST (killed_host_takes_its_servers)
+{
+    s_host_killed (false);
+}
+
+TEST (killed_host_takes_its_restarted_servers)
+{
+    s_host_killed (true);
 }

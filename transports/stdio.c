@@ -9,11 +9,16 @@
     the whole process group, so that what a launcher (`sh -c`, `npx`,
     `uv run`) started goes too: close stdin, wait for the server; SIGTERM
     to the group, wait; SIGKILL to the group. It ends only once nothing of
-    the group is left (or a bounded wait after SIGKILL has passed).
+    the group is left (or a bounded wait after SIGKILL has passed). If the
+    host dies without closing (SIGKILL, a crash), the server gets SIGTERM
+    from the kernel (the parent-death signal, see s_child).
 
-    Threading: used by one server actor thread. Signals: that thread blocks
-    SIGPIPE (see actor.c), so a write to a dead child fails with EPIPE
-    instead of killing the host; the child gets a clean signal mask.
+    Threading: used by one server actor thread, which opens the transport
+    (on restarts too) and stops it before the thread ends; that matters,
+    since Linux sends the parent-death signal when the thread that started
+    the child exits, not the process. Signals: that thread blocks SIGPIPE
+    (see actor.c), so a write to a dead child fails with EPIPE instead of
+    killing the host; the child gets a clean signal mask.
     =========================================================================
 */
 
@@ -25,17 +30,16 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-extern char **environ;
 
 #define STDERR_RING_SIZE 4096
 //  The close sequence's waits (ms): after closing stdin, after SIGTERM,
@@ -45,6 +49,13 @@ extern char **environ;
 #define KILL_WAIT_MS 1000
 //  How often the close sequence looks again while it waits.
 #define CLOSE_POLL_US 5000
+
+//  What the server gets when the thread that started it dies without
+//  closing it. SIGTERM rather than SIGKILL: a launcher that passes it on
+//  to the server it runs (uv run does) then ends that server too, where
+//  SIGKILL would leave it behind; and what SIGTERM does not end still
+//  reads EOF on its stdin, whose only write end died with the host.
+#define PARENT_DEATH_SIGNAL SIGTERM
 
 static const char *s_env_allowed[] = { "HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER", NULL };
 
@@ -113,6 +124,131 @@ s_free_strings (char **strings)
     free (strings);
 }
 
+//  What the child needs between vfork and exec, all made beforehand: the
+//  child borrows our memory and our stack until it execs.
+typedef struct {
+    const char *command; //  run through a PATH search, as execvp does
+    char **argv;         //  its arguments, argv[0] the command
+    char **envp;         //  its whole environment
+    const char *cwd;     //  where it runs, or NULL: here
+    int in, out, err;    //  the pipe ends that become its 0, 1 and 2
+    int report;          //  write end of the CLOEXEC pipe for failures
+    pid_t parent;        //  our pid, to tell that we died before prctl
+} s_spawn_t;
+
+//  Why the child could not exec, sent back on the report pipe.
+typedef struct {
+    bool chdir; //  it was the chdir to cwd, not the exec
+    int error;  //  errno
+} s_spawn_failure_t;
+
+//  Makes `fd` the child's descriptor `target`, without close-on-exec.
+static int
+s_child_dup (int fd, int target)
+{
+    if (fd == target)
+        return fcntl (fd, F_SETFD, 0);
+    return dup2 (fd, target) < 0 ? -1 : 0;
+}
+
+//  The child between vfork and exec. It runs on our memory while our
+//  thread waits, so: async-signal-safe calls only, no allocation, and it
+//  writes nothing of ours. What posix_spawn did (own process group, clean
+//  signal mask, default signals, pipes, cwd) plus the parent-death signal,
+//  which posix_spawn cannot set.
+static _Noreturn void
+s_child (const s_spawn_t *spawn)
+{
+    //  Linux sends it when the thread that forked us exits: the server
+    //  actor's thread, which always closes (and reaps) us before it ends;
+    //  so only the death of the whole host sends it. If the host died
+    //  before the prctl took, nobody will send it: go at once.
+    prctl (PR_SET_PDEATHSIG, PARENT_DEATH_SIGNAL);
+    if (getppid () != spawn->parent)
+        _exit (127);
+    setpgid (0, 0);
+    //  A handler of the host must never run here, on shared memory, and the
+    //  signals a server relies on start at their defaults; then unblock
+    //  (our thread blocks nearly everything, and exec keeps the mask).
+    struct sigaction defaults = { .sa_handler = SIG_DFL };
+    for (int sig = 1; sig < NSIG; sig++) {
+        struct sigaction current;
+        if (sigaction (sig, NULL, &current) != 0)
+            continue;
+        bool handled = current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN;
+        if (handled || sig == SIGPIPE || sig == SIGINT || sig == SIGTERM || sig == SIGCHLD)
+            sigaction (sig, &defaults, NULL);
+    }
+    sigset_t none;
+    sigemptyset (&none);
+    sigprocmask (SIG_SETMASK, &none, NULL);
+
+    s_spawn_failure_t failure = { false, 0 };
+    if (spawn->cwd && chdir (spawn->cwd) != 0)
+        failure = (s_spawn_failure_t){ true, errno };
+    else if (s_child_dup (spawn->in, 0) || s_child_dup (spawn->out, 1) ||
+             s_child_dup (spawn->err, 2))
+        failure.error = errno;
+    else {
+        execvpe (spawn->command, spawn->argv, spawn->envp);
+        failure.error = errno;
+    }
+    ssize_t rc = write (spawn->report, &failure, sizeof failure);
+    (void) rc;
+    _exit (127);
+}
+
+//  Starts the child: vfork, as cheap as posix_spawn's (which cannot set a
+//  parent-death signal). Returns its pid, or -1 with *error set.
+static pid_t
+s_spawn (s_spawn_t *spawn, char **error)
+{
+    int report[2];
+    if (pipe2 (report, O_CLOEXEC) != 0) {
+        if (asprintf (error, "cannot make pipes: %s", strerror (errno)) < 0)
+            *error = NULL;
+        return -1;
+    }
+    spawn->report = report[1];
+    spawn->parent = getpid ();
+    //  No signal handler may run in the child before it resets them, nor
+    //  in this thread while the child borrows its stack.
+    sigset_t all, mask;
+    sigfillset (&all);
+    pthread_sigmask (SIG_BLOCK, &all, &mask);
+    pid_t pid = vfork ();
+    if (pid == 0)
+        s_child (spawn);
+    int vfork_errno = errno;
+    pthread_sigmask (SIG_SETMASK, &mask, NULL);
+    close (report[1]);
+    if (pid < 0) {
+        close (report[0]);
+        if (asprintf (error, "cannot run %s: %s", spawn->command, strerror (vfork_errno)) < 0)
+            *error = NULL;
+        return -1;
+    }
+    //  We resume once the child has exec'd (the pipe closed on exec: EOF)
+    //  or failed (it said why, then exited).
+    s_spawn_failure_t failure;
+    ssize_t got;
+    do
+        got = read (report[0], &failure, sizeof failure);
+    while (got < 0 && errno == EINTR);
+    close (report[0]);
+    if (got != (ssize_t) sizeof failure)
+        return pid;
+    while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    int rc =
+        failure.chdir
+            ? asprintf (error, "working directory %s: %s", spawn->cwd, strerror (failure.error))
+            : asprintf (error, "cannot run %s: %s", spawn->command, strerror (failure.error));
+    if (rc < 0)
+        *error = NULL;
+    return -1;
+}
+
 static void *
 s_open (const mcpact_server_config_t *config, char **error)
 {
@@ -137,10 +273,6 @@ s_open (const mcpact_server_config_t *config, char **error)
     int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
     char **argv = (char **) calloc (config->args_count + 2, sizeof (char *));
     char **envp = s_environment (config);
-    posix_spawn_file_actions_t actions;
-    posix_spawnattr_t attr;
-    posix_spawn_file_actions_init (&actions);
-    posix_spawnattr_init (&attr);
     int rc = -1;
 
     if (!argv || !envp || pipe2 (in, O_CLOEXEC) || pipe2 (out, O_CLOEXEC) ||
@@ -153,33 +285,17 @@ s_open (const mcpact_server_config_t *config, char **error)
     for (size_t i = 0; i < config->args_count; i++)
         argv[i + 1] = config->args[i];
 
-    posix_spawn_file_actions_adddup2 (&actions, in[0], 0);
-    posix_spawn_file_actions_adddup2 (&actions, out[1], 1);
-    posix_spawn_file_actions_adddup2 (&actions, err[1], 2);
-    if (config->cwd)
-        posix_spawn_file_actions_addchdir_np (&actions, config->cwd);
-    //  Our threads block signals; the child must start clean, in a group
-    //  of its own so that closing can signal everything it started.
-    sigset_t none, defaults;
-    sigemptyset (&none);
-    sigemptyset (&defaults);
-    sigaddset (&defaults, SIGPIPE);
-    sigaddset (&defaults, SIGINT);
-    sigaddset (&defaults, SIGTERM);
-    sigaddset (&defaults, SIGCHLD);
-    posix_spawnattr_setsigmask (&attr, &none);
-    posix_spawnattr_setsigdefault (&attr, &defaults);
-    posix_spawnattr_setpgroup (&attr, 0);
-    posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                         POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_USEVFORK);
-    int spawn_rc = posix_spawnp (&self->pid, config->command, &actions, &attr, argv, envp);
-    if (spawn_rc != 0) {
-        self->pid = 0;
-        if (asprintf (error, "cannot run %s: %s", config->command, strerror (spawn_rc)) < 0)
-            *error = NULL;
+    s_spawn_t spawn = { .command = config->command,
+                        .argv = argv,
+                        .envp = envp,
+                        .cwd = config->cwd,
+                        .in = in[0],
+                        .out = out[1],
+                        .err = err[1] };
+    pid_t pid = s_spawn (&spawn, error);
+    if (pid < 0)
         goto done;
-    }
-    self->pgid = self->pid;
+    self->pid = self->pgid = pid;
     self->in = in[1], in[1] = -1;
     self->out = out[0], out[0] = -1;
     self->err = err[0], err[0] = -1;
@@ -198,8 +314,6 @@ done:
         if (err[i] >= 0)
             close (err[i]);
     }
-    posix_spawn_file_actions_destroy (&actions);
-    posix_spawnattr_destroy (&attr);
     free (argv);
     s_free_strings (envp);
     if (rc) {
