@@ -11,8 +11,9 @@
     that a server the CLI leaves running is caught (and a hung CLI is
     killed with its servers). The tests at the end learn where the
     servers' processes are from files the fixture writes, and kill by pid
-    at exit whatever is still there. Every temporary file and directory
-    is removed and every child reaped.
+    at exit whatever is still there; the signal tests among them run
+    mcpact in the background and signal it. Every temporary file and
+    directory is removed and every child reaped.
     =========================================================================
 */
 
@@ -808,8 +809,11 @@ TEST (call_ends_what_a_launcher_left)
 }
 
 //  --------------------------------------------------------------------------
-//  mcpact killed: its servers get their parent-death signal. The servers
-//  here ignore stdin EOF, so only that signal ends them.
+//  Signals: SIGINT, SIGTERM and SIGHUP close the servers, whole process
+//  groups included, before mcpact ends by the signal; a second signal, or
+//  SIGKILL, ends mcpact at once and its servers get their parent-death
+//  signal. The servers here ignore stdin EOF, so only mcpact's closing
+//  (or that signal) ends them.
 
 //  A directory for one server's files, and its config: the fixture with
 //  `switches` (a JSON array's items), its pids in DIR/pids, DIR/call
@@ -927,6 +931,69 @@ s_wait_cli (s_background_t *self, char **err)
     return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
 }
 
+//  A call is in flight on a server that ignores stdin EOF and left a
+//  helper in its group; `signal` must close them both, then end mcpact.
+static void
+s_signal_closes_servers (int signal)
+{
+    s_server_files_t files;
+    s_server_files (&files, "\"--ignore-eof\", \"--helper\"");
+    s_background_t cli = s_start_long_call (files.config);
+    s_wait_file (files.call);
+    long server, helper;
+    s_read_pids (files.pids, &server, &helper);
+
+    CHECK (kill (cli.pid, signal) == 0);
+    char *err;
+    int status = s_wait_cli (&cli, &err);
+    CHECK_MSG (status == 128 + signal, "exit %d, expected %d (by %s); stderr:\n%s", status,
+               128 + signal, strsignal (signal), err);
+    //  mcpact ends only after the close sequence, which ends only once
+    //  the whole group is gone
+    CHECK_MSG (!s_alive (server, server), "the server %ld outlived mcpact", server);
+    CHECK_MSG (!s_alive (helper, server), "the server's helper %ld outlived mcpact", helper);
+    CHECK_CONTAINS (err, "closing the servers");
+    free (err);
+}
+
+TEST (sigint_closes_the_servers)
+{
+    s_signal_closes_servers (SIGINT);
+}
+
+TEST (sigterm_closes_the_servers)
+{
+    s_signal_closes_servers (SIGTERM);
+}
+
+TEST (sighup_closes_the_servers)
+{
+    s_signal_closes_servers (SIGHUP);
+}
+
+//  The first signal starts the close sequence, which takes a second at
+//  least with a server that ignores EOF; a second one ends mcpact by
+//  itself at once, and the server gets its parent-death signal.
+TEST (second_signal_quits_at_once)
+{
+    s_server_files_t files;
+    s_server_files (&files, "\"--ignore-eof\"");
+    s_background_t cli = s_start_long_call (files.config);
+    s_wait_file (files.call);
+    long server, none;
+    s_read_pids (files.pids, &server, &none);
+
+    CHECK (kill (cli.pid, SIGINT) == 0);
+    CHECK (kill (cli.pid, SIGTERM) == 0);
+    char *err;
+    int status = s_wait_cli (&cli, &err);
+    CHECK_MSG (status == 128 + SIGTERM, "exit %d, expected %d (by the second signal); stderr:\n%s",
+               status, 128 + SIGTERM, err);
+    CHECK_CONTAINS (err, "SIGINT: closing the servers");
+    CHECK_MSG (s_gone (server, server), "the server %ld outlived mcpact", server);
+    free (err);
+}
+
 //  Nothing of mcpact runs after SIGKILL: only the parent-death signal set
 //  when the server was started can end a server that ignores EOF.
 TEST (sigkill_takes_the_servers)
@@ -942,5 +1009,25 @@ TEST (sigkill_takes_the_servers)
     char *err;
     CHECK (s_wait_cli (&cli, &err) == 128 + SIGKILL);
     CHECK_MSG (s_gone (server, server), "the server %ld outlived mcpact (killed)", server);
+    free (err);
+}
+
+//  The reader of mcpact's output goes away while it prints a long table:
+//  mcpact must not die by SIGPIPE before it has closed its servers.
+TEST (closed_stdout_closes_the_servers)
+{
+    s_server_files_t files;
+    s_server_files (&files, "\"--helper\", \"--tools\", \"2000\"");
+    s_background_t cli =
+        s_start_cli ((const char *const[]){ "-q", "-c", files.config, "tools", NULL }, true);
+    char *err;
+    int status = s_wait_cli (&cli, &err);
+    long server, helper;
+    s_read_pids (files.pids, &server, &helper);
+    CHECK_MSG (!s_alive (helper, server), "the server's helper %ld outlived mcpact", helper);
+    //  Quietly, as SIGPIPE ends any program whose reader went away
+    CHECK_MSG (status == 128 + SIGPIPE, "exit %d, expected %d; stderr:\n%s", status, 128 + SIGPIPE,
+               err);
+    CHECK_MSG (*err == 0, "stderr: %s", err);
     free (err);
 }
