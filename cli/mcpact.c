@@ -7,12 +7,16 @@
     command: `tools`, `call` or `status`. It uses only the public API, so it
     doubles as an example of a host. Single-threaded, except for the two
     callbacks the runtime invokes on its own threads (the progress printer
-    and word_count), which touch no shared state. Everything it creates is
-    destroyed before it exits, on every path.
+    and word_count), which touch no shared state, and the signal thread,
+    which shares one atomic and one pipe with the main thread (see
+    "Signals"). Everything it creates is destroyed before it exits, on
+    every path, a first SIGINT, SIGTERM or SIGHUP included.
 
     Exit status: 0 success, 1 the call (or the command) failed, 2 usage or
-    configuration error. A server that fails to start is reported on stderr
-    but is not a failure of the command (B7).
+    configuration error; after a signal, death by that signal once the
+    servers are closed (a shell shows 128 + its number). A server that
+    fails to start is reported on stderr but is not a failure of the
+    command.
     =========================================================================
 */
 
@@ -23,13 +27,19 @@
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef PATH_MAX
@@ -107,7 +117,9 @@ s_print_help (FILE *out)
              "  -h, --help          show this help\n"
              "      --version       print the version\n"
              "\n"
-             "Exit status: 0 success, 1 the call failed, 2 usage or configuration error.\n",
+             "Exit status: 0 success, 1 the call failed, 2 usage or configuration error.\n"
+             "SIGINT, SIGTERM or SIGHUP closes the servers, then ends mcpact by that signal\n"
+             "(status 128 + N); a second one ends it at once.\n",
              s_usage_line);
 }
 
@@ -780,6 +792,110 @@ s_close (cli_t *self)
 }
 
 //  --------------------------------------------------------------------------
+//  Signals. SIGINT, SIGTERM and SIGHUP end the run the way it ends anyway
+//  (every server closed in order: stdin, SIGTERM, SIGKILL, for its whole
+//  process group), then end mcpact by the same signal, so that a shell or
+//  a supervisor sees what happened. The runtime installs no handlers: it
+//  is the host's business, and this is the host. A handler would cut the
+//  main thread's blocking calls short (EINTR inside the runtime), so the
+//  signals are blocked in every thread instead (the runtime's threads
+//  inherit the mask, so it is set before they start) and one thread takes
+//  them with sigwait. It tells the main thread of the first through a
+//  pipe the call waits on beside its result; a second one ends mcpact at
+//  once, leaving the servers to their parent-death signal.
+
+typedef struct {
+    sigset_t set;        //  the signals we take (not those ignored at start)
+    int pipe[2];         //  written once, at the first signal
+    atomic_int received; //  the first signal; 0 until then
+    bool pipe_blocked;   //  SIGPIPE is blocked in main: a closed stdout gives EPIPE
+} signals_t;
+
+static signals_t s_signals = { .pipe = { -1, -1 } };
+
+//  Ends the process by `sig` as if it had not been caught.
+static _Noreturn void
+s_die_by (int sig)
+{
+    struct sigaction defaults = { .sa_handler = SIG_DFL };
+    sigaction (sig, &defaults, NULL);
+    sigset_t one;
+    sigemptyset (&one);
+    sigaddset (&one, sig);
+    pthread_sigmask (SIG_UNBLOCK, &one, NULL);
+    //  raise directs it at this thread, where it is now unblocked
+    raise (sig);
+    _exit (128 + sig);
+}
+
+static void *
+s_signal_thread (void *arg)
+{
+    (void) arg;
+    while (true) {
+        int sig;
+        if (sigwait (&s_signals.set, &sig) != 0)
+            return NULL;
+        int first = 0;
+        if (atomic_compare_exchange_strong (&s_signals.received, &first, sig)) {
+            const char *name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP";
+            fprintf (stderr, "mcpact: %s: closing the servers (again to quit at once)\n", name);
+            ssize_t rc = write (s_signals.pipe[1], "", 1);
+            (void) rc;
+        } else
+            s_die_by (sig);
+    }
+    return NULL;
+}
+
+//  Takes SIGINT, SIGTERM and SIGHUP away from every thread to come, and
+//  starts the thread that waits for them. A signal ignored when we started
+//  (nohup, a background job) stays ignored, as the caller asked.
+static void
+s_signals_start (void)
+{
+    sigemptyset (&s_signals.set);
+    const int wanted[] = { SIGINT, SIGTERM, SIGHUP };
+    for (size_t i = 0; i < sizeof wanted / sizeof wanted[0]; i++) {
+        struct sigaction current;
+        if (sigaction (wanted[i], NULL, &current) == 0 && current.sa_handler != SIG_IGN)
+            sigaddset (&s_signals.set, wanted[i]);
+    }
+    //  A reader that goes away (`mcpact tools | head -1`) must not end us
+    //  before the servers are closed either: with SIGPIPE blocked the
+    //  write fails with EPIPE instead, and main ends by SIGPIPE later.
+    //  Only if not ignored: then it stays so, and EPIPE is a plain error.
+    struct sigaction pipe_action;
+    if (sigaction (SIGPIPE, NULL, &pipe_action) == 0 && pipe_action.sa_handler != SIG_IGN) {
+        sigset_t pipe_set;
+        sigemptyset (&pipe_set);
+        sigaddset (&pipe_set, SIGPIPE);
+        pthread_sigmask (SIG_BLOCK, &pipe_set, NULL);
+        s_signals.pipe_blocked = true;
+    }
+    if (sigisemptyset (&s_signals.set))
+        return;
+    pthread_t thread;
+    if (pipe2 (s_signals.pipe, O_CLOEXEC | O_NONBLOCK) != 0 ||
+        pthread_sigmask (SIG_BLOCK, &s_signals.set, NULL) != 0 ||
+        pthread_create (&thread, NULL, s_signal_thread, NULL) != 0) {
+        //  Without the thread the signals keep their default: mcpact dies
+        //  at once and its servers get their parent-death signal.
+        pthread_sigmask (SIG_UNBLOCK, &s_signals.set, NULL);
+        fprintf (stderr, "mcpact: cannot watch for signals: %s\n", strerror (errno));
+        return;
+    }
+    pthread_detach (thread);
+}
+
+//  The first signal taken, or 0.
+static int
+s_signalled (void)
+{
+    return atomic_load (&s_signals.received);
+}
+
+//  --------------------------------------------------------------------------
 //  Commands; each returns an exit code.
 
 static int
@@ -936,12 +1052,64 @@ s_print_text (const char *text)
         fputc ('\n', stdout);
 }
 
+//  How long a call cancelled by a signal may take to say so, before we
+//  close anyway.
+#define CANCEL_WAIT_MS 2000
+
+static int64_t
+s_now_ms (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+//  mcpact_agent_call, but one a signal can end: it waits on the caller's
+//  descriptor and on the signal pipe together. On a signal the call is
+//  cancelled (the server is sent notifications/cancelled), and NULL comes
+//  back once the runtime has said so or CANCEL_WAIT_MS has passed. The
+//  caller is destroyed here, before its agent, as it must be.
+static mcpact_result_t *
+s_call (cli_t *self)
+{
+    const options_t *opts = self->opts;
+    mcpact_caller_t *caller = mcpact_caller_new (self->agent);
+    if (!caller)
+        return mcpact_agent_call (self->agent, opts->tool, opts->args_json, opts->timeout_ms);
+    int64_t id = mcpact_caller_send (caller, opts->tool, opts->args_json, opts->timeout_ms);
+    mcpact_result_t *result = NULL;
+    int64_t give_up = 0; //  once cancelled: when to stop waiting for its answer
+    while (!(result = mcpact_caller_next (caller, 0))) {
+        int64_t now = s_now_ms ();
+        if (give_up && now >= give_up)
+            break;
+        //  The caller checks deadlines of its own in _next: look again at
+        //  least once a second. The signal pipe is read by nobody: once it
+        //  is readable, it stays so.
+        struct pollfd fds[2] = { { mcpact_caller_fd (caller), POLLIN, 0 },
+                                 { s_signals.pipe[0], POLLIN, 0 } };
+        int timeout = give_up && give_up - now < 1000 ? (int) (give_up - now) : 1000;
+        if (poll (fds, give_up ? 1 : 2, timeout) < 0 && errno != EINTR)
+            break;
+        if (!give_up && s_signalled ()) {
+            if (id > 0)
+                mcpact_caller_cancel (caller, id);
+            give_up = s_now_ms () + CANCEL_WAIT_MS;
+        }
+    }
+    mcpact_caller_destroy (&caller);
+    if (s_signalled ())
+        mcpact_result_destroy (&result);
+    return result;
+}
+
 static int
 s_cmd_call (cli_t *self)
 {
     const options_t *opts = self->opts;
-    mcpact_result_t *result =
-        mcpact_agent_call (self->agent, opts->tool, opts->args_json, opts->timeout_ms);
+    mcpact_result_t *result = s_call (self);
+    if (!result && s_signalled ())
+        return CLI_FAILED;
     mcpact_status_t status = mcpact_result_status (result);
 
     //  A tool error still has a text meant for the reader (what the LLM
@@ -992,12 +1160,17 @@ main (int argc, char *argv[])
 
     if (opts.verbose > 0)
         mcpact_set_log (NULL, NULL, opts.verbose > 1 ? MCPACT_LOG_DEBUG : MCPACT_LOG_INFO);
+    //  Before the runtime starts a thread
+    s_signals_start ();
 
+    //  A signal during start-up takes effect once mcpact_agent_start has
+    //  returned (each server ready or failed, within its connect timeout):
+    //  the runtime offers no way to cut it short.
     cli_t cli = { .opts = &opts };
     int rc = s_open (&cli);
-    if (rc == CLI_OK)
+    if (rc == CLI_OK && !s_signalled ())
         rc = s_start (&cli);
-    if (rc == CLI_OK) {
+    if (rc == CLI_OK && !s_signalled ()) {
         if (streq (opts.command, "tools"))
             rc = s_cmd_tools (&cli);
         else if (streq (opts.command, "status"))
@@ -1009,11 +1182,20 @@ main (int argc, char *argv[])
 
     //  A full disk or a closed pipe must not pass for success
     errno = 0;
-    if (fflush (stdout) != 0 || ferror (stdout)) {
+    bool flushed = fflush (stdout) == 0 && !ferror (stdout);
+    //  A reader that went away left SIGPIPE pending: end by it, quietly,
+    //  as we would have at once, now that the servers are closed
+    sigset_t pending;
+    if (s_signals.pipe_blocked && sigpending (&pending) == 0 && sigismember (&pending, SIGPIPE))
+        s_die_by (SIGPIPE);
+    if (!flushed) {
         fprintf (stderr, "mcpact: cannot write to stdout: %s\n",
                  errno ? strerror (errno) : "write error");
         if (rc == CLI_OK)
             rc = CLI_FAILED;
     }
+    //  Everything is closed: now end as the signal asked
+    if (s_signalled ())
+        s_die_by (s_signalled ());
     return rc;
 }

@@ -12,12 +12,17 @@
     thread, one poll(2) on stdin whose timeout is the next delayed job, and
     the tools list built once at start. Exits 0 on stdin EOF, 3 when the
     crash tool is called, 1 with --exit-at-once, 2 on a bad command line.
+    For the tests of closing and of a host that dies, switches make it
+    outlive stdin EOF (--ignore-eof) or SIGTERM, leave a helper process in
+    its process group, and write its pids and the arrival of a call to
+    files.
     =========================================================================
 */
 
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <poll.h>
@@ -103,6 +108,18 @@ static const tool_t s_tools[] = {
 };
 // clang-format on
 
+//  How the process lives and dies, for the tests of closing a server and
+//  of a host that dies: a server that outlives stdin EOF or SIGTERM, one
+//  that leaves a helper in its process group, and where the tests learn
+//  its pids and that a call has come
+typedef struct {
+    bool ignore_eof;       //  keep running after stdin EOF, until a signal ends us
+    bool ignore_term;      //  ignore SIGTERM (the helper too)
+    bool helper;           //  start a helper that stays in our process group
+    const char *pid_file;  //  write "PID [HELPER-PID]" here at start
+    const char *call_file; //  create this file when a tools/call comes
+} process_opts_t;
+
 typedef struct {
     const char *name;             //  serverInfo.name
     const char *prefix;           //  put before every tool name
@@ -124,6 +141,7 @@ typedef struct {
     long pad;                     //  bytes of $PAD
     bool stop_reading;            //  stop reading stdin after tools/list
     const char *exit_unless;      //  exit 1 at once unless this file exists
+    process_opts_t process;       //  how the process lives and dies
 } options_t;
 
 //  Work for later: the poll timeout wakes us when the first one is due
@@ -189,7 +207,14 @@ s_usage (FILE *stream)
                      "  --pad N                      the size of $PAD\n"
                      "  --exit-unless PATH           exit 1 at once unless PATH exists\n"
                      "  --stop-reading               read nothing more after tools/list, but\n"
-                     "                               stay alive\n");
+                     "                               stay alive\n"
+                     "  --ignore-eof                 keep running after stdin EOF\n"
+                     "  --ignore-term                ignore SIGTERM (the helper too)\n"
+                     "  --helper                     start a helper process in our process\n"
+                     "                               group, stdio on /dev/null, that runs\n"
+                     "                               until killed (`helper >/dev/null &`)\n"
+                     "  --pid-file PATH              write \"PID [HELPER-PID]\" to PATH at start\n"
+                     "  --call-file PATH             create PATH when a tools/call comes\n");
 }
 
 //  A count or a delay: decimal, 0 to INT_MAX, so due times cannot overflow
@@ -205,6 +230,29 @@ s_parse_number (const char *text, long *number)
     return 0;
 }
 
+//  One of the process switches: returns how many arguments it took (0 if
+//  `arg` is none of them), or -1 if its value is missing.
+static int
+s_process_switch (process_opts_t *opts, const char *arg, const char *value)
+{
+    bool *flag = streq (arg, "--ignore-eof")    ? &opts->ignore_eof
+                 : streq (arg, "--ignore-term") ? &opts->ignore_term
+                 : streq (arg, "--helper")      ? &opts->helper
+                                                : NULL;
+    const char **path = streq (arg, "--pid-file")    ? &opts->pid_file
+                        : streq (arg, "--call-file") ? &opts->call_file
+                                                     : NULL;
+    if (flag)
+        *flag = true;
+    else if (path && value)
+        *path = value;
+    else if (path) {
+        fprintf (stderr, "fixture: %s needs a value\n", arg);
+        return -1;
+    }
+    return flag ? 1 : path ? 2 : 0;
+}
+
 static int
 s_options_parse (options_t *opts, int argc, char **argv)
 {
@@ -216,6 +264,13 @@ s_options_parse (options_t *opts, int argc, char **argv)
         if (streq (arg, "--help")) {
             s_usage (stdout);
             exit (0);
+        }
+        int taken = s_process_switch (&opts->process, arg, value);
+        if (taken < 0)
+            return -1;
+        if (taken > 0) {
+            index += taken - 1;
+            continue;
         }
         if (streq (arg, "--no-answer"))
             opts->no_answer = true;
@@ -287,6 +342,87 @@ s_options_parse (options_t *opts, int argc, char **argv)
         return -1;
     }
     return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Process behaviour (--ignore-eof, --ignore-term, --helper, --pid-file,
+//  --call-file)
+
+//  Writes `text` to `path` whole, or not at all: a test polling for the
+//  file never reads half of it.
+static int
+s_write_file (const char *path, const char *text)
+{
+    char temp[PATH_MAX];
+    snprintf (temp, sizeof temp, "%s.tmp", path);
+    FILE *file = fopen (temp, "w");
+    if (!file)
+        return -1;
+    bool written = fputs (text, file) >= 0;
+    if (fclose (file) != 0 || !written || rename (temp, path) != 0) {
+        unlink (temp);
+        return -1;
+    }
+    return 0;
+}
+
+//  Sets up what the process switches ask for at start. Returns 0, or -1
+//  (said on stderr).
+static int
+s_process_start (const process_opts_t *opts)
+{
+    if (opts->ignore_term)
+        signal (SIGTERM, SIG_IGN);
+    pid_t helper = 0;
+    if (opts->helper) {
+        fflush (NULL);
+        helper = fork ();
+        if (helper < 0) {
+            fprintf (stderr, "fixture: fork: %s\n", strerror (errno));
+            return -1;
+        }
+        if (helper == 0) {
+            //  Holds none of our pipes: the client sees us exit as it would
+            //  without the helper
+            int null = open ("/dev/null", O_RDWR);
+            if (null >= 0) {
+                dup2 (null, STDIN_FILENO);
+                dup2 (null, STDOUT_FILENO);
+                dup2 (null, STDERR_FILENO);
+            }
+            while (true)
+                pause ();
+        }
+    }
+    if (opts->pid_file) {
+        char text[64];
+        if (helper)
+            snprintf (text, sizeof text, "%ld %ld\n", (long) getpid (), (long) helper);
+        else
+            snprintf (text, sizeof text, "%ld\n", (long) getpid ());
+        if (s_write_file (opts->pid_file, text) != 0) {
+            fprintf (stderr, "fixture: cannot write %s: %s\n", opts->pid_file, strerror (errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+//  A tools/call has come: say so, once
+static void
+s_process_call_seen (const process_opts_t *opts)
+{
+    static bool said;
+    if (opts->call_file && !said)
+        said = s_write_file (opts->call_file, "call\n") == 0;
+}
+
+//  After stdin EOF with --ignore-eof: run on until a signal ends us
+static void
+s_process_linger (void)
+{
+    while (true)
+        pause ();
 }
 
 //  --------------------------------------------------------------------------
@@ -657,6 +793,7 @@ s_self_sleep (self_t *self, json_t *id, const char *name, json_int_t ms)
 static void
 s_self_handle_tools_call (self_t *self, json_t *id, json_t *params)
 {
+    s_process_call_seen (&self->opts.process);
     const char *name = json_string_value (json_object_get (params, "name"));
     json_t *index = name ? json_object_get (self->tool_index, name) : NULL;
     if (!index) {
@@ -962,6 +1099,8 @@ main (int argc, char **argv)
     //  A client that goes away mid-answer must not kill us; we notice it by
     //  reading EOF on stdin instead.
     signal (SIGPIPE, SIG_IGN);
+    if (s_process_start (&opts.process) != 0)
+        return 1;
     if (opts.garbage)
         for (int line = 1; line <= 3; line++)
             fprintf (stderr, "this is not json either, line %d of 3 on stderr\n", line);
@@ -991,6 +1130,8 @@ main (int argc, char **argv)
         s_self_flush (self);
     }
     s_self_flush (self);
+    if (opts.process.ignore_eof)
+        s_process_linger ();
     s_self_destroy (&self);
     return status;
 }

@@ -9,8 +9,11 @@
     peers (tests/peers) skip without them, or fail when
     MCPACT_REQUIRE_PEERS=1. The test process makes itself a subreaper so
     that a server the CLI leaves running is caught (and a hung CLI is
-    killed with its servers). Every temporary file and directory is
-    removed and every child reaped.
+    killed with its servers). The tests at the end learn where the
+    servers' processes are from files the fixture writes, and kill by pid
+    at exit whatever is still there; the signal tests among them run
+    mcpact in the background and signal it. Every temporary file and
+    directory is removed and every child reaped.
     =========================================================================
 */
 
@@ -422,8 +425,10 @@ TEST (config_mixed_with_failed_server)
     snprintf (text, sizeof text,
               "{ \"mcpServers\": {\n"
               "    \"files\": { \"command\": \"%s\", \"args\": [\"%s\", \"%s\"] },\n"
-              "    \"everything\": { \"command\": \"%s\", \"args\": [\"%s\", \"stdio\"],\n"
-              "                    \"timeouts\": { \"connect\": 30000, \"list\": 30000 } },\n"
+              "    \"everything\": { \"command\": \"%s\", \"args\": [\"%s\", "
+              "\"stdio\"],\n"
+              "                    \"timeouts\": { \"connect\": 30000, \"list\": 30000 "
+              "} },\n"
               "    \"ghost\": { \"command\": \"/nonexistent/mcpact-no-such-server\" }\n"
               "} }\n",
               node, FILESYSTEM_JS, dir, node, EVERYTHING_JS);
@@ -681,4 +686,348 @@ TEST (example_broken_json)
     CHECK_EXIT (run, 0);
     CHECK_CONTAINS (run.out, "still works");
     ru_run_free (&run);
+}
+
+//  --------------------------------------------------------------------------
+//  Nothing a server started may outlive mcpact. The fixture says where its
+//  processes are (--pid-file) and when a call has reached it (--call-file);
+//  whatever a test finds still there at its end is killed by pid.
+
+//  Generous: the machine may be loaded. Not a speed requirement.
+#define SERVER_WAIT_MS 30000
+
+//  Whether `pid` is alive (not a zombie waiting to be reaped) and still
+//  in group `pgid`, so that a reused pid does not count.
+static bool
+s_alive (long pid, long pgid)
+{
+    char path[64], stat[512];
+    snprintf (path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return false;
+    size_t size = fread (stat, 1, sizeof stat - 1, file);
+    fclose (file);
+    stat[size] = 0;
+    char *comm_end = strrchr (stat, ')');
+    char state;
+    long ppid, group;
+    return comm_end && sscanf (comm_end + 1, " %c %ld %ld", &state, &ppid, &group) == 3 &&
+           state != 'Z' && state != 'X' && group == pgid;
+}
+
+//  Processes the servers started, killed at exit if a test leaves them.
+static long s_started[8][2];
+static int s_started_count;
+
+static void
+s_kill_started (void)
+{
+    for (int index = 0; index < s_started_count; index++)
+        if (s_alive (s_started[index][0], s_started[index][1]))
+            kill ((pid_t) s_started[index][0], SIGKILL);
+}
+
+static void
+s_track (long pid, long pgid)
+{
+    if (s_started_count == 0)
+        atexit (s_kill_started);
+    CHECK (s_started_count < 8);
+    s_started[s_started_count][0] = pid;
+    s_started[s_started_count++][1] = pgid;
+}
+
+//  Waits (boundedly) for `pid` of group `pgid` to be gone.
+static bool
+s_gone (long pid, long pgid)
+{
+    for (int waited = 0; waited < SERVER_WAIT_MS; waited += 20) {
+        if (!s_alive (pid, pgid))
+            return true;
+        ru_sleep_ms (20);
+    }
+    return false;
+}
+
+//  Waits (boundedly) for a file the server writes.
+static void
+s_wait_file (const char *path)
+{
+    for (int waited = 0; access (path, F_OK) != 0; waited += 20) {
+        CHECK_MSG (waited < SERVER_WAIT_MS, "the server did not write %s", path);
+        ru_sleep_ms (20);
+    }
+}
+
+//  Reads "PID [OTHER-PID]" from `path`; tracks both as members of the
+//  group the first leads.
+static void
+s_read_pids (const char *path, long *first, long *second)
+{
+    s_wait_file (path);
+    FILE *file = fopen (path, "r");
+    CHECK (file);
+    *first = *second = 0;
+    int count = fscanf (file, "%ld %ld", first, second);
+    fclose (file);
+    CHECK_MSG (count >= 1 && *first > 0, "no pid in %s", path);
+    s_track (*first, *first);
+    if (*second > 0)
+        s_track (*second, *first);
+}
+
+//  A server started through `sh -c 'helper & exec server'`: after a plain
+//  call, nothing of its process group may be left.
+TEST (call_ends_what_a_launcher_left)
+{
+    char dir[64];
+    snprintf (dir, sizeof dir, "/tmp/mcpact-cli-proc-XXXXXX");
+    CHECK (mkdtemp (dir));
+    s_temp_add (dir);
+    char pids[96];
+    snprintf (pids, sizeof pids, "%s/pids", dir);
+    s_temp_add (pids);
+    char text[1024], config[PATH_MAX];
+    snprintf (text, sizeof text,
+              "{\"mcpServers\": {\"launched\": {\"command\": \"sh\", \"args\": "
+              "[\"-c\", "
+              "\"sleep 3600 & echo $$ $! > %s; exec %s\"]}}}",
+              pids, FIXTURE);
+    s_write_temp (config, sizeof config, text);
+
+    ru_run_t run = ru_cli (
+        NULL, NULL,
+        (const char *const[]){ "-c", config, "call", "echo", "{\"message\":\"launched\"}", NULL });
+    long group, helper;
+    s_read_pids (pids, &group, &helper);
+    CHECK_EXIT (run, 0);
+    CHECK_CONTAINS (run.out, "launched");
+    CHECK_MSG (!s_alive (helper, group), "the launcher's 'sleep 3600' (%ld) outlived mcpact",
+               helper);
+    ru_run_free (&run);
+}
+
+//  --------------------------------------------------------------------------
+//  Signals: SIGINT, SIGTERM and SIGHUP close the servers, whole process
+//  groups included, before mcpact ends by the signal; a second signal, or
+//  SIGKILL, ends mcpact at once and its servers get their parent-death
+//  signal. The servers here ignore stdin EOF, so only mcpact's closing
+//  (or that signal) ends them.
+
+//  A directory for one server's files, and its config: the fixture with
+//  `switches` (a JSON array's items), its pids in DIR/pids, DIR/call
+//  created when a call reaches it, and room for a long call.
+typedef struct {
+    char dir[64];          //  removed at exit
+    char pids[96];         //  DIR/pids
+    char call[96];         //  DIR/call
+    char config[PATH_MAX]; //  the config file
+} s_server_files_t;
+
+static void
+s_server_files (s_server_files_t *self, const char *switches)
+{
+    snprintf (self->dir, sizeof self->dir, "/tmp/mcpact-cli-proc-XXXXXX");
+    CHECK (mkdtemp (self->dir));
+    s_temp_add (self->dir);
+    snprintf (self->pids, sizeof self->pids, "%s/pids", self->dir);
+    snprintf (self->call, sizeof self->call, "%s/call", self->dir);
+    s_temp_add (self->pids);
+    s_temp_add (self->call);
+    char text[1024];
+    snprintf (text, sizeof text,
+              "{\"mcpServers\": {\"stubborn\": {\"command\": \"%s\", \"args\": [%s, "
+              "\"--pid-file\", \"%s\", \"--call-file\", \"%s\"], "
+              "\"timeouts\": {\"call\": 600000}}}}",
+              FIXTURE, switches, self->pids, self->call);
+    s_write_temp (self->config, sizeof self->config, text);
+}
+
+//  mcpact running in the background, with its stderr on a pipe.
+typedef struct {
+    pid_t pid; //  mcpact
+    int err;   //  its stderr, ours to read
+} s_background_t;
+
+//  Starts mcpact with `args` (NULL-terminated, without argv[0]); its
+//  stdout goes to /dev/null or, if `closed_stdout`, to a pipe nobody
+//  reads (as in `mcpact tools | head -1` once head is gone). Its signals
+//  start at their defaults, as from a terminal, whatever ours are.
+static s_background_t
+s_start_cli (const char *const *args, bool closed_stdout)
+{
+    const char *argv[16] = { RU_CLI };
+    for (int index = 0; args[index]; index++) {
+        CHECK (index < 14);
+        argv[index + 1] = args[index];
+    }
+    int err[2], out[2];
+    CHECK (pipe2 (err, O_CLOEXEC) == 0);
+    CHECK (pipe2 (out, O_CLOEXEC) == 0);
+    fflush (NULL);
+    pid_t pid = fork ();
+    CHECK (pid >= 0);
+    if (pid == 0) {
+        int null = open ("/dev/null", O_RDWR);
+        if (null < 0 || dup2 (null, 0) < 0 || dup2 (closed_stdout ? out[1] : null, 1) < 0 ||
+            dup2 (err[1], 2) < 0)
+            _exit (126);
+        const int signals[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGALRM };
+        sigset_t none;
+        sigemptyset (&none);
+        sigprocmask (SIG_SETMASK, &none, NULL);
+        for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++)
+            signal (signals[i], SIG_DFL);
+        execv (RU_CLI, (char *const *) argv);
+        _exit (127);
+    }
+    close (err[1]);
+    close (out[0]);
+    close (out[1]);
+    s_track (pid, getpgid (pid));
+    return (s_background_t){ pid, err[0] };
+}
+
+//  `mcpact -q -c CONFIG call sleep {"ms":600000}`: a call that only a
+//  signal ends in time.
+static s_background_t
+s_start_long_call (const char *config)
+{
+    return s_start_cli (
+        (const char *const[]){ "-q", "-c", config, "call", "sleep", "{\"ms\":600000}", NULL },
+        false);
+}
+
+//  Waits for mcpact to end, reading its stderr into *err; returns its
+//  status as a shell shows it (128 + signal). One that has not ended in
+//  RU_CLI_HANG_MS is stuck: it is killed, and the test fails.
+static int
+s_wait_cli (s_background_t *self, char **err)
+{
+    size_t size = 0;
+    *err = calloc (1, 1);
+    CHECK (*err);
+    int64_t hang_at = ru_now_ms () + RU_CLI_HANG_MS;
+    struct pollfd item = { self->err, POLLIN, 0 };
+    while (true) {
+        int64_t left = hang_at - ru_now_ms ();
+        int rc = poll (&item, 1, left > 0 ? (int) left : 0);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc == 0) {
+            kill (self->pid, SIGKILL);
+            waitpid (self->pid, NULL, 0);
+            close (self->err);
+            CHECK_MSG (false, "mcpact did not end within %d ms; stderr:\n%s", RU_CLI_HANG_MS, *err);
+        }
+        if (!ru_drain (self->err, err, &size))
+            break;
+    }
+    close (self->err);
+    int status;
+    while (waitpid (self->pid, &status, 0) < 0)
+        CHECK (errno == EINTR);
+    return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+}
+
+//  A call is in flight on a server that ignores stdin EOF and left a
+//  helper in its group; `signal` must close them both, then end mcpact.
+static void
+s_signal_closes_servers (int signal)
+{
+    s_server_files_t files;
+    s_server_files (&files, "\"--ignore-eof\", \"--helper\"");
+    s_background_t cli = s_start_long_call (files.config);
+    s_wait_file (files.call);
+    long server, helper;
+    s_read_pids (files.pids, &server, &helper);
+
+    CHECK (kill (cli.pid, signal) == 0);
+    char *err;
+    int status = s_wait_cli (&cli, &err);
+    CHECK_MSG (status == 128 + signal, "exit %d, expected %d (by %s); stderr:\n%s", status,
+               128 + signal, strsignal (signal), err);
+    //  mcpact ends only after the close sequence, which ends only once
+    //  the whole group is gone
+    CHECK_MSG (!s_alive (server, server), "the server %ld outlived mcpact", server);
+    CHECK_MSG (!s_alive (helper, server), "the server's helper %ld outlived mcpact", helper);
+    CHECK_CONTAINS (err, "closing the servers");
+    free (err);
+}
+
+TEST (sigint_closes_the_servers)
+{
+    s_signal_closes_servers (SIGINT);
+}
+
+TEST (sigterm_closes_the_servers)
+{
+    s_signal_closes_servers (SIGTERM);
+}
+
+TEST (sighup_closes_the_servers)
+{
+    s_signal_closes_servers (SIGHUP);
+}
+
+//  The first signal starts the close sequence, which takes a second at
+//  least with a server that ignores EOF; a second one ends mcpact by
+//  itself at once, and the server gets its parent-death signal.
+TEST (second_signal_quits_at_once)
+{
+    s_server_files_t files;
+    s_server_files (&files, "\"--ignore-eof\"");
+    s_background_t cli = s_start_long_call (files.config);
+    s_wait_file (files.call);
+    long server, none;
+    s_read_pids (files.pids, &server, &none);
+
+    CHECK (kill (cli.pid, SIGINT) == 0);
+    CHECK (kill (cli.pid, SIGTERM) == 0);
+    char *err;
+    int status = s_wait_cli (&cli, &err);
+    CHECK_MSG (status == 128 + SIGTERM, "exit %d, expected %d (by the second signal); stderr:\n%s",
+               status, 128 + SIGTERM, err);
+    CHECK_CONTAINS (err, "SIGINT: closing the servers");
+    CHECK_MSG (s_gone (server, server), "the server %ld outlived mcpact", server);
+    free (err);
+}
+
+//  Nothing of mcpact runs after SIGKILL: only the parent-death signal set
+//  when the server was started can end a server that ignores EOF.
+TEST (sigkill_takes_the_servers)
+{
+    s_server_files_t files;
+    s_server_files (&files, "\"--ignore-eof\"");
+    s_background_t cli = s_start_long_call (files.config);
+    s_wait_file (files.call);
+    long server, none;
+    s_read_pids (files.pids, &server, &none);
+
+    CHECK (kill (cli.pid, SIGKILL) == 0);
+    char *err;
+    CHECK (s_wait_cli (&cli, &err) == 128 + SIGKILL);
+    CHECK_MSG (s_gone (server, server), "the server %ld outlived mcpact (killed)", server);
+    free (err);
+}
+
+//  The reader of mcpact's output goes away while it prints a long table:
+//  mcpact must not die by SIGPIPE before it has closed its servers.
+TEST (closed_stdout_closes_the_servers)
+{
+    s_server_files_t files;
+    s_server_files (&files, "\"--helper\", \"--tools\", \"2000\"");
+    s_background_t cli =
+        s_start_cli ((const char *const[]){ "-q", "-c", files.config, "tools", NULL }, true);
+    char *err;
+    int status = s_wait_cli (&cli, &err);
+    long server, helper;
+    s_read_pids (files.pids, &server, &helper);
+    CHECK_MSG (!s_alive (helper, server), "the server's helper %ld outlived mcpact", helper);
+    //  Quietly, as SIGPIPE ends any program whose reader went away
+    CHECK_MSG (status == 128 + SIGPIPE, "exit %d, expected %d; stderr:\n%s", status, 128 + SIGPIPE,
+               err);
+    CHECK_MSG (*err == 0, "stderr: %s", err);
+    free (err);
 }

@@ -5,12 +5,20 @@
     environment made of a small allow-list of ours plus the user's `env`,
     and frames newline-delimited JSON-RPC on its stdin/stdout. stderr goes
     to a bounded ring (the tail is shown in the server's status) and to the
-    debug log. Closing follows the MCP specification's order: close stdin,
-    wait; SIGTERM to the group, wait; SIGKILL.
+    debug log. Closing follows the MCP specification's order, applied to
+    the whole process group, so that what a launcher (`sh -c`, `npx`,
+    `uv run`) started goes too: close stdin, wait for the server; SIGTERM
+    to the group, wait; SIGKILL to the group. It ends only once nothing of
+    the group is left (or a bounded wait after SIGKILL has passed). If the
+    host dies without closing (SIGKILL, a crash), the server gets SIGTERM
+    from the kernel (the parent-death signal, see s_child).
 
-    Threading: used by one server actor thread. Signals: that thread blocks
-    SIGPIPE (see actor.c), so a write to a dead child fails with EPIPE
-    instead of killing the host; the child gets a clean signal mask.
+    Threading: used by one server actor thread, which opens the transport
+    (on restarts too) and stops it before the thread ends; that matters,
+    since Linux sends the parent-death signal when the thread that started
+    the child exits, not the process. Signals: that thread blocks SIGPIPE
+    (see actor.c), so a write to a dead child fails with EPIPE instead of
+    killing the host; the child gets a clean signal mask.
     =========================================================================
 */
 
@@ -20,30 +28,42 @@
 #include "linebuf.h"
 #include "log.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-extern char **environ;
-
 #define STDERR_RING_SIZE 4096
-//  The close sequence's waits (ms): after closing stdin, after SIGTERM.
+//  The close sequence's waits (ms): after closing stdin, after SIGTERM,
+//  and after SIGKILL (for the group's last members to be gone).
 #define CLOSE_WAIT_MS 1000
 #define TERM_WAIT_MS 1000
+#define KILL_WAIT_MS 1000
+//  How often the close sequence looks again while it waits.
+#define CLOSE_POLL_US 5000
+
+//  What the server gets when the thread that started it dies without
+//  closing it. SIGTERM rather than SIGKILL: a launcher that passes it on
+//  to the server it runs (uv run does) then ends that server too, where
+//  SIGKILL would leave it behind; and what SIGTERM does not end still
+//  reads EOF on its stdin, whose only write end died with the host.
+#define PARENT_DEATH_SIGNAL SIGTERM
 
 static const char *s_env_allowed[] = { "HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER", NULL };
 
 typedef struct {
     char *name;                  //  server name, for logs
     pid_t pid;                   //  child process (and group) id; 0 once reaped
+    pid_t pgid;                  //  its process group; kept after reaping, for the rest
     int status;                  //  exit status once reaped
     int in;                      //  child's stdin (ours to write), -1 once closed
     int out;                     //  child's stdout, -1 once closed
@@ -105,6 +125,131 @@ s_free_strings (char **strings)
     free (strings);
 }
 
+//  What the child needs between vfork and exec, all made beforehand: the
+//  child borrows our memory and our stack until it execs.
+typedef struct {
+    const char *command; //  run through a PATH search, as execvp does
+    char **argv;         //  its arguments, argv[0] the command
+    char **envp;         //  its whole environment
+    const char *cwd;     //  where it runs, or NULL: here
+    int in, out, err;    //  the pipe ends that become its 0, 1 and 2
+    int report;          //  write end of the CLOEXEC pipe for failures
+    pid_t parent;        //  our pid, to tell that we died before prctl
+} s_spawn_t;
+
+//  Why the child could not exec, sent back on the report pipe.
+typedef struct {
+    bool chdir; //  it was the chdir to cwd, not the exec
+    int error;  //  errno
+} s_spawn_failure_t;
+
+//  Makes `fd` the child's descriptor `target`, without close-on-exec.
+static int
+s_child_dup (int fd, int target)
+{
+    if (fd == target)
+        return fcntl (fd, F_SETFD, 0);
+    return dup2 (fd, target) < 0 ? -1 : 0;
+}
+
+//  The child between vfork and exec. It runs on our memory while our
+//  thread waits, so: async-signal-safe calls only, no allocation, and it
+//  writes nothing of ours. What posix_spawn did (own process group, clean
+//  signal mask, default signals, pipes, cwd) plus the parent-death signal,
+//  which posix_spawn cannot set.
+static _Noreturn void
+s_child (const s_spawn_t *spawn)
+{
+    //  Linux sends it when the thread that forked us exits: the server
+    //  actor's thread, which always closes (and reaps) us before it ends;
+    //  so only the death of the whole host sends it. If the host died
+    //  before the prctl took, nobody will send it: go at once.
+    prctl (PR_SET_PDEATHSIG, PARENT_DEATH_SIGNAL);
+    if (getppid () != spawn->parent)
+        _exit (127);
+    setpgid (0, 0);
+    //  A handler of the host must never run here, on shared memory, and the
+    //  signals a server relies on start at their defaults; then unblock
+    //  (our thread blocks nearly everything, and exec keeps the mask).
+    struct sigaction defaults = { .sa_handler = SIG_DFL };
+    for (int sig = 1; sig < NSIG; sig++) {
+        struct sigaction current;
+        if (sigaction (sig, NULL, &current) != 0)
+            continue;
+        bool handled = current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN;
+        if (handled || sig == SIGPIPE || sig == SIGINT || sig == SIGTERM || sig == SIGCHLD)
+            sigaction (sig, &defaults, NULL);
+    }
+    sigset_t none;
+    sigemptyset (&none);
+    sigprocmask (SIG_SETMASK, &none, NULL);
+
+    s_spawn_failure_t failure = { false, 0 };
+    if (spawn->cwd && chdir (spawn->cwd) != 0)
+        failure = (s_spawn_failure_t){ true, errno };
+    else if (s_child_dup (spawn->in, 0) || s_child_dup (spawn->out, 1) ||
+             s_child_dup (spawn->err, 2))
+        failure.error = errno;
+    else {
+        execvpe (spawn->command, spawn->argv, spawn->envp);
+        failure.error = errno;
+    }
+    ssize_t rc = write (spawn->report, &failure, sizeof failure);
+    (void) rc;
+    _exit (127);
+}
+
+//  Starts the child: vfork, as cheap as posix_spawn's (which cannot set a
+//  parent-death signal). Returns its pid, or -1 with *error set.
+static pid_t
+s_spawn (s_spawn_t *spawn, char **error)
+{
+    int report[2];
+    if (pipe2 (report, O_CLOEXEC) != 0) {
+        if (asprintf (error, "cannot make pipes: %s", strerror (errno)) < 0)
+            *error = NULL;
+        return -1;
+    }
+    spawn->report = report[1];
+    spawn->parent = getpid ();
+    //  No signal handler may run in the child before it resets them, nor
+    //  in this thread while the child borrows its stack.
+    sigset_t all, mask;
+    sigfillset (&all);
+    pthread_sigmask (SIG_BLOCK, &all, &mask);
+    pid_t pid = vfork ();
+    if (pid == 0)
+        s_child (spawn);
+    int vfork_errno = errno;
+    pthread_sigmask (SIG_SETMASK, &mask, NULL);
+    close (report[1]);
+    if (pid < 0) {
+        close (report[0]);
+        if (asprintf (error, "cannot run %s: %s", spawn->command, strerror (vfork_errno)) < 0)
+            *error = NULL;
+        return -1;
+    }
+    //  We resume once the child has exec'd (the pipe closed on exec: EOF)
+    //  or failed (it said why, then exited).
+    s_spawn_failure_t failure;
+    ssize_t got;
+    do
+        got = read (report[0], &failure, sizeof failure);
+    while (got < 0 && errno == EINTR);
+    close (report[0]);
+    if (got != (ssize_t) sizeof failure)
+        return pid;
+    while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    int rc =
+        failure.chdir
+            ? asprintf (error, "working directory %s: %s", spawn->cwd, strerror (failure.error))
+            : asprintf (error, "cannot run %s: %s", spawn->command, strerror (failure.error));
+    if (rc < 0)
+        *error = NULL;
+    return -1;
+}
+
 static linebuf_dropped_fn s_dropped;
 
 static void *
@@ -132,10 +277,6 @@ s_open (const mcpact_server_config_t *config, char **error)
     int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 };
     char **argv = (char **) calloc (config->args_count + 2, sizeof (char *));
     char **envp = s_environment (config);
-    posix_spawn_file_actions_t actions;
-    posix_spawnattr_t attr;
-    posix_spawn_file_actions_init (&actions);
-    posix_spawnattr_init (&attr);
     int rc = -1;
 
     if (!argv || !envp || pipe2 (in, O_CLOEXEC) || pipe2 (out, O_CLOEXEC) ||
@@ -148,32 +289,17 @@ s_open (const mcpact_server_config_t *config, char **error)
     for (size_t i = 0; i < config->args_count; i++)
         argv[i + 1] = config->args[i];
 
-    posix_spawn_file_actions_adddup2 (&actions, in[0], 0);
-    posix_spawn_file_actions_adddup2 (&actions, out[1], 1);
-    posix_spawn_file_actions_adddup2 (&actions, err[1], 2);
-    if (config->cwd)
-        posix_spawn_file_actions_addchdir_np (&actions, config->cwd);
-    //  Our threads block signals; the child must start clean, in a group
-    //  of its own so that closing can signal everything it started.
-    sigset_t none, defaults;
-    sigemptyset (&none);
-    sigemptyset (&defaults);
-    sigaddset (&defaults, SIGPIPE);
-    sigaddset (&defaults, SIGINT);
-    sigaddset (&defaults, SIGTERM);
-    sigaddset (&defaults, SIGCHLD);
-    posix_spawnattr_setsigmask (&attr, &none);
-    posix_spawnattr_setsigdefault (&attr, &defaults);
-    posix_spawnattr_setpgroup (&attr, 0);
-    posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-                                         POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_USEVFORK);
-    int spawn_rc = posix_spawnp (&self->pid, config->command, &actions, &attr, argv, envp);
-    if (spawn_rc != 0) {
-        self->pid = 0;
-        if (asprintf (error, "cannot run %s: %s", config->command, strerror (spawn_rc)) < 0)
-            *error = NULL;
+    s_spawn_t spawn = { .command = config->command,
+                        .argv = argv,
+                        .envp = envp,
+                        .cwd = config->cwd,
+                        .in = in[0],
+                        .out = out[1],
+                        .err = err[1] };
+    pid_t pid = s_spawn (&spawn, error);
+    if (pid < 0)
         goto done;
-    }
+    self->pid = self->pgid = pid;
     self->in = in[1], in[1] = -1;
     self->out = out[0], out[0] = -1;
     self->err = err[0], err[0] = -1;
@@ -192,8 +318,6 @@ done:
         if (err[i] >= 0)
             close (err[i]);
     }
-    posix_spawn_file_actions_destroy (&actions);
-    posix_spawnattr_destroy (&attr);
     free (argv);
     s_free_strings (envp);
     if (rc) {
@@ -464,15 +588,125 @@ s_describe (void *state, json_t *status)
     free (tail);
 }
 
-static bool
-s_wait_exit (s_stdio_t *self, int ms)
+//  Reaps what of the server's process group is our child: the server,
+//  and members we adopted if the host is a subreaper.
+static void
+s_reap_group (s_stdio_t *self)
 {
-    for (int waited = 0; waited < ms; waited += 5) {
-        if (s_reap (self, false))
-            return true;
-        usleep (5000);
+    int status;
+    pid_t rc;
+    while ((rc = waitpid (-self->pgid, &status, WNOHANG)) > 0 || (rc < 0 && errno == EINTR))
+        if (rc == self->pid) {
+            self->status = status;
+            self->pid = 0;
+        }
+    //  Reaped by someone else (a host that ignores SIGCHLD): gone all the same.
+    if (rc < 0 && errno == ECHILD)
+        self->pid = 0;
+}
+
+//  Whether /proc shows a process of group `pgid` that is not a zombie.
+//  Where /proc cannot be read, the kill (-pgid, 0) before has the say.
+static bool
+s_group_has_live_member (pid_t pgid)
+{
+    DIR *proc = opendir ("/proc");
+    if (!proc)
+        return true;
+    bool live = false;
+    struct dirent *entry;
+    while (!live && (entry = readdir (proc))) {
+        if (entry->d_name[0] < '1' || entry->d_name[0] > '9')
+            continue;
+        char path[64], stat[256];
+        snprintf (path, sizeof path, "/proc/%.20s/stat", entry->d_name);
+        int fd = open (path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t size = read (fd, stat, sizeof stat - 1);
+        close (fd);
+        if (size <= 0)
+            continue;
+        stat[size] = 0;
+        //  "pid (comm) state ppid pgrp ...", where comm may hold ')' too
+        char *comm_end = strrchr (stat, ')');
+        char state;
+        int ppid, pgrp;
+        if (comm_end && sscanf (comm_end + 1, " %c %d %d", &state, &ppid, &pgrp) == 3 &&
+            pgrp == pgid && state != 'Z' && state != 'X')
+            live = true;
     }
-    return s_reap (self, false);
+    closedir (proc);
+    return live;
+}
+
+//  True once nothing of the server's process group is alive. The server
+//  counts until we reap it (a zombie child of ours keeps the group id
+//  ours). After that kill (-pgid, 0) finds any member, zombies too: a
+//  member whose parent (often init, which may reap late) has not reaped
+//  it yet is dead all the same, so then /proc has the last word.
+static bool
+s_group_gone (s_stdio_t *self)
+{
+    s_reap_group (self);
+    if (self->pid > 0)
+        return false;
+    if (kill (-self->pgid, 0) != 0 && errno == ESRCH)
+        return true;
+    return !s_group_has_live_member (self->pgid);
+}
+
+//  Waits at most `ms` for the server to exit (or, with `group`, for all of
+//  its process group to be gone). Returns whether it did.
+static bool
+s_wait_gone (s_stdio_t *self, int ms, bool group)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    int64_t until = (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000 + ms;
+    while (true) {
+        if (group ? s_group_gone (self) : (s_reap_group (self), self->pid == 0))
+            return true;
+        clock_gettime (CLOCK_MONOTONIC, &now);
+        if ((int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000 >= until)
+            return false;
+        usleep (CLOSE_POLL_US);
+    }
+}
+
+//  Signals the whole group; SIGCONT too, since a stopped process acts on
+//  SIGTERM only once it runs again.
+static void
+s_signal_group (s_stdio_t *self, int signal)
+{
+    kill (-self->pgid, signal);
+    if (signal == SIGTERM)
+        kill (-self->pgid, SIGCONT);
+}
+
+//  The close sequence. The group id stays reserved while any member lives
+//  (or our unreaped child), so signalling -pgid after the server itself
+//  is gone reaches only what it left behind. Also run after the server
+//  died on its own, before a restart or giving up: its leftovers go too.
+static void
+s_close_group (s_stdio_t *self)
+{
+    bool exited = s_wait_gone (self, CLOSE_WAIT_MS, false);
+    if (s_group_gone (self))
+        return;
+    if (exited)
+        log_debug ("server %s: exited; SIGTERM to what is left of its process group", self->name);
+    else
+        log_debug ("server %s: no exit after stdin closed; SIGTERM", self->name);
+    s_signal_group (self, SIGTERM);
+    if (s_wait_gone (self, TERM_WAIT_MS, true))
+        return;
+    log_warn ("server %s: %s after SIGTERM; SIGKILL", self->name,
+              self->pid > 0 ? "no exit" : "its process group is still there");
+    s_signal_group (self, SIGKILL);
+    if (!s_wait_gone (self, KILL_WAIT_MS, true))
+        log_error ("server %s: process group %d is still there %d ms after SIGKILL", self->name,
+                   (int) self->pgid, KILL_WAIT_MS);
 }
 
 static void
@@ -487,15 +721,8 @@ s_stop (void **state_p)
         close (self->in);
         self->in = -1;
     }
-    if (self->pid > 0 && !s_wait_exit (self, CLOSE_WAIT_MS)) {
-        log_debug ("server %s: no exit after stdin closed; SIGTERM", self->name);
-        kill (-self->pid, SIGTERM);
-        if (!s_wait_exit (self, TERM_WAIT_MS)) {
-            log_warn ("server %s: no exit after SIGTERM; SIGKILL", self->name);
-            kill (-self->pid, SIGKILL);
-            s_reap (self, true);
-        }
-    }
+    if (self->pgid > 0)
+        s_close_group (self);
     if (self->out >= 0)
         close (self->out);
     if (self->err >= 0)
