@@ -101,6 +101,7 @@ typedef struct {
     bool nonjson_logged;            //  logged a non-JSON line already
     uint64_t calls_total;           //  calls received
     uint64_t errors_total;          //  calls that did not end in OK
+    uint64_t refused_total;         //  calls refused by the limits
     unsigned restarts;              //  restarts so far
     int backoff_ms;                 //  next restart delay
     int64_t restart_at;             //  restart time, 0 = none
@@ -740,6 +741,27 @@ s_handle_call (self_t *self, wire_msg_t *msg)
     size_t args_size = wire_size (msg, 4);
     if (args_size == 0)
         args = "{}", args_size = 2;
+    //  What the server holds of our memory is bounded: beyond the limits
+    //  a call is refused now, not queued without end.
+    if (self->calls.size >= (size_t) self->config->max_in_flight) {
+        self->refused_total++;
+        s_reply_error (self, caller, call_id, MCPACT_ERR_BUSY,
+                       "server %s: %zu calls are in flight, the limit (\"limits\": "
+                       "{\"inFlight\": n} raises it); the call was not sent",
+                       self->config->name, self->calls.size);
+        return;
+    }
+    int64_t stalled_ms = 0;
+    size_t queued = self->ops->queued ? self->ops->queued (self->transport, &stalled_ms) : 0;
+    if (queued && queued + args_size > self->config->max_queued) {
+        self->refused_total++;
+        s_reply_error (self, caller, call_id, MCPACT_ERR_BUSY,
+                       "server %s: %zu bytes wait for the server to read them (it has taken "
+                       "none for %" PRId64 " ms), and this call's %zu would pass the limit of "
+                       "%zu (\"limits\": {\"queuedBytes\": n}); the call was not sent",
+                       self->config->name, queued, stalled_ms, args_size, self->config->max_queued);
+        return;
+    }
     if (!jsonscan_is_object (args, args + args_size)) {
         s_reply_error (self, caller, call_id, MCPACT_ERR_ARGS,
                        "the arguments of %s are not a JSON object", tool);
@@ -877,6 +899,13 @@ s_status_json (self_t *self)
     if (self->server_info)
         json_object_set (status, "serverInfo", self->server_info);
     json_object_set_new (status, "inFlight", json_integer ((json_int_t) self->calls.size));
+    int64_t stalled_ms = 0;
+    size_t queued =
+        self->transport && self->ops->queued ? self->ops->queued (self->transport, &stalled_ms) : 0;
+    json_object_set_new (status, "queuedBytes", json_integer ((json_int_t) queued));
+    if (stalled_ms > 0)
+        json_object_set_new (status, "stalledMs", json_integer (stalled_ms));
+    json_object_set_new (status, "refused", json_integer ((json_int_t) self->refused_total));
     if (self->config->url) {
         //  Also when not connected: which endpoint failed matters most then.
         char *url = http_safe_url (self->config->url);

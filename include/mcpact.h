@@ -142,6 +142,17 @@ int mcpact_server_config_set_timeouts (mcpact_server_config_t *self, int connect
 //  timeout again, but never past this much time after it started.
 int mcpact_server_config_set_max_call (mcpact_server_config_t *self, int max_ms);
 
+//  Bounds on what a server holds of the host's memory; 0 keeps a default.
+//  `max_in_flight`: calls sent and not answered (default 1024);
+//  `max_queued_bytes`: request bytes waiting for the server to take them
+//  (default 8 MiB; a server that stops reading its stdin, or a slow
+//  link, holds them). Beyond either, a call is refused at once with
+//  MCPACT_ERR_BUSY and a reason, and nothing is sent; one call larger
+//  than the byte limit still goes when nothing is waiting. The status
+//  shows "queuedBytes", "stalledMs" and "refused".
+int mcpact_server_config_set_limits (mcpact_server_config_t *self, int max_in_flight,
+                                     size_t max_queued_bytes);
+
 //  How many more times a server that fails to start is tried (default 0:
 //  none). The start report says it failed; the tries go on in the
 //  background with the restart backoff (250 ms, doubling up to 30 s), and
@@ -348,7 +359,9 @@ typedef enum {
     MCPACT_ERR_PROTOCOL = 5,     //  the server answered with a JSON-RPC error or garbage
     MCPACT_ERR_ARGS = 6,         //  the arguments are not a JSON object
     MCPACT_ERR_INTERNAL = 7,     //  the runtime is shutting down or out of memory
-    MCPACT_ERR_CANCELLED = 8     //  the host cancelled the call; the server was told
+    MCPACT_ERR_CANCELLED = 8,    //  the host cancelled the call; the server was told
+    MCPACT_ERR_BUSY = 9          //  refused at once, nothing sent: the server has as much
+                                 //  in flight or waiting as its limits allow
 } mcpact_status_t;
 
 mcpact_status_t mcpact_result_status (const mcpact_result_t *self);

@@ -219,9 +219,9 @@ mcpact_result_destroy (mcpact_result_t **self_p)
 const char *
 mcpact_status_name (mcpact_status_t status)
 {
-    static const char *names[] = { "ok",       "tool error", "unknown tool",  "timeout",
-                                   "server",   "protocol",   "bad arguments", "internal",
-                                   "cancelled" };
+    static const char *names[] = { "ok",        "tool error", "unknown tool",  "timeout",
+                                   "server",    "protocol",   "bad arguments", "internal",
+                                   "cancelled", "busy" };
     return (unsigned) status < sizeof names / sizeof names[0] ? names[status] : "unknown";
 }
 

@@ -316,6 +316,31 @@ s_check_kind (s_parser_t *self, json_t *server, const char *key, bool allowed, c
     return s_fail (self, "%s.%s: only for a server with \"%s\"", path, key, needs);
 }
 
+//  "limits": {"inFlight": calls, "queuedBytes": bytes}
+static int
+s_parse_limits (s_parser_t *self, json_t *limits, const char *path, mcpact_server_config_t *config)
+{
+    if (!json_is_object (limits))
+        return s_fail (self, "%s.limits: must be an object with \"inFlight\", \"queuedBytes\"",
+                       path);
+    const char *key;
+    json_t *item;
+    json_int_t values[2] = { 0, 0 };
+    json_object_foreach (limits, key, item) {
+        int index = strcmp (key, "inFlight") == 0 ? 0 : strcmp (key, "queuedBytes") == 0 ? 1 : -1;
+        if (index < 0)
+            return s_fail (self,
+                           "%s.limits.%s: unknown limit (known: \"inFlight\", \"queuedBytes\")",
+                           path, key);
+        if (!json_is_integer (item) || json_integer_value (item) <= 0 ||
+            (index == 0 && json_integer_value (item) > INT_MAX))
+            return s_fail (self, "%s.limits.%s: must be a positive integer", path, key);
+        values[index] = json_integer_value (item);
+    }
+    mcpact_server_config_set_limits (config, (int) values[0], (size_t) values[1]);
+    return 0;
+}
+
 static int
 s_parse_timeouts (s_parser_t *self, json_t *timeouts, const char *path,
                   mcpact_server_config_t *config)
@@ -529,6 +554,9 @@ s_parse_server (s_parser_t *self, const char *path, const char *name, json_t *se
             goto out_of_memory;
     }
     if (timeouts && s_parse_timeouts (self, timeouts, path, config))
+        goto failed;
+    json_t *limits = json_object_get (server, "limits");
+    if (limits && s_parse_limits (self, limits, path, config))
         goto failed;
     json_t *retries = json_object_get (server, "startRetries");
     if (retries && (!json_is_integer (retries) || json_integer_value (retries) < 0 ||

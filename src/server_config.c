@@ -168,6 +168,8 @@ s_new (const char *name)
     self->call_ms = MCPACT_DEFAULT_CALL_MS;
     self->sse_read_ms = MCPACT_DEFAULT_SSE_READ_MS;
     self->max_call_ms = MCPACT_DEFAULT_MAX_CALL_MS;
+    self->max_in_flight = MCPACT_DEFAULT_MAX_IN_FLIGHT;
+    self->max_queued = MCPACT_DEFAULT_MAX_QUEUED;
     return self;
 }
 
@@ -367,6 +369,19 @@ mcpact_server_config_set_max_call (mcpact_server_config_t *self, int max_ms)
     if (!self || max_ms <= 0)
         return -1;
     self->max_call_ms = max_ms;
+    return 0;
+}
+
+int
+mcpact_server_config_set_limits (mcpact_server_config_t *self, int max_in_flight,
+                                 size_t max_queued_bytes)
+{
+    if (!self || max_in_flight < 0)
+        return -1;
+    if (max_in_flight)
+        self->max_in_flight = max_in_flight;
+    if (max_queued_bytes)
+        self->max_queued = max_queued_bytes;
     return 0;
 }
 

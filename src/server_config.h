@@ -18,6 +18,8 @@
 #define MCPACT_DEFAULT_CALL_MS 30000
 #define MCPACT_DEFAULT_SSE_READ_MS 300000
 #define MCPACT_DEFAULT_MAX_CALL_MS 600000
+#define MCPACT_DEFAULT_MAX_IN_FLIGHT 1024
+#define MCPACT_DEFAULT_MAX_QUEUED (8 * 1024 * 1024)
 
 typedef struct {
     char *name;  //  header name
@@ -44,6 +46,8 @@ struct _mcpact_server_config_t {
     int sse_read_ms;              //  http+sse: read timeout on the stream
     int max_call_ms;              //  progress never extends a call past this
     int start_retries;            //  more tries for a server that fails to start
+    int max_in_flight;            //  calls in flight beyond which a call is refused
+    size_t max_queued;            //  bytes waiting for the server, likewise
     char *error;                  //  config problem: start fails with it
 };
 

@@ -507,6 +507,14 @@ TEST (type_errors)
           "mcpServers.s.timeouts.list: must be a positive integer (milliseconds)" },
         { "{\"command\": \"x\", \"timeouts\": {\"call\": 3000000000}}",
           "mcpServers.s.timeouts.call: must be a positive integer (milliseconds)" },
+        { "{\"command\": \"x\", \"limits\": 5}",
+          "mcpServers.s.limits: must be an object with \"inFlight\", \"queuedBytes\"" },
+        { "{\"command\": \"x\", \"limits\": {\"inFlight\": 0}}",
+          "mcpServers.s.limits.inFlight: must be a positive integer" },
+        { "{\"command\": \"x\", \"limits\": {\"queuedBytes\": \"8M\"}}",
+          "mcpServers.s.limits.queuedBytes: must be a positive integer" },
+        { "{\"command\": \"x\", \"limits\": {\"bytes\": 1}}",
+          "mcpServers.s.limits.bytes: unknown limit (known: \"inFlight\", \"queuedBytes\")" },
         { "{\"command\": \"x\", \"startRetries\": -1}",
           "mcpServers.s.startRetries: must be a whole number, 0 or more" },
         { "{\"command\": \"x\", \"startRetries\": \"3\"}",
@@ -596,6 +604,22 @@ TEST (timeouts)
     CHECK (mcpact_server_config_set_timeouts (api, -1, 0, 0) == -1);
     CHECK (api->connect_ms == 1);
     mcpact_server_config_destroy (&api);
+}
+
+TEST (limits)
+{
+    config_t *config = s_parse_ok (
+        "{\"mcpServers\": {\"default\": {\"command\": \"x\"},"
+        " \"tight\": {\"command\": \"x\", \"limits\": {\"inFlight\": 4, \"queuedBytes\": 65536}},"
+        " \"half\": {\"command\": \"x\", \"limits\": {\"queuedBytes\": 1048576}}}}");
+    const mcpact_server_config_t *server = s_server (config, "default");
+    CHECK (server->max_in_flight == MCPACT_DEFAULT_MAX_IN_FLIGHT);
+    CHECK (server->max_queued == MCPACT_DEFAULT_MAX_QUEUED);
+    server = s_server (config, "tight");
+    CHECK (server->max_in_flight == 4 && server->max_queued == 65536);
+    server = s_server (config, "half");
+    CHECK (server->max_in_flight == MCPACT_DEFAULT_MAX_IN_FLIGHT && server->max_queued == 1048576);
+    config_destroy (&config);
 }
 
 TEST (start_retries)

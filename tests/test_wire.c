@@ -400,3 +400,111 @@ TEST (oversized_answer_fails_its_call)
         ru_teardown (&agent, &session, &runtime);
     }
 }
+
+//  Resident memory of this process, in MiB.
+static long
+s_rss_mb (void)
+{
+    FILE *file = fopen ("/proc/self/status", "r");
+    char line[256];
+    long kb = 0;
+    while (file && fgets (line, sizeof line, file))
+        if (strncmp (line, "VmRSS:", 6) == 0)
+            kb = atol (line + 6);
+    if (file)
+        fclose (file);
+    return kb / 1024;
+}
+
+TEST (server_that_stops_reading_is_bounded)
+{
+    //  After tools/list the server reads nothing more but stays alive:
+    //  100 calls of 1 MB each. What waits for it stays under the limit,
+    //  the rest are refused at once with the reason, and the status says
+    //  how much waits and for how long nothing was taken.
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    mcpact_server_config_t *stuck = ru_fixture ("stuck", "--stop-reading", NULL);
+    CHECK (mcpact_server_config_set_limits (stuck, 0, 4 * 1024 * 1024) == 0);
+    CHECK (mcpact_session_add_server (session, &stuck) == 0);
+    mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
+    free (mcpact_agent_start (agent));
+    size_t size = 1024 * 1024;
+    char *args = malloc (size + 32);
+    strcpy (args, "{\"message\":\"");
+    memset (args + 12, 'x', size);
+    strcpy (args + 12 + size, "\"}");
+    long before = s_rss_mb (), peak = before;
+    mcpact_caller_t *caller = mcpact_caller_new (agent);
+    int refused = 0;
+    for (int i = 0; i < 100; i++) {
+        mcpact_caller_send (caller, "echo", args, 60000);
+        for (mcpact_result_t *result = mcpact_caller_next (caller, 5); result;
+             result = mcpact_caller_next (caller, 0)) {
+            CHECK_MSG (mcpact_result_status (result) == MCPACT_ERR_BUSY, "%s",
+                       mcpact_result_error (result));
+            CHECK_CONTAINS (mcpact_result_error (result), "\"queuedBytes\"");
+            refused++;
+            mcpact_result_destroy (&result);
+        }
+        long now = s_rss_mb ();
+        peak = now > peak ? now : peak;
+    }
+    //  The rest of the refusals, if any are on their way
+    ru_watchdog_arm (30, "the refusals");
+    while (mcpact_caller_pending (caller) > 5) {
+        mcpact_result_t *result = mcpact_caller_next (caller, 100);
+        if (result) {
+            CHECK (mcpact_result_status (result) == MCPACT_ERR_BUSY);
+            refused++;
+            mcpact_result_destroy (&result);
+        }
+    }
+    ru_watchdog_disarm ();
+    CHECK_MSG (refused >= 90, "only %d of 100 refused", refused);
+    CHECK_MSG (peak - before < 64, "memory grew by %ld MiB", peak - before);
+    json_t *status = ru_json_take (mcpact_agent_status (agent));
+    json_t *server = ru_named (status, "stuck");
+    CHECK (json_integer_value (json_object_get (server, "queuedBytes")) > 2 * 1024 * 1024);
+    CHECK (json_integer_value (json_object_get (server, "queuedBytes")) <= 4 * 1024 * 1024);
+    CHECK (json_integer_value (json_object_get (server, "refused")) == refused);
+    CHECK (json_integer_value (json_object_get (server, "stalledMs")) > 0);
+    json_decref (status);
+    mcpact_caller_destroy (&caller);
+    free (args);
+    ru_teardown (&agent, &session, &runtime);
+}
+
+TEST (calls_in_flight_bounded)
+{
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    mcpact_server_config_t *slow = ru_fixture ("slow", NULL);
+    CHECK (mcpact_server_config_set_limits (slow, 3, 0) == 0);
+    CHECK (mcpact_session_add_server (session, &slow) == 0);
+    mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
+    free (mcpact_agent_start (agent));
+    mcpact_caller_t *caller = mcpact_caller_new (agent);
+    for (int i = 0; i < 5; i++)
+        mcpact_caller_send (caller, "sleep", "{\"ms\":1000}", 30000);
+    int ok = 0, busy = 0;
+    ru_watchdog_arm (30, "five calls");
+    for (int i = 0; i < 5; i++) {
+        mcpact_result_t *result = mcpact_caller_next (caller, -1);
+        if (mcpact_result_status (result) == MCPACT_OK)
+            ok++;
+        else {
+            CHECK_MSG (mcpact_result_status (result) == MCPACT_ERR_BUSY, "%s",
+                       mcpact_result_error (result));
+            CHECK_CONTAINS (mcpact_result_error (result), "3 calls are in flight");
+            busy++;
+        }
+        mcpact_result_destroy (&result);
+    }
+    ru_watchdog_disarm ();
+    CHECK (ok == 3 && busy == 2);
+    //  Room again once they are answered
+    RU_CALL_IS (agent, "echo", "{\"message\":\"room\"}", "room");
+    mcpact_caller_destroy (&caller);
+    ru_teardown (&agent, &session, &runtime);
+}

@@ -24,6 +24,7 @@
 
 #include "transport.h"
 
+#include "idmap.h"
 #include "jsonrpc.h"
 #include "linebuf.h"
 #include "log.h"
@@ -68,8 +69,10 @@ typedef struct {
     int in;                      //  child's stdin (ours to write), -1 once closed
     int out;                     //  child's stdout, -1 once closed
     int err;                     //  child's stderr, -1 once closed
-    char *outbuf;                //  bytes waiting to be written to stdin
-    size_t outsize;              //  bytes waiting
+    char *outbuf;                //  bytes to be written to stdin
+    size_t outstart;             //  the first of them not written yet
+    size_t outsize;              //  the end of them
+    int64_t taken_ms;            //  when the server last took bytes, or they began to wait
     size_t outmax;               //  bytes allocated
     linebuf_t lines;             //  stdout framing
     linebuf_t errlines;          //  stderr framing, for the log
@@ -328,15 +331,22 @@ done:
     return self;
 }
 
+//  Bytes waiting to be written: outbuf[outstart .. outsize).
+static size_t
+s_waiting (s_stdio_t *self)
+{
+    return self->outsize - self->outstart;
+}
+
 static int
 s_flush (s_stdio_t *self)
 {
-    size_t sent = 0;
-    while (sent < self->outsize) {
-        ssize_t rc = write (self->in, self->outbuf + sent, self->outsize - sent);
-        if (rc > 0)
-            sent += (size_t) rc;
-        else if (rc < 0 && errno == EINTR)
+    while (self->outstart < self->outsize) {
+        ssize_t rc = write (self->in, self->outbuf + self->outstart, s_waiting (self));
+        if (rc > 0) {
+            self->outstart += (size_t) rc;
+            self->taken_ms = clock_ms ();
+        } else if (rc < 0 && errno == EINTR)
             continue;
         else if (rc < 0 && errno == EAGAIN)
             break;
@@ -345,15 +355,22 @@ s_flush (s_stdio_t *self)
             //  (seen when its stdout closes) is the better reason.
             close (self->in);
             self->in = -1;
-            self->outsize = 0;
+            self->outstart = self->outsize = 0;
             return 0;
         } else {
             s_set_error (self, "writing to the server's stdin: %s", strerror (errno));
             return -1;
         }
     }
-    memmove (self->outbuf, self->outbuf + sent, self->outsize - sent);
-    self->outsize -= sent;
+    if (self->outstart == self->outsize) {
+        self->outstart = self->outsize = 0;
+        //  Don't keep a large buffer after one burst.
+        if (self->outmax > 1024 * 1024) {
+            free (self->outbuf);
+            self->outbuf = NULL;
+            self->outmax = 0;
+        }
+    }
     return 0;
 }
 
@@ -363,6 +380,15 @@ s_send (void *state, const char *msg, size_t size)
     s_stdio_t *self = (s_stdio_t *) state;
     if (self->in < 0 || self->error)
         return -1;
+    if (self->outstart == self->outsize)
+        self->taken_ms = clock_ms (); //  waiting from now
+    if (self->outsize + size + 1 > self->outmax && self->outstart) {
+        //  Move what waits to the front before growing: each byte is
+        //  moved at most once per send, not once per partial write.
+        memmove (self->outbuf, self->outbuf + self->outstart, s_waiting (self));
+        self->outsize -= self->outstart;
+        self->outstart = 0;
+    }
     if (self->outsize + size + 1 > self->outmax) {
         size_t max = self->outmax ? self->outmax : 4096;
         while (max < self->outsize + size + 1)
@@ -381,19 +407,29 @@ s_send (void *state, const char *msg, size_t size)
     return 0;
 }
 
+static size_t
+s_queued (void *state, int64_t *stalled_ms)
+{
+    s_stdio_t *self = (s_stdio_t *) state;
+    size_t waiting = s_waiting (self);
+    if (stalled_ms)
+        *stalled_ms = waiting ? clock_ms () - self->taken_ms : 0;
+    return waiting;
+}
+
 static int
 s_poll_items (void *state, zmq_pollitem_t *items, int max)
 {
     s_stdio_t *self = (s_stdio_t *) state;
     int count = 0;
     //  Flush what the actor queued since the last poll.
-    if (self->outsize && self->in >= 0)
+    if (s_waiting (self) && self->in >= 0)
         s_flush (self);
     if (self->out >= 0 && count < max)
         items[count++] = (zmq_pollitem_t){ NULL, self->out, ZMQ_POLLIN, 0 };
     if (self->err >= 0 && count < max)
         items[count++] = (zmq_pollitem_t){ NULL, self->err, ZMQ_POLLIN, 0 };
-    if (self->outsize && self->in >= 0 && count < max)
+    if (s_waiting (self) && self->in >= 0 && count < max)
         items[count++] = (zmq_pollitem_t){ NULL, self->in, ZMQ_POLLOUT, 0 };
     return count;
 }
@@ -504,7 +540,7 @@ s_handle (void *state, zmq_pollitem_t *items, int count, transport_msg_fn *on_ms
             continue;
         if (items[i].fd == self->err)
             s_read_stderr (self);
-        else if (items[i].fd == self->in && self->outsize)
+        else if (items[i].fd == self->in && s_waiting (self))
             if (s_flush (self))
                 return -1;
     }
@@ -716,7 +752,7 @@ s_stop (void **state_p)
         return;
     s_stdio_t *self = (s_stdio_t *) *state_p;
     if (self->in >= 0) {
-        if (self->outsize)
+        if (s_waiting (self))
             s_flush (self);
         close (self->in);
         self->in = -1;
@@ -743,6 +779,7 @@ const transport_ops_t transport_stdio = {
     .poll_items = s_poll_items,
     .timeout = s_timeout,
     .handle = s_handle,
+    .queued = s_queued,
     .error = s_error,
     .describe = s_describe,
     .stop = s_stop,

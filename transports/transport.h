@@ -41,6 +41,10 @@ typedef struct {
     //  messages to on_msg. Returns 0, or -1 once the transport is dead.
     int (*handle) (void *self, zmq_pollitem_t *items, int count, transport_msg_fn *on_msg,
                    void *owner);
+    //  Bytes of requests waiting for the server to take them; *stalled_ms
+    //  says for how long it has taken none of them (0 if it is taking
+    //  them, or nothing waits). NULL if the transport holds nothing.
+    size_t (*queued) (void *self, int64_t *stalled_ms);
     //  Why the transport died (or NULL).
     const char *(*error) (void *self);
     //  Adds what the host should see in the server's status (pid, stderr
