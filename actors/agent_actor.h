@@ -2,10 +2,11 @@
     agent_actor - what one agent's LLM sees: its servers and its view
 
     An agent with servers of its own starts them (they replace the
-    session's, B9) and stops them when it goes; an agent without asks its
-    session actor for the session's, by message. Either way it then
+    session's; no merge) and stops them when it goes; an agent without asks
+    its session actor for the session's, by message. Either way it then
     registers its view with the registry: those servers plus its own and
-    its session's function tools (B8), under the session's name policy.
+    its session's function tools (always both), under the session's name
+    policy.
     The registry publishes the merged catalog into the agent's slot.
 
     pipe (from the host API, which serialises access):

@@ -1,9 +1,9 @@
 /*  =========================================================================
     server_set - the MCP servers one owner (session or agent) started
 
-    Starts every server actor at once (B6: all in parallel; a server's
+    Starts every server actor at once (all in parallel; a server's
     initialize goes out the moment its child is spawned, on its own
-    thread), collects each READY or FAILED into the start report (B7: a
+    thread), collects each READY or FAILED into the start report (a
     failure is logged and skipped), and stops them all in parallel: every
     actor is told to stop first, then each is waited for.
 

@@ -1,7 +1,7 @@
 /*  =========================================================================
     session_actor - a session's servers, shared by all its agents
 
-    Owns the session's server set (B1, B9: the shared default). Agents
+    Owns the session's server set (the shared default of its agents). Agents
     without servers of their own ask it for them, by message; it starts the
     servers the first time anyone asks (the host, or an agent) and answers
     everyone waiting once every server is ready or failed. Its servers stay

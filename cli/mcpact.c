@@ -723,7 +723,7 @@ s_open (cli_t *self)
         if (!self->agent)
             return s_unknown_agent (self);
     } else {
-        //  An agent without servers of its own uses the session's (B9)
+        //  An agent without servers of its own uses the session's
         self->agent = mcpact_agent_new (self->session, NULL);
         if (!self->agent) {
             fprintf (stderr, "mcpact: could not create the agent\n");
@@ -739,7 +739,7 @@ s_open (cli_t *self)
 //  Starts the agent's servers and reports the ones that failed or lost
 //  tools. Those are always reported, terminal or not, because otherwise a
 //  missing tool would have no explanation; but they do not fail the
-//  command, since the agent works with the servers that did start (B7).
+//  command, since the agent works with the servers that did start.
 static int
 s_start (cli_t *self)
 {

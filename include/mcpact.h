@@ -118,14 +118,14 @@ int mcpact_server_config_set_env (mcpact_server_config_t *self, const char *name
 //  Sets the child's working directory (stdio).
 int mcpact_server_config_set_cwd (mcpact_server_config_t *self, const char *dir);
 
-//  Adds a header sent on every HTTP request (B4). Values never reach logs.
+//  Adds a header sent on every HTTP request Values never reach logs.
 int mcpact_server_config_add_header (mcpact_server_config_t *self, const char *name,
                                      const char *value);
 
 //  Overrides the transport guessed from the URL.
 int mcpact_server_config_set_transport (mcpact_server_config_t *self, mcpact_transport_t transport);
 
-//  Adds a tool name to the allow-list (B5). With an empty list every tool
+//  Adds a tool name to the allow-list. With an empty list every tool
 //  is allowed; otherwise tools not on it are never listed nor callable.
 int mcpact_server_config_allow_tool (mcpact_server_config_t *self, const char *tool);
 
@@ -216,7 +216,7 @@ int mcpact_session_add_function (mcpact_session_t *self, const char *name, const
 int mcpact_session_set_name_policy (mcpact_session_t *self, mcpact_name_policy_t policy);
 
 //  Starts all session servers in parallel and waits until each is ready or
-//  has failed (B6, B7). Returns the report as JSON (see docs/protocol.md):
+//  has failed. Returns the report as JSON (see docs/protocol.md):
 //  {"servers":[{"name","state":"ready"|"failed","error"?,"ms","tools",
 //  "rejected"?:[...]}], "ms"}. A second call returns a fresh report without
 //  restarting anything. NULL only if the runtime is gone.
@@ -232,8 +232,8 @@ char *mcpact_session_agent_names (mcpact_session_t *self);
 
 //  --------------------------------------------------------------------------
 //  Agent: what the LLM sees. Its own servers replace the session's; with
-//  none it falls back to the session's (B9). Function tools of the agent
-//  and of the session are always both in its set (B8).
+//  none it falls back to the session's. Function tools of the agent
+//  and of the session are always both in its set.
 
 //  Creates an agent of a session. `name` may be NULL.
 mcpact_agent_t *mcpact_agent_new (mcpact_session_t *session, const char *name);
@@ -373,9 +373,9 @@ int64_t mcpact_result_id (const mcpact_result_t *self);
 //  isError); for runtime errors a result with isError and the reason.
 const char *mcpact_result_json (const mcpact_result_t *self);
 
-//  The result as the LLM should see it (DESIGN: an isError result -> the
-//  joined text parts; one content item -> that item as JSON; several -> a
-//  JSON array; none -> an error).
+//  The result as the LLM should see it: an isError result -> the joined
+//  text parts; one content item -> that item as JSON; several -> a JSON
+//  array; none -> an error.
 const char *mcpact_result_text (const mcpact_result_t *self);
 
 //  A one-line reason when the status is not MCPACT_OK, else NULL.

@@ -6,7 +6,7 @@
     in env values, header values and url is expanded from the environment.
     A problem that concerns one server only (an unset variable, say) does
     not fail the file: that server's config carries the error and fails
-    when started, so the others still come up (B7). Not thread-aware: the
+    when started, so the others still come up. Not thread-aware: the
     result belongs to the caller.
     =========================================================================
 */

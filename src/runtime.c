@@ -555,7 +555,7 @@ agent_ensure_started (mcpact_agent_t *self)
 {
     pthread_mutex_lock (&self->lock);
     if (!self->report) {
-        //  The agent's function tools first, then the session's (B8).
+        //  The agent's function tools first, then the session's.
         json_t *functions = json_deep_copy (self->functions);
         mcpact_session_t *session = self->session;
         pthread_mutex_lock (&session->lock);

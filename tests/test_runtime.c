@@ -4,8 +4,9 @@
     Each case makes its own runtime, session and agents, runs real fixture
     server processes (build/mcpact-fixture) and checks what a host would
     see: start reports, the merged tool list, call results and errors,
-    status. Covers DESIGN §1 (B5-B9, result conversion) and the §4 faults
-    the fixture can stage. The only timing bounds are the parallel-start
+    status. Covers placement, allow-lists, function tools, parallel and
+    fault-tolerant start, result conversion, and the faults the fixture
+    can stage. The only timing bounds are the parallel-start
     bound and the timeout bound, both coarse; everything else is ordering
     or status. Some cases start host threads; all wait for them.
     =========================================================================
@@ -25,7 +26,7 @@
 #define FIXTURE_TOOL_COUNT 12
 
 //  --------------------------------------------------------------------------
-//  B6: servers start in parallel
+//  Servers start in parallel
 
 TEST (parallel_start)
 {
@@ -73,7 +74,7 @@ TEST (parallel_start)
 }
 
 //  --------------------------------------------------------------------------
-//  B7: a server that cannot start is reported and skipped
+//  A server that cannot start is reported and skipped
 
 TEST (failed_servers_skipped)
 {
@@ -117,7 +118,7 @@ TEST (failed_servers_skipped)
 }
 
 //  --------------------------------------------------------------------------
-//  B5: the allow-list hides and blocks every other tool
+//  The allow-list hides and blocks every other tool
 
 TEST (allow_list)
 {
@@ -141,7 +142,7 @@ TEST (allow_list)
 }
 
 //  --------------------------------------------------------------------------
-//  B8: function tools beside server tools
+//  Function tools beside server tools
 
 typedef struct {
     pthread_mutex_t lock;
@@ -274,7 +275,7 @@ TEST (function_tools)
 }
 
 //  --------------------------------------------------------------------------
-//  B9: an agent's own servers replace the session's; the session's stay up
+//  An agent's own servers replace the session's; the session's stay up
 
 //  Whether any tool name of the agent starts with `prefix`.
 static bool
@@ -849,7 +850,7 @@ TEST (many_host_threads)
 }
 
 //  --------------------------------------------------------------------------
-//  DESIGN §1: results as the LLM sees them
+//  Results as the LLM sees them
 
 TEST (result_conversion)
 {
