@@ -462,7 +462,10 @@ TEST (server_that_stops_reading_is_bounded)
     }
     ru_watchdog_disarm ();
     CHECK_MSG (refused >= 90, "only %d of 100 refused", refused);
-    CHECK_MSG (peak - before < 64, "memory grew by %ld MiB", peak - before);
+    //  (A sanitizer's allocator keeps what is freed for a while: the
+    //  bound on what waits is checked through the status alone then.)
+    CHECK_MSG (getenv ("MCPACT_TEST_SANITIZER") || peak - before < 64, "memory grew by %ld MiB",
+               peak - before);
     json_t *status = ru_json_take (mcpact_agent_status (agent));
     json_t *server = ru_named (status, "stuck");
     CHECK (json_integer_value (json_object_get (server, "queuedBytes")) > 2 * 1024 * 1024);
