@@ -391,6 +391,8 @@ s_follow (s_http_t *self, s_req_t *req, CURLcode code)
     req->status = 0;
     req->error[0] = '\0';
     req->data.size = 0;
+    if (req->data.data)
+        req->data.data[0] = '\0';
     if (curl_multi_add_handle (self->multi, req->easy) != CURLM_OK) {
         req->refused =
             s_format ("server %s: cannot restart the request after a redirect", self->name);
