@@ -96,6 +96,30 @@ Fault switches (combinable):
                            the relative path; a client must refuse it. Use
                            a loopback URL such as http://127.0.0.2:9.
   --get-stream             GET /mcp opens a listen stream instead of 405
+  --redirect-on KINDS      answer these requests with a redirect (comma
+                           list): initialize (POST /mcp), initialize-again
+                           (every initialize after the first of the
+                           process), call (tools/call), notification (POST
+                           /mcp without id), post (every POST /mcp), listen
+                           (GET /mcp, resumptions too), delete (DELETE
+                           /mcp), sse (GET /sse), messages (POST
+                           /messages). A redirected request touches no
+                           session (it does not count for
+                           --expire-session-after).
+  --redirect-to URL        where: Location is URL + the request's path and
+                           query, URL absolute (http://127.0.0.1:P/moved,
+                           another origin or the same) or a path (/moved,
+                           the default); "{port}" in URL is replaced by the
+                           fixture's own port
+  --redirect-status CODE   the redirect's status (default 307)
+  --redirect-hops N        a request whose path starts with N or more
+                           "/moved" segments is served, not redirected
+                           (default 1): N > 1 makes a chain of redirects
+
+Paths under /moved: every leading "/moved" segment is removed before
+routing (logged as "moved: <n> hop(s)"), so /moved/mcp is /mcp, and
+/moved/messages?session=S is /messages?session=S. Redirects are logged as
+"redirect: <status> to <Location>".
 
 Manual checks (each switch was verified this way; P is the printed port):
   python3 tests/http_fixture.py 0 &          # prints PORT P
@@ -138,6 +162,16 @@ Manual checks (each switch was verified this way; P is the printed port):
     -d "$INIT" 'http://127.0.0.1:P/messages?session=L' -> 202, and the
     result arrives on the /sse stream as event: message.
   --endpoint-origin http://127.0.0.2:9: data: http://127.0.0.2:9/messages?session=L
+  --redirect-on post --redirect-to /moved: curl -si $H -d "$INIT"
+    http://127.0.0.1:P/mcp -> 307, Location: /moved/mcp; curl -si $H
+    -d "$INIT" http://127.0.0.1:P/moved/mcp -> 200 with a session.
+    --redirect-on listen,delete,sse,messages: the same for those requests
+    (curl -si with -X DELETE, -N for the GETs); --redirect-on call or
+    notification: only a tools/call or a notification gets 307;
+    --redirect-on initialize-again: the second initialize gets 307.
+    --redirect-hops 3: /moved/mcp -> 307 to /moved/moved/mcp, and so on
+    up to /moved/moved/moved/mcp, which is served. --redirect-status 303:
+    the status says 303.
   Disconnect: Ctrl-C a curl -N on any stream, or a --slow-ms call; the
     fixture logs "client gone" and serves on. kill -TERM <pid>: exits 0.
 """
@@ -208,6 +242,7 @@ state_lock = threading.Lock()
 stopping = threading.Event()
 event_counter = 0
 drop_used = False
+initializes = 0
 mcp_sessions = {}
 legacy_sessions = {}
 
@@ -531,9 +566,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def route(self):
         path = urllib.parse.urlsplit(self.path).path
+        hops = 0
+        while path.startswith("/moved/"):
+            path = path[len("/moved"):]
+            hops += 1
         self.body = self.read_body()
         self.log_request_line()
         if not self.check_required_header():
+            return
+        if hops:
+            log("moved: %d hop(s)" % hops)
+        if hops < opts.redirect_hops and self.redirect_kinds(path) & opts.redirect_on:
+            location = opts.redirect_to + self.path
+            log("redirect: %d to %s" % (opts.redirect_status, location))
+            self.send_text(opts.redirect_status, "http_fixture: moved", [("Location", location)])
             return
         routes = {
             ("POST", "/mcp"): self.mcp_post,
@@ -551,6 +597,36 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_text(405, "http_fixture: method not allowed", [("Allow", allow)])
         else:
             self.send_text(404, "http_fixture: no such path")
+
+    def redirect_kinds(self, path):
+        """The --redirect-on kinds this request (routed at path) is."""
+        global initializes
+        kinds = set()
+        if self.command == "POST" and path == "/mcp":
+            kinds.add("post")
+            try:
+                msg = json.loads(self.body.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError):
+                msg = None
+            if isinstance(msg, dict):
+                method = msg.get("method")
+                if method == "initialize":
+                    kinds.add("initialize")
+                    with state_lock:
+                        initializes += 1
+                        if initializes > 1:
+                            kinds.add("initialize-again")
+                elif method == "tools/call":
+                    kinds.add("call")
+                elif method is not None and "id" not in msg:
+                    kinds.add("notification")
+        elif path == "/mcp":
+            kinds.add({"GET": "listen", "DELETE": "delete"}.get(self.command, "other"))
+        elif self.command == "GET" and path == "/sse":
+            kinds.add("sse")
+        elif self.command == "POST" and path == "/messages":
+            kinds.add("messages")
+        return kinds
 
     def do_GET(self):
         self.run(self.route)
@@ -821,6 +897,19 @@ def header_arg(text):
     return name.strip(), value.strip()
 
 
+REDIRECT_KINDS = ("initialize", "initialize-again", "call", "notification", "post", "listen",
+                  "delete", "sse", "messages")
+
+
+def kinds_arg(text):
+    kinds = set(k.strip() for k in text.split(",") if k.strip())
+    unknown = kinds - set(REDIRECT_KINDS)
+    if unknown:
+        raise argparse.ArgumentTypeError("unknown kinds %s (known: %s)"
+                                         % (",".join(sorted(unknown)), ",".join(REDIRECT_KINDS)))
+    return kinds
+
+
 def main():
     global opts
     parser = argparse.ArgumentParser(description="MCP server over HTTP with fault switches")
@@ -835,6 +924,10 @@ def main():
     parser.add_argument("--require-header", type=header_arg, metavar="'Name: value'")
     parser.add_argument("--endpoint-origin", metavar="URL")
     parser.add_argument("--get-stream", action="store_true")
+    parser.add_argument("--redirect-on", type=kinds_arg, default=set(), metavar="KINDS")
+    parser.add_argument("--redirect-to", default="/moved", metavar="URL")
+    parser.add_argument("--redirect-status", type=int, default=307, metavar="CODE")
+    parser.add_argument("--redirect-hops", type=int, default=1, metavar="N")
     opts = parser.parse_args()
     if opts.drop_stream_once and not opts.sse_responses:
         parser.error("--drop-stream-once needs --sse-responses")
@@ -842,6 +935,7 @@ def main():
         parser.error("--status must be an HTTP status code")
 
     server = Server(("127.0.0.1", opts.port), Handler)
+    opts.redirect_to = opts.redirect_to.rstrip("/").replace("{port}", str(server.server_address[1]))
     sys.stdout.write("PORT %d\n" % server.server_address[1])
     sys.stdout.flush()
     switches = [a for a in sys.argv[1:] if a.startswith("--")]

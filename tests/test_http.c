@@ -13,7 +13,9 @@
     with neither /mcp nor /sse, or a forced status for one call only); they
     run it through S_MAPPED_FIXTURE, a small python wrapper that serves "/"
     as /mcp and "/events" as /sse, and applies --status only to the
-    tools/call of echo with message "force-status".
+    tools/call of echo with message "force-status". The redirect cases run
+    two fixtures on two ports, two origins: the configured one redirects
+    to the other, whose log must then show no request at all.
 
     Every child is started with fork + exec, its "PORT n" line read from a
     pipe, and stopped by its own pid (SIGTERM, then waitpid). A failing
@@ -801,7 +803,7 @@ TEST (everything_many_in_flight)
 }
 
 //  --------------------------------------------------------------------------
-//  Choosing the transport (B2): from the URL, explicitly, by probing
+//  Choosing the transport: from the URL, explicitly, by probing
 
 TEST (auto_root_is_streamable)
 {
@@ -1434,7 +1436,7 @@ TEST (status_url_of_failed_server)
 }
 
 //  --------------------------------------------------------------------------
-//  Authentication headers (B4), never logged
+//  Authentication headers, never logged
 
 #define SECRET "s3cret"
 
@@ -1558,23 +1560,32 @@ TEST (sse_endpoint_other_origin)
     CHECK (listen (trap, 8) == 0);
     socklen_t size = sizeof address;
     CHECK (getsockname (trap, (struct sockaddr *) &address, &size) == 0);
-    char origin[64];
+    char origin[64], relative[64];
     snprintf (origin, sizeof origin, "http://127.0.0.2:%d", ntohs (address.sin_port));
+    //  A scheme-relative URL is another origin just as well
+    snprintf (relative, sizeof relative, "//127.0.0.2:%d", ntohs (address.sin_port));
 
     s_proc_t *fixture = s_fixture ("--endpoint-origin", origin, NULL);
-    char url[128], url_good[128];
+    s_proc_t *fixture_relative = s_fixture ("--endpoint-origin", relative, NULL);
+    char url[128], url_relative[128], url_good[128];
     S_URL (url, fixture, "/sse");
+    S_URL (url_relative, fixture_relative, "/sse");
     S_URL (url_good, fixture, "/mcp");
     s_host_t host;
     s_host_new (&host, MCPACT_NAMES_PREFIX);
     mcpact_server_config_t *config = s_host_add (&host, "moved", url, MCPACT_TRANSPORT_AUTO);
     CHECK (mcpact_server_config_add_header (config, "Authorization", "Bearer " SECRET) == 0);
     CHECK (mcpact_server_config_set_timeouts (config, 3000, 0, 0) == 0);
+    config = s_host_add (&host, "relative", url_relative, MCPACT_TRANSPORT_AUTO);
+    CHECK (mcpact_server_config_set_timeouts (config, 3000, 0, 0) == 0);
     s_host_add (&host, "good", url_good, MCPACT_TRANSPORT_AUTO);
     s_host_start (&host);
-    const char *error = s_start_error (&host, "moved");
-    CHECK_CONTAINS (error, "origin");
-    CHECK_CONTAINS (error, "127.0.0.2");
+    const char *names[] = { "moved", "relative" };
+    for (int index = 0; index < 2; index++) {
+        const char *error = s_start_error (&host, names[index]);
+        CHECK_CONTAINS (error, "origin");
+        CHECK_CONTAINS (error, origin);
+    }
     s_check_ready (&host, "good");
     RU_CALL_IS (host.agent, "good_echo", "{\"message\":\"fine\"}", "fine");
     s_host_destroy (&host);
@@ -1583,8 +1594,519 @@ TEST (sse_endpoint_other_origin)
     CHECK_MSG (client < 0 && (errno == EAGAIN || errno == EWOULDBLOCK),
                "the client connected to the foreign endpoint %s", origin);
     close (trap);
+    s_proc_t *fixtures[] = { fixture, fixture_relative };
+    for (int index = 0; index < 2; index++) {
+        char *log = s_log (fixtures[index]);
+        CHECK (!strstr (log, "POST /messages"));
+        free (log);
+        s_proc_stop (fixtures[index]);
+    }
+    s_end ();
+}
+
+//  --------------------------------------------------------------------------
+//  Redirects: followed within the configured origin only
+
+//  A second secret, for a header other than Authorization
+#define API_KEY "k3y-0f-th3-h0me-0r1g1n"
+
+//  Two fixtures on two loopback ports: `home`, the configured server,
+//  answers the requests its --redirect-on names with a redirect to
+//  `away`, another origin, which must never be reached.
+typedef struct {
+    s_proc_t *home;
+    s_proc_t *away;
+    char home_origin[64]; //  "http://127.0.0.1:<port>"
+    char away_origin[64];
+} s_redirect_t;
+
+//  Starts both; `on` is the --redirect-on list, then up to two more
+//  switches for home (NULL for none).
+static void
+s_redirect_start (s_redirect_t *redirect, const char *on, const char *extra, const char *extra2)
+{
+    redirect->away = s_fixture (NULL);
+    snprintf (redirect->away_origin, sizeof redirect->away_origin, "http://127.0.0.1:%d",
+              redirect->away->port);
+    char to[96];
+    snprintf (to, sizeof to, "%s/moved", redirect->away_origin);
+    redirect->home = s_fixture ("--redirect-on", on, "--redirect-to", to, extra, extra2, NULL);
+    snprintf (redirect->home_origin, sizeof redirect->home_origin, "http://127.0.0.1:%d",
+              redirect->home->port);
+}
+
+static void
+s_redirect_stop (s_redirect_t *redirect)
+{
+    s_proc_stop (redirect->home);
+    s_proc_stop (redirect->away);
+}
+
+//  Adds server `name` on home at `path`, with a bearer token and an API
+//  key that belong to home only.
+static mcpact_server_config_t *
+s_redirect_server (s_host_t *host, s_redirect_t *redirect, const char *name, const char *path)
+{
+    char url[128];
+    S_URL (url, redirect->home, path);
+    mcpact_server_config_t *config = s_host_add (host, name, url, MCPACT_TRANSPORT_AUTO);
+    CHECK (mcpact_server_config_add_header (config, "Authorization", "Bearer " SECRET) == 0);
+    CHECK (mcpact_server_config_add_header (config, "X-Api-Key", API_KEY) == 0);
+    return config;
+}
+
+//  Home did redirect, and away was never asked anything at all: neither
+//  the headers nor the session id (nor anything else) went there.
+static void
+s_check_away_untouched (s_redirect_t *redirect)
+{
+    char *home = s_log (redirect->home);
+    CHECK_MSG (strstr (home, "redirect: "), "home redirected nothing:\n%s", home);
+    free (home);
+    char *away = s_log (redirect->away);
+    CHECK_MSG (!strstr (away, "http_fixture: GET ") && !strstr (away, "http_fixture: POST ") &&
+                   !strstr (away, "http_fixture: DELETE "),
+               "the other origin was sent requests:\n%s", away);
+    free (away);
+}
+
+//  `text` names the server and both origins, and holds no secret.
+static void
+s_check_refusal (const char *text, const char *server, s_redirect_t *redirect)
+{
+    char name[64];
+    snprintf (name, sizeof name, "server %s:", server);
+    CHECK_CONTAINS (text, name);
+    CHECK_CONTAINS (text, redirect->home_origin);
+    CHECK_CONTAINS (text, redirect->away_origin);
+    CHECK_CONTAINS (text, "refused");
+    s_check_no_secret (text, SECRET);
+    s_check_no_secret (text, API_KEY);
+}
+
+//  Waits, bounded, until a captured log line holds `needle`.
+static bool
+s_captured_wait (const char *needle, int timeout_ms)
+{
+    int64_t give_up = ru_now_ms () + timeout_ms;
+    while (true) {
+        pthread_mutex_lock (&s_lines_lock);
+        bool found = s_lines && strstr (s_lines, needle);
+        pthread_mutex_unlock (&s_lines_lock);
+        if (found || ru_now_ms () > give_up)
+            return found;
+        ru_sleep_ms (20);
+    }
+}
+
+//  The captured log line holding `needle` (caller frees), or fails.
+static char *
+s_captured_line (const char *lines, const char *needle)
+{
+    const char *at = strstr (lines, needle);
+    CHECK_MSG (at, "no log line holds \"%s\":\n%s", needle, lines);
+    while (at > lines && at[-1] != '\n')
+        at--;
+    return strndup (at, strcspn (at, "\n"));
+}
+
+TEST (redirect_cross_origin_initialize)
+{
+    s_begin ("redirect_cross_origin_initialize");
+    s_redirect_t redirect;
+    s_redirect_start (&redirect, "initialize", NULL, NULL);
+    s_capture_logs ();
+    s_host_t host;
+    s_host_new (&host, MCPACT_NAMES_REJECT);
+    s_redirect_server (&host, &redirect, "leaky", "/mcp");
+    s_host_start (&host);
+    //  The session would have moved to the other origin
+    s_check_refusal (s_start_error (&host, "leaky"), "leaky", &redirect);
+    s_host_destroy (&host);
+    char *lines = s_captured_logs ();
+    s_check_no_secret (lines, SECRET);
+    s_check_no_secret (lines, API_KEY);
+    free (lines);
+    s_check_away_untouched (&redirect);
+    s_redirect_stop (&redirect);
+    s_end ();
+}
+
+TEST (redirect_cross_origin_call)
+{
+    s_begin ("redirect_cross_origin_call");
+    s_redirect_t redirect;
+    s_redirect_start (&redirect, "call", NULL, NULL);
+    s_host_t host;
+    s_host_new (&host, MCPACT_NAMES_REJECT);
+    s_redirect_server (&host, &redirect, "leaky", "/mcp");
+    s_host_start (&host);
+    s_check_ready (&host, "leaky");
+    //  The call fails with the reason; the server stays up
+    mcpact_result_t *result =
+        ru_call_fails (host.agent, "echo", "{\"message\":\"x\"}", 0, MCPACT_ERR_PROTOCOL);
+    s_check_refusal (mcpact_result_error (result), "leaky", &redirect);
+    mcpact_result_destroy (&result);
+    json_t *entry = s_status (&host, "leaky");
+    CHECK_STR (ru_str (entry, "state"), "ready");
+    json_decref (entry);
+    s_host_destroy (&host);
+    s_check_away_untouched (&redirect);
+    s_redirect_stop (&redirect);
+    s_end ();
+}
+
+TEST (redirect_cross_origin_notification)
+{
+    s_begin ("redirect_cross_origin_notification");
+    s_redirect_t redirect;
+    s_redirect_start (&redirect, "notification", NULL, NULL);
+    s_capture_logs ();
+    s_host_t host;
+    s_host_new (&host, MCPACT_NAMES_REJECT);
+    s_redirect_server (&host, &redirect, "leaky", "/mcp");
+    s_host_start (&host);
+    //  notifications/initialized was refused: only logged, nobody waits
+    s_check_ready (&host, "leaky");
+    RU_CALL_IS (host.agent, "echo", "{\"message\":\"at home\"}", "at home");
+    CHECK (s_captured_wait (redirect.away_origin, 10000));
+    s_host_destroy (&host);
+    char *lines = s_captured_logs ();
+    char *line = s_captured_line (lines, redirect.away_origin);
+    s_check_refusal (line, "leaky", &redirect);
+    free (line);
+    free (lines);
+    s_check_away_untouched (&redirect);
+    s_redirect_stop (&redirect);
+    s_end ();
+}
+
+TEST (redirect_cross_origin_listen)
+{
+    s_begin ("redirect_cross_origin_listen");
+    s_redirect_t redirect;
+    s_redirect_start (&redirect, "listen", "--get-stream", NULL);
+    s_capture_logs ();
+    s_host_t host;
+    s_host_new (&host, MCPACT_NAMES_REJECT);
+    s_redirect_server (&host, &redirect, "leaky", "/mcp");
+    s_host_start (&host);
+    s_check_ready (&host, "leaky");
+    //  The listen stream is optional: refused, logged, and the rest works
+    CHECK_MSG (s_captured_wait ("no listen stream", 10000), "the listen stream was not refused");
+    RU_CALL_IS (host.agent, "echo", "{\"message\":\"at home\"}", "at home");
+    s_host_destroy (&host);
+    char *lines = s_captured_logs ();
+    char *line = s_captured_line (lines, "no listen stream");
+    s_check_refusal (line, "leaky", &redirect);
+    free (line);
+    free (lines);
+    s_check_away_untouched (&redirect);
+    s_redirect_stop (&redirect);
+    s_end ();
+}
+
+TEST (redirect_cross_origin_delete)
+{
+    s_begin ("redirect_cross_origin_delete");
+    s_redirect_t redirect;
+    s_redirect_start (&redirect, "delete", NULL, NULL);
+    s_capture_logs ();
+    s_host_t host;
+    s_host_new (&host, MCPACT_NAMES_REJECT);
+    s_redirect_server (&host, &redirect, "leaky", "/mcp");
+    s_host_start (&host);
+    s_check_ready (&host, "leaky");
+    RU_CALL_IS (host.agent, "echo", "{\"message\":\"at home\"}", "at home");
+    //  Closing sends DELETE, which home redirects
+    s_host_destroy (&host);
+    CHECK (s_log_wait (redirect.home, "DELETE /mcp", 5000));
+    char *lines = s_captured_logs ();
+    char *line = s_captured_line (lines, redirect.away_origin);
+    s_check_refusal (line, "leaky", &redirect);
+    free (line);
+    free (lines);
+    s_check_away_untouched (&redirect);
+    s_redirect_stop (&redirect);
+    s_end ();
+}
+
+TEST (redirect_cross_origin_new_session)
+{
+    //  The session expires (404) and the new initialize is redirected
+    s_begin ("redirect_cross_origin_new_session");
+    s_redirect_t redirect;
+    s_redirect_start (&redirect, "initialize-again", "--expire-session-after", "3");
+    s_capture_logs ();
+    s_host_t host;
+    s_host_new (&host, MCPACT_NAMES_REJECT);
+    s_redirect_server (&host, &redirect, "leaky", "/mcp");
+    s_host_start (&host);
+    s_check_ready (&host, "leaky");
+    //  initialized, tools/list and this call use up the session
+    RU_CALL_IS (host.agent, "echo", "{\"message\":\"first\"}", "first");
+    mcpact_result_t *result = mcpact_agent_call (host.agent, "echo", "{\"message\":\"x\"}", 10000);
+    CHECK_MSG (mcpact_result_status (result) != MCPACT_OK, "a call in a new session at %s",
+               redirect.away_origin);
+    mcpact_result_destroy (&result);
+    CHECK (s_captured_wait ("new one could not be started", 10000));
+    s_host_destroy (&host);
+    char *lines = s_captured_logs ();
+    char *line = s_captured_line (lines, "new one could not be started");
+    s_check_refusal (line, "leaky", &redirect);
+    free (line);
+    free (lines);
+    s_check_away_untouched (&redirect);
+    s_redirect_stop (&redirect);
+    s_end ();
+}
+
+TEST (redirect_cross_origin_sse_stream)
+{
+    s_begin ("redirect_cross_origin_sse_stream");
+    s_redirect_t redirect;
+    s_redirect_start (&redirect, "sse", NULL, NULL);
+    s_host_t host;
+    s_host_new (&host, MCPACT_NAMES_REJECT);
+    s_redirect_server (&host, &redirect, "leaky", "/sse");
+    s_host_start (&host);
+    s_check_refusal (s_start_error (&host, "leaky"), "leaky", &redirect);
+    s_host_destroy (&host);
+    s_check_away_untouched (&redirect);
+    s_redirect_stop (&redirect);
+    s_end ();
+}
+
+TEST (redirect_cross_origin_sse_post)
+{
+    //  The event stream stays home; the POSTs to its endpoint are redirected
+    s_begin ("redirect_cross_origin_sse_post");
+    s_redirect_t redirect;
+    s_redirect_start (&redirect, "messages", NULL, NULL);
+    s_host_t host;
+    s_host_new (&host, MCPACT_NAMES_REJECT);
+    s_redirect_server (&host, &redirect, "leaky", "/sse");
+    s_host_start (&host);
+    s_check_refusal (s_start_error (&host, "leaky"), "leaky", &redirect);
+    s_host_destroy (&host);
+    s_check_away_untouched (&redirect);
+    s_redirect_stop (&redirect);
+    s_end ();
+}
+
+TEST (redirect_other_scheme)
+{
+    s_begin ("redirect_other_scheme");
+    //  An FTP listener where one redirect points: nothing may connect
+    int trap = socket (AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    CHECK (trap >= 0);
+    struct sockaddr_in address = { .sin_family = AF_INET };
+    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    CHECK (bind (trap, (struct sockaddr *) &address, sizeof address) == 0);
+    CHECK (listen (trap, 8) == 0);
+    socklen_t size = sizeof address;
+    CHECK (getsockname (trap, (struct sockaddr *) &address, &size) == 0);
+    char ftp[96], ftp_origin[64];
+    snprintf (ftp_origin, sizeof ftp_origin, "ftp://127.0.0.1:%d", ntohs (address.sin_port));
+    snprintf (ftp, sizeof ftp, "%s/moved", ftp_origin);
+    s_proc_t *to_ftp = s_fixture ("--redirect-on", "post", "--redirect-to", ftp, NULL);
+    //  Same host and port, another scheme: another origin too
+    s_proc_t *to_https = s_fixture ("--redirect-on", "post", "--redirect-to",
+                                    "https://127.0.0.1:{port}/moved", NULL);
+    char url_ftp[128], url_https[128], https_origin[64];
+    S_URL (url_ftp, to_ftp, "/mcp");
+    S_URL (url_https, to_https, "/mcp");
+    snprintf (https_origin, sizeof https_origin, "https://127.0.0.1:%d", to_https->port);
+    s_host_t host;
+    s_host_new (&host, MCPACT_NAMES_PREFIX);
+    s_host_add (&host, "ftp", url_ftp, MCPACT_TRANSPORT_AUTO);
+    s_host_add (&host, "upgrade", url_https, MCPACT_TRANSPORT_AUTO);
+    s_host_start (&host);
+    const char *error = s_start_error (&host, "ftp");
+    CHECK_CONTAINS (error, "server ftp:");
+    CHECK_CONTAINS (error, ftp_origin);
+    error = s_start_error (&host, "upgrade");
+    CHECK_CONTAINS (error, "server upgrade:");
+    CHECK_CONTAINS (error, https_origin);
+    s_host_destroy (&host);
+    int client = accept (trap, NULL, NULL);
+    CHECK_MSG (client < 0 && (errno == EAGAIN || errno == EWOULDBLOCK),
+               "the client followed the redirect to %s", ftp_origin);
+    close (trap);
+    char *log = s_log (to_https);
+    CHECK (!strstr (log, "moved: 1 hop(s)"));
+    free (log);
+    s_proc_stop (to_ftp);
+    s_proc_stop (to_https);
+    s_end ();
+}
+
+//  In `log`, every request line naming `before` is followed (some time
+//  later) by one naming `after`, as often: the redirected request went out
+//  again, the same method and message.
+static void
+s_check_resent (const char *log, const char *before, const char *after)
+{
+    int sent = s_count (log, before), resent = s_count (log, after);
+    CHECK_MSG (sent > 0 && sent == resent, "%d \"%s\", %d \"%s\":\n%s", sent, before, resent, after,
+               log);
+}
+
+//  Whether some line of `log` holds both `first` and, after it, `second`.
+static bool
+s_line_with (const char *log, const char *first, const char *second)
+{
+    for (const char *at = strstr (log, first); at; at = strstr (at + 1, first)) {
+        const char *found = strstr (at, second);
+        if (found && found < at + strcspn (at, "\n"))
+            return true;
+    }
+    return false;
+}
+
+TEST (redirect_same_origin)
+{
+    //  /mcp -> /moved/mcp (a relative Location, 307) for every request
+    //  of streamable HTTP: the POSTs, the listen stream, the DELETE
+    s_begin ("redirect_same_origin");
+    s_proc_t *fixture = s_fixture ("--redirect-on", "post,listen,delete", "--get-stream", NULL);
+    char url[128];
+    S_URL (url, fixture, "/mcp");
+    s_host_t host;
+    s_host_new (&host, MCPACT_NAMES_REJECT);
+    s_host_add (&host, "moved", url, MCPACT_TRANSPORT_AUTO);
+    s_host_start (&host);
+    s_check_ready (&host, "moved");
+    RU_CALL_IS (host.agent, "echo", "{\"message\":\"moved\"}", "moved");
+    s_many_echo (host.agent, "echo", 4, "");
+    CHECK_MSG (s_log_wait (fixture, "GET /moved/mcp", 10000), "no listen stream at /moved/mcp");
+    s_host_destroy (&host);
+    CHECK (s_log_wait (fixture, " deleted", 5000));
     char *log = s_log (fixture);
-    CHECK (!strstr (log, "POST /messages"));
+    s_check_resent (log, "POST /mcp rpc=initialize#", "POST /moved/mcp rpc=initialize#");
+    s_check_resent (log, "POST /mcp rpc=tools/call#", "POST /moved/mcp rpc=tools/call#");
+    s_check_resent (log, "POST /mcp rpc=notifications/initialized",
+                    "POST /moved/mcp rpc=notifications/initialized");
+    s_check_resent (log, "DELETE /mcp ", "DELETE /moved/mcp ");
+    CHECK (!strstr (log, "GET /moved/mcp rpc="));
+    free (log);
+    s_proc_stop (fixture);
+    s_end ();
+}
+
+TEST (redirect_same_origin_credentials)
+{
+    //  An absolute Location (308) carries no user:password; those of the
+    //  configured URL go along, to the same origin
+    s_begin ("redirect_same_origin_credentials");
+    s_proc_t *fixture =
+        s_fixture ("--redirect-on", "post,delete", "--redirect-status", "308", "--redirect-to",
+                   "http://127.0.0.1:{port}/moved", "--require-header",
+                   "Authorization: Basic dXNlcjpzM2NyZXQ=", NULL);
+    char url[128];
+    snprintf (url, sizeof url, "http://user:" SECRET "@127.0.0.1:%d/mcp", fixture->port);
+    s_host_t host;
+    s_host_new (&host, MCPACT_NAMES_REJECT);
+    s_host_add (&host, "basic", url, MCPACT_TRANSPORT_AUTO);
+    s_host_start (&host);
+    s_check_ready (&host, "basic");
+    RU_CALL_IS (host.agent, "echo", "{\"message\":\"with basic\"}", "with basic");
+    s_host_destroy (&host);
+    CHECK (s_log_wait (fixture, " deleted", 5000));
+    char *log = s_log (fixture);
+    CHECK (!strstr (log, "-> 401"));
+    s_check_resent (log, "POST /mcp rpc=tools/call#", "POST /moved/mcp rpc=tools/call#");
+    s_check_resent (log, "DELETE /mcp ", "DELETE /moved/mcp ");
+    free (log);
+    s_proc_stop (fixture);
+    s_end ();
+}
+
+TEST (redirect_same_origin_sse)
+{
+    //  HTTP+SSE: the event stream and the endpoint POSTs, by 301 and 302,
+    //  which keep the POST a POST
+    s_begin ("redirect_same_origin_sse");
+    s_proc_t *moved301 =
+        s_fixture ("--redirect-on", "sse,messages", "--redirect-status", "301", NULL);
+    s_proc_t *moved302 =
+        s_fixture ("--redirect-on", "sse,messages", "--redirect-status", "302", NULL);
+    char url301[128], url302[128];
+    S_URL (url301, moved301, "/sse");
+    S_URL (url302, moved302, "/sse");
+    s_host_t host;
+    s_host_new (&host, MCPACT_NAMES_PREFIX);
+    s_host_add (&host, "old301", url301, MCPACT_TRANSPORT_AUTO);
+    s_host_add (&host, "old302", url302, MCPACT_TRANSPORT_AUTO);
+    s_host_start (&host);
+    s_check_ready (&host, "old301");
+    s_check_ready (&host, "old302");
+    RU_CALL_IS (host.agent, "old301_echo", "{\"message\":\"301\"}", "301");
+    RU_CALL_IS (host.agent, "old302_echo", "{\"message\":\"302\"}", "302");
+    s_host_destroy (&host);
+    s_proc_t *fixtures[] = { moved301, moved302 };
+    for (int index = 0; index < 2; index++) {
+        char *log = s_log (fixtures[index]);
+        s_check_resent (log, "GET /sse", "GET /moved/sse");
+        s_check_resent (log, "POST /messages?session=", "POST /moved/messages?session=");
+        CHECK_MSG (s_count (log, "rpc=tools/call#") == 2 &&
+                       s_line_with (log, "POST /moved/messages?session=", "rpc=tools/call#"),
+                   "the call was not POSTed again:\n%s", log);
+        free (log);
+        s_proc_stop (fixtures[index]);
+    }
+    s_end ();
+}
+
+TEST (redirect_limit)
+{
+    //  5 redirects in a row are followed, 6 are not
+    s_begin ("redirect_limit");
+    s_proc_t *five = s_fixture ("--redirect-on", "post", "--redirect-hops", "5", NULL);
+    s_proc_t *six = s_fixture ("--redirect-on", "post", "--redirect-hops", "6", NULL);
+    char url_five[128], url_six[128];
+    S_URL (url_five, five, "/mcp");
+    S_URL (url_six, six, "/mcp");
+    s_host_t host;
+    s_host_new (&host, MCPACT_NAMES_PREFIX);
+    s_host_add (&host, "five", url_five, MCPACT_TRANSPORT_AUTO);
+    s_host_add (&host, "six", url_six, MCPACT_TRANSPORT_AUTO);
+    s_host_start (&host);
+    s_check_ready (&host, "five");
+    RU_CALL_IS (host.agent, "five_echo", "{\"message\":\"far\"}", "far");
+    const char *error = s_start_error (&host, "six");
+    CHECK_CONTAINS (error, "server six:");
+    CHECK_CONTAINS (error, "more than 5 redirects");
+    s_host_destroy (&host);
+    char *log = s_log (five);
+    CHECK_CONTAINS (log, "moved: 5 hop(s)");
+    free (log);
+    log = s_log (six);
+    CHECK (!strstr (log, "moved: 6 hop(s)"));
+    free (log);
+    s_proc_stop (five);
+    s_proc_stop (six);
+    s_end ();
+}
+
+TEST (redirect_303_not_followed_by_get)
+{
+    //  303 See Other turns a request into a GET: an MCP message would be
+    //  lost, so the POST fails instead
+    s_begin ("redirect_303_not_followed_by_get");
+    s_proc_t *fixture = s_fixture ("--redirect-on", "post", "--redirect-status", "303", NULL);
+    char url[128];
+    S_URL (url, fixture, "/mcp");
+    s_host_t host;
+    s_host_new (&host, MCPACT_NAMES_REJECT);
+    s_host_add (&host, "other", url, MCPACT_TRANSPORT_AUTO);
+    s_host_start (&host);
+    const char *error = s_start_error (&host, "other");
+    CHECK_CONTAINS (error, "server other:");
+    CHECK_CONTAINS (error, "303");
+    s_host_destroy (&host);
+    char *log = s_log (fixture);
+    CHECK (!strstr (log, "moved: 1 hop(s)"));
     free (log);
     s_proc_stop (fixture);
     s_end ();
@@ -1651,6 +2173,31 @@ TEST (cli_header_from_env)
     CHECK (!strstr (run.out, "b4d-t0k3n") && !strstr (run.err, "b4d-t0k3n"));
     ru_run_free (&run);
     s_proc_stop (fixture);
+    s_end ();
+}
+
+TEST (cli_redirect_other_origin)
+{
+    //  Headers from the configuration file, a call redirected elsewhere
+    s_begin ("cli_redirect_other_origin");
+    s_redirect_t redirect;
+    s_redirect_start (&redirect, "call", NULL, NULL);
+    char config[512];
+    snprintf (config, sizeof config,
+              "{\"mcpServers\": {\"leaky\": {\"url\": \"http://127.0.0.1:%d/mcp\","
+              " \"headers\": {\"Authorization\": \"Bearer ${TOKEN_VAR}\","
+              "               \"X-Api-Key\": \"${KEY_VAR}\"}}}}",
+              redirect.home->port);
+    const char *path = s_temp_config (config);
+    ru_run_t run = S_CLI (S_ENV ("TOKEN_VAR=" SECRET, "KEY_VAR=" API_KEY), "-c", path, "call",
+                          "echo", "{\"message\":\"x\"}");
+    CHECK_MSG (run.status != 0, "the call succeeded:\n%s", run.out);
+    s_check_refusal (run.err, "leaky", &redirect);
+    s_check_no_secret (run.out, SECRET);
+    s_check_no_secret (run.out, API_KEY);
+    ru_run_free (&run);
+    s_check_away_untouched (&redirect);
+    s_redirect_stop (&redirect);
     s_end ();
 }
 

@@ -513,6 +513,33 @@ TEST (oversized_lines_that_do_not_count)
     free (stream);
 }
 
+TEST (oversized_line_named_late)
+{
+    //  A line that overflows within its first bytes: which field it is
+    //  shows only as more bytes come, whichever way they are cut. With 12
+    //  data bytes held and a limit of 16, "eventful" and "retrying"
+    //  overflow at their fifth byte, looking like "event" and "retry" so
+    //  far; they are unknown fields, skipped, and the event is whole.
+    static const char unknown[] = "data: 0123456789\n"
+                                  "data:\n"
+                                  "eventful: x\n"
+                                  "retrying: 5\n"
+                                  "\n";
+    s_check_stream (unknown, sizeof unknown - 1, 16,
+                    "message id=- data=0123456789\\n\n"
+                    "last_id=- retry=-1 dropped=0\n");
+    //  The same place, but the line is a field: the event is too big.
+    static const char known[] = "data: 0123456789\n"
+                                "data:\n"
+                                "event: x\n"
+                                "\n"
+                                "data: next\n"
+                                "\n";
+    s_check_stream (known, sizeof known - 1, 16,
+                    "message id=- data=next\n"
+                    "last_id=- retry=-1 dropped=1\n");
+}
+
 TEST (oversized_memory_bounded)
 {
     //  A 4 MB data line against a 64 KB limit: never more than the limit
@@ -617,6 +644,29 @@ TEST (reset_keeps_id_and_retry)
     CHECK (sse_retry (&sse) == -1);
     sse_free (&sse);
     free (transcript.text);
+}
+
+TEST (event_type_with_nul)
+{
+    //  No C string names a type with a NUL; cut there it would pass for
+    //  another ("endpoint"): such an event is not dispatched, and a later
+    //  event field (or the next event) sets the type afresh.
+    static const char stream[] = "id: 1\n"
+                                 "event: endpoint\0http://elsewhere\n"
+                                 "data: /messages\n"
+                                 "\n"
+                                 "event: \0\n"
+                                 "event: endpoint\n"
+                                 "data: /a\n"
+                                 "\n"
+                                 "event: x\0y\n"
+                                 "data: b\n"
+                                 "\n"
+                                 "data: c\n"
+                                 "\n";
+    S_CHECK_STREAM (stream, "endpoint id=1 data=/a\n"
+                            "message id=1 data=c\n"
+                            "last_id=1 retry=-1 dropped=0\n");
 }
 
 TEST (data_with_nul)

@@ -27,6 +27,12 @@
     fall back to HTTP+SSE, as the specification's compatibility section
     says.
 
+    Redirects are followed here, not by libcurl, and only within the
+    configured URL's origin (scheme, host, port): the configured headers,
+    the session id and any credentials in the URL belong to that origin,
+    and libcurl offers no hook to stop a redirected request before it goes
+    out. A redirect elsewhere fails the request, naming both origins.
+
     A request that fails at the HTTP level is answered with a JSON-RPC
     error made here, so the waiting call ends with the reason. Header
     values are never logged (they hold tokens).
@@ -47,6 +53,7 @@
 #include "sse.h"
 
 #include "curl_lib.h"
+#include <ctype.h>
 #include <czmq.h>
 #include <stdarg.h>
 
@@ -56,7 +63,7 @@
 #define DEFAULT_RETRY_MS 1000
 //  Bytes of an error body quoted in an error message.
 #define ERROR_BODY_MAX 300
-//  Redirects followed at most.
+//  Redirects followed at most, per request.
 #define MAX_REDIRECTS 5
 //  How long closing may wait for the DELETE.
 #define DELETE_TIMEOUT_MS 1000
@@ -91,6 +98,8 @@ typedef struct _s_req_t {
     bool is_sse;                 //  body is an event stream
     char *bad_type;              //  an unexpected Content-Type, if so
     bool answered;               //  its response was delivered
+    int redirects;               //  redirects followed so far
+    char *refused;               //  why a redirect was not followed, if so
     sse_t sse;                   //  event parser, when is_sse
     jsonbuf_t data;              //  JSON (or error) body
     char error[CURL_ERROR_SIZE]; //  curl's reason
@@ -108,6 +117,7 @@ struct _s_http_t {
     const mcpact_server_config_t *config; //  the actor's (outlives us)
     char *name;                           //  server name, for logs
     char *safe_url;                       //  URL without query or credentials, for logs
+    char *origin;                         //  the URL's scheme://host:port: nothing leaves it
     mcpact_transport_t mode;              //  STREAMABLE_HTTP or SSE
     bool probing;                         //  auto: the initialize POST decides
     CURLM *multi;                         //  all transfers
@@ -146,7 +156,7 @@ s_die (s_http_t *self, const char *format, ...)
 {
     if (self->dead)
         return;
-    char text[512];
+    char text[1024];
     va_list args;
     va_start (args, format);
     vsnprintf (text, sizeof text, format, args);
@@ -246,6 +256,164 @@ s_fail_request (s_http_t *self, const char *rpc_id, const char *format, ...)
 }
 
 //  --------------------------------------------------------------------------
+//  Origins and redirects
+
+//  A message made with printf's format, or NULL without memory.
+static char *
+s_format (const char *format, ...)
+{
+    char *text = NULL;
+    va_list args;
+    va_start (args, format);
+    if (vasprintf (&text, format, args) < 0)
+        text = NULL;
+    va_end (args);
+    return text;
+}
+
+//  The origin of a parsed URL, "scheme://host:port" with the scheme and
+//  host in lower case and the port always given, so that two origins are
+//  the same exactly when their texts are; NULL if the URL has no host.
+//  Caller frees.
+static char *
+s_url_origin (CURLU *url)
+{
+    char *scheme = NULL, *host = NULL, *port = NULL, *origin = NULL;
+    if (curl_url_get (url, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+        curl_url_get (url, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+        curl_url_get (url, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
+        origin = s_format ("%s://%s:%s", scheme, host, port);
+    curl_free (scheme), curl_free (host), curl_free (port);
+    for (char *p = origin; p && *p; p++)
+        *p = (char) tolower ((unsigned char) *p);
+    return origin;
+}
+
+//  The origin of a URL text, or NULL. Caller frees.
+static char *
+s_origin (const char *text)
+{
+    CURLU *url = curl_url ();
+    char *origin = NULL;
+    if (url && curl_url_set (url, CURLUPART_URL, text, 0) == CURLUE_OK)
+        origin = s_url_origin (url);
+    curl_url_cleanup (url);
+    return origin;
+}
+
+static bool
+s_is_redirect (long status)
+{
+    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+//  Credentials in the configured URL (user:password@) go along to its own
+//  origin; an absolute Location, the usual kind, carries none.
+static void
+s_keep_credentials (s_http_t *self, CURLU *target)
+{
+    char *user = NULL, *password = NULL;
+    if (curl_url_get (target, CURLUPART_USER, &user, 0) == CURLUE_OK) {
+        curl_free (user);
+        return;
+    }
+    CURLU *configured = curl_url ();
+    if (configured && curl_url_set (configured, CURLUPART_URL, self->config->url, 0) == CURLUE_OK &&
+        curl_url_get (configured, CURLUPART_USER, &user, 0) == CURLUE_OK) {
+        curl_url_set (target, CURLUPART_USER, user, 0);
+        if (curl_url_get (configured, CURLUPART_PASSWORD, &password, 0) == CURLUE_OK)
+            curl_url_set (target, CURLUPART_PASSWORD, password, 0);
+    }
+    curl_free (user);
+    curl_free (password);
+    curl_url_cleanup (configured);
+}
+
+//  Where a redirect answer on `easy` leads, if it may be followed: the
+//  absolute URL (caller frees). NULL if the answer is no redirect, or one
+//  without a Location (an HTTP error like any other), or, with the reason
+//  in *refused (caller frees), one that must not be followed: to another
+//  origin (a different scheme, http to https included, is one), past
+//  MAX_REDIRECTS, or a 303 that would turn a POST or DELETE into a GET.
+//  301, 302, 307 and 308 keep the method and body: an MCP message has no
+//  meaning as a GET, and libcurl's CURL_REDIR_POST_ALL did the same.
+static char *
+s_redirect_url (s_http_t *self, CURL *easy, long status, bool get, int redirects, char **refused)
+{
+    *refused = NULL;
+    char *location = NULL;
+    if (!s_is_redirect (status) ||
+        curl_easy_getinfo (easy, CURLINFO_REDIRECT_URL, &location) != CURLE_OK || !location)
+        return NULL;
+    CURLU *target = curl_url ();
+    char *origin = NULL, *next = NULL, *text = NULL;
+    if (target && curl_url_set (target, CURLUPART_URL, location, 0) == CURLUE_OK)
+        origin = s_url_origin (target);
+    if (!origin)
+        *refused = s_format ("server %s: refused the HTTP %ld redirect from %s: its Location is "
+                             "not a usable URL",
+                             self->name, status, self->origin);
+    else if (strcmp (origin, self->origin) != 0)
+        *refused = s_format ("server %s: refused the HTTP %ld redirect from %s to another origin, "
+                             "%s: the server's headers, session and credentials go to %s only "
+                             "(configure the new URL if you trust it)",
+                             self->name, status, self->origin, origin, self->origin);
+    else if (redirects >= MAX_REDIRECTS)
+        *refused = s_format ("server %s: more than %d redirects from %s; not followed", self->name,
+                             MAX_REDIRECTS, self->safe_url);
+    else if (status == 303 && !get)
+        *refused = s_format ("server %s: HTTP 303 See Other from %s: an MCP message cannot be "
+                             "re-sent as a GET",
+                             self->name, self->safe_url);
+    else {
+        s_keep_credentials (self, target);
+        if (curl_url_get (target, CURLUPART_URL, &text, 0) == CURLUE_OK)
+            next = strdup (text);
+        if (!next)
+            *refused =
+                s_format ("server %s: cannot follow the HTTP %ld redirect", self->name, status);
+    }
+    curl_free (text);
+    free (origin);
+    curl_url_cleanup (target);
+    return next;
+}
+
+//  Restarts a finished transfer at the place its redirect names, if it
+//  may go there; else notes why not in req->refused. Returns whether it
+//  restarted. Not called from inside curl: it changes the multi handle.
+static bool
+s_follow (s_http_t *self, s_req_t *req, CURLcode code)
+{
+    if (code != CURLE_OK)
+        return false;
+    bool get = req->kind == K_LISTEN || req->kind == K_RESUME || req->kind == K_STREAM;
+    char *next = s_redirect_url (self, req->easy, req->status, get, req->redirects, &req->refused);
+    if (!next)
+        return false;
+    //  The same transfer again, the same headers and body, elsewhere on
+    //  the origin: what it received so far was the redirect's own body.
+    curl_multi_remove_handle (self->multi, req->easy);
+    curl_easy_setopt (req->easy, CURLOPT_URL, next);
+    free (next);
+    log_debug ("server %s: followed an HTTP %ld redirect within %s", self->name, req->status,
+               self->origin);
+    req->redirects++;
+    req->started = false;
+    req->status = 0;
+    req->error[0] = '\0';
+    req->data.size = 0;
+    if (req->data.data)
+        req->data.data[0] = '\0';
+    if (curl_multi_add_handle (self->multi, req->easy) != CURLM_OK) {
+        req->refused =
+            s_format ("server %s: cannot restart the request after a redirect", self->name);
+        return false;
+    }
+    return true;
+}
+
+//  --------------------------------------------------------------------------
 //  curl callbacks
 
 static int
@@ -298,34 +466,25 @@ s_on_event (void *arg, const char *event, const char *data, size_t size, const c
         //  The endpoint is resolved against the stream's URL and must stay
         //  on its origin: a server must not send our messages (and headers)
         //  elsewhere.
-        CURLU *base = curl_url ();
-        char *resolved = NULL, *text = strndup (data, size);
-        char *scheme_a = NULL, *host_a = NULL, *port_a = NULL;
-        char *scheme_b = NULL, *host_b = NULL, *port_b = NULL;
-        bool ok = base && curl_url_set (base, CURLUPART_URL, self->config->url, 0) == CURLUE_OK &&
-                  curl_url_get (base, CURLUPART_SCHEME, &scheme_a, 0) == CURLUE_OK &&
-                  curl_url_get (base, CURLUPART_HOST, &host_a, 0) == CURLUE_OK &&
-                  curl_url_get (base, CURLUPART_PORT, &port_a, CURLU_DEFAULT_PORT) == CURLUE_OK &&
-                  curl_url_set (base, CURLUPART_URL, text, 0) == CURLUE_OK &&
-                  curl_url_get (base, CURLUPART_URL, &resolved, 0) == CURLUE_OK &&
-                  curl_url_get (base, CURLUPART_SCHEME, &scheme_b, 0) == CURLUE_OK &&
-                  curl_url_get (base, CURLUPART_HOST, &host_b, 0) == CURLUE_OK &&
-                  curl_url_get (base, CURLUPART_PORT, &port_b, CURLU_DEFAULT_PORT) == CURLUE_OK;
-        if (!ok)
+        CURLU *url = curl_url ();
+        char *text = strndup (data, size), *resolved = NULL, *origin = NULL;
+        if (url && text && curl_url_set (url, CURLUPART_URL, self->config->url, 0) == CURLUE_OK &&
+            curl_url_set (url, CURLUPART_URL, text, 0) == CURLUE_OK &&
+            curl_url_get (url, CURLUPART_URL, &resolved, 0) == CURLUE_OK)
+            origin = s_url_origin (url);
+        if (!origin)
             s_die (self, "the SSE endpoint event holds no usable URL");
-        else if (strcasecmp (scheme_a, scheme_b) || strcasecmp (host_a, host_b) ||
-                 strcmp (port_a, port_b))
-            s_die (self, "the SSE endpoint event points to another origin (%s://%s:%s); refused",
-                   scheme_b, host_b, port_b);
+        else if (strcmp (origin, self->origin) != 0)
+            s_die (self, "the SSE endpoint event points to another origin (%s, not %s); refused",
+                   origin, self->origin);
         else {
             free (self->endpoint);
             self->endpoint = strdup (resolved);
             log_debug ("server %s: SSE endpoint announced", self->name);
         }
         curl_free (resolved);
-        curl_free (scheme_a), curl_free (host_a), curl_free (port_a);
-        curl_free (scheme_b), curl_free (host_b), curl_free (port_b);
-        curl_url_cleanup (base);
+        curl_url_cleanup (url);
+        free (origin);
         free (text);
         return;
     }
@@ -420,6 +579,18 @@ s_add_header (s_req_t *req, const char *name, const char *value)
     free (line);
 }
 
+//  HTTP and HTTPS only. libcurl must not follow redirects itself: it
+//  would send the configured headers to wherever they lead before we
+//  could look (s_follow does it instead). The protocol list (libcurl
+//  7.85) is a second guard; the URLs are checked before they get here.
+static void
+s_set_protocols (CURL *easy)
+{
+    curl_easy_setopt (easy, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt (easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt (easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+}
+
 static s_req_t *
 s_req_new (s_http_t *self, s_kind_t kind, const char *url, const char *body)
 {
@@ -439,10 +610,7 @@ s_req_new (s_http_t *self, s_kind_t kind, const char *url, const char *body)
     curl_easy_setopt (easy, CURLOPT_WRITEDATA, req);
     curl_easy_setopt (easy, CURLOPT_ERRORBUFFER, req->error);
     curl_easy_setopt (easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt (easy, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt (easy, CURLOPT_MAXREDIRS, (long) MAX_REDIRECTS);
-    //  A redirected POST stays a POST.
-    curl_easy_setopt (easy, CURLOPT_POSTREDIR, (long) CURL_REDIR_POST_ALL);
+    s_set_protocols (easy);
     curl_easy_setopt (easy, CURLOPT_CONNECTTIMEOUT_MS, (long) self->config->connect_ms);
     curl_easy_setopt (easy, CURLOPT_TCP_NODELAY, 1L);
     if (kind == K_LISTEN || kind == K_RESUME || kind == K_STREAM) {
@@ -504,6 +672,7 @@ s_req_destroy (s_req_t **self_p)
     free (req->rpc_id);
     free (req->last_id);
     free (req->bad_type);
+    free (req->refused);
     free (req);
     *self_p = NULL;
 }
@@ -731,11 +900,14 @@ s_finish_post (s_http_t *self, s_req_t *req, CURLcode code)
     if (req->internal) {
         //  Our re-initialize: on success, say initialized, then replay.
         self->reinit = false;
-        if (!req->answered || !self->session_id) {
+        if (req->refused)
+            s_die (self, "the session expired and a new one could not be started: %s",
+                   req->refused);
+        else if (!req->answered || !self->session_id)
             s_die (self, "the session expired and a new one could not be started (HTTP %ld)",
                    req->status);
+        if (self->dead)
             return;
-        }
         if (self->initialized_body)
             zlistx_add_start (self->outbox, strdup (self->initialized_body));
         while (zlistx_size (self->replay)) {
@@ -747,6 +919,13 @@ s_finish_post (s_http_t *self, s_req_t *req, CURLcode code)
     }
     if (req->answered)
         return; //  however the transfer ended, its job is done
+    if (req->refused) {
+        if (req->rpc_id)
+            s_fail_request (self, req->rpc_id, "%s", req->refused);
+        else //  a notification: nobody waits for it
+            log_warn ("%s", req->refused);
+        return;
+    }
     if (code != CURLE_OK && !req->bad_type) {
         s_fail_request (self, req->rpc_id, "HTTP request to %s failed: %s", self->safe_url,
                         req->error[0] ? req->error : curl_easy_strerror (code));
@@ -792,11 +971,15 @@ s_finish_post (s_http_t *self, s_req_t *req, CURLcode code)
     }
 }
 
-static void
+//  A transfer ended. Returns true if it goes on (a redirect followed),
+//  false if it is done with and may be destroyed.
+static bool
 s_finish (s_http_t *self, s_req_t *req, CURLcode code)
 {
     if (!req->started)
         curl_easy_getinfo (req->easy, CURLINFO_RESPONSE_CODE, &req->status);
+    if (s_follow (self, req, code))
+        return true;
     switch (req->kind) {
     case K_POST:
     case K_SSE_POST:
@@ -805,7 +988,9 @@ s_finish (s_http_t *self, s_req_t *req, CURLcode code)
         break;
     case K_LISTEN:
         //  The listen stream is optional: any refusal means "none here".
-        if (req->status >= 400 || req->bad_type)
+        if (req->refused)
+            log_warn ("%s; no listen stream", req->refused);
+        if (req->status >= 300 || req->bad_type)
             self->listen_off = true;
         else if (!self->dead) {
             //  Open it again after the server's delay, where it left off.
@@ -818,7 +1003,9 @@ s_finish (s_http_t *self, s_req_t *req, CURLcode code)
         }
         break;
     case K_STREAM:
-        if (req->bad_type)
+        if (req->refused)
+            s_die (self, "%s", req->refused);
+        else if (req->bad_type)
             s_die (self, "the SSE stream came with Content-Type %s, not text/event-stream",
                    req->bad_type);
         else if (code != CURLE_OK)
@@ -833,6 +1020,7 @@ s_finish (s_http_t *self, s_req_t *req, CURLcode code)
             s_die (self, "the SSE stream closed");
         break;
     }
+    return false;
 }
 
 //  --------------------------------------------------------------------------
@@ -876,6 +1064,7 @@ s_open (const mcpact_server_config_t *config, char **error)
     self->config = config;
     self->name = strdup (config->name);
     self->safe_url = http_safe_url (config->url);
+    self->origin = s_origin (config->url);
     self->timer_at = -1;
     self->outbox = zlistx_new ();
     self->inbox = zlistx_new ();
@@ -892,9 +1081,12 @@ s_open (const mcpact_server_config_t *config, char **error)
     bool named = url_size >= 4 && strncasecmp (self->safe_url + url_size - 4, "/mcp", 4) == 0;
     self->probing = config->transport == MCPACT_TRANSPORT_AUTO &&
                     self->mode == MCPACT_TRANSPORT_STREAMABLE_HTTP && !named;
-    self->multi = curl_multi_init ();
-    if (!self->multi) {
+    self->multi = self->origin ? curl_multi_init () : NULL;
+    if (!self->origin)
+        *error = strdup ("the URL cannot be parsed or names no host");
+    else if (!self->multi)
         *error = strdup ("cannot make a curl multi handle");
+    if (*error) {
         void *state = self;
         transport_http.stop (&state);
         return NULL;
@@ -1008,10 +1200,8 @@ s_handle (void *state, zmq_pollitem_t *items, int count, transport_msg_fn *on_ms
         s_req_t *req = NULL;
         curl_easy_getinfo (info->easy_handle, CURLINFO_PRIVATE, (char **) &req);
         CURLcode code = info->data.result;
-        if (req) {
-            s_finish (self, req, code);
+        if (req && !s_finish (self, req, code))
             s_req_destroy (&req);
-        }
     }
     self->ended = false;
     s_flush_inbox (self, on_msg, owner);
@@ -1061,15 +1251,36 @@ s_delete_session (s_http_t *self)
             headers = curl_slist_append (headers, line);
             free (line);
         }
-    curl_easy_setopt (easy, CURLOPT_URL, self->config->url);
     curl_easy_setopt (easy, CURLOPT_CUSTOMREQUEST, "DELETE");
     curl_easy_setopt (easy, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt (easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt (easy, CURLOPT_TIMEOUT_MS, (long) DELETE_TIMEOUT_MS);
     curl_easy_setopt (easy, CURLOPT_WRITEFUNCTION, s_discard_cb);
-    CURLcode code = curl_easy_perform (easy);
+    s_set_protocols (easy);
+    //  Redirects within the origin are followed as for any request, all
+    //  within the one time bound.
+    int64_t deadline = clock_ms () + DELETE_TIMEOUT_MS;
+    char *url = strdup (self->config->url);
+    CURLcode code = CURLE_OK;
     long status = 0;
-    curl_easy_getinfo (easy, CURLINFO_RESPONSE_CODE, &status);
+    for (int redirects = 0; url; redirects++) {
+        int64_t left = deadline - clock_ms ();
+        if (left <= 0) {
+            code = CURLE_OPERATION_TIMEDOUT;
+            break;
+        }
+        curl_easy_setopt (easy, CURLOPT_URL, url);
+        curl_easy_setopt (easy, CURLOPT_TIMEOUT_MS, (long) left);
+        code = curl_easy_perform (easy);
+        curl_easy_getinfo (easy, CURLINFO_RESPONSE_CODE, &status);
+        char *refused = NULL;
+        free (url);
+        url = code == CURLE_OK ? s_redirect_url (self, easy, status, false, redirects, &refused)
+                               : NULL;
+        if (refused)
+            log_warn ("%s", refused);
+        free (refused);
+    }
+    free (url);
     log_debug ("server %s: DELETE session: %s, HTTP %ld", self->name,
                code == CURLE_OK ? "sent" : curl_easy_strerror (code), status);
     curl_slist_free_all (headers);
@@ -1111,6 +1322,7 @@ s_stop (void **state_p)
     }
     free (self->name);
     free (self->safe_url);
+    free (self->origin);
     free (self->session_id);
     free (self->protocol);
     free (self->init_body);

@@ -21,9 +21,6 @@ static const char s_bom[] = "\xEF\xBB\xBF";
 
 typedef enum { FIELD_OTHER, FIELD_DATA, FIELD_EVENT, FIELD_ID, FIELD_RETRY } field_t;
 
-//  The longest field name the parser acts on, "event" and "retry"
-#define S_FIELD_MAX 5
-
 void
 sse_init (sse_t *self, size_t limit)
 {
@@ -70,12 +67,14 @@ sse_reset (sse_t *self)
 {
     free (self->type);
     self->type = NULL;
+    self->nul_type = false;
     free (self->next_id);
     self->next_id = NULL;
     self->has_next_id = false;
     self->data_size = self->size = 0;
     self->bom = 0;
-    self->after_cr = self->skipping = self->dropping = false;
+    self->after_cr = self->skipping = self->dropping = self->overflowed = false;
+    self->head_size = 0;
     s_shrink (self);
 }
 
@@ -91,18 +90,6 @@ s_field (const char *name, size_t size)
     if (size == 5 && memcmp (name, "retry", 5) == 0)
         return FIELD_RETRY;
     return FIELD_OTHER;
-}
-
-//  Whether a line starting with these bytes (no colon among them yet) may
-//  still turn out to be a field the parser acts on.
-static bool
-s_may_be_field (const char *head, size_t size)
-{
-    static const char *names[] = { "data", "event", "id", "retry" };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (size <= strlen (names[i]) && memcmp (head, names[i], size) == 0)
-            return true;
-    return false;
 }
 
 //  Replaces *dest with a copy of value, or with NULL if value is empty.
@@ -161,51 +148,59 @@ s_hold (sse_t *self, const char *data, size_t size)
     return 0;
 }
 
-//  The line being read would take the event past the limit. A line that
-//  would be ignored anyway (an unknown field) is just skipped. Any other
-//  line makes the event too big: it is dropped, and read on to its blank
-//  line so the next event starts clean; its id and retry fields still
-//  count, as they would have had it fit.
+//  A line did not fit the limit: it is skipped. What else that means
+//  depends on its field, which its first bytes may not show yet (a line
+//  can come a byte at a time, and "event" may yet become "eventful"): a
+//  colon ends the name, a name as long as the head is none we act on, and
+//  so does the end of the line. Until then this waits. An unknown field's
+//  line would be ignored anyway: nothing else happens. Any other line
+//  makes the event too big: it is dropped, and read on to its blank line
+//  so the next event starts clean; its id and retry fields still count,
+//  as they would have had it fit.
 static void
-s_overflow (sse_t *self, const char *data, size_t size)
+s_overflowed (sse_t *self, bool line_ended)
 {
-    //  The first bytes of the line name its field.
-    char head[S_FIELD_MAX + 1];
-    size_t line = self->size - self->data_size;
-    size_t have = line < sizeof head ? line : sizeof head;
-    if (have > 0)
-        memcpy (head, self->buf + self->data_size, have);
-    size_t more = size < sizeof head - have ? size : sizeof head - have;
-    memcpy (head + have, data, more);
-    have += more;
-    const char *colon = (const char *) memchr (head, ':', have);
-    bool known = colon ? s_field (head, (size_t) (colon - head)) != FIELD_OTHER
-                       : s_may_be_field (head, have);
-
-    self->skipping = true;
-    self->size = self->data_size;
-    if (known) {
-        if (!self->dropping)
-            self->dropped++;
-        self->dropping = true;
-        self->data_size = self->size = 0;
-    }
+    const char *colon = (const char *) memchr (self->head, ':', self->head_size);
+    if (!colon && !line_ended && self->head_size < SSE_HEAD)
+        return; //  not sure yet
+    self->overflowed = false;
+    if (s_field (self->head, colon ? (size_t) (colon - self->head) : self->head_size) ==
+        FIELD_OTHER)
+        return;
+    if (!self->dropping)
+        self->dropped++;
+    self->dropping = true;
+    self->data_size = self->size = 0;
 }
 
 //  Takes bytes of the line being read, up to (not including) its end.
 static int
 s_take (sse_t *self, const char *data, size_t size)
 {
-    if (size == 0 || self->skipping)
+    if (size == 0)
         return 0;
-    if (self->size == self->data_size && data[0] == ':') {
+    bool line_start = self->head_size == 0;
+    if (self->head_size < SSE_HEAD) {
+        size_t more = size < SSE_HEAD - self->head_size ? size : SSE_HEAD - self->head_size;
+        memcpy (self->head + self->head_size, data, more);
+        self->head_size += more;
+    }
+    if (self->overflowed)
+        s_overflowed (self, false);
+    if (self->skipping)
+        return 0;
+    if (line_start && data[0] == ':') {
         //  A comment (keep-alives are comments): nothing in it is needed,
         //  so none of it is held, however long.
         self->skipping = true;
         return 0;
     }
     if (size > self->limit - self->size) {
-        s_overflow (self, data, size);
+        //  Too big for the limit: what was held of the line goes, and
+        //  the rest is skipped.
+        self->skipping = self->overflowed = true;
+        self->size = self->data_size;
+        s_overflowed (self, false);
         return 0;
     }
     return s_hold (self, data, size);
@@ -225,13 +220,14 @@ s_dispatch (sse_t *self, sse_event_fn *fn, void *arg)
         self->has_next_id = false;
     }
     //  A data size of 1 is a lone "\n": the data was empty.
-    if (!self->dropping && self->data_size > 1) {
+    if (!self->dropping && !self->nul_type && self->data_size > 1) {
         self->buf[self->data_size - 1] = '\0';
         fn (arg, self->type ? self->type : "message", self->buf, self->data_size - 1,
             self->last_id);
     }
     free (self->type);
     self->type = NULL;
+    self->nul_type = false;
     self->data_size = self->size = 0;
     self->dropping = false;
     s_shrink (self);
@@ -242,9 +238,13 @@ static int
 s_line (sse_t *self, sse_event_fn *fn, void *arg)
 {
     if (self->skipping) {
+        if (self->overflowed)
+            s_overflowed (self, true);
         self->skipping = false;
+        self->head_size = 0;
         return 0;
     }
+    self->head_size = 0;
     size_t size = self->size - self->data_size;
     if (size == 0) {
         s_dispatch (self, fn, arg);
@@ -270,7 +270,10 @@ s_line (sse_t *self, sse_event_fn *fn, void *arg)
         }
         break;
     case FIELD_EVENT:
-        rc = s_set (&self->type, value, value_size);
+        //  The event goes undelivered, unless a later event field names
+        //  a type without a NUL.
+        self->nul_type = memchr (value, '\0', value_size) != NULL;
+        rc = s_set (&self->type, value, self->nul_type ? 0 : value_size);
         break;
     case FIELD_ID:
         //  An id with a NUL could not go back in a Last-Event-ID header.

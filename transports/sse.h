@@ -12,11 +12,12 @@
     goes on with the next. One owner thread. The parser owns its buffers;
     every string it passes or returns is borrowed.
 
-    Two deliberate departures from the browser's EventSource: an event
+    Three deliberate departures from the browser's EventSource: an event
     whose data is empty is not dispatched (MCP's priming event, "id: 1" and
-    "data: ", only moves the last event id), and bytes are passed through
-    as received, not checked nor repaired as UTF-8, for the JSON parser
-    downstream to judge.
+    "data: ", only moves the last event id); nor is one whose type holds a
+    NUL byte, since no C string can name that type (cut at the NUL it would
+    pass for another); and bytes are passed through as received, not
+    checked nor repaired as UTF-8, for the JSON parser downstream to judge.
     =========================================================================
 */
 
@@ -33,22 +34,31 @@
 typedef void (sse_event_fn) (void *arg, const char *event, const char *data, size_t size,
                              const char *id);
 
+//  Bytes of a line's start kept aside, however long the line: enough to
+//  tell the fields the parser acts on (the longest, "event" and "retry",
+//  has 5 letters) from any other.
+#define SSE_HEAD 6
+
 typedef struct {
-    char *buf;        //  the event's data lines, each + "\n", then the unfinished line
-    size_t data_size; //  bytes of buf that are data
-    size_t size;      //  bytes of buf held
-    size_t max;       //  bytes of buf allocated
-    size_t limit;     //  most bytes held for one event
-    char *type;       //  the event's type, NULL for "message"
-    char *next_id;    //  id the event sets, NULL for none
-    bool has_next_id; //  the event had an id field
-    char *last_id;    //  id of the last complete event, NULL for none
-    int retry;        //  reconnection time in ms, -1 until set
-    int bom;          //  BOM bytes seen at the stream start, -1 past it
-    bool after_cr;    //  the last line ended with CR: an LF now ends no line
-    bool skipping;    //  ignoring the rest of the line
-    bool dropping;    //  the event is too big: read on to its end, deliver nothing
-    size_t dropped;   //  oversized events dropped so far
+    char *buf;           //  the event's data lines, each + "\n", then the unfinished line
+    size_t data_size;    //  bytes of buf that are data
+    size_t size;         //  bytes of buf held
+    size_t max;          //  bytes of buf allocated
+    size_t limit;        //  most bytes held for one event
+    char *type;          //  the event's type, NULL for "message"
+    bool nul_type;       //  the event's type holds a NUL: not dispatched
+    char *next_id;       //  id the event sets, NULL for none
+    bool has_next_id;    //  the event had an id field
+    char *last_id;       //  id of the last complete event, NULL for none
+    int retry;           //  reconnection time in ms, -1 until set
+    int bom;             //  BOM bytes seen at the stream start, -1 past it
+    bool after_cr;       //  the last line ended with CR: an LF now ends no line
+    bool skipping;       //  ignoring the rest of the line
+    bool overflowed;     //  the line did not fit; its field, once sure, decides
+    char head[SSE_HEAD]; //  the line's first bytes
+    size_t head_size;    //  how many
+    bool dropping;       //  the event is too big: read on to its end, deliver nothing
+    size_t dropped;      //  oversized events dropped so far
 } sse_t;
 
 void sse_init (sse_t *self, size_t limit);
