@@ -755,11 +755,15 @@ s_handle_call (self_t *self, wire_msg_t *msg)
     size_t queued = self->ops->queued ? self->ops->queued (self->transport, &stalled_ms) : 0;
     if (queued && queued + args_size > self->config->max_queued) {
         self->refused_total++;
+        char stalled[64] = "";
+        if (stalled_ms > 0)
+            snprintf (stalled, sizeof stalled, " (it has taken none for %" PRId64 " ms)",
+                      stalled_ms);
         s_reply_error (self, caller, call_id, MCPACT_ERR_BUSY,
-                       "server %s: %zu bytes wait for the server to read them (it has taken "
-                       "none for %" PRId64 " ms), and this call's %zu would pass the limit of "
-                       "%zu (\"limits\": {\"queuedBytes\": n}); the call was not sent",
-                       self->config->name, queued, stalled_ms, args_size, self->config->max_queued);
+                       "server %s: %zu bytes of requests wait for the server%s, and this call's "
+                       "%zu would pass the limit of %zu (\"limits\": {\"queuedBytes\": n}); "
+                       "the call was not sent",
+                       self->config->name, queued, stalled, args_size, self->config->max_queued);
         return;
     }
     if (!jsonscan_is_object (args, args + args_size)) {

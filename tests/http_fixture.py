@@ -115,6 +115,8 @@ Fault switches (combinable):
   --redirect-hops N        a request whose path starts with N or more
                            "/moved" segments is served, not redirected
                            (default 1): N > 1 makes a chain of redirects
+  --string-ids             answers carry a numeric request id as a string
+                           ("7" for 7), as some servers do
 
 Paths under /moved: every leading "/moved" segment is removed before
 routing (logged as "moved: <n> hop(s)"), so /moved/mcp is /mcp, and
@@ -312,8 +314,15 @@ def tool_result(text, error=False):
     return result
 
 
+def reply_id(msg_id):
+    """The id as answers carry it: with --string-ids, a number as a string."""
+    if opts.string_ids and isinstance(msg_id, int) and not isinstance(msg_id, bool):
+        return str(msg_id)
+    return msg_id
+
+
 def rpc_error(msg_id, code, message):
-    return {"jsonrpc": "2.0", "id": msg_id, "error": {"code": code, "message": message}}
+    return {"jsonrpc": "2.0", "id": reply_id(msg_id), "error": {"code": code, "message": message}}
 
 
 def call_tool(params):
@@ -336,7 +345,7 @@ def call_tool(params):
 
 def answer(msg, session):
     """The JSON-RPC response to a request other than initialize."""
-    msg_id = msg.get("id")
+    msg_id = reply_id(msg.get("id"))
     method = msg.get("method")
     params = msg.get("params") or {}
     if method == "ping":
@@ -368,7 +377,7 @@ def initialize_result(msg, versions, default):
     version = asked if asked in versions else default
     return version, {
         "jsonrpc": "2.0",
-        "id": msg.get("id"),
+        "id": reply_id(msg.get("id")),
         "result": {
             "protocolVersion": version,
             "capabilities": {"tools": {}},
@@ -928,6 +937,7 @@ def main():
     parser.add_argument("--redirect-to", default="/moved", metavar="URL")
     parser.add_argument("--redirect-status", type=int, default=307, metavar="CODE")
     parser.add_argument("--redirect-hops", type=int, default=1, metavar="N")
+    parser.add_argument("--string-ids", action="store_true")
     opts = parser.parse_args()
     if opts.drop_stream_once and not opts.sse_responses:
         parser.error("--drop-stream-once needs --sse-responses")

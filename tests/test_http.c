@@ -2240,3 +2240,77 @@ TEST (cli_example_configs)
     ru_run_free (&run);
     s_end ();
 }
+
+//  --------------------------------------------------------------------------
+//  Answers with the id in string form; what a server holds of our memory
+
+TEST (string_ids_answered)
+{
+    s_begin ("string_ids_answered");
+    s_proc_t *fixture = s_fixture ("--string-ids", NULL);
+    s_proc_t *sse = s_fixture ("--string-ids", "--sse-responses", NULL);
+    char url[128], url_sse[128];
+    S_URL (url, fixture, "/mcp");
+    S_URL (url_sse, sse, "/mcp");
+    s_host_t host;
+    s_host_new (&host, MCPACT_NAMES_PREFIX);
+    s_host_add (&host, "json", url, MCPACT_TRANSPORT_AUTO);
+    s_host_add (&host, "stream", url_sse, MCPACT_TRANSPORT_AUTO);
+    s_host_start (&host);
+    s_check_ready (&host, "json");
+    s_check_ready (&host, "stream");
+    RU_CALL_IS (host.agent, "json_echo", "{\"message\":\"by string\"}", "by string");
+    RU_CALL_IS (host.agent, "stream_echo", "{\"message\":\"by string\"}", "by string");
+    s_host_destroy (&host);
+    s_proc_stop (fixture);
+    s_proc_stop (sse);
+    s_end ();
+}
+
+TEST (limits_bound_requests_held)
+{
+    //  A slow server holds the bodies of the calls it has not answered:
+    //  beyond the byte limit a call is refused at once, and those in
+    //  flight still complete.
+    s_begin ("limits_bound_requests_held");
+    s_proc_t *fixture = s_fixture ("--slow-ms", "1500", NULL);
+    char url[128];
+    S_URL (url, fixture, "/mcp");
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    mcpact_server_config_t *slow = mcpact_server_http_new ("slow", url);
+    CHECK (mcpact_server_config_set_limits (slow, 0, 70000) == 0);
+    CHECK (mcpact_session_add_server (session, &slow) == 0);
+    mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
+    json_t *report = ru_json_take (mcpact_agent_start (agent));
+    CHECK_STR (ru_state (report, "slow"), "ready");
+    json_decref (report);
+    char *args = malloc (20100);
+    strcpy (args, "{\"message\":\"");
+    memset (args + 12, 'x', 20000);
+    strcpy (args + 12 + 20000, "\"}");
+    mcpact_caller_t *caller = mcpact_caller_new (agent);
+    for (int i = 0; i < 6; i++)
+        mcpact_caller_send (caller, "echo", args, 30000);
+    int ok = 0, busy = 0;
+    ru_watchdog_arm (60, "six calls to a slow server");
+    for (int i = 0; i < 6; i++) {
+        mcpact_result_t *result = mcpact_caller_next (caller, -1);
+        if (mcpact_result_status (result) == MCPACT_OK)
+            ok++;
+        else {
+            CHECK_MSG (mcpact_result_status (result) == MCPACT_ERR_BUSY, "%s",
+                       mcpact_result_error (result));
+            CHECK_CONTAINS (mcpact_result_error (result), "\"queuedBytes\"");
+            busy++;
+        }
+        mcpact_result_destroy (&result);
+    }
+    ru_watchdog_disarm ();
+    CHECK_MSG (ok == 3 && busy == 3, "%d answered, %d refused", ok, busy);
+    mcpact_caller_destroy (&caller);
+    free (args);
+    ru_teardown (&agent, &session, &runtime);
+    s_proc_stop (fixture);
+    s_end ();
+}

@@ -127,6 +127,7 @@ struct _s_http_t {
     int64_t timer_at;                     //  curl's timer, ms; -1 none
     s_req_t *reqs;                        //  transfers in progress
     int req_count;                        //  how many
+    size_t held;                          //  bytes of their request bodies, and the outbox's
     bool ended;                           //  one ended outside s_handle: handle soon
     zlistx_t *outbox;                     //  messages waiting to be sent (char *)
     zlistx_t *inbox;                      //  messages made here, to deliver (char *)
@@ -591,6 +592,31 @@ s_set_protocols (CURL *easy)
     curl_easy_setopt (easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 }
 
+//  The outbox: messages waiting to be sent, counted in `held`. Takes
+//  `msg` (NULL, out of memory, is dropped).
+static void
+s_outbox_put (s_http_t *self, char *msg, bool first)
+{
+    if (!msg)
+        return;
+    self->held += strlen (msg);
+    if (first)
+        zlistx_add_start (self->outbox, msg);
+    else
+        zlistx_add_end (self->outbox, msg);
+}
+
+//  The next message to send (the caller frees it).
+static char *
+s_outbox_take (s_http_t *self)
+{
+    char *msg = (char *) zlistx_first (self->outbox);
+    zlistx_detach_cur (self->outbox);
+    if (msg)
+        self->held -= strlen (msg);
+    return msg;
+}
+
 static s_req_t *
 s_req_new (s_http_t *self, s_kind_t kind, const char *url, const char *body)
 {
@@ -623,6 +649,7 @@ s_req_new (s_http_t *self, s_kind_t kind, const char *url, const char *body)
         s_add_header (req, "Accept", "application/json, text/event-stream");
         s_add_header (req, "Content-Type", "application/json");
         req->body = strdup (body);
+        self->held += req->body ? strlen (req->body) : 0;
         curl_easy_setopt (easy, CURLOPT_POSTFIELDS, req->body);
         curl_easy_setopt (easy, CURLOPT_POSTFIELDSIZE, (long) strlen (req->body));
     }
@@ -668,6 +695,7 @@ s_req_destroy (s_req_t **self_p)
     if (req->is_sse)
         sse_free (&req->sse);
     jsonbuf_free (&req->data);
+    req->http->held -= req->body ? strlen (req->body) : 0;
     free (req->body);
     free (req->rpc_id);
     free (req->last_id);
@@ -796,8 +824,7 @@ s_kick (s_http_t *self)
     }
     if (!self->reinit)
         while (zlistx_size (self->outbox)) {
-            char *msg = (char *) zlistx_first (self->outbox);
-            zlistx_detach_cur (self->outbox);
+            char *msg = s_outbox_take (self);
             s_post (self, msg, false, false);
             free (msg);
             //  Auto mode: everything waits for the initialize POST's verdict.
@@ -892,7 +919,7 @@ s_finish_post (s_http_t *self, s_req_t *req, CURLcode code)
                       "HTTP+SSE",
                       self->name, req->status);
             self->mode = MCPACT_TRANSPORT_SSE;
-            zlistx_add_start (self->outbox, strdup (req->body));
+            s_outbox_put (self, strdup (req->body), true);
             return;
         }
         log_debug ("server %s: streamable HTTP", self->name);
@@ -909,11 +936,11 @@ s_finish_post (s_http_t *self, s_req_t *req, CURLcode code)
         if (self->dead)
             return;
         if (self->initialized_body)
-            zlistx_add_start (self->outbox, strdup (self->initialized_body));
+            s_outbox_put (self, strdup (self->initialized_body), true);
         while (zlistx_size (self->replay)) {
             char *msg = (char *) zlistx_last (self->replay);
             zlistx_detach_cur (self->replay);
-            zlistx_add_start (self->outbox, msg);
+            s_outbox_put (self, msg, true);
         }
         return;
     }
@@ -1106,7 +1133,7 @@ s_send (void *state, const char *msg, size_t size)
     s_http_t *self = (s_http_t *) state;
     if (self->dead)
         return -1;
-    zlistx_add_end (self->outbox, strndup (msg, size));
+    s_outbox_put (self, strndup (msg, size), false);
     return 0;
 }
 
@@ -1208,6 +1235,17 @@ s_handle (void *state, zmq_pollitem_t *items, int count, transport_msg_fn *on_ms
     self->on_msg = NULL;
     self->owner = NULL;
     return self->dead ? -1 : 0;
+}
+
+//  What the server holds of our memory: the bodies of requests not yet
+//  answered (libcurl keeps them until then). Whether the server is
+//  reading them is not known here.
+static size_t
+s_queued (void *state, int64_t *stalled_ms)
+{
+    if (stalled_ms)
+        *stalled_ms = 0;
+    return ((s_http_t *) state)->held;
 }
 
 static const char *
@@ -1342,6 +1380,7 @@ const transport_ops_t transport_http = {
     .poll_items = s_poll_items,
     .timeout = s_timeout,
     .handle = s_handle,
+    .queued = s_queued,
     .error = s_error,
     .describe = s_describe,
     .stop = s_stop,
