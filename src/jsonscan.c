@@ -180,8 +180,10 @@ static int s_hex_value (const char *p);
 static bool
 s_key_is (const char *p, const char *end, const char *name, size_t size)
 {
-    if ((size_t) (end - p) == size && memcmp (p, name, size) == 0)
-        return true;
+    //  An escape is longer than what it stands for: a key of the same
+    //  length is equal or not as it is, and only a longer one may hold one.
+    if ((size_t) (end - p) <= size)
+        return (size_t) (end - p) == size && memcmp (p, name, size) == 0;
     if (!memchr (p, '\\', (size_t) (end - p)))
         return false;
     static const char escapes[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
