@@ -298,7 +298,12 @@ int mcpact_agent_set_tool_filter (mcpact_agent_t *self, mcpact_tool_filter_fn *f
 char *mcpact_agent_reload (mcpact_agent_t *self);
 
 //  Per-server status as JSON: [{"name","transport","state","error"?,
-//  "tools","calls","errors","restarts","pid"?,"stderr"?}].
+//  "tools","calls","errors","restarts","inFlight","queuedBytes",
+//  "stalledMs"?,"refused","pid"?,"stderr"?, ...}]. "state" is one of
+//  connecting, listing, ready, restarting (also between start retries),
+//  failed, stopped; "queuedBytes" and "stalledMs" say what waits for the
+//  server and for how long it has taken none of it; "refused" counts calls
+//  refused by the limits (mcpact_server_config_set_limits).
 char *mcpact_agent_status (mcpact_agent_t *self);
 
 //  Calls a tool of the merged set and waits at most timeout_ms (0: the
