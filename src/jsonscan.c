@@ -562,6 +562,38 @@ jsonscan_kind (json_t *value)
     }
 }
 
+char *
+jsonscan_text (const char *bytes, size_t size)
+{
+    jsonbuf_t out = { 0 };
+    if (jsonbuf_append (&out, "", 0))
+        return NULL;
+    const char *run = bytes, *end = bytes + size;
+    for (const char *p = bytes; p < end;) {
+        unsigned char c = (unsigned char) *p;
+        size_t bad = 1, length = c == 0     ? 0
+                                 : c < 0x80 ? 1
+                                            : s_utf8 ((const unsigned char *) p,
+                                                      (const unsigned char *) end, &bad);
+        if (length) {
+            p += length;
+            continue;
+        }
+        if (jsonbuf_append (&out, run, (size_t) (p - run)) ||
+            jsonbuf_append (&out, s_replacement_utf8, 3)) {
+            jsonbuf_free (&out);
+            return NULL;
+        }
+        p += bad;
+        run = p;
+    }
+    if (jsonbuf_append (&out, run, (size_t) (end - run))) {
+        jsonbuf_free (&out);
+        return NULL;
+    }
+    return out.data;
+}
+
 json_t *
 jsonscan_load (const char *text, size_t size, size_t flags, json_error_t *error)
 {
@@ -608,9 +640,24 @@ jsonbuf_append_quoted (jsonbuf_t *self, const char *text)
     static const char hex[] = "0123456789abcdef";
     if (jsonbuf_append (self, "\"", 1))
         return -1;
-    const char *run = text;
+    const char *run = text, *end = text + strlen (text);
     for (const char *p = text; *p; p++) {
         unsigned char c = (unsigned char) *p;
+        if (c >= 0x80) {
+            //  What is not UTF-8 becomes U+FFFD: the text must be JSON.
+            size_t bad,
+                length = s_utf8 ((const unsigned char *) p, (const unsigned char *) end, &bad);
+            if (length) {
+                p += length - 1;
+                continue;
+            }
+            if (jsonbuf_append (self, run, (size_t) (p - run)) ||
+                jsonbuf_append (self, s_replacement_utf8, 3))
+                return -1;
+            p += bad - 1;
+            run = p + 1;
+            continue;
+        }
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;
         if (jsonbuf_append (self, run, (size_t) (p - run)))

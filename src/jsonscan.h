@@ -76,6 +76,12 @@ char *jsonscan_repair (const char *p, const char *end, size_t *size);
 //  at p, or 0 if the bytes there are not one.
 size_t jsonscan_utf8_length (const char *p, const char *end);
 
+//  Bytes from outside (a server's stderr, an HTTP error body) as text that
+//  JSON and C strings can carry: a malloc'ed copy, NUL-terminated, where
+//  each NUL and each maximal sequence that is not UTF-8 is U+FFFD. NULL on
+//  out of memory.
+char *jsonscan_text (const char *bytes, size_t size);
+
 //  What a JSON value is, for messages: "an object", "a string", "null", ...
 const char *jsonscan_kind (json_t *value);
 
@@ -94,6 +100,7 @@ typedef struct {
 
 int jsonbuf_append (jsonbuf_t *self, const char *data, size_t size);
 int jsonbuf_append_str (jsonbuf_t *self, const char *text);
+//  Quotes `text` as a JSON string; bytes that are not UTF-8 become U+FFFD.
 int jsonbuf_append_quoted (jsonbuf_t *self, const char *text);
 void jsonbuf_free (jsonbuf_t *self);
 

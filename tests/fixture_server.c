@@ -141,6 +141,7 @@ typedef struct {
     long pad;                     //  bytes of $PAD
     bool stop_reading;            //  stop reading stdin after tools/list
     const char *exit_unless;      //  exit 1 at once unless this file exists
+    const char *stderr_text;      //  written to stderr as it is, at start
     process_opts_t process;       //  how the process lives and dies
 } options_t;
 
@@ -206,6 +207,7 @@ s_usage (FILE *stream)
                      "                               $PAD --pad bytes of x\n"
                      "  --pad N                      the size of $PAD\n"
                      "  --exit-unless PATH           exit 1 at once unless PATH exists\n"
+                     "  --stderr TEXT                write TEXT (any bytes) to stderr at start\n"
                      "  --stop-reading               read nothing more after tools/list, but\n"
                      "                               stay alive\n"
                      "  --ignore-eof                 keep running after stdin EOF\n"
@@ -299,6 +301,8 @@ s_options_parse (options_t *opts, int argc, char **argv)
                 opts->prefix = value;
             else if (streq (arg, "--exit-unless"))
                 opts->exit_unless = value;
+            else if (streq (arg, "--stderr"))
+                opts->stderr_text = value;
             else if (streq (arg, "--protocol-version"))
                 opts->protocol_version = value;
             else if (streq (arg, "--init-delay-ms"))
@@ -1104,6 +1108,8 @@ main (int argc, char **argv)
     if (opts.garbage)
         for (int line = 1; line <= 3; line++)
             fprintf (stderr, "this is not json either, line %d of 3 on stderr\n", line);
+    if (opts.stderr_text)
+        fputs (opts.stderr_text, stderr);
     for (long line = 1; line <= opts.stderr_lines; line++)
         fprintf (stderr, "fixture stderr line %ld\n", line);
 

@@ -240,8 +240,8 @@ TEST (list_changed)
     CHECK_MSG (s_events_wait (&events, 1, 0) == 1, "more than one event: %s", all);
     free (all);
     char *event = s_event_text (&events, 0);
-    CHECK_STR (event,
-               "{\"added\":[\"late_tool\"],\"agent\":\"planner\",\"changed\":[],\"removed\":[],\"tools\":13}");
+    CHECK_STR (event, "{\"added\":[\"late_tool\"],\"agent\":\"planner\",\"changed\":[],\"removed\":"
+                      "[],\"tools\":13}");
     free (event);
     pthread_mutex_lock (&events.lock);
     int on_main_thread = events.on_main_thread;
@@ -410,8 +410,8 @@ TEST (allow_list_after_change)
     CHECK_MSG (s_events_wait (&events, 1, 0) == 1, "events: %s", all);
     free (all);
     char *event = s_event_text (&events, 0);
-    CHECK_STR (event,
-               "{\"added\":[\"w_late_tool\"],\"agent\":\"strict\",\"changed\":[],\"removed\":[],\"tools\":2}");
+    CHECK_STR (event, "{\"added\":[\"w_late_tool\"],\"agent\":\"strict\",\"changed\":[],"
+                      "\"removed\":[],\"tools\":2}");
     free (event);
     char *names = ru_tool_names (agent);
     CHECK_STR (names, "echo,w_late_tool");

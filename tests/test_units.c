@@ -505,6 +505,37 @@ TEST (jsonscan_each)
     jsonbuf_free (&seen);
 }
 
+TEST (jsonscan_text)
+{
+    struct {
+        const char *bytes;
+        size_t size;
+        const char *text;
+    } cases[] = {
+        { "plain", 5, "plain" },
+        { "caf\xc3\xa9 \xe2\x82\xac", 9, "caf\xc3\xa9 \xe2\x82\xac" },
+        { "caf\xe9", 4, "caf\xef\xbf\xbd" },
+        { "a\0b", 3,
+          "a\xef\xbf\xbd"
+          "b" },
+        { "\xe2\x82", 2, "\xef\xbf\xbd" },
+        { "\xff\xfe", 2, "\xef\xbf\xbd\xef\xbf\xbd" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *text = jsonscan_text (cases[i].bytes, cases[i].size);
+        CHECK_STR (text, cases[i].text);
+        free (text);
+    }
+    //  Quoting makes JSON of anything
+    jsonbuf_t buf = { 0 };
+    CHECK (jsonbuf_append_quoted (&buf, "caf\xe9 \"\xe2\x82\" \xc3\xa9") == 0);
+    json_t *json = json_loads (buf.data, JSON_DECODE_ANY, NULL);
+    CHECK_MSG (json, "not JSON: %s", buf.data);
+    CHECK_STR (json_string_value (json), "caf\xef\xbf\xbd \"\xef\xbf\xbd\" \xc3\xa9");
+    json_decref (json);
+    jsonbuf_free (&buf);
+}
+
 TEST (jsonscan_deep_nesting)
 {
     //  Nesting beyond the bound is refused, not a stack overflow

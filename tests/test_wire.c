@@ -511,3 +511,19 @@ TEST (calls_in_flight_bounded)
     mcpact_caller_destroy (&caller);
     ru_teardown (&agent, &session, &runtime);
 }
+
+TEST (server_bytes_outside_json_are_text)
+{
+    //  What a server writes to stderr (shown in its status) may be
+    //  anything: the status stays JSON, with U+FFFD for what is not UTF-8.
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent =
+        s_agent_on (&runtime, &session, "--stderr", "caf\xe9 \xff\xfe ok \xe2\x82\xac\n", NULL);
+    json_t *status = ru_json_take (mcpact_agent_status (agent));
+    const char *tail = ru_str (ru_named (status, "raw"), "stderr");
+    CHECK_MSG (tail && strstr (tail, "caf\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd ok \xe2\x82\xac"),
+               "stderr: %s", tail ? tail : "(none)");
+    json_decref (status);
+    ru_teardown (&agent, &session, &runtime);
+}

@@ -874,7 +874,10 @@ static char *
 s_body_excerpt (s_req_t *req)
 {
     size_t size = req->data.size < ERROR_BODY_MAX ? req->data.size : ERROR_BODY_MAX;
-    char *text = strndup (req->data.data ? req->data.data : "", size);
+    //  It goes into errors and status as JSON: valid UTF-8 only.
+    char *text = jsonscan_text (req->data.data ? req->data.data : "", size);
+    if (!text)
+        return strdup ("");
     for (char *p = text; *p; p++)
         if (*p == '\n' || *p == '\r' || *p == '\t')
             *p = ' ';

@@ -26,6 +26,7 @@
 
 #include "idmap.h"
 #include "jsonrpc.h"
+#include "jsonscan.h"
 #include "linebuf.h"
 #include "log.h"
 
@@ -597,18 +598,20 @@ s_error (void *state)
     return ((s_stdio_t *) state)->error;
 }
 
-//  The last lines of stderr, oldest first.
+//  The last bytes of stderr, oldest first, as text that JSON can carry
+//  (the ring may have cut a character, the server may write anything).
 static char *
 s_stderr_tail (s_stdio_t *self)
 {
     size_t size = self->ring_total < STDERR_RING_SIZE ? self->ring_total : STDERR_RING_SIZE;
-    char *tail = (char *) malloc (size + 1);
-    if (!tail)
+    char *bytes = (char *) malloc (size + 1);
+    if (!bytes)
         return NULL;
     size_t start = (self->ring_head + STDERR_RING_SIZE - size) % STDERR_RING_SIZE;
     for (size_t i = 0; i < size; i++)
-        tail[i] = self->ring[(start + i) % STDERR_RING_SIZE];
-    tail[size] = 0;
+        bytes[i] = self->ring[(start + i) % STDERR_RING_SIZE];
+    char *tail = jsonscan_text (bytes, size);
+    free (bytes);
     return tail;
 }
 
