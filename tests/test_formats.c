@@ -309,8 +309,10 @@ TEST (gemini_schema)
 {
     //  What Gemini's Schema does not take goes ($schema, additionalProperties,
     //  exclusiveMinimum); null types become nullable; several types become
-    //  anyOf; $ref is copied in; const is an enum; an enum of other than
-    //  strings is said in the description, its type kept or guessed
+    //  anyOf; $ref is copied in; const is an enum of a string; an enum of
+    //  other than strings is said in the description, its type kept or
+    //  guessed; an object of any keys, which Gemini refuses ("properties:
+    //  should be non-empty for OBJECT type"), goes as JSON text
     s_schema_is (
         formats_gemini_schema,
         "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"type\":\"object\","
@@ -340,10 +342,10 @@ TEST (gemini_schema)
         "\"f\":{\"type\":\"number\",\"description\":\"step (one of [0.5,1])\","
         "\"nullable\":true},"
         "\"k\":{\"type\":\"integer\",\"description\":\"one of [3]\"},"
-        "\"c\":{\"enum\":[\"only\"]},"
+        "\"c\":{\"type\":\"string\",\"enum\":[\"only\"]},"
         "\"p\":{\"type\":\"object\",\"properties\":{\"x\":{\"type\":\"number\"}},"
         "\"required\":[\"x\"],\"description\":\"where\"},"
-        "\"free\":{\"type\":\"object\"}},"
+        "\"free\":{\"type\":\"string\",\"description\":\"a JSON object, as a string\"}},"
         "\"required\":[\"s\"]}");
     //  No parameters: no schema at all, which Gemini prefers to an empty object
     s_schema_is (formats_gemini_schema, "{\"type\":\"object\",\"properties\":{}}", NULL);
