@@ -482,13 +482,15 @@ s_merge_alternatives (json_t *out, json_t *branches, bool exclusive)
     size_t index;
     json_t *branch;
     json_array_foreach (branches, index, branch) {
-        int types = s_types (branch);
-        if (!json_is_object (branch) || (types && !(types & T_OBJECT)))
-            continue; //  a string, a null: no set of arguments
+        if (!json_is_object (branch))
+            continue;
         const char *name;
         json_t *schema;
         json_object_foreach (json_object_get (branch, "properties"), name, schema)
             s_merge_property (properties, name, schema);
+        int types = s_types (branch);
+        if (types && !(types & T_OBJECT))
+            continue; //  a string, a null: no set of arguments to choose
         json_t *required = json_object_get (branch, "required");
         if (!common)
             common = json_is_array (required) ? json_copy (required) : json_array ();
@@ -852,19 +854,20 @@ s_implied_type (json_t *node)
         mask &= ~T_INTEGER;
     if (mask)
         return mask;
+    //  Keywords of several types say several types
     if (json_object_get (node, "properties") || json_object_get (node, "additionalProperties") ||
         json_object_get (node, "patternProperties"))
-        return T_OBJECT;
+        mask |= T_OBJECT;
     if (json_object_get (node, "items") || json_object_get (node, "prefixItems"))
-        return T_ARRAY;
+        mask |= T_ARRAY;
     if (json_object_get (node, "pattern") || json_object_get (node, "format") ||
         json_object_get (node, "minLength") || json_object_get (node, "maxLength"))
-        return T_STRING;
+        mask |= T_STRING;
     if (json_object_get (node, "minimum") || json_object_get (node, "maximum") ||
         json_object_get (node, "exclusiveMinimum") || json_object_get (node, "exclusiveMaximum") ||
         json_object_get (node, "multipleOf"))
-        return T_NUMBER;
-    return 0;
+        mask |= T_NUMBER;
+    return mask;
 }
 
 //  `node` narrowed to the one type `bit`: the keywords that belong to the
@@ -1349,8 +1352,8 @@ s_gemini (ctx_t *ctx, json_t *node, int depth)
         branches = json_object_get (node, "oneOf");
     json_t *out = json_object ();
     if (branches) {
-        //  A null branch becomes nullable; a branch that takes anything
-        //  makes the whole take anything; one branch left is the schema
+        //  A null branch becomes nullable; a branch that takes anything is
+        //  a string, which anything takes; one branch left is the schema
         bool any = false;
         json_t *kept = json_array ();
         size_t index;
@@ -1365,10 +1368,22 @@ s_gemini (ctx_t *ctx, json_t *node, int depth)
                 json_array_append_new (kept, s_gemini (ctx, branch, depth + 1));
         }
         if (any || json_array_size (kept) == 0)
-            json_object_set_new (out, "type", json_string ("string"));
-        else if (json_array_size (kept) == 1) {
+            json_array_append_new (kept, json_pack ("{s:s}", "type", "string"));
+        if (json_array_size (kept) == 1) {
             json_t *one = json_array_get (kept, 0);
+            //  The node's own words win, but a value sent as JSON text
+            //  keeps saying so
+            const char *said = s_str (one, "description");
+            char *text = said && strstr (said, ", as a string") ? strdup (said) : NULL;
             s_gemini_words (node, one);
+            if (text && s_str (node, "description")) {
+                const char *what = strstr (text, "a JSON ");
+                char *joined = s_printf ("%s (%.*s)", s_str (node, "description"),
+                                         (int) strcspn (what ? what : "", ")"), what ? what : "");
+                json_object_set_new (one, "description", json_string (joined ? joined : text));
+                free (joined);
+            }
+            free (text);
             if (json_object_get (out, "nullable"))
                 json_object_set_new (one, "nullable", json_true ());
             json_decref (out);
