@@ -752,7 +752,7 @@ s_media_note (json_t *item, media_t media, const char *mime, const char *data, b
     return note;
 }
 
-//  The reference conversion of text-like items (DESIGN §1): one item is
+//  The reference conversion of text-like items: one item is
 //  that item as JSON, several are a JSON array.
 static char *
 s_reference_text (json_t *items)

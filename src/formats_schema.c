@@ -852,8 +852,6 @@ s_implied_type (json_t *node)
     json_decref (values);
     if (mask & T_NUMBER)
         mask &= ~T_INTEGER;
-    if (mask)
-        return mask;
     //  Keywords of several types say several types
     if (json_object_get (node, "properties") || json_object_get (node, "additionalProperties") ||
         json_object_get (node, "patternProperties"))
@@ -1280,7 +1278,9 @@ s_gemini_values (json_t *node, json_t *out, int types)
     }
     if (json_array_size (others) == 0 && json_array_size (strings) > 0) {
         json_object_set (out, "enum", strings);
-        types = T_STRING;
+        //  An object or an array beside the values keeps its own branch
+        if (!(types & (T_OBJECT | T_ARRAY)))
+            types = T_STRING | (types & T_NULL);
     } else if (json_array_size (others) > 0) {
         char *list = json_dumps (json_array_size (strings) ? values : others, JSON_COMPACT);
         const char *description = s_str (out, "description");
