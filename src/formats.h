@@ -39,9 +39,10 @@ int formats_call_parse (mcpact_format_t format, const char *text, formats_call_t
 
 void formats_call_reset (formats_call_t *call);
 
-//  A tool's input schema as every target wants it at the top: an object
-//  schema with "type": "object" and "properties" (absent or empty becomes
-//  {"type":"object","properties":{}}).
+//  A tool's input schema as the `mcp` format sends it, changed only at the
+//  top: an object schema with "type": "object" and "properties" (absent
+//  or empty becomes {"type":"object","properties":{}}). The providers'
+//  forms come from formats_schema.
 json_t *formats_input_schema (json_t *tool);
 
 //  The OpenAI strict-mode form of a schema (formats_schema, STRICT): every

@@ -9,7 +9,8 @@
     items. The second starts from that and makes OpenAI's strict form or
     Gemini's Schema object. Each rule, and which provider document it
     comes from, is in docs/formats.md. Pure functions, no state: any
-    thread. Inputs are only read; every output node is new.
+    thread. Inputs are only read; outputs are new trees, which may share
+    leaf values (strings, numbers) with the input by reference count.
     =========================================================================
 */
 
