@@ -510,6 +510,10 @@ s_merge_alternatives (json_t *out, json_t *branches, bool exclusive)
         free (label);
         count++;
     }
+    //  Properties come from the alternatives: the schema takes objects
+    int types = s_types (out);
+    if (json_object_size (properties) > 0 && types && !(types & T_OBJECT))
+        json_object_set_new (out, "type", s_type_value (types | T_OBJECT));
     json_object_set_new (out, "properties", properties);
     //  What every alternative requires is required
     json_t *required = json_object_get (out, "required");
