@@ -601,6 +601,32 @@ TEST (schema_strict_fallback)
     json_decref (tools);
 }
 
+TEST (schema_strict_limits)
+{
+    //  Over strict mode's documented limits (10 levels of nesting, 1000
+    //  enum values) the API would refuse the request: the tool goes
+    //  without strict mode, and the schema still lies in the JSON subset
+    json_t *deep =
+        json_pack ("{s:s, s:{s:{s:s}}}", "type", "object", "properties", "leaf", "type", "string");
+    for (int level = 0; level < 11; level++)
+        deep = json_pack ("{s:s, s:{s:o}}", "type", "object", "properties", "next", deep);
+    json_t *values = json_array ();
+    for (int index = 0; index < 1001; index++)
+        json_array_append_new (values, json_integer (index));
+    json_t *tools = json_pack ("[{s:s, s:o}, {s:s, s:{s:s, s:{s:{s:s, s:o}}}}]", "name", "deep",
+                               "inputSchema", deep, "name", "many", "inputSchema", "type", "object",
+                               "properties", "n", "type", "integer", "enum", values);
+    for (size_t index = 0; index < 2; index++) {
+        const char *name = ru_str (json_array_get (tools, index), "name");
+        json_t *tool =
+            s_declared (tools, MCPACT_FORMAT_OPENAI_RESPONSES, MCPACT_FORMAT_STRICT, name);
+        CHECK_MSG (json_is_false (json_object_get (tool, "strict")), "%s went strict", name);
+        json_decref (tool);
+    }
+    s_inside_subsets (tools, "limits");
+    json_decref (tools);
+}
+
 TEST (schema_gemini_json_text)
 {
     //  Gemini's Schema cannot say "an object of any keys" (it refuses an
