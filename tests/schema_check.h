@@ -96,6 +96,35 @@ sc_type_bit (const char *name)
     return 0;
 }
 
+//  The types a schema says, reading the other spellings of type names
+//  that servers send ("int", "str", "dict", ...) as the conversion reads
+//  them; for walking an input, not for checking an output
+static int
+sc_input_types (json_t *node)
+{
+    static const struct {
+        const char *alias;
+        int bit;
+    } aliases[] = { { "int", SC_INTEGER }, { "float", SC_NUMBER }, { "double", SC_NUMBER },
+                    { "str", SC_STRING },  { "bool", SC_BOOLEAN }, { "dict", SC_OBJECT },
+                    { "list", SC_ARRAY } };
+    json_t *type = json_object_get (node, "type");
+    json_t *list = json_is_string (type) ? json_pack ("[O]", type) : json_incref (type);
+    int mask = 0;
+    size_t index;
+    json_t *item;
+    json_array_foreach (list, index, item) {
+        const char *name = json_string_value (item);
+        int bit = sc_type_bit (name);
+        for (size_t at = 0; !bit && name && at < sizeof aliases / sizeof aliases[0]; at++)
+            if (strcasecmp (name, aliases[at].alias) == 0)
+                bit = aliases[at].bit;
+        mask |= bit;
+    }
+    json_decref (list);
+    return mask;
+}
+
 static int
 sc_types (json_t *node)
 {
@@ -685,7 +714,7 @@ sc_kinds (json_t *root, json_t *node, int depth)
     }
     if (!json_is_object (node) || depth > 8)
         return SC_ALL;
-    int kinds = sc_types (node);
+    int kinds = sc_input_types (node);
     if (kinds)
         return kinds;
     const char *keys[] = { "anyOf", "oneOf" };
@@ -724,7 +753,7 @@ sc_walk (sc_walk_t *walk, json_t *node, const char *path, int depth, bool top)
         json_array_foreach (json_object_get (node, branch_keys[key]), index, branch)
             sc_walk (walk, branch, path, depth + 1, top);
     }
-    int types = sc_types (node);
+    int types = sc_input_types (node);
     if (top || !types || (types & SC_OBJECT)) {
         const char *name;
         json_t *sub;
