@@ -26,11 +26,6 @@
 //  cut, not the stack.
 #define SCHEMA_DEPTH_MAX 32
 
-//  Gemini takes no $ref, so references are copied in place; a recursive
-//  schema is cut after this many nested copies, which keeps the output
-//  small even when every level refers to itself more than once.
-#define REF_EXPANSIONS_MAX 3
-
 //  An unknown-tool error lists at most this many of the real tools: enough
 //  for the LLM to correct a typo, not so many that it floods its context.
 #define UNKNOWN_TOOL_LIST_MAX 24
@@ -150,137 +145,6 @@ s_is_object_schema (json_t *schema)
     return json_is_object (json_object_get (schema, "properties"));
 }
 
-//  True if null is a value `schema` lets through, as far as its type,
-//  nullable, enum, const and anyOf/oneOf say. An unconstrained schema (or
-//  none: an undeclared property) lets everything through.
-static bool
-s_admits_null (json_t *schema, int depth)
-{
-    if (!schema)
-        return true;
-    if (!json_is_object (schema))
-        return !json_is_false (schema);
-    if (depth > SCHEMA_DEPTH_MAX || json_is_true (json_object_get (schema, "nullable")))
-        return true;
-    json_t *type = json_object_get (schema, "type");
-    if (json_is_string (type))
-        return streq (json_string_value (type), "null");
-    if (json_is_array (type))
-        return s_in_list (type, "null");
-    json_t *values = json_object_get (schema, "enum");
-    if (json_is_array (values)) {
-        size_t index;
-        json_t *value;
-        json_array_foreach (values, index, value)
-            if (json_is_null (value))
-                return true;
-        return false;
-    }
-    json_t *constant = json_object_get (schema, "const");
-    if (constant)
-        return json_is_null (constant);
-    const char *branch_keys[] = { "anyOf", "oneOf" };
-    for (size_t key = 0; key < 2; key++) {
-        json_t *branches = json_object_get (schema, branch_keys[key]);
-        if (!branches)
-            continue;
-        size_t index;
-        json_t *branch;
-        json_array_foreach (branches, index, branch)
-            if (s_admits_null (branch, depth + 1))
-                return true;
-        return false;
-    }
-    return !json_object_get (schema, "$ref") && !json_object_get (schema, "allOf");
-}
-
-//  The schema a local reference ("#", "#/$defs/Name", any "#/a/b" JSON
-//  pointer) points at in `root`, or NULL.
-static json_t *
-s_ref_target (json_t *root, const char *ref)
-{
-    if (!ref || ref[0] != '#')
-        return NULL;
-    json_t *node = root;
-    const char *p = ref + 1;
-    while (*p == '/' && node) {
-        p++;
-        size_t len = strcspn (p, "/");
-        //  JSON pointer escapes: ~1 is '/', ~0 is '~'
-        char *token = (char *) malloc (len + 1);
-        if (!token)
-            return NULL;
-        size_t out = 0;
-        for (size_t in = 0; in < len; in++) {
-            if (p[in] == '~' && in + 1 < len && (p[in + 1] == '0' || p[in + 1] == '1')) {
-                token[out++] = p[in + 1] == '0' ? '~' : '/';
-                in++;
-            } else
-                token[out++] = p[in];
-        }
-        token[out] = 0;
-        node = json_is_array (node) ? json_array_get (node, strtoul (token, NULL, 10))
-                                    : json_object_get (node, token);
-        free (token);
-        p += len;
-    }
-    return *p ? NULL : node;
-}
-
-//  A shallow copy of `schema` with its "allOf" folded in: the branches'
-//  properties and required lists are joined to its own, and their other
-//  keys fill what it does not say itself. Exact for the usual use,
-//  composing object schemas; branches that contradict each other are not
-//  detected. Neither strict mode nor Gemini takes allOf.
-static json_t *
-s_fold_all_of (json_t *schema, json_t *root)
-{
-    json_t *copy = json_copy (schema);
-    json_t *branches = json_object_get (copy, "allOf");
-    if (!copy || !json_is_array (branches))
-        return copy;
-    json_incref (branches);
-    json_object_del (copy, "allOf");
-    size_t index;
-    json_t *branch;
-    json_array_foreach (branches, index, branch) {
-        json_t *target = branch;
-        const char *ref = s_str (branch, "$ref");
-        if (ref)
-            target = s_ref_target (root, ref);
-        if (!json_is_object (target))
-            continue;
-        const char *key;
-        json_t *value;
-        json_object_foreach (target, key, value) {
-            if (streq (key, "properties") && json_is_object (value)) {
-                json_t *joined = json_copy (json_object_get (copy, "properties"));
-                if (!json_is_object (joined)) {
-                    json_decref (joined);
-                    joined = json_object ();
-                }
-                json_object_update_missing (joined, value);
-                json_object_set_new (copy, "properties", joined);
-            } else if (streq (key, "required") && json_is_array (value)) {
-                json_t *joined = json_copy (json_object_get (copy, "required"));
-                if (!json_is_array (joined)) {
-                    json_decref (joined);
-                    joined = json_array ();
-                }
-                size_t at;
-                json_t *name;
-                json_array_foreach (value, at, name)
-                    if (json_is_string (name) && !s_in_list (joined, json_string_value (name)))
-                        json_array_append (joined, name);
-                json_object_set_new (copy, "required", joined);
-            } else if (!streq (key, "$ref") && !json_object_get (copy, key))
-                json_object_set (copy, key, value);
-        }
-    }
-    json_decref (branches);
-    return copy;
-}
-
 json_t *
 formats_input_schema (json_t *tool)
 {
@@ -295,330 +159,16 @@ formats_input_schema (json_t *tool)
     return copy;
 }
 
-//  --------------------------------------------------------------------------
-//  OpenAI strict mode
-
-//  `schema` (taken over) with null added to what it admits: to its type
-//  (and enum), as an anyOf branch, or by wrapping it in an anyOf.
-static json_t *
-s_nullable (json_t *schema)
-{
-    if (!schema || s_admits_null (schema, 0))
-        return schema;
-    json_t *type = json_object_get (schema, "type");
-    if (!json_object_get (schema, "const") && (json_is_string (type) || json_is_array (type))) {
-        json_t *types = json_is_array (type) ? json_copy (type) : json_pack ("[O]", type);
-        json_array_append_new (types, json_string ("null"));
-        json_object_set_new (schema, "type", types);
-        json_t *values = json_object_get (schema, "enum");
-        if (json_is_array (values)) {
-            values = json_copy (values);
-            json_array_append_new (values, json_null ());
-            json_object_set_new (schema, "enum", values);
-        }
-        return schema;
-    }
-    json_t *branches = json_object_get (schema, "anyOf");
-    if (json_is_array (branches) && !json_object_get (schema, "const")) {
-        branches = json_copy (branches);
-        json_array_append_new (branches, json_pack ("{s:s}", "type", "null"));
-        json_object_set_new (schema, "anyOf", branches);
-        return schema;
-    }
-    return json_pack ("{s:[o,{s:s}]}", "anyOf", schema, "type", "null");
-}
-
-//  The strict form of `node` (read only; a new schema comes back).
-static json_t *
-s_strict (json_t *node, json_t *root, int depth)
-{
-    if (!json_is_object (node))
-        return json_object ();
-    if (depth > SCHEMA_DEPTH_MAX)
-        return json_deep_copy (node);
-    json_t *out = s_fold_all_of (node, root);
-    if (!out)
-        return NULL;
-    //  Strict mode takes neither; "default" means nothing there anyway,
-    //  since every property is always sent
-    json_object_del (out, "$schema");
-    json_object_del (out, "default");
-    json_t *one_of = json_object_get (out, "oneOf");
-    if (json_is_array (one_of) && !json_object_get (out, "anyOf")) {
-        json_object_set (out, "anyOf", one_of);
-        json_object_del (out, "oneOf");
-    }
-    json_t *branches = json_object_get (out, "anyOf");
-    if (json_is_array (branches)) {
-        json_t *converted = json_array ();
-        size_t index;
-        json_t *branch;
-        json_array_foreach (branches, index, branch)
-            json_array_append_new (converted, s_strict (branch, root, depth + 1));
-        json_object_set_new (out, "anyOf", converted);
-    }
-    const char *defs_keys[] = { "$defs", "definitions" };
-    for (size_t key = 0; key < 2; key++) {
-        json_t *defs = json_object_get (out, defs_keys[key]);
-        if (!json_is_object (defs))
-            continue;
-        json_t *converted = json_object ();
-        const char *name;
-        json_t *def;
-        json_object_foreach (defs, name, def)
-            json_object_set_new (converted, name, s_strict (def, root, depth + 1));
-        json_object_set_new (out, defs_keys[key], converted);
-    }
-    json_t *items = json_object_get (out, "items");
-    if (json_is_object (items))
-        json_object_set_new (out, "items", s_strict (items, root, depth + 1));
-    if (s_is_object_schema (out)) {
-        json_t *properties = json_object_get (out, "properties");
-        json_t *required = json_object_get (out, "required");
-        json_t *converted = json_object ();
-        json_t *all = json_array ();
-        const char *name;
-        json_t *property;
-        json_object_foreach (properties, name, property) {
-            json_t *strict = s_strict (property, root, depth + 1);
-            //  Strict mode sends every property; one the LLM may leave
-            //  out must be one it may send as null instead
-            if (!s_in_list (required, name))
-                strict = s_nullable (strict);
-            json_object_set_new (converted, name, strict);
-            json_array_append_new (all, json_string (name));
-        }
-        json_object_set_new (out, "properties", converted);
-        json_object_set_new (out, "required", all);
-        json_object_set_new (out, "additionalProperties", json_false ());
-    }
-    return out;
-}
-
 json_t *
 formats_strict_schema (json_t *schema)
 {
-    return s_strict (schema, schema, 0);
-}
-
-//  --------------------------------------------------------------------------
-//  Gemini
-
-//  The keys Gemini's Schema object takes as they are (the set the js-genai
-//  SDK keeps when it converts an MCP tool, plus nullable and example).
-static const char *s_gemini_plain_keys[] = {
-    "description", "title",     "format",        "default",       "example",
-    "minItems",    "maxItems",  "minProperties", "maxProperties", "minimum",
-    "maximum",     "minLength", "maxLength",     "pattern",       "propertyOrdering",
-};
-
-static json_t *s_gemini (json_t *node, json_t *root, int depth, int refs);
-
-//  Gemini has no "null" type in a list or an anyOf: nullable says it.
-static bool
-s_is_null_type (json_t *schema)
-{
-    const char *type = s_str (schema, "type");
-    return type && streq (type, "null");
-}
-
-//  `node` with its reference replaced by a copy of the target, or NULL if
-//  it has none, the target is missing, or the copies went deep enough.
-static json_t *
-s_gemini_ref (json_t *node, json_t *root, int depth, int refs)
-{
-    const char *ref = s_str (node, "$ref");
-    json_t *target = ref && refs < REF_EXPANSIONS_MAX ? s_ref_target (root, ref) : NULL;
-    if (!json_is_object (target))
-        return NULL;
-    //  The referring node's own keys (a description, say) win
-    json_t *merged = json_copy (target);
-    const char *key;
-    json_t *value;
-    json_object_foreach (node, key, value)
-        if (!streq (key, "$ref"))
-            json_object_set (merged, key, value);
-    json_t *out = s_gemini (merged, root, depth + 1, refs + 1);
-    json_decref (merged);
-    return out;
-}
-
-static json_t *
-s_gemini (json_t *node, json_t *root, int depth, int refs)
-{
-    if (!json_is_object (node) || depth > SCHEMA_DEPTH_MAX)
-        return json_object ();
-    json_t *resolved = s_gemini_ref (node, root, depth, refs);
-    if (resolved)
-        return resolved;
-    json_t *flat = s_fold_all_of (node, root);
-    json_t *out = json_object ();
-    if (!flat || !out) {
-        json_decref (flat);
-        json_decref (out);
-        return NULL;
-    }
-    bool nullable = json_is_true (json_object_get (flat, "nullable"));
-
-    //  anyOf (and oneOf, the nearest thing Gemini has): a null branch
-    //  becomes nullable, and a single branch left is the schema itself
-    json_t *branches = json_object_get (flat, "anyOf");
-    if (!json_is_array (branches))
-        branches = json_object_get (flat, "oneOf");
-    if (json_is_array (branches)) {
-        json_t *kept = json_array ();
-        size_t index;
-        json_t *branch;
-        json_array_foreach (branches, index, branch) {
-            if (s_is_null_type (branch))
-                nullable = true;
-            else
-                json_array_append_new (kept, s_gemini (branch, root, depth + 1, refs));
-        }
-        if (json_array_size (kept) == 1)
-            json_object_update (out, json_array_get (kept, 0));
-        else if (json_array_size (kept) > 1)
-            json_object_set (out, "anyOf", kept);
-        json_decref (kept);
-    } else {
-        //  A list of types: null goes to nullable, several others to anyOf
-        //  (the type and anyOf may not both be set)
-        json_t *type = json_object_get (flat, "type");
-        if (json_is_string (type) && !s_is_null_type (flat))
-            json_object_set (out, "type", type);
-        else if (json_is_string (type))
-            nullable = true;
-        else if (json_is_array (type)) {
-            json_t *kinds = json_array ();
-            size_t index;
-            json_t *kind;
-            json_array_foreach (type, index, kind) {
-                if (!json_is_string (kind))
-                    continue;
-                if (streq (json_string_value (kind), "null"))
-                    nullable = true;
-                else
-                    json_array_append_new (kinds, json_pack ("{s:O}", "type", kind));
-            }
-            if (json_array_size (kinds) == 1)
-                json_object_update (out, json_array_get (kinds, 0));
-            else if (json_array_size (kinds) > 1)
-                json_object_set (out, "anyOf", kinds);
-            json_decref (kinds);
-        }
-    }
-
-    //  Gemini's enum is a list of strings: const becomes a one-value enum,
-    //  null goes to nullable; other values cannot be an enum, so the
-    //  description says them instead, and the type follows from them
-    json_t *values = json_object_get (flat, "enum");
-    json_t *constant = json_object_get (flat, "const");
-    if (!json_is_array (values) && constant && !json_is_null (constant))
-        values = json_pack ("[O]", constant);
-    else
-        json_incref (values);
-    char *values_note = NULL;
-    if (json_is_array (values)) {
-        json_t *strings = json_array ();
-        json_t *others = json_array ();
-        size_t index;
-        json_t *value;
-        json_array_foreach (values, index, value) {
-            if (json_is_null (value))
-                nullable = true;
-            else
-                json_array_append (json_is_string (value) ? strings : others, value);
-        }
-        if (json_array_size (others) == 0 && json_array_size (strings) > 0)
-            json_object_set (out, "enum", strings);
-        else if (json_array_size (others) > 0) {
-            char *list = json_dumps (json_array_size (strings) ? values : others, JSON_COMPACT);
-            values_note = s_printf ("one of %s", list ? list : "?");
-            free (list);
-            //  The one type all the values have (integers among numbers
-            //  being numbers), if they have one
-            const char *kind = NULL;
-            json_array_foreach (others, index, value) {
-                const char *this_kind = json_is_integer (value)   ? "integer"
-                                        : json_is_real (value)    ? "number"
-                                        : json_is_boolean (value) ? "boolean"
-                                                                  : "";
-                if (!kind || streq (kind, this_kind))
-                    kind = this_kind;
-                else if (json_is_number (value) && !streq (kind, "boolean") && *kind)
-                    kind = "number";
-                else
-                    kind = "";
-            }
-            if (kind && !*kind)
-                kind = NULL;
-            if (kind && json_array_size (strings) == 0 && !json_object_get (out, "type") &&
-                !json_object_get (out, "anyOf"))
-                json_object_set_new (out, "type", json_string (kind));
-        }
-        json_decref (strings);
-        json_decref (others);
-    }
-    json_decref (values);
-
-    json_t *properties = json_object_get (flat, "properties");
-    if (json_is_object (properties) && json_object_size (properties) > 0) {
-        json_t *converted = json_object ();
-        const char *name;
-        json_t *property;
-        json_object_foreach (properties, name, property)
-            json_object_set_new (converted, name, s_gemini (property, root, depth + 1, refs));
-        json_object_set_new (out, "properties", converted);
-        //  Only names it declares: Gemini checks required against them
-        json_t *required = json_object_get (flat, "required");
-        json_t *kept = json_array ();
-        size_t index;
-        json_t *name_value;
-        json_array_foreach (required, index, name_value) {
-            const char *required_name = json_string_value (name_value);
-            if (required_name && json_object_get (converted, required_name))
-                json_array_append (kept, name_value);
-        }
-        if (json_array_size (kept) > 0)
-            json_object_set (out, "required", kept);
-        json_decref (kept);
-    }
-    json_t *items = json_object_get (flat, "items");
-    if (json_is_object (items))
-        json_object_set_new (out, "items", s_gemini (items, root, depth + 1, refs));
-
-    for (size_t index = 0; index < sizeof s_gemini_plain_keys / sizeof s_gemini_plain_keys[0];
-         index++) {
-        json_t *value = json_object_get (flat, s_gemini_plain_keys[index]);
-        if (value)
-            json_object_set (out, s_gemini_plain_keys[index], value);
-    }
-    if (values_note) {
-        const char *description = s_str (out, "description");
-        char *text = description ? s_printf ("%s (%s)", description, values_note) : NULL;
-        json_object_set_new (out, "description", json_string (text ? text : values_note));
-        free (text);
-        free (values_note);
-    }
-    if (nullable)
-        json_object_set_new (out, "nullable", json_true ());
-    json_decref (flat);
-    return out;
+    return formats_schema (schema, FORMATS_SCHEMA_STRICT, NULL);
 }
 
 json_t *
 formats_gemini_schema (json_t *schema)
 {
-    json_t *out = s_gemini (schema, schema, 0, 0);
-    //  Gemini wants a declaration without parameters rather than an
-    //  object without properties
-    if (!out || json_object_size (json_object_get (out, "properties")) == 0) {
-        json_decref (out);
-        return NULL;
-    }
-    if (!json_object_get (out, "type") && !json_object_get (out, "anyOf"))
-        json_object_set_new (out, "type", json_string ("object"));
-    return out;
+    return formats_schema (schema, FORMATS_SCHEMA_GEMINI, NULL);
 }
 
 //  --------------------------------------------------------------------------
@@ -636,6 +186,19 @@ s_tool_description (json_t *tool)
     return text && *text ? text : NULL;
 }
 
+//  The tool's description with `note` (what its schema could not say
+//  itself) after it; NULL if there is neither.
+static char *
+s_described (json_t *tool, const char *note)
+{
+    const char *description = s_tool_description (tool);
+    if (description && note)
+        return s_printf ("%s\n\n%s", description, note);
+    if (description || note)
+        return strdup (description ? description : note);
+    return NULL;
+}
+
 //  One tool as `format` declares it; NULL for a tool without a name.
 static json_t *
 s_tool_as (json_t *tool, mcpact_format_t format, int flags)
@@ -643,57 +206,60 @@ s_tool_as (json_t *tool, mcpact_format_t format, int flags)
     const char *name = s_str (tool, "name");
     if (!name)
         return NULL;
-    json_t *schema = formats_input_schema (tool);
-    const char *description = s_tool_description (tool);
-    bool strict = (flags & MCPACT_FORMAT_STRICT) != 0;
-    if (strict && (format == MCPACT_FORMAT_OPENAI || format == MCPACT_FORMAT_OPENAI_RESPONSES)) {
-        json_t *strict_schema = formats_strict_schema (schema);
-        json_decref (schema);
-        schema = strict_schema;
+    if (format == MCPACT_FORMAT_MCP) {
+        //  As the server gave it, less what says where it comes from
+        json_t *out = json_copy (tool);
+        json_object_del (out, "_mcpact");
+        json_object_set_new (out, "inputSchema", formats_input_schema (tool));
+        return out;
     }
+    json_t *input = json_object_get (tool, "inputSchema");
+    bool strict = (flags & MCPACT_FORMAT_STRICT) &&
+                  (format == MCPACT_FORMAT_OPENAI || format == MCPACT_FORMAT_OPENAI_RESPONSES);
+    char *note = NULL;
+    json_t *schema = NULL;
+    if (strict) {
+        schema = formats_schema (input, FORMATS_SCHEMA_STRICT, &note);
+        //  Strict mode cannot carry this schema without losing arguments
+        //  (a map, a value of any type): this tool goes without it
+        strict = schema != NULL;
+    }
+    if (!schema && format == MCPACT_FORMAT_GEMINI)
+        schema = formats_schema (input, FORMATS_SCHEMA_GEMINI, &note);
+    else if (!schema)
+        schema = formats_schema (input, FORMATS_SCHEMA_JSON, &note);
+    char *description = s_described (tool, note);
+    free (note);
     json_t *out = NULL;
     switch (format) {
-    case MCPACT_FORMAT_MCP:
-        //  As the server gave it, less what says where it comes from
-        out = json_copy (tool);
-        json_object_del (out, "_mcpact");
-        json_object_set (out, "inputSchema", schema);
-        break;
     case MCPACT_FORMAT_OPENAI: {
-        json_t *function = json_pack ("{s:s}", "name", name);
-        if (description)
-            json_object_set_new (function, "description", json_string (description));
-        json_object_set (function, "parameters", schema);
+        json_t *function = json_pack ("{s:s, s:s*, s:O}", "name", name, "description", description,
+                                      "parameters", schema);
         if (strict)
             json_object_set_new (function, "strict", json_true ());
         out = json_pack ("{s:s, s:o}", "type", "function", "function", function);
         break;
     }
     case MCPACT_FORMAT_OPENAI_RESPONSES:
-        out = json_pack ("{s:s, s:s}", "type", "function", "name", name);
-        if (description)
-            json_object_set_new (out, "description", json_string (description));
-        json_object_set (out, "parameters", schema);
         //  Responses takes an absent "strict" as true, and would then
         //  refuse every schema that is not strict-compatible: say it
-        json_object_set_new (out, "strict", json_boolean (strict));
+        out = json_pack ("{s:s, s:s, s:s*, s:O, s:b}", "type", "function", "name", name,
+                         "description", description, "parameters", schema, "strict", strict);
         break;
     case MCPACT_FORMAT_ANTHROPIC:
-        out = json_pack ("{s:s}", "name", name);
-        if (description)
-            json_object_set_new (out, "description", json_string (description));
-        json_object_set (out, "input_schema", schema);
+        out = json_pack ("{s:s, s:s*, s:O}", "name", name, "description", description,
+                         "input_schema", schema);
         break;
-    case MCPACT_FORMAT_GEMINI: {
-        out = json_pack ("{s:s}", "name", name);
-        if (description)
-            json_object_set_new (out, "description", json_string (description));
-        json_t *parameters = formats_gemini_schema (schema);
-        if (parameters)
-            json_object_set_new (out, "parameters", parameters);
+    case MCPACT_FORMAT_GEMINI:
+        //  No schema: no parameters, which Gemini wants left out
+        out = json_pack ("{s:s, s:s*}", "name", name, "description", description);
+        if (schema)
+            json_object_set (out, "parameters", schema);
+        break;
+    default:
         break;
     }
-    }
+    free (description);
     json_decref (schema);
     return out;
 }
@@ -870,32 +436,169 @@ s_unknown_tool (json_t *tools, const char *name)
     return text;
 }
 
-//  Takes out the nulls that stand for "not given": a strict-mode LLM must
-//  send every property and sends null for the optional ones, which the
-//  server's own schema may not allow. A null the schema admits, or one
-//  for a required property, stays: that is the LLM's answer.
-static void
-s_drop_nulls (json_t *args, json_t *schema, int depth)
+//  What a schema takes, in the terms the argument fixes need
+enum { K_STRING = 1, K_OBJECT = 2, K_ARRAY = 4, K_OTHER = 8, K_ANY = 15 };
+
+//  The kinds of value `schema` takes, as far as its type, values and
+//  alternatives say; a schema that says nothing takes any.
+static int
+s_kinds (json_t *root, json_t *schema, int depth)
 {
-    if (!json_is_object (args) || !json_is_object (schema) || depth > SCHEMA_DEPTH_MAX)
+    schema = formats_schema_resolve (root, schema);
+    if (!json_is_object (schema) || depth > SCHEMA_DEPTH_MAX)
+        return K_ANY;
+    int kinds = 0;
+    bool said = false;
+    json_t *type = json_object_get (schema, "type");
+    json_t *types = json_is_string (type) ? json_pack ("[O]", type) : json_incref (type);
+    size_t index;
+    json_t *item;
+    json_array_foreach (types, index, item) {
+        const char *name = json_string_value (item);
+        said = true;
+        kinds |= !name                    ? 0
+                 : streq (name, "string") ? K_STRING
+                 : streq (name, "object") ? K_OBJECT
+                 : streq (name, "array")  ? K_ARRAY
+                                          : K_OTHER;
+    }
+    json_decref (types);
+    const char *branch_keys[] = { "anyOf", "oneOf" };
+    for (size_t key = 0; key < 2; key++)
+        json_array_foreach (json_object_get (schema, branch_keys[key]), index, item) {
+            said = true;
+            kinds |= s_kinds (root, item, depth + 1);
+        }
+    return said ? kinds : K_ANY;
+}
+
+//  True if null is a value `schema` lets through, as far as its type,
+//  enum, const and alternatives say. An unconstrained schema (or none:
+//  an undeclared property) lets everything through.
+static bool
+s_admits_null (json_t *root, json_t *schema, int depth)
+{
+    schema = formats_schema_resolve (root, schema);
+    if (!schema || depth > SCHEMA_DEPTH_MAX)
+        return true;
+    if (!json_is_object (schema))
+        return !json_is_false (schema);
+    json_t *type = json_object_get (schema, "type");
+    if (json_is_string (type))
+        return streq (json_string_value (type), "null");
+    if (json_is_array (type))
+        return s_in_list (type, "null");
+    json_t *values = json_object_get (schema, "enum");
+    if (json_is_array (values)) {
+        size_t index;
+        json_t *value;
+        json_array_foreach (values, index, value)
+            if (json_is_null (value))
+                return true;
+        return false;
+    }
+    json_t *constant = json_object_get (schema, "const");
+    if (constant)
+        return json_is_null (constant);
+    const char *branch_keys[] = { "anyOf", "oneOf" };
+    for (size_t key = 0; key < 2; key++) {
+        json_t *branches = json_object_get (schema, branch_keys[key]);
+        if (!branches)
+            continue;
+        size_t index;
+        json_t *branch;
+        json_array_foreach (branches, index, branch)
+            if (s_admits_null (root, branch, depth + 1))
+                return true;
+        return false;
+    }
+    return true;
+}
+
+//  The schema of property `name` in the object schema `schema`: in its
+//  properties, or in one of its alternatives'.
+static json_t *
+s_property (json_t *root, json_t *schema, const char *name, int depth)
+{
+    schema = formats_schema_resolve (root, schema);
+    json_t *found = json_object_get (json_object_get (schema, "properties"), name);
+    const char *branch_keys[] = { "anyOf", "oneOf" };
+    for (size_t key = 0; key < 2 && !found && depth < SCHEMA_DEPTH_MAX; key++) {
+        size_t index;
+        json_t *branch;
+        json_array_foreach (json_object_get (schema, branch_keys[key]), index, branch)
+            if (!found)
+                found = s_property (root, branch, name, depth + 1);
+    }
+    return found;
+}
+
+//  The JSON a string stands for when the schema wants an object or an
+//  array there and no string: what an LLM sends for a value Gemini's
+//  Schema could only declare as JSON text, and what models often send
+//  for a nested object anyway. NULL if it is not that.
+static json_t *
+s_decoded (json_t *root, json_t *schema, json_t *value)
+{
+    int kinds = s_kinds (root, schema, 0);
+    if (!json_is_string (value) || kinds == K_ANY || (kinds & K_STRING) ||
+        !(kinds & (K_OBJECT | K_ARRAY)))
+        return NULL;
+    json_t *decoded = json_loads (json_string_value (value), 0, NULL);
+    if ((json_is_object (decoded) && (kinds & K_OBJECT)) ||
+        (json_is_array (decoded) && (kinds & K_ARRAY)))
+        return decoded;
+    json_decref (decoded);
+    return NULL;
+}
+
+static void s_fix_value (json_t *value, json_t *schema, json_t *root, int depth);
+
+//  Fixes the arguments `args` (an object) for schema `schema`: takes out
+//  the nulls that stand for "not given" (a strict-mode LLM must send
+//  every property, and sends null for the optional ones, which the
+//  server's own schema may not allow) and decodes JSON text where an
+//  object or an array belongs. A null the schema admits, or one for a
+//  required property, stays: that is the LLM's answer.
+static void
+s_fix_object (json_t *args, json_t *schema, json_t *root, int depth)
+{
+    if (!json_is_object (args) || depth > SCHEMA_DEPTH_MAX)
         return;
-    json_t *properties = json_object_get (schema, "properties");
-    json_t *required = json_object_get (schema, "required");
+    json_t *required = json_object_get (formats_schema_resolve (root, schema), "required");
     const char *key;
     json_t *value;
     void *next;
     json_object_foreach_safe (args, next, key, value) {
-        json_t *property = json_object_get (properties, key);
-        if (json_is_null (value)) {
-            if (property && !s_in_list (required, key) && !s_admits_null (property, 0))
-                json_object_del (args, key);
-        } else if (json_is_object (value))
-            s_drop_nulls (value, property, depth + 1);
-        else if (json_is_array (value)) {
-            size_t index;
-            json_t *item;
-            json_array_foreach (value, index, item)
-                s_drop_nulls (item, json_object_get (property, "items"), depth + 1);
+        json_t *property = s_property (root, schema, key, 0);
+        if (!property)
+            continue;
+        json_t *decoded = s_decoded (root, property, value);
+        if (decoded)
+            json_object_set_new (args, key, decoded);
+        else if (json_is_null (value) && !s_in_list (required, key) &&
+                 !s_admits_null (root, property, 0)) {
+            json_object_del (args, key);
+            continue;
+        }
+        s_fix_value (json_object_get (args, key), property, root, depth + 1);
+    }
+}
+
+static void
+s_fix_value (json_t *value, json_t *schema, json_t *root, int depth)
+{
+    if (json_is_object (value))
+        s_fix_object (value, schema, root, depth);
+    else if (json_is_array (value) && depth <= SCHEMA_DEPTH_MAX) {
+        json_t *items = json_object_get (formats_schema_resolve (root, schema), "items");
+        size_t index;
+        json_t *item;
+        json_array_foreach (value, index, item) {
+            json_t *decoded = s_decoded (root, items, item);
+            if (decoded)
+                json_array_set_new (value, index, decoded);
+            s_fix_value (json_array_get (value, index), items, root, depth + 1);
         }
     }
 }
@@ -936,8 +639,12 @@ formats_call_args (json_t *tools, const char *name, const char *args_text, mcpac
             return NULL;
         }
     }
+    //  The arguments are fixed against the schema in its clean form, with
+    //  allOf folded and alternatives at the top merged
     json_t *schema = json_object_get (tool, "inputSchema");
-    s_drop_nulls (args, schema, 0);
+    json_t *normal = formats_schema (schema, FORMATS_SCHEMA_JSON, NULL);
+    s_fix_object (args, normal, normal, 0);
+    json_decref (normal);
 
     //  Required arguments only at the top: the rest is the server's to check
     json_t *missing = json_array ();
@@ -1045,7 +752,7 @@ s_media_note (json_t *item, media_t media, const char *mime, const char *data, b
     return note;
 }
 
-//  The reference conversion of text-like items (DESIGN §1): one item is
+//  The reference conversion of text-like items: one item is
 //  that item as JSON, several are a JSON array.
 static char *
 s_reference_text (json_t *items)

@@ -16,6 +16,7 @@
 #ifndef MCPACT_FORMATS_H_INCLUDED
 #define MCPACT_FORMATS_H_INCLUDED
 
+#include "formats_schema.h"
 #include "mcpact.h"
 
 #include <jansson.h>
@@ -38,31 +39,35 @@ int formats_call_parse (mcpact_format_t format, const char *text, formats_call_t
 
 void formats_call_reset (formats_call_t *call);
 
-//  A tool's input schema as every target wants it at the top: an object
-//  schema with "type": "object" and "properties" (absent or empty becomes
-//  {"type":"object","properties":{}}).
+//  A tool's input schema as the `mcp` format sends it, changed only at the
+//  top: an object schema with "type": "object" and "properties" (absent
+//  or empty becomes {"type":"object","properties":{}}). The providers'
+//  forms come from formats_schema.
 json_t *formats_input_schema (json_t *tool);
 
-//  The OpenAI strict-mode form of a schema: every object closed
-//  ("additionalProperties": false) with all its properties required, the
-//  ones that were optional made nullable; oneOf becomes anyOf, allOf is
-//  merged, "$schema" and "default" go.
+//  The OpenAI strict-mode form of a schema (formats_schema, STRICT): every
+//  object closed ("additionalProperties": false) with all its properties
+//  required, the ones that were optional made nullable. NULL when strict
+//  mode cannot carry the schema without losing arguments.
 json_t *formats_strict_schema (json_t *schema);
 
-//  The Gemini `parameters` form of a schema (the OpenAPI subset its
-//  Schema object takes), or NULL when the tool has no parameters and the
-//  declaration should have none.
+//  The Gemini `parameters` form of a schema (formats_schema, GEMINI: the
+//  OpenAPI subset its Schema object takes), or NULL when the tool has no
+//  parameters and the declaration should have none.
 json_t *formats_gemini_schema (json_t *schema);
 
 //  The merged tools (a JSON array of MCP tool objects, as from
-//  mcpact_agent_tools) as `format` takes them. `flags`: MCPACT_FORMAT_STRICT.
+//  mcpact_agent_tools) as `format` takes them, each schema inside the
+//  provider's subset (formats_schema). `flags`: MCPACT_FORMAT_STRICT; a
+//  tool whose schema strict mode cannot carry goes with "strict": false.
 //  NULL on a bad format or if `tools` is not an array.
 json_t *formats_tools (json_t *tools, mcpact_format_t format, int flags);
 
 //  Checks a call of tool `name` (its exposed name in `tools`) with
 //  arguments `args_text` (NULL: none). Returns the arguments to send: a
 //  JSON object, with the nulls a strict-mode LLM puts in for optional
-//  arguments that do not admit null taken out. On an unknown tool,
+//  arguments that do not admit null taken out, and JSON text decoded
+//  where the schema wants an object or an array and no string. On an unknown tool,
 //  arguments that are not a JSON object, or a required argument missing,
 //  returns NULL and sets *status (MCPACT_ERR_UNKNOWN_TOOL or
 //  MCPACT_ERR_ARGS) and *error (a reason naming the tool or the field).

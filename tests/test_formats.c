@@ -15,6 +15,7 @@
 
 #include "formats.h"
 #include "runtime_util.h"
+#include "schema_check.h"
 
 #include <limits.h>
 #include <stdarg.h>
@@ -309,8 +310,10 @@ TEST (gemini_schema)
 {
     //  What Gemini's Schema does not take goes ($schema, additionalProperties,
     //  exclusiveMinimum); null types become nullable; several types become
-    //  anyOf; $ref is copied in; const is an enum; an enum of other than
-    //  strings is said in the description, its type kept or guessed
+    //  anyOf; $ref is copied in; const is an enum of a string; an enum of
+    //  other than strings is said in the description, its type kept or
+    //  guessed; an object of any keys, which Gemini refuses ("properties:
+    //  should be non-empty for OBJECT type"), goes as JSON text
     s_schema_is (
         formats_gemini_schema,
         "{\"$schema\":\"http://json-schema.org/draft-07/schema#\",\"type\":\"object\","
@@ -340,10 +343,10 @@ TEST (gemini_schema)
         "\"f\":{\"type\":\"number\",\"description\":\"step (one of [0.5,1])\","
         "\"nullable\":true},"
         "\"k\":{\"type\":\"integer\",\"description\":\"one of [3]\"},"
-        "\"c\":{\"enum\":[\"only\"]},"
+        "\"c\":{\"type\":\"string\",\"enum\":[\"only\"]},"
         "\"p\":{\"type\":\"object\",\"properties\":{\"x\":{\"type\":\"number\"}},"
         "\"required\":[\"x\"],\"description\":\"where\"},"
-        "\"free\":{\"type\":\"object\"}},"
+        "\"free\":{\"type\":\"string\",\"description\":\"a JSON object, as a string\"}},"
         "\"required\":[\"s\"]}");
     //  No parameters: no schema at all, which Gemini prefers to an empty object
     s_schema_is (formats_gemini_schema, "{\"type\":\"object\",\"properties\":{}}", NULL);
@@ -366,6 +369,309 @@ TEST (gemini_schema_recursive)
     CHECK (strstr (text, "$ref") == NULL);
     free (text);
     json_decref (schema);
+}
+
+//  --------------------------------------------------------------------------
+//  Each provider's subset, on a corpus of real tool schemas
+
+//  tests/schemas/NAME.json: tool lists from real servers and from the
+//  schema generators servers use (tests/schemas/README.md says which)
+static const char *s_corpus[] = { "filesystem", "everything", "memory",       "notion", "github",
+                                  "zod",        "pydantic",   "alternatives", "quirks" };
+
+//  Every provider form, with and without strict mode where it has one
+static const struct {
+    mcpact_format_t format;
+    int flags;
+} s_targets[] = {
+    { MCPACT_FORMAT_OPENAI, 0 },           { MCPACT_FORMAT_OPENAI, MCPACT_FORMAT_STRICT },
+    { MCPACT_FORMAT_OPENAI_RESPONSES, 0 }, { MCPACT_FORMAT_OPENAI_RESPONSES, MCPACT_FORMAT_STRICT },
+    { MCPACT_FORMAT_ANTHROPIC, 0 },        { MCPACT_FORMAT_GEMINI, 0 }
+};
+
+static json_t *
+s_corpus_file (const char *name)
+{
+    char path[PATH_MAX];
+    snprintf (path, sizeof path, "%s/tests/schemas/%s.json", MCPACT_SOURCE_DIR, name);
+    json_error_t error;
+    json_t *tools = json_load_file (path, 0, &error);
+    CHECK_MSG (json_is_array (tools), "%s: %s (line %d)", path, error.text, error.line);
+    return tools;
+}
+
+//  Fails unless every provider form of `tools` lies inside the provider's
+//  subset and carries every parameter
+static void
+s_inside_subsets (json_t *tools, const char *what)
+{
+    for (size_t index = 0; index < sizeof s_targets / sizeof s_targets[0]; index++) {
+        json_t *out = formats_tools (tools, s_targets[index].format, s_targets[index].flags);
+        char *problem =
+            sc_tools_problem (tools, out, s_targets[index].format, s_targets[index].flags);
+        CHECK_MSG (problem == NULL, "%s as %s%s: %s", what,
+                   mcpact_format_name (s_targets[index].format),
+                   s_targets[index].flags ? " (strict)" : "", problem);
+        json_decref (out);
+    }
+}
+
+//  The declaration of tool `name` in `format`'s output for `tools`
+static json_t *
+s_declared (json_t *tools, mcpact_format_t format, int flags, const char *name)
+{
+    json_t *out = formats_tools (tools, format, flags);
+    json_t *list = format == MCPACT_FORMAT_GEMINI
+                       ? json_object_get (json_array_get (out, 0), "functionDeclarations")
+                       : out;
+    size_t index;
+    json_t *entry;
+    json_array_foreach (list, index, entry) {
+        json_t *holder =
+            format == MCPACT_FORMAT_OPENAI ? json_object_get (entry, "function") : entry;
+        if (strcmp (ru_str (holder, "name"), name) == 0) {
+            json_incref (holder);
+            json_decref (out);
+            return holder;
+        }
+    }
+    json_decref (out);
+    CHECK_MSG (false, "%s is not declared", name);
+    return NULL;
+}
+
+TEST (schema_corpus)
+{
+    for (size_t index = 0; index < sizeof s_corpus / sizeof s_corpus[0]; index++) {
+        json_t *tools = s_corpus_file (s_corpus[index]);
+        s_inside_subsets (tools, s_corpus[index]);
+        json_decref (tools);
+    }
+}
+
+TEST (anthropic_toplevel_anyof)
+{
+    //  Anthropic refuses the whole request for one tool with anyOf at the
+    //  top ("input_schema does not support oneOf, allOf, or anyOf at the
+    //  top level"): the alternatives become optional properties, the
+    //  choice goes into the description
+    json_t *tools = s_corpus_file ("alternatives");
+    json_t *tool = s_declared (tools, MCPACT_FORMAT_ANTHROPIC, 0, "check_index_coverage");
+    CHECK_JSON_TAKE (json_incref (json_object_get (tool, "input_schema")),
+                     "{\"type\":\"object\",\"properties\":{\"project\":{\"type\":\"string\"},"
+                     "\"paths\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
+                     "\"scopes\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}}},"
+                     "\"required\":[\"project\"]}");
+    CHECK_STR (ru_str (tool, "description"),
+               "Report which files of a project the index covers, by path or by scope\n\n"
+               "Provide at least one of: paths, or scopes.");
+    json_decref (tool);
+    //  Alternatives that are the whole schema: their properties are the
+    //  parameters
+    tool = s_declared (tools, MCPACT_FORMAT_ANTHROPIC, 0, "create_attachment");
+    CHECK_JSON_TAKE (json_incref (json_object_get (tool, "input_schema")),
+                     "{\"type\":\"object\",\"properties\":{\"content\":{\"type\":\"string\"},"
+                     "\"source_url\":{\"type\":\"string\"}}}");
+    CHECK_CONTAINS (ru_str (tool, "description"),
+                    "Provide at least one of: content, or source_url.");
+    json_decref (tool);
+    s_inside_subsets (tools, "alternatives");
+    json_decref (tools);
+}
+
+TEST (gemini_array_no_items)
+{
+    //  Gemini refuses an ARRAY without items ("items: missing field"), an
+    //  object without "type", and a tool whose parameters went missing
+    //  loses its arguments
+    json_t *tools = s_corpus_file ("alternatives");
+    json_t *tool = s_declared (tools, MCPACT_FORMAT_GEMINI, 0, "smart_fetch");
+    CHECK_JSON_TAKE (json_incref (json_object_get (tool, "parameters")),
+                     "{\"type\":\"object\",\"properties\":{\"url\":{\"type\":\"string\"},"
+                     "\"actions\":{\"type\":\"array\",\"description\":\"Actions to run\","
+                     "\"items\":{\"type\":\"string\"}},"
+                     "\"fields\":{\"type\":\"array\",\"nullable\":true,"
+                     "\"items\":{\"type\":\"string\"}}},\"required\":[\"url\"]}");
+    json_decref (tool);
+    tool = s_declared (tools, MCPACT_FORMAT_GEMINI, 0, "check_index_coverage");
+    CHECK_STR (ru_str (json_object_get (tool, "parameters"), "type"), "object");
+    CHECK (json_object_get (json_object_get (tool, "parameters"), "anyOf") == NULL);
+    json_decref (tool);
+    tool = s_declared (tools, MCPACT_FORMAT_GEMINI, 0, "create_attachment");
+    CHECK_JSON_TAKE (json_incref (json_object_get (tool, "parameters")),
+                     "{\"type\":\"object\",\"properties\":{\"content\":{\"type\":\"string\"},"
+                     "\"source_url\":{\"type\":\"string\"}}}");
+    json_decref (tool);
+    //  OpenAI refuses an array without items too ("array schema missing
+    //  items")
+    tool = s_declared (tools, MCPACT_FORMAT_OPENAI, 0, "smart_fetch");
+    CHECK_JSON_TAKE (
+        json_incref (json_object_get (
+            json_object_get (json_object_get (tool, "parameters"), "properties"), "fields")),
+        "{\"type\":[\"array\",\"null\"],\"items\":{}}");
+    json_decref (tool);
+    json_decref (tools);
+}
+
+TEST (schema_check_rejects_old_output)
+{
+    //  The checker the corpus runs through refuses what the conversion
+    //  used to send for the two tools above
+    json_t *tools = s_corpus_file ("alternatives");
+    json_t *old = ru_json (
+        "[{\"name\":\"check_index_coverage\",\"input_schema\":{\"type\":\"object\","
+        "\"properties\":{\"project\":{\"type\":\"string\"},\"paths\":{\"type\":\"array\","
+        "\"items\":{\"type\":\"string\"}},\"scopes\":{\"type\":\"array\",\"items\":{\"type\":"
+        "\"string\"}}},\"required\":[\"project\"],\"anyOf\":[{\"required\":[\"paths\"]},"
+        "{\"required\":[\"scopes\"]}]}},"
+        "{\"name\":\"create_attachment\",\"input_schema\":{\"type\":\"object\",\"anyOf\":["
+        "{\"properties\":{\"content\":{\"type\":\"string\"}},\"required\":[\"content\"]},"
+        "{\"properties\":{\"source_url\":{\"type\":\"string\"}},\"required\":[\"source_url\"]}],"
+        "\"properties\":{}}},"
+        "{\"name\":\"smart_fetch\",\"input_schema\":{\"type\":\"object\",\"properties\":{}}}]");
+    char *problem = sc_tools_problem (tools, old, MCPACT_FORMAT_ANTHROPIC, 0);
+    CHECK_STR (problem, "check_index_coverage: (top): anyOf at the top");
+    free (problem);
+    json_decref (old);
+
+    old = ru_json (
+        "[{\"functionDeclarations\":[{\"name\":\"check_index_coverage\",\"parameters\":{"
+        "\"anyOf\":[{},{}],\"properties\":{\"project\":{\"type\":\"string\"},\"paths\":{"
+        "\"type\":\"array\",\"items\":{\"type\":\"string\"}},\"scopes\":{\"type\":\"array\","
+        "\"items\":{\"type\":\"string\"}}},\"required\":[\"project\"]}},"
+        "{\"name\":\"create_attachment\"},{\"name\":\"smart_fetch\",\"parameters\":{"
+        "\"type\":\"object\",\"properties\":{\"url\":{\"type\":\"string\"},\"actions\":{"
+        "\"type\":\"array\",\"description\":\"Actions to run\"},\"fields\":{\"type\":\"array\","
+        "\"nullable\":true}},\"required\":[\"url\"]}}]}]");
+    problem = sc_tools_problem (tools, old, MCPACT_FORMAT_GEMINI, 0);
+    CHECK_STR (problem, "check_index_coverage: (top): the parameters' type is not OBJECT");
+    free (problem);
+    //  One at a time: the parameters that went missing, the array
+    json_t *declarations = json_object_get (json_array_get (old, 0), "functionDeclarations");
+    json_t *fixed = s_declared (tools, MCPACT_FORMAT_GEMINI, 0, "check_index_coverage");
+    json_array_set_new (declarations, 0, fixed);
+    problem = sc_tools_problem (tools, old, MCPACT_FORMAT_GEMINI, 0);
+    CHECK_STR (problem, "create_attachment: content: the parameter is lost");
+    free (problem);
+    fixed = s_declared (tools, MCPACT_FORMAT_GEMINI, 0, "create_attachment");
+    json_array_set_new (declarations, 1, fixed);
+    problem = sc_tools_problem (tools, old, MCPACT_FORMAT_GEMINI, 0);
+    CHECK_STR (problem, "smart_fetch: /actions: an ARRAY without items");
+    free (problem);
+    json_decref (old);
+    json_decref (tools);
+}
+
+TEST (schema_discriminated_union)
+{
+    //  zod's discriminatedUnion, at the top: the discriminator becomes one
+    //  enum, required as every alternative required it; each alternative's
+    //  own fields optional, the choice said
+    json_t *tools = s_corpus_file ("zod");
+    json_t *tool = s_declared (tools, MCPACT_FORMAT_OPENAI, 0, "manage_item");
+    json_t *parameters = json_object_get (tool, "parameters");
+    CHECK_JSON_TAKE (
+        json_incref (json_object_get (json_object_get (parameters, "properties"), "action")),
+        "{\"type\":\"string\",\"enum\":[\"create\",\"update\",\"delete\"]}");
+    CHECK_JSON_TAKE (json_incref (json_object_get (parameters, "required")), "[\"action\"]");
+    CHECK_CONTAINS (ru_str (tool, "description"),
+                    "Provide at least one of: action=create with name, or action=update with id, "
+                    "or action=delete with id.");
+    json_decref (tool);
+    json_decref (tools);
+}
+
+TEST (schema_strict_fallback)
+{
+    //  A map (an object of any keys) or a value of any type has no strict
+    //  form: closing it would lose what the LLM could give. That tool
+    //  goes without strict mode, the others keep it
+    json_t *tools = s_corpus_file ("github");
+    json_t *tool =
+        s_declared (tools, MCPACT_FORMAT_OPENAI_RESPONSES, MCPACT_FORMAT_STRICT, "run_workflow");
+    CHECK (json_is_false (json_object_get (tool, "strict")));
+    CHECK_JSON_TAKE (
+        json_incref (json_object_get (
+            json_object_get (json_object_get (tool, "parameters"), "properties"), "inputs")),
+        "{\"type\":\"object\",\"description\":\"Inputs the workflow accepts\"}");
+    json_decref (tool);
+    tool = s_declared (tools, MCPACT_FORMAT_OPENAI_RESPONSES, MCPACT_FORMAT_STRICT, "push_files");
+    CHECK (json_is_true (json_object_get (tool, "strict")));
+    json_decref (tool);
+    json_decref (tools);
+}
+
+TEST (schema_strict_limits)
+{
+    //  Over strict mode's documented limits (10 levels of nesting, 1000
+    //  enum values) the API would refuse the request: the tool goes
+    //  without strict mode, and the schema still lies in the JSON subset
+    json_t *deep =
+        json_pack ("{s:s, s:{s:{s:s}}}", "type", "object", "properties", "leaf", "type", "string");
+    for (int level = 0; level < 11; level++)
+        deep = json_pack ("{s:s, s:{s:o}}", "type", "object", "properties", "next", deep);
+    json_t *values = json_array ();
+    for (int index = 0; index < 1001; index++)
+        json_array_append_new (values, json_integer (index));
+    json_t *tools = json_pack ("[{s:s, s:o}, {s:s, s:{s:s, s:{s:{s:s, s:o}}}}]", "name", "deep",
+                               "inputSchema", deep, "name", "many", "inputSchema", "type", "object",
+                               "properties", "n", "type", "integer", "enum", values);
+    for (size_t index = 0; index < 2; index++) {
+        const char *name = ru_str (json_array_get (tools, index), "name");
+        json_t *tool =
+            s_declared (tools, MCPACT_FORMAT_OPENAI_RESPONSES, MCPACT_FORMAT_STRICT, name);
+        CHECK_MSG (json_is_false (json_object_get (tool, "strict")), "%s went strict", name);
+        json_decref (tool);
+    }
+    s_inside_subsets (tools, "limits");
+    json_decref (tools);
+}
+
+TEST (schema_gemini_json_text)
+{
+    //  Gemini's Schema cannot say "an object of any keys" (it refuses an
+    //  OBJECT without properties): the value goes as JSON text, and the
+    //  text the LLM sends is decoded before the server sees it
+    json_t *tools = s_corpus_file ("github");
+    json_t *tool = s_declared (tools, MCPACT_FORMAT_GEMINI, 0, "run_workflow");
+    CHECK_JSON_TAKE (
+        json_incref (json_object_get (
+            json_object_get (json_object_get (tool, "parameters"), "properties"), "inputs")),
+        "{\"type\":\"string\",\"description\":\"Inputs the workflow accepts "
+        "(a JSON object, as a string)\"}");
+    json_decref (tool);
+    mcpact_status_t status;
+    char *error = NULL;
+    json_t *sent = formats_call_args (
+        tools, "run_workflow",
+        "{\"owner\":\"o\",\"repo\":\"r\",\"workflow_id\":\"ci.yml\",\"ref\":\"main\","
+        "\"inputs\":\"{\\\"env\\\":\\\"prod\\\"}\"}",
+        &status, &error);
+    CHECK_JSON_TAKE (sent, "{\"owner\":\"o\",\"repo\":\"r\",\"workflow_id\":\"ci.yml\","
+                           "\"ref\":\"main\",\"inputs\":{\"env\":\"prod\"}}");
+    //  A string where a string belongs stays one
+    sent = formats_call_args (tools, "run_workflow",
+                              "{\"owner\":\"{}\",\"repo\":\"r\",\"workflow_id\":\"w\","
+                              "\"ref\":\"main\",\"inputs\":\"not json\"}",
+                              &status, &error);
+    CHECK_JSON_TAKE (sent, "{\"owner\":\"{}\",\"repo\":\"r\",\"workflow_id\":\"w\","
+                           "\"ref\":\"main\",\"inputs\":\"not json\"}");
+    json_decref (tools);
+
+    //  A structure that refers to itself: copied in once, then text
+    tools = s_corpus_file ("pydantic");
+    tool = s_declared (tools, MCPACT_FORMAT_GEMINI, 0, "create_ticket");
+    char *text = s_text (json_incref (json_object_get (tool, "parameters")));
+    CHECK (strstr (text, "$ref") == NULL && strstr (text, "$defs") == NULL);
+    json_decref (tool);
+    free (text);
+    sent = formats_call_args (tools, "create_ticket",
+                              "{\"title\":\"t\",\"reporter\":{\"name\":\"a\",\"friends\":"
+                              "[\"{\\\"name\\\":\\\"b\\\"}\"]}}",
+                              &status, &error);
+    CHECK_JSON_TAKE (sent, "{\"title\":\"t\",\"reporter\":{\"name\":\"a\",\"friends\":"
+                           "[{\"name\":\"b\"}]}}");
+    json_decref (tools);
 }
 
 //  --------------------------------------------------------------------------

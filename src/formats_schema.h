@@ -1,0 +1,43 @@
+/*  =========================================================================
+    formats_schema - a tool's input schema in the subset each LLM API takes
+
+    MCP servers describe their tools' arguments in full JSON Schema; the
+    providers each take a subset of it and refuse the whole request (every
+    tool, every turn) when one schema falls outside. These conversions
+    always produce a schema inside the subset and never drop a parameter:
+    alternatives the subset cannot hold are merged into one object of
+    optional properties (and said in a note for the tool's description),
+    missing types and items are added, references are resolved where the
+    subset has none. The subsets, and where each rule comes from, are in
+    docs/formats.md. Pure functions, any thread; input json_t values are
+    only read, returned ones are new references, notes are malloc'ed, all
+    the caller's.
+    =========================================================================
+*/
+
+#ifndef MCPACT_FORMATS_SCHEMA_H_INCLUDED
+#define MCPACT_FORMATS_SCHEMA_H_INCLUDED
+
+#include <jansson.h>
+
+typedef enum {
+    FORMATS_SCHEMA_JSON,   //  OpenAI function parameters (not strict), Anthropic input_schema
+    FORMATS_SCHEMA_STRICT, //  OpenAI strict mode (the Structured Outputs subset)
+    FORMATS_SCHEMA_GEMINI, //  Gemini's Schema object (a subset of OpenAPI 3.0)
+} formats_schema_t;
+
+//  `input` (a tool's inputSchema, any JSON value) as `subset` takes it.
+//  JSON: always a schema. STRICT: NULL when strict mode cannot carry the
+//  schema without losing arguments (a map, a value of any type, over the
+//  size limits): declare that tool without strict mode. GEMINI: NULL when
+//  the tool has no parameters, which Gemini wants left out. If `note` is
+//  not NULL it is set to a sentence for the tool's description when
+//  alternatives at the top were merged, else to NULL.
+json_t *formats_schema (json_t *input, formats_schema_t subset, char **note);
+
+//  The schema `schema` stands for in `root`: the target of its "$ref"
+//  (a local JSON pointer), followed a few times, else `schema` itself.
+//  Borrowed; NULL if the reference leads nowhere.
+json_t *formats_schema_resolve (json_t *root, json_t *schema);
+
+#endif
