@@ -14,6 +14,8 @@
 
 #include "formats.h"
 
+#include "jsonscan.h"
+
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -87,28 +89,6 @@ s_blank (const char *text)
         if (*text != ' ' && *text != '\t' && *text != '\n' && *text != '\r')
             return false;
     return true;
-}
-
-//  What a JSON value is, for an error the LLM reads.
-static const char *
-s_kind (json_t *value)
-{
-    switch (json_typeof (value)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-    case JSON_REAL:
-        return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    default:
-        return "null";
-    }
 }
 
 //  --------------------------------------------------------------------------
@@ -634,7 +614,7 @@ formats_call_args (json_t *tools, const char *name, const char *args_text, mcpac
         if (!json_is_object (args)) {
             *status = MCPACT_ERR_ARGS;
             *error =
-                s_printf ("%s: the arguments must be a JSON object, not %s", name, s_kind (args));
+                s_printf ("%s: the arguments must be a JSON object, not %s", name, jsonscan_kind (args));
             json_decref (args);
             return NULL;
         }
