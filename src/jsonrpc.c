@@ -55,8 +55,7 @@ jsonrpc_read (const char *text, size_t size, jsonrpc_fn *fn, void *arg)
     //  (some runtimes write one before their first line).
     if (size >= 3 && memcmp (text, "\xef\xbb\xbf", 3) == 0)
         text += 3;
-    while (text < end && (*text == ' ' || *text == '\t' || *text == '\r' || *text == '\n'))
-        text++;
+    text = jsonscan_ws (text, end);
     while (end > text && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r' || end[-1] == '\n'))
         end--;
     size = (size_t) (end - text);
@@ -83,14 +82,6 @@ jsonrpc_method_is (const jsonrpc_msg_t *msg, const char *name)
 //  --------------------------------------------------------------------------
 //  Dropped messages
 
-static const char *
-s_ws (const char *p, const char *end)
-{
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-        p++;
-    return p;
-}
-
 static bool
 s_key (const char *key, const char *key_end, const char *name)
 {
@@ -105,15 +96,15 @@ static const char *
 s_members (const char *p, const char *end, const char **id, const char **id_end, bool *method)
 {
     while (true) {
-        p = s_ws (p, end);
+        p = jsonscan_ws (p, end);
         const char *key = p;
         const char *key_end = p < end && *p == '"' ? jsonscan_value (p, end, 1) : NULL;
         if (!key_end)
             return p;
-        p = s_ws (key_end, end);
+        p = jsonscan_ws (key_end, end);
         if (p >= end || *p != ':')
             return p;
-        const char *value = s_ws (p + 1, end);
+        const char *value = jsonscan_ws (p + 1, end);
         const char *value_end = jsonscan_value (value, end, 512);
         if (!value_end || value_end == end)
             return value; //  cut (a number at the cut may be cut short)
@@ -121,7 +112,7 @@ s_members (const char *p, const char *end, const char **id, const char **id_end,
             *id = value, *id_end = value_end;
         else if (s_key (key, key_end, "method"))
             *method = true;
-        p = s_ws (value_end, end);
+        p = jsonscan_ws (value_end, end);
         if (p >= end || *p != ',')
             return p;
         p++;
@@ -135,7 +126,7 @@ jsonrpc_dropped_answer (const char *head, size_t head_size, const char *tail, si
     const char *id = NULL, *id_end = NULL;
     bool method = false;
     //  The head: members from the start, up to the cut.
-    const char *p = s_ws (head, head + head_size);
+    const char *p = jsonscan_ws (head, head + head_size);
     if (p < head + head_size && *p == '{')
         s_members (p + 1, head + head_size, &id, &id_end, &method);
     //  The tail: the first key from which whole members run to the end of
@@ -149,7 +140,7 @@ jsonrpc_dropped_answer (const char *head, size_t head_size, const char *tail, si
         const char *found = NULL, *found_end = NULL;
         bool found_method = false;
         const char *stop = s_members (at, end, &found, &found_end, &found_method);
-        if (stop < end && *stop == '}' && s_ws (stop + 1, end) == end) {
+        if (stop < end && *stop == '}' && jsonscan_ws (stop + 1, end) == end) {
             if (!id)
                 id = found, id_end = found_end;
             method |= found_method;

@@ -14,8 +14,8 @@
 
 #define JSONSCAN_MAX_DEPTH 512
 
-static const char *
-s_ws (const char *p, const char *end)
+const char *
+jsonscan_ws (const char *p, const char *end)
 {
     while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
         p++;
@@ -112,7 +112,7 @@ s_literal (const char *p, const char *end, const char *word)
 const char *
 jsonscan_value (const char *p, const char *end, int depth)
 {
-    p = s_ws (p, end);
+    p = jsonscan_ws (p, end);
     if (p >= end || depth <= 0)
         return NULL;
     switch (*p) {
@@ -122,22 +122,22 @@ jsonscan_value (const char *p, const char *end, int depth)
     case '[': {
         char close = *p == '{' ? '}' : ']';
         bool object = *p == '{';
-        p = s_ws (p + 1, end);
+        p = jsonscan_ws (p + 1, end);
         if (p < end && *p == close)
             return p + 1;
         while (p < end) {
             if (object) {
-                p = s_ws (p, end);
+                p = jsonscan_ws (p, end);
                 if (p >= end || *p != '"' || !(p = s_string (p, end)))
                     return NULL;
-                p = s_ws (p, end);
+                p = jsonscan_ws (p, end);
                 if (p >= end || *p != ':')
                     return NULL;
                 p++;
             }
             if (!(p = jsonscan_value (p, end, depth - 1)))
                 return NULL;
-            p = s_ws (p, end);
+            p = jsonscan_ws (p, end);
             if (p >= end)
                 return NULL;
             if (*p == close)
@@ -163,13 +163,13 @@ bool
 jsonscan_valid (const char *p, const char *end)
 {
     const char *after = jsonscan_value (p, end, JSONSCAN_MAX_DEPTH);
-    return after && s_ws (after, end) == end;
+    return after && jsonscan_ws (after, end) == end;
 }
 
 bool
 jsonscan_is_object (const char *p, const char *end)
 {
-    p = s_ws (p, end);
+    p = jsonscan_ws (p, end);
     return p < end && *p == '{' && jsonscan_valid (p, end);
 }
 
@@ -215,10 +215,10 @@ jsonscan_member (const char *p, const char *end, const char *key, const char **v
 {
     size_t key_size = strlen (key);
     bool found = false;
-    p = s_ws (p, end);
+    p = jsonscan_ws (p, end);
     if (p >= end || *p != '{')
         return false;
-    p = s_ws (p + 1, end);
+    p = jsonscan_ws (p + 1, end);
     if (p < end && *p == '}')
         return false;
     while (p < end) {
@@ -229,10 +229,10 @@ jsonscan_member (const char *p, const char *end, const char *key, const char **v
         if (!key_end)
             return false;
         bool match = s_key_is (key_start, key_end - 1, key, key_size);
-        p = s_ws (key_end, end);
+        p = jsonscan_ws (key_end, end);
         if (p >= end || *p != ':')
             return false;
-        const char *start = s_ws (p + 1, end);
+        const char *start = jsonscan_ws (p + 1, end);
         const char *after = jsonscan_value (start, end, JSONSCAN_MAX_DEPTH);
         if (!after)
             return false;
@@ -241,12 +241,12 @@ jsonscan_member (const char *p, const char *end, const char *key, const char **v
             *value_end = after;
             found = true;
         }
-        p = s_ws (after, end);
+        p = jsonscan_ws (after, end);
         if (p < end && *p == '}')
             return found;
         if (p >= end || *p != ',')
             return false;
-        p = s_ws (p + 1, end);
+        p = jsonscan_ws (p + 1, end);
     }
     return false;
 }
@@ -257,12 +257,12 @@ jsonscan_members (const char *p, const char *end, const char *const *keys, int c
 {
     for (int index = 0; index < 2 * count; index++)
         spans[index] = NULL;
-    p = s_ws (p, end);
+    p = jsonscan_ws (p, end);
     if (p >= end || *p != '{')
         return false;
-    p = s_ws (p + 1, end);
+    p = jsonscan_ws (p + 1, end);
     if (p < end && *p == '}')
-        return s_ws (p + 1, end) == end;
+        return jsonscan_ws (p + 1, end) == end;
     while (p < end) {
         if (*p != '"')
             return false;
@@ -271,10 +271,10 @@ jsonscan_members (const char *p, const char *end, const char *const *keys, int c
         if (!key_end)
             return false;
         size_t key_size = (size_t) (key_end - 1 - key_start);
-        p = s_ws (key_end, end);
+        p = jsonscan_ws (key_end, end);
         if (p >= end || *p != ':')
             return false;
-        const char *start = s_ws (p + 1, end);
+        const char *start = jsonscan_ws (p + 1, end);
         const char *after = jsonscan_value (start, end, JSONSCAN_MAX_DEPTH);
         if (!after)
             return false;
@@ -283,12 +283,12 @@ jsonscan_members (const char *p, const char *end, const char *const *keys, int c
                 spans[2 * index] = start;
                 spans[2 * index + 1] = after;
             }
-        p = s_ws (after, end);
+        p = jsonscan_ws (after, end);
         if (p < end && *p == '}')
-            return s_ws (p + 1, end) == end;
+            return jsonscan_ws (p + 1, end) == end;
         if (p >= end || *p != ',')
             return false;
-        p = s_ws (p + 1, end);
+        p = jsonscan_ws (p + 1, end);
     }
     return false;
 }
@@ -296,18 +296,18 @@ jsonscan_members (const char *p, const char *end, const char *const *keys, int c
 int
 jsonscan_each (const char *p, const char *end, jsonscan_fn *fn, void *arg)
 {
-    p = s_ws (p, end);
+    p = jsonscan_ws (p, end);
     if (p >= end || *p != '[' || !jsonscan_valid (p, end))
         return -1;
     int count = 0;
-    p = s_ws (p + 1, end);
+    p = jsonscan_ws (p + 1, end);
     while (p < end && *p != ']') {
         const char *after = jsonscan_value (p, end, JSONSCAN_MAX_DEPTH);
         fn (arg, p, (size_t) (after - p));
         count++;
-        p = s_ws (after, end);
+        p = jsonscan_ws (after, end);
         if (p < end && *p == ',')
-            p = s_ws (p + 1, end);
+            p = jsonscan_ws (p + 1, end);
     }
     return count;
 }

@@ -20,6 +20,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+//  Skips JSON white space: the first position at or after p that is not.
+const char *jsonscan_ws (const char *p, const char *end);
+
 //  Skips one JSON value (with leading white space) starting at p. Returns
 //  the position after it, or NULL if the text is not valid JSON. `depth`
 //  bounds nesting.

@@ -237,6 +237,38 @@ ru_pid (mcpact_agent_t *agent, const char *tool)
     return pid;
 }
 
+//  Whether process `pid` is alive (not a zombie waiting to be reaped) and
+//  still in process group `pgid`, so that a reused pid does not count.
+static inline bool
+ru_alive (long pid, long pgid)
+{
+    char path[64], stat[512];
+    snprintf (path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return false;
+    size_t size = fread (stat, 1, sizeof stat - 1, file);
+    fclose (file);
+    stat[size] = 0;
+    char *comm_end = strrchr (stat, ')');
+    char state;
+    long ppid, group;
+    return comm_end && sscanf (comm_end + 1, " %c %ld %ld", &state, &ppid, &group) == 3 &&
+           state != 'Z' && state != 'X' && group == pgid;
+}
+
+//  {"message":"xxx…"} with `size` x's (malloc'ed): a large call.
+static inline char *
+ru_big_args (size_t size)
+{
+    char *args = (char *) malloc (size + 16);
+    CHECK (args != NULL);
+    strcpy (args, "{\"message\":\"");
+    memset (args + 12, 'x', size);
+    strcpy (args + 12 + size, "\"}");
+    return args;
+}
+
 //  --------------------------------------------------------------------------
 //  Peers from npm (tests/peers): node and the packages
 

@@ -696,26 +696,6 @@ TEST (example_broken_json)
 //  Generous: the machine may be loaded. Not a speed requirement.
 #define SERVER_WAIT_MS 30000
 
-//  Whether `pid` is alive (not a zombie waiting to be reaped) and still
-//  in group `pgid`, so that a reused pid does not count.
-static bool
-s_alive (long pid, long pgid)
-{
-    char path[64], stat[512];
-    snprintf (path, sizeof path, "/proc/%ld/stat", pid);
-    FILE *file = fopen (path, "r");
-    if (!file)
-        return false;
-    size_t size = fread (stat, 1, sizeof stat - 1, file);
-    fclose (file);
-    stat[size] = 0;
-    char *comm_end = strrchr (stat, ')');
-    char state;
-    long ppid, group;
-    return comm_end && sscanf (comm_end + 1, " %c %ld %ld", &state, &ppid, &group) == 3 &&
-           state != 'Z' && state != 'X' && group == pgid;
-}
-
 //  Processes the servers started, killed at exit if a test leaves them.
 static long s_started[8][2];
 static int s_started_count;
@@ -724,7 +704,7 @@ static void
 s_kill_started (void)
 {
     for (int index = 0; index < s_started_count; index++)
-        if (s_alive (s_started[index][0], s_started[index][1]))
+        if (ru_alive (s_started[index][0], s_started[index][1]))
             kill ((pid_t) s_started[index][0], SIGKILL);
 }
 
@@ -743,7 +723,7 @@ static bool
 s_gone (long pid, long pgid)
 {
     for (int waited = 0; waited < SERVER_WAIT_MS; waited += 20) {
-        if (!s_alive (pid, pgid))
+        if (!ru_alive (pid, pgid))
             return true;
         ru_sleep_ms (20);
     }
@@ -803,7 +783,7 @@ TEST (call_ends_what_a_launcher_left)
     s_read_pids (pids, &group, &helper);
     CHECK_EXIT (run, 0);
     CHECK_CONTAINS (run.out, "launched");
-    CHECK_MSG (!s_alive (helper, group), "the launcher's 'sleep 3600' (%ld) outlived mcpact",
+    CHECK_MSG (!ru_alive (helper, group), "the launcher's 'sleep 3600' (%ld) outlived mcpact",
                helper);
     ru_run_free (&run);
 }
@@ -950,8 +930,8 @@ s_signal_closes_servers (int signal)
                128 + signal, strsignal (signal), err);
     //  mcpact ends only after the close sequence, which ends only once
     //  the whole group is gone
-    CHECK_MSG (!s_alive (server, server), "the server %ld outlived mcpact", server);
-    CHECK_MSG (!s_alive (helper, server), "the server's helper %ld outlived mcpact", helper);
+    CHECK_MSG (!ru_alive (server, server), "the server %ld outlived mcpact", server);
+    CHECK_MSG (!ru_alive (helper, server), "the server's helper %ld outlived mcpact", helper);
     CHECK_CONTAINS (err, "closing the servers");
     free (err);
 }
@@ -1024,7 +1004,7 @@ TEST (closed_stdout_closes_the_servers)
     int status = s_wait_cli (&cli, &err);
     long server, helper;
     s_read_pids (files.pids, &server, &helper);
-    CHECK_MSG (!s_alive (helper, server), "the server's helper %ld outlived mcpact", helper);
+    CHECK_MSG (!ru_alive (helper, server), "the server's helper %ld outlived mcpact", helper);
     //  Quietly, as SIGPIPE ends any program whose reader went away
     CHECK_MSG (status == 128 + SIGPIPE, "exit %d, expected %d; stderr:\n%s", status, 128 + SIGPIPE,
                err);

@@ -2285,10 +2285,7 @@ TEST (limits_bound_requests_held)
     json_t *report = ru_json_take (mcpact_agent_start (agent));
     CHECK_STR (ru_state (report, "slow"), "ready");
     json_decref (report);
-    char *args = malloc (20100);
-    strcpy (args, "{\"message\":\"");
-    memset (args + 12, 'x', 20000);
-    strcpy (args + 12 + 20000, "\"}");
+    char *args = ru_big_args (20000);
     mcpact_caller_t *caller = mcpact_caller_new (agent);
     for (int i = 0; i < 6; i++)
         mcpact_caller_send (caller, "echo", args, 30000);

@@ -45,30 +45,11 @@ static s_proc_t s_procs[16];
 static int s_proc_count;
 static char s_dir[64];
 
-//  Whether `pid` is alive (not a zombie) and still in group `pgid`.
-static bool
-s_alive (long pid, long pgid)
-{
-    char path[64], stat[512];
-    snprintf (path, sizeof path, "/proc/%ld/stat", pid);
-    FILE *file = fopen (path, "r");
-    if (!file)
-        return false;
-    size_t size = fread (stat, 1, sizeof stat - 1, file);
-    fclose (file);
-    stat[size] = 0;
-    char *comm_end = strrchr (stat, ')');
-    char state;
-    long ppid, group;
-    return comm_end && sscanf (comm_end + 1, " %c %ld %ld", &state, &ppid, &group) == 3 &&
-           state != 'Z' && state != 'X' && group == pgid;
-}
-
 static void
 s_cleanup (void)
 {
     for (int index = 0; index < s_proc_count; index++)
-        if (s_alive (s_procs[index].pid, s_procs[index].pgid))
+        if (ru_alive (s_procs[index].pid, s_procs[index].pgid))
             kill ((pid_t) s_procs[index].pid, SIGKILL);
     if (*s_dir) {
         char command[128];
@@ -132,7 +113,7 @@ static bool
 s_gone (long pid, long pgid)
 {
     for (int waited = 0; waited < GONE_WAIT_MS; waited += 20) {
-        if (!s_alive (pid, pgid))
+        if (!ru_alive (pid, pgid))
             return true;
         ru_sleep_ms (20);
     }
@@ -164,12 +145,12 @@ TEST (close_ends_what_the_server_left)
     RU_CALL_IS (agent, "echo", "{\"message\":\"hi\"}", "hi");
     long server, helper;
     s_read_pids (pids, &server, &helper);
-    CHECK (helper > 0 && s_alive (helper, server));
+    CHECK (helper > 0 && ru_alive (helper, server));
 
     ru_teardown (&agent, &session, &runtime);
     //  The close sequence ends only once the group is gone
-    CHECK_MSG (!s_alive (server, server), "the server %ld outlived the runtime", server);
-    CHECK_MSG (!s_alive (helper, server), "the helper %ld outlived the runtime", helper);
+    CHECK_MSG (!ru_alive (server, server), "the server %ld outlived the runtime", server);
+    CHECK_MSG (!ru_alive (helper, server), "the helper %ld outlived the runtime", helper);
 }
 
 //  What is left after the server exited and ignores SIGTERM gets SIGKILL.
@@ -187,7 +168,7 @@ TEST (close_kills_what_ignores_sigterm)
     s_read_pids (pids, &server, &helper);
 
     ru_teardown (&agent, &session, &runtime);
-    CHECK_MSG (!s_alive (helper, server), "the helper %ld (ignoring SIGTERM) outlived the runtime",
+    CHECK_MSG (!ru_alive (helper, server), "the helper %ld (ignoring SIGTERM) outlived the runtime",
                helper);
 }
 
@@ -222,12 +203,12 @@ TEST (restart_ends_what_the_server_left)
     s_read_pids (pids, &new_server, &new_helper);
     CHECK (new_server != server);
     //  The old group was closed before the new server was started
-    CHECK_MSG (!s_alive (helper, server), "the helper %ld of the crashed server is still there",
+    CHECK_MSG (!ru_alive (helper, server), "the helper %ld of the crashed server is still there",
                helper);
-    CHECK (s_alive (new_helper, new_server));
+    CHECK (ru_alive (new_helper, new_server));
 
     ru_teardown (&agent, &session, &runtime);
-    CHECK (!s_alive (new_helper, new_server));
+    CHECK (!ru_alive (new_helper, new_server));
 }
 
 //  A server that never gets ready is given up on; its group goes with it.
@@ -245,7 +226,7 @@ TEST (failed_start_ends_what_the_server_left)
     long server, helper;
     s_read_pids (pids, &server, &helper);
     //  The report comes once the server is closed
-    CHECK_MSG (!s_alive (helper, server), "the helper %ld of the failed server is still there",
+    CHECK_MSG (!ru_alive (helper, server), "the helper %ld of the failed server is still there",
                helper);
     ru_teardown (NULL, &session, &runtime);
 }
@@ -282,7 +263,7 @@ TEST (server_starts_with_default_signals)
     s_read_pids (pids, &server, &helper);
     ru_teardown (&agent, &session, &runtime);
     mcpact_set_log (NULL, NULL, MCPACT_LOG_WARN);
-    CHECK (!s_alive (server, server));
+    CHECK (!ru_alive (server, server));
     pthread_mutex_lock (&s_log_lock);
     CHECK_CONTAINS (s_log, "server fx: no exit after stdin closed; SIGTERM");
     CHECK_MSG (!strstr (s_log, "SIGKILL"), "SIGTERM did not end the server:\n%s", s_log);
@@ -351,7 +332,7 @@ s_host_killed (bool restart)
     CHECK_MSG (got == 1, "the host could not start its server");
     long server, helper;
     s_read_pids (pids, &server, &helper);
-    CHECK (s_alive (server, server));
+    CHECK (ru_alive (server, server));
 
     CHECK (kill (host, SIGKILL) == 0);
     CHECK (waitpid (host, NULL, 0) == host);

@@ -429,11 +429,7 @@ TEST (server_that_stops_reading_is_bounded)
     CHECK (mcpact_session_add_server (session, &stuck) == 0);
     mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
     free (mcpact_agent_start (agent));
-    size_t size = 1024 * 1024;
-    char *args = malloc (size + 32);
-    strcpy (args, "{\"message\":\"");
-    memset (args + 12, 'x', size);
-    strcpy (args + 12 + size, "\"}");
+    char *args = ru_big_args (1024 * 1024);
     long before = s_rss_mb (), peak = before;
     mcpact_caller_t *caller = mcpact_caller_new (agent);
     int refused = 0;
