@@ -613,8 +613,8 @@ formats_call_args (json_t *tools, const char *name, const char *args_text, mcpac
         }
         if (!json_is_object (args)) {
             *status = MCPACT_ERR_ARGS;
-            *error =
-                s_printf ("%s: the arguments must be a JSON object, not %s", name, jsonscan_kind (args));
+            *error = s_printf ("%s: the arguments must be a JSON object, not %s", name,
+                               jsonscan_kind (args));
             json_decref (args);
             return NULL;
         }

@@ -24,8 +24,8 @@ typedef void (linebuf_fn) (void *arg, const char *line, size_t size);
 //  last bytes (LINEBUF_EDGE at most of each; enough to tell which message
 //  it was) and how long it was.
 #define LINEBUF_EDGE 512
-typedef void (linebuf_dropped_fn) (void *arg, const char *head, size_t head_size,
-                                   const char *tail, size_t tail_size, size_t size);
+typedef void (linebuf_dropped_fn) (void *arg, const char *head, size_t head_size, const char *tail,
+                                   size_t tail_size, size_t size);
 
 typedef struct {
     char *data;                     //  bytes of the unfinished line
