@@ -231,6 +231,100 @@ TEST (failed_start_ends_what_the_server_left)
     ru_teardown (NULL, &session, &runtime);
 }
 
+//  --------------------------------------------------------------------------
+//  A server's exit is seen even while something else holds its stdout
+
+//  A server run by `sh -c` beside a helper that inherits its stdout (as
+//  a browser or language server started by an MCP server does), and
+//  writes its pid to `helper_file`; `then` is what sh does next.
+static mcpact_server_config_t *
+s_launcher (const char *name, const char *helper_file, const char *then)
+{
+    char script[512];
+    snprintf (script, sizeof script, "sleep 300 & echo $! > '%s'; %s", helper_file, then);
+    mcpact_server_config_t *config = mcpact_server_stdio_new (name, "/bin/sh");
+    CHECK (config);
+    CHECK (mcpact_server_config_add_arg (config, "-c") == 0);
+    CHECK (mcpact_server_config_add_arg (config, script) == 0);
+    return config;
+}
+
+//  The helper's pid, once written; tracked for the clean-up.
+static long
+s_helper_pid (const char *path, long pgid)
+{
+    long helper = 0;
+    for (int waited = 0; waited < FILE_WAIT_MS && helper <= 0; waited += 20) {
+        FILE *file = fopen (path, "r");
+        if (file && fscanf (file, "%ld", &helper) != 1)
+            helper = 0;
+        if (file)
+            fclose (file);
+        if (helper <= 0)
+            ru_sleep_ms (20);
+    }
+    CHECK_MSG (helper > 0, "no helper pid in %s", path);
+    s_track (helper, pgid);
+    return helper;
+}
+
+TEST (exit_at_start_seen_while_a_helper_holds_stdout)
+{
+    //  Before, the start waited out the whole connect timeout for an
+    //  answer that could not come.
+    const char *helper_file = s_path ("helper");
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    mcpact_server_config_t *config = s_launcher ("fx", helper_file, "exit 3");
+    CHECK (mcpact_server_config_set_timeouts (config, 30000, 0, 0) == 0);
+    CHECK (mcpact_session_add_server (session, &config) == 0);
+    json_t *report = ru_json_take (mcpact_session_start (session));
+    CHECK_STR (ru_state (report, "fx"), "failed");
+    CHECK_CONTAINS (ru_str (ru_report_server (report, "fx"), "error"), "exited with status 3");
+    json_decref (report);
+    ru_teardown (NULL, &session, &runtime);
+}
+
+TEST (exit_after_start_seen_while_a_helper_holds_stdout)
+{
+    //  Before, the crashed server stayed "ready": the call in flight
+    //  timed out, later calls failed, and it was never restarted.
+    const char *helper_file = s_path ("helper");
+    const char *pids = s_path ("pids");
+    char then[256];
+    snprintf (then, sizeof then, "exec '%s' --pid-file '%s'", RU_FIXTURE, pids);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    mcpact_server_config_t *config = s_launcher ("fx", helper_file, then);
+    CHECK (mcpact_server_config_set_timeouts (config, 0, 0, 30000) == 0);
+    CHECK (mcpact_session_add_server (session, &config) == 0);
+    mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
+    RU_CALL_IS (agent, "echo", "{\"message\":\"hi\"}", "hi");
+    long server, none;
+    s_read_pids (pids, &server, &none);
+    long helper = s_helper_pid (helper_file, server);
+    CHECK (unlink (pids) == 0 && unlink (helper_file) == 0);
+    mcpact_result_t *result = ru_call_fails (agent, "crash", NULL, 0, MCPACT_ERR_SERVER);
+    CHECK_CONTAINS (mcpact_result_error (result), "exited with status 3");
+    mcpact_result_destroy (&result);
+    //  Restarted, and what the old one left is gone
+    bool back = false;
+    for (int waited = 0; waited < GONE_WAIT_MS && !back; waited += 50) {
+        result = mcpact_agent_call (agent, "echo", "{\"message\":\"back\"}", 0);
+        back = mcpact_result_status (result) == MCPACT_OK;
+        mcpact_result_destroy (&result);
+        if (!back)
+            ru_sleep_ms (50);
+    }
+    CHECK_MSG (back, "the crashed server was not restarted");
+    CHECK_MSG (s_gone (helper, server), "the helper %ld of the crashed server is still there",
+               helper);
+    long new_server;
+    s_read_pids (pids, &new_server, &none);
+    s_helper_pid (helper_file, new_server);
+    ru_teardown (&agent, &session, &runtime);
+}
+
 //  The child starts with default signals whatever the host set: a host
 //  that ignores SIGTERM must not pass that on, or closing would need
 //  SIGKILL (and the server could not clean up).

@@ -40,6 +40,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -70,6 +71,7 @@ typedef struct {
     int in;                      //  child's stdin (ours to write), -1 once closed
     int out;                     //  child's stdout, -1 once closed
     int err;                     //  child's stderr, -1 once closed
+    int pidfd;                   //  readable once the child has exited, or -1
     char *outbuf;                //  bytes to be written to stdin
     size_t outstart;             //  the first of them not written yet
     size_t outsize;              //  the end of them
@@ -273,7 +275,7 @@ s_open (const mcpact_server_config_t *config, char **error)
     if (!self)
         return NULL;
     self->name = strdup (config->name);
-    self->in = self->out = self->err = -1;
+    self->in = self->out = self->err = self->pidfd = -1;
     linebuf_init (&self->lines, TRANSPORT_MAX_MESSAGE);
     self->lines.on_dropped = s_dropped;
     linebuf_init (&self->errlines, 4096);
@@ -310,6 +312,12 @@ s_open (const mcpact_server_config_t *config, char **error)
     fcntl (self->in, F_SETFL, O_NONBLOCK);
     fcntl (self->out, F_SETFL, O_NONBLOCK);
     fcntl (self->err, F_SETFL, O_NONBLOCK);
+    //  The end of stdout says the server is gone only if nothing else
+    //  holds it: a helper the server started (a browser, a language
+    //  server, `sleep &` in a launcher script) keeps it open. The pidfd
+    //  says when the server itself exits (Linux 5.3; without it, stdout's
+    //  end is all there is).
+    self->pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
     log_debug ("server %s: started %s as pid %d", config->name, config->command, (int) self->pid);
     rc = 0;
 
@@ -432,6 +440,8 @@ s_poll_items (void *state, zmq_pollitem_t *items, int max)
         items[count++] = (zmq_pollitem_t){ NULL, self->err, ZMQ_POLLIN, 0 };
     if (s_waiting (self) && self->in >= 0 && count < max)
         items[count++] = (zmq_pollitem_t){ NULL, self->in, ZMQ_POLLOUT, 0 };
+    if (self->pidfd >= 0 && count < max)
+        items[count++] = (zmq_pollitem_t){ NULL, self->pidfd, ZMQ_POLLIN, 0 };
     return count;
 }
 
@@ -532,61 +542,91 @@ s_describe_exit (s_stdio_t *self)
         s_set_error (self, "the server process stopped");
 }
 
+//  Reads what the server wrote to stdout, `rounds` reads at most, and
+//  hands on each message. Returns 0, 1 at the end of stdout, or -1.
+static int
+s_read_stdout (s_stdio_t *self, s_deliver_t *deliver, int rounds)
+{
+    for (int round = 0; round < rounds; round++) {
+        //  Straight into the line buffer: messages are handed on from
+        //  where they land.
+        size_t room;
+        char *space = linebuf_space (&self->lines, &room);
+        if (!space) {
+            s_set_error (self, "out of memory reading the server's output");
+            return -1;
+        }
+        ssize_t rc = read (self->out, space, room);
+        if (rc > 0) {
+            size_t dropped = self->lines.dropped;
+            linebuf_commit (&self->lines, (size_t) rc, s_deliver, deliver);
+            if (self->lines.dropped != dropped)
+                log_error ("server %s: dropped a message larger than %d bytes", self->name,
+                           TRANSPORT_MAX_MESSAGE);
+        } else if (rc < 0 && errno == EINTR)
+            continue;
+        else if (rc < 0 && errno == EAGAIN)
+            return 0;
+        else
+            return 1;
+    }
+    return 0;
+}
+
+//  The server is gone (its stdout ended, or it exited): its last words,
+//  then why it stopped.
+static int
+s_gone (s_stdio_t *self)
+{
+    if (self->err >= 0)
+        s_read_stderr (self);
+    for (int tries = 0; tries < 100 && !s_reap (self, false); tries++)
+        usleep (1000);
+    if (self->pid == 0)
+        s_describe_exit (self);
+    else
+        s_set_error (self, "the server closed its stdout");
+    return -1;
+}
+
 static int
 s_handle (void *state, zmq_pollitem_t *items, int count, transport_msg_fn *on_msg, void *owner)
 {
     s_stdio_t *self = (s_stdio_t *) state;
+    s_deliver_t deliver = { self, on_msg, owner };
+    bool exited = false;
     for (int i = 0; i < count; i++) {
         if (!items[i].revents)
             continue;
         if (items[i].fd == self->err)
             s_read_stderr (self);
+        else if (items[i].fd == self->pidfd)
+            exited = true;
         else if (items[i].fd == self->in && s_waiting (self))
             if (s_flush (self))
                 return -1;
     }
+    if (exited) {
+        //  What it wrote before it went still counts: all of it, but not
+        //  beyond what is there now (a helper may hold stdout open).
+        int rc = self->out >= 0 ? s_read_stdout (self, &deliver, 4096) : 1;
+        if (rc < 0)
+            return -1;
+        close (self->pidfd);
+        self->pidfd = -1;
+        return s_gone (self);
+    }
     for (int i = 0; i < count; i++) {
         if (!items[i].revents || items[i].fd != self->out)
             continue;
-        s_deliver_t deliver = { self, on_msg, owner };
         //  Bounded so a chatty server can't starve the actor's other work.
-        for (int round = 0; round < 16; round++) {
-            //  Straight into the line buffer: messages are handed on from
-            //  where they land.
-            size_t room;
-            char *space = linebuf_space (&self->lines, &room);
-            if (!space) {
-                s_set_error (self, "out of memory reading the server's output");
-                return -1;
-            }
-            ssize_t rc = read (self->out, space, room);
-            if (rc > 0) {
-                size_t dropped = self->lines.dropped;
-                linebuf_commit (&self->lines, (size_t) rc, s_deliver, &deliver);
-                if (self->lines.dropped != dropped)
-                    log_error ("server %s: dropped a message larger than %d bytes", self->name,
-                               TRANSPORT_MAX_MESSAGE);
-                if ((size_t) rc < room)
-                    break;
-            } else if (rc < 0 && errno == EINTR)
-                continue;
-            else if (rc < 0 && errno == EAGAIN)
-                break;
-            else {
-                //  stdout closed: the child is gone (or going). Read its
-                //  last words, then say why it stopped.
-                close (self->out);
-                self->out = -1;
-                if (self->err >= 0)
-                    s_read_stderr (self);
-                for (int tries = 0; tries < 100 && !s_reap (self, false); tries++)
-                    usleep (1000);
-                if (self->pid == 0)
-                    s_describe_exit (self);
-                else
-                    s_set_error (self, "the server closed its stdout");
-                return -1;
-            }
+        int rc = s_read_stdout (self, &deliver, 16);
+        if (rc < 0)
+            return -1;
+        if (rc > 0) {
+            close (self->out);
+            self->out = -1;
+            return s_gone (self);
         }
     }
     return self->error ? -1 : 0;
@@ -766,6 +806,8 @@ s_stop (void **state_p)
         close (self->out);
     if (self->err >= 0)
         close (self->err);
+    if (self->pidfd >= 0)
+        close (self->pidfd);
     linebuf_free (&self->lines);
     linebuf_free (&self->errlines);
     free (self->outbuf);
