@@ -265,12 +265,23 @@ s_notify (self_t *self, const char *method, json_t *params)
     s_send_json (self, message);
 }
 
+//  Answers the server's request whose id is the raw JSON text [id,
+//  id_end): echoed as it came, so that the server finds its own id (a
+//  parse and a dump would turn 1e2 into 100.0). Takes result or error.
 static void
-s_respond (self_t *self, json_t *id, json_t *result, json_t *error)
+s_respond (self_t *self, const char *id, const char *id_end, json_t *result, json_t *error)
 {
-    json_t *message = json_pack ("{s:s,s:O}", "jsonrpc", "2.0", "id", id);
-    json_object_set_new (message, result ? "result" : "error", result ? result : error);
-    s_send_json (self, message);
+    char *value = json_dumps (result ? result : error, JSON_COMPACT);
+    json_decref (result ? result : error);
+    jsonbuf_t *line = &self->line;
+    line->size = 0;
+    if (value && self->transport &&
+        jsonbuf_append_str (line, "{\"jsonrpc\":\"2.0\",\"id\":") == 0 &&
+        jsonbuf_append (line, id, (size_t) (id_end - id)) == 0 &&
+        jsonbuf_append_str (line, result ? ",\"result\":" : ",\"error\":") == 0 &&
+        jsonbuf_append_str (line, value) == 0 && jsonbuf_append (line, "}", 1) == 0)
+        self->ops->send (self->transport, line->data, line->size);
+    free (value);
 }
 
 static void
@@ -439,7 +450,8 @@ s_error_text (json_t *error)
         if (asprintf (&text, "%s (error %" JSON_INTEGER_FORMAT ")", message,
                       json_integer_value (code)) < 0)
             text = NULL;
-    }
+    } else if (message)
+        text = strdup (message); //  made here, not by the server: it has no code
     return text ? text : json_dumps (error, JSON_COMPACT | JSON_ENCODE_ANY);
 }
 
@@ -509,8 +521,14 @@ s_on_list (self_t *self, json_t *result, json_t *error)
         const char *name = json_string_value (json_object_get (tool, "name"));
         json_t *schema = json_object_get (tool, "inputSchema");
         if (!name || !*name) {
-            log_warn ("server %s: tools/list: skipped tool %zu of the page: it has no name",
-                      self->config->name, index);
+            json_t *value = json_object_get (tool, "name");
+            log_warn (
+                "server %s: tools/list: skipped tool %zu of the page: %s%s", self->config->name,
+                index, !json_is_object (tool) ? "it is not an object, but " : "",
+                !json_is_object (tool) ? jsonscan_kind (tool)
+                : value
+                    ? (json_is_string (value) ? "its name is empty" : "its name is not a string")
+                    : "it has no name");
             continue;
         }
         if (schema && !json_is_object (schema)) {
@@ -522,7 +540,16 @@ s_on_list (self_t *self, json_t *result, json_t *error)
         if (server_config_allows (self->config, name))
             json_array_append (self->listed, tool);
     }
-    const char *cursor = json_string_value (json_object_get (result, "nextCursor"));
+    //  An empty cursor ends the listing too, as it does for the official
+    //  SDK clients; a cursor that is not a string cannot be sent back.
+    json_t *next = json_object_get (result, "nextCursor");
+    const char *cursor = json_string_value (next);
+    if (next && !json_is_null (next) && !cursor)
+        log_warn ("server %s: tools/list: nextCursor is %s, not a string; the listing ends at "
+                  "this page",
+                  self->config->name, jsonscan_kind (next));
+    if (cursor && !*cursor)
+        cursor = NULL;
     if (cursor) {
         if (json_object_get (self->cursors, cursor) ||
             json_object_size (self->cursors) >= MAX_LIST_PAGES) {
@@ -564,30 +591,38 @@ s_on_list (self_t *self, json_t *result, json_t *error)
 
 //  A request or notification from the server (the rare path: parsed).
 static void
-s_on_server_message (self_t *self, const char *text, size_t size)
+s_on_server_message (self_t *self, const jsonrpc_msg_t *msg)
 {
     json_error_t parse_error;
-    json_t *message = json_loadb (text, size, 0, &parse_error);
+    json_t *message = json_loadb (msg->text, msg->size, 0, &parse_error);
     const char *method = json_string_value (json_object_get (message, "method"));
-    json_t *id = json_object_get (message, "id");
+    bool request = msg->kind == JSONRPC_REQUEST;
     if (!method)
         ;
-    else if (id && strcmp (method, "ping") == 0)
-        s_respond (self, id, json_object (), NULL);
-    else if (id) {
+    else if (request && strcmp (method, "ping") == 0)
+        s_respond (self, msg->id, msg->id_end, json_object (), NULL);
+    else if (request) {
         char text_error[256];
         snprintf (text_error, sizeof text_error, "method not found: %s", method);
-        s_respond (self, id, NULL, json_pack ("{s:i,s:s}", "code", -32601, "message", text_error));
+        s_respond (self, msg->id, msg->id_end, NULL,
+                   json_pack ("{s:i,s:s}", "code", -32601, "message", text_error));
     } else if (strcmp (method, "notifications/tools/list_changed") == 0) {
         if (self->list_changed && !self->relist_at)
             self->relist_at = clock_ms () + RELIST_DEBOUNCE_MS;
     } else if (strcmp (method, "notifications/progress") == 0) {
         json_t *params = json_object_get (message, "params");
+        //  Our token is the call's request id: a number, or (as servers
+        //  echo it) the same digits as a string
         json_t *token = json_object_get (params, "progressToken");
-        s_call_t *call =
-            json_is_integer (token)
-                ? (s_call_t *) idmap_get (&self->calls, (uint64_t) json_integer_value (token))
-                : NULL;
+        const char *digits = json_string_value (token);
+        uint64_t token_id = 0;
+        bool ours = false;
+        if (json_is_integer (token) && json_integer_value (token) > 0) {
+            token_id = (uint64_t) json_integer_value (token);
+            ours = true;
+        } else if (digits)
+            ours = jsonscan_id (digits, digits + strlen (digits), &token_id);
+        s_call_t *call = ours ? (s_call_t *) idmap_get (&self->calls, token_id) : NULL;
         if (call && call->progress) {
             //  Progress is a sign of life: the call may take its timeout
             //  again from now, up to its hard limit.
@@ -654,7 +689,7 @@ s_on_rpc (void *arg, const jsonrpc_msg_t *msg)
         return;
     }
     if (msg->kind == JSONRPC_REQUEST || msg->kind == JSONRPC_NOTIFICATION) {
-        s_on_server_message (self, text, size);
+        s_on_server_message (self, msg);
         return;
     }
     if (msg->kind == JSONRPC_EMPTY) {

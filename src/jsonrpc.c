@@ -13,8 +13,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+//  How much of each end of a message the id is looked for in.
+#define JSONRPC_EDGE 512
+
+static const char *s_members (const char *p, const char *end, const char **id, const char **id_end,
+                              bool *method);
+
+//  Tells fn what the message at [text, size) is. With `recover`, a message
+//  that cannot be read but answers a call is followed by an error answer.
 static void
-s_classify (const char *text, size_t size, jsonrpc_fn *fn, void *arg)
+s_classify (const char *text, size_t size, jsonrpc_fn *fn, void *arg, bool recover)
 {
     //  One pass: valid object, and where its id, method, result and error are
     static const char *const keys[] = { "id", "method", "result", "error" };
@@ -33,6 +41,18 @@ s_classify (const char *text, size_t size, jsonrpc_fn *fn, void *arg)
             msg.kind = msg.id ? JSONRPC_RESPONSE : JSONRPC_EMPTY;
     }
     fn (arg, &msg);
+    if (recover && msg.kind == JSONRPC_INVALID && size > 0 && text[0] == '{') {
+        //  An answer that cannot be read (not valid JSON, or nested deeper
+        //  than any reader goes) still ends its call, now.
+        size_t edge = size < JSONRPC_EDGE ? size : JSONRPC_EDGE;
+        char *answer = jsonrpc_answer_from_edges (
+            text, edge, text + size - edge, edge,
+            "the server's answer could not be read: it is not valid JSON, or it nests deeper "
+            "than 2048 levels");
+        if (answer)
+            s_classify (answer, strlen (answer), fn, arg, false);
+        free (answer);
+    }
 }
 
 typedef struct {
@@ -44,7 +64,7 @@ static void
 s_member (void *arg, const char *text, size_t size)
 {
     s_batch_t *batch = (s_batch_t *) arg;
-    s_classify (text, size, batch->fn, batch->arg);
+    s_classify (text, size, batch->fn, batch->arg, true);
 }
 
 void
@@ -67,7 +87,7 @@ jsonrpc_read (const char *text, size_t size, jsonrpc_fn *fn, void *arg)
         text = repaired, size = repaired_size;
     s_batch_t batch = { fn, arg };
     if (size == 0 || text[0] != '[' || jsonscan_each (text, text + size, s_member, &batch) < 0)
-        s_classify (text, size, fn, arg);
+        s_classify (text, size, fn, arg, true);
     free (repaired);
 }
 
@@ -105,7 +125,7 @@ s_members (const char *p, const char *end, const char **id, const char **id_end,
         if (p >= end || *p != ':')
             return p;
         const char *value = jsonscan_ws (p + 1, end);
-        const char *value_end = jsonscan_value (value, end, 512);
+        const char *value_end = jsonscan_value (value, end, JSONSCAN_MAX_DEPTH);
         if (!value_end || value_end == end)
             return value; //  cut (a number at the cut may be cut short)
         if (s_key (key, key_end, "id"))
@@ -120,8 +140,8 @@ s_members (const char *p, const char *end, const char **id, const char **id_end,
 }
 
 char *
-jsonrpc_dropped_answer (const char *head, size_t head_size, const char *tail, size_t tail_size,
-                        size_t size, size_t limit)
+jsonrpc_answer_from_edges (const char *head, size_t head_size, const char *tail, size_t tail_size,
+                           const char *reason)
 {
     const char *id = NULL, *id_end = NULL;
     bool method = false;
@@ -149,11 +169,13 @@ jsonrpc_dropped_answer (const char *head, size_t head_size, const char *tail, si
     }
     if (!id || method)
         return NULL;
-    char *text = NULL;
-    if (asprintf (&text,
-                  "{\"jsonrpc\":\"2.0\",\"id\":%.*s,\"error\":{\"message\":\"the server's "
-                  "answer (%zu bytes) is larger than the limit of %zu bytes; it was dropped\"}}",
-                  (int) (id_end - id), id, size, limit) < 0)
-        text = NULL;
-    return text;
+    jsonbuf_t answer = { 0 };
+    if (jsonbuf_append_str (&answer, "{\"jsonrpc\":\"2.0\",\"id\":") ||
+        jsonbuf_append (&answer, id, (size_t) (id_end - id)) ||
+        jsonbuf_append_str (&answer, ",\"error\":{\"message\":") ||
+        jsonbuf_append_quoted (&answer, reason) || jsonbuf_append_str (&answer, "}}")) {
+        jsonbuf_free (&answer);
+        return NULL;
+    }
+    return answer.data;
 }

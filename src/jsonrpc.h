@@ -51,14 +51,15 @@ void jsonrpc_read (const char *text, size_t size, jsonrpc_fn *fn, void *arg);
 //  True if the method span of `msg` is `name`.
 bool jsonrpc_method_is (const jsonrpc_msg_t *msg, const char *name);
 
-//  A message too large to take is dropped, but the call it answers must
-//  still end: from the first and last bytes of the dropped text, finds
-//  the id of the response it was (its top-level "id", before the cut in
-//  the head or after it in the tail, as SDKs write it either first or
-//  last). Returns a malloc'ed error response for that id, {"jsonrpc",
-//  "id", "error": {"message": ...}} saying it was `size` bytes, over
-//  `limit`; NULL if no id is found or the text was a request.
-char *jsonrpc_dropped_answer (const char *head, size_t head_size, const char *tail,
-                              size_t tail_size, size_t size, size_t limit);
+//  A message that cannot be taken (too large, or unreadable) is dropped,
+//  but the call it answers must still end: from the first and last bytes
+//  of its text, finds the id of the response it was (its top-level "id",
+//  before the cut in the head or after it in the tail, as SDKs write it
+//  either first or last). Returns a malloc'ed error response for that
+//  id, {"jsonrpc", "id", "error": {"message": reason}}; NULL if no id is
+//  found or the text was a request. jsonrpc_read does this itself for a
+//  message it cannot read.
+char *jsonrpc_answer_from_edges (const char *head, size_t head_size, const char *tail,
+                                 size_t tail_size, const char *reason);
 
 #endif

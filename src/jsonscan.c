@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define JSONSCAN_MAX_DEPTH 512
 
 const char *
 jsonscan_ws (const char *p, const char *end)

@@ -23,6 +23,10 @@
 //  Skips JSON white space: the first position at or after p that is not.
 const char *jsonscan_ws (const char *p, const char *end);
 
+//  How deep values may nest: as deep as jansson reads, so that what the
+//  scanner takes, jansson takes too.
+#define JSONSCAN_MAX_DEPTH 2048
+
 //  Skips one JSON value (with leading white space) starting at p. Returns
 //  the position after it, or NULL if the text is not valid JSON. `depth`
 //  bounds nesting.

@@ -142,6 +142,7 @@ typedef struct {
     bool stop_reading;            //  stop reading stdin after tools/list
     const char *exit_unless;      //  exit 1 at once unless this file exists
     const char *stderr_text;      //  written to stderr as it is, at start
+    const char *input_log;        //  every line read is appended to this file
     process_opts_t process;       //  how the process lives and dies
 } options_t;
 
@@ -208,6 +209,7 @@ s_usage (FILE *stream)
                      "  --pad N                      the size of $PAD\n"
                      "  --exit-unless PATH           exit 1 at once unless PATH exists\n"
                      "  --stderr TEXT                write TEXT (any bytes) to stderr at start\n"
+                     "  --input-log PATH             append every line read to PATH\n"
                      "  --stop-reading               read nothing more after tools/list, but\n"
                      "                               stay alive\n"
                      "  --ignore-eof                 keep running after stdin EOF\n"
@@ -303,6 +305,8 @@ s_options_parse (options_t *opts, int argc, char **argv)
                 opts->exit_unless = value;
             else if (streq (arg, "--stderr"))
                 opts->stderr_text = value;
+            else if (streq (arg, "--input-log"))
+                opts->input_log = value;
             else if (streq (arg, "--protocol-version"))
                 opts->protocol_version = value;
             else if (streq (arg, "--init-delay-ms"))
@@ -971,6 +975,14 @@ s_self_fast_echo (self_t *self, const char *line, size_t size)
 static void
 s_self_handle_line (self_t *self, const char *line, size_t size)
 {
+    if (self->opts.input_log) {
+        FILE *log = fopen (self->opts.input_log, "a");
+        if (log) {
+            fwrite (line, 1, size, log);
+            fputc ('\n', log);
+            fclose (log);
+        }
+    }
     if (size > 0 && line[size - 1] == '\r')
         size--;
     if (size == 0 || s_self_fast_echo (self, line, size))

@@ -1680,6 +1680,8 @@ s_check_refusal (const char *text, const char *server, s_redirect_t *redirect)
     CHECK_CONTAINS (text, redirect->home_origin);
     CHECK_CONTAINS (text, redirect->away_origin);
     CHECK_CONTAINS (text, "refused");
+    //  The reason is the runtime's, not an error the server answered with
+    CHECK_MSG (!strstr (text, "answered with error"), "%s", text);
     s_check_no_secret (text, SECRET);
     s_check_no_secret (text, API_KEY);
 }

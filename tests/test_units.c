@@ -225,7 +225,7 @@ TEST (linebuf_dropped_line_edges)
     free (big);
 }
 
-TEST (jsonrpc_dropped_answer)
+TEST (jsonrpc_answer_from_edges)
 {
     struct {
         const char *head, *tail;
@@ -250,8 +250,9 @@ TEST (jsonrpc_dropped_answer)
         { "not json at all", "still not", NULL },
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        char *answer = jsonrpc_dropped_answer (cases[i].head, strlen (cases[i].head), cases[i].tail,
-                                               strlen (cases[i].tail), 70000000, 67108864);
+        char *answer = jsonrpc_answer_from_edges (
+            cases[i].head, strlen (cases[i].head), cases[i].tail, strlen (cases[i].tail),
+            "the server's answer (70000000 bytes) is larger than the limit of 67108864 bytes");
         if (!cases[i].id) {
             CHECK_MSG (!answer, "case %zu: %s", i, answer);
             continue;

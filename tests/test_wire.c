@@ -201,7 +201,7 @@ TEST (unusable_tools_skipped_alone)
         &runtime, &session, "--reply", "tools/list",
         "{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":{\"tools\":["
         "{\"description\":\"no name\"},42,"
-        "{\"name\":\"broken\",\"inputSchema\":\"object\"},"
+        "{\"name\":\"broken\",\"inputSchema\":\"object\"},{\"name\":7},"
         "{\"name\":\"echo\",\"inputSchema\":{\"type\":\"object\",\"properties\":{\"message\":"
         "{\"type\":\"string\"}}}}]}}",
         NULL);
@@ -211,7 +211,8 @@ TEST (unusable_tools_skipped_alone)
     RU_CALL_IS (agent, "echo", "{\"message\":\"still here\"}", "still here");
     CHECK (s_logged ("skipped tool broken: its inputSchema is a string, not an object"));
     CHECK (s_logged ("skipped tool 0 of the page: it has no name"));
-    CHECK (s_logged ("skipped tool 1 of the page: it has no name"));
+    CHECK (s_logged ("skipped tool 1 of the page: it is not an object, but a number"));
+    CHECK (s_logged ("skipped tool 3 of the page: its name is not a string"));
     ru_teardown (&agent, &session, &runtime);
     mcpact_set_log (NULL, NULL, MCPACT_LOG_WARN);
 }
@@ -521,5 +522,163 @@ TEST (server_bytes_outside_json_are_text)
     CHECK_MSG (tail && strstr (tail, "caf\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd ok \xe2\x82\xac"),
                "stderr: %s", tail ? tail : "(none)");
     json_decref (status);
+    ru_teardown (&agent, &session, &runtime);
+}
+
+//  `depth` arrays, one inside the other (malloc'ed).
+static char *
+s_nested (int depth)
+{
+    char *text = malloc ((size_t) depth * 2 + 1);
+    memset (text, '[', (size_t) depth);
+    memset (text + depth, ']', (size_t) depth);
+    text[2 * depth] = 0;
+    return text;
+}
+
+TEST (deep_nesting_read_as_deep_as_jansson)
+{
+    //  1500 levels in a result and in a tool's schema: read (the scanner
+    //  goes as deep as jansson, 2048), and the server keeps its tools.
+    char *deep = s_nested (1500);
+    char *call = NULL, *list = NULL;
+    CHECK (asprintf (&call,
+                     "{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":{\"content\":[{\"type\":\"text\","
+                     "\"text\":\"deep\"}],\"structuredContent\":{\"x\":%s}}}",
+                     deep) > 0);
+    CHECK (asprintf (&list,
+                     "{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":{\"tools\":[{\"name\":\"echo\","
+                     "\"inputSchema\":{\"type\":\"object\",\"default\":%s}},{\"name\":\"add\","
+                     "\"inputSchema\":{\"type\":\"object\"}}]}}",
+                     deep) > 0);
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent = s_agent_on (&runtime, &session, "--reply", "tools/call", call,
+                                        "--reply", "tools/list", list, NULL);
+    char *names = ru_tool_names (agent);
+    CHECK_STR (names, "echo,add");
+    free (names);
+    char *text = s_result_text (agent, "echo");
+    CHECK_STR (text, "deep");
+    free (text);
+    ru_teardown (&agent, &session, &runtime);
+    free (call);
+    free (list);
+    free (deep);
+}
+
+TEST (unreadable_answer_fails_its_call_at_once)
+{
+    //  An answer nested deeper than any reader goes, and one that is not
+    //  valid JSON at all: the call fails now with the reason, whether the
+    //  id comes first or last, instead of waiting out its timeout.
+    char *deep = s_nested (3000);
+    char *answers[3] = { NULL, NULL, NULL };
+    CHECK (asprintf (&answers[0],
+                     "{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":{\"structuredContent\":%s}}",
+                     deep) > 0);
+    CHECK (asprintf (&answers[1],
+                     "{\"result\":{\"structuredContent\":%s},\"jsonrpc\":\"2.0\",\"id\":$ID}",
+                     deep) > 0);
+    answers[2] = strdup ("{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":{\"content\":[{\"type\":}");
+    for (int i = 0; i < 3; i++) {
+        mcpact_runtime_t *runtime;
+        mcpact_session_t *session;
+        mcpact_agent_t *agent =
+            s_agent_on (&runtime, &session, "--reply", "tools/call", answers[i], NULL);
+        ru_watchdog_arm (20, "the answer to a call with an unreadable answer");
+        mcpact_result_t *result =
+            ru_call_fails (agent, "echo", "{\"message\":\"m\"}", 60000, MCPACT_ERR_PROTOCOL);
+        ru_watchdog_disarm ();
+        CHECK_CONTAINS (mcpact_result_error (result), "could not be read");
+        mcpact_result_destroy (&result);
+        ru_teardown (&agent, &session, &runtime);
+        free (answers[i]);
+    }
+    free (deep);
+}
+
+TEST (pagination_ends_as_sdks_end_it)
+{
+    //  An empty nextCursor ends the listing (as it does for the official
+    //  SDK clients); one that is not a string ends it with a warning.
+    const char *lists[] = {
+        "{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":{\"tools\":[{\"name\":\"echo\"}],"
+        "\"nextCursor\":\"\"}}",
+        "{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":{\"tools\":[{\"name\":\"echo\"}],"
+        "\"nextCursor\":2}}",
+    };
+    mcpact_set_log (s_keep_log, NULL, MCPACT_LOG_WARN);
+    for (int i = 0; i < 2; i++) {
+        mcpact_runtime_t *runtime;
+        mcpact_session_t *session;
+        mcpact_agent_t *agent =
+            s_agent_on (&runtime, &session, "--reply", "tools/list", lists[i], NULL);
+        char *names = ru_tool_names (agent);
+        CHECK_STR (names, "echo");
+        free (names);
+        ru_teardown (&agent, &session, &runtime);
+    }
+    CHECK (s_logged ("nextCursor is a number, not a string; the listing ends at this page"));
+    mcpact_set_log (NULL, NULL, MCPACT_LOG_WARN);
+}
+
+TEST (server_requests_answered_with_their_own_id)
+{
+    //  The server's requests are answered with the id as it was written:
+    //  1e2 stays 1e2, -0 stays -0, so the server finds its own.
+    char log[64];
+    snprintf (log, sizeof log, "/tmp/mcpact-wire-input-%ld", (long) getpid ());
+    unlink (log);
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent = s_agent_on (
+        &runtime, &session, "--input-log", log, "--reply", "tools/call",
+        "{\"jsonrpc\":\"2.0\",\"id\":1e2,\"method\":\"ping\"}\n"
+        "{\"jsonrpc\":\"2.0\",\"id\":-0,\"method\":\"roots/list\"}\n" CALL_ANSWER ("pinged"),
+        NULL);
+    char *text = s_result_text (agent, "echo");
+    CHECK_STR (text, "pinged");
+    free (text);
+    //  The answers were written before the call's answer was read
+    ru_teardown (&agent, &session, &runtime);
+    FILE *file = fopen (log, "r");
+    CHECK (file);
+    char lines[4096] = "";
+    size_t size = fread (lines, 1, sizeof lines - 1, file);
+    lines[size] = 0;
+    fclose (file);
+    unlink (log);
+    CHECK_MSG (strstr (lines, "{\"jsonrpc\":\"2.0\",\"id\":1e2,\"result\":{}}"), "%s", lines);
+    CHECK_MSG (strstr (lines, "{\"jsonrpc\":\"2.0\",\"id\":-0,\"error\":{"), "%s", lines);
+}
+
+static void
+s_count_progress (int64_t id, double progress, double total, const char *message, void *arg)
+{
+    (*(int *) arg)++;
+}
+
+TEST (progress_token_in_string_form)
+{
+    //  The token is our request id; servers may echo it as a string.
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent =
+        s_agent_on (&runtime, &session, "--reply", "tools/call",
+                    "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{"
+                    "\"progressToken\":\"$ID\",\"progress\":1,\"total\":2}}\n"
+                    "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{"
+                    "\"progressToken\":$ID,\"progress\":2,\"total\":2}}\n" CALL_ANSWER ("done"),
+                    NULL);
+    mcpact_caller_t *caller = mcpact_caller_new (agent);
+    int updates = 0;
+    mcpact_caller_set_progress (caller, s_count_progress, &updates);
+    CHECK (mcpact_caller_send (caller, "echo", "{\"message\":\"m\"}", 10000) > 0);
+    mcpact_result_t *result = mcpact_caller_next (caller, 10000);
+    CHECK (result && mcpact_result_status (result) == MCPACT_OK);
+    mcpact_result_destroy (&result);
+    CHECK_MSG (updates == 2, "%d progress updates", updates);
+    mcpact_caller_destroy (&caller);
     ru_teardown (&agent, &session, &runtime);
 }

@@ -250,7 +250,8 @@ s_fail_request (s_http_t *self, const char *rpc_id, const char *format, ...)
     jsonbuf_t buf = { 0 };
     jsonbuf_append_str (&buf, "{\"jsonrpc\":\"2.0\",\"id\":");
     jsonbuf_append_str (&buf, rpc_id);
-    jsonbuf_append_str (&buf, ",\"error\":{\"code\":-32000,\"message\":");
+    //  No code: the server sent no error; the reason is ours.
+    jsonbuf_append_str (&buf, ",\"error\":{\"message\":");
     jsonbuf_append_quoted (&buf, reason);
     jsonbuf_append_str (&buf, "}}");
     zlistx_add_end (self->inbox, buf.data);

@@ -471,8 +471,12 @@ s_dropped (void *arg, const char *head, size_t head_size, const char *tail, size
            size_t size)
 {
     s_deliver_t *deliver = (s_deliver_t *) arg;
-    char *answer =
-        jsonrpc_dropped_answer (head, head_size, tail, tail_size, size, TRANSPORT_MAX_MESSAGE);
+    char reason[160];
+    snprintf (reason, sizeof reason,
+              "the server's answer (%zu bytes) is larger than the limit of %d bytes; it was "
+              "dropped",
+              size, TRANSPORT_MAX_MESSAGE);
+    char *answer = jsonrpc_answer_from_edges (head, head_size, tail, tail_size, reason);
     if (answer)
         deliver->on_msg (deliver->owner, answer, strlen (answer));
     free (answer);
