@@ -216,6 +216,15 @@ TOOLS = [
             "required": ["ms"],
         },
     },
+    {
+        "name": "big",
+        "description": "Returns a text of the given number of bytes",
+        "inputSchema": {
+            "type": "object",
+            "properties": {"bytes": {"type": "integer", "minimum": 0}},
+            "required": ["bytes"],
+        },
+    },
 ]
 
 GARBAGE = (
@@ -340,6 +349,11 @@ def call_tool(params):
         ms = min(ms, 60000)
         stopping.wait(ms / 1000.0)
         return tool_result("slept %d ms" % ms), None
+    if name == "big":
+        size = args.get("bytes")
+        if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= 200000000:
+            return tool_result("big needs an integer argument 'bytes' up to 200000000", True), None
+        return tool_result("x" * size), None
     return None, (-32602, "Unknown tool: %s" % name)
 
 

@@ -56,7 +56,7 @@
 #define PEER_CONNECT_MS 20000
 
 //  The fixture's tools, in its order.
-#define FIXTURE_TOOLS "echo,sleep"
+#define FIXTURE_TOOLS "echo,sleep,big"
 
 //  Runs http_fixture.py with two additions (see the top comment). Python
 //  gets: -c S_MAPPED_FIXTURE FIXTURE_PY switches... PORT.
@@ -2311,5 +2311,37 @@ TEST (limits_bound_requests_held)
     free (args);
     ru_teardown (&agent, &session, &runtime);
     s_proc_stop (fixture);
+    s_end ();
+}
+
+TEST (oversized_answer_says_so)
+{
+    //  An answer over the 64 MiB limit, as JSON or on an event stream:
+    //  the call fails saying the answer was too large, not with a
+    //  transfer error or a stream that "closed before the response".
+    s_begin ("oversized_answer_says_so");
+    s_proc_t *json = s_fixture (NULL);
+    s_proc_t *sse = s_fixture ("--sse-responses", NULL);
+    char url_json[128], url_sse[128];
+    S_URL (url_json, json, "/mcp");
+    S_URL (url_sse, sse, "/mcp");
+    s_host_t host;
+    s_host_new (&host, MCPACT_NAMES_PREFIX);
+    s_host_add (&host, "json", url_json, MCPACT_TRANSPORT_AUTO);
+    s_host_add (&host, "stream", url_sse, MCPACT_TRANSPORT_AUTO);
+    s_host_start (&host);
+    const char *tools[] = { "json_big", "stream_big" };
+    for (int i = 0; i < 2; i++) {
+        mcpact_result_t *result = ru_call_fails (host.agent, tools[i], "{\"bytes\":70000000}",
+                                                 60000, MCPACT_ERR_PROTOCOL);
+        CHECK_CONTAINS (mcpact_result_error (result), "is larger than the limit of 67108864 bytes");
+        mcpact_result_destroy (&result);
+    }
+    //  And the servers go on
+    RU_CALL_IS (host.agent, "json_echo", "{\"message\":\"after\"}", "after");
+    RU_CALL_IS (host.agent, "stream_echo", "{\"message\":\"after\"}", "after");
+    s_host_destroy (&host);
+    s_proc_stop (json);
+    s_proc_stop (sse);
     s_end ();
 }

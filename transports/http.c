@@ -98,6 +98,7 @@ typedef struct _s_req_t {
     bool is_sse;                 //  body is an event stream
     char *bad_type;              //  an unexpected Content-Type, if so
     bool answered;               //  its response was delivered
+    bool too_large;              //  its answer passed the size limit
     int redirects;               //  redirects followed so far
     char *refused;               //  why a redirect was not followed, if so
     sse_t sse;                   //  event parser, when is_sse
@@ -555,8 +556,10 @@ s_write_cb (char *data, size_t one, size_t size, void *arg)
     size_t limit = json ? TRANSPORT_MAX_MESSAGE : ERROR_BODY_MAX;
     size_t take = bytes;
     if (req->data.size + bytes > limit) {
-        if (json)
-            return 0;
+        if (json) {
+            req->too_large = true;
+            return 0; //  abort the transfer; completion says why
+        }
         take = req->data.size < limit ? limit - req->data.size : 0;
     }
     jsonbuf_append (&req->data, data, take);
@@ -955,6 +958,12 @@ s_finish_post (s_http_t *self, s_req_t *req, CURLcode code)
             s_fail_request (self, req->rpc_id, "%s", req->refused);
         else //  a notification: nobody waits for it
             log_warn ("%s", req->refused);
+        return;
+    }
+    if (req->too_large || (req->is_sse && req->sse.dropped && req->rpc_id && !req->answered)) {
+        s_fail_request (self, req->rpc_id,
+                        "the server's answer is larger than the limit of %d bytes; it was dropped",
+                        TRANSPORT_MAX_MESSAGE);
         return;
     }
     if (code != CURLE_OK && !req->bad_type) {
