@@ -970,7 +970,7 @@ TEST (garbage_sse_skipped)
     s_check_ready (&host, "new");
     s_check_ready (&host, "old");
     char *names = ru_tool_names (host.agent);
-    CHECK_STR (names, "new_echo,new_sleep,old_echo,old_sleep");
+    CHECK_STR (names, "new_echo,new_sleep,new_big,old_echo,old_sleep,old_big");
     free (names);
     RU_CALL_IS (host.agent, "new_echo", "{\"message\":\"through noise\"}", "through noise");
     RU_CALL_IS (host.agent, "old_echo", "{\"message\":\"through noise\"}", "through noise");
@@ -1246,7 +1246,7 @@ TEST (status_500_fails_server)
     CHECK_CONTAINS (s_start_error (&host, "legacy"), "HTTP 500");
     s_check_ready (&host, "good");
     char *names = ru_tool_names (host.agent);
-    CHECK_STR (names, "good_echo,good_sleep");
+    CHECK_STR (names, "good_echo,good_sleep,good_big");
     free (names);
     RU_CALL_IS (host.agent, "good_echo", "{\"message\":\"fine\"}", "fine");
     mcpact_result_t *result =
