@@ -109,6 +109,7 @@ typedef struct {
     zlistx_t *reloads;              //  RELOAD requests waiting (s_call_t *)
     bool in_transport;              //  inside the transport's handle
     char *lost;                     //  loss noticed there, handled after
+    char *missing;                  //  allowed tools not listed, last said
     zmq_pollitem_t *items;          //  what the loop polls
     int items_max;                  //  items allocated
     int64_t busy_us;                //  when a call was last in flight
@@ -493,6 +494,32 @@ s_on_initialize (self_t *self, json_t *result, json_t *error)
     s_start_listing (self);
 }
 
+//  An allow-list that names a tool the server does not have is a typo or
+//  a renamed tool (read_file became read_text_file): say so, once per
+//  difference, rather than serve fewer tools in silence.
+static void
+s_check_allowed (self_t *self, json_t *listed)
+{
+    jsonbuf_t missing = { 0 };
+    for (size_t i = 0; i < self->config->allowed_count; i++) {
+        const char *name = self->config->allowed[i];
+        bool found = false;
+        size_t index;
+        json_t *tool;
+        json_array_foreach (listed, index, tool)
+            found |= strcmp (json_string_value (json_object_get (tool, "name")), name) == 0;
+        if (!found) {
+            jsonbuf_append_str (&missing, missing.size ? ", " : "");
+            jsonbuf_append_str (&missing, name);
+        }
+    }
+    if (missing.size && (!self->missing || strcmp (self->missing, missing.data) != 0))
+        log_warn ("server %s: allowedTools names tools the server does not list: %s",
+                  self->config->name, missing.data);
+    free (self->missing);
+    self->missing = missing.data;
+}
+
 static void
 s_on_list (self_t *self, json_t *result, json_t *error)
 {
@@ -570,6 +597,7 @@ s_on_list (self_t *self, json_t *result, json_t *error)
         return;
     }
     //  Listing complete: swap in the new list and tell the registry.
+    s_check_allowed (self, self->listed);
     json_decref (self->tools);
     self->tools = self->listed;
     self->listed = NULL;
@@ -1120,6 +1148,7 @@ s_self_destroy (self_t **self_p)
     json_decref (self->server_info);
     free (self->error);
     free (self->lost);
+    free (self->missing);
     free (self->items);
     free (self->protocol);
     jsonbuf_free (&self->line);

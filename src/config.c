@@ -365,8 +365,9 @@ s_parse_timeouts (s_parser_t *self, json_t *timeouts, const char *path,
                            path, key);
         if (!json_is_integer (item) || json_integer_value (item) <= 0 ||
             json_integer_value (item) > INT_MAX)
-            return s_fail (self, "%s.timeouts.%s: must be a positive integer (milliseconds)", path,
-                           key);
+            return s_fail (
+                self, "%s.timeouts.%s: must be a whole number of milliseconds, 1 to 2147483647",
+                path, key);
         values[which] = (int) json_integer_value (item);
     }
     if (mcpact_server_config_set_timeouts (config, values[0], values[1], values[2]) ||

@@ -682,3 +682,24 @@ TEST (progress_token_in_string_form)
     mcpact_caller_destroy (&caller);
     ru_teardown (&agent, &session, &runtime);
 }
+
+TEST (allow_list_naming_missing_tools_warns)
+{
+    //  A typo, or a tool the server renamed: said, not served in silence.
+    mcpact_set_log (s_keep_log, NULL, MCPACT_LOG_WARN);
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    mcpact_server_config_t *config = ru_fixture ("files", NULL);
+    CHECK (mcpact_server_config_allow_tool (config, "echo") == 0);
+    CHECK (mcpact_server_config_allow_tool (config, "read_file") == 0);
+    CHECK (mcpact_server_config_allow_tool (config, "ech0") == 0);
+    CHECK (mcpact_session_add_server (session, &config) == 0);
+    mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
+    free (mcpact_agent_start (agent));
+    CHECK (mcpact_agent_tool_count (agent) == 1);
+    CHECK_MSG (s_logged ("server files: allowedTools names tools the server does not list: "
+                         "read_file, ech0"),
+               "%s", s_log);
+    ru_teardown (&agent, &session, &runtime);
+    mcpact_set_log (NULL, NULL, MCPACT_LOG_WARN);
+}
