@@ -470,6 +470,28 @@ s_columns (const char *text, size_t len)
     return columns;
 }
 
+//  `text` (from a server: an error, its stderr) made safe for a terminal:
+//  control characters other than line breaks and tabs, C1 controls among
+//  them, become '?', so that no escape sequence a server wrote can move
+//  the cursor, retitle the window or colour what follows. Malloc'ed.
+static char *
+s_safe (const char *text)
+{
+    char *copy = strdup (text ? text : "");
+    if (!copy)
+        return NULL;
+    for (unsigned char *p = (unsigned char *) copy; *p; p++) {
+        if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7F)
+            *p = '?';
+        else if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) {
+            //  U+0080..U+009F: two bytes, one '?'
+            memmove (p + 1, p + 2, strlen ((char *) p + 2) + 1);
+            *p = '?';
+        }
+    }
+    return copy;
+}
+
 //  Prints the first line of `text` in at most `width` columns, cutting at a
 //  character boundary with an ellipsis; pads to `width` when asked.
 static void
@@ -638,9 +660,11 @@ s_on_progress (const char *server_json, void *arg)
         json_int_t tools = json_integer_value (json_object_get (server, "tools"));
         fprintf (stderr, "  ✓ %-12s %-7s %" JSON_INTEGER_FORMAT " tool%s  %.0f ms\n", name, state,
                  tools, tools == 1 ? "" : "s", ms);
-    } else
-        fprintf (stderr, "  ✗ %-12s %-7s %s (%.0f ms)\n", name, state,
-                 s_json_string (server, "error", "no reason given"), ms);
+    } else {
+        char *error = s_safe (s_json_string (server, "error", "no reason given"));
+        fprintf (stderr, "  ✗ %-12s %-7s %s (%.0f ms)\n", name, state, error ? error : "", ms);
+        free (error);
+    }
     json_decref (server);
 }
 
@@ -765,15 +789,19 @@ s_start (cli_t *self)
             ready++;
         else if (streq (state, "failed")) {
             failed++;
-            fprintf (stderr, "mcpact: server %s failed: %s\n", name,
-                     s_json_string (server, "error", "no reason given"));
+            char *error = s_safe (s_json_string (server, "error", "no reason given"));
+            fprintf (stderr, "mcpact: server %s failed: %s\n", name, error ? error : "");
+            free (error);
         }
         size_t tool_index;
         json_t *rejected;
         json_array_foreach (json_object_get (server, "rejected"), tool_index, rejected) {
-            fprintf (stderr, "mcpact: server %s: tool %s rejected: %s\n", name,
-                     s_json_string (rejected, "tool", "?"),
-                     s_json_string (rejected, "reason", "no reason given"));
+            char *tool = s_safe (s_json_string (rejected, "tool", "?"));
+            char *reason = s_safe (s_json_string (rejected, "reason", "no reason given"));
+            fprintf (stderr, "mcpact: server %s: tool %s rejected: %s\n", name, tool ? tool : "",
+                     reason ? reason : "");
+            free (tool);
+            free (reason);
         }
     }
     if (self->opts->verbose > 0)
@@ -1022,7 +1050,7 @@ s_cmd_status (cli_t *self)
     //  is, but it is long: only on request
     if (rc == 0 && self->opts->verbose > 0) {
         json_array_foreach (servers, index, server) {
-            const char *tail = s_json_string (server, "stderr", NULL);
+            char *tail = s_safe (s_json_string (server, "stderr", ""));
             if (tail && *tail) {
                 printf ("\n%s stderr:\n", s_json_string (server, "name", "?"));
                 for (const char *line = tail; *line;) {
@@ -1031,6 +1059,7 @@ s_cmd_status (cli_t *self)
                     line += len + (line[len] == '\n');
                 }
             }
+            free (tail);
         }
     }
     json_decref (servers);
@@ -1041,15 +1070,18 @@ s_cmd_status (cli_t *self)
     return CLI_OK;
 }
 
-//  Prints `text` on stdout as one or more whole lines.
+//  Prints `text` on stdout as one or more whole lines; on a terminal,
+//  made safe first (what goes to a script stays exact).
 static void
 s_print_text (const char *text)
 {
     if (!text || !*text)
         return;
-    fputs (text, stdout);
+    char *safe = isatty (STDOUT_FILENO) ? s_safe (text) : NULL;
+    fputs (safe ? safe : text, stdout);
     if (text[strlen (text) - 1] != '\n')
         fputc ('\n', stdout);
+    free (safe);
 }
 
 //  How long a call cancelled by a signal may take to say so, before we
@@ -1128,8 +1160,10 @@ s_cmd_call (cli_t *self)
     else if (status == MCPACT_OK || status == MCPACT_ERR_TOOL)
         s_print_text (mcpact_result_text (result));
     if (status != MCPACT_OK) {
-        const char *error = mcpact_result_error (result);
-        fprintf (stderr, "error: %s\n", error ? error : mcpact_status_name (status));
+        char *error = s_safe (mcpact_result_error (result) ? mcpact_result_error (result)
+                                                           : mcpact_status_name (status));
+        fprintf (stderr, "error: %s\n", error ? error : "");
+        free (error);
     }
     mcpact_result_destroy (&result);
     return status == MCPACT_OK ? CLI_OK : CLI_FAILED;

@@ -1011,3 +1011,30 @@ TEST (closed_stdout_closes_the_servers)
     CHECK_MSG (*err == 0, "stderr: %s", err);
     free (err);
 }
+
+TEST (server_text_cannot_drive_the_terminal)
+{
+    //  A server's stderr (shown with -v) and its error text (in the error
+    //  line) may hold escape sequences: they reach no terminal as such.
+    //  (The status table goes to stdout: it is made for people.)
+    char text[1024];
+    snprintf (text, sizeof text,
+              "{\"mcpServers\": {\"esc\": {\"command\": \"%s\", \"args\": [\"--stderr\", "
+              "\"\\u001b]0;PWNED\\u0007\\u001b[31mred\\u001b[0m\\n\", \"--reply\", "
+              "\"tools/call\", \"{\\\"jsonrpc\\\":\\\"2.0\\\",\\\"id\\\":$ID,\\\"result\\\":{"
+              "\\\"content\\\":[{\\\"type\\\":\\\"text\\\",\\\"text\\\":\\\"\\\\u001b[2Jwiped"
+              "\\\"}],\\\"isError\\\":true}}\"]}}}",
+              RU_FIXTURE);
+    char path[PATH_MAX];
+    s_write_temp (path, sizeof path, text);
+    ru_run_t run = s_run ("-c", path, "-v", "status");
+    CHECK_EXIT (run, 0);
+    CHECK_CONTAINS (run.out, "?]0;PWNED??[31mred?[0m");
+    CHECK_MSG (!strchr (run.out, '\x1b') && !strchr (run.err, '\x1b'), "%s%s", run.out, run.err);
+    ru_run_free (&run);
+    run = s_run ("-c", path, "call", "echo", "{\"message\":\"m\"}");
+    CHECK_CONTAINS (run.err, "error: ?[2Jwiped");
+    CHECK_MSG (!strchr (run.err, '\x1b'), "%s", run.err);
+    //  (Off a terminal, stdout carries the result exactly: it is data.)
+    ru_run_free (&run);
+}
