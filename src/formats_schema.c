@@ -240,37 +240,77 @@ s_describe (json_t *node, const char *text)
 //  --------------------------------------------------------------------------
 //  References
 
+//  The value of hex digit `c`, or -1
+static int
+s_hex (char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 //  The schema a local reference ("#", "#/$defs/Name", any "#/a/b" JSON
-//  pointer) points at in `root`, or NULL
+//  pointer) points at in `root`, or NULL. The fragment is a URI's, so
+//  percent-encoded (RFC 3986: "%20" is a space, "%2F" a slash that
+//  separates); what it decodes to is a JSON pointer (RFC 6901), whose
+//  tokens escape '~' as "~0" and '/' as "~1". A '%' without two hex
+//  digits after it is taken as it is
 static json_t *
 s_ref_target (json_t *root, const char *ref)
 {
     if (!ref || ref[0] != '#')
         return NULL;
+    size_t size = strlen (ref);
+    char *pointer = (char *) malloc (size);
+    if (!pointer)
+        return NULL;
+    size_t out = 0;
+    for (size_t in = 1; in < size; in++) {
+        int high = ref[in] == '%' && in + 2 < size ? s_hex (ref[in + 1]) : -1;
+        int low = high >= 0 ? s_hex (ref[in + 2]) : -1;
+        if (high >= 0 && low >= 0) {
+            pointer[out++] = (char) (high * 16 + low);
+            in += 2;
+        } else
+            pointer[out++] = ref[in];
+    }
     json_t *node = root;
-    const char *p = ref + 1;
-    while (*p == '/' && node) {
-        p++;
-        size_t len = strcspn (p, "/");
-        //  JSON pointer escapes: ~1 is '/', ~0 is '~'
-        char *token = (char *) malloc (len + 1);
-        if (!token)
-            return NULL;
-        size_t out = 0;
+    size_t at = 0;
+    while (at < out && pointer[at] == '/' && node) {
+        at++;
+        size_t len = 0;
+        while (at + len < out && pointer[at + len] != '/')
+            len++;
+        //  Unescaped in place: a token only gets shorter
+        char *token = pointer + at;
+        size_t kept = 0;
         for (size_t in = 0; in < len; in++) {
-            if (p[in] == '~' && in + 1 < len && (p[in + 1] == '0' || p[in + 1] == '1')) {
-                token[out++] = p[in + 1] == '0' ? '~' : '/';
+            if (token[in] == '~' && in + 1 < len &&
+                (token[in + 1] == '0' || token[in + 1] == '1')) {
+                token[kept++] = token[in + 1] == '0' ? '~' : '/';
                 in++;
             } else
-                token[out++] = p[in];
+                token[kept++] = token[in];
         }
-        token[out] = 0;
-        node = json_is_array (node) ? json_array_get (node, strtoul (token, NULL, 10))
-                                    : json_object_get (node, token);
-        free (token);
-        p += len;
+        if (json_is_array (node)) {
+            char *end = NULL;
+            char saved = token[kept];
+            token[kept] = 0;
+            unsigned long index = strtoul (token, &end, 10);
+            bool digits = kept > 0 && end == token + kept;
+            token[kept] = saved;
+            node = digits ? json_array_get (node, index) : NULL;
+        } else
+            node = json_object_getn (node, token, kept);
+        at += len;
     }
-    return *p ? NULL : node;
+    bool whole = at >= out;
+    free (pointer);
+    return whole ? node : NULL;
 }
 
 //  True if `ref` is one the output keeps as it is: the root, or a
@@ -286,8 +326,10 @@ s_ref_kept (json_t *root, const char *ref)
         if (strncmp (ref, "#/", 2) != 0 || strncmp (ref + 2, keys[key], len) != 0 ||
             ref[2 + len] != '/')
             continue;
+        //  A name that needs escapes or decoding goes in by copy: not
+        //  every reader of the output decodes them
         const char *name = ref + 3 + len;
-        if (!*name || strpbrk (name, "/~"))
+        if (!*name || strpbrk (name, "/~%"))
             return false;
         json_t *target = json_object_get (json_object_get (root, keys[key]), name);
         return json_is_object (target) || json_is_boolean (target);

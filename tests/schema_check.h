@@ -20,6 +20,7 @@
 #include "formats.h"
 #include "formats_schema.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -178,7 +179,8 @@ sc_is_count (json_t *value)
 }
 
 //  The target of a local reference in `root`: only the forms the output
-//  may keep ("#", "#/$defs/Name", "#/definitions/Name")
+//  may keep ("#", "#/$defs/Name", "#/definitions/Name", a name that
+//  needs no escape or decoding, which not every reader does)
 static json_t *
 sc_kept_target (json_t *root, const char *ref)
 {
@@ -188,38 +190,56 @@ sc_kept_target (json_t *root, const char *ref)
     for (int key = 0; key < 2; key++) {
         size_t len = strlen (keys[key]);
         if (strncmp (ref, "#/", 2) == 0 && strncmp (ref + 2, keys[key], len) == 0 &&
-            ref[2 + len] == '/' && !strpbrk (ref + 3 + len, "/~"))
+            ref[2 + len] == '/' && !strpbrk (ref + 3 + len, "/~%"))
             return json_object_get (json_object_get (root, keys[key]), ref + 3 + len);
     }
     return NULL;
 }
 
-//  Any local JSON pointer, for reading the input
+//  Any local JSON pointer, for reading the input: a URI fragment, so
+//  percent-decoded first (RFC 3986), then split at '/' into tokens that
+//  escape '~' and '/' as "~0" and "~1" (RFC 6901)
 static json_t *
 sc_pointer (json_t *root, const char *ref)
 {
     if (!ref || ref[0] != '#')
         return NULL;
+    char decoded[2048];
+    size_t size = 0;
+    for (const char *p = ref + 1; *p; p++) {
+        if (size + 1 >= sizeof decoded)
+            return NULL;
+        unsigned value;
+        if (*p == '%' && isxdigit ((unsigned char) p[1]) && isxdigit ((unsigned char) p[2]) &&
+            sscanf (p + 1, "%2x", &value) == 1) {
+            decoded[size++] = (char) value;
+            p += 2;
+        } else
+            decoded[size++] = *p;
+    }
     json_t *node = root;
-    const char *p = ref + 1;
-    char token[512];
-    while (*p == '/' && node) {
-        p++;
-        size_t len = strcspn (p, "/");
+    size_t at = 0;
+    char token[2048];
+    while (at < size && decoded[at] == '/' && node) {
+        at++;
         size_t out = 0;
-        for (size_t in = 0; in < len && out + 1 < sizeof token; in++) {
-            if (p[in] == '~' && in + 1 < len && (p[in + 1] == '0' || p[in + 1] == '1')) {
-                token[out++] = p[in + 1] == '0' ? '~' : '/';
-                in++;
+        for (; at < size && decoded[at] != '/'; at++) {
+            if (decoded[at] == '~' && at + 1 < size &&
+                (decoded[at + 1] == '0' || decoded[at + 1] == '1')) {
+                token[out++] = decoded[at + 1] == '0' ? '~' : '/';
+                at++;
             } else
-                token[out++] = p[in];
+                token[out++] = decoded[at];
         }
         token[out] = 0;
-        node = json_is_array (node) ? json_array_get (node, strtoul (token, NULL, 10))
-                                    : json_object_get (node, token);
-        p += len;
+        if (json_is_array (node)) {
+            char *end = NULL;
+            unsigned long index = strtoul (token, &end, 10);
+            node = out > 0 && end == token + out ? json_array_get (node, index) : NULL;
+        } else
+            node = json_object_getn (node, token, out);
     }
-    return *p ? NULL : node;
+    return at >= size ? node : NULL;
 }
 
 //  --------------------------------------------------------------------------

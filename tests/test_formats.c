@@ -674,6 +674,95 @@ TEST (schema_gemini_json_text)
     json_decref (tools);
 }
 
+//  The tool `name` of corpus file `file`, alone in a list
+static json_t *
+s_corpus_tool (const char *file, const char *name)
+{
+    json_t *tools = s_corpus_file (file);
+    size_t index;
+    json_t *tool;
+    json_array_foreach (tools, index, tool)
+        if (strcmp (ru_str (tool, "name"), name) == 0) {
+            json_t *one = json_pack ("[O]", tool);
+            json_decref (tools);
+            return one;
+        }
+    CHECK_MSG (false, "%s has no tool %s", file, name);
+    return NULL;
+}
+
+//  The schema of property `name` in the parameters of `declaration`
+static json_t *
+s_parameter (json_t *declaration, const char *name)
+{
+    json_t *schema = json_object_get (declaration, "input_schema");
+    if (!schema)
+        schema = json_object_get (declaration, "parameters");
+    return json_object_get (json_object_get (schema, "properties"), name);
+}
+
+TEST (schema_ref_escapes)
+{
+    //  A reference is a URI fragment holding a JSON pointer: percent-
+    //  encoded (RFC 3986), "~1" for a slash and "~0" for a tilde in a
+    //  name (RFC 6901). Each leads to its definition in every form
+    json_t *tools = s_corpus_tool ("quirks", "escaped_refs");
+    const char *expected[][2] = {
+        { "slash", "{\"type\":\"object\",\"properties\":{\"x\":{\"type\":\"string\"}}}" },
+        { "space", "{\"type\":\"object\",\"properties\":{\"y\":{\"type\":\"string\"}},\"required\":"
+                   "[\"y\"]}" },
+        { "tilde", "{\"type\":\"object\",\"properties\":{\"z\":{\"type\":\"integer\"}}}" },
+        { "both", "{\"type\":\"object\",\"properties\":{\"w\":{\"type\":\"boolean\"}}}" },
+        { "percent", "{\"type\":\"object\",\"properties\":{\"v\":{\"type\":\"number\"}}}" },
+    };
+    mcpact_format_t formats[] = { MCPACT_FORMAT_OPENAI, MCPACT_FORMAT_ANTHROPIC,
+                                  MCPACT_FORMAT_GEMINI };
+    for (size_t format = 0; format < 3; format++) {
+        json_t *tool = s_declared (tools, formats[format], 0, "escaped_refs");
+        for (size_t index = 0; index < sizeof expected / sizeof expected[0]; index++) {
+            char *text = s_text (json_incref (s_parameter (tool, expected[index][0])));
+            json_t *want = ru_json (expected[index][1]);
+            json_t *have = ru_json (text);
+            CHECK_MSG (json_equal (want, have), "%s as %s: %s", expected[index][0],
+                       mcpact_format_name (formats[format]), text);
+            json_decref (want);
+            json_decref (have);
+            free (text);
+        }
+        json_decref (tool);
+    }
+    json_t *tool =
+        s_declared (tools, MCPACT_FORMAT_OPENAI_RESPONSES, MCPACT_FORMAT_STRICT, "escaped_refs");
+    CHECK (json_is_true (json_object_get (tool, "strict")));
+    json_decref (tool);
+    s_inside_subsets (tools, "escaped_refs");
+
+    //  The same reading wherever a reference is followed
+    json_t *root = json_object_get (json_array_get (tools, 0), "inputSchema");
+    json_t *space = json_object_get (json_object_get (root, "$defs"), "c d");
+    const char *refs[] = { "#/$defs/c%20d", "#/%24defs/c%20d", "#/$defs%2Fc%20d", "#/$defs/c d" };
+    for (size_t index = 0; index < sizeof refs / sizeof refs[0]; index++) {
+        json_t *ref = json_pack ("{s:s}", "$ref", refs[index]);
+        CHECK_MSG (formats_schema_resolve (root, ref) == space, "%s", refs[index]);
+        json_decref (ref);
+    }
+    json_t *ref = json_pack ("{s:s}", "$ref", "#/$defs/c%2");
+    CHECK (formats_schema_resolve (root, ref) == NULL);
+    json_decref (ref);
+
+    //  The checker reads them too: a reference read as leading nowhere
+    //  loses the parameters behind it
+    json_t *old = formats_tools (tools, MCPACT_FORMAT_ANTHROPIC, 0);
+    json_object_set_new (
+        json_object_get (json_object_get (json_array_get (old, 0), "input_schema"), "properties"),
+        "space", json_object ());
+    char *problem = sc_tools_problem (tools, old, MCPACT_FORMAT_ANTHROPIC, 0);
+    CHECK_STR (problem, "escaped_refs: space.y: the parameter is lost");
+    free (problem);
+    json_decref (old);
+    json_decref (tools);
+}
+
 //  --------------------------------------------------------------------------
 //  Tool calls in
 
