@@ -32,6 +32,9 @@
 //  for the LLM to correct a typo, not so many that it floods its context.
 #define UNKNOWN_TOOL_LIST_MAX 24
 
+//  OpenAI's longest function description, in characters
+#define DESCRIPTION_MAX_OPENAI 1024
+
 static const char *s_format_names[] = { "mcp", "openai", "openai-responses", "anthropic",
                                         "gemini" };
 #define FORMAT_COUNT (sizeof s_format_names / sizeof s_format_names[0])
@@ -166,17 +169,70 @@ s_tool_description (json_t *tool)
     return text && *text ? text : NULL;
 }
 
+//  The longest tool description `format` takes, in characters; 0: no
+//  limit is known. OpenAI refuses a longer one with the whole request
+//  ("string_above_max_length": "Expected a string with maximum length
+//  1024"); Anthropic and Gemini document no limit.
+static size_t
+s_description_max (mcpact_format_t format)
+{
+    return format == MCPACT_FORMAT_OPENAI || format == MCPACT_FORMAT_OPENAI_RESPONSES
+               ? DESCRIPTION_MAX_OPENAI
+               : 0;
+}
+
+//  The number of bytes of the UTF-8 `text` (`size` bytes) that hold its
+//  first `count` characters.
+static size_t
+s_utf8_prefix (const char *text, size_t size, size_t count)
+{
+    size_t at = 0;
+    for (size_t seen = 0; at < size && seen < count; seen++)
+        do
+            at++;
+        while (at < size && ((unsigned char) text[at] & 0xC0) == 0x80);
+    return at;
+}
+
+//  The number of characters of the UTF-8 `text`.
+static size_t
+s_utf8_length (const char *text)
+{
+    size_t count = 0;
+    for (; *text; text++)
+        count += ((unsigned char) *text & 0xC0) != 0x80;
+    return count;
+}
+
 //  The tool's description with `note` (what its schema could not say
-//  itself) after it; NULL if there is neither.
+//  itself) after it; NULL if there is neither. Over `max` characters
+//  (0: no limit), the description is cut at a character and ends in an
+//  ellipsis, so that the note, which says what the schema could not,
+//  stays whole.
 static char *
-s_described (json_t *tool, const char *note)
+s_described (json_t *tool, const char *note, size_t max)
 {
     const char *description = s_tool_description (tool);
+    char *text = NULL;
     if (description && note)
-        return s_printf ("%s\n\n%s", description, note);
-    if (description || note)
-        return strdup (description ? description : note);
-    return NULL;
+        text = s_printf ("%s\n\n%s", description, note);
+    else if (description || note)
+        text = strdup (description ? description : note);
+    if (!text || max == 0 || s_utf8_length (text) <= max)
+        return text;
+    free (text);
+    //  What is left of `max` for the description, after the ellipsis and
+    //  the note; a note too long itself is cut too
+    const char *ellipsis = "\u2026";
+    size_t note_length = note ? s_utf8_length (note) + 2 : 0;
+    if (!description || note_length + 1 >= max) {
+        const char *whole = description ? description : note;
+        size_t keep = s_utf8_prefix (whole, strlen (whole), max - 1);
+        return s_printf ("%.*s%s", (int) keep, whole, ellipsis);
+    }
+    size_t keep = s_utf8_prefix (description, strlen (description), max - 1 - note_length);
+    return note ? s_printf ("%.*s%s\n\n%s", (int) keep, description, ellipsis, note)
+                : s_printf ("%.*s%s", (int) keep, description, ellipsis);
 }
 
 //  One tool as `format` declares it; NULL for a tool without a name.
@@ -208,7 +264,7 @@ s_tool_as (json_t *tool, mcpact_format_t format, int flags)
         schema = formats_schema (input, FORMATS_SCHEMA_GEMINI, &note);
     else if (!schema)
         schema = formats_schema (input, FORMATS_SCHEMA_JSON, &note);
-    char *description = s_described (tool, note);
+    char *description = s_described (tool, note, s_description_max (format));
     free (note);
     json_t *out = NULL;
     switch (format) {

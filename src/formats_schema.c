@@ -1353,6 +1353,51 @@ s_gemini_values (json_t *node, json_t *out, int types)
     return types;
 }
 
+//  Adds `text` to the description of `out`, in parentheses after what
+//  it says already
+static void
+s_gemini_say (json_t *out, const char *text)
+{
+    const char *description = s_str (out, "description");
+    char *said =
+        description && *description ? s_printf ("%s (%s)", description, text) : strdup (text);
+    if (said)
+        json_object_set_new (out, "description", json_string (said));
+    free (said);
+}
+
+//  The formats Gemini's Schema takes, by type ("Supported formats: for
+//  NUMBER type: float, double for INTEGER type: int32, int64 for STRING
+//  type: enum, date-time"); any other is refused with "only 'enum' and
+//  'date-time' are supported for STRING type". Another format of
+//  `node` goes into the description, where it still tells the LLM what
+//  to write
+static void
+s_gemini_format (json_t *node, json_t *out, int kind)
+{
+    static const char *string_formats[] = { "enum", "date-time" };
+    static const char *integer_formats[] = { "int32", "int64" };
+    static const char *number_formats[] = { "float", "double" };
+    const char *format = s_str (node, "format");
+    if (!format)
+        return;
+    bool taken = kind == T_STRING    ? S_IN (format, string_formats)
+                 : kind == T_INTEGER ? S_IN (format, integer_formats)
+                 : kind == T_NUMBER  ? S_IN (format, number_formats)
+                                     : false;
+    //  "enum" says the string is one of the enum's values, so only beside one
+    if (taken && streq (format, "enum") && !json_object_get (out, "enum"))
+        return;
+    if (taken) {
+        json_object_set (out, "format", json_object_get (node, "format"));
+        return;
+    }
+    char *text = s_printf ("format: %s", format);
+    if (text)
+        s_gemini_say (out, text);
+    free (text);
+}
+
 static json_t *
 s_gemini (ctx_t *ctx, json_t *node, int depth)
 {
@@ -1507,15 +1552,17 @@ s_gemini (ctx_t *ctx, json_t *node, int depth)
             if (json_object_get (node, keys[key]))
                 json_object_set (out, keys[key], json_object_get (node, keys[key]));
     } else if (kinds == T_STRING) {
-        const char *keys[] = { "format", "pattern", "minLength", "maxLength" };
-        for (size_t key = 0; key < 4; key++)
-            if (json_object_get (node, keys[key]))
-                json_object_set (out, keys[key], json_object_get (node, keys[key]));
-    } else if (kinds == T_NUMBER || kinds == T_INTEGER) {
-        const char *keys[] = { "format", "minimum", "maximum" };
+        const char *keys[] = { "pattern", "minLength", "maxLength" };
         for (size_t key = 0; key < 3; key++)
             if (json_object_get (node, keys[key]))
                 json_object_set (out, keys[key], json_object_get (node, keys[key]));
+        s_gemini_format (node, out, kinds);
+    } else if (kinds == T_NUMBER || kinds == T_INTEGER) {
+        const char *keys[] = { "minimum", "maximum" };
+        for (size_t key = 0; key < 2; key++)
+            if (json_object_get (node, keys[key]))
+                json_object_set (out, keys[key], json_object_get (node, keys[key]));
+        s_gemini_format (node, out, kinds);
     }
     if (kinds != T_STRING)
         json_object_del (out, "enum");

@@ -8,7 +8,8 @@
     whether every parameter (property path, "a.b", "list[].c") of the input
     schema is still there in the output, or inside a value the output
     carries whole as JSON text; sc_tools_problem checks a formats_tools
-    output both ways, tool by tool. Each returns NULL, or a malloc'ed
+    output both ways, tool by tool, and the description against the
+    provider's limit. Each returns NULL, or a malloc'ed
     reason that names the place. Header-only, static functions, for the
     tests and the fuzz target; single-threaded use.
     =========================================================================
@@ -638,6 +639,21 @@ sc_gemini_node (json_t *node, const char *where, int depth)
     if (problem)
         return problem;
     int types = sc_types (node);
+    //  "Supported formats: for NUMBER type: float, double for INTEGER type:
+    //  int32, int64 for STRING type: enum, date-time"; another is refused
+    //  ("only 'enum' and 'date-time' are supported for STRING type")
+    const char *format = json_string_value (json_object_get (node, "format"));
+    if (format) {
+        static const char *const strings[] = { "enum", "date-time", NULL };
+        static const char *const integers[] = { "int32", "int64", NULL };
+        static const char *const numbers[] = { "float", "double", NULL };
+        const char *const *taken = types == SC_STRING    ? strings
+                                   : types == SC_INTEGER ? integers
+                                   : types == SC_NUMBER  ? numbers
+                                                         : NULL;
+        if (!taken || !sc_in (format, taken))
+            return sc_fail (where, "format \"%s\" is not one Gemini takes for this type", format);
+    }
     json_t *values = json_object_get (node, "enum");
     if (values) {
         if (!json_is_array (values) || json_array_size (values) == 0)
@@ -860,6 +876,16 @@ sc_params_problem (json_t *input, json_t *output)
     return problem;
 }
 
+//  The number of characters of UTF-8 text
+static size_t
+sc_length (const char *text)
+{
+    size_t count = 0;
+    for (; text && *text; text++)
+        count += ((unsigned char) *text & 0xC0) != 0x80;
+    return count;
+}
+
 //  --------------------------------------------------------------------------
 //  Whole tool lists
 
@@ -893,6 +919,12 @@ sc_tools_problem (json_t *in, json_t *out, mcpact_format_t format, int flags)
         json_t *description = json_object_get (holder, "description");
         if (description && !json_is_string (description))
             return sc_fail (name, "the description is not a string");
+        //  OpenAI: "string_above_max_length" ("Expected a string with
+        //  maximum length 1024")
+        if ((format == MCPACT_FORMAT_OPENAI || format == MCPACT_FORMAT_OPENAI_RESPONSES) &&
+            sc_length (json_string_value (description)) > 1024)
+            return sc_fail (name, "a description of %zu characters, over OpenAI's 1024",
+                            sc_length (json_string_value (description)));
         json_t *schema = NULL;
         formats_schema_t subset = FORMATS_SCHEMA_JSON;
         switch (format) {

@@ -309,7 +309,8 @@ TEST (strict_schema)
 TEST (gemini_schema)
 {
     //  What Gemini's Schema does not take goes ($schema, additionalProperties,
-    //  exclusiveMinimum); null types become nullable; several types become
+    //  exclusiveMinimum, a format other than its own, which the description
+    //  says instead); null types become nullable; several types become
     //  anyOf; $ref is copied in; const is an enum of a string; an enum of
     //  other than strings is said in the description, its type kept or
     //  guessed; an object of any keys, which Gemini refuses ("properties:
@@ -334,7 +335,7 @@ TEST (gemini_schema)
         "\"$defs\":{\"Point\":{\"type\":\"object\",\"properties\":{\"x\":{\"type\":\"number\"}},"
         "\"required\":[\"x\"],\"additionalProperties\":false}}}",
         "{\"type\":\"object\",\"properties\":{"
-        "\"s\":{\"type\":\"string\",\"format\":\"uri\",\"default\":\"x\",\"description\":\"d\"},"
+        "\"s\":{\"type\":\"string\",\"default\":\"x\",\"description\":\"d (format: uri)\"},"
         "\"n\":{\"type\":\"number\",\"maximum\":9,\"nullable\":true},"
         "\"u\":{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"integer\"}]},"
         "\"a\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"nullable\":true},"
@@ -699,6 +700,126 @@ s_parameter (json_t *declaration, const char *name)
     if (!schema)
         schema = json_object_get (declaration, "parameters");
     return json_object_get (json_object_get (schema, "properties"), name);
+}
+
+TEST (gemini_schema_formats)
+{
+    //  Gemini's Schema takes enum and date-time as a string's format,
+    //  int32 and int64 for an integer, float and double for a number; any
+    //  other refuses the whole request ("only 'enum' and 'date-time' are
+    //  supported for STRING type"). server-everything's
+    //  gzip-file-as-resource has a uri: the format goes, the description
+    //  says it
+    json_t *tools = s_corpus_tool ("everything", "gzip-file-as-resource");
+    json_t *tool = s_declared (tools, MCPACT_FORMAT_GEMINI, 0, "gzip-file-as-resource");
+    json_t *data = s_parameter (tool, "data");
+    CHECK (json_object_get (data, "format") == NULL);
+    CHECK_STR (ru_str (data, "description"),
+               "URL or data URI of the file content to compress (format: uri)");
+    json_decref (tool);
+    //  The checker refuses what went before
+    json_t *old = ru_json (
+        "[{\"functionDeclarations\":[{\"name\":\"gzip-file-as-resource\",\"parameters\":{"
+        "\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},\"data\":{\"type\":"
+        "\"string\",\"format\":\"uri\"},\"outputType\":{\"type\":\"string\"}}}}]}]");
+    char *problem = sc_tools_problem (tools, old, MCPACT_FORMAT_GEMINI, 0);
+    CHECK_STR (problem, "gzip-file-as-resource: /data: format \"uri\" is not one Gemini takes "
+                        "for this type");
+    free (problem);
+    json_decref (old);
+    json_decref (tools);
+
+    //  Every kind: those Gemini takes stay ("enum" only beside an enum),
+    //  the others are said
+    tools = s_corpus_tool ("quirks", "string_formats");
+    tool = s_declared (tools, MCPACT_FORMAT_GEMINI, 0, "string_formats");
+    CHECK_JSON_TAKE (
+        json_incref (json_object_get (json_object_get (tool, "parameters"), "properties")),
+        "{\"link\":{\"type\":\"string\",\"description\":\"Where the file is (format: uri)\"},"
+        "\"mail\":{\"type\":\"string\",\"description\":\"format: email\"},"
+        "\"day\":{\"type\":\"string\",\"description\":\"format: date\"},"
+        "\"when\":{\"type\":\"string\",\"format\":\"date-time\"},"
+        "\"id\":{\"type\":\"string\",\"description\":\"format: uuid\"},"
+        "\"blob\":{\"type\":\"string\",\"description\":\"format: binary\"},"
+        "\"kind\":{\"type\":\"string\",\"enum\":[\"a\",\"b\"],\"format\":\"enum\"},"
+        "\"count\":{\"type\":\"integer\",\"format\":\"int64\"},"
+        "\"small\":{\"type\":\"integer\",\"description\":\"format: int8\"},"
+        "\"ratio\":{\"type\":\"number\",\"format\":\"float\"},"
+        "\"price\":{\"type\":\"number\",\"description\":\"format: decimal\"},"
+        "\"urls\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"description\":"
+        "\"format: uri\"}},"
+        "\"either\":{\"type\":\"string\",\"nullable\":true,\"description\":\"format: "
+        "hostname\"}}");
+    json_decref (tool);
+    //  JSON Schema has them all: Anthropic keeps them
+    tool = s_declared (tools, MCPACT_FORMAT_ANTHROPIC, 0, "string_formats");
+    CHECK_STR (ru_str (s_parameter (tool, "link"), "format"), "uri");
+    json_decref (tool);
+    s_inside_subsets (tools, "string_formats");
+    json_decref (tools);
+}
+
+TEST (openai_description_limit)
+{
+    //  OpenAI refuses a function description over 1024 characters with the
+    //  whole request ("string_above_max_length"). Cut at a character, with
+    //  an ellipsis, the sentence that says the choice kept whole
+    json_t *tools = s_corpus_tool ("quirks", "long_description");
+    const char *whole = ru_str (json_array_get (tools, 0), "description");
+    const char *note = "\n\nProvide at least one of: path, or paths.";
+    mcpact_format_t formats[] = { MCPACT_FORMAT_OPENAI, MCPACT_FORMAT_OPENAI_RESPONSES };
+    for (size_t index = 0; index < 2; index++) {
+        json_t *tool = s_declared (tools, formats[index], 0, "long_description");
+        const char *description = ru_str (tool, "description");
+        size_t characters = 0;
+        for (const char *at = description; *at; at++)
+            characters += ((unsigned char) *at & 0xC0) != 0x80;
+        CHECK_MSG (characters == 1024, "%zu characters", characters);
+        size_t cut = strlen (description) - strlen (note) - strlen ("\xe2\x80\xa6");
+        CHECK (strncmp (description, whole, cut) == 0);
+        CHECK_STR (description + cut, "\xe2\x80\xa6\n\nProvide at least one of: path, or paths.");
+        json_decref (tool);
+    }
+    //  Anthropic and Gemini document no limit: the description is whole
+    json_t *tool = s_declared (tools, MCPACT_FORMAT_ANTHROPIC, 0, "long_description");
+    CHECK (strncmp (ru_str (tool, "description"), whole, strlen (whole)) == 0);
+    json_decref (tool);
+    tool = s_declared (tools, MCPACT_FORMAT_GEMINI, 0, "long_description");
+    CHECK (strncmp (ru_str (tool, "description"), whole, strlen (whole)) == 0);
+    json_decref (tool);
+    //  The checker refuses what went before
+    json_t *old = formats_tools (tools, MCPACT_FORMAT_OPENAI_RESPONSES, 0);
+    char *described = NULL;
+    CHECK (asprintf (&described, "%s%s", whole, note) > 0);
+    json_object_set_new (json_array_get (old, 0), "description", json_string (described));
+    free (described);
+    char *problem = sc_tools_problem (tools, old, MCPACT_FORMAT_OPENAI_RESPONSES, 0);
+    CHECK_STR (problem, "long_description: a description of 1175 characters, over OpenAI's 1024");
+    free (problem);
+    json_decref (old);
+    json_decref (tools);
+
+    //  1024 characters are taken as they are; 1025 in two-byte ones cut
+    //  at a character
+    char text[2100];
+    memset (text, 'x', 1024);
+    text[1024] = 0;
+    tools = json_pack ("[{s:s, s:s}]", "name", "t", "description", text);
+    tool = s_declared (tools, MCPACT_FORMAT_OPENAI, 0, "t");
+    CHECK_STR (ru_str (tool, "description"), text);
+    json_decref (tool);
+    json_decref (tools);
+    for (int at = 0; at < 1025; at++)
+        memcpy (text + 2 * at, "\xc3\xa9", 2);
+    text[2050] = 0;
+    tools = json_pack ("[{s:s, s:s}]", "name", "t", "description", text);
+    tool = s_declared (tools, MCPACT_FORMAT_OPENAI, 0, "t");
+    const char *cut = ru_str (tool, "description");
+    CHECK (strlen (cut) == 1023 * 2 + 3);
+    CHECK (strncmp (cut, text, 1023 * 2) == 0);
+    CHECK_STR (cut + 1023 * 2, "\xe2\x80\xa6");
+    json_decref (tool);
+    json_decref (tools);
 }
 
 TEST (schema_ref_escapes)
