@@ -7,14 +7,18 @@
     allOf folded, draft-04/07 spellings rewritten, references kept only
     where they point into $defs/definitions (or at the root), arrays given
     items. The second starts from that and makes OpenAI's strict form or
-    Gemini's Schema object. Each rule, and which provider document it
-    comes from, is in docs/formats.md. Pure functions, no state: any
-    thread. Inputs are only read; outputs are new trees, which may share
+    Gemini's Schema object. Anthropic's and Gemini's forms then get the
+    property names their rules take (formats_names), and the sentences
+    that say a choice use those names. Each rule, and which provider
+    document it comes from, is in docs/formats.md. Pure functions, no
+    state: any thread. Inputs are only read; outputs are new trees, which may share
     leaf values (strings, numbers) with the input by reference count.
     =========================================================================
 */
 
 #include "formats_schema.h"
+
+#include "formats_names.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -71,8 +75,9 @@ typedef struct {
     json_t *root;                     //  what references resolve against
     const char *stack[REF_STACK_MAX]; //  references being expanded on this path
     size_t stack_size;
-    size_t budget; //  schema nodes still to make
-    bool lossy;    //  strict: the subset cannot carry the schema
+    size_t budget;   //  schema nodes still to make
+    bool lossy;      //  strict: the subset cannot carry the schema
+    json_t *renames; //  the property names the output gives: tool's -> sent; NULL: none
 } ctx_t;
 
 //  --------------------------------------------------------------------------
@@ -460,11 +465,21 @@ s_merge_property (json_t *properties, const char *name, json_t *schema)
     json_decref (those);
 }
 
+//  The name a property goes by in the output: as `renames` (tool's name
+//  -> the name sent) has it, or its own
+static const char *
+s_sent_name (json_t *renames, const char *name)
+{
+    const char *sent = json_string_value (json_object_get (renames, name));
+    return sent ? sent : name;
+}
+
 //  What an alternative asks for, in words: its fixed values
-//  ("action=create") and its required names; NULL if it asks for nothing,
-//  which makes the choice among the alternatives no constraint at all
+//  ("action=create") and its required names, as the output names them
+//  (`renames`); NULL if it asks for nothing, which makes the choice
+//  among the alternatives no constraint at all
 static char *
-s_branch_label (json_t *branch)
+s_branch_label (json_t *branch, json_t *renames)
 {
     json_t *properties = json_object_get (branch, "properties");
     json_t *required = json_object_get (branch, "required");
@@ -478,8 +493,8 @@ s_branch_label (json_t *branch)
             char *text = json_is_string (value)
                              ? strdup (json_string_value (value))
                              : json_dumps (value, JSON_COMPACT | JSON_ENCODE_ANY);
-            char *joined = s_printf ("%s%s%s=%s", fixed ? fixed : "", fixed ? ", " : "", name,
-                                     text ? text : "?");
+            char *joined = s_printf ("%s%s%s=%s", fixed ? fixed : "", fixed ? ", " : "",
+                                     s_sent_name (renames, name), text ? text : "?");
             free (text);
             free (fixed);
             fixed = joined;
@@ -496,7 +511,8 @@ s_branch_label (json_t *branch)
         json_decref (values);
         if (!required_name || is_fixed)
             continue;
-        char *joined = s_printf ("%s%s%s", names ? names : "", names ? " and " : "", required_name);
+        char *joined = s_printf ("%s%s%s", names ? names : "", names ? " and " : "",
+                                 s_sent_name (renames, required_name));
         free (names);
         names = joined;
     }
@@ -512,9 +528,10 @@ s_branch_label (json_t *branch)
 
 //  Merges the alternatives `branches` (resolved schemas) into the object
 //  schema `out`: all their properties, optional unless every alternative
-//  requires them. Returns the sentence that says the choice, or NULL
+//  requires them. Returns the sentence that says the choice (with the
+//  names `renames` gives), or NULL
 static char *
-s_merge_alternatives (json_t *out, json_t *branches, bool exclusive)
+s_merge_alternatives (json_t *out, json_t *branches, bool exclusive, json_t *renames)
 {
     json_t *properties = json_object_get (out, "properties");
     properties = json_is_object (properties) ? json_copy (properties) : json_object ();
@@ -541,7 +558,7 @@ s_merge_alternatives (json_t *out, json_t *branches, bool exclusive)
             for (size_t at = json_array_size (common); at-- > 0;)
                 if (!s_in_list (required, json_string_value (json_array_get (common, at))))
                     json_array_remove (common, at);
-        char *label = s_branch_label (branch);
+        char *label = s_branch_label (branch, renames);
         if (!label)
             vacuous = true;
         else {
@@ -791,11 +808,11 @@ s_json (ctx_t *ctx, json_t *node, int depth)
 //  The JSON-subset form of a whole input schema: an object at the top
 //  with alternatives there merged (*note says them), definitions along
 static json_t *
-s_json_root (json_t *input, char **note)
+s_json_root (json_t *input, char **note, json_t *renames)
 {
     *note = NULL;
     json_t *empty = json_is_object (input) ? NULL : json_object ();
-    ctx_t ctx = { .root = empty ? empty : input, .budget = NODE_BUDGET };
+    ctx_t ctx = { .root = empty ? empty : input, .budget = NODE_BUDGET, .renames = renames };
     json_t *out = s_expand_kept (&ctx, s_json (&ctx, ctx.root, 0), 0);
 
     //  Alternatives at the top, which no provider takes there: one object
@@ -811,7 +828,7 @@ s_json_root (json_t *input, char **note)
         json_array_foreach (branches, index, branch)
             json_array_append_new (resolved, s_expand_kept (&ctx, json_copy (branch), 1));
         json_object_del (out, branch_keys[key]);
-        char *said = s_merge_alternatives (out, resolved, key == 1);
+        char *said = s_merge_alternatives (out, resolved, key == 1, ctx.renames);
         json_decref (resolved);
         if (said) {
             char *joined = *note ? s_printf ("%s %s", *note, said) : NULL;
@@ -877,7 +894,7 @@ s_fold_alternatives (ctx_t *ctx, json_t *node)
             json_array_append (resolved, target ? target : branch);
         }
         json_object_del (out, branch_keys[key]);
-        char *said = s_merge_alternatives (out, resolved, key == 1);
+        char *said = s_merge_alternatives (out, resolved, key == 1, ctx->renames);
         json_decref (resolved);
         s_describe (out, said);
         free (said);
@@ -1398,13 +1415,39 @@ s_gemini_format (json_t *node, json_t *out, int kind)
     free (text);
 }
 
+//  A schema too deep or too big to write out: a value of an object or an
+//  array kind goes as JSON text, one of scalar types as those types, any
+//  value as a string
+static json_t *
+s_gemini_cut (json_t *node)
+{
+    int types = s_types (node) ? s_types (node) : s_implied_type (node);
+    int kinds = types & ~T_NULL;
+    if (kinds & (T_OBJECT | T_ARRAY))
+        return s_gemini_text (node, types);
+    json_t *out = json_object ();
+    if (kinds & (kinds - 1)) {
+        json_t *branches = json_array ();
+        for (int index = 0; index < TYPE_COUNT; index++)
+            if (kinds & (1 << index))
+                json_array_append_new (branches,
+                                       json_pack ("{s:o}", "type", s_type_value (1 << index)));
+        json_object_set_new (out, "anyOf", branches);
+    } else
+        json_object_set_new (out, "type", s_type_value (kinds ? kinds : T_STRING));
+    s_gemini_words (node, out);
+    if (types & T_NULL)
+        json_object_set_new (out, "nullable", json_true ());
+    return out;
+}
+
 static json_t *
 s_gemini (ctx_t *ctx, json_t *node, int depth)
 {
     if (!json_is_object (node))
         return json_pack ("{s:s}", "type", "string");
     if (depth > SCHEMA_DEPTH_MAX || ctx->budget == 0)
-        return s_gemini_text (node, T_OBJECT);
+        return s_gemini_cut (node);
     ctx->budget--;
     const char *ref = s_str (node, "$ref");
     if (ref) {
@@ -1423,7 +1466,8 @@ s_gemini (ctx_t *ctx, json_t *node, int depth)
         json_object_del (merged, "$ref");
         if (!s_enter (ctx, ref)) {
             //  A cycle: the rest goes as text
-            json_t *out = s_gemini_text (merged, s_types (merged) ? s_types (merged) : T_OBJECT);
+            int types = s_types (merged) ? s_types (merged) : s_implied_type (merged);
+            json_t *out = s_gemini_text (merged, types & ~T_NULL ? types : types | T_OBJECT);
             json_decref (merged);
             return out;
         }
@@ -1576,9 +1620,9 @@ s_gemini (ctx_t *ctx, json_t *node, int depth)
 //  The Gemini form of a JSON-subset schema, or NULL if it declares no
 //  parameters (Gemini refuses an OBJECT without properties)
 static json_t *
-s_gemini_root (json_t *normal)
+s_gemini_root (json_t *normal, json_t *renames)
 {
-    ctx_t ctx = { .root = normal, .budget = NODE_BUDGET };
+    ctx_t ctx = { .root = normal, .budget = NODE_BUDGET, .renames = renames };
     json_t *out = s_gemini (&ctx, normal, 0);
     if (json_object_size (json_object_get (out, "properties")) == 0) {
         json_decref (out);
@@ -1588,17 +1632,80 @@ s_gemini_root (json_t *normal)
 }
 
 //  --------------------------------------------------------------------------
+//  What a value may be
+
+static int
+s_takes (json_t *root, json_t *schema, int depth)
+{
+    schema = formats_schema_resolve (root, schema);
+    if (!json_is_object (schema) || depth > SCHEMA_DEPTH_MAX)
+        return FORMATS_TAKES_ANY;
+    if ((json_object_get (schema, "anyOf") || json_object_get (schema, "oneOf")) &&
+        s_has_shape (schema)) {
+        //  Alternatives beside a shape of its own are merged into it, as
+        //  the strict and Gemini forms do
+        ctx_t ctx = { .root = root, .budget = NODE_BUDGET };
+        json_t *folded = s_fold_alternatives (&ctx, schema);
+        int takes = s_takes (root, folded, depth + 1);
+        json_decref (folded);
+        return takes;
+    }
+    int types = s_types (schema);
+    bool said = types != 0;
+    const char *branch_keys[] = { "anyOf", "oneOf" };
+    int branches = 0;
+    for (size_t key = 0; key < 2; key++) {
+        size_t index;
+        json_t *branch;
+        json_array_foreach (json_object_get (schema, branch_keys[key]), index, branch) {
+            said = true;
+            branches |= s_takes (root, branch, depth + 1);
+        }
+    }
+    if (!said)
+        types = s_implied_type (schema);
+    if (!said && !types)
+        return FORMATS_TAKES_ANY;
+    int takes = branches;
+    if (types & T_STRING)
+        takes |= FORMATS_TAKES_STRING;
+    if (types & T_OBJECT)
+        takes |= FORMATS_TAKES_OBJECT;
+    if (types & T_ARRAY)
+        takes |= FORMATS_TAKES_ARRAY;
+    if (types & (T_NUMBER | T_INTEGER | T_BOOLEAN | T_NULL))
+        takes |= FORMATS_TAKES_OTHER;
+    return takes;
+}
+
+int
+formats_schema_takes (json_t *root, json_t *schema)
+{
+    return s_takes (root, schema, 0);
+}
+
+//  --------------------------------------------------------------------------
 
 json_t *
 formats_schema (json_t *input, formats_schema_t subset, char **note)
 {
+    json_t *renames = formats_names_renames (input, subset);
     char *said = NULL;
-    json_t *out = s_json_root (input, &said);
+    json_t *out = s_json_root (input, &said, renames);
     if (subset == FORMATS_SCHEMA_STRICT || subset == FORMATS_SCHEMA_GEMINI) {
         json_t *normal = out;
-        out = subset == FORMATS_SCHEMA_STRICT ? s_strict_root (normal) : s_gemini_root (normal);
+        out = subset == FORMATS_SCHEMA_STRICT ? s_strict_root (normal)
+                                              : s_gemini_root (normal, renames);
         json_decref (normal);
     }
+    if (out && renames) {
+        //  Renamed in a copy of its own: a schema met twice is noted once
+        json_t *copy = json_deep_copy (out);
+        json_decref (out);
+        out = copy;
+        formats_names_apply (out, renames);
+    }
+    json_decref (renames);
     if (note && out)
         *note = said;
     else {
