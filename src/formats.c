@@ -14,6 +14,7 @@
 
 #include "formats.h"
 
+#include "formats_names.h"
 #include "jsonscan.h"
 
 #include <stdarg.h>
@@ -31,6 +32,9 @@
 //  An unknown-tool error lists at most this many of the real tools: enough
 //  for the LLM to correct a typo, not so many that it floods its context.
 #define UNKNOWN_TOOL_LIST_MAX 24
+
+//  OpenAI's longest function description, in characters
+#define DESCRIPTION_MAX_OPENAI 1024
 
 static const char *s_format_names[] = { "mcp", "openai", "openai-responses", "anthropic",
                                         "gemini" };
@@ -154,6 +158,16 @@ formats_gemini_schema (json_t *schema)
 //  --------------------------------------------------------------------------
 //  Tools
 
+//  The schema form `format` declares a tool's parameters in (OpenAI's
+//  strict mode aside, which a flag asks for).
+static formats_schema_t
+s_subset (mcpact_format_t format)
+{
+    return format == MCPACT_FORMAT_ANTHROPIC ? FORMATS_SCHEMA_ANTHROPIC
+           : format == MCPACT_FORMAT_GEMINI  ? FORMATS_SCHEMA_GEMINI
+                                             : FORMATS_SCHEMA_JSON;
+}
+
 //  What a tool says it does: its description, else its title.
 static const char *
 s_tool_description (json_t *tool)
@@ -166,17 +180,70 @@ s_tool_description (json_t *tool)
     return text && *text ? text : NULL;
 }
 
+//  The longest tool description `format` takes, in characters; 0: no
+//  limit is known. OpenAI refuses a longer one with the whole request
+//  ("string_above_max_length": "Expected a string with maximum length
+//  1024"); Anthropic and Gemini document no limit.
+static size_t
+s_description_max (mcpact_format_t format)
+{
+    return format == MCPACT_FORMAT_OPENAI || format == MCPACT_FORMAT_OPENAI_RESPONSES
+               ? DESCRIPTION_MAX_OPENAI
+               : 0;
+}
+
+//  The number of bytes of the UTF-8 `text` (`size` bytes) that hold its
+//  first `count` characters.
+static size_t
+s_utf8_prefix (const char *text, size_t size, size_t count)
+{
+    size_t at = 0;
+    for (size_t seen = 0; at < size && seen < count; seen++)
+        do
+            at++;
+        while (at < size && ((unsigned char) text[at] & 0xC0) == 0x80);
+    return at;
+}
+
+//  The number of characters of the UTF-8 `text`.
+static size_t
+s_utf8_length (const char *text)
+{
+    size_t count = 0;
+    for (; *text; text++)
+        count += ((unsigned char) *text & 0xC0) != 0x80;
+    return count;
+}
+
 //  The tool's description with `note` (what its schema could not say
-//  itself) after it; NULL if there is neither.
+//  itself) after it; NULL if there is neither. Over `max` characters
+//  (0: no limit), the description is cut at a character and ends in an
+//  ellipsis, so that the note, which says what the schema could not,
+//  stays whole.
 static char *
-s_described (json_t *tool, const char *note)
+s_described (json_t *tool, const char *note, size_t max)
 {
     const char *description = s_tool_description (tool);
+    char *text = NULL;
     if (description && note)
-        return s_printf ("%s\n\n%s", description, note);
-    if (description || note)
-        return strdup (description ? description : note);
-    return NULL;
+        text = s_printf ("%s\n\n%s", description, note);
+    else if (description || note)
+        text = strdup (description ? description : note);
+    if (!text || max == 0 || s_utf8_length (text) <= max)
+        return text;
+    free (text);
+    //  What is left of `max` for the description, after the ellipsis and
+    //  the note; a note too long itself is cut too
+    const char *ellipsis = "\u2026";
+    size_t note_length = note ? s_utf8_length (note) + 2 : 0;
+    if (!description || note_length + 1 >= max) {
+        const char *whole = description ? description : note;
+        size_t keep = s_utf8_prefix (whole, strlen (whole), max - 1);
+        return s_printf ("%.*s%s", (int) keep, whole, ellipsis);
+    }
+    size_t keep = s_utf8_prefix (description, strlen (description), max - 1 - note_length);
+    return note ? s_printf ("%.*s%s\n\n%s", (int) keep, description, ellipsis, note)
+                : s_printf ("%.*s%s", (int) keep, description, ellipsis);
 }
 
 //  One tool as `format` declares it; NULL for a tool without a name.
@@ -204,11 +271,9 @@ s_tool_as (json_t *tool, mcpact_format_t format, int flags)
         //  (a map, a value of any type): this tool goes without it
         strict = schema != NULL;
     }
-    if (!schema && format == MCPACT_FORMAT_GEMINI)
-        schema = formats_schema (input, FORMATS_SCHEMA_GEMINI, &note);
-    else if (!schema)
-        schema = formats_schema (input, FORMATS_SCHEMA_JSON, &note);
-    char *description = s_described (tool, note);
+    if (!schema)
+        schema = formats_schema (input, s_subset (format), &note);
+    char *description = s_described (tool, note, s_description_max (format));
     free (note);
     json_t *out = NULL;
     switch (format) {
@@ -416,42 +481,6 @@ s_unknown_tool (json_t *tools, const char *name)
     return text;
 }
 
-//  What a schema takes, in the terms the argument fixes need
-enum { K_STRING = 1, K_OBJECT = 2, K_ARRAY = 4, K_OTHER = 8, K_ANY = 15 };
-
-//  The kinds of value `schema` takes, as far as its type, values and
-//  alternatives say; a schema that says nothing takes any.
-static int
-s_kinds (json_t *root, json_t *schema, int depth)
-{
-    schema = formats_schema_resolve (root, schema);
-    if (!json_is_object (schema) || depth > SCHEMA_DEPTH_MAX)
-        return K_ANY;
-    int kinds = 0;
-    bool said = false;
-    json_t *type = json_object_get (schema, "type");
-    json_t *types = json_is_string (type) ? json_pack ("[O]", type) : json_incref (type);
-    size_t index;
-    json_t *item;
-    json_array_foreach (types, index, item) {
-        const char *name = json_string_value (item);
-        said = true;
-        kinds |= !name                    ? 0
-                 : streq (name, "string") ? K_STRING
-                 : streq (name, "object") ? K_OBJECT
-                 : streq (name, "array")  ? K_ARRAY
-                                          : K_OTHER;
-    }
-    json_decref (types);
-    const char *branch_keys[] = { "anyOf", "oneOf" };
-    for (size_t key = 0; key < 2; key++)
-        json_array_foreach (json_object_get (schema, branch_keys[key]), index, item) {
-            said = true;
-            kinds |= s_kinds (root, item, depth + 1);
-        }
-    return said ? kinds : K_ANY;
-}
-
 //  True if null is a value `schema` lets through, as far as its type,
 //  enum, const and alternatives say. An unconstrained schema (or none:
 //  an undeclared property) lets everything through.
@@ -516,43 +545,111 @@ s_property (json_t *root, json_t *schema, const char *name, int depth)
 //  The JSON a string stands for when the schema wants an object or an
 //  array there and no string: what an LLM sends for a value Gemini's
 //  Schema could only declare as JSON text, and what models often send
-//  for a nested object anyway. NULL if it is not that.
+//  for a nested object anyway. NULL if it is not that. The schema is read
+//  as the conversion read it when it declared the JSON text
+//  (formats_schema_takes), so that every value declared as JSON text is
+//  decoded.
 static json_t *
 s_decoded (json_t *root, json_t *schema, json_t *value)
 {
-    int kinds = s_kinds (root, schema, 0);
-    if (!json_is_string (value) || kinds == K_ANY || (kinds & K_STRING) ||
-        !(kinds & (K_OBJECT | K_ARRAY)))
+    if (!json_is_string (value))
+        return NULL;
+    int takes = formats_schema_takes (root, schema);
+    if (takes == FORMATS_TAKES_ANY || (takes & FORMATS_TAKES_STRING) ||
+        !(takes & (FORMATS_TAKES_OBJECT | FORMATS_TAKES_ARRAY)))
         return NULL;
     json_t *decoded = json_loads (json_string_value (value), 0, NULL);
-    if ((json_is_object (decoded) && (kinds & K_OBJECT)) ||
-        (json_is_array (decoded) && (kinds & K_ARRAY)))
+    if ((json_is_object (decoded) && (takes & FORMATS_TAKES_OBJECT)) ||
+        (json_is_array (decoded) && (takes & FORMATS_TAKES_ARRAY)))
         return decoded;
     json_decref (decoded);
     return NULL;
 }
 
-static void s_fix_value (json_t *value, json_t *schema, json_t *root, int depth);
+static void s_fix_value (json_t *value, json_t *schema, json_t *root, json_t *renames, int depth);
 
-//  Fixes the arguments `args` (an object) for schema `schema`: takes out
-//  the nulls that stand for "not given" (a strict-mode LLM must send
-//  every property, and sends null for the optional ones, which the
-//  server's own schema may not allow) and decodes JSON text where an
-//  object or an array belongs. A null the schema admits, or one for a
-//  required property, stays: that is the LLM's answer.
+//  The schema of the values of the keys `schema` does not declare: its
+//  additionalProperties, when that is a schema
+static json_t *
+s_additional (json_t *root, json_t *schema)
+{
+    json_t *additional =
+        json_object_get (formats_schema_resolve (root, schema), "additionalProperties");
+    return json_is_object (additional) ? additional : NULL;
+}
+
+//  Gives the arguments in `args` that the provider knew by another name
+//  (`renames`: sent name -> the tool's name) their names back, where
+//  `schema` declares the tool's name and the arguments do not hold it
+//  already; the order of the arguments stays.
 static void
-s_fix_object (json_t *args, json_t *schema, json_t *root, int depth)
+s_rename_back (json_t *args, json_t *schema, json_t *root, json_t *renames)
+{
+    if (!renames)
+        return;
+    json_t *renamed = NULL;
+    const char *key;
+    size_t key_len;
+    json_t *value;
+    json_object_keylen_foreach (args, key, key_len, value) {
+        json_t *original = json_object_getn (renames, key, key_len);
+        const char *name = json_string_value (original);
+        size_t len = json_string_length (original);
+        bool back = name && !json_object_getn (args, name, len) &&
+                    !s_property (root, schema, key, 0) && s_property (root, schema, name, 0);
+        if (back && !renamed) {
+            //  The arguments before this one, as they were
+            renamed = json_object ();
+            const char *before;
+            size_t before_len;
+            json_t *kept;
+            json_object_keylen_foreach (args, before, before_len, kept) {
+                if (before == key)
+                    break;
+                json_object_setn (renamed, before, before_len, kept);
+            }
+        }
+        if (renamed)
+            json_object_setn (renamed, back ? name : key, back ? len : key_len, value);
+    }
+    if (!renamed)
+        return;
+    json_object_clear (args);
+    json_object_keylen_foreach (renamed, key, key_len, value)
+        json_object_setn (args, key, key_len, value);
+    json_decref (renamed);
+}
+
+//  Fixes the arguments `args` (an object) for schema `schema`: gives
+//  renamed arguments their names back, takes out the nulls that stand
+//  for "not given" (a strict-mode LLM must send every property, and
+//  sends null for the optional ones, which the server's own schema may
+//  not allow) and decodes JSON text where an object or an array belongs.
+//  A null the schema admits, or one for a required property, stays:
+//  that is the LLM's answer.
+static void
+s_fix_object (json_t *args, json_t *schema, json_t *root, json_t *renames, int depth)
 {
     if (!json_is_object (args) || depth > SCHEMA_DEPTH_MAX)
         return;
+    s_rename_back (args, schema, root, renames);
     json_t *required = json_object_get (formats_schema_resolve (root, schema), "required");
+    json_t *additional = s_additional (root, schema);
     const char *key;
     json_t *value;
     void *next;
     json_object_foreach_safe (args, next, key, value) {
         json_t *property = s_property (root, schema, key, 0);
-        if (!property)
+        if (!property) {
+            //  A key of a map: its value may hold properties too
+            if (additional) {
+                json_t *decoded = s_decoded (root, additional, value);
+                if (decoded)
+                    json_object_set_new (args, key, decoded);
+                s_fix_value (json_object_get (args, key), additional, root, renames, depth + 1);
+            }
             continue;
+        }
         json_t *decoded = s_decoded (root, property, value);
         if (decoded)
             json_object_set_new (args, key, decoded);
@@ -561,31 +658,35 @@ s_fix_object (json_t *args, json_t *schema, json_t *root, int depth)
             json_object_del (args, key);
             continue;
         }
-        s_fix_value (json_object_get (args, key), property, root, depth + 1);
+        s_fix_value (json_object_get (args, key), property, root, renames, depth + 1);
     }
 }
 
 static void
-s_fix_value (json_t *value, json_t *schema, json_t *root, int depth)
+s_fix_value (json_t *value, json_t *schema, json_t *root, json_t *renames, int depth)
 {
     if (json_is_object (value))
-        s_fix_object (value, schema, root, depth);
+        s_fix_object (value, schema, root, renames, depth);
     else if (json_is_array (value) && depth <= SCHEMA_DEPTH_MAX) {
-        json_t *items = json_object_get (formats_schema_resolve (root, schema), "items");
+        //  A tuple's positions have schemas of their own, the rest items
+        json_t *resolved = formats_schema_resolve (root, schema);
+        json_t *prefix = json_object_get (resolved, "prefixItems");
+        json_t *items = json_object_get (resolved, "items");
         size_t index;
         json_t *item;
         json_array_foreach (value, index, item) {
-            json_t *decoded = s_decoded (root, items, item);
+            json_t *own = index < json_array_size (prefix) ? json_array_get (prefix, index) : items;
+            json_t *decoded = s_decoded (root, own, item);
             if (decoded)
                 json_array_set_new (value, index, decoded);
-            s_fix_value (json_array_get (value, index), items, root, depth + 1);
+            s_fix_value (json_array_get (value, index), own, root, renames, depth + 1);
         }
     }
 }
 
 json_t *
-formats_call_args (json_t *tools, const char *name, const char *args_text, mcpact_status_t *status,
-                   char **error)
+formats_call_args (json_t *tools, mcpact_format_t format, const char *name, const char *args_text,
+                   mcpact_status_t *status, char **error)
 {
     *error = NULL;
     *status = MCPACT_OK;
@@ -620,10 +721,13 @@ formats_call_args (json_t *tools, const char *name, const char *args_text, mcpac
         }
     }
     //  The arguments are fixed against the schema in its clean form, with
-    //  allOf folded and alternatives at the top merged
+    //  allOf folded and alternatives at the top merged; the names the
+    //  provider's form gave properties are mapped back on the way
     json_t *schema = json_object_get (tool, "inputSchema");
     json_t *normal = formats_schema (schema, FORMATS_SCHEMA_JSON, NULL);
-    s_fix_object (args, normal, normal, 0);
+    json_t *renames = tool ? formats_names_back (schema, s_subset (format)) : NULL;
+    s_fix_object (args, normal, normal, renames, 0);
+    json_decref (renames);
     json_decref (normal);
 
     //  Required arguments only at the top: the rest is the server's to check
@@ -1037,7 +1141,7 @@ mcpact_agent_call_as (mcpact_agent_t *self, mcpact_format_t format, const char *
         json_t *tools = text ? json_loads (text, 0, NULL) : NULL;
         free (text);
         mcpact_status_t status;
-        json_t *args = formats_call_args (tools, call.name, call.args, &status, &error);
+        json_t *args = formats_call_args (tools, format, call.name, call.args, &status, &error);
         json_decref (tools);
         if (args) {
             char *args_text = json_dumps (args, JSON_COMPACT);

@@ -64,16 +64,18 @@ json_t *formats_gemini_schema (json_t *schema);
 json_t *formats_tools (json_t *tools, mcpact_format_t format, int flags);
 
 //  Checks a call of tool `name` (its exposed name in `tools`) with
-//  arguments `args_text` (NULL: none). Returns the arguments to send: a
-//  JSON object, with the nulls a strict-mode LLM puts in for optional
-//  arguments that do not admit null taken out, and JSON text decoded
-//  where the schema wants an object or an array and no string. On an unknown tool,
-//  arguments that are not a JSON object, or a required argument missing,
-//  returns NULL and sets *status (MCPACT_ERR_UNKNOWN_TOOL or
-//  MCPACT_ERR_ARGS) and *error (a reason naming the tool or the field).
-//  With `tools` NULL (the list could not be had) only the JSON is checked.
-json_t *formats_call_args (json_t *tools, const char *name, const char *args_text,
-                           mcpact_status_t *status, char **error);
+//  arguments `args_text` (NULL: none), made through `format`. Returns the
+//  arguments to send: a JSON object, with the names `format`'s schema
+//  gave properties mapped back to the tool's own (formats_names_back),
+//  the nulls a strict-mode LLM puts in for optional arguments that do not
+//  admit null taken out, and JSON text decoded where the schema wants an
+//  object or an array and no string. On an unknown tool, arguments that
+//  are not a JSON object, or a required argument missing, returns NULL
+//  and sets *status (MCPACT_ERR_UNKNOWN_TOOL or MCPACT_ERR_ARGS) and
+//  *error (a reason naming the tool or the field). With `tools` NULL (the
+//  list could not be had) only the JSON is checked.
+json_t *formats_call_args (json_t *tools, mcpact_format_t format, const char *name,
+                           const char *args_text, mcpact_status_t *status, char **error);
 
 //  A CallToolResult (its JSON text, as from mcpact_result_json), with the
 //  call's status and error reason, as the provider's tool result for call

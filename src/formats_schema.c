@@ -7,14 +7,18 @@
     allOf folded, draft-04/07 spellings rewritten, references kept only
     where they point into $defs/definitions (or at the root), arrays given
     items. The second starts from that and makes OpenAI's strict form or
-    Gemini's Schema object. Each rule, and which provider document it
-    comes from, is in docs/formats.md. Pure functions, no state: any
-    thread. Inputs are only read; outputs are new trees, which may share
+    Gemini's Schema object. Anthropic's and Gemini's forms then get the
+    property names their rules take (formats_names), and the sentences
+    that say a choice use those names. Each rule, and which provider
+    document it comes from, is in docs/formats.md. Pure functions, no
+    state: any thread. Inputs are only read; outputs are new trees, which may share
     leaf values (strings, numbers) with the input by reference count.
     =========================================================================
 */
 
 #include "formats_schema.h"
+
+#include "formats_names.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -71,8 +75,9 @@ typedef struct {
     json_t *root;                     //  what references resolve against
     const char *stack[REF_STACK_MAX]; //  references being expanded on this path
     size_t stack_size;
-    size_t budget; //  schema nodes still to make
-    bool lossy;    //  strict: the subset cannot carry the schema
+    size_t budget;   //  schema nodes still to make
+    bool lossy;      //  strict: the subset cannot carry the schema
+    json_t *renames; //  the property names the output gives: tool's -> sent; NULL: none
 } ctx_t;
 
 //  --------------------------------------------------------------------------
@@ -240,37 +245,77 @@ s_describe (json_t *node, const char *text)
 //  --------------------------------------------------------------------------
 //  References
 
+//  The value of hex digit `c`, or -1
+static int
+s_hex (char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 //  The schema a local reference ("#", "#/$defs/Name", any "#/a/b" JSON
-//  pointer) points at in `root`, or NULL
+//  pointer) points at in `root`, or NULL. The fragment is a URI's, so
+//  percent-encoded (RFC 3986: "%20" is a space, "%2F" a slash that
+//  separates); what it decodes to is a JSON pointer (RFC 6901), whose
+//  tokens escape '~' as "~0" and '/' as "~1". A '%' without two hex
+//  digits after it is taken as it is
 static json_t *
 s_ref_target (json_t *root, const char *ref)
 {
     if (!ref || ref[0] != '#')
         return NULL;
+    size_t size = strlen (ref);
+    char *pointer = (char *) malloc (size);
+    if (!pointer)
+        return NULL;
+    size_t out = 0;
+    for (size_t in = 1; in < size; in++) {
+        int high = ref[in] == '%' && in + 2 < size ? s_hex (ref[in + 1]) : -1;
+        int low = high >= 0 ? s_hex (ref[in + 2]) : -1;
+        if (high >= 0 && low >= 0) {
+            pointer[out++] = (char) (high * 16 + low);
+            in += 2;
+        } else
+            pointer[out++] = ref[in];
+    }
     json_t *node = root;
-    const char *p = ref + 1;
-    while (*p == '/' && node) {
-        p++;
-        size_t len = strcspn (p, "/");
-        //  JSON pointer escapes: ~1 is '/', ~0 is '~'
-        char *token = (char *) malloc (len + 1);
-        if (!token)
-            return NULL;
-        size_t out = 0;
+    size_t at = 0;
+    while (at < out && pointer[at] == '/' && node) {
+        at++;
+        size_t len = 0;
+        while (at + len < out && pointer[at + len] != '/')
+            len++;
+        //  Unescaped in place: a token only gets shorter
+        char *token = pointer + at;
+        size_t kept = 0;
         for (size_t in = 0; in < len; in++) {
-            if (p[in] == '~' && in + 1 < len && (p[in + 1] == '0' || p[in + 1] == '1')) {
-                token[out++] = p[in + 1] == '0' ? '~' : '/';
+            if (token[in] == '~' && in + 1 < len &&
+                (token[in + 1] == '0' || token[in + 1] == '1')) {
+                token[kept++] = token[in + 1] == '0' ? '~' : '/';
                 in++;
             } else
-                token[out++] = p[in];
+                token[kept++] = token[in];
         }
-        token[out] = 0;
-        node = json_is_array (node) ? json_array_get (node, strtoul (token, NULL, 10))
-                                    : json_object_get (node, token);
-        free (token);
-        p += len;
+        if (json_is_array (node)) {
+            char *end = NULL;
+            char saved = token[kept];
+            token[kept] = 0;
+            unsigned long index = strtoul (token, &end, 10);
+            bool digits = kept > 0 && end == token + kept;
+            token[kept] = saved;
+            node = digits ? json_array_get (node, index) : NULL;
+        } else
+            node = json_object_getn (node, token, kept);
+        at += len;
     }
-    return *p ? NULL : node;
+    bool whole = at >= out;
+    free (pointer);
+    return whole ? node : NULL;
 }
 
 //  True if `ref` is one the output keeps as it is: the root, or a
@@ -286,8 +331,10 @@ s_ref_kept (json_t *root, const char *ref)
         if (strncmp (ref, "#/", 2) != 0 || strncmp (ref + 2, keys[key], len) != 0 ||
             ref[2 + len] != '/')
             continue;
+        //  A name that needs escapes or decoding goes in by copy: not
+        //  every reader of the output decodes them
         const char *name = ref + 3 + len;
-        if (!*name || strpbrk (name, "/~"))
+        if (!*name || strpbrk (name, "/~%"))
             return false;
         json_t *target = json_object_get (json_object_get (root, keys[key]), name);
         return json_is_object (target) || json_is_boolean (target);
@@ -418,11 +465,21 @@ s_merge_property (json_t *properties, const char *name, json_t *schema)
     json_decref (those);
 }
 
+//  The name a property goes by in the output: as `renames` (tool's name
+//  -> the name sent) has it, or its own
+static const char *
+s_sent_name (json_t *renames, const char *name)
+{
+    const char *sent = json_string_value (json_object_get (renames, name));
+    return sent ? sent : name;
+}
+
 //  What an alternative asks for, in words: its fixed values
-//  ("action=create") and its required names; NULL if it asks for nothing,
-//  which makes the choice among the alternatives no constraint at all
+//  ("action=create") and its required names, as the output names them
+//  (`renames`); NULL if it asks for nothing, which makes the choice
+//  among the alternatives no constraint at all
 static char *
-s_branch_label (json_t *branch)
+s_branch_label (json_t *branch, json_t *renames)
 {
     json_t *properties = json_object_get (branch, "properties");
     json_t *required = json_object_get (branch, "required");
@@ -436,8 +493,8 @@ s_branch_label (json_t *branch)
             char *text = json_is_string (value)
                              ? strdup (json_string_value (value))
                              : json_dumps (value, JSON_COMPACT | JSON_ENCODE_ANY);
-            char *joined = s_printf ("%s%s%s=%s", fixed ? fixed : "", fixed ? ", " : "", name,
-                                     text ? text : "?");
+            char *joined = s_printf ("%s%s%s=%s", fixed ? fixed : "", fixed ? ", " : "",
+                                     s_sent_name (renames, name), text ? text : "?");
             free (text);
             free (fixed);
             fixed = joined;
@@ -454,7 +511,8 @@ s_branch_label (json_t *branch)
         json_decref (values);
         if (!required_name || is_fixed)
             continue;
-        char *joined = s_printf ("%s%s%s", names ? names : "", names ? " and " : "", required_name);
+        char *joined = s_printf ("%s%s%s", names ? names : "", names ? " and " : "",
+                                 s_sent_name (renames, required_name));
         free (names);
         names = joined;
     }
@@ -470,9 +528,10 @@ s_branch_label (json_t *branch)
 
 //  Merges the alternatives `branches` (resolved schemas) into the object
 //  schema `out`: all their properties, optional unless every alternative
-//  requires them. Returns the sentence that says the choice, or NULL
+//  requires them. Returns the sentence that says the choice (with the
+//  names `renames` gives), or NULL
 static char *
-s_merge_alternatives (json_t *out, json_t *branches, bool exclusive)
+s_merge_alternatives (json_t *out, json_t *branches, bool exclusive, json_t *renames)
 {
     json_t *properties = json_object_get (out, "properties");
     properties = json_is_object (properties) ? json_copy (properties) : json_object ();
@@ -499,7 +558,7 @@ s_merge_alternatives (json_t *out, json_t *branches, bool exclusive)
             for (size_t at = json_array_size (common); at-- > 0;)
                 if (!s_in_list (required, json_string_value (json_array_get (common, at))))
                     json_array_remove (common, at);
-        char *label = s_branch_label (branch);
+        char *label = s_branch_label (branch, renames);
         if (!label)
             vacuous = true;
         else {
@@ -749,11 +808,11 @@ s_json (ctx_t *ctx, json_t *node, int depth)
 //  The JSON-subset form of a whole input schema: an object at the top
 //  with alternatives there merged (*note says them), definitions along
 static json_t *
-s_json_root (json_t *input, char **note)
+s_json_root (json_t *input, char **note, json_t *renames)
 {
     *note = NULL;
     json_t *empty = json_is_object (input) ? NULL : json_object ();
-    ctx_t ctx = { .root = empty ? empty : input, .budget = NODE_BUDGET };
+    ctx_t ctx = { .root = empty ? empty : input, .budget = NODE_BUDGET, .renames = renames };
     json_t *out = s_expand_kept (&ctx, s_json (&ctx, ctx.root, 0), 0);
 
     //  Alternatives at the top, which no provider takes there: one object
@@ -769,7 +828,7 @@ s_json_root (json_t *input, char **note)
         json_array_foreach (branches, index, branch)
             json_array_append_new (resolved, s_expand_kept (&ctx, json_copy (branch), 1));
         json_object_del (out, branch_keys[key]);
-        char *said = s_merge_alternatives (out, resolved, key == 1);
+        char *said = s_merge_alternatives (out, resolved, key == 1, ctx.renames);
         json_decref (resolved);
         if (said) {
             char *joined = *note ? s_printf ("%s %s", *note, said) : NULL;
@@ -835,7 +894,7 @@ s_fold_alternatives (ctx_t *ctx, json_t *node)
             json_array_append (resolved, target ? target : branch);
         }
         json_object_del (out, branch_keys[key]);
-        char *said = s_merge_alternatives (out, resolved, key == 1);
+        char *said = s_merge_alternatives (out, resolved, key == 1, ctx->renames);
         json_decref (resolved);
         s_describe (out, said);
         free (said);
@@ -1311,13 +1370,84 @@ s_gemini_values (json_t *node, json_t *out, int types)
     return types;
 }
 
+//  Adds `text` to the description of `out`, in parentheses after what
+//  it says already
+static void
+s_gemini_say (json_t *out, const char *text)
+{
+    const char *description = s_str (out, "description");
+    char *said =
+        description && *description ? s_printf ("%s (%s)", description, text) : strdup (text);
+    if (said)
+        json_object_set_new (out, "description", json_string (said));
+    free (said);
+}
+
+//  The formats Gemini's Schema takes, by type ("Supported formats: for
+//  NUMBER type: float, double for INTEGER type: int32, int64 for STRING
+//  type: enum, date-time"); any other is refused with "only 'enum' and
+//  'date-time' are supported for STRING type". Another format of
+//  `node` goes into the description, where it still tells the LLM what
+//  to write
+static void
+s_gemini_format (json_t *node, json_t *out, int kind)
+{
+    static const char *string_formats[] = { "enum", "date-time" };
+    static const char *integer_formats[] = { "int32", "int64" };
+    static const char *number_formats[] = { "float", "double" };
+    const char *format = s_str (node, "format");
+    if (!format)
+        return;
+    bool taken = kind == T_STRING    ? S_IN (format, string_formats)
+                 : kind == T_INTEGER ? S_IN (format, integer_formats)
+                 : kind == T_NUMBER  ? S_IN (format, number_formats)
+                                     : false;
+    //  "enum" says the string is one of the enum's values, so only beside one
+    if (taken && streq (format, "enum") && !json_object_get (out, "enum"))
+        return;
+    if (taken) {
+        json_object_set (out, "format", json_object_get (node, "format"));
+        return;
+    }
+    char *text = s_printf ("format: %s", format);
+    if (text)
+        s_gemini_say (out, text);
+    free (text);
+}
+
+//  A schema too deep or too big to write out: a value of an object or an
+//  array kind goes as JSON text, one of scalar types as those types, any
+//  value as a string
+static json_t *
+s_gemini_cut (json_t *node)
+{
+    int types = s_types (node) ? s_types (node) : s_implied_type (node);
+    int kinds = types & ~T_NULL;
+    if (kinds & (T_OBJECT | T_ARRAY))
+        return s_gemini_text (node, types);
+    json_t *out = json_object ();
+    if (kinds & (kinds - 1)) {
+        json_t *branches = json_array ();
+        for (int index = 0; index < TYPE_COUNT; index++)
+            if (kinds & (1 << index))
+                json_array_append_new (branches,
+                                       json_pack ("{s:o}", "type", s_type_value (1 << index)));
+        json_object_set_new (out, "anyOf", branches);
+    } else
+        json_object_set_new (out, "type", s_type_value (kinds ? kinds : T_STRING));
+    s_gemini_words (node, out);
+    if (types & T_NULL)
+        json_object_set_new (out, "nullable", json_true ());
+    return out;
+}
+
 static json_t *
 s_gemini (ctx_t *ctx, json_t *node, int depth)
 {
     if (!json_is_object (node))
         return json_pack ("{s:s}", "type", "string");
     if (depth > SCHEMA_DEPTH_MAX || ctx->budget == 0)
-        return s_gemini_text (node, T_OBJECT);
+        return s_gemini_cut (node);
     ctx->budget--;
     const char *ref = s_str (node, "$ref");
     if (ref) {
@@ -1336,7 +1466,8 @@ s_gemini (ctx_t *ctx, json_t *node, int depth)
         json_object_del (merged, "$ref");
         if (!s_enter (ctx, ref)) {
             //  A cycle: the rest goes as text
-            json_t *out = s_gemini_text (merged, s_types (merged) ? s_types (merged) : T_OBJECT);
+            int types = s_types (merged) ? s_types (merged) : s_implied_type (merged);
+            json_t *out = s_gemini_text (merged, types & ~T_NULL ? types : types | T_OBJECT);
             json_decref (merged);
             return out;
         }
@@ -1465,15 +1596,17 @@ s_gemini (ctx_t *ctx, json_t *node, int depth)
             if (json_object_get (node, keys[key]))
                 json_object_set (out, keys[key], json_object_get (node, keys[key]));
     } else if (kinds == T_STRING) {
-        const char *keys[] = { "format", "pattern", "minLength", "maxLength" };
-        for (size_t key = 0; key < 4; key++)
-            if (json_object_get (node, keys[key]))
-                json_object_set (out, keys[key], json_object_get (node, keys[key]));
-    } else if (kinds == T_NUMBER || kinds == T_INTEGER) {
-        const char *keys[] = { "format", "minimum", "maximum" };
+        const char *keys[] = { "pattern", "minLength", "maxLength" };
         for (size_t key = 0; key < 3; key++)
             if (json_object_get (node, keys[key]))
                 json_object_set (out, keys[key], json_object_get (node, keys[key]));
+        s_gemini_format (node, out, kinds);
+    } else if (kinds == T_NUMBER || kinds == T_INTEGER) {
+        const char *keys[] = { "minimum", "maximum" };
+        for (size_t key = 0; key < 2; key++)
+            if (json_object_get (node, keys[key]))
+                json_object_set (out, keys[key], json_object_get (node, keys[key]));
+        s_gemini_format (node, out, kinds);
     }
     if (kinds != T_STRING)
         json_object_del (out, "enum");
@@ -1487,9 +1620,9 @@ s_gemini (ctx_t *ctx, json_t *node, int depth)
 //  The Gemini form of a JSON-subset schema, or NULL if it declares no
 //  parameters (Gemini refuses an OBJECT without properties)
 static json_t *
-s_gemini_root (json_t *normal)
+s_gemini_root (json_t *normal, json_t *renames)
 {
-    ctx_t ctx = { .root = normal, .budget = NODE_BUDGET };
+    ctx_t ctx = { .root = normal, .budget = NODE_BUDGET, .renames = renames };
     json_t *out = s_gemini (&ctx, normal, 0);
     if (json_object_size (json_object_get (out, "properties")) == 0) {
         json_decref (out);
@@ -1499,17 +1632,80 @@ s_gemini_root (json_t *normal)
 }
 
 //  --------------------------------------------------------------------------
+//  What a value may be
+
+static int
+s_takes (json_t *root, json_t *schema, int depth)
+{
+    schema = formats_schema_resolve (root, schema);
+    if (!json_is_object (schema) || depth > SCHEMA_DEPTH_MAX)
+        return FORMATS_TAKES_ANY;
+    if ((json_object_get (schema, "anyOf") || json_object_get (schema, "oneOf")) &&
+        s_has_shape (schema)) {
+        //  Alternatives beside a shape of its own are merged into it, as
+        //  the strict and Gemini forms do
+        ctx_t ctx = { .root = root, .budget = NODE_BUDGET };
+        json_t *folded = s_fold_alternatives (&ctx, schema);
+        int takes = s_takes (root, folded, depth + 1);
+        json_decref (folded);
+        return takes;
+    }
+    int types = s_types (schema);
+    bool said = types != 0;
+    const char *branch_keys[] = { "anyOf", "oneOf" };
+    int branches = 0;
+    for (size_t key = 0; key < 2; key++) {
+        size_t index;
+        json_t *branch;
+        json_array_foreach (json_object_get (schema, branch_keys[key]), index, branch) {
+            said = true;
+            branches |= s_takes (root, branch, depth + 1);
+        }
+    }
+    if (!said)
+        types = s_implied_type (schema);
+    if (!said && !types)
+        return FORMATS_TAKES_ANY;
+    int takes = branches;
+    if (types & T_STRING)
+        takes |= FORMATS_TAKES_STRING;
+    if (types & T_OBJECT)
+        takes |= FORMATS_TAKES_OBJECT;
+    if (types & T_ARRAY)
+        takes |= FORMATS_TAKES_ARRAY;
+    if (types & (T_NUMBER | T_INTEGER | T_BOOLEAN | T_NULL))
+        takes |= FORMATS_TAKES_OTHER;
+    return takes;
+}
+
+int
+formats_schema_takes (json_t *root, json_t *schema)
+{
+    return s_takes (root, schema, 0);
+}
+
+//  --------------------------------------------------------------------------
 
 json_t *
 formats_schema (json_t *input, formats_schema_t subset, char **note)
 {
+    json_t *renames = formats_names_renames (input, subset);
     char *said = NULL;
-    json_t *out = s_json_root (input, &said);
+    json_t *out = s_json_root (input, &said, renames);
     if (subset == FORMATS_SCHEMA_STRICT || subset == FORMATS_SCHEMA_GEMINI) {
         json_t *normal = out;
-        out = subset == FORMATS_SCHEMA_STRICT ? s_strict_root (normal) : s_gemini_root (normal);
+        out = subset == FORMATS_SCHEMA_STRICT ? s_strict_root (normal)
+                                              : s_gemini_root (normal, renames);
         json_decref (normal);
     }
+    if (out && renames) {
+        //  Renamed in a copy of its own: a schema met twice is noted once
+        json_t *copy = json_deep_copy (out);
+        json_decref (out);
+        out = copy;
+        formats_names_apply (out, renames);
+    }
+    json_decref (renames);
     if (note && out)
         *note = said;
     else {

@@ -4,11 +4,16 @@
 
     A checker written apart from src/formats_schema.c, from the providers'
     documented rules (docs/formats.md): sc_subset_problem says whether a
-    schema lies inside the JSON, strict or Gemini subset; sc_params_problem
+    schema lies inside the JSON, strict, Gemini or Anthropic subset (the
+    last: JSON with the property keys Anthropic takes); sc_params_problem
     whether every parameter (property path, "a.b", "list[].c") of the input
-    schema is still there in the output, or inside a value the output
-    carries whole as JSON text; sc_tools_problem checks a formats_tools
-    output both ways, tool by tool. Each returns NULL, or a malloc'ed
+    schema is still there in the output (under a new name that its
+    description gives back), or inside a value the output carries whole
+    as JSON text; sc_call_problem whether arguments written
+    after the output reach the tool under its own names with that JSON
+    text decoded (through formats_call_args); sc_tools_problem checks a
+    formats_tools output all three ways, tool by tool, and the
+    description against the provider's limit. Each returns NULL, or a malloc'ed
     reason that names the place. Header-only, static functions, for the
     tests and the fuzz target; single-threaded use.
     =========================================================================
@@ -20,6 +25,7 @@
 #include "formats.h"
 #include "formats_schema.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -178,7 +184,8 @@ sc_is_count (json_t *value)
 }
 
 //  The target of a local reference in `root`: only the forms the output
-//  may keep ("#", "#/$defs/Name", "#/definitions/Name")
+//  may keep ("#", "#/$defs/Name", "#/definitions/Name", a name that
+//  needs no escape or decoding, which not every reader does)
 static json_t *
 sc_kept_target (json_t *root, const char *ref)
 {
@@ -188,48 +195,96 @@ sc_kept_target (json_t *root, const char *ref)
     for (int key = 0; key < 2; key++) {
         size_t len = strlen (keys[key]);
         if (strncmp (ref, "#/", 2) == 0 && strncmp (ref + 2, keys[key], len) == 0 &&
-            ref[2 + len] == '/' && !strpbrk (ref + 3 + len, "/~"))
+            ref[2 + len] == '/' && !strpbrk (ref + 3 + len, "/~%"))
             return json_object_get (json_object_get (root, keys[key]), ref + 3 + len);
     }
     return NULL;
 }
 
-//  Any local JSON pointer, for reading the input
+//  Any local JSON pointer, for reading the input: a URI fragment, so
+//  percent-decoded first (RFC 3986), then split at '/' into tokens that
+//  escape '~' and '/' as "~0" and "~1" (RFC 6901)
 static json_t *
 sc_pointer (json_t *root, const char *ref)
 {
     if (!ref || ref[0] != '#')
         return NULL;
+    char decoded[2048];
+    size_t size = 0;
+    for (const char *p = ref + 1; *p; p++) {
+        if (size + 1 >= sizeof decoded)
+            return NULL;
+        unsigned value;
+        if (*p == '%' && isxdigit ((unsigned char) p[1]) && isxdigit ((unsigned char) p[2]) &&
+            sscanf (p + 1, "%2x", &value) == 1) {
+            decoded[size++] = (char) value;
+            p += 2;
+        } else
+            decoded[size++] = *p;
+    }
     json_t *node = root;
-    const char *p = ref + 1;
-    char token[512];
-    while (*p == '/' && node) {
-        p++;
-        size_t len = strcspn (p, "/");
+    size_t at = 0;
+    char token[2048];
+    while (at < size && decoded[at] == '/' && node) {
+        at++;
         size_t out = 0;
-        for (size_t in = 0; in < len && out + 1 < sizeof token; in++) {
-            if (p[in] == '~' && in + 1 < len && (p[in + 1] == '0' || p[in + 1] == '1')) {
-                token[out++] = p[in + 1] == '0' ? '~' : '/';
-                in++;
+        for (; at < size && decoded[at] != '/'; at++) {
+            if (decoded[at] == '~' && at + 1 < size &&
+                (decoded[at + 1] == '0' || decoded[at + 1] == '1')) {
+                token[out++] = decoded[at + 1] == '0' ? '~' : '/';
+                at++;
             } else
-                token[out++] = p[in];
+                token[out++] = decoded[at];
         }
         token[out] = 0;
-        node = json_is_array (node) ? json_array_get (node, strtoul (token, NULL, 10))
-                                    : json_object_get (node, token);
-        p += len;
+        if (json_is_array (node)) {
+            char *end = NULL;
+            unsigned long index = strtoul (token, &end, 10);
+            node = out > 0 && end == token + out ? json_array_get (node, index) : NULL;
+        } else
+            node = json_object_getn (node, token, out);
     }
-    return *p ? NULL : node;
+    return at >= size ? node : NULL;
 }
 
 //  --------------------------------------------------------------------------
 //  The JSON subset (OpenAI without strict mode, Anthropic): JSON Schema
 //  2020-12, no allOf, arrays with items; at the top an object
 
-static char *sc_json_node (json_t *root, json_t *node, const char *where, int depth);
+static char *sc_json_node (json_t *root, json_t *node, const char *where, int depth, bool keys);
+
+//  True if Anthropic takes `name` (`len` bytes) as a property key:
+//  "Property keys should match pattern '^[a-zA-Z0-9_.-]{1,64}$'"
+static bool
+sc_key_ok (const char *name, size_t len)
+{
+    if (len < 1 || len > 64)
+        return false;
+    for (size_t at = 0; at < len; at++)
+        if (!isascii ((unsigned char) name[at]) ||
+            !(isalnum ((unsigned char) name[at]) || (name[at] && strchr ("_.-", name[at]))))
+            return false;
+    return true;
+}
+
+//  True if Gemini takes `name` (`len` bytes) as a parameter name:
+//  "Parameter names must start with a letter or an underscore and must
+//  only contain chars a-z, A-Z, 0-9, or underscores with a maximum
+//  length of 64"
+static bool
+sc_gemini_name_ok (const char *name, size_t len)
+{
+    if (len < 1 || len > 64 || isdigit ((unsigned char) name[0]))
+        return false;
+    for (size_t at = 0; at < len; at++)
+        if (!isascii ((unsigned char) name[at]) ||
+            !(isalnum ((unsigned char) name[at]) || name[at] == '_'))
+            return false;
+    return true;
+}
 
 static char *
-sc_json_map (json_t *root, json_t *map, const char *where, const char *key, int depth)
+sc_json_map (json_t *root, json_t *map, const char *where, const char *key, int depth, bool keys)
 {
     char *here = sc_join (where, key);
     char *problem = NULL;
@@ -241,15 +296,20 @@ sc_json_map (json_t *root, json_t *map, const char *where, const char *key, int 
         if (problem)
             break;
         char *place = sc_join (here, name);
-        problem = sc_json_node (root, sub, place, depth + 1);
+        if (keys && strcmp (key, "properties") == 0 &&
+            !sc_key_ok (name, json_object_iter_key_len (json_object_key_to_iter (name))))
+            problem = sc_fail (place, "a property key Anthropic refuses");
+        else
+            problem = sc_json_node (root, sub, place, depth + 1, keys);
         free (place);
     }
     free (here);
     return problem;
 }
 
+//  `keys`: property keys must be ones Anthropic takes
 static char *
-sc_json_node (json_t *root, json_t *node, const char *where, int depth)
+sc_json_node (json_t *root, json_t *node, const char *where, int depth, bool keys)
 {
     static const char *const counts[] = { "minLength",     "maxLength",     "minItems", "maxItems",
                                           "minProperties", "maxProperties", NULL };
@@ -285,10 +345,10 @@ sc_json_node (json_t *root, json_t *node, const char *where, int depth)
             }
         } else if (!strcmp (key, "properties") || !strcmp (key, "patternProperties") ||
                    !strcmp (key, "$defs") || !strcmp (key, "definitions"))
-            problem = sc_json_map (root, value, where, key, depth);
+            problem = sc_json_map (root, value, where, key, depth, keys);
         else if (!strcmp (key, "additionalProperties") || !strcmp (key, "items") ||
                  !strcmp (key, "not"))
-            problem = sc_json_node (root, value, here, depth + 1);
+            problem = sc_json_node (root, value, here, depth + 1, keys);
         else if (!strcmp (key, "prefixItems") || !strcmp (key, "anyOf") || !strcmp (key, "oneOf")) {
             if (!json_is_array (value) || json_array_size (value) == 0)
                 problem = sc_fail (here, "not a list of schemas");
@@ -300,7 +360,7 @@ sc_json_node (json_t *root, json_t *node, const char *where, int depth)
                 char index_text[24];
                 snprintf (index_text, sizeof index_text, "%zu", index);
                 char *place = sc_join (here, index_text);
-                problem = sc_json_node (root, sub, place, depth + 1);
+                problem = sc_json_node (root, sub, place, depth + 1, keys);
                 free (place);
             }
         } else if (!strcmp (key, "allOf"))
@@ -339,7 +399,7 @@ sc_json_node (json_t *root, json_t *node, const char *where, int depth)
 }
 
 static char *
-sc_json_problem (json_t *schema)
+sc_json_problem (json_t *schema, bool keys)
 {
     if (!json_is_object (schema))
         return sc_fail ("", "the schema is not an object");
@@ -352,7 +412,7 @@ sc_json_problem (json_t *schema)
     for (int key = 0; key < 5; key++)
         if (json_object_get (schema, banned[key]))
             return sc_fail ("", "%s at the top", banned[key]);
-    return sc_json_node (schema, schema, "", 0);
+    return sc_json_node (schema, schema, "", 0, keys);
 }
 
 //  --------------------------------------------------------------------------
@@ -618,6 +678,21 @@ sc_gemini_node (json_t *node, const char *where, int depth)
     if (problem)
         return problem;
     int types = sc_types (node);
+    //  "Supported formats: for NUMBER type: float, double for INTEGER type:
+    //  int32, int64 for STRING type: enum, date-time"; another is refused
+    //  ("only 'enum' and 'date-time' are supported for STRING type")
+    const char *format = json_string_value (json_object_get (node, "format"));
+    if (format) {
+        static const char *const strings[] = { "enum", "date-time", NULL };
+        static const char *const integers[] = { "int32", "int64", NULL };
+        static const char *const numbers[] = { "float", "double", NULL };
+        const char *const *taken = types == SC_STRING    ? strings
+                                   : types == SC_INTEGER ? integers
+                                   : types == SC_NUMBER  ? numbers
+                                                         : NULL;
+        if (!taken || !sc_in (format, taken))
+            return sc_fail (where, "format \"%s\" is not one Gemini takes for this type", format);
+    }
     json_t *values = json_object_get (node, "enum");
     if (values) {
         if (!json_is_array (values) || json_array_size (values) == 0)
@@ -637,6 +712,12 @@ sc_gemini_node (json_t *node, const char *where, int depth)
         json_t *sub;
         json_object_foreach (properties, name, sub) {
             char *place = sc_join (where, name);
+            if (!sc_gemini_name_ok (name,
+                                    json_object_iter_key_len (json_object_key_to_iter (name)))) {
+                problem = sc_fail (place, "a parameter name Gemini refuses");
+                free (place);
+                return problem;
+            }
             problem = sc_gemini_node (sub, place, depth + 1);
             free (place);
             if (problem)
@@ -685,8 +766,10 @@ sc_subset_problem (json_t *schema, formats_schema_t subset)
         return sc_strict_problem (schema);
     case FORMATS_SCHEMA_GEMINI:
         return sc_gemini_problem (schema);
+    case FORMATS_SCHEMA_ANTHROPIC:
+        return sc_json_problem (schema, true);
     default:
-        return sc_json_problem (schema);
+        return sc_json_problem (schema, false);
     }
 }
 
@@ -696,6 +779,7 @@ sc_subset_problem (json_t *schema, formats_schema_t subset)
 typedef struct {
     json_t *root;                    //  what references resolve against
     json_t *paths;                   //  path -> the types found there
+    json_t *names;                   //  an output's: the input's property names, else NULL
     const char *stack[SC_REF_STACK]; //  references being followed
     int stack_size;
     int depth_max;
@@ -724,7 +808,76 @@ sc_kinds (json_t *root, json_t *node, int depth)
         json_array_foreach (json_object_get (node, keys[key]), index, branch)
             kinds |= sc_kinds (root, branch, depth + 1);
     }
+    if (kinds)
+        return kinds;
+    //  The values it allows say the kinds exactly
+    json_t *values = json_object_get (node, "enum");
+    json_t *constant = json_object_get (node, "const");
+    json_t *list = constant ? json_pack ("[O]", constant) : json_incref (values);
+    size_t index;
+    json_t *value;
+    json_array_foreach (list, index, value)
+        kinds |= json_is_string (value)    ? SC_STRING
+                 : json_is_integer (value) ? SC_INTEGER
+                 : json_is_real (value)    ? SC_NUMBER
+                 : json_is_boolean (value) ? SC_BOOLEAN
+                 : json_is_array (value)   ? SC_ARRAY
+                 : json_is_object (value)  ? SC_OBJECT
+                                           : SC_NULL;
+    json_decref (list);
     return kinds ? kinds : SC_ALL;
+}
+
+//  Every name a schema document uses for properties (the keys of any
+//  "properties" object, the names in any "required" list), at any depth
+static void
+sc_names (json_t *node, json_t *names)
+{
+    size_t index;
+    json_t *value;
+    json_array_foreach (node, index, value)
+        sc_names (value, names);
+    const char *key;
+    json_object_foreach (node, key, value) {
+        if (strcmp (key, "properties") == 0) {
+            const char *name;
+            json_t *sub;
+            json_object_foreach (value, name, sub)
+                json_object_setn (names, name,
+                                  json_object_iter_key_len (json_object_key_to_iter (name)),
+                                  json_true ());
+        } else if (strcmp (key, "required") == 0) {
+            json_t *name;
+            json_array_foreach (value, index, name)
+                if (json_is_string (name))
+                    json_object_setn (names, json_string_value (name), json_string_length (name),
+                                      json_true ());
+        }
+        sc_names (value, names);
+    }
+}
+
+//  The name the tool gives an output's property `name` (schema `sub`):
+//  the same, when the input uses it; else the one its description says
+//  ("the tool's parameter \"NAME\""), as a new string; NULL if none
+static json_t *
+sc_original (json_t *names, const char *name, size_t len, json_t *sub)
+{
+    if (!names || json_object_getn (names, name, len))
+        return json_stringn (name, len);
+    const char *description = json_string_value (json_object_get (sub, "description"));
+    const char *said = NULL;
+    for (const char *at = description; at && (at = strstr (at, "tool's parameter \"")); at++)
+        said = at;
+    if (!said)
+        return NULL;
+    json_t *original = json_loads (said + strlen ("tool's parameter "),
+                                   JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK, NULL);
+    if (json_is_string (original) &&
+        json_object_getn (names, json_string_value (original), json_string_length (original)))
+        return original;
+    json_decref (original);
+    return NULL;
 }
 
 static void
@@ -760,8 +913,13 @@ sc_walk (sc_walk_t *walk, json_t *node, const char *path, int depth, bool top)
         json_object_foreach (json_object_get (node, "properties"), name, sub) {
             if (json_is_false (sub))
                 continue; //  a name that may not be given is no parameter
+            json_t *original = sc_original (
+                walk->names, name, json_object_iter_key_len (json_object_key_to_iter (name)), sub);
             char *here = NULL;
-            if (asprintf (&here, "%s%s%s", path, *path ? "." : "", name) < 0)
+            int made = asprintf (&here, "%s%s%s", path, *path ? "." : "",
+                                 original ? json_string_value (original) : name);
+            json_decref (original);
+            if (made < 0)
                 continue;
             json_int_t kinds = json_integer_value (json_object_get (walk->paths, here));
             kinds |= sc_kinds (walk->root, sub, 0);
@@ -788,13 +946,17 @@ sc_walk (sc_walk_t *walk, json_t *node, const char *path, int depth, bool top)
     }
 }
 
-//  The parameter paths of `schema`, or NULL if the walk gave up
+//  The parameter paths of `schema`, or NULL if the walk gave up. An
+//  output's (`names`: the input's property names) are named as the tool
+//  names them
 static json_t *
-sc_paths (json_t *schema, int depth_max)
+sc_paths (json_t *schema, int depth_max, json_t *names)
 {
-    sc_walk_t walk = {
-        .root = schema, .paths = json_object (), .depth_max = depth_max, .budget = SC_WALK_BUDGET
-    };
+    sc_walk_t walk = { .root = schema,
+                       .paths = json_object (),
+                       .names = names,
+                       .depth_max = depth_max,
+                       .budget = SC_WALK_BUDGET };
     sc_walk (&walk, schema, "", 0, true);
     if (walk.budget == 0) {
         json_decref (walk.paths);
@@ -810,8 +972,11 @@ sc_paths (json_t *schema, int depth_max)
 static char *
 sc_params_problem (json_t *input, json_t *output)
 {
-    json_t *had = sc_paths (input, SC_INPUT_DEPTH);
-    json_t *has = output ? sc_paths (output, SC_OUTPUT_DEPTH) : json_object ();
+    json_t *names = json_object ();
+    sc_names (input, names);
+    json_t *had = sc_paths (input, SC_INPUT_DEPTH, NULL);
+    json_t *has = output ? sc_paths (output, SC_OUTPUT_DEPTH, names) : json_object ();
+    json_decref (names);
     char *problem = NULL;
     const char *path;
     json_t *kinds;
@@ -838,6 +1003,222 @@ sc_params_problem (json_t *input, json_t *output)
     json_decref (had);
     json_decref (has);
     return problem;
+}
+
+//  --------------------------------------------------------------------------
+//  Calls: what the LLM sends for a declaration reaches the tool as the
+//  tool declared it
+
+#define SC_SAMPLE_DEPTH 10
+
+typedef struct {
+    json_t *root;  //  the output schema, what its references resolve against
+    json_t *names; //  the input's property names
+    json_t *had;   //  the input's parameter paths -> their types
+    json_t *has;   //  the output's parameter paths -> their types
+} sc_sample_t;
+
+//  A value the LLM could send for the output schema `node` at parameter
+//  path `path`: every property, one item, a string of JSON text where the
+//  output carries as text what the input takes as an object or an array
+//  ("{}", "[]"); NULL for nothing
+static json_t *
+sc_sample (sc_sample_t *ctx, json_t *node, const char *path, int depth)
+{
+    for (int hops = 0; hops < SC_REF_STACK && json_is_object (node); hops++) {
+        const char *ref = json_string_value (json_object_get (node, "$ref"));
+        if (!ref)
+            break;
+        node = sc_pointer (ctx->root, ref);
+    }
+    if (!json_is_object (node) || depth > SC_SAMPLE_DEPTH)
+        return NULL;
+    int types = sc_types (node);
+    json_t *properties = json_object_get (node, "properties");
+    if (!types && json_is_object (properties))
+        types = SC_OBJECT;
+    json_t *branches = json_object_get (node, "anyOf");
+    if (!branches)
+        branches = json_object_get (node, "oneOf");
+    if (!types && json_is_array (branches)) {
+        size_t index;
+        json_t *branch;
+        json_array_foreach (branches, index, branch) {
+            json_t *value = sc_sample (ctx, branch, path, depth + 1);
+            if (value && !json_is_null (value))
+                return value;
+            json_decref (value);
+        }
+        return NULL;
+    }
+    if (types & SC_OBJECT) {
+        json_t *object = json_object ();
+        const char *name;
+        json_t *sub;
+        json_object_foreach (properties, name, sub) {
+            size_t len = json_object_iter_key_len (json_object_key_to_iter (name));
+            json_t *original = sc_original (ctx->names, name, len, sub);
+            char *here = NULL;
+            if (asprintf (&here, "%s%s%s", path, *path ? "." : "",
+                          original ? json_string_value (original) : name) >= 0) {
+                json_t *value = sc_sample (ctx, sub, here, depth + 1);
+                if (value)
+                    json_object_setn_new (object, name, len, value);
+                free (here);
+            }
+            json_decref (original);
+        }
+        return object;
+    }
+    if (types & SC_ARRAY) {
+        json_t *array = json_array ();
+        char *here = NULL;
+        if (asprintf (&here, "%s[]", path) < 0)
+            return array;
+        json_t *prefix = json_object_get (node, "prefixItems");
+        size_t index;
+        json_t *item;
+        json_array_foreach (prefix, index, item) {
+            json_t *value = sc_sample (ctx, item, here, depth + 1);
+            json_array_append_new (array, value ? value : json_string ("s"));
+        }
+        if (json_array_size (array) == 0) {
+            json_t *value = sc_sample (ctx, json_object_get (node, "items"), here, depth + 1);
+            if (value)
+                json_array_append_new (array, value);
+        }
+        free (here);
+        return array;
+    }
+    if (types & SC_STRING) {
+        json_int_t had = json_integer_value (json_object_get (ctx->had, path));
+        json_int_t has = json_integer_value (json_object_get (ctx->has, path));
+        if ((has & ~SC_NULL) == SC_STRING && had && !(had & SC_STRING) &&
+            (had & (SC_OBJECT | SC_ARRAY)))
+            return json_string (had & SC_OBJECT ? "{}" : "[]");
+        return json_string ("s");
+    }
+    if (types & SC_INTEGER)
+        return json_integer (1);
+    if (types & SC_NUMBER)
+        return json_real (1.5);
+    if (types & SC_BOOLEAN)
+        return json_true ();
+    if (types & SC_NULL)
+        return json_null ();
+    return json_string ("s");
+}
+
+//  NULL if every key in `value` (any depth) is a property name of the
+//  input (`names`), and no JSON text is left undecoded
+static char *
+sc_received_problem (json_t *value, json_t *names, int depth)
+{
+    if (depth > SC_DEPTH_MAX)
+        return NULL;
+    const char *text = json_string_value (value);
+    if (text && (strcmp (text, "{}") == 0 || strcmp (text, "[]") == 0))
+        return sc_fail ("", "JSON text %s the output declares reaches the tool as a string", text);
+    size_t index;
+    json_t *item;
+    json_array_foreach (value, index, item) {
+        char *problem = sc_received_problem (item, names, depth + 1);
+        if (problem)
+            return problem;
+    }
+    const char *key;
+    json_object_foreach (value, key, item) {
+        if (!json_object_getn (names, key,
+                               json_object_iter_key_len (json_object_key_to_iter (key))))
+            return sc_fail ("", "the tool receives \"%s\", a name it does not declare", key);
+        char *problem = sc_received_problem (item, names, depth + 1);
+        if (problem)
+            return problem;
+    }
+    return NULL;
+}
+
+//  NULL if arguments an LLM writes after `output` (the declaration of
+//  `tool` for `format`) reach the tool under its own names, with the
+//  JSON text the output declares decoded, through formats_call_args
+static char *
+sc_call_problem (json_t *tool, json_t *output, mcpact_format_t format)
+{
+    json_t *input = json_object_get (tool, "inputSchema");
+    sc_sample_t ctx = { .root = output, .names = json_object () };
+    sc_names (input, ctx.names);
+    ctx.had = sc_paths (input, SC_INPUT_DEPTH, NULL);
+    ctx.has = output ? sc_paths (output, SC_OUTPUT_DEPTH, ctx.names) : json_object ();
+    json_t *args = output ? sc_sample (&ctx, output, "", 0) : NULL;
+    if (!json_is_object (args)) {
+        json_decref (args);
+        args = json_object ();
+    }
+    //  A name the tool requires and the output does not declare (it may
+    //  be declared nowhere) is sent as it is
+    json_t *given = json_object ();
+    const char *key;
+    json_t *value;
+    json_object_foreach (args, key, value) {
+        size_t len = json_object_iter_key_len (json_object_key_to_iter (key));
+        json_t *original = sc_original (
+            ctx.names, key, len, json_object_get (json_object_get (output, "properties"), key));
+        if (original)
+            json_object_setn (given, json_string_value (original), json_string_length (original),
+                              json_true ());
+        json_decref (original);
+    }
+    json_t *required = json_object_get (input, "required");
+    size_t index;
+    json_array_foreach (required, index, value)
+        if (json_is_string (value) &&
+            !json_object_getn (given, json_string_value (value), json_string_length (value)))
+            json_object_setn_new (args, json_string_value (value), json_string_length (value),
+                                  json_string ("s"));
+    json_decref (given);
+    char *text = json_dumps (args, JSON_COMPACT);
+    json_t *tools = json_pack ("[O]", tool);
+    mcpact_status_t status;
+    char *error = NULL;
+    const char *name = json_string_value (json_object_get (tool, "name"));
+    json_t *sent = formats_call_args (tools, format, name, text, &status, &error);
+    char *problem = NULL;
+    if (!sent)
+        problem = sc_fail ("", "the arguments %s are refused: %s", text ? text : "?",
+                           error ? error : "?");
+    else if (ctx.had && ctx.has)
+        problem = sc_received_problem (sent, ctx.names, 0);
+    if (problem && sent) {
+        char *sent_text = json_dumps (sent, JSON_COMPACT);
+        char *named = NULL;
+        if (asprintf (&named, "%s (sent %s, received %s)", problem, text ? text : "?",
+                      sent_text ? sent_text : "?") < 0)
+            named = NULL;
+        free (sent_text);
+        if (named) {
+            free (problem);
+            problem = named;
+        }
+    }
+    free (error);
+    json_decref (sent);
+    json_decref (tools);
+    free (text);
+    json_decref (args);
+    json_decref (ctx.names);
+    json_decref (ctx.had);
+    json_decref (ctx.has);
+    return problem;
+}
+
+//  The number of characters of UTF-8 text
+static size_t
+sc_length (const char *text)
+{
+    size_t count = 0;
+    for (; text && *text; text++)
+        count += ((unsigned char) *text & 0xC0) != 0x80;
+    return count;
 }
 
 //  --------------------------------------------------------------------------
@@ -873,6 +1254,12 @@ sc_tools_problem (json_t *in, json_t *out, mcpact_format_t format, int flags)
         json_t *description = json_object_get (holder, "description");
         if (description && !json_is_string (description))
             return sc_fail (name, "the description is not a string");
+        //  OpenAI: "string_above_max_length" ("Expected a string with
+        //  maximum length 1024")
+        if ((format == MCPACT_FORMAT_OPENAI || format == MCPACT_FORMAT_OPENAI_RESPONSES) &&
+            sc_length (json_string_value (description)) > 1024)
+            return sc_fail (name, "a description of %zu characters, over OpenAI's 1024",
+                            sc_length (json_string_value (description)));
         json_t *schema = NULL;
         formats_schema_t subset = FORMATS_SCHEMA_JSON;
         switch (format) {
@@ -893,6 +1280,7 @@ sc_tools_problem (json_t *in, json_t *out, mcpact_format_t format, int flags)
             break;
         }
         case MCPACT_FORMAT_ANTHROPIC:
+            subset = FORMATS_SCHEMA_ANTHROPIC;
             schema = json_object_get (holder, "input_schema");
             break;
         case MCPACT_FORMAT_GEMINI:
@@ -907,6 +1295,8 @@ sc_tools_problem (json_t *in, json_t *out, mcpact_format_t format, int flags)
             problem = sc_subset_problem (schema, subset);
         if (!problem)
             problem = sc_params_problem (json_object_get (tool, "inputSchema"), schema);
+        if (!problem)
+            problem = sc_call_problem (tool, schema, format);
         if (problem) {
             char *named = NULL;
             if (asprintf (&named, "%s: %s", name, problem) < 0)

@@ -309,7 +309,8 @@ TEST (strict_schema)
 TEST (gemini_schema)
 {
     //  What Gemini's Schema does not take goes ($schema, additionalProperties,
-    //  exclusiveMinimum); null types become nullable; several types become
+    //  exclusiveMinimum, a format other than its own, which the description
+    //  says instead); null types become nullable; several types become
     //  anyOf; $ref is copied in; const is an enum of a string; an enum of
     //  other than strings is said in the description, its type kept or
     //  guessed; an object of any keys, which Gemini refuses ("properties:
@@ -334,7 +335,7 @@ TEST (gemini_schema)
         "\"$defs\":{\"Point\":{\"type\":\"object\",\"properties\":{\"x\":{\"type\":\"number\"}},"
         "\"required\":[\"x\"],\"additionalProperties\":false}}}",
         "{\"type\":\"object\",\"properties\":{"
-        "\"s\":{\"type\":\"string\",\"format\":\"uri\",\"default\":\"x\",\"description\":\"d\"},"
+        "\"s\":{\"type\":\"string\",\"default\":\"x\",\"description\":\"d (format: uri)\"},"
         "\"n\":{\"type\":\"number\",\"maximum\":9,\"nullable\":true},"
         "\"u\":{\"anyOf\":[{\"type\":\"string\"},{\"type\":\"integer\"}]},"
         "\"a\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"nullable\":true},"
@@ -377,7 +378,7 @@ TEST (gemini_schema_recursive)
 //  tests/schemas/NAME.json: tool lists from real servers and from the
 //  schema generators servers use (tests/schemas/README.md says which)
 static const char *s_corpus[] = { "filesystem", "everything", "memory",       "notion", "github",
-                                  "zod",        "pydantic",   "alternatives", "quirks" };
+                                  "zod",        "pydantic",   "alternatives", "quirks", "names" };
 
 //  Every provider form, with and without strict mode where it has one
 static const struct {
@@ -643,14 +644,14 @@ TEST (schema_gemini_json_text)
     mcpact_status_t status;
     char *error = NULL;
     json_t *sent = formats_call_args (
-        tools, "run_workflow",
+        tools, MCPACT_FORMAT_GEMINI, "run_workflow",
         "{\"owner\":\"o\",\"repo\":\"r\",\"workflow_id\":\"ci.yml\",\"ref\":\"main\","
         "\"inputs\":\"{\\\"env\\\":\\\"prod\\\"}\"}",
         &status, &error);
     CHECK_JSON_TAKE (sent, "{\"owner\":\"o\",\"repo\":\"r\",\"workflow_id\":\"ci.yml\","
                            "\"ref\":\"main\",\"inputs\":{\"env\":\"prod\"}}");
     //  A string where a string belongs stays one
-    sent = formats_call_args (tools, "run_workflow",
+    sent = formats_call_args (tools, MCPACT_FORMAT_GEMINI, "run_workflow",
                               "{\"owner\":\"{}\",\"repo\":\"r\",\"workflow_id\":\"w\","
                               "\"ref\":\"main\",\"inputs\":\"not json\"}",
                               &status, &error);
@@ -665,12 +666,400 @@ TEST (schema_gemini_json_text)
     CHECK (strstr (text, "$ref") == NULL && strstr (text, "$defs") == NULL);
     json_decref (tool);
     free (text);
-    sent = formats_call_args (tools, "create_ticket",
+    sent = formats_call_args (tools, MCPACT_FORMAT_GEMINI, "create_ticket",
                               "{\"title\":\"t\",\"reporter\":{\"name\":\"a\",\"friends\":"
                               "[\"{\\\"name\\\":\\\"b\\\"}\"]}}",
                               &status, &error);
     CHECK_JSON_TAKE (sent, "{\"title\":\"t\",\"reporter\":{\"name\":\"a\",\"friends\":"
                            "[{\"name\":\"b\"}]}}");
+    json_decref (tools);
+}
+
+//  The tool `name` of corpus file `file`, alone in a list
+static json_t *
+s_corpus_tool (const char *file, const char *name)
+{
+    json_t *tools = s_corpus_file (file);
+    size_t index;
+    json_t *tool;
+    json_array_foreach (tools, index, tool)
+        if (strcmp (ru_str (tool, "name"), name) == 0) {
+            json_t *one = json_pack ("[O]", tool);
+            json_decref (tools);
+            return one;
+        }
+    CHECK_MSG (false, "%s has no tool %s", file, name);
+    return NULL;
+}
+
+//  The arguments a call of `name` in `tools` made through `format` sends
+//  to the tool; the call must be accepted
+static json_t *
+s_sent_args (json_t *tools, mcpact_format_t format, const char *name, const char *args)
+{
+    mcpact_status_t status;
+    char *error = NULL;
+    json_t *sent = formats_call_args (tools, format, name, args, &status, &error);
+    CHECK_MSG (sent, "%s %s: %s", name, args, error);
+    return sent;
+}
+
+//  The schema of property `name` in the parameters of `declaration`
+static json_t *
+s_parameter (json_t *declaration, const char *name)
+{
+    json_t *schema = json_object_get (declaration, "input_schema");
+    if (!schema)
+        schema = json_object_get (declaration, "parameters");
+    return json_object_get (json_object_get (schema, "properties"), name);
+}
+
+TEST (gemini_schema_formats)
+{
+    //  Gemini's Schema takes enum and date-time as a string's format,
+    //  int32 and int64 for an integer, float and double for a number; any
+    //  other refuses the whole request ("only 'enum' and 'date-time' are
+    //  supported for STRING type"). server-everything's
+    //  gzip-file-as-resource has a uri: the format goes, the description
+    //  says it
+    json_t *tools = s_corpus_tool ("everything", "gzip-file-as-resource");
+    json_t *tool = s_declared (tools, MCPACT_FORMAT_GEMINI, 0, "gzip-file-as-resource");
+    json_t *data = s_parameter (tool, "data");
+    CHECK (json_object_get (data, "format") == NULL);
+    CHECK_STR (ru_str (data, "description"),
+               "URL or data URI of the file content to compress (format: uri)");
+    json_decref (tool);
+    //  The checker refuses what went before
+    json_t *old = ru_json (
+        "[{\"functionDeclarations\":[{\"name\":\"gzip-file-as-resource\",\"parameters\":{"
+        "\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},\"data\":{\"type\":"
+        "\"string\",\"format\":\"uri\"},\"outputType\":{\"type\":\"string\"}}}}]}]");
+    char *problem = sc_tools_problem (tools, old, MCPACT_FORMAT_GEMINI, 0);
+    CHECK_STR (problem, "gzip-file-as-resource: /data: format \"uri\" is not one Gemini takes "
+                        "for this type");
+    free (problem);
+    json_decref (old);
+    json_decref (tools);
+
+    //  Every kind: those Gemini takes stay ("enum" only beside an enum),
+    //  the others are said
+    tools = s_corpus_tool ("quirks", "string_formats");
+    tool = s_declared (tools, MCPACT_FORMAT_GEMINI, 0, "string_formats");
+    CHECK_JSON_TAKE (
+        json_incref (json_object_get (json_object_get (tool, "parameters"), "properties")),
+        "{\"link\":{\"type\":\"string\",\"description\":\"Where the file is (format: uri)\"},"
+        "\"mail\":{\"type\":\"string\",\"description\":\"format: email\"},"
+        "\"day\":{\"type\":\"string\",\"description\":\"format: date\"},"
+        "\"when\":{\"type\":\"string\",\"format\":\"date-time\"},"
+        "\"id\":{\"type\":\"string\",\"description\":\"format: uuid\"},"
+        "\"blob\":{\"type\":\"string\",\"description\":\"format: binary\"},"
+        "\"kind\":{\"type\":\"string\",\"enum\":[\"a\",\"b\"],\"format\":\"enum\"},"
+        "\"count\":{\"type\":\"integer\",\"format\":\"int64\"},"
+        "\"small\":{\"type\":\"integer\",\"description\":\"format: int8\"},"
+        "\"ratio\":{\"type\":\"number\",\"format\":\"float\"},"
+        "\"price\":{\"type\":\"number\",\"description\":\"format: decimal\"},"
+        "\"urls\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"description\":"
+        "\"format: uri\"}},"
+        "\"either\":{\"type\":\"string\",\"nullable\":true,\"description\":\"format: "
+        "hostname\"}}");
+    json_decref (tool);
+    //  JSON Schema has them all: Anthropic keeps them
+    tool = s_declared (tools, MCPACT_FORMAT_ANTHROPIC, 0, "string_formats");
+    CHECK_STR (ru_str (s_parameter (tool, "link"), "format"), "uri");
+    json_decref (tool);
+    s_inside_subsets (tools, "string_formats");
+    json_decref (tools);
+}
+
+TEST (anthropic_property_names)
+{
+    //  Anthropic refuses the whole request for one property key outside
+    //  ^[a-zA-Z0-9_.-]{1,64}$ ("Property keys should match pattern"). Such
+    //  a key is renamed, at any depth; its description says the tool's
+    //  name; required follows
+    json_t *tools = s_corpus_tool ("names", "odata_query");
+    json_t *tool = s_declared (tools, MCPACT_FORMAT_ANTHROPIC, 0, "odata_query");
+    CHECK_JSON_TAKE (
+        json_incref (json_object_get (tool, "input_schema")),
+        "{\"type\":\"object\",\"properties\":{"
+        "\"_top\":{\"type\":\"integer\",\"description\":\"How many items (the tool's parameter "
+        "\\\"$top\\\")\"},"
+        "\"_filter\":{\"type\":\"string\",\"description\":\"The tool's parameter "
+        "\\\"$filter\\\".\"},"
+        "\"_select\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"description\":"
+        "\"The tool's parameter \\\"$select\\\".\"},"
+        "\"_.xgafv\":{\"type\":\"string\",\"enum\":[\"1\",\"2\"],\"description\":"
+        "\"The tool's parameter \\\"$.xgafv\\\".\"},"
+        "\"body\":{\"type\":\"object\",\"properties\":{"
+        "\"_odata.type\":{\"type\":\"string\",\"description\":\"The tool's parameter "
+        "\\\"@odata.type\\\".\"},"
+        "\"displayName\":{\"type\":\"string\"},"
+        "\"members_odata.bind\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},"
+        "\"description\":\"The tool's parameter \\\"members@odata.bind\\\".\"}},"
+        "\"required\":[\"_odata.type\"]},"
+        "\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
+        "\"_odata.id\":{\"type\":\"string\",\"description\":\"The tool's parameter "
+        "\\\"@odata.id\\\".\"},"
+        "\"weight__\":{\"type\":\"number\",\"description\":\"The tool's parameter "
+        "\\\"weight %\\\".\"}}}}},"
+        "\"required\":[\"_top\"]}");
+    json_decref (tool);
+    //  The call gives the tool its own names back, at every depth
+    CHECK_JSON_TAKE (
+        s_sent_args (tools, MCPACT_FORMAT_ANTHROPIC, "odata_query",
+                     "{\"_top\":5,\"_.xgafv\":\"2\",\"body\":{\"_odata.type\":\"#group\","
+                     "\"members_odata.bind\":[\"u1\"]},\"items\":[{\"_odata.id\":\"i1\","
+                     "\"weight__\":0.5}]}"),
+        "{\"$top\":5,\"$.xgafv\":\"2\",\"body\":{\"@odata.type\":\"#group\","
+        "\"members@odata.bind\":[\"u1\"]},\"items\":[{\"@odata.id\":\"i1\",\"weight %\":0.5}]}");
+    //  A name the LLM writes as the tool does passes as it is
+    CHECK_JSON_TAKE (s_sent_args (tools, MCPACT_FORMAT_ANTHROPIC, "odata_query", "{\"$top\":1}"),
+                     "{\"$top\":1}");
+    //  The required check reads the tool's names
+    mcpact_status_t status;
+    char *error = NULL;
+    CHECK (formats_call_args (tools, MCPACT_FORMAT_ANTHROPIC, "odata_query", "{\"body\":{}}",
+                              &status, &error) == NULL);
+    CHECK_STR (error, "odata_query: missing the required argument '$top'");
+    free (error);
+
+    //  The checker refuses the keys that went before, and a renamed key
+    //  whose description does not say the tool's name
+    json_t *input = json_object_get (json_array_get (tools, 0), "inputSchema");
+    json_t *old = json_pack ("[{s:s, s:o}]", "name", "odata_query", "input_schema",
+                             formats_schema (input, FORMATS_SCHEMA_JSON, NULL));
+    char *problem = sc_tools_problem (tools, old, MCPACT_FORMAT_ANTHROPIC, 0);
+    CHECK_STR (problem, "odata_query: /properties/$top: a property key Anthropic refuses");
+    free (problem);
+    json_decref (old);
+    old = formats_tools (tools, MCPACT_FORMAT_ANTHROPIC, 0);
+    json_object_del (s_parameter (json_array_get (old, 0), "_top"), "description");
+    problem = sc_tools_problem (tools, old, MCPACT_FORMAT_ANTHROPIC, 0);
+    CHECK_STR (problem, "odata_query: $top: the parameter is lost");
+    free (problem);
+    json_decref (old);
+    json_decref (tools);
+
+    //  Through references into $defs; other scripts, the empty name and
+    //  one over 64 characters; names that clash once replaced keep apart
+    tools = s_corpus_tool ("names", "extract_statement");
+    CHECK_JSON_TAKE (
+        s_sent_args (tools, MCPACT_FORMAT_ANTHROPIC, "extract_statement",
+                     "{\"Account_Number\":\"1\",\"___\":\"p\",\"__2\":\"e\","
+                     "\"a_very_long_property_name_that_a_code_generator_made_from_a_whol\":\"l\","
+                     "\"lines\":[{\"Unit_Price\":2,\"Qty.\":1,\"note\":{\"text_body\":\"x\"}}]}"),
+        "{\"Account Number\":\"1\",\"\xe5\x8f\x96\xe5\xbc\x95\xe5\x85\x88\":\"p\",\"\":\"e\","
+        "\"a_very_long_property_name_that_a_code_generator_made_from_a_whole_sentence_of_words\""
+        ":\"l\",\"lines\":[{\"Unit Price\":2,\"Qty.\":1,\"note\":{\"text body\":\"x\"}}]}");
+    json_decref (tools);
+    tools = s_corpus_tool ("names", "clashing_names");
+    tool = s_declared (tools, MCPACT_FORMAT_ANTHROPIC, 0, "clashing_names");
+    CHECK_JSON_TAKE (
+        json_incref (json_object_get (json_object_get (tool, "input_schema"), "required")),
+        "[\"a_b_2\",\"a_b\"]");
+    json_decref (tool);
+    CHECK_JSON_TAKE (s_sent_args (tools, MCPACT_FORMAT_ANTHROPIC, "clashing_names",
+                                  "{\"a_b_2\":\"space\",\"a_b\":\"underscore\"}"),
+                     "{\"a b\":\"space\",\"a_b\":\"underscore\"}");
+    json_decref (tools);
+    //  The other formats take the names as they are
+    tools = s_corpus_tool ("names", "odata_query");
+    tool = s_declared (tools, MCPACT_FORMAT_OPENAI, 0, "odata_query");
+    CHECK (s_parameter (tool, "$top") != NULL);
+    json_decref (tool);
+    json_decref (tools);
+    tools = s_corpus_file ("names");
+    s_inside_subsets (tools, "names");
+    json_decref (tools);
+}
+
+TEST (gemini_parameter_names)
+{
+    //  Gemini documents parameter names as starting with a letter or an
+    //  underscore, of letters, digits and underscores, at most 64 long:
+    //  the same renaming, by its rule
+    json_t *tools = s_corpus_tool ("names", "clashing_names");
+    json_t *tool = s_declared (tools, MCPACT_FORMAT_GEMINI, 0, "clashing_names");
+    CHECK_JSON_TAKE (
+        json_incref (json_object_get (tool, "parameters")),
+        "{\"type\":\"object\",\"properties\":{"
+        "\"a_b_2\":{\"type\":\"string\",\"description\":\"The tool's parameter \\\"a b\\\".\"},"
+        "\"a_b\":{\"type\":\"string\"},"
+        "\"a_b_3\":{\"type\":\"string\",\"description\":\"The tool's parameter \\\"a-b\\\".\"},"
+        "\"a_b_4\":{\"type\":\"string\",\"description\":\"The tool's parameter \\\"a.b\\\".\"},"
+        "\"file_path_2\":{\"type\":\"string\",\"description\":\"The tool's parameter "
+        "\\\"file-path\\\".\"},"
+        "\"file_path\":{\"type\":\"string\"},"
+        "\"_1st_2\":{\"type\":\"string\",\"description\":\"The tool's parameter \\\"1st\\\".\"},"
+        "\"_1st\":{\"type\":\"integer\"}},"
+        "\"required\":[\"a_b_2\",\"a_b\"]}");
+    json_decref (tool);
+    CHECK_JSON_TAKE (s_sent_args (tools, MCPACT_FORMAT_GEMINI, "clashing_names",
+                                  "{\"a_b_2\":\"1\",\"a_b\":\"2\",\"a_b_4\":\"3\","
+                                  "\"file_path_2\":\"4\",\"_1st_2\":\"5\",\"_1st\":6}"),
+                     "{\"a b\":\"1\",\"a_b\":\"2\",\"a.b\":\"3\",\"file-path\":\"4\","
+                     "\"1st\":\"5\",\"_1st\":6}");
+    json_decref (tools);
+    //  In alternatives at the top (the sentence that says the choice uses
+    //  the names sent) and in a tuple
+    tools = s_corpus_tool ("names", "names_in_alternatives");
+    tool = s_declared (tools, MCPACT_FORMAT_GEMINI, 0, "names_in_alternatives");
+    CHECK_CONTAINS (ru_str (tool, "description"), "Provide at least one of: by_id, or by_name.");
+    json_decref (tool);
+    CHECK_JSON_TAKE (s_sent_args (tools, MCPACT_FORMAT_GEMINI, "names_in_alternatives",
+                                  "{\"by_id\":\"7\",\"opts\":{\"max_depth\":2},"
+                                  "\"pair\":[{\"x_y\":1.5},\"s\"]}"),
+                     "{\"by id\":\"7\",\"opts\":{\"max-depth\":2},\"pair\":[{\"x y\":1.5},\"s\"]}");
+    json_decref (tools);
+}
+
+TEST (openai_description_limit)
+{
+    //  OpenAI refuses a function description over 1024 characters with the
+    //  whole request ("string_above_max_length"). Cut at a character, with
+    //  an ellipsis, the sentence that says the choice kept whole
+    json_t *tools = s_corpus_tool ("quirks", "long_description");
+    const char *whole = ru_str (json_array_get (tools, 0), "description");
+    const char *note = "\n\nProvide at least one of: path, or paths.";
+    mcpact_format_t formats[] = { MCPACT_FORMAT_OPENAI, MCPACT_FORMAT_OPENAI_RESPONSES };
+    for (size_t index = 0; index < 2; index++) {
+        json_t *tool = s_declared (tools, formats[index], 0, "long_description");
+        const char *description = ru_str (tool, "description");
+        size_t characters = 0;
+        for (const char *at = description; *at; at++)
+            characters += ((unsigned char) *at & 0xC0) != 0x80;
+        CHECK_MSG (characters == 1024, "%zu characters", characters);
+        size_t cut = strlen (description) - strlen (note) - strlen ("\xe2\x80\xa6");
+        CHECK (strncmp (description, whole, cut) == 0);
+        CHECK_STR (description + cut, "\xe2\x80\xa6\n\nProvide at least one of: path, or paths.");
+        json_decref (tool);
+    }
+    //  Anthropic and Gemini document no limit: the description is whole
+    json_t *tool = s_declared (tools, MCPACT_FORMAT_ANTHROPIC, 0, "long_description");
+    CHECK (strncmp (ru_str (tool, "description"), whole, strlen (whole)) == 0);
+    json_decref (tool);
+    tool = s_declared (tools, MCPACT_FORMAT_GEMINI, 0, "long_description");
+    CHECK (strncmp (ru_str (tool, "description"), whole, strlen (whole)) == 0);
+    json_decref (tool);
+    //  The checker refuses what went before
+    json_t *old = formats_tools (tools, MCPACT_FORMAT_OPENAI_RESPONSES, 0);
+    char *described = NULL;
+    CHECK (asprintf (&described, "%s%s", whole, note) > 0);
+    json_object_set_new (json_array_get (old, 0), "description", json_string (described));
+    free (described);
+    char *problem = sc_tools_problem (tools, old, MCPACT_FORMAT_OPENAI_RESPONSES, 0);
+    CHECK_STR (problem, "long_description: a description of 1175 characters, over OpenAI's 1024");
+    free (problem);
+    json_decref (old);
+    json_decref (tools);
+
+    //  1024 characters are taken as they are; 1025 in two-byte ones cut
+    //  at a character
+    char text[2100];
+    memset (text, 'x', 1024);
+    text[1024] = 0;
+    tools = json_pack ("[{s:s, s:s}]", "name", "t", "description", text);
+    tool = s_declared (tools, MCPACT_FORMAT_OPENAI, 0, "t");
+    CHECK_STR (ru_str (tool, "description"), text);
+    json_decref (tool);
+    json_decref (tools);
+    for (int at = 0; at < 1025; at++)
+        memcpy (text + 2 * at, "\xc3\xa9", 2);
+    text[2050] = 0;
+    tools = json_pack ("[{s:s, s:s}]", "name", "t", "description", text);
+    tool = s_declared (tools, MCPACT_FORMAT_OPENAI, 0, "t");
+    const char *cut = ru_str (tool, "description");
+    CHECK (strlen (cut) == 1023 * 2 + 3);
+    CHECK (strncmp (cut, text, 1023 * 2) == 0);
+    CHECK_STR (cut + 1023 * 2, "\xe2\x80\xa6");
+    json_decref (tool);
+    json_decref (tools);
+}
+
+TEST (gemini_json_text_values)
+{
+    //  Every value Gemini declares as JSON text is decoded at the call: a
+    //  fixed object, an untyped map, a nullable map, an object whose
+    //  alternatives only require names, as well as the typed maps
+    //  (schema_gemini_json_text)
+    json_t *tools = s_corpus_tool ("quirks", "values_as_text");
+    json_t *tool = s_declared (tools, MCPACT_FORMAT_GEMINI, 0, "values_as_text");
+    const char *names[] = { "fixed", "labels", "nullable_map", "lookup" };
+    for (size_t index = 0; index < 4; index++)
+        CHECK_CONTAINS (ru_str (s_parameter (tool, names[index]), "description"),
+                        "a JSON object, as a string");
+    json_decref (tool);
+    CHECK_JSON_TAKE (
+        s_sent_args (tools, MCPACT_FORMAT_GEMINI, "values_as_text",
+                     "{\"fixed\":\"{\\\"a\\\":1}\",\"labels\":\"{\\\"k\\\":\\\"v\\\"}\","
+                     "\"nullable_map\":\"{\\\"n\\\":1}\",\"lookup\":\"{\\\"id\\\":7}\"}"),
+        "{\"fixed\":{\"a\":1},\"labels\":{\"k\":\"v\"},\"nullable_map\":{\"n\":1},"
+        "\"lookup\":{\"id\":7}}");
+    CHECK_JSON_TAKE (s_sent_args (tools, MCPACT_FORMAT_GEMINI, "values_as_text",
+                                  "{\"fixed\":\"{\\\"a\\\":1}\",\"nullable_map\":null}"),
+                     "{\"fixed\":{\"a\":1},\"nullable_map\":null}");
+    json_decref (tools);
+}
+
+TEST (schema_ref_escapes)
+{
+    //  A reference is a URI fragment holding a JSON pointer: percent-
+    //  encoded (RFC 3986), "~1" for a slash and "~0" for a tilde in a
+    //  name (RFC 6901). Each leads to its definition in every form
+    json_t *tools = s_corpus_tool ("quirks", "escaped_refs");
+    const char *expected[][2] = {
+        { "slash", "{\"type\":\"object\",\"properties\":{\"x\":{\"type\":\"string\"}}}" },
+        { "space", "{\"type\":\"object\",\"properties\":{\"y\":{\"type\":\"string\"}},\"required\":"
+                   "[\"y\"]}" },
+        { "tilde", "{\"type\":\"object\",\"properties\":{\"z\":{\"type\":\"integer\"}}}" },
+        { "both", "{\"type\":\"object\",\"properties\":{\"w\":{\"type\":\"boolean\"}}}" },
+        { "percent", "{\"type\":\"object\",\"properties\":{\"v\":{\"type\":\"number\"}}}" },
+    };
+    mcpact_format_t formats[] = { MCPACT_FORMAT_OPENAI, MCPACT_FORMAT_ANTHROPIC,
+                                  MCPACT_FORMAT_GEMINI };
+    for (size_t format = 0; format < 3; format++) {
+        json_t *tool = s_declared (tools, formats[format], 0, "escaped_refs");
+        for (size_t index = 0; index < sizeof expected / sizeof expected[0]; index++) {
+            char *text = s_text (json_incref (s_parameter (tool, expected[index][0])));
+            json_t *want = ru_json (expected[index][1]);
+            json_t *have = ru_json (text);
+            CHECK_MSG (json_equal (want, have), "%s as %s: %s", expected[index][0],
+                       mcpact_format_name (formats[format]), text);
+            json_decref (want);
+            json_decref (have);
+            free (text);
+        }
+        json_decref (tool);
+    }
+    json_t *tool =
+        s_declared (tools, MCPACT_FORMAT_OPENAI_RESPONSES, MCPACT_FORMAT_STRICT, "escaped_refs");
+    CHECK (json_is_true (json_object_get (tool, "strict")));
+    json_decref (tool);
+    s_inside_subsets (tools, "escaped_refs");
+
+    //  The same reading wherever a reference is followed
+    json_t *root = json_object_get (json_array_get (tools, 0), "inputSchema");
+    json_t *space = json_object_get (json_object_get (root, "$defs"), "c d");
+    const char *refs[] = { "#/$defs/c%20d", "#/%24defs/c%20d", "#/$defs%2Fc%20d", "#/$defs/c d" };
+    for (size_t index = 0; index < sizeof refs / sizeof refs[0]; index++) {
+        json_t *ref = json_pack ("{s:s}", "$ref", refs[index]);
+        CHECK_MSG (formats_schema_resolve (root, ref) == space, "%s", refs[index]);
+        json_decref (ref);
+    }
+    json_t *ref = json_pack ("{s:s}", "$ref", "#/$defs/c%2");
+    CHECK (formats_schema_resolve (root, ref) == NULL);
+    json_decref (ref);
+
+    //  The checker reads them too: a reference read as leading nowhere
+    //  loses the parameters behind it
+    json_t *old = formats_tools (tools, MCPACT_FORMAT_ANTHROPIC, 0);
+    json_object_set_new (
+        json_object_get (json_object_get (json_array_get (old, 0), "input_schema"), "properties"),
+        "space", json_object ());
+    char *problem = sc_tools_problem (tools, old, MCPACT_FORMAT_ANTHROPIC, 0);
+    CHECK_STR (problem, "escaped_refs: space.y: the parameter is lost");
+    free (problem);
+    json_decref (old);
     json_decref (tools);
 }
 
@@ -789,7 +1178,7 @@ s_args_are (const char *name, const char *args, const char *expected)
     json_t *tools = ru_json (s_tools);
     mcpact_status_t status;
     char *error = NULL;
-    json_t *sent = formats_call_args (tools, name, args, &status, &error);
+    json_t *sent = formats_call_args (tools, MCPACT_FORMAT_OPENAI, name, args, &status, &error);
     CHECK_MSG (sent, "%s %s: %s", name, args ? args : "(none)", error);
     CHECK (status == MCPACT_OK);
     CHECK_JSON_TAKE (sent, expected);
@@ -803,7 +1192,7 @@ s_args_fail (const char *name, const char *args, mcpact_status_t expected_status
     json_t *tools = ru_json (s_tools);
     mcpact_status_t status = MCPACT_OK;
     char *error = NULL;
-    json_t *sent = formats_call_args (tools, name, args, &status, &error);
+    json_t *sent = formats_call_args (tools, MCPACT_FORMAT_OPENAI, name, args, &status, &error);
     CHECK_MSG (sent == NULL, "%s %s was accepted", name, args ? args : "(none)");
     CHECK_MSG (status == expected_status, "status %s", mcpact_status_name (status));
     CHECK_STR (error, expected_error);
@@ -847,20 +1236,21 @@ TEST (call_args_several_missing)
                  "\"required\":[\"a\",\"b\"]}}]");
     mcpact_status_t status;
     char *error = NULL;
-    CHECK (formats_call_args (tools, "add", "{\"c\":{}}", &status, &error) == NULL);
+    CHECK (formats_call_args (tools, MCPACT_FORMAT_MCP, "add", "{\"c\":{}}", &status, &error) ==
+           NULL);
     CHECK_STR (error, "add: missing the required arguments 'a', 'b'");
     free (error);
     //  Nested nulls for optional properties go too
-    json_t *sent =
-        formats_call_args (tools, "add", "{\"a\":1,\"b\":2,\"c\":{\"d\":null}}", &status, &error);
+    json_t *sent = formats_call_args (tools, MCPACT_FORMAT_MCP, "add",
+                                      "{\"a\":1,\"b\":2,\"c\":{\"d\":null}}", &status, &error);
     CHECK_JSON_TAKE (sent, "{\"a\":1,\"b\":2,\"c\":{}}");
     //  Without a tool list only the JSON is checked
-    sent = formats_call_args (NULL, "add", "{}", &status, &error);
+    sent = formats_call_args (NULL, MCPACT_FORMAT_MCP, "add", "{}", &status, &error);
     CHECK_JSON_TAKE (sent, "{}");
     json_decref (tools);
     //  No tools at all
     json_t *none = json_array ();
-    CHECK (formats_call_args (none, "add", "{}", &status, &error) == NULL);
+    CHECK (formats_call_args (none, MCPACT_FORMAT_MCP, "add", "{}", &status, &error) == NULL);
     CHECK_STR (error, "there is no tool named 'add' (no tools are available)");
     free (error);
     json_decref (none);
@@ -1286,6 +1676,87 @@ TEST (e2e_gemini)
                        "{\"functionResponse\":{\"name\":\"add\",\"response\":"
                        "{\"error\":\"add: missing the required argument 'a'\"}}}");
     s_rig_close (&rig);
+}
+
+//  A function tool that answers with the arguments it was given.
+static int
+s_echo_args (const char *args_json, char **output, void *arg)
+{
+    (void) arg;
+    *output = strdup (args_json);
+    return 0;
+}
+
+//  The arguments s_echo_args got, out of the provider's tool result
+//  `message` (taken over): its one text item, read as JSON.
+static json_t *
+s_echoed (mcpact_format_t format, char *message)
+{
+    json_t *json = ru_json_take (message);
+    const char *text =
+        format == MCPACT_FORMAT_GEMINI
+            ? ru_str (json_object_get (json_object_get (json, "functionResponse"), "response"),
+                      "output")
+            : ru_str (json_array_get (json_object_get (json, "content"), 0), "text");
+    json_t *item = ru_json (text);
+    json_t *args = ru_json (ru_str (item, "text"));
+    json_decref (item);
+    json_decref (json);
+    return args;
+}
+
+TEST (e2e_renamed_arguments)
+{
+    //  A tool whose parameter names Anthropic and Gemini refuse is declared
+    //  to them under names they take; called by those, the tool gets its
+    //  own names
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
+    CHECK (agent);
+    CHECK (mcpact_agent_add_function (
+               agent, "graph_list", "Lists with OData options",
+               "{\"type\":\"object\",\"properties\":{\"$top\":{\"type\":\"integer\"},"
+               "\"filter[id]\":{\"type\":\"string\"},\"body\":{\"type\":\"object\",\"properties\":"
+               "{\"@odata.type\":{\"type\":\"string\"}}}},\"required\":[\"$top\"]}",
+               s_echo_args, NULL) == 0);
+    free (mcpact_agent_start (agent));
+    const char *expected = "{\"$top\":3,\"filter[id]\":\"x\",\"body\":{\"@odata.type\":\"t\"}}";
+
+    char *tools = mcpact_agent_tools_as (agent, MCPACT_FORMAT_ANTHROPIC, 0);
+    CHECK_CONTAINS (tools, "\"_top\":{\"type\":\"integer\"");
+    free (tools);
+    json_t *args =
+        s_echoed (MCPACT_FORMAT_ANTHROPIC,
+                  mcpact_agent_call_as (
+                      agent, MCPACT_FORMAT_ANTHROPIC,
+                      "{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"graph_list\","
+                      "\"input\":{\"_top\":3,\"filter_id_\":\"x\",\"body\":{\"_odata.type\":"
+                      "\"t\"}}}",
+                      0));
+    CHECK_JSON_TAKE (args, expected);
+
+    tools = mcpact_agent_tools_as (agent, MCPACT_FORMAT_GEMINI, 0);
+    CHECK_CONTAINS (tools, "\"_odata_type\":{\"type\":\"string\"");
+    free (tools);
+    args = s_echoed (MCPACT_FORMAT_GEMINI,
+                     mcpact_agent_call_as (agent, MCPACT_FORMAT_GEMINI,
+                                           "{\"functionCall\":{\"name\":\"graph_list\",\"args\":{"
+                                           "\"_top\":3,\"filter_id_\":\"x\",\"body\":{"
+                                           "\"_odata_type\":\"t\"}}}}",
+                                           0));
+    CHECK_JSON_TAKE (args, expected);
+
+    //  A required argument missing is named as the tool names it
+    char *message = mcpact_agent_call_as (agent, MCPACT_FORMAT_ANTHROPIC,
+                                          "{\"type\":\"tool_use\",\"id\":\"toolu_2\",\"name\":"
+                                          "\"graph_list\",\"input\":{}}",
+                                          0);
+    CHECK_CONTAINS (message, "graph_list: missing the required argument '$top'");
+    free (message);
+    mcpact_agent_destroy (&agent);
+    mcpact_session_destroy (&session);
+    mcpact_runtime_destroy (&runtime);
 }
 
 TEST (e2e_mcp)

@@ -5,8 +5,10 @@
     tools array, or one inputSchema. Every provider form of it (OpenAI
     Chat and Responses, each with and without strict mode, Anthropic,
     Gemini) must lie inside that provider's subset and carry every
-    parameter, by the same checker the tests use (tests/schema_check.h);
-    arguments given as the schema itself go through the call-in fixes.
+    parameter, by the same checker the tests use (tests/schema_check.h),
+    and arguments written after each form must reach the tool under its
+    own names; arguments given as the schema itself go through the
+    call-in fixes.
     Never a crash, never a leak. Seeds: tests/fuzz/corpus/fuzz_formats
     (the tests' schema corpus, one tool list or schema a file).
     =========================================================================
@@ -65,14 +67,16 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         json_decref (out);
     }
 
-    //  The call-in fixes (nulls out, JSON text decoded) on arguments that
-    //  are the input itself, for the first named tool
+    //  The call-in fixes (names mapped back, nulls out, JSON text decoded)
+    //  on arguments that are the input itself, for the first named tool
     const char *name = json_string_value (json_object_get (json_array_get (tools, 0), "name"));
-    if (name) {
+    const mcpact_format_t call_formats[] = { MCPACT_FORMAT_MCP, MCPACT_FORMAT_ANTHROPIC,
+                                             MCPACT_FORMAT_GEMINI };
+    for (size_t index = 0; name && index < sizeof call_formats / sizeof call_formats[0]; index++) {
         char *args = json_dumps (input, JSON_COMPACT | JSON_ENCODE_ANY);
         mcpact_status_t status;
         char *error = NULL;
-        json_t *sent = formats_call_args (tools, name, args, &status, &error);
+        json_t *sent = formats_call_args (tools, call_formats[index], name, args, &status, &error);
         if (!sent && !error)
             abort (); //  either arguments to send or a reason
         json_decref (sent);
