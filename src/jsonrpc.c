@@ -167,7 +167,11 @@ jsonrpc_answer_from_edges (const char *head, size_t head_size, const char *tail,
             break;
         }
     }
-    if (!id || method)
+    //  Only an id that can be one of ours ends a call: anything else would
+    //  be answered for nothing (and, from text that is not JSON, may not
+    //  even read as JSON).
+    uint64_t ours;
+    if (!id || method || !jsonscan_id (id, id_end, &ours))
         return NULL;
     jsonbuf_t answer = { 0 };
     if (jsonbuf_append_str (&answer, "{\"jsonrpc\":\"2.0\",\"id\":") ||

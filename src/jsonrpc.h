@@ -56,9 +56,9 @@ bool jsonrpc_method_is (const jsonrpc_msg_t *msg, const char *name);
 //  of its text, finds the id of the response it was (its top-level "id",
 //  before the cut in the head or after it in the tail, as SDKs write it
 //  either first or last). Returns a malloc'ed error response for that
-//  id, {"jsonrpc", "id", "error": {"message": reason}}; NULL if no id is
-//  found or the text was a request. jsonrpc_read does this itself for a
-//  message it cannot read.
+//  id, {"jsonrpc", "id", "error": {"message": reason}}; NULL if no id
+//  that can be ours (jsonscan_id) is found, or the text was a request. jsonrpc_read does this
+//  itself for a message it cannot read.
 char *jsonrpc_answer_from_edges (const char *head, size_t head_size, const char *tail,
                                  size_t tail_size, const char *reason);
 

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 const char *
 jsonscan_ws (const char *p, const char *end)
 {
@@ -324,7 +323,7 @@ jsonscan_id (const char *p, const char *end, uint64_t *id)
         if (*p < '0' || *p > '9')
             return false;
         unsigned digit = (unsigned) (*p - '0');
-        if (value > (UINT64_MAX - digit) / 10)
+        if (value > ((uint64_t) INT64_MAX - digit) / 10)
             return false;
         value = value * 10 + digit;
     }

@@ -61,10 +61,10 @@ typedef void (jsonscan_fn) (void *arg, const char *value, size_t size);
 int jsonscan_each (const char *p, const char *end, jsonscan_fn *fn, void *arg);
 
 //  Reads a JSON-RPC id at [p, end) that may be one we sent: an integer in
-//  0 .. 2^64-1, or the same digits as a string ("7" for 7: both official
-//  SDK clients accept that form). False for anything else -- another
-//  string, a fraction, a sign, leading zeros, or a number beyond 64 bits,
-//  which must never wrap onto one of ours.
+//  0 .. 2^63-1 (what jansson reads; ours stay far below), or the same
+//  digits as a string ("7" for 7: both official SDK clients accept that
+//  form). False for anything else -- another string, a fraction, a sign,
+//  leading zeros, or a larger number, which must never wrap onto ours.
 bool jsonscan_id (const char *p, const char *end, uint64_t *id);
 
 //  Valid JSON that strict readers (jansson among them) still refuse, made
