@@ -22,10 +22,16 @@ void __tsan_acquire (void *addr);
 void __tsan_release (void *addr);
 #endif
 
-//  Actors parse JSON (jansson recurses per nesting level, up to 2048), so
-//  keep some room, but far less than the 8 MiB default: only touched pages
-//  cost memory, yet a thousand actors should not reserve 8 GiB.
+//  Actors parse and dump JSON (jansson recurses per nesting level, up to
+//  JSONSCAN_MAX_DEPTH: under 384 KiB at the deepest), so keep room, but far less
+//  than the 8 MiB default: only touched pages cost memory, yet a thousand
+//  actors should not reserve 8 GiB. Under TSan every frame is several
+//  times larger.
+#ifdef ACTOR_TSAN
+#define ACTOR_STACK_SIZE (4 * 1024 * 1024)
+#else
 #define ACTOR_STACK_SIZE (1024 * 1024)
+#endif
 
 struct _actor_t {
     pthread_t thread; //  the actor's thread

@@ -48,7 +48,7 @@ s_classify (const char *text, size_t size, jsonrpc_fn *fn, void *arg, bool recov
         char *answer = jsonrpc_answer_from_edges (
             text, edge, text + size - edge, edge,
             "the server's answer could not be read: it is not valid JSON, or it nests deeper "
-            "than 2048 levels");
+            "than 1024 levels");
         if (answer)
             s_classify (answer, strlen (answer), fn, arg, false);
         free (answer);
