@@ -14,6 +14,7 @@
 
 #include "formats.h"
 
+#include "formats_json.h"
 #include "formats_names.h"
 #include "jsonscan.h"
 
@@ -42,26 +43,6 @@ static const char *s_format_names[] = { "mcp", "openai", "openai-responses", "an
 
 //  --------------------------------------------------------------------------
 //  Small helpers
-
-static char *s_printf (const char *format, ...) __attribute__ ((format (printf, 1, 2)));
-
-static char *
-s_printf (const char *format, ...)
-{
-    va_list args;
-    va_start (args, format);
-    char *text = NULL;
-    if (vasprintf (&text, format, args) < 0)
-        text = NULL;
-    va_end (args);
-    return text;
-}
-
-static const char *
-s_str (json_t *object, const char *key)
-{
-    return json_string_value (json_object_get (object, key));
-}
 
 static bool
 s_valid_format (mcpact_format_t format)
@@ -172,11 +153,11 @@ s_subset (mcpact_format_t format)
 static const char *
 s_tool_description (json_t *tool)
 {
-    const char *text = s_str (tool, "description");
+    const char *text = formats_str (tool, "description");
     if (!text || !*text)
-        text = s_str (tool, "title");
+        text = formats_str (tool, "title");
     if (!text || !*text)
-        text = s_str (json_object_get (tool, "annotations"), "title");
+        text = formats_str (json_object_get (tool, "annotations"), "title");
     return text && *text ? text : NULL;
 }
 
@@ -226,7 +207,7 @@ s_described (json_t *tool, const char *note, size_t max)
     const char *description = s_tool_description (tool);
     char *text = NULL;
     if (description && note)
-        text = s_printf ("%s\n\n%s", description, note);
+        text = formats_printf ("%s\n\n%s", description, note);
     else if (description || note)
         text = strdup (description ? description : note);
     if (!text || max == 0 || s_utf8_length (text) <= max)
@@ -239,18 +220,18 @@ s_described (json_t *tool, const char *note, size_t max)
     if (!description || note_length + 1 >= max) {
         const char *whole = description ? description : note;
         size_t keep = s_utf8_prefix (whole, strlen (whole), max - 1);
-        return s_printf ("%.*s%s", (int) keep, whole, ellipsis);
+        return formats_printf ("%.*s%s", (int) keep, whole, ellipsis);
     }
     size_t keep = s_utf8_prefix (description, strlen (description), max - 1 - note_length);
-    return note ? s_printf ("%.*s%s\n\n%s", (int) keep, description, ellipsis, note)
-                : s_printf ("%.*s%s", (int) keep, description, ellipsis);
+    return note ? formats_printf ("%.*s%s\n\n%s", (int) keep, description, ellipsis, note)
+                : formats_printf ("%.*s%s", (int) keep, description, ellipsis);
 }
 
 //  One tool as `format` declares it; NULL for a tool without a name.
 static json_t *
 s_tool_as (json_t *tool, mcpact_format_t format, int flags)
 {
-    const char *name = s_str (tool, "name");
+    const char *name = formats_str (tool, "name");
     if (!name)
         return NULL;
     if (format == MCPACT_FORMAT_MCP) {
@@ -348,7 +329,7 @@ s_call_id (json_t *value)
     if (json_is_string (value))
         return strdup (json_string_value (value));
     if (json_is_integer (value))
-        return s_printf ("%" JSON_INTEGER_FORMAT, json_integer_value (value));
+        return formats_printf ("%" JSON_INTEGER_FORMAT, json_integer_value (value));
     return NULL;
 }
 
@@ -356,11 +337,11 @@ s_call_id (json_t *value)
 static char *
 s_type_problem (json_t *object, const char *expected, const char *what)
 {
-    const char *type = s_str (object, "type");
+    const char *type = formats_str (object, "type");
     if (!type || streq (type, expected))
         return NULL;
-    return s_printf ("the tool call is not %s: its type is \"%s\", not \"%s\"", what, type,
-                     expected);
+    return formats_printf ("the tool call is not %s: its type is \"%s\", not \"%s\"", what, type,
+                           expected);
 }
 
 int
@@ -372,8 +353,8 @@ formats_call_parse (mcpact_format_t format, const char *text, formats_call_t *ca
     json_t *object = text ? json_loads (text, 0, &parse_error) : NULL;
     if (!json_is_object (object)) {
         *error = object ? strdup ("the tool call is not a JSON object")
-                 : text ? s_printf ("the tool call is not valid JSON: %s (column %d)",
-                                    parse_error.text, parse_error.column)
+                 : text ? formats_printf ("the tool call is not valid JSON: %s (column %d)",
+                                          parse_error.text, parse_error.column)
                         : strdup ("there is no tool call");
         json_decref (object);
         return -1;
@@ -413,11 +394,11 @@ formats_call_parse (mcpact_format_t format, const char *text, formats_call_t *ca
             holder = json_object_get (object, "params");
         break;
     default:
-        *error = s_printf ("unknown format %d", (int) format);
+        *error = formats_printf ("unknown format %d", (int) format);
         break;
     }
     if (!*error) {
-        const char *name = s_str (holder, "name");
+        const char *name = formats_str (holder, "name");
         if (name && *name)
             call->name = strdup (name);
         else
@@ -444,7 +425,7 @@ s_find_tool (json_t *tools, const char *name)
     size_t index;
     json_t *tool;
     json_array_foreach (tools, index, tool) {
-        const char *tool_name = s_str (tool, "name");
+        const char *tool_name = formats_str (tool, "name");
         if (tool_name && streq (tool_name, name))
             return tool;
     }
@@ -457,17 +438,17 @@ s_unknown_tool (json_t *tools, const char *name)
 {
     size_t count = json_array_size (tools);
     if (count == 0)
-        return s_printf ("there is no tool named '%s' (no tools are available)", name);
+        return formats_printf ("there is no tool named '%s' (no tools are available)", name);
     size_t size = 0;
     for (size_t index = 0; index < count && index < UNKNOWN_TOOL_LIST_MAX; index++) {
-        const char *tool_name = s_str (json_array_get (tools, index), "name");
+        const char *tool_name = formats_str (json_array_get (tools, index), "name");
         size += (tool_name ? strlen (tool_name) : 0) + 2;
     }
     char *list = (char *) calloc (1, size + 8);
     if (!list)
         return NULL;
     for (size_t index = 0; index < count && index < UNKNOWN_TOOL_LIST_MAX; index++) {
-        const char *tool_name = s_str (json_array_get (tools, index), "name");
+        const char *tool_name = formats_str (json_array_get (tools, index), "name");
         if (!tool_name)
             continue;
         if (*list)
@@ -476,7 +457,7 @@ s_unknown_tool (json_t *tools, const char *name)
     }
     if (count > UNKNOWN_TOOL_LIST_MAX)
         strcat (list, ", ...");
-    char *text = s_printf ("there is no tool named '%s'; the tools are: %s", name, list);
+    char *text = formats_printf ("there is no tool named '%s'; the tools are: %s", name, list);
     free (list);
     return text;
 }
@@ -708,14 +689,14 @@ formats_call_args (json_t *tools, mcpact_format_t format, const char *name, cons
         args = json_loads (args_text, JSON_DECODE_ANY, &parse_error);
         if (!args) {
             *status = MCPACT_ERR_ARGS;
-            *error = s_printf ("%s: the arguments are not valid JSON: %s (column %d)", name,
-                               parse_error.text, parse_error.column);
+            *error = formats_printf ("%s: the arguments are not valid JSON: %s (column %d)", name,
+                                     parse_error.text, parse_error.column);
             return NULL;
         }
         if (!json_is_object (args)) {
             *status = MCPACT_ERR_ARGS;
-            *error = s_printf ("%s: the arguments must be a JSON object, not %s", name,
-                               jsonscan_kind (args));
+            *error = formats_printf ("%s: the arguments must be a JSON object, not %s", name,
+                                     jsonscan_kind (args));
             json_decref (args);
             return NULL;
         }
@@ -755,8 +736,8 @@ formats_call_args (json_t *tools, mcpact_format_t format, const char *name, cons
             strcat (list, "'");
         }
         *status = MCPACT_ERR_ARGS;
-        *error = s_printf ("%s: missing the required argument%s %s", name,
-                           json_array_size (missing) > 1 ? "s" : "", list ? list : "");
+        *error = formats_printf ("%s: missing the required argument%s %s", name,
+                                 json_array_size (missing) > 1 ? "s" : "", list ? list : "");
         free (list);
         json_decref (args);
         args = NULL;
@@ -776,22 +757,22 @@ typedef enum { MEDIA_NONE, MEDIA_IMAGE, MEDIA_AUDIO, MEDIA_BLOB } media_t;
 static media_t
 s_media (json_t *item, const char **mime, const char **data)
 {
-    const char *type = s_str (item, "type");
+    const char *type = formats_str (item, "type");
     *mime = NULL;
     *data = NULL;
     if (!type)
         return MEDIA_NONE;
     if (streq (type, "image") || streq (type, "audio")) {
-        *data = s_str (item, "data");
-        *mime = s_str (item, "mimeType");
+        *data = formats_str (item, "data");
+        *mime = formats_str (item, "mimeType");
         if (!*data)
             return MEDIA_NONE;
         return streq (type, "image") ? MEDIA_IMAGE : MEDIA_AUDIO;
     }
     if (streq (type, "resource")) {
         json_t *resource = json_object_get (item, "resource");
-        *data = s_str (resource, "blob");
-        *mime = s_str (resource, "mimeType");
+        *data = formats_str (resource, "blob");
+        *mime = formats_str (resource, "mimeType");
         if (*data)
             return MEDIA_BLOB;
     }
@@ -826,11 +807,11 @@ s_media_note (json_t *item, media_t media, const char *mime, const char *data, b
 {
     const char *kind = media == MEDIA_IMAGE ? "image" : media == MEDIA_AUDIO ? "audio" : "resource";
     const char *uri =
-        media == MEDIA_BLOB ? s_str (json_object_get (item, "resource"), "uri") : NULL;
-    char *text = attached
-                     ? s_printf ("[%s: %s, attached]", kind, mime ? mime : "unknown type")
-                     : s_printf ("[%s: %s%s%s, %zu bytes base64 omitted]", kind, uri ? uri : "",
-                                 uri ? ", " : "", mime ? mime : "unknown type", strlen (data));
+        media == MEDIA_BLOB ? formats_str (json_object_get (item, "resource"), "uri") : NULL;
+    char *text =
+        attached ? formats_printf ("[%s: %s, attached]", kind, mime ? mime : "unknown type")
+                 : formats_printf ("[%s: %s%s%s, %zu bytes base64 omitted]", kind, uri ? uri : "",
+                                   uri ? ", " : "", mime ? mime : "unknown type", strlen (data));
     json_t *note = json_pack ("{s:s, s:s?}", "type", "text", "text", text);
     free (text);
     return note;
@@ -864,7 +845,7 @@ s_image_part (mcpact_format_t format, const char *mime, const char *data)
                           "media_type", mime, "data", data);
     if (format == MCPACT_FORMAT_GEMINI)
         return json_pack ("{s:{s:s, s:s}}", "inlineData", "mimeType", mime, "data", data);
-    char *url = s_printf ("data:%s;base64,%s", mime, data);
+    char *url = formats_printf ("data:%s;base64,%s", mime, data);
     json_t *part = json_pack ("{s:s, s:s?}", "type", "input_image", "image_url", url);
     free (url);
     return part;
@@ -892,14 +873,14 @@ s_error_text (json_t *result, mcpact_status_t status, const char *error)
         size_t index;
         json_t *item;
         json_array_foreach (json_object_get (result, "content"), index, item) {
-            const char *text = s_str (item, "text");
+            const char *text = formats_str (item, "text");
             if (text)
                 size += strlen (text) + 1;
         }
         if (size > 1) {
             char *joined = (char *) calloc (1, size);
             json_array_foreach (json_object_get (result, "content"), index, item) {
-                const char *text = s_str (item, "text");
+                const char *text = formats_str (item, "text");
                 if (!text || !joined)
                     continue;
                 if (*joined)
@@ -921,7 +902,7 @@ static json_t *
 s_error_message (mcpact_format_t format, json_t *result, const char *text, const char *call_id,
                  const char *tool)
 {
-    char *prefixed = s_printf ("Error: %s", text);
+    char *prefixed = formats_printf ("Error: %s", text);
     json_t *message = NULL;
     switch (format) {
     case MCPACT_FORMAT_MCP:
@@ -1126,7 +1107,7 @@ mcpact_agent_call_as (mcpact_agent_t *self, mcpact_format_t format, const char *
     if (!self)
         return NULL;
     if (!s_valid_format (format)) {
-        char *reason = s_printf ("unknown format %d", (int) format);
+        char *reason = formats_printf ("unknown format %d", (int) format);
         json_t *message = s_local_error (MCPACT_FORMAT_MCP, MCPACT_ERR_ARGS, reason, NULL, NULL);
         free (reason);
         return s_message_text (message);

@@ -13,6 +13,8 @@
 
 #include "formats_names.h"
 
+#include "formats_json.h"
+
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -27,20 +29,6 @@
 //  How deep the search for property names walks a schema document:
 //  deeper than any document the JSON parser takes (2048 levels)
 #define NAMES_DEPTH_MAX 4096
-
-static char *s_printf (const char *format, ...) __attribute__ ((format (printf, 1, 2)));
-
-static char *
-s_printf (const char *format, ...)
-{
-    va_list args;
-    va_start (args, format);
-    char *text = NULL;
-    if (vasprintf (&text, format, args) < 0)
-        text = NULL;
-    va_end (args);
-    return text;
-}
 
 //  The length of object key `key`, which may hold a NUL
 static size_t
@@ -142,7 +130,7 @@ s_key_for (formats_schema_t subset, const char *name, size_t len, json_t *taken)
         int suffix_len = snprintf (suffix, sizeof suffix, "_%u", number);
         size_t keep =
             out + (size_t) suffix_len > KEY_LENGTH_MAX ? KEY_LENGTH_MAX - (size_t) suffix_len : out;
-        char *candidate = s_printf ("%.*s%s", (int) keep, base, suffix);
+        char *candidate = formats_printf ("%.*s%s", (int) keep, base, suffix);
         if (!candidate || !json_object_get (taken, candidate))
             return candidate;
         free (candidate);
@@ -197,9 +185,10 @@ s_name_said (json_t *schema, const char *name, size_t len)
     char *text = json_dumps (quoted, JSON_ENCODE_ANY);
     json_decref (quoted);
     const char *description = json_string_value (json_object_get (schema, "description"));
-    char *said = description && *description
-                     ? s_printf ("%s (the tool's parameter %s)", description, text ? text : "?")
-                     : s_printf ("The tool's parameter %s.", text ? text : "?");
+    char *said =
+        description && *description
+            ? formats_printf ("%s (the tool's parameter %s)", description, text ? text : "?")
+            : formats_printf ("The tool's parameter %s.", text ? text : "?");
     if (said)
         json_object_set_new (schema, "description", json_string (said));
     free (said);
@@ -254,14 +243,7 @@ s_rename (json_t *node, json_t *renames, int depth)
         size_t index;
         json_t *name;
         json_array_foreach (required, index, name) {
-            json_t *sent = s_renamed (renames, name);
-            bool known = false;
-            size_t at;
-            json_t *other;
-            json_array_foreach (renamed, at, other)
-                known = known || json_equal (other, sent);
-            if (!known)
-                json_array_append (renamed, sent);
+            formats_append_once (renamed, s_renamed (renames, name));
         }
         json_object_set_new (node, "required", renamed);
     }

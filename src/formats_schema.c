@@ -18,6 +18,7 @@
 
 #include "formats_schema.h"
 
+#include "formats_json.h"
 #include "formats_names.h"
 
 #include <stdarg.h>
@@ -82,26 +83,6 @@ typedef struct {
 
 //  --------------------------------------------------------------------------
 //  Small helpers
-
-static char *s_printf (const char *format, ...) __attribute__ ((format (printf, 1, 2)));
-
-static char *
-s_printf (const char *format, ...)
-{
-    va_list args;
-    va_start (args, format);
-    char *text = NULL;
-    if (vasprintf (&text, format, args) < 0)
-        text = NULL;
-    va_end (args);
-    return text;
-}
-
-static const char *
-s_str (json_t *object, const char *key)
-{
-    return json_string_value (json_object_get (object, key));
-}
 
 static bool
 s_in_list (json_t *list, const char *name)
@@ -236,8 +217,8 @@ s_describe (json_t *node, const char *text)
 {
     if (!text || !*text)
         return;
-    const char *description = s_str (node, "description");
-    char *joined = description && *description ? s_printf ("%s %s", description, text) : NULL;
+    const char *description = formats_str (node, "description");
+    char *joined = description && *description ? formats_printf ("%s %s", description, text) : NULL;
     json_object_set_new (node, "description", json_string (joined ? joined : text));
     free (joined);
 }
@@ -366,7 +347,7 @@ json_t *
 formats_schema_resolve (json_t *root, json_t *schema)
 {
     for (int hops = 0; hops < REF_STACK_MAX; hops++) {
-        const char *ref = s_str (schema, "$ref");
+        const char *ref = formats_str (schema, "$ref");
         if (!ref)
             return schema;
         schema = s_ref_target (root, ref);
@@ -438,15 +419,8 @@ s_merge_property (json_t *properties, const char *name, json_t *schema)
     if (these && those && s_types (have) == s_types (schema)) {
         size_t index;
         json_t *value;
-        json_array_foreach (those, index, value) {
-            bool known = false;
-            size_t at;
-            json_t *other;
-            json_array_foreach (these, at, other)
-                known = known || json_equal (value, other);
-            if (!known)
-                json_array_append (these, value);
-        }
+        json_array_foreach (those, index, value)
+            formats_append_once (these, value);
         json_t *merged = json_pack ("{s:O}", "enum", these);
         const char *keep[] = { "type", "description", "title" };
         for (size_t key = 0; key < 3; key++) {
@@ -493,8 +467,8 @@ s_branch_label (json_t *branch, json_t *renames)
             char *text = json_is_string (value)
                              ? strdup (json_string_value (value))
                              : json_dumps (value, JSON_COMPACT | JSON_ENCODE_ANY);
-            char *joined = s_printf ("%s%s%s=%s", fixed ? fixed : "", fixed ? ", " : "",
-                                     s_sent_name (renames, name), text ? text : "?");
+            char *joined = formats_printf ("%s%s%s=%s", fixed ? fixed : "", fixed ? ", " : "",
+                                           s_sent_name (renames, name), text ? text : "?");
             free (text);
             free (fixed);
             fixed = joined;
@@ -511,14 +485,14 @@ s_branch_label (json_t *branch, json_t *renames)
         json_decref (values);
         if (!required_name || is_fixed)
             continue;
-        char *joined = s_printf ("%s%s%s", names ? names : "", names ? " and " : "",
-                                 s_sent_name (renames, required_name));
+        char *joined = formats_printf ("%s%s%s", names ? names : "", names ? " and " : "",
+                                       s_sent_name (renames, required_name));
         free (names);
         names = joined;
     }
     char *label = NULL;
     if (fixed && names)
-        label = s_printf ("%s with %s", fixed, names);
+        label = formats_printf ("%s with %s", fixed, names);
     else if (fixed || names)
         label = strdup (fixed ? fixed : names);
     free (fixed);
@@ -562,7 +536,8 @@ s_merge_alternatives (json_t *out, json_t *branches, bool exclusive, json_t *ren
         if (!label)
             vacuous = true;
         else {
-            char *joined = s_printf ("%s%s%s", labels ? labels : "", labels ? ", or " : "", label);
+            char *joined =
+                formats_printf ("%s%s%s", labels ? labels : "", labels ? ", or " : "", label);
             free (labels);
             labels = joined;
         }
@@ -589,7 +564,8 @@ s_merge_alternatives (json_t *out, json_t *branches, bool exclusive, json_t *ren
     json_decref (common);
     char *note = NULL;
     if (!vacuous && count > 1 && labels)
-        note = s_printf ("Provide %s of: %s.", exclusive ? "exactly one" : "at least one", labels);
+        note = formats_printf ("Provide %s of: %s.", exclusive ? "exactly one" : "at least one",
+                               labels);
     free (labels);
     return note;
 }
@@ -735,7 +711,7 @@ s_json_keywords (ctx_t *ctx, json_t *node, int depth, json_t *out)
 static json_t *
 s_expand_kept (ctx_t *ctx, json_t *converted, int depth)
 {
-    const char *ref = s_str (converted, "$ref");
+    const char *ref = formats_str (converted, "$ref");
     json_t *target = ref ? s_ref_target (ctx->root, ref) : NULL;
     if (!target || !s_enter (ctx, ref))
         return converted;
@@ -757,13 +733,13 @@ s_json (ctx_t *ctx, json_t *node, int depth)
     if (depth > SCHEMA_DEPTH_MAX || ctx->budget == 0) {
         //  Too deep or too big to copy: any value, with what it was for
         json_t *cut = json_object ();
-        if (s_str (node, "description"))
+        if (formats_str (node, "description"))
             json_object_set (cut, "description", json_object_get (node, "description"));
         return cut;
     }
     ctx->budget--;
     json_t *out = json_object ();
-    const char *ref = s_str (node, "$ref");
+    const char *ref = formats_str (node, "$ref");
     if (ref && s_ref_kept (ctx->root, ref))
         json_object_set_new (out, "$ref", json_string (ref));
     else if (ref) {
@@ -831,7 +807,7 @@ s_json_root (json_t *input, char **note, json_t *renames)
         char *said = s_merge_alternatives (out, resolved, key == 1, ctx.renames);
         json_decref (resolved);
         if (said) {
-            char *joined = *note ? s_printf ("%s %s", *note, said) : NULL;
+            char *joined = *note ? formats_printf ("%s %s", *note, said) : NULL;
             free (*note);
             *note = joined ? joined : said;
             if (joined)
@@ -988,15 +964,8 @@ s_tuple_items (json_t *node)
     json_t *branches = json_array ();
     size_t index;
     json_t *item;
-    json_array_foreach (prefix, index, item) {
-        bool known = false;
-        size_t at;
-        json_t *other;
-        json_array_foreach (branches, at, other)
-            known = known || json_equal (item, other);
-        if (!known)
-            json_array_append (branches, item);
-    }
+    json_array_foreach (prefix, index, item)
+        formats_append_once (branches, item);
     if (json_object_size (items) > 0)
         json_array_append (branches, items);
     if (json_array_size (branches) == 1) {
@@ -1070,7 +1039,7 @@ s_strict_typed (ctx_t *ctx, json_t *node, int depth, bool top, int types)
     json_t *out = json_pack ("{s:o}", "type", s_type_value (types));
     const char *words[] = { "description", "title" };
     for (size_t key = 0; key < 2; key++)
-        if (s_str (node, words[key]))
+        if (formats_str (node, words[key]))
             json_object_set (out, words[key], json_object_get (node, words[key]));
     json_t *values = json_object_get (node, "enum");
     if (json_is_array (values))
@@ -1079,9 +1048,9 @@ s_strict_typed (ctx_t *ctx, json_t *node, int depth, bool top, int types)
         json_object_set (out, "const", json_object_get (node, "const"));
     int kind = types & ~T_NULL;
     if (kind == T_STRING) {
-        if (s_str (node, "pattern"))
+        if (formats_str (node, "pattern"))
             json_object_set (out, "pattern", json_object_get (node, "pattern"));
-        const char *format = s_str (node, "format");
+        const char *format = formats_str (node, "format");
         if (format && S_IN (format, s_strict_formats))
             json_object_set (out, "format", json_object_get (node, "format"));
     } else if (kind == T_NUMBER || kind == T_INTEGER) {
@@ -1134,7 +1103,7 @@ s_strict (ctx_t *ctx, json_t *node, int depth, bool top)
         return json_object ();
     }
     ctx->budget--;
-    const char *ref = s_str (node, "$ref");
+    const char *ref = formats_str (node, "$ref");
     if (ref && json_object_size (node) == 1)
         return json_pack ("{s:s}", "$ref", ref);
     if (ref) {
@@ -1174,7 +1143,7 @@ s_strict (ctx_t *ctx, json_t *node, int depth, bool top)
         json_object_set_new (out, "anyOf", converted);
         const char *words[] = { "description", "title" };
         for (size_t key = 0; key < 2; key++)
-            if (s_str (node, words[key]))
+            if (formats_str (node, words[key]))
                 json_object_set (out, words[key], json_object_get (node, words[key]));
         return out;
     }
@@ -1199,7 +1168,7 @@ s_strict (ctx_t *ctx, json_t *node, int depth, bool top)
             json_decref (narrow);
         }
         json_t *out = json_pack ("{s:o}", "anyOf", converted);
-        if (s_str (node, "description"))
+        if (formats_str (node, "description"))
             json_object_set (out, "description", json_object_get (node, "description"));
         return out;
     }
@@ -1298,10 +1267,11 @@ static json_t *
 s_gemini_text (json_t *node, int types)
 {
     json_t *out = json_pack ("{s:s}", "type", "string");
-    const char *description = s_str (node, "description");
+    const char *description = formats_str (node, "description");
     const char *what = (types & ~T_NULL) == T_ARRAY ? "a JSON array" : "a JSON object";
-    char *text = description && *description ? s_printf ("%s (%s, as a string)", description, what)
-                                             : s_printf ("%s, as a string", what);
+    char *text = description && *description
+                     ? formats_printf ("%s (%s, as a string)", description, what)
+                     : formats_printf ("%s, as a string", what);
     json_object_set_new (out, "description", json_string (text ? text : what));
     free (text);
     if (types & T_NULL)
@@ -1347,10 +1317,10 @@ s_gemini_values (json_t *node, json_t *out, int types)
             types = T_STRING | (types & T_NULL);
     } else if (json_array_size (others) > 0) {
         char *list = json_dumps (json_array_size (strings) ? values : others, JSON_COMPACT);
-        const char *description = s_str (out, "description");
+        const char *description = formats_str (out, "description");
         char *note = description && *description
-                         ? s_printf ("%s (one of %s)", description, list ? list : "?")
-                         : s_printf ("one of %s", list ? list : "?");
+                         ? formats_printf ("%s (one of %s)", description, list ? list : "?")
+                         : formats_printf ("one of %s", list ? list : "?");
         json_object_set_new (out, "description", json_string (note ? note : "?"));
         free (note);
         free (list);
@@ -1375,9 +1345,9 @@ s_gemini_values (json_t *node, json_t *out, int types)
 static void
 s_gemini_say (json_t *out, const char *text)
 {
-    const char *description = s_str (out, "description");
+    const char *description = formats_str (out, "description");
     char *said =
-        description && *description ? s_printf ("%s (%s)", description, text) : strdup (text);
+        description && *description ? formats_printf ("%s (%s)", description, text) : strdup (text);
     if (said)
         json_object_set_new (out, "description", json_string (said));
     free (said);
@@ -1395,7 +1365,7 @@ s_gemini_format (json_t *node, json_t *out, int kind)
     static const char *string_formats[] = { "enum", "date-time" };
     static const char *integer_formats[] = { "int32", "int64" };
     static const char *number_formats[] = { "float", "double" };
-    const char *format = s_str (node, "format");
+    const char *format = formats_str (node, "format");
     if (!format)
         return;
     bool taken = kind == T_STRING    ? S_IN (format, string_formats)
@@ -1409,7 +1379,7 @@ s_gemini_format (json_t *node, json_t *out, int kind)
         json_object_set (out, "format", json_object_get (node, "format"));
         return;
     }
-    char *text = s_printf ("format: %s", format);
+    char *text = formats_printf ("format: %s", format);
     if (text)
         s_gemini_say (out, text);
     free (text);
@@ -1449,7 +1419,7 @@ s_gemini (ctx_t *ctx, json_t *node, int depth)
     if (depth > SCHEMA_DEPTH_MAX || ctx->budget == 0)
         return s_gemini_cut (node);
     ctx->budget--;
-    const char *ref = s_str (node, "$ref");
+    const char *ref = formats_str (node, "$ref");
     if (ref) {
         //  Gemini has no references: the target is copied in, and the
         //  referring schema's own keywords (a description) win
@@ -1509,13 +1479,14 @@ s_gemini (ctx_t *ctx, json_t *node, int depth)
             json_t *one = json_array_get (kept, 0);
             //  The node's own words win, but a value sent as JSON text
             //  keeps saying so
-            const char *said = s_str (one, "description");
+            const char *said = formats_str (one, "description");
             char *text = said && strstr (said, ", as a string") ? strdup (said) : NULL;
             s_gemini_words (node, one);
-            if (text && s_str (node, "description")) {
+            if (text && formats_str (node, "description")) {
                 const char *what = strstr (text, "a JSON ");
-                char *joined = s_printf ("%s (%.*s)", s_str (node, "description"),
-                                         (int) strcspn (what ? what : "", ")"), what ? what : "");
+                char *joined =
+                    formats_printf ("%s (%.*s)", formats_str (node, "description"),
+                                    (int) strcspn (what ? what : "", ")"), what ? what : "");
                 json_object_set_new (one, "description", json_string (joined ? joined : text));
                 free (joined);
             }
