@@ -269,6 +269,39 @@ ru_big_args (size_t size)
     return args;
 }
 
+//  Sends `count` calls of `tool` at once through a new caller and waits for
+//  all of them: each must succeed or be refused as busy with `reason` in
+//  its error. Returns how many succeeded; sets *busy to how many were
+//  refused.
+static inline int
+ru_calls_past_limits (mcpact_agent_t *agent, const char *tool, const char *args, int count,
+                      const char *reason, int *busy)
+{
+    mcpact_caller_t *caller = mcpact_caller_new (agent);
+    CHECK (caller != NULL);
+    for (int i = 0; i < count; i++)
+        mcpact_caller_send (caller, tool, args, 30000);
+    int ok = 0;
+    *busy = 0;
+    ru_watchdog_arm (60, "calls past the limits");
+    for (int i = 0; i < count; i++) {
+        mcpact_result_t *result = mcpact_caller_next (caller, -1);
+        if (mcpact_result_status (result) == MCPACT_OK)
+            ok++;
+        else {
+            CHECK_MSG (mcpact_result_status (result) == MCPACT_ERR_BUSY, "%s",
+                       mcpact_result_error (result));
+            CHECK_MSG (strstr (mcpact_result_error (result), reason), "%s",
+                       mcpact_result_error (result));
+            (*busy)++;
+        }
+        mcpact_result_destroy (&result);
+    }
+    ru_watchdog_disarm ();
+    mcpact_caller_destroy (&caller);
+    return ok;
+}
+
 //  --------------------------------------------------------------------------
 //  Peers from npm (tests/peers): node and the packages
 

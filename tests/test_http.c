@@ -1712,17 +1712,20 @@ s_captured_line (const char *lines, const char *needle)
     return strndup (at, strcspn (at, "\n"));
 }
 
-TEST (redirect_cross_origin_initialize)
+//  A server whose start meets a redirect to the other origin on the
+//  requests `kinds` (the fixture's --redirect-on): the start fails with
+//  the refusal, the log holds no secret, and nothing reached the other
+//  origin.
+static void
+s_start_refused (const char *kinds, const char *path)
 {
-    s_begin ("redirect_cross_origin_initialize");
     s_redirect_t redirect;
-    s_redirect_start (&redirect, "initialize", NULL, NULL);
+    s_redirect_start (&redirect, kinds, NULL, NULL);
     s_capture_logs ();
     s_host_t host;
     s_host_new (&host, MCPACT_NAMES_REJECT);
-    s_redirect_server (&host, &redirect, "leaky", "/mcp");
+    s_redirect_server (&host, &redirect, "leaky", path);
     s_host_start (&host);
-    //  The session would have moved to the other origin
     s_check_refusal (s_start_error (&host, "leaky"), "leaky", &redirect);
     s_host_destroy (&host);
     char *lines = s_captured_logs ();
@@ -1731,6 +1734,13 @@ TEST (redirect_cross_origin_initialize)
     free (lines);
     s_check_away_untouched (&redirect);
     s_redirect_stop (&redirect);
+}
+
+TEST (redirect_cross_origin_initialize)
+{
+    //  The session would have moved to the other origin
+    s_begin ("redirect_cross_origin_initialize");
+    s_start_refused ("initialize", "/mcp");
     s_end ();
 }
 
@@ -1866,16 +1876,7 @@ TEST (redirect_cross_origin_new_session)
 TEST (redirect_cross_origin_sse_stream)
 {
     s_begin ("redirect_cross_origin_sse_stream");
-    s_redirect_t redirect;
-    s_redirect_start (&redirect, "sse", NULL, NULL);
-    s_host_t host;
-    s_host_new (&host, MCPACT_NAMES_REJECT);
-    s_redirect_server (&host, &redirect, "leaky", "/sse");
-    s_host_start (&host);
-    s_check_refusal (s_start_error (&host, "leaky"), "leaky", &redirect);
-    s_host_destroy (&host);
-    s_check_away_untouched (&redirect);
-    s_redirect_stop (&redirect);
+    s_start_refused ("sse", "/sse");
     s_end ();
 }
 
@@ -1883,16 +1884,7 @@ TEST (redirect_cross_origin_sse_post)
 {
     //  The event stream stays home; the POSTs to its endpoint are redirected
     s_begin ("redirect_cross_origin_sse_post");
-    s_redirect_t redirect;
-    s_redirect_start (&redirect, "messages", NULL, NULL);
-    s_host_t host;
-    s_host_new (&host, MCPACT_NAMES_REJECT);
-    s_redirect_server (&host, &redirect, "leaky", "/sse");
-    s_host_start (&host);
-    s_check_refusal (s_start_error (&host, "leaky"), "leaky", &redirect);
-    s_host_destroy (&host);
-    s_check_away_untouched (&redirect);
-    s_redirect_stop (&redirect);
+    s_start_refused ("messages", "/sse");
     s_end ();
 }
 
@@ -2288,26 +2280,9 @@ TEST (limits_bound_requests_held)
     CHECK_STR (ru_state (report, "slow"), "ready");
     json_decref (report);
     char *args = ru_big_args (20000);
-    mcpact_caller_t *caller = mcpact_caller_new (agent);
-    for (int i = 0; i < 6; i++)
-        mcpact_caller_send (caller, "echo", args, 30000);
-    int ok = 0, busy = 0;
-    ru_watchdog_arm (60, "six calls to a slow server");
-    for (int i = 0; i < 6; i++) {
-        mcpact_result_t *result = mcpact_caller_next (caller, -1);
-        if (mcpact_result_status (result) == MCPACT_OK)
-            ok++;
-        else {
-            CHECK_MSG (mcpact_result_status (result) == MCPACT_ERR_BUSY, "%s",
-                       mcpact_result_error (result));
-            CHECK_CONTAINS (mcpact_result_error (result), "\"queuedBytes\"");
-            busy++;
-        }
-        mcpact_result_destroy (&result);
-    }
-    ru_watchdog_disarm ();
+    int busy;
+    int ok = ru_calls_past_limits (agent, "echo", args, 6, "\"queuedBytes\"", &busy);
     CHECK_MSG (ok == 3 && busy == 3, "%d answered, %d refused", ok, busy);
-    mcpact_caller_destroy (&caller);
     free (args);
     ru_teardown (&agent, &session, &runtime);
     s_proc_stop (fixture);

@@ -484,28 +484,12 @@ TEST (calls_in_flight_bounded)
     CHECK (mcpact_session_add_server (session, &slow) == 0);
     mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
     free (mcpact_agent_start (agent));
-    mcpact_caller_t *caller = mcpact_caller_new (agent);
-    for (int i = 0; i < 5; i++)
-        mcpact_caller_send (caller, "sleep", "{\"ms\":1000}", 30000);
-    int ok = 0, busy = 0;
-    ru_watchdog_arm (30, "five calls");
-    for (int i = 0; i < 5; i++) {
-        mcpact_result_t *result = mcpact_caller_next (caller, -1);
-        if (mcpact_result_status (result) == MCPACT_OK)
-            ok++;
-        else {
-            CHECK_MSG (mcpact_result_status (result) == MCPACT_ERR_BUSY, "%s",
-                       mcpact_result_error (result));
-            CHECK_CONTAINS (mcpact_result_error (result), "3 calls are in flight");
-            busy++;
-        }
-        mcpact_result_destroy (&result);
-    }
-    ru_watchdog_disarm ();
+    int busy;
+    int ok =
+        ru_calls_past_limits (agent, "sleep", "{\"ms\":1000}", 5, "3 calls are in flight", &busy);
     CHECK (ok == 3 && busy == 2);
     //  Room again once they are answered
     RU_CALL_IS (agent, "echo", "{\"message\":\"room\"}", "room");
-    mcpact_caller_destroy (&caller);
     ru_teardown (&agent, &session, &runtime);
 }
 
