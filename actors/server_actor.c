@@ -18,6 +18,7 @@
 #include "spin.h"
 #include "jsonrpc.h"
 #include "jsonscan.h"
+#include "lane.h"
 #include "log.h"
 #include "transport.h"
 #include "wire.h"
@@ -61,6 +62,7 @@ typedef struct {
     int timeout_ms;   //  as asked, for the message
     bool own_timeout; //  the caller gave it (else the server's call timeout)
     bool progress;    //  the caller wants progress notifications
+    bool lane;        //  the caller can take a lane (lane.h)
 } s_call_t;
 
 typedef struct {
@@ -115,9 +117,19 @@ typedef struct {
     int64_t busy_us;                //  when a call was last in flight
     bool busy;                      //  counted as busy (spin_busy)
     bool terminated;                //  leave the loop
+    lane_t *lane;                   //  the transport's pipes as a lane, once lent
+    bool lent;                      //  the lane is lent (not OWNED)
+    s_call_t *grant;                //  a call answered, its RESULT waiting to carry the lane
+    int grant_status;               //  that RESULT's status
+    jsonbuf_t grant_payload;        //  and payload
+    jsonbuf_t replay;               //  lines a lane handed back, to be read here
 } self_t;
 
 static void s_connect (self_t *self);
+static void s_on_message (void *owner, const char *text, size_t size);
+static void s_lane_back (self_t *self);
+static void s_lane_returned (self_t *self);
+static void s_flush_grant (self_t *self, bool may_lend);
 
 static void
 s_set_state (self_t *self, s_state_t state)
@@ -233,14 +245,23 @@ s_answer_reloads (self_t *self, const char *failure)
 //  --------------------------------------------------------------------------
 //  Requests to the server
 
+//  Every message to the server goes through here: the pipes must be the
+//  actor's to write to. 0, or -1 if the transport cannot take it.
+static int
+s_transport_send (self_t *self, const char *text, size_t size)
+{
+    s_lane_back (self);
+    return self->transport ? self->ops->send (self->transport, text, size) : -1;
+}
+
 //  Sends one JSON-RPC message (the rare path; calls are built by hand).
 //  Takes the message.
 static void
 s_send_json (self_t *self, json_t *message)
 {
     char *text = json_dumps (message, JSON_COMPACT);
-    if (text && self->transport)
-        self->ops->send (self->transport, text, strlen (text));
+    if (text)
+        s_transport_send (self, text, strlen (text));
     free (text);
     json_decref (message);
 }
@@ -276,12 +297,11 @@ s_respond (self_t *self, const char *id, const char *id_end, json_t *result, jso
     json_decref (result ? result : error);
     jsonbuf_t *line = &self->line;
     line->size = 0;
-    if (value && self->transport &&
-        jsonbuf_append_str (line, "{\"jsonrpc\":\"2.0\",\"id\":") == 0 &&
+    if (value && jsonbuf_append_str (line, "{\"jsonrpc\":\"2.0\",\"id\":") == 0 &&
         jsonbuf_append (line, id, (size_t) (id_end - id)) == 0 &&
         jsonbuf_append_str (line, result ? ",\"result\":" : ",\"error\":") == 0 &&
         jsonbuf_append_str (line, value) == 0 && jsonbuf_append (line, "}", 1) == 0)
-        self->ops->send (self->transport, line->data, line->size);
+        s_transport_send (self, line->data, line->size);
     free (value);
 }
 
@@ -324,6 +344,7 @@ s_report_to_owner (self_t *self)
 static void
 s_stop_transport (self_t *self)
 {
+    s_lane_back (self);
     if (self->transport)
         self->ops->stop (&self->transport);
     self->listing = false;
@@ -357,6 +378,7 @@ s_lost (self_t *self, const char *reason)
             self->lost = strdup (reason);
         return;
     }
+    s_lane_back (self); //  a call handed back with it fails with the rest
     s_set_error (self, reason);
     s_fail_all (self, reason);
     s_answer_reloads (self, reason);
@@ -743,16 +765,24 @@ s_on_rpc (void *arg, const jsonrpc_msg_t *msg)
                    id);
         return;
     }
-    if (msg->result) {
-        const char *flag, *flag_end;
-        int status = MCPACT_OK;
-        if (jsonscan_member (msg->result, msg->result_end, "isError", &flag, &flag_end) &&
-            flag_end - flag == 4 && memcmp (flag, "true", 4) == 0)
-            status = MCPACT_ERR_TOOL;
-        s_reply (self, call, status, msg->result, (size_t) (msg->result_end - msg->result));
-    } else if (msg->error)
-        s_reply (self, call, MCPACT_ERR_PROTOCOL, msg->error,
-                 (size_t) (msg->error_end - msg->error));
+    const char *payload;
+    size_t payload_size;
+    int status = jsonrpc_call_outcome (msg, &payload, &payload_size);
+    if (status >= 0 && call->lane && self->calls.size == 0) {
+        //  Answered after the transport's round, with the lane if it
+        //  can be lent then (s_flush_grant).
+        s_flush_grant (self, false);
+        self->grant_payload.size = 0;
+        if (jsonbuf_append (&self->grant_payload, payload, payload_size) == 0) {
+            if (status != MCPACT_OK)
+                self->errors_total++;
+            self->grant = call;
+            self->grant_status = status;
+            return;
+        }
+        s_reply (self, call, status, payload, payload_size);
+    } else if (status >= 0)
+        s_reply (self, call, status, payload, payload_size);
     else
         s_reply_error (self, &call->caller, call->call_id, MCPACT_ERR_PROTOCOL,
                        "server %s: a response with neither result nor error", self->config->name);
@@ -769,6 +799,99 @@ s_on_message (void *owner, const char *text, size_t size)
     if (self->lost)
         return; //  the server is being given up; the rest is moot
     jsonrpc_read (text, size, s_on_rpc, self);
+}
+
+//  --------------------------------------------------------------------------
+//  The lane: the pipes lent to a host thread (lane.h)
+
+//  Takes the lane back if it is lent: adopts the call handed back with
+//  it, and keeps the lines it read for s_replay.
+static void
+s_lane_back (self_t *self)
+{
+    if (!self->lent)
+        return;
+    lane_take_back (self->lane, -1);
+    s_lane_returned (self);
+}
+
+static void
+s_lane_returned (self_t *self)
+{
+    lane_t *lane = self->lane;
+    self->lent = false;
+    self->ops->take_back (self->transport, lane);
+    self->next_id = lane->next_id;
+    if (lane->handed) {
+        lane->handed = false;
+        zmq_msg_t caller;
+        zmq_msg_init_size (&caller, strlen (lane->caller));
+        memcpy (zmq_msg_data (&caller), lane->caller, strlen (lane->caller));
+        s_call_t *call = s_call_new (&caller, lane->call_id);
+        zmq_msg_close (&caller);
+        if (call) {
+            call->timeout_ms = lane->timeout_ms > 0 ? lane->timeout_ms : self->config->call_ms;
+            call->own_timeout = lane->timeout_ms > 0;
+            call->deadline = call->limit = lane->deadline;
+            idmap_put (&self->calls, lane->rpc_id, call);
+            deadlines_push (&self->deadlines, call->deadline, lane->rpc_id);
+        }
+    }
+    if (lane->returned.size) {
+        jsonbuf_append (&self->replay, lane->returned.data, lane->returned.size);
+        lane->returned.size = 0;
+    }
+}
+
+//  Reads the lines a lane handed back, as if they came now.
+static void
+s_replay (self_t *self)
+{
+    if (!self->replay.size)
+        return;
+    jsonbuf_t lines = self->replay;
+    self->replay = (jsonbuf_t){ 0 };
+    for (size_t at = 0; at < lines.size;) {
+        char *end = (char *) memchr (lines.data + at, '\n', lines.size - at);
+        size_t size = (size_t) (end - (lines.data + at));
+        s_on_message (self, lines.data + at, size);
+        at += size + 1;
+    }
+    jsonbuf_free (&lines);
+}
+
+//  Sends the RESULT held back by s_on_rpc, and with it the lane, if the
+//  caller can take one and nothing else is going on here: no other call
+//  in flight, no listing or reload, nothing queued for the server.
+static void
+s_flush_grant (self_t *self, bool may_lend)
+{
+    s_call_t *call = self->grant;
+    if (!call)
+        return;
+    self->grant = NULL;
+    bool lend = may_lend && self->state == S_READY && self->calls.size == 0 && !self->listing &&
+                !self->relist_at && zlistx_size (self->reloads) == 0 && !self->lent &&
+                self->transport && self->ops->lend;
+    if (lend && !self->lane)
+        self->lane = lane_new (self->config->name);
+    if (lend && self->lane &&
+        self->ops->lend (self->transport, self->lane, self->next_id, self->config->call_ms) == 0) {
+        self->lent = true;
+        char grant[32];
+        snprintf (grant, sizeof grant, "%p", (void *) lane_ref (self->lane));
+        if (wire_send_result_with (zsock_resolve (self->router), &call->caller, call->call_id,
+                                   self->grant_status, self->grant_payload.data,
+                                   self->grant_payload.size, grant) != 0) {
+            //  The caller is gone: nobody took the lane.
+            lane_t *lane = self->lane;
+            lane_unref (&lane);
+            s_lane_back (self);
+        }
+    } else
+        wire_send_result (zsock_resolve (self->router), &call->caller, call->call_id,
+                          self->grant_status, self->grant_payload.data, self->grant_payload.size);
+    s_call_free (call);
 }
 
 //  --------------------------------------------------------------------------
@@ -852,32 +975,15 @@ s_handle_call (self_t *self, wire_msg_t *msg)
     call->limit = clock_ms () +
                   (timeout_ms > self->config->max_call_ms ? timeout_ms : self->config->max_call_ms);
     call->progress = progress;
+    call->lane = wire_is (msg, 6, "lane");
 
     jsonbuf_t *line = &self->line;
-    line->size = 0;
-    char head[96];
-    int head_size = snprintf (head, sizeof head,
-                              "{\"jsonrpc\":\"2.0\",\"id\":%" PRIu64
-                              ",\"method\":\"tools/call\",\"params\":{\"name\":",
-                              rpc_id);
-    jsonbuf_append (line, head, (size_t) head_size);
-    jsonbuf_append_quoted (line, tool);
-    if (progress) {
-        //  The token is our request id: unique while the call lives.
-        head_size =
-            snprintf (head, sizeof head, ",\"_meta\":{\"progressToken\":%" PRIu64 "}", rpc_id);
-        jsonbuf_append (line, head, (size_t) head_size);
+    if (jsonrpc_call_request (line, rpc_id, tool, args, args_size, progress)) {
+        s_reply_error (self, caller, call_id, MCPACT_ERR_INTERNAL, "out of memory");
+        s_call_free (call);
+        return;
     }
-    jsonbuf_append (line, ",\"arguments\":", 13);
-    size_t args_at = line->size;
-    jsonbuf_append (line, args, args_size);
-    jsonbuf_append (line, "}}", 2);
-    //  Valid JSON holds line breaks only as white space: blank them so the
-    //  message stays on one line.
-    for (size_t i = args_at; i < args_at + args_size; i++)
-        if (line->data[i] == '\n' || line->data[i] == '\r')
-            line->data[i] = ' ';
-    if (self->ops->send (self->transport, line->data, line->size)) {
+    if (s_transport_send (self, line->data, line->size)) {
         s_reply_error (self, caller, call_id, MCPACT_ERR_SERVER, "server %s: cannot send: %s",
                        self->config->name,
                        self->ops->error (self->transport) ?: "transport closed");
@@ -950,6 +1056,13 @@ s_handle_reload (self_t *self, wire_msg_t *msg)
     //  Connecting or listing already: answered when that ends.
 }
 
+//  A counter of the lane's, 0 without a lane.
+static uint64_t
+s_lane_count (lane_t *lane, _Atomic uint64_t *counter)
+{
+    return lane ? atomic_load_explicit (counter, memory_order_relaxed) : 0;
+}
+
 static char *
 s_status_json (self_t *self)
 {
@@ -957,7 +1070,10 @@ s_status_json (self_t *self)
         "{s:s,s:s,s:s,s:i,s:I,s:I,s:i,s:s}", "name", self->config->name, "transport",
         server_config_transport_name (server_config_transport (self->config)), "state",
         s_state_names[self->state], "tools", (int) json_array_size (self->tools), "calls",
-        (json_int_t) self->calls_total, "errors", (json_int_t) self->errors_total, "restarts",
+        (json_int_t) (self->calls_total + s_lane_count (self->lane, &self->lane->calls)),
+        "errors",
+        (json_int_t) (self->errors_total + s_lane_count (self->lane, &self->lane->errors)),
+        "restarts",
         (int) self->restarts, "endpoint", self->endpoint);
     if (self->error && self->state != S_READY)
         json_object_set_new (status, "error", json_string (self->error));
@@ -973,6 +1089,9 @@ s_status_json (self_t *self)
     if (stalled_ms > 0)
         json_object_set_new (status, "stalledMs", json_integer (stalled_ms));
     json_object_set_new (status, "refused", json_integer ((json_int_t) self->refused_total));
+    json_object_set_new (
+        status, "directCalls",
+        json_integer ((json_int_t) s_lane_count (self->lane, &self->lane->calls)));
     if (self->config->url) {
         //  Also when not connected: which endpoint failed matters most then.
         char *url = http_safe_url (self->config->url);
@@ -994,7 +1113,12 @@ s_handle_router (self_t *self)
         wire_msg_t msg;
         if (wire_recv (&msg, router, ZMQ_DONTWAIT) < 0)
             return;
-        if (wire_is (&msg, 1, "CALL"))
+        //  A caller's message: the pipes may be needed, and a lane handed
+        //  back says so with LANE.
+        s_lane_back (self);
+        if (wire_is (&msg, 1, "LANE"))
+            ; //  nothing more: the lane is back
+        else if (wire_is (&msg, 1, "CALL"))
             s_handle_call (self, &msg);
         else if (wire_is (&msg, 1, "CANCEL"))
             s_handle_cancel (self, &msg);
@@ -1017,6 +1141,10 @@ s_handle_router (self_t *self)
 static void
 s_handle_timers (self_t *self)
 {
+    //  A lane unused for a while comes back, so that what the server sends
+    //  between calls is read.
+    if (self->lent && lane_take_back (self->lane, LANE_IDLE_MS))
+        s_lane_returned (self);
     int64_t now = clock_ms ();
     deadline_t *next;
     while ((next = deadlines_peek (&self->deadlines)) && next->when <= now) {
@@ -1088,6 +1216,10 @@ s_next_timeout (self_t *self)
         next = self->restart_at;
     if (self->relist_at && self->relist_at < next)
         next = self->relist_at;
+    if (self->lent) {
+        int64_t idle_at = atomic_load (&self->lane->used_ms) + LANE_IDLE_MS;
+        next = idle_at < next ? idle_at : next;
+    }
     if (self->transport) {
         int transport_ms = self->ops->timeout (self->transport);
         if (transport_ms >= 0 && clock_ms () + transport_ms < next)
@@ -1130,6 +1262,8 @@ s_self_destroy (self_t **self_p)
     self_t *self = *self_p;
     if (!self)
         return;
+    s_lane_back (self);
+    s_flush_grant (self, false);
     s_fail_all (self, "the server is stopping");
     s_answer_reloads (self, "the server is stopping");
     if (self->busy)
@@ -1152,6 +1286,9 @@ s_self_destroy (self_t **self_p)
     free (self->items);
     free (self->protocol);
     jsonbuf_free (&self->line);
+    jsonbuf_free (&self->grant_payload);
+    jsonbuf_free (&self->replay);
+    lane_unref (&self->lane);
     idmap_free (&self->calls);
     deadlines_free (&self->deadlines);
     free (self);
@@ -1177,6 +1314,9 @@ s_actor (zsock_t *pipe, void *arg)
     if (self->router) {
         //  Replies must never be dropped: unbounded towards callers.
         zsock_set_sndhwm (self->router, 0);
+        //  A reply to a caller that is gone fails, rather than vanish: a
+        //  lane sent with it must come back (s_flush_grant).
+        zsock_set_router_mandatory (self->router, 1);
         zsock_set_rcvhwm (self->router, 0);
     }
     free (args);
@@ -1199,6 +1339,8 @@ s_actor (zsock_t *pipe, void *arg)
 
     s_connect (self);
     while (!self->terminated) {
+        s_replay (self);
+        s_flush_grant (self, true);
         //  A transport may watch many sockets (an HTTP server with many
         //  requests in flight): grow the array until they all fit.
         int count = 2;
@@ -1242,6 +1384,13 @@ s_actor (zsock_t *pipe, void *arg)
             self->in_transport = true;
             int rc = self->ops->handle (self->transport, items + 2, count - 2, s_on_message, self);
             self->in_transport = false;
+            if (rc == 1) {
+                //  The server process exited while its pipes were lent:
+                //  take them back, and the transport reads its last words
+                //  in the next round.
+                s_lane_back (self);
+                rc = 0;
+            }
             if (self->lost) {
                 char *reason = self->lost;
                 self->lost = NULL;

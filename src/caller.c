@@ -20,6 +20,7 @@
 #include "api.h"
 
 #include "idmap.h"
+#include "lane.h"
 #include "spin.h"
 #include "jsonscan.h"
 #include "log.h"
@@ -43,11 +44,23 @@ typedef struct {
 
 //  How long a STATUS or RELOAD request may take by default.
 #define CALLER_VERB_MS 10000
+//  Owners a caller stays connected to at most. A connection costs ~10 KiB
+//  (ZeroMQ's pipes); a host thread calling each of a thousand servers
+//  keeps the ones it used last, and connects again to the others when it
+//  calls them (tens of µs).
+#define CALLER_MAX_PEERS 32
+
+//  An owner the caller is connected to.
+typedef struct {
+    uint64_t used;   //  when last called (the caller's call count)
+    size_t pending;  //  requests in flight to it
+    lane_t *lane;    //  its lane, if it lent us one (lane.h)
+} s_peer_t;
 
 struct _mcpact_caller_t {
     mcpact_agent_t *agent;             //  whose catalog routes the calls
     zsock_t *sock;                     //  ROUTER
-    zhashx_t *connected;               //  endpoints connected to
+    zhashx_t *peers;                   //  endpoint -> s_peer_t, connected to
     uint64_t next_id;                  //  call ids
     idmap_t pending;                   //  call id -> s_pending_t
     deadlines_t deadlines;             //  caller-side deadlines
@@ -55,6 +68,8 @@ struct _mcpact_caller_t {
     mcpact_progress_call_fn *progress; //  host's progress callback, or NULL
     void *progress_arg;                //  its argument
 };
+
+static lane_t *s_granted_lane (wire_msg_t *msg);
 
 struct _mcpact_result_t {
     mcpact_status_t status; //  outcome
@@ -236,11 +251,11 @@ caller_new (mcpact_agent_t *agent)
         return NULL;
     self->agent = agent;
     self->sock = zsock_new (ZMQ_ROUTER);
-    self->connected = zhashx_new ();
+    self->peers = zhashx_new ();
     self->ready = zlistx_new ();
     idmap_init (&self->pending);
     deadlines_init (&self->deadlines);
-    if (!self->sock || !self->connected || !self->ready) {
+    if (!self->sock || !self->peers || !self->ready) {
         mcpact_caller_destroy (&self);
         return NULL;
     }
@@ -275,8 +290,24 @@ mcpact_caller_destroy (mcpact_caller_t **self_p)
     if (!self_p || !*self_p)
         return;
     mcpact_caller_t *self = *self_p;
+    if (self->sock) {
+        //  Lanes sent to us and not read yet go back to their actors.
+        wire_msg_t msg;
+        while (wire_recv (&msg, zsock_resolve (self->sock), ZMQ_DONTWAIT) >= 0) {
+            lane_t *lane = s_granted_lane (&msg);
+            lane_unref (&lane);
+            wire_close (&msg);
+        }
+    }
     zsock_destroy (&self->sock);
-    zhashx_destroy (&self->connected);
+    if (self->peers) {
+        for (s_peer_t *peer = (s_peer_t *) zhashx_first (self->peers); peer;
+             peer = (s_peer_t *) zhashx_next (self->peers)) {
+            lane_unref (&peer->lane);
+            free (peer);
+        }
+        zhashx_destroy (&self->peers);
+    }
     if (self->ready) {
         for (mcpact_result_t *result = (mcpact_result_t *) zlistx_first (self->ready); result;
              result = (mcpact_result_t *) zlistx_next (self->ready))
@@ -290,17 +321,73 @@ mcpact_caller_destroy (mcpact_caller_t **self_p)
     *self_p = NULL;
 }
 
-static int
+//  Disconnects from the owner used longest ago with nothing in flight to
+//  it, to stay within CALLER_MAX_PEERS.
+static void
+s_disconnect_one (mcpact_caller_t *self)
+{
+    s_peer_t *oldest = NULL;
+    const char *endpoint = NULL;
+    for (s_peer_t *peer = (s_peer_t *) zhashx_first (self->peers); peer;
+         peer = (s_peer_t *) zhashx_next (self->peers))
+        if (peer->pending == 0 && (!oldest || peer->used < oldest->used)) {
+            oldest = peer;
+            endpoint = (const char *) zhashx_cursor (self->peers);
+        }
+    if (!oldest)
+        return;
+    char *key = strdup (endpoint);
+    zmq_disconnect (zsock_resolve (self->sock), key);
+    lane_unref (&oldest->lane);
+    free (oldest);
+    zhashx_delete (self->peers, key);
+    free (key);
+}
+
+//  The owner at `endpoint`, connected to; NULL if it cannot be.
+static s_peer_t *
 s_connect (mcpact_caller_t *self, const char *endpoint)
 {
-    if (zhashx_lookup (self->connected, endpoint))
-        return 0;
+    s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->peers, endpoint);
+    if (peer)
+        return peer;
+    if (zhashx_size (self->peers) >= CALLER_MAX_PEERS)
+        s_disconnect_one (self);
     void *socket = zsock_resolve (self->sock);
-    if (zmq_setsockopt (socket, ZMQ_CONNECT_ROUTING_ID, endpoint, strlen (endpoint)) != 0 ||
-        zmq_connect (socket, endpoint) != 0)
-        return -1;
-    zhashx_insert (self->connected, endpoint, (void *) 1);
-    return 0;
+    peer = (s_peer_t *) calloc (1, sizeof (s_peer_t));
+    if (!peer || zmq_setsockopt (socket, ZMQ_CONNECT_ROUTING_ID, endpoint, strlen (endpoint)) != 0 ||
+        zmq_connect (socket, endpoint) != 0) {
+        free (peer);
+        return NULL;
+    }
+    zhashx_insert (self->peers, endpoint, peer);
+    return peer;
+}
+
+//  The lane a RESULT grants (its frame after the payload), with the
+//  reference that came with it; or NULL.
+static lane_t *
+s_granted_lane (wire_msg_t *msg)
+{
+    void *lane = NULL;
+    if (msg->count < 6 || !wire_is (msg, 1, "RESULT"))
+        return NULL;
+    char text[32];
+    size_t size = wire_size (msg, 5);
+    if (size == 0 || size >= sizeof text)
+        return NULL;
+    memcpy (text, wire_data (msg, 5), size);
+    text[size] = 0;
+    return sscanf (text, "%p", &lane) == 1 ? (lane_t *) lane : NULL;
+}
+
+//  A request to `endpoint` ended (answered, given up): one less in flight.
+static void
+s_peer_done (mcpact_caller_t *self, const char *endpoint)
+{
+    s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->peers, endpoint);
+    if (peer && peer->pending)
+        peer->pending--;
 }
 
 static void
@@ -318,7 +405,11 @@ s_send (mcpact_caller_t *self, const char *endpoint, const char *verb, int64_t i
     char id_text[24];
     snprintf (id_text, sizeof id_text, "%" PRId64, id);
     void *socket = zsock_resolve (self->sock);
-    if (s_connect (self, endpoint) != 0 ||
+    s_peer_t *peer = s_connect (self, endpoint);
+    if (!peer)
+        return -1;
+    peer->used = self->next_id;
+    if (
         zmq_send (socket, endpoint, strlen (endpoint), ZMQ_SNDMORE) < 0 ||
         zmq_send (socket, verb, strlen (verb), ZMQ_SNDMORE) < 0 ||
         zmq_send (socket, id_text, strlen (id_text), count ? ZMQ_SNDMORE : 0) < 0)
@@ -342,10 +433,26 @@ s_track (mcpact_caller_t *self, int64_t id, const char *endpoint, int64_t timeou
     pending->raw = raw;
     idmap_put (&self->pending, (uint64_t) id, pending);
     deadlines_push (&self->deadlines, pending->deadline, (uint64_t) id);
+    s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->peers, endpoint);
+    if (peer)
+        peer->pending++;
 }
 
-int64_t
-mcpact_caller_send (mcpact_caller_t *self, const char *tool, const char *args_json, int timeout_ms)
+//  Stops tracking request `id`; returns it (the caller frees it), or NULL.
+static s_pending_t *
+s_untrack (mcpact_caller_t *self, int64_t id)
+{
+    s_pending_t *pending = (s_pending_t *) idmap_take (&self->pending, (uint64_t) id);
+    if (pending)
+        s_peer_done (self, pending->endpoint);
+    return pending;
+}
+
+//  Sends a CALL; with `lane`, the owner may lend us its lane with the
+//  RESULT (a host thread calling one call at a time: caller_call).
+static int64_t
+s_call_send (mcpact_caller_t *self, const char *tool, const char *args_json, int timeout_ms,
+             bool lane)
 {
     if (!self)
         return -1;
@@ -368,8 +475,8 @@ mcpact_caller_send (mcpact_caller_t *self, const char *tool, const char *args_js
     char timeout_text[16];
     snprintf (timeout_text, sizeof timeout_text, "%d", timeout_ms > 0 ? timeout_ms : 0);
     const char *frames[] = { entry->original, args_json ? args_json : "{}", timeout_text,
-                             "progress" };
-    if (s_send (self, entry->endpoint, "CALL", id, frames, self->progress ? 4 : 3) != 0) {
+                             self->progress ? "progress" : "lane" };
+    if (s_send (self, entry->endpoint, "CALL", id, frames, self->progress || lane ? 4 : 3) != 0) {
         snprintf (message, sizeof message, "cannot reach the owner of %s (%s): %s", tool,
                   entry->owner ? entry->owner : "function tools", zmq_strerror (errno));
         catalog_unref (&catalog);
@@ -408,7 +515,7 @@ mcpact_caller_cancel (mcpact_caller_t *self, int64_t id)
         return -1;
     if (s_send_cancel (self, pending, id) != 0) {
         //  The owner is gone: end the call here.
-        free (idmap_take (&self->pending, (uint64_t) id));
+        free (s_untrack (self, id));
         s_queue_error (self, id, MCPACT_ERR_CANCELLED, "call cancelled");
     }
     return 0;
@@ -464,7 +571,19 @@ s_receive (mcpact_caller_t *self)
         mcpact_result_t *result = NULL;
         if (msg.count >= 5 && wire_is (&msg, 1, "RESULT")) {
             int64_t id = wire_int (&msg, 2, -1);
-            s_pending_t *pending = (s_pending_t *) idmap_take (&self->pending, (uint64_t) id);
+            s_pending_t *pending = s_untrack (self, id);
+            lane_t *lane = s_granted_lane (&msg);
+            if (lane && pending) {
+                //  The owner lends us its lane: the next call to it from
+                //  this thread goes on it.
+                s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->peers, pending->endpoint);
+                if (peer && peer->lane != lane) {
+                    lane_unref (&peer->lane);
+                    peer->lane = lane;
+                    lane = NULL;
+                }
+            }
+            lane_unref (&lane);
             int status = (int) wire_int (&msg, 3, MCPACT_ERR_INTERNAL);
             if (pending && pending->raw && status == MCPACT_OK) {
                 result = (mcpact_result_t *) calloc (1, sizeof (mcpact_result_t));
@@ -495,7 +614,7 @@ s_expire (mcpact_caller_t *self)
         if (!pending || pending->deadline > now)
             continue;
         s_send_cancel (self, pending, (int64_t) id);
-        free (idmap_take (&self->pending, id));
+        free (s_untrack (self, (int64_t) id));
         s_queue_error (self, (int64_t) id, MCPACT_ERR_TIMEOUT,
                        "no answer from the tool's owner in time");
     }
@@ -543,11 +662,82 @@ mcpact_caller_next (mcpact_caller_t *self, int timeout_ms)
     }
 }
 
+int64_t
+mcpact_caller_send (mcpact_caller_t *self, const char *tool, const char *args_json, int timeout_ms)
+{
+    return s_call_send (self, tool, args_json, timeout_ms, false);
+}
+
+typedef struct {
+    int64_t id;
+    mcpact_result_t *result;
+} s_lane_result_t;
+
+static void
+s_lane_result (void *arg, int status, const char *payload, size_t size)
+{
+    s_lane_result_t *outcome = (s_lane_result_t *) arg;
+    outcome->result = s_result_from_wire (outcome->id, status, payload, size);
+}
+
+//  A call on the lane of the tool's owner, if we hold one and it is free
+//  (lane.h). Returns the result; NULL with *id 0 if the lane could not be
+//  used (nothing was sent), or with *id the call's id if it was handed
+//  back to the owner, whose RESULT answers it.
+static mcpact_result_t *
+s_lane_call (mcpact_caller_t *self, const char *tool, const char *args_json, int timeout_ms,
+             int64_t *id)
+{
+    *id = 0;
+    if (!tool || self->progress || zlistx_size (self->ready) || self->pending.size)
+        return NULL;
+    catalog_t *catalog = catalog_slot_get (&self->agent->slot);
+    const catalog_entry_t *entry = catalog_lookup (catalog, tool);
+    s_peer_t *peer = entry ? (s_peer_t *) zhashx_lookup (self->peers, entry->endpoint) : NULL;
+    const char *args = args_json ? args_json : "{}";
+    size_t args_size = strlen (args);
+    if (!peer || !peer->lane || !jsonscan_is_object (args, args + args_size)) {
+        catalog_unref (&catalog);
+        return NULL;
+    }
+    s_lane_result_t outcome = { (int64_t) ++self->next_id, NULL };
+    char routing_id[32];
+    size_t routing_size = sizeof routing_id - 1;
+    zmq_getsockopt (zsock_resolve (self->sock), ZMQ_ROUTING_ID, routing_id, &routing_size);
+    routing_id[routing_size] = 0;
+    bool wake = false;
+    int rc = lane_call (peer->lane, routing_id, (uint64_t) outcome.id, entry->original, args,
+                        args_size, timeout_ms, s_lane_result, &outcome, &wake);
+    if (rc == 0) {
+        //  Taken back by its actor: calls go by message until it lends it again.
+        self->next_id--;
+        lane_unref (&peer->lane);
+    } else {
+        peer->used = self->next_id;
+        if (rc < 0) {
+            //  Handed back mid-call: the owner answers it.
+            s_track (self, outcome.id, entry->endpoint, timeout_ms > 0 ? timeout_ms : CALLER_MAX_MS,
+                     CALLER_GRACE_MS, false);
+            *id = outcome.id;
+        }
+        if (wake)
+            s_send (self, entry->endpoint, "LANE", 0, NULL, 0);
+    }
+    catalog_unref (&catalog);
+    return outcome.result;
+}
+
 mcpact_result_t *
 caller_call (mcpact_caller_t *self, const char *tool, const char *args_json, int timeout_ms)
 {
-    int64_t id = mcpact_caller_send (self, tool, args_json, timeout_ms);
-    mcpact_result_t *result = NULL;
+    int64_t id;
+    mcpact_result_t *result = s_lane_call (self, tool, args_json, timeout_ms, &id);
+    if (result) {
+        result->id = 0;
+        return result;
+    }
+    if (!id)
+        id = s_call_send (self, tool, args_json, timeout_ms, true);
     //  The caller is this thread's alone for the call: the only result it
     //  can produce is this call's (answers to earlier, abandoned calls are
     //  dropped on receipt).

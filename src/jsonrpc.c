@@ -6,7 +6,9 @@
 #include "jsonrpc.h"
 
 #include "jsonscan.h"
+#include "mcpact.h"
 
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -182,4 +184,54 @@ jsonrpc_answer_from_edges (const char *head, size_t head_size, const char *tail,
         return NULL;
     }
     return answer.data;
+}
+
+int
+jsonrpc_call_request (jsonbuf_t *line, uint64_t rpc_id, const char *tool, const char *args,
+                      size_t args_size, bool progress)
+{
+    line->size = 0;
+    char head[96];
+    int head_size = snprintf (head, sizeof head,
+                              "{\"jsonrpc\":\"2.0\",\"id\":%" PRIu64
+                              ",\"method\":\"tools/call\",\"params\":{\"name\":",
+                              rpc_id);
+    if (jsonbuf_append (line, head, (size_t) head_size) || jsonbuf_append_quoted (line, tool))
+        return -1;
+    if (progress) {
+        //  The token is our request id: unique while the call lives.
+        head_size =
+            snprintf (head, sizeof head, ",\"_meta\":{\"progressToken\":%" PRIu64 "}", rpc_id);
+        if (jsonbuf_append (line, head, (size_t) head_size))
+            return -1;
+    }
+    if (jsonbuf_append (line, ",\"arguments\":", 13))
+        return -1;
+    size_t args_at = line->size;
+    if (jsonbuf_append (line, args, args_size) || jsonbuf_append (line, "}}", 2))
+        return -1;
+    for (size_t i = args_at; i < args_at + args_size; i++)
+        if (line->data[i] == '\n' || line->data[i] == '\r')
+            line->data[i] = ' ';
+    return 0;
+}
+
+int
+jsonrpc_call_outcome (const jsonrpc_msg_t *msg, const char **payload, size_t *size)
+{
+    if (msg->result) {
+        const char *flag, *flag_end;
+        *payload = msg->result;
+        *size = (size_t) (msg->result_end - msg->result);
+        if (jsonscan_member (msg->result, msg->result_end, "isError", &flag, &flag_end) &&
+            flag_end - flag == 4 && memcmp (flag, "true", 4) == 0)
+            return MCPACT_ERR_TOOL;
+        return MCPACT_OK;
+    }
+    if (msg->error) {
+        *payload = msg->error;
+        *size = (size_t) (msg->error_end - msg->error);
+        return MCPACT_ERR_PROTOCOL;
+    }
+    return -1;
 }

@@ -15,8 +15,11 @@
 #ifndef MCPACT_JSONRPC_H_INCLUDED
 #define MCPACT_JSONRPC_H_INCLUDED
 
+#include "jsonscan.h"
+
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum {
     JSONRPC_INVALID,      //  not a JSON-RPC message (not JSON, not an object)
@@ -50,6 +53,21 @@ void jsonrpc_read (const char *text, size_t size, jsonrpc_fn *fn, void *arg);
 
 //  True if the method span of `msg` is `name`.
 bool jsonrpc_method_is (const jsonrpc_msg_t *msg, const char *name);
+
+//  Writes the tools/call request (MCP 2025-11-25, "Calling Tools") with
+//  JSON-RPC id `rpc_id` into `line`, from its start: the tool's name, the
+//  arguments as they are (a JSON object's text; line breaks in it, white
+//  space in valid JSON, are made blanks so that the request is one line),
+//  and, with `progress`, `_meta.progressToken` = rpc_id. 0, or -1 out of
+//  memory.
+int jsonrpc_call_request (jsonbuf_t *line, uint64_t rpc_id, const char *tool, const char *args,
+                          size_t args_size, bool progress);
+
+//  What a response to tools/call says, as an mcpact_status_t: 0 (ok) or 1
+//  (the result's "isError" is true) with *payload the raw result; 5 (a
+//  JSON-RPC error) with *payload the raw error object; -1 if it has
+//  neither.
+int jsonrpc_call_outcome (const jsonrpc_msg_t *msg, const char **payload, size_t *size);
 
 //  A message that cannot be taken (too large, or unreadable) is dropped,
 //  but the call it answers must still end: from the first and last bytes

@@ -85,8 +85,8 @@ wire_strdup (wire_msg_t *self, int part)
 }
 
 int
-wire_send_result (void *socket, zmq_msg_t *routing_id, uint64_t call_id, int status,
-                  const char *payload, size_t size)
+wire_send_result_with (void *socket, zmq_msg_t *routing_id, uint64_t call_id, int status,
+                       const char *payload, size_t size, const char *extra)
 {
     char id_text[24], status_text[8];
     int id_size = snprintf (id_text, sizeof id_text, "%llu", (unsigned long long) call_id);
@@ -97,9 +97,17 @@ wire_send_result (void *socket, zmq_msg_t *routing_id, uint64_t call_id, int sta
     if (zmq_send (socket, "RESULT", 6, ZMQ_SNDMORE) < 0 ||
         zmq_send (socket, id_text, (size_t) id_size, ZMQ_SNDMORE) < 0 ||
         zmq_send (socket, status_text, (size_t) status_size, ZMQ_SNDMORE) < 0 ||
-        zmq_send (socket, payload, size, 0) < 0)
+        zmq_send (socket, payload, size, extra ? ZMQ_SNDMORE : 0) < 0 ||
+        (extra && zmq_send (socket, extra, strlen (extra), 0) < 0))
         return -1;
     return 0;
+}
+
+int
+wire_send_result (void *socket, zmq_msg_t *routing_id, uint64_t call_id, int status,
+                  const char *payload, size_t size)
+{
+    return wire_send_result_with (socket, routing_id, call_id, status, payload, size, NULL);
 }
 
 int

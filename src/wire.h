@@ -59,6 +59,11 @@ char *wire_strdup (wire_msg_t *self, int part);
 int wire_send_result (void *socket, zmq_msg_t *routing_id, uint64_t call_id, int status,
                       const char *payload, size_t size);
 
+//  The same with one more frame after the payload (in-process only: the
+//  grant of a lane, see docs/protocol.md).
+int wire_send_result_with (void *socket, zmq_msg_t *routing_id, uint64_t call_id, int status,
+                           const char *payload, size_t size, const char *extra);
+
 //  Sends a reply with an error payload {"message": text}.
 int wire_send_error (void *socket, zmq_msg_t *routing_id, uint64_t call_id, int status,
                      const char *message);

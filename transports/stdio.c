@@ -83,6 +83,7 @@ typedef struct {
     size_t ring_head;            //  next write position in ring
     size_t ring_total;           //  stderr bytes seen in all
     char *error;                 //  why the transport died
+    lane_t *lane;                //  stdin and stdout are lent to it, or NULL
 } s_stdio_t;
 
 static void
@@ -383,24 +384,25 @@ s_flush (s_stdio_t *self)
     return 0;
 }
 
+//  Queues bytes for stdin, `newline` after them. 0, or -1.
 static int
-s_send (void *state, const char *msg, size_t size)
+s_queue (s_stdio_t *self, const char *msg, size_t size, bool newline)
 {
-    s_stdio_t *self = (s_stdio_t *) state;
     if (self->in < 0 || self->error)
         return -1;
+    size_t need = size + (newline ? 1 : 0);
     if (self->outstart == self->outsize)
         self->taken_ms = clock_ms (); //  waiting from now
-    if (self->outsize + size + 1 > self->outmax && self->outstart) {
+    if (self->outsize + need > self->outmax && self->outstart) {
         //  Move what waits to the front before growing: each byte is
         //  moved at most once per send, not once per partial write.
         memmove (self->outbuf, self->outbuf + self->outstart, s_waiting (self));
         self->outsize -= self->outstart;
         self->outstart = 0;
     }
-    if (self->outsize + size + 1 > self->outmax) {
+    if (self->outsize + need > self->outmax) {
         size_t max = self->outmax ? self->outmax : 4096;
-        while (max < self->outsize + size + 1)
+        while (max < self->outsize + need)
             max *= 2;
         char *grown = (char *) realloc (self->outbuf, max);
         if (!grown)
@@ -409,11 +411,41 @@ s_send (void *state, const char *msg, size_t size)
         self->outmax = max;
     }
     memcpy (self->outbuf + self->outsize, msg, size);
-    self->outbuf[self->outsize + size] = '\n';
-    self->outsize += size + 1;
-    //  Write at once when nothing was waiting: the actor batches what is
-    //  ready before it polls again, so most sends join one write.
+    if (newline)
+        self->outbuf[self->outsize + size] = '\n';
+    self->outsize += need;
+    //  Written at the next poll_items: the actor batches what is ready
+    //  before it polls again, so most sends join one write.
     return 0;
+}
+
+static int
+s_send (void *state, const char *msg, size_t size)
+{
+    return s_queue ((s_stdio_t *) state, msg, size, true);
+}
+
+static int
+s_lend (void *state, lane_t *lane, uint64_t next_id, int call_ms)
+{
+    s_stdio_t *self = (s_stdio_t *) state;
+    if (self->lane || s_waiting (self) || self->in < 0 || self->out < 0 || self->error)
+        return -1;
+    self->lane = lane;
+    lane_lend (lane, self->in, self->out, &self->lines, next_id, call_ms);
+    return 0;
+}
+
+static void
+s_take_back (void *state, lane_t *lane)
+{
+    s_stdio_t *self = (s_stdio_t *) state;
+    self->lane = NULL;
+    if (lane->written < lane->request.size &&
+        s_queue (self, lane->request.data + lane->written, lane->request.size - lane->written,
+                 false))
+        s_set_error (self, "out of memory queueing a request");
+    lane->written = lane->request.size = 0;
 }
 
 static size_t
@@ -432,13 +464,13 @@ s_poll_items (void *state, zmq_pollitem_t *items, int max)
     s_stdio_t *self = (s_stdio_t *) state;
     int count = 0;
     //  Flush what the actor queued since the last poll.
-    if (s_waiting (self) && self->in >= 0)
+    if (s_waiting (self) && self->in >= 0 && !self->lane)
         s_flush (self);
-    if (self->out >= 0 && count < max)
+    if (self->out >= 0 && !self->lane && count < max)
         items[count++] = (zmq_pollitem_t){ NULL, self->out, ZMQ_POLLIN, 0 };
     if (self->err >= 0 && count < max)
         items[count++] = (zmq_pollitem_t){ NULL, self->err, ZMQ_POLLIN, 0 };
-    if (s_waiting (self) && self->in >= 0 && count < max)
+    if (s_waiting (self) && self->in >= 0 && !self->lane && count < max)
         items[count++] = (zmq_pollitem_t){ NULL, self->in, ZMQ_POLLOUT, 0 };
     if (self->pidfd >= 0 && count < max)
         items[count++] = (zmq_pollitem_t){ NULL, self->pidfd, ZMQ_POLLIN, 0 };
@@ -610,6 +642,8 @@ s_handle (void *state, zmq_pollitem_t *items, int count, transport_msg_fn *on_ms
             if (s_flush (self))
                 return -1;
     }
+    if (exited && self->lane)
+        return 1; //  its stdout is read by the lane: the pidfd stays readable
     if (exited) {
         //  What it wrote before it went still counts: all of it, but not
         //  beyond what is there now (a helper may hold stdout open).
@@ -831,5 +865,7 @@ const transport_ops_t transport_stdio = {
     .queued = s_queued,
     .error = s_error,
     .describe = s_describe,
+    .lend = s_lend,
+    .take_back = s_take_back,
     .stop = s_stop,
 };

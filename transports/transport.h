@@ -13,6 +13,7 @@
 #ifndef MCPACT_TRANSPORT_H_INCLUDED
 #define MCPACT_TRANSPORT_H_INCLUDED
 
+#include "lane.h"
 #include "server_config.h"
 
 #include <jansson.h>
@@ -38,7 +39,8 @@ typedef struct {
     //  Milliseconds until the transport needs attention, -1 for none.
     int (*timeout) (void *self);
     //  Handles the items from poll_items after a poll; hands complete
-    //  messages to on_msg. Returns 0, or -1 once the transport is dead.
+    //  messages to on_msg. Returns 0, -1 once the transport is dead, or 1
+    //  if it needs its pipes back from a lane first (then call again).
     int (*handle) (void *self, zmq_pollitem_t *items, int count, transport_msg_fn *on_msg,
                    void *owner);
     //  Bytes of requests waiting for the server to take them; *stalled_ms
@@ -50,6 +52,14 @@ typedef struct {
     //  Adds what the host should see in the server's status (pid, stderr
     //  tail, ...) to `status`.
     void (*describe) (void *self, json_t *status);
+    //  Lends the pipes that carry requests and answers to `lane`
+    //  (lane.h): 0, or -1 if they cannot be lent now (requests wait to be
+    //  written, or the pipes are closed). Until take_back, poll_items and
+    //  handle leave them alone. NULL where a transport has no such pipes.
+    int (*lend) (void *self, lane_t *lane, uint64_t next_id, int call_ms);
+    //  Takes them back from `lane`, which is the actor's again, with the
+    //  bytes of a request it had not written yet.
+    void (*take_back) (void *self, lane_t *lane);
     //  Closes in order and frees; may block for the close sequence's
     //  bounded waits. Idempotent on NULL.
     void (*stop) (void **self_p);
