@@ -100,9 +100,8 @@ lane_take_back (lane_t *self, int64_t idle_ms)
         if (state == LANE_IDLE) {
             if (idle_ms >= 0 && clock_ms () - atomic_load (&self->used_ms) < idle_ms)
                 return false;
-            if (atomic_compare_exchange_strong_explicit (&self->state, &state, LANE_OWNED,
-                                                         memory_order_acquire,
-                                                         memory_order_relaxed))
+            if (atomic_compare_exchange_strong_explicit (
+                    &self->state, &state, LANE_OWNED, memory_order_acquire, memory_order_relaxed))
                 break;
             continue;
         }
@@ -151,8 +150,8 @@ s_on_message (void *arg, const jsonrpc_msg_t *msg)
 {
     s_call_t *call = (s_call_t *) arg;
     uint64_t id;
-    if (call->answered || msg->kind != JSONRPC_RESPONSE || !jsonscan_id (msg->id, msg->id_end, &id) ||
-        id != call->rpc_id) {
+    if (call->answered || msg->kind != JSONRPC_RESPONSE ||
+        !jsonscan_id (msg->id, msg->id_end, &id) || id != call->rpc_id) {
         s_return (call->lane, msg->text, msg->size);
         return;
     }

@@ -69,12 +69,12 @@ typedef struct {
     size_t written;     //  bytes of it written
     jsonbuf_t returned; //  lines read that are the actor's to handle
     //  A call handed back (RETURNED), for the actor to finish
-    bool handed;        //  there is one
-    uint64_t rpc_id;    //  its JSON-RPC id
-    uint64_t call_id;   //  the caller's id for it
-    char caller[32];    //  the caller's routing id
-    int64_t deadline;   //  ms, monotonic
-    int timeout_ms;     //  as asked (0: the server's call timeout)
+    bool handed;      //  there is one
+    uint64_t rpc_id;  //  its JSON-RPC id
+    uint64_t call_id; //  the caller's id for it
+    char caller[32];  //  the caller's routing id
+    int64_t deadline; //  ms, monotonic
+    int timeout_ms;   //  as asked (0: the server's call timeout)
 } lane_t;
 
 //  A lane of the server `name`, OWNED by the calling actor, with one
@@ -111,7 +111,7 @@ typedef void (lane_result_fn) (void *arg, int status, const char *payload, size_
 //  message as call `call_id` (`*wake`: true if the actor did not ask for
 //  the lane and must be told by message that it has it back).
 int lane_call (lane_t *self, const char *caller, uint64_t call_id, const char *tool,
-               const char *args, size_t args_size, int timeout_ms, lane_result_fn *fn,
-               void *arg, bool *wake);
+               const char *args, size_t args_size, int timeout_ms, lane_result_fn *fn, void *arg,
+               bool *wake);
 
 #endif

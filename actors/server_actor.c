@@ -1070,11 +1070,9 @@ s_status_json (self_t *self)
         "{s:s,s:s,s:s,s:i,s:I,s:I,s:i,s:s}", "name", self->config->name, "transport",
         server_config_transport_name (server_config_transport (self->config)), "state",
         s_state_names[self->state], "tools", (int) json_array_size (self->tools), "calls",
-        (json_int_t) (self->calls_total + s_lane_count (self->lane, &self->lane->calls)),
-        "errors",
+        (json_int_t) (self->calls_total + s_lane_count (self->lane, &self->lane->calls)), "errors",
         (json_int_t) (self->errors_total + s_lane_count (self->lane, &self->lane->errors)),
-        "restarts",
-        (int) self->restarts, "endpoint", self->endpoint);
+        "restarts", (int) self->restarts, "endpoint", self->endpoint);
     if (self->error && self->state != S_READY)
         json_object_set_new (status, "error", json_string (self->error));
     if (self->protocol)
@@ -1089,9 +1087,8 @@ s_status_json (self_t *self)
     if (stalled_ms > 0)
         json_object_set_new (status, "stalledMs", json_integer (stalled_ms));
     json_object_set_new (status, "refused", json_integer ((json_int_t) self->refused_total));
-    json_object_set_new (
-        status, "directCalls",
-        json_integer ((json_int_t) s_lane_count (self->lane, &self->lane->calls)));
+    json_object_set_new (status, "directCalls",
+                         json_integer ((json_int_t) s_lane_count (self->lane, &self->lane->calls)));
     if (self->config->url) {
         //  Also when not connected: which endpoint failed matters most then.
         char *url = http_safe_url (self->config->url);

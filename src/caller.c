@@ -52,9 +52,9 @@ typedef struct {
 
 //  An owner the caller is connected to.
 typedef struct {
-    uint64_t used;   //  when last called (the caller's call count)
-    size_t pending;  //  requests in flight to it
-    lane_t *lane;    //  its lane, if it lent us one (lane.h)
+    uint64_t used;  //  when last called (the caller's call count)
+    size_t pending; //  requests in flight to it
+    lane_t *lane;   //  its lane, if it lent us one (lane.h)
 } s_peer_t;
 
 struct _mcpact_caller_t {
@@ -355,7 +355,8 @@ s_connect (mcpact_caller_t *self, const char *endpoint)
         s_disconnect_one (self);
     void *socket = zsock_resolve (self->sock);
     peer = (s_peer_t *) calloc (1, sizeof (s_peer_t));
-    if (!peer || zmq_setsockopt (socket, ZMQ_CONNECT_ROUTING_ID, endpoint, strlen (endpoint)) != 0 ||
+    if (!peer ||
+        zmq_setsockopt (socket, ZMQ_CONNECT_ROUTING_ID, endpoint, strlen (endpoint)) != 0 ||
         zmq_connect (socket, endpoint) != 0) {
         free (peer);
         return NULL;
@@ -409,8 +410,7 @@ s_send (mcpact_caller_t *self, const char *endpoint, const char *verb, int64_t i
     if (!peer)
         return -1;
     peer->used = self->next_id;
-    if (
-        zmq_send (socket, endpoint, strlen (endpoint), ZMQ_SNDMORE) < 0 ||
+    if (zmq_send (socket, endpoint, strlen (endpoint), ZMQ_SNDMORE) < 0 ||
         zmq_send (socket, verb, strlen (verb), ZMQ_SNDMORE) < 0 ||
         zmq_send (socket, id_text, strlen (id_text), count ? ZMQ_SNDMORE : 0) < 0)
         return -1;

@@ -429,6 +429,8 @@ static int
 s_lend (void *state, lane_t *lane, uint64_t next_id, int call_ms)
 {
     s_stdio_t *self = (s_stdio_t *) state;
+    if (s_waiting (self) && self->in >= 0 && !self->lane)
+        s_flush (self); //  what the actor queued this round (an answer to the server)
     if (self->lane || s_waiting (self) || self->in < 0 || self->out < 0 || self->error)
         return -1;
     self->lane = lane;
@@ -441,9 +443,8 @@ s_take_back (void *state, lane_t *lane)
 {
     s_stdio_t *self = (s_stdio_t *) state;
     self->lane = NULL;
-    if (lane->written < lane->request.size &&
-        s_queue (self, lane->request.data + lane->written, lane->request.size - lane->written,
-                 false))
+    if (lane->written < lane->request.size && s_queue (self, lane->request.data + lane->written,
+                                                       lane->request.size - lane->written, false))
         s_set_error (self, "out of memory queueing a request");
     lane->written = lane->request.size = 0;
 }
