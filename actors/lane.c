@@ -76,7 +76,7 @@ lane_lend (lane_t *self, int in, int out, linebuf_t *lines, uint64_t next_id, in
     self->handed = false;
     self->returned.size = 0;
     atomic_store (&self->used_ms, clock_ms ());
-    atomic_store_explicit (&self->state, LANE_IDLE, memory_order_release);
+    atomic_store (&self->state, LANE_IDLE);
 }
 
 static void
@@ -90,18 +90,17 @@ lane_take_back (lane_t *self, int64_t idle_ms)
 {
     bool recalled = false;
     while (true) {
-        int state = atomic_load_explicit (&self->state, memory_order_acquire);
+        int state = atomic_load (&self->state);
         if (state == LANE_OWNED)
             return true;
         if (state == LANE_RETURNED) {
-            atomic_store_explicit (&self->state, LANE_OWNED, memory_order_relaxed);
+            atomic_store (&self->state, LANE_OWNED);
             break;
         }
         if (state == LANE_IDLE) {
             if (idle_ms >= 0 && clock_ms () - atomic_load (&self->used_ms) < idle_ms)
                 return false;
-            if (atomic_compare_exchange_strong_explicit (
-                    &self->state, &state, LANE_OWNED, memory_order_acquire, memory_order_relaxed))
+            if (atomic_compare_exchange_strong (&self->state, &state, LANE_OWNED))
                 break;
             continue;
         }
@@ -244,8 +243,7 @@ lane_call (lane_t *self, const char *caller, uint64_t call_id, const char *tool,
            size_t args_size, int timeout_ms, lane_result_fn *fn, void *arg, bool *wake)
 {
     int expected = LANE_IDLE;
-    if (!atomic_compare_exchange_strong_explicit (&self->state, &expected, LANE_BUSY,
-                                                  memory_order_acquire, memory_order_relaxed))
+    if (!atomic_compare_exchange_strong (&self->state, &expected, LANE_BUSY))
         return 0;
     s_call_t call = { self, ++self->next_id, fn, arg, false };
     int64_t deadline = clock_ms () + (timeout_ms > 0 ? timeout_ms : self->call_ms);

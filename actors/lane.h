@@ -9,7 +9,8 @@
     as in a single-threaded client, with nothing in between.
 
     A lane belongs to one side at a time; the word `state` says which, and
-    ownership changes only by an atomic exchange of it (acquire/release),
+    ownership changes only by an atomic exchange of it (sequentially
+    consistent: each change of hands orders all that came before it),
     so everything else in the lane is touched by its owner alone:
       OWNED     the actor's: it reads and writes the pipes itself;
       IDLE      lent: no call on it; a host thread may take it (→ BUSY),

@@ -880,6 +880,7 @@ s_flush_grant (self_t *self, bool may_lend)
         self->lent = true;
         char grant[32];
         snprintf (grant, sizeof grant, "%p", (void *) lane_ref (self->lane));
+        actor_handoff_release (self->lane); //  the pointer goes inside a message
         if (wire_send_result_with (zsock_resolve (self->router), &call->caller, call->call_id,
                                    self->grant_status, self->grant_payload.data,
                                    self->grant_payload.size, grant) != 0) {

@@ -379,7 +379,10 @@ s_granted_lane (wire_msg_t *msg)
         return NULL;
     memcpy (text, wire_data (msg, 5), size);
     text[size] = 0;
-    return sscanf (text, "%p", &lane) == 1 ? (lane_t *) lane : NULL;
+    if (sscanf (text, "%p", &lane) != 1)
+        return NULL;
+    actor_handoff_acquire (lane); //  it came inside a message
+    return (lane_t *) lane;
 }
 
 //  A request to `endpoint` ended (answered, given up): one less in flight.
