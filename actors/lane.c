@@ -9,7 +9,6 @@
 #include "idmap.h"
 #include "jsonrpc.h"
 #include "mcpact.h"
-#include "spin.h"
 #include "transport.h"
 
 #include <errno.h>
@@ -257,7 +256,6 @@ lane_call (lane_t *self, const char *caller, uint64_t call_id, const char *tool,
     }
     atomic_fetch_add_explicit (&self->calls, 1, memory_order_relaxed);
     bool recalled = false;
-    spin_busy (1);
     while (!call.answered) {
         if (s_write (self) || s_read (self, &call))
             break; //  the server's pipes closed: the actor sees why
@@ -271,16 +269,15 @@ lane_call (lane_t *self, const char *caller, uint64_t call_id, const char *tool,
             { NULL, self->recall_fd, ZMQ_POLLIN, 0 },
             { NULL, self->in, ZMQ_POLLOUT, 0 },
         };
-        int count = self->written < self->request.size ? 3 : 2;
-        int rc = spin_poll (items, count);
-        if (rc == 0)
-            rc = zmq_poll (items, count, (long) (deadline - now));
+        //  No spinning first (spin.h): the server's process wakes on this
+        //  CPU when we sleep (a pipe's wake-up is affine), and a spin would
+        //  only keep it waiting, the more so on a loaded machine.
+        zmq_poll (items, self->written < self->request.size ? 3 : 2, (long) (deadline - now));
         if (items[1].revents) {
             recalled = true;
             break;
         }
     }
-    spin_busy (-1);
     int64_t now = clock_ms ();
     atomic_store_explicit (&self->used_ms, now, memory_order_relaxed);
     int state = LANE_IDLE;
