@@ -507,7 +507,7 @@ TEST (config_syntax_error)
     char path[PATH_MAX];
     s_write_temp (path, sizeof path,
                   "{ \"mcpServers\": {\n"
-                  "    \"example\": { \"command\": \"" EXAMPLE_SERVER "\", }\n"
+                  "    \"example\": { \"command\": \"" EXAMPLE_SERVER "\", \"args\" }\n"
                   "} }\n");
     ru_run_t run = s_run ("-c", path, "tools");
     CHECK_EXIT (run, 2);
@@ -1292,5 +1292,22 @@ TEST (status_counts_the_tools_the_llm_sees)
     CHECK (json_integer_value (json_object_get (two, "visibleTools")) == 0);
     CHECK (json_array_size (json_object_get (two, "rejectedTools")) == 2);
     json_decref (servers);
+    ru_run_free (&run);
+}
+
+//  envFile's variables reach the server's process ("env" wins over them)
+TEST (env_file_reaches_the_server)
+{
+    char env_path[PATH_MAX];
+    s_write_temp (env_path, sizeof env_path, "# for the fixture\nMCPACT_FROM_FILE=from-the-file\n");
+    char text[2 * PATH_MAX];
+    snprintf (text, sizeof text,
+              "{ \"servers\": { \"fx\": { \"command\": \"" FIXTURE "\", \"envFile\": \"%s\" } } }",
+              env_path);
+    char path[PATH_MAX];
+    s_write_temp (path, sizeof path, text);
+    ru_run_t run = s_run ("-c", path, "call", "env", "{\"name\":\"MCPACT_FROM_FILE\"}");
+    CHECK_EXIT (run, 0);
+    CHECK_CONTAINS (run.out, "from-the-file");
     ru_run_free (&run);
 }
