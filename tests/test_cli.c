@@ -1311,3 +1311,86 @@ TEST (env_file_reaches_the_server)
     CHECK_CONTAINS (run.out, "from-the-file");
     ru_run_free (&run);
 }
+
+//  `text` with every run of digits after "pid " made "N", and times
+//  ("12 ms") made "N ms": all that may differ between runs. Malloc'ed.
+static char *
+s_normalise (const char *text)
+{
+    char *out = calloc (1, strlen (text) + 1);
+    CHECK (out);
+    size_t len = 0;
+    for (const char *p = text; *p;) {
+        if (strncmp (p, "pid ", 4) == 0 && p[4] >= '0' && p[4] <= '9') {
+            memcpy (out + len, "pid N", 5);
+            len += 5;
+            for (p += 4; *p >= '0' && *p <= '9'; p++)
+                ;
+        } else
+            out[len++] = *p++;
+    }
+    return out;
+}
+
+//  Every command in a `console` block of docs/cli.md prints what the
+//  block shows after it: the docs cannot drift from what runs.
+TEST (docs_examples)
+{
+    FILE *file = fopen (MCPACT_SOURCE_DIR "/docs/cli.md", "r");
+    CHECK (file);
+    char line[4096], expected[16384] = "", command[4096] = "";
+    bool in_block = false;
+    int commands = 0;
+    while (true) {
+        bool more = fgets (line, sizeof line, file) != NULL;
+        bool fence = more && strncmp (line, "```", 3) == 0;
+        bool next = more && in_block && strncmp (line, "$ mcpact", 8) == 0;
+        if (*command && (!more || fence || next)) {
+            //  Run the command before this line: split it as a shell would
+            //  (words, '...' quoted)
+            const char *args[32];
+            int count = 0;
+            char words[4096];
+            snprintf (words, sizeof words, "%s", command + strlen ("$ mcpact "));
+            for (char *p = words; *p && count < 31;) {
+                while (*p == ' ')
+                    p++;
+                if (!*p || *p == '\n')
+                    break;
+                if (*p == '\'') {
+                    args[count++] = ++p;
+                    p = strchr (p, '\'');
+                    CHECK (p);
+                } else {
+                    args[count++] = p;
+                    p += strcspn (p, " \n");
+                }
+                if (*p)
+                    *p++ = 0;
+            }
+            args[count] = NULL;
+            ru_run_t run = s_run_in (NULL, args);
+            char *got = s_normalise (run.out), *want = s_normalise (expected);
+            CHECK_MSG (strcmp (got, want) == 0,
+                       "docs/cli.md: %s--- the docs show:\n%s--- it printed:\n%s", command, want,
+                       got);
+            free (got);
+            free (want);
+            ru_run_free (&run);
+            commands++;
+            command[0] = expected[0] = 0;
+        }
+        if (!more)
+            break;
+        if (fence) {
+            in_block = !in_block && strncmp (line, "```console", 10) == 0;
+            continue;
+        }
+        if (next)
+            snprintf (command, sizeof command, "%s", line);
+        else if (in_block && *command)
+            strncat (expected, line, sizeof expected - strlen (expected) - 1);
+    }
+    fclose (file);
+    CHECK_MSG (commands >= 5, "only %d commands in console blocks", commands);
+}
