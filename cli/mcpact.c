@@ -12,17 +12,19 @@
     "Signals"). Everything it creates is destroyed before it exits, on
     every path, a first SIGINT, SIGTERM or SIGHUP included.
 
-    Exit status: 0 success, 1 the call (or the command) failed, 2 usage or
-    configuration error; after a signal, death by that signal once the
-    servers are closed (a shell shows 128 + its number). A server that
-    fails to start is reported on stderr but is not a failure of the
-    command.
+    Exit status: 0 success, 1 the command failed, 2 usage or configuration
+    error, 3 to 6 a call that failed, by cause (see "Exit status" below and
+    docs/cli.md); after a signal, death by that signal once the servers are
+    closed (a shell shows 128 + its number). A server that fails to start
+    is reported on stderr (cli/display.c says everything said there while
+    servers start) but is not a failure of the command.
     =========================================================================
 */
 
 #include <mcpact.h>
 
 #include "bench_init.h"
+#include "display.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -48,7 +50,21 @@
 
 #define streq(a, b) (strcmp ((a), (b)) == 0)
 
-enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
+//  Exit status. A call's failures have one each, so that a script can tell
+//  "the tool said no" from "nothing answered"; docs/cli.md lists them.
+enum {
+    CLI_OK = 0,
+    CLI_FAILED = 1,       //  the command failed (protocol error, busy server, ...)
+    CLI_USAGE = 2,        //  bad command line or configuration
+    CLI_TOOL_ERROR = 3,   //  call: the tool ran and reported an error (isError)
+    CLI_UNKNOWN_TOOL = 4, //  call: no such tool in the agent's set
+    CLI_TIMEOUT = 5,      //  call: no answer in time, or cancelled
+    CLI_SERVER_DOWN = 6   //  call: its server is down, failed or died during the call
+};
+
+//  The version of the --json outputs' shape; raised when a key changes
+//  meaning or goes away (new keys may come without it).
+#define JSON_SCHEMA_VERSION 1
 
 //  Tables are cut to this width so they stay readable in an ordinary
 //  terminal and in a pasted bug report alike.
@@ -69,7 +85,8 @@ typedef struct {
     int timeout_ms;          //  call timeout; 0 = the server's default
     int format;              //  --format: an mcpact_format_t; -1 = our own output
     bool strict;             //  --strict: OpenAI strict schemas
-    const char *command;     //  tools | call | status
+    bool help;               //  -h / --help: the usage of the command given
+    const char *command;     //  tools | call | status | bench
     const char *tool;        //  call: tool name
     const char *args_json;   //  call: arguments, a JSON object text
     int exit_code;           //  set when parsing alone ends the run
@@ -80,6 +97,8 @@ typedef struct {
     mcpact_runtime_t *runtime; //  owned
     mcpact_session_t *session; //  owned
     mcpact_agent_t *agent;     //  owned
+    display_t *display;        //  owned; stderr while servers start, and after
+    json_t *report;            //  the start report, once started
 } cli_t;
 
 //  --------------------------------------------------------------------------
@@ -87,6 +106,20 @@ typedef struct {
 
 static const char *s_usage_line =
     "usage: mcpact [-c FILE] [--agent NAME] [--json] [-v|--verbose] [-q] COMMAND ...";
+
+//  What every command takes; each command's help ends with it.
+static const char *s_common_options =
+    "Common options:\n"
+    "  -c, --config FILE   load servers and agents from a JSON file: mcpServers\n"
+    "                      (Claude Desktop, Cursor), servers (VS Code mcp.json)\n"
+    "                      or mcp.servers (VS Code settings.json); default: the\n"
+    "                      example server beside this program and a word_count\n"
+    "                      function tool\n"
+    "      --agent NAME    use the agent NAME that FILE declares\n"
+    "  -v, --verbose       say each server that starts, and log at info level;\n"
+    "                      -vv: debug\n"
+    "  -q, --quiet         say only errors (no start-up display, no warnings)\n"
+    "  -h, --help          show the help of the command given, or this one\n";
 
 static void
 s_print_help (FILE *out)
@@ -100,27 +133,107 @@ s_print_help (FILE *out)
              "  tools                  list the merged tools (NAME, SOURCE, DESCRIPTION)\n"
              "  call TOOL [JSON-ARGS]  call one tool; JSON-ARGS is a JSON object (default {})\n"
              "  status                 show each server's transport, state and tool count\n"
-             "  help                   show this help\n"
+             "  bench init -c FILE     time how long the servers of FILE take to start\n"
+             "  help [COMMAND]         show this help, or a command's\n"
              "\n"
-             "Options:\n"
-             "  -c, --config FILE   load servers and agents from an mcpServers JSON file\n"
-             "                      (default: the example server beside this program\n"
-             "                      and a word_count function tool)\n"
-             "      --agent NAME    use the agent NAME that FILE declares\n"
-             "      --json          print JSON instead of tables (call: the whole result)\n"
-             "      --timeout MS    call: wait at most MS milliseconds (0: the server's)\n"
-             "      --format F      tools, call: print as an LLM API takes it; F is openai,\n"
-             "                      openai-responses, anthropic, gemini or mcp\n"
-             "      --strict        tools --format openai|openai-responses: strict schemas\n"
-             "  -v, --verbose       report start-up and log at info level; -vv: debug\n"
-             "  -q, --quiet         no progress lines while servers start\n"
-             "  -h, --help          show this help\n"
+             "'mcpact COMMAND --help' shows a command's own options.\n"
+             "\n"
+             "%s"
              "      --version       print the version\n"
              "\n"
-             "Exit status: 0 success, 1 the call failed, 2 usage or configuration error.\n"
-             "SIGINT, SIGTERM or SIGHUP closes the servers, then ends mcpact by that signal\n"
-             "(status 128 + N); a second one ends it at once.\n",
-             s_usage_line);
+             "Exit status: 0 success, 1 the command failed, 2 usage or configuration error;\n"
+             "a call that failed: 3 tool error, 4 unknown tool, 5 timeout or cancelled,\n"
+             "6 server down or failed. SIGINT, SIGTERM or SIGHUP closes the servers, then\n"
+             "ends mcpact by that signal (status 128 + N); a second one ends it at once.\n",
+             s_usage_line, s_common_options);
+}
+
+static void
+s_print_tools_help (FILE *out)
+{
+    fprintf (out,
+             "usage: mcpact [OPTIONS] tools [--json | --format F [--strict]]\n"
+             "\n"
+             "List the tools the agent's LLM sees: every server's tools (less those its\n"
+             "allowedTools, disabledTools or name conflicts leave out) and the function\n"
+             "tools, as a table of NAME, SOURCE and DESCRIPTION.\n"
+             "\n"
+             "Options:\n"
+             "      --json          print {\"schemaVersion\": 1, \"tools\": [MCP tool objects]}\n"
+             "      --format F      print the tools as an LLM API takes them; F is openai,\n"
+             "                      openai-responses, anthropic, gemini or mcp\n"
+             "      --strict        with --format openai|openai-responses: strict schemas\n"
+             "\n"
+             "%s",
+             s_common_options);
+}
+
+static void
+s_print_call_help (FILE *out)
+{
+    fprintf (out,
+             "usage: mcpact [OPTIONS] call TOOL [JSON-ARGS] [--json | --format F] [--timeout MS]\n"
+             "\n"
+             "Call one tool of the merged set. JSON-ARGS is a JSON object (default {}).\n"
+             "On a terminal the result's text is printed, with images and other non-text\n"
+             "content summarised in a line each; elsewhere the result as the LLM sees it.\n"
+             "\n"
+             "Options:\n"
+             "      --json          print {\"schemaVersion\": 1, \"status\", \"result\"}: the\n"
+             "                      MCP CallToolResult and how the call ended\n"
+             "      --format F      print the result as the LLM API F takes it (openai,\n"
+             "                      openai-responses, anthropic, gemini or mcp)\n"
+             "      --timeout MS    wait at most MS milliseconds (0: the server's timeout)\n"
+             "\n"
+             "Exit status: 0 the tool succeeded, 3 it reported an error (isError), 4 no\n"
+             "such tool, 5 timeout or cancelled, 6 its server is down or failed, 1 any\n"
+             "other failure, 2 a usage error.\n"
+             "\n"
+             "%s",
+             s_common_options);
+}
+
+static void
+s_print_status_help (FILE *out)
+{
+    fprintf (out,
+             "usage: mcpact [OPTIONS] status [--json] [-v]\n"
+             "\n"
+             "Start the servers and show each one's NAME, TRANSPORT, STATE, TOOLS (those\n"
+             "the LLM sees) and DETAIL (why it failed, its pid, counters, rejected tools).\n"
+             "\n"
+             "Options:\n"
+             "      --json          print {\"schemaVersion\": 1, \"servers\": [...]}\n"
+             "  -v, --verbose       also show the end of each server's stderr\n"
+             "\n"
+             "%s",
+             s_common_options);
+}
+
+static void
+s_print_bench_help (FILE *out)
+{
+    fprintf (out, "usage: mcpact bench init -c FILE [-r ROUNDS] [--agent NAME] [--json] [-q]\n"
+                  "\n"
+                  "Benchmarks of your own configuration:\n"
+                  "  init    start the servers of FILE ROUNDS times and report how long each\n"
+                  "          takes to be ready ('mcpact bench init --help' for its options)\n");
+}
+
+//  The help of `command` (NULL or unknown: the global help).
+static void
+s_print_command_help (const char *command, FILE *out)
+{
+    if (command && streq (command, "tools"))
+        s_print_tools_help (out);
+    else if (command && streq (command, "call"))
+        s_print_call_help (out);
+    else if (command && streq (command, "status"))
+        s_print_status_help (out);
+    else if (command && streq (command, "bench"))
+        s_print_bench_help (out);
+    else
+        s_print_help (out);
 }
 
 //  One line saying what was wrong, one saying where to look: enough to fix
@@ -222,11 +335,9 @@ s_parse_args (int argc, char *argv[], options_t *opts)
                 opts->quiet = true;
             else if (streq (arg, "--strict"))
                 opts->strict = true;
-            else if (streq (arg, "--help")) {
-                s_print_help (stdout);
-                opts->exit_code = CLI_OK;
-                return -1;
-            } else if (streq (arg, "--version")) {
+            else if (streq (arg, "--help"))
+                opts->help = true;
+            else if (streq (arg, "--version")) {
                 printf ("mcpact %d.%d.%d (MCP %s)\n", MCPACT_VERSION_MAJOR, MCPACT_VERSION_MINOR,
                         MCPACT_VERSION_PATCH, MCPACT_PROTOCOL_VERSION);
                 opts->exit_code = CLI_OK;
@@ -273,11 +384,9 @@ s_parse_args (int argc, char *argv[], options_t *opts)
                     opts->verbose++;
                 else if (*c == 'q')
                     opts->quiet = true;
-                else if (*c == 'h') {
-                    s_print_help (stdout);
-                    opts->exit_code = CLI_OK;
-                    return -1;
-                } else if (*c == 'c') {
+                else if (*c == 'h')
+                    opts->help = true;
+                else if (*c == 'c') {
                     if (c[1])
                         value = c + 1;
                     else if (i + 1 < argc)
@@ -294,6 +403,12 @@ s_parse_args (int argc, char *argv[], options_t *opts)
         }
     }
 
+    if (opts->help) {
+        //  `mcpact call --help`, `mcpact --help call`: the command's own
+        s_print_command_help (positional_count ? positional[0] : NULL, stdout);
+        opts->exit_code = CLI_OK;
+        return -1;
+    }
     if (positional_count == 0) {
         //  A bare `mcpact` is someone finding out what it does: show it all
         s_print_help (stderr);
@@ -302,8 +417,16 @@ s_parse_args (int argc, char *argv[], options_t *opts)
     }
     opts->command = positional[0];
     if (streq (opts->command, "help")) {
-        s_print_help (stdout);
+        s_print_command_help (positional_count > 1 ? positional[1] : NULL, stdout);
         opts->exit_code = CLI_OK;
+        return -1;
+    }
+    if (streq (opts->command, "bench")) {
+        //  `bench init` never gets here (main hands it over first)
+        if (positional_count > 1)
+            fprintf (stderr, "mcpact: unknown bench command '%s'\n", positional[1]);
+        s_print_bench_help (stderr);
+        opts->exit_code = CLI_USAGE;
         return -1;
     }
     if (streq (opts->command, "tools") || streq (opts->command, "status")) {
@@ -470,28 +593,6 @@ s_columns (const char *text, size_t len)
     return columns;
 }
 
-//  `text` (from a server: an error, its stderr) made safe for a terminal:
-//  control characters other than line breaks and tabs, C1 controls among
-//  them, become '?', so that no escape sequence a server wrote can move
-//  the cursor, retitle the window or colour what follows. Malloc'ed.
-static char *
-s_safe (const char *text)
-{
-    char *copy = strdup (text ? text : "");
-    if (!copy)
-        return NULL;
-    for (unsigned char *p = (unsigned char *) copy; *p; p++) {
-        if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7F)
-            *p = '?';
-        else if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) {
-            //  U+0080..U+009F: two bytes, one '?'
-            memmove (p + 1, p + 2, strlen ((char *) p + 2) + 1);
-            *p = '?';
-        }
-    }
-    return copy;
-}
-
 //  Prints the first line of `text` in at most `width` columns, cutting at a
 //  character boundary with an ellipsis; pads to `width` when asked.
 static void
@@ -643,31 +744,6 @@ s_default_session (mcpact_runtime_t *runtime)
 //  --------------------------------------------------------------------------
 //  Start-up
 
-//  Prints one line per server as it comes up. Runs on a runtime thread;
-//  each line is a single fprintf, which stdio locks, so lines from servers
-//  finishing together never interleave.
-static void
-s_on_progress (const char *server_json, void *arg)
-{
-    (void) arg;
-    json_t *server = json_loads (server_json, 0, NULL);
-    if (!server)
-        return;
-    const char *name = s_json_string (server, "name", "?");
-    const char *state = s_json_string (server, "state", "?");
-    double ms = json_number_value (json_object_get (server, "ms"));
-    if (streq (state, "ready")) {
-        json_int_t tools = json_integer_value (json_object_get (server, "tools"));
-        fprintf (stderr, "  ✓ %-12s %-7s %" JSON_INTEGER_FORMAT " tool%s  %.0f ms\n", name, state,
-                 tools, tools == 1 ? "" : "s", ms);
-    } else {
-        char *error = s_safe (s_json_string (server, "error", "no reason given"));
-        fprintf (stderr, "  ✗ %-12s %-7s %s (%.0f ms)\n", name, state, error ? error : "", ms);
-        free (error);
-    }
-    json_decref (server);
-}
-
 //  Prints "a, b, c" from a JSON array of strings.
 static void
 s_print_names (FILE *out, json_t *names)
@@ -754,60 +830,39 @@ s_open (cli_t *self)
             return CLI_FAILED;
         }
     }
-    //  Live progress is for a person watching; in a pipe or a log it is noise
-    if (!opts->quiet && isatty (STDERR_FILENO))
-        mcpact_agent_set_progress (self->agent, s_on_progress, NULL);
+    mcpact_agent_set_progress (self->agent, display_event, self->display);
     return CLI_OK;
 }
 
-//  Starts the agent's servers and reports the ones that failed or lost
-//  tools. Those are always reported, terminal or not, because otherwise a
-//  missing tool would have no explanation; but they do not fail the
-//  command, since the agent works with the servers that did start.
+//  Starts the agent's servers, with the display showing them. Failures
+//  and rejected tools are always said (a missing tool would otherwise have
+//  no explanation), but do not fail the command: the agent works with the
+//  servers that did start. The report is kept for the status table.
 static int
 s_start (cli_t *self)
 {
+    //  Listed before they start, so that a terminal shows them all at once
+    json_t *names = NULL;
+    if (self->opts->config_path) {
+        char *text = mcpact_session_server_names (self->session, self->opts->agent_name);
+        names = text ? json_loads (text, 0, NULL) : NULL;
+        free (text);
+    } else
+        names = json_pack ("[s]", "example");
+    display_begin (self->display, names);
+    json_decref (names);
+
     char *text = mcpact_agent_start (self->agent);
+    json_error_t error;
+    self->report = text ? json_loads (text, 0, &error) : NULL;
+    display_end (self->display, self->report);
     if (!text) {
         fprintf (stderr, "mcpact: the runtime is gone; nothing was started\n");
         return CLI_FAILED;
     }
-    json_error_t error;
-    json_t *report = json_loads (text, 0, &error);
     free (text);
-    if (!report) {
+    if (!self->report)
         fprintf (stderr, "mcpact: unreadable start report: %s\n", error.text);
-        return CLI_OK;
-    }
-    size_t ready = 0, failed = 0;
-    size_t index;
-    json_t *server;
-    json_array_foreach (json_object_get (report, "servers"), index, server) {
-        const char *name = s_json_string (server, "name", "?");
-        const char *state = s_json_string (server, "state", "?");
-        if (streq (state, "ready"))
-            ready++;
-        else if (streq (state, "failed")) {
-            failed++;
-            char *error = s_safe (s_json_string (server, "error", "no reason given"));
-            fprintf (stderr, "mcpact: server %s failed: %s\n", name, error ? error : "");
-            free (error);
-        }
-        size_t tool_index;
-        json_t *rejected;
-        json_array_foreach (json_object_get (server, "rejected"), tool_index, rejected) {
-            char *tool = s_safe (s_json_string (rejected, "tool", "?"));
-            char *reason = s_safe (s_json_string (rejected, "reason", "no reason given"));
-            fprintf (stderr, "mcpact: server %s: tool %s rejected: %s\n", name, tool ? tool : "",
-                     reason ? reason : "");
-            free (tool);
-            free (reason);
-        }
-    }
-    if (self->opts->verbose > 0)
-        fprintf (stderr, "%zu server%s ready, %zu failed in %.0f ms\n", ready,
-                 ready == 1 ? "" : "s", failed, json_number_value (json_object_get (report, "ms")));
-    json_decref (report);
     return CLI_OK;
 }
 
@@ -817,6 +872,8 @@ s_close (cli_t *self)
     mcpact_agent_destroy (&self->agent);
     mcpact_session_destroy (&self->session);
     mcpact_runtime_destroy (&self->runtime);
+    json_decref (self->report);
+    self->report = NULL;
 }
 
 //  --------------------------------------------------------------------------
@@ -926,6 +983,21 @@ s_signalled (void)
 //  --------------------------------------------------------------------------
 //  Commands; each returns an exit code.
 
+//  Prints a --json output (taking `root`) on one line. Returns an exit code.
+static int
+s_print_json (json_t *root)
+{
+    char *text = root ? json_dumps (root, JSON_COMPACT) : NULL;
+    json_decref (root);
+    if (!text) {
+        fprintf (stderr, "mcpact: out of memory\n");
+        return CLI_FAILED;
+    }
+    puts (text);
+    free (text);
+    return CLI_OK;
+}
+
 static int
 s_cmd_tools (cli_t *self)
 {
@@ -938,7 +1010,7 @@ s_cmd_tools (cli_t *self)
         fprintf (stderr, "mcpact: could not list the tools\n");
         return CLI_FAILED;
     }
-    if (opts->json || opts->format >= 0) {
+    if (opts->format >= 0) {
         puts (text);
         free (text);
         return CLI_OK;
@@ -951,6 +1023,9 @@ s_cmd_tools (cli_t *self)
         json_decref (tools);
         return CLI_FAILED;
     }
+    if (opts->json)
+        return s_print_json (
+            json_pack ("{s:i,s:o}", "schemaVersion", JSON_SCHEMA_VERSION, "tools", tools));
     table_t *table = s_table_new (3);
     if (table)
         s_table_add (table, (const char *[]){ "NAME", "SOURCE", "DESCRIPTION" });
@@ -985,6 +1060,12 @@ s_status_detail (json_t *server, char *buf, size_t size)
 {
     size_t len = (size_t) snprintf (buf, size, "%s", s_json_string (server, "error", ""));
     const char *sep = len ? "; " : "";
+    size_t rejected = json_array_size (json_object_get (server, "rejectedTools"));
+    if (rejected && len < size) {
+        len += (size_t) snprintf (buf + len, size - len, "%s%zu tool%s rejected", sep, rejected,
+                                  rejected == 1 ? "" : "s");
+        sep = ", ";
+    }
     json_int_t pid = json_integer_value (json_object_get (server, "pid"));
     if (pid && len < size) {
         len += (size_t) snprintf (buf + len, size - len, "%spid %" JSON_INTEGER_FORMAT, sep, pid);
@@ -1004,6 +1085,50 @@ s_status_detail (json_t *server, char *buf, size_t size)
     }
 }
 
+//  The start report's entry for server `name`, or NULL.
+static json_t *
+s_report_entry (cli_t *self, const char *name)
+{
+    size_t index;
+    json_t *server;
+    json_array_foreach (json_object_get (self->report, "servers"), index, server) {
+        const char *entry_name = json_string_value (json_object_get (server, "name"));
+        if (entry_name && streq (entry_name, name))
+            return server;
+    }
+    return NULL;
+}
+
+//  Adds to each status entry what the agent makes of the server's tools:
+//  "visibleTools", how many of them the LLM sees (the server's "tools"
+//  counts what it listed), and "rejectedTools", those the name policy
+//  turned away, from the start report.
+static void
+s_status_add_visible (cli_t *self, json_t *servers)
+{
+    char *text = mcpact_agent_tools (self->agent);
+    json_t *tools = text ? json_loads (text, 0, NULL) : NULL;
+    free (text);
+    size_t index;
+    json_t *server;
+    json_array_foreach (servers, index, server) {
+        const char *name = s_json_string (server, "name", "");
+        json_int_t visible = 0;
+        size_t tool_index;
+        json_t *tool;
+        json_array_foreach (tools, tool_index, tool) {
+            const char *owner =
+                json_string_value (json_object_get (json_object_get (tool, "_mcpact"), "server"));
+            visible += owner && streq (owner, name);
+        }
+        json_object_set_new (server, "visibleTools", json_integer (visible));
+        json_t *rejected = json_object_get (s_report_entry (self, name), "rejected");
+        json_object_set_new (server, "rejectedTools",
+                             rejected ? json_deep_copy (rejected) : json_array ());
+    }
+    json_decref (tools);
+}
+
 static int
 s_cmd_status (cli_t *self)
 {
@@ -1011,11 +1136,6 @@ s_cmd_status (cli_t *self)
     if (!text) {
         fprintf (stderr, "mcpact: could not get the status\n");
         return CLI_FAILED;
-    }
-    if (self->opts->json) {
-        puts (text);
-        free (text);
-        return CLI_OK;
     }
     json_error_t error;
     json_t *servers = json_loads (text, 0, &error);
@@ -1025,6 +1145,10 @@ s_cmd_status (cli_t *self)
         json_decref (servers);
         return CLI_FAILED;
     }
+    s_status_add_visible (self, servers);
+    if (self->opts->json)
+        return s_print_json (
+            json_pack ("{s:i,s:o}", "schemaVersion", JSON_SCHEMA_VERSION, "servers", servers));
     table_t *table = s_table_new (5);
     if (table)
         s_table_add (table, (const char *[]){ "NAME", "TRANSPORT", "STATE", "TOOLS", "DETAIL" });
@@ -1041,7 +1165,8 @@ s_cmd_status (cli_t *self)
                 s_json_string (server, "name", "?"),
                 s_json_scalar (json_object_get (server, "transport"), transport, sizeof transport),
                 s_json_string (server, "state", "?"),
-                s_json_scalar (json_object_get (server, "tools"), tools, sizeof tools), detail });
+                s_json_scalar (json_object_get (server, "visibleTools"), tools, sizeof tools),
+                detail });
     }
     int rc = table ? s_table_print (table, stdout) : -1;
     s_table_destroy (&table);
@@ -1050,7 +1175,7 @@ s_cmd_status (cli_t *self)
     //  is, but it is long: only on request
     if (rc == 0 && self->opts->verbose > 0) {
         json_array_foreach (servers, index, server) {
-            char *tail = s_safe (s_json_string (server, "stderr", ""));
+            char *tail = display_safe (s_json_string (server, "stderr", ""));
             if (tail && *tail) {
                 printf ("\n%s stderr:\n", s_json_string (server, "name", "?"));
                 for (const char *line = tail; *line;) {
@@ -1077,7 +1202,7 @@ s_print_text (const char *text)
 {
     if (!text || !*text)
         return;
-    char *safe = isatty (STDOUT_FILENO) ? s_safe (text) : NULL;
+    char *safe = isatty (STDOUT_FILENO) ? display_safe (text) : NULL;
     fputs (safe ? safe : text, stdout);
     if (text[strlen (text) - 1] != '\n')
         fputc ('\n', stdout);
@@ -1135,6 +1260,92 @@ s_call (cli_t *self)
     return result;
 }
 
+//  The size of base64 `data` once decoded, for a person: "812 bytes", "12 KiB".
+static void
+s_data_size (const char *data, char *buf, size_t size)
+{
+    size_t len = data ? strlen (data) : 0;
+    size_t padding = len >= 2 && data[len - 1] == '=' ? (data[len - 2] == '=' ? 2 : 1) : 0;
+    size_t bytes = len / 4 * 3 - (len % 4 == 0 ? padding : 0);
+    if (bytes < 1024)
+        snprintf (buf, size, "%zu bytes", bytes);
+    else if (bytes < 1024 * 1024)
+        snprintf (buf, size, "%zu KiB", (bytes + 512) / 1024);
+    else
+        snprintf (buf, size, "%.1f MiB", (double) bytes / (1024 * 1024));
+}
+
+//  A CallToolResult for a person: each text as it is, anything else in a
+//  line of its own saying what it is ("[image image/png, 12 KiB]").
+static void
+s_print_human (const char *result_json)
+{
+    json_t *result = json_loads (result_json ? result_json : "", 0, NULL);
+    json_t *content = json_object_get (result, "content");
+    size_t index;
+    json_t *item;
+    json_array_foreach (content, index, item) {
+        const char *type = s_json_string (item, "type", "?");
+        char size[32];
+        if (streq (type, "text"))
+            s_print_text (s_json_string (item, "text", ""));
+        else if (streq (type, "image") || streq (type, "audio")) {
+            s_data_size (s_json_string (item, "data", ""), size, sizeof size);
+            char *mime = display_safe (s_json_string (item, "mimeType", "?"));
+            printf ("[%s %s, %s]\n", type, mime ? mime : "?", size);
+            free (mime);
+        } else if (streq (type, "resource_link")) {
+            char *uri = display_safe (s_json_string (item, "uri", "?"));
+            printf ("[resource link %s]\n", uri ? uri : "?");
+            free (uri);
+        } else if (streq (type, "resource")) {
+            json_t *resource = json_object_get (item, "resource");
+            const char *text = s_json_string (resource, "text", NULL);
+            if (text)
+                s_print_text (text);
+            else {
+                s_data_size (s_json_string (resource, "blob", ""), size, sizeof size);
+                char *uri = display_safe (s_json_string (resource, "uri", "?"));
+                char *mime = display_safe (s_json_string (resource, "mimeType", "?"));
+                printf ("[resource %s %s, %s]\n", uri ? uri : "?", mime ? mime : "?", size);
+                free (uri);
+                free (mime);
+            }
+        } else {
+            char *safe = display_safe (type);
+            printf ("[%s content]\n", safe ? safe : "?");
+            free (safe);
+        }
+    }
+    //  Structured content alone (no content items) is still worth showing
+    json_t *structured = json_object_get (result, "structuredContent");
+    if (json_array_size (content) == 0 && structured) {
+        char *text = json_dumps (structured, JSON_INDENT (2));
+        s_print_text (text);
+        free (text);
+    } else if (json_array_size (content) == 0)
+        printf ("[no content]\n");
+    json_decref (result);
+}
+
+//  How a call ended, for --json and the exit status.
+static const struct {
+    const char *name; //  "status" in --json
+    int exit_code;    //  exit status of `mcpact call`
+} s_call_statuses[] = {
+    [MCPACT_OK] = { "ok", CLI_OK },
+    [MCPACT_ERR_TOOL] = { "tool_error", CLI_TOOL_ERROR },
+    [MCPACT_ERR_UNKNOWN_TOOL] = { "unknown_tool", CLI_UNKNOWN_TOOL },
+    [MCPACT_ERR_TIMEOUT] = { "timeout", CLI_TIMEOUT },
+    [MCPACT_ERR_SERVER] = { "server_error", CLI_SERVER_DOWN },
+    [MCPACT_ERR_PROTOCOL] = { "protocol_error", CLI_FAILED },
+    [MCPACT_ERR_ARGS] = { "bad_arguments", CLI_FAILED },
+    [MCPACT_ERR_INTERNAL] = { "internal_error", CLI_FAILED },
+    [MCPACT_ERR_CANCELLED] = { "cancelled", CLI_TIMEOUT },
+    [MCPACT_ERR_BUSY] = { "busy", CLI_FAILED },
+};
+#define CALL_STATUSES (sizeof s_call_statuses / sizeof s_call_statuses[0])
+
 static int
 s_cmd_call (cli_t *self)
 {
@@ -1143,9 +1354,10 @@ s_cmd_call (cli_t *self)
     if (!result && s_signalled ())
         return CLI_FAILED;
     mcpact_status_t status = mcpact_result_status (result);
+    bool known = (unsigned) status < CALL_STATUSES;
+    //  The tool ran, so the result is the server's (an error result too)
+    bool ran = status == MCPACT_OK || status == MCPACT_ERR_TOOL;
 
-    //  A tool error still has a text meant for the reader (what the LLM
-    //  would see), so it goes out like a success; other failures have none.
     //  In an LLM API's shape every failure is a message for the LLM. The
     //  call id is made up, as there was no LLM to make one; Gemini's is
     //  optional, so it gets none rather than a fake.
@@ -1155,18 +1367,31 @@ s_cmd_call (cli_t *self)
             mcpact_result_as (result, (mcpact_format_t) opts->format, call_id, opts->tool);
         s_print_text (message);
         free (message);
-    } else if (opts->json)
-        s_print_text (mcpact_result_json (result));
-    else if (status == MCPACT_OK || status == MCPACT_ERR_TOOL)
+    } else if (opts->json) {
+        json_t *root =
+            json_pack ("{s:i,s:s,s:s}", "schemaVersion", JSON_SCHEMA_VERSION, "tool", opts->tool,
+                       "status", known ? s_call_statuses[status].name : "unknown");
+        if (root && !ran && mcpact_result_error (result))
+            json_object_set_new (root, "error", json_string (mcpact_result_error (result)));
+        json_t *mcp = ran ? json_loads (mcpact_result_json (result), 0, NULL) : NULL;
+        if (root && mcp)
+            json_object_set_new (root, "result", mcp);
+        else
+            json_decref (mcp);
+        s_print_json (root);
+    } else if (ran && isatty (STDOUT_FILENO))
+        s_print_human (mcpact_result_json (result));
+    else if (ran)
+        //  For a script: the result as the LLM sees it, exactly
         s_print_text (mcpact_result_text (result));
     if (status != MCPACT_OK) {
-        char *error = s_safe (mcpact_result_error (result) ? mcpact_result_error (result)
-                                                           : mcpact_status_name (status));
-        fprintf (stderr, "error: %s\n", error ? error : "");
+        char *error = display_safe (mcpact_result_error (result) ? mcpact_result_error (result)
+                                                                 : mcpact_status_name (status));
+        fprintf (stderr, "mcpact: error: %s\n", error ? error : "");
         free (error);
     }
     mcpact_result_destroy (&result);
-    return status == MCPACT_OK ? CLI_OK : CLI_FAILED;
+    return known ? s_call_statuses[status].exit_code : CLI_FAILED;
 }
 
 //  --------------------------------------------------------------------------
@@ -1192,15 +1417,30 @@ main (int argc, char *argv[])
     if (s_parse_args (argc, argv, &opts))
         return opts.exit_code;
 
-    if (opts.verbose > 0)
-        mcpact_set_log (NULL, NULL, opts.verbose > 1 ? MCPACT_LOG_DEBUG : MCPACT_LOG_INFO);
+    //  Everything said on stderr goes through the display, the runtime's
+    //  log lines too: each event once, in one format. A live table only
+    //  for a person watching; in a pipe or a log, plain lines.
+    display_level_t level = opts.quiet         ? DISPLAY_QUIET
+                            : opts.verbose > 0 ? DISPLAY_VERBOSE
+                                               : DISPLAY_NORMAL;
+    display_t *display =
+        display_new (stderr, level > DISPLAY_QUIET && isatty (STDERR_FILENO), level);
+    if (!display) {
+        fprintf (stderr, "mcpact: out of memory\n");
+        return CLI_FAILED;
+    }
+    mcpact_set_log (display_log, display,
+                    opts.quiet          ? MCPACT_LOG_ERROR
+                    : opts.verbose > 1  ? MCPACT_LOG_DEBUG
+                    : opts.verbose == 1 ? MCPACT_LOG_INFO
+                                        : MCPACT_LOG_WARN);
     //  Before the runtime starts a thread
     s_signals_start ();
 
     //  A signal during start-up takes effect once mcpact_agent_start has
     //  returned (each server ready or failed, within its connect timeout):
     //  the runtime offers no way to cut it short.
-    cli_t cli = { .opts = &opts };
+    cli_t cli = { .opts = &opts, .display = display };
     int rc = s_open (&cli);
     if (rc == CLI_OK && !s_signalled ())
         rc = s_start (&cli);
@@ -1213,6 +1453,8 @@ main (int argc, char *argv[])
             rc = s_cmd_call (&cli);
     }
     s_close (&cli);
+    mcpact_set_log (NULL, NULL, MCPACT_LOG_WARN);
+    display_destroy (&display);
 
     //  A full disk or a closed pipe must not pass for success
     errno = 0;

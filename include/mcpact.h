@@ -230,6 +230,12 @@ void mcpact_session_set_progress (mcpact_session_t *self, mcpact_progress_fn *fn
 //  Names of the agents the configuration file declared, as a JSON array.
 char *mcpact_session_agent_names (mcpact_session_t *self);
 
+//  Names of the servers the configuration file gave the session or, when
+//  `agent` names one of its agents with servers of its own, that agent's,
+//  as a JSON array in declaration order (disabled ones left out): what a
+//  host lists before they start. [] for a session built in code.
+char *mcpact_session_server_names (mcpact_session_t *self, const char *agent);
+
 //  --------------------------------------------------------------------------
 //  Agent: what the LLM sees. Its own servers replace the session's; with
 //  none it falls back to the session's. Function tools of the agent

@@ -18,7 +18,14 @@
 
 #include "config.h"
 
+#include "log.h"
+
 #include <assert.h>
+#include <ctype.h>
+#include <libgen.h>
+#include <pwd.h>
+#include <termios.h>
+#include <unistd.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -33,8 +40,11 @@
 typedef struct {
     const char *origin;      //  names the source in messages, or NULL
     char *error;             //  first error, "origin: path: reason"
-    const char *servers_key; //  "mcpServers" or "servers"
+    const char *servers_key; //  "mcpServers", "servers" or "mcp.servers"
     json_t *session_servers; //  the top-level servers object (borrowed)
+    json_t *inputs;          //  VS Code "inputs" (borrowed), or NULL
+    json_t *input_values;    //  ${input:ID} values found so far, by ID
+    char *workspace;         //  ${workspaceFolder}: the file's folder
 } s_parser_t;
 
 //  --------------------------------------------------------------------------
@@ -182,27 +192,189 @@ failed:
     return NULL;
 }
 
-//  Expands `text` for the value at `path`. On an unset variable returns
-//  NULL and, if the server has no error yet, sets `*server_error` to a
-//  reason the user will see when that server fails to start.
+//  Where an input's value may come from the environment: MCPACT_INPUT_
+//  and the ID in capitals, other characters than letters and digits as _.
+static void
+s_input_variable (const char *id, char *buf, size_t size)
+{
+    size_t len = (size_t) snprintf (buf, size, "MCPACT_INPUT_");
+    for (const char *c = id; *c && len + 1 < size; c++)
+        buf[len++] = isalnum ((unsigned char) *c) ? (char) toupper ((unsigned char) *c) : '_';
+    buf[len] = '\0';
+}
+
+//  Asks for an input on the terminal (echo off for a password). Returns
+//  the malloc'ed answer, or NULL.
+static char *
+s_prompt (const char *id, json_t *input)
+{
+    const char *description = json_string_value (json_object_get (input, "description"));
+    bool password = json_is_true (json_object_get (input, "password"));
+    fprintf (stderr, "%s (${input:%s}): ", description ? description : id, id);
+    fflush (stderr);
+    struct termios saved, quiet;
+    bool echo_off = password && tcgetattr (STDIN_FILENO, &saved) == 0;
+    if (echo_off) {
+        quiet = saved;
+        quiet.c_lflag &= ~(tcflag_t) ECHO;
+        tcsetattr (STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    char *line = NULL;
+    size_t room = 0;
+    ssize_t got = getline (&line, &room, stdin);
+    if (echo_off) {
+        tcsetattr (STDIN_FILENO, TCSAFLUSH, &saved);
+        fputc ('\n', stderr);
+    }
+    if (got < 0) {
+        free (line);
+        return NULL;
+    }
+    line[strcspn (line, "\r\n")] = '\0';
+    return line;
+}
+
+//  The value of ${input:ID}: asked once per load. From the environment
+//  variable first, then (stdin and stderr being a terminal) from the user,
+//  with the input's description, as VS Code would. NULL if there is none:
+//  *why then says how to give one.
+static const char *
+s_input_value (s_parser_t *self, const char *id, char **why)
+{
+    json_t *known = json_object_get (self->input_values, id);
+    if (known)
+        return json_string_value (known);
+    json_t *input = NULL;
+    size_t index;
+    json_t *item;
+    json_array_foreach (self->inputs, index, item) {
+        const char *item_id = json_string_value (json_object_get (item, "id"));
+        if (item_id && strcmp (item_id, id) == 0)
+            input = item;
+    }
+    char variable[128];
+    s_input_variable (id, variable, sizeof variable);
+    char *value = getenv (variable) ? strdup (getenv (variable)) : NULL;
+    if (!value && input && isatty (STDIN_FILENO) && isatty (STDERR_FILENO))
+        value = s_prompt (id, input);
+    if (!value) {
+        *why = s_printf ("${input:%s} has no value: set %s (mcpact asks for it only when run on "
+                         "a terminal)%s",
+                         id, variable, input ? "" : "; \"inputs\" does not declare it either");
+        return NULL;
+    }
+    json_object_set_new (self->input_values, id, json_string (value));
+    free (value);
+    return json_string_value (json_object_get (self->input_values, id));
+}
+
+//  Appends `value` so that config_expand keeps it as it is: its "${"
+//  become "$${".
+static int
+s_append_escaped (s_buffer_t *buffer, const char *value)
+{
+    for (const char *p = value; *p; p++) {
+        if (p[0] == '$' && p[1] == '{' && s_buffer_append (buffer, "$", 1))
+            return -1;
+        if (s_buffer_append (buffer, p, 1))
+            return -1;
+    }
+    return 0;
+}
+
+//  Expands `text` for the value at `path`: VS Code's predefined variables
+//  (${userHome}, ${workspaceFolder}, ${workspaceFolderBasename},
+//  ${pathSeparator}), ${input:ID}, then ${VAR} and ${env:VAR} from the
+//  environment. An unterminated "${" is the file's mistake and fails the
+//  load. On a value that cannot be had returns NULL and, if the server has
+//  no error yet, sets `*server_error` to a reason the user will see when
+//  that server fails to start.
 static char *
 s_expand (s_parser_t *self, const char *text, const char *path, char **server_error)
 {
+    s_buffer_t buffer = { NULL, 0, 0 };
+    if (s_buffer_append (&buffer, "", 0)) {
+        s_fail (self, "%s: out of memory", path);
+        return NULL;
+    }
+    char *why = NULL;
+    for (const char *scan = text; *scan;) {
+        const char *dollar = strstr (scan, "${");
+        if (!dollar) {
+            s_buffer_append (&buffer, scan, strlen (scan));
+            break;
+        }
+        s_buffer_append (&buffer, scan, (size_t) (dollar - scan));
+        if (dollar > text && dollar[-1] == '$') {
+            //  "$${" is a literal "${": leave it to config_expand
+            s_buffer_append (&buffer, "${", 2);
+            scan = dollar + 2;
+            continue;
+        }
+        const char *close = strchr (dollar, '}');
+        if (!close) {
+            s_fail (self, "%s: \"${\" at character %zu is not closed by \"}\"", path,
+                    (size_t) (dollar - text) + 1);
+            free (buffer.data);
+            return NULL;
+        }
+        size_t name_size = (size_t) (close - dollar - 2);
+        char name[256];
+        snprintf (name, sizeof name, "%.*s", (int) (name_size < 255 ? name_size : 255), dollar + 2);
+        const char *value = NULL;
+        char *owned = NULL;
+        if (strcmp (name, "userHome") == 0) {
+            value = getenv ("HOME");
+            struct passwd *user = value ? NULL : getpwuid (getuid ());
+            if (user)
+                value = user->pw_dir;
+        } else if (strcmp (name, "workspaceFolder") == 0)
+            value = self->workspace;
+        else if (strcmp (name, "workspaceFolderBasename") == 0) {
+            owned = self->workspace ? strdup (self->workspace) : NULL;
+            value = owned ? basename (owned) : NULL;
+        } else if (strcmp (name, "pathSeparator") == 0 || strcmp (name, "/") == 0)
+            value = "/";
+        else if (strncmp (name, "input:", 6) == 0) {
+            value = s_input_value (self, name + 6, &why);
+            if (!value) {
+                free (buffer.data);
+                if (!*server_error)
+                    *server_error = s_printf ("%s (%s)", why, path);
+                free (why);
+                return NULL;
+            }
+        } else if (strchr (name, ':') && strncmp (name, "env:", 4) != 0) {
+            free (buffer.data);
+            if (!*server_error)
+                *server_error = s_printf ("${%s} is not supported (%s): mcpact knows ${VAR}, "
+                                          "${env:VAR}, ${input:ID}, ${userHome} and "
+                                          "${workspaceFolder}",
+                                          name, path);
+            return NULL;
+        }
+        if (value)
+            s_append_escaped (&buffer, value);
+        else
+            //  ${VAR} and ${env:VAR}: config_expand's
+            s_buffer_append (&buffer, dollar, (size_t) (close - dollar) + 1);
+        free (owned);
+        scan = close + 1;
+    }
+    if (!buffer.data) {
+        s_fail (self, "%s: out of memory", path);
+        return NULL;
+    }
     char *missing = NULL;
-    char *expanded = config_expand (text, &missing);
+    char *expanded = config_expand (buffer.data, &missing);
+    free (buffer.data);
     if (expanded || !missing) {
         if (!expanded)
             s_fail (self, "%s: out of memory", path);
         return expanded;
     }
-    if (!*server_error) {
-        //  ${input:...} and friends are VS Code prompts we cannot answer.
-        if (strchr (missing, ':'))
-            *server_error =
-                s_printf ("${%s} is not supported, only ${VAR} and ${env:VAR} (%s)", missing, path);
-        else
-            *server_error = s_printf ("environment variable %s is not set (%s)", missing, path);
-    }
+    if (!*server_error)
+        *server_error = s_printf ("environment variable %s is not set (%s)", missing, path);
     free (missing);
     return NULL;
 }
@@ -376,6 +548,79 @@ s_parse_timeouts (s_parser_t *self, json_t *timeouts, const char *path,
     return 0;
 }
 
+//  Keys other clients write that mcpact has no use for are said once each,
+//  with their JSON path, so that a user relying on one (autoApprove, say)
+//  learns it does nothing here; never an error, since the file is shared.
+static void
+s_warn_unknown_keys (s_parser_t *self, json_t *object, const char *path, const char *const *known)
+{
+    const char *key;
+    json_t *item;
+    json_object_foreach (object, key, item) {
+        bool found = false;
+        for (size_t i = 0; known[i] && !found; i++)
+            found = strcmp (known[i], key) == 0;
+        if (!found)
+            log_warn ("%s%s%s%s%s: not used by mcpact; ignored", self->origin ? self->origin : "",
+                      self->origin ? ": " : "", path, *path ? "." : "", key);
+    }
+}
+
+//  Reads an envFile: KEY=VALUE lines, blank lines and # comments skipped,
+//  an "export " before the key allowed, a value in matching single or
+//  double quotes taken without them. Sets each in `config`. Returns 0, or
+//  -1 with *why set (a line that is not KEY=VALUE, a file not read).
+static int
+s_read_env_file (const char *file, mcpact_server_config_t *config, char **why)
+{
+    FILE *in = fopen (file, "r");
+    if (!in) {
+        *why = s_printf ("cannot read %s: %s", file, strerror (errno));
+        return -1;
+    }
+    char *line = NULL;
+    size_t room = 0;
+    int number = 0, rc = 0;
+    while (rc == 0 && getline (&line, &room, in) >= 0) {
+        number++;
+        line[strcspn (line, "\r\n")] = '\0';
+        char *start = line;
+        while (isspace ((unsigned char) *start))
+            start++;
+        if (!*start || *start == '#')
+            continue;
+        if (strncmp (start, "export ", 7) == 0)
+            start += 7;
+        char *equals = strchr (start, '=');
+        char *key_end = equals;
+        while (key_end && key_end > start && isspace ((unsigned char) key_end[-1]))
+            key_end--;
+        if (!equals || key_end == start) {
+            *why = s_printf ("%s, line %d: not KEY=VALUE", file, number);
+            rc = -1;
+            break;
+        }
+        *key_end = '\0';
+        char *value = equals + 1;
+        while (isspace ((unsigned char) *value))
+            value++;
+        size_t len = strlen (value);
+        while (len > 0 && isspace ((unsigned char) value[len - 1]))
+            value[--len] = '\0';
+        if (len >= 2 && (value[0] == '"' || value[0] == '\'') && value[len - 1] == value[0]) {
+            value[len - 1] = '\0';
+            value++;
+        }
+        if (mcpact_server_config_set_env (config, start, value)) {
+            *why = s_printf ("%s, line %d: cannot set %s", file, number, start);
+            rc = -1;
+        }
+    }
+    free (line);
+    fclose (in);
+    return rc;
+}
+
 //  Parses one server object at `path`. Returns the configuration; NULL
 //  either on an error (self->error set) or because it is disabled.
 static mcpact_server_config_t *
@@ -398,6 +643,11 @@ s_parse_server (s_parser_t *self, const char *path, const char *name, json_t *se
         return NULL;
     }
 
+    static const char *const known[] = { "command",   "args",     "env",          "envFile",
+                                         "cwd",       "url",      "headers",      "type",
+                                         "transport", "disabled", "allowedTools", "disabledTools",
+                                         "timeouts",  "limits",   "startRetries", NULL };
+    s_warn_unknown_keys (self, server, path, known);
     const char *command, *url, *type, *transport_name;
     if (s_get_string (self, server, "command", path, &command) ||
         s_get_string (self, server, "url", path, &url) ||
@@ -445,13 +695,16 @@ s_parse_server (s_parser_t *self, const char *path, const char *name, json_t *se
     json_t *env = json_object_get (server, "env");
     json_t *headers = json_object_get (server, "headers");
     json_t *allowed = json_object_get (server, "allowedTools");
+    json_t *blocked = json_object_get (server, "disabledTools");
     json_t *timeouts = json_object_get (server, "timeouts");
-    const char *cwd;
+    const char *cwd, *env_file;
     if ((args && s_check_strings (self, args, path, "args", false)) ||
         (env && s_check_string_object (self, env, path, "env")) ||
         (headers && s_check_string_object (self, headers, path, "headers")) ||
         (allowed && s_check_strings (self, allowed, path, "allowedTools", true)) ||
-        s_get_string (self, server, "cwd", path, &cwd))
+        (blocked && s_check_strings (self, blocked, path, "disabledTools", true)) ||
+        s_get_string (self, server, "cwd", path, &cwd) ||
+        s_get_string (self, server, "envFile", path, &env_file))
         return NULL;
     if (cwd && !*cwd) {
         s_fail (self, "%s.cwd: must not be empty", path);
@@ -460,15 +713,21 @@ s_parse_server (s_parser_t *self, const char *path, const char *name, json_t *se
     if (s_check_kind (self, server, "args", command, "command", path) ||
         s_check_kind (self, server, "env", command, "command", path) ||
         s_check_kind (self, server, "cwd", command, "command", path) ||
+        (env_file && s_check_kind (self, server, "envFile", command, "command", path)) ||
         s_check_kind (self, server, "headers", url, "url", path))
         return NULL;
 
     char *server_error = NULL; //  the first problem of this server alone
     char *value_path = NULL;
     mcpact_server_config_t *config = NULL;
-    if (command)
-        config = mcpact_server_stdio_new (name, command);
-    else {
+    if (command) {
+        value_path = s_printf ("%s.command", path);
+        char *expanded = value_path ? s_expand (self, command, value_path, &server_error) : NULL;
+        config = self->error ? NULL : mcpact_server_stdio_new (name, expanded ? expanded : command);
+        free (expanded);
+        free (value_path);
+        value_path = NULL;
+    } else {
         value_path = s_printf ("%s.url", path);
         char *expanded = value_path ? s_expand (self, url, value_path, &server_error) : NULL;
         if (expanded && !s_is_http_url (expanded)) {
@@ -497,12 +756,48 @@ s_parse_server (s_parser_t *self, const char *path, const char *name, json_t *se
     json_t *item;
     const char *key;
     if (command) {
+        //  VS Code expands variables everywhere: ${workspaceFolder} in an
+        //  argument is the common case
         json_array_foreach (args, index, item) {
-            if (mcpact_server_config_add_arg (config, json_string_value (item)))
+            free (value_path);
+            if (!(value_path = s_printf ("%s.args[%zu]", path, index)))
+                goto out_of_memory;
+            char *value = s_expand (self, json_string_value (item), value_path, &server_error);
+            if (self->error)
+                goto failed;
+            int rc =
+                mcpact_server_config_add_arg (config, value ? value : json_string_value (item));
+            free (value);
+            if (rc)
                 goto out_of_memory;
         }
-        if (cwd && mcpact_server_config_set_cwd (config, cwd))
-            goto out_of_memory;
+        if (cwd) {
+            free (value_path);
+            if (!(value_path = s_printf ("%s.cwd", path)))
+                goto out_of_memory;
+            char *value = s_expand (self, cwd, value_path, &server_error);
+            if (self->error)
+                goto failed;
+            int rc = mcpact_server_config_set_cwd (config, value ? value : cwd);
+            free (value);
+            if (rc)
+                goto out_of_memory;
+        }
+        //  Before "env", whose values win over the file's
+        if (env_file) {
+            free (value_path);
+            if (!(value_path = s_printf ("%s.envFile", path)))
+                goto out_of_memory;
+            char *file = s_expand (self, env_file, value_path, &server_error);
+            if (self->error)
+                goto failed;
+            char *why = NULL;
+            if (file && s_read_env_file (file, config, &why) && !server_error)
+                server_error =
+                    s_printf ("envFile: %s (%s)", why ? why : "out of memory", value_path);
+            free (why);
+            free (file);
+        }
     }
     json_object_foreach (env, key, item) {
         if (!*key || strchr (key, '=')) {
@@ -552,6 +847,10 @@ s_parse_server (s_parser_t *self, const char *path, const char *name, json_t *se
     }
     json_array_foreach (allowed, index, item) {
         if (mcpact_server_config_allow_tool (config, json_string_value (item)))
+            goto out_of_memory;
+    }
+    json_array_foreach (blocked, index, item) {
+        if (server_config_block_tool (config, json_string_value (item)))
             goto out_of_memory;
     }
     if (timeouts && s_parse_timeouts (self, timeouts, path, config))
@@ -729,16 +1028,68 @@ s_parse_name_policy (s_parser_t *self, json_t *value, mcpact_name_policy_t *poli
 //  --------------------------------------------------------------------------
 //  The whole file
 
-//  Takes a size because a file may hold a NUL byte, which must be an error
-//  rather than the silent end of the text.
-static config_t *
-s_parse (const char *text, size_t size, const char *origin, char **error)
+//  A copy of `text` that jansson reads as VS Code reads JSONC: a UTF-8
+//  byte order mark, // and /* */ comments and a comma before a closing
+//  bracket become blanks (line breaks stay, so that jansson's line numbers
+//  are the file's). Strings are copied as they are. Malloc'ed.
+static char *
+s_from_jsonc (const char *text, size_t size)
 {
-    s_parser_t parser = { origin, NULL, NULL, NULL };
+    char *copy = malloc (size + 1);
+    if (!copy)
+        return NULL;
+    memcpy (copy, text, size);
+    copy[size] = '\0';
+    if (size >= 3 && memcmp (copy, "\xEF\xBB\xBF", 3) == 0)
+        memset (copy, ' ', 3);
+    size_t comma = SIZE_MAX; //  the last comma outside strings, while only blanks follow
+    for (size_t i = 0; i < size; i++) {
+        char c = copy[i];
+        if (c == '"') {
+            comma = SIZE_MAX;
+            for (i++; i < size && copy[i] != '"'; i++)
+                if (copy[i] == '\\')
+                    i++;
+        } else if (c == '/' && i + 1 < size && copy[i + 1] == '/') {
+            while (i < size && copy[i] != '\n')
+                copy[i++] = ' ';
+        } else if (c == '/' && i + 1 < size && copy[i + 1] == '*') {
+            copy[i] = copy[i + 1] = ' ';
+            for (i += 2; i < size && !(copy[i] == '*' && i + 1 < size && copy[i + 1] == '/'); i++)
+                if (copy[i] != '\n')
+                    copy[i] = ' ';
+            if (i < size)
+                copy[i] = copy[i + 1] = ' ', i++;
+        } else if (c == ',')
+            comma = i;
+        else if ((c == '}' || c == ']') && comma != SIZE_MAX) {
+            copy[comma] = ' ';
+            comma = SIZE_MAX;
+        } else if (!isspace ((unsigned char) c))
+            comma = SIZE_MAX;
+    }
+    return copy;
+}
+
+//  Takes a size because a file may hold a NUL byte, which must be an error
+//  rather than the silent end of the text. `workspace` is the folder
+//  ${workspaceFolder} names.
+static config_t *
+s_parse (const char *text, size_t size, const char *origin, const char *workspace, char **error)
+{
+    s_parser_t parser = { origin, NULL, NULL, NULL, NULL, json_object (), NULL };
+    parser.workspace = workspace ? strdup (workspace) : NULL;
     config_t *self = NULL;
     json_error_t json_error;
+    json_t *root = NULL;
+    char *plain = s_from_jsonc (text, size);
+    if (!plain) {
+        s_fail (&parser, "out of memory");
+        goto done;
+    }
     //  Duplicate keys would silently drop a server; jansson can refuse them.
-    json_t *root = json_loadb (text, size, JSON_REJECT_DUPLICATES, &json_error);
+    root = json_loadb (plain, size, JSON_REJECT_DUPLICATES, &json_error);
+    free (plain);
     if (!root) {
         s_fail (&parser, "line %d, column %d: %s", json_error.line, json_error.column,
                 json_error.text);
@@ -748,18 +1099,37 @@ s_parse (const char *text, size_t size, const char *origin, char **error)
         s_fail (&parser, "the top level must be a JSON object");
         goto done;
     }
-    json_t *mcp_servers = json_object_get (root, "mcpServers");
-    json_t *servers = json_object_get (root, "servers");
+    //  VS Code's settings.json holds them under "mcp", among its settings
+    json_t *top = root;
+    const char *prefix = "";
+    json_t *mcp = json_object_get (root, "mcp");
+    if (json_is_object (mcp) && json_object_get (mcp, "servers") &&
+        !json_object_get (root, "servers") && !json_object_get (root, "mcpServers")) {
+        top = mcp;
+        prefix = "mcp.";
+    }
+    json_t *mcp_servers = json_object_get (top, "mcpServers");
+    json_t *servers = json_object_get (top, "servers");
     if (mcp_servers && servers) {
         s_fail (&parser, "both \"mcpServers\" and \"servers\" are present; use one");
         goto done;
     }
     if (!mcp_servers && !servers) {
-        s_fail (&parser, "no \"mcpServers\" (or \"servers\") object at the top level");
+        s_fail (&parser, "no \"mcpServers\" (or \"servers\", or \"mcp\": {\"servers\"}) object "
+                         "at the top level");
         goto done;
     }
-    parser.servers_key = mcp_servers ? "mcpServers" : "servers";
+    parser.servers_key = top == mcp ? "mcp.servers" : mcp_servers ? "mcpServers" : "servers";
     parser.session_servers = mcp_servers ? mcp_servers : servers;
+    parser.inputs = json_object_get (top, "inputs");
+    if (parser.inputs && !json_is_array (parser.inputs)) {
+        s_fail (&parser, "%sinputs: must be an array of inputs", prefix);
+        goto done;
+    }
+    //  In settings.json the rest are the editor's settings, not ours
+    static const char *const known[] = { "mcpServers", "servers", "inputs", "toolNames",
+                                         "agents",     "$schema", NULL };
+    s_warn_unknown_keys (&parser, top, top == mcp ? "mcp" : "", known);
 
     self = calloc (1, sizeof (config_t));
     if (!self) {
@@ -770,15 +1140,17 @@ s_parse (const char *text, size_t size, const char *origin, char **error)
     if (s_parse_servers (&parser, parser.session_servers, parser.servers_key, &self->servers,
                          &self->servers_count))
         goto done;
-    json_t *tool_names = json_object_get (root, "toolNames");
+    json_t *tool_names = json_object_get (top, "toolNames");
     if (tool_names && s_parse_name_policy (&parser, tool_names, &self->name_policy))
         goto done;
-    json_t *agents = json_object_get (root, "agents");
+    json_t *agents = json_object_get (top, "agents");
     if (agents && s_parse_agents (&parser, self, agents))
         goto done;
 
 done:
     json_decref (root);
+    json_decref (parser.input_values);
+    free (parser.workspace);
     if (parser.error) {
         config_destroy (&self);
         if (!error)
@@ -793,7 +1165,7 @@ config_t *
 config_parse (const char *text, const char *origin, char **error)
 {
     if (!text) {
-        s_parser_t parser = { origin, NULL, NULL, NULL };
+        s_parser_t parser = { origin, NULL, NULL, NULL, NULL, NULL, NULL };
         s_fail (&parser, "no configuration text");
         if (error)
             *error = parser.error;
@@ -801,7 +1173,9 @@ config_parse (const char *text, const char *origin, char **error)
             free (parser.error);
         return NULL;
     }
-    return s_parse (text, strlen (text), origin, error);
+    //  Text without a file: its folder is the current one
+    char cwd[PATH_MAX];
+    return s_parse (text, strlen (text), origin, getcwd (cwd, sizeof cwd) ? cwd : NULL, error);
 }
 
 config_t *
@@ -839,7 +1213,10 @@ config_load (const char *path, char **error)
         free (text);
         return NULL;
     }
-    config_t *self = s_parse (text ? text : "", size, path, error);
+    //  ${workspaceFolder}: the file's folder, as an absolute path
+    char full[PATH_MAX];
+    char *folder = realpath (path, full) ? dirname (full) : NULL;
+    config_t *self = s_parse (text ? text : "", size, path, folder, error);
     free (text);
     return self;
 }

@@ -421,6 +421,26 @@ mcpact_session_agent_names (mcpact_session_t *self)
     return text;
 }
 
+char *
+mcpact_session_server_names (mcpact_session_t *self, const char *agent)
+{
+    json_t *names = json_array ();
+    const config_t *config = self ? self->config : NULL;
+    mcpact_server_config_t **servers = config ? config->servers : NULL;
+    size_t count = config ? config->servers_count : 0;
+    //  An agent with servers of its own starts those instead
+    for (size_t i = 0; config && agent && i < config->agents_count; i++)
+        if (strcmp (config->agents[i].name, agent) == 0 && config->agents[i].servers_count) {
+            servers = config->agents[i].servers;
+            count = config->agents[i].servers_count;
+        }
+    for (size_t i = 0; i < count; i++)
+        json_array_append_new (names, json_string (mcpact_server_config_name (servers[i])));
+    char *text = json_dumps (names, JSON_COMPACT);
+    json_decref (names);
+    return text;
+}
+
 //  --------------------------------------------------------------------------
 //  Agent
 

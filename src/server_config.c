@@ -215,7 +215,8 @@ mcpact_server_config_dup (const mcpact_server_config_t *self)
     //  Drop the borrowed pointers first so that a failed copy frees only
     //  what it made itself.
     copy->name = copy->command = copy->cwd = copy->url = copy->error = NULL;
-    copy->args = copy->allowed = NULL;
+    copy->args = copy->allowed = copy->blocked = NULL;
+    copy->blocked_count = 0;
     copy->env = copy->headers = NULL;
     copy->args_count = copy->env_count = copy->headers_count = copy->allowed_count = 0;
 
@@ -235,6 +236,10 @@ mcpact_server_config_dup (const mcpact_server_config_t *self)
     if (ok && self->allowed) {
         ok = (copy->allowed = s_strings_dup (self->allowed, self->allowed_count)) != NULL;
         copy->allowed_count = ok ? self->allowed_count : 0;
+    }
+    if (ok && self->blocked) {
+        ok = (copy->blocked = s_strings_dup (self->blocked, self->blocked_count)) != NULL;
+        copy->blocked_count = ok ? self->blocked_count : 0;
     }
     if (ok && self->env_count) {
         ok = (copy->env = s_pairs_dup (self->env, self->env_count)) != NULL;
@@ -263,6 +268,7 @@ mcpact_server_config_destroy (mcpact_server_config_t **self_p)
     free (self->url);
     s_free_pairs (self->headers, self->headers_count);
     s_free_strings (self->allowed, self->allowed_count);
+    s_free_strings (self->blocked, self->blocked_count);
     free (self->error);
     free (self);
     *self_p = NULL;
@@ -335,6 +341,14 @@ mcpact_server_config_set_transport (mcpact_server_config_t *self, mcpact_transpo
     }
     self->transport = transport;
     return 0;
+}
+
+int
+server_config_block_tool (mcpact_server_config_t *self, const char *tool)
+{
+    if (!self || s_is_empty (tool))
+        return -1;
+    return s_strings_append (&self->blocked, &self->blocked_count, tool);
 }
 
 int
@@ -487,6 +501,9 @@ server_config_allows (const mcpact_server_config_t *self, const char *tool)
 {
     if (!self || !tool)
         return false;
+    for (size_t i = 0; i < self->blocked_count; i++)
+        if (strcmp (self->blocked[i], tool) == 0)
+            return false;
     if (self->allowed_count == 0)
         return true;
     for (size_t i = 0; i < self->allowed_count; i++)

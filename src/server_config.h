@@ -40,6 +40,8 @@ struct _mcpact_server_config_t {
     size_t headers_count;         //  number of headers
     char **allowed;               //  allow-list, NULL-terminated; NULL = all
     size_t allowed_count;         //  number of allowed names
+    char **blocked;               //  block-list (disabledTools), NULL-terminated
+    size_t blocked_count;         //  number of blocked names
     int connect_ms;               //  spawn/connect + initialize
     int list_ms;                  //  each tools/list request
     int call_ms;                  //  default per-call timeout
@@ -64,7 +66,11 @@ bool server_config_name_valid (const char *name);
 //  True if `name` may be sent as an HTTP header name (an RFC 9110 token).
 bool server_config_header_name_valid (const char *name);
 
-//  True if `tool` passes the allow-list.
+//  True if `tool` passes the allow-list and is not on the block-list.
 bool server_config_allows (const mcpact_server_config_t *self, const char *tool);
+
+//  Adds a tool name to the block-list: a tool never listed nor callable,
+//  whatever the allow-list says (the loader's "disabledTools").
+int server_config_block_tool (mcpact_server_config_t *self, const char *tool);
 
 #endif

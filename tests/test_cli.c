@@ -152,14 +152,28 @@ s_table_row (const char *table, const char *name)
     return NULL;
 }
 
+//  The array under `key` of a --json output, which must say its
+//  "schemaVersion" (1); a new reference, failing the test otherwise.
+static json_t *
+s_json_payload (const char *out, const char *key)
+{
+    json_error_t error;
+    json_t *root = json_loads (out, 0, &error);
+    CHECK_MSG (json_is_object (root), "not a JSON object (%s): %s", error.text, out);
+    CHECK_MSG (json_integer_value (json_object_get (root, "schemaVersion")) == 1,
+               "no schemaVersion 1: %s", out);
+    json_t *payload = json_incref (json_object_get (root, key));
+    CHECK_MSG (json_is_array (payload), "no \"%s\" array: %s", key, out);
+    json_decref (root);
+    return payload;
+}
+
 //  The names in a `--json tools` output, as a JSON array of strings,
-//  failing the test if the output is not a JSON array of tool objects.
+//  failing the test if the output is not a list of tool objects.
 static json_t *
 s_json_tool_names (const char *out)
 {
-    json_error_t error;
-    json_t *tools = json_loads (out, 0, &error);
-    CHECK_MSG (json_is_array (tools), "not a JSON array (%s): %s", error.text, out);
+    json_t *tools = s_json_payload (out, "tools");
     json_t *names = json_array ();
     size_t index;
     json_t *tool;
@@ -286,7 +300,11 @@ TEST (default_call_echo)
 
     run = s_run ("--json", "call", "echo", "{\"message\":\"hi\"}");
     CHECK_EXIT (run, 0);
-    json_t *result = json_loads (run.out, 0, NULL);
+    json_t *root = json_loads (run.out, 0, NULL);
+    CHECK_MSG (json_integer_value (json_object_get (root, "schemaVersion")) == 1, "%s", run.out);
+    CHECK_STR (json_string_value (json_object_get (root, "status")), "ok");
+    json_t *result = json_incref (json_object_get (root, "result"));
+    json_decref (root);
     CHECK_MSG (json_is_object (result), "not a CallToolResult: %s", run.out);
     CHECK_STR (json_string_value (json_object_get (
                    json_array_get (json_object_get (result, "content"), 0), "text")),
@@ -315,7 +333,7 @@ TEST (default_call_add)
 TEST (call_unknown_tool)
 {
     ru_run_t run = s_run ("call", "nosuch");
-    CHECK_EXIT (run, 1);
+    CHECK_EXIT (run, 4);
     CHECK_CONTAINS (run.err, "error: ");
     CHECK_CONTAINS (run.err, "nosuch");
     CHECK_MSG (run.out[0] == 0, "stdout: %s", run.out);
@@ -365,7 +383,7 @@ TEST (default_status)
 
     run = s_run ("--json", "status");
     CHECK_EXIT (run, 0);
-    json_t *servers = json_loads (run.out, 0, NULL);
+    json_t *servers = s_json_payload (run.out, "servers");
     CHECK_MSG (json_array_size (servers) == 1, "status: %s", run.out);
     json_t *server = json_array_get (servers, 0);
     CHECK_STR (json_string_value (json_object_get (server, "name")), "example");
@@ -394,7 +412,7 @@ TEST (status_many_servers)
         ru_run_t run = s_run ("-c", path, "--json", "status");
         if (run.hung)
             CHECK_EXIT (run, 0);
-        json_t *servers = json_loads (run.out, 0, NULL);
+        json_t *servers = s_json_payload (run.out, "servers");
         CHECK_MSG (json_array_size (servers) == 8, "status: %s", run.out);
         for (size_t i = 0; i < 8; i++) {
             json_t *server = json_array_get (servers, i);
@@ -473,7 +491,7 @@ TEST (config_mixed_with_failed_server)
     //  ... and the JSON status has all of it
     run = s_run ("-c", path, "--json", "status");
     CHECK_EXIT (run, 0);
-    json_t *servers = json_loads (run.out, 0, NULL);
+    json_t *servers = s_json_payload (run.out, "servers");
     CHECK_MSG (json_array_size (servers) == 3, "status: %s", run.out);
     json_t *ghost = json_array_get (servers, 2);
     CHECK_STR (json_string_value (json_object_get (ghost, "name")), "ghost");
@@ -489,7 +507,7 @@ TEST (config_syntax_error)
     char path[PATH_MAX];
     s_write_temp (path, sizeof path,
                   "{ \"mcpServers\": {\n"
-                  "    \"example\": { \"command\": \"" EXAMPLE_SERVER "\", }\n"
+                  "    \"example\": { \"command\": \"" EXAMPLE_SERVER "\", \"args\" }\n"
                   "} }\n");
     ru_run_t run = s_run ("-c", path, "tools");
     CHECK_EXIT (run, 2);
@@ -591,7 +609,7 @@ TEST (agent_servers_replace_session)
     CHECK_CONTAINS (run.out, "3");
     ru_run_free (&run);
     run = s_run ("-c", path, "--agent", "fixture_only", "call", "echo", "{\"message\":\"x\"}");
-    CHECK_EXIT (run, 1);
+    CHECK_EXIT (run, 4);
     CHECK_CONTAINS (run.err, "error: ");
     ru_run_free (&run);
 
@@ -1037,4 +1055,342 @@ TEST (server_text_cannot_drive_the_terminal)
     CHECK_MSG (!strchr (run.err, '\x1b'), "%s", run.err);
     //  (Off a terminal, stdout carries the result exactly: it is data.)
     ru_run_free (&run);
+}
+
+//  --------------------------------------------------------------------------
+//  Help, messages, the start-up display, results and exit codes
+
+#define PTY_RUN MCPACT_SOURCE_DIR "/tests/pty_run.py"
+
+//  Runs the CLI through tests/pty_run.py, its stdout and stderr on a
+//  pseudo-terminal of 40 x 100 (stdout on a pipe with `stderr_only`); the
+//  output is the screen left behind with `render`, else the raw bytes.
+static ru_run_t
+s_run_pty (bool render, bool stderr_only, const char *const *args)
+{
+    char command[8192];
+    snprintf (command, sizeof command, "python3 '%s' %s %s -- '%s'", PTY_RUN,
+              render ? "--render" : "", stderr_only ? "--stderr-only-tty" : "", RU_CLI);
+    for (int i = 0; args[i]; i++) {
+        CHECK (!strchr (args[i], '\''));
+        snprintf (command + strlen (command), sizeof command - strlen (command), " '%s'", args[i]);
+    }
+    fflush (NULL);
+    FILE *pipe = popen (command, "r");
+    CHECK (pipe);
+    ru_run_t run = { calloc (1, 1), calloc (1, 1), -1, false };
+    size_t size = 0;
+    char chunk[4096];
+    size_t got;
+    while ((got = fread (chunk, 1, sizeof chunk, pipe)) > 0) {
+        run.out = realloc (run.out, size + got + 1);
+        memcpy (run.out + size, chunk, got);
+        size += got;
+        run.out[size] = 0;
+    }
+    int status = pclose (pipe);
+    run.status = WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+    return run;
+}
+
+#define s_pty(render, ...) s_run_pty ((render), false, (const char *const[]){ __VA_ARGS__, NULL })
+
+//  How many times `needle` occurs in `hay`.
+static int
+s_count (const char *hay, const char *needle)
+{
+    int count = 0;
+    for (const char *at = strstr (hay, needle); at; at = strstr (at + 1, needle))
+        count++;
+    return count;
+}
+
+TEST (help_per_command)
+{
+    static const struct {
+        const char *args[3]; //  the command line
+        const char *usage;   //  what its help begins with
+    } cases[] = {
+        { { "tools", "--help" }, "usage: mcpact [OPTIONS] tools" },
+        { { "call", "--help" }, "usage: mcpact [OPTIONS] call TOOL" },
+        { { "status", "-h" }, "usage: mcpact [OPTIONS] status" },
+        { { "bench", "--help" }, "usage: mcpact bench init -c FILE" },
+        { { "bench", "init", "--help" }, "usage: mcpact bench init -c FILE" },
+        { { "help", "call" }, "usage: mcpact [OPTIONS] call TOOL" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ru_run_t run = ru_cli (NULL, NULL, cases[i].args);
+        CHECK_EXIT (run, 0);
+        CHECK_MSG (strncmp (run.out, cases[i].usage, strlen (cases[i].usage)) == 0,
+                   "%s --help printed:\n%s", cases[i].args[0], run.out);
+        ru_run_free (&run);
+    }
+    //  The global help lists every command, bench init among them
+    ru_run_t run = s_run ("--help");
+    CHECK_EXIT (run, 0);
+    CHECK_CONTAINS (run.out, "  tools ");
+    CHECK_CONTAINS (run.out, "  call TOOL");
+    CHECK_CONTAINS (run.out, "  status ");
+    CHECK_CONTAINS (run.out, "  bench init -c FILE");
+    ru_run_free (&run);
+    //  `mcpact bench` alone is a usage error that shows bench's usage
+    run = s_run ("bench");
+    CHECK_EXIT (run, 2);
+    CHECK_CONTAINS (run.err, "usage: mcpact bench init");
+    CHECK (strstr (run.err, "unknown command") == NULL);
+    ru_run_free (&run);
+}
+
+//  Each event is said once on stderr, in one format: a server that fails
+//  to start, a tool the name policy rejects. -q keeps only the errors.
+TEST (each_failure_said_once)
+{
+    char path[PATH_MAX];
+    s_write_temp (path, sizeof path,
+                  "{ \"mcpServers\": {\n"
+                  "  \"one\": { \"command\": \"" EXAMPLE_SERVER "\" },\n"
+                  "  \"two\": { \"command\": \"" EXAMPLE_SERVER "\" },\n"
+                  "  \"ghost\": { \"command\": \"/nonexistent/mcpact-no-such-server\" }\n"
+                  "} }\n");
+    ru_run_t run = s_run ("-c", path, "tools");
+    CHECK_EXIT (run, 0);
+    CHECK_MSG (s_count (run.err, "ghost") == 1, "stderr:\n%s", run.err);
+    CHECK_CONTAINS (run.err, "mcpact: server ghost failed: cannot run");
+    //  two's echo and add are taken by one's: one line each
+    CHECK_MSG (s_count (run.err, "tool echo of server two") == 1, "stderr:\n%s", run.err);
+    CHECK_MSG (s_count (run.err, "tool add of server two") == 1, "stderr:\n%s", run.err);
+    CHECK_CONTAINS (run.err,
+                    "mcpact: tool echo of server two conflicts with tool echo of server one");
+    for (const char *line = run.err; *line; line = strchr (line, '\n') + 1) {
+        CHECK_MSG (strncmp (line, "mcpact: ", 8) == 0, "a line not in the format:\n%s", run.err);
+        if (!strchr (line, '\n'))
+            break;
+    }
+    ru_run_free (&run);
+
+    run = s_run ("-c", path, "-q", "tools");
+    CHECK_EXIT (run, 0);
+    CHECK_MSG (s_count (run.err, "ghost") == 1, "stderr:\n%s", run.err);
+    CHECK_MSG (strstr (run.err, "rejected") == NULL, "-q said a warning:\n%s", run.err);
+    ru_run_free (&run);
+}
+
+//  On a terminal every server shows at once as pending, then its line
+//  changes in place; off a terminal no control character is written.
+TEST (startup_display_on_a_terminal)
+{
+    char path[PATH_MAX];
+    s_write_temp (path, sizeof path,
+                  "{ \"mcpServers\": {\n"
+                  "  \"quick\": { \"command\": \"" FIXTURE "\" },\n"
+                  "  \"slow\": { \"command\": \"" FIXTURE "\", \"args\": [\"--init-delay-ms\", "
+                  "\"700\"] },\n"
+                  "  \"ghost\": { \"command\": \"/nonexistent/mcpact-no-such-server\" }\n"
+                  "}, \"toolNames\": \"prefix\" }\n");
+    ru_run_t run = s_pty (false, "-c", path, "tools");
+    CHECK_MSG (run.status == 0, "exit %d:\n%s", run.status, run.out);
+    //  The first drawing, before any server can have answered, lists all
+    CHECK_CONTAINS (run.out, "… slow");
+    CHECK_CONTAINS (run.out, "… ghost");
+    CHECK_CONTAINS (run.out, "pending: quick slow ghost");
+    CHECK_CONTAINS (run.out, "\033[2K"); //  lines are redrawn in place
+    ru_run_free (&run);
+
+    //  What stays on the screen: one line per server, the summary, then
+    //  the tools table; the failure is said there, and only there
+    run = s_pty (true, "-c", path, "tools");
+    CHECK_MSG (run.status == 0, "exit %d:\n%s", run.status, run.out);
+    CHECK_CONTAINS (run.out, "  ✓ quick  ready     12 tools");
+    CHECK_CONTAINS (run.out, "  ✓ slow   ready     12 tools");
+    CHECK_CONTAINS (run.out, "  ✗ ghost  failed    cannot run /nonexistent/mcpact-no-such-server");
+    CHECK_CONTAINS (run.out, "started 3 servers in ");
+    CHECK_CONTAINS (run.out, ": 2 ready, 1 failed\n");
+    CHECK_MSG (s_count (run.out, "ghost") == 1, "screen:\n%s", run.out);
+    CHECK (strstr (run.out, "pending") == NULL);
+    ru_run_free (&run);
+
+    //  Off a terminal: plain lines
+    run = s_run ("-c", path, "tools");
+    CHECK_EXIT (run, 0);
+    CHECK_CONTAINS (run.err, "mcpact: server ghost failed: ");
+    for (const char *c = run.err; *c; c++)
+        CHECK_MSG (*c == '\n' || (unsigned char) *c >= 0x20, "a control character:\n%s", run.err);
+    ru_run_free (&run);
+}
+
+static const char *s_fixture_config =
+    "{ \"mcpServers\": { \"fx\": { \"command\": \"" FIXTURE "\" } } }\n";
+
+//  A call's failure says its cause in the exit status, and --json in
+//  "status": a tool error, an unknown tool, a timeout, a server down.
+TEST (call_exit_status_by_cause)
+{
+    char path[PATH_MAX];
+    s_write_temp (path, sizeof path, s_fixture_config);
+    static const struct {
+        const char *tool;   //  what is called
+        const char *args;   //  with these arguments
+        int exit_code;      //  the exit status it must give
+        const char *status; //  "status" in --json
+    } cases[] = {
+        { "echo", "{\"message\":\"hi\"}", 0, "ok" }, { "fail", "{}", 3, "tool_error" },
+        { "nosuch", "{}", 4, "unknown_tool" },       { "sleep", "{\"ms\":20000}", 5, "timeout" },
+        { "crash", "{}", 6, "server_error" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ru_run_t run =
+            s_run ("-c", path, "--json", "--timeout", "300", "call", cases[i].tool, cases[i].args);
+        CHECK_EXIT (run, cases[i].exit_code);
+        json_t *root = json_loads (run.out, 0, NULL);
+        CHECK_MSG (json_integer_value (json_object_get (root, "schemaVersion")) == 1, "%s",
+                   run.out);
+        CHECK_STR (json_string_value (json_object_get (root, "status")), cases[i].status);
+        //  "result" only when the tool ran; "error" when it did not
+        bool ran = cases[i].exit_code == 0 || cases[i].exit_code == 3;
+        CHECK_MSG (json_is_object (json_object_get (root, "result")) == ran, "%s", run.out);
+        CHECK_MSG (json_is_string (json_object_get (root, "error")) == !ran, "%s", run.out);
+        json_decref (root);
+        ru_run_free (&run);
+    }
+}
+
+//  On a terminal a result is its text, and an image one line saying so
+TEST (call_result_for_a_person)
+{
+    char path[PATH_MAX];
+    s_write_temp (path, sizeof path, s_fixture_config);
+    ru_run_t run = s_pty (true, "-c", path, "call", "multi");
+    CHECK_MSG (run.status == 0, "exit %d:\n%s", run.status, run.out);
+    CHECK_CONTAINS (run.out, "[image image/png, ");
+    CHECK_MSG (strstr (run.out, "\"type\"") == NULL, "JSON on a terminal:\n%s", run.out);
+    CHECK_MSG (strstr (run.out, "\"data\"") == NULL, "base64 on a terminal:\n%s", run.out);
+    ru_run_free (&run);
+}
+
+//  The TOOLS column counts what the LLM sees; rejected tools are said apart
+TEST (status_counts_the_tools_the_llm_sees)
+{
+    char path[PATH_MAX];
+    s_write_temp (path, sizeof path,
+                  "{ \"mcpServers\": {\n"
+                  "  \"one\": { \"command\": \"" EXAMPLE_SERVER "\" },\n"
+                  "  \"two\": { \"command\": \"" EXAMPLE_SERVER "\" }\n"
+                  "} }\n");
+    ru_run_t run = s_run ("-c", path, "-q", "status");
+    CHECK_EXIT (run, 0);
+    char *row = s_table_row (run.out, "two");
+    CHECK_MSG (row, "no row for two:\n%s", run.out);
+    CHECK_MSG (strstr (row, "  0  "), "two's tools are all rejected: %s", row);
+    CHECK_CONTAINS (row, "2 tools rejected");
+    free (row);
+    ru_run_free (&run);
+
+    run = s_run ("-c", path, "--json", "status");
+    CHECK_EXIT (run, 0);
+    json_t *servers = s_json_payload (run.out, "servers");
+    json_t *two = json_array_get (servers, 1);
+    CHECK (json_integer_value (json_object_get (two, "visibleTools")) == 0);
+    CHECK (json_array_size (json_object_get (two, "rejectedTools")) == 2);
+    json_decref (servers);
+    ru_run_free (&run);
+}
+
+//  envFile's variables reach the server's process ("env" wins over them)
+TEST (env_file_reaches_the_server)
+{
+    char env_path[PATH_MAX];
+    s_write_temp (env_path, sizeof env_path, "# for the fixture\nMCPACT_FROM_FILE=from-the-file\n");
+    char text[2 * PATH_MAX];
+    snprintf (text, sizeof text,
+              "{ \"servers\": { \"fx\": { \"command\": \"" FIXTURE "\", \"envFile\": \"%s\" } } }",
+              env_path);
+    char path[PATH_MAX];
+    s_write_temp (path, sizeof path, text);
+    ru_run_t run = s_run ("-c", path, "call", "env", "{\"name\":\"MCPACT_FROM_FILE\"}");
+    CHECK_EXIT (run, 0);
+    CHECK_CONTAINS (run.out, "from-the-file");
+    ru_run_free (&run);
+}
+
+//  `text` with every run of digits after "pid " made "N", and times
+//  ("12 ms") made "N ms": all that may differ between runs. Malloc'ed.
+static char *
+s_normalise (const char *text)
+{
+    char *out = calloc (1, strlen (text) + 1);
+    CHECK (out);
+    size_t len = 0;
+    for (const char *p = text; *p;) {
+        if (strncmp (p, "pid ", 4) == 0 && p[4] >= '0' && p[4] <= '9') {
+            memcpy (out + len, "pid N", 5);
+            len += 5;
+            for (p += 4; *p >= '0' && *p <= '9'; p++)
+                ;
+        } else
+            out[len++] = *p++;
+    }
+    return out;
+}
+
+//  Every command in a `console` block of docs/cli.md prints what the
+//  block shows after it: the docs cannot drift from what runs.
+TEST (docs_examples)
+{
+    FILE *file = fopen (MCPACT_SOURCE_DIR "/docs/cli.md", "r");
+    CHECK (file);
+    char line[4096], expected[16384] = "", command[4096] = "";
+    bool in_block = false;
+    int commands = 0;
+    while (true) {
+        bool more = fgets (line, sizeof line, file) != NULL;
+        bool fence = more && strncmp (line, "```", 3) == 0;
+        bool next = more && in_block && strncmp (line, "$ mcpact", 8) == 0;
+        if (*command && (!more || fence || next)) {
+            //  Run the command before this line: split it as a shell would
+            //  (words, '...' quoted)
+            const char *args[32];
+            int count = 0;
+            char words[4096];
+            snprintf (words, sizeof words, "%s", command + strlen ("$ mcpact "));
+            for (char *p = words; *p && count < 31;) {
+                while (*p == ' ')
+                    p++;
+                if (!*p || *p == '\n')
+                    break;
+                if (*p == '\'') {
+                    args[count++] = ++p;
+                    p = strchr (p, '\'');
+                    CHECK (p);
+                } else {
+                    args[count++] = p;
+                    p += strcspn (p, " \n");
+                }
+                if (*p)
+                    *p++ = 0;
+            }
+            args[count] = NULL;
+            ru_run_t run = s_run_in (NULL, args);
+            char *got = s_normalise (run.out), *want = s_normalise (expected);
+            CHECK_MSG (strcmp (got, want) == 0,
+                       "docs/cli.md: %s--- the docs show:\n%s--- it printed:\n%s", command, want,
+                       got);
+            free (got);
+            free (want);
+            ru_run_free (&run);
+            commands++;
+            command[0] = expected[0] = 0;
+        }
+        if (!more)
+            break;
+        if (fence) {
+            in_block = !in_block && strncmp (line, "```console", 10) == 0;
+            continue;
+        }
+        if (next)
+            snprintf (command, sizeof command, "%s", line);
+        else if (in_block && *command)
+            strncat (expected, line, sizeof expected - strlen (expected) - 1);
+    }
+    fclose (file);
+    CHECK_MSG (commands >= 5, "only %d commands in console blocks", commands);
 }

@@ -11,6 +11,8 @@
 #include "config.h"
 #include "testutil.h"
 
+#include <limits.h>
+
 #include <unistd.h>
 
 //  Parses text that must load, failing the test with the message if not.
@@ -133,7 +135,8 @@ TEST (top_level_errors)
     s_parse_fails ("{\"mcpServers\": {}, \"servers\": {}}",
                    "servers.json: both \"mcpServers\" and \"servers\" are present; use one");
     s_parse_fails ("{\"agents\": {}}",
-                   "servers.json: no \"mcpServers\" (or \"servers\") object at the top level");
+                   "servers.json: no \"mcpServers\" (or \"servers\", or \"mcp\": {\"servers\"}) "
+                   "object at the top level");
     s_parse_fails ("[1, 2]", "servers.json: the top level must be a JSON object");
     s_parse_fails ("{\"mcpServers\": []}",
                    "servers.json: mcpServers: must be an object of servers");
@@ -153,7 +156,7 @@ TEST (json_syntax_error)
     char *error = NULL;
     config_t *config = config_parse ("{\n"
                                      "  \"mcpServers\": {\n"
-                                     "    \"a\": { \"command\": \"x\" },,\n"
+                                     "    \"a\": { \"command\": \"x\" }:\n"
                                      "  }\n"
                                      "}\n",
                                      "servers.json", &error);
@@ -259,10 +262,10 @@ TEST (expansion)
     CHECK_STR (s_pair (remote->headers, remote->headers_count, "X-Empty"), "[]");
     CHECK (remote->error == NULL);
 
-    //  Only env, headers and url are expanded; command and args are kept.
+    //  command and args are expanded too, as VS Code does
     const mcpact_server_config_t *local = s_server (config, "local");
-    CHECK_STR (local->command, "run-${MCPACT_TEST_KEY}");
-    CHECK_STR (local->args[0], "${MCPACT_TEST_KEY}");
+    CHECK_STR (local->command, "run-k-123");
+    CHECK_STR (local->args[0], "k-123");
     CHECK_STR (s_pair (local->env, local->env_count, "KEY"), "k-123");
     CHECK_STR (s_pair (local->env, local->env_count, "HOST"), "h=api.example.com");
     config_destroy (&config);
@@ -287,6 +290,7 @@ TEST (unset_variable_fails_one_server)
 {
     unsetenv ("MCPACT_TEST_UNSET");
     unsetenv ("MCPACT_TEST_UNSET_URL");
+    unsetenv ("MCPACT_INPUT_API_TOKEN");
     setenv ("MCPACT_TEST_KEY", "k-123", 1);
     config_t *config = s_parse_ok (
         "{\"mcpServers\": {\n"
@@ -310,7 +314,8 @@ TEST (unset_variable_fails_one_server)
     CHECK_STR (s_server (config, "proc")->error,
                "environment variable MCPACT_TEST_UNSET is not set (mcpServers.proc.env.TOKEN)");
     CHECK_STR (s_server (config, "vsc")->error,
-               "${input:api-token} is not supported, only ${VAR} and ${env:VAR} "
+               "${input:api-token} has no value: set MCPACT_INPUT_API_TOKEN (mcpact asks for it "
+               "only when run on a terminal); \"inputs\" does not declare it either "
                "(mcpServers.vsc.headers.Authorization)");
     //  No value made up for what is missing.
     CHECK (s_pair (s_server (config, "shop")->headers, s_server (config, "shop")->headers_count,
@@ -539,7 +544,7 @@ TEST (type_errors)
     //  Desktop clients keep their own keys in a server entry: not an error.
     config_t *config =
         s_parse_ok ("{\"mcpServers\": {\"s\": {\"command\": \"x\", \"autoApprove\": [\"read\"],"
-                    " \"envFile\": \"${workspaceFolder}/.env\", \"gallery\": true}}}");
+                    " \"gallery\": true}}}");
     CHECK (config->servers_count == 1);
     CHECK (config->servers[0]->error == NULL);
     config_destroy (&config);
@@ -845,4 +850,110 @@ TEST (destroy_twice)
     CHECK (config == NULL);
     config_destroy (&config);
     config_destroy (NULL);
+}
+
+//  --------------------------------------------------------------------------
+//  The files desktop clients write
+
+//  Log lines, caught for the unknown-key warnings.
+static char s_logged[4096];
+
+static void
+s_catch_log (mcpact_log_level_t level, const char *message, void *arg)
+{
+    size_t len = strlen (s_logged);
+    snprintf (s_logged + len, sizeof s_logged - len, "%s\n", message);
+}
+
+//  VS Code's mcp.json as VS Code writes it: a byte order mark, comments,
+//  trailing commas, inputs, envFile, predefined variables
+TEST (vscode_mcp_json)
+{
+    char dir[] = "/tmp/mcpact-config-XXXXXX";
+    CHECK (mkdtemp (dir));
+    char env_path[PATH_MAX], json_path[PATH_MAX];
+    snprintf (env_path, sizeof env_path, "%s/.env", dir);
+    snprintf (json_path, sizeof json_path, "%s/mcp.json", dir);
+    FILE *file = fopen (env_path, "w");
+    CHECK (file);
+    fputs ("# keys for the server\nexport FROM_FILE=file\nQUOTED = \"a b\"\nBOTH=file\n", file);
+    fclose (file);
+    file = fopen (json_path, "w");
+    CHECK (file);
+    fputs ("\xEF\xBB\xBF{\n"
+           "  // the servers of this workspace\n"
+           "  \"inputs\": [ { \"type\": \"promptString\", \"id\": \"api-key\",\n"
+           "                \"description\": \"API key\", \"password\": true }, ],\n"
+           "  \"servers\": {\n"
+           "    \"local\": { \"type\": \"stdio\", \"command\": \"x\",\n"
+           "               \"args\": [\"${workspaceFolder}/data\", \"${userHome}\"],\n"
+           "               \"envFile\": \"${workspaceFolder}/.env\",\n"
+           "               \"env\": { \"KEY\": \"${input:api-key}\", \"BOTH\": \"env\" },\n"
+           "               /* never sent */ \"disabledTools\": [\"delete\"],\n"
+           "               \"autoApprove\": [\"read\"], },\n"
+           "    \"off\": { \"command\": \"y\", \"disabled\": true },\n"
+           "  },\n"
+           "}\n",
+           file);
+    fclose (file);
+    setenv ("MCPACT_INPUT_API_KEY", "k-42", 1);
+    setenv ("HOME", "/home/someone", 1);
+    s_logged[0] = 0;
+    mcpact_set_log (s_catch_log, NULL, MCPACT_LOG_WARN);
+    char *error = NULL;
+    config_t *config = config_load (json_path, &error);
+    mcpact_set_log (NULL, NULL, MCPACT_LOG_WARN);
+    CHECK_MSG (config, "%s", error);
+    CHECK (config->servers_count == 1); //  "off" is disabled
+    const mcpact_server_config_t *local = s_server (config, "local");
+    CHECK_MSG (local->error == NULL, "%s", local->error);
+    char real[PATH_MAX], expected[PATH_MAX + 8];
+    CHECK (realpath (dir, real));
+    snprintf (expected, sizeof expected, "%s/data", real);
+    CHECK_STR (local->args[0], expected);
+    CHECK_STR (local->args[1], "/home/someone");
+    CHECK_STR (s_pair (local->env, local->env_count, "KEY"), "k-42");
+    CHECK_STR (s_pair (local->env, local->env_count, "FROM_FILE"), "file");
+    CHECK_STR (s_pair (local->env, local->env_count, "QUOTED"), "a b");
+    //  "env" wins over the envFile
+    CHECK_STR (s_pair (local->env, local->env_count, "BOTH"), "env");
+    CHECK (!server_config_allows (local, "delete"));
+    CHECK (server_config_allows (local, "read"));
+    //  A key mcpact does not use is said, with where it is
+    CHECK_CONTAINS (s_logged, "mcp.json: servers.local.autoApprove: not used by mcpact; ignored");
+    config_destroy (&config);
+
+    //  Without the variable (and no terminal) the server fails, saying how
+    unsetenv ("MCPACT_INPUT_API_KEY");
+    config = config_load (json_path, &error);
+    CHECK (config);
+    CHECK_CONTAINS (s_server (config, "local")->error, "set MCPACT_INPUT_API_KEY");
+    config_destroy (&config);
+    unlink (env_path);
+    unlink (json_path);
+    rmdir (dir);
+}
+
+//  VS Code's settings.json holds the servers under "mcp"; its own settings
+//  around them are not ours to warn about
+TEST (vscode_settings_nesting)
+{
+    s_logged[0] = 0;
+    mcpact_set_log (s_catch_log, NULL, MCPACT_LOG_WARN);
+    config_t *config =
+        s_parse_ok ("{ \"editor.fontSize\": 14,\n"
+                    "  \"mcp\": { \"servers\": { \"a\": { \"command\": \"x\" } } } }");
+    mcpact_set_log (NULL, NULL, MCPACT_LOG_WARN);
+    CHECK (config->servers_count == 1);
+    CHECK_STR (config->servers[0]->name, "a");
+    CHECK_MSG (s_logged[0] == 0, "warned: %s", s_logged);
+    config_destroy (&config);
+}
+
+//  An unterminated ${ is the file's mistake: the load fails saying where
+TEST (unterminated_variable)
+{
+    s_parse_fails ("{\"mcpServers\": {\"s\": {\"command\": \"x\", \"env\": {\"A\": \"${HOME\"}}}}",
+                   "servers.json: mcpServers.s.env.A: \"${\" at character 1 is not closed by "
+                   "\"}\"");
 }
