@@ -27,6 +27,15 @@
 //  (bench/fixture/bench_server.c), built beside it.
 #define BENCH_FIXTURE MCPACT_BUILD_DIR "/mcpact-bench-server"
 
+//  The file name of the server a program started (its path's last part),
+//  for the self-describing line: which build of the fixture it was.
+static inline const char *
+bench_basename (const char *path)
+{
+    const char *slash = strrchr (path, '/');
+    return slash ? slash + 1 : path;
+}
+
 static inline double
 bench_now_us (void)
 {

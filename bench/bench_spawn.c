@@ -169,8 +169,9 @@ main (int argc, char **argv)
     if (json)
         printf ("{\"bench\":\"spawn\",\"client\":\"none\",\"transport\":\"stdio\",\"servers\":%d,"
                 "\"delay_ms\":%d,\"threads\":%d,\"rounds\":%d,\"all_ready_ms\":%.1f,"
-                "\"failed\":%d,\"cpus\":%d}\n",
-                count, delay, threads, rounds, median, failed, bench_cpus ());
+                "\"failed\":%d,\"fixture\":\"%s\",\"cpus\":%d}\n",
+                count, delay, threads, rounds, median, failed, bench_basename (fixture),
+                bench_cpus ());
     else
         printf ("spawn: %d stdio servers, init delay %d ms, %d threads, no runtime: all answered "
                 "initialize and tools/list in %.1f ms (median of %d); %d failed; %d CPUs\n",

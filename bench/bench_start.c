@@ -170,9 +170,11 @@ main (int argc, char **argv)
                 "\"ready_p50_ms\":%.0f,\"ready_p99_ms\":%.0f,\"seen_first_ms\":%.1f,"
                 "\"seen_p50_ms\":%.1f,\"seen_p90_ms\":%.1f,\"seen_p99_ms\":%.1f,"
                 "\"seen_max_ms\":%.1f,\"spawn_phase_ms\":%.1f,\"ready_spread_ms\":%.1f,"
-                "\"failed\":%d,\"rss_kb\":%ld,\"peak_rss_kb\":%ld,\"cpus\":%d}\n",
+                "\"failed\":%d,\"rss_kb\":%ld,\"peak_rss_kb\":%ld,\"fixture\":\"%s\","
+                "\"cpus\":%d}\n",
                 count, delay, rounds, median, p50, p99, first, seen_p50, seen_p90, seen_p99,
-                seen_max, spawn, spread, failed, rss, peak, bench_cpus ());
+                seen_max, spawn, spread, failed, rss, peak, bench_basename (fixture),
+                bench_cpus ());
     else
         printf ("start: %d stdio servers, init delay %d ms: all ready in %.1f ms (median of "
                 "%d); host saw the first at %.1f ms, p50 %.1f p99 %.1f last %.1f; last spawn "

@@ -7,6 +7,7 @@
 //
 //    node start.mjs [-n N] [-d DELAY_MS] [--fixture PATH] [--json]
 
+import { basename } from 'node:path';
 import { defaultFixture, fail, newClient, newTransport, parseArgs, quantile, report, round, sorted } from './lib.mjs';
 
 const opts = parseArgs({ '-n': 8, '-d': 0, '--fixture': defaultFixture, '--json': true },
@@ -48,5 +49,5 @@ report({
     all_ready_ms: round(all), seen_first_ms: round(first), seen_p50_ms: round(quantile(times, 0.5)),
     seen_p90_ms: round(quantile(times, 0.9)), seen_p99_ms: round(quantile(times, 0.99)), seen_max_ms: round(last),
     spawn_phase_ms: round(Math.max(0, ...spawned)), ready_spread_ms: round(last - first), failed,
-    rss_kb: rss, peak_rss_kb: process.resourceUsage().maxRSS,
+    rss_kb: rss, peak_rss_kb: process.resourceUsage().maxRSS, fixture: basename(opts['--fixture']),
 });
