@@ -44,11 +44,12 @@ typedef struct {
 
 //  How long a STATUS or RELOAD request may take by default.
 #define CALLER_VERB_MS 10000
-//  Owners a caller stays connected to at most. A connection costs ~10 KiB
-//  (ZeroMQ's pipes); a host thread calling each of a thousand servers
-//  keeps the ones it used last, and connects again to the others when it
-//  calls them (tens of µs).
-#define CALLER_MAX_PEERS 32
+//  Owners a caller stays connected to at most. A connection costs ~20 KiB
+//  (ZeroMQ's pipes, both ends): 64 host threads each calling each of 1000
+//  servers grew the host by 28 MiB with 8 (bench_memory -t 64), by 57 MiB
+//  with 32. A caller connects again, in tens of µs, to an owner it calls
+//  after seven others; calls in flight keep their owners connected.
+#define CALLER_MAX_PEERS 8
 
 //  An owner the caller is connected to.
 typedef struct {
