@@ -42,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <termios.h>
 #include <unistd.h>
 
 #ifndef PATH_MAX
@@ -103,6 +104,38 @@ typedef struct {
 
 //  --------------------------------------------------------------------------
 //  Usage
+
+//  Asks for a config's ${input:ID} on the terminal (echo off for a
+//  password), when stdin and stderr are one (mcpact_set_input_fn).
+static char *
+s_ask_input (const char *id, const char *description, bool password, void *arg)
+{
+    (void) arg;
+    if (!isatty (STDIN_FILENO) || !isatty (STDERR_FILENO))
+        return NULL;
+    fprintf (stderr, "%s (${input:%s}): ", description ? description : id, id);
+    fflush (stderr);
+    struct termios saved, quiet;
+    bool echo_off = password && tcgetattr (STDIN_FILENO, &saved) == 0;
+    if (echo_off) {
+        quiet = saved;
+        quiet.c_lflag &= ~(tcflag_t) ECHO;
+        tcsetattr (STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    char *line = NULL;
+    size_t room = 0;
+    ssize_t got = getline (&line, &room, stdin);
+    if (echo_off) {
+        tcsetattr (STDIN_FILENO, TCSAFLUSH, &saved);
+        fputc ('\n', stderr);
+    }
+    if (got < 0) {
+        free (line);
+        return NULL;
+    }
+    line[strcspn (line, "\r\n")] = '\0';
+    return line;
+}
 
 static const char *s_usage_line =
     "usage: mcpact [-c FILE] [--agent NAME] [--json] [-v|--verbose] [-q] COMMAND ...";
@@ -805,6 +838,7 @@ s_open (cli_t *self)
     }
     if (opts->config_path) {
         char *error = NULL;
+        mcpact_set_input_fn (s_ask_input, NULL);
         self->session = mcpact_session_load (self->runtime, opts->config_path, &error);
         if (!self->session) {
             fprintf (stderr, "mcpact: %s\n", error ? error : "could not load the configuration");

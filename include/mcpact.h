@@ -64,6 +64,19 @@ typedef void (mcpact_log_fn) (mcpact_log_level_t level, const char *message, voi
 //  the level (default MCPACT_LOG_WARN, or $MCPACT_LOG = error|warn|info|debug).
 void mcpact_set_log (mcpact_log_fn *fn, void *arg, mcpact_log_level_t level);
 
+//  Asks the user for the value of a config's `${input:ID}` (VS Code's
+//  `inputs`: `id`, and `description` and `password` as the file declares
+//  them, or NULL and false). Returns the value, malloc'ed, or NULL for
+//  none. Called on the thread that loads the config, once per input and
+//  load, and only when $MCPACT_INPUT_<ID> is not set.
+typedef char *(mcpact_input_fn) (const char *id, const char *description, bool password, void *arg);
+
+//  Sets the process-wide asker of config inputs (NULL: none, the default:
+//  an input without its environment variable fails its server with a
+//  message naming the variable). The library itself never reads the
+//  terminal; the CLI sets one that prompts there.
+void mcpact_set_input_fn (mcpact_input_fn *fn, void *arg);
+
 //  --------------------------------------------------------------------------
 //  Runtime: one ZeroMQ context, the registry actor and the function-tool
 //  workers. Installs no signal handlers in the host's process.

@@ -24,7 +24,6 @@
 #include <ctype.h>
 #include <libgen.h>
 #include <pwd.h>
-#include <termios.h>
 #include <unistd.h>
 #include <errno.h>
 #include <limits.h>
@@ -203,40 +202,19 @@ s_input_variable (const char *id, char *buf, size_t size)
     buf[len] = '\0';
 }
 
-//  Asks for an input on the terminal (echo off for a password). Returns
-//  the malloc'ed answer, or NULL.
-static char *
-s_prompt (const char *id, json_t *input)
+static mcpact_input_fn *s_input_fn;
+static void *s_input_arg;
+
+void
+mcpact_set_input_fn (mcpact_input_fn *fn, void *arg)
 {
-    const char *description = json_string_value (json_object_get (input, "description"));
-    bool password = json_is_true (json_object_get (input, "password"));
-    fprintf (stderr, "%s (${input:%s}): ", description ? description : id, id);
-    fflush (stderr);
-    struct termios saved, quiet;
-    bool echo_off = password && tcgetattr (STDIN_FILENO, &saved) == 0;
-    if (echo_off) {
-        quiet = saved;
-        quiet.c_lflag &= ~(tcflag_t) ECHO;
-        tcsetattr (STDIN_FILENO, TCSAFLUSH, &quiet);
-    }
-    char *line = NULL;
-    size_t room = 0;
-    ssize_t got = getline (&line, &room, stdin);
-    if (echo_off) {
-        tcsetattr (STDIN_FILENO, TCSAFLUSH, &saved);
-        fputc ('\n', stderr);
-    }
-    if (got < 0) {
-        free (line);
-        return NULL;
-    }
-    line[strcspn (line, "\r\n")] = '\0';
-    return line;
+    s_input_fn = fn;
+    s_input_arg = arg;
 }
 
 //  The value of ${input:ID}: asked once per load. From the environment
-//  variable first, then (stdin and stderr being a terminal) from the user,
-//  with the input's description, as VS Code would. NULL if there is none:
+//  variable first, then from the host's asker (mcpact_set_input_fn), with
+//  the input's description, as VS Code would. NULL if there is none:
 //  *why then says how to give one.
 static const char *
 s_input_value (s_parser_t *self, const char *id, char **why)
@@ -255,11 +233,12 @@ s_input_value (s_parser_t *self, const char *id, char **why)
     char variable[128];
     s_input_variable (id, variable, sizeof variable);
     char *value = getenv (variable) ? strdup (getenv (variable)) : NULL;
-    if (!value && input && isatty (STDIN_FILENO) && isatty (STDERR_FILENO))
-        value = s_prompt (id, input);
+    if (!value && s_input_fn)
+        value = s_input_fn (id, json_string_value (json_object_get (input, "description")),
+                            json_is_true (json_object_get (input, "password")), s_input_arg);
     if (!value) {
-        *why = s_printf ("${input:%s} has no value: set %s (mcpact asks for it only when run on "
-                         "a terminal)%s",
+        *why = s_printf ("${input:%s} has no value: set %s (the mcpact CLI asks for it when run "
+                         "on a terminal)%s",
                          id, variable, input ? "" : "; \"inputs\" does not declare it either");
         return NULL;
     }

@@ -314,8 +314,8 @@ TEST (unset_variable_fails_one_server)
     CHECK_STR (s_server (config, "proc")->error,
                "environment variable MCPACT_TEST_UNSET is not set (mcpServers.proc.env.TOKEN)");
     CHECK_STR (s_server (config, "vsc")->error,
-               "${input:api-token} has no value: set MCPACT_INPUT_API_TOKEN (mcpact asks for it "
-               "only when run on a terminal); \"inputs\" does not declare it either "
+               "${input:api-token} has no value: set MCPACT_INPUT_API_TOKEN (the mcpact CLI asks "
+               "for it when run on a terminal); \"inputs\" does not declare it either "
                "(mcpServers.vsc.headers.Authorization)");
     //  No value made up for what is missing.
     CHECK (s_pair (s_server (config, "shop")->headers, s_server (config, "shop")->headers_count,
