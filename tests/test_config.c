@@ -957,3 +957,42 @@ TEST (unterminated_variable)
                    "servers.json: mcpServers.s.env.A: \"${\" at character 1 is not closed by "
                    "\"}\"");
 }
+
+static char *
+s_ask (const char *id, const char *description, bool password, void *arg)
+{
+    char *answer = NULL;
+    if (asprintf (&answer, "%s|%s|%s|%s", (const char *) arg, id,
+                  description ? description : "(none)", password ? "password" : "plain") < 0)
+        return NULL;
+    return answer;
+}
+
+TEST (inputs_asked_of_the_host)
+{
+    //  Without its environment variable an input is asked of the host's
+    //  asker, once per load, with what "inputs" says of it.
+    unsetenv ("MCPACT_INPUT_API_KEY");
+    unsetenv ("MCPACT_INPUT_REGION");
+    const char *text = "{\"inputs\": [{\"type\": \"promptString\", \"id\": \"api-key\","
+                       " \"description\": \"API key\", \"password\": true}],"
+                       " \"servers\": {\"a\": {\"command\": \"x\", \"env\": {"
+                       "\"K\": \"${input:api-key}\", \"L\": \"${input:api-key}\","
+                       " \"R\": \"${input:region}\"}}}}";
+    mcpact_set_input_fn (s_ask, "host");
+    char *error = NULL;
+    config_t *config = config_parse (text, "mcp.json", &error);
+    mcpact_set_input_fn (NULL, NULL);
+    CHECK_MSG (config, "%s", error);
+    const mcpact_server_config_t *server = s_server (config, "a");
+    CHECK_MSG (server->error == NULL, "%s", server->error);
+    CHECK_STR (s_pair (server->env, server->env_count, "K"), "host|api-key|API key|password");
+    CHECK_STR (s_pair (server->env, server->env_count, "L"), "host|api-key|API key|password");
+    CHECK_STR (s_pair (server->env, server->env_count, "R"), "host|region|(none)|plain");
+    config_destroy (&config);
+    //  Without an asker the library asks no one (and reads no terminal).
+    config = config_parse (text, "mcp.json", &error);
+    CHECK (config);
+    CHECK_CONTAINS (s_server (config, "a")->error, "set MCPACT_INPUT_API_KEY");
+    config_destroy (&config);
+}
