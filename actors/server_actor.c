@@ -1057,11 +1057,14 @@ s_handle_reload (self_t *self, wire_msg_t *msg)
     //  Connecting or listing already: answered when that ends.
 }
 
-//  A counter of the lane's, 0 without a lane.
+//  The calls made on the lane and how many of them failed; 0 without one.
 static uint64_t
-s_lane_count (lane_t *lane, _Atomic uint64_t *counter)
+s_lane_calls (self_t *self, bool failed)
 {
-    return lane ? atomic_load_explicit (counter, memory_order_relaxed) : 0;
+    if (!self->lane)
+        return 0;
+    return atomic_load_explicit (failed ? &self->lane->errors : &self->lane->calls,
+                                 memory_order_relaxed);
 }
 
 static char *
@@ -1071,8 +1074,8 @@ s_status_json (self_t *self)
         "{s:s,s:s,s:s,s:i,s:I,s:I,s:i,s:s}", "name", self->config->name, "transport",
         server_config_transport_name (server_config_transport (self->config)), "state",
         s_state_names[self->state], "tools", (int) json_array_size (self->tools), "calls",
-        (json_int_t) (self->calls_total + s_lane_count (self->lane, &self->lane->calls)), "errors",
-        (json_int_t) (self->errors_total + s_lane_count (self->lane, &self->lane->errors)),
+        (json_int_t) (self->calls_total + s_lane_calls (self, false)), "errors",
+        (json_int_t) (self->errors_total + s_lane_calls (self, true)),
         "restarts", (int) self->restarts, "endpoint", self->endpoint);
     if (self->error && self->state != S_READY)
         json_object_set_new (status, "error", json_string (self->error));
@@ -1089,7 +1092,7 @@ s_status_json (self_t *self)
         json_object_set_new (status, "stalledMs", json_integer (stalled_ms));
     json_object_set_new (status, "refused", json_integer ((json_int_t) self->refused_total));
     json_object_set_new (status, "directCalls",
-                         json_integer ((json_int_t) s_lane_count (self->lane, &self->lane->calls)));
+                         json_integer ((json_int_t) s_lane_calls (self, false)));
     if (self->config->url) {
         //  Also when not connected: which endpoint failed matters most then.
         char *url = http_safe_url (self->config->url);

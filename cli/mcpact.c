@@ -1421,7 +1421,15 @@ s_cmd_call (cli_t *self)
     if (status != MCPACT_OK) {
         char *error = display_safe (mcpact_result_error (result) ? mcpact_result_error (result)
                                                                  : mcpact_status_name (status));
-        fprintf (stderr, "mcpact: error: %s\n", error ? error : "");
+        //  One line per event: a tool error's text parts are joined by
+        //  line breaks, which become " / " here.
+        fputs ("mcpact: error: ", stderr);
+        for (const char *p = error ? error : ""; *p; p++)
+            if (*p == '\n')
+                fputs (" / ", stderr);
+            else
+                fputc (*p, stderr);
+        fputc ('\n', stderr);
         free (error);
     }
     mcpact_result_destroy (&result);

@@ -402,7 +402,9 @@ const char *mcpact_result_json (const mcpact_result_t *self);
 //  array; none -> an error.
 const char *mcpact_result_text (const mcpact_result_t *self);
 
-//  A one-line reason when the status is not MCPACT_OK, else NULL.
+//  The reason when the status is not MCPACT_OK, else NULL: one line for
+//  the runtime's own errors; for a tool error (isError), its text parts
+//  joined by line breaks.
 const char *mcpact_result_error (const mcpact_result_t *self);
 
 void mcpact_result_destroy (mcpact_result_t **self_p);

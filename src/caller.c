@@ -103,28 +103,28 @@ result_error (int64_t id, mcpact_status_t status, const char *message)
 static mcpact_result_t *
 s_result_from_wire (int64_t id, int status, const char *payload, size_t size)
 {
+    const char *content, *content_end;
+    bool has_content = size && *payload == '{' &&
+                       jsonscan_member (payload, payload + size, "content", &content, &content_end);
+    if (status == MCPACT_ERR_PROTOCOL && has_content && *content != '[')
+        //  A result (judged by jsonrpc_call_outcome) that the host cannot
+        //  read as content, which is not the same as none.
+        return result_error (id, MCPACT_ERR_PROTOCOL,
+                             "the server's result has a \"content\" that is not an array");
     if (status == MCPACT_OK || status == MCPACT_ERR_TOOL) {
         mcpact_result_t *self = (mcpact_result_t *) calloc (1, sizeof (mcpact_result_t));
         self->id = id;
         self->status = (mcpact_status_t) status;
         self->json = strndup (payload, size);
-        //  The reference treats a result without content as an error.
-        const char *content, *content_end;
-        bool empty = !jsonscan_member (payload, payload + size, "content", &content, &content_end);
-        if (!empty && *content != '[') {
-            //  Something the host cannot read as content, which is not
-            //  the same as none.
-            self->status = MCPACT_ERR_PROTOCOL;
-            self->error = strdup ("the server's result has a \"content\" that is not an array");
-            return self;
-        }
+        bool empty = !has_content;
         if (!empty) {
             const char *p = content + 1;
             while (p < content_end && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'))
                 p++;
             empty = *p == ']';
         }
-        if (empty && status == MCPACT_OK) {
+        if (empty) {
+            //  The reference treats a result without content as an error.
             self->status = MCPACT_ERR_TOOL;
             self->error = strdup ("the tool returned no content");
         }

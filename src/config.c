@@ -1192,9 +1192,13 @@ config_load (const char *path, char **error)
         free (text);
         return NULL;
     }
-    //  ${workspaceFolder}: the file's folder, as an absolute path
+    //  ${workspaceFolder}: the file's folder, as an absolute path; for a
+    //  file in a .vscode folder (VS Code's .vscode/mcp.json and
+    //  settings.json), the workspace that holds that folder, as in VS Code.
     char full[PATH_MAX];
     char *folder = realpath (path, full) ? dirname (full) : NULL;
+    if (folder && strcmp (basename (folder), ".vscode") == 0 && strcmp (folder, "/.vscode") != 0)
+        folder = dirname (folder);
     config_t *self = s_parse (text ? text : "", size, path, folder, error);
     free (text);
     return self;

@@ -220,11 +220,20 @@ int
 jsonrpc_call_outcome (const jsonrpc_msg_t *msg, const char **payload, size_t *size)
 {
     if (msg->result) {
-        const char *flag, *flag_end;
+        const char *value, *value_end;
         *payload = msg->result;
         *size = (size_t) (msg->result_end - msg->result);
-        if (jsonscan_member (msg->result, msg->result_end, "isError", &flag, &flag_end) &&
-            flag_end - flag == 4 && memcmp (flag, "true", 4) == 0)
+        if (!jsonscan_member (msg->result, msg->result_end, "content", &value, &value_end))
+            return MCPACT_ERR_TOOL; //  no content is a tool error, as the reference has it
+        if (*value != '[')
+            return MCPACT_ERR_PROTOCOL;
+        const char *p = value + 1;
+        while (p < value_end && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'))
+            p++;
+        if (*p == ']')
+            return MCPACT_ERR_TOOL;
+        if (jsonscan_member (msg->result, msg->result_end, "isError", &value, &value_end) &&
+            value_end - value == 4 && memcmp (value, "true", 4) == 0)
             return MCPACT_ERR_TOOL;
         return MCPACT_OK;
     }

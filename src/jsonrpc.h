@@ -63,10 +63,11 @@ bool jsonrpc_method_is (const jsonrpc_msg_t *msg, const char *name);
 int jsonrpc_call_request (jsonbuf_t *line, uint64_t rpc_id, const char *tool, const char *args,
                           size_t args_size, bool progress);
 
-//  What a response to tools/call says, as an mcpact_status_t: 0 (ok) or 1
-//  (the result's "isError" is true) with *payload the raw result; 5 (a
-//  JSON-RPC error) with *payload the raw error object; -1 if it has
-//  neither.
+//  What a response to tools/call says, as an mcpact_status_t, with
+//  *payload the raw result: 0 (ok); 1 (a tool error: "isError" is true, or
+//  the result has no content, which the reference treats as one); 5 (its
+//  "content" is not an array). For a JSON-RPC error: 5, with *payload the
+//  raw error object. -1 if it has neither result nor error.
 int jsonrpc_call_outcome (const jsonrpc_msg_t *msg, const char **payload, size_t *size);
 
 //  A message that cannot be taken (too large, or unreadable) is dropped,

@@ -13,6 +13,7 @@
 
 #include <limits.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 //  Parses text that must load, failing the test with the message if not.
@@ -995,4 +996,34 @@ TEST (inputs_asked_of_the_host)
     CHECK (config);
     CHECK_CONTAINS (s_server (config, "a")->error, "set MCPACT_INPUT_API_KEY");
     config_destroy (&config);
+}
+
+TEST (workspace_of_a_vscode_file)
+{
+    //  ${workspaceFolder} in .vscode/mcp.json is the workspace, as in VS
+    //  Code: the folder that holds .vscode.
+    char dir[] = "/tmp/mcpact-ws-XXXXXX";
+    CHECK (mkdtemp (dir));
+    char vscode[PATH_MAX], json_path[PATH_MAX + 16];
+    snprintf (vscode, sizeof vscode, "%s/.vscode", dir);
+    snprintf (json_path, sizeof json_path, "%s/mcp.json", vscode);
+    CHECK (mkdir (vscode, 0700) == 0);
+    FILE *file = fopen (json_path, "w");
+    CHECK (file);
+    fputs ("{\"servers\": {\"a\": {\"command\": \"x\", \"args\": [\"${workspaceFolder}\","
+           " \"${workspaceFolderBasename}\"]}}}",
+           file);
+    fclose (file);
+    char *error = NULL;
+    config_t *config = config_load (json_path, &error);
+    CHECK_MSG (config, "%s", error);
+    const mcpact_server_config_t *server = s_server (config, "a");
+    char real[PATH_MAX];
+    CHECK (realpath (dir, real));
+    CHECK_STR (server->args[0], real);
+    CHECK_STR (server->args[1], strrchr (real, '/') + 1);
+    config_destroy (&config);
+    unlink (json_path);
+    rmdir (vscode);
+    rmdir (dir);
 }

@@ -93,6 +93,10 @@ TEST (sequential_calls_go_direct)
     mcpact_result_t *result = ru_call_fails (agent, "fail", "{}", 0, MCPACT_ERR_TOOL);
     mcpact_result_destroy (&result);
     CHECK (s_status_number (agent, "errors") == 1);
+    //  A result without content is a tool error, and counted as one
+    result = ru_call_fails (agent, "empty", "{}", 0, MCPACT_ERR_TOOL);
+    mcpact_result_destroy (&result);
+    CHECK (s_status_number (agent, "errors") == 2);
     ru_teardown (&agent, &session, &runtime);
 }
 
@@ -267,9 +271,8 @@ TEST (another_thread_calls_during_a_call)
     s_long_call_t call = { agent, NULL };
     pthread_t thread;
     CHECK (pthread_create (&thread, NULL, s_long_call, &call) == 0);
-    while (s_status_number (agent, "inFlight") + s_status_number (agent, "directCalls") < 2)
-        ru_sleep_ms (10);
-    ru_sleep_ms (300);
+    //  (No status request meanwhile: it would take the lane back too.)
+    ru_sleep_ms (500);
     int64_t start = ru_now_ms ();
     s_echo (agent, 0, 0);
     int64_t took = ru_now_ms () - start;
@@ -277,6 +280,8 @@ TEST (another_thread_calls_during_a_call)
     pthread_join (thread, NULL);
     CHECK_MSG (call.text && strstr (call.text, "4000"), "%s", call.text ? call.text : "(none)");
     free (call.text);
+    //  The slow call began on the lane
+    CHECK (s_status_number (agent, "directCalls") >= 1);
     ru_teardown (&agent, &session, &runtime);
 }
 
