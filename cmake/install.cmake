@@ -33,12 +33,15 @@ install (FILES ${PROJECT_BINARY_DIR}/mcpactConfig.cmake
                ${PROJECT_BINARY_DIR}/mcpactConfigVersion.cmake
          DESTINATION ${MCPACT_CMAKE_DIR})
 
-#  pkg-config: written at install time, so that its prefix is the one
-#  installed into (cmake --install --prefix DIR), not the configured one.
+#  pkg-config: written at install time, straight into the prefix installed
+#  into (cmake --install --prefix DIR), not the configured one; written
+#  there, not in the build tree, so that two installs at once cannot mix.
 if (IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
     set (MCPACT_PC_LIBDIR "${CMAKE_INSTALL_LIBDIR}")
+    set (MCPACT_PC_DIR "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
 else ()
     set (MCPACT_PC_LIBDIR "\${exec_prefix}/${CMAKE_INSTALL_LIBDIR}")
+    set (MCPACT_PC_DIR "\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}/pkgconfig")
 endif ()
 if (IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDEDIR}")
     set (MCPACT_PC_INCLUDEDIR "${CMAKE_INSTALL_INCLUDEDIR}")
@@ -52,6 +55,8 @@ set (MCPACT_PC_PREFIX "@MCPACT_PC_PREFIX@") #  filled in at install time
 configure_file (${PROJECT_SOURCE_DIR}/cmake/mcpact.pc.in ${PROJECT_BINARY_DIR}/mcpact.pc.in @ONLY)
 install (CODE "
     set (MCPACT_PC_PREFIX \"\${CMAKE_INSTALL_PREFIX}\")
-    configure_file (\"${PROJECT_BINARY_DIR}/mcpact.pc.in\" \"${PROJECT_BINARY_DIR}/mcpact.pc\" @ONLY)
+    set (pc_file \"\$ENV{DESTDIR}${MCPACT_PC_DIR}/mcpact.pc\")
+    message (STATUS \"Installing: \${pc_file}\")
+    configure_file (\"${PROJECT_BINARY_DIR}/mcpact.pc.in\" \"\${pc_file}\" @ONLY)
+    list (APPEND CMAKE_INSTALL_MANIFEST_FILES \"\${pc_file}\")
 ")
-install (FILES ${PROJECT_BINARY_DIR}/mcpact.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
