@@ -29,26 +29,26 @@ typedef struct {
     bool terminated;              //  leave the loop
 } self_t;
 
-//  Asks the session for its servers (starting them if need be).
+//  Asks the session for its servers (starting them if need be): their
+//  list for the registry and the start report, both JSON text, ours.
 static int
-s_session_servers (self_t *self, json_t **servers, json_t **report)
+s_session_servers (self_t *self, char **servers_text, char **report_text)
 {
     zsock_t *session = zsock_new_dealer (self->args->session);
     if (!session)
         return -1;
     zstr_send (session, "SERVERS");
-    char *verb = NULL, *servers_text = NULL, *report_text = NULL;
-    int rc = zsock_recv (session, "sss", &verb, &servers_text, &report_text);
-    json_error_t error;
-    if (rc == 0 && verb && strcmp (verb, "SERVERS") == 0) {
-        *servers = json_loads (servers_text, 0, &error);
-        *report = json_loads (report_text, 0, &error);
+    char *verb = NULL;
+    int rc = zsock_recv (session, "sss", &verb, servers_text, report_text);
+    if (rc != 0 || !verb || strcmp (verb, "SERVERS") != 0 || !*servers_text || !*report_text) {
+        free (*servers_text);
+        free (*report_text);
+        *servers_text = *report_text = NULL;
+        rc = -1;
     }
     free (verb);
-    free (servers_text);
-    free (report_text);
     zsock_destroy (&session);
-    return *servers && *report ? 0 : -1;
+    return rc;
 }
 
 //  Has the session pass on to the registry what its servers said.
@@ -97,6 +97,10 @@ s_merge_rejections (json_t *report, json_t *rejected)
     }
 }
 
+//  The session's list passes to the registry as the session wrote it, and
+//  its report goes back unchanged unless the registry rejected a tool: a
+//  hand-off to a new agent reads and writes no JSON here but the (mostly
+//  empty) list of rejections.
 static char *
 s_start (self_t *self, zmsg_t *msg)
 {
@@ -104,20 +108,20 @@ s_start (self_t *self, zmsg_t *msg)
     char *slot = zmsg_popstr (msg);
     char *policy = zmsg_popstr (msg);
     char *functions = zmsg_popstr (msg);
-    json_t *servers = NULL, *report = NULL;
+    char *servers_text = NULL, *report_text = NULL;
+    json_t *report = NULL;
     if (server_set_size (self->servers) > 0) {
         server_set_run (self->servers, self->args->registry, self->args->ids, self->progress,
                         self->progress_arg);
-        servers = server_set_servers (self->servers);
-        report = server_set_report (self->servers);
-    } else if (s_session_servers (self, &servers, &report) != 0) {
+        json_t *servers = server_set_servers (self->servers);
+        servers_text = json_dumps (servers, JSON_COMPACT);
         json_decref (servers);
-        json_decref (report);
-        servers = json_array ();
+        report = server_set_report (self->servers);
+    } else if (s_session_servers (self, &servers_text, &report_text) != 0) {
+        servers_text = strdup ("[]");
         report =
             json_pack ("{s:[],s:i,s:s}", "servers", "ms", 0, "error", "the session did not answer");
     }
-    char *servers_text = json_dumps (servers, JSON_COMPACT);
     self->control = zsock_new_dealer (self->args->control);
     zsock_send (self->control, "ssssss", "VIEW", view_id, slot, policy, functions, servers_text);
     char *verb = NULL, *id = NULL, *rejected_text = NULL;
@@ -125,17 +129,23 @@ s_start (self_t *self, zmsg_t *msg)
         strcmp (verb, "VIEWED") == 0) {
         json_error_t error;
         json_t *rejected = json_loads (rejected_text, 0, &error);
-        s_merge_rejections (report, rejected);
+        if (json_array_size (rejected) > 0) {
+            if (!report)
+                report = json_loads (report_text, 0, &error);
+            s_merge_rejections (report, rejected);
+        }
         json_decref (rejected);
         self->view_id = view_id;
         view_id = NULL;
     }
-    char *text = json_dumps (report, JSON_COMPACT);
+    char *text = report ? json_dumps (report, JSON_COMPACT) : report_text;
+    if (text == report_text)
+        report_text = NULL;
     free (verb);
     free (id);
     free (rejected_text);
     free (servers_text);
-    json_decref (servers);
+    free (report_text);
     json_decref (report);
     free (view_id);
     free (slot);
