@@ -5,7 +5,8 @@
     on a live session, reads its tools and destroys it, again and again.
     Each new agent must see the session's tools as they are now, its own
     tool filter, and its own report of the tools the name policy rejected,
-    whatever agent came before it. Single-threaded host.
+    whatever agent came before it; and agents without servers of their own
+    cost the host no threads. Single-threaded host.
     =========================================================================
 */
 
@@ -105,4 +106,50 @@ TEST (every_agent_reports_rejected_tools)
         json_decref (report);
     }
     ru_teardown (NULL, &session, &runtime);
+}
+
+//  Threads of this process now (from /proc/self/status).
+static int
+s_threads (void)
+{
+    char line[256];
+    int threads = -1;
+    FILE *file = fopen ("/proc/self/status", "r");
+    CHECK (file);
+    while (fgets (line, sizeof line, file))
+        if (sscanf (line, "Threads: %d", &threads) == 1)
+            break;
+    fclose (file);
+    return threads;
+}
+
+TEST (agents_without_servers_start_no_thread)
+{
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    mcpact_server_config_t *config = ru_fixture ("fixture", NULL);
+    CHECK (mcpact_session_add_server (session, &config) == 0);
+    free (s_handoff (session, NULL, NULL));
+    int before = s_threads ();
+    enum { AGENTS = 20 };
+    mcpact_agent_t *agents[AGENTS];
+    for (int i = 0; i < AGENTS; i++) {
+        agents[i] = mcpact_agent_new (session, NULL);
+        CHECK (agents[i]);
+        CHECK (mcpact_agent_tool_count (agents[i]) == FIXTURE_TOOL_COUNT);
+    }
+    int during = s_threads ();
+    CHECK_MSG (during - before < AGENTS / 2, "%d threads with %d agents, %d before", during, AGENTS,
+               before);
+    RU_CALL_IS (agents[AGENTS - 1], "echo", "{\"message\":\"last\"}", "last");
+    for (int i = 0; i < AGENTS; i++)
+        mcpact_agent_destroy (&agents[i]);
+    //  One with a server of its own gets the thread that owns it.
+    mcpact_agent_t *agent = mcpact_agent_new (session, "own");
+    config = ru_fixture ("own", "--prefix", "own_", NULL);
+    CHECK (mcpact_agent_add_server (agent, &config) == 0);
+    char *names = ru_tool_names (agent);
+    CHECK_CONTAINS (names, "own_echo");
+    free (names);
+    ru_teardown (&agent, &session, &runtime);
 }
