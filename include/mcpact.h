@@ -4,9 +4,9 @@
     mcpact connects an agent host to any number of MCP servers at once, merges
     their tools with the host's own C function tools, and lets the host list
     and call all of them as one set. Internally every server, session, agent
-    and the tool registry is an actor (a thread that talks only in ZeroMQ
-    messages); this header is a thin, synchronous (and asynchronous)
-    convenience over those messages.
+    with servers of its own and the tool registry is an actor (a thread that
+    talks only in ZeroMQ messages); this header is a thin, synchronous (and
+    asynchronous) convenience over those messages.
 
     Threading: every function here may be called from any host thread, and
     from several host threads at once, except where a comment says an object
@@ -274,7 +274,10 @@ MCPACT_EXPORT char *mcpact_session_agent_names (mcpact_session_t *self);
 //  none it falls back to the session's. Function tools of the agent
 //  and of the session are always both in its set.
 
-//  Creates an agent of a session. `name` may be NULL.
+//  Creates an agent of a session. `name` may be NULL. An agent without
+//  servers of its own costs no thread and little time (handing a
+//  conversation to a fresh agent: bench/bench_handoff.c); its first
+//  mcpact_agent_add_server gives it the thread that owns its servers.
 MCPACT_EXPORT mcpact_agent_t *mcpact_agent_new (mcpact_session_t *session, const char *name);
 
 //  Creates the agent named `name` in the session's configuration file, with
