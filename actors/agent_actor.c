@@ -17,45 +17,51 @@ typedef struct {
     atomic_uint *ids; //  the runtime's id counter
 } s_args_t;
 
+struct _agent_view_t {
+    char *session;   //  session actor endpoint
+    char *control;   //  registry control endpoint
+    zsock_t *dealer; //  DEALER to the registry, once started
+    char *view_id;   //  registered view, or NULL
+};
+
 typedef struct {
     zsock_t *pipe;                //  to the host API
     s_args_t *args;               //  as given
     server_set_t *servers;        //  own servers (maybe none)
-    zsock_t *control;             //  DEALER to the registry
-    char *view_id;                //  registered view, or NULL
+    agent_view_t *view;           //  its view at the registry
     char *report;                 //  start report, once started
     mcpact_progress_fn *progress; //  host's progress callback
     void *progress_arg;           //  its argument
     bool terminated;              //  leave the loop
 } self_t;
 
-//  Asks the session for its servers (starting them if need be).
+//  Asks the session for its servers (starting them if need be): their
+//  list for the registry and the start report, both JSON text, ours.
 static int
-s_session_servers (self_t *self, json_t **servers, json_t **report)
+s_session_servers (agent_view_t *self, char **servers_text, char **report_text)
 {
-    zsock_t *session = zsock_new_dealer (self->args->session);
+    zsock_t *session = zsock_new_dealer (self->session);
     if (!session)
         return -1;
     zstr_send (session, "SERVERS");
-    char *verb = NULL, *servers_text = NULL, *report_text = NULL;
-    int rc = zsock_recv (session, "sss", &verb, &servers_text, &report_text);
-    json_error_t error;
-    if (rc == 0 && verb && strcmp (verb, "SERVERS") == 0) {
-        *servers = json_loads (servers_text, 0, &error);
-        *report = json_loads (report_text, 0, &error);
+    char *verb = NULL;
+    int rc = zsock_recv (session, "sss", &verb, servers_text, report_text);
+    if (rc != 0 || !verb || strcmp (verb, "SERVERS") != 0 || !*servers_text || !*report_text) {
+        free (*servers_text);
+        free (*report_text);
+        *servers_text = *report_text = NULL;
+        rc = -1;
     }
     free (verb);
-    free (servers_text);
-    free (report_text);
     zsock_destroy (&session);
-    return *servers && *report ? 0 : -1;
+    return rc;
 }
 
 //  Has the session pass on to the registry what its servers said.
 static void
-s_session_drain (self_t *self)
+s_session_drain (agent_view_t *self)
 {
-    zsock_t *session = zsock_new_dealer (self->args->session);
+    zsock_t *session = zsock_new_dealer (self->session);
     if (!session)
         return;
     zstr_send (session, "DRAIN");
@@ -97,6 +103,114 @@ s_merge_rejections (json_t *report, json_t *rejected)
     }
 }
 
+//  Registers the view with the registry: `servers_text` are the servers
+//  it has, `report` (or else `report_text`) their start report; all three
+//  are ours. Returns the report with the registry's rejections merged in.
+//  The session's list passes to the registry as the session wrote it, and
+//  its report goes back unchanged unless the registry rejected a tool: a
+//  hand-off to a new agent reads and writes no JSON here but the (mostly
+//  empty) list of rejections.
+static char *
+s_view_register (agent_view_t *self, const char *view_id, const char *slot, const char *policy,
+                 const char *functions, char *servers_text, char *report_text, json_t *report)
+{
+    self->dealer = zsock_new_dealer (self->control);
+    zsock_send (self->dealer, "ssssss", "VIEW", view_id, slot, policy, functions, servers_text);
+    char *verb = NULL, *id = NULL, *rejected_text = NULL;
+    if (zsock_recv (self->dealer, "sss", &verb, &id, &rejected_text) == 0 && verb &&
+        strcmp (verb, "VIEWED") == 0) {
+        json_error_t error;
+        json_t *rejected = json_loads (rejected_text, 0, &error);
+        if (json_array_size (rejected) > 0) {
+            if (!report)
+                report = json_loads (report_text, 0, &error);
+            s_merge_rejections (report, rejected);
+        }
+        json_decref (rejected);
+        self->view_id = strdup (view_id);
+    }
+    char *text = report ? json_dumps (report, JSON_COMPACT) : report_text;
+    if (text == report_text)
+        report_text = NULL;
+    free (verb);
+    free (id);
+    free (rejected_text);
+    free (servers_text);
+    free (report_text);
+    json_decref (report);
+    return text;
+}
+
+agent_view_t *
+agent_view_new (const char *session, const char *control)
+{
+    agent_view_t *self = (agent_view_t *) calloc (1, sizeof (agent_view_t));
+    if (!self)
+        return NULL;
+    self->session = strdup (session);
+    self->control = strdup (control);
+    return self;
+}
+
+char *
+agent_view_start (agent_view_t *self, const char *view_id, const char *slot, const char *policy,
+                  const char *functions)
+{
+    char *servers_text = NULL, *report_text = NULL;
+    json_t *report = NULL;
+    if (s_session_servers (self, &servers_text, &report_text) != 0) {
+        servers_text = strdup ("[]");
+        report =
+            json_pack ("{s:[],s:i,s:s}", "servers", "ms", 0, "error", "the session did not answer");
+    }
+    return s_view_register (self, view_id, slot, policy, functions, servers_text, report_text,
+                            report);
+}
+
+//  Returns once the registry has built from everything it was sent.
+static void
+s_view_sync_registry (agent_view_t *self)
+{
+    if (self->view_id && self->dealer) {
+        zstr_sendx (self->dealer, "SYNC", self->view_id, NULL);
+        char *reply = NULL, *id = NULL;
+        zsock_recv (self->dealer, "ss", &reply, &id);
+        free (reply);
+        free (id);
+    }
+}
+
+void
+agent_view_sync (agent_view_t *self)
+{
+    //  The servers' words reach the registry through their owner, so the
+    //  owner passes them on first.
+    s_session_drain (self);
+    s_view_sync_registry (self);
+}
+
+void
+agent_view_destroy (agent_view_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    agent_view_t *self = *self_p;
+    if (self->view_id && self->dealer) {
+        //  Stop publishing into the slot before the host frees it.
+        zstr_sendx (self->dealer, "DROP", self->view_id, NULL);
+        char *verb = NULL, *id = NULL;
+        zsock_recv (self->dealer, "ss", &verb, &id);
+        free (verb);
+        free (id);
+    }
+    zsock_destroy (&self->dealer);
+    free (self->view_id);
+    free (self->session);
+    free (self->control);
+    free (self);
+    *self_p = NULL;
+}
+
 static char *
 s_start (self_t *self, zmsg_t *msg)
 {
@@ -104,39 +218,17 @@ s_start (self_t *self, zmsg_t *msg)
     char *slot = zmsg_popstr (msg);
     char *policy = zmsg_popstr (msg);
     char *functions = zmsg_popstr (msg);
-    json_t *servers = NULL, *report = NULL;
+    char *text = NULL;
     if (server_set_size (self->servers) > 0) {
         server_set_run (self->servers, self->args->registry, self->args->ids, self->progress,
                         self->progress_arg);
-        servers = server_set_servers (self->servers);
-        report = server_set_report (self->servers);
-    } else if (s_session_servers (self, &servers, &report) != 0) {
+        json_t *servers = server_set_servers (self->servers);
+        char *servers_text = json_dumps (servers, JSON_COMPACT);
         json_decref (servers);
-        json_decref (report);
-        servers = json_array ();
-        report =
-            json_pack ("{s:[],s:i,s:s}", "servers", "ms", 0, "error", "the session did not answer");
-    }
-    char *servers_text = json_dumps (servers, JSON_COMPACT);
-    self->control = zsock_new_dealer (self->args->control);
-    zsock_send (self->control, "ssssss", "VIEW", view_id, slot, policy, functions, servers_text);
-    char *verb = NULL, *id = NULL, *rejected_text = NULL;
-    if (zsock_recv (self->control, "sss", &verb, &id, &rejected_text) == 0 && verb &&
-        strcmp (verb, "VIEWED") == 0) {
-        json_error_t error;
-        json_t *rejected = json_loads (rejected_text, 0, &error);
-        s_merge_rejections (report, rejected);
-        json_decref (rejected);
-        self->view_id = view_id;
-        view_id = NULL;
-    }
-    char *text = json_dumps (report, JSON_COMPACT);
-    free (verb);
-    free (id);
-    free (rejected_text);
-    free (servers_text);
-    json_decref (servers);
-    json_decref (report);
+        text = s_view_register (self->view, view_id, slot, policy, functions, servers_text, NULL,
+                                server_set_report (self->servers));
+    } else
+        text = agent_view_start (self->view, view_id, slot, policy, functions);
     free (view_id);
     free (slot);
     free (policy);
@@ -158,17 +250,11 @@ s_handle_pipe (self_t *self)
         //  SYNC  ->  OK once the registry has built from everything sent:
         //  the servers' words reach the registry through their owner, so
         //  the owner passes them on first.
-        if (server_set_started (self->servers))
+        if (server_set_started (self->servers)) {
             server_set_handle (self->servers, NULL, NULL);
-        else
-            s_session_drain (self);
-        if (self->view_id && self->control) {
-            zstr_sendx (self->control, "SYNC", self->view_id, NULL);
-            char *reply = NULL, *id = NULL;
-            zsock_recv (self->control, "ss", &reply, &id);
-            free (reply);
-            free (id);
-        }
+            s_view_sync_registry (self->view);
+        } else
+            agent_view_sync (self->view);
         zstr_send (self->pipe, "OK");
     } else if (strcmp (verb, "START") == 0) {
         if (!self->report)
@@ -186,7 +272,13 @@ s_actor (zsock_t *pipe, void *arg)
     self.pipe = pipe;
     self.args = (s_args_t *) arg;
     self.servers = server_set_new ();
-    actor_ready (pipe);
+    self.view = agent_view_new (self.args->session, self.args->control);
+    if (self.view)
+        actor_ready (pipe);
+    else {
+        actor_fail (pipe, "out of memory");
+        self.terminated = true;
+    }
     while (!self.terminated) {
         zsock_t *servers = server_set_sock (self.servers);
         zmq_pollitem_t items[] = { { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 },
@@ -198,17 +290,8 @@ s_actor (zsock_t *pipe, void *arg)
         else if (items[1].revents & ZMQ_POLLIN)
             server_set_handle (self.servers, NULL, NULL);
     }
-    if (self.view_id && self.control) {
-        //  Stop publishing into the slot before the host frees it.
-        zstr_sendx (self.control, "DROP", self.view_id, NULL);
-        char *verb = NULL, *id = NULL;
-        zsock_recv (self.control, "ss", &verb, &id);
-        free (verb);
-        free (id);
-    }
+    agent_view_destroy (&self.view); //  drops the view first
     server_set_destroy (&self.servers);
-    zsock_destroy (&self.control);
-    free (self.view_id);
     free (self.report);
     free (self.args->session);
     free (self.args->registry);

@@ -9,6 +9,12 @@
     policy.
     The registry publishes the merged catalog into the agent's slot.
 
+    An agent without servers of its own needs no thread of its own: the
+    host API keeps an agent_view_t instead, and does on the host's thread
+    (serialised by the agent's lock) what the actor would do for it. That
+    makes handing a conversation to a new agent cheap: no thread to start
+    and join, two fewer hand-offs each way.
+
     pipe (from the host API, which serialises access):
       ADD config_ptr            ->  OK | ERROR reason   (config handed over on OK)
       PROGRESS fn_ptr arg_ptr   ->  OK
@@ -29,5 +35,25 @@
 //  intake, `control` its control endpoint.
 actor_t *agent_actor_new (const char *session, const char *registry, const char *control,
                           atomic_uint *ids);
+
+//  An agent's view at the registry, for an agent without servers of its
+//  own: `session` is the session actor's endpoint, `control` the
+//  registry's. Not thread-safe: one thread at a time, as the caller
+//  serialises.
+typedef struct _agent_view_t agent_view_t;
+agent_view_t *agent_view_new (const char *session, const char *control);
+
+//  What START does for an agent without servers: asks the session for its
+//  servers (starting them if need be) and registers the view. Returns the
+//  start report (JSON text, ours).
+char *agent_view_start (agent_view_t *self, const char *view_id, const char *slot,
+                        const char *policy, const char *functions);
+
+//  What SYNC does: returns once the registry has built from everything the
+//  session's servers said before.
+void agent_view_sync (agent_view_t *self);
+
+//  Drops the view, so nothing publishes into its slot any more, and frees it.
+void agent_view_destroy (agent_view_t **self_p);
 
 #endif

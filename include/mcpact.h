@@ -4,9 +4,9 @@
     mcpact connects an agent host to any number of MCP servers at once, merges
     their tools with the host's own C function tools, and lets the host list
     and call all of them as one set. Internally every server, session, agent
-    and the tool registry is an actor (a thread that talks only in ZeroMQ
-    messages); this header is a thin, synchronous (and asynchronous)
-    convenience over those messages.
+    with servers of its own and the tool registry is an actor (a thread that
+    talks only in ZeroMQ messages); this header is a thin, synchronous (and
+    asynchronous) convenience over those messages.
 
     Threading: every function here may be called from any host thread, and
     from several host threads at once, except where a comment says an object
@@ -17,6 +17,10 @@
     free (). A `**` argument hands the object over on success (0); on
     failure (-1) the caller still owns it. Everything else returned is owned
     by the object it came from.
+
+    Linking: `pkg-config --cflags --libs mcpact`, or find_package (mcpact)
+    and the target mcpact::mcpact (mcpact::mcpact-static for libmcpact.a);
+    see README.md. Both libraries make only the functions below global.
     =========================================================================
 */
 
@@ -31,9 +35,35 @@
 extern "C" {
 #endif
 
+//  --------------------------------------------------------------------------
+//  Version and linkage
+
+//  The version of this header. CMake reads it from here (project version,
+//  pkg-config Version, CMake package version); the shared library's soname
+//  is libmcpact.so.<MAJOR>, so any 0.x.y library serves a host built with a
+//  0.x header. A host checks at compile time with
+//  #if MCPACT_VERSION >= MCPACT_MAKE_VERSION (0, 1, 0)
 #define MCPACT_VERSION_MAJOR 0
 #define MCPACT_VERSION_MINOR 1
 #define MCPACT_VERSION_PATCH 0
+
+#define MCPACT_MAKE_VERSION(major, minor, patch) ((major) *10000 + (minor) *100 + (patch))
+#define MCPACT_VERSION                                                                             \
+    MCPACT_MAKE_VERSION (MCPACT_VERSION_MAJOR, MCPACT_VERSION_MINOR, MCPACT_VERSION_PATCH)
+
+//  Marks the library's API. The library is built with hidden visibility:
+//  what carries this mark is all that libmcpact.so exports and all that
+//  libmcpact.a leaves global (every name is mcpact_*).
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define MCPACT_EXPORT __attribute__ ((visibility ("default")))
+#else
+#define MCPACT_EXPORT
+#endif
+
+//  The version of the library the program runs with, which may be newer
+//  than the header it was built with (MCPACT_VERSION_*). Any argument may
+//  be NULL.
+MCPACT_EXPORT void mcpact_version (int *major, int *minor, int *patch);
 
 //  The MCP protocol version we ask for; older ones we accept are listed in
 //  docs/protocol.md.
@@ -62,7 +92,7 @@ typedef void (mcpact_log_fn) (mcpact_log_level_t level, const char *message, voi
 
 //  Sets the process-wide log sink (NULL restores the default: stderr) and
 //  the level (default MCPACT_LOG_WARN, or $MCPACT_LOG = error|warn|info|debug).
-void mcpact_set_log (mcpact_log_fn *fn, void *arg, mcpact_log_level_t level);
+MCPACT_EXPORT void mcpact_set_log (mcpact_log_fn *fn, void *arg, mcpact_log_level_t level);
 
 //  Asks the user for the value of a config's `${input:ID}` (VS Code's
 //  `inputs`: `id`, and `description` and `password` as the file declares
@@ -75,25 +105,25 @@ typedef char *(mcpact_input_fn) (const char *id, const char *description, bool p
 //  an input without its environment variable fails its server with a
 //  message naming the variable). The library itself never reads the
 //  terminal; the CLI sets one that prompts there.
-void mcpact_set_input_fn (mcpact_input_fn *fn, void *arg);
+MCPACT_EXPORT void mcpact_set_input_fn (mcpact_input_fn *fn, void *arg);
 
 //  --------------------------------------------------------------------------
 //  Runtime: one ZeroMQ context, the registry actor and the function-tool
 //  workers. Installs no signal handlers in the host's process.
 
 //  Creates a runtime, or NULL (with a log line) if it could not start.
-mcpact_runtime_t *mcpact_runtime_new (void);
+MCPACT_EXPORT mcpact_runtime_t *mcpact_runtime_new (void);
 
 //  Stops everything the runtime started, top-down, and waits for it:
 //  sessions, agents, server actors and their child processes. Sessions and
 //  agents not destroyed yet are destroyed here; their handles become invalid.
-void mcpact_runtime_destroy (mcpact_runtime_t **self_p);
+MCPACT_EXPORT void mcpact_runtime_destroy (mcpact_runtime_t **self_p);
 
 //  The endpoint where the runtime publishes events (ZeroMQ PUB, in this
 //  process: connect a SUB socket of the same ZeroMQ context, i.e. CZMQ's
 //  zsock_new_sub). Each event is two frames and a JSON body; see
 //  docs/protocol.md ("Events"): TOOLS_CHANGED view_id change_json.
-const char *mcpact_runtime_events_endpoint (mcpact_runtime_t *self);
+MCPACT_EXPORT const char *mcpact_runtime_events_endpoint (mcpact_runtime_t *self);
 
 //  --------------------------------------------------------------------------
 //  Server configuration
@@ -107,53 +137,55 @@ typedef enum {
 
 //  A local server, launched as a child process speaking MCP on stdin/stdout.
 //  `name` names the server in logs, reports and prefixed tool names.
-mcpact_server_config_t *mcpact_server_stdio_new (const char *name, const char *command);
+MCPACT_EXPORT mcpact_server_config_t *mcpact_server_stdio_new (const char *name,
+                                                               const char *command);
 
 //  A remote server given by URL (transport chosen from the path: /mcp, /sse).
-mcpact_server_config_t *mcpact_server_http_new (const char *name, const char *url);
+MCPACT_EXPORT mcpact_server_config_t *mcpact_server_http_new (const char *name, const char *url);
 
 //  Copies a configuration.
-mcpact_server_config_t *mcpact_server_config_dup (const mcpact_server_config_t *self);
+MCPACT_EXPORT mcpact_server_config_t *mcpact_server_config_dup (const mcpact_server_config_t *self);
 
-void mcpact_server_config_destroy (mcpact_server_config_t **self_p);
+MCPACT_EXPORT void mcpact_server_config_destroy (mcpact_server_config_t **self_p);
 
-const char *mcpact_server_config_name (const mcpact_server_config_t *self);
+MCPACT_EXPORT const char *mcpact_server_config_name (const mcpact_server_config_t *self);
 
 //  Appends one command-line argument (stdio).
-int mcpact_server_config_add_arg (mcpact_server_config_t *self, const char *arg);
+MCPACT_EXPORT int mcpact_server_config_add_arg (mcpact_server_config_t *self, const char *arg);
 
 //  Sets one environment variable of the child (stdio). The child gets only
 //  HOME, LOGNAME, PATH, SHELL, TERM and USER from our environment, with
 //  these on top.
-int mcpact_server_config_set_env (mcpact_server_config_t *self, const char *name,
-                                  const char *value);
+MCPACT_EXPORT int mcpact_server_config_set_env (mcpact_server_config_t *self, const char *name,
+                                                const char *value);
 
 //  Sets the child's working directory (stdio).
-int mcpact_server_config_set_cwd (mcpact_server_config_t *self, const char *dir);
+MCPACT_EXPORT int mcpact_server_config_set_cwd (mcpact_server_config_t *self, const char *dir);
 
 //  Adds a header sent on every HTTP request Values never reach logs.
-int mcpact_server_config_add_header (mcpact_server_config_t *self, const char *name,
-                                     const char *value);
+MCPACT_EXPORT int mcpact_server_config_add_header (mcpact_server_config_t *self, const char *name,
+                                                   const char *value);
 
 //  Overrides the transport guessed from the URL.
-int mcpact_server_config_set_transport (mcpact_server_config_t *self, mcpact_transport_t transport);
+MCPACT_EXPORT int mcpact_server_config_set_transport (mcpact_server_config_t *self,
+                                                      mcpact_transport_t transport);
 
 //  Adds a tool name to the allow-list. With an empty list every tool
 //  is allowed; otherwise tools not on it are never listed nor callable.
-int mcpact_server_config_allow_tool (mcpact_server_config_t *self, const char *tool);
+MCPACT_EXPORT int mcpact_server_config_allow_tool (mcpact_server_config_t *self, const char *tool);
 
 //  Timeouts in milliseconds; 0 keeps the default. Defaults: connect
 //  (spawn + initialize) 60000, tools/list 60000, tools/call 30000. The
 //  first two are long on purpose: a cold `npx -y` start, or many Node
 //  servers starting at once on a small machine, takes tens of seconds;
 //  a server that fails fast (exits, refuses) is reported at once anyway.
-int mcpact_server_config_set_timeouts (mcpact_server_config_t *self, int connect_ms, int list_ms,
-                                       int call_ms);
+MCPACT_EXPORT int mcpact_server_config_set_timeouts (mcpact_server_config_t *self, int connect_ms,
+                                                     int list_ms, int call_ms);
 
 //  The hard maximum of a call whose server reports progress (default
 //  600000): each progress notification extends the call's deadline by its
 //  timeout again, but never past this much time after it started.
-int mcpact_server_config_set_max_call (mcpact_server_config_t *self, int max_ms);
+MCPACT_EXPORT int mcpact_server_config_set_max_call (mcpact_server_config_t *self, int max_ms);
 
 //  Bounds on what a server holds of the host's memory; 0 keeps a default.
 //  `max_in_flight`: calls sent and not answered (default 1024);
@@ -163,8 +195,8 @@ int mcpact_server_config_set_max_call (mcpact_server_config_t *self, int max_ms)
 //  MCPACT_ERR_BUSY and a reason, and nothing is sent; one call larger
 //  than the byte limit still goes when nothing is waiting. The status
 //  shows "queuedBytes", "stalledMs" and "refused".
-int mcpact_server_config_set_limits (mcpact_server_config_t *self, int max_in_flight,
-                                     size_t max_queued_bytes);
+MCPACT_EXPORT int mcpact_server_config_set_limits (mcpact_server_config_t *self, int max_in_flight,
+                                                   size_t max_queued_bytes);
 
 //  How many more times a server that fails to start is tried (default 0:
 //  none). The start report says it failed; the tries go on in the
@@ -172,11 +204,12 @@ int mcpact_server_config_set_limits (mcpact_server_config_t *self, int max_in_fl
 //  if one succeeds its tools join the set (the tools-changed callback says
 //  so). A server that dies after it was ready is restarted whatever this
 //  says; mcpact_agent_reload tries a failed server again at any time.
-int mcpact_server_config_set_start_retries (mcpact_server_config_t *self, int retries);
+MCPACT_EXPORT int mcpact_server_config_set_start_retries (mcpact_server_config_t *self,
+                                                          int retries);
 
 //  Marks the configuration as unusable: starting it fails at once with this
 //  reason (used by the config loader, e.g. for an unset ${VAR}).
-int mcpact_server_config_set_error (mcpact_server_config_t *self, const char *reason);
+MCPACT_EXPORT int mcpact_server_config_set_error (mcpact_server_config_t *self, const char *reason);
 
 //  --------------------------------------------------------------------------
 //  Function tools: host C callbacks, run on the runtime's worker threads.
@@ -203,81 +236,93 @@ typedef enum {
 //  --------------------------------------------------------------------------
 //  Session: the servers and function tools shared by all its agents.
 
-mcpact_session_t *mcpact_session_new (mcpact_runtime_t *runtime);
+MCPACT_EXPORT mcpact_session_t *mcpact_session_new (mcpact_runtime_t *runtime);
 
 //  Loads a session, its servers and its agents from an `mcpServers` (or
 //  `servers`) JSON file; see docs/config.md. Returns NULL and sets *error
 //  (malloc'ed, naming the file and the key) if the file is unusable.
-mcpact_session_t *mcpact_session_load (mcpact_runtime_t *runtime, const char *path, char **error);
+MCPACT_EXPORT mcpact_session_t *mcpact_session_load (mcpact_runtime_t *runtime, const char *path,
+                                                     char **error);
 
 //  Same, from JSON text; `origin` names the source in errors.
-mcpact_session_t *mcpact_session_load_string (mcpact_runtime_t *runtime, const char *text,
-                                              const char *origin, char **error);
+MCPACT_EXPORT mcpact_session_t *mcpact_session_load_string (mcpact_runtime_t *runtime,
+                                                            const char *text, const char *origin,
+                                                            char **error);
 
 //  Stops the session's servers and its remaining agents.
-void mcpact_session_destroy (mcpact_session_t **self_p);
+MCPACT_EXPORT void mcpact_session_destroy (mcpact_session_t **self_p);
 
 //  Adds a server; takes the configuration on success (and sets *config_p
 //  to NULL). Fails once started, or if the name is taken.
-int mcpact_session_add_server (mcpact_session_t *self, mcpact_server_config_t **config_p);
+MCPACT_EXPORT int mcpact_session_add_server (mcpact_session_t *self,
+                                             mcpact_server_config_t **config_p);
 
 //  Adds a function tool. `parameters` is a JSON Schema object text (NULL:
 //  no parameters). Names are 1..64 of [A-Za-z0-9_-].
-int mcpact_session_add_function (mcpact_session_t *self, const char *name, const char *description,
-                                 const char *parameters, mcpact_function_fn *fn, void *arg);
+MCPACT_EXPORT int mcpact_session_add_function (mcpact_session_t *self, const char *name,
+                                               const char *description, const char *parameters,
+                                               mcpact_function_fn *fn, void *arg);
 
-int mcpact_session_set_name_policy (mcpact_session_t *self, mcpact_name_policy_t policy);
+MCPACT_EXPORT int mcpact_session_set_name_policy (mcpact_session_t *self,
+                                                  mcpact_name_policy_t policy);
 
 //  Starts all session servers in parallel and waits until each is ready or
 //  has failed. Returns the report as JSON (see docs/protocol.md):
 //  {"servers":[{"name","state":"ready"|"failed","error"?,"ms","tools",
 //  "rejected"?:[...]}], "ms"}. A second call returns a fresh report without
 //  restarting anything. NULL only if the runtime is gone.
-char *mcpact_session_start (mcpact_session_t *self);
+MCPACT_EXPORT char *mcpact_session_start (mcpact_session_t *self);
 
 //  Called (on a runtime thread) while servers start, once per server that
 //  becomes ready or fails, with that server's report entry as JSON.
 typedef void (mcpact_progress_fn) (const char *server_json, void *arg);
-void mcpact_session_set_progress (mcpact_session_t *self, mcpact_progress_fn *fn, void *arg);
+MCPACT_EXPORT void mcpact_session_set_progress (mcpact_session_t *self, mcpact_progress_fn *fn,
+                                                void *arg);
 
 //  Names of the agents the configuration file declared, as a JSON array.
-char *mcpact_session_agent_names (mcpact_session_t *self);
+MCPACT_EXPORT char *mcpact_session_agent_names (mcpact_session_t *self);
 
 //  Names of the servers the configuration file gave the session or, when
 //  `agent` names one of its agents with servers of its own, that agent's,
 //  as a JSON array in declaration order (disabled ones left out): what a
 //  host lists before they start. [] for a session built in code.
-char *mcpact_session_server_names (mcpact_session_t *self, const char *agent);
+MCPACT_EXPORT char *mcpact_session_server_names (mcpact_session_t *self, const char *agent);
 
 //  --------------------------------------------------------------------------
 //  Agent: what the LLM sees. Its own servers replace the session's; with
 //  none it falls back to the session's. Function tools of the agent
 //  and of the session are always both in its set.
 
-//  Creates an agent of a session. `name` may be NULL.
-mcpact_agent_t *mcpact_agent_new (mcpact_session_t *session, const char *name);
+//  Creates an agent of a session. `name` may be NULL. An agent without
+//  servers of its own costs no thread and little time (handing a
+//  conversation to a fresh agent: bench/bench_handoff.c); its first
+//  mcpact_agent_add_server gives it the thread that owns its servers.
+MCPACT_EXPORT mcpact_agent_t *mcpact_agent_new (mcpact_session_t *session, const char *name);
 
 //  Creates the agent named `name` in the session's configuration file, with
 //  the servers the file gave it; NULL if there is no such agent (or the
 //  runtime could not start it: the log says so).
-mcpact_agent_t *mcpact_agent_from_config (mcpact_session_t *session, const char *name);
+MCPACT_EXPORT mcpact_agent_t *mcpact_agent_from_config (mcpact_session_t *session,
+                                                        const char *name);
 
 //  Stops the agent and its own servers; the session's servers stay up.
-void mcpact_agent_destroy (mcpact_agent_t **self_p);
+MCPACT_EXPORT void mcpact_agent_destroy (mcpact_agent_t **self_p);
 
-int mcpact_agent_add_server (mcpact_agent_t *self, mcpact_server_config_t **config_p);
+MCPACT_EXPORT int mcpact_agent_add_server (mcpact_agent_t *self, mcpact_server_config_t **config_p);
 
-int mcpact_agent_add_function (mcpact_agent_t *self, const char *name, const char *description,
-                               const char *parameters, mcpact_function_fn *fn, void *arg);
+MCPACT_EXPORT int mcpact_agent_add_function (mcpact_agent_t *self, const char *name,
+                                             const char *description, const char *parameters,
+                                             mcpact_function_fn *fn, void *arg);
 
-int mcpact_agent_set_progress (mcpact_agent_t *self, mcpact_progress_fn *fn, void *arg);
+MCPACT_EXPORT int mcpact_agent_set_progress (mcpact_agent_t *self, mcpact_progress_fn *fn,
+                                             void *arg);
 
 //  Starts the agent's own servers in parallel or, with none, starts (or
 //  joins) the session's. Returns the report as for mcpact_session_start,
 //  plus the tools the name policy rejected, beside their server as
 //  "rejected": [{"tool","reason"}]. Every progress callback has returned
 //  before it returns.
-char *mcpact_agent_start (mcpact_agent_t *self);
+MCPACT_EXPORT char *mcpact_agent_start (mcpact_agent_t *self);
 
 //  The merged tools as a JSON array of MCP tool objects (name, description,
 //  inputSchema, ...), in a deterministic order: the agent's function tools,
@@ -285,10 +330,10 @@ char *mcpact_agent_start (mcpact_agent_t *self);
 //  Each carries "_mcpact": {"server": NAME, "tool": ORIGINAL-NAME} or
 //  {"function": true}, saying where it comes from. Starts the agent first
 //  if it has not started (likewise mcpact_agent_call and _status).
-char *mcpact_agent_tools (mcpact_agent_t *self);
+MCPACT_EXPORT char *mcpact_agent_tools (mcpact_agent_t *self);
 
 //  Number of tools in the merged set.
-size_t mcpact_agent_tool_count (mcpact_agent_t *self);
+MCPACT_EXPORT size_t mcpact_agent_tool_count (mcpact_agent_t *self);
 
 //  Called when the agent's merged tool set changes after it started (a
 //  server sent tools/list_changed, restarted, came up late, or was
@@ -298,7 +343,8 @@ size_t mcpact_agent_tool_count (mcpact_agent_t *self);
 //  configuration came up and took its name back). Runs on a function-tool
 //  worker thread, never on an actor's loop. NULL removes it.
 typedef void (mcpact_tools_changed_fn) (const char *change_json, void *arg);
-int mcpact_agent_set_tools_changed (mcpact_agent_t *self, mcpact_tools_changed_fn *fn, void *arg);
+MCPACT_EXPORT int mcpact_agent_set_tools_changed (mcpact_agent_t *self, mcpact_tools_changed_fn *fn,
+                                                  void *arg);
 
 //  A filter beyond the static allow-lists: called with the agent's name
 //  (or NULL), the server's name and one MCP tool object as JSON text;
@@ -308,13 +354,14 @@ int mcpact_agent_set_tools_changed (mcpact_agent_t *self, mcpact_tools_changed_f
 //  and must not call into mcpact.
 typedef bool (mcpact_tool_filter_fn) (const char *agent, const char *server, const char *tool_json,
                                       void *arg);
-int mcpact_agent_set_tool_filter (mcpact_agent_t *self, mcpact_tool_filter_fn *fn, void *arg);
+MCPACT_EXPORT int mcpact_agent_set_tool_filter (mcpact_agent_t *self, mcpact_tool_filter_fn *fn,
+                                                void *arg);
 
 //  Asks every server of the agent for its tools again and waits until the
 //  agent's set reflects the answers; a server that failed or is waiting to
 //  restart is started again at once. Returns {"added", "removed",
 //  "changed", "tools", "errors": [{"server","error"}]} as JSON.
-char *mcpact_agent_reload (mcpact_agent_t *self);
+MCPACT_EXPORT char *mcpact_agent_reload (mcpact_agent_t *self);
 
 //  Per-server status as JSON: [{"name","transport","state","error"?,
 //  "tools","calls","errors","restarts","inFlight","queuedBytes",
@@ -323,35 +370,35 @@ char *mcpact_agent_reload (mcpact_agent_t *self);
 //  failed, stopped; "queuedBytes" and "stalledMs" say what waits for the
 //  server and for how long it has taken none of it; "refused" counts calls
 //  refused by the limits (mcpact_server_config_set_limits).
-char *mcpact_agent_status (mcpact_agent_t *self);
+MCPACT_EXPORT char *mcpact_agent_status (mcpact_agent_t *self);
 
 //  Calls a tool of the merged set and waits at most timeout_ms (0: the
 //  server's call timeout). `args_json` is a JSON object text or NULL.
 //  Never returns NULL: failures come back as a result with an error.
-mcpact_result_t *mcpact_agent_call (mcpact_agent_t *self, const char *tool, const char *args_json,
-                                    int timeout_ms);
+MCPACT_EXPORT mcpact_result_t *mcpact_agent_call (mcpact_agent_t *self, const char *tool,
+                                                  const char *args_json, int timeout_ms);
 
 //  --------------------------------------------------------------------------
 //  Asynchronous calls, for hosts with their own event loop. A caller
 //  belongs to one host thread; many calls may be in flight on it. Destroy
 //  a caller before its agent (it routes through the agent's tool set).
 
-mcpact_caller_t *mcpact_caller_new (mcpact_agent_t *agent);
-void mcpact_caller_destroy (mcpact_caller_t **self_p);
+MCPACT_EXPORT mcpact_caller_t *mcpact_caller_new (mcpact_agent_t *agent);
+MCPACT_EXPORT void mcpact_caller_destroy (mcpact_caller_t **self_p);
 
 //  Starts a call; returns its id (> 0), or -1 if it could not be sent (a
 //  result with the reason is then queued for mcpact_caller_next).
-int64_t mcpact_caller_send (mcpact_caller_t *self, const char *tool, const char *args_json,
-                            int timeout_ms);
+MCPACT_EXPORT int64_t mcpact_caller_send (mcpact_caller_t *self, const char *tool,
+                                          const char *args_json, int timeout_ms);
 
 //  Returns the next finished call (see mcpact_result_id), waiting at most
 //  timeout_ms (0: don't wait, -1: forever); NULL if none finished in time.
-mcpact_result_t *mcpact_caller_next (mcpact_caller_t *self, int timeout_ms);
+MCPACT_EXPORT mcpact_result_t *mcpact_caller_next (mcpact_caller_t *self, int timeout_ms);
 
 //  A file descriptor that becomes readable when results may be waiting.
 //  It is edge-triggered: after it fires, call mcpact_caller_next (c, 0)
 //  until it returns NULL.
-int mcpact_caller_fd (mcpact_caller_t *self);
+MCPACT_EXPORT int mcpact_caller_fd (mcpact_caller_t *self);
 
 //  Asks for progress: later calls of this caller carry a progressToken,
 //  and each notifications/progress the server sends for one of them calls
@@ -360,16 +407,17 @@ int mcpact_caller_fd (mcpact_caller_t *self);
 //  one also extends the call's deadline (see mcpact_server_config_set_max_call).
 typedef void (mcpact_progress_call_fn) (int64_t id, double progress, double total,
                                         const char *message, void *arg);
-void mcpact_caller_set_progress (mcpact_caller_t *self, mcpact_progress_call_fn *fn, void *arg);
+MCPACT_EXPORT void mcpact_caller_set_progress (mcpact_caller_t *self, mcpact_progress_call_fn *fn,
+                                               void *arg);
 
 //  Number of calls sent and not yet returned by mcpact_caller_next.
-size_t mcpact_caller_pending (mcpact_caller_t *self);
+MCPACT_EXPORT size_t mcpact_caller_pending (mcpact_caller_t *self);
 
 //  Cancels a call in flight (e.g. the user interrupted the agent): the
 //  server is sent notifications/cancelled, the call's result comes back
 //  with MCPACT_ERR_CANCELLED, and a late answer is dropped. Returns -1 if
 //  the call is not in flight.
-int mcpact_caller_cancel (mcpact_caller_t *self, int64_t id);
+MCPACT_EXPORT int mcpact_caller_cancel (mcpact_caller_t *self, int64_t id);
 
 //  --------------------------------------------------------------------------
 //  Results
@@ -388,28 +436,28 @@ typedef enum {
                                  //  in flight or waiting as its limits allow
 } mcpact_status_t;
 
-mcpact_status_t mcpact_result_status (const mcpact_result_t *self);
+MCPACT_EXPORT mcpact_status_t mcpact_result_status (const mcpact_result_t *self);
 
 //  The call id (from mcpact_caller_send; 0 for mcpact_agent_call).
-int64_t mcpact_result_id (const mcpact_result_t *self);
+MCPACT_EXPORT int64_t mcpact_result_id (const mcpact_result_t *self);
 
 //  The MCP CallToolResult as JSON text (content, structuredContent,
 //  isError); for runtime errors a result with isError and the reason.
-const char *mcpact_result_json (const mcpact_result_t *self);
+MCPACT_EXPORT const char *mcpact_result_json (const mcpact_result_t *self);
 
 //  The result as the LLM should see it: an isError result -> the joined
 //  text parts; one content item -> that item as JSON; several -> a JSON
 //  array; none -> an error.
-const char *mcpact_result_text (const mcpact_result_t *self);
+MCPACT_EXPORT const char *mcpact_result_text (const mcpact_result_t *self);
 
 //  The reason when the status is not MCPACT_OK, else NULL: one line for
 //  the runtime's own errors; for a tool error (isError), its text parts
 //  joined by line breaks.
-const char *mcpact_result_error (const mcpact_result_t *self);
+MCPACT_EXPORT const char *mcpact_result_error (const mcpact_result_t *self);
 
-void mcpact_result_destroy (mcpact_result_t **self_p);
+MCPACT_EXPORT void mcpact_result_destroy (mcpact_result_t **self_p);
 
-const char *mcpact_status_name (mcpact_status_t status);
+MCPACT_EXPORT const char *mcpact_status_name (mcpact_status_t status);
 
 //  --------------------------------------------------------------------------
 //  The LLM's view: tools, tool calls and tool results in the shapes the
@@ -427,16 +475,16 @@ typedef enum {
 #define MCPACT_FORMAT_STRICT 1 //  OpenAI: strict schemas ("strict": true)
 
 //  "mcp", "openai", "openai-responses", "anthropic", "gemini".
-const char *mcpact_format_name (mcpact_format_t format);
+MCPACT_EXPORT const char *mcpact_format_name (mcpact_format_t format);
 
 //  The format for a name as above; -1 if unknown.
-int mcpact_format_from_name (const char *name);
+MCPACT_EXPORT int mcpact_format_from_name (const char *name);
 
 //  The agent's merged tools as the provider's API takes them: OpenAI
 //  Chat Completions `tools` (type function), OpenAI Responses `tools`,
 //  Anthropic `tools`, Gemini `[{"functionDeclarations": [...]}]`, or MCP
 //  tool objects. A JSON text; NULL on a bad format.
-char *mcpact_agent_tools_as (mcpact_agent_t *self, mcpact_format_t format, int flags);
+MCPACT_EXPORT char *mcpact_agent_tools_as (mcpact_agent_t *self, mcpact_format_t format, int flags);
 
 //  Calls the tool named in a provider's tool-call object (an OpenAI
 //  `tool_calls` entry, a Responses `function_call` item, an Anthropic
@@ -444,14 +492,14 @@ char *mcpact_agent_tools_as (mcpact_agent_t *self, mcpact_format_t format, int f
 //  provider's tool-result message for it as JSON text. Arguments that are
 //  not valid JSON, or that miss a required field of the tool's schema, come
 //  back as a tool error the LLM can read; never NULL but for a NULL agent.
-char *mcpact_agent_call_as (mcpact_agent_t *self, mcpact_format_t format,
-                            const char *tool_call_json, int timeout_ms);
+MCPACT_EXPORT char *mcpact_agent_call_as (mcpact_agent_t *self, mcpact_format_t format,
+                                          const char *tool_call_json, int timeout_ms);
 
 //  A result as the provider's tool-result message for call `call_id` of
 //  tool `tool` (Gemini names the function, the others the call id).
 //  Images and audio become the provider's own parts where it has them.
-char *mcpact_result_as (const mcpact_result_t *self, mcpact_format_t format, const char *call_id,
-                        const char *tool);
+MCPACT_EXPORT char *mcpact_result_as (const mcpact_result_t *self, mcpact_format_t format,
+                                      const char *call_id, const char *tool);
 
 #ifdef __cplusplus
 }

@@ -27,16 +27,41 @@ typedef struct {
     char *rejected;              //  its rejections then, as JSON text
 } s_view_t;
 
+//  The last catalog built for a new view without a host filter, kept for
+//  the next view that asks for the same: agents handed a conversation one
+//  after another on one session ask for the same tools each time, and the
+//  build is most of what a new view costs. A catalog is a function of the
+//  view's policy, functions and servers and of the servers' tools, so it
+//  serves while those are the same: the same VIEW text, the same `tools`
+//  generation.
 typedef struct {
-    zsock_t *pipe;      //  to the runtime
-    zsock_t *intake;    //  from server actors
-    zsock_t *control;   //  from agent actors
-    zsock_t *functions; //  DEALER to the function broker
-    zsock_t *events;    //  PUB: TOOLS_CHANGED view_id change_json
-    json_t *tools;      //  server id (text) -> tools array
-    zhashx_t *views;    //  view id -> s_view_t
-    bool terminated;    //  leave the loop
+    char *request;       //  policy, functions and servers as the VIEW gave them
+    unsigned generation; //  of the tools it was built from
+    catalog_t *catalog;  //  what was built (a reference)
+    char *rejected;      //  the rejections then, as JSON text
+} s_built_t;
+
+typedef struct {
+    zsock_t *pipe;       //  to the runtime
+    zsock_t *intake;     //  from server actors
+    zsock_t *control;    //  from agent actors
+    zsock_t *functions;  //  DEALER to the function broker
+    zsock_t *events;     //  PUB: TOOLS_CHANGED view_id change_json
+    json_t *tools;       //  server id (text) -> tools array
+    unsigned generation; //  of `tools`: counts its changes
+    s_built_t built;     //  the last catalog built for a new view
+    zhashx_t *views;     //  view id -> s_view_t
+    bool terminated;     //  leave the loop
 } self_t;
+
+static void
+s_built_clear (s_built_t *self)
+{
+    free (self->request);
+    catalog_unref (&self->catalog);
+    free (self->rejected);
+    memset (self, 0, sizeof *self);
+}
 
 static void
 s_view_destroy (void **item)
@@ -49,6 +74,16 @@ s_view_destroy (void **item)
     free (view->id);
     free (view);
     *item = NULL;
+}
+
+//  True if the host has a filter on the tools of the slot's agent.
+static bool
+s_filtering (catalog_slot_t *slot)
+{
+    pthread_mutex_lock (&slot->lock);
+    bool filtering = slot->filter != NULL;
+    pthread_mutex_unlock (&slot->lock);
+    return filtering;
 }
 
 //  The host's filter, if any, on one server's tools.
@@ -214,8 +249,11 @@ s_handle_intake (self_t *self)
         free (id);
         zmsg_destroy (&msg);
     }
-    if (json_object_size (changed))
+    if (json_object_size (changed)) {
+        self->generation++;
+        s_built_clear (&self->built);
         s_republish (self, changed);
+    }
     json_decref (changed);
 }
 
@@ -249,15 +287,38 @@ s_handle_control (self_t *self)
             view->functions = json_array ();
         if (!view->servers)
             view->servers = json_array ();
-        json_t *rejected = s_publish (self, view, false);
+        char *request = NULL;
+        if (!s_filtering (view->slot) &&
+            asprintf (&request, "%s\n%s\n%s", policy ?: "", functions ?: "", servers ?: "") < 0)
+            request = NULL;
+        s_built_t *built = &self->built;
+        char *text = NULL;
+        if (request && built->request && built->generation == self->generation &&
+            strcmp (request, built->request) == 0) {
+            view->published = catalog_ref (built->catalog);
+            catalog_slot_publish (view->slot, catalog_ref (built->catalog));
+            text = strdup (built->rejected);
+        } else {
+            json_t *rejected = s_publish (self, view, false);
+            text = json_dumps (rejected, JSON_COMPACT);
+            json_decref (rejected);
+            //  Kept only if no filter came while it was built.
+            if (request && view->published && text && !s_filtering (view->slot)) {
+                s_built_clear (built);
+                built->request = request;
+                request = NULL;
+                built->generation = self->generation;
+                built->catalog = catalog_ref (view->published);
+                built->rejected = strdup (text);
+            }
+        }
+        free (request);
         zhashx_update (self->views, view_id, view);
-        char *text = json_dumps (rejected, JSON_COMPACT);
         view->rejected = strdup (text);
         zmsg_addstr (reply, "VIEWED");
         zmsg_addstr (reply, view_id);
         zmsg_addstr (reply, text);
         free (text);
-        json_decref (rejected);
         free (slot_text);
         free (policy);
         free (functions);
@@ -326,6 +387,7 @@ s_actor (zsock_t *pipe, void *arg)
     zsock_destroy (&self.functions);
     zsock_destroy (&self.events);
     zhashx_destroy (&self.views);
+    s_built_clear (&self.built);
     json_decref (self.tools);
     free (args->intake);
     free (args->control);

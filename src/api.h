@@ -14,6 +14,7 @@
 #include "mcpact.h"
 
 #include "actor.h"
+#include "agent_actor.h"
 #include "catalog.h"
 #include "config.h"
 
@@ -46,16 +47,19 @@ struct _mcpact_session_t {
 };
 
 struct _mcpact_agent_t {
-    mcpact_session_t *session; //  owner
-    pthread_mutex_t lock;      //  guards the fields below and the pipe
-    actor_t *actor;            //  the agent actor
-    json_t *functions;         //  its own function tools
-    catalog_slot_t slot;       //  the registry publishes here
-    unsigned view_id;          //  its view at the registry
-    char *report;              //  start report, once started
-    mcpact_caller_t **pool;    //  idle callers for blocking calls
-    size_t pool_count;         //  idle callers
-    size_t pool_max;           //  allocated
+    mcpact_session_t *session;    //  owner
+    pthread_mutex_t lock;         //  guards the fields below and the pipe
+    actor_t *actor;               //  the agent actor, once it has servers of its own
+    agent_view_t *view;           //  else its view, kept on the host's side
+    mcpact_progress_fn *progress; //  the host's progress callback, for the actor
+    void *progress_arg;           //  its argument
+    json_t *functions;            //  its own function tools
+    catalog_slot_t slot;          //  the registry publishes here
+    unsigned view_id;             //  its view at the registry
+    char *report;                 //  start report, once started
+    mcpact_caller_t **pool;       //  idle callers for blocking calls
+    size_t pool_count;            //  idle callers
+    size_t pool_max;              //  allocated
 };
 
 //  A process-wide source of ids (servers, views, callers, functions), so

@@ -458,14 +458,11 @@ mcpact_agent_new (mcpact_session_t *session, const char *name)
     self->slot.agent = name ? strdup (name) : NULL;
     self->functions = json_array ();
     self->view_id = api_next_id ();
-    mcpact_runtime_t *runtime = session->runtime;
-    char *error = NULL;
-    self->actor = agent_actor_new (session->endpoint, runtime->registry_intake,
-                                   runtime->registry_control, api_ids ());
-    if (!self->actor || actor_wait (self->actor, &error) != 0) {
-        log_error ("cannot start agent %s: %s", name ? name : "", error ? error : "no thread");
-        free (error);
-        actor_destroy (&self->actor);
+    //  No thread yet: it comes with the agent's first server (s_agent_actor).
+    self->view = agent_view_new (session->endpoint, session->runtime->registry_control);
+    if (!self->view || !self->functions) {
+        log_error ("cannot make agent %s: out of memory", name ? name : "");
+        agent_view_destroy (&self->view);
         json_decref (self->functions);
         catalog_slot_fini (&self->slot);
         pthread_mutex_destroy (&self->lock);
@@ -517,8 +514,9 @@ mcpact_agent_destroy (mcpact_agent_t **self_p)
             break;
         }
     pthread_mutex_unlock (&session->lock);
-    //  The actor drops the view first, so nothing publishes into the slot
-    //  once it is gone; then it stops the agent's own servers.
+    //  The view is dropped first, so nothing publishes into the slot once
+    //  it is gone; then the actor (if any) stops the agent's own servers.
+    agent_view_destroy (&self->view);
     actor_destroy (&self->actor);
     for (size_t i = 0; i < self->pool_count; i++)
         mcpact_caller_destroy (&self->pool[i]);
@@ -532,13 +530,40 @@ mcpact_agent_destroy (mcpact_agent_t **self_p)
     *self_p = NULL;
 }
 
+//  Starts the agent's actor, which owns its own servers, if it has none
+//  yet. The view goes with it: the actor keeps it from now on. Called with
+//  the agent's lock held, before the agent starts.
+static int
+s_agent_actor (mcpact_agent_t *self)
+{
+    if (self->actor)
+        return 0;
+    mcpact_runtime_t *runtime = self->session->runtime;
+    char *error = NULL;
+    self->actor = agent_actor_new (self->session->endpoint, runtime->registry_intake,
+                                   runtime->registry_control, api_ids ());
+    if (!self->actor || actor_wait (self->actor, &error) != 0) {
+        log_error ("cannot start agent %s: %s", self->slot.agent ? self->slot.agent : "",
+                   error ? error : "no thread");
+        free (error);
+        actor_destroy (&self->actor);
+        return -1;
+    }
+    agent_view_destroy (&self->view); //  not registered yet: nothing to drop
+    if (self->progress)
+        s_set_progress (actor_sock (self->actor), self->progress, self->progress_arg);
+    return 0;
+}
+
 int
 mcpact_agent_add_server (mcpact_agent_t *self, mcpact_server_config_t **config_p)
 {
     if (!self)
         return -1;
     pthread_mutex_lock (&self->lock);
-    int rc = self->report ? -1 : s_add_server (actor_sock (self->actor), config_p);
+    int rc = self->report || !config_p || !*config_p || s_agent_actor (self) != 0
+                 ? -1
+                 : s_add_server (actor_sock (self->actor), config_p);
     pthread_mutex_unlock (&self->lock);
     return rc;
 }
@@ -563,7 +588,10 @@ mcpact_agent_set_progress (mcpact_agent_t *self, mcpact_progress_fn *fn, void *a
     if (!self)
         return -1;
     pthread_mutex_lock (&self->lock);
-    s_set_progress (actor_sock (self->actor), fn, arg);
+    self->progress = fn;
+    self->progress_arg = arg;
+    if (self->actor)
+        s_set_progress (actor_sock (self->actor), fn, arg);
     //  Fallback agents start through the session: it reports there.
     mcpact_session_set_progress (self->session, fn, arg);
     pthread_mutex_unlock (&self->lock);
@@ -593,12 +621,15 @@ agent_ensure_started (mcpact_agent_t *self)
         if (session->progress_arg)
             actor_handoff_release (session->progress_arg);
         pthread_mutex_unlock (&session->lock);
-        zstr_sendx (actor_sock (self->actor), "START", view, slot, policy_text, functions_text,
-                    NULL);
+        if (self->actor) {
+            zstr_sendx (actor_sock (self->actor), "START", view, slot, policy_text, functions_text,
+                        NULL);
+            char *verb = NULL;
+            zsock_recv (actor_sock (self->actor), "ss", &verb, &self->report);
+            free (verb);
+        } else if (self->view)
+            self->report = agent_view_start (self->view, view, slot, policy_text, functions_text);
         free (functions_text);
-        char *verb = NULL;
-        zsock_recv (actor_sock (self->actor), "ss", &verb, &self->report);
-        free (verb);
         pthread_mutex_lock (&session->lock);
         if (session->progress_arg)
             actor_handoff_acquire (session->progress_arg);
@@ -803,10 +834,12 @@ mcpact_agent_reload (mcpact_agent_t *self)
     //  The registry has the new lists by now; make sure it has built from
     //  them before we look.
     pthread_mutex_lock (&self->lock);
-    zstr_send (actor_sock (self->actor), "SYNC");
-    char *reply = zstr_recv (actor_sock (self->actor));
+    if (self->actor) {
+        zstr_send (actor_sock (self->actor), "SYNC");
+        free (zstr_recv (actor_sock (self->actor)));
+    } else if (self->view)
+        agent_view_sync (self->view);
     pthread_mutex_unlock (&self->lock);
-    free (reply);
     catalog_t *after = catalog_slot_get (&self->slot);
     json_t *change = catalog_diff (before, after);
     json_object_set_new (change, "errors", errors);
