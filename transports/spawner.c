@@ -296,6 +296,7 @@ s_helper_main (int control, pid_t host)
     prctl (PR_SET_PDEATHSIG, SIGKILL);
     if (getppid () != host)
         _exit (0);
+    prctl (PR_SET_NAME, "mcpact-spawn");
     //  Default signals, none blocked; SIGPIPE ignored, so that an answer
     //  to an actor that went away does not kill us (s_child restores it
     //  for the servers). SIGCHLD at its default keeps zombies until asked.
@@ -384,8 +385,9 @@ typedef struct {
     atomic_bool dead; //  it died: spawn directly
 } s_helper_t;
 
-static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
-static int s_users; //  spawner_start calls not stopped yet
+static pthread_mutex_t s_life = PTHREAD_MUTEX_INITIALIZER; //  one start or stop at a time
+static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER; //  guards s_forked
+static int s_users;                                        //  spawner_start calls not stopped yet
 static s_helper_t s_helpers[MAX_HELPERS];
 static atomic_int s_count;         //  helpers started
 static atomic_uint s_next;         //  round robin over them
@@ -409,6 +411,14 @@ s_helpers_thread (void *arg)
 {
     int wanted = (int) (intptr_t) arg;
     int count = 0;
+    //  The host's signals are for the host's threads, as with the actors.
+    sigset_t signals;
+    sigfillset (&signals);
+    sigdelset (&signals, SIGSEGV);
+    sigdelset (&signals, SIGBUS);
+    sigdelset (&signals, SIGFPE);
+    sigdelset (&signals, SIGILL);
+    pthread_sigmask (SIG_BLOCK, &signals, NULL);
     pid_t host = getpid ();
     for (int i = 0; i < wanted; i++) {
         int pair[2];
@@ -465,9 +475,27 @@ s_helpers_thread (void *arg)
     return NULL;
 }
 
+//  Starts the helpers' thread with the host's signals blocked (they are
+//  for the host's threads, as with the actors'), the faults excepted.
+static int
+s_create_thread (int wanted)
+{
+    sigset_t signals, mask;
+    sigfillset (&signals);
+    sigdelset (&signals, SIGSEGV);
+    sigdelset (&signals, SIGBUS);
+    sigdelset (&signals, SIGFPE);
+    sigdelset (&signals, SIGILL);
+    pthread_sigmask (SIG_BLOCK, &signals, &mask);
+    int rc = pthread_create (&s_thread, NULL, s_helpers_thread, (void *) (intptr_t) wanted);
+    pthread_sigmask (SIG_SETMASK, &mask, NULL);
+    return rc;
+}
+
 int
 spawner_start (void)
 {
+    pthread_mutex_lock (&s_life);
     pthread_mutex_lock (&s_lock);
     int rc = 0;
     if (s_users++ == 0) {
@@ -493,8 +521,7 @@ spawner_start (void)
         else if (probe < 0 || pipe2 (s_wake, O_CLOEXEC) != 0) {
             log_warn ("cannot start the spawn helper: %s", strerror (errno));
             rc = -1;
-        } else if (pthread_create (&s_thread, NULL, s_helpers_thread, (void *) (intptr_t) wanted) !=
-                   0) {
+        } else if (s_create_thread (wanted) != 0) {
             log_warn ("cannot start the spawn helper: no thread");
             close (s_wake[0]);
             close (s_wake[1]);
@@ -511,22 +538,22 @@ spawner_start (void)
         }
     }
     pthread_mutex_unlock (&s_lock);
+    pthread_mutex_unlock (&s_life);
     return rc;
 }
 
 void
 spawner_stop (void)
 {
-    pthread_mutex_lock (&s_lock);
+    pthread_mutex_lock (&s_life);
     bool last = s_users > 0 && --s_users == 0;
-    bool running = last && s_wake[1] >= 0;
-    pthread_mutex_unlock (&s_lock);
-    if (!running)
+    if (!last || s_wake[1] < 0) {
+        pthread_mutex_unlock (&s_life);
         return;
+    }
     ssize_t rc = write (s_wake[1], "x", 1);
     (void) rc;
     pthread_join (s_thread, NULL);
-    pthread_mutex_lock (&s_lock);
     int count = atomic_exchange (&s_count, 0);
     for (int i = 0; i < count; i++) {
         close (s_helpers[i].control);
@@ -537,7 +564,7 @@ spawner_stop (void)
     close (s_wake[0]);
     close (s_wake[1]);
     s_wake[0] = s_wake[1] = -1;
-    pthread_mutex_unlock (&s_lock);
+    pthread_mutex_unlock (&s_life);
 }
 
 pid_t
@@ -619,13 +646,21 @@ s_spawn_by_helper (const spawner_child_t *child, int *index, s_answer_t *answer)
     int count = atomic_load (&s_count);
     if (count == 0)
         return -1;
-    char *request = (char *) malloc (sizeof (s_request_t) + MAX_REQUEST);
+    const char *path = getenv ("PATH");
+    size_t size = strlen (child->command) + 1 + (child->cwd ? strlen (child->cwd) + 1 : 0) +
+                  (path ? strlen (path) + 1 : 0);
+    for (char *const *arg = child->argv; *arg; arg++)
+        size += strlen (*arg) + 1;
+    for (char *const *var = child->envp; *var; var++)
+        size += strlen (*var) + 1;
+    if (size > MAX_REQUEST)
+        return -1;
+    char *request = (char *) malloc (sizeof (s_request_t) + size);
     if (!request)
         return -1;
     s_request_t header = { .op = OP_SPAWN };
     char *at = request + sizeof header;
-    const char *end = at + MAX_REQUEST;
-    const char *path = getenv ("PATH");
+    const char *end = at + size;
     bool fits = s_put (&at, end, child->command);
     for (char *const *arg = child->argv; fits && *arg; arg++, header.argc++)
         fits = s_put (&at, end, *arg);
