@@ -4,11 +4,12 @@
     A process made by vfork copies its parent's whole descriptor table, so
     a host that starts N servers, each holding three pipes and a few
     ZeroMQ descriptors, pays for N tables that grow with N. The spawner
-    starts children from a spawn helper instead: a small process forked
-    from the host once (spawner_start, with the first runtime), holding
-    only its control socket, which vforks and execs for every server
-    actor. Without it (turned off by MCPACT_SPAWN_HELPER=0, not startable,
-    or dead) children are vforked from the calling thread, as before.
+    starts children from spawn helpers instead: small processes (one per
+    CPU, at most 4) forked from the host once (spawner_start, with the
+    first runtime), each holding only its control socket, which vfork
+    and exec for the server actors. Without them (turned off by
+    MCPACT_SPAWN_HELPER=0, not startable, or dead) children are vforked
+    from the calling thread, as before.
 
     Threading: spawner_spawn and spawner_reap may be called from any
     thread at once (each server actor calls them for its own child);

@@ -594,10 +594,11 @@ s_group_has_live_member (pid_t pgid)
 }
 
 //  True once nothing of the server's process group is alive. The server
-//  counts until we reap it (a zombie child of ours keeps the group id
-//  ours). After that kill (-pgid, 0) finds any member, zombies too: a
-//  member whose parent (often init, which may reap late) has not reaped
-//  it yet is dead all the same, so then /proc has the last word.
+//  counts until we reap it (a zombie, ours or the spawn helper's, which
+//  keeps it until we ask, keeps the group id ours). After that kill
+//  (-pgid, 0) finds any member, zombies too: a member whose parent
+//  (often init, which may reap late) has not reaped it yet is dead all
+//  the same, so then /proc has the last word.
 static bool
 s_group_gone (s_stdio_t *self)
 {
