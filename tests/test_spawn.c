@@ -213,6 +213,28 @@ TEST (command_searched_on_the_current_path)
     ru_teardown (&agent, &session, &runtime);
 }
 
+//  A relative command (or cwd) is taken from the host's working directory
+//  as it is at the start, not as it was when the helper was forked.
+TEST (relative_command_from_the_current_directory)
+{
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    CHECK (spawner_helper_pid () > 0);
+    const char *link = s_path ("fixture-here");
+    CHECK (symlink (RU_FIXTURE, link) == 0);
+    char before[4096];
+    CHECK (getcwd (before, sizeof before) != NULL);
+    CHECK (chdir (s_dir) == 0);
+    mcpact_server_config_t *config = mcpact_server_stdio_new ("fx", "./fixture-here");
+    CHECK (mcpact_session_add_server (session, &config) == 0);
+    mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
+    CHECK (agent);
+    RU_CALL_IS (agent, "echo", "{\"message\":\"here\"}", "here");
+    RU_CALL_IS (agent, "cwd", NULL, s_dir);
+    ru_teardown (&agent, &session, &runtime);
+    CHECK (chdir (before) == 0);
+}
+
 //  Killed, the helper takes the servers it started (they get SIGTERM,
 //  and are restarted); later starts come from the host itself, logged
 //  once.

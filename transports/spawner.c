@@ -42,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -75,11 +76,12 @@ typedef struct {
     int32_t pid;    //  REAP: whom
     uint32_t argc;  //  SPAWN: arguments
     uint32_t envc;  //  SPAWN: environment strings
-    uint32_t flags; //  SPAWN: F_CWD, F_PATH
+    uint32_t flags; //  SPAWN: F_CWD, F_PATH, F_HERE
 } s_request_t;
 
 #define F_CWD 1
 #define F_PATH 2
+#define F_HERE 4
 
 //  Where a start failed.
 enum { STAGE_NONE = 0, STAGE_FORK, STAGE_CHDIR, STAGE_EXEC };
@@ -257,7 +259,9 @@ s_take_strings (char **at, const char *end, size_t *used, uint32_t count)
 }
 
 //  Serves one SPAWN: parses the strings, starts the child with our PATH
-//  set to the one the actor sent, as execvp would search it in the host.
+//  and working directory set to the host's, as they are now: execvp's
+//  search, a relative command and a relative cwd go as they would have
+//  from the host.
 static s_answer_t
 s_helper_spawn (size_t size, const int *fds)
 {
@@ -271,9 +275,18 @@ s_helper_spawn (size_t size, const int *fds)
     char **envp = s_take_strings (&at, end, &used, request->envc);
     char **cwd = request->flags & F_CWD ? s_take_strings (&at, end, &used, 1) : NULL;
     char **path = request->flags & F_PATH ? s_take_strings (&at, end, &used, 1) : NULL;
+    char **here = request->flags & F_HERE ? s_take_strings (&at, end, &used, 1) : NULL;
     if (!command || !argv || !envp || (request->flags & F_CWD && !cwd) ||
-        (request->flags & F_PATH && !path))
+        (request->flags & F_PATH && !path) || (request->flags & F_HERE && !here))
         return invalid;
+    static char where[MAX_REQUEST + 1]; //  where we are, as the host named it
+    if (here && strcmp (*here, where) != 0) {
+        size_t length = strlen (*here);
+        if (chdir (*here) == 0)
+            memcpy (where, *here, length + 1);
+        else
+            where[0] = 0;
+    }
     //  environ is only read, by execvpe's search, until the next request.
     static char path_variable[MAX_REQUEST + 8];
     static char *path_environ[2];
@@ -315,9 +328,17 @@ s_helper_main (int control, pid_t host)
     int high_null = null < 0 ? -1 : fcntl (null, F_DUPFD_CLOEXEC, 4);
     int high_control = fcntl (control, F_DUPFD_CLOEXEC, 4);
     if (high_null < 0 || high_control < 0 || dup2 (high_null, 0) < 0 || dup2 (high_null, 1) < 0 ||
-        dup2 (high_null, 2) < 0 || dup3 (high_control, 3, O_CLOEXEC) < 0 ||
-        syscall (SYS_close_range, 4U, ~0U, 0U) != 0)
+        dup2 (high_null, 2) < 0 || dup3 (high_control, 3, O_CLOEXEC) < 0)
         _exit (1);
+    if (syscall (SYS_close_range, 4U, ~0U, 0U) != 0) {
+        //  Before Linux 5.9: one by one, up to the limit.
+        struct rlimit limit;
+        int max = getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < 1048576
+                      ? (int) limit.rlim_cur
+                      : 1048576;
+        for (int fd = 4; fd < max; fd++)
+            close (fd);
+    }
     control = 3;
 
     while (true) {
@@ -647,8 +668,10 @@ s_spawn_by_helper (const spawner_child_t *child, int *index, s_answer_t *answer)
     if (count == 0)
         return -1;
     const char *path = getenv ("PATH");
+    char here[4096];
+    bool known = getcwd (here, sizeof here) != NULL;
     size_t size = strlen (child->command) + 1 + (child->cwd ? strlen (child->cwd) + 1 : 0) +
-                  (path ? strlen (path) + 1 : 0);
+                  (path ? strlen (path) + 1 : 0) + (known ? strlen (here) + 1 : 0);
     for (char *const *arg = child->argv; *arg; arg++)
         size += strlen (*arg) + 1;
     for (char *const *var = child->envp; *var; var++)
@@ -674,7 +697,11 @@ s_spawn_by_helper (const spawner_child_t *child, int *index, s_answer_t *answer)
         header.flags |= F_PATH;
         fits = s_put (&at, end, path);
     }
-    fits = fits && header.argc + header.envc + 4 <= MAX_STRINGS;
+    if (fits && known) {
+        header.flags |= F_HERE;
+        fits = s_put (&at, end, here);
+    }
+    fits = fits && header.argc + header.envc + 8 <= MAX_STRINGS;
     memcpy (request, &header, sizeof header);
     int rc = -1;
     unsigned first = atomic_fetch_add (&s_next, 1);
