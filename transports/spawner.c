@@ -1,14 +1,15 @@
 /*  =========================================================================
     spawner - starts and reaps the stdio servers' processes
 
-    The spawn helper is forked from a thread of its own (the parent-death
-    signal follows the thread that forked, so a host thread that ends must
-    not take the helper with it), which then only waits for the helper to
-    die or to be stopped, and reaps it. Forked from a multithreaded host,
-    the helper uses async-signal-safe calls only (no allocation, no
-    stdio, no locks): it keeps its control socket as fd 3 and /dev/null as
-    0 to 2, closes everything else, resets signals, and dies with the host
-    (SIGKILL on the forking thread's death, and EOF on its socket).
+    The spawn helpers (one per CPU) are forked from a thread of their own
+    (the parent-death signal follows the thread that forked, so a host
+    thread that ends must not take the helpers with it), which then only
+    waits for them to die or to be stopped, and reaps them. Forked from a
+    multithreaded host, a helper uses async-signal-safe calls only (no
+    allocation, no stdio, no locks): it keeps its control socket as fd 3
+    and /dev/null as 0 to 2, closes everything else, resets signals, and
+    dies with the host (SIGKILL on the forking thread's death, and EOF on
+    its socket). Actors take the helpers in turn.
 
     Protocol, one SOCK_SEQPACKET datagram per request, answered on a pipe
     passed with it (so that any number of threads can ask at once on the
