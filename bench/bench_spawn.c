@@ -10,14 +10,21 @@
     parsing (answers are only counted by their newlines). The time until
     every server has answered both is the least a client could take here;
     bench_start's figure for the same N and D is to be read against it.
-    Prints one self-describing line (--json for JSON); -r runs R rounds
-    and reports the median.
+    Each spawn copies the spawning process's descriptor table, which here
+    grows by three pipes per server: with --helper the servers are
+    spawned instead by mcpact's spawn helper (transports/spawner.h), a
+    small process holding a few descriptors, as the runtime does; the
+    floor then is that of spawning from a small process. Prints one
+    self-describing line (--json for JSON); -r runs R rounds and reports
+    the median.
 
-      bench_spawn [-n N] [-d DELAY_MS] [-t THREADS] [-r ROUNDS] [--fixture PATH] [--json]
+      bench_spawn [-n N] [-d DELAY_MS] [-t THREADS] [-r ROUNDS] [--helper] [--fixture PATH]
+                  [--json]
     =========================================================================
 */
 
 #include "bench.h"
+#include "../transports/spawner.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,9 +39,10 @@ extern char **environ;
 typedef struct {
     const char *fixture;
     const char *delay;
-    int first, count; //  this thread's servers: [first, first + count)
-    pid_t *pids;      //  all servers' pids, by index
-    int failed;       //  servers that did not answer
+    int first, count;      //  this thread's servers: [first, first + count)
+    spawner_proc_t *procs; //  all servers, by index (pid 0: not started)
+    bool helper;           //  spawned by the spawn helper
+    int failed;            //  servers that did not answer
 } s_share_t;
 
 static const char s_requests[] =
@@ -59,15 +67,27 @@ s_run (void *arg)
         err[i] = -1;
         if (pipe2 (to, O_CLOEXEC) || pipe2 (from, O_CLOEXEC) || pipe2 (errors, O_CLOEXEC))
             continue;
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init (&actions);
-        posix_spawn_file_actions_adddup2 (&actions, to[0], 0);
-        posix_spawn_file_actions_adddup2 (&actions, from[1], 1);
-        posix_spawn_file_actions_adddup2 (&actions, errors[1], 2);
-        pid_t *pid = &share->pids[share->first + i];
-        if (posix_spawn (pid, share->fixture, &actions, NULL, argv, environ) != 0)
-            *pid = 0;
-        posix_spawn_file_actions_destroy (&actions);
+        spawner_proc_t *proc = &share->procs[share->first + i];
+        pid_t *pid = &proc->pid;
+        *proc = (spawner_proc_t){ 0, -1 };
+        if (share->helper) {
+            spawner_child_t child = {
+                share->fixture, argv, environ, NULL, to[0], from[1], errors[1]
+            };
+            char *error = NULL;
+            if (spawner_spawn (&child, proc, &error) != 0)
+                *proc = (spawner_proc_t){ 0, -1 };
+            free (error);
+        } else {
+            posix_spawn_file_actions_t actions;
+            posix_spawn_file_actions_init (&actions);
+            posix_spawn_file_actions_adddup2 (&actions, to[0], 0);
+            posix_spawn_file_actions_adddup2 (&actions, from[1], 1);
+            posix_spawn_file_actions_adddup2 (&actions, errors[1], 2);
+            if (posix_spawn (pid, share->fixture, &actions, NULL, argv, environ) != 0)
+                *pid = 0;
+            posix_spawn_file_actions_destroy (&actions);
+        }
         close (to[0]);
         close (from[1]);
         close (errors[1]);
@@ -125,26 +145,32 @@ main (int argc, char **argv)
 {
     int count = 128, delay = 0, threads = bench_cpus (), rounds = 1;
     const char *fixture = BENCH_FIXTURE;
-    bool json = false;
+    bool json = false, helper = false;
     const bench_opt_t opts[] = {
         { .name = "-n", .integer = &count, .min = 1 },
         { .name = "-d", .integer = &delay, .min = 0 },
         { .name = "-t", .integer = &threads, .min = 1 },
         { .name = "-r", .integer = &rounds, .min = 1 },
+        { .name = "--helper", .flag = &helper },
         { .name = "--fixture", .text = &fixture },
         { .name = "--json", .flag = &json },
         { 0 },
     };
     bench_parse (
         argc, argv, opts,
-        "bench_spawn [-n N] [-d DELAY_MS] [-t THREADS] [-r ROUNDS] [--fixture PATH] [--json]");
+        "bench_spawn [-n N] [-d DELAY_MS] [-t THREADS] [-r ROUNDS] [--helper] [--fixture PATH] "
+        "[--json]");
     if (threads > count)
         threads = count;
     signal (SIGPIPE, SIG_IGN);
     char delay_text[16];
     snprintf (delay_text, sizeof delay_text, "%d", delay);
     double *totals = (double *) calloc ((size_t) rounds, sizeof (double));
-    pid_t *pids = (pid_t *) calloc ((size_t) count, sizeof (pid_t));
+    if (helper && (spawner_start () != 0 || spawner_helper_pid () == 0)) {
+        fprintf (stderr, "bench_spawn: the spawn helper did not start\n");
+        return 1;
+    }
+    spawner_proc_t *procs = (spawner_proc_t *) calloc ((size_t) count, sizeof (spawner_proc_t));
     s_share_t *shares = (s_share_t *) calloc ((size_t) threads, sizeof (s_share_t));
     pthread_t *ids = (pthread_t *) calloc ((size_t) threads, sizeof (pthread_t));
     int failed = 0;
@@ -152,7 +178,7 @@ main (int argc, char **argv)
         double start = bench_now_ms ();
         for (int t = 0; t < threads; t++) {
             int first = count * t / threads, next = count * (t + 1) / threads;
-            shares[t] = (s_share_t){ fixture, delay_text, first, next - first, pids, 0 };
+            shares[t] = (s_share_t){ fixture, delay_text, first, next - first, procs, helper, 0 };
             pthread_create (&ids[t], NULL, s_run, &shares[t]);
         }
         for (int t = 0; t < threads; t++) {
@@ -160,24 +186,29 @@ main (int argc, char **argv)
             failed += shares[t].failed;
         }
         totals[round] = bench_now_ms () - start;
-        for (int i = 0; i < count; i++)
-            if (pids[i] > 0)
-                waitpid (pids[i], NULL, 0);
+        for (int i = 0; i < count; i++) {
+            int status;
+            while (procs[i].pid > 0 && spawner_reap (&procs[i], -1, &status) == 0)
+                usleep (1000);
+        }
     }
     bench_sort (totals, (size_t) rounds);
     double median = bench_quantile (totals, (size_t) rounds, 0.5);
     if (json)
         printf ("{\"bench\":\"spawn\",\"client\":\"none\",\"transport\":\"stdio\",\"servers\":%d,"
                 "\"delay_ms\":%d,\"threads\":%d,\"rounds\":%d,\"all_ready_ms\":%.1f,"
-                "\"failed\":%d,\"fixture\":\"%s\",\"cpus\":%d}\n",
+                "\"failed\":%d,\"fixture\":\"%s\",\"cpus\":%d%s}\n",
                 count, delay, threads, rounds, median, failed, bench_basename (fixture),
-                bench_cpus ());
+                bench_cpus (), helper ? ",\"spawned_by\":\"helper\"" : "");
     else
-        printf ("spawn: %d stdio servers, init delay %d ms, %d threads, no runtime: all answered "
+        printf ("spawn: %d stdio servers, init delay %d ms, %d threads, no runtime%s: all answered "
                 "initialize and tools/list in %.1f ms (median of %d); %d failed; %d CPUs\n",
-                count, delay, threads, median, rounds, failed, bench_cpus ());
+                count, delay, threads, helper ? ", spawned by the spawn helper" : "", median,
+                rounds, failed, bench_cpus ());
     free (totals);
-    free (pids);
+    free (procs);
+    if (helper)
+        spawner_stop ();
     free (shares);
     free (ids);
     return failed ? 1 : 0;

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "registry_actor.h"
 #include "session_actor.h"
+#include "spawner.h"
 #include "wire.h"
 
 #include <czmq.h>
@@ -84,6 +85,10 @@ mcpact_runtime_new (void)
     mcpact_runtime_t *self = (mcpact_runtime_t *) calloc (1, sizeof (mcpact_runtime_t));
     if (!self)
         return NULL;
+    //  Forked now, before this runtime's threads and descriptors exist:
+    //  the host is at its smallest (see spawner.h). Failing, servers are
+    //  started directly.
+    spawner_start ();
     pthread_mutex_init (&self->lock, NULL);
     unsigned id = api_next_id ();
     snprintf (self->registry_intake, sizeof self->registry_intake, "inproc://mcpact-%u-registry",
@@ -112,6 +117,7 @@ fail:
     actor_destroy (&self->functions);
     actor_destroy (&self->registry);
     pthread_mutex_destroy (&self->lock);
+    spawner_stop ();
     free (self);
     return NULL;
 }
@@ -134,6 +140,7 @@ mcpact_runtime_destroy (mcpact_runtime_t **self_p)
     actor_destroy (&self->registry);
     free (self->sessions);
     pthread_mutex_destroy (&self->lock);
+    spawner_stop ();
     free (self);
     *self_p = NULL;
 }

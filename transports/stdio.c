@@ -11,12 +11,14 @@
     to the group, wait; SIGKILL to the group. It ends only once nothing of
     the group is left (or a bounded wait after SIGKILL has passed). If the
     host dies without closing (SIGKILL, a crash), the server gets SIGTERM
-    from the kernel (the parent-death signal, see s_child).
+    from the kernel (the parent-death signal, see spawner.c). The child is
+    started by the spawn helper (spawner.h), or directly by this thread.
 
     Threading: used by one server actor thread, which opens the transport
-    (on restarts too) and stops it before the thread ends; that matters,
-    since Linux sends the parent-death signal when the thread that started
-    the child exits, not the process. Signals: that thread blocks SIGPIPE
+    (on restarts too) and stops it before the thread ends; that matters
+    when the child was started directly, since Linux sends the
+    parent-death signal when the thread that started the child exits, not
+    the process. Signals: that thread blocks SIGPIPE
     (see actor.c), so a write to a dead child fails with EPIPE instead of
     killing the host; the child gets a clean signal mask.
     =========================================================================
@@ -29,16 +31,15 @@
 #include "jsonscan.h"
 #include "linebuf.h"
 #include "log.h"
+#include "spawner.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -54,17 +55,11 @@
 //  How often the close sequence looks again while it waits.
 #define CLOSE_POLL_US 5000
 
-//  What the server gets when the thread that started it dies without
-//  closing it. SIGTERM rather than SIGKILL: a launcher that passes it on
-//  to the server it runs (uv run does) then ends that server too, where
-//  SIGKILL would leave it behind; and what SIGTERM does not end still
-//  reads EOF on its stdin, whose only write end died with the host.
-#define PARENT_DEATH_SIGNAL SIGTERM
-
 static const char *s_env_allowed[] = { "HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER", NULL };
 
 typedef struct {
     char *name;                  //  server name, for logs
+    spawner_proc_t proc;         //  the child, and who reaps it
     pid_t pid;                   //  child process (and group) id; 0 once reaped
     pid_t pgid;                  //  its process group; kept after reaping, for the rest
     int status;                  //  exit status once reaped
@@ -132,131 +127,6 @@ s_free_strings (char **strings)
     free (strings);
 }
 
-//  What the child needs between vfork and exec, all made beforehand: the
-//  child borrows our memory and our stack until it execs.
-typedef struct {
-    const char *command; //  run through a PATH search, as execvp does
-    char **argv;         //  its arguments, argv[0] the command
-    char **envp;         //  its whole environment
-    const char *cwd;     //  where it runs, or NULL: here
-    int in, out, err;    //  the pipe ends that become its 0, 1 and 2
-    int report;          //  write end of the CLOEXEC pipe for failures
-    pid_t parent;        //  our pid, to tell that we died before prctl
-} s_spawn_t;
-
-//  Why the child could not exec, sent back on the report pipe.
-typedef struct {
-    bool chdir; //  it was the chdir to cwd, not the exec
-    int error;  //  errno
-} s_spawn_failure_t;
-
-//  Makes `fd` the child's descriptor `target`, without close-on-exec.
-static int
-s_child_dup (int fd, int target)
-{
-    if (fd == target)
-        return fcntl (fd, F_SETFD, 0);
-    return dup2 (fd, target) < 0 ? -1 : 0;
-}
-
-//  The child between vfork and exec. It runs on our memory while our
-//  thread waits, so: async-signal-safe calls only, no allocation, and it
-//  writes nothing of ours. What posix_spawn did (own process group, clean
-//  signal mask, default signals, pipes, cwd) plus the parent-death signal,
-//  which posix_spawn cannot set.
-static _Noreturn void
-s_child (const s_spawn_t *spawn)
-{
-    //  Linux sends it when the thread that forked us exits: the server
-    //  actor's thread, which always closes (and reaps) us before it ends;
-    //  so only the death of the whole host sends it. If the host died
-    //  before the prctl took, nobody will send it: go at once.
-    prctl (PR_SET_PDEATHSIG, PARENT_DEATH_SIGNAL);
-    if (getppid () != spawn->parent)
-        _exit (127);
-    setpgid (0, 0);
-    //  A handler of the host must never run here, on shared memory, and the
-    //  signals a server relies on start at their defaults; then unblock
-    //  (our thread blocks nearly everything, and exec keeps the mask).
-    struct sigaction defaults = { .sa_handler = SIG_DFL };
-    for (int sig = 1; sig < NSIG; sig++) {
-        struct sigaction current;
-        if (sigaction (sig, NULL, &current) != 0)
-            continue;
-        bool handled = current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN;
-        if (handled || sig == SIGPIPE || sig == SIGINT || sig == SIGTERM || sig == SIGCHLD)
-            sigaction (sig, &defaults, NULL);
-    }
-    sigset_t none;
-    sigemptyset (&none);
-    sigprocmask (SIG_SETMASK, &none, NULL);
-
-    s_spawn_failure_t failure = { false, 0 };
-    if (spawn->cwd && chdir (spawn->cwd) != 0)
-        failure = (s_spawn_failure_t){ true, errno };
-    else if (s_child_dup (spawn->in, 0) || s_child_dup (spawn->out, 1) ||
-             s_child_dup (spawn->err, 2))
-        failure.error = errno;
-    else {
-        execvpe (spawn->command, spawn->argv, spawn->envp);
-        failure.error = errno;
-    }
-    ssize_t rc = write (spawn->report, &failure, sizeof failure);
-    (void) rc;
-    _exit (127);
-}
-
-//  Starts the child: vfork, as cheap as posix_spawn's (which cannot set a
-//  parent-death signal). Returns its pid, or -1 with *error set.
-static pid_t
-s_spawn (s_spawn_t *spawn, char **error)
-{
-    int report[2];
-    if (pipe2 (report, O_CLOEXEC) != 0) {
-        if (asprintf (error, "cannot make pipes: %s", strerror (errno)) < 0)
-            *error = NULL;
-        return -1;
-    }
-    spawn->report = report[1];
-    spawn->parent = getpid ();
-    //  No signal handler may run in the child before it resets them, nor
-    //  in this thread while the child borrows its stack.
-    sigset_t all, mask;
-    sigfillset (&all);
-    pthread_sigmask (SIG_BLOCK, &all, &mask);
-    pid_t pid = vfork ();
-    if (pid == 0)
-        s_child (spawn);
-    int vfork_errno = errno;
-    pthread_sigmask (SIG_SETMASK, &mask, NULL);
-    close (report[1]);
-    if (pid < 0) {
-        close (report[0]);
-        if (asprintf (error, "cannot run %s: %s", spawn->command, strerror (vfork_errno)) < 0)
-            *error = NULL;
-        return -1;
-    }
-    //  We resume once the child has exec'd (the pipe closed on exec: EOF)
-    //  or failed (it said why, then exited).
-    s_spawn_failure_t failure;
-    ssize_t got;
-    do
-        got = read (report[0], &failure, sizeof failure);
-    while (got < 0 && errno == EINTR);
-    close (report[0]);
-    if (got != (ssize_t) sizeof failure)
-        return pid;
-    while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
-        ;
-    int rc =
-        failure.chdir
-            ? asprintf (error, "working directory %s: %s", spawn->cwd, strerror (failure.error))
-            : asprintf (error, "cannot run %s: %s", spawn->command, strerror (failure.error));
-    if (rc < 0)
-        *error = NULL;
-    return -1;
-}
-
 static linebuf_dropped_fn s_dropped;
 
 static void *
@@ -296,16 +166,16 @@ s_open (const mcpact_server_config_t *config, char **error)
     for (size_t i = 0; i < config->args_count; i++)
         argv[i + 1] = config->args[i];
 
-    s_spawn_t spawn = { .command = config->command,
-                        .argv = argv,
-                        .envp = envp,
-                        .cwd = config->cwd,
-                        .in = in[0],
-                        .out = out[1],
-                        .err = err[1] };
-    pid_t pid = s_spawn (&spawn, error);
-    if (pid < 0)
+    spawner_child_t child = { .command = config->command,
+                              .argv = argv,
+                              .envp = envp,
+                              .cwd = config->cwd,
+                              .in = in[0],
+                              .out = out[1],
+                              .err = err[1] };
+    if (spawner_spawn (&child, &self->proc, error) != 0)
         goto done;
+    pid_t pid = self->proc.pid;
     self->pid = self->pgid = pid;
     self->in = in[1], in[1] = -1;
     self->out = out[0], out[0] = -1;
@@ -317,9 +187,11 @@ s_open (const mcpact_server_config_t *config, char **error)
     //  holds it: a helper the server started (a browser, a language
     //  server, `sleep &` in a launcher script) keeps it open. The pidfd
     //  says when the server itself exits (Linux 5.3; without it, stdout's
-    //  end is all there is).
+    //  end is all there is). It works on a child of the spawn helper too,
+    //  which keeps it unreaped, so the pid cannot be reused meanwhile.
     self->pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
-    log_debug ("server %s: started %s as pid %d", config->name, config->command, (int) self->pid);
+    log_debug ("server %s: started %s as pid %d%s", config->name, config->command, (int) self->pid,
+               self->proc.helper >= 0 ? " by the spawn helper" : "");
     rc = 0;
 
 done:
@@ -550,17 +422,16 @@ s_read_stderr (s_stdio_t *self)
 
 //  Reaps the child if it has exited; returns true if it has.
 static bool
-s_reap (s_stdio_t *self, bool wait)
+s_reap (s_stdio_t *self)
 {
     if (self->pid <= 0)
         return true;
-    int status;
-    pid_t rc;
-    do
-        rc = waitpid (self->pid, &status, wait ? 0 : WNOHANG);
-    while (rc < 0 && errno == EINTR);
-    if (rc == self->pid || (rc < 0 && errno == ECHILD)) {
-        self->status = rc == self->pid ? status : 0;
+    int status = 0;
+    int rc = spawner_reap (&self->proc, self->pidfd, &status);
+    if (rc != 0) {
+        //  -1: reaped by someone else (a host that ignores SIGCHLD), or
+        //  its helper died: gone all the same, its status lost.
+        self->status = rc > 0 ? status : 0;
         self->pid = 0;
         return true;
     }
@@ -617,7 +488,7 @@ s_gone (s_stdio_t *self)
 {
     if (self->err >= 0)
         s_read_stderr (self);
-    for (int tries = 0; tries < 100 && !s_reap (self, false); tries++)
+    for (int tries = 0; tries < 100 && !s_reap (self); tries++)
         usleep (1000);
     if (self->pid == 0)
         s_describe_exit (self);
@@ -706,21 +577,20 @@ s_describe (void *state, json_t *status)
     free (tail);
 }
 
-//  Reaps what of the server's process group is our child: the server,
-//  and members we adopted if the host is a subreaper.
+//  Reaps the server (through whoever started it), and what of its
+//  process group is our child: members we adopted if the host is a
+//  subreaper.
 static void
 s_reap_group (s_stdio_t *self)
 {
+    s_reap (self);
     int status;
     pid_t rc;
     while ((rc = waitpid (-self->pgid, &status, WNOHANG)) > 0 || (rc < 0 && errno == EINTR))
-        if (rc == self->pid) {
+        if (rc == self->pid) { //  ours, and it exited just now
             self->status = status;
             self->pid = 0;
         }
-    //  Reaped by someone else (a host that ignores SIGCHLD): gone all the same.
-    if (rc < 0 && errno == ECHILD)
-        self->pid = 0;
 }
 
 //  Whether /proc shows a process of group `pgid` that is not a zombie.
@@ -759,10 +629,11 @@ s_group_has_live_member (pid_t pgid)
 }
 
 //  True once nothing of the server's process group is alive. The server
-//  counts until we reap it (a zombie child of ours keeps the group id
-//  ours). After that kill (-pgid, 0) finds any member, zombies too: a
-//  member whose parent (often init, which may reap late) has not reaped
-//  it yet is dead all the same, so then /proc has the last word.
+//  counts until we reap it (a zombie, ours or the spawn helper's, which
+//  keeps it until we ask, keeps the group id ours). After that kill
+//  (-pgid, 0) finds any member, zombies too: a member whose parent
+//  (often init, which may reap late) has not reaped it yet is dead all
+//  the same, so then /proc has the last word.
 static bool
 s_group_gone (s_stdio_t *self)
 {
