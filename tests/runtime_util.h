@@ -187,6 +187,26 @@ ru_tool_names (mcpact_agent_t *agent)
     return names;
 }
 
+//  An agent on one fixture server `name` started with the switches given
+//  (NULL-terminated), after its start.
+static inline mcpact_agent_t *
+ru_agent_on (mcpact_runtime_t **runtime, mcpact_session_t **session, const char *name,
+             const char *first, ...)
+{
+    *session = ru_session_new (runtime);
+    mcpact_server_config_t *config = mcpact_server_stdio_new (name, RU_FIXTURE);
+    va_list args;
+    va_start (args, first);
+    for (const char *arg = first; arg; arg = va_arg (args, const char *))
+        CHECK (mcpact_server_config_add_arg (config, arg) == 0);
+    va_end (args);
+    CHECK (mcpact_session_add_server (*session, &config) == 0);
+    mcpact_agent_t *agent = mcpact_agent_new (*session, NULL);
+    CHECK (agent != NULL);
+    free (mcpact_agent_start (agent));
+    return agent;
+}
+
 //  Calls a tool that must succeed with one text item; returns its text.
 static inline char *
 ru_call_text (mcpact_agent_t *agent, const char *tool, const char *args)

@@ -14,24 +14,6 @@
 
 #include <pthread.h>
 
-//  An agent on one fixture server, named "lane", with the switches given.
-static mcpact_agent_t *
-s_agent_on (mcpact_runtime_t **runtime, mcpact_session_t **session, const char *first, ...)
-{
-    *session = ru_session_new (runtime);
-    mcpact_server_config_t *config = mcpact_server_stdio_new ("lane", RU_FIXTURE);
-    va_list args;
-    va_start (args, first);
-    for (const char *arg = first; arg; arg = va_arg (args, const char *))
-        CHECK (mcpact_server_config_add_arg (config, arg) == 0);
-    va_end (args);
-    CHECK (mcpact_session_add_server (*session, &config) == 0);
-    mcpact_agent_t *agent = mcpact_agent_new (*session, NULL);
-    CHECK (agent != NULL);
-    free (mcpact_agent_start (agent));
-    return agent;
-}
-
 //  A number from the server's entry in the agent's status.
 static json_int_t
 s_status_number (mcpact_agent_t *agent, const char *key)
@@ -81,7 +63,7 @@ TEST (sequential_calls_go_direct)
 {
     mcpact_runtime_t *runtime;
     mcpact_session_t *session;
-    mcpact_agent_t *agent = s_agent_on (&runtime, &session, NULL);
+    mcpact_agent_t *agent = ru_agent_on (&runtime, &session, "lane", NULL);
     for (int index = 0; index < 300; index++)
         s_echo (agent, 0, index);
     //  The first call goes by message and brings the lane; the rest go on
@@ -109,8 +91,8 @@ TEST (server_request_before_the_answer)
     unlink (log);
     mcpact_runtime_t *runtime;
     mcpact_session_t *session;
-    mcpact_agent_t *agent = s_agent_on (
-        &runtime, &session, "--input-log", log, "--reply", "tools/call",
+    mcpact_agent_t *agent = ru_agent_on (
+        &runtime, &session, "lane", "--input-log", log, "--reply", "tools/call",
         "{\"jsonrpc\":\"2.0\",\"id\":\"srv-$ID\",\"method\":\"ping\"}\n"
         "{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":{\"content\":[{\"type\":\"text\",\"text\":"
         "\"pinged\"}]}}",
@@ -141,7 +123,8 @@ TEST (tools_changed_between_calls)
     //  moments: the lane goes back to its actor.
     mcpact_runtime_t *runtime;
     mcpact_session_t *session;
-    mcpact_agent_t *agent = s_agent_on (&runtime, &session, "--list-changed-after-ms", "400", NULL);
+    mcpact_agent_t *agent =
+        ru_agent_on (&runtime, &session, "lane", "--list-changed-after-ms", "400", NULL);
     int64_t until = ru_now_ms () + 200;
     for (int index = 0; ru_now_ms () < until; index++)
         s_echo (agent, 0, index);
@@ -168,7 +151,7 @@ TEST (timeout_on_the_lane)
     unlink (log);
     mcpact_runtime_t *runtime;
     mcpact_session_t *session;
-    mcpact_agent_t *agent = s_agent_on (&runtime, &session, "--input-log", log, NULL);
+    mcpact_agent_t *agent = ru_agent_on (&runtime, &session, "lane", "--input-log", log, NULL);
     s_echo (agent, 0, 0);
     s_echo (agent, 0, 1);
     int64_t start = ru_now_ms ();
@@ -189,7 +172,7 @@ TEST (server_dies_mid_call)
 {
     mcpact_runtime_t *runtime;
     mcpact_session_t *session;
-    mcpact_agent_t *agent = s_agent_on (&runtime, &session, NULL);
+    mcpact_agent_t *agent = ru_agent_on (&runtime, &session, "lane", NULL);
     s_echo (agent, 0, 0);
     s_echo (agent, 0, 1);
     int64_t start = ru_now_ms ();
@@ -231,7 +214,7 @@ TEST (threads_take_turns_on_one_server)
 {
     mcpact_runtime_t *runtime;
     mcpact_session_t *session;
-    mcpact_agent_t *agent = s_agent_on (&runtime, &session, NULL);
+    mcpact_agent_t *agent = ru_agent_on (&runtime, &session, "lane", NULL);
     pthread_t threads[4];
     s_worker_t workers[4];
     for (int thread = 0; thread < 4; thread++) {
@@ -267,7 +250,7 @@ TEST (another_thread_calls_during_a_call)
     //  actor with the slow call, which still gets its answer.
     mcpact_runtime_t *runtime;
     mcpact_session_t *session;
-    mcpact_agent_t *agent = s_agent_on (&runtime, &session, NULL);
+    mcpact_agent_t *agent = ru_agent_on (&runtime, &session, "lane", NULL);
     s_long_call_t call = { agent, NULL };
     pthread_t thread;
     CHECK (pthread_create (&thread, NULL, s_long_call, &call) == 0);

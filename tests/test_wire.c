@@ -17,24 +17,6 @@
     "{\"protocolVersion\":\"2025-11-25\",\"capabilities\":{\"tools\":{}},"                         \
     "\"serverInfo\":{\"name\":\"raw\",\"version\":\"1\"}}"
 
-//  An agent on one fixture server started with the switches given.
-static mcpact_agent_t *
-s_agent_on (mcpact_runtime_t **runtime, mcpact_session_t **session, const char *first, ...)
-{
-    *session = ru_session_new (runtime);
-    mcpact_server_config_t *config = mcpact_server_stdio_new ("raw", RU_FIXTURE);
-    va_list args;
-    va_start (args, first);
-    for (const char *arg = first; arg; arg = va_arg (args, const char *))
-        CHECK (mcpact_server_config_add_arg (config, arg) == 0);
-    va_end (args);
-    CHECK (mcpact_session_add_server (*session, &config) == 0);
-    mcpact_agent_t *agent = mcpact_agent_new (*session, NULL);
-    CHECK (agent != NULL);
-    free (mcpact_agent_start (agent));
-    return agent;
-}
-
 //  The "text" of the one text item of a result that must have succeeded.
 static char *
 s_result_text (mcpact_agent_t *agent, const char *tool)
@@ -65,8 +47,8 @@ TEST (lone_surrogate_in_result)
     //  JSON.stringify of a JavaScript string cut in the middle of an emoji
     mcpact_runtime_t *runtime;
     mcpact_session_t *session;
-    mcpact_agent_t *agent = s_agent_on (&runtime, &session, "--reply", "tools/call",
-                                        CALL_ANSWER ("Party \\ud83c time \\udc89!"), NULL);
+    mcpact_agent_t *agent = ru_agent_on (&runtime, &session, "raw", "--reply", "tools/call",
+                                         CALL_ANSWER ("Party \\ud83c time \\udc89!"), NULL);
     char *text = s_result_text (agent, "echo");
     CHECK_STR (text, "Party \xef\xbf\xbd time \xef\xbf\xbd!");
     free (text);
@@ -98,8 +80,8 @@ TEST (nul_and_invalid_utf8_in_result)
     //  valid 2-, 3- and 4-byte characters, which stay.
     mcpact_runtime_t *runtime;
     mcpact_session_t *session;
-    mcpact_agent_t *agent = s_agent_on (
-        &runtime, &session, "--reply", "tools/call",
+    mcpact_agent_t *agent = ru_agent_on (
+        &runtime, &session, "raw", "--reply", "tools/call",
         CALL_ANSWER (
             "a\\u0000b \x80 \xc3 \xc0\xaf \xed\xa0\x80 \xff \xc3\xa9\xe2\x82\xac\xf0\x9f\x8e\x89"),
         NULL);
@@ -115,8 +97,8 @@ TEST (numbers_beyond_64_bits_and_doubles)
 {
     mcpact_runtime_t *runtime;
     mcpact_session_t *session;
-    mcpact_agent_t *agent = s_agent_on (
-        &runtime, &session, "--reply", "tools/call",
+    mcpact_agent_t *agent = ru_agent_on (
+        &runtime, &session, "raw", "--reply", "tools/call",
         "{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":{\"content\":[{\"type\":\"text\",\"text\":"
         "\"n\"}],\"structuredContent\":{\"big\":123456789012345678901234567890,\"huge\":1e400,"
         "\"low\":-1e400,\"tiny\":1e-400,\"max\":9223372036854775807,\"min\":-9223372036854775808,"
@@ -147,8 +129,8 @@ TEST (odd_text_in_tool_descriptions)
     //  byte that is not UTF-8: the server and all its tools stay.
     mcpact_runtime_t *runtime;
     mcpact_session_t *session;
-    mcpact_agent_t *agent = s_agent_on (
-        &runtime, &session, "--reply", "tools/list",
+    mcpact_agent_t *agent = ru_agent_on (
+        &runtime, &session, "raw", "--reply", "tools/list",
         "{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":{\"tools\":["
         "{\"name\":\"echo\",\"description\":\"Snapshot \\ud83c\",\"inputSchema\":{\"type\":"
         "\"object\"}},"
@@ -197,8 +179,8 @@ TEST (unusable_tools_skipped_alone)
     mcpact_set_log (s_keep_log, NULL, MCPACT_LOG_WARN);
     mcpact_runtime_t *runtime;
     mcpact_session_t *session;
-    mcpact_agent_t *agent = s_agent_on (
-        &runtime, &session, "--reply", "tools/list",
+    mcpact_agent_t *agent = ru_agent_on (
+        &runtime, &session, "raw", "--reply", "tools/list",
         "{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":{\"tools\":["
         "{\"description\":\"no name\"},42,"
         "{\"name\":\"broken\",\"inputSchema\":\"object\"},{\"name\":7},"
@@ -222,8 +204,8 @@ TEST (string_form_of_our_id)
     //  Both official SDK clients take "1" as the answer to request 1.
     mcpact_runtime_t *runtime;
     mcpact_session_t *session;
-    mcpact_agent_t *agent = s_agent_on (
-        &runtime, &session, "--reply", "initialize",
+    mcpact_agent_t *agent = ru_agent_on (
+        &runtime, &session, "raw", "--reply", "initialize",
         "{\"jsonrpc\":\"2.0\",\"id\":\"$ID\",\"result\":" INIT_RESULT "}", "--reply", "tools/call",
         "{\"jsonrpc\":\"2.0\",\"id\":\"$ID\",\"result\":{\"content\":"
         "[{\"type\":\"text\",\"text\":\"by string id\"}]}}",
@@ -241,8 +223,8 @@ TEST (ids_matched_exactly)
     //  sign. Only the exact answer may be taken.
     mcpact_runtime_t *runtime;
     mcpact_session_t *session;
-    mcpact_agent_t *agent = s_agent_on (
-        &runtime, &session, "--reply", "tools/call",
+    mcpact_agent_t *agent = ru_agent_on (
+        &runtime, &session, "raw", "--reply", "tools/call",
         "{\"jsonrpc\":\"2.0\",\"id\":$ID64,\"result\":{\"content\":[{\"type\":\"text\",\"text\":"
         "\"hijacked by 2^64\"}]}}\n"
         "{\"jsonrpc\":\"2.0\",\"id\":\"0$ID\",\"result\":{\"content\":[{\"type\":\"text\","
@@ -266,8 +248,8 @@ TEST (batch_on_stdio)
     //  notification and the answer to a call, in one line.
     mcpact_runtime_t *runtime;
     mcpact_session_t *session;
-    mcpact_agent_t *agent = s_agent_on (
-        &runtime, &session, "--reply", "initialize",
+    mcpact_agent_t *agent = ru_agent_on (
+        &runtime, &session, "raw", "--reply", "initialize",
         "[{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":" INIT_RESULT "}]", "--reply", "tools/call",
         " [ {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{\"level\":"
         "\"info\",\"data\":\"x\"}} , " CALL_ANSWER ("from a batch") " ] ",
@@ -287,10 +269,10 @@ TEST (log_quotes_end_at_the_line)
     mcpact_runtime_t *runtime;
     mcpact_session_t *session;
     mcpact_agent_t *agent =
-        s_agent_on (&runtime, &session, "--reply", "initialize",
-                    "NOISE-1 \x1b[31mstarting\x1b[0m up\n"
-                    "{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":" INIT_RESULT "}",
-                    NULL);
+        ru_agent_on (&runtime, &session, "raw", "--reply", "initialize",
+                     "NOISE-1 \x1b[31mstarting\x1b[0m up\n"
+                     "{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":" INIT_RESULT "}",
+                     NULL);
     char *names = ru_tool_names (agent);
     CHECK (strstr (names, "echo") != NULL);
     free (names);
@@ -324,7 +306,7 @@ TEST (no_content_only_when_none_came)
         mcpact_runtime_t *runtime;
         mcpact_session_t *session;
         mcpact_agent_t *agent =
-            s_agent_on (&runtime, &session, "--reply", "tools/call", answer, NULL);
+            ru_agent_on (&runtime, &session, "raw", "--reply", "tools/call", answer, NULL);
         mcpact_result_t *result = mcpact_agent_call (agent, "echo", "{\"message\":\"m\"}", 10000);
         CHECK_MSG (mcpact_result_status (result) == cases[i].status, "%s: %s", cases[i].result,
                    mcpact_status_name (mcpact_result_status (result)));
@@ -341,7 +323,8 @@ TEST (slow_start_within_the_default_timeout)
     //  anything; the defaults wait for it.
     mcpact_runtime_t *runtime;
     mcpact_session_t *session;
-    mcpact_agent_t *agent = s_agent_on (&runtime, &session, "--init-delay-ms", "6000", NULL);
+    mcpact_agent_t *agent =
+        ru_agent_on (&runtime, &session, "raw", "--init-delay-ms", "6000", NULL);
     RU_CALL_IS (agent, "echo", "{\"message\":\"came up\"}", "came up");
     ru_teardown (&agent, &session, &runtime);
 }
@@ -388,8 +371,8 @@ TEST (oversized_answer_fails_its_call)
     for (size_t i = 0; i < 2; i++) {
         mcpact_runtime_t *runtime;
         mcpact_session_t *session;
-        mcpact_agent_t *agent = s_agent_on (&runtime, &session, "--pad", "67108900", "--reply",
-                                            "tools/call", answers[i], NULL);
+        mcpact_agent_t *agent = ru_agent_on (&runtime, &session, "raw", "--pad", "67108900",
+                                             "--reply", "tools/call", answers[i], NULL);
         ru_watchdog_arm (50, "the answer to an oversized call");
         mcpact_result_t *result = mcpact_agent_call (agent, "echo", "{\"message\":\"m\"}", 60000);
         ru_watchdog_disarm ();
@@ -499,8 +482,8 @@ TEST (server_bytes_outside_json_are_text)
     //  anything: the status stays JSON, with U+FFFD for what is not UTF-8.
     mcpact_runtime_t *runtime;
     mcpact_session_t *session;
-    mcpact_agent_t *agent =
-        s_agent_on (&runtime, &session, "--stderr", "caf\xe9 \xff\xfe ok \xe2\x82\xac\n", NULL);
+    mcpact_agent_t *agent = ru_agent_on (&runtime, &session, "raw", "--stderr",
+                                         "caf\xe9 \xff\xfe ok \xe2\x82\xac\n", NULL);
     json_t *status = ru_json_take (mcpact_agent_status (agent));
     const char *tail = ru_str (ru_named (status, "raw"), "stderr");
     CHECK_MSG (tail && strstr (tail, "caf\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd ok \xe2\x82\xac"),
@@ -537,8 +520,8 @@ TEST (deep_nesting_read)
                      deep) > 0);
     mcpact_runtime_t *runtime;
     mcpact_session_t *session;
-    mcpact_agent_t *agent = s_agent_on (&runtime, &session, "--reply", "tools/call", call,
-                                        "--reply", "tools/list", list, NULL);
+    mcpact_agent_t *agent = ru_agent_on (&runtime, &session, "raw", "--reply", "tools/call", call,
+                                         "--reply", "tools/list", list, NULL);
     char *names = ru_tool_names (agent);
     CHECK_STR (names, "echo,add");
     free (names);
@@ -569,7 +552,7 @@ TEST (unreadable_answer_fails_its_call_at_once)
         mcpact_runtime_t *runtime;
         mcpact_session_t *session;
         mcpact_agent_t *agent =
-            s_agent_on (&runtime, &session, "--reply", "tools/call", answers[i], NULL);
+            ru_agent_on (&runtime, &session, "raw", "--reply", "tools/call", answers[i], NULL);
         ru_watchdog_arm (20, "the answer to a call with an unreadable answer");
         mcpact_result_t *result =
             ru_call_fails (agent, "echo", "{\"message\":\"m\"}", 60000, MCPACT_ERR_PROTOCOL);
@@ -597,7 +580,7 @@ TEST (pagination_ends_as_sdks_end_it)
         mcpact_runtime_t *runtime;
         mcpact_session_t *session;
         mcpact_agent_t *agent =
-            s_agent_on (&runtime, &session, "--reply", "tools/list", lists[i], NULL);
+            ru_agent_on (&runtime, &session, "raw", "--reply", "tools/list", lists[i], NULL);
         char *names = ru_tool_names (agent);
         CHECK_STR (names, "echo");
         free (names);
@@ -616,8 +599,8 @@ TEST (server_requests_answered_with_their_own_id)
     unlink (log);
     mcpact_runtime_t *runtime;
     mcpact_session_t *session;
-    mcpact_agent_t *agent = s_agent_on (
-        &runtime, &session, "--input-log", log, "--reply", "tools/call",
+    mcpact_agent_t *agent = ru_agent_on (
+        &runtime, &session, "raw", "--input-log", log, "--reply", "tools/call",
         "{\"jsonrpc\":\"2.0\",\"id\":1e2,\"method\":\"ping\"}\n"
         "{\"jsonrpc\":\"2.0\",\"id\":-0,\"method\":\"roots/list\"}\n" CALL_ANSWER ("pinged"),
         NULL);
@@ -649,12 +632,12 @@ TEST (progress_token_in_string_form)
     mcpact_runtime_t *runtime;
     mcpact_session_t *session;
     mcpact_agent_t *agent =
-        s_agent_on (&runtime, &session, "--reply", "tools/call",
-                    "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{"
-                    "\"progressToken\":\"$ID\",\"progress\":1,\"total\":2}}\n"
-                    "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{"
-                    "\"progressToken\":$ID,\"progress\":2,\"total\":2}}\n" CALL_ANSWER ("done"),
-                    NULL);
+        ru_agent_on (&runtime, &session, "raw", "--reply", "tools/call",
+                     "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{"
+                     "\"progressToken\":\"$ID\",\"progress\":1,\"total\":2}}\n"
+                     "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{"
+                     "\"progressToken\":$ID,\"progress\":2,\"total\":2}}\n" CALL_ANSWER ("done"),
+                     NULL);
     mcpact_caller_t *caller = mcpact_caller_new (agent);
     int updates = 0;
     mcpact_caller_set_progress (caller, s_count_progress, &updates);
