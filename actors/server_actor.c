@@ -1070,13 +1070,13 @@ s_lane_calls (self_t *self, bool failed)
 static char *
 s_status_json (self_t *self)
 {
-    json_t *status = json_pack (
-        "{s:s,s:s,s:s,s:i,s:I,s:I,s:i,s:s}", "name", self->config->name, "transport",
-        server_config_transport_name (server_config_transport (self->config)), "state",
-        s_state_names[self->state], "tools", (int) json_array_size (self->tools), "calls",
-        (json_int_t) (self->calls_total + s_lane_calls (self, false)), "errors",
-        (json_int_t) (self->errors_total + s_lane_calls (self, true)),
-        "restarts", (int) self->restarts, "endpoint", self->endpoint);
+    json_t *status =
+        json_pack ("{s:s,s:s,s:s,s:i,s:I,s:I,s:i,s:s}", "name", self->config->name, "transport",
+                   server_config_transport_name (server_config_transport (self->config)), "state",
+                   s_state_names[self->state], "tools", (int) json_array_size (self->tools),
+                   "calls", (json_int_t) (self->calls_total + s_lane_calls (self, false)), "errors",
+                   (json_int_t) (self->errors_total + s_lane_calls (self, true)), "restarts",
+                   (int) self->restarts, "endpoint", self->endpoint);
     if (self->error && self->state != S_READY)
         json_object_set_new (status, "error", json_string (self->error));
     if (self->protocol)
