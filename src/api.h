@@ -1,8 +1,8 @@
 /*  =========================================================================
     api - what the host-side API objects share between their files
 
-    The runtime, session and agent objects (runtime.c) and the callers and
-    results (caller.c). Host-side only: these objects are used by host
+    The runtime, session and agent objects (runtime.c), which make callers
+    (caller.h) for their calls. Host-side only: these objects are used by host
     threads; each guards its own state with its own lock, and talks to its
     actor over that actor's pipe under that lock.
     =========================================================================
@@ -15,6 +15,7 @@
 
 #include "actor.h"
 #include "agent_actor.h"
+#include "caller.h"
 #include "catalog.h"
 #include "config.h"
 
@@ -69,21 +70,5 @@ atomic_uint *api_ids (void);
 
 //  Starts the agent if it has not; returns its report (owned by agent).
 const char *agent_ensure_started (mcpact_agent_t *self);
-
-//  Callers: made and destroyed by the agent's pool too.
-mcpact_caller_t *caller_new (mcpact_agent_t *agent);
-
-//  One blocking call on an idle caller; the result's id is 0.
-mcpact_result_t *caller_call (mcpact_caller_t *self, const char *tool, const char *args_json,
-                              int timeout_ms);
-
-//  Sends "verb call_id" (STATUS, RELOAD) to an actor; returns the id to
-//  wait for, or -1. The answer is a result whose JSON is the raw payload;
-//  it times out after timeout_ms (0: a default of 10 s).
-int64_t caller_verb_send (mcpact_caller_t *self, const char *endpoint, const char *verb,
-                          int timeout_ms);
-
-//  A result made here (an error that never left the host).
-mcpact_result_t *result_error (int64_t id, mcpact_status_t status, const char *message);
 
 #endif

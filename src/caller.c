@@ -17,7 +17,9 @@
     =========================================================================
 */
 
-#include "api.h"
+#include "caller.h"
+
+#include "actor.h"
 
 #include "idmap.h"
 #include "lane.h"
@@ -29,6 +31,7 @@
 #include <czmq.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 
 //  The caller's own deadline is the call's timeout plus this.
 #define CALLER_GRACE_MS 2000
@@ -59,7 +62,7 @@ typedef struct {
 } s_peer_t;
 
 struct _mcpact_caller_t {
-    mcpact_agent_t *agent;             //  whose catalog routes the calls
+    catalog_slot_t *slot;              //  the catalogs that route the calls
     zsock_t *sock;                     //  ROUTER
     zhashx_t *peers;                   //  endpoint -> s_peer_t, connected to
     uint64_t next_id;                  //  call ids
@@ -245,12 +248,12 @@ mcpact_status_name (mcpact_status_t status)
 //  Callers
 
 mcpact_caller_t *
-caller_new (mcpact_agent_t *agent)
+caller_new (catalog_slot_t *slot)
 {
     mcpact_caller_t *self = (mcpact_caller_t *) calloc (1, sizeof (mcpact_caller_t));
     if (!self)
         return NULL;
-    self->agent = agent;
+    self->slot = slot;
     self->sock = zsock_new (ZMQ_ROUTER);
     self->peers = zhashx_new ();
     self->ready = zlistx_new ();
@@ -261,22 +264,14 @@ caller_new (mcpact_agent_t *agent)
         return NULL;
     }
     char routing_id[32];
-    snprintf (routing_id, sizeof routing_id, "caller-%u", api_next_id ());
+    static atomic_uint next_caller;
+    snprintf (routing_id, sizeof routing_id, "caller-%u", atomic_fetch_add (&next_caller, 1) + 1);
     zmq_setsockopt (zsock_resolve (self->sock), ZMQ_ROUTING_ID, routing_id, strlen (routing_id));
     //  A send to an actor we are not connected to must fail, not vanish.
     zsock_set_router_mandatory (self->sock, 1);
     zsock_set_rcvhwm (self->sock, 0);
     zsock_set_sndhwm (self->sock, 10000);
     return self;
-}
-
-mcpact_caller_t *
-mcpact_caller_new (mcpact_agent_t *agent)
-{
-    if (!agent)
-        return NULL;
-    agent_ensure_started (agent);
-    return caller_new (agent);
 }
 
 static void
@@ -465,7 +460,7 @@ s_call_send (mcpact_caller_t *self, const char *tool, const char *args_json, int
         s_queue_error (self, id, MCPACT_ERR_UNKNOWN_TOOL, "no tool name given");
         return -1;
     }
-    catalog_t *catalog = catalog_slot_get (&self->agent->slot);
+    catalog_t *catalog = catalog_slot_get (self->slot);
     const catalog_entry_t *entry = catalog_lookup (catalog, tool);
     char message[512];
     if (!entry) {
@@ -695,7 +690,7 @@ s_lane_call (mcpact_caller_t *self, const char *tool, const char *args_json, int
     *id = 0;
     if (!tool || self->progress || zlistx_size (self->ready) || self->pending.size)
         return NULL;
-    catalog_t *catalog = catalog_slot_get (&self->agent->slot);
+    catalog_t *catalog = catalog_slot_get (self->slot);
     const catalog_entry_t *entry = catalog_lookup (catalog, tool);
     s_peer_t *peer = entry ? (s_peer_t *) zhashx_lookup (self->peers, entry->endpoint) : NULL;
     const char *args = args_json ? args_json : "{}";

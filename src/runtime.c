@@ -679,13 +679,22 @@ mcpact_agent_tool_count (mcpact_agent_t *self)
     return count;
 }
 
+mcpact_caller_t *
+mcpact_caller_new (mcpact_agent_t *agent)
+{
+    if (!agent)
+        return NULL;
+    agent_ensure_started (agent);
+    return caller_new (&agent->slot);
+}
+
 static mcpact_caller_t *
 s_pool_take (mcpact_agent_t *self)
 {
     pthread_mutex_lock (&self->lock);
     mcpact_caller_t *caller = self->pool_count ? self->pool[--self->pool_count] : NULL;
     pthread_mutex_unlock (&self->lock);
-    return caller ? caller : caller_new (self);
+    return caller ? caller : caller_new (&self->slot);
 }
 
 static void

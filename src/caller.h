@@ -1,0 +1,36 @@
+/*  =========================================================================
+    caller - calls from one host thread, straight to the owning actor
+
+    What the API objects (runtime.c) need of callers and results beyond the
+    public API: a caller reads the catalog through the slot it is given and
+    knows nothing of agents or sessions, so that this layer depends on the
+    catalog, the wire and the lanes alone. Threading: a caller belongs to one
+    thread at a time (see caller.c).
+    =========================================================================
+*/
+
+#ifndef MCPACT_CALLER_H_INCLUDED
+#define MCPACT_CALLER_H_INCLUDED
+
+#include "mcpact.h"
+
+#include "catalog.h"
+
+//  A caller routing by the catalogs published in `slot`, which must
+//  outlive it. NULL on out of memory.
+mcpact_caller_t *caller_new (catalog_slot_t *slot);
+
+//  One blocking call on an idle caller; the result's id is 0.
+mcpact_result_t *caller_call (mcpact_caller_t *self, const char *tool, const char *args_json,
+                              int timeout_ms);
+
+//  Sends "verb call_id" (STATUS, RELOAD) to an actor; returns the id to
+//  wait for, or -1. The answer is a result whose JSON is the raw payload;
+//  it times out after timeout_ms (0: a default of 10 s).
+int64_t caller_verb_send (mcpact_caller_t *self, const char *endpoint, const char *verb,
+                          int timeout_ms);
+
+//  A result made here (an error that never left the host).
+mcpact_result_t *result_error (int64_t id, mcpact_status_t status, const char *message);
+
+#endif
