@@ -12,7 +12,7 @@
     =========================================================================
 */
 
-#include "formats.h"
+#include "provider.h"
 
 #include "formats_json.h"
 #include "formats_names.h"
@@ -34,12 +34,11 @@
 //  for the LLM to correct a typo, not so many that it floods its context.
 #define UNKNOWN_TOOL_LIST_MAX 24
 
-//  OpenAI's longest function description, in characters
-#define DESCRIPTION_MAX_OPENAI 1024
-
-static const char *s_format_names[] = { "mcp", "openai", "openai-responses", "anthropic",
-                                        "gemini" };
-#define FORMAT_COUNT (sizeof s_format_names / sizeof s_format_names[0])
+//  The providers, in mcpact_format_t's order.
+static const formats_provider_t *s_providers[] = { &formats_mcp, &formats_openai,
+                                                   &formats_openai_responses, &formats_anthropic,
+                                                   &formats_gemini };
+#define FORMAT_COUNT (sizeof s_providers / sizeof s_providers[0])
 
 //  --------------------------------------------------------------------------
 //  Small helpers
@@ -48,6 +47,13 @@ static bool
 s_valid_format (mcpact_format_t format)
 {
     return (unsigned) format < FORMAT_COUNT;
+}
+
+//  The provider of a valid `format`.
+static const formats_provider_t *
+s_provider (mcpact_format_t format)
+{
+    return s_providers[format];
 }
 
 //  True if the array of strings `list` holds `name`.
@@ -82,14 +88,14 @@ s_blank (const char *text)
 const char *
 mcpact_format_name (mcpact_format_t format)
 {
-    return s_valid_format (format) ? s_format_names[format] : "unknown";
+    return s_valid_format (format) ? s_providers[format]->name : "unknown";
 }
 
 int
 mcpact_format_from_name (const char *name)
 {
     for (size_t index = 0; name && index < FORMAT_COUNT; index++)
-        if (streq (name, s_format_names[index]))
+        if (streq (name, s_providers[index]->name))
             return (int) index;
     return -1;
 }
@@ -139,16 +145,6 @@ formats_gemini_schema (json_t *schema)
 //  --------------------------------------------------------------------------
 //  Tools
 
-//  The schema form `format` declares a tool's parameters in (OpenAI's
-//  strict mode aside, which a flag asks for).
-static formats_schema_t
-s_subset (mcpact_format_t format)
-{
-    return format == MCPACT_FORMAT_ANTHROPIC ? FORMATS_SCHEMA_ANTHROPIC
-           : format == MCPACT_FORMAT_GEMINI  ? FORMATS_SCHEMA_GEMINI
-                                             : FORMATS_SCHEMA_JSON;
-}
-
 //  What a tool says it does: its description, else its title.
 static const char *
 s_tool_description (json_t *tool)
@@ -159,18 +155,6 @@ s_tool_description (json_t *tool)
     if (!text || !*text)
         text = formats_str (json_object_get (tool, "annotations"), "title");
     return text && *text ? text : NULL;
-}
-
-//  The longest tool description `format` takes, in characters; 0: no
-//  limit is known. OpenAI refuses a longer one with the whole request
-//  ("string_above_max_length": "Expected a string with maximum length
-//  1024"); Anthropic and Gemini document no limit.
-static size_t
-s_description_max (mcpact_format_t format)
-{
-    return format == MCPACT_FORMAT_OPENAI || format == MCPACT_FORMAT_OPENAI_RESPONSES
-               ? DESCRIPTION_MAX_OPENAI
-               : 0;
 }
 
 //  The number of bytes of the UTF-8 `text` (`size` bytes) that hold its
@@ -227,23 +211,16 @@ s_described (json_t *tool, const char *note, size_t max)
                 : formats_printf ("%.*s%s", (int) keep, description, ellipsis);
 }
 
-//  One tool as `format` declares it; NULL for a tool without a name.
-static json_t *
-s_tool_as (json_t *tool, mcpact_format_t format, int flags)
+bool
+formats_declare (const formats_provider_t *provider, json_t *tool, int flags,
+                 formats_declaration_t *declaration)
 {
-    const char *name = formats_str (tool, "name");
-    if (!name)
-        return NULL;
-    if (format == MCPACT_FORMAT_MCP) {
-        //  As the server gave it, less what says where it comes from
-        json_t *out = json_copy (tool);
-        json_object_del (out, "_mcpact");
-        json_object_set_new (out, "inputSchema", formats_input_schema (tool));
-        return out;
-    }
+    memset (declaration, 0, sizeof *declaration);
+    declaration->name = formats_str (tool, "name");
+    if (!declaration->name)
+        return false;
     json_t *input = json_object_get (tool, "inputSchema");
-    bool strict = (flags & MCPACT_FORMAT_STRICT) &&
-                  (format == MCPACT_FORMAT_OPENAI || format == MCPACT_FORMAT_OPENAI_RESPONSES);
+    bool strict = (flags & MCPACT_FORMAT_STRICT) && provider->strict;
     char *note = NULL;
     json_t *schema = NULL;
     if (strict) {
@@ -253,41 +230,20 @@ s_tool_as (json_t *tool, mcpact_format_t format, int flags)
         strict = schema != NULL;
     }
     if (!schema)
-        schema = formats_schema (input, s_subset (format), &note);
-    char *description = s_described (tool, note, s_description_max (format));
+        schema = formats_schema (input, provider->schema, &note);
+    declaration->description = s_described (tool, note, provider->description_max);
+    declaration->schema = schema;
+    declaration->strict = strict;
     free (note);
-    json_t *out = NULL;
-    switch (format) {
-    case MCPACT_FORMAT_OPENAI: {
-        json_t *function = json_pack ("{s:s, s:s*, s:O}", "name", name, "description", description,
-                                      "parameters", schema);
-        if (strict)
-            json_object_set_new (function, "strict", json_true ());
-        out = json_pack ("{s:s, s:o}", "type", "function", "function", function);
-        break;
-    }
-    case MCPACT_FORMAT_OPENAI_RESPONSES:
-        //  Responses takes an absent "strict" as true, and would then
-        //  refuse every schema that is not strict-compatible: say it
-        out = json_pack ("{s:s, s:s, s:s*, s:O, s:b}", "type", "function", "name", name,
-                         "description", description, "parameters", schema, "strict", strict);
-        break;
-    case MCPACT_FORMAT_ANTHROPIC:
-        out = json_pack ("{s:s, s:s*, s:O}", "name", name, "description", description,
-                         "input_schema", schema);
-        break;
-    case MCPACT_FORMAT_GEMINI:
-        //  No schema: no parameters, which Gemini wants left out
-        out = json_pack ("{s:s, s:s*}", "name", name, "description", description);
-        if (schema)
-            json_object_set (out, "parameters", schema);
-        break;
-    default:
-        break;
-    }
-    free (description);
-    json_decref (schema);
-    return out;
+    return true;
+}
+
+void
+formats_declaration_free (formats_declaration_t *declaration)
+{
+    free (declaration->description);
+    json_decref (declaration->schema);
+    memset (declaration, 0, sizeof *declaration);
 }
 
 json_t *
@@ -295,19 +251,16 @@ formats_tools (json_t *tools, mcpact_format_t format, int flags)
 {
     if (!s_valid_format (format) || !json_is_array (tools))
         return NULL;
+    const formats_provider_t *provider = s_provider (format);
     json_t *converted = json_array ();
     size_t index;
     json_t *tool;
     json_array_foreach (tools, index, tool) {
-        json_t *one = s_tool_as (tool, format, flags);
+        json_t *one = provider->tool (provider, tool, flags);
         if (one)
             json_array_append_new (converted, one);
     }
-    //  Gemini groups function declarations in one Tool; with none there
-    //  is nothing to declare, and an empty group is no use to send
-    if (format == MCPACT_FORMAT_GEMINI && json_array_size (converted) > 0)
-        return json_pack ("[{s:o}]", "functionDeclarations", converted);
-    return converted;
+    return provider->tools ? provider->tools (converted) : converted;
 }
 
 //  --------------------------------------------------------------------------
@@ -322,9 +275,8 @@ formats_call_reset (formats_call_t *call)
     memset (call, 0, sizeof *call);
 }
 
-//  A call id: a string, or a number some proxies send.
-static char *
-s_call_id (json_t *value)
+char *
+formats_call_id (json_t *value)
 {
     if (json_is_string (value))
         return strdup (json_string_value (value));
@@ -333,9 +285,8 @@ s_call_id (json_t *value)
     return NULL;
 }
 
-//  Checks that `object`'s "type", if it has one, is `expected`.
-static char *
-s_type_problem (json_t *object, const char *expected, const char *what)
+char *
+formats_type_problem (json_t *object, const char *expected, const char *what)
 {
     const char *type = formats_str (object, "type");
     if (!type || streq (type, expected))
@@ -359,44 +310,14 @@ formats_call_parse (mcpact_format_t format, const char *text, formats_call_t *ca
         json_decref (object);
         return -1;
     }
-    //  Where each provider keeps the id, the name and the arguments
-    json_t *holder = object; //  the object with "name" and the arguments
+    //  Where the provider keeps the id, the name and the arguments
     const char *args_key = "arguments";
-    switch (format) {
-    case MCPACT_FORMAT_OPENAI:
-        call->id = s_call_id (json_object_get (object, "id"));
-        *error = s_type_problem (object, "function", "an OpenAI function tool call");
-        holder = json_object_get (object, "function");
-        if (!*error && !json_is_object (holder))
-            *error = strdup ("the tool call has no \"function\" object");
-        break;
-    case MCPACT_FORMAT_OPENAI_RESPONSES:
-        call->id = s_call_id (json_object_get (object, "call_id"));
-        *error = s_type_problem (object, "function_call", "a Responses function_call item");
-        break;
-    case MCPACT_FORMAT_ANTHROPIC:
-        call->id = s_call_id (json_object_get (object, "id"));
-        *error = s_type_problem (object, "tool_use", "an Anthropic tool_use block");
-        args_key = "input";
-        break;
-    case MCPACT_FORMAT_GEMINI:
-        //  A whole part {"functionCall": {...}}, or the call itself
-        if (json_is_object (json_object_get (object, "functionCall")))
-            holder = json_object_get (object, "functionCall");
-        else if (json_is_object (json_object_get (object, "function_call")))
-            holder = json_object_get (object, "function_call");
-        call->id = s_call_id (json_object_get (holder, "id"));
-        args_key = "args";
-        break;
-    case MCPACT_FORMAT_MCP:
-        //  tools/call params, or the whole request
-        if (json_is_object (json_object_get (object, "params")))
-            holder = json_object_get (object, "params");
-        break;
-    default:
+    bool args_text = false;
+    json_t *holder = NULL;
+    if (s_valid_format (format))
+        holder = s_provider (format)->call (object, call, &args_key, &args_text, error);
+    else
         *error = formats_printf ("unknown format %d", (int) format);
-        break;
-    }
     if (!*error) {
         const char *name = formats_str (holder, "name");
         if (name && *name)
@@ -408,8 +329,7 @@ formats_call_parse (mcpact_format_t format, const char *text, formats_call_t *ca
         //  Arguments as text, which is how OpenAI sends them; the others'
         //  objects are written out so that one check reads them all
         json_t *args = json_object_get (holder, args_key);
-        bool as_text = format == MCPACT_FORMAT_OPENAI || format == MCPACT_FORMAT_OPENAI_RESPONSES;
-        if (as_text && json_is_string (args))
+        if (args_text && json_is_string (args))
             call->args = strdup (json_string_value (args));
         else if (args && !json_is_null (args))
             call->args = json_dumps (args, JSON_COMPACT | JSON_ENCODE_ANY);
@@ -706,7 +626,9 @@ formats_call_args (json_t *tools, mcpact_format_t format, const char *name, cons
     //  provider's form gave properties are mapped back on the way
     json_t *schema = json_object_get (tool, "inputSchema");
     json_t *normal = formats_schema (schema, FORMATS_SCHEMA_JSON, NULL);
-    json_t *renames = tool ? formats_names_back (schema, s_subset (format)) : NULL;
+    json_t *renames = tool && s_valid_format (format)
+                          ? formats_names_back (schema, s_provider (format)->schema)
+                          : NULL;
     s_fix_object (args, normal, normal, renames, 0);
     json_decref (renames);
     json_decref (normal);
@@ -779,26 +701,6 @@ s_media (json_t *item, const char **mime, const char **data)
     return MEDIA_NONE;
 }
 
-//  True if `format` takes this media inline in a tool result. Only images
-//  of the types each provider documents go; the rest become notes.
-static bool
-s_carries (mcpact_format_t format, media_t media, const char *mime)
-{
-    if (media != MEDIA_IMAGE || !mime)
-        return false;
-    bool png_jpeg_webp =
-        streq (mime, "image/png") || streq (mime, "image/jpeg") || streq (mime, "image/webp");
-    switch (format) {
-    case MCPACT_FORMAT_ANTHROPIC:
-    case MCPACT_FORMAT_OPENAI_RESPONSES:
-        return png_jpeg_webp || streq (mime, "image/gif");
-    case MCPACT_FORMAT_GEMINI:
-        return png_jpeg_webp;
-    default:
-        return false;
-    }
-}
-
 //  The text item that stands in for a media item: what it was and that
 //  the data is elsewhere, never the data itself (base64 in a text costs
 //  the LLM thousands of tokens and tells it nothing).
@@ -827,40 +729,21 @@ s_reference_text (json_t *items)
     return json_dumps (items, JSON_COMPACT);
 }
 
-//  A provider's text part.
-static json_t *
-s_text_part (mcpact_format_t format, const char *text)
-{
-    return json_pack ("{s:s, s:s?}", "type",
-                      format == MCPACT_FORMAT_OPENAI_RESPONSES ? "input_text" : "text", "text",
-                      text);
-}
-
-//  A provider's image part for base64 `data` of type `mime`.
-static json_t *
-s_image_part (mcpact_format_t format, const char *mime, const char *data)
-{
-    if (format == MCPACT_FORMAT_ANTHROPIC)
-        return json_pack ("{s:s, s:{s:s, s:s, s:s}}", "type", "image", "source", "type", "base64",
-                          "media_type", mime, "data", data);
-    if (format == MCPACT_FORMAT_GEMINI)
-        return json_pack ("{s:{s:s, s:s}}", "inlineData", "mimeType", mime, "data", data);
-    char *url = formats_printf ("data:%s;base64,%s", mime, data);
-    json_t *part = json_pack ("{s:s, s:s?}", "type", "input_image", "image_url", url);
-    free (url);
-    return part;
-}
-
-//  Moves the text-like items gathered so far into `parts` as one text part.
-static void
-s_flush_run (mcpact_format_t format, json_t *run, json_t *parts)
+void
+formats_flush_run (const formats_provider_t *provider, json_t *run, json_t *parts)
 {
     if (json_array_size (run) == 0)
         return;
     char *text = s_reference_text (run);
-    json_array_append_new (parts, s_text_part (format, text));
+    json_array_append_new (parts, provider->text_part (text));
     free (text);
     json_array_clear (run);
+}
+
+char *
+formats_error_prefixed (const char *text)
+{
+    return formats_printf ("Error: %s", text);
 }
 
 //  What the LLM reads of a failed call: the text the tool reported, else
@@ -897,49 +780,13 @@ s_error_text (json_t *result, mcpact_status_t status, const char *error)
                                              : mcpact_status_name (status));
 }
 
-//  The provider's message for a failed call.
-static json_t *
-s_error_message (mcpact_format_t format, json_t *result, const char *text, const char *call_id,
-                 const char *tool)
-{
-    char *prefixed = formats_printf ("Error: %s", text);
-    json_t *message = NULL;
-    switch (format) {
-    case MCPACT_FORMAT_MCP:
-        if (json_is_true (json_object_get (result, "isError")))
-            message = json_incref (result);
-        else
-            message = json_pack ("{s:[{s:s, s:s}], s:b}", "content", "type", "text", "text", text,
-                                 "isError", 1);
-        break;
-    case MCPACT_FORMAT_OPENAI:
-        message = json_pack ("{s:s, s:s, s:s?}", "role", "tool", "tool_call_id", call_id, "content",
-                             prefixed);
-        break;
-    case MCPACT_FORMAT_OPENAI_RESPONSES:
-        message = json_pack ("{s:s, s:s, s:s?}", "type", "function_call_output", "call_id", call_id,
-                             "output", prefixed);
-        break;
-    case MCPACT_FORMAT_ANTHROPIC:
-        message =
-            json_pack ("{s:s, s:s, s:[{s:s, s:s}], s:b}", "type", "tool_result", "tool_use_id",
-                       call_id, "content", "type", "text", "text", text, "is_error", 1);
-        break;
-    case MCPACT_FORMAT_GEMINI:
-        message = json_pack ("{s:{s:s, s:{s:s}}}", "functionResponse", "name", tool, "response",
-                             "error", text);
-        break;
-    }
-    free (prefixed);
-    return message;
-}
-
 json_t *
 formats_result (mcpact_format_t format, const char *result_json, mcpact_status_t status,
                 const char *error, const char *call_id, const char *tool)
 {
     if (!s_valid_format (format))
         return NULL;
+    const formats_provider_t *provider = s_provider (format);
     if (!call_id)
         call_id = "";
     if (!tool)
@@ -964,93 +811,48 @@ formats_result (mcpact_format_t format, const char *result_json, mcpact_status_t
     json_t *message = NULL;
     if (failed) {
         char *text = s_error_text (result, status, error);
-        message = s_error_message (format, result, text ? text : "error", call_id, tool);
+        message = provider->error (result, text ? text : "error", call_id, tool);
         free (text);
-    } else if (format == MCPACT_FORMAT_MCP)
+    } else if (!provider->result)
         message = json_incref (result);
     else {
         //  Text-like items gather in runs; media the provider takes goes
-        //  between them as its own parts, media it does not take becomes
-        //  a note in the run
-        json_t *run = json_array ();
-        json_t *parts = json_array ();
-        json_t *media_parts = json_array (); //  Gemini's, beside the response
-        size_t carried = 0;                  //  media items sent as parts
+        //  between them as its own parts (or beside the response, with a
+        //  mark where it was), media it does not take becomes a note in
+        //  the run
+        formats_output_t output = { content,       structured,    NULL, json_array (),
+                                    json_array (), json_array (), 0 };
         size_t index;
         json_t *item;
         json_array_foreach (content, index, item) {
             const char *mime, *data;
             media_t media = s_media (item, &mime, &data);
             if (media == MEDIA_NONE)
-                json_array_append (run, item);
-            else if (s_carries (format, media, mime)) {
-                json_t *part = s_image_part (format, mime, data);
-                carried++;
-                if (format == MCPACT_FORMAT_GEMINI) {
-                    //  Gemini's parts go beside the response: leave a mark
-                    //  where the image was
-                    json_array_append_new (run, s_media_note (item, media, mime, data, true));
-                    json_array_append_new (media_parts, part);
+                json_array_append (output.run, item);
+            else if (media == MEDIA_IMAGE && mime && provider->carries (mime)) {
+                json_t *part = provider->image_part (mime, data);
+                output.carried++;
+                if (provider->media_beside) {
+                    json_array_append_new (output.run,
+                                           s_media_note (item, media, mime, data, true));
+                    json_array_append_new (output.media_parts, part);
                 } else {
-                    s_flush_run (format, run, parts);
-                    json_array_append_new (parts, part);
+                    formats_flush_run (provider, output.run, output.parts);
+                    json_array_append_new (output.parts, part);
                 }
             } else
-                json_array_append_new (run, s_media_note (item, media, mime, data, false));
+                json_array_append_new (output.run, s_media_note (item, media, mime, data, false));
         }
         //  The text when there is no content but structured content
         char *text = json_array_size (content) > 0
-                         ? s_reference_text (run)
+                         ? s_reference_text (output.run)
                          : json_dumps (structured, JSON_COMPACT | JSON_ENCODE_ANY);
-        switch (format) {
-        case MCPACT_FORMAT_OPENAI:
-            message = json_pack ("{s:s, s:s, s:s?}", "role", "tool", "tool_call_id", call_id,
-                                 "content", text);
-            break;
-        case MCPACT_FORMAT_OPENAI_RESPONSES:
-            if (carried == 0)
-                message = json_pack ("{s:s, s:s, s:s?}", "type", "function_call_output", "call_id",
-                                     call_id, "output", text);
-            else {
-                s_flush_run (format, run, parts);
-                message = json_pack ("{s:s, s:s, s:O}", "type", "function_call_output", "call_id",
-                                     call_id, "output", parts);
-            }
-            break;
-        case MCPACT_FORMAT_ANTHROPIC:
-            if (json_array_size (content) > 0)
-                s_flush_run (format, run, parts);
-            else
-                json_array_append_new (parts, s_text_part (format, text));
-            message = json_pack ("{s:s, s:s, s:O}", "type", "tool_result", "tool_use_id", call_id,
-                                 "content", parts);
-            break;
-        case MCPACT_FORMAT_GEMINI: {
-            //  Gemini reads a response object natively: structured content
-            //  is the output itself (its text copy, which MCP servers send
-            //  beside it, adds nothing)
-            json_t *response = structured ? json_pack ("{s:O}", "output", structured)
-                                          : json_pack ("{s:s?}", "output", text);
-            json_t *body = json_pack ("{s:s, s:o}", "name", tool, "response", response);
-            if (carried > 0)
-                json_object_set (body, "parts", media_parts);
-            message = json_pack ("{s:o}", "functionResponse", body);
-            break;
-        }
-        default:
-            break;
-        }
+        output.text = text;
+        message = provider->result (&output, call_id, tool);
         free (text);
-        json_decref (run);
-        json_decref (parts);
-        json_decref (media_parts);
-    }
-    //  Gemini's call id is optional; echo it when the call had one
-    if (format == MCPACT_FORMAT_GEMINI && *call_id) {
-        json_t *body = json_object_get (message, "functionResponse");
-        json_t *ordered = json_pack ("{s:s}", "id", call_id);
-        json_object_update (ordered, body);
-        json_object_set_new (message, "functionResponse", ordered);
+        json_decref (output.run);
+        json_decref (output.parts);
+        json_decref (output.media_parts);
     }
     json_decref (result);
     return message;
