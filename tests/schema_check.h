@@ -2,7 +2,7 @@
     schema_check - is a tool schema inside a provider's subset, and does it
     still carry every parameter?
 
-    A checker written apart from src/formats_schema.c, from the providers'
+    A checker written apart from formats/formats_schema.c, from the providers'
     documented rules (docs/formats.md): sc_subset_problem says whether a
     schema lies inside the JSON, strict, Gemini or Anthropic subset (the
     last: JSON with the property keys Anthropic takes); sc_params_problem

@@ -1,7 +1,7 @@
 /*  =========================================================================
     test_formats - tools, tool calls and results in the LLM APIs' shapes
 
-    Unit cases drive the pure conversions of src/formats.h on fixed input
+    Unit cases drive the pure conversions of formats/formats.h on fixed input
     and assert the exact JSON each provider gets: tool declarations (and
     the OpenAI strict and Gemini schema forms), the picking apart of each
     provider's tool-call object, the argument checks that answer without
