@@ -12,6 +12,8 @@
 #include "transport.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <linux/futex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,20 +202,42 @@ s_on_dropped (void *arg, const char *head, size_t head_size, const char *tail, s
 }
 
 //  Writes what is left of the request. 0, or -1 if the pipe is closed.
+//  This is the host's thread, whose signals are the host's: a write to a
+//  server that closed its stdin must not raise SIGPIPE, whose default
+//  ends the process. So SIGPIPE is blocked around the write and, if the
+//  write raised it, taken back before the mask is restored (unless one
+//  was pending already, which stays the host's).
 static int
 s_write (lane_t *self)
 {
+    if (self->written >= self->request.size)
+        return 0;
+    sigset_t pipe_only, pending, saved;
+    sigemptyset (&pipe_only);
+    sigaddset (&pipe_only, SIGPIPE);
+    sigpending (&pending);
+    bool was_pending = sigismember (&pending, SIGPIPE);
+    pthread_sigmask (SIG_BLOCK, &pipe_only, &saved);
+    int rc = 0;
     while (self->written < self->request.size) {
-        ssize_t rc = write (self->in, self->request.data + self->written,
-                            self->request.size - self->written);
-        if (rc > 0)
-            self->written += (size_t) rc;
-        else if (rc < 0 && errno == EINTR)
+        ssize_t wrote = write (self->in, self->request.data + self->written,
+                               self->request.size - self->written);
+        if (wrote > 0)
+            self->written += (size_t) wrote;
+        else if (wrote < 0 && errno == EINTR)
             continue;
-        else
-            return rc < 0 && errno == EAGAIN ? 0 : -1;
+        else {
+            rc = wrote < 0 && errno == EAGAIN ? 0 : -1;
+            if (wrote < 0 && errno == EPIPE && !was_pending) {
+                struct timespec now = { 0, 0 };
+                while (sigtimedwait (&pipe_only, NULL, &now) < 0 && errno == EINTR)
+                    ;
+            }
+            break;
+        }
     }
-    return 0;
+    pthread_sigmask (SIG_SETMASK, &saved, NULL);
+    return rc;
 }
 
 //  Reads what is there. 0, or -1 at the end of stdout or on an error.

@@ -140,6 +140,7 @@ typedef struct {
     int replies;                  //  templates given
     long pad;                     //  bytes of $PAD
     bool stop_reading;            //  stop reading stdin after tools/list
+    long close_stdin_after;       //  close stdin after this many tools/call; 0 = never
     const char *exit_unless;      //  exit 1 at once unless this file exists
     const char *stderr_text;      //  written to stderr as it is, at start
     const char *input_log;        //  every line read is appended to this file
@@ -210,6 +211,8 @@ s_usage (FILE *stream)
                      "  --exit-unless PATH           exit 1 at once unless PATH exists\n"
                      "  --stderr TEXT                write TEXT (any bytes) to stderr at start\n"
                      "  --input-log PATH             append every line read to PATH\n"
+                     "  --close-stdin-after N        close stdin after answering N tools/call,\n"
+                     "                               and stay alive\n"
                      "  --stop-reading               read nothing more after tools/list, but\n"
                      "                               stay alive\n"
                      "  --ignore-eof                 keep running after stdin EOF\n"
@@ -323,6 +326,8 @@ s_options_parse (options_t *opts, int argc, char **argv)
                 number = &opts->list_changed_burst;
             else if (streq (arg, "--pad"))
                 number = &opts->pad;
+            else if (streq (arg, "--close-stdin-after"))
+                number = &opts->close_stdin_after;
             else {
                 fprintf (stderr, "fixture: unknown switch %s\n", arg);
                 return -1;
@@ -884,9 +889,14 @@ s_self_handle_request (self_t *self, json_t *id, const char *method, json_t *par
 {
     if (s_self_reply_raw (self, id, method))
         ;
-    else if (streq (method, "tools/call"))
+    else if (streq (method, "tools/call")) {
         s_self_handle_tools_call (self, id, params);
-    else if (streq (method, "tools/list")) {
+        if (self->opts.close_stdin_after > 0 && --self->opts.close_stdin_after == 0) {
+            //  A write to our stdin now fails with EPIPE (and SIGPIPE)
+            close (STDIN_FILENO);
+            self->reading = false;
+        }
+    } else if (streq (method, "tools/list")) {
         s_self_handle_tools_list (self, id, params);
         self->reading = !self->opts.stop_reading;
     } else if (streq (method, "ping"))

@@ -318,3 +318,26 @@ TEST (one_thread_calls_more_servers_than_it_stays_connected_to)
         }
     ru_teardown (&agent, &session, &runtime);
 }
+
+TEST (server_closes_its_stdin_between_calls)
+{
+    //  The server closes its stdin after two calls and stays alive: the
+    //  third call's write on the lane fails with EPIPE, which must not
+    //  raise SIGPIPE in the calling (host) thread, whose default would end
+    //  the process. The call ends with an error instead.
+    signal (SIGPIPE, SIG_DFL);
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent =
+        ru_agent_on (&runtime, &session, "lane", "--close-stdin-after", "2", NULL);
+    //  (add, not echo: the fixture answers echo on a path of its own)
+    RU_CALL_IS (agent, "add", "{\"a\":1,\"b\":2}", "3");
+    RU_CALL_IS (agent, "add", "{\"a\":2,\"b\":2}", "4");
+    ru_watchdog_arm (30, "a call to a server that closed its stdin");
+    mcpact_result_t *result = mcpact_agent_call (agent, "add", "{\"a\":3,\"b\":2}", 5000);
+    ru_watchdog_disarm ();
+    CHECK_MSG (mcpact_result_status (result) != MCPACT_OK, "%s", mcpact_result_json (result));
+    mcpact_result_destroy (&result);
+    CHECK (s_status_number (agent, "directCalls") >= 1);
+    ru_teardown (&agent, &session, &runtime);
+}
