@@ -324,7 +324,8 @@ TEST (server_closes_its_stdin_between_calls)
     //  The server closes its stdin after two calls and stays alive: the
     //  third call's write on the lane fails with EPIPE, which must not
     //  raise SIGPIPE in the calling (host) thread, whose default would end
-    //  the process. The call ends with an error instead.
+    //  the process. The call ends with an error at once, and the server,
+    //  which can take no more requests, is restarted.
     signal (SIGPIPE, SIG_DFL);
     mcpact_runtime_t *runtime;
     mcpact_session_t *session;
@@ -334,10 +335,65 @@ TEST (server_closes_its_stdin_between_calls)
     RU_CALL_IS (agent, "add", "{\"a\":1,\"b\":2}", "3");
     RU_CALL_IS (agent, "add", "{\"a\":2,\"b\":2}", "4");
     ru_watchdog_arm (30, "a call to a server that closed its stdin");
-    mcpact_result_t *result = mcpact_agent_call (agent, "add", "{\"a\":3,\"b\":2}", 5000);
+    int64_t start = ru_now_ms ();
+    mcpact_result_t *result = mcpact_agent_call (agent, "add", "{\"a\":3,\"b\":2}", 20000);
     ru_watchdog_disarm ();
-    CHECK_MSG (mcpact_result_status (result) != MCPACT_OK, "%s", mcpact_result_json (result));
+    CHECK_MSG (mcpact_result_status (result) == MCPACT_ERR_SERVER, "%s",
+               mcpact_result_json (result));
+    CHECK_CONTAINS (mcpact_result_error (result), "closed its stdin");
     mcpact_result_destroy (&result);
+    //  Given up, not waited out: the call's 20 s were not spent
+    CHECK (ru_now_ms () - start < 10000);
     CHECK (s_status_number (agent, "directCalls") >= 1);
+    //  The server is restarted, and takes calls again
+    bool back = false;
+    for (int tries = 0; tries < 100 && !back; tries++) {
+        result = mcpact_agent_call (agent, "add", "{\"a\":1,\"b\":1}", 5000);
+        back = mcpact_result_status (result) == MCPACT_OK;
+        mcpact_result_destroy (&result);
+        if (!back)
+            ru_sleep_ms (50);
+    }
+    CHECK (back);
+    CHECK (s_status_number (agent, "restarts") == 1);
+    ru_teardown (&agent, &session, &runtime);
+}
+
+TEST (server_closes_its_stdin_on_the_message_path)
+{
+    //  The same on the message path: the actor's write finds stdin closed,
+    //  the call ends with an error and the server is restarted.
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent =
+        ru_agent_on (&runtime, &session, "lane", "--close-stdin-after", "1", NULL);
+    mcpact_caller_t *caller = mcpact_caller_new (agent);
+    for (int round = 0; round < 2; round++) {
+        CHECK (mcpact_caller_send (caller, "add", "{\"a\":1,\"b\":2}", 20000) > 0);
+        ru_watchdog_arm (30, "a call to a server that closed its stdin");
+        mcpact_result_t *result = mcpact_caller_next (caller, 25000);
+        ru_watchdog_disarm ();
+        CHECK (result);
+        if (round == 0)
+            CHECK_MSG (mcpact_result_status (result) == MCPACT_OK, "%s",
+                       mcpact_result_json (result));
+        else {
+            CHECK_MSG (mcpact_result_status (result) == MCPACT_ERR_SERVER, "%s",
+                       mcpact_result_json (result));
+            CHECK_CONTAINS (mcpact_result_error (result), "closed its stdin");
+        }
+        mcpact_result_destroy (&result);
+    }
+    mcpact_caller_destroy (&caller);
+    CHECK (s_status_number (agent, "directCalls") == 0);
+    bool back = false;
+    for (int tries = 0; tries < 100 && !back; tries++) {
+        mcpact_result_t *result = mcpact_agent_call (agent, "add", "{\"a\":1,\"b\":1}", 5000);
+        back = mcpact_result_status (result) == MCPACT_OK;
+        mcpact_result_destroy (&result);
+        if (!back)
+            ru_sleep_ms (50);
+    }
+    CHECK (back);
     ru_teardown (&agent, &session, &runtime);
 }

@@ -54,6 +54,10 @@
 #define KILL_WAIT_MS 1000
 //  How often the close sequence looks again while it waits.
 #define CLOSE_POLL_US 5000
+//  A server that closed its stdin but whose process has not ended after
+//  this long is given up (it can take no more requests); a process on its
+//  way out ends within it, and its exit status is the better reason.
+#define STDIN_CLOSED_GRACE_MS 100
 
 static const char *s_env_allowed[] = { "HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER", NULL };
 
@@ -79,6 +83,7 @@ typedef struct {
     size_t ring_total;           //  stderr bytes seen in all
     char *error;                 //  why the transport died
     lane_t *lane;                //  stdin and stdout are lent to it, or NULL
+    int64_t stdin_closed_ms;     //  when a write found stdin closed (EPIPE), or 0
 } s_stdio_t;
 
 static void
@@ -234,10 +239,12 @@ s_flush (s_stdio_t *self)
             break;
         else if (rc < 0 && errno == EPIPE) {
             //  The child is gone or closed its stdin: what it exited with
-            //  (seen when its stdout closes) is the better reason.
+            //  (seen when its stdout closes) is the better reason, if it
+            //  ends soon (s_handle).
             close (self->in);
             self->in = -1;
             self->outstart = self->outsize = 0;
+            self->stdin_closed_ms = clock_ms ();
             return 0;
         } else {
             s_set_error (self, "writing to the server's stdin: %s", strerror (errno));
@@ -353,7 +360,11 @@ s_poll_items (void *state, zmq_pollitem_t *items, int max)
 static int
 s_timeout (void *state)
 {
-    return -1;
+    s_stdio_t *self = (s_stdio_t *) state;
+    if (!self->stdin_closed_ms)
+        return -1;
+    int64_t left = self->stdin_closed_ms + STDIN_CLOSED_GRACE_MS - clock_ms ();
+    return left > 0 ? (int) left : 0;
 }
 
 typedef struct {
@@ -525,6 +536,11 @@ s_handle (void *state, zmq_pollitem_t *items, int count, transport_msg_fn *on_ms
         close (self->pidfd);
         self->pidfd = -1;
         return s_gone (self);
+    }
+    if (self->stdin_closed_ms && clock_ms () - self->stdin_closed_ms >= STDIN_CLOSED_GRACE_MS &&
+        !self->lane) {
+        s_set_error (self, "the server closed its stdin and can take no more requests");
+        return -1;
     }
     for (int i = 0; i < count; i++) {
         if (!items[i].revents || items[i].fd != self->out)
