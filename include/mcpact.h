@@ -13,6 +13,12 @@
     belongs to one thread (mcpact_caller_t). Objects must not be used after,
     or concurrently with, their own _destroy.
 
+    fork (): a child made by fork () without exec must not use the
+    runtimes it inherited (their threads are not in it); it may make new
+    ones, which start spawn helpers and servers of their own.
+
+    The header is C99 (and C++: it is wrapped in extern "C").
+
     Ownership: a returned `char *` is the caller's, to be released with
     free (). A `**` argument hands the object over on success (0); on
     failure (-1) the caller still owns it. Everything else returned is owned

@@ -380,3 +380,51 @@ TEST (killed_host_takes_the_helper_and_its_servers)
         kill ((pid_t) server, SIGKILL);
     CHECK_MSG (server_gone, "the server %ld outlived its host (killed)", server);
 }
+
+TEST (a_forked_child_starts_helpers_of_its_own)
+{
+    //  A child made by fork () may make a runtime of its own: its servers
+    //  are started by helpers of its own, and live on when the parent ends
+    //  its runtime (with the parent's helpers).
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    mcpact_server_config_t *config = ru_fixture ("fx", (const char *) NULL);
+    CHECK (mcpact_session_add_server (session, &config) == 0);
+    mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
+    CHECK (agent);
+    CHECK (s_ppid (s_ppid (ru_pid (agent, "pid"))) == (long) getpid ());
+    int ready[2];
+    CHECK (pipe (ready) == 0);
+    pid_t child = fork ();
+    CHECK (child >= 0);
+    if (child == 0) {
+        close (ready[0]);
+        mcpact_runtime_t *own = NULL;
+        mcpact_session_t *own_session = ru_session_new (&own);
+        mcpact_server_config_t *own_config = ru_fixture ("own", (const char *) NULL);
+        mcpact_session_add_server (own_session, &own_config);
+        mcpact_agent_t *own_agent = mcpact_agent_new (own_session, NULL);
+        long server = ru_pid (own_agent, "pid");
+        //  Its server's parent is a helper of this process's, not the
+        //  parent's
+        long helper = s_ppid (server);
+        int code = helper > 0 && s_ppid (helper) == (long) getpid () ? 0 : 10;
+        //  The parent ends its runtime now; ours goes on
+        ssize_t wrote = write (ready[1], "x", 1);
+        (void) wrote;
+        ru_sleep_ms (700);
+        if (code == 0 && ru_pid (own_agent, "pid") != server)
+            code = 11; //  restarted: it died with the parent's helpers
+        ru_teardown (&own_agent, &own_session, &own);
+        _exit (code);
+    }
+    close (ready[1]);
+    char byte;
+    CHECK (read (ready[0], &byte, 1) == 1);
+    close (ready[0]);
+    ru_teardown (&agent, &session, &runtime);
+    int status = 0;
+    CHECK (waitpid (child, &status, 0) == child);
+    CHECK_MSG (WIFEXITED (status) && WEXITSTATUS (status) == 0, "the child ended with %d",
+               WIFEXITED (status) ? WEXITSTATUS (status) : -WTERMSIG (status));
+}

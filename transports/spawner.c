@@ -428,9 +428,15 @@ s_fall_back (const char *why)
 
 //  The helpers' thread: forks them, then waits until spawner_stop asks
 //  it to end them, reaping one that died before.
+//  The forks that make the helpers (on the helpers' thread, while
+//  spawner_start waits for them) are ours, and pass the fork handlers
+//  below untouched.
+static _Thread_local bool s_on_helpers_thread;
+
 static void *
 s_helpers_thread (void *arg)
 {
+    s_on_helpers_thread = true;
     int wanted = (int) (intptr_t) arg;
     int count = 0;
     //  The host's signals are for the host's threads, as with the actors.
@@ -514,9 +520,62 @@ s_create_thread (int wanted)
     return rc;
 }
 
+//  fork () in the host: the child gets copies of the helpers' sockets but
+//  not the thread that looks after them, and the state must not be caught
+//  half-changed. The child forgets the parent's helpers (closing its
+//  copies, so that they still end when the parent lets them go): a
+//  runtime made in the child starts helpers of its own.
+static void
+s_before_fork (void)
+{
+    if (s_on_helpers_thread)
+        return;
+    pthread_mutex_lock (&s_life);
+    pthread_mutex_lock (&s_lock);
+}
+
+static void
+s_after_fork_parent (void)
+{
+    if (s_on_helpers_thread)
+        return;
+    pthread_mutex_unlock (&s_lock);
+    pthread_mutex_unlock (&s_life);
+}
+
+static void
+s_after_fork_child (void)
+{
+    if (s_on_helpers_thread)
+        return;
+    int count = atomic_exchange (&s_count, 0);
+    for (int i = 0; i < count; i++) {
+        close (s_helpers[i].control);
+        if (s_helpers[i].pidfd >= 0)
+            close (s_helpers[i].pidfd);
+        s_helpers[i] = (s_helper_t){ .pid = 0, .control = -1, .pidfd = -1 };
+    }
+    for (int i = 0; i < 2; i++)
+        if (s_wake[i] >= 0)
+            close (s_wake[i]);
+    s_wake[0] = s_wake[1] = -1;
+    s_users = 0;
+    s_forked = false;
+    pthread_mutex_unlock (&s_lock);
+    pthread_mutex_unlock (&s_life);
+}
+
+static void
+s_register_fork_handlers (void)
+{
+    pthread_atfork (s_before_fork, s_after_fork_parent, s_after_fork_child);
+}
+
 int
 spawner_start (void)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once (&once, s_register_fork_handlers);
     pthread_mutex_lock (&s_life);
     pthread_mutex_lock (&s_lock);
     int rc = 0;
