@@ -464,8 +464,21 @@ s_call_send (mcpact_caller_t *self, const char *tool, const char *args_json, int
     const catalog_entry_t *entry = catalog_lookup (catalog, tool);
     char message[512];
     if (!entry) {
-        snprintf (message, sizeof message, "unknown tool %.200s (the agent has %zu tools)", tool,
-                  catalog_size (catalog));
+        //  A tool of a server that is not up is unknown too: name those
+        //  servers, which is where the LLM's or the host's fix lies.
+        char down[200] = "";
+        size_t index;
+        json_t *server;
+        json_array_foreach (catalog_servers (catalog), index, server) {
+            const char *name = json_string_value (json_object_get (server, "name"));
+            size_t used = strlen (down);
+            if (name && json_is_false (json_object_get (server, "up")) &&
+                used + strlen (name) + 3 < sizeof down)
+                snprintf (down + used, sizeof down - used, "%s%s", used ? ", " : "", name);
+        }
+        snprintf (message, sizeof message, "unknown tool %.200s (the agent has %zu tools%s%s%s)",
+                  tool, catalog_size (catalog), *down ? "; servers not up: " : "", down,
+                  *down ? ", see their status" : "");
         catalog_unref (&catalog);
         s_queue_error (self, id, MCPACT_ERR_UNKNOWN_TOOL, message);
         return -1;

@@ -201,8 +201,9 @@ catalog_build (mcpact_name_policy_t policy, json_t *functions, json_t *servers, 
         const char *endpoint = json_string_value (json_object_get (server, "endpoint"));
         if (!server_name || !endpoint)
             continue;
-        json_array_append_new (self->servers,
-                               json_pack ("{s:s,s:s}", "name", server_name, "endpoint", endpoint));
+        json_array_append_new (
+            self->servers, json_pack ("{s:s,s:s,s:b}", "name", server_name, "endpoint", endpoint,
+                                      "up", !json_is_false (json_object_get (server, "up"))));
         //  A server that is not up keeps the names of its allow-list:
         //  it has them because the configuration says so.
         json_t *reserved = json_object_get (server, "reserved");

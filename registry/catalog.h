@@ -39,7 +39,8 @@ typedef struct _catalog_t catalog_t;
 //  inputSchema, key, endpoint}; `servers` an array, in declaration order, of
 //  {name, endpoint, tools: [MCP tool objects]} or, for a server whose tools
 //  are not known (it is not up and never listed them), {name, endpoint,
-//  reserved: [tool names of its allow-list]}. Names are decided in that
+//  reserved: [tool names of its allow-list]}; "up": false marks one that
+//  never listed its tools (absent: up). Names are decided in that
 //  order, whoever came up first: a reserved name is not shown, but another
 //  server's tool of that name is rejected, and a call to it goes to its
 //  server, which answers why it cannot. Tools that the policy rejects are
@@ -69,7 +70,7 @@ json_t *catalog_diff (const catalog_t *before, const catalog_t *after);
 //  The tools as a JSON array text (built once).
 const char *catalog_tools_json (const catalog_t *self);
 
-//  The servers it was built from: [{name, endpoint}] (read only).
+//  The servers it was built from: [{name, endpoint, up}] (read only).
 json_t *catalog_servers (const catalog_t *self);
 
 //  Makes `name` a valid exposed name: other characters become '_', and a

@@ -152,11 +152,12 @@ s_publish (self_t *self, s_view_t *view, bool announce)
         //  Never listed (not up): what it would have is what its
         //  allow-list says, and those names are kept for it.
         json_array_append_new (
-            servers, json_pack ("{s:O,s:O,s:o}", "name", json_object_get (server, "name"),
+            servers, json_pack ("{s:O,s:O,s:o,s:b}", "name", json_object_get (server, "name"),
                                 "endpoint", json_object_get (server, "endpoint"),
                                 !tools && allowed ? "reserved" : "tools",
                                 !tools && allowed ? json_incref (allowed)
-                                                  : s_filtered (view->slot, name, tools)));
+                                                  : s_filtered (view->slot, name, tools),
+                                "up", tools != NULL));
     }
     json_t *rejected = json_array ();
     catalog_t *catalog = catalog_build (view->policy, view->functions, servers, rejected);

@@ -113,6 +113,11 @@ TEST (failed_servers_skipped)
     RU_CALL_IS (agent, "echo", "{\"message\":\"still here\"}", "still here");
     mcpact_result_t *result =
         ru_call_fails (agent, "q_echo", "{\"message\":\"x\"}", 0, MCPACT_ERR_UNKNOWN_TOOL);
+    //  The error names the servers that are not up, where the tool may be
+    CHECK_CONTAINS (mcpact_result_error (result), "servers not up: ");
+    for (size_t index = 0; index < sizeof failed / sizeof failed[0]; index++)
+        CHECK_CONTAINS (mcpact_result_error (result), failed[index]);
+    CHECK (!strstr (mcpact_result_error (result), "good"));
     mcpact_result_destroy (&result);
     ru_teardown (&agent, &session, &runtime);
 }
