@@ -168,7 +168,7 @@ MCPACT_EXPORT int mcpact_server_config_set_env (mcpact_server_config_t *self, co
 //  Sets the child's working directory (stdio).
 MCPACT_EXPORT int mcpact_server_config_set_cwd (mcpact_server_config_t *self, const char *dir);
 
-//  Adds a header sent on every HTTP request Values never reach logs.
+//  Adds a header sent on every HTTP request. Values never reach logs.
 MCPACT_EXPORT int mcpact_server_config_add_header (mcpact_server_config_t *self, const char *name,
                                                    const char *value);
 
