@@ -1312,6 +1312,45 @@ TEST (env_file_reaches_the_server)
     ru_run_free (&run);
 }
 
+//  envFile that cannot be used fails its server only, saying why: a file
+//  missing, a line that is not KEY=VALUE (by its number), a directory
+TEST (env_file_failures)
+{
+    char bad[PATH_MAX];
+    s_write_temp (bad, sizeof bad, "A=1\n# a comment\nthis is not a pair\nB=2\n");
+    char dir[64];
+    snprintf (dir, sizeof dir, "/tmp/mcpact-cli-env-XXXXXX");
+    CHECK (mkdtemp (dir));
+    s_temp_add (dir);
+    char text[4 * PATH_MAX];
+    snprintf (text, sizeof text,
+              "{ \"servers\": {\n"
+              "  \"missing\": { \"command\": \"" FIXTURE "\", \"envFile\": "
+              "\"/nonexistent/mcpact.env\" },\n"
+              "  \"bad\": { \"command\": \"" FIXTURE "\", \"envFile\": \"%s\" },\n"
+              "  \"dir\": { \"command\": \"" FIXTURE "\", \"envFile\": \"%s\" },\n"
+              "  \"good\": { \"command\": \"" FIXTURE "\" }\n"
+              "}, \"toolNames\": \"prefix\" }\n",
+              bad, dir);
+    char path[PATH_MAX];
+    s_write_temp (path, sizeof path, text);
+    ru_run_t run = s_run ("-c", path, "tools");
+    CHECK_EXIT (run, 0);
+    CHECK_CONTAINS (run.err, "mcpact: server missing failed: envFile: cannot read "
+                             "/nonexistent/mcpact.env: No such file or directory");
+    char says[2 * PATH_MAX];
+    snprintf (says, sizeof says, "mcpact: server bad failed: envFile: %s, line 3: not KEY=VALUE",
+              bad);
+    CHECK_CONTAINS (run.err, says);
+    CHECK_MSG (!strstr (run.err, "this is not a pair"), "the line may hold a secret:\n%s", run.err);
+    snprintf (says, sizeof says, "mcpact: server dir failed: envFile: cannot read %s: ", dir);
+    CHECK_CONTAINS (run.err, says);
+    //  The others start
+    CHECK (s_table_has_row (run.out, "good_echo"));
+    CHECK (!s_table_has_row (run.out, "bad_echo"));
+    ru_run_free (&run);
+}
+
 //  `text` with every run of digits after "pid " made "N", and times
 //  ("12 ms") made "N ms": all that may differ between runs. Malloc'ed.
 static char *
