@@ -10,16 +10,24 @@
     host's start-up would; the first round is shown apart, since caches
     (npx, the disk) make it the slow one.
 
-    Single-threaded; the runtime's own threads do the rest. Everything it
-    creates is destroyed before it returns, on every path.
+    What the runtime logs goes to stderr as the rest of mcpact says it
+    ("mcpact: ..."), each thing once over all rounds: every round starts
+    the same servers, and a failing one would otherwise be said R times.
+
+    Single-threaded, but for the log sink, which the runtime's threads
+    call (under a lock of its own). Everything it creates is destroyed
+    before it returns, on every path.
     =========================================================================
 */
 
 #include "bench_init.h"
+#include "cli.h"
 
 #include <mcpact.h>
 
 #include <jansson.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +58,9 @@ typedef struct {
     s_server_t *servers;     //  in the order the first report gave them
     size_t count;            //  servers
     double *totals;          //  each round's wall time of mcpact_agent_start
+    pthread_mutex_t lock;    //  guards said (the log sink runs on any thread)
+    char **said;             //  what the log sink has said, by key
+    size_t said_count;       //  keys in said
 } s_bench_t;
 
 static double
@@ -84,24 +95,68 @@ s_tenths (double ms)
     return (double) (long long) (ms * 10 + 0.5) / 10;
 }
 
+static const char *s_usage_line =
+    "usage: mcpact bench init -c FILE [-r ROUNDS] [--agent NAME] [--json] [-q]";
+
 static void
 s_usage (FILE *stream)
 {
     fprintf (stream,
-             "usage: mcpact bench init -c FILE [-r ROUNDS] [--agent NAME] [--json] [-q]\n"
+             "%s\n"
              "\n"
              "Starts the servers of FILE ROUNDS times (default %d), each time in a fresh\n"
              "runtime, and prints each server's time-to-ready (median, fastest, slowest,\n"
-             "first round) and state, slowest first.\n",
-             DEFAULT_ROUNDS);
+             "first round) and state, slowest first.\n"
+             "\n"
+             "Options:\n"
+             "  -c, --config FILE   the configuration file (as for every command)\n"
+             "  -r, --rounds R      start the servers R times, 1 to %d (default %d)\n"
+             "      --agent NAME    the servers of the agent NAME that FILE declares\n"
+             "      --json          print {\"schemaVersion\": 1, ...} (docs/cli.md)\n"
+             "  -q, --quiet         say only errors: no line per round, no warnings\n",
+             s_usage_line, DEFAULT_ROUNDS, MAX_ROUNDS, DEFAULT_ROUNDS);
 }
 
+//  One line saying what was wrong and one saying where to look, as every
+//  other command says it.
+static int s_usage_error (const char *format, ...) __attribute__ ((format (printf, 1, 2)));
+
 static int
-s_usage_error (const char *message, const char *detail)
+s_usage_error (const char *format, ...)
 {
-    fprintf (stderr, "mcpact bench init: %s%s\n", message, detail ? detail : "");
-    s_usage (stderr);
+    va_list args;
+    va_start (args, format);
+    fputs ("mcpact: bench init: ", stderr);
+    vfprintf (stderr, format, args);
+    va_end (args);
+    fprintf (stderr, "\n%s\nTry 'mcpact bench init --help' for more information.\n", s_usage_line);
     return 2;
+}
+
+//  The runtime's log sink: each line on stderr once over all rounds. A
+//  server's failure to start is said once whatever its reason (which may
+//  differ between rounds); the report carries the last one.
+static void
+s_log (mcpact_log_level_t level, const char *message, void *arg)
+{
+    s_bench_t *self = (s_bench_t *) arg;
+    const char *failed =
+        strncmp (message, "server ", 7) == 0 ? strstr (message, " failed to start: ") : NULL;
+    size_t key_len = failed ? (size_t) (failed - message) : strlen (message);
+    pthread_mutex_lock (&self->lock);
+    bool said = false;
+    for (size_t i = 0; i < self->said_count && !said; i++)
+        said = strlen (self->said[i]) == key_len && strncmp (self->said[i], message, key_len) == 0;
+    char **grown = said ? NULL : realloc (self->said, (self->said_count + 1) * sizeof (char *));
+    if (grown) {
+        self->said = grown;
+        if ((grown[self->said_count] = strndup (message, key_len)))
+            self->said_count++;
+    }
+    pthread_mutex_unlock (&self->lock);
+    static const char *prefixes[] = { "error: ", "", "", "debug: " };
+    if (!said)
+        fprintf (stderr, "mcpact: %s%s\n", prefixes[level], message);
 }
 
 //  Parses the options after argv[0]; returns -1 to go on, else the exit
@@ -115,7 +170,7 @@ s_parse (s_bench_t *self, int argc, char **argv)
         bool takes_value = streq (arg, "-c") || streq (arg, "--config") || streq (arg, "-r") ||
                            streq (arg, "--rounds") || streq (arg, "--agent");
         if (takes_value && !value)
-            return s_usage_error (arg, " needs a value");
+            return s_usage_error ("%s needs a value", arg);
         if (streq (arg, "-h") || streq (arg, "--help")) {
             s_usage (stdout);
             return 0;
@@ -126,18 +181,19 @@ s_parse (s_bench_t *self, int argc, char **argv)
         else if (streq (arg, "-r") || streq (arg, "--rounds")) {
             char *end = NULL;
             long rounds = strtol (argv[++i], &end, 10);
-            if (*end || rounds < 1 || rounds > MAX_ROUNDS)
-                return s_usage_error ("ROUNDS must be a number from 1 to 1000, not ", argv[i]);
+            if (end == argv[i] || *end || rounds < 1 || rounds > MAX_ROUNDS)
+                return s_usage_error ("-r wants a number of rounds from 1 to %d, not '%s'",
+                                      MAX_ROUNDS, argv[i]);
             self->rounds = (int) rounds;
         } else if (streq (arg, "--json"))
             self->json = true;
         else if (streq (arg, "-q") || streq (arg, "--quiet"))
             self->quiet = true;
         else
-            return s_usage_error ("unknown option ", arg);
+            return s_usage_error ("unknown option %s", arg);
     }
     if (!self->config_path)
-        return s_usage_error ("needs a configuration file (-c FILE)", NULL);
+        return s_usage_error ("needs a configuration file (-c FILE)");
     return -1;
 }
 
@@ -299,7 +355,8 @@ s_print (s_bench_t *self)
             json_array_append_new (servers, entry);
         }
         json_t *report =
-            json_pack ("{s:s,s:s*,s:i,s:f,s:f,s:f,s:o}", "config", self->config_path, "agent",
+            json_pack ("{s:i,s:s,s:s*,s:i,s:f,s:f,s:f,s:o}", "schemaVersion",
+                       CLI_JSON_SCHEMA_VERSION, "config", self->config_path, "agent",
                        self->agent_name, "rounds", self->rounds, "ms", s_tenths (total), "min_ms",
                        s_tenths (total_min), "max_ms", s_tenths (total_max), "servers", servers);
         char *text = json_dumps (report, JSON_COMPACT | JSON_REAL_PRECISION (10));
@@ -344,12 +401,20 @@ cli_bench_init (int argc, char **argv)
         fprintf (stderr, "mcpact: out of memory\n");
         return 1;
     }
+    pthread_mutex_init (&self.lock, NULL);
+    mcpact_set_log (s_log, &self, self.quiet ? MCPACT_LOG_ERROR : MCPACT_LOG_WARN);
     for (int round = 0; round < self.rounds && rc < 0; round++)
         rc = s_round (&self, round);
+    //  Every runtime is gone: nothing logs into us any more
+    mcpact_set_log (NULL, NULL, MCPACT_LOG_WARN);
     if (rc < 0) {
         s_print (&self);
         rc = 0;
     }
+    for (size_t i = 0; i < self.said_count; i++)
+        free (self.said[i]);
+    free (self.said);
+    pthread_mutex_destroy (&self.lock);
     for (size_t i = 0; i < self.count; i++) {
         free (self.servers[i].name);
         free (self.servers[i].ms);

@@ -18,7 +18,7 @@
 //    -r R, --rounds R         start it R times (default 5), report medians
 //    --agent NAME             start the servers of agent NAME instead
 //    --json                   print the report as one JSON object
-//    -q, --quiet              no progress line per round on stderr
+//    -q, --quiet              only errors on stderr: no line per round, no warnings
 //    -h, --help               print the usage
 //
 //  Returns the exit status: 0 when every round ran (servers that failed to

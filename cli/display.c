@@ -8,13 +8,16 @@
     window; when it does not, finished servers are printed one per line and
     only the last line, which names the servers still pending, is redrawn.
     Lines are cut to the window's width, since a wrapped line would break
-    the count of lines to go back up.
+    the count of lines to go back up; a failure's reason cut so is printed
+    whole once, below the table, when start-up ends. The footer's time is
+    the display's own clock throughout.
     =========================================================================
 */
 
 #include "display.h"
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -35,6 +38,7 @@ typedef struct {
     row_state_t state; //  what is known of it
     char *detail;      //  "3 tools" or the reason it failed (made safe)
     double ms;         //  time it took, once known
+    bool start_logged; //  the runtime's first "failed to start" line was seen
 } row_t;
 
 struct _display_t {
@@ -50,6 +54,7 @@ struct _display_t {
     size_t count;                    //  rows
     size_t name_width;               //  first column's width
     int64_t start_ms;                //  when display_begin ran
+    int64_t end_ms;                  //  when display_end ran
     size_t drawn;                    //  lines of the live region now on screen
     bool compact;                    //  the table does not fit: only the last line is live
     char **held;                     //  log lines held back during start-up
@@ -191,36 +196,53 @@ s_format_ms (char *buf, size_t size, double ms)
         snprintf (buf, size, "%.1f s", ms / 1000);
 }
 
-//  One row as the table shows it.
-static void
-s_row_text (display_t *self, row_t *row, char *buf, size_t size)
+//  A formatted string, malloc'ed (NULL if out of memory).
+static char *s_format (const char *format, ...) __attribute__ ((format (printf, 1, 2)));
+
+static char *
+s_format (const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    char *text = NULL;
+    if (vasprintf (&text, format, args) < 0)
+        text = NULL;
+    va_end (args);
+    return text;
+}
+
+//  One row as the table shows it, whole (the caller cuts it to the
+//  window if need be). Malloc'ed.
+static char *
+s_row_text (display_t *self, row_t *row)
 {
     char time[32];
     if (row->state == ROW_PENDING) {
         s_format_ms (time, sizeof time, (double) (s_now_ms () - self->start_ms));
-        snprintf (buf, size, "  … %-*.*s  starting  %s", (int) self->name_width,
-                  (int) self->name_width, row->name, time);
-    } else {
-        s_format_ms (time, sizeof time, row->ms);
-        snprintf (buf, size, "  %s %-*.*s  %-8s  %s%s%s", row->state == ROW_READY ? "✓" : "✗",
-                  (int) self->name_width, (int) self->name_width, row->name,
-                  row->state == ROW_READY ? "ready" : "failed", row->detail ? row->detail : "",
-                  row->state == ROW_READY ? "  " : " (", time);
-        if (row->state == ROW_FAILED)
-            strncat (buf, ")", size - strlen (buf) - 1);
+        return s_format ("  … %-*.*s  starting  %s", (int) self->name_width, (int) self->name_width,
+                         row->name, time);
     }
+    s_format_ms (time, sizeof time, row->ms);
+    if (row->state == ROW_READY)
+        return s_format ("  ✓ %-*.*s  %-8s  %s  %s", (int) self->name_width, (int) self->name_width,
+                         row->name, "ready", row->detail ? row->detail : "", time);
+    return s_format ("  ✗ %-*.*s  %-8s  %s (%s)", (int) self->name_width, (int) self->name_width,
+                     row->name, "failed", row->detail ? row->detail : "", time);
 }
 
-//  The last line: counts, and while some are pending, their names.
+//  The last line: counts, and while some are pending, their names. The
+//  time is the display's own, to the end of start-up once it is done: one
+//  clock, so the summary never says less than a frame drawn before it.
 static void
-s_footer_text (display_t *self, char *buf, size_t size, bool done, double total_ms)
+s_footer_text (display_t *self, char *buf, size_t size, bool done)
 {
     size_t ready = 0, failed = 0, pending = 0;
     for (size_t i = 0; i < self->count; i++)
         ready += self->rows[i].state == ROW_READY, failed += self->rows[i].state == ROW_FAILED,
             pending += self->rows[i].state == ROW_PENDING;
     char time[32];
-    s_format_ms (time, sizeof time, done ? total_ms : (double) (s_now_ms () - self->start_ms));
+    s_format_ms (time, sizeof time,
+                 (double) ((done ? self->end_ms : s_now_ms ()) - self->start_ms));
     size_t len = (size_t) snprintf (buf, size, "%s %zu server%s in %s: %zu ready, %zu failed",
                                     done ? "started" : "starting", self->count,
                                     self->count == 1 ? "" : "s", time, ready, failed);
@@ -232,29 +254,69 @@ s_footer_text (display_t *self, char *buf, size_t size, bool done, double total_
     }
 }
 
-//  Redraws the live region. Lock held.
-static void
-s_redraw (display_t *self, bool done, double total_ms)
+//  Columns a live line may take: one short of the window's edge, since
+//  some terminals wrap on the last one.
+static size_t
+s_live_width (display_t *self)
 {
     unsigned short window_rows;
     size_t width = s_window_width (self, &window_rows);
-    //  One column short of the edge: some terminals wrap on the last one
-    size_t cut = width > 1 ? width - 1 : width;
-    char line[4096];
+    return width > 1 ? width - 1 : width;
+}
+
+//  Redraws the live region. Lock held.
+static void
+s_redraw (display_t *self, bool done)
+{
+    size_t cut = s_live_width (self);
     if (self->drawn)
         fprintf (self->out, "\033[%zuA", self->drawn);
     if (!self->compact) {
         for (size_t i = 0; i < self->count; i++) {
-            s_row_text (self, &self->rows[i], line, sizeof line);
+            char *line = s_row_text (self, &self->rows[i]);
             fputs ("\r\033[2K", self->out);
-            s_put_cut (self->out, line, cut);
+            s_put_cut (self->out, line ? line : "", cut);
+            free (line);
         }
     }
-    s_footer_text (self, line, sizeof line, done, total_ms);
+    char line[4096];
+    s_footer_text (self, line, sizeof line, done);
     fputs ("\r\033[2K", self->out);
     s_put_cut (self->out, line, cut);
     self->drawn = self->compact ? 1 : self->count + 1;
     fflush (self->out);
+}
+
+//  Compact mode: a finished server's row, whole, printed once above the
+//  live line (which the caller draws again). Lock held.
+static void
+s_print_above (display_t *self, row_t *row)
+{
+    if (self->drawn)
+        fputs ("\033[1A\r\033[2K", self->out);
+    char *line = s_row_text (self, row);
+    fprintf (self->out, "%s\n", line ? line : "");
+    free (line);
+    self->drawn = 0;
+}
+
+//  True if the live table shows a failed row's reason cut (not only the
+//  time after it). Lock held.
+static bool
+s_reason_cut (display_t *self, row_t *row)
+{
+    if (row->state != ROW_FAILED)
+        return false;
+    char *line = s_row_text (self, row);
+    if (!line)
+        return false;
+    size_t columns = s_columns (line), cut = s_live_width (self);
+    free (line);
+    char time[32];
+    s_format_ms (time, sizeof time, row->ms);
+    //  " (" time ")" follow the reason; a cut line keeps cut - 1 columns
+    size_t tail = s_columns (time) + 3;
+    return columns > cut && columns - tail + 1 > cut;
 }
 
 static void *
@@ -272,7 +334,7 @@ s_ticker (void *arg)
         }
         pthread_cond_timedwait (&self->wake, &self->lock, &until);
         if (self->starting)
-            s_redraw (self, false, 0);
+            s_redraw (self, false);
     }
     pthread_mutex_unlock (&self->lock);
     return NULL;
@@ -303,7 +365,7 @@ display_begin (display_t *self, json_t *names)
         unsigned short window_rows;
         s_window_width (self, &window_rows);
         self->compact = self->count + 2 > window_rows;
-        s_redraw (self, false, 0);
+        s_redraw (self, false);
         self->ticker_running = pthread_create (&self->ticker, NULL, s_ticker, self) == 0;
     }
     pthread_mutex_unlock (&self->lock);
@@ -363,8 +425,9 @@ s_record (display_t *self, json_t *server)
     return row;
 }
 
-//  Off a terminal (or in compact mode): one plain line for a finished
-//  server, if the level asks for it. Lock held.
+//  One plain line for a finished server, if the level asks for it: off a
+//  terminal, and on one for a failure whose reason the table cut. Lock
+//  held.
 static void
 s_print_row (display_t *self, row_t *row)
 {
@@ -390,15 +453,10 @@ display_event (const char *server_json, void *arg)
     row_t *row = s_record (self, server);
     if (row && self->starting) {
         if (self->live && self->compact) {
-            //  Above the live line: clear it, print the row, draw it again
-            fputs ("\033[1A\r\033[2K", self->out);
-            char line[4096];
-            s_row_text (self, row, line, sizeof line);
-            fprintf (self->out, "%s\n", line);
-            self->drawn = 0;
-            s_redraw (self, false, 0);
+            s_print_above (self, row);
+            s_redraw (self, false);
         } else if (self->live)
-            s_redraw (self, false, 0);
+            s_redraw (self, false);
         else
             s_print_row (self, row);
         fflush (self->out);
@@ -407,9 +465,32 @@ display_event (const char *server_json, void *arg)
     json_decref (server);
 }
 
-//  True if a held log line only repeats what the report says: a server's
-//  failure to start (for good: a retry announcement is news), or a
-//  rejected tool.
+//  True if `line` is the runtime's own word of a start failure the display
+//  says already: the first "server NAME failed to start: " line of a server
+//  shown as failed. A later one (after its start retries) is news, and so
+//  is one that says it tries again. A server's actor reports a failure
+//  before it logs it, so the line may come before display_end or after:
+//  it is judged whenever it comes, against the rows. Lock held.
+static bool
+s_repeats_failure (display_t *self, const char *line)
+{
+    if (strncmp (line, "server ", 7) != 0)
+        return false;
+    for (size_t i = 0; i < self->count; i++) {
+        row_t *row = &self->rows[i];
+        size_t len = strlen (row->name);
+        if (strncmp (line + 7, row->name, len) != 0 ||
+            strncmp (line + 7 + len, " failed to start: ", 18) != 0)
+            continue;
+        bool first = !row->start_logged;
+        row->start_logged = true;
+        return first && row->state == ROW_FAILED && !strstr (line, "; trying again in");
+    }
+    return false;
+}
+
+//  True if a held log line only repeats what the report says: a server
+//  ready, or a rejected tool (both logged before the report is sent).
 static bool
 s_repeats_report (const char *line, json_t *report)
 {
@@ -422,12 +503,6 @@ s_repeats_report (const char *line, json_t *report)
             char prefix[256];
             snprintf (prefix, sizeof prefix, "server %s: ready with ", name);
             if (strncmp (line, prefix, strlen (prefix)) == 0)
-                return true;
-        }
-        if (name && state && streq (state, "failed")) {
-            char prefix[256];
-            snprintf (prefix, sizeof prefix, "server %s failed to start: ", name);
-            if (strncmp (line, prefix, strlen (prefix)) == 0 && !strstr (line, "; trying again in"))
                 return true;
         }
         size_t tool_index;
@@ -473,6 +548,8 @@ display_end (display_t *self, json_t *report)
     pthread_mutex_lock (&self->lock);
     bool was_starting = self->starting;
     self->starting = false;
+    //  Under the lock that every frame is drawn under: no frame is later
+    self->end_ms = s_now_ms ();
     pthread_cond_broadcast (&self->wake);
     pthread_mutex_unlock (&self->lock);
     if (self->ticker_running)
@@ -487,15 +564,22 @@ display_end (display_t *self, json_t *report)
         row_t *row = s_row (self, json_string_value (json_object_get (server, "name")));
         row_state_t before = row ? row->state : ROW_PENDING;
         row = s_record (self, server);
-        if (row && !self->live && before == ROW_PENDING)
+        if (!row || before != ROW_PENDING)
+            continue;
+        if (!self->live)
             s_print_row (self, row);
+        else if (was_starting && self->compact)
+            s_print_above (self, row);
     }
-    double total = json_number_value (json_object_get (report, "ms"));
-    if (was_starting && self->live && self->count > 0)
-        s_redraw (self, true, total);
-    else if (self->level >= DISPLAY_VERBOSE && self->count > 0) {
+    if (was_starting && self->live && self->count > 0) {
+        s_redraw (self, true);
+        //  A reason cut to the window is said whole once, below the table
+        for (size_t i = 0; !self->compact && i < self->count; i++)
+            if (s_reason_cut (self, &self->rows[i]))
+                s_print_row (self, &self->rows[i]);
+    } else if (self->level >= DISPLAY_VERBOSE && self->count > 0) {
         char line[4096];
-        s_footer_text (self, line, sizeof line, true, total);
+        s_footer_text (self, line, sizeof line, true);
         fprintf (self->out, "mcpact: %s\n", line);
     }
     if (self->level >= DISPLAY_NORMAL) {
@@ -504,7 +588,7 @@ display_end (display_t *self, json_t *report)
         s_print_rejections (self, json_object_get (report, "rejected"));
     }
     for (size_t i = 0; i < self->held_count; i++) {
-        if (!s_repeats_report (self->held[i], report))
+        if (!s_repeats_failure (self, self->held[i]) && !s_repeats_report (self->held[i], report))
             s_print_log (self, self->held_levels[i], self->held[i]);
         free (self->held[i]);
     }
@@ -531,7 +615,7 @@ display_log (mcpact_log_level_t level, const char *message, void *arg)
             self->held[self->held_count] = copy;
             self->held_levels[self->held_count++] = level;
         }
-    } else
+    } else if (!s_repeats_failure (self, message))
         s_print_log (self, level, message);
     pthread_mutex_unlock (&self->lock);
 }

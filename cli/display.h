@@ -41,13 +41,16 @@ void display_begin (display_t *self, json_t *names);
 void display_event (const char *server_json, void *self);
 
 //  Ends the start-up phase with the agent's start report (borrowed): final
-//  lines and summary, the rejected tools, then the log lines held back
+//  lines and summary (on a terminal, then each failure whose reason the
+//  window cut, whole), the rejected tools, then the log lines held back
 //  meanwhile (those that only repeat an event shown already are dropped).
 void display_end (display_t *self, json_t *report);
 
 //  The runtime's log sink (mcpact_log_fn). Thread-safe. During start-up
 //  lines are held back, so that they neither tear the live table nor say
-//  a second time what display_end says.
+//  a second time what display_end says. A server's "failed to start" line
+//  may come after display_end (its actor logs after it reports): one that
+//  repeats a failure shown is dropped then too.
 void display_log (mcpact_log_level_t level, const char *message, void *self);
 
 //  `text` (from a server: an error, its stderr) made safe for a terminal:

@@ -24,6 +24,7 @@
 #include <mcpact.h>
 
 #include "bench_init.h"
+#include "cli.h"
 #include "display.h"
 
 #include <assert.h>
@@ -41,8 +42,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <sys/ioctl.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef PATH_MAX
@@ -63,14 +65,9 @@ enum {
     CLI_SERVER_DOWN = 6   //  call: its server is down, failed or died during the call
 };
 
-//  The version of the --json outputs' shape; raised when a key changes
-//  meaning or goes away (new keys may come without it).
-#define JSON_SCHEMA_VERSION 1
-
-//  Tables are cut to this width so they stay readable in an ordinary
-//  terminal and in a pasted bug report alike.
-#define TABLE_WIDTH 100
-//  The last column keeps at least this much even when the others are wide.
+//  On a terminal a table's last column is cut to fit the window, but keeps
+//  at least this much even when the others are wide. Off a terminal
+//  nothing limits the width, and nothing is cut.
 #define TABLE_LAST_MIN 20
 #define TABLE_MAX_COLUMNS 8
 
@@ -138,7 +135,7 @@ s_ask_input (const char *id, const char *description, bool password, void *arg)
 }
 
 static const char *s_usage_line =
-    "usage: mcpact [-c FILE] [--agent NAME] [--json] [-v|--verbose] [-q] COMMAND ...";
+    "usage: mcpact [-c FILE] [--agent NAME] [--json] [-v | -q] COMMAND ...";
 
 //  What every command takes; each command's help ends with it.
 static const char *s_common_options =
@@ -253,7 +250,18 @@ s_print_bench_help (FILE *out)
                   "          takes to be ready ('mcpact bench init --help' for its options)\n");
 }
 
-//  The help of `command` (NULL or unknown: the global help).
+//  True if `name` is a command (`mcpact help NAME` knows it).
+static bool
+s_is_command (const char *name)
+{
+    static const char *const commands[] = { "tools", "call", "status", "bench", "help" };
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (streq (name, commands[i]))
+            return true;
+    return false;
+}
+
+//  The help of `command` (NULL or "help": the global help).
 static void
 s_print_command_help (const char *command, FILE *out)
 {
@@ -411,7 +419,7 @@ s_parse_args (int argc, char *argv[], options_t *opts)
                 return -1;
             }
         } else {
-            //  A cluster of short options: -vv, -qv, -cFILE, -c FILE
+            //  A cluster of short options: -vv, -vcFILE, -c FILE
             for (const char *c = arg + 1; *c; c++) {
                 if (*c == 'v')
                     opts->verbose++;
@@ -438,7 +446,15 @@ s_parse_args (int argc, char *argv[], options_t *opts)
 
     if (opts->help) {
         //  `mcpact call --help`, `mcpact --help call`: the command's own
-        s_print_command_help (positional_count ? positional[0] : NULL, stdout);
+        //  (`mcpact call echo --help` too: the words after it do not count)
+        const char *command = positional_count ? positional[0] : NULL;
+        if (command && streq (command, "help"))
+            command = positional_count > 1 ? positional[1] : NULL;
+        if (command && !s_is_command (command)) {
+            opts->exit_code = s_usage_error ("unknown command '%s'", command);
+            return -1;
+        }
+        s_print_command_help (command, stdout);
         opts->exit_code = CLI_OK;
         return -1;
     }
@@ -450,6 +466,15 @@ s_parse_args (int argc, char *argv[], options_t *opts)
     }
     opts->command = positional[0];
     if (streq (opts->command, "help")) {
+        if (positional_count > 2) {
+            opts->exit_code = s_usage_error ("help takes one COMMAND (got '%s' after '%s')",
+                                             positional[2], positional[1]);
+            return -1;
+        }
+        if (positional_count == 2 && !s_is_command (positional[1])) {
+            opts->exit_code = s_usage_error ("unknown command '%s'", positional[1]);
+            return -1;
+        }
         s_print_command_help (positional_count > 1 ? positional[1] : NULL, stdout);
         opts->exit_code = CLI_OK;
         return -1;
@@ -495,6 +520,15 @@ s_parse_args (int argc, char *argv[], options_t *opts)
         opts->exit_code = s_usage_error ("--format applies only to tools and call");
         return -1;
     }
+    //  The usage shows them as alternatives: one output each
+    if (opts->format >= 0 && opts->json) {
+        opts->exit_code = s_usage_error ("--json and --format are alternatives; give one");
+        return -1;
+    }
+    if (opts->quiet && opts->verbose) {
+        opts->exit_code = s_usage_error ("-q and -v are alternatives; give one");
+        return -1;
+    }
     //  Only OpenAI has a strict mode; asking for it elsewhere is a mistake
     //  worth saying rather than ignoring
     if (opts->strict &&
@@ -536,8 +570,9 @@ s_json_scalar (json_t *value, char *buf, size_t size)
 }
 
 //  --------------------------------------------------------------------------
-//  Tables: left-aligned columns two spaces apart, each cell on one line,
-//  the last column cut (with an ellipsis) so a row fits TABLE_WIDTH.
+//  Tables: left-aligned columns two spaces apart, each cell on one line;
+//  on a terminal the last column is cut (with an ellipsis) so that a row
+//  fits the window.
 
 typedef struct {
     size_t columns; //  cells per row
@@ -656,6 +691,19 @@ s_print_cell (FILE *out, const char *text, size_t width, bool pad)
             fputc (' ', out);
 }
 
+//  The width a table may take on `out`: its window's on a terminal, else
+//  0, no limit (a script or a log gets every cell whole).
+static size_t
+s_table_width (FILE *out)
+{
+    struct winsize size;
+    if (!isatty (fileno (out)))
+        return 0;
+    if (ioctl (fileno (out), TIOCGWINSZ, &size) == 0 && size.ws_col > 0)
+        return size.ws_col;
+    return 80;
+}
+
 static int
 s_table_print (table_t *self, FILE *out)
 {
@@ -676,8 +724,9 @@ s_table_print (table_t *self, FILE *out)
             used += widths[col] + 2;
     }
     size_t last = self->columns - 1;
-    size_t room = used + TABLE_LAST_MIN < TABLE_WIDTH ? TABLE_WIDTH - used : TABLE_LAST_MIN;
-    if (widths[last] > room)
+    size_t width = s_table_width (out);
+    size_t room = used + TABLE_LAST_MIN < width ? width - used : TABLE_LAST_MIN;
+    if (width && widths[last] > room)
         widths[last] = room;
 
     for (size_t row = 0; row < self->rows; row++) {
@@ -1059,7 +1108,7 @@ s_cmd_tools (cli_t *self)
     }
     if (opts->json)
         return s_print_json (
-            json_pack ("{s:i,s:o}", "schemaVersion", JSON_SCHEMA_VERSION, "tools", tools));
+            json_pack ("{s:i,s:o}", "schemaVersion", CLI_JSON_SCHEMA_VERSION, "tools", tools));
     table_t *table = s_table_new (3);
     if (table)
         s_table_add (table, (const char *[]){ "NAME", "SOURCE", "DESCRIPTION" });
@@ -1088,35 +1137,49 @@ s_cmd_tools (cli_t *self)
 }
 
 //  What a status row says beyond the columns: why a server is down, and
-//  the counters worth a glance (zeros left out).
-static void
-s_status_detail (json_t *server, char *buf, size_t size)
+//  the counters worth a glance (zeros left out). The reason is whole, on
+//  one line (a break in it becomes " / "). Malloc'ed, or NULL.
+static char *
+s_status_detail (json_t *server)
 {
-    size_t len = (size_t) snprintf (buf, size, "%s", s_json_string (server, "error", ""));
-    const char *sep = len ? "; " : "";
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&text, &size);
+    if (!out)
+        return NULL;
+    const char *sep = "";
+    for (const char *p = s_json_string (server, "error", ""); *p; p++, sep = "; ")
+        if (*p == '\n')
+            fputs (" / ", out);
+        else if (*p != '\r')
+            fputc (*p, out);
     size_t rejected = json_array_size (json_object_get (server, "rejectedTools"));
-    if (rejected && len < size) {
-        len += (size_t) snprintf (buf + len, size - len, "%s%zu tool%s rejected", sep, rejected,
-                                  rejected == 1 ? "" : "s");
+    if (rejected) {
+        fprintf (out, "%s%zu tool%s rejected", sep, rejected, rejected == 1 ? "" : "s");
         sep = ", ";
     }
     json_int_t pid = json_integer_value (json_object_get (server, "pid"));
-    if (pid && len < size) {
-        len += (size_t) snprintf (buf + len, size - len, "%spid %" JSON_INTEGER_FORMAT, sep, pid);
+    if (pid) {
+        fprintf (out, "%spid %" JSON_INTEGER_FORMAT, sep, pid);
         sep = ", ";
     }
     static const struct {
         const char *key;  //  status field, a count
         const char *noun; //  what it counts, singular
     } counters[] = { { "calls", "call" }, { "errors", "error" }, { "restarts", "restart" } };
-    for (size_t i = 0; i < sizeof counters / sizeof counters[0] && len < size; i++) {
+    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
         json_int_t value = json_integer_value (json_object_get (server, counters[i].key));
         if (value) {
-            len += (size_t) snprintf (buf + len, size - len, "%s%" JSON_INTEGER_FORMAT " %s%s", sep,
-                                      value, counters[i].noun, value == 1 ? "" : "s");
+            fprintf (out, "%s%" JSON_INTEGER_FORMAT " %s%s", sep, value, counters[i].noun,
+                     value == 1 ? "" : "s");
             sep = ", ";
         }
     }
+    if (fclose (out) != 0) {
+        free (text);
+        return NULL;
+    }
+    return text;
 }
 
 //  The start report's entry for server `name`, or NULL.
@@ -1182,7 +1245,7 @@ s_cmd_status (cli_t *self)
     s_status_add_visible (self, servers);
     if (self->opts->json)
         return s_print_json (
-            json_pack ("{s:i,s:o}", "schemaVersion", JSON_SCHEMA_VERSION, "servers", servers));
+            json_pack ("{s:i,s:o}", "schemaVersion", CLI_JSON_SCHEMA_VERSION, "servers", servers));
     table_t *table = s_table_new (5);
     if (table)
         s_table_add (table, (const char *[]){ "NAME", "TRANSPORT", "STATE", "TOOLS", "DETAIL" });
@@ -1191,8 +1254,8 @@ s_cmd_status (cli_t *self)
     json_array_foreach (servers, index, server) {
         if (!table)
             break;
-        char transport[32], tools[32], detail[512];
-        s_status_detail (server, detail, sizeof detail);
+        char transport[32], tools[32];
+        char *detail = s_status_detail (server);
         s_table_add (
             table,
             (const char *[]){
@@ -1201,6 +1264,7 @@ s_cmd_status (cli_t *self)
                 s_json_string (server, "state", "?"),
                 s_json_scalar (json_object_get (server, "visibleTools"), tools, sizeof tools),
                 detail });
+        free (detail);
     }
     int rc = table ? s_table_print (table, stdout) : -1;
     s_table_destroy (&table);
@@ -1403,8 +1467,8 @@ s_cmd_call (cli_t *self)
         free (message);
     } else if (opts->json) {
         json_t *root =
-            json_pack ("{s:i,s:s,s:s}", "schemaVersion", JSON_SCHEMA_VERSION, "tool", opts->tool,
-                       "status", known ? s_call_statuses[status].name : "unknown");
+            json_pack ("{s:i,s:s,s:s}", "schemaVersion", CLI_JSON_SCHEMA_VERSION, "tool",
+                       opts->tool, "status", known ? s_call_statuses[status].name : "unknown");
         if (root && !ran && mcpact_result_error (result))
             json_object_set_new (root, "error", json_string (mcpact_result_error (result)));
         json_t *mcp = ran ? json_loads (mcpact_result_json (result), 0, NULL) : NULL;

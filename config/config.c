@@ -595,6 +595,12 @@ s_read_env_file (const char *file, mcpact_server_config_t *config, char **why)
             rc = -1;
         }
     }
+    //  getline ends at a read error as at the end of the file (a
+    //  directory opens, then fails to read): not the same thing
+    if (rc == 0 && ferror (in)) {
+        *why = s_printf ("cannot read %s: %s", file, strerror (errno));
+        rc = -1;
+    }
     free (line);
     fclose (in);
     return rc;

@@ -4,13 +4,16 @@ at a terminal would see it, and writes everything it wrote, raw (escape
 sequences included), to our stdout; exits with its exit status (128 + N for
 a signal). Used by the CLI tests to check what is drawn on a terminal.
 
-    pty_run.py [--rows R] [--cols C] [--render] [--stderr-only-tty] -- COMMAND ARGS...
+    pty_run.py [--rows R] [--cols C] [--render] [--stderr-only-tty] [--answer TEXT]...
+               -- COMMAND ARGS...
 
 --render: instead of the raw bytes, print the screen the bytes leave behind
 (cursor up, carriage return and clear-line interpreted), as a person sees
 it at the end. --stderr-only-tty: stdout goes to a pipe (and is printed
 after the terminal's bytes, behind a line '--- stdout'), only stderr is on
-the terminal.
+the terminal. --answer TEXT: stdin is the terminal too, and TEXT is typed
+(with Enter) when a prompt for a configuration input ("${input:") shows;
+one --answer per prompt, in order. Without it stdin is /dev/null.
 """
 
 import fcntl
@@ -61,7 +64,7 @@ def render(data):
 
 def main():
     args = sys.argv[1:]
-    rows, cols, do_render, stderr_only = 40, 100, False, False
+    rows, cols, do_render, stderr_only, answers = 40, 100, False, False, []
     while args and args[0] != "--":
         if args[0] == "--rows":
             rows = int(args[1])
@@ -75,17 +78,21 @@ def main():
         elif args[0] == "--stderr-only-tty":
             stderr_only = True
             args = args[1:]
+        elif args[0] == "--answer":
+            answers.append(args[1].encode() + b"\n")
+            args = args[2:]
         else:
             sys.exit("pty_run.py: unknown option " + args[0])
     command = args[1:]
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
     stdout = subprocess.PIPE if stderr_only else slave
-    child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=stdout, stderr=slave,
-                             close_fds=True)
+    stdin = slave if answers else subprocess.DEVNULL
+    child = subprocess.Popen(command, stdin=stdin, stdout=stdout, stderr=slave, close_fds=True)
     os.close(slave)
     data = b""
     piped = b""
+    answered = 0
     readers = [master] + ([child.stdout.fileno()] if stderr_only else [])
     while readers:
         ready, _, _ = select.select(readers, [], [])
@@ -98,6 +105,9 @@ def main():
                 readers.remove(fd)
             elif fd == master:
                 data += chunk
+                while answered < min(data.count(b"${input:"), len(answers)):
+                    os.write(master, answers[answered])
+                    answered += 1
             else:
                 piped += chunk
     status = child.wait()
