@@ -363,13 +363,47 @@ MCPACT_EXPORT int mcpact_agent_set_tool_filter (mcpact_agent_t *self, mcpact_too
 //  "changed", "tools", "errors": [{"server","error"}]} as JSON.
 MCPACT_EXPORT char *mcpact_agent_reload (mcpact_agent_t *self);
 
-//  Per-server status as JSON: [{"name","transport","state","error"?,
-//  "tools","calls","errors","restarts","inFlight","queuedBytes",
-//  "stalledMs"?,"refused","pid"?,"stderr"?, ...}]. "state" is one of
-//  connecting, listing, ready, restarting (also between start retries),
-//  failed, stopped; "queuedBytes" and "stalledMs" say what waits for the
-//  server and for how long it has taken none of it; "refused" counts calls
-//  refused by the limits (mcpact_server_config_set_limits).
+//  Per-server status as JSON: one object per server of the agent, in
+//  declaration order, with these keys (counts are since the server
+//  first started, restarts included):
+//    "name", "transport"  the server's name; stdio, streamable_http or sse
+//    "state"        connecting, listing, ready, restarting (also between
+//                   start retries), failed or stopped ("unknown" if the
+//                   server did not answer)
+//    "error"        why it failed or restarts; absent when it did not
+//    "tools"        how many tools it listed (after its allow-list)
+//    "calls"        calls that reached the server: on their way to it, or
+//                   ended (= the sum of "results" + "inFlight")
+//    "results"      calls ended, by how: {"ok", "tool_error",
+//                   "unknown_tool", "timeout", "server_error",
+//                   "protocol_error", "bad_arguments", "internal_error",
+//                   "cancelled", "busy"}, one key per mcpact_status_t
+//                   (MCPACT_OK .. MCPACT_ERR_BUSY), always all there;
+//                   "timeout" counts the calls that timed out, and
+//                   "cancelled" those the host cancelled
+//    "errors"       of those, the ones that did not end in ok
+//    "latencyUs"    {"answers", "p50", "p99", "max"}: of the calls the
+//                   server answered (ok, tool_error, protocol_error), how
+//                   many, and in µs from the request sent to the answer
+//                   read: the median, the 99th percentile (each the top of
+//                   its histogram bucket, at most 1/8 above the value,
+//                   never above max) and the longest; 0s before any answer
+//    "inFlight"     calls sent and not answered yet
+//    "restarts"     restarts after it was ready (and reloads of a failed one)
+//    "refused"      calls refused by the limits, at once (as "busy");
+//                   mcpact_server_config_set_limits
+//    "queuedBytes"  request bytes waiting for the server to take them
+//    "stalledMs"    while bytes wait: how long the server has taken none
+//    "directCalls"  of "calls", those a host thread made itself on the
+//                   server's pipes (stdio; docs/protocol.md, "Lanes")
+//    "endpoint"     the server actor's in-process endpoint
+//    "protocolVersion", "serverInfo"  what it answered to initialize
+//    "url"          HTTP: the server's URL, without credentials
+//    "requests"     HTTP: requests open to it now
+//    "pid", "stderr"  stdio: the process id; the end of what it wrote on
+//                   stderr, when it wrote anything
+//  A call to a tool the agent does not have reaches no server and counts
+//  in none.
 MCPACT_EXPORT char *mcpact_agent_status (mcpact_agent_t *self);
 
 //  Calls a tool of the merged set and waits at most timeout_ms (0: the
