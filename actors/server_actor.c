@@ -8,9 +8,11 @@
     listing and the server's own requests go through jansson.
 
     Every state change goes through s_set_state, so the log tells a
-    server's story in one place. Each call is counted by how it ended,
-    and timed from its request to its answer (latency.h), together with
-    the calls made on the lane, for the status.
+    server's story in one place, and the owner is told of each one the
+    host sees (STATE, for the host's state callback and the events
+    socket). Each call is counted by how it ended, and timed from its
+    request to its answer (latency.h), together with the calls made on
+    the lane, for the status.
     =========================================================================
 */
 
@@ -30,6 +32,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdatomic.h>
+#include <time.h>
 
 //  Restart backoff after a ready server dies: doubles up to the maximum,
 //  and starts over once a server has stayed up for a minute.
@@ -56,6 +59,11 @@ typedef enum {
 
 static const char *s_state_names[] = { "connecting", "listing", "ready",
                                        "restarting", "failed",  "stopped" };
+
+//  The states the host is told of (STATE): connecting and listing are
+//  both "starting".
+static const char *s_told_names[] = { "starting", "ready", "restarting", "failed", "stopped" };
+static const int s_told[] = { 0, 0, 1, 2, 3, 4 };
 
 //  The status's names for mcpact_status_t, as `mcpact call --json` has them.
 static const char *s_result_names[CALL_STATUSES] = { "ok",
@@ -95,6 +103,7 @@ typedef struct {
     const transport_ops_t *ops;     //  the transport's operations
     void *transport;                //  its state, NULL when down
     s_state_t state;                //  see s_set_state
+    int told;                       //  the state the owner was last told (s_told), -1: none
     bool listing;                   //  a tools/list is in progress
     uint64_t next_id;               //  next JSON-RPC request id
     uint64_t init_id;               //  id of the initialize request
@@ -147,6 +156,27 @@ static void s_lane_back (self_t *self);
 static void s_lane_returned (self_t *self);
 static void s_flush_grant (self_t *self, bool may_lend);
 
+//  Tells the owner the state the host sees, with the reason for a failure
+//  or a restart:  STATE server_id {"server","state","reason"?,"time"}.
+static void
+s_tell_state (self_t *self)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_REALTIME, &now);
+    json_t *event =
+        json_pack ("{s:s,s:s,s:I}", "server", self->config->name, "state", s_told_names[self->told],
+                   "time", (json_int_t) now.tv_sec * 1000 + now.tv_nsec / 1000000);
+    if ((self->state == S_FAILED || self->state == S_RESTARTING) && self->error)
+        json_object_set_new (event, "reason", json_string (self->error));
+    char *text = json_dumps (event, JSON_COMPACT);
+    json_decref (event);
+    char id[16];
+    snprintf (id, sizeof id, "%u", self->id);
+    if (text)
+        zstr_sendx (self->pipe, "STATE", id, text, NULL);
+    free (text);
+}
+
 static void
 s_set_state (self_t *self, s_state_t state)
 {
@@ -154,6 +184,10 @@ s_set_state (self_t *self, s_state_t state)
         log_debug ("server %s: %s -> %s", self->config->name, s_state_names[self->state],
                    s_state_names[state]);
     self->state = state;
+    if (self->told != s_told[state]) {
+        self->told = s_told[state];
+        s_tell_state (self);
+    }
 }
 
 static void
@@ -427,6 +461,8 @@ s_connect (self_t *self)
 {
     self->connect_ms = clock_ms ();
     self->restart_at = 0;
+    //  Each try is told as starting, also one that fails at once.
+    s_set_state (self, S_CONNECTING);
     if (self->config->error) {
         s_lost (self, self->config->error);
         return;
@@ -440,7 +476,6 @@ s_connect (self_t *self)
         free (error);
         return;
     }
-    s_set_state (self, S_CONNECTING);
     self->phase_deadline = self->connect_ms + self->config->connect_ms;
     //  Ask at once: the child reads it as soon as it is up.
     self->init_id =
@@ -1346,6 +1381,7 @@ s_actor (zsock_t *pipe, void *arg)
     self->config = args->config;
     self->id = args->id;
     self->backoff_ms = RESTART_FIRST_MS;
+    self->told = -1;
     self->tools = json_array ();
     self->reloads = zlistx_new ();
     self->start_ms = clock_ms ();

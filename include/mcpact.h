@@ -122,7 +122,9 @@ MCPACT_EXPORT void mcpact_runtime_destroy (mcpact_runtime_t **self_p);
 //  The endpoint where the runtime publishes events (ZeroMQ PUB, in this
 //  process: connect a SUB socket of the same ZeroMQ context, i.e. CZMQ's
 //  zsock_new_sub). Each event is two frames and a JSON body; see
-//  docs/protocol.md ("Events"): TOOLS_CHANGED view_id change_json.
+//  docs/protocol.md ("Events"): TOOLS_CHANGED view_id change_json, and
+//  SERVER_STATE server_id state_json (as mcpact_server_state_fn has it)
+//  for every server of the runtime.
 MCPACT_EXPORT const char *mcpact_runtime_events_endpoint (mcpact_runtime_t *self);
 
 //  --------------------------------------------------------------------------
@@ -411,6 +413,35 @@ MCPACT_EXPORT char *mcpact_agent_status (mcpact_agent_t *self);
 //  Never returns NULL: failures come back as a result with an error.
 MCPACT_EXPORT mcpact_result_t *mcpact_agent_call (mcpact_agent_t *self, const char *tool,
                                                   const char *args_json, int timeout_ms);
+
+//  --------------------------------------------------------------------------
+//  Server state events: each server's state as it changes, to a callback
+//  and to the runtime's events socket (SERVER_STATE, docs/protocol.md).
+
+//  Called with {"server": NAME, "state", "reason"?, "time"}. "state" is
+//  starting (each try to start it: spawn or connect, initialize, the
+//  first tools/list), ready, failed (it could not start; start retries
+//  may follow), restarting (it died after it was ready, or a start retry
+//  is due: waiting out the backoff), or stopped (its session or agent
+//  stopped it); "reason" says why for failed and restarting; "time" is
+//  when, in ms since the Unix epoch. A server that starts goes starting,
+//  ready; one that dies, restarting, starting, ready. Runs on a
+//  function-tool worker thread, never on an actor's loop, one call at a
+//  time, in the order the changes happened; it may call into mcpact, but
+//  must not destroy the session or agent it was set on.
+typedef void (mcpact_server_state_fn) (const char *state_json, void *arg);
+
+//  Sets the callback for the session's servers (NULL removes it; a call
+//  already on its way may still come). Set it before mcpact_session_start
+//  to see them start. mcpact_session_destroy returns once the callback
+//  has seen its servers stopped, and it is not called after.
+MCPACT_EXPORT int mcpact_session_set_server_state (mcpact_session_t *self,
+                                                   mcpact_server_state_fn *fn, void *arg);
+
+//  The same for the agent's own servers. An agent without servers of its
+//  own uses the session's: their changes go to the session's callback.
+MCPACT_EXPORT int mcpact_agent_set_server_state (mcpact_agent_t *self, mcpact_server_state_fn *fn,
+                                                 void *arg);
 
 //  --------------------------------------------------------------------------
 //  Asynchronous calls, for hosts with their own event loop. A caller

@@ -17,6 +17,7 @@
 #include "agent_actor.h"
 #include "catalog.h"
 #include "config.h"
+#include "state_sink.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -44,6 +45,7 @@ struct _mcpact_session_t {
     config_t *config;            //  the loaded file, for its agents
     mcpact_agent_t **agents;     //  agents not destroyed yet
     size_t agents_count;         //  how many
+    state_sink_t *states;        //  the host's server state callback, once set
 };
 
 struct _mcpact_agent_t {
@@ -60,6 +62,7 @@ struct _mcpact_agent_t {
     mcpact_caller_t **pool;       //  idle callers for blocking calls
     size_t pool_count;            //  idle callers
     size_t pool_max;              //  allocated
+    state_sink_t *states;         //  the host's server state callback, once set
 };
 
 //  A process-wide source of ids (servers, views, callers, functions), so

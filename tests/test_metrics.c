@@ -1,9 +1,11 @@
 /*  =========================================================================
-    test_metrics - what a server's status counts
+    test_metrics - what a server's status counts, and its state events
 
     A server's status counts its calls by how they ended and times the
-    answers, on the message path and on the lane alike. Waits poll with
-    a hang guard, never against a time.
+    answers, on the message path and on the lane alike; its state changes
+    reach the host's callback and the runtime's events socket, in order,
+    with the reason for a failure. Waits poll with a hang guard, never
+    against a time.
     =========================================================================
 */
 
@@ -12,6 +14,7 @@
 #include "latency.h"
 
 #include <czmq.h>
+#include <pthread.h>
 
 //  --------------------------------------------------------------------------
 //  Helpers
@@ -326,4 +329,246 @@ TEST (histogram_buckets)
     CHECK (call_sum_percentile (&sum, 0.50) == latency_bucket_top (latency_bucket (100)));
     CHECK (call_sum_percentile (&sum, 0.99) == latency_bucket_top (latency_bucket (5000)));
     CHECK (call_sum_percentile (&sum, 1.0) == 200000);
+}
+
+//  --------------------------------------------------------------------------
+//  State events
+
+//  What a state callback was told, in order.
+typedef struct {
+    pthread_mutex_t lock;
+    json_t *events; //  the JSON of each call
+} s_seen_t;
+
+static void
+s_seen_init (s_seen_t *self)
+{
+    pthread_mutex_init (&self->lock, NULL);
+    self->events = json_array ();
+}
+
+static void
+s_seen_fini (s_seen_t *self)
+{
+    json_decref (self->events);
+    pthread_mutex_destroy (&self->lock);
+}
+
+static void
+s_on_state (const char *state_json, void *arg)
+{
+    s_seen_t *self = (s_seen_t *) arg;
+    json_t *event = json_loads (state_json, 0, NULL);
+    pthread_mutex_lock (&self->lock);
+    json_array_append_new (self->events, event ? event : json_string (state_json));
+    pthread_mutex_unlock (&self->lock);
+}
+
+//  The states told of `server`, comma-joined ("starting,ready").
+static char *
+s_states (json_t *events, const char *server)
+{
+    char states[1024] = "";
+    size_t index;
+    json_t *event;
+    json_array_foreach (events, index, event) {
+        const char *name = ru_str (event, "server");
+        if (name && strcmp (name, server) == 0) {
+            if (*states)
+                strcat (states, ",");
+            strncat (states, ru_str (event, "state") ? ru_str (event, "state") : "?",
+                     sizeof states - strlen (states) - 16);
+        }
+    }
+    return strdup (states);
+}
+
+static char *
+s_seen_states (s_seen_t *self, const char *server)
+{
+    pthread_mutex_lock (&self->lock);
+    char *states = s_states (self->events, server);
+    pthread_mutex_unlock (&self->lock);
+    return states;
+}
+
+//  Waits until the callback has been told `expected` of `server`.
+static void
+s_wait_seen (s_seen_t *self, const char *server, const char *expected)
+{
+    ru_watchdog_arm (30, "state events");
+    char *states = NULL;
+    while (true) {
+        free (states);
+        states = s_seen_states (self, server);
+        if (strcmp (states, expected) == 0)
+            break;
+        CHECK_MSG (strncmp (states, expected, strlen (states)) == 0, "%s: %s, expected %s", server,
+                   states, expected);
+        ru_sleep_ms (10);
+    }
+    free (states);
+    ru_watchdog_disarm ();
+}
+
+//  The event of `server` told with `state`, the `nth` such (from 0).
+static json_t *
+s_event (s_seen_t *self, const char *server, const char *state, int nth)
+{
+    json_t *found = NULL;
+    pthread_mutex_lock (&self->lock);
+    size_t index;
+    json_t *event;
+    json_array_foreach (self->events, index, event)
+        if (strcmp (ru_str (event, "server"), server) == 0 &&
+            strcmp (ru_str (event, "state"), state) == 0 && nth-- == 0) {
+            found = json_incref (event);
+            break;
+        }
+    pthread_mutex_unlock (&self->lock);
+    CHECK_MSG (found, "no %s event of %s", state, server);
+    return found;
+}
+
+TEST (state_callback_start_restart_and_stop)
+{
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    s_seen_t seen;
+    s_seen_init (&seen);
+    CHECK (mcpact_session_set_server_state (session, s_on_state, &seen) == 0);
+    mcpact_server_config_t *config = ru_fixture ("up", NULL);
+    CHECK (mcpact_session_add_server (session, &config) == 0);
+    mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
+    free (mcpact_agent_start (agent));
+    s_wait_seen (&seen, "up", "starting,ready");
+    json_t *event = s_event (&seen, "up", "ready", 0);
+    CHECK (json_integer_value (json_object_get (event, "time")) > 1600000000000LL);
+    CHECK (json_object_get (event, "reason") == NULL);
+    json_decref (event);
+    //  It dies: restarting, with why, then up again
+    mcpact_result_t *result = ru_call_fails (agent, "crash", "{}", 0, MCPACT_ERR_SERVER);
+    mcpact_result_destroy (&result);
+    s_wait_seen (&seen, "up", "starting,ready,restarting,starting,ready");
+    event = s_event (&seen, "up", "restarting", 0);
+    CHECK_CONTAINS (ru_str (event, "reason"), "status 3");
+    json_decref (event);
+    //  Its stop is told before the session is gone, and nothing after
+    mcpact_agent_destroy (&agent);
+    mcpact_session_destroy (&session);
+    char *states = s_seen_states (&seen, "up");
+    CHECK_STR (states, "starting,ready,restarting,starting,ready,stopped");
+    free (states);
+    mcpact_runtime_destroy (&runtime);
+    s_seen_fini (&seen);
+}
+
+TEST (state_callback_failure_with_its_reason)
+{
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    s_seen_t seen;
+    s_seen_init (&seen);
+    CHECK (mcpact_session_set_server_state (session, s_on_state, &seen) == 0);
+    mcpact_server_config_t *config =
+        mcpact_server_stdio_new ("ghost", "/nonexistent/mcpact-no-such-server");
+    CHECK (mcpact_session_add_server (session, &config) == 0);
+    //  One that cannot initialize: its reason is the fixture's exit
+    config = ru_fixture ("quits", "--exit-at-once", NULL);
+    CHECK (mcpact_session_add_server (session, &config) == 0);
+    json_t *report = ru_json_take (mcpact_session_start (session));
+    CHECK_STR (ru_state (report, "ghost"), "failed");
+    json_decref (report);
+    s_wait_seen (&seen, "ghost", "starting,failed");
+    s_wait_seen (&seen, "quits", "starting,failed");
+    json_t *event = s_event (&seen, "ghost", "failed", 0);
+    CHECK_CONTAINS (ru_str (event, "reason"), "/nonexistent/mcpact-no-such-server");
+    json_decref (event);
+    event = s_event (&seen, "quits", "failed", 0);
+    CHECK_CONTAINS (ru_str (event, "reason"), "status 1");
+    json_decref (event);
+    mcpact_session_destroy (&session);
+    char *states = s_seen_states (&seen, "ghost");
+    CHECK_STR (states, "starting,failed,stopped");
+    free (states);
+    mcpact_runtime_destroy (&runtime);
+    s_seen_fini (&seen);
+}
+
+TEST (state_callback_of_an_agents_own_servers)
+{
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    mcpact_agent_t *agent = mcpact_agent_new (session, "own");
+    s_seen_t seen;
+    s_seen_init (&seen);
+    //  Set before the agent has a server (and so its thread)
+    CHECK (mcpact_agent_set_server_state (agent, s_on_state, &seen) == 0);
+    mcpact_server_config_t *config = ru_fixture ("mine", NULL);
+    CHECK (mcpact_agent_add_server (agent, &config) == 0);
+    free (mcpact_agent_start (agent));
+    s_wait_seen (&seen, "mine", "starting,ready");
+    mcpact_agent_destroy (&agent);
+    char *states = s_seen_states (&seen, "mine");
+    CHECK_STR (states, "starting,ready,stopped");
+    free (states);
+    ru_teardown (NULL, &session, &runtime);
+    s_seen_fini (&seen);
+}
+
+TEST (state_events_on_the_events_socket)
+{
+    //  Subscribers get what the callback gets, for every server
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    zsock_t *sub = zsock_new_sub (mcpact_runtime_events_endpoint (runtime), "SERVER_STATE");
+    CHECK (sub != NULL);
+    zsock_set_rcvtimeo (sub, 20000);
+    s_seen_t seen;
+    s_seen_init (&seen);
+    CHECK (mcpact_session_set_server_state (session, s_on_state, &seen) == 0);
+    mcpact_server_config_t *config = ru_fixture ("up", NULL);
+    CHECK (mcpact_session_add_server (session, &config) == 0);
+    config = mcpact_server_stdio_new ("ghost", "/nonexistent/mcpact-no-such-server");
+    CHECK (mcpact_session_add_server (session, &config) == 0);
+    mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
+    free (mcpact_agent_start (agent));
+    mcpact_result_t *result = ru_call_fails (agent, "crash", "{}", 0, MCPACT_ERR_SERVER);
+    mcpact_result_destroy (&result);
+    s_wait_seen (&seen, "up", "starting,ready,restarting,starting,ready");
+    s_wait_seen (&seen, "ghost", "starting,failed");
+    //  The same events, in the same order, as the same JSON
+    json_t *published = json_array ();
+    ru_watchdog_arm (30, "state events on the events socket");
+    while (json_array_size (published) < 7) {
+        zmsg_t *msg = zmsg_recv (sub);
+        CHECK_MSG (msg, "only %zu events published", json_array_size (published));
+        char *verb = zmsg_popstr (msg);
+        char *id = zmsg_popstr (msg);
+        char *text = zmsg_popstr (msg);
+        CHECK_STR (verb, "SERVER_STATE");
+        CHECK (id && atoi (id) > 0);
+        json_array_append_new (published, ru_json (text));
+        free (verb);
+        free (id);
+        free (text);
+        zmsg_destroy (&msg);
+    }
+    ru_watchdog_disarm ();
+    char *states = s_states (published, "up");
+    CHECK_STR (states, "starting,ready,restarting,starting,ready");
+    free (states);
+    states = s_states (published, "ghost");
+    CHECK_STR (states, "starting,failed");
+    free (states);
+    pthread_mutex_lock (&seen.lock);
+    CHECK (json_equal (published, seen.events));
+    pthread_mutex_unlock (&seen.lock);
+    json_t *failed = s_event (&seen, "ghost", "failed", 0);
+    CHECK_CONTAINS (ru_str (failed, "reason"), "/nonexistent/mcpact-no-such-server");
+    json_decref (failed);
+    json_decref (published);
+    zsock_destroy (&sub);
+    ru_teardown (&agent, &session, &runtime);
+    s_seen_fini (&seen);
 }
