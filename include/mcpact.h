@@ -391,7 +391,7 @@ MCPACT_EXPORT char *mcpact_agent_reload (mcpact_agent_t *self);
 //                   its histogram bucket, at most 1/8 above the value,
 //                   never above max) and the longest; 0s before any answer
 //    "inFlight"     calls sent and not answered yet
-//    "restarts"     restarts after it was ready (and reloads of a failed one)
+//    "restarts"     starts again after it was ready once (restarts, reloads)
 //    "refused"      calls refused by the limits, at once (as "busy");
 //                   mcpact_server_config_set_limits
 //    "queuedBytes"  request bytes waiting for the server to take them
