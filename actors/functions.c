@@ -47,6 +47,8 @@ typedef struct {
     int worker_count;      //  how many
     bool *busy;            //  per worker
     zlistx_t *queue;       //  jobs waiting for a worker
+    zlistx_t *events;      //  host event callbacks waiting, in order
+    bool event_running;    //  one of them is running
     idmap_t jobs;          //  job id -> s_job_t, waiting or running
     deadlines_t deadlines; //  job deadlines
     uint64_t next_job;     //  job ids
@@ -103,6 +105,18 @@ s_answer (self_t *self, s_job_t *job)
 static void
 s_dispatch (self_t *self)
 {
+    //  Host event callbacks run one at a time, in the order they came: a
+    //  server's "starting" is seen before its "ready".
+    for (int i = 0; i < self->worker_count && !self->event_running && zlistx_size (self->events);
+         i++) {
+        if (self->busy[i])
+            continue;
+        s_job_t *job = (s_job_t *) zlistx_first (self->events);
+        zlistx_delete (self->events, zlistx_cursor (self->events));
+        self->busy[i] = true;
+        self->event_running = true;
+        actor_send_ptr (actor_sock (self->workers[i]), "JOB", job);
+    }
     for (int i = 0; i < self->worker_count && zlistx_size (self->queue); i++) {
         if (self->busy[i])
             continue;
@@ -179,7 +193,7 @@ s_handle_event (self_t *self, wire_msg_t *msg)
     memcpy (&job->event_arg, wire_data (msg, 3), sizeof job->event_arg);
     job->args = wire_strdup (msg, 4);
     idmap_put (&self->jobs, job->id, job);
-    zlistx_add_end (self->queue, job);
+    zlistx_add_end (self->events, job);
     s_dispatch (self);
 }
 
@@ -220,6 +234,8 @@ s_handle_worker (self_t *self, int index)
     s_job_t *job = (s_job_t *) pointer;
     actor_handoff_acquire (job);
     idmap_take (&self->jobs, job->id);
+    if (job->event)
+        self->event_running = false;
     if (!job->abandoned && !job->event)
         s_answer (self, job);
     s_job_free (job);
@@ -290,6 +306,7 @@ s_actor (zsock_t *pipe, void *arg)
     self.functions = zhashx_new ();
     zhashx_set_destructor (self.functions, (zhashx_destructor_fn *) zstr_free);
     self.queue = zlistx_new ();
+    self.events = zlistx_new ();
     idmap_init (&self.jobs);
     deadlines_init (&self.deadlines);
     self.worker_count = args->workers;
@@ -356,7 +373,13 @@ s_actor (zsock_t *pipe, void *arg)
         idmap_take (&self.jobs, job->id);
         s_job_free (job);
     }
+    for (s_job_t *job = (s_job_t *) zlistx_first (self.events); job;
+         job = (s_job_t *) zlistx_next (self.events)) {
+        idmap_take (&self.jobs, job->id);
+        s_job_free (job);
+    }
     zlistx_destroy (&self.queue);
+    zlistx_destroy (&self.events);
     idmap_free (&self.jobs);
     deadlines_free (&self.deadlines);
     zhashx_destroy (&self.functions);

@@ -6,7 +6,9 @@
     A function never runs on an actor's loop: the broker hands each job to
     an idle worker, queues it if none is idle, and answers a call whose
     deadline passes with a timeout at once (a late result is dropped;
-    a C function cannot be interrupted, so it runs to its end).
+    a C function cannot be interrupted, so it runs to its end). The
+    host's event callbacks (EVENT fn arg json, from the registry) run on
+    the workers too, one at a time, in the order they came.
 
     pipe (from the runtime, which serialises access):
       ADD key fn arg      ->  OK

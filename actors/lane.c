@@ -132,6 +132,7 @@ lane_take_back (lane_t *self, int64_t idle_ms)
 typedef struct {
     lane_t *lane;
     uint64_t rpc_id;
+    int64_t sent_us; //  when the request went, µs
     lane_result_fn *fn;
     void *arg;
     bool answered;
@@ -155,6 +156,8 @@ s_on_message (void *arg, const jsonrpc_msg_t *msg)
         s_return (call->lane, msg->text, msg->size);
         return;
     }
+    //  Timed before the result is handed on: the server's time, not ours.
+    call_stats_latency (&call->lane->stats, clock_us () - call->sent_us);
     const char *payload;
     size_t size;
     int status = jsonrpc_call_outcome (msg, &payload, &size);
@@ -169,8 +172,7 @@ s_on_message (void *arg, const jsonrpc_msg_t *msg)
         status = MCPACT_ERR_PROTOCOL;
         call->fn (call->arg, status, error, (size_t) length);
     }
-    if (status != MCPACT_OK)
-        atomic_fetch_add_explicit (&call->lane->errors, 1, memory_order_relaxed);
+    call_stats_result (&call->lane->stats, status);
     call->answered = true;
 }
 
@@ -268,8 +270,10 @@ lane_call (lane_t *self, const char *caller, uint64_t call_id, const char *tool,
     int expected = LANE_IDLE;
     if (!atomic_compare_exchange_strong (&self->state, &expected, LANE_BUSY))
         return 0;
-    s_call_t call = { self, ++self->next_id, fn, arg, false };
-    int64_t deadline = clock_ms () + (timeout_ms > 0 ? timeout_ms : self->call_ms);
+    //  One clock reading for the deadline and the latency.
+    int64_t sent_us = clock_us ();
+    s_call_t call = { self, ++self->next_id, sent_us, fn, arg, false };
+    int64_t deadline = sent_us / 1000 + (timeout_ms > 0 ? timeout_ms : self->call_ms);
     self->written = 0;
     if (jsonrpc_call_request (&self->request, call.rpc_id, tool, args, args_size, false) ||
         jsonbuf_append (&self->request, "\n", 1)) {
@@ -315,6 +319,7 @@ lane_call (lane_t *self, const char *caller, uint64_t call_id, const char *tool,
         snprintf (self->caller, sizeof self->caller, "%s", caller);
         self->deadline = deadline;
         self->timeout_ms = timeout_ms;
+        self->sent_us = sent_us;
         state = LANE_RETURNED;
     }
     atomic_store (&self->state, state);

@@ -38,6 +38,7 @@
 #define MCPACT_LANE_H_INCLUDED
 
 #include "jsonscan.h"
+#include "latency.h"
 #include "linebuf.h"
 
 #include <stdatomic.h>
@@ -55,8 +56,7 @@ typedef struct {
     _Atomic int refs;        //  references (the actor's and its callers')
     _Atomic int waiting;     //  the actor waits for a BUSY lane to come back
     _Atomic int64_t used_ms; //  when the last call on it ended
-    _Atomic uint64_t calls;  //  calls made on the lane, and how many of them
-    _Atomic uint64_t errors; //  did not end in status 0, for the status
+    _Atomic uint64_t calls;  //  calls made on the lane, for the status
     int recall_fd;           //  eventfd: the actor wants the lane back
     char server[64];         //  the server's name, for messages
 
@@ -76,6 +76,9 @@ typedef struct {
     char caller[32];  //  the caller's routing id
     int64_t deadline; //  ms, monotonic
     int timeout_ms;   //  as asked (0: the server's call timeout)
+    int64_t sent_us;  //  when its request was sent, µs, monotonic
+    //  Written by whoever holds the lane, read by the actor for the status
+    call_stats_t stats; //  outcomes and latencies of the calls answered on it
 } lane_t;
 
 //  A lane of the server `name`, OWNED by the calling actor, with one

@@ -8,7 +8,11 @@
     listing and the server's own requests go through jansson.
 
     Every state change goes through s_set_state, so the log tells a
-    server's story in one place.
+    server's story in one place, and the owner is told of each one the
+    host sees (STATE, for the host's state callback and the events
+    socket). Each call is counted by how it ended, and timed from its
+    request to its answer (latency.h), together with the calls made on
+    the lane, for the status.
     =========================================================================
 */
 
@@ -19,6 +23,7 @@
 #include "jsonrpc.h"
 #include "jsonscan.h"
 #include "lane.h"
+#include "latency.h"
 #include "log.h"
 #include "transport.h"
 #include "wire.h"
@@ -27,6 +32,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdatomic.h>
+#include <time.h>
 
 //  Restart backoff after a ready server dies: doubles up to the maximum,
 //  and starts over once a server has stayed up for a minute.
@@ -54,12 +60,30 @@ typedef enum {
 static const char *s_state_names[] = { "connecting", "listing", "ready",
                                        "restarting", "failed",  "stopped" };
 
+//  The states the host is told of (STATE): connecting and listing are
+//  both "starting".
+static const char *s_told_names[] = { "starting", "ready", "restarting", "failed", "stopped" };
+static const int s_told[] = { 0, 0, 1, 2, 3, 4 };
+
+//  The status's names for mcpact_status_t, as `mcpact call --json` has them.
+static const char *s_result_names[CALL_STATUSES] = { "ok",
+                                                     "tool_error",
+                                                     "unknown_tool",
+                                                     "timeout",
+                                                     "server_error",
+                                                     "protocol_error",
+                                                     "bad_arguments",
+                                                     "internal_error",
+                                                     "cancelled",
+                                                     "busy" };
+
 typedef struct {
     zmq_msg_t caller; //  the caller's routing id
     uint64_t call_id; //  the caller's id for the call
     int64_t deadline; //  ms, monotonic; moved on by progress
     int64_t limit;    //  progress never moves the deadline past this
     int timeout_ms;   //  as asked, for the message
+    int64_t sent_us;  //  when the request went to the server, µs, monotonic
     bool own_timeout; //  the caller gave it (else the server's call timeout)
     bool progress;    //  the caller wants progress notifications
     bool lane;        //  the caller can take a lane (lane.h)
@@ -79,6 +103,7 @@ typedef struct {
     const transport_ops_t *ops;     //  the transport's operations
     void *transport;                //  its state, NULL when down
     s_state_t state;                //  see s_set_state
+    int told;                       //  the state the owner was last told (s_told), -1: none
     bool listing;                   //  a tools/list is in progress
     uint64_t next_id;               //  next JSON-RPC request id
     uint64_t init_id;               //  id of the initialize request
@@ -102,7 +127,7 @@ typedef struct {
     int start_tries;                //  start retries used since the last start
     bool nonjson_logged;            //  logged a non-JSON line already
     uint64_t calls_total;           //  calls received
-    uint64_t errors_total;          //  calls that did not end in OK
+    call_stats_t stats;             //  how they ended, how long answers took
     uint64_t refused_total;         //  calls refused by the limits
     unsigned restarts;              //  restarts so far
     int backoff_ms;                 //  next restart delay
@@ -131,6 +156,27 @@ static void s_lane_back (self_t *self);
 static void s_lane_returned (self_t *self);
 static void s_flush_grant (self_t *self, bool may_lend);
 
+//  Tells the owner the state the host sees, with the reason for a failure
+//  or a restart:  STATE server_id {"server","state","reason"?,"time"}.
+static void
+s_tell_state (self_t *self)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_REALTIME, &now);
+    json_t *event =
+        json_pack ("{s:s,s:s,s:I}", "server", self->config->name, "state", s_told_names[self->told],
+                   "time", (json_int_t) now.tv_sec * 1000 + now.tv_nsec / 1000000);
+    if ((self->state == S_FAILED || self->state == S_RESTARTING) && self->error)
+        json_object_set_new (event, "reason", json_string (self->error));
+    char *text = json_dumps (event, JSON_COMPACT);
+    json_decref (event);
+    char id[16];
+    snprintf (id, sizeof id, "%u", self->id);
+    if (text)
+        zstr_sendx (self->pipe, "STATE", id, text, NULL);
+    free (text);
+}
+
 static void
 s_set_state (self_t *self, s_state_t state)
 {
@@ -138,6 +184,10 @@ s_set_state (self_t *self, s_state_t state)
         log_debug ("server %s: %s -> %s", self->config->name, s_state_names[self->state],
                    s_state_names[state]);
     self->state = state;
+    if (self->told != s_told[state]) {
+        self->told = s_told[state];
+        s_tell_state (self);
+    }
 }
 
 static void
@@ -176,11 +226,11 @@ s_call_free (s_call_t *call)
     free (call);
 }
 
+//  Answers a call, and counts how it ended (s_reply_error likewise).
 static void
 s_reply (self_t *self, s_call_t *call, int status, const char *payload, size_t size)
 {
-    if (status != MCPACT_OK)
-        self->errors_total++;
+    call_stats_result (&self->stats, status);
     wire_send_result (zsock_resolve (self->router), &call->caller, call->call_id, status, payload,
                       size);
 }
@@ -194,7 +244,7 @@ s_reply_error (self_t *self, zmq_msg_t *caller, uint64_t call_id, int status, co
     va_start (args, format);
     vsnprintf (message, sizeof message, format, args);
     va_end (args);
-    self->errors_total++;
+    call_stats_result (&self->stats, status);
     wire_send_error (zsock_resolve (self->router), caller, call_id, status, message);
 }
 
@@ -226,18 +276,21 @@ s_fail_all (self_t *self, const char *reason)
 }
 
 //  Answers every RELOAD waiting for the listing in progress: with {} once
-//  the new list is published, or with the reason it failed.
+//  the new list is published, or with the reason it failed. (Not calls:
+//  not counted.)
 static void
 s_answer_reloads (self_t *self, const char *failure)
 {
+    void *router = zsock_resolve (self->router);
     s_call_t *call;
     while ((call = (s_call_t *) zlistx_first (self->reloads))) {
         zlistx_detach_cur (self->reloads);
-        if (failure)
-            s_reply_error (self, &call->caller, call->call_id, MCPACT_ERR_SERVER, "server %s: %s",
-                           self->config->name, failure);
-        else
-            s_reply (self, call, MCPACT_OK, "{}", 2);
+        if (failure) {
+            char message[1024];
+            snprintf (message, sizeof message, "server %s: %s", self->config->name, failure);
+            wire_send_error (router, &call->caller, call->call_id, MCPACT_ERR_SERVER, message);
+        } else
+            wire_send_result (router, &call->caller, call->call_id, MCPACT_OK, "{}", 2);
         s_call_free (call);
     }
 }
@@ -408,6 +461,8 @@ s_connect (self_t *self)
 {
     self->connect_ms = clock_ms ();
     self->restart_at = 0;
+    //  Each try is told as starting, also one that fails at once.
+    s_set_state (self, S_CONNECTING);
     if (self->config->error) {
         s_lost (self, self->config->error);
         return;
@@ -421,7 +476,6 @@ s_connect (self_t *self)
         free (error);
         return;
     }
-    s_set_state (self, S_CONNECTING);
     self->phase_deadline = self->connect_ms + self->config->connect_ms;
     //  Ask at once: the child reads it as soon as it is up.
     self->init_id =
@@ -765,6 +819,7 @@ s_on_rpc (void *arg, const jsonrpc_msg_t *msg)
                    id);
         return;
     }
+    call_stats_latency (&self->stats, clock_us () - call->sent_us);
     const char *payload;
     size_t payload_size;
     int status = jsonrpc_call_outcome (msg, &payload, &payload_size);
@@ -774,8 +829,7 @@ s_on_rpc (void *arg, const jsonrpc_msg_t *msg)
         s_flush_grant (self, false);
         self->grant_payload.size = 0;
         if (jsonbuf_append (&self->grant_payload, payload, payload_size) == 0) {
-            if (status != MCPACT_OK)
-                self->errors_total++;
+            call_stats_result (&self->stats, status);
             self->grant = call;
             self->grant_status = status;
             return;
@@ -833,6 +887,7 @@ s_lane_returned (self_t *self)
             call->timeout_ms = lane->timeout_ms > 0 ? lane->timeout_ms : self->config->call_ms;
             call->own_timeout = lane->timeout_ms > 0;
             call->deadline = call->limit = lane->deadline;
+            call->sent_us = lane->sent_us;
             idmap_put (&self->calls, lane->rpc_id, call);
             deadlines_push (&self->deadlines, call->deadline, lane->rpc_id);
         }
@@ -984,6 +1039,7 @@ s_handle_call (self_t *self, wire_msg_t *msg)
         s_call_free (call);
         return;
     }
+    call->sent_us = clock_us ();
     if (s_transport_send (self, line->data, line->size)) {
         s_reply_error (self, caller, call_id, MCPACT_ERR_SERVER, "server %s: cannot send: %s",
                        self->config->name,
@@ -1057,26 +1113,47 @@ s_handle_reload (self_t *self, wire_msg_t *msg)
     //  Connecting or listing already: answered when that ends.
 }
 
-//  The calls made on the lane and how many of them failed; 0 without one.
+//  The calls made on the lane; 0 without one.
 static uint64_t
-s_lane_calls (self_t *self, bool failed)
+s_lane_calls (self_t *self)
 {
-    if (!self->lane)
-        return 0;
-    return atomic_load_explicit (failed ? &self->lane->errors : &self->lane->calls,
-                                 memory_order_relaxed);
+    return self->lane ? atomic_load_explicit (&self->lane->calls, memory_order_relaxed) : 0;
+}
+
+//  "results" and "latencyUs" of the status, from the calls answered here
+//  and on the lane; sets *errors to the calls that did not end in ok.
+static void
+s_status_calls (self_t *self, json_t *status, uint64_t *errors)
+{
+    call_sum_t sum = { 0 };
+    call_sum_add (&sum, &self->stats);
+    if (self->lane)
+        call_sum_add (&sum, &self->lane->stats);
+    json_t *results = json_object ();
+    for (int i = 0; i < CALL_STATUSES; i++)
+        json_object_set_new (results, s_result_names[i],
+                             json_integer ((json_int_t) sum.results[i]));
+    json_object_set_new (status, "results", results);
+    json_object_set_new (status, "latencyUs",
+                         json_pack ("{s:I,s:I,s:I,s:I}", "answers", (json_int_t) sum.answers, "p50",
+                                    (json_int_t) call_sum_percentile (&sum, 0.50), "p99",
+                                    (json_int_t) call_sum_percentile (&sum, 0.99), "max",
+                                    (json_int_t) sum.max_us));
+    *errors = call_sum_results (&sum) - sum.results[MCPACT_OK];
 }
 
 static char *
 s_status_json (self_t *self)
 {
     json_t *status =
-        json_pack ("{s:s,s:s,s:s,s:i,s:I,s:I,s:i,s:s}", "name", self->config->name, "transport",
+        json_pack ("{s:s,s:s,s:s,s:i,s:I,s:i,s:s}", "name", self->config->name, "transport",
                    server_config_transport_name (server_config_transport (self->config)), "state",
                    s_state_names[self->state], "tools", (int) json_array_size (self->tools),
-                   "calls", (json_int_t) (self->calls_total + s_lane_calls (self, false)), "errors",
-                   (json_int_t) (self->errors_total + s_lane_calls (self, true)), "restarts",
+                   "calls", (json_int_t) (self->calls_total + s_lane_calls (self)), "restarts",
                    (int) self->restarts, "endpoint", self->endpoint);
+    uint64_t errors = 0;
+    s_status_calls (self, status, &errors);
+    json_object_set_new (status, "errors", json_integer ((json_int_t) errors));
     if (self->error && self->state != S_READY)
         json_object_set_new (status, "error", json_string (self->error));
     if (self->protocol)
@@ -1091,8 +1168,7 @@ s_status_json (self_t *self)
     if (stalled_ms > 0)
         json_object_set_new (status, "stalledMs", json_integer (stalled_ms));
     json_object_set_new (status, "refused", json_integer ((json_int_t) self->refused_total));
-    json_object_set_new (status, "directCalls",
-                         json_integer ((json_int_t) s_lane_calls (self, false)));
+    json_object_set_new (status, "directCalls", json_integer ((json_int_t) s_lane_calls (self)));
     if (self->config->url) {
         //  Also when not connected: which endpoint failed matters most then.
         char *url = http_safe_url (self->config->url);
@@ -1305,6 +1381,7 @@ s_actor (zsock_t *pipe, void *arg)
     self->config = args->config;
     self->id = args->id;
     self->backoff_ms = RESTART_FIRST_MS;
+    self->told = -1;
     self->tools = json_array ();
     self->reloads = zlistx_new ();
     self->start_ms = clock_ms ();

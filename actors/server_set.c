@@ -8,6 +8,7 @@
 #include "idmap.h"
 #include "log.h"
 #include "server_actor.h"
+#include "state_sink.h"
 
 #include <errno.h>
 
@@ -30,6 +31,7 @@ struct _server_set_t {
     bool started;        //  server_set_start ran
     int64_t start_ms;    //  when it ran
     int64_t done_ms;     //  when the last report came
+    state_sink_t *sink;  //  the host's state callback, or NULL
 };
 
 server_set_t *
@@ -61,6 +63,7 @@ server_set_destroy (server_set_t **self_p)
     }
     zsock_destroy (&self->router);
     zsock_destroy (&self->registry);
+    state_sink_unref (&self->sink);
     free (self->members);
     free (self);
     *self_p = NULL;
@@ -204,6 +207,26 @@ s_take_report (server_set_t *self, s_member_t *member, zmsg_t *msg, mcpact_progr
     free (text);
 }
 
+//  A member's STATE server_id json, for the registry to publish and, with
+//  the host's callback, to have it called: + fn arg (state_sink.h). Takes
+//  the message.
+static void
+s_forward_state (server_set_t *self, zmsg_t **msg_p)
+{
+    zmsg_t *msg = *msg_p;
+    zmsg_pushstr (msg, "STATE");
+    if (self->sink) {
+        void *fn;
+        mcpact_tools_changed_fn *deliver = state_sink_deliver;
+        memcpy (&fn, &deliver, sizeof fn);
+        void *sink = state_sink_ref (self->sink);
+        actor_handoff_release (sink); //  the event carries it
+        zmsg_addmem (msg, &fn, sizeof fn);
+        zmsg_addmem (msg, &sink, sizeof sink);
+    }
+    zmsg_send (msg_p, self->registry);
+}
+
 void
 server_set_handle (server_set_t *self, mcpact_progress_fn *progress, void *progress_arg)
 {
@@ -221,7 +244,8 @@ server_set_handle (server_set_t *self, mcpact_progress_fn *progress, void *progr
         else if (verb && (strcmp (verb, "TOOLS") == 0 || strcmp (verb, "GONE") == 0)) {
             zmsg_pushstr (msg, verb);
             zmsg_send (&msg, self->registry);
-        }
+        } else if (verb && strcmp (verb, "STATE") == 0)
+            s_forward_state (self, &msg);
         free (verb);
         free (rid);
         zmsg_destroy (&msg);
@@ -293,6 +317,13 @@ server_set_command (server_set_t *self, const char *verb, zmsg_t *msg, zsock_t *
         else
             zstr_sendx (pipe, "ERROR", error ? error : "cannot add", NULL);
         free (error);
+        return true;
+    }
+    if (strcmp (verb, "STATES") == 0) {
+        //  A reference for us; the host keeps its own.
+        state_sink_unref (&self->sink);
+        self->sink = (state_sink_t *) actor_msg_popptr (msg);
+        zstr_send (pipe, "OK");
         return true;
     }
     if (strcmp (verb, "PROGRESS") == 0) {

@@ -4,8 +4,10 @@
     Starts every server actor at once (all in parallel; a server's
     initialize goes out the moment its child is spawned, on its own
     thread), collects each READY or FAILED into the start report (a
-    failure is logged and skipped), and stops them all in parallel: every
-    actor is told to stop first, then each is waited for.
+    failure is logged and skipped), passes what is for the registry on to
+    it (tool lists, departures, state changes with the host's state
+    callback: state_sink.h), and stops them all in parallel: every actor
+    is told to stop first, then each is waited for.
 
     Used by the one actor thread that owns it.
     =========================================================================
@@ -62,6 +64,7 @@ void server_set_run (server_set_t *self, const char *registry, atomic_uint *ids,
 //  Handles the pipe commands that sessions and agents share:
 //    ADD config_ptr            ->  OK | ERROR reason
 //    PROGRESS fn_ptr arg_ptr   ->  OK
+//    STATES sink_ptr           ->  OK   (a state_sink_t reference, handed over)
 //  Returns true if `verb` was one of them.
 bool server_set_command (server_set_t *self, const char *verb, zmsg_t *msg, zsock_t *pipe,
                          mcpact_progress_fn **progress, void **progress_arg);

@@ -18,6 +18,7 @@
 #include "caller.h"
 #include "catalog.h"
 #include "config.h"
+#include "state_sink.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -45,6 +46,7 @@ struct _mcpact_session_t {
     config_t *config;            //  the loaded file, for its agents
     mcpact_agent_t **agents;     //  agents not destroyed yet
     size_t agents_count;         //  how many
+    state_sink_t *states;        //  the host's server state callback, once set
 };
 
 struct _mcpact_agent_t {
@@ -61,6 +63,7 @@ struct _mcpact_agent_t {
     mcpact_caller_t **pool;       //  idle callers for blocking calls
     size_t pool_count;            //  idle callers
     size_t pool_max;              //  allocated
+    state_sink_t *states;         //  the host's server state callback, once set
 };
 
 //  A process-wide source of ids (servers, views, callers, functions), so

@@ -249,6 +249,71 @@ s_set_progress (zsock_t *pipe, mcpact_progress_fn *fn, void *arg)
 }
 
 //  --------------------------------------------------------------------------
+//  Server state callbacks (state_sink.h): the host object keeps the sink,
+//  and its actor, which owns the servers, gets a reference to it.
+
+//  How long a session or agent being destroyed waits for the state events
+//  of its servers' stopping to reach the host's callback.
+#define STATE_CLOSE_MS 5000
+
+//  Gives the actor its reference: STATES sink -> OK.
+static void
+s_give_states (actor_t *actor, state_sink_t *states)
+{
+    actor_send_ptr (actor_sock (actor), "STATES", state_sink_ref (states));
+    free (zstr_recv (actor_sock (actor)));
+}
+
+//  Sets the callback in *states, made (and given to `actor`, if there is
+//  one yet) the first time. Called under the object's lock.
+static int
+s_set_states (state_sink_t **states, actor_t *actor, mcpact_server_state_fn *fn, void *arg)
+{
+    if (*states) {
+        state_sink_set (*states, fn, arg);
+        return 0;
+    }
+    if (!(*states = state_sink_new ()))
+        return -1;
+    state_sink_set (*states, fn, arg);
+    if (actor)
+        s_give_states (actor, *states);
+    return 0;
+}
+
+//  After the object's actor has stopped its servers: their last events
+//  reach the callback, and then nothing does.
+static void
+s_close_states (state_sink_t **states)
+{
+    state_sink_close (states, STATE_CLOSE_MS);
+}
+
+int
+mcpact_session_set_server_state (mcpact_session_t *self, mcpact_server_state_fn *fn, void *arg)
+{
+    if (!self)
+        return -1;
+    pthread_mutex_lock (&self->lock);
+    int rc = s_set_states (&self->states, self->actor, fn, arg);
+    pthread_mutex_unlock (&self->lock);
+    return rc;
+}
+
+int
+mcpact_agent_set_server_state (mcpact_agent_t *self, mcpact_server_state_fn *fn, void *arg)
+{
+    if (!self)
+        return -1;
+    //  Without servers of its own the agent has no actor yet: the sink
+    //  goes to the actor its first server brings (s_agent_actor).
+    pthread_mutex_lock (&self->lock);
+    int rc = s_set_states (&self->states, self->actor, fn, arg);
+    pthread_mutex_unlock (&self->lock);
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
 //  Session
 
 mcpact_session_t *
@@ -341,6 +406,7 @@ mcpact_session_destroy (mcpact_session_t **self_p)
         }
     pthread_mutex_unlock (&runtime->lock);
     actor_destroy (&self->actor);
+    s_close_states (&self->states);
     s_unregister_functions (runtime, self->functions);
     json_decref (self->functions);
     config_destroy (&self->config);
@@ -525,6 +591,7 @@ mcpact_agent_destroy (mcpact_agent_t **self_p)
     //  it is gone; then the actor (if any) stops the agent's own servers.
     agent_view_destroy (&self->view);
     actor_destroy (&self->actor);
+    s_close_states (&self->states);
     for (size_t i = 0; i < self->pool_count; i++)
         mcpact_caller_destroy (&self->pool[i]);
     free (self->pool);
@@ -557,6 +624,8 @@ s_agent_actor (mcpact_agent_t *self)
         return -1;
     }
     agent_view_destroy (&self->view); //  not registered yet: nothing to drop
+    if (self->states)
+        s_give_states (self->actor, self->states);
     if (self->progress)
         s_set_progress (actor_sock (self->actor), self->progress, self->progress_arg);
     return 0;

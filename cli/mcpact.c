@@ -230,7 +230,8 @@ s_print_status_help (FILE *out)
              "usage: mcpact [OPTIONS] status [--json] [-v]\n"
              "\n"
              "Start the servers and show each one's NAME, TRANSPORT, STATE, TOOLS (those\n"
-             "the LLM sees) and DETAIL (why it failed, its pid, counters, rejected tools).\n"
+             "the LLM sees), P50/P99 (how long its answers took: median, 99th percentile)\n"
+             "and DETAIL (why it failed, its pid, counters, rejected tools).\n"
              "\n"
              "Options:\n"
              "      --json          print {\"schemaVersion\": 1, \"servers\": [...]}\n"
@@ -1163,15 +1164,23 @@ s_status_detail (json_t *server)
         fprintf (out, "%spid %" JSON_INTEGER_FORMAT, sep, pid);
         sep = ", ";
     }
+    json_t *results = json_object_get (server, "results");
     static const struct {
         const char *key;  //  status field, a count
-        const char *noun; //  what it counts, singular
-    } counters[] = { { "calls", "call" }, { "errors", "error" }, { "restarts", "restart" } };
+        const char *one;  //  what it counts, singular
+        const char *many; //  and plural
+        bool result;      //  a key of "results"
+    } counters[] = { { "calls", "call", "calls", false },
+                     { "errors", "error", "errors", false },
+                     { "timeout", "timeout", "timeouts", true },
+                     { "cancelled", "cancelled", "cancelled", true },
+                     { "restarts", "restart", "restarts", false } };
     for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++) {
-        json_int_t value = json_integer_value (json_object_get (server, counters[i].key));
+        json_int_t value = json_integer_value (
+            json_object_get (counters[i].result ? results : server, counters[i].key));
         if (value) {
-            fprintf (out, "%s%" JSON_INTEGER_FORMAT " %s%s", sep, value, counters[i].noun,
-                     value == 1 ? "" : "s");
+            fprintf (out, "%s%" JSON_INTEGER_FORMAT " %s", sep, value,
+                     value == 1 ? counters[i].one : counters[i].many);
             sep = ", ";
         }
     }
@@ -1180,6 +1189,36 @@ s_status_detail (json_t *server)
         return NULL;
     }
     return text;
+}
+
+//  A latency in µs as people read it: 850µs, 1.2ms, 45ms, 3.1s.
+static void
+s_format_us (json_int_t us, char *buf, size_t size)
+{
+    if (us < 1000)
+        snprintf (buf, size, "%" JSON_INTEGER_FORMAT "µs", us);
+    else if (us < 10000)
+        snprintf (buf, size, "%.1fms", (double) us / 1000);
+    else if (us < 1000000)
+        snprintf (buf, size, "%" JSON_INTEGER_FORMAT "ms", us / 1000);
+    else
+        snprintf (buf, size, "%.1fs", (double) us / 1000000);
+}
+
+//  The P50/P99 column: the median and 99th percentile of the answers'
+//  latency, or "-" before the first answer.
+static void
+s_status_latency (json_t *server, char *buf, size_t size)
+{
+    json_t *latency = json_object_get (server, "latencyUs");
+    if (json_integer_value (json_object_get (latency, "answers")) <= 0) {
+        snprintf (buf, size, "-");
+        return;
+    }
+    char p50[32], p99[32];
+    s_format_us (json_integer_value (json_object_get (latency, "p50")), p50, sizeof p50);
+    s_format_us (json_integer_value (json_object_get (latency, "p99")), p99, sizeof p99);
+    snprintf (buf, size, "%s/%s", p50, p99);
 }
 
 //  The start report's entry for server `name`, or NULL.
@@ -1246,16 +1285,18 @@ s_cmd_status (cli_t *self)
     if (self->opts->json)
         return s_print_json (
             json_pack ("{s:i,s:o}", "schemaVersion", CLI_JSON_SCHEMA_VERSION, "servers", servers));
-    table_t *table = s_table_new (5);
+    table_t *table = s_table_new (6);
     if (table)
-        s_table_add (table, (const char *[]){ "NAME", "TRANSPORT", "STATE", "TOOLS", "DETAIL" });
+        s_table_add (
+            table, (const char *[]){ "NAME", "TRANSPORT", "STATE", "TOOLS", "P50/P99", "DETAIL" });
     size_t index;
     json_t *server;
     json_array_foreach (servers, index, server) {
         if (!table)
             break;
-        char transport[32], tools[32];
+        char transport[32], tools[32], latency[72];
         char *detail = s_status_detail (server);
+        s_status_latency (server, latency, sizeof latency);
         s_table_add (
             table,
             (const char *[]){
@@ -1263,7 +1304,7 @@ s_cmd_status (cli_t *self)
                 s_json_scalar (json_object_get (server, "transport"), transport, sizeof transport),
                 s_json_string (server, "state", "?"),
                 s_json_scalar (json_object_get (server, "visibleTools"), tools, sizeof tools),
-                detail });
+                latency, detail });
         free (detail);
     }
     int rc = table ? s_table_print (table, stdout) : -1;

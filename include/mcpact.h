@@ -128,7 +128,9 @@ MCPACT_EXPORT void mcpact_runtime_destroy (mcpact_runtime_t **self_p);
 //  The endpoint where the runtime publishes events (ZeroMQ PUB, in this
 //  process: connect a SUB socket of the same ZeroMQ context, i.e. CZMQ's
 //  zsock_new_sub). Each event is two frames and a JSON body; see
-//  docs/protocol.md ("Events"): TOOLS_CHANGED view_id change_json.
+//  docs/protocol.md ("Events"): TOOLS_CHANGED view_id change_json, and
+//  SERVER_STATE server_id state_json (as mcpact_server_state_fn has it)
+//  for every server of the runtime.
 MCPACT_EXPORT const char *mcpact_runtime_events_endpoint (mcpact_runtime_t *self);
 
 //  --------------------------------------------------------------------------
@@ -369,13 +371,47 @@ MCPACT_EXPORT int mcpact_agent_set_tool_filter (mcpact_agent_t *self, mcpact_too
 //  "changed", "tools", "errors": [{"server","error"}]} as JSON.
 MCPACT_EXPORT char *mcpact_agent_reload (mcpact_agent_t *self);
 
-//  Per-server status as JSON: [{"name","transport","state","error"?,
-//  "tools","calls","errors","restarts","inFlight","queuedBytes",
-//  "stalledMs"?,"refused","pid"?,"stderr"?, ...}]. "state" is one of
-//  connecting, listing, ready, restarting (also between start retries),
-//  failed, stopped; "queuedBytes" and "stalledMs" say what waits for the
-//  server and for how long it has taken none of it; "refused" counts calls
-//  refused by the limits (mcpact_server_config_set_limits).
+//  Per-server status as JSON: one object per server of the agent, in
+//  declaration order, with these keys (counts are since the server
+//  first started, restarts included):
+//    "name", "transport"  the server's name; stdio, streamable_http or sse
+//    "state"        connecting, listing, ready, restarting (also between
+//                   start retries), failed or stopped ("unknown" if the
+//                   server did not answer)
+//    "error"        why it failed or restarts; absent when it did not
+//    "tools"        how many tools it listed (after its allow-list)
+//    "calls"        calls that reached the server: on their way to it, or
+//                   ended (= the sum of "results" + "inFlight")
+//    "results"      calls ended, by how: {"ok", "tool_error",
+//                   "unknown_tool", "timeout", "server_error",
+//                   "protocol_error", "bad_arguments", "internal_error",
+//                   "cancelled", "busy"}, one key per mcpact_status_t
+//                   (MCPACT_OK .. MCPACT_ERR_BUSY), always all there;
+//                   "timeout" counts the calls that timed out, and
+//                   "cancelled" those the host cancelled
+//    "errors"       of those, the ones that did not end in ok
+//    "latencyUs"    {"answers", "p50", "p99", "max"}: of the calls the
+//                   server answered (ok, tool_error, protocol_error), how
+//                   many, and in µs from the request sent to the answer
+//                   read: the median, the 99th percentile (each the top of
+//                   its histogram bucket, at most 1/8 above the value,
+//                   never above max) and the longest; 0s before any answer
+//    "inFlight"     calls sent and not answered yet
+//    "restarts"     starts again after it was ready once (restarts, reloads)
+//    "refused"      calls refused by the limits, at once (as "busy");
+//                   mcpact_server_config_set_limits
+//    "queuedBytes"  request bytes waiting for the server to take them
+//    "stalledMs"    while bytes wait: how long the server has taken none
+//    "directCalls"  of "calls", those a host thread made itself on the
+//                   server's pipes (stdio; docs/protocol.md, "Lanes")
+//    "endpoint"     the server actor's in-process endpoint
+//    "protocolVersion", "serverInfo"  what it answered to initialize
+//    "url"          HTTP: the server's URL, without credentials
+//    "requests"     HTTP: requests open to it now
+//    "pid", "stderr"  stdio: the process id; the end of what it wrote on
+//                   stderr, when it wrote anything
+//  A call to a tool the agent does not have reaches no server and counts
+//  in none.
 MCPACT_EXPORT char *mcpact_agent_status (mcpact_agent_t *self);
 
 //  Calls a tool of the merged set and waits at most timeout_ms (0: the
@@ -383,6 +419,35 @@ MCPACT_EXPORT char *mcpact_agent_status (mcpact_agent_t *self);
 //  Never returns NULL: failures come back as a result with an error.
 MCPACT_EXPORT mcpact_result_t *mcpact_agent_call (mcpact_agent_t *self, const char *tool,
                                                   const char *args_json, int timeout_ms);
+
+//  --------------------------------------------------------------------------
+//  Server state events: each server's state as it changes, to a callback
+//  and to the runtime's events socket (SERVER_STATE, docs/protocol.md).
+
+//  Called with {"server": NAME, "state", "reason"?, "time"}. "state" is
+//  starting (each try to start it: spawn or connect, initialize, the
+//  first tools/list), ready, failed (it could not start; start retries
+//  may follow), restarting (it died after it was ready, or a start retry
+//  is due: waiting out the backoff), or stopped (its session or agent
+//  stopped it); "reason" says why for failed and restarting; "time" is
+//  when, in ms since the Unix epoch. A server that starts goes starting,
+//  ready; one that dies, restarting, starting, ready. Runs on a
+//  function-tool worker thread, never on an actor's loop, one call at a
+//  time, in the order the changes happened; it may call into mcpact, but
+//  must not destroy the session or agent it was set on.
+typedef void (mcpact_server_state_fn) (const char *state_json, void *arg);
+
+//  Sets the callback for the session's servers (NULL removes it; a call
+//  already on its way may still come). Set it before mcpact_session_start
+//  to see them start. mcpact_session_destroy returns once the callback
+//  has seen its servers stopped, and it is not called after.
+MCPACT_EXPORT int mcpact_session_set_server_state (mcpact_session_t *self,
+                                                   mcpact_server_state_fn *fn, void *arg);
+
+//  The same for the agent's own servers. An agent without servers of its
+//  own uses the session's: their changes go to the session's callback.
+MCPACT_EXPORT int mcpact_agent_set_server_state (mcpact_agent_t *self, mcpact_server_state_fn *fn,
+                                                 void *arg);
 
 //  --------------------------------------------------------------------------
 //  Asynchronous calls, for hosts with their own event loop. A caller

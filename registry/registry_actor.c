@@ -46,7 +46,7 @@ typedef struct {
     zsock_t *intake;     //  from server actors
     zsock_t *control;    //  from agent actors
     zsock_t *functions;  //  DEALER to the function broker
-    zsock_t *events;     //  PUB: TOOLS_CHANGED view_id change_json
+    zsock_t *events;     //  PUB: TOOLS_CHANGED, SERVER_STATE
     json_t *tools;       //  server id (text) -> tools array
     unsigned generation; //  of `tools`: counts its changes
     s_built_t built;     //  the last catalog built for a new view
@@ -217,6 +217,29 @@ s_republish (self_t *self, json_t *changed)
     }
 }
 
+//  A server's state change, STATE server_id json [fn arg]: published to
+//  subscribers and, with the host's callback (state_sink.h), handed to the
+//  function broker to call it.
+static void
+s_state (self_t *self, const char *id, zmsg_t *msg)
+{
+    char *text = zmsg_popstr (msg);
+    zframe_t *fn = zmsg_pop (msg);
+    zframe_t *arg = zmsg_pop (msg);
+    zstr_sendx (self->events, "SERVER_STATE", id, text ? text : "{}", NULL);
+    if (fn && arg) {
+        zmsg_t *event = zmsg_new ();
+        zmsg_addstr (event, "EVENT");
+        zmsg_append (event, &fn);
+        zmsg_append (event, &arg);
+        zmsg_addstr (event, text ? text : "{}");
+        zmsg_send (&event, self->functions);
+    }
+    zframe_destroy (&fn);
+    zframe_destroy (&arg);
+    free (text);
+}
+
 //  Takes every tool list and departure waiting, then rebuilds each view
 //  they touch once: a burst (a thousand servers listing again after a
 //  reload) costs one rebuild per view, not one per server.
@@ -240,7 +263,9 @@ s_handle_intake (self_t *self)
             } else
                 json_decref (tools);
             free (text);
-        } else if (verb && id && strcmp (verb, "GONE") == 0) {
+        } else if (verb && id && strcmp (verb, "STATE") == 0)
+            s_state (self, id, msg);
+        else if (verb && id && strcmp (verb, "GONE") == 0) {
             if (json_object_get (self->tools, id)) {
                 json_object_del (self->tools, id);
                 json_object_set (changed, id, json_true ());

@@ -8,9 +8,11 @@
     whenever a server's tools change, every view holding that server is
     rebuilt and republished. It is not on the call path.
 
-    intake (PULL, from server actors):
+    intake (PULL, from server actors, through their owner):
       TOOLS server_id name endpoint tools_json
       GONE server_id
+      STATE server_id state_json [fn arg]   (a state change; fn and arg
+                                              when the host has a callback)
     control (ROUTER, from agent actors):
       VIEW view_id slot policy functions_json servers_json
                                          ->  VIEWED view_id rejected_json
@@ -18,8 +20,10 @@
       DROP view_id                       ->  DROPPED view_id
     events (PUB), whenever a started view's tool set changes:
       TOOLS_CHANGED view_id {"agent"?, "added", "removed", "tools"}
-    and the host's change callback is run by the function broker:
-      (DEALER to it) EVENT fn arg change_json
+    and whenever a server's state changes:
+      SERVER_STATE server_id {"server", "state", "reason"?, "time"}
+    and the host's callbacks are run by the function broker:
+      (DEALER to it) EVENT fn arg change_json | EVENT fn arg state_json
     pipe: $TERM
     =========================================================================
 */

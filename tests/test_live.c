@@ -219,7 +219,8 @@ TEST (list_changed)
     CHECK (agent);
     CHECK (mcpact_agent_set_tools_changed (agent, s_on_tools_changed, &events) == 0);
     //  The same event as a message, for peers that speak the protocol
-    zsock_t *subscriber = zsock_new_sub (mcpact_runtime_events_endpoint (runtime), "");
+    //  (subscribed by its name: servers' state changes come there too)
+    zsock_t *subscriber = zsock_new_sub (mcpact_runtime_events_endpoint (runtime), "TOOLS_CHANGED");
     CHECK (subscriber);
     s_start_ready (agent);
     s_check_not_late_yet (agent);
