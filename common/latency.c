@@ -31,13 +31,15 @@ latency_bucket_top (int bucket)
 void
 call_stats_result (call_stats_t *self, int status)
 {
-    if (status >= 0 && status < CALL_STATUSES)
+    if (self && status >= 0 && status < CALL_STATUSES)
         atomic_fetch_add_explicit (&self->results[status], 1, memory_order_relaxed);
 }
 
 void
 call_stats_latency (call_stats_t *self, int64_t us)
 {
+    if (!self)
+        return;
     atomic_fetch_add_explicit (&self->buckets[latency_bucket (us)], 1, memory_order_relaxed);
     //  One writer at a time: a load and, rarely, a store.
     if (us > atomic_load_explicit (&self->max_us, memory_order_relaxed))

@@ -35,7 +35,8 @@ typedef struct {
     _Atomic int64_t max_us;                    //  the longest answer
 } call_stats_t;
 
-//  Counts a call ended with `status` (a mcpact_status_t).
+//  Counts a call ended with `status` (a mcpact_status_t). These two take
+//  a NULL `self` (counters that could not be made) as nothing to count.
 void call_stats_result (call_stats_t *self, int status);
 
 //  Counts an answer read `us` µs after its request was sent.
