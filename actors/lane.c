@@ -157,7 +157,7 @@ s_on_message (void *arg, const jsonrpc_msg_t *msg)
         return;
     }
     //  Timed before the result is handed on: the server's time, not ours.
-    call_stats_latency (&call->lane->stats, clock_us () - call->sent_us);
+    call_stats_latency (call->lane->stats, clock_us () - call->sent_us);
     const char *payload;
     size_t size;
     int status = jsonrpc_call_outcome (msg, &payload, &size);
@@ -172,7 +172,7 @@ s_on_message (void *arg, const jsonrpc_msg_t *msg)
         status = MCPACT_ERR_PROTOCOL;
         call->fn (call->arg, status, error, (size_t) length);
     }
-    call_stats_result (&call->lane->stats, status);
+    call_stats_result (call->lane->stats, status);
     call->answered = true;
 }
 

@@ -77,8 +77,9 @@ typedef struct {
     int64_t deadline; //  ms, monotonic
     int timeout_ms;   //  as asked (0: the server's call timeout)
     int64_t sent_us;  //  when its request was sent, µs, monotonic
-    //  Written by whoever holds the lane, read by the actor for the status
-    call_stats_t stats; //  outcomes and latencies of the calls answered on it
+    //  The server's call counters (the actor's, made before it lends the
+    //  lane): counted into by whoever holds the lane, one holder at a time
+    call_stats_t *stats;
 } lane_t;
 
 //  A lane of the server `name`, OWNED by the calling actor, with one

@@ -941,7 +941,7 @@ s_flush_grant (self_t *self, bool may_lend)
                 self->transport && self->ops->lend;
     if (lend && !self->lane)
         self->lane = lane_new (self->config->name);
-    if (lend && self->lane &&
+    if (lend && self->lane && (self->lane->stats = s_stats (self)) &&
         self->ops->lend (self->transport, self->lane, self->next_id, self->config->call_ms) == 0) {
         self->lent = true;
         char grant[32];
@@ -1139,8 +1139,6 @@ s_status_calls (self_t *self, json_t *status, uint64_t *errors)
     call_sum_t sum = { 0 };
     if (self->stats)
         call_sum_add (&sum, self->stats);
-    if (self->lane)
-        call_sum_add (&sum, &self->lane->stats);
     json_t *results = json_object ();
     for (int i = 0; i < CALL_STATUSES; i++)
         json_object_set_new (results, s_result_names[i],

@@ -49,10 +49,12 @@ typedef struct {
 #define CALLER_VERB_MS 10000
 //  Owners a caller stays connected to at most. A connection costs ~20 KiB
 //  (ZeroMQ's pipes, both ends): 64 host threads each calling each of 1000
-//  servers grew the host by 28 MiB with 8 (bench_memory -t 64), by 57 MiB
-//  with 32. A caller connects again, in tens of µs, to an owner it calls
-//  after seven others; calls in flight keep their owners connected.
-#define CALLER_MAX_PEERS 8
+//  servers grew the host by 28-29 MiB with 4 (bench_memory -n 1000 -t 64,
+//  which also ran faster: 3.4-4.3 s), 34 MiB with 8, 57 MiB with 32. A
+//  caller connects again, in tens of µs, to an owner it calls after three
+//  others (a sequential caller mostly stays on the owner's lane); calls in
+//  flight keep their owners connected.
+#define CALLER_MAX_PEERS 4
 
 //  An owner the caller is connected to.
 typedef struct {

@@ -270,7 +270,7 @@ TEST (another_thread_calls_during_a_call)
 
 TEST (one_thread_calls_more_servers_than_it_stays_connected_to)
 {
-    //  A caller keeps at most 8 owners connected: calls in flight to 40
+    //  A caller keeps at most 4 owners connected: calls in flight to 40
     //  servers at once all come back, and calling each in turn, again and
     //  again, reconnects as it needs.
     mcpact_runtime_t *runtime;
