@@ -38,18 +38,19 @@ typedef struct {
 //  Asks the session for its servers (starting them if need be): their
 //  list for the registry and the start report, both JSON text, ours.
 static int
-s_session_servers (agent_view_t *self, char **servers_text, char **report_text)
+s_session_servers (agent_view_t *self, char **servers_text, char **report_text, char **owner)
 {
     zsock_t *session = zsock_new_dealer (self->session);
     if (!session)
         return -1;
     zstr_send (session, "SERVERS");
     char *verb = NULL;
-    int rc = zsock_recv (session, "sss", &verb, servers_text, report_text);
+    int rc = zsock_recv (session, "ssss", &verb, servers_text, report_text, owner);
     if (rc != 0 || !verb || strcmp (verb, "SERVERS") != 0 || !*servers_text || !*report_text) {
         free (*servers_text);
         free (*report_text);
-        *servers_text = *report_text = NULL;
+        free (*owner);
+        *servers_text = *report_text = *owner = NULL;
         rc = -1;
     }
     free (verb);
@@ -105,17 +106,18 @@ s_merge_rejections (json_t *report, json_t *rejected)
 
 //  Registers the view with the registry: `servers_text` are the servers
 //  it has, `report` (or else `report_text`) their start report; all three
-//  are ours. Returns the report with the registry's rejections merged in.
-//  The session's list passes to the registry as the session wrote it, and
-//  its report goes back unchanged unless the registry rejected a tool: a
-//  hand-off to a new agent reads and writes no JSON here but the (mostly
-//  empty) list of rejections.
+//  are ours. `owner` is the server set whose list the view follows. Returns the report with the
+//  registry's rejections merged in. The session's list passes to the registry as the session wrote
+//  it, and its report goes back unchanged unless the registry rejected a tool: a hand-off to a new
+//  agent reads and writes no JSON here but the (mostly empty) list of rejections.
 static char *
 s_view_register (agent_view_t *self, const char *view_id, const char *slot, const char *policy,
-                 const char *functions, char *servers_text, char *report_text, json_t *report)
+                 const char *functions, char *servers_text, char *report_text, json_t *report,
+                 const char *owner)
 {
     self->dealer = zsock_new_dealer (self->control);
-    zsock_send (self->dealer, "ssssss", "VIEW", view_id, slot, policy, functions, servers_text);
+    zsock_send (self->dealer, "sssssss", "VIEW", view_id, slot, policy, functions, servers_text,
+                owner ? owner : "");
     char *verb = NULL, *id = NULL, *rejected_text = NULL;
     if (zsock_recv (self->dealer, "sss", &verb, &id, &rejected_text) == 0 && verb &&
         strcmp (verb, "VIEWED") == 0) {
@@ -156,15 +158,17 @@ char *
 agent_view_start (agent_view_t *self, const char *view_id, const char *slot, const char *policy,
                   const char *functions)
 {
-    char *servers_text = NULL, *report_text = NULL;
+    char *servers_text = NULL, *report_text = NULL, *owner = NULL;
     json_t *report = NULL;
-    if (s_session_servers (self, &servers_text, &report_text) != 0) {
+    if (s_session_servers (self, &servers_text, &report_text, &owner) != 0) {
         servers_text = strdup ("[]");
         report =
             json_pack ("{s:[],s:i,s:s}", "servers", "ms", 0, "error", "the session did not answer");
     }
-    return s_view_register (self, view_id, slot, policy, functions, servers_text, report_text,
-                            report);
+    char *text = s_view_register (self, view_id, slot, policy, functions, servers_text, report_text,
+                                  report, owner);
+    free (owner);
+    return text;
 }
 
 //  Returns once the registry has built from everything it was sent.
@@ -225,8 +229,10 @@ s_start (self_t *self, zmsg_t *msg)
         json_t *servers = server_set_servers (self->servers);
         char *servers_text = json_dumps (servers, JSON_COMPACT);
         json_decref (servers);
+        char owner[16];
+        snprintf (owner, sizeof owner, "%u", server_set_owner (self->servers));
         text = s_view_register (self->view, view_id, slot, policy, functions, servers_text, NULL,
-                                server_set_report (self->servers));
+                                server_set_report (self->servers), owner);
     } else
         text = agent_view_start (self->view, view_id, slot, policy, functions);
     free (view_id);
@@ -243,8 +249,17 @@ s_handle_pipe (self_t *self)
     char *verb = msg ? zmsg_popstr (msg) : NULL;
     if (!verb || strcmp (verb, "$TERM") == 0)
         self->terminated = true;
-    else if (server_set_command (self->servers, verb, msg, self->pipe, &self->progress,
-                                 &self->progress_arg))
+    else if (strcmp (verb, "ADD") == 0 && self->report && !server_set_started (self->servers)) {
+        //  Started on the session's servers (its own were all removed
+        //  before): servers of its own would replace those.
+        mcpact_server_config_t *config = (mcpact_server_config_t *) actor_msg_popptr (msg);
+        if (config)
+            actor_handoff_release (config); //  back to the host, which keeps it
+        zstr_sendx (self->pipe, "ERROR",
+                    "the agent started on its session's servers; add the server to the session",
+                    NULL);
+    } else if (server_set_command (self->servers, verb, msg, self->pipe, &self->progress,
+                                   &self->progress_arg))
         ;
     else if (strcmp (verb, "SYNC") == 0) {
         //  SYNC  ->  OK once the registry has built from everything sent:
@@ -271,7 +286,7 @@ s_actor (zsock_t *pipe, void *arg)
     self_t self = { 0 };
     self.pipe = pipe;
     self.args = (s_args_t *) arg;
-    self.servers = server_set_new ();
+    self.servers = server_set_new (self.args->control);
     self.view = agent_view_new (self.args->session, self.args->control);
     if (self.view)
         actor_ready (pipe);

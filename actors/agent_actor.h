@@ -16,10 +16,15 @@
     and join, two fewer hand-offs each way.
 
     pipe (from the host API, which serialises access):
-      ADD config_ptr            ->  OK | ERROR reason   (config handed over on OK)
+      ADD config_ptr            ->  OK ["started"] | ERROR reason
+                                    (config handed over on OK; once started,
+                                    answered when the server is ready or failed)
+      REMOVE name               ->  OK ["started"] | ERROR reason
+                                    (answered once the server has stopped)
       PROGRESS fn_ptr arg_ptr   ->  OK
       START view_id slot policy functions_json
                                 ->  REPORT report_json
+      SYNC                      ->  OK (the registry has built from all sent)
       $TERM                     (drops the view, stops its own servers)
     =========================================================================
 */

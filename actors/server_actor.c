@@ -142,6 +142,7 @@ typedef struct {
     int64_t busy_us;                //  when a call was last in flight
     bool busy;                      //  counted as busy (spin_busy)
     bool terminated;                //  leave the loop
+    bool removed;                   //  its owner removed it (REMOVE): calls say so
     lane_t *lane;                   //  the transport's pipes as a lane, once lent
     bool lent;                      //  the lane is lent (not OWNED)
     s_call_t *grant;                //  a call answered, its RESULT waiting to carry the lane
@@ -269,8 +270,12 @@ s_fail_one (uint64_t id, void *value, void *arg)
 {
     s_fail_all_t *fail = (s_fail_all_t *) arg;
     s_call_t *call = (s_call_t *) value;
-    s_reply_error (fail->self, &call->caller, call->call_id, MCPACT_ERR_SERVER, "server %s: %s",
-                   fail->self->config->name, fail->reason);
+    if (fail->self->removed)
+        s_reply_error (fail->self, &call->caller, call->call_id, MCPACT_ERR_SERVER,
+                       "server %s was removed", fail->self->config->name);
+    else
+        s_reply_error (fail->self, &call->caller, call->call_id, MCPACT_ERR_SERVER, "server %s: %s",
+                       fail->self->config->name, fail->reason);
     s_call_free (call);
 }
 
@@ -298,7 +303,10 @@ s_answer_reloads (self_t *self, const char *failure)
         zlistx_detach_cur (self->reloads);
         if (failure) {
             char message[1024];
-            snprintf (message, sizeof message, "server %s: %s", self->config->name, failure);
+            if (self->removed)
+                snprintf (message, sizeof message, "server %s was removed", self->config->name);
+            else
+                snprintf (message, sizeof message, "server %s: %s", self->config->name, failure);
             wire_send_error (router, &call->caller, call->call_id, MCPACT_ERR_SERVER, message);
         } else
             wire_send_result (router, &call->caller, call->call_id, MCPACT_OK, "{}", 2);
@@ -1343,6 +1351,23 @@ s_poll (self_t *self, zmq_pollitem_t *items, int count)
     return rc;
 }
 
+//  A removed server answers what callers sent it and it has not read
+//  yet, so that none of them waits for an answer that would never come
+//  (a host thread that routed a call before the catalogs dropped the
+//  server). After this its socket closes: a later send fails at once.
+static void
+s_answer_queued (self_t *self)
+{
+    void *router = zsock_resolve (self->router);
+    wire_msg_t msg;
+    while (wire_recv (&msg, router, ZMQ_DONTWAIT) >= 0) {
+        if (wire_is (&msg, 1, "CALL") || wire_is (&msg, 1, "RELOAD") || wire_is (&msg, 1, "STATUS"))
+            s_reply_error (self, &msg.parts[0], (uint64_t) wire_int (&msg, 2, 0), MCPACT_ERR_SERVER,
+                           "server %s was removed", self->config->name);
+        wire_close (&msg);
+    }
+}
+
 static void
 s_self_destroy (self_t **self_p)
 {
@@ -1353,6 +1378,8 @@ s_self_destroy (self_t **self_p)
     s_flush_grant (self, false);
     s_fail_all (self, "the server is stopping");
     s_answer_reloads (self, "the server is stopping");
+    if (self->removed && self->router)
+        s_answer_queued (self);
     if (self->busy)
         spin_busy (-1);
     zlistx_destroy (&self->reloads);
@@ -1362,6 +1389,9 @@ s_self_destroy (self_t **self_p)
         snprintf (id, sizeof id, "%u", self->id);
         zstr_sendx (self->pipe, "GONE", id, NULL);
     }
+    //  And what came while the process closed.
+    if (self->removed && self->router)
+        s_answer_queued (self);
     zsock_destroy (&self->router);
     mcpact_server_config_destroy (&self->config);
     json_decref (self->tools);
@@ -1460,8 +1490,12 @@ s_actor (zsock_t *pipe, void *arg)
         if (rc < 0 && errno != EINTR)
             break;
         if (items[0].revents & ZMQ_POLLIN) {
+            //  REMOVE: stop as $TERM does, and tell callers the server
+            //  was removed (its owner sends $TERM after it).
             char *verb = zstr_recv (self->pipe);
-            if (!verb || strcmp (verb, "$TERM") == 0)
+            if (verb && strcmp (verb, "REMOVE") == 0)
+                self->removed = true;
+            if (!verb || self->removed || strcmp (verb, "$TERM") == 0)
                 self->terminated = true;
             free (verb);
         }

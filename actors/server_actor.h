@@ -16,6 +16,9 @@
                     TOOLS server_id name endpoint tools_json  (each (re)list)
                     GONE server_id                             (when it stops)
         $TERM       -> stops the transport and the thread
+        REMOVE      -> the same, its owner removed it: every call in
+                       flight, on the lane or unread at its socket is
+                       answered "server NAME was removed"
     - a ROUTER at its endpoint, to callers (wire.h):
         CALL / CANCEL / STATUS  ->  RESULT
 

@@ -13,6 +13,7 @@
 typedef struct {
     char *endpoint;   //  where agents reach us
     char *registry;   //  registry intake, for our servers
+    char *control;    //  registry control, for the server set
     atomic_uint *ids; //  the runtime's id counter
 } s_args_t;
 
@@ -81,7 +82,11 @@ s_handle_agent (self_t *self)
         zmsg_addstr (reply, "DRAINED");
         zmsg_send (&reply, self->router);
     } else if (verb && strcmp (verb, "SERVERS") == 0) {
-        s_start (self);
+        //  The first asks start the servers and wait for them; later, a
+        //  server being added is in the list as "starting" (the agent's
+        //  view follows it: OWNER), so that no agent waits for it.
+        if (!server_set_started (self->servers))
+            s_start (self);
         json_t *servers = server_set_servers (self->servers);
         char *servers_text = json_dumps (servers, JSON_COMPACT);
         char *report_text = s_report_text (self);
@@ -90,6 +95,8 @@ s_handle_agent (self_t *self)
         zmsg_addstr (reply, "SERVERS");
         zmsg_addstr (reply, servers_text);
         zmsg_addstr (reply, report_text);
+        //  The agent's view follows the session's list as it changes.
+        zmsg_addstrf (reply, "%u", server_set_owner (self->servers));
         zmsg_send (&reply, self->router);
         json_decref (servers);
         free (servers_text);
@@ -106,7 +113,7 @@ s_actor (zsock_t *pipe, void *arg)
     self_t self = { 0 };
     self.pipe = pipe;
     self.args = (s_args_t *) arg;
-    self.servers = server_set_new ();
+    self.servers = server_set_new (self.args->control);
     self.router = zsock_new (ZMQ_ROUTER);
     if (!self.router || zsock_bind (self.router, "%s", self.args->endpoint) != 0)
         actor_fail (pipe, "cannot bind the session's socket");
@@ -132,20 +139,24 @@ s_actor (zsock_t *pipe, void *arg)
     zsock_destroy (&self.router);
     free (self.args->endpoint);
     free (self.args->registry);
+    free (self.args->control);
     free (self.args);
 }
 
 actor_t *
-session_actor_new (const char *endpoint, const char *registry, atomic_uint *ids)
+session_actor_new (const char *endpoint, const char *registry, const char *control,
+                   atomic_uint *ids)
 {
     s_args_t *args = (s_args_t *) calloc (1, sizeof (s_args_t));
     args->endpoint = strdup (endpoint);
     args->registry = strdup (registry);
+    args->control = strdup (control);
     args->ids = ids;
     actor_t *actor = actor_new (s_actor, args);
     if (!actor) {
         free (args->endpoint);
         free (args->registry);
+        free (args->control);
         free (args);
     }
     return actor;

@@ -37,7 +37,8 @@ struct _mcpact_runtime_t {
 
 struct _mcpact_session_t {
     mcpact_runtime_t *runtime;   //  owner
-    pthread_mutex_t lock;        //  guards the fields below and the pipe
+    pthread_mutex_t lock;        //  guards the fields below
+    pthread_mutex_t pipe_lock;   //  guards the actor's pipe (taken after lock, if both)
     actor_t *actor;              //  the session actor
     char endpoint[64];           //  where agent actors reach it
     json_t *functions;           //  function tools, catalog.h form
@@ -51,7 +52,8 @@ struct _mcpact_session_t {
 
 struct _mcpact_agent_t {
     mcpact_session_t *session;    //  owner
-    pthread_mutex_t lock;         //  guards the fields below and the pipe
+    pthread_mutex_t lock;         //  guards the fields below
+    pthread_mutex_t pipe_lock;    //  guards the actor's pipe (taken after lock, if both)
     actor_t *actor;               //  the agent actor, once it has servers of its own
     agent_view_t *view;           //  else its view, kept on the host's side
     mcpact_progress_fn *progress; //  the host's progress callback, for the actor

@@ -40,10 +40,16 @@
 
 typedef struct {
     char endpoint[64];  //  where the call went (for CANCEL)
+    char server[64];    //  the server it went to ("" for other owners)
     int64_t deadline;   //  caller-side deadline
     int64_t timeout_ms; //  the call's timeout, for progress to extend by
     bool raw;           //  a STATUS request: the payload is not a tool result
 } s_pending_t;
+
+//  A caller waiting for a server's answer looks this often whether the
+//  server is still in the agent's set: a call sent to a server that was
+//  removed just then may never reach it (see s_check_removed).
+#define CALLER_CHECK_MS 250
 
 //  How long a STATUS or RELOAD request may take by default.
 #define CALLER_VERB_MS 10000
@@ -73,9 +79,12 @@ struct _mcpact_caller_t {
     zlistx_t *ready;                   //  results made here, not yet returned
     mcpact_progress_call_fn *progress; //  host's progress callback, or NULL
     void *progress_arg;                //  its argument
+    catalog_t *checked;                //  the catalog s_check_removed saw last
+    int64_t check_at;                  //  when it looks next (ms, monotonic)
 };
 
 static lane_t *s_granted_lane (wire_msg_t *msg);
+static bool s_has_server (catalog_t *catalog, const char *endpoint);
 
 struct _mcpact_result_t {
     mcpact_status_t status; //  outcome
@@ -314,6 +323,7 @@ mcpact_caller_destroy (mcpact_caller_t **self_p)
     }
     idmap_each (&self->pending, s_free_pending, NULL);
     idmap_free (&self->pending);
+    catalog_unref (&self->checked);
     deadlines_free (&self->deadlines);
     free (self);
     *self_p = NULL;
@@ -491,14 +501,24 @@ s_call_send (mcpact_caller_t *self, const char *tool, const char *args_json, int
     const char *frames[] = { entry->original, args_json ? args_json : "{}", timeout_text,
                              self->progress ? "progress" : "lane" };
     if (s_send (self, entry->endpoint, "CALL", id, frames, self->progress || lane ? 4 : 3) != 0) {
-        snprintf (message, sizeof message, "cannot reach the owner of %s (%s): %s", tool,
-                  entry->owner ? entry->owner : "function tools", zmq_strerror (errno));
+        int error = errno;
+        //  Its server was removed as we sent: say so, as it would have.
+        catalog_t *now = catalog_slot_get (self->slot);
+        if (entry->owner && now && !s_has_server (now, entry->endpoint))
+            snprintf (message, sizeof message, "server %s was removed", entry->owner);
+        else
+            snprintf (message, sizeof message, "cannot reach the owner of %s (%s): %s", tool,
+                      entry->owner ? entry->owner : "function tools", zmq_strerror (error));
+        catalog_unref (&now);
         catalog_unref (&catalog);
         s_queue_error (self, id, MCPACT_ERR_SERVER, message);
         return -1;
     }
     s_track (self, id, entry->endpoint, timeout_ms > 0 ? timeout_ms : CALLER_MAX_MS,
              CALLER_GRACE_MS, false);
+    s_pending_t *pending = (s_pending_t *) idmap_get (&self->pending, (uint64_t) id);
+    if (pending && entry->owner)
+        snprintf (pending->server, sizeof pending->server, "%s", entry->owner);
     catalog_unref (&catalog);
     return id;
 }
@@ -615,6 +635,75 @@ s_receive (mcpact_caller_t *self)
     }
 }
 
+//  Whether `endpoint` is one of the catalog's servers.
+static bool
+s_has_server (catalog_t *catalog, const char *endpoint)
+{
+    size_t index;
+    json_t *server;
+    json_array_foreach (catalog_servers (catalog), index, server) {
+        const char *at = json_string_value (json_object_get (server, "endpoint"));
+        if (at && strcmp (at, endpoint) == 0)
+            return true;
+    }
+    return false;
+}
+
+typedef struct {
+    catalog_t *catalog; //  the agent's catalog now
+    uint64_t *gone;     //  ids of calls to servers no longer in it
+    size_t count;       //  how many
+    size_t max;         //  room
+} s_removed_t;
+
+static void
+s_find_removed (uint64_t id, void *value, void *arg)
+{
+    s_removed_t *removed = (s_removed_t *) arg;
+    s_pending_t *pending = (s_pending_t *) value;
+    if (!*pending->server || s_has_server (removed->catalog, pending->endpoint))
+        return;
+    if (removed->count == removed->max) {
+        size_t max = removed->max ? removed->max * 2 : 8;
+        uint64_t *gone = (uint64_t *) realloc (removed->gone, max * sizeof *gone);
+        if (!gone)
+            return;
+        removed->gone = gone;
+        removed->max = max;
+    }
+    removed->gone[removed->count++] = id;
+}
+
+//  Ends the calls to servers that left the agent's set. A removed server
+//  answers what reached it (docs/protocol.md), but a call sent as its
+//  socket closed can be lost with the connection: without this, its
+//  caller would wait out the call's whole timeout. Called at most every
+//  CALLER_CHECK_MS while calls wait; looks at the calls only when the
+//  registry has published a new catalog since.
+static void
+s_check_removed (mcpact_caller_t *self)
+{
+    catalog_t *catalog = catalog_slot_get (self->slot);
+    if (!catalog || catalog == self->checked) {
+        catalog_unref (&catalog);
+        return;
+    }
+    s_removed_t removed = { catalog, NULL, 0, 0 };
+    idmap_each (&self->pending, s_find_removed, &removed);
+    for (size_t i = 0; i < removed.count; i++) {
+        s_pending_t *pending = s_untrack (self, (int64_t) removed.gone[i]);
+        if (!pending)
+            continue;
+        char message[128];
+        snprintf (message, sizeof message, "server %s was removed", pending->server);
+        s_queue_error (self, (int64_t) removed.gone[i], MCPACT_ERR_SERVER, message);
+        free (pending);
+    }
+    free (removed.gone);
+    catalog_unref (&self->checked);
+    self->checked = catalog;
+}
+
 //  Ends calls whose caller-side deadline passed.
 static void
 s_expire (mcpact_caller_t *self)
@@ -650,15 +739,21 @@ mcpact_caller_next (mcpact_caller_t *self, int timeout_ms)
         if (result)
             return result;
         s_expire (self);
+        int64_t now = clock_ms ();
+        if (self->pending.size && now >= self->check_at) {
+            s_check_removed (self);
+            self->check_at = now + CALLER_CHECK_MS;
+        }
         if (zlistx_size (self->ready))
             continue;
-        int64_t now = clock_ms ();
         if (now >= until)
             return NULL;
         int64_t wake = until;
         deadline_t *next = deadlines_peek (&self->deadlines);
         if (next && next->when < wake)
             wake = next->when;
+        if (self->pending.size && self->check_at < wake)
+            wake = self->check_at;
         long wait = wake == INT64_MAX ? -1 : (long) (wake - now);
         zmq_pollitem_t item = { zsock_resolve (self->sock), 0, ZMQ_POLLIN, 0 };
         //  A quick tool answers within µs: poll a moment before sleeping
@@ -732,6 +827,9 @@ s_lane_call (mcpact_caller_t *self, const char *tool, const char *args_json, int
             //  Handed back mid-call: the owner answers it.
             s_track (self, outcome.id, entry->endpoint, timeout_ms > 0 ? timeout_ms : CALLER_MAX_MS,
                      CALLER_GRACE_MS, false);
+            s_pending_t *pending = (s_pending_t *) idmap_get (&self->pending, outcome.id);
+            if (pending && entry->owner)
+                snprintf (pending->server, sizeof pending->server, "%s", entry->owner);
             *id = outcome.id;
         }
         if (wake)

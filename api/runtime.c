@@ -2,10 +2,12 @@
     runtime - the host-side runtime, session and agent objects
 
     Each object owns one actor and talks to it over the actor's pipe, under
-    the object's own lock (the pipe is a ZeroMQ socket: one thread at a
-    time). Everything that happens takes place in the actors; these
-    functions send a message and, where the API is synchronous, wait for
-    the answer. Shutdown is top-down: a runtime destroys its sessions, a
+    the object's pipe lock (the pipe is a ZeroMQ socket: one thread at a
+    time); its own fields are under its other lock, taken first when both
+    are, so that a server starting for a running session or agent does not
+    hold up the object's other functions. Everything that happens takes
+    place in the actors; these functions send a message and, where the API
+    is synchronous, wait for the answer. Shutdown is top-down: a runtime destroys its sessions, a
     session its agents, and each actor stops what it started.
     =========================================================================
 */
@@ -215,26 +217,82 @@ s_unregister_functions (mcpact_runtime_t *runtime, json_t *functions)
     }
 }
 
-//  Hands a config to an actor's pipe: ADD ptr -> OK | ERROR reason.
+//  Sends a request to an actor's pipe and takes its answer:
+//  OK ["started"] -> 0, or 1 if the owner had started; ERROR reason -> -1
+//  and *reason (malloc'ed).
 static int
-s_add_server (zsock_t *pipe, mcpact_server_config_t **config_p)
+s_pipe_request (zsock_t *pipe, zmsg_t **request_p, char **reason)
+{
+    zmsg_send (request_p, pipe);
+    zmsg_t *reply = zmsg_recv (pipe);
+    char *verb = reply ? zmsg_popstr (reply) : NULL;
+    char *detail = reply ? zmsg_popstr (reply) : NULL;
+    zmsg_destroy (&reply);
+    int rc = !verb || strcmp (verb, "OK") != 0 ? -1 : detail && strcmp (detail, "started") == 0;
+    if (rc < 0)
+        *reason = detail ? detail : strdup ("no answer");
+    else
+        free (detail);
+    free (verb);
+    return rc;
+}
+
+//  Hands a config to an actor's pipe: ADD ptr -> OK ["started"] | ERROR
+//  reason. Returns as s_pipe_request; `owner` names the session or agent
+//  in the error.
+static int
+s_add_server (zsock_t *pipe, mcpact_server_config_t **config_p, const char *owner)
 {
     if (!config_p || !*config_p)
         return -1;
-    actor_send_ptr (pipe, "ADD", *config_p);
-    char *verb = NULL, *reason = NULL;
-    zmsg_t *reply = zmsg_recv (pipe);
-    verb = reply ? zmsg_popstr (reply) : NULL;
-    reason = reply ? zmsg_popstr (reply) : NULL;
-    zmsg_destroy (&reply);
-    int rc = verb && strcmp (verb, "OK") == 0 ? 0 : -1;
-    if (rc == 0)
+    zmsg_t *request = zmsg_new ();
+    zmsg_addstr (request, "ADD");
+    actor_handoff_release (*config_p);
+    zmsg_addmem (request, config_p, sizeof *config_p);
+    char *reason = NULL;
+    int rc = s_pipe_request (pipe, &request, &reason);
+    if (rc >= 0)
         *config_p = NULL;
-    else
-        log_error ("cannot add server %s: %s", (*config_p)->name, reason ? reason : "error");
-    free (verb);
+    else {
+        actor_handoff_acquire (*config_p); //  refused: ours again
+        log_error ("cannot add server %s to %s: %s", (*config_p)->name, owner, reason);
+    }
     free (reason);
     return rc;
+}
+
+//  REMOVE name -> OK ["started"] | ERROR reason, as s_add_server.
+static int
+s_remove_server (zsock_t *pipe, const char *name, const char *owner)
+{
+    if (!name)
+        return -1;
+    zmsg_t *request = zmsg_new ();
+    zmsg_addstr (request, "REMOVE");
+    zmsg_addstr (request, name);
+    char *reason = NULL;
+    int rc = s_pipe_request (pipe, &request, &reason);
+    if (rc < 0)
+        log_error ("cannot remove server %s from %s: %s", name, owner, reason);
+    free (reason);
+    return rc;
+}
+
+//  Returns once the registry has built from everything sent to it before
+//  (a server set's new list and its servers' tools): the views of a
+//  session's agents are then current.
+static void
+s_registry_sync (mcpact_runtime_t *runtime)
+{
+    zsock_t *registry = zsock_new_dealer (runtime->registry_control);
+    if (!registry)
+        return;
+    zstr_sendx (registry, "SYNC", "0", NULL);
+    char *verb = NULL, *id = NULL;
+    zsock_recv (registry, "ss", &verb, &id);
+    free (verb);
+    free (id);
+    zsock_destroy (&registry);
 }
 
 static void
@@ -326,16 +384,19 @@ mcpact_session_new (mcpact_runtime_t *runtime)
         return NULL;
     self->runtime = runtime;
     pthread_mutex_init (&self->lock, NULL);
+    pthread_mutex_init (&self->pipe_lock, NULL);
     self->functions = json_array ();
     snprintf (self->endpoint, sizeof self->endpoint, "inproc://mcpact-session-%u", api_next_id ());
     char *error = NULL;
-    self->actor = session_actor_new (self->endpoint, runtime->registry_intake, api_ids ());
+    self->actor = session_actor_new (self->endpoint, runtime->registry_intake,
+                                     runtime->registry_control, api_ids ());
     if (!self->actor || actor_wait (self->actor, &error) != 0) {
         log_error ("cannot start a session: %s", error ? error : "no thread");
         free (error);
         actor_destroy (&self->actor);
         json_decref (self->functions);
         pthread_mutex_destroy (&self->lock);
+        pthread_mutex_destroy (&self->pipe_lock);
         free (self);
         return NULL;
     }
@@ -412,6 +473,7 @@ mcpact_session_destroy (mcpact_session_t **self_p)
     config_destroy (&self->config);
     free (self->agents);
     pthread_mutex_destroy (&self->lock);
+    pthread_mutex_destroy (&self->pipe_lock);
     free (self);
     *self_p = NULL;
 }
@@ -421,10 +483,29 @@ mcpact_session_add_server (mcpact_session_t *self, mcpact_server_config_t **conf
 {
     if (!self)
         return -1;
-    pthread_mutex_lock (&self->lock);
-    int rc = s_add_server (actor_sock (self->actor), config_p);
-    pthread_mutex_unlock (&self->lock);
-    return rc;
+    //  Only the pipe's lock: while a server starts, the session's other
+    //  functions (a new agent, a hand-off) go on.
+    pthread_mutex_lock (&self->pipe_lock);
+    int rc = s_add_server (actor_sock (self->actor), config_p, "the session");
+    //  Added to a running session: its agents' sets have its tools when
+    //  this returns.
+    if (rc == 1)
+        s_registry_sync (self->runtime);
+    pthread_mutex_unlock (&self->pipe_lock);
+    return rc < 0 ? -1 : 0;
+}
+
+int
+mcpact_session_remove_server (mcpact_session_t *self, const char *name)
+{
+    if (!self)
+        return -1;
+    pthread_mutex_lock (&self->pipe_lock);
+    int rc = s_remove_server (actor_sock (self->actor), name, "the session");
+    if (rc == 1)
+        s_registry_sync (self->runtime);
+    pthread_mutex_unlock (&self->pipe_lock);
+    return rc < 0 ? -1 : 0;
 }
 
 int
@@ -457,7 +538,9 @@ mcpact_session_set_progress (mcpact_session_t *self, mcpact_progress_fn *fn, voi
     if (!self)
         return;
     pthread_mutex_lock (&self->lock);
+    pthread_mutex_lock (&self->pipe_lock);
     s_set_progress (actor_sock (self->actor), fn, arg);
+    pthread_mutex_unlock (&self->pipe_lock);
     self->progress_arg = arg;
     pthread_mutex_unlock (&self->lock);
 }
@@ -472,9 +555,11 @@ mcpact_session_start (mcpact_session_t *self)
     //  the callback's to read (see server_set_run).
     if (self->progress_arg)
         actor_handoff_release (self->progress_arg);
+    pthread_mutex_lock (&self->pipe_lock);
     zstr_send (actor_sock (self->actor), "START");
     char *verb = NULL, *report = NULL;
     zsock_recv (actor_sock (self->actor), "ss", &verb, &report);
+    pthread_mutex_unlock (&self->pipe_lock);
     if (self->progress_arg)
         actor_handoff_acquire (self->progress_arg);
     pthread_mutex_unlock (&self->lock);
@@ -527,6 +612,7 @@ mcpact_agent_new (mcpact_session_t *session, const char *name)
         return NULL;
     self->session = session;
     pthread_mutex_init (&self->lock, NULL);
+    pthread_mutex_init (&self->pipe_lock, NULL);
     catalog_slot_init (&self->slot);
     self->slot.agent = name ? strdup (name) : NULL;
     self->functions = json_array ();
@@ -539,6 +625,7 @@ mcpact_agent_new (mcpact_session_t *session, const char *name)
         json_decref (self->functions);
         catalog_slot_fini (&self->slot);
         pthread_mutex_destroy (&self->lock);
+        pthread_mutex_destroy (&self->pipe_lock);
         free (self);
         return NULL;
     }
@@ -600,6 +687,7 @@ mcpact_agent_destroy (mcpact_agent_t **self_p)
     catalog_slot_fini (&self->slot);
     free (self->report);
     pthread_mutex_destroy (&self->lock);
+    pthread_mutex_destroy (&self->pipe_lock);
     free (self);
     *self_p = NULL;
 }
@@ -631,17 +719,81 @@ s_agent_actor (mcpact_agent_t *self)
     return 0;
 }
 
+//  The agent's name for messages.
+static const char *
+s_agent_name (mcpact_agent_t *self)
+{
+    return self->slot.agent ? self->slot.agent : "(unnamed)";
+}
+
+//  Has a started agent's actor pass on what its servers said, and the
+//  registry build from it: the agent's set is then current. Called with
+//  the pipe's lock held.
+static void
+s_agent_sync (mcpact_agent_t *self)
+{
+    zstr_send (actor_sock (self->actor), "SYNC");
+    free (zstr_recv (actor_sock (self->actor)));
+}
+
 int
 mcpact_agent_add_server (mcpact_agent_t *self, mcpact_server_config_t **config_p)
 {
-    if (!self)
+    if (!self || !config_p || !*config_p)
         return -1;
+    char owner[128];
+    snprintf (owner, sizeof owner, "agent %s", s_agent_name (self));
     pthread_mutex_lock (&self->lock);
-    int rc = self->report || !config_p || !*config_p || s_agent_actor (self) != 0
-                 ? -1
-                 : s_add_server (actor_sock (self->actor), config_p);
+    //  Once started, the actor stays as it is: only the pipe's lock is
+    //  held while the server starts, and the agent's calls go on.
+    bool running = self->report && self->actor;
+    int rc = -1;
+    if (running)
+        ;
+    else if (self->report)
+        //  Its own servers would replace the session's it started with.
+        log_error ("cannot add server %s to agent %s: the agent started on its session's "
+                   "servers; add it to the session, or give the agent servers of its own "
+                   "before it starts",
+                   (*config_p)->name, s_agent_name (self));
+    else if (s_agent_actor (self) == 0) {
+        pthread_mutex_lock (&self->pipe_lock);
+        rc = s_add_server (actor_sock (self->actor), config_p, owner);
+        pthread_mutex_unlock (&self->pipe_lock);
+    }
     pthread_mutex_unlock (&self->lock);
-    return rc;
+    if (running) {
+        pthread_mutex_lock (&self->pipe_lock);
+        rc = s_add_server (actor_sock (self->actor), config_p, owner);
+        if (rc == 1)
+            s_agent_sync (self);
+        pthread_mutex_unlock (&self->pipe_lock);
+    }
+    return rc < 0 ? -1 : 0;
+}
+
+int
+mcpact_agent_remove_server (mcpact_agent_t *self, const char *name)
+{
+    if (!self || !name)
+        return -1;
+    char owner[128];
+    snprintf (owner, sizeof owner, "agent %s", s_agent_name (self));
+    pthread_mutex_lock (&self->lock);
+    actor_t *actor = self->actor; //  made before start, kept until destroyed
+    pthread_mutex_unlock (&self->lock);
+    if (!actor) {
+        log_error ("cannot remove server %s from agent %s: the agent has no servers of its "
+                   "own (it uses its session's: remove it from the session)",
+                   name, s_agent_name (self));
+        return -1;
+    }
+    pthread_mutex_lock (&self->pipe_lock);
+    int rc = s_remove_server (actor_sock (actor), name, owner);
+    if (rc == 1)
+        s_agent_sync (self);
+    pthread_mutex_unlock (&self->pipe_lock);
+    return rc < 0 ? -1 : 0;
 }
 
 int
@@ -666,8 +818,11 @@ mcpact_agent_set_progress (mcpact_agent_t *self, mcpact_progress_fn *fn, void *a
     pthread_mutex_lock (&self->lock);
     self->progress = fn;
     self->progress_arg = arg;
-    if (self->actor)
+    if (self->actor) {
+        pthread_mutex_lock (&self->pipe_lock);
         s_set_progress (actor_sock (self->actor), fn, arg);
+        pthread_mutex_unlock (&self->pipe_lock);
+    }
     //  Fallback agents start through the session: it reports there.
     mcpact_session_set_progress (self->session, fn, arg);
     pthread_mutex_unlock (&self->lock);
@@ -698,10 +853,12 @@ agent_ensure_started (mcpact_agent_t *self)
             actor_handoff_release (session->progress_arg);
         pthread_mutex_unlock (&session->lock);
         if (self->actor) {
+            pthread_mutex_lock (&self->pipe_lock);
             zstr_sendx (actor_sock (self->actor), "START", view, slot, policy_text, functions_text,
                         NULL);
             char *verb = NULL;
             zsock_recv (actor_sock (self->actor), "ss", &verb, &self->report);
+            pthread_mutex_unlock (&self->pipe_lock);
             free (verb);
         } else if (self->view)
             self->report = agent_view_start (self->view, view, slot, policy_text, functions_text);
@@ -920,8 +1077,9 @@ mcpact_agent_reload (mcpact_agent_t *self)
     //  them before we look.
     pthread_mutex_lock (&self->lock);
     if (self->actor) {
-        zstr_send (actor_sock (self->actor), "SYNC");
-        free (zstr_recv (actor_sock (self->actor)));
+        pthread_mutex_lock (&self->pipe_lock);
+        s_agent_sync (self);
+        pthread_mutex_unlock (&self->pipe_lock);
     } else if (self->view)
         agent_view_sync (self->view);
     pthread_mutex_unlock (&self->lock);

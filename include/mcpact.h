@@ -261,9 +261,33 @@ MCPACT_EXPORT mcpact_session_t *mcpact_session_load_string (mcpact_runtime_t *ru
 MCPACT_EXPORT void mcpact_session_destroy (mcpact_session_t **self_p);
 
 //  Adds a server; takes the configuration on success (and sets *config_p
-//  to NULL). Fails once started, or if the name is taken.
+//  to NULL); on failure the caller keeps it. Fails (-1, with a log line)
+//  if another server of the session has that name.
+//  Before the session starts, the server starts with the others. Once it
+//  has started, the server starts now and the call waits until it is
+//  ready or has failed (as mcpact_session_start waits; a failed server
+//  stays, and is retried and reloaded as at start; mcpact_agent_status
+//  says why): on return its tools are in the set of every agent on the
+//  session's servers, and each such agent's tools-changed callback and
+//  the runtime's TOOLS_CHANGED event name them as "added". Everything
+//  else goes on meanwhile (calls, new agents), but for the session's
+//  functions that talk to its actor (start, set_progress, another add or
+//  remove), which wait their turn.
 MCPACT_EXPORT int mcpact_session_add_server (mcpact_session_t *self,
                                              mcpact_server_config_t **config_p);
+
+//  Removes the server `name` (as mcpact_server_config_name gives it) from
+//  the session, started or not. Its tools leave the set of every agent on
+//  the session's servers (the tools-changed callback and event name them
+//  as "removed"; agents with servers of their own are not touched), then
+//  its actor stops it with the full close sequence (stdin closed, 1 s,
+//  SIGTERM, 1 s, SIGKILL) and the call waits for that. Every call in
+//  flight on it, or sent to it meanwhile, returns MCPACT_ERR_SERVER
+//  "server NAME was removed"; a later call to one of its tools returns
+//  MCPACT_ERR_UNKNOWN_TOOL. Returns 0, or -1 (with a log line) if the
+//  session has no server of that name. Any host thread, as for the other
+//  functions here, also while others are calling the server.
+MCPACT_EXPORT int mcpact_session_remove_server (mcpact_session_t *self, const char *name);
 
 //  Adds a function tool. `parameters` is a JSON Schema object text (NULL:
 //  no parameters). Names are 1..64 of [A-Za-z0-9_-].
@@ -316,7 +340,21 @@ MCPACT_EXPORT mcpact_agent_t *mcpact_agent_from_config (mcpact_session_t *sessio
 //  Stops the agent and its own servers; the session's servers stay up.
 MCPACT_EXPORT void mcpact_agent_destroy (mcpact_agent_t **self_p);
 
+//  Gives the agent a server of its own (its own servers replace the
+//  session's), as mcpact_session_add_server does for a session: takes the
+//  configuration on success; -1 if another server of the agent has that
+//  name. Once the agent has started with servers of its own, the server
+//  starts now and the call waits until it is ready or has failed; its
+//  tools then are in the agent's set (callback and event: "added"). An
+//  agent that started on its session's servers cannot take servers of its
+//  own (-1): add them to the session.
 MCPACT_EXPORT int mcpact_agent_add_server (mcpact_agent_t *self, mcpact_server_config_t **config_p);
+
+//  Removes one of the agent's own servers, as mcpact_session_remove_server
+//  does for the session's; only this agent's set changes. -1 (with a log
+//  line) if the agent has no server of its own of that name (an agent on
+//  its session's servers has none).
+MCPACT_EXPORT int mcpact_agent_remove_server (mcpact_agent_t *self, const char *name);
 
 MCPACT_EXPORT int mcpact_agent_add_function (mcpact_agent_t *self, const char *name,
                                              const char *description, const char *parameters,
@@ -344,8 +382,8 @@ MCPACT_EXPORT char *mcpact_agent_tools (mcpact_agent_t *self);
 MCPACT_EXPORT size_t mcpact_agent_tool_count (mcpact_agent_t *self);
 
 //  Called when the agent's merged tool set changes after it started (a
-//  server sent tools/list_changed, restarted, came up late, or was
-//  reloaded), with {"agent", "added": [names], "removed": [names],
+//  server sent tools/list_changed, restarted, came up late, was reloaded,
+//  added or removed), with {"agent", "added": [names], "removed": [names],
 //  "changed": [names], "tools": count}; "changed" names tools that stayed
 //  but changed definition or owner (a server that comes first in the
 //  configuration came up and took its name back). Runs on a function-tool
@@ -429,8 +467,8 @@ MCPACT_EXPORT mcpact_result_t *mcpact_agent_call (mcpact_agent_t *self, const ch
 //  first tools/list), ready, failed (it could not start; start retries
 //  may follow), restarting (it died after it was ready, or a start retry
 //  is due: waiting out the backoff), or stopped (its session or agent
-//  stopped it); "reason" says why for failed and restarting; "time" is
-//  when, in ms since the Unix epoch. A server that starts goes starting,
+//  stopped it, or removed it); "reason" says why for failed and
+//  restarting; "time" is when, in ms since the Unix epoch. A server that starts goes starting,
 //  ready; one that dies, restarting, starting, ready. Runs on a
 //  function-tool worker thread, never on an actor's loop, one call at a
 //  time, in the order the changes happened; it may call into mcpact, but

@@ -23,6 +23,7 @@ typedef struct {
     mcpact_name_policy_t policy; //  name policy
     json_t *functions;           //  function tools
     json_t *servers;             //  [{id, name, endpoint}]
+    char *owner;                 //  the server set whose list it follows, or NULL
     catalog_t *published;        //  what it was last given
     char *rejected;              //  its rejections then, as JSON text
 } s_view_t;
@@ -48,7 +49,8 @@ typedef struct {
     zsock_t *functions;  //  DEALER to the function broker
     zsock_t *events;     //  PUB: TOOLS_CHANGED, SERVER_STATE
     json_t *tools;       //  server id (text) -> tools array
-    unsigned generation; //  of `tools`: counts its changes
+    json_t *owners;      //  owner id (text) -> its servers, as OWNER said last
+    unsigned generation; //  of `tools` and `owners`: counts their changes
     s_built_t built;     //  the last catalog built for a new view
     zhashx_t *views;     //  view id -> s_view_t
     bool terminated;     //  leave the loop
@@ -69,6 +71,7 @@ s_view_destroy (void **item)
     s_view_t *view = (s_view_t *) *item;
     json_decref (view->functions);
     json_decref (view->servers);
+    free (view->owner);
     catalog_unref (&view->published);
     free (view->rejected);
     free (view->id);
@@ -192,13 +195,20 @@ s_view_has (s_view_t *view, json_t *changed)
     return false;
 }
 
-//  Rebuilds, once each, the views that have a server in `changed`.
+//  Rebuilds, once each, the views that have a server in `changed` or
+//  follow an owner in `owners` (whose new list they take first).
 static void
-s_republish (self_t *self, json_t *changed)
+s_republish (self_t *self, json_t *changed, json_t *owners)
 {
     for (s_view_t *view = (s_view_t *) zhashx_first (self->views); view;
          view = (s_view_t *) zhashx_next (self->views)) {
-        if (!s_view_has (view, changed))
+        json_t *list = view->owner && json_object_get (owners, view->owner)
+                           ? json_object_get (self->owners, view->owner)
+                           : NULL;
+        if (list) {
+            json_decref (view->servers);
+            view->servers = json_incref (list);
+        } else if (!s_view_has (view, changed))
             continue;
         json_t *rejected = s_publish (self, view, true);
         //  Say it once, not at every rebuild.
@@ -247,6 +257,7 @@ static void
 s_handle_intake (self_t *self)
 {
     json_t *changed = json_object ();
+    json_t *owners = json_object ();
     while (zsock_events (self->intake) & ZMQ_POLLIN) {
         zmsg_t *msg = zmsg_recv (self->intake);
         char *verb = zmsg_popstr (msg);
@@ -265,7 +276,22 @@ s_handle_intake (self_t *self)
             free (text);
         } else if (verb && id && strcmp (verb, "STATE") == 0)
             s_state (self, id, msg);
-        else if (verb && id && strcmp (verb, "GONE") == 0) {
+        else if (verb && id && strcmp (verb, "OWNER") == 0) {
+            //  OWNER owner_id [servers_json]: a server set's list, as it
+            //  is now (none: the set is gone). Lists are replaced whole,
+            //  never changed in place: views share them.
+            char *text = zmsg_popstr (msg);
+            json_error_t error;
+            json_t *servers = text ? json_loads (text, 0, &error) : NULL;
+            if (json_is_array (servers)) {
+                json_object_set_new (self->owners, id, servers);
+                json_object_set (owners, id, json_true ());
+            } else {
+                json_decref (servers);
+                json_object_del (self->owners, id);
+            }
+            free (text);
+        } else if (verb && id && strcmp (verb, "GONE") == 0) {
             if (json_object_get (self->tools, id)) {
                 json_object_del (self->tools, id);
                 json_object_set (changed, id, json_true ());
@@ -275,12 +301,13 @@ s_handle_intake (self_t *self)
         free (id);
         zmsg_destroy (&msg);
     }
-    if (json_object_size (changed)) {
+    if (json_object_size (changed) || json_object_size (owners)) {
         self->generation++;
         s_built_clear (&self->built);
-        s_republish (self, changed);
+        s_republish (self, changed, owners);
     }
     json_decref (changed);
+    json_decref (owners);
 }
 
 static void
@@ -301,6 +328,11 @@ s_handle_control (self_t *self)
         char *policy = zmsg_popstr (msg);
         char *functions = zmsg_popstr (msg);
         char *servers = zmsg_popstr (msg);
+        char *owner = zmsg_popstr (msg);
+        if (owner && !*owner) {
+            free (owner);
+            owner = NULL;
+        }
         s_view_t *view = (s_view_t *) calloc (1, sizeof (s_view_t));
         view->id = strdup (view_id);
         json_error_t error;
@@ -311,11 +343,19 @@ s_handle_control (self_t *self)
         view->servers = servers ? json_loads (servers, 0, &error) : NULL;
         if (!view->functions)
             view->functions = json_array ();
+        //  The owner's list as the registry has it is the newest: the
+        //  one in the VIEW was read before, and may be older.
+        json_t *listed = owner ? json_object_get (self->owners, owner) : NULL;
+        if (listed) {
+            json_decref (view->servers);
+            view->servers = json_incref (listed);
+        }
         if (!view->servers)
             view->servers = json_array ();
+        view->owner = owner;
         char *request = NULL;
-        if (!s_filtering (view->slot) &&
-            asprintf (&request, "%s\n%s\n%s", policy ?: "", functions ?: "", servers ?: "") < 0)
+        if (!s_filtering (view->slot) && asprintf (&request, "%s\n%s\n%s\n%s", policy ?: "",
+                                                   functions ?: "", servers ?: "", owner ?: "") < 0)
             request = NULL;
         s_built_t *built = &self->built;
         char *text = NULL;
@@ -373,6 +413,7 @@ s_actor (zsock_t *pipe, void *arg)
     self_t self = { 0 };
     self.pipe = pipe;
     self.tools = json_object ();
+    self.owners = json_object ();
     self.views = zhashx_new ();
     zhashx_set_destructor (self.views, s_view_destroy);
     self.intake = zsock_new (ZMQ_PULL);
@@ -415,6 +456,7 @@ s_actor (zsock_t *pipe, void *arg)
     zhashx_destroy (&self.views);
     s_built_clear (&self.built);
     json_decref (self.tools);
+    json_decref (self.owners);
     free (args->intake);
     free (args->control);
     free (args->functions);

@@ -6,15 +6,19 @@
     function tools, the name policy, and the slot to publish into). For
     every view the registry builds a catalog (catalog.h) and publishes it;
     whenever a server's tools change, every view holding that server is
-    rebuilt and republished. It is not on the call path.
+    rebuilt and republished. It is not on the call path. A view names the
+    server set (owner) whose servers it has; when the owner's list changes
+    (a server added or removed while running), every view on it takes the
+    new list and is rebuilt.
 
-    intake (PULL, from server actors, through their owner):
+    intake (PULL, from server actors through their owner, and owners):
       TOOLS server_id name endpoint tools_json
       GONE server_id
       STATE server_id state_json [fn arg]   (a state change; fn and arg
                                               when the host has a callback)
+      OWNER owner_id [servers_json]         (the owner's list now; none: gone)
     control (ROUTER, from agent actors):
-      VIEW view_id slot policy functions_json servers_json
+      VIEW view_id slot policy functions_json servers_json owner_id
                                          ->  VIEWED view_id rejected_json
       SYNC view_id                       ->  SYNCED view_id
       DROP view_id                       ->  DROPPED view_id
