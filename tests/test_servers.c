@@ -15,6 +15,9 @@
 
 #include "runtime_util.h"
 
+#include "caller.h"
+#include "catalog.h"
+
 #include <czmq.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -551,4 +554,57 @@ TEST (remove_before_start)
     CHECK (agent);
     CHECK (s_has_tool (agent, "a_echo") && !s_has_tool (agent, "b_echo"));
     ru_teardown (&agent, &session, &runtime);
+}
+
+//  --------------------------------------------------------------------------
+//  A call lost with its server's connection
+
+//  A catalog with the server `gone` (tool `work`, at `endpoint`), or empty.
+static catalog_t *
+s_catalog (const char *endpoint)
+{
+    json_t *functions = json_array ();
+    json_t *servers = endpoint ? json_pack ("[{s:s,s:s,s:[{s:s}]}]", "name", "gone", "endpoint",
+                                            endpoint, "tools", "name", "work")
+                               : json_array ();
+    json_t *rejected = json_array ();
+    catalog_t *catalog = catalog_build (MCPACT_NAMES_REJECT, functions, servers, rejected);
+    CHECK (catalog);
+    json_decref (functions);
+    json_decref (servers);
+    json_decref (rejected);
+    return catalog;
+}
+
+//  A call that reached no one who will answer it (sent as its server's
+//  socket closed), with no timeout of its own: once the server has left
+//  the catalog, its caller ends it, rather than wait for a day.
+TEST (call_lost_with_a_removed_server_ends)
+{
+    const char *endpoint = "inproc://test-servers-gone";
+    zsock_t *owner = zsock_new (ZMQ_ROUTER);
+    CHECK (owner && zsock_bind (owner, "%s", endpoint) == 0);
+    catalog_slot_t slot;
+    catalog_slot_init (&slot);
+    catalog_slot_publish (&slot, s_catalog (endpoint));
+    mcpact_caller_t *caller = caller_new (&slot);
+    CHECK (caller);
+    CHECK (mcpact_caller_send (caller, "work", "{}", 0) > 0);
+    //  It arrived, and is never answered
+    zmsg_t *call = zmsg_recv (owner);
+    CHECK (call);
+    zmsg_destroy (&call);
+    CHECK (mcpact_caller_next (caller, 0) == NULL);
+
+    catalog_slot_publish (&slot, s_catalog (NULL));
+    ru_watchdog_arm (30, "a call whose server left the catalog");
+    mcpact_result_t *result = mcpact_caller_next (caller, -1);
+    ru_watchdog_disarm ();
+    CHECK (mcpact_result_status (result) == MCPACT_ERR_SERVER);
+    CHECK_STR (mcpact_result_error (result), "server gone was removed");
+    CHECK (mcpact_caller_pending (caller) == 0);
+    mcpact_result_destroy (&result);
+    mcpact_caller_destroy (&caller);
+    catalog_slot_fini (&slot);
+    zsock_destroy (&owner);
 }
