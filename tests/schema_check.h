@@ -825,6 +825,22 @@ sc_kinds (json_t *root, json_t *node, int depth)
                  : json_is_object (value)  ? SC_OBJECT
                                            : SC_NULL;
     json_decref (list);
+    if (kinds)
+        return kinds;
+    //  Without a type, its keywords say which types it means, as the
+    //  converter reads them (docs/formats.md)
+    if (json_object_get (node, "properties") || json_object_get (node, "additionalProperties") ||
+        json_object_get (node, "patternProperties"))
+        kinds |= SC_OBJECT;
+    if (json_object_get (node, "items") || json_object_get (node, "prefixItems"))
+        kinds |= SC_ARRAY;
+    if (json_object_get (node, "pattern") || json_object_get (node, "format") ||
+        json_object_get (node, "minLength") || json_object_get (node, "maxLength"))
+        kinds |= SC_STRING;
+    if (json_object_get (node, "minimum") || json_object_get (node, "maximum") ||
+        json_object_get (node, "exclusiveMinimum") || json_object_get (node, "exclusiveMaximum") ||
+        json_object_get (node, "multipleOf"))
+        kinds |= SC_NUMBER;
     return kinds ? kinds : SC_ALL;
 }
 
