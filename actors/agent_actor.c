@@ -9,6 +9,7 @@
 #include "server_set.h"
 
 #include <errno.h>
+#include <pthread.h>
 
 typedef struct {
     char *session;    //  session actor endpoint
@@ -17,17 +18,24 @@ typedef struct {
     atomic_uint *ids; //  the runtime's id counter
 } s_args_t;
 
+struct _agent_views_t {
+    pthread_mutex_t lock; //  one request at a time, on both sockets
+    char *session;        //  session actor endpoint
+    char *control;        //  registry control endpoint
+    zsock_t *to_session;  //  DEALER to the session actor, once used
+    zsock_t *to_control;  //  DEALER to the registry's control, once used
+};
+
 struct _agent_view_t {
-    char *session;   //  session actor endpoint
-    char *control;   //  registry control endpoint
-    zsock_t *dealer; //  DEALER to the registry, once started
-    char *view_id;   //  registered view, or NULL
+    agent_views_t *views; //  its session's sockets
+    char *view_id;        //  registered view, or NULL
 };
 
 typedef struct {
     zsock_t *pipe;                //  to the host API
     s_args_t *args;               //  as given
     server_set_t *servers;        //  own servers (maybe none)
+    agent_views_t *views;         //  the sockets its view talks through
     agent_view_t *view;           //  its view at the registry
     char *report;                 //  start report, once started
     mcpact_progress_fn *progress; //  host's progress callback
@@ -35,26 +43,75 @@ typedef struct {
     bool terminated;              //  leave the loop
 } self_t;
 
+agent_views_t *
+agent_views_new (const char *session, const char *control)
+{
+    agent_views_t *self = (agent_views_t *) calloc (1, sizeof (agent_views_t));
+    if (!self)
+        return NULL;
+    pthread_mutex_init (&self->lock, NULL);
+    self->session = strdup (session);
+    self->control = strdup (control);
+    return self;
+}
+
+void
+agent_views_destroy (agent_views_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    agent_views_t *self = *self_p;
+    zsock_destroy (&self->to_session);
+    zsock_destroy (&self->to_control);
+    pthread_mutex_destroy (&self->lock);
+    free (self->session);
+    free (self->control);
+    free (self);
+    *self_p = NULL;
+}
+
+//  The socket `*sock` to `endpoint`, made if need be; called under the
+//  lock. NULL if it cannot be made.
+static zsock_t *
+s_socket (zsock_t **sock, const char *endpoint)
+{
+    if (!*sock)
+        *sock = zsock_new_dealer (endpoint);
+    return *sock;
+}
+
+//  A request whose answer did not come as it should leaves its socket out
+//  of step: it is closed, and the next request makes a new one.
+static void
+s_socket_spoilt (zsock_t **sock)
+{
+    zsock_destroy (sock);
+}
+
 //  Asks the session for its servers (starting them if need be): their
 //  list for the registry and the start report, both JSON text, ours.
 static int
 s_session_servers (agent_view_t *self, char **servers_text, char **report_text, char **owner)
 {
-    zsock_t *session = zsock_new_dealer (self->session);
-    if (!session)
-        return -1;
-    zstr_send (session, "SERVERS");
+    agent_views_t *views = self->views;
+    pthread_mutex_lock (&views->lock);
+    zsock_t *session = s_socket (&views->to_session, views->session);
+    int rc = -1;
     char *verb = NULL;
-    int rc = zsock_recv (session, "ssss", &verb, servers_text, report_text, owner);
-    if (rc != 0 || !verb || strcmp (verb, "SERVERS") != 0 || !*servers_text || !*report_text) {
-        free (*servers_text);
-        free (*report_text);
-        free (*owner);
-        *servers_text = *report_text = *owner = NULL;
-        rc = -1;
+    if (session) {
+        zstr_send (session, "SERVERS");
+        rc = zsock_recv (session, "ssss", &verb, servers_text, report_text, owner);
+        if (rc != 0 || !verb || strcmp (verb, "SERVERS") != 0 || !*servers_text || !*report_text) {
+            free (*servers_text);
+            free (*report_text);
+            free (*owner);
+            *servers_text = *report_text = *owner = NULL;
+            s_socket_spoilt (&views->to_session);
+            rc = -1;
+        }
     }
     free (verb);
-    zsock_destroy (&session);
+    pthread_mutex_unlock (&views->lock);
     return rc;
 }
 
@@ -62,12 +119,17 @@ s_session_servers (agent_view_t *self, char **servers_text, char **report_text, 
 static void
 s_session_drain (agent_view_t *self)
 {
-    zsock_t *session = zsock_new_dealer (self->session);
-    if (!session)
-        return;
-    zstr_send (session, "DRAIN");
-    free (zstr_recv (session));
-    zsock_destroy (&session);
+    agent_views_t *views = self->views;
+    pthread_mutex_lock (&views->lock);
+    zsock_t *session = s_socket (&views->to_session, views->session);
+    if (session) {
+        zstr_send (session, "DRAIN");
+        char *reply = zstr_recv (session);
+        if (!reply)
+            s_socket_spoilt (&views->to_session);
+        free (reply);
+    }
+    pthread_mutex_unlock (&views->lock);
 }
 
 //  Puts the registry's rejections into the report, beside their servers.
@@ -115,12 +177,18 @@ s_view_register (agent_view_t *self, const char *view_id, const char *slot, cons
                  const char *functions, char *servers_text, char *report_text, json_t *report,
                  const char *owner)
 {
-    self->dealer = zsock_new_dealer (self->control);
-    zsock_send (self->dealer, "sssssss", "VIEW", view_id, slot, policy, functions, servers_text,
-                owner ? owner : "");
+    agent_views_t *views = self->views;
+    pthread_mutex_lock (&views->lock);
+    zsock_t *control = s_socket (&views->to_control, views->control);
     char *verb = NULL, *id = NULL, *rejected_text = NULL;
-    if (zsock_recv (self->dealer, "sss", &verb, &id, &rejected_text) == 0 && verb &&
-        strcmp (verb, "VIEWED") == 0) {
+    if (control) {
+        zsock_send (control, "sssssss", "VIEW", view_id, slot, policy, functions, servers_text,
+                    owner ? owner : "");
+        if (zsock_recv (control, "sss", &verb, &id, &rejected_text) != 0)
+            s_socket_spoilt (&views->to_control);
+    }
+    pthread_mutex_unlock (&views->lock);
+    if (verb && strcmp (verb, "VIEWED") == 0) {
         json_error_t error;
         json_t *rejected = json_loads (rejected_text, 0, &error);
         if (json_array_size (rejected) > 0) {
@@ -144,13 +212,11 @@ s_view_register (agent_view_t *self, const char *view_id, const char *slot, cons
 }
 
 agent_view_t *
-agent_view_new (const char *session, const char *control)
+agent_view_new (agent_views_t *views)
 {
     agent_view_t *self = (agent_view_t *) calloc (1, sizeof (agent_view_t));
-    if (!self)
-        return NULL;
-    self->session = strdup (session);
-    self->control = strdup (control);
+    if (self)
+        self->views = views;
     return self;
 }
 
@@ -171,17 +237,25 @@ agent_view_start (agent_view_t *self, const char *view_id, const char *slot, con
     return text;
 }
 
-//  Returns once the registry has built from everything it was sent.
+//  Sends `verb view_id` to the registry's control and waits for its
+//  answer (SYNC, DROP).
 static void
-s_view_sync_registry (agent_view_t *self)
+s_view_ask_registry (agent_view_t *self, const char *verb)
 {
-    if (self->view_id && self->dealer) {
-        zstr_sendx (self->dealer, "SYNC", self->view_id, NULL);
+    agent_views_t *views = self->views;
+    if (!self->view_id)
+        return;
+    pthread_mutex_lock (&views->lock);
+    zsock_t *control = s_socket (&views->to_control, views->control);
+    if (control) {
+        zstr_sendx (control, verb, self->view_id, NULL);
         char *reply = NULL, *id = NULL;
-        zsock_recv (self->dealer, "ss", &reply, &id);
+        if (zsock_recv (control, "ss", &reply, &id) != 0)
+            s_socket_spoilt (&views->to_control);
         free (reply);
         free (id);
     }
+    pthread_mutex_unlock (&views->lock);
 }
 
 void
@@ -190,7 +264,7 @@ agent_view_sync (agent_view_t *self)
     //  The servers' words reach the registry through their owner, so the
     //  owner passes them on first.
     s_session_drain (self);
-    s_view_sync_registry (self);
+    s_view_ask_registry (self, "SYNC"); //  returns once the registry has built
 }
 
 void
@@ -199,18 +273,9 @@ agent_view_destroy (agent_view_t **self_p)
     if (!self_p || !*self_p)
         return;
     agent_view_t *self = *self_p;
-    if (self->view_id && self->dealer) {
-        //  Stop publishing into the slot before the host frees it.
-        zstr_sendx (self->dealer, "DROP", self->view_id, NULL);
-        char *verb = NULL, *id = NULL;
-        zsock_recv (self->dealer, "ss", &verb, &id);
-        free (verb);
-        free (id);
-    }
-    zsock_destroy (&self->dealer);
+    //  Stop publishing into the slot before the host frees it.
+    s_view_ask_registry (self, "DROP");
     free (self->view_id);
-    free (self->session);
-    free (self->control);
     free (self);
     *self_p = NULL;
 }
@@ -267,7 +332,7 @@ s_handle_pipe (self_t *self)
         //  the owner passes them on first.
         if (server_set_started (self->servers)) {
             server_set_handle (self->servers, NULL, NULL);
-            s_view_sync_registry (self->view);
+            s_view_ask_registry (self->view, "SYNC");
         } else
             agent_view_sync (self->view);
         zstr_send (self->pipe, "OK");
@@ -287,7 +352,8 @@ s_actor (zsock_t *pipe, void *arg)
     self.pipe = pipe;
     self.args = (s_args_t *) arg;
     self.servers = server_set_new (self.args->control);
-    self.view = agent_view_new (self.args->session, self.args->control);
+    self.views = agent_views_new (self.args->session, self.args->control);
+    self.view = self.views ? agent_view_new (self.views) : NULL;
     if (self.view)
         actor_ready (pipe);
     else {
@@ -306,6 +372,7 @@ s_actor (zsock_t *pipe, void *arg)
             server_set_handle (self.servers, NULL, NULL);
     }
     agent_view_destroy (&self.view); //  drops the view first
+    agent_views_destroy (&self.views);
     server_set_destroy (&self.servers);
     free (self.report);
     free (self.args->session);

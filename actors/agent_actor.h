@@ -41,12 +41,22 @@
 actor_t *agent_actor_new (const char *session, const char *registry, const char *control,
                           atomic_uint *ids);
 
+//  The sockets through which a session's agent views talk, kept for all
+//  of them: one DEALER to the session actor (`session`, its endpoint) and
+//  one to the registry's control (`control`), made on first use. A
+//  hand-off to a new agent then makes and closes no socket (each would
+//  wake the actor at the other end, and libzmq's reaper). Any thread: a
+//  lock serialises the views' requests, each answered before the next.
+//  Destroy it after the session's last view.
+typedef struct _agent_views_t agent_views_t;
+agent_views_t *agent_views_new (const char *session, const char *control);
+void agent_views_destroy (agent_views_t **self_p);
+
 //  An agent's view at the registry, for an agent without servers of its
-//  own: `session` is the session actor's endpoint, `control` the
-//  registry's. Not thread-safe: one thread at a time, as the caller
-//  serialises.
+//  own, talking through `views` (its session's). Not thread-safe: one
+//  thread at a time, as the caller serialises.
 typedef struct _agent_view_t agent_view_t;
-agent_view_t *agent_view_new (const char *session, const char *control);
+agent_view_t *agent_view_new (agent_views_t *views);
 
 //  What START does for an agent without servers: asks the session for its
 //  servers (starting them if need be) and registers the view. Returns the

@@ -48,6 +48,7 @@ struct _mcpact_session_t {
     mcpact_agent_t **agents;     //  agents not destroyed yet
     size_t agents_count;         //  how many
     state_sink_t *states;        //  the host's server state callback, once set
+    agent_views_t *views;        //  the sockets its agents' views talk through
 };
 
 struct _mcpact_agent_t {

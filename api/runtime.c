@@ -390,10 +390,12 @@ mcpact_session_new (mcpact_runtime_t *runtime)
     char *error = NULL;
     self->actor = session_actor_new (self->endpoint, runtime->registry_intake,
                                      runtime->registry_control, api_ids ());
-    if (!self->actor || actor_wait (self->actor, &error) != 0) {
+    self->views = agent_views_new (self->endpoint, runtime->registry_control);
+    if (!self->actor || !self->views || actor_wait (self->actor, &error) != 0) {
         log_error ("cannot start a session: %s", error ? error : "no thread");
         free (error);
         actor_destroy (&self->actor);
+        agent_views_destroy (&self->views);
         json_decref (self->functions);
         pthread_mutex_destroy (&self->lock);
         pthread_mutex_destroy (&self->pipe_lock);
@@ -467,6 +469,7 @@ mcpact_session_destroy (mcpact_session_t **self_p)
         }
     pthread_mutex_unlock (&runtime->lock);
     actor_destroy (&self->actor);
+    agent_views_destroy (&self->views);
     s_close_states (&self->states);
     s_unregister_functions (runtime, self->functions);
     json_decref (self->functions);
@@ -618,7 +621,7 @@ mcpact_agent_new (mcpact_session_t *session, const char *name)
     self->functions = json_array ();
     self->view_id = api_next_id ();
     //  No thread yet: it comes with the agent's first server (s_agent_actor).
-    self->view = agent_view_new (session->endpoint, session->runtime->registry_control);
+    self->view = agent_view_new (session->views);
     if (!self->view || !self->functions) {
         log_error ("cannot make agent %s: out of memory", name ? name : "");
         agent_view_destroy (&self->view);
