@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <jansson.h>
 #include <limits.h>
 #include <signal.h>
@@ -185,6 +186,20 @@ ru_tool_names (mcpact_agent_t *agent)
     }
     json_decref (tools);
     return names;
+}
+
+//  What the runtime logged (mcpact_set_log (ru_log_line, NULL, level)),
+//  line by line; read it under ru_log_lock.
+__attribute__ ((unused)) static pthread_mutex_t ru_log_lock = PTHREAD_MUTEX_INITIALIZER;
+__attribute__ ((unused)) static char ru_log[8192];
+
+static inline void
+ru_log_line (mcpact_log_level_t level, const char *message, void *arg)
+{
+    pthread_mutex_lock (&ru_log_lock);
+    size_t len = strlen (ru_log);
+    snprintf (ru_log + len, sizeof ru_log - len, "%s\n", message);
+    pthread_mutex_unlock (&ru_log_lock);
 }
 
 //  An agent on one fixture server `name` started with the switches given

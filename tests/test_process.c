@@ -328,22 +328,10 @@ TEST (exit_after_start_seen_while_a_helper_holds_stdout)
 //  The child starts with default signals whatever the host set: a host
 //  that ignores SIGTERM must not pass that on, or closing would need
 //  SIGKILL (and the server could not clean up).
-static pthread_mutex_t s_log_lock = PTHREAD_MUTEX_INITIALIZER;
-static char s_log[8192];
-
-static void
-s_log_line (mcpact_log_level_t level, const char *message, void *arg)
-{
-    pthread_mutex_lock (&s_log_lock);
-    size_t len = strlen (s_log);
-    snprintf (s_log + len, sizeof s_log - len, "%s\n", message);
-    pthread_mutex_unlock (&s_log_lock);
-}
-
 TEST (server_starts_with_default_signals)
 {
     signal (SIGTERM, SIG_IGN);
-    mcpact_set_log (s_log_line, NULL, MCPACT_LOG_DEBUG);
+    mcpact_set_log (ru_log_line, NULL, MCPACT_LOG_DEBUG);
     const char *pids = s_path ("pids");
     mcpact_runtime_t *runtime = NULL;
     mcpact_session_t *session = ru_session_new (&runtime);
@@ -358,10 +346,10 @@ TEST (server_starts_with_default_signals)
     ru_teardown (&agent, &session, &runtime);
     mcpact_set_log (NULL, NULL, MCPACT_LOG_WARN);
     CHECK (!ru_alive (server, server));
-    pthread_mutex_lock (&s_log_lock);
-    CHECK_CONTAINS (s_log, "server fx: no exit after stdin closed; SIGTERM");
-    CHECK_MSG (!strstr (s_log, "SIGKILL"), "SIGTERM did not end the server:\n%s", s_log);
-    pthread_mutex_unlock (&s_log_lock);
+    pthread_mutex_lock (&ru_log_lock);
+    CHECK_CONTAINS (ru_log, "server fx: no exit after stdin closed; SIGTERM");
+    CHECK_MSG (!strstr (ru_log, "SIGKILL"), "SIGTERM did not end the server:\n%s", ru_log);
+    pthread_mutex_unlock (&ru_log_lock);
 }
 
 //  --------------------------------------------------------------------------

@@ -106,18 +106,6 @@ s_path (const char *name)
     return path;
 }
 
-static pthread_mutex_t s_log_lock = PTHREAD_MUTEX_INITIALIZER;
-static char s_log[8192];
-
-static void
-s_log_line (mcpact_log_level_t level, const char *message, void *arg)
-{
-    pthread_mutex_lock (&s_log_lock);
-    size_t len = strlen (s_log);
-    snprintf (s_log + len, sizeof s_log - len, "%s\n", message);
-    pthread_mutex_unlock (&s_log_lock);
-}
-
 //  --------------------------------------------------------------------------
 
 TEST (servers_are_children_of_the_helper)
@@ -240,7 +228,7 @@ TEST (relative_command_from_the_current_directory)
 //  once.
 TEST (starts_directly_once_the_helper_is_gone)
 {
-    mcpact_set_log (s_log_line, NULL, MCPACT_LOG_WARN);
+    mcpact_set_log (ru_log_line, NULL, MCPACT_LOG_WARN);
     mcpact_runtime_t *runtime = NULL;
     mcpact_session_t *session = ru_session_new (&runtime);
     mcpact_server_config_t *config = ru_fixture ("first", (const char *) NULL);
@@ -283,11 +271,11 @@ TEST (starts_directly_once_the_helper_is_gone)
     ru_teardown (&agent, &session, &runtime);
     mcpact_set_log (NULL, NULL, MCPACT_LOG_WARN);
     CHECK (!ru_alive (second, second) && !ru_alive (restarted, restarted));
-    pthread_mutex_lock (&s_log_lock);
-    const char *said = strstr (s_log, "started directly from now on");
-    CHECK_MSG (said, "nothing logged:\n%s", s_log);
-    CHECK_MSG (!strstr (said + 1, "started directly from now on"), "logged twice:\n%s", s_log);
-    pthread_mutex_unlock (&s_log_lock);
+    pthread_mutex_lock (&ru_log_lock);
+    const char *said = strstr (ru_log, "started directly from now on");
+    CHECK_MSG (said, "nothing logged:\n%s", ru_log);
+    CHECK_MSG (!strstr (said + 1, "started directly from now on"), "logged twice:\n%s", ru_log);
+    pthread_mutex_unlock (&ru_log_lock);
 }
 
 TEST (helper_turned_off)
