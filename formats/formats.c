@@ -426,12 +426,15 @@ s_admits_null (json_t *root, json_t *schema, int depth)
 }
 
 //  The schema of property `name` in the object schema `schema`: in its
-//  properties, or in one of its alternatives'.
+//  properties (its own, beside a "$ref", then its target's), or in one
+//  of its alternatives'.
 static json_t *
 s_property (json_t *root, json_t *schema, const char *name, int depth)
 {
-    schema = formats_schema_resolve (root, schema);
     json_t *found = json_object_get (json_object_get (schema, "properties"), name);
+    schema = formats_schema_resolve (root, schema);
+    if (!found)
+        found = json_object_get (json_object_get (schema, "properties"), name);
     const char *branch_keys[] = { "anyOf", "oneOf" };
     for (size_t key = 0; key < 2 && !found && depth < SCHEMA_DEPTH_MAX; key++) {
         size_t index;
@@ -534,6 +537,8 @@ s_fix_object (json_t *args, json_t *schema, json_t *root, json_t *renames, int d
     if (!json_is_object (args) || depth > SCHEMA_DEPTH_MAX)
         return;
     s_rename_back (args, schema, root, renames);
+    //  Its own "required" beside a "$ref", and its target's
+    json_t *own_required = json_object_get (schema, "required");
     json_t *required = json_object_get (formats_schema_resolve (root, schema), "required");
     json_t *additional = s_additional (root, schema);
     const char *key;
@@ -555,7 +560,7 @@ s_fix_object (json_t *args, json_t *schema, json_t *root, json_t *renames, int d
         if (decoded)
             json_object_set_new (args, key, decoded);
         else if (json_is_null (value) && !s_in_list (required, key) &&
-                 !s_admits_null (root, property, 0)) {
+                 !s_in_list (own_required, key) && !s_admits_null (root, property, 0)) {
             json_object_del (args, key);
             continue;
         }
