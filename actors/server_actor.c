@@ -25,6 +25,7 @@
 #include "lane.h"
 #include "latency.h"
 #include "log.h"
+#include "server_requests.h"
 #include "transport.h"
 #include "wire.h"
 
@@ -149,6 +150,11 @@ typedef struct {
     int grant_status;               //  that RESULT's status
     jsonbuf_t grant_payload;        //  and payload
     jsonbuf_t replay;               //  lines a lane handed back, to be read here
+    server_requests_t *requests;    //  resources, prompts, logging asked for callers
+    json_t *capabilities;           //  the server's, from initialize
+    char *instructions;             //  the server's instructions, from initialize
+    json_t *subscriptions;          //  resource URIs subscribed to -> true
+    bool log_skipped;               //  said once that a log message was unusable
 } self_t;
 
 static void s_connect (self_t *self);
@@ -156,6 +162,11 @@ static void s_on_message (void *owner, const char *text, size_t size);
 static void s_lane_back (self_t *self);
 static void s_lane_returned (self_t *self);
 static void s_flush_grant (self_t *self, bool may_lend);
+static void s_after_initialize (self_t *self);
+static void s_on_notification (self_t *self, const char *method, json_t *params);
+static void s_handle_request (self_t *self, wire_msg_t *msg);
+static void s_handle_log_level (self_t *self, wire_msg_t *msg);
+static void s_cancel_request (void *arg, uint64_t rpc_id, const char *reason);
 
 //  The server's call counters, made with its first call: 1.8 KB that an
 //  idle server (of a thousand) does not pay. NULL without memory, which
@@ -285,6 +296,13 @@ s_fail_all (self_t *self, const char *reason)
 {
     s_fail_all_t fail = { self, reason };
     idmap_each (&self->calls, s_fail_one, &fail);
+    char message[1024];
+    if (self->removed)
+        snprintf (message, sizeof message, "server %s was removed", self->config->name);
+    else
+        snprintf (message, sizeof message, "server %s: %s", self->config->name, reason);
+    server_requests_fail_all (self->requests, self->router ? zsock_resolve (self->router) : NULL,
+                              message);
     idmap_free (&self->calls);
     idmap_init (&self->calls);
     deadlines_free (&self->deadlines);
@@ -583,7 +601,13 @@ s_on_initialize (self_t *self, json_t *result, json_t *error)
     self->server_info = json_incref (json_object_get (result, "serverInfo"));
     json_t *tools = json_object_get (json_object_get (result, "capabilities"), "tools");
     self->list_changed = json_is_true (json_object_get (tools, "listChanged"));
+    json_decref (self->capabilities);
+    self->capabilities = json_incref (json_object_get (result, "capabilities"));
+    free (self->instructions);
+    const char *instructions = json_string_value (json_object_get (result, "instructions"));
+    self->instructions = instructions ? strdup (instructions) : NULL;
     s_notify (self, "notifications/initialized", NULL);
+    s_after_initialize (self);
     if (self->state == S_CONNECTING)
         s_set_state (self, S_LISTING);
     s_start_listing (self);
@@ -762,13 +786,8 @@ s_on_server_message (self_t *self, const jsonrpc_msg_t *msg)
             zmq_send (router, text ? text : "{}", text ? strlen (text) : 2, 0);
             free (text);
         }
-    } else if (strcmp (method, "notifications/message") == 0) {
-        json_t *params = json_object_get (message, "params");
-        char *data = json_dumps (json_object_get (params, "data"), JSON_COMPACT | JSON_ENCODE_ANY);
-        log_info ("server %s: %s: %s", self->config->name,
-                  json_string_value (json_object_get (params, "level")) ?: "log", data ? data : "");
-        free (data);
-    }
+    } else
+        s_on_notification (self, method, json_object_get (message, "params"));
     json_decref (message);
 }
 
@@ -831,6 +850,8 @@ s_on_rpc (void *arg, const jsonrpc_msg_t *msg)
         s_on_internal_response (self, id, text, size);
         return;
     }
+    if (server_requests_answer (self->requests, zsock_resolve (self->router), id, msg))
+        return;
     s_call_t *call = (s_call_t *) idmap_take (&self->calls, id);
     if (!call) {
         //  A late answer to a call that timed out or was cancelled.
@@ -1132,6 +1153,233 @@ s_handle_reload (self_t *self, wire_msg_t *msg)
     //  Connecting or listing already: answered when that ends.
 }
 
+//  --------------------------------------------------------------------------
+//  Resources, prompts, logging: requests for callers (server_requests.h)
+//  and what the server tells of them (NOTIFY to the owner)
+
+//  Tells the owner of a server notification the host may want:
+//  NOTIFY server_id event json, with json {"server", ..., "time"}. Takes
+//  `event_json`.
+static void
+s_tell_owner (self_t *self, const char *event, json_t *event_json)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_REALTIME, &now);
+    json_object_set_new (event_json, "server", json_string (self->config->name));
+    json_object_set_new (event_json, "time",
+                         json_integer ((json_int_t) now.tv_sec * 1000 + now.tv_nsec / 1000000));
+    char *text = json_dumps (event_json, JSON_COMPACT);
+    json_decref (event_json);
+    char id[16];
+    snprintf (id, sizeof id, "%u", self->id);
+    if (text)
+        zstr_sendx (self->pipe, "NOTIFY", id, event, text, NULL);
+    free (text);
+}
+
+//  The actor's own request (no caller): its answer is only logged.
+static void
+s_own_request (self_t *self, const char *method, json_t *params)
+{
+    uint64_t rpc_id = ++self->next_id;
+    if (server_requests_line (&self->line, rpc_id, method, params) == 0 &&
+        s_transport_send (self, self->line.data, self->line.size) == 0)
+        server_requests_add (self->requests, NULL, 0, rpc_id, self->config->call_ms, false, method);
+    json_decref (params);
+}
+
+//  Once initialized: the logging level and the resource subscriptions the
+//  host asked for, again after each restart (a new process knows neither).
+static void
+s_after_initialize (self_t *self)
+{
+    if (self->config->log_level && server_requests_declared (self->capabilities, "logging"))
+        s_own_request (self, "logging/setLevel",
+                       json_pack ("{s:s}", "level", self->config->log_level));
+    if (json_object_size (self->subscriptions) &&
+        server_requests_declared (self->capabilities, "resources.subscribe")) {
+        const char *uri;
+        json_t *value;
+        json_object_foreach (self->subscriptions, uri, value)
+            s_own_request (self, "resources/subscribe", json_pack ("{s:s}", "uri", uri));
+    }
+}
+
+//  Says once at warning level (then at debug) that a notification was
+//  unusable.
+static void
+s_skip_notification (self_t *self, const char *method, const char *why)
+{
+    if (!self->log_skipped)
+        log_warn ("server %s: skipped a %s: %s (further ones are logged at debug level)",
+                  self->config->name, method, why);
+    else
+        log_debug ("server %s: skipped a %s: %s", self->config->name, method, why);
+    self->log_skipped = true;
+}
+
+static void
+s_on_notification (self_t *self, const char *method, json_t *params)
+{
+    if (strcmp (method, "notifications/message") == 0) {
+        const char *level = json_string_value (json_object_get (params, "level"));
+        json_t *logger = json_object_get (params, "logger");
+        json_t *data = json_object_get (params, "data");
+        if (server_log_rank (level) < 0 || !data || (logger && !json_is_string (logger))) {
+            s_skip_notification (self, method,
+                                 !json_is_object (params)      ? "its params are not an object"
+                                 : server_log_rank (level) < 0 ? "its level is not an MCP level"
+                                 : !data                       ? "it has no data"
+                                                               : "its logger is not a string");
+            return;
+        }
+        //  A server that does not heed logging/setLevel still does not get
+        //  past it.
+        if (self->config->log_level &&
+            server_log_rank (level) < server_log_rank (self->config->log_level))
+            return;
+        char *text = json_dumps (data, JSON_COMPACT | JSON_ENCODE_ANY);
+        log_debug ("server %s: %s: %s", self->config->name, level, text ? text : "");
+        free (text);
+        json_t *event = json_pack ("{s:s,s:O}", "level", level, "data", data);
+        if (logger)
+            json_object_set (event, "logger", logger);
+        s_tell_owner (self, "SERVER_LOG", event);
+    } else if (strcmp (method, "notifications/resources/updated") == 0) {
+        const char *uri = json_string_value (json_object_get (params, "uri"));
+        if (!uri)
+            s_skip_notification (self, method, "it has no uri");
+        else
+            s_tell_owner (self, "RESOURCE_UPDATED", json_pack ("{s:s}", "uri", uri));
+    } else if (strcmp (method, "notifications/resources/list_changed") == 0)
+        s_tell_owner (self, "RESOURCES_CHANGED", json_object ());
+    else if (strcmp (method, "notifications/prompts/list_changed") == 0)
+        s_tell_owner (self, "PROMPTS_CHANGED", json_object ());
+}
+
+static void
+s_cancel_request (void *arg, uint64_t rpc_id, const char *reason)
+{
+    s_cancel ((self_t *) arg, rpc_id, reason);
+}
+
+//  Sends `method` for a caller and keeps it until answered (the answer is
+//  forwarded by s_on_rpc). Takes params.
+static void
+s_send_request (self_t *self, zmq_msg_t *caller, uint64_t call_id, const char *method,
+                json_t *params, int timeout_ms)
+{
+    bool own_timeout = timeout_ms > 0;
+    if (!own_timeout)
+        timeout_ms = self->config->call_ms;
+    uint64_t rpc_id = ++self->next_id;
+    int rc = server_requests_line (&self->line, rpc_id, method, params);
+    json_decref (params);
+    if (rc) {
+        s_reply_error (self, caller, call_id, MCPACT_ERR_INTERNAL, "out of memory");
+        return;
+    }
+    if (s_transport_send (self, self->line.data, self->line.size)) {
+        s_reply_error (self, caller, call_id, MCPACT_ERR_SERVER, "server %s: cannot send: %s",
+                       self->config->name,
+                       self->ops->error (self->transport) ?: "transport closed");
+        return;
+    }
+    if (server_requests_add (self->requests, caller, call_id, rpc_id, timeout_ms, own_timeout,
+                             method))
+        s_reply_error (self, caller, call_id, MCPACT_ERR_INTERNAL, "out of memory");
+}
+
+static void
+s_handle_request (self_t *self, wire_msg_t *msg)
+{
+    //  [caller] REQUEST call_id method params_json timeout_ms
+    zmq_msg_t *caller = &msg->parts[0];
+    uint64_t call_id = (uint64_t) wire_int (msg, 2, 0);
+    char *method = wire_strdup (msg, 3);
+    const char *capability = NULL;
+    json_t *params = NULL;
+    json_error_t error;
+    if (!method || server_requests_method (method, &capability) != 0)
+        s_reply_error (self, caller, call_id, MCPACT_ERR_ARGS,
+                       "%s is not a method mcpact sends on request",
+                       method && *method ? method : "(none)");
+    else if (self->state != S_READY)
+        s_reply_error (self, caller, call_id, MCPACT_ERR_SERVER, "server %s is %s%s%s",
+                       self->config->name, s_state_names[self->state], self->error ? ": " : "",
+                       self->error ? self->error : "");
+    else if (!server_requests_declared (self->capabilities, capability))
+        s_reply_error (self, caller, call_id, MCPACT_ERR_UNKNOWN_TOOL,
+                       "server %s does not offer %s (its capabilities have no %s)",
+                       self->config->name, method, capability);
+    else if (wire_size (msg, 4) &&
+             !json_is_object (params =
+                                  json_loadb (wire_data (msg, 4), wire_size (msg, 4), 0, &error)))
+        s_reply_error (self, caller, call_id, MCPACT_ERR_ARGS,
+                       "the params of %s are not a JSON object", method);
+    else if (server_requests_size (self->requests) >= (size_t) self->config->max_in_flight)
+        s_reply_error (self, caller, call_id, MCPACT_ERR_BUSY,
+                       "server %s: %zu requests are in flight, the limit (\"limits\": "
+                       "{\"inFlight\": n} raises it); the request was not sent",
+                       self->config->name, server_requests_size (self->requests));
+    else {
+        //  Subscriptions are kept, to be made again after a restart.
+        const char *uri = json_string_value (json_object_get (params, "uri"));
+        if (uri && strcmp (method, "resources/subscribe") == 0)
+            json_object_set_new (self->subscriptions, uri, json_true ());
+        else if (uri && strcmp (method, "resources/unsubscribe") == 0)
+            json_object_del (self->subscriptions, uri);
+        s_send_request (self, caller, call_id, method, params, (int) wire_int (msg, 5, 0));
+        params = NULL;
+    }
+    json_decref (params);
+    free (method);
+}
+
+static void
+s_handle_log_level (self_t *self, wire_msg_t *msg)
+{
+    //  [caller] LOGLEVEL call_id level  ->  RESULT call_id 0 {"sent": bool}
+    //  (with the server's answer once it has it, when sent)
+    zmq_msg_t *caller = &msg->parts[0];
+    uint64_t call_id = (uint64_t) wire_int (msg, 2, 0);
+    char *level = wire_strdup (msg, 3);
+    if (server_log_rank (level) < 0) {
+        s_reply_error (self, caller, call_id, MCPACT_ERR_ARGS,
+                       "%s is not an MCP logging level (debug, info, notice, warning, error, "
+                       "critical, alert, emergency)",
+                       level && *level ? level : "(none)");
+        free (level);
+        return;
+    }
+    //  Kept: sent again at each start.
+    free (self->config->log_level);
+    self->config->log_level = level;
+    if (self->state == S_READY && server_requests_declared (self->capabilities, "logging"))
+        s_send_request (self, caller, call_id, "logging/setLevel",
+                        json_pack ("{s:s}", "level", level), 0);
+    else {
+        const char *answer = "{\"sent\":false}";
+        wire_send_result (zsock_resolve (self->router), caller, call_id, MCPACT_OK, answer,
+                          strlen (answer));
+    }
+}
+
+//  The status's "capabilities", "instructions" and "logLevel".
+static void
+s_status_features (self_t *self, json_t *status)
+{
+    if (self->capabilities)
+        json_object_set (status, "capabilities", self->capabilities);
+    if (self->instructions)
+        json_object_set_new (status, "instructions", json_string (self->instructions));
+    if (self->config->log_level)
+        json_object_set_new (status, "logLevel", json_string (self->config->log_level));
+    if (json_object_size (self->subscriptions))
+        json_object_set_new (status, "subscriptions",
+                             json_integer ((json_int_t) json_object_size (self->subscriptions)));
+}
+
 //  The calls made on the lane; 0 without one.
 static uint64_t
 s_lane_calls (self_t *self)
@@ -1178,6 +1426,7 @@ s_status_json (self_t *self)
         json_object_set_new (status, "protocolVersion", json_string (self->protocol));
     if (self->server_info)
         json_object_set (status, "serverInfo", self->server_info);
+    s_status_features (self, status);
     json_object_set_new (status, "inFlight", json_integer ((json_int_t) self->calls.size));
     int64_t stalled_ms = 0;
     size_t queued =
@@ -1219,6 +1468,10 @@ s_handle_router (self_t *self)
             s_handle_cancel (self, &msg);
         else if (wire_is (&msg, 1, "RELOAD"))
             s_handle_reload (self, &msg);
+        else if (wire_is (&msg, 1, "REQUEST"))
+            s_handle_request (self, &msg);
+        else if (wire_is (&msg, 1, "LOGLEVEL"))
+            s_handle_log_level (self, &msg);
         else if (wire_is (&msg, 1, "STATUS")) {
             char *status = s_status_json (self);
             wire_send_result (router, &msg.parts[0], (uint64_t) wire_int (&msg, 2, 0), 0, status,
@@ -1241,6 +1494,8 @@ s_handle_timers (self_t *self)
     if (self->lent && lane_take_back (self->lane, LANE_IDLE_MS))
         s_lane_returned (self);
     int64_t now = clock_ms ();
+    server_requests_expire (self->requests, zsock_resolve (self->router), now, s_cancel_request,
+                            self);
     deadline_t *next;
     while ((next = deadlines_peek (&self->deadlines)) && next->when <= now) {
         uint64_t rpc_id = next->id;
@@ -1309,6 +1564,8 @@ s_next_timeout (self_t *self)
         next = self->phase_deadline;
     if (self->restart_at && self->restart_at < next)
         next = self->restart_at;
+    if (server_requests_next (self->requests) < next)
+        next = server_requests_next (self->requests);
     if (self->relist_at && self->relist_at < next)
         next = self->relist_at;
     if (self->lent) {
@@ -1361,7 +1618,9 @@ s_answer_queued (self_t *self)
     void *router = zsock_resolve (self->router);
     wire_msg_t msg;
     while (wire_recv (&msg, router, ZMQ_DONTWAIT) >= 0) {
-        if (wire_is (&msg, 1, "CALL") || wire_is (&msg, 1, "RELOAD") || wire_is (&msg, 1, "STATUS"))
+        if (wire_is (&msg, 1, "CALL") || wire_is (&msg, 1, "RELOAD") ||
+            wire_is (&msg, 1, "STATUS") || wire_is (&msg, 1, "REQUEST") ||
+            wire_is (&msg, 1, "LOGLEVEL"))
             s_reply_error (self, &msg.parts[0], (uint64_t) wire_int (&msg, 2, 0), MCPACT_ERR_SERVER,
                            "server %s was removed", self->config->name);
         wire_close (&msg);
@@ -1397,6 +1656,10 @@ s_self_destroy (self_t **self_p)
     json_decref (self->tools);
     json_decref (self->cursors);
     json_decref (self->server_info);
+    json_decref (self->capabilities);
+    json_decref (self->subscriptions);
+    free (self->instructions);
+    server_requests_destroy (&self->requests);
     free (self->error);
     free (self->lost);
     free (self->missing);
@@ -1426,6 +1689,8 @@ s_actor (zsock_t *pipe, void *arg)
     self->tools = json_array ();
     self->reloads = zlistx_new ();
     self->start_ms = clock_ms ();
+    self->requests = server_requests_new (self->config->name);
+    self->subscriptions = json_object ();
     idmap_init (&self->calls);
     deadlines_init (&self->deadlines);
     server_actor_endpoint (self->id, self->endpoint, sizeof self->endpoint);

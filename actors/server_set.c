@@ -41,6 +41,7 @@ struct _server_set_t {
     size_t added;        //  that member's index
     char *control;       //  the registry's control endpoint
     zsock_t *sync;       //  DEALER to it, once needed
+    state_sink_t *logs;  //  the host's server log callback, or NULL
 };
 
 server_set_t *
@@ -99,6 +100,7 @@ server_set_destroy (server_set_t **self_p)
     zsock_destroy (&self->router);
     zsock_destroy (&self->registry);
     state_sink_unref (&self->sink);
+    state_sink_unref (&self->logs);
     zsock_destroy (&self->sync);
     free (self->control);
     free (self->members);
@@ -326,6 +328,29 @@ s_forward_state (server_set_t *self, zmsg_t **msg_p)
     zmsg_send (msg_p, self->registry);
 }
 
+//  A member's NOTIFY server_id event json (a log message, a resource
+//  updated, a list changed), passed on as it came; a log message with the
+//  host's log callback, + fn arg (state_sink.h), as s_forward_state does.
+//  Takes the message.
+static void
+s_forward_notify (server_set_t *self, zmsg_t **msg_p)
+{
+    zmsg_t *msg = *msg_p;
+    zframe_t *event = zmsg_first (msg);
+    zframe_t *kind = event ? zmsg_next (msg) : NULL;
+    zmsg_pushstr (msg, "NOTIFY");
+    if (self->logs && kind && zframe_streq (kind, "SERVER_LOG")) {
+        void *fn;
+        mcpact_tools_changed_fn *deliver = state_sink_deliver;
+        memcpy (&fn, &deliver, sizeof fn);
+        void *sink = state_sink_ref (self->logs);
+        actor_handoff_release (sink); //  the event carries it
+        zmsg_addmem (msg, &fn, sizeof fn);
+        zmsg_addmem (msg, &sink, sizeof sink);
+    }
+    zmsg_send (msg_p, self->registry);
+}
+
 void
 server_set_handle (server_set_t *self, mcpact_progress_fn *progress, void *progress_arg)
 {
@@ -349,6 +374,8 @@ server_set_handle (server_set_t *self, mcpact_progress_fn *progress, void *progr
             zmsg_send (&msg, self->registry);
         } else if (verb && strcmp (verb, "STATE") == 0)
             s_forward_state (self, &msg);
+        else if (verb && strcmp (verb, "NOTIFY") == 0)
+            s_forward_notify (self, &msg);
         free (verb);
         free (rid);
         zmsg_destroy (&msg);
@@ -444,6 +471,13 @@ server_set_command (server_set_t *self, const char *verb, zmsg_t *msg, zsock_t *
         //  A reference for us; the host keeps its own.
         state_sink_unref (&self->sink);
         self->sink = (state_sink_t *) actor_msg_popptr (msg);
+        zstr_send (pipe, "OK");
+        return true;
+    }
+    if (strcmp (verb, "LOGS") == 0) {
+        //  As STATES, for the host's server log callback.
+        state_sink_unref (&self->logs);
+        self->logs = (state_sink_t *) actor_msg_popptr (msg);
         zstr_send (pipe, "OK");
         return true;
     }

@@ -49,6 +49,7 @@ struct _mcpact_session_t {
     size_t agents_count;         //  how many
     state_sink_t *states;        //  the host's server state callback, once set
     agent_views_t *views;        //  the sockets its agents' views talk through
+    state_sink_t *logs;          //  the host's server log callback, once set
 };
 
 struct _mcpact_agent_t {
@@ -67,12 +68,17 @@ struct _mcpact_agent_t {
     size_t pool_count;            //  idle callers
     size_t pool_max;              //  allocated
     state_sink_t *states;         //  the host's server state callback, once set
+    state_sink_t *logs;           //  the host's server log callback, once set
 };
 
 //  A process-wide source of ids (servers, views, callers, functions), so
 //  that inproc endpoints never clash, even across runtimes.
 unsigned api_next_id (void);
 atomic_uint *api_ids (void);
+
+//  Gives an actor that owns servers its reference to the host's server
+//  log callback: LOGS sink -> OK (resources.c). Under the object's lock.
+void api_give_logs (actor_t *actor, state_sink_t *logs);
 
 //  Starts the agent if it has not; returns its report (owned by agent).
 const char *agent_ensure_started (mcpact_agent_t *self);

@@ -533,6 +533,20 @@ caller_verb_send (mcpact_caller_t *self, const char *endpoint, const char *verb,
     return id;
 }
 
+int64_t
+caller_request_send (mcpact_caller_t *self, const char *endpoint, const char *verb,
+                     const char **frames, int count, int timeout_ms)
+{
+    int64_t id = (int64_t) ++self->next_id;
+    if (!endpoint || s_send (self, endpoint, verb, id, frames, count) != 0)
+        return -1;
+    //  The actor enforces the timeout (0: the server's call timeout); ours
+    //  is a little later still, as for calls.
+    s_track (self, id, endpoint, timeout_ms > 0 ? timeout_ms : CALLER_MAX_MS, CALLER_GRACE_MS,
+             true);
+    return id;
+}
+
 //  Tells the owner to give up call `id`. Returns 0, or -1 if the owner
 //  cannot be reached.
 static int

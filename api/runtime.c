@@ -471,6 +471,7 @@ mcpact_session_destroy (mcpact_session_t **self_p)
     actor_destroy (&self->actor);
     agent_views_destroy (&self->views);
     s_close_states (&self->states);
+    s_close_states (&self->logs);
     s_unregister_functions (runtime, self->functions);
     json_decref (self->functions);
     config_destroy (&self->config);
@@ -682,6 +683,7 @@ mcpact_agent_destroy (mcpact_agent_t **self_p)
     agent_view_destroy (&self->view);
     actor_destroy (&self->actor);
     s_close_states (&self->states);
+    s_close_states (&self->logs);
     for (size_t i = 0; i < self->pool_count; i++)
         mcpact_caller_destroy (&self->pool[i]);
     free (self->pool);
@@ -717,6 +719,8 @@ s_agent_actor (mcpact_agent_t *self)
     agent_view_destroy (&self->view); //  not registered yet: nothing to drop
     if (self->states)
         s_give_states (self->actor, self->states);
+    if (self->logs)
+        api_give_logs (self->actor, self->logs);
     if (self->progress)
         s_set_progress (actor_sock (self->actor), self->progress, self->progress_arg);
     return 0;

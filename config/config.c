@@ -44,6 +44,7 @@ typedef struct {
     json_t *inputs;          //  VS Code "inputs" (borrowed), or NULL
     json_t *input_values;    //  ${input:ID} values found so far, by ID
     char *workspace;         //  ${workspaceFolder}: the file's folder
+    const char *log_level;   //  the file's "logLevel", the default of every server
 } s_parser_t;
 
 //  --------------------------------------------------------------------------
@@ -606,6 +607,38 @@ s_read_env_file (const char *file, mcpact_server_config_t *config, char **why)
     return rc;
 }
 
+//  "logLevel" at `path`: one of MCP's logging levels (RFC 5424 names),
+//  set on `config` (NULL: only checked). 0, or -1 with the error set.
+static int
+s_parse_log_level (s_parser_t *self, json_t *value, const char *path,
+                   mcpact_server_config_t *config)
+{
+    if (!value)
+        return 0;
+    const char *level = json_string_value (value);
+    mcpact_server_config_t *probe = config ? NULL : mcpact_server_stdio_new ("probe", "probe");
+    int rc = mcpact_server_config_set_log_level (config ? config : probe, level ? level : "");
+    mcpact_server_config_destroy (&probe);
+    if (rc)
+        return s_fail (self,
+                       "%s%slogLevel: must be debug, info, notice, warning, error, critical, "
+                       "alert or emergency",
+                       path, *path ? "." : "");
+    return 0;
+}
+
+//  Gives each server of `servers` that has no "logLevel" of its own (in
+//  `raw`, the servers' objects by name) the default `level`.
+static void
+s_default_log_level (mcpact_server_config_t **servers, size_t count, json_t *raw, const char *level)
+{
+    for (size_t i = 0; level && i < count; i++) {
+        json_t *server = json_object_get (raw, mcpact_server_config_name (servers[i]));
+        if (!json_object_get (server, "logLevel"))
+            mcpact_server_config_set_log_level (servers[i], level);
+    }
+}
+
 //  Parses one server object at `path`. Returns the configuration; NULL
 //  either on an error (self->error set) or because it is disabled.
 static mcpact_server_config_t *
@@ -631,7 +664,8 @@ s_parse_server (s_parser_t *self, const char *path, const char *name, json_t *se
     static const char *const known[] = { "command",   "args",     "env",          "envFile",
                                          "cwd",       "url",      "headers",      "type",
                                          "transport", "disabled", "allowedTools", "disabledTools",
-                                         "timeouts",  "limits",   "startRetries", NULL };
+                                         "timeouts",  "limits",   "startRetries", "logLevel",
+                                         NULL };
     s_warn_unknown_keys (self, server, path, known);
     const char *command, *url, *type, *transport_name;
     if (s_get_string (self, server, "command", path, &command) ||
@@ -851,6 +885,8 @@ s_parse_server (s_parser_t *self, const char *path, const char *name, json_t *se
     }
     if (retries)
         mcpact_server_config_set_start_retries (config, (int) json_integer_value (retries));
+    if (s_parse_log_level (self, json_object_get (server, "logLevel"), path, config))
+        goto failed;
     if (server_error && mcpact_server_config_set_error (config, server_error))
         goto out_of_memory;
     free (server_error);
@@ -950,6 +986,16 @@ s_parse_agent (s_parser_t *self, config_t *config, const char *name, json_t *val
     if (!json_is_object (value))
         return s_fail (self, "agents.%s: must be an object", name);
     json_t *servers = json_object_get (value, "mcpServers");
+    char *level_path = s_printf ("agents.%s", name);
+    int rc = level_path
+                 ? s_parse_log_level (self, json_object_get (value, "logLevel"), level_path, NULL)
+                 : s_fail (self, "agents.%s: out of memory", name);
+    free (level_path);
+    if (rc)
+        return -1;
+    const char *level = json_string_value (json_object_get (value, "logLevel"));
+    if (!level)
+        level = self->log_level;
     if (!servers)
         return 0;
     char *path = s_printf ("agents.%s.mcpServers", name);
@@ -958,10 +1004,13 @@ s_parse_agent (s_parser_t *self, config_t *config, const char *name, json_t *val
     size_t listed = 0;
     if (json_is_array (servers)) {
         listed = json_array_size (servers);
-        s_parse_agent_names (self, config, servers, path, agent);
+        if (s_parse_agent_names (self, config, servers, path, agent) == 0)
+            s_default_log_level (agent->servers, agent->servers_count, self->session_servers,
+                                 level);
     } else if (json_is_object (servers)) {
         listed = json_object_size (servers);
-        s_parse_servers (self, servers, path, &agent->servers, &agent->servers_count);
+        if (s_parse_servers (self, servers, path, &agent->servers, &agent->servers_count) == 0)
+            s_default_log_level (agent->servers, agent->servers_count, servers, level);
     } else
         s_fail (self, "%s: must be an array of server names or an object of servers", path);
     //  No servers means "use the session's": not what a list of disabled
@@ -1062,7 +1111,7 @@ s_from_jsonc (const char *text, size_t size)
 static config_t *
 s_parse (const char *text, size_t size, const char *origin, const char *workspace, char **error)
 {
-    s_parser_t parser = { origin, NULL, NULL, NULL, NULL, json_object (), NULL };
+    s_parser_t parser = { origin, NULL, NULL, NULL, NULL, json_object (), NULL, NULL };
     parser.workspace = workspace ? strdup (workspace) : NULL;
     config_t *self = NULL;
     json_error_t json_error;
@@ -1112,8 +1161,8 @@ s_parse (const char *text, size_t size, const char *origin, const char *workspac
         goto done;
     }
     //  In settings.json the rest are the editor's settings, not ours
-    static const char *const known[] = { "mcpServers", "servers", "inputs", "toolNames",
-                                         "agents",     "$schema", NULL };
+    static const char *const known[] = { "mcpServers", "servers", "inputs",   "toolNames",
+                                         "agents",     "$schema", "logLevel", NULL };
     s_warn_unknown_keys (&parser, top, top == mcp ? "mcp" : "", known);
 
     self = calloc (1, sizeof (config_t));
@@ -1122,9 +1171,14 @@ s_parse (const char *text, size_t size, const char *origin, const char *workspac
         goto done;
     }
     self->name_policy = MCPACT_NAMES_REJECT;
+    if (s_parse_log_level (&parser, json_object_get (top, "logLevel"), "", NULL))
+        goto done;
+    parser.log_level = json_string_value (json_object_get (top, "logLevel"));
     if (s_parse_servers (&parser, parser.session_servers, parser.servers_key, &self->servers,
                          &self->servers_count))
         goto done;
+    s_default_log_level (self->servers, self->servers_count, parser.session_servers,
+                         parser.log_level);
     json_t *tool_names = json_object_get (top, "toolNames");
     if (tool_names && s_parse_name_policy (&parser, tool_names, &self->name_policy))
         goto done;
@@ -1150,7 +1204,7 @@ config_t *
 config_parse (const char *text, const char *origin, char **error)
 {
     if (!text) {
-        s_parser_t parser = { origin, NULL, NULL, NULL, NULL, NULL, NULL };
+        s_parser_t parser = { origin, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
         s_fail (&parser, "no configuration text");
         if (error)
             *error = parser.error;

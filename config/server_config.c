@@ -215,6 +215,7 @@ mcpact_server_config_dup (const mcpact_server_config_t *self)
     //  Drop the borrowed pointers first so that a failed copy frees only
     //  what it made itself.
     copy->name = copy->command = copy->cwd = copy->url = copy->error = NULL;
+    copy->log_level = NULL;
     copy->args = copy->allowed = copy->blocked = NULL;
     copy->blocked_count = 0;
     copy->env = copy->headers = NULL;
@@ -229,6 +230,8 @@ mcpact_server_config_dup (const mcpact_server_config_t *self)
         ok = (copy->url = s_strdup (self->url)) != NULL;
     if (ok && self->error)
         ok = (copy->error = s_strdup (self->error)) != NULL;
+    if (ok && self->log_level)
+        ok = (copy->log_level = s_strdup (self->log_level)) != NULL;
     if (ok && self->args) {
         ok = (copy->args = s_strings_dup (self->args, self->args_count)) != NULL;
         copy->args_count = ok ? self->args_count : 0;
@@ -270,6 +273,7 @@ mcpact_server_config_destroy (mcpact_server_config_t **self_p)
     s_free_strings (self->allowed, self->allowed_count);
     s_free_strings (self->blocked, self->blocked_count);
     free (self->error);
+    free (self->log_level);
     free (self);
     *self_p = NULL;
 }
@@ -510,4 +514,22 @@ server_config_allows (const mcpact_server_config_t *self, const char *tool)
         if (strcmp (self->allowed[i], tool) == 0)
             return true;
     return false;
+}
+
+int
+mcpact_server_config_set_log_level (mcpact_server_config_t *self, const char *level)
+{
+    static const char *levels[] = { "debug", "info",     "notice", "warning",
+                                    "error", "critical", "alert",  "emergency" };
+    bool known = false;
+    for (size_t i = 0; level && i < sizeof levels / sizeof levels[0]; i++)
+        known |= strcmp (level, levels[i]) == 0;
+    if (!self || (level && !known))
+        return -1;
+    char *copy = level ? s_strdup (level) : NULL;
+    if (level && !copy)
+        return -1;
+    free (self->log_level);
+    self->log_level = copy;
+    return 0;
 }

@@ -51,6 +51,7 @@ struct _mcpact_server_config_t {
     int max_in_flight;            //  calls in flight beyond which a call is refused
     size_t max_queued;            //  bytes waiting for the server, likewise
     char *error;                  //  config problem: start fails with it
+    char *log_level;              //  logging/setLevel sent at start, or NULL
 };
 
 //  Resolved transport: STDIO when a command is set; from the URL path for

@@ -610,6 +610,108 @@ MCPACT_EXPORT char *mcpact_agent_call_as (mcpact_agent_t *self, mcpact_format_t 
 MCPACT_EXPORT char *mcpact_result_as (const mcpact_result_t *self, mcpact_format_t format,
                                       const char *call_id, const char *tool);
 
+//  --------------------------------------------------------------------------
+//  Resources, prompts, instructions and server logging
+//  (MCP 2025-11-25 "Resources", "Prompts", "Logging"; docs/resources.md)
+//
+//  Each function here speaks to every server of the agent (its own, or
+//  with none its session's, as for tools) that declared the capability
+//  in its `initialize` answer; the others are not asked. Listings follow
+//  nextCursor to the end (a cursor that comes back, or more than 1000
+//  pages, ends that server's listing with an error). Each item listed
+//  carries "_mcpact": {"server": NAME}, saying which server it comes
+//  from. Any host thread, as the functions above; each call blocks
+//  until every server asked has answered or timed out (each request has
+//  the server's call timeout, "timeouts.call").
+
+//  The resources of the agent's servers: {"resources": [MCP Resource
+//  objects], "errors": [{"server", "error"}]}, in server order, each
+//  server's in its order. A server whose listing failed is in "errors"
+//  and contributes no resources. NULL only for a NULL agent.
+MCPACT_EXPORT char *mcpact_agent_resources (mcpact_agent_t *self);
+
+//  The same for resource templates: {"resourceTemplates": [...],
+//  "errors": [...]}.
+MCPACT_EXPORT char *mcpact_agent_resource_templates (mcpact_agent_t *self);
+
+//  The same for prompts: {"prompts": [MCP Prompt objects], "errors": [...]}.
+MCPACT_EXPORT char *mcpact_agent_prompts (mcpact_agent_t *self);
+
+//  Reads the resource `uri` (resources/read). `server` names the server
+//  to ask; NULL asks the server that listed the URI, else the one whose
+//  resource template matches it, else the only server with resources
+//  (anything else is an error naming the candidates). On MCPACT_OK
+//  mcpact_result_json is the MCP ReadResourceResult ({"contents": [...]},
+//  each with "uri" and "text" or base64 "blob", as the server sent it);
+//  contents that are not that are MCPACT_ERR_PROTOCOL. A server without
+//  resources, or an unknown server: MCPACT_ERR_UNKNOWN_TOOL. Timeouts as
+//  for calls (0: the server's call timeout). Never NULL.
+MCPACT_EXPORT mcpact_result_t *mcpact_agent_read_resource (mcpact_agent_t *self, const char *server,
+                                                           const char *uri, int timeout_ms);
+
+//  Gets the prompt `name` with `args_json` (a JSON object of strings, or
+//  NULL) from `server`, or with NULL from the server that lists it (two
+//  servers that list it: an error naming both). On MCPACT_OK
+//  mcpact_result_json is the MCP GetPromptResult ({"description"?,
+//  "messages": [...]}). Errors as for mcpact_agent_read_resource. Never
+//  NULL.
+MCPACT_EXPORT mcpact_result_t *mcpact_agent_get_prompt (mcpact_agent_t *self, const char *server,
+                                                        const char *name, const char *args_json,
+                                                        int timeout_ms);
+
+//  Subscribes to (or with `subscribe` false, unsubscribes from) updates
+//  of the resource `uri` at `server` (NULL: chosen as for
+//  mcpact_agent_read_resource), if it declared "resources.subscribe".
+//  Each notifications/resources/updated then comes as a RESOURCE_UPDATED
+//  event (docs/protocol.md, "Events"). A subscription outlives a restart
+//  of the server: it is made again. Returns 0, or -1 and sets *error
+//  (malloc'ed, if error is not NULL) to why.
+MCPACT_EXPORT int mcpact_agent_subscribe_resource (mcpact_agent_t *self, const char *server,
+                                                   const char *uri, bool subscribe, char **error);
+
+//  The servers' instructions (the `instructions` of their initialize
+//  answers), for the host to put into the system prompt: a JSON array
+//  [{"server", "instructions"}] of the servers that gave any, in server
+//  order. They are also in mcpact_agent_status ("instructions", and
+//  "capabilities"). NULL only for a NULL agent.
+MCPACT_EXPORT char *mcpact_agent_instructions (mcpact_agent_t *self);
+
+//  The minimum level of log messages a server sends (logging/setLevel):
+//  debug, info, notice, warning, error, critical, alert or emergency
+//  (RFC 5424 severities as MCP names them); NULL: leave it to the
+//  server (the default). Sent once the server is initialized, at each
+//  start, if it declared "logging". In a configuration file: "logLevel"
+//  on a server, or as the default of the session's or an agent's
+//  servers. -1 for a level that is none of these.
+MCPACT_EXPORT int mcpact_server_config_set_log_level (mcpact_server_config_t *self,
+                                                      const char *level);
+
+//  Sets the level of the agent's running servers (`server`: that one;
+//  NULL: all), sent at once to those that declared "logging" and kept
+//  for their restarts. Returns 0, or -1 for an unknown level or server
+//  or a server that refused it (with a log line).
+MCPACT_EXPORT int mcpact_agent_set_server_log_level (mcpact_agent_t *self, const char *server,
+                                                     const char *level);
+
+//  Called with each log message a server sends (notifications/message),
+//  as {"server": NAME, "level", "logger"?, "data", "time"}: "data" is
+//  the message's data as the server sent it (any JSON), "time" when it
+//  came, in ms since the Unix epoch. Messages below the server's level
+//  (if one was set) are dropped, also from a server that does not heed
+//  it. Runs on a function-tool worker thread, one call at a time, in
+//  order; it may call into mcpact. Also published on the events socket
+//  as SERVER_LOG.
+typedef void (mcpact_server_log_fn) (const char *log_json, void *arg);
+
+//  Sets the log callback for the session's servers (NULL removes it).
+//  Agents without servers of their own use the session's.
+MCPACT_EXPORT int mcpact_session_set_server_log (mcpact_session_t *self, mcpact_server_log_fn *fn,
+                                                 void *arg);
+
+//  The same for the agent's own servers.
+MCPACT_EXPORT int mcpact_agent_set_server_log (mcpact_agent_t *self, mcpact_server_log_fn *fn,
+                                               void *arg);
+
 #ifdef __cplusplus
 }
 #endif

@@ -250,6 +250,32 @@ s_state (self_t *self, const char *id, zmsg_t *msg)
     free (text);
 }
 
+//  A server's notification for the host, NOTIFY server_id event json
+//  [fn arg]: published as "event server_id json" and, with the host's
+//  callback, handed to the function broker to call it (as s_state).
+static void
+s_notify (self_t *self, const char *id, zmsg_t *msg)
+{
+    char *event = zmsg_popstr (msg);
+    char *text = zmsg_popstr (msg);
+    zframe_t *fn = zmsg_pop (msg);
+    zframe_t *arg = zmsg_pop (msg);
+    if (event && text)
+        zstr_sendx (self->events, event, id, text, NULL);
+    if (fn && arg) {
+        zmsg_t *call = zmsg_new ();
+        zmsg_addstr (call, "EVENT");
+        zmsg_append (call, &fn);
+        zmsg_append (call, &arg);
+        zmsg_addstr (call, text ? text : "{}");
+        zmsg_send (&call, self->functions);
+    }
+    zframe_destroy (&fn);
+    zframe_destroy (&arg);
+    free (event);
+    free (text);
+}
+
 //  Takes every tool list and departure waiting, then rebuilds each view
 //  they touch once: a burst (a thousand servers listing again after a
 //  reload) costs one rebuild per view, not one per server.
@@ -276,6 +302,8 @@ s_handle_intake (self_t *self)
             free (text);
         } else if (verb && id && strcmp (verb, "STATE") == 0)
             s_state (self, id, msg);
+        else if (verb && id && strcmp (verb, "NOTIFY") == 0)
+            s_notify (self, id, msg);
         else if (verb && id && strcmp (verb, "OWNER") == 0) {
             //  OWNER owner_id [servers_json]: a server set's list, as it
             //  is now (none: the set is gone). Lists are replaced whole,

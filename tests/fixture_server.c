@@ -139,6 +139,11 @@ typedef struct {
     const char *reply_text[8];    //  the template: raw bytes, $ID, $ID64, $PAD
     int replies;                  //  templates given
     long pad;                     //  bytes of $PAD
+    long resources;               //  resources offered, resource_0000, ...
+    long resource_page_size;      //  resources per resources/list page; 0 = one page
+    const char *capabilities;     //  the initialize answer's capabilities, as given
+    const char *instructions;     //  the initialize answer's instructions
+    bool log_on_list;             //  a log message at each level before resources/list
     bool stop_reading;            //  stop reading stdin after tools/list
     long close_stdin_after;       //  close stdin after this many tools/call; 0 = never
     const char *exit_unless;      //  exit 1 at once unless this file exists
@@ -208,6 +213,14 @@ s_usage (FILE *stream)
                      "                               request's id, $ID64 that id plus 2^64,\n"
                      "                               $PAD --pad bytes of x\n"
                      "  --pad N                      the size of $PAD\n"
+                     "  --resources N                offer N resources fixture://resource/0000\n"
+                     "                               ... (text \"resource N\"), and declare them\n"
+                     "  --resource-page-size K       K resources per resources/list page\n"
+                     "  --capabilities JSON          answer initialize with these capabilities\n"
+                     "  --instructions TEXT          answer initialize with these instructions\n"
+                     "  --log-on-list                before each resources/list answer, send a\n"
+                     "                               log message at each level (logger\n"
+                     "                               fixture), whatever logging/setLevel said\n"
                      "  --exit-unless PATH           exit 1 at once unless PATH exists\n"
                      "  --stderr TEXT                write TEXT (any bytes) to stderr at start\n"
                      "  --input-log PATH             append every line read to PATH\n"
@@ -291,6 +304,8 @@ s_options_parse (options_t *opts, int argc, char **argv)
             opts->server_requests = true;
         else if (streq (arg, "--stop-reading"))
             opts->stop_reading = true;
+        else if (streq (arg, "--log-on-list"))
+            opts->log_on_list = true;
         else if (streq (arg, "--reply")) {
             if (!value || !argv[index + 2] || opts->replies == 8) {
                 fprintf (stderr, "fixture: --reply needs a method and a template (8 at most)\n");
@@ -326,6 +341,14 @@ s_options_parse (options_t *opts, int argc, char **argv)
                 number = &opts->list_changed_burst;
             else if (streq (arg, "--pad"))
                 number = &opts->pad;
+            else if (streq (arg, "--resources"))
+                number = &opts->resources;
+            else if (streq (arg, "--resource-page-size"))
+                number = &opts->resource_page_size;
+            else if (streq (arg, "--capabilities"))
+                opts->capabilities = value;
+            else if (streq (arg, "--instructions"))
+                opts->instructions = value;
             else if (streq (arg, "--close-stdin-after"))
                 number = &opts->close_stdin_after;
             else {
@@ -715,10 +738,22 @@ s_self_handle_initialize (self_t *self, json_t *id, json_t *params)
             if (streq (asked, s_versions[index]))
                 version = s_versions[index];
     }
-    json_t *response =
-        s_response_new (id, json_pack ("{s:s, s:{s:{s:b}}, s:{s:s, s:s}}", "protocolVersion",
-                                       version, "capabilities", "tools", "listChanged", true,
-                                       "serverInfo", "name", self->opts.name, "version", "0.1.0"));
+    json_t *result = json_pack ("{s:s, s:{s:{s:b}}, s:{s:s, s:s}}", "protocolVersion", version,
+                                "capabilities", "tools", "listChanged", true, "serverInfo", "name",
+                                self->opts.name, "version", "0.1.0");
+    if (self->opts.resources > 0)
+        json_object_set_new (json_object_get (result, "capabilities"), "resources", json_object ());
+    if (self->opts.capabilities) {
+        json_error_t error;
+        json_t *capabilities = json_loads (self->opts.capabilities, 0, &error);
+        if (capabilities)
+            json_object_set_new (result, "capabilities", capabilities);
+        else
+            fprintf (stderr, "fixture: --capabilities: %s\n", error.text);
+    }
+    if (self->opts.instructions)
+        json_object_set_new (result, "instructions", json_string (self->opts.instructions));
+    json_t *response = s_response_new (id, result);
     if (response && self->opts.init_delay_ms > 0)
         s_self_schedule (self, self->opts.init_delay_ms, response, false);
     else
@@ -782,6 +817,72 @@ s_self_handle_tools_list (self_t *self, json_t *id, json_t *params)
         json_object_set_new (result, "nextCursor", json_string (next));
     }
     s_self_reply (self, id, s_response_new (id, result));
+}
+
+//  resources/list: --resources N, paged like tools/list by
+//  --resource-page-size, with --log-on-list a log message at each level
+//  first.
+static void
+s_self_handle_resources_list (self_t *self, json_t *id, json_t *params)
+{
+    if (self->opts.log_on_list) {
+        const char *levels[] = { "debug", "info",     "notice", "warning",
+                                 "error", "critical", "alert",  "emergency" };
+        for (size_t index = 0; index < 8; index++)
+            s_self_send (self,
+                         json_pack ("{s:s, s:s, s:{s:s, s:s, s:{s:s}}}", "jsonrpc", "2.0", "method",
+                                    "notifications/message", "params", "level", levels[index],
+                                    "logger", "fixture", "data", "level", levels[index]));
+    }
+    const char *cursor = json_string_value (json_object_get (params, "cursor"));
+    size_t total = (size_t) self->opts.resources;
+    size_t page_size =
+        self->opts.resource_page_size > 0 ? (size_t) self->opts.resource_page_size : total;
+    size_t offset = 0;
+    if (cursor) {
+        char issued[64];
+        offset = (size_t) strtoull (cursor + strcspn (cursor, "0123456789"), NULL, 10);
+        snprintf (issued, sizeof issued, "res-" CURSOR_FORMAT, offset);
+        if (!streq (issued, cursor) || offset == 0 || offset >= total) {
+            s_self_reply_error (self, id, -32602, "invalid cursor: %s", cursor);
+            return;
+        }
+    }
+    json_t *page = json_array ();
+    for (size_t index = offset; index < offset + page_size && index < total; index++) {
+        char uri[64], name[32];
+        snprintf (uri, sizeof uri, "fixture://resource/%04zu", index);
+        snprintf (name, sizeof name, "resource_%04zu", index);
+        json_array_append_new (page, json_pack ("{s:s, s:s, s:s}", "uri", uri, "name", name,
+                                                "mimeType", "text/plain"));
+    }
+    json_t *result = json_pack ("{s:o}", "resources", page);
+    if (offset + page_size < total) {
+        char next[64];
+        snprintf (next, sizeof next, "res-" CURSOR_FORMAT, offset + page_size);
+        json_object_set_new (result, "nextCursor", json_string (next));
+    }
+    s_self_reply (self, id, s_response_new (id, result));
+}
+
+//  resources/read of one of --resources: its text.
+static void
+s_self_handle_resources_read (self_t *self, json_t *id, json_t *params)
+{
+    const char *uri = json_string_value (json_object_get (params, "uri"));
+    const char *prefix = "fixture://resource/";
+    long index = uri && strncmp (uri, prefix, strlen (prefix)) == 0
+                     ? strtol (uri + strlen (prefix), NULL, 10)
+                     : -1;
+    if (index < 0 || index >= self->opts.resources) {
+        s_self_reply_error (self, id, -32002, "Resource not found: %s", uri ? uri : "(none)");
+        return;
+    }
+    char text[32];
+    snprintf (text, sizeof text, "resource %ld", index);
+    s_self_reply (self, id,
+                  s_response_new (id, json_pack ("{s:[{s:s, s:s, s:s}]}", "contents", "uri", uri,
+                                                 "mimeType", "text/plain", "text", text)));
 }
 
 //  Answers "slept N" in N ms. The poll timeout does the waiting, so other
@@ -900,6 +1001,13 @@ s_self_handle_request (self_t *self, json_t *id, const char *method, json_t *par
         s_self_handle_tools_list (self, id, params);
         self->reading = !self->opts.stop_reading;
     } else if (streq (method, "ping"))
+        s_self_reply (self, id, s_response_new (id, json_object ()));
+    else if (streq (method, "resources/list") && self->opts.resources > 0)
+        s_self_handle_resources_list (self, id, params);
+    else if (streq (method, "resources/read") && self->opts.resources > 0)
+        s_self_handle_resources_read (self, id, params);
+    else if (streq (method, "logging/setLevel"))
+        //  Taken, and not heeded: --log-on-list sends every level anyway
         s_self_reply (self, id, s_response_new (id, json_object ()));
     else if (streq (method, "initialize"))
         s_self_handle_initialize (self, id, params);

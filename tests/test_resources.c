@@ -1,0 +1,552 @@
+/*  =========================================================================
+    test_resources - resources, prompts, instructions and server logging
+
+    What a host sees of the servers' resources, resource templates,
+    prompts, instructions and log messages, through the public API:
+    against the official server-everything (installed under tests/peers
+    by scripts/deps --test; skipped without it, failed under
+    MCPACT_REQUIRE_PEERS=1), and against the fixture server for what
+    server-everything cannot do wrong: pagination over many pages and one
+    that never ends, contents that are not what MCP says, a blob of many
+    megabytes, a server that ignores logging/setLevel, a request that is
+    never answered. Each test stops every runtime it started.
+    =========================================================================
+*/
+
+#include "mcpact.h"
+#include "runtime_util.h"
+#include "testutil.h"
+
+#include <czmq.h>
+#include <jansson.h>
+#include <pthread.h>
+
+#define PEERS_DIR MCPACT_SOURCE_DIR "/tests/peers/node_modules/@modelcontextprotocol"
+#define EVERYTHING_JS PEERS_DIR "/server-everything/dist/index.js"
+
+//  Node takes a while to start on a loaded machine.
+#define PEER_CONNECT_MS 30000
+
+static const char *s_node;
+
+static mcpact_server_config_t *
+s_everything (const char *name)
+{
+    s_node = ru_require_peers (EVERYTHING_JS, NULL);
+    mcpact_server_config_t *config = mcpact_server_stdio_new (name, s_node);
+    CHECK (config);
+    CHECK (mcpact_server_config_add_arg (config, EVERYTHING_JS) == 0);
+    CHECK (mcpact_server_config_add_arg (config, "stdio") == 0);
+    CHECK (mcpact_server_config_set_timeouts (config, PEER_CONNECT_MS, PEER_CONNECT_MS, 0) == 0);
+    return config;
+}
+
+static void
+s_add (mcpact_session_t *session, mcpact_server_config_t *config)
+{
+    CHECK (mcpact_session_add_server (session, &config) == 0);
+}
+
+//  An agent on the session's servers, started.
+static mcpact_agent_t *
+s_agent (mcpact_session_t *session)
+{
+    mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
+    CHECK (agent);
+    free (mcpact_agent_start (agent));
+    return agent;
+}
+
+//  The item of `items` whose `key` is `value`, or NULL.
+static json_t *
+s_item (json_t *items, const char *key, const char *value)
+{
+    size_t index;
+    json_t *item;
+    json_array_foreach (items, index, item)
+        if (json_is_string (json_object_get (item, key)) &&
+            strcmp (json_string_value (json_object_get (item, key)), value) == 0)
+            return item;
+    return NULL;
+}
+
+static const char *
+s_server_of (json_t *item)
+{
+    return json_string_value (json_object_get (json_object_get (item, "_mcpact"), "server"));
+}
+
+//  --------------------------------------------------------------------------
+//  Log messages, as the host's callback gets them
+
+typedef struct {
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    json_t *messages; //  each callback's JSON, in order
+} s_logs_t;
+
+static s_logs_t s_logs = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL };
+
+static void
+s_on_log (const char *log_json, void *arg)
+{
+    s_logs_t *logs = (s_logs_t *) arg;
+    json_error_t error;
+    json_t *message = json_loads (log_json, 0, &error);
+    CHECK_MSG (message, "the log callback's JSON is not JSON: %s", log_json);
+    pthread_mutex_lock (&logs->lock);
+    json_array_append_new (logs->messages, message);
+    pthread_cond_broadcast (&logs->changed);
+    pthread_mutex_unlock (&logs->lock);
+}
+
+static void
+s_logs_reset (void)
+{
+    pthread_mutex_lock (&s_logs.lock);
+    json_decref (s_logs.messages);
+    s_logs.messages = json_array ();
+    pthread_mutex_unlock (&s_logs.lock);
+}
+
+//  Waits until a message whose data contains `text` came; returns a copy
+//  of all that came until then.
+static json_t *
+s_logs_until (const char *text)
+{
+    ru_watchdog_arm (60, "a server log message");
+    json_t *seen = NULL;
+    pthread_mutex_lock (&s_logs.lock);
+    while (!seen) {
+        size_t index;
+        json_t *message;
+        json_array_foreach (s_logs.messages, index, message) {
+            char *data = json_dumps (json_object_get (message, "data"), JSON_ENCODE_ANY);
+            bool found = data && strstr (data, text);
+            free (data);
+            if (found) {
+                seen = json_deep_copy (s_logs.messages);
+                break;
+            }
+        }
+        if (!seen)
+            pthread_cond_wait (&s_logs.changed, &s_logs.lock);
+    }
+    pthread_mutex_unlock (&s_logs.lock);
+    ru_watchdog_disarm ();
+    return seen;
+}
+
+//  Whether any message of `messages` has data containing `text`.
+static bool
+s_logs_have (json_t *messages, const char *text)
+{
+    size_t index;
+    json_t *message;
+    json_array_foreach (messages, index, message) {
+        char *data = json_dumps (json_object_get (message, "data"), JSON_ENCODE_ANY);
+        bool found = data && strstr (data, text);
+        free (data);
+        if (found)
+            return true;
+    }
+    return false;
+}
+
+static void
+s_subscribe (mcpact_agent_t *agent, const char *uri)
+{
+    char *error = NULL;
+    int rc = mcpact_agent_subscribe_resource (agent, NULL, uri, true, &error);
+    CHECK_MSG (rc == 0, "subscribe %s: %s", uri, error ? error : "");
+}
+
+//  --------------------------------------------------------------------------
+//  server-everything
+
+TEST (everything_lists)
+{
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    s_add (session, s_everything ("everything"));
+    //  The fixture declares no resources nor prompts: it is not asked.
+    s_add (session, ru_fixture ("plain", "--reply", "resources/list", "not json at all", NULL));
+    mcpact_agent_t *agent = s_agent (session);
+
+    json_t *answer = ru_json_take (mcpact_agent_resources (agent));
+    CHECK_MSG (json_array_size (json_object_get (answer, "errors")) == 0, "errors: %s",
+               json_dumps (answer, 0));
+    json_t *resource = s_item (json_object_get (answer, "resources"), "uri",
+                               "demo://resource/static/document/architecture.md");
+    CHECK (resource);
+    CHECK_STR (s_server_of (resource), "everything");
+    json_decref (answer);
+
+    answer = ru_json_take (mcpact_agent_resource_templates (agent));
+    json_t *templates = json_object_get (answer, "resourceTemplates");
+    json_t *text_template =
+        s_item (templates, "uriTemplate", "demo://resource/dynamic/text/{resourceId}");
+    CHECK (text_template);
+    CHECK_STR (s_server_of (text_template), "everything");
+    CHECK (json_array_size (json_object_get (answer, "errors")) == 0);
+    json_decref (answer);
+
+    answer = ru_json_take (mcpact_agent_prompts (agent));
+    json_t *prompt = s_item (json_object_get (answer, "prompts"), "name", "args-prompt");
+    CHECK (prompt);
+    CHECK_STR (s_server_of (prompt), "everything");
+    CHECK (json_array_size (json_object_get (prompt, "arguments")) == 2);
+    json_decref (answer);
+    ru_teardown (&agent, &session, &runtime);
+}
+
+TEST (everything_read)
+{
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    s_add (session, s_everything ("everything"));
+    mcpact_agent_t *agent = s_agent (session);
+
+    //  Listed: goes to the server that listed it.
+    mcpact_result_t *result = mcpact_agent_read_resource (
+        agent, NULL, "demo://resource/static/document/architecture.md", 0);
+    CHECK_MSG (mcpact_result_status (result) == MCPACT_OK, "%s", mcpact_result_error (result));
+    json_t *read = ru_json (mcpact_result_json (result));
+    json_t *content = json_array_get (json_object_get (read, "contents"), 0);
+    CHECK_CONTAINS (ru_str (content, "text"), "Architecture");
+    json_decref (read);
+    mcpact_result_destroy (&result);
+
+    //  Not listed, but its template matches: a base64 blob.
+    result = mcpact_agent_read_resource (agent, NULL, "demo://resource/dynamic/blob/3", 0);
+    CHECK_MSG (mcpact_result_status (result) == MCPACT_OK, "%s", mcpact_result_error (result));
+    read = ru_json (mcpact_result_json (result));
+    content = json_array_get (json_object_get (read, "contents"), 0);
+    CHECK (ru_str (content, "blob") && strlen (ru_str (content, "blob")) > 0);
+    json_decref (read);
+    mcpact_result_destroy (&result);
+
+    //  Named: a server the agent does not have is an error naming its own.
+    result = mcpact_agent_read_resource (agent, "nosuch", "demo://resource/dynamic/text/1", 0);
+    CHECK (mcpact_result_status (result) == MCPACT_ERR_UNKNOWN_TOOL);
+    CHECK_CONTAINS (mcpact_result_error (result), "no server nosuch (its servers: everything)");
+    mcpact_result_destroy (&result);
+
+    //  What the server refuses comes back as its JSON-RPC error.
+    result = mcpact_agent_read_resource (agent, "everything", "demo://nothing/here", 0);
+    CHECK (mcpact_result_status (result) == MCPACT_ERR_PROTOCOL);
+    mcpact_result_destroy (&result);
+    ru_teardown (&agent, &session, &runtime);
+}
+
+TEST (everything_prompts)
+{
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    s_add (session, s_everything ("ev1"));
+    s_add (session, s_everything ("ev2"));
+    mcpact_agent_t *agent = s_agent (session);
+
+    //  Both offer it: an error naming both, then named, it goes.
+    mcpact_result_t *result =
+        mcpact_agent_get_prompt (agent, NULL, "args-prompt", "{\"city\":\"Paris\"}", 0);
+    CHECK (mcpact_result_status (result) == MCPACT_ERR_UNKNOWN_TOOL);
+    CHECK_CONTAINS (mcpact_result_error (result), "offered by servers ev1, ev2");
+    mcpact_result_destroy (&result);
+
+    result = mcpact_agent_get_prompt (agent, "ev2", "args-prompt", "{\"city\":\"Paris\"}", 0);
+    CHECK_MSG (mcpact_result_status (result) == MCPACT_OK, "%s", mcpact_result_error (result));
+    CHECK_CONTAINS (mcpact_result_json (result), "Paris");
+    mcpact_result_destroy (&result);
+
+    result = mcpact_agent_get_prompt (agent, NULL, "no-such-prompt", NULL, 0);
+    CHECK (mcpact_result_status (result) == MCPACT_ERR_UNKNOWN_TOOL);
+    CHECK_CONTAINS (mcpact_result_error (result), "no server of the agent offers prompt");
+    mcpact_result_destroy (&result);
+    ru_teardown (&agent, &session, &runtime);
+}
+
+TEST (everything_instructions)
+{
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    s_add (session, s_everything ("everything"));
+    s_add (session, ru_fixture ("plain", NULL));
+    mcpact_agent_t *agent = s_agent (session);
+
+    json_t *instructions = ru_json_take (mcpact_agent_instructions (agent));
+    CHECK (json_array_size (instructions) == 1);
+    CHECK_STR (ru_str (json_array_get (instructions, 0), "server"), "everything");
+    CHECK_CONTAINS (ru_str (json_array_get (instructions, 0), "instructions"), "Everything Server");
+    json_decref (instructions);
+
+    json_t *status = ru_json_take (mcpact_agent_status (agent));
+    json_t *everything = ru_named (status, "everything");
+    json_t *capabilities = json_object_get (everything, "capabilities");
+    CHECK (
+        json_is_true (json_object_get (json_object_get (capabilities, "resources"), "subscribe")));
+    CHECK (json_object_get (everything, "instructions"));
+    json_decref (status);
+    ru_teardown (&agent, &session, &runtime);
+}
+
+//  The level set through the API reaches the server: messages below it
+//  stop, and the server's order is kept to the callback.
+TEST (everything_log_level)
+{
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    s_logs_reset ();
+    CHECK (mcpact_session_set_server_log (session, s_on_log, &s_logs) == 0);
+    s_add (session, s_everything ("everything"));
+    mcpact_agent_t *agent = s_agent (session);
+    zsock_t *events = zsock_new_sub (mcpact_runtime_events_endpoint (runtime), "SERVER_LOG");
+    CHECK (events);
+
+    //  server-everything logs each subscription at info level.
+    s_subscribe (agent, "demo://resource/dynamic/text/1");
+    json_t *seen = s_logs_until ("dynamic/text/1");
+    json_t *message = json_array_get (seen, json_array_size (seen) - 1);
+    CHECK_STR (ru_str (message, "server"), "everything");
+    CHECK_STR (ru_str (message, "level"), "info");
+    json_decref (seen);
+    //  ... and the same on the events socket.
+    ru_watchdog_arm (60, "a SERVER_LOG event");
+    char *verb = NULL, *id = NULL, *text = NULL;
+    CHECK (zstr_recvx (events, &verb, &id, &text, NULL) == 3);
+    ru_watchdog_disarm ();
+    CHECK_STR (verb, "SERVER_LOG");
+    CHECK_CONTAINS (text, "\"server\":\"everything\"");
+    zstr_free (&verb);
+    zstr_free (&id);
+    zstr_free (&text);
+    zsock_destroy (&events);
+
+    CHECK (mcpact_agent_set_server_log_level (agent, NULL, "error") == 0);
+    s_subscribe (agent, "demo://resource/dynamic/text/2");
+    CHECK (mcpact_agent_set_server_log_level (agent, "everything", "debug") == 0);
+    s_subscribe (agent, "demo://resource/dynamic/text/3");
+    seen = s_logs_until ("dynamic/text/3");
+    CHECK_MSG (!s_logs_have (seen, "dynamic/text/2"), "a message below the level came: %s",
+               json_dumps (seen, 0));
+    json_decref (seen);
+    CHECK (mcpact_agent_set_server_log_level (agent, NULL, "loud") == -1);
+    ru_teardown (&agent, &session, &runtime);
+}
+
+//  The level of the configuration file is sent at start.
+TEST (everything_log_level_config)
+{
+    s_node = ru_require_peers (EVERYTHING_JS, NULL);
+    char text[2048];
+    snprintf (text, sizeof text,
+              "{\"logLevel\": \"error\", \"mcpServers\": {\"everything\": {\"command\": \"%s\", "
+              "\"args\": [\"%s\", \"stdio\"], \"timeouts\": {\"connect\": %d}}}}",
+              s_node, EVERYTHING_JS, PEER_CONNECT_MS);
+    mcpact_runtime_t *runtime = mcpact_runtime_new ();
+    char *error = NULL;
+    mcpact_session_t *session = mcpact_session_load_string (runtime, text, "test", &error);
+    CHECK_MSG (session, "%s", error ? error : "");
+    s_logs_reset ();
+    CHECK (mcpact_session_set_server_log (session, s_on_log, &s_logs) == 0);
+    mcpact_agent_t *agent = s_agent (session);
+    json_t *status = ru_json_take (mcpact_agent_status (agent));
+    CHECK_STR (ru_str (json_array_get (status, 0), "logLevel"), "error");
+    json_decref (status);
+    s_subscribe (agent, "demo://resource/dynamic/text/2");
+    CHECK (mcpact_agent_set_server_log_level (agent, NULL, "info") == 0);
+    s_subscribe (agent, "demo://resource/dynamic/text/3");
+    json_t *seen = s_logs_until ("dynamic/text/3");
+    CHECK_MSG (!s_logs_have (seen, "dynamic/text/2"), "a message below the level came: %s",
+               json_dumps (seen, 0));
+    json_decref (seen);
+    ru_teardown (&agent, &session, &runtime);
+}
+
+TEST (everything_resource_updated)
+{
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    s_add (session, s_everything ("everything"));
+    mcpact_agent_t *agent = s_agent (session);
+    zsock_t *events = zsock_new_sub (mcpact_runtime_events_endpoint (runtime), "RESOURCE_UPDATED");
+    CHECK (events);
+    s_subscribe (agent, "demo://resource/dynamic/text/7");
+    //  The tool sends an update of each subscribed resource at once.
+    char *started = ru_call_text (agent, "toggle-subscriber-updates", "{}");
+    free (started);
+    ru_watchdog_arm (60, "a RESOURCE_UPDATED event");
+    char *verb = NULL, *id = NULL, *text = NULL;
+    CHECK (zstr_recvx (events, &verb, &id, &text, NULL) == 3);
+    ru_watchdog_disarm ();
+    CHECK_STR (verb, "RESOURCE_UPDATED");
+    json_t *event = ru_json (text);
+    CHECK_STR (ru_str (event, "server"), "everything");
+    CHECK_STR (ru_str (event, "uri"), "demo://resource/dynamic/text/7");
+    json_decref (event);
+    zstr_free (&verb);
+    zstr_free (&id);
+    zstr_free (&text);
+    zsock_destroy (&events);
+
+    //  A server that declares no subscriptions is not asked.
+    char *error = NULL;
+    CHECK (mcpact_agent_subscribe_resource (agent, "nosuch", "a://b", true, &error) == -1);
+    CHECK_CONTAINS (error, "no server nosuch");
+    free (error);
+    ru_teardown (&agent, &session, &runtime);
+}
+
+//  --------------------------------------------------------------------------
+//  Faults, from the fixture
+
+TEST (pagination_to_the_end)
+{
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = NULL;
+    mcpact_agent_t *agent = ru_agent_on (&runtime, &session, "paged", "--resources", "25",
+                                         "--resource-page-size", "10", NULL);
+    json_t *answer = ru_json_take (mcpact_agent_resources (agent));
+    json_t *resources = json_object_get (answer, "resources");
+    CHECK_MSG (json_array_size (resources) == 25, "%s", json_dumps (answer, 0));
+    CHECK_STR (ru_str (json_array_get (resources, 0), "uri"), "fixture://resource/0000");
+    CHECK_STR (ru_str (json_array_get (resources, 24), "uri"), "fixture://resource/0024");
+    json_decref (answer);
+    //  The one server with resources reads what it did not list.
+    mcpact_result_t *result =
+        mcpact_agent_read_resource (agent, NULL, "fixture://resource/0024", 0);
+    CHECK_MSG (mcpact_result_status (result) == MCPACT_OK, "%s", mcpact_result_error (result));
+    CHECK_CONTAINS (mcpact_result_json (result), "resource 24");
+    mcpact_result_destroy (&result);
+    ru_teardown (&agent, &session, &runtime);
+}
+
+TEST (pagination_repeated_cursor)
+{
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    s_add (session,
+           ru_fixture ("loop", "--capabilities", "{\"resources\":{}}", "--reply", "resources/list",
+                       "{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":{\"resources\":[{"
+                       "\"uri\":\"a://1\",\"name\":\"1\"}],\"nextCursor\":\"again\"}}",
+                       NULL));
+    s_add (session, ru_fixture ("good", "--resources", "2", NULL));
+    mcpact_agent_t *agent = s_agent (session);
+    ru_watchdog_arm (60, "a listing whose cursor repeats");
+    json_t *answer = ru_json_take (mcpact_agent_resources (agent));
+    ru_watchdog_disarm ();
+    json_t *errors = json_object_get (answer, "errors");
+    CHECK (json_array_size (errors) == 1);
+    CHECK_STR (ru_str (json_array_get (errors, 0), "server"), "loop");
+    CHECK_CONTAINS (ru_str (json_array_get (errors, 0), "error"),
+                    "resources/list pagination does not end (cursor \"again\" came back)");
+    //  The other server's are there; none of the broken one's.
+    CHECK (json_array_size (json_object_get (answer, "resources")) == 2);
+    json_decref (answer);
+    ru_teardown (&agent, &session, &runtime);
+}
+
+TEST (malformed_contents)
+{
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    s_add (session,
+           ru_fixture ("bad", "--capabilities", "{\"resources\":{},\"prompts\":{}}", "--reply",
+                       "resources/read",
+                       "{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":{\"contents\":[{\"uri\":\"a://"
+                       "1\",\"text\":\"fine\"},{\"uri\":\"a://2\",\"blob\":\"not base64!\"}]}}",
+                       "--reply", "prompts/get",
+                       "{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":{\"messages\":7}}", NULL));
+    s_add (session,
+           ru_fixture ("none", "--capabilities", "{\"resources\":{}}", "--reply", "resources/read",
+                       "{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":{}}", NULL));
+    mcpact_agent_t *agent = s_agent (session);
+    mcpact_result_t *result = mcpact_agent_read_resource (agent, "bad", "a://2", 0);
+    CHECK (mcpact_result_status (result) == MCPACT_ERR_PROTOCOL);
+    CHECK_STR (mcpact_result_error (result),
+               "server bad: resources/read: contents[1] has a blob that is not a base64 string");
+    mcpact_result_destroy (&result);
+    result = mcpact_agent_read_resource (agent, "none", "a://2", 0);
+    CHECK (mcpact_result_status (result) == MCPACT_ERR_PROTOCOL);
+    CHECK_STR (mcpact_result_error (result),
+               "server none: resources/read: the result has no contents array");
+    mcpact_result_destroy (&result);
+    result = mcpact_agent_get_prompt (agent, "bad", "p", NULL, 0);
+    CHECK (mcpact_result_status (result) == MCPACT_ERR_PROTOCOL);
+    CHECK_CONTAINS (mcpact_result_error (result), "the result has no messages array");
+    mcpact_result_destroy (&result);
+    //  A server without prompts is not asked for them.
+    result = mcpact_agent_get_prompt (agent, "none", "p", NULL, 0);
+    CHECK (mcpact_result_status (result) == MCPACT_ERR_UNKNOWN_TOOL);
+    CHECK_CONTAINS (mcpact_result_error (result), "server none does not offer prompts/get");
+    mcpact_result_destroy (&result);
+    ru_teardown (&agent, &session, &runtime);
+}
+
+TEST (huge_blob)
+{
+    //  20 MB of base64, read as it came.
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    s_add (session, ru_fixture ("big", "--capabilities", "{\"resources\":{}}", "--pad", "20000000",
+                                "--reply", "resources/read",
+                                "{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":{\"contents\":[{"
+                                "\"uri\":\"a://big\",\"blob\":\"$PAD\"}]}}",
+                                NULL));
+    mcpact_agent_t *agent = s_agent (session);
+    mcpact_result_t *result = mcpact_agent_read_resource (agent, NULL, "a://big", 0);
+    CHECK_MSG (mcpact_result_status (result) == MCPACT_OK, "%s", mcpact_result_error (result));
+    const char *text = mcpact_result_json (result);
+    CHECK (strlen (text) > 20000000 && strlen (text) < 20000100);
+    mcpact_result_destroy (&result);
+    ru_teardown (&agent, &session, &runtime);
+}
+
+//  A server that sends every level whatever it was told: what is below
+//  the level does not reach the host, and the rest comes in order.
+TEST (log_below_level_dropped)
+{
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    s_logs_reset ();
+    CHECK (mcpact_session_set_server_log (session, s_on_log, &s_logs) == 0);
+    mcpact_server_config_t *config =
+        ru_fixture ("chatty", "--resources", "1", "--log-on-list", "--capabilities",
+                    "{\"resources\":{},\"logging\":{}}", NULL);
+    CHECK (mcpact_server_config_set_log_level (config, "warning") == 0);
+    CHECK (mcpact_server_config_set_log_level (config, "loud") == -1);
+    s_add (session, config);
+    mcpact_agent_t *agent = s_agent (session);
+    free (mcpact_agent_resources (agent));
+    json_t *seen = s_logs_until ("emergency");
+    const char *expected[] = { "warning", "error", "critical", "alert", "emergency" };
+    CHECK_MSG (json_array_size (seen) == 5, "%s", json_dumps (seen, 0));
+    for (size_t i = 0; i < 5; i++) {
+        json_t *message = json_array_get (seen, i);
+        CHECK_STR (ru_str (message, "level"), expected[i]);
+        CHECK_STR (ru_str (message, "logger"), "fixture");
+        CHECK_STR (ru_str (message, "server"), "chatty");
+    }
+    json_decref (seen);
+    ru_teardown (&agent, &session, &runtime);
+}
+
+//  A request the server never answers ends at the call timeout, with the
+//  server told to cancel it.
+TEST (request_timeout)
+{
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    mcpact_server_config_t *config =
+        ru_fixture ("mute", "--capabilities", "{\"resources\":{}}", "--stop-reading", NULL);
+    CHECK (mcpact_server_config_set_timeouts (config, 0, 0, 300) == 0);
+    s_add (session, config);
+    mcpact_agent_t *agent = s_agent (session);
+    ru_watchdog_arm (60, "a request that is never answered");
+    mcpact_result_t *result = mcpact_agent_read_resource (agent, "mute", "a://1", 0);
+    ru_watchdog_disarm ();
+    CHECK (mcpact_result_status (result) == MCPACT_ERR_TIMEOUT);
+    CHECK_CONTAINS (mcpact_result_error (result), "no answer to resources/read within 300 ms");
+    mcpact_result_destroy (&result);
+    ru_teardown (&agent, &session, &runtime);
+}
