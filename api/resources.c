@@ -97,6 +97,13 @@ s_take_page (mcpact_caller_t *caller, s_server_t *server, const s_listing_t *lis
         return false; //  it does not declare the capability: not asked
     //  It declares it, even if this listing fails.
     server->offers = true;
+    //  A server with resources but no templates may not know the method:
+    //  it has none to list.
+    if (status == MCPACT_ERR_PROTOCOL &&
+        strncmp (mcpact_result_error (result), "the server answered with error -32601:", 38) == 0) {
+        log_debug ("server %s: %s: method not found; taken as none", server->name, listing->method);
+        return false;
+    }
     if (status != MCPACT_OK) {
         s_fail (server, "%s: %s", listing->method, mcpact_result_error (result));
         return false;

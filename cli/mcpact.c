@@ -26,6 +26,7 @@
 #include "bench_init.h"
 #include "cli.h"
 #include "display.h"
+#include "resources.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -88,6 +89,10 @@ typedef struct {
     const char *tool;        //  call: tool name
     const char *args_json;   //  call: arguments, a JSON object text
     int exit_code;           //  set when parsing alone ends the run
+    const char *server;      //  --server NAME (resources, read, prompts, prompt)
+    const char *server_log;  //  --server-log LEVEL: print server log messages
+    const char *words[64];   //  the words after the options, the command first
+    int word_count;          //  how many (at most 64 kept)
 } options_t;
 
 typedef struct {
@@ -97,6 +102,7 @@ typedef struct {
     mcpact_agent_t *agent;     //  owned
     display_t *display;        //  owned; stderr while servers start, and after
     json_t *report;            //  the start report, once started
+    cli_server_log_t *logs;    //  --server-log: the printer, owned
 } cli_t;
 
 //  --------------------------------------------------------------------------
@@ -146,6 +152,9 @@ static const char *s_common_options =
     "                      example server beside this program and a word_count\n"
     "                      function tool\n"
     "      --agent NAME    use the agent NAME that FILE declares\n"
+    "      --server-log LEVEL  print the servers' log messages at LEVEL or above\n"
+    "                      (debug, info, notice, warning, error, critical, alert,\n"
+    "                      emergency), and ask the servers for them\n"
     "  -v, --verbose       say each server that starts, and log at info level;\n"
     "                      -vv: debug\n"
     "  -q, --quiet         say only errors (no start-up display, no warnings)\n"
@@ -163,6 +172,10 @@ s_print_help (FILE *out)
              "  tools                  list the merged tools (NAME, SOURCE, DESCRIPTION)\n"
              "  call TOOL [JSON-ARGS]  call one tool; JSON-ARGS is a JSON object (default {})\n"
              "  status                 show each server's transport, state and tool count\n"
+             "  resources              list the servers' resources and resource templates\n"
+             "  read URI               read one resource\n"
+             "  prompts                list the servers' prompts\n"
+             "  prompt NAME [ARG=VALUE ...]  get one prompt\n"
              "  bench init -c FILE     time how long the servers of FILE take to start\n"
              "  help [COMMAND]         show this help, or a command's\n"
              "\n"
@@ -259,7 +272,7 @@ s_is_command (const char *name)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (streq (name, commands[i]))
             return true;
-    return false;
+    return cli_resources_is_command (name);
 }
 
 //  The help of `command` (NULL or "help": the global help).
@@ -274,7 +287,10 @@ s_print_command_help (const char *command, FILE *out)
         s_print_status_help (out);
     else if (command && streq (command, "bench"))
         s_print_bench_help (out);
-    else
+    else if (command && cli_resources_is_command (command)) {
+        cli_resources_help (command, out);
+        fprintf (out, "\n%s", s_common_options);
+    } else
         s_print_help (out);
 }
 
@@ -366,6 +382,8 @@ s_parse_args (int argc, char *argv[], options_t *opts)
             if (positional_count < 3)
                 positional[positional_count] = arg;
             positional_count++;
+            if (opts->word_count < 64)
+                opts->words[opts->word_count++] = arg;
         } else if (streq (arg, "--"))
             options_done = true;
         else if (arg[1] == '-') {
@@ -388,6 +406,14 @@ s_parse_args (int argc, char *argv[], options_t *opts)
                 if (match < 0)
                     return s_missing_value (opts, "--config");
                 opts->config_path = value;
+            } else if ((match = s_long_value (arg, "--server-log", argc, argv, &i, &value)) != 0) {
+                if (match < 0)
+                    return s_missing_value (opts, "--server-log");
+                opts->server_log = value;
+            } else if ((match = s_long_value (arg, "--server", argc, argv, &i, &value)) != 0) {
+                if (match < 0)
+                    return s_missing_value (opts, "--server");
+                opts->server = value;
             } else if ((match = s_long_value (arg, "--agent", argc, argv, &i, &value)) != 0) {
                 if (match < 0)
                     return s_missing_value (opts, "--agent");
@@ -509,12 +535,43 @@ s_parse_args (int argc, char *argv[], options_t *opts)
             opts->args_json = positional[2];
         if ((opts->exit_code = s_check_args_json (opts->args_json)) != CLI_OK)
             return -1;
+    } else if (cli_resources_is_command (opts->command)) {
+        char buffer[256];
+        const char *problem = cli_resources_check (opts->command, opts->words + 1,
+                                                   opts->word_count - 1, buffer, sizeof buffer);
+        if (problem) {
+            opts->exit_code = s_usage_error ("%s", problem);
+            return -1;
+        }
     } else {
         opts->exit_code = s_usage_error ("unknown command '%s'", opts->command);
         return -1;
     }
-    if (opts->timeout_set && !streq (opts->command, "call")) {
-        opts->exit_code = s_usage_error ("--timeout applies only to call");
+    bool takes_timeout = streq (opts->command, "call") || streq (opts->command, "read") ||
+                         streq (opts->command, "prompt");
+    if (opts->timeout_set && !takes_timeout) {
+        opts->exit_code = s_usage_error ("--timeout applies only to call, read and prompt");
+        return -1;
+    }
+    if (opts->server && !cli_resources_is_command (opts->command)) {
+        opts->exit_code =
+            s_usage_error ("--server applies only to resources, read, prompts and prompt");
+        return -1;
+    }
+    if (opts->server_log) {
+        cli_server_log_t *probe = cli_server_log_new (opts->server_log, NULL);
+        bool known = probe != NULL;
+        cli_server_log_destroy (&probe);
+        if (!known) {
+            opts->exit_code =
+                s_usage_error ("--server-log wants a level (debug, info, notice, "
+                               "warning, error, critical, alert, emergency), not '%s'",
+                               opts->server_log);
+            return -1;
+        }
+    }
+    if (opts->format >= 0 && cli_resources_is_command (opts->command)) {
+        opts->exit_code = s_usage_error ("--format applies only to tools and call");
         return -1;
     }
     if (opts->format >= 0 && streq (opts->command, "status")) {
@@ -915,6 +972,12 @@ s_open (cli_t *self)
         }
     }
     mcpact_agent_set_progress (self->agent, display_event, self->display);
+    if (opts->server_log) {
+        //  The session's servers, or the agent's own: both are set.
+        self->logs = cli_server_log_new (opts->server_log, self->display);
+        mcpact_session_set_server_log (self->session, cli_server_log_print, self->logs);
+        mcpact_agent_set_server_log (self->agent, cli_server_log_print, self->logs);
+    }
     return CLI_OK;
 }
 
@@ -956,6 +1019,8 @@ s_close (cli_t *self)
     mcpact_agent_destroy (&self->agent);
     mcpact_session_destroy (&self->session);
     mcpact_runtime_destroy (&self->runtime);
+    //  No log callback runs once the session is gone.
+    cli_server_log_destroy (&self->logs);
     json_decref (self->report);
     self->report = NULL;
 }
@@ -1591,8 +1656,15 @@ main (int argc, char *argv[])
     int rc = s_open (&cli);
     if (rc == CLI_OK && !s_signalled ())
         rc = s_start (&cli);
+    if (rc == CLI_OK && !s_signalled () && opts.server_log)
+        //  Servers that declare logging send from this level on.
+        mcpact_agent_set_server_log_level (cli.agent, NULL, opts.server_log);
     if (rc == CLI_OK && !s_signalled ()) {
-        if (streq (opts.command, "tools"))
+        if (cli_resources_is_command (opts.command)) {
+            cli_resources_t command = { opts.command, opts.words + 1, opts.word_count - 1,
+                                        opts.server,  opts.json,      opts.timeout_ms };
+            rc = cli_resources_run (cli.agent, &command);
+        } else if (streq (opts.command, "tools"))
             rc = s_cmd_tools (&cli);
         else if (streq (opts.command, "status"))
             rc = s_cmd_status (&cli);

@@ -1630,3 +1630,105 @@ TEST (docs_examples)
     fclose (file);
     CHECK_MSG (commands >= 5, "only %d commands in console blocks", commands);
 }
+
+//  --------------------------------------------------------------------------
+//  Resources, prompts and server log messages
+
+TEST (resources_prompts_read)
+{
+    char node[PATH_MAX];
+    s_require_peers (node, sizeof node);
+    char text[2 * PATH_MAX + 512];
+    snprintf (text, sizeof text,
+              "{ \"mcpServers\": {\n"
+              "    \"everything\": { \"command\": \"%s\", \"args\": [\"%s\", \"stdio\"],\n"
+              "                    \"timeouts\": { \"connect\": 30000, \"list\": 30000 } },\n"
+              "    \"fx\": { \"command\": \"%s\", \"args\": [\"--resources\", \"3\", \"--prefix\", "
+              "\"fx_\"] }\n"
+              "} }\n",
+              node, EVERYTHING_JS, FIXTURE);
+    char path[PATH_MAX];
+    s_write_temp (path, sizeof path, text);
+
+    ru_run_t run = s_run ("-c", path, "resources");
+    CHECK_EXIT (run, 0);
+    char *row = s_table_row (run.out, "demo://resource/static/document/architecture.md");
+    CHECK_MSG (row, "no architecture.md row:\n%s", run.out);
+    CHECK_CONTAINS (row, "everything");
+    free (row);
+    row = s_table_row (run.out, "fixture://resource/0002");
+    CHECK_MSG (row, "no fixture resource row:\n%s", run.out);
+    CHECK_CONTAINS (row, "fx");
+    free (row);
+    CHECK (s_table_has_row (run.out, "demo://resource/dynamic/text/{resourceId}"));
+    ru_run_free (&run);
+
+    run = s_run ("-c", path, "resources", "--server", "fx", "--json");
+    CHECK_EXIT (run, 0);
+    json_t *resources = s_json_payload (run.out, "resources");
+    CHECK (json_array_size (resources) == 3);
+    json_decref (resources);
+    ru_run_free (&run);
+
+    //  Read: the server that lists it, or the one whose template matches.
+    run = s_run ("-c", path, "read", "fixture://resource/0001");
+    CHECK_EXIT (run, 0);
+    CHECK_STR (run.out, "resource 1\n");
+    ru_run_free (&run);
+    run = s_run ("-c", path, "read", "demo://resource/dynamic/text/5");
+    CHECK_EXIT (run, 0);
+    CHECK_CONTAINS (run.out, "Resource 5");
+    ru_run_free (&run);
+    run = s_run ("-c", path, "read", "demo://resource/dynamic/blob/5");
+    CHECK_EXIT (run, 0);
+    CHECK_CONTAINS (run.out, "[blob demo://resource/dynamic/blob/5 ");
+    ru_run_free (&run);
+    run = s_run ("-c", path, "read", "fixture://resource/0001", "--server", "nosuch");
+    CHECK_EXIT (run, 4);
+    CHECK_CONTAINS (run.err, "no server nosuch");
+    ru_run_free (&run);
+
+    run = s_run ("-c", path, "prompts");
+    CHECK_EXIT (run, 0);
+    row = s_table_row (run.out, "args-prompt");
+    CHECK_MSG (row, "no args-prompt row:\n%s", run.out);
+    CHECK_CONTAINS (row, "city* state");
+    free (row);
+    ru_run_free (&run);
+
+    run = s_run ("-c", path, "prompt", "args-prompt", "city=Paris");
+    CHECK_EXIT (run, 0);
+    CHECK_STR (run.out, "user: What's weather in Paris?\n");
+    ru_run_free (&run);
+    run = s_run ("-c", path, "prompt", "args-prompt", "Paris");
+    CHECK_EXIT (run, 2);
+    CHECK_CONTAINS (run.err, "prompt arguments are ARG=VALUE, not 'Paris'");
+    ru_run_free (&run);
+}
+
+//  --server-log LEVEL prints what the servers log at LEVEL and above, in
+//  order, also from a server that sends every level whatever it is told.
+TEST (server_log_messages)
+{
+    char text[PATH_MAX + 512];
+    snprintf (text, sizeof text,
+              "{ \"mcpServers\": { \"fx\": { \"command\": \"%s\", \"args\": [\"--resources\", "
+              "\"1\", \"--log-on-list\", \"--capabilities\", "
+              "\"{\\\"resources\\\":{},\\\"logging\\\":{}}\"] } } }\n",
+              FIXTURE);
+    char path[PATH_MAX];
+    s_write_temp (path, sizeof path, text);
+    ru_run_t run = s_run ("-c", path, "--server-log", "error", "resources");
+    CHECK_EXIT (run, 0);
+    const char *error =
+        strstr (run.err, "mcpact: server fx: error: fixture: {\"level\":\"error\"}");
+    const char *emergency = strstr (run.err, "mcpact: server fx: emergency: fixture: ");
+    CHECK_MSG (error && emergency && error < emergency, "stderr:\n%s", run.err);
+    CHECK_MSG (!strstr (run.err, "warning: fixture"), "stderr:\n%s", run.err);
+    ru_run_free (&run);
+
+    run = s_run ("-c", path, "--server-log", "loud", "resources");
+    CHECK_EXIT (run, 2);
+    CHECK_CONTAINS (run.err, "--server-log wants a level");
+    ru_run_free (&run);
+}
