@@ -1006,6 +1006,9 @@ s_self_handle_request (self_t *self, json_t *id, const char *method, json_t *par
         s_self_handle_resources_list (self, id, params);
     else if (streq (method, "resources/read") && self->opts.resources > 0)
         s_self_handle_resources_read (self, id, params);
+    else if ((streq (method, "resources/subscribe") || streq (method, "resources/unsubscribe")) &&
+             self->opts.resources > 0)
+        s_self_reply (self, id, s_response_new (id, json_object ()));
     else if (streq (method, "logging/setLevel"))
         //  Taken, and not heeded: --log-on-list sends every level anyway
         s_self_reply (self, id, s_response_new (id, json_object ()));

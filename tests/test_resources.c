@@ -153,6 +153,31 @@ s_logs_have (json_t *messages, const char *text)
     return false;
 }
 
+//  A file's text (malloc'ed; "" if it cannot be read).
+static char *
+s_read_file (const char *path)
+{
+    FILE *file = fopen (path, "rb");
+    char *text = calloc (1, 1 << 20);
+    CHECK (text);
+    if (file) {
+        size_t got = fread (text, 1, (1 << 20) - 1, file);
+        text[got] = 0;
+        fclose (file);
+    }
+    return text;
+}
+
+//  How often `needle` occurs in `text`.
+static int
+s_count (const char *text, const char *needle)
+{
+    int count = 0;
+    for (const char *at = text; (at = strstr (at, needle)); at += strlen (needle))
+        count++;
+    return count;
+}
+
 static void
 s_subscribe (mcpact_agent_t *agent, const char *uri)
 {
@@ -170,7 +195,11 @@ TEST (everything_lists)
     mcpact_session_t *session = ru_session_new (&runtime);
     s_add (session, s_everything ("everything"));
     //  The fixture declares no resources nor prompts: it is not asked.
-    s_add (session, ru_fixture ("plain", "--reply", "resources/list", "not json at all", NULL));
+    char input_log[] = "/tmp/mcpact-resources-XXXXXX";
+    int fd = mkstemp (input_log);
+    CHECK (fd >= 0);
+    close (fd);
+    s_add (session, ru_fixture ("plain", "--input-log", input_log, NULL));
     mcpact_agent_t *agent = s_agent (session);
 
     json_t *answer = ru_json_take (mcpact_agent_resources (agent));
@@ -198,6 +227,11 @@ TEST (everything_lists)
     CHECK (json_array_size (json_object_get (prompt, "arguments")) == 2);
     json_decref (answer);
     ru_teardown (&agent, &session, &runtime);
+    char *asked = s_read_file (input_log);
+    unlink (input_log);
+    CHECK_MSG (!strstr (asked, "resources/") && !strstr (asked, "prompts/"),
+               "a server without the capabilities was asked: %s", asked);
+    free (asked);
 }
 
 TEST (everything_read)
@@ -548,5 +582,48 @@ TEST (request_timeout)
     CHECK (mcpact_result_status (result) == MCPACT_ERR_TIMEOUT);
     CHECK_CONTAINS (mcpact_result_error (result), "no answer to resources/read within 300 ms");
     mcpact_result_destroy (&result);
+    ru_teardown (&agent, &session, &runtime);
+}
+
+//  A server that restarts is told again what the host asked of the one
+//  before: its logging level and the resources subscribed to.
+TEST (restart_sends_level_and_subscriptions_again)
+{
+    char input_log[] = "/tmp/mcpact-resources-XXXXXX";
+    int fd = mkstemp (input_log);
+    CHECK (fd >= 0);
+    close (fd);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    mcpact_server_config_t *config =
+        ru_fixture ("phoenix", "--resources", "2", "--input-log", input_log, "--capabilities",
+                    "{\"tools\":{},\"resources\":{\"subscribe\":true},\"logging\":{}}", NULL);
+    CHECK (mcpact_server_config_set_log_level (config, "notice") == 0);
+    s_add (session, config);
+    mcpact_agent_t *agent = s_agent (session);
+    s_subscribe (agent, "fixture://resource/0001");
+    mcpact_result_t *result = mcpact_agent_call (agent, "crash", "{}", 0);
+    mcpact_result_destroy (&result);
+    //  Ready again after one restart.
+    ru_watchdog_arm (60, "the server's restart");
+    while (true) {
+        json_t *status = ru_json_take (mcpact_agent_status (agent));
+        json_t *server = json_array_get (status, 0);
+        bool again = json_integer_value (json_object_get (server, "restarts")) == 1 &&
+                     strcmp (ru_str (server, "state"), "ready") == 0;
+        json_decref (status);
+        if (again)
+            break;
+        ru_sleep_ms (20);
+    }
+    ru_watchdog_disarm ();
+    char *asked = s_read_file (input_log);
+    unlink (input_log);
+    CHECK_MSG (s_count (asked, "\"method\":\"logging/setLevel\"") == 2 &&
+                   s_count (asked, "\"level\":\"notice\"") == 2,
+               "%s", asked);
+    CHECK_MSG (s_count (asked, "\"method\":\"resources/subscribe\"") == 2, "%s", asked);
+    CHECK_MSG (s_count (asked, "fixture://resource/0001") == 2, "%s", asked);
+    free (asked);
     ru_teardown (&agent, &session, &runtime);
 }
