@@ -627,3 +627,48 @@ TEST (restart_sends_level_and_subscriptions_again)
     free (asked);
     ru_teardown (&agent, &session, &runtime);
 }
+
+//  logLevel in a configuration file: a server's own, the file's default,
+//  an agent's default over it; a level that is none refuses the file.
+TEST (config_log_levels)
+{
+    char text[2048];
+    snprintf (
+        text, sizeof text,
+        "{\"logLevel\": \"error\", \"toolNames\": \"prefix\", \"mcpServers\": {"
+        "\"a\": {\"command\": \"%s\"}, \"b\": {\"command\": \"%s\", \"logLevel\": \"debug\"}},"
+        " \"agents\": {\"x\": {\"logLevel\": \"warning\", \"mcpServers\": [\"a\", \"b\"]}}}",
+        RU_FIXTURE, RU_FIXTURE);
+    mcpact_runtime_t *runtime = mcpact_runtime_new ();
+    char *error = NULL;
+    mcpact_session_t *session = mcpact_session_load_string (runtime, text, "test", &error);
+    CHECK_MSG (session, "%s", error ? error : "");
+    mcpact_agent_t *agent = s_agent (session);
+    json_t *status = ru_json_take (mcpact_agent_status (agent));
+    CHECK_STR (ru_str (ru_named (status, "a"), "logLevel"), "error");
+    CHECK_STR (ru_str (ru_named (status, "b"), "logLevel"), "debug");
+    json_decref (status);
+    mcpact_agent_t *x = mcpact_agent_from_config (session, "x");
+    CHECK (x);
+    status = ru_json_take (mcpact_agent_status (x));
+    CHECK_STR (ru_str (ru_named (status, "a"), "logLevel"), "warning");
+    CHECK_STR (ru_str (ru_named (status, "b"), "logLevel"), "debug");
+    json_decref (status);
+    mcpact_agent_destroy (&x);
+    ru_teardown (&agent, &session, &runtime);
+
+    const char *bad[] = { "{\"logLevel\": \"loud\", \"mcpServers\": {}}",
+                          "{\"mcpServers\": {\"a\": {\"command\": \"x\", \"logLevel\": 3}}}",
+                          "{\"mcpServers\": {}, \"agents\": {\"x\": {\"logLevel\": \"\"}}}" };
+    const char *where[] = { "test: logLevel: must be", "test: mcpServers.a.logLevel: must be",
+                            "test: agents.x.logLevel: must be" };
+    for (size_t i = 0; i < 3; i++) {
+        error = NULL;
+        runtime = mcpact_runtime_new ();
+        session = mcpact_session_load_string (runtime, bad[i], "test", &error);
+        CHECK (!session);
+        CHECK_CONTAINS (error, where[i]);
+        free (error);
+        mcpact_runtime_destroy (&runtime);
+    }
+}
