@@ -598,9 +598,10 @@ TEST (restart_sends_level_and_subscriptions_again)
     mcpact_server_config_t *config =
         ru_fixture ("phoenix", "--resources", "2", "--input-log", input_log, "--capabilities",
                     "{\"tools\":{},\"resources\":{\"subscribe\":true},\"logging\":{}}", NULL);
-    CHECK (mcpact_server_config_set_log_level (config, "notice") == 0);
     s_add (session, config);
     mcpact_agent_t *agent = s_agent (session);
+    //  Set while it runs: sent now, and again after the restart.
+    CHECK (mcpact_agent_set_server_log_level (agent, "phoenix", "notice") == 0);
     s_subscribe (agent, "fixture://resource/0001");
     mcpact_result_t *result = mcpact_agent_call (agent, "crash", "{}", 0);
     mcpact_result_destroy (&result);
@@ -629,16 +630,23 @@ TEST (restart_sends_level_and_subscriptions_again)
 }
 
 //  logLevel in a configuration file: a server's own, the file's default,
-//  an agent's default over it; a level that is none refuses the file.
+//  an agent's default over it, sent at start to a server that declares
+//  logging; a level that is none refuses the file.
 TEST (config_log_levels)
 {
+    char input_log[] = "/tmp/mcpact-resources-XXXXXX";
+    int fd = mkstemp (input_log);
+    CHECK (fd >= 0);
+    close (fd);
     char text[2048];
     snprintf (
         text, sizeof text,
         "{\"logLevel\": \"error\", \"toolNames\": \"prefix\", \"mcpServers\": {"
-        "\"a\": {\"command\": \"%s\"}, \"b\": {\"command\": \"%s\", \"logLevel\": \"debug\"}},"
+        "\"a\": {\"command\": \"%s\", \"args\": [\"--input-log\", \"%s\", \"--capabilities\", "
+        "\"{\\\"tools\\\":{},\\\"logging\\\":{}}\"]}, "
+        "\"b\": {\"command\": \"%s\", \"logLevel\": \"debug\"}},"
         " \"agents\": {\"x\": {\"logLevel\": \"warning\", \"mcpServers\": [\"a\", \"b\"]}}}",
-        RU_FIXTURE, RU_FIXTURE);
+        RU_FIXTURE, input_log, RU_FIXTURE);
     mcpact_runtime_t *runtime = mcpact_runtime_new ();
     char *error = NULL;
     mcpact_session_t *session = mcpact_session_load_string (runtime, text, "test", &error);
@@ -656,6 +664,13 @@ TEST (config_log_levels)
     json_decref (status);
     mcpact_agent_destroy (&x);
     ru_teardown (&agent, &session, &runtime);
+    //  Both instances of a were told their level before they were ready.
+    char *asked = s_read_file (input_log);
+    unlink (input_log);
+    CHECK_MSG (strstr (asked, "\"logging/setLevel\",\"params\":{\"level\":\"error\"}") &&
+                   strstr (asked, "\"logging/setLevel\",\"params\":{\"level\":\"warning\"}"),
+               "%s", asked);
+    free (asked);
 
     const char *bad[] = { "{\"logLevel\": \"loud\", \"mcpServers\": {}}",
                           "{\"mcpServers\": {\"a\": {\"command\": \"x\", \"logLevel\": 3}}}",
