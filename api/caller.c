@@ -534,8 +534,8 @@ caller_verb_send (mcpact_caller_t *self, const char *endpoint, const char *verb,
 }
 
 int64_t
-caller_request_send (mcpact_caller_t *self, const char *endpoint, const char *verb,
-                     const char **frames, int count, int timeout_ms)
+caller_request_send (mcpact_caller_t *self, const char *endpoint, const char *server,
+                     const char *verb, const char **frames, int count, int timeout_ms)
 {
     int64_t id = (int64_t) ++self->next_id;
     if (!endpoint || s_send (self, endpoint, verb, id, frames, count) != 0)
@@ -544,6 +544,11 @@ caller_request_send (mcpact_caller_t *self, const char *endpoint, const char *ve
     //  is a little later still, as for calls.
     s_track (self, id, endpoint, timeout_ms > 0 ? timeout_ms : CALLER_MAX_MS, CALLER_GRACE_MS,
              true);
+    //  Named, a request lost with a removed server ends as a call does
+    //  (s_check_removed).
+    s_pending_t *pending = (s_pending_t *) idmap_get (&self->pending, (uint64_t) id);
+    if (pending && server)
+        snprintf (pending->server, sizeof pending->server, "%s", server);
     return id;
 }
 

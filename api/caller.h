@@ -31,12 +31,12 @@ int64_t caller_verb_send (mcpact_caller_t *self, const char *endpoint, const cha
                           int timeout_ms);
 
 //  Sends "verb call_id frames..." (REQUEST, LOGLEVEL: docs/protocol.md)
-//  to a server actor; returns the id to wait for, or -1. As for
+//  to the actor of `server` (its name, for messages); returns the id to wait for, or -1. As for
 //  caller_verb_send, an OK answer is a result whose JSON is the raw
 //  payload; the actor times the request out (timeout_ms, 0: the server's
 //  call timeout).
-int64_t caller_request_send (mcpact_caller_t *self, const char *endpoint, const char *verb,
-                             const char **frames, int count, int timeout_ms);
+int64_t caller_request_send (mcpact_caller_t *self, const char *endpoint, const char *server,
+                             const char *verb, const char **frames, int count, int timeout_ms);
 
 //  A result made here (an error that never left the host).
 mcpact_result_t *result_error (int64_t id, mcpact_status_t status, const char *message);

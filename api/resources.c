@@ -63,7 +63,8 @@ s_page (mcpact_caller_t *caller, s_server_t *server, const s_listing_t *listing,
         json_decref (object);
     }
     const char *frames[] = { listing->method, params ? params : "", "0" };
-    server->pending = caller_request_send (caller, server->endpoint, "REQUEST", frames, 3, 0);
+    server->pending =
+        caller_request_send (caller, server->endpoint, server->name, "REQUEST", frames, 3, 0);
     free (params);
     if (server->pending <= 0) {
         server->pending = 0;
@@ -409,7 +410,7 @@ s_ask (mcpact_agent_t *self, json_t *servers, const char *name, const char *meth
     char timeout[16];
     snprintf (timeout, sizeof timeout, "%d", timeout_ms > 0 ? timeout_ms : 0);
     const char *frames[] = { method, params_text ? params_text : "", timeout };
-    int64_t id = caller_request_send (caller, endpoint, "REQUEST", frames, 3, timeout_ms);
+    int64_t id = caller_request_send (caller, endpoint, name, "REQUEST", frames, 3, timeout_ms);
     free (params_text);
     mcpact_result_t *result = NULL;
     if (id <= 0) {
@@ -690,7 +691,7 @@ mcpact_agent_set_server_log_level (mcpact_agent_t *self, const char *server, con
             continue;
         ids[i] =
             caller_request_send (caller, json_string_value (json_object_get (entry, "endpoint")),
-                                 "LOGLEVEL", frames, 1, 0);
+                                 name, "LOGLEVEL", frames, 1, 0);
         if (ids[i] > 0)
             waiting++;
         else {

@@ -687,3 +687,52 @@ TEST (config_log_levels)
         mcpact_runtime_destroy (&runtime);
     }
 }
+
+typedef struct {
+    mcpact_agent_t *agent;
+    mcpact_result_t *result;
+} s_reader_t;
+
+static void *
+s_read_in_thread (void *arg)
+{
+    s_reader_t *reader = (s_reader_t *) arg;
+    reader->result = mcpact_agent_read_resource (reader->agent, "mute", "a://1", 0);
+    return NULL;
+}
+
+//  A request in flight on a server that is removed ends at once, saying
+//  so, not at its timeout.
+TEST (request_on_a_removed_server)
+{
+    char input_log[] = "/tmp/mcpact-resources-XXXXXX";
+    int fd = mkstemp (input_log);
+    CHECK (fd >= 0);
+    close (fd);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    //  It reads the request (its input log shows it) and never answers.
+    s_add (session, ru_fixture ("mute", "--capabilities", "{\"resources\":{}}", "--input-log",
+                                input_log, "--reply", "resources/read", "", NULL));
+    mcpact_agent_t *agent = s_agent (session);
+    s_reader_t reader = { agent, NULL };
+    pthread_t thread;
+    CHECK (pthread_create (&thread, NULL, s_read_in_thread, &reader) == 0);
+    ru_watchdog_arm (20, "a request on a removed server");
+    while (true) {
+        char *asked = s_read_file (input_log);
+        bool sent = strstr (asked, "resources/read") != NULL;
+        free (asked);
+        if (sent)
+            break;
+        ru_sleep_ms (10);
+    }
+    CHECK (mcpact_session_remove_server (session, "mute") == 0);
+    pthread_join (thread, NULL);
+    ru_watchdog_disarm ();
+    unlink (input_log);
+    CHECK (mcpact_result_status (reader.result) == MCPACT_ERR_SERVER);
+    CHECK_CONTAINS (mcpact_result_error (reader.result), "server mute was removed");
+    mcpact_result_destroy (&reader.result);
+    ru_teardown (&agent, &session, &runtime);
+}
