@@ -1298,8 +1298,11 @@ s_handle_request (self_t *self, wire_msg_t *msg)
     uint64_t call_id = (uint64_t) wire_int (msg, 2, 0);
     char *method = wire_strdup (msg, 3);
     const char *capability = NULL;
-    json_t *params = NULL;
     json_error_t error;
+    //  Parsed here, not in the test below: json_is_object evaluates its
+    //  argument twice.
+    json_t *params =
+        wire_size (msg, 4) ? json_loadb (wire_data (msg, 4), wire_size (msg, 4), 0, &error) : NULL;
     if (!method || server_requests_method (method, &capability) != 0)
         s_reply_error (self, caller, call_id, MCPACT_ERR_ARGS,
                        "%s is not a method mcpact sends on request",
@@ -1312,9 +1315,7 @@ s_handle_request (self_t *self, wire_msg_t *msg)
         s_reply_error (self, caller, call_id, MCPACT_ERR_UNKNOWN_TOOL,
                        "server %s does not offer %s (its capabilities have no %s)",
                        self->config->name, method, capability);
-    else if (wire_size (msg, 4) &&
-             !json_is_object (params =
-                                  json_loadb (wire_data (msg, 4), wire_size (msg, 4), 0, &error)))
+    else if (wire_size (msg, 4) && !json_is_object (params))
         s_reply_error (self, caller, call_id, MCPACT_ERR_ARGS,
                        "the params of %s are not a JSON object", method);
     else if (server_requests_size (self->requests) >= (size_t) self->config->max_in_flight)
