@@ -736,3 +736,36 @@ TEST (request_on_a_removed_server)
     mcpact_result_destroy (&reader.result);
     ru_teardown (&agent, &session, &runtime);
 }
+
+//  notifications/resources/list_changed becomes a RESOURCES_CHANGED event,
+//  and the next listing has the new resource.
+TEST (everything_resources_changed)
+{
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    s_add (session, s_everything ("everything"));
+    mcpact_agent_t *agent = s_agent (session);
+    zsock_t *events = zsock_new_sub (mcpact_runtime_events_endpoint (runtime), "RESOURCES_CHANGED");
+    CHECK (events);
+    //  The tool registers a resource of the session.
+    mcpact_result_t *result = mcpact_agent_call (
+        agent, "gzip-file-as-resource",
+        "{\"name\":\"hello.txt\",\"data\":\"data:text/plain;base64,SGVsbG8=\"}", 0);
+    CHECK_MSG (mcpact_result_status (result) == MCPACT_OK, "%s", mcpact_result_error (result));
+    mcpact_result_destroy (&result);
+    ru_watchdog_arm (60, "a RESOURCES_CHANGED event");
+    char *verb = NULL, *id = NULL, *text = NULL;
+    CHECK (zstr_recvx (events, &verb, &id, &text, NULL) == 3);
+    ru_watchdog_disarm ();
+    CHECK_STR (verb, "RESOURCES_CHANGED");
+    CHECK_CONTAINS (text, "\"server\":\"everything\"");
+    zstr_free (&verb);
+    zstr_free (&id);
+    zstr_free (&text);
+    zsock_destroy (&events);
+    json_t *answer = ru_json_take (mcpact_agent_resources (agent));
+    CHECK (
+        s_item (json_object_get (answer, "resources"), "uri", "demo://resource/session/hello.txt"));
+    json_decref (answer);
+    ru_teardown (&agent, &session, &runtime);
+}
