@@ -769,3 +769,36 @@ TEST (everything_resources_changed)
     json_decref (answer);
     ru_teardown (&agent, &session, &runtime);
 }
+
+//  A log message without an MCP level is skipped with one warning; the
+//  next good one still comes.
+TEST (log_message_without_a_level)
+{
+    mcpact_set_log (ru_log_line, NULL, MCPACT_LOG_WARN);
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    s_logs_reset ();
+    CHECK (mcpact_session_set_server_log (session, s_on_log, &s_logs) == 0);
+    s_add (session,
+           ru_fixture ("odd", "--capabilities", "{\"resources\":{}}", "--reply", "resources/list",
+                       "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{"
+                       "\"level\":\"loud\",\"data\":\"first\"}}\n"
+                       "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{"
+                       "\"level\":\"error\"}}\n"
+                       "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{"
+                       "\"level\":\"error\",\"data\":\"last\"}}\n"
+                       "{\"jsonrpc\":\"2.0\",\"id\":$ID,\"result\":{\"resources\":[]}}",
+                       NULL));
+    mcpact_agent_t *agent = s_agent (session);
+    free (mcpact_agent_resources (agent));
+    json_t *seen = s_logs_until ("last");
+    CHECK_MSG (json_array_size (seen) == 1, "%s", json_dumps (seen, 0));
+    json_decref (seen);
+    ru_teardown (&agent, &session, &runtime);
+    mcpact_set_log (NULL, NULL, MCPACT_LOG_WARN);
+    pthread_mutex_lock (&ru_log_lock);
+    CHECK_CONTAINS (ru_log, "server odd: skipped a notifications/message: its level is not an MCP "
+                            "level (further ones are logged at debug level)");
+    CHECK (!strstr (ru_log, "it has no data"));
+    pthread_mutex_unlock (&ru_log_lock);
+}
