@@ -672,8 +672,10 @@ MCPACT_EXPORT int mcpact_agent_subscribe_resource (mcpact_agent_t *self, const c
 //  The servers' instructions (the `instructions` of their initialize
 //  answers), for the host to put into the system prompt: a JSON array
 //  [{"server", "instructions"}] of the servers that gave any, in server
-//  order. They are also in mcpact_agent_status ("instructions", and
-//  "capabilities"). NULL only for a NULL agent.
+//  order. They are also in mcpact_agent_status, whose entries have
+//  "capabilities" (as the server's initialize answer declared them),
+//  "instructions", "logLevel" (the level set, if any) and
+//  "subscriptions" (how many, if any). NULL only for a NULL agent.
 MCPACT_EXPORT char *mcpact_agent_instructions (mcpact_agent_t *self);
 
 //  The minimum level of log messages a server sends (logging/setLevel):
