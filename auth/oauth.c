@@ -53,6 +53,7 @@ struct _oauth_t {
     unsigned generation;                  //  bumps with every new token
     int attempts;                         //  runs since a request last got through
     bool refresh_failed;                  //  do not refresh ahead again
+    bool unused;                          //  the token came since the last request
     int fd;                               //  our end of the run's socketpair, or -1
     int64_t deadline;                     //  when the run is abandoned
     int authorize_ms;                     //  bound on the user's part
@@ -286,11 +287,18 @@ oauth_destroy (oauth_t **self_p)
     *self_p = NULL;
 }
 
-const char *
-oauth_token (oauth_t *self)
+static const char *
+s_token (oauth_t *self)
 {
     const char *token = json_string_value (json_object_get (self->record, "access_token"));
     return token && *token ? token : NULL;
+}
+
+const char *
+oauth_token (oauth_t *self)
+{
+    self->unused = false;
+    return s_token (self);
 }
 
 unsigned
@@ -343,7 +351,9 @@ oauth_refresh_due (oauth_t *self)
     if (self->fd >= 0)
         return true;
     json_t *expires = json_object_get (self->record, "expires_at");
-    if (self->refresh_failed || !json_is_integer (expires) ||
+    //  A token is used at least once, however short its life: else a
+    //  server giving tokens of a few seconds would see only refreshes.
+    if (self->refresh_failed || self->unused || !json_is_integer (expires) ||
         !json_object_get (self->record, "refresh_token"))
         return false;
     if ((json_int_t) time (NULL) + REFRESH_MARGIN_S < json_integer_value (expires))
@@ -408,6 +418,7 @@ oauth_collect (oauth_t *self)
         job->flow.record = NULL;
         self->generation++;
         self->refresh_failed = false;
+        self->unused = true;
         log_debug ("server %s: authorized", self->name);
         rc = 1;
     }
@@ -430,5 +441,5 @@ oauth_confirmed (oauth_t *self)
 const char *
 oauth_state (oauth_t *self)
 {
-    return self->fd >= 0 ? "authorizing" : oauth_token (self) ? "authorized" : "unauthorized";
+    return self->fd >= 0 ? "authorizing" : s_token (self) ? "authorized" : "unauthorized";
 }

@@ -36,8 +36,8 @@ oauth_t *oauth_new (const mcpact_server_config_t *config);
 //  Abandons a run in progress (its thread finishes alone) and frees.
 void oauth_destroy (oauth_t **self_p);
 
-//  The access token for the next request, or NULL; and its generation,
-//  which changes with every new token.
+//  The access token for the next request (it counts as used), or NULL;
+//  and its generation, which changes with every new token.
 const char *oauth_token (oauth_t *self);
 unsigned oauth_generation (oauth_t *self);
 

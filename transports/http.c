@@ -676,8 +676,9 @@ s_req_new (s_http_t *self, s_kind_t kind, const char *url, const char *body)
         if (self->protocol)
             s_add_header (req, "MCP-Protocol-Version", self->protocol);
     }
-    if (self->oauth && oauth_token (self->oauth)) {
-        char *bearer = s_format ("Bearer %s", oauth_token (self->oauth));
+    const char *token = self->oauth ? oauth_token (self->oauth) : NULL;
+    if (token) {
+        char *bearer = s_format ("Bearer %s", token);
         if (bearer) {
             s_add_header (req, "Authorization", bearer);
             memset (bearer, 0, strlen (bearer));
@@ -848,8 +849,12 @@ s_kick (s_http_t *self)
             s_start_stream (self);
         return;
     }
-    //  While an authorization runs (or a refresh is due), requests wait.
-    bool authorizing = self->oauth && oauth_refresh_due (self->oauth);
+    //  While an authorization runs, requests wait; a token about to
+    //  expire is refreshed before the next request goes (only then: an
+    //  idle server does not refresh).
+    bool authorizing =
+        self->oauth && (oauth_busy (self->oauth) || (zlistx_size (self->outbox) && !self->reinit &&
+                                                     oauth_refresh_due (self->oauth)));
     if (!self->reinit && !authorizing)
         while (zlistx_size (self->outbox)) {
             char *msg = s_outbox_take (self);
@@ -1057,14 +1062,16 @@ s_finish_post (s_http_t *self, s_req_t *req, CURLcode code)
         return;
     if (req->status >= 300) {
         char *body = s_body_excerpt (req);
+        char hint[160] = "";
+        if (req->status == 401 && self->oauth)
+            snprintf (hint, sizeof hint,
+                      " (check the server's headers or token, or authorise it: mcpact auth login "
+                      "-c FILE %s)",
+                      self->name);
+        else if (req->status == 401 || req->status == 403)
+            snprintf (hint, sizeof hint, " (check the server's headers or token)");
         s_fail_request (self, req->rpc_id, "HTTP %ld from %s%s%s%s", req->status, self->safe_url,
-                        *body ? ": " : "", body,
-                        req->status == 401 && self->oauth
-                            ? " (check the server's headers or token, or authorise: mcpact auth "
-                              "login)"
-                        : req->status == 401 || req->status == 403
-                            ? " (check the server's headers or token)"
-                            : "");
+                        *body ? ": " : "", body, hint);
         free (body);
         return;
     }

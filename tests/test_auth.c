@@ -1,0 +1,442 @@
+/*  =========================================================================
+    test_auth - OAuth 2.1 for HTTP servers, against tests/oauth_fixture.py
+
+    The fixture is an MCP server behind OAuth and its authorization server
+    on one 127.0.0.1 port; it logs each step (and each secret it issues)
+    on stderr, which the tests read. The user's part is a GET of the
+    authorization URL: the fixture redirects at once, as if the user had
+    agreed, and the Location is what a browser would bring back.
+    =========================================================================
+*/
+
+#include "runtime_util.h"
+#include "testutil.h"
+
+#include "curl_lib.h"
+#include "token_store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define FIXTURE_PY MCPACT_SOURCE_DIR "/tests/oauth_fixture.py"
+
+typedef struct {
+    pid_t pid;
+    int port;
+    char log[64];
+} s_fixture_t;
+
+static s_fixture_t s_fixture_proc;
+
+//  How often the host was asked to authorise, and the last URL it got.
+static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
+static int s_asked;
+static char s_last_url[4096];
+
+static void
+s_stop_fixture (void)
+{
+    if (s_fixture_proc.pid) {
+        kill (s_fixture_proc.pid, SIGTERM);
+        waitpid (s_fixture_proc.pid, NULL, 0);
+        s_fixture_proc.pid = 0;
+    }
+    if (s_fixture_proc.log[0])
+        unlink (s_fixture_proc.log);
+}
+
+//  Starts the fixture with the switches given (NULL ends them).
+static void
+s_start_fixture (const char *first, ...)
+{
+    const char *argv[16] = { "python3", FIXTURE_PY };
+    int argc = 2;
+    va_list args;
+    va_start (args, first);
+    for (const char *arg = first; arg && argc < 13; arg = va_arg (args, const char *))
+        argv[argc++] = arg;
+    va_end (args);
+    argv[argc++] = "0";
+    argv[argc] = NULL;
+    strcpy (s_fixture_proc.log, "/tmp/mcpact-oauth-fixture-XXXXXX");
+    int log_fd = mkstemp (s_fixture_proc.log);
+    int out[2];
+    CHECK (log_fd >= 0 && pipe (out) == 0);
+    pid_t pid = fork ();
+    CHECK (pid >= 0);
+    if (pid == 0) {
+        dup2 (out[1], 1);
+        dup2 (log_fd, 2);
+        execvp (argv[0], (char *const *) argv);
+        _exit (127);
+    }
+    close (out[1]);
+    close (log_fd);
+    s_fixture_proc.pid = pid;
+    atexit (s_stop_fixture);
+    char line[64] = "";
+    size_t size = 0;
+    while (size + 1 < sizeof line && !strchr (line, '\n')) {
+        struct pollfd item = { out[0], POLLIN, 0 };
+        if (poll (&item, 1, 10000) <= 0)
+            break;
+        ssize_t got = read (out[0], line + size, sizeof line - 1 - size);
+        if (got <= 0)
+            break;
+        size += (size_t) got;
+        line[size] = 0;
+    }
+    close (out[0]);
+    CHECK_MSG (sscanf (line, "PORT %d", &s_fixture_proc.port) == 1, "oauth_fixture said \"%s\"",
+               line);
+}
+
+static char *
+s_fixture_log (void)
+{
+    FILE *file = fopen (s_fixture_proc.log, "r");
+    CHECK (file);
+    char *text = (char *) calloc (1, 1 << 20);
+    CHECK (text);
+    size_t got = fread (text, 1, (1 << 20) - 1, file);
+    text[got] = 0;
+    fclose (file);
+    return text;
+}
+
+static int
+s_count (const char *text, const char *needle)
+{
+    int count = 0;
+    for (const char *p = strstr (text, needle); p; p = strstr (p + 1, needle))
+        count++;
+    return count;
+}
+
+static size_t
+s_discard (char *data, size_t one, size_t size, void *arg)
+{
+    return one * size;
+}
+
+//  The user's part: follow the authorization URL to its redirect.
+static char *
+s_authorize (void *arg, const char *server, const char *url, const char *redirect_uri)
+{
+    pthread_mutex_lock (&s_lock);
+    s_asked++;
+    snprintf (s_last_url, sizeof s_last_url, "%s", url);
+    pthread_mutex_unlock (&s_lock);
+    CURL *easy = curl_easy_init ();
+    curl_easy_setopt (easy, CURLOPT_URL, url);
+    curl_easy_setopt (easy, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt (easy, CURLOPT_WRITEFUNCTION, s_discard);
+    char *location = NULL, *redirect = NULL;
+    if (curl_easy_perform (easy) == CURLE_OK &&
+        curl_easy_getinfo (easy, CURLINFO_REDIRECT_URL, &location) == CURLE_OK && location)
+        redirect = strdup (location);
+    curl_easy_cleanup (easy);
+    return redirect;
+}
+
+typedef struct {
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent;
+    json_t *report;
+} s_host_t;
+
+//  A host with the fixture as server "notes"; `store` is the tokenStore.
+static void
+s_host_start (s_host_t *host, const char *store)
+{
+    CHECK (curl_lib_load (NULL) == 0);
+    char url[64];
+    snprintf (url, sizeof url, "http://127.0.0.1:%d/mcp", s_fixture_proc.port);
+    host->runtime = mcpact_runtime_new ();
+    host->session = mcpact_session_new (host->runtime);
+    mcpact_server_config_t *server = mcpact_server_http_new ("notes", url);
+    CHECK (server);
+    CHECK (mcpact_server_config_set_oauth (server, "tokenStore", store) == 0);
+    CHECK (mcpact_server_config_set_oauth (server, "redirectUri", "http://127.0.0.1:9/callback") ==
+           0);
+    CHECK (mcpact_server_config_set_oauth (server, "noSuchKey", "x") == -1);
+    CHECK (mcpact_server_config_set_oauth_authorize (server, s_authorize, NULL) == 0);
+    CHECK (mcpact_session_add_server (host->session, &server) == 0);
+    host->agent = mcpact_agent_new (host->session, NULL);
+    host->report = ru_json_take (mcpact_agent_start (host->agent));
+}
+
+static void
+s_host_stop (s_host_t *host)
+{
+    json_decref (host->report);
+    ru_teardown (&host->agent, &host->session, &host->runtime);
+}
+
+static void
+s_check_ready (s_host_t *host)
+{
+    json_t *entry = ru_report_server (host->report, "notes");
+    CHECK_MSG (entry && strcmp (ru_str (entry, "state"), "ready") == 0, "notes did not start: %s",
+               entry ? ru_str (entry, "error") : "(no report)");
+}
+
+//  Fails if `text` holds any secret the fixture issued or was given:
+//  access and refresh tokens, codes, client secrets.
+static void
+s_check_no_secrets (const char *what, const char *text)
+{
+    char *log = s_fixture_log ();
+    static const char *const prefixes[] = { "ACCESS-", "REFRESH-", "CODE-", "SECRET-" };
+    int seen = 0;
+    for (size_t i = 0; i < 4; i++)
+        for (const char *p = strstr (log, prefixes[i]); p; p = strstr (p + 1, prefixes[i])) {
+            char secret[64];
+            size_t size = strcspn (p, " \n");
+            CHECK (size < sizeof secret);
+            memcpy (secret, p, size);
+            secret[size] = 0;
+            seen++;
+            CHECK_MSG (!strstr (text, secret), "%s shows the secret %s:\n%s", what, secret, text);
+        }
+    CHECK_MSG (seen >= 4, "the fixture issued too few secrets to look for:\n%s", log);
+    free (log);
+}
+
+TEST (token_refreshed_before_expiry)
+{
+    //  Tokens that expire at once: each next request first refreshes.
+    s_start_fixture ("--expires-in", "0", NULL);
+    s_host_t host;
+    s_host_start (&host, "memory");
+    s_check_ready (&host);
+    RU_CALL_IS (host.agent, "read_note", "{}", "read_note done");
+    char *log = s_fixture_log ();
+    CHECK_MSG (strstr (log, "token grant=refresh_token"), "no refresh:\n%s", log);
+    CHECK_MSG (strstr (log, "mcp tools/call via refresh_token"),
+               "the call did not use a refreshed token:\n%s", log);
+    //  Never refused: the token was renewed before it was used expired
+    CHECK_MSG (s_count (log, "refused") == 1, "%s", log); //  the first, tokenless initialize
+    free (log);
+    CHECK (s_asked == 1);
+    s_host_stop (&host);
+}
+
+TEST (token_refreshed_on_401)
+{
+    //  The server stops taking a token after 3 uses: the 4th request is
+    //  refused, and the client refreshes without asking the user again.
+    s_start_fixture ("--revoke-after", "3", NULL);
+    s_host_t host;
+    s_host_start (&host, "memory");
+    s_check_ready (&host);
+    RU_CALL_IS (host.agent, "read_note", "{}", "read_note done");
+    RU_CALL_IS (host.agent, "read_note", "{}", "read_note done");
+    char *log = s_fixture_log ();
+    CHECK_MSG (strstr (log, "token grant=refresh_token"), "no refresh:\n%s", log);
+    CHECK_MSG (strstr (log, "mcp tools/call via refresh_token"), "%s", log);
+    free (log);
+    CHECK_MSG (s_asked == 1, "the user was asked %d times", s_asked);
+    s_host_stop (&host);
+}
+
+TEST (step_up_asks_for_more_scope)
+{
+    s_start_fixture (NULL);
+    s_host_t host;
+    s_host_start (&host, "memory");
+    s_check_ready (&host);
+    RU_CALL_IS (host.agent, "read_note", "{}", "read_note done");
+    CHECK (s_asked == 1);
+    CHECK_MSG (strstr (s_last_url, "scope=notes%3Aread&"), "%s", s_last_url);
+    //  write_note needs notes:write: 403 insufficient_scope, a second
+    //  authorization with both scopes, and the call goes through
+    RU_CALL_IS (host.agent, "write_note", "{}", "write_note done");
+    CHECK_MSG (s_asked == 2, "the user was asked %d times", s_asked);
+    CHECK_MSG (strstr (s_last_url, "scope=notes%3Aread%20notes%3Awrite"), "%s", s_last_url);
+    char *log = s_fixture_log ();
+    CHECK (strstr (log, "refused 403 tools/call"));
+    CHECK (strstr (log, "mcp tools/call via authorization_code scope=notes:read notes:write"));
+    free (log);
+    s_host_stop (&host);
+}
+
+static pthread_mutex_t s_lines_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *s_lines;
+
+static void
+s_keep_line (mcpact_log_level_t level, const char *message, void *arg)
+{
+    pthread_mutex_lock (&s_lines_lock);
+    size_t old = s_lines ? strlen (s_lines) : 0;
+    char *grown = (char *) realloc (s_lines, old + strlen (message) + 2);
+    CHECK (grown);
+    sprintf (grown + old, "%s\n", message);
+    s_lines = grown;
+    pthread_mutex_unlock (&s_lines_lock);
+}
+
+TEST (secrets_never_shown)
+{
+    //  Debug level: everything the runtime says, through a whole flow
+    //  with registration, authorization, refresh and step-up.
+    mcpact_set_log (s_keep_line, NULL, MCPACT_LOG_DEBUG);
+    s_start_fixture ("--expires-in", "0", NULL);
+    s_host_t host;
+    s_host_start (&host, "memory");
+    s_check_ready (&host);
+    RU_CALL_IS (host.agent, "read_note", "{}", "read_note done");
+    RU_CALL_IS (host.agent, "write_note", "{}", "write_note done");
+    char *status = mcpact_agent_status (host.agent);
+    char *report = json_dumps (host.report, 0);
+    s_host_stop (&host);
+    mcpact_set_log (NULL, NULL, MCPACT_LOG_WARN);
+    CHECK_MSG (s_lines && strstr (s_lines, "authoriz"), "nothing logged:\n%s", s_lines);
+    s_check_no_secrets ("the debug log", s_lines);
+    s_check_no_secrets ("the status", status);
+    s_check_no_secrets ("the start report", report);
+    CHECK (strstr (status, "\"auth\":\"authorized\""));
+    free (status);
+    free (report);
+    free (s_lines);
+    s_lines = NULL;
+}
+
+TEST (tokens_kept_in_a_private_file)
+{
+    char home[] = "/tmp/mcpact-auth-home-XXXXXX";
+    CHECK (mkdtemp (home));
+    setenv ("XDG_CONFIG_HOME", home, 1);
+    s_start_fixture (NULL);
+    s_host_t host;
+    s_host_start (&host, "file");
+    s_check_ready (&host);
+    s_host_stop (&host);
+    char *path = token_store_path ("notes");
+    struct stat info;
+    CHECK_MSG (path && stat (path, &info) == 0, "no token file at %s", path);
+    CHECK_MSG ((info.st_mode & 0777) == 0600, "mode %o", info.st_mode & 0777);
+    //  A new host (a new process, as far as the server knows) uses them
+    //  without asking the user
+    s_host_start (&host, "file");
+    s_check_ready (&host);
+    RU_CALL_IS (host.agent, "read_note", "{}", "read_note done");
+    CHECK_MSG (s_asked == 1, "the user was asked %d times", s_asked);
+    s_host_stop (&host);
+    CHECK (mcpact_oauth_forget ("notes") == 0);
+    CHECK (stat (path, &info) != 0);
+    free (path);
+    char dir[128];
+    snprintf (dir, sizeof dir, "%s/mcpact/oauth", home);
+    CHECK (stat (dir, &info) == 0 && (info.st_mode & 0777) == 0700);
+    rmdir (dir);
+    snprintf (dir, sizeof dir, "%s/mcpact", home);
+    rmdir (dir);
+    rmdir (home);
+}
+
+TEST (resource_mismatch_refused)
+{
+    //  Metadata for another resource: no authorization, no token sent
+    s_start_fixture ("--prm-resource", "https://elsewhere.example/mcp", NULL);
+    s_host_t host;
+    s_host_start (&host, "memory");
+    json_t *entry = ru_report_server (host.report, "notes");
+    CHECK_STR (ru_str (entry, "state"), "failed");
+    CHECK_CONTAINS (ru_str (entry, "error"), "is for https://elsewhere.example/mcp");
+    CHECK (s_asked == 0);
+    char *log = s_fixture_log ();
+    CHECK (!strstr (log, "registered") && !strstr (log, "code "));
+    free (log);
+    s_host_stop (&host);
+}
+
+TEST (cli_login_and_logout)
+{
+    char home[] = "/tmp/mcpact-auth-cli-XXXXXX";
+    CHECK (mkdtemp (home));
+    char config[128], xdg[160];
+    snprintf (config, sizeof config, "%s/servers.json", home);
+    snprintf (xdg, sizeof xdg, "XDG_CONFIG_HOME=%s", home);
+    s_start_fixture (NULL);
+    FILE *file = fopen (config, "w");
+    CHECK (file);
+    fprintf (file, "{\"mcpServers\": {\"notes\": {\"url\": \"http://127.0.0.1:%d/mcp\"}}}",
+             s_fixture_proc.port);
+    fclose (file);
+    const char *env[] = { xdg, NULL };
+
+    //  Before login: refused, with the way out named
+    const char *call[] = { "-c", config, "call", "read_note", NULL };
+    ru_run_t run = ru_cli (NULL, env, call);
+    CHECK_CONTAINS (run.err, "mcpact auth login -c FILE notes");
+    ru_run_free (&run);
+
+    //  login prints the URL and waits on its loopback redirect URI; a
+    //  browser (curl here) follows the URL and comes back there.
+    int err[2];
+    CHECK (pipe (err) == 0);
+    pid_t pid = fork ();
+    CHECK (pid >= 0);
+    if (pid == 0) {
+        dup2 (err[1], 2);
+        int null = open ("/dev/null", O_WRONLY);
+        dup2 (null, 1);
+        setenv ("XDG_CONFIG_HOME", home, 1);
+        execl (RU_CLI, RU_CLI, "auth", "login", "-c", config, "notes", (char *) NULL);
+        _exit (127);
+    }
+    close (err[1]);
+    char text[8192] = "";
+    size_t size = 0;
+    char *url = NULL;
+    while (!(url = strstr (text, "http://127.0.0.1")) || !strchr (url, '\n')) {
+        struct pollfd item = { err[0], POLLIN, 0 };
+        CHECK_MSG (poll (&item, 1, 20000) > 0, "no URL from login: %s", text);
+        ssize_t got = read (err[0], text + size, sizeof text - 1 - size);
+        CHECK_MSG (got > 0, "login ended: %s", text);
+        size += (size_t) got;
+        text[size] = 0;
+    }
+    *strchr (url, '\n') = 0;
+    CHECK (curl_lib_load (NULL) == 0);
+    CURL *easy = curl_easy_init ();
+    curl_easy_setopt (easy, CURLOPT_URL, url);
+    curl_easy_setopt (easy, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt (easy, CURLOPT_TIMEOUT_MS, 20000L);
+    curl_easy_setopt (easy, CURLOPT_WRITEFUNCTION, s_discard);
+    CHECK (curl_easy_perform (easy) == CURLE_OK);
+    curl_easy_cleanup (easy);
+    int status = 0;
+    CHECK (waitpid (pid, &status, 0) == pid);
+    close (err[0]);
+    CHECK_MSG (WIFEXITED (status) && WEXITSTATUS (status) == 0, "login exited %d", status);
+
+    //  The next run uses the kept tokens
+    run = ru_cli (NULL, env, call);
+    CHECK_MSG (run.status == 0, "%s", run.err);
+    CHECK_CONTAINS (run.out, "read_note done");
+    ru_run_free (&run);
+
+    const char *logout[] = { "auth", "logout", "notes", NULL };
+    run = ru_cli (NULL, env, logout);
+    CHECK (run.status == 0);
+    CHECK_CONTAINS (run.out, "Logged out of notes");
+    ru_run_free (&run);
+    run = ru_cli (NULL, env, call);
+    CHECK (run.status != 0);
+    ru_run_free (&run);
+    char dir[160];
+    unlink (config);
+    snprintf (dir, sizeof dir, "%s/mcpact/oauth", home);
+    rmdir (dir);
+    snprintf (dir, sizeof dir, "%s/mcpact", home);
+    rmdir (dir);
+    rmdir (home);
+}
