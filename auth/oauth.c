@@ -203,7 +203,7 @@ s_start (oauth_t *self, long status, const char *challenge)
         return -1;
     }
     self->fd = pair[0];
-    self->deadline = clock_ms () + self->authorize_ms + 4 * HTTP_MS;
+    self->deadline = clock_ms () + self->authorize_ms;
     log_debug ("server %s: authorization started (%s)", self->name,
                status == 0     ? "the token expires soon"
                : status == 403 ? "the server wants more scope"

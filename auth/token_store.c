@@ -6,6 +6,7 @@
 #include "token_store.h"
 
 #include "log.h"
+#include "server_config.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -43,6 +44,9 @@ s_dir (bool make)
 char *
 token_store_path (const char *server)
 {
+    //  A server name never holds a '/': the file stays in the directory.
+    if (!server_config_name_valid (server))
+        return NULL;
     char *dir = s_dir (false), *path = NULL;
     if (dir && asprintf (&path, "%s/%s.json", dir, server) < 0)
         path = NULL;

@@ -19,6 +19,9 @@ Switches:
   --expires-in N      access tokens say expires_in N (default 3600)
   --revoke-after N    an access token is refused (401) after N uses
   --prm-resource URL  the protected-resource metadata names URL as resource
+  --wrong-issuer      the authorization server's metadata names another issuer
+  --no-s256           its metadata lists no code_challenge_methods_supported
+  --forged-state      /authorize redirects with a state of its own
 
 stderr logs every step, for the test to read:
   issued <grant> access=<token> refresh=<token>   (the secrets, to look for)
@@ -38,7 +41,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlparse
 
 args = sys.argv[1:]
-options = {"expires": 3600, "revoke": 0, "prm_resource": None}
+options = {"expires": 3600, "revoke": 0, "prm_resource": None, "wrong_issuer": False,
+           "no_s256": False, "forged_state": False}
 while args and args[0].startswith("--"):
     flag = args.pop(0)
     if flag == "--expires-in":
@@ -47,6 +51,8 @@ while args and args[0].startswith("--"):
         options["revoke"] = int(args.pop(0))
     elif flag == "--prm-resource":
         options["prm_resource"] = args.pop(0)
+    elif flag in ("--wrong-issuer", "--no-s256", "--forged-state"):
+        options[flag[2:].replace("-", "_")] = True
     else:
         sys.exit("oauth_fixture: unknown switch " + flag)
 port = int(args[0]) if args else 0
@@ -106,20 +112,24 @@ class Handler(BaseHTTPRequestHandler):
                              "authorization_servers": [base],
                              "scopes_supported": ["notes:read", "notes:write"]})
         elif url.path == "/.well-known/oauth-authorization-server":
-            self.reply(200, {"issuer": base, "authorization_endpoint": base + "/authorize",
-                             "token_endpoint": base + "/token",
-                             "registration_endpoint": base + "/register",
-                             "response_types_supported": ["code"],
-                             "grant_types_supported": ["authorization_code", "refresh_token"],
-                             "code_challenge_methods_supported": ["S256"],
-                             "token_endpoint_auth_methods_supported": ["client_secret_post"]})
+            metadata = {"issuer": base + "/other" if options["wrong_issuer"] else base,
+                        "authorization_endpoint": base + "/authorize",
+                        "token_endpoint": base + "/token",
+                        "registration_endpoint": base + "/register",
+                        "response_types_supported": ["code"],
+                        "grant_types_supported": ["authorization_code", "refresh_token"],
+                        "code_challenge_methods_supported": ["S256"],
+                        "token_endpoint_auth_methods_supported": ["client_secret_post"]}
+            if options["no_s256"]:
+                del metadata["code_challenge_methods_supported"]
+            self.reply(200, metadata)
         elif url.path == "/authorize":
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
             code = "CODE-" + secrets.token_hex(8)
             state["codes"][code] = query
             log("code %s scope=%s" % (code, query.get("scope", "")))
-            target = query["redirect_uri"] + "?" + urlencode({"code": code,
-                                                              "state": query.get("state", "")})
+            returned = "forged" if options["forged_state"] else query.get("state", "")
+            target = query["redirect_uri"] + "?" + urlencode({"code": code, "state": returned})
             self.reply(302, None, {"Location": target})
         else:
             self.reply(404, {"error": "not_found"})

@@ -124,6 +124,10 @@ s_discard (char *data, size_t one, size_t size, void *arg)
     return one * size;
 }
 
+//  How long the user takes, ms (0: at once); set when the callback returned.
+static int s_user_ms;
+static bool s_user_done;
+
 //  The user's part: follow the authorization URL to its redirect.
 static char *
 s_authorize (void *arg, const char *server, const char *url, const char *redirect_uri)
@@ -132,6 +136,13 @@ s_authorize (void *arg, const char *server, const char *url, const char *redirec
     s_asked++;
     snprintf (s_last_url, sizeof s_last_url, "%s", url);
     pthread_mutex_unlock (&s_lock);
+    if (s_user_ms) {
+        ru_sleep_ms (s_user_ms);
+        pthread_mutex_lock (&s_lock);
+        s_user_done = true;
+        pthread_mutex_unlock (&s_lock);
+        return NULL;
+    }
     CURL *easy = curl_easy_init ();
     curl_easy_setopt (easy, CURLOPT_URL, url);
     curl_easy_setopt (easy, CURLOPT_TIMEOUT_MS, 10000L);
@@ -151,9 +162,10 @@ typedef struct {
     json_t *report;
 } s_host_t;
 
-//  A host with the fixture as server "notes"; `store` is the tokenStore.
+//  A host with the fixture as server "notes"; `store` is the tokenStore;
+//  `timeout`, if not NULL, its authorizeTimeout.
 static void
-s_host_start (s_host_t *host, const char *store)
+s_host_start_with (s_host_t *host, const char *store, const char *timeout)
 {
     CHECK (curl_lib_load (NULL) == 0);
     char url[64];
@@ -167,9 +179,30 @@ s_host_start (s_host_t *host, const char *store)
            0);
     CHECK (mcpact_server_config_set_oauth (server, "noSuchKey", "x") == -1);
     CHECK (mcpact_server_config_set_oauth_authorize (server, s_authorize, NULL) == 0);
+    if (timeout)
+        CHECK (mcpact_server_config_set_oauth (server, "authorizeTimeout", timeout) == 0);
     CHECK (mcpact_session_add_server (host->session, &server) == 0);
     host->agent = mcpact_agent_new (host->session, NULL);
     host->report = ru_json_take (mcpact_agent_start (host->agent));
+}
+
+static void
+s_host_start (s_host_t *host, const char *store)
+{
+    s_host_start_with (host, store, NULL);
+}
+
+//  Starting fails with `reason`, and nothing was asked of the token
+//  endpoint.
+static void
+s_check_refused (s_host_t *host, const char *reason)
+{
+    json_t *entry = ru_report_server (host->report, "notes");
+    CHECK_STR (ru_str (entry, "state"), "failed");
+    CHECK_CONTAINS (ru_str (entry, "error"), reason);
+    char *log = s_fixture_log ();
+    CHECK_MSG (!strstr (log, "token grant="), "%s", log);
+    free (log);
 }
 
 static void
@@ -439,4 +472,62 @@ TEST (cli_login_and_logout)
     snprintf (dir, sizeof dir, "%s/mcpact", home);
     rmdir (dir);
     rmdir (home);
+}
+
+TEST (issuer_mismatch_refused)
+{
+    s_start_fixture ("--wrong-issuer", NULL);
+    s_host_t host;
+    s_host_start (&host, "memory");
+    s_check_refused (&host, "an issuer must match its URL, refused");
+    CHECK (s_asked == 0);
+    s_host_stop (&host);
+}
+
+TEST (server_without_pkce_refused)
+{
+    s_start_fixture ("--no-s256", NULL);
+    s_host_t host;
+    s_host_start (&host, "memory");
+    s_check_refused (&host, "does not advertise PKCE with S256");
+    CHECK (s_asked == 0);
+    s_host_stop (&host);
+}
+
+TEST (forged_state_refused)
+{
+    //  The code that came with another state is never exchanged
+    s_start_fixture ("--forged-state", NULL);
+    s_host_t host;
+    s_host_start (&host, "memory");
+    s_check_refused (&host, "the redirect's state does not match");
+    CHECK (s_asked == 1);
+    s_host_stop (&host);
+}
+
+TEST (user_who_never_comes_back)
+{
+    //  The user takes 3 s; the run may take 1: the server fails saying
+    //  so, while the callback is still running
+    s_user_ms = 3000;
+    s_start_fixture (NULL);
+    s_host_t host;
+    s_host_start_with (&host, "memory", "1");
+    json_t *entry = ru_report_server (host.report, "notes");
+    CHECK_STR (ru_str (entry, "state"), "failed");
+    CHECK_CONTAINS (ru_str (entry, "error"), "authorization did not finish within 1 s");
+    pthread_mutex_lock (&s_lock);
+    bool done = s_user_done;
+    pthread_mutex_unlock (&s_lock);
+    CHECK (!done);
+    s_host_stop (&host);
+    //  The abandoned callback returns later, to nobody: nothing breaks
+    for (int waited = 0; !done && waited < 10000; waited += 50) {
+        ru_sleep_ms (50);
+        pthread_mutex_lock (&s_lock);
+        done = s_user_done;
+        pthread_mutex_unlock (&s_lock);
+    }
+    CHECK (done);
+    ru_sleep_ms (100);
 }

@@ -1404,6 +1404,12 @@ s_delete_session (s_http_t *self)
             headers = curl_slist_append (headers, line);
             free (line);
         }
+    const char *token = self->oauth ? oauth_token (self->oauth) : NULL;
+    if (token && asprintf (&line, "Authorization: Bearer %s", token) > 0) {
+        headers = curl_slist_append (headers, line);
+        memset (line, 0, strlen (line));
+        free (line);
+    }
     curl_easy_setopt (easy, CURLOPT_CUSTOMREQUEST, "DELETE");
     curl_easy_setopt (easy, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt (easy, CURLOPT_NOSIGNAL, 1L);
