@@ -158,13 +158,13 @@ s_job_run (void *arg)
         free (text);
     }
     //  The hand-off: the job goes back whole, or, if nobody waits any
-    //  more, is freed here.
-    if (send (job->fd, &job, sizeof job, MSG_NOSIGNAL) != (ssize_t) sizeof job)
+    //  more, is freed here. Once sent it is the reader's: not touched
+    //  again (the reader leaves our end of the socketpair to us).
+    int fd = job->fd;
+    if (send (fd, &job, sizeof job, MSG_NOSIGNAL) != (ssize_t) sizeof job)
         s_job_destroy (&job);
-    else {
-        close (job->fd);
-        //  The reader owns it now; job->fd is closed already.
-    }
+    else
+        close (fd);
     return NULL;
 }
 

@@ -954,7 +954,12 @@ s_auth_wait (s_http_t *self, s_req_t *req)
                         req->status, self->safe_url, oauth_error (self->oauth));
         return true;
     }
-    zlistx_add_end (self->auth_wait, strdup (req->body));
+    //  Sent with a token that has been replaced since: it goes again at
+    //  once; else after the run.
+    if (oauth_busy (self->oauth))
+        zlistx_add_end (self->auth_wait, strdup (req->body));
+    else
+        s_outbox_put (self, strdup (req->body), true);
     return true;
 }
 
