@@ -155,6 +155,27 @@ s_authorize (void *arg, const char *server, const char *url, const char *redirec
     return redirect;
 }
 
+//  s_asked, read under its lock (the callback runs on another thread).
+static int
+s_times_asked (void)
+{
+    pthread_mutex_lock (&s_lock);
+    int asked = s_asked;
+    pthread_mutex_unlock (&s_lock);
+    return asked;
+}
+
+//  The last authorization URL, copied under the lock (main thread only).
+static const char *
+s_last (void)
+{
+    static char copy[sizeof s_last_url];
+    pthread_mutex_lock (&s_lock);
+    memcpy (copy, s_last_url, sizeof copy);
+    pthread_mutex_unlock (&s_lock);
+    return copy;
+}
+
 typedef struct {
     mcpact_runtime_t *runtime;
     mcpact_session_t *session;
@@ -257,7 +278,7 @@ TEST (token_refreshed_before_expiry)
     //  Never refused: the token was renewed before it was used expired
     CHECK_MSG (s_count (log, "refused") == 1, "%s", log); //  the first, tokenless initialize
     free (log);
-    CHECK (s_asked == 1);
+    CHECK (s_times_asked () == 1);
     s_host_stop (&host);
 }
 
@@ -275,7 +296,7 @@ TEST (token_refreshed_on_401)
     CHECK_MSG (strstr (log, "token grant=refresh_token"), "no refresh:\n%s", log);
     CHECK_MSG (strstr (log, "mcp tools/call via refresh_token"), "%s", log);
     free (log);
-    CHECK_MSG (s_asked == 1, "the user was asked %d times", s_asked);
+    CHECK_MSG (s_times_asked () == 1, "the user was asked %d times", s_times_asked ());
     s_host_stop (&host);
 }
 
@@ -286,13 +307,13 @@ TEST (step_up_asks_for_more_scope)
     s_host_start (&host, "memory");
     s_check_ready (&host);
     RU_CALL_IS (host.agent, "read_note", "{}", "read_note done");
-    CHECK (s_asked == 1);
-    CHECK_MSG (strstr (s_last_url, "scope=notes%3Aread&"), "%s", s_last_url);
+    CHECK (s_times_asked () == 1);
+    CHECK_MSG (strstr (s_last (), "scope=notes%3Aread&"), "%s", s_last ());
     //  write_note needs notes:write: 403 insufficient_scope, a second
     //  authorization with both scopes, and the call goes through
     RU_CALL_IS (host.agent, "write_note", "{}", "write_note done");
-    CHECK_MSG (s_asked == 2, "the user was asked %d times", s_asked);
-    CHECK_MSG (strstr (s_last_url, "scope=notes%3Aread%20notes%3Awrite"), "%s", s_last_url);
+    CHECK_MSG (s_times_asked () == 2, "the user was asked %d times", s_times_asked ());
+    CHECK_MSG (strstr (s_last (), "scope=notes%3Aread%20notes%3Awrite"), "%s", s_last ());
     char *log = s_fixture_log ();
     CHECK (strstr (log, "refused 403 tools/call"));
     CHECK (strstr (log, "mcp tools/call via authorization_code scope=notes:read notes:write"));
@@ -360,7 +381,7 @@ TEST (tokens_kept_in_a_private_file)
     s_host_start (&host, "file");
     s_check_ready (&host);
     RU_CALL_IS (host.agent, "read_note", "{}", "read_note done");
-    CHECK_MSG (s_asked == 1, "the user was asked %d times", s_asked);
+    CHECK_MSG (s_times_asked () == 1, "the user was asked %d times", s_times_asked ());
     s_host_stop (&host);
     CHECK (mcpact_oauth_forget ("notes") == 0);
     CHECK (stat (path, &info) != 0);
@@ -383,7 +404,7 @@ TEST (resource_mismatch_refused)
     json_t *entry = ru_report_server (host.report, "notes");
     CHECK_STR (ru_str (entry, "state"), "failed");
     CHECK_CONTAINS (ru_str (entry, "error"), "is for https://elsewhere.example/mcp");
-    CHECK (s_asked == 0);
+    CHECK (s_times_asked () == 0);
     char *log = s_fixture_log ();
     CHECK (!strstr (log, "registered") && !strstr (log, "code "));
     free (log);
@@ -480,7 +501,7 @@ TEST (issuer_mismatch_refused)
     s_host_t host;
     s_host_start (&host, "memory");
     s_check_refused (&host, "an issuer must match its URL, refused");
-    CHECK (s_asked == 0);
+    CHECK (s_times_asked () == 0);
     s_host_stop (&host);
 }
 
@@ -490,7 +511,7 @@ TEST (server_without_pkce_refused)
     s_host_t host;
     s_host_start (&host, "memory");
     s_check_refused (&host, "does not advertise PKCE with S256");
-    CHECK (s_asked == 0);
+    CHECK (s_times_asked () == 0);
     s_host_stop (&host);
 }
 
@@ -501,7 +522,7 @@ TEST (forged_state_refused)
     s_host_t host;
     s_host_start (&host, "memory");
     s_check_refused (&host, "the redirect's state does not match");
-    CHECK (s_asked == 1);
+    CHECK (s_times_asked () == 1);
     s_host_stop (&host);
 }
 
