@@ -1135,6 +1135,10 @@ oauth_flow_run (oauth_flow_t *flow)
     //  A 403 wants more scope, which a refresh cannot bring.
     if (flow->status != 403 && s_record (flow, "refresh_token") && s_refresh (flow) == 0)
         return 0;
+    //  Ahead of expiry, a refresh or nothing: the token still works, and
+    //  the user is asked only once the server refuses it.
+    if (flow->status == 0)
+        return s_fail (flow, "server %s: the token could not be refreshed", flow->server);
     s_record_set (flow, "access_token", NULL);
     s_found_t found = { 0 };
     int rc = s_discover (flow, &found);

@@ -22,6 +22,7 @@ Switches:
   --wrong-issuer      the authorization server's metadata names another issuer
   --no-s256           its metadata lists no code_challenge_methods_supported
   --forged-state      /authorize redirects with a state of its own
+  --refuse-refresh    the refresh_token grant is always refused (invalid_grant)
 
 stderr logs every step, for the test to read:
   issued <grant> access=<token> refresh=<token>   (the secrets, to look for)
@@ -42,7 +43,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 args = sys.argv[1:]
 options = {"expires": 3600, "revoke": 0, "prm_resource": None, "wrong_issuer": False,
-           "no_s256": False, "forged_state": False}
+           "no_s256": False, "forged_state": False, "refuse_refresh": False}
 while args and args[0].startswith("--"):
     flag = args.pop(0)
     if flag == "--expires-in":
@@ -51,7 +52,7 @@ while args and args[0].startswith("--"):
         options["revoke"] = int(args.pop(0))
     elif flag == "--prm-resource":
         options["prm_resource"] = args.pop(0)
-    elif flag in ("--wrong-issuer", "--no-s256", "--forged-state"):
+    elif flag in ("--wrong-issuer", "--no-s256", "--forged-state", "--refuse-refresh"):
         options[flag[2:].replace("-", "_")] = True
     else:
         sys.exit("oauth_fixture: unknown switch " + flag)
@@ -153,7 +154,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, issue(grant, request.get("scope", "")))
         if grant == "refresh_token":
             scope = state["refresh"].pop(form.get("refresh_token"), None)
-            if scope is None:
+            if scope is None or options["refuse_refresh"]:
                 return self.reply(400, {"error": "invalid_grant"})
             return self.reply(200, issue(grant, scope))
         self.reply(400, {"error": "unsupported_grant_type"})

@@ -282,6 +282,24 @@ TEST (token_refreshed_before_expiry)
     s_host_stop (&host);
 }
 
+TEST (failed_refresh_ahead_of_expiry_keeps_the_token)
+{
+    //  The refresh before expiry is refused: the calls go with the token
+    //  held (the server still takes it), and the user is not asked again
+    s_start_fixture ("--expires-in", "0", "--refuse-refresh", NULL);
+    s_host_t host;
+    s_host_start (&host, "memory");
+    s_check_ready (&host);
+    RU_CALL_IS (host.agent, "read_note", "{}", "read_note done");
+    RU_CALL_IS (host.agent, "read_note", "{}", "read_note done");
+    char *log = s_fixture_log ();
+    CHECK_MSG (s_count (log, "token grant=refresh_token") == 1, "%s", log);
+    CHECK_MSG (s_count (log, "mcp tools/call via authorization_code") == 2, "%s", log);
+    free (log);
+    CHECK_MSG (s_times_asked () == 1, "the user was asked %d times", s_times_asked ());
+    s_host_stop (&host);
+}
+
 TEST (token_refreshed_on_401)
 {
     //  The server stops taking a token after 3 uses: the 4th request is
