@@ -13,7 +13,15 @@
 #include "testutil.h"
 
 #include "curl_lib.h"
+#include "oauth_crypto.h"
+#include "oauth_flow.h"
 #include "token_store.h"
+
+#include <openssl/bn.h>
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -569,4 +577,114 @@ TEST (user_who_never_comes_back)
     }
     CHECK (done);
     ru_sleep_ms (100);
+}
+
+TEST (pkce_s256_and_random_values)
+{
+    //  The challenge as Python computes it:
+    //  base64.urlsafe_b64encode (hashlib.sha256 (verifier).digest ()), unpadded
+    char *challenge = oauth_s256 ("dBjftJeZ4CVP-mB92K27uhbUJU1p1r-wW1gFWFOEjXk");
+    CHECK_STR (challenge, "NPsYzawS-__wqk67X9gyb4dr3JBo3hnlEi5MNyD5jX0");
+    free (challenge);
+    char *a = oauth_random (32), *b = oauth_random (32);
+    CHECK (a && b && strlen (a) == 43 && strcmp (a, b) != 0);
+    CHECK (strspn (a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") == 43);
+    free (a);
+    free (b);
+}
+
+TEST (challenge_params_read)
+{
+    const char *header = "Bearer realm=\"mcp\", error=\"insufficient_scope\",scope=\"a b\\\"c\","
+                         " resource_metadata=https://h/.well-known/x , error_description=\"x, y\"";
+    char *value = oauth_challenge_param (header, "scope");
+    CHECK_STR (value, "a b\"c");
+    free (value);
+    value = oauth_challenge_param (header, "RESOURCE_METADATA");
+    CHECK_STR (value, "https://h/.well-known/x");
+    free (value);
+    value = oauth_challenge_param (header, "error");
+    CHECK_STR (value, "insufficient_scope");
+    free (value);
+    CHECK (!oauth_challenge_param (header, "missing"));
+    CHECK (!oauth_challenge_param ("Bearer", "scope"));
+    CHECK (!oauth_challenge_param ("Bearer ,,, =", "scope"));
+}
+
+//  A JWT's signature checked with the public half of `key`.
+static void
+s_check_jwt (EVP_PKEY *key, const char *alg)
+{
+    BIO *bio = BIO_new (BIO_s_mem ());
+    CHECK (PEM_write_bio_PrivateKey (bio, key, NULL, NULL, 0, NULL, NULL) == 1);
+    char *pem = NULL;
+    long size = BIO_get_mem_data (bio, &pem);
+    char *text = strndup (pem, (size_t) size);
+    BIO_free (bio);
+    json_t *claims = json_pack ("{s:s, s:s}", "iss", "me", "aud", "https://as");
+    char *error = NULL;
+    char *jwt = oauth_jwt_sign (text, NULL, claims, &error);
+    CHECK_MSG (jwt, "%s", error);
+    char *other =
+        oauth_jwt_sign (text, strcmp (alg, "RS256") == 0 ? "ES256" : "RS256", claims, &error);
+    CHECK (!other && error);
+    free (error);
+    json_decref (claims);
+    free (text);
+    //  header.claims.signature; the header names the algorithm
+    char *dot = strchr (jwt, '.'), *last = strrchr (jwt, '.');
+    CHECK (dot && last && dot != last);
+    char expected[64];
+    snprintf (expected, sizeof expected, "{\"alg\":\"%s\",\"typ\":\"JWT\"}", alg);
+    char *header = oauth_base64url ((unsigned char *) expected, strlen (expected));
+    CHECK (strncmp (jwt, header, (size_t) (dot - jwt)) == 0);
+    free (header);
+    //  Decode the signature (base64url) and verify it
+    char *b64 = strdup (last + 1);
+    size_t length = strlen (b64);
+    char *padded = (char *) calloc (1, length + 4);
+    for (size_t i = 0; i < length; i++)
+        padded[i] = b64[i] == '-' ? '+' : b64[i] == '_' ? '/' : b64[i];
+    while (strlen (padded) % 4)
+        strcat (padded, "=");
+    unsigned char raw[1024];
+    int raw_size = EVP_DecodeBlock (raw, (unsigned char *) padded, (int) strlen (padded));
+    CHECK (raw_size > 0);
+    raw_size -= (int) (strlen (padded) - length); //  the padding decoded as zeros
+    unsigned char der[256];
+    unsigned char *signature = raw;
+    size_t signature_size = (size_t) raw_size;
+    if (strcmp (alg, "ES256") == 0) {
+        CHECK (raw_size == 64);
+        ECDSA_SIG *sig = ECDSA_SIG_new ();
+        ECDSA_SIG_set0 (sig, BN_bin2bn (raw, 32, NULL), BN_bin2bn (raw + 32, 32, NULL));
+        unsigned char *out = der;
+        signature_size = (size_t) i2d_ECDSA_SIG (sig, &out);
+        ECDSA_SIG_free (sig);
+        signature = der;
+    }
+    EVP_MD_CTX *context = EVP_MD_CTX_new ();
+    CHECK (EVP_DigestVerifyInit (context, NULL, EVP_sha256 (), NULL, key) == 1);
+    CHECK_MSG (EVP_DigestVerify (context, signature, signature_size, (unsigned char *) jwt,
+                                 (size_t) (last - jwt)) == 1,
+               "the %s signature does not verify", alg);
+    EVP_MD_CTX_free (context);
+    free (padded);
+    free (b64);
+    free (jwt);
+}
+
+TEST (jwt_signatures_verify)
+{
+    EVP_PKEY *rsa = EVP_RSA_gen (2048);
+    EVP_PKEY *ec = EVP_EC_gen ("P-256");
+    CHECK (rsa && ec);
+    s_check_jwt (rsa, "RS256");
+    s_check_jwt (ec, "ES256");
+    EVP_PKEY_free (rsa);
+    EVP_PKEY_free (ec);
+    char *error = NULL;
+    CHECK (!oauth_jwt_sign ("not a key", NULL, NULL, &error));
+    CHECK_CONTAINS (error, "not a PEM private key");
+    free (error);
 }
