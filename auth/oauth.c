@@ -18,7 +18,6 @@
 #include "log.h"
 #include "oauth_flow.h"
 #include "token_store.h"
-#include "transport.h"
 
 #include <czmq.h>
 #include <pthread.h>

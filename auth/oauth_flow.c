@@ -2,7 +2,7 @@
     oauth_flow - one run of OAuth 2.1 authorization for an MCP server (see .h)
 
     Messages name the server and what was wrong; they quote URLs without
-    their query (http_safe_url) and never a token, secret, code or
+    their query (s_safe) and never a token, secret, code or
     assertion. Logs likewise.
     =========================================================================
 */
@@ -11,7 +11,6 @@
 
 #include "log.h"
 #include "oauth_crypto.h"
-#include "transport.h"
 
 #include "curl_lib.h"
 #include <ctype.h>
@@ -122,11 +121,24 @@ s_lists (json_t *list, const char *value)
     return false;
 }
 
-//  The URL without query, for messages (it may hold a token elsewhere).
+//  The URL for messages: scheme, host, port and path, without credentials
+//  or query (either may hold a secret). malloc'ed.
 static char *
 s_safe (const char *url)
 {
-    return http_safe_url (url);
+    CURLU *handle = curl_url ();
+    char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *safe = NULL;
+    if (handle && curl_url_set (handle, CURLUPART_URL, url, 0) == CURLUE_OK) {
+        curl_url_get (handle, CURLUPART_SCHEME, &scheme, 0);
+        curl_url_get (handle, CURLUPART_HOST, &host, 0);
+        curl_url_get (handle, CURLUPART_PORT, &port, 0);
+        curl_url_get (handle, CURLUPART_PATH, &path, 0);
+        safe = s_format ("%s://%s%s%s%s", scheme ? scheme : "?", host ? host : "?", port ? ":" : "",
+                         port ? port : "", path ? path : "");
+    }
+    curl_free (scheme), curl_free (host), curl_free (port), curl_free (path);
+    curl_url_cleanup (handle);
+    return safe ? safe : strdup ("(a URL that cannot be parsed)");
 }
 
 //  Appends `key=value` to a form (application/x-www-form-urlencoded) or a
@@ -1124,6 +1136,9 @@ oauth_challenge_param (const char *challenge, const char *name)
 int
 oauth_flow_run (oauth_flow_t *flow)
 {
+    const char *unloaded = NULL;
+    if (curl_lib_load (&unloaded) != 0)
+        return s_fail (flow, "server %s: %s", flow->server, unloaded);
     if (!flow->record)
         flow->record = json_object ();
     if (!flow->record)
