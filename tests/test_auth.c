@@ -688,3 +688,59 @@ TEST (jwt_signatures_verify)
     CHECK_CONTAINS (error, "not a PEM private key");
     free (error);
 }
+
+//  A host's own token store: one record, kept in memory.
+static char *s_stored;
+static int s_saves;
+
+static char *
+s_load (void *arg, const char *server, const char *url)
+{
+    CHECK (arg == &s_stored);
+    CHECK_STR (server, "notes");
+    return s_stored ? strdup (s_stored) : NULL;
+}
+
+static int
+s_save (void *arg, const char *server, const char *url, const char *record)
+{
+    pthread_mutex_lock (&s_lock);
+    free (s_stored);
+    s_stored = record ? strdup (record) : NULL;
+    s_saves++;
+    pthread_mutex_unlock (&s_lock);
+    return 0;
+}
+
+TEST (host_store_callbacks_used)
+{
+    s_start_fixture (NULL);
+    for (int round = 0; round < 2; round++) {
+        char url[64];
+        snprintf (url, sizeof url, "http://127.0.0.1:%d/mcp", s_fixture_proc.port);
+        mcpact_runtime_t *runtime = mcpact_runtime_new ();
+        mcpact_session_t *session = mcpact_session_new (runtime);
+        mcpact_server_config_t *server = mcpact_server_http_new ("notes", url);
+        CHECK (mcpact_server_config_set_oauth_authorize (server, s_authorize, NULL) == 0);
+        CHECK (mcpact_server_config_set_oauth_store (server, s_load, NULL, &s_stored) == -1);
+        CHECK (mcpact_server_config_set_oauth_store (server, s_load, s_save, &s_stored) == 0);
+        CHECK (mcpact_session_add_server (session, &server) == 0);
+        mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
+        free (mcpact_agent_start (agent));
+        RU_CALL_IS (agent, "read_note", "{}", "read_note done");
+        ru_teardown (&agent, &session, &runtime);
+    }
+    //  Saved once, by the first round's run; the second round loaded it
+    //  and asked nobody
+    pthread_mutex_lock (&s_lock);
+    CHECK (s_saves == 1);
+    json_t *record = ru_json (s_stored);
+    pthread_mutex_unlock (&s_lock);
+    CHECK (strncmp (ru_str (record, "access_token"), "ACCESS-", 7) == 0);
+    CHECK (strncmp (ru_str (record, "refresh_token"), "REFRESH-", 8) == 0);
+    CHECK (strncmp (ru_str (record, "client_secret"), "SECRET-", 7) == 0);
+    CHECK (strstr (ru_str (record, "url"), "/mcp"));
+    json_decref (record);
+    CHECK (s_times_asked () == 1);
+    free (s_stored);
+}
