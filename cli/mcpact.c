@@ -23,6 +23,7 @@
 
 #include <mcpact.h>
 
+#include "auth.h"
 #include "bench_init.h"
 #include "cli.h"
 #include "display.h"
@@ -177,6 +178,8 @@ s_print_help (FILE *out)
              "  prompts                list the servers' prompts\n"
              "  prompt NAME [ARG=VALUE ...]  get one prompt\n"
              "  bench init -c FILE     time how long the servers of FILE take to start\n"
+             "  auth login -c FILE S   authorise HTTP server S with OAuth, keep its tokens\n"
+             "  auth logout S          forget the tokens kept for S\n"
              "  help [COMMAND]         show this help, or a command's\n"
              "\n"
              "'mcpact COMMAND --help' shows a command's own options.\n"
@@ -1622,6 +1625,21 @@ main (int argc, char *argv[])
                 if (j != i && j != i + 1)
                     args[count++] = argv[j];
             int rc = cli_bench_init (count, args);
+            free (args);
+            return rc;
+        }
+    //  `mcpact [options] auth login|logout SERVER`: likewise.
+    for (int i = 1; i + 1 < argc; i++)
+        if (streq (argv[i], "auth") &&
+            (streq (argv[i + 1], "login") || streq (argv[i + 1], "logout") ||
+             streq (argv[i + 1], "-h") || streq (argv[i + 1], "--help"))) {
+            char **args = (char **) calloc ((size_t) argc, sizeof (char *));
+            int count = 0;
+            args[count++] = argv[i];
+            for (int j = 1; j < argc; j++)
+                if (j != i)
+                    args[count++] = argv[j];
+            int rc = cli_auth (count, args);
             free (args);
             return rc;
         }

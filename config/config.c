@@ -528,6 +528,62 @@ s_parse_timeouts (s_parser_t *self, json_t *timeouts, const char *path,
     return 0;
 }
 
+//  "oauth": {"clientId": "...", "scopes": ["a", "b"], ...} (docs/auth.md).
+//  Strings take ${...} variables like headers do (a secret belongs in the
+//  environment); scopes may be a list; authorizeTimeout is seconds.
+static int
+s_parse_oauth (s_parser_t *self, json_t *oauth, const char *path, mcpact_server_config_t *config,
+               char **server_error)
+{
+    if (!json_is_object (oauth))
+        return s_fail (self, "%s.oauth: must be an object (see docs/auth.md)", path);
+    const char *key;
+    json_t *item;
+    json_object_foreach (oauth, key, item) {
+        char *value = NULL;
+        if (strcmp (key, "scopes") == 0 && json_is_array (item)) {
+            size_t index;
+            json_t *scope;
+            json_array_foreach (item, index, scope) {
+                if (!json_is_string (scope))
+                    return s_fail (self, "%s.oauth.scopes: must be a list of strings", path);
+                char *joined = value ? s_printf ("%s %s", value, json_string_value (scope))
+                                     : strdup (json_string_value (scope));
+                free (value);
+                value = joined;
+            }
+        } else if (strcmp (key, "authorizeTimeout") == 0 && json_is_integer (item) &&
+                   json_integer_value (item) > 0 && json_integer_value (item) <= 86400)
+            value = s_printf ("%d", (int) json_integer_value (item));
+        else if (strcmp (key, "authorizeTimeout") == 0) {
+            return s_fail (self,
+                           "%s.oauth.authorizeTimeout: must be a whole number of seconds, "
+                           "1 to 86400",
+                           path);
+        } else if (json_is_string (item)) {
+            char *value_path = s_printf ("%s.oauth.%s", path, key);
+            value = value_path ? s_expand (self, json_string_value (item), value_path, server_error)
+                               : NULL;
+            free (value_path);
+            if (self->error)
+                return -1;
+            if (!value)
+                continue;
+        } else
+            return s_fail (self, "%s.oauth.%s: must be a string", path, key);
+        int rc = mcpact_server_config_set_oauth (config, key, value ? value : "");
+        free (value);
+        if (rc)
+            return s_fail (self,
+                           "%s.oauth.%s: unknown key (known: clientId, clientSecret, "
+                           "clientMetadataUrl, clientName, scopes, redirectUri, grant, "
+                           "privateKeyFile, signingAlgorithm, idpTokenEndpoint, idpClientId, "
+                           "idpClientSecret, idToken, idTokenFile, tokenStore, authorizeTimeout)",
+                           path, key);
+    }
+    return 0;
+}
+
 //  Keys other clients write that mcpact has no use for are said once each,
 //  with their JSON path, so that a user relying on one (autoApprove, say)
 //  learns it does nothing here; never an error, since the file is shared.
@@ -665,7 +721,7 @@ s_parse_server (s_parser_t *self, const char *path, const char *name, json_t *se
                                          "cwd",       "url",      "headers",      "type",
                                          "transport", "disabled", "allowedTools", "disabledTools",
                                          "timeouts",  "limits",   "startRetries", "logLevel",
-                                         NULL };
+                                         "oauth",     NULL };
     s_warn_unknown_keys (self, server, path, known);
     const char *command, *url, *type, *transport_name;
     if (s_get_string (self, server, "command", path, &command) ||
@@ -733,7 +789,8 @@ s_parse_server (s_parser_t *self, const char *path, const char *name, json_t *se
         s_check_kind (self, server, "env", command, "command", path) ||
         s_check_kind (self, server, "cwd", command, "command", path) ||
         (env_file && s_check_kind (self, server, "envFile", command, "command", path)) ||
-        s_check_kind (self, server, "headers", url, "url", path))
+        s_check_kind (self, server, "headers", url, "url", path) ||
+        s_check_kind (self, server, "oauth", url, "url", path))
         return NULL;
 
     char *server_error = NULL; //  the first problem of this server alone
@@ -873,6 +930,9 @@ s_parse_server (s_parser_t *self, const char *path, const char *name, json_t *se
             goto out_of_memory;
     }
     if (timeouts && s_parse_timeouts (self, timeouts, path, config))
+        goto failed;
+    json_t *oauth = json_object_get (server, "oauth");
+    if (oauth && url && s_parse_oauth (self, oauth, path, config, &server_error))
         goto failed;
     json_t *limits = json_object_get (server, "limits");
     if (limits && s_parse_limits (self, limits, path, config))

@@ -220,6 +220,7 @@ mcpact_server_config_dup (const mcpact_server_config_t *self)
     copy->blocked_count = 0;
     copy->env = copy->headers = NULL;
     copy->args_count = copy->env_count = copy->headers_count = copy->allowed_count = 0;
+    copy->oauth = NULL;
 
     bool ok = (copy->name = s_strdup (self->name)) != NULL;
     if (ok && self->command)
@@ -252,6 +253,8 @@ mcpact_server_config_dup (const mcpact_server_config_t *self)
         ok = (copy->headers = s_pairs_dup (self->headers, self->headers_count)) != NULL;
         copy->headers_count = ok ? self->headers_count : 0;
     }
+    if (ok && self->oauth)
+        ok = (copy->oauth = json_deep_copy (self->oauth)) != NULL;
     if (!ok)
         mcpact_server_config_destroy (&copy);
     return copy;
@@ -274,6 +277,7 @@ mcpact_server_config_destroy (mcpact_server_config_t **self_p)
     s_free_strings (self->blocked, self->blocked_count);
     free (self->error);
     free (self->log_level);
+    json_decref (self->oauth);
     free (self);
     *self_p = NULL;
 }

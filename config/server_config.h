@@ -13,6 +13,8 @@
 
 #include "mcpact.h"
 
+#include <jansson.h>
+
 #define MCPACT_DEFAULT_CONNECT_MS 60000
 #define MCPACT_DEFAULT_LIST_MS 60000
 #define MCPACT_DEFAULT_CALL_MS 30000
@@ -52,6 +54,12 @@ struct _mcpact_server_config_t {
     size_t max_queued;            //  bytes waiting for the server, likewise
     char *error;                  //  config problem: start fails with it
     char *log_level;              //  logging/setLevel sent at start, or NULL
+    json_t *oauth;                //  http: OAuth settings by key (auth/oauth.c), or NULL
+    mcpact_oauth_authorize_fn *oauth_authorize; //  http: asks the user, or NULL
+    void *oauth_authorize_arg;                  //  its argument
+    mcpact_oauth_load_fn *oauth_load;           //  http: token storage, NULL for the default
+    mcpact_oauth_save_fn *oauth_save;           //  likewise
+    void *oauth_store_arg;                      //  their argument
 };
 
 //  Resolved transport: STDIO when a command is set; from the URL path for

@@ -714,6 +714,59 @@ MCPACT_EXPORT int mcpact_session_set_server_log (mcpact_session_t *self, mcpact_
 MCPACT_EXPORT int mcpact_agent_set_server_log (mcpact_agent_t *self, mcpact_server_log_fn *fn,
                                                void *arg);
 
+//  ----------------------------------------------------------------------
+//  OAuth 2.1 authorization for HTTP servers (docs/auth.md)
+//
+//  A server that answers 401 is authorised by the MCP authorization flow:
+//  its metadata is discovered, the client identified (pre-registered,
+//  client ID metadata document or dynamic registration), the user asked
+//  through the host's callback, and the tokens kept through the storage
+//  callbacks (default: a file per server under the user's config
+//  directory). Tokens, secrets and codes never appear in logs, errors or
+//  status. A configured Authorization header turns all of this off.
+
+//  Sets one OAuth setting of an HTTP server, by the key the config file's
+//  "oauth" object uses: clientId, clientSecret, clientMetadataUrl, scopes,
+//  redirectUri, clientName, grant ("authorization_code",
+//  "client_credentials", "cross_app_access"), privateKeyFile,
+//  signingAlgorithm, idpTokenEndpoint, idpClientId, idpClientSecret,
+//  idToken, idTokenFile, tokenStore ("file", "memory"), authorizeTimeout
+//  (seconds). NULL removes it. -1 for an unknown key.
+MCPACT_EXPORT int mcpact_server_config_set_oauth (mcpact_server_config_t *self, const char *key,
+                                                  const char *value);
+
+//  The user authorises: show `authorization_url` to the user (print it,
+//  send it to a web or voice client, open a browser) and return what the
+//  authorization server redirected to `redirect_uri`: the whole redirect
+//  URL (its state is checked), or only its code; malloc'ed, or NULL to
+//  refuse. Called on the server's authorization thread, never the host's
+//  own nor the server actor's: it may block, up to authorizeTimeout
+//  (default 300 s), after which the server's requests fail. Several
+//  servers may call it at once.
+typedef char *(mcpact_oauth_authorize_fn) (void *arg, const char *server,
+                                           const char *authorization_url, const char *redirect_uri);
+MCPACT_EXPORT int mcpact_server_config_set_oauth_authorize (mcpact_server_config_t *self,
+                                                            mcpact_oauth_authorize_fn *authorize,
+                                                            void *arg);
+
+//  Token storage. `load` returns the record saved for the server (JSON
+//  text, malloc'ed) or NULL; `save` stores it, or forgets it when
+//  `record` is NULL (0 or -1). The record holds tokens and client
+//  secrets: keep it as a secret. Called on the server's actor thread
+//  (load, when it starts) and its authorization thread (save), never
+//  both at once for one server.
+typedef char *(mcpact_oauth_load_fn) (void *arg, const char *server, const char *url);
+typedef int (mcpact_oauth_save_fn) (void *arg, const char *server, const char *url,
+                                    const char *record);
+MCPACT_EXPORT int mcpact_server_config_set_oauth_store (mcpact_server_config_t *self,
+                                                        mcpact_oauth_load_fn *load,
+                                                        mcpact_oauth_save_fn *save, void *arg);
+
+//  Forgets the tokens saved for a server in the default file store
+//  (`mcpact auth logout`). 0, or -1 if there were none or they could not
+//  be removed.
+MCPACT_EXPORT int mcpact_oauth_forget (const char *server);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1027,3 +1027,38 @@ TEST (workspace_of_a_vscode_file)
     rmdir (vscode);
     rmdir (dir);
 }
+
+TEST (oauth_settings)
+{
+    setenv ("MCPACT_TEST_CLIENT_SECRET", "s3cret", 1);
+    config_t *config =
+        s_parse_ok ("{\"mcpServers\": {\"a\": {\"url\": \"https://h/mcp\", \"oauth\": {"
+                    "\"clientId\": \"app\", \"clientSecret\": \"${MCPACT_TEST_CLIENT_SECRET}\","
+                    "\"scopes\": [\"read\", \"write\"], \"authorizeTimeout\": 60,"
+                    "\"grant\": \"client_credentials\"}}}}");
+    json_t *oauth = s_server (config, "a")->oauth;
+    CHECK_STR (json_string_value (json_object_get (oauth, "clientId")), "app");
+    CHECK_STR (json_string_value (json_object_get (oauth, "clientSecret")), "s3cret");
+    CHECK_STR (json_string_value (json_object_get (oauth, "scopes")), "read write");
+    CHECK_STR (json_string_value (json_object_get (oauth, "authorizeTimeout")), "60");
+    //  A copy (the server actor's) carries them too
+    mcpact_server_config_t *copy = mcpact_server_config_dup (s_server (config, "a"));
+    CHECK_STR (json_string_value (json_object_get (copy->oauth, "grant")), "client_credentials");
+    mcpact_server_config_destroy (&copy);
+    config_destroy (&config);
+    s_parse_fails ("{\"mcpServers\": {\"a\": {\"url\": \"https://h/mcp\", \"oauth\": "
+                   "{\"clientID\": \"x\"}}}}",
+                   "servers.json: mcpServers.a.oauth.clientID: unknown key (known: clientId, "
+                   "clientSecret, clientMetadataUrl, clientName, scopes, redirectUri, grant, "
+                   "privateKeyFile, signingAlgorithm, idpTokenEndpoint, idpClientId, "
+                   "idpClientSecret, idToken, idTokenFile, tokenStore, authorizeTimeout)");
+    s_parse_fails ("{\"mcpServers\": {\"a\": {\"command\": \"x\", \"oauth\": {\"clientId\": "
+                   "\"x\"}}}}",
+                   "servers.json: mcpServers.a.oauth: only for a server with \"url\"");
+    s_parse_fails ("{\"mcpServers\": {\"a\": {\"url\": \"https://h/mcp\", \"oauth\": "
+                   "{\"authorizeTimeout\": \"soon\"}}}}",
+                   "servers.json: mcpServers.a.oauth.authorizeTimeout: must be a whole number "
+                   "of seconds, 1 to 86400");
+    s_parse_fails ("{\"mcpServers\": {\"a\": {\"url\": \"https://h/mcp\", \"oauth\": []}}}",
+                   "servers.json: mcpServers.a.oauth: must be an object (see docs/auth.md)");
+}

@@ -146,10 +146,11 @@ TEST (static_defines_api_only)
 TEST (static_names_do_not_collide)
 {
     char *dir = s_workdir ("collide");
-    free (RUN_OK ("cd '%s' && '%s' %s -I'%s' '%s' '%s' $(pkg-config --libs libczmq libzmq jansson) "
-                  "-pthread -ldl -o collide",
-                  dir, MCPACT_CC, MCPACT_HOST_CFLAGS, MCPACT_SOURCE_DIR "/include",
-                  MCPACT_SOURCE_DIR "/tests/install/collide.c", STATIC_LIB));
+    free (RUN_OK (
+        "cd '%s' && '%s' %s -I'%s' '%s' '%s' $(pkg-config --libs libczmq libzmq jansson libcrypto) "
+        "-pthread -ldl -o collide",
+        dir, MCPACT_CC, MCPACT_HOST_CFLAGS, MCPACT_SOURCE_DIR "/include",
+        MCPACT_SOURCE_DIR "/tests/install/collide.c", STATIC_LIB));
     char *output = RUN_OK ("'%s/collide' '%s'", dir, EXAMPLE_SERVER);
     CHECK_CONTAINS (output, "\"text\":\"no clash\"");
     free (output);

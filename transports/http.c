@@ -33,6 +33,12 @@
     and libcurl offers no hook to stop a redirected request before it goes
     out. A redirect elsewhere fails the request, naming both origins.
 
+    Authorization (auth/oauth.h): every request carries the server's
+    access token; a 401, or a 403 asking for more scope, parks the request
+    while the OAuth state runs an authorization on its own thread (polled
+    here like curl's sockets), and sends it again once a token came. New
+    requests wait meanwhile, and before a token expires it is refreshed.
+
     A request that fails at the HTTP level is answered with a JSON-RPC
     error made here, so the waiting call ends with the reason. Header
     values are never logged (they hold tokens).
@@ -50,6 +56,7 @@
 #include "idmap.h"
 #include "jsonscan.h"
 #include "log.h"
+#include "oauth.h"
 #include "sse.h"
 
 #include "curl_lib.h"
@@ -90,6 +97,8 @@ typedef struct _s_req_t {
     bool internal;               //  our own re-initialize: not delivered
     bool replayed;               //  replayed once after a 404 already
     bool had_session;            //  carried a session id
+    bool had_token;              //  carried an access token
+    unsigned token_generation;   //  of that token (oauth_generation)
     int resumes;                 //  times this response was resumed
     char *last_id;               //  last SSE event id seen on it
     int retry_ms;                //  retry field seen on it, or -1
@@ -147,6 +156,8 @@ struct _s_http_t {
     char *endpoint;                       //  HTTP+SSE: where to POST
     char *error;                          //  why the transport died
     bool dead;                            //  it did
+    oauth_t *oauth;                       //  OAuth state, NULL without
+    zlistx_t *auth_wait;                  //  requests waiting for a token (char *)
     transport_msg_fn *on_msg;             //  during handle: deliver here
     void *owner;                          //  its argument
 };
@@ -665,6 +676,18 @@ s_req_new (s_http_t *self, s_kind_t kind, const char *url, const char *body)
         if (self->protocol)
             s_add_header (req, "MCP-Protocol-Version", self->protocol);
     }
+    const char *token = self->oauth ? oauth_token (self->oauth) : NULL;
+    if (token) {
+        char *bearer = s_format ("Bearer %s", token);
+        if (bearer) {
+            s_add_header (req, "Authorization", bearer);
+            memset (bearer, 0, strlen (bearer));
+            free (bearer);
+            req->had_token = true;
+        }
+    }
+    if (self->oauth)
+        req->token_generation = oauth_generation (self->oauth);
     for (size_t i = 0; i < self->config->headers_count; i++)
         s_add_header (req, self->config->headers[i].name, self->config->headers[i].value);
     curl_easy_setopt (easy, CURLOPT_HTTPHEADER, req->headers);
@@ -826,7 +849,13 @@ s_kick (s_http_t *self)
             s_start_stream (self);
         return;
     }
-    if (!self->reinit)
+    //  While an authorization runs, requests wait; a token about to
+    //  expire is refreshed before the next request goes (only then: an
+    //  idle server does not refresh).
+    bool authorizing =
+        self->oauth && (oauth_busy (self->oauth) || (zlistx_size (self->outbox) && !self->reinit &&
+                                                     oauth_refresh_due (self->oauth)));
+    if (!self->reinit && !authorizing)
         while (zlistx_size (self->outbox)) {
             char *msg = s_outbox_take (self);
             s_post (self, msg, false, false);
@@ -904,10 +933,63 @@ s_schedule_resume (s_http_t *self, s_req_t *req)
     log_debug ("server %s: response stream closed early; resuming in %d ms", self->name, delay);
 }
 
+//  A 401, or a 403 that asks for more scope: hands the request to the
+//  authorization (it goes again with the new token). True if it did;
+//  false if the answer stands as an error.
+static bool
+s_auth_wait (s_http_t *self, s_req_t *req)
+{
+    if (!self->oauth || req->kind != K_POST || req->internal || !req->body)
+        return false;
+    struct curl_header *header = NULL;
+    const char *challenge =
+        curl_easy_header (req->easy, "WWW-Authenticate", 0, CURLH_HEADER, -1, &header) == CURLHE_OK
+            ? header->value
+            : NULL;
+    int rc = oauth_challenge (self->oauth, req->status, challenge, req->token_generation);
+    if (rc == 0)
+        return false;
+    if (rc < 0) {
+        s_fail_request (self, req->rpc_id, "HTTP %ld from %s; authorization failed: %s",
+                        req->status, self->safe_url, oauth_error (self->oauth));
+        return true;
+    }
+    //  Sent with a token that has been replaced since: it goes again at
+    //  once; else after the run.
+    if (oauth_busy (self->oauth))
+        zlistx_add_end (self->auth_wait, strdup (req->body));
+    else
+        s_outbox_put (self, strdup (req->body), true);
+    return true;
+}
+
+//  The authorization ended: the waiting requests go again first, in
+//  their order, or fail with its reason.
+static void
+s_auth_done (s_http_t *self, int rc)
+{
+    while (zlistx_size (self->auth_wait)) {
+        char *msg = (char *) zlistx_last (self->auth_wait);
+        zlistx_detach_cur (self->auth_wait);
+        if (rc > 0) {
+            s_outbox_put (self, msg, true);
+            continue;
+        }
+        const char *method;
+        size_t method_size;
+        char *rpc_id = s_request_id (msg, &method, &method_size);
+        s_fail_request (self, rpc_id, "authorization failed: %s", oauth_error (self->oauth));
+        free (rpc_id);
+        free (msg);
+    }
+}
+
 static void
 s_finish_post (s_http_t *self, s_req_t *req, CURLcode code)
 {
     s_take_session (self, req);
+    if (req->had_token && req->status >= 200 && req->status < 300)
+        oauth_confirmed (self->oauth);
     //  A JSON answer is whole only now: hand it on first, so that what
     //  follows knows whether the request was answered.
     if (code == CURLE_OK && req->status >= 200 && req->status < 300 && req->kind == K_POST &&
@@ -981,13 +1063,20 @@ s_finish_post (s_http_t *self, s_req_t *req, CURLcode code)
             s_start_reinit (self);
         return;
     }
+    if ((req->status == 401 || req->status == 403) && s_auth_wait (self, req))
+        return;
     if (req->status >= 300) {
         char *body = s_body_excerpt (req);
+        char hint[160] = "";
+        if (req->status == 401 && self->oauth)
+            snprintf (hint, sizeof hint,
+                      " (check the server's headers or token, or authorise it: mcpact auth login "
+                      "-c FILE %s)",
+                      self->name);
+        else if (req->status == 401 || req->status == 403)
+            snprintf (hint, sizeof hint, " (check the server's headers or token)");
         s_fail_request (self, req->rpc_id, "HTTP %ld from %s%s%s%s", req->status, self->safe_url,
-                        *body ? ": " : "", body,
-                        req->status == 401 || req->status == 403
-                            ? " (check the server's headers or token)"
-                            : "");
+                        *body ? ": " : "", body, hint);
         free (body);
         return;
     }
@@ -1113,6 +1202,9 @@ s_open (const mcpact_server_config_t *config, char **error)
     zlistx_set_destructor (self->outbox, (zlistx_destructor_fn *) zstr_free);
     zlistx_set_destructor (self->inbox, (zlistx_destructor_fn *) zstr_free);
     zlistx_set_destructor (self->replay, (zlistx_destructor_fn *) zstr_free);
+    self->auth_wait = zlistx_new ();
+    zlistx_set_destructor (self->auth_wait, (zlistx_destructor_fn *) zstr_free);
+    self->oauth = oauth_new (config);
     self->mode = server_config_transport (config);
     //  Auto with a URL that names neither transport: the first POST decides.
     size_t url_size = strlen (self->safe_url);
@@ -1178,6 +1270,8 @@ s_poll_items (void *state, zmq_pollitem_t *items, int max)
     int count = 0;
     for (int i = 0; i < self->fd_count && count < max; i++)
         items[count++] = self->fds[i];
+    if (self->oauth && oauth_fd (self->oauth) >= 0 && count < max)
+        items[count++] = (zmq_pollitem_t){ NULL, oauth_fd (self->oauth), ZMQ_POLLIN, 0 };
     return count;
 }
 
@@ -1195,6 +1289,11 @@ s_timeout (void *state)
     if (self->listen_wanted && !self->listen_off && self->session_id &&
         (next < 0 || self->listen_at < next))
         next = self->listen_at;
+    if (self->oauth && oauth_fd (self->oauth) >= 0) {
+        int64_t deadline = clock_ms () + oauth_timeout (self->oauth);
+        if (next < 0 || deadline < next)
+            next = deadline;
+    }
     if (next < 0)
         return -1;
     int64_t wait = next - clock_ms ();
@@ -1223,8 +1322,9 @@ s_handle (void *state, zmq_pollitem_t *items, int count, transport_msg_fn *on_ms
     self->owner = owner;
     self->ended = false;
     int running = 0;
+    int auth_fd = self->oauth ? oauth_fd (self->oauth) : -1;
     for (int i = 0; i < count; i++) {
-        if (!items[i].revents)
+        if (!items[i].revents || (auth_fd >= 0 && items[i].fd == auth_fd))
             continue;
         int mask = (items[i].revents & ZMQ_POLLIN ? CURL_CSELECT_IN : 0) |
                    (items[i].revents & ZMQ_POLLOUT ? CURL_CSELECT_OUT : 0) |
@@ -1242,6 +1342,11 @@ s_handle (void *state, zmq_pollitem_t *items, int count, transport_msg_fn *on_ms
         CURLcode code = info->data.result;
         if (req && !s_finish (self, req, code))
             s_req_destroy (&req);
+    }
+    if (auth_fd >= 0) {
+        int rc = oauth_collect (self->oauth);
+        if (rc)
+            s_auth_done (self, rc);
     }
     self->ended = false;
     s_flush_inbox (self, on_msg, owner);
@@ -1278,6 +1383,8 @@ s_describe (void *state, json_t *status)
     for (s_req_t *req = self->reqs; req; req = req->next)
         open++;
     json_object_set_new (status, "requests", json_integer ((json_int_t) open));
+    if (self->oauth)
+        json_object_set_new (status, "auth", json_string (oauth_state (self->oauth)));
 }
 
 //  Ends the session politely: DELETE with its id, bounded in time.
@@ -1302,6 +1409,12 @@ s_delete_session (s_http_t *self)
             headers = curl_slist_append (headers, line);
             free (line);
         }
+    const char *token = self->oauth ? oauth_token (self->oauth) : NULL;
+    if (token && asprintf (&line, "Authorization: Bearer %s", token) > 0) {
+        headers = curl_slist_append (headers, line);
+        memset (line, 0, strlen (line));
+        free (line);
+    }
     curl_easy_setopt (easy, CURLOPT_CUSTOMREQUEST, "DELETE");
     curl_easy_setopt (easy, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt (easy, CURLOPT_NOSIGNAL, 1L);
@@ -1367,6 +1480,8 @@ s_stop (void **state_p)
     zlistx_destroy (&self->outbox);
     zlistx_destroy (&self->inbox);
     zlistx_destroy (&self->replay);
+    zlistx_destroy (&self->auth_wait);
+    oauth_destroy (&self->oauth);
     if (self->resumes) {
         zlistx_set_destructor (self->resumes, s_free_resume);
         zlistx_destroy (&self->resumes);

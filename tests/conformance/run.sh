@@ -25,10 +25,40 @@ if [[ ! -x "$node" || ! -f "$runner" ]]; then
     exit 77
 fi
 
+#  The authorization-code flow, as the suite's authorization server checks
+#  it: metadata fetched, PKCE S256 both ways, a token requested and used.
+pkce="pkce-code-challenge-sent pkce-s256-method-used pkce-code-verifier-sent pkce-verifier-matches-challenge"
+code_flow="prm-pathbased-requested authorization-server-metadata authorization-request token-request $pkce valid-bearer-token"
 case "$scenario" in
     initialize) expected="mcp-client-initialization" ;;
     tools_call) expected="tool-add-numbers" ;;
     sse-retry) expected="client-sse-graceful-reconnect client-sse-retry-timing client-sse-last-event-id" ;;
+    auth/metadata-*) expected="$code_flow client-registration" ;;
+    auth/basic-cimd) expected="$code_flow cimd-client-id-used" ;;
+    auth/scope-from-www-authenticate | auth/scope-from-scopes-supported | auth/scope-omitted-when-undefined)
+        expected="$code_flow client-registration ${scenario#auth/}" ;;
+    auth/scope-step-up) expected="$code_flow scope-step-up-initial scope-step-up-escalation" ;;
+    auth/scope-retry-limit) expected="prm-pathbased-requested authorization-server-metadata authorization-request $pkce scope-retry-limit" ;;
+    auth/token-endpoint-auth-*)
+        expected="$code_flow client-registration token-endpoint-auth-method resource-parameter-in-authorization resource-parameter-in-token resource-parameter-valid-uri resource-parameter-consistency" ;;
+    auth/pre-registration) expected="$code_flow pre-registration-auth" ;;
+    auth/2025-03-26-oauth-metadata-backcompat)
+        expected="authorization-server-metadata client-registration authorization-request token-request $pkce valid-bearer-token" ;;
+    auth/2025-03-26-oauth-endpoint-fallback)
+        expected="client-registration authorization-request token-request valid-bearer-token" ;;
+    auth/resource-mismatch) expected="prm-pathbased-requested resource-mismatch-rejected" ;;
+    auth/offline-access-scope) expected="$code_flow sep-2207-offline-access-requested" ;;
+    auth/offline-access-not-supported) expected="$code_flow sep-2207-offline-access-not-requested" ;;
+    auth/client-credentials-jwt)
+        expected="prm-pathbased-requested authorization-server-metadata token-request client-credentials-jwt-verified valid-bearer-token" ;;
+    auth/client-credentials-basic)
+        expected="prm-pathbased-requested authorization-server-metadata token-request client-credentials-basic-auth valid-bearer-token" ;;
+    auth/cross-app-access-complete-flow)
+        expected="prm-pathbased-requested authorization-server-metadata complete-flow-token-exchange complete-flow-jwt-bearer token-request valid-bearer-token" ;;
+    auth/*)
+        echo "conformance: no expected checks are known for $scenario" >&2
+        exit 1
+        ;;
     *) expected="" ;;
 esac
 
