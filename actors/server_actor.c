@@ -18,6 +18,7 @@
 
 #include "server_actor.h"
 
+#include "asks.h"
 #include "idmap.h"
 #include "spin.h"
 #include "jsonrpc.h"
@@ -92,6 +93,7 @@ typedef struct {
 typedef struct {
     mcpact_server_config_t *config; //  handed over to the actor
     unsigned id;                    //  unique in the process
+    asks_t *asks;                   //  the owner's, a reference handed over (or NULL)
 } server_actor_args_t;
 
 typedef struct {
@@ -149,6 +151,7 @@ typedef struct {
     int grant_status;               //  that RESULT's status
     jsonbuf_t grant_payload;        //  and payload
     jsonbuf_t replay;               //  lines a lane handed back, to be read here
+    ask_table_t *asks;              //  the server's requests to the host (asks.h)
 } self_t;
 
 static void s_connect (self_t *self);
@@ -156,6 +159,7 @@ static void s_on_message (void *owner, const char *text, size_t size);
 static void s_lane_back (self_t *self);
 static void s_lane_returned (self_t *self);
 static void s_flush_grant (self_t *self, bool may_lend);
+static void s_asks_reset (self_t *self, const char *reason);
 
 //  The server's call counters, made with its first call: 1.8 KB that an
 //  idle server (of a thousand) does not pay. NULL without memory, which
@@ -385,6 +389,51 @@ s_cancel (self_t *self, uint64_t rpc_id, const char *reason)
 }
 
 //  --------------------------------------------------------------------------
+//  Requests from the server to the host (asks.h)
+
+//  Answers one of them (ask_table's respond): result or error, taken.
+static void
+s_ask_respond (void *arg, const char *id, size_t id_size, json_t *result, json_t *error)
+{
+    s_respond ((self_t *) arg, id, id + id_size, result, error);
+}
+
+//  What initialize offers: roots, sampling, elicitation as the host
+//  supplies them and the config allows.
+static json_t *
+s_capabilities (self_t *self)
+{
+    return self->asks ? ask_table_capabilities (self->asks, self->config) : json_object ();
+}
+
+//  The connection is gone: the host's requests of it end.
+static void
+s_asks_reset (self_t *self, const char *reason)
+{
+    if (!self->asks)
+        return;
+    char why[512];
+    snprintf (why, sizeof why, "the server went away: %s", reason);
+    ask_table_reset (self->asks, why);
+}
+
+//  ANSWER ask_id payload: the host answered one of the server's requests.
+//  ROOTS: the owner's roots changed; the server hears of it if it was
+//  offered them (and is past initialize).
+static void
+s_handle_asks (self_t *self, wire_msg_t *msg)
+{
+    if (!self->asks)
+        return;
+    if (wire_is (msg, 1, "ANSWER")) {
+        if (self->transport)
+            ask_table_answer (self->asks, (uint64_t) wire_int (msg, 2, 0), wire_data (msg, 3),
+                              wire_size (msg, 3));
+    } else if (ask_table_roots_changed (self->asks) && self->transport && !self->init_id)
+        s_notify (self, "notifications/roots/list_changed", NULL);
+}
+
+//  --------------------------------------------------------------------------
 //  Start, failure, restart
 
 static json_t *
@@ -453,6 +502,7 @@ s_lost (self_t *self, const char *reason)
     s_lane_back (self); //  a call handed back with it fails with the rest
     s_set_error (self, reason);
     s_fail_all (self, reason);
+    s_asks_reset (self, reason);
     s_answer_reloads (self, reason);
     s_stop_transport (self);
     if (!self->ever_ready) {
@@ -499,8 +549,9 @@ s_connect (self_t *self)
     //  Ask at once: the child reads it as soon as it is up.
     self->init_id =
         s_request (self, "initialize",
-                   json_pack ("{s:s,s:{},s:{s:s,s:s}}", "protocolVersion", MCPACT_PROTOCOL_VERSION,
-                              "capabilities", "clientInfo", "name", "mcpact", "version", "0.1.0"));
+                   json_pack ("{s:s,s:o,s:{s:s,s:s}}", "protocolVersion", MCPACT_PROTOCOL_VERSION,
+                              "capabilities", s_capabilities (self), "clientInfo", "name", "mcpact",
+                              "version", "0.1.0"));
 }
 
 static void
@@ -724,11 +775,18 @@ s_on_server_message (self_t *self, const jsonrpc_msg_t *msg)
         ;
     else if (request && strcmp (method, "ping") == 0)
         s_respond (self, msg->id, msg->id_end, json_object (), NULL);
+    else if (request && self->asks &&
+             ask_table_request (self->asks, method, json_object_get (message, "params"), msg->id,
+                                (size_t) (msg->id_end - msg->id)))
+        ; //  roots/list, sampling, elicitation: answered now or by the host
     else if (request) {
         char text_error[256];
         snprintf (text_error, sizeof text_error, "method not found: %s", method);
         s_respond (self, msg->id, msg->id_end, NULL,
                    json_pack ("{s:i,s:s}", "code", -32601, "message", text_error));
+    } else if (strcmp (method, "notifications/cancelled") == 0) {
+        if (self->asks)
+            ask_table_cancelled (self->asks, json_object_get (message, "params"));
     } else if (strcmp (method, "notifications/tools/list_changed") == 0) {
         if (self->list_changed && !self->relist_at)
             self->relist_at = clock_ms () + RELIST_DEBOUNCE_MS;
@@ -1213,6 +1271,8 @@ s_handle_router (self_t *self)
         s_lane_back (self);
         if (wire_is (&msg, 1, "LANE"))
             ; //  nothing more: the lane is back
+        else if (wire_is (&msg, 1, "ANSWER") || wire_is (&msg, 1, "ROOTS"))
+            s_handle_asks (self, &msg);
         else if (wire_is (&msg, 1, "CALL"))
             s_handle_call (self, &msg);
         else if (wire_is (&msg, 1, "CANCEL"))
@@ -1291,6 +1351,8 @@ s_handle_timers (self_t *self)
             self->restarts++;
         s_connect (self);
     }
+    if (self->asks)
+        ask_table_expire (self->asks, now);
     if (self->relist_at && now >= self->relist_at && self->state == S_READY && !self->listing) {
         self->relist_at = 0;
         log_info ("server %s: tools changed; listing again", self->config->name);
@@ -1311,6 +1373,9 @@ s_next_timeout (self_t *self)
         next = self->restart_at;
     if (self->relist_at && self->relist_at < next)
         next = self->relist_at;
+    int64_t ask_at = self->asks ? ask_table_deadline (self->asks) : 0;
+    if (ask_at && ask_at < next)
+        next = ask_at;
     if (self->lent) {
         int64_t idle_at = atomic_load (&self->lane->used_ms) + LANE_IDLE_MS;
         next = idle_at < next ? idle_at : next;
@@ -1383,6 +1448,7 @@ s_self_destroy (self_t **self_p)
     if (self->busy)
         spin_busy (-1);
     zlistx_destroy (&self->reloads);
+    ask_table_destroy (&self->asks);
     s_stop_transport (self);
     if (self->router) {
         char id[16];
@@ -1421,6 +1487,7 @@ s_actor (zsock_t *pipe, void *arg)
     self->pipe = pipe;
     self->config = args->config;
     self->id = args->id;
+    asks_t *asks = args->asks;
     self->backoff_ms = RESTART_FIRST_MS;
     self->told = -1;
     self->tools = json_array ();
@@ -1429,6 +1496,9 @@ s_actor (zsock_t *pipe, void *arg)
     idmap_init (&self->calls);
     deadlines_init (&self->deadlines);
     server_actor_endpoint (self->id, self->endpoint, sizeof self->endpoint);
+    self->asks = ask_table_new (asks, self->config->name, self->endpoint, s_ask_respond, self);
+    if (!self->asks)
+        asks_unref (&asks);
     self->router = zsock_new (ZMQ_ROUTER);
     if (self->router) {
         //  Replies must never be dropped: unbounded towards callers.
@@ -1535,7 +1605,7 @@ s_actor (zsock_t *pipe, void *arg)
 }
 
 actor_t *
-server_actor_new (mcpact_server_config_t *config, unsigned id, zsock_t *router,
+server_actor_new (mcpact_server_config_t *config, unsigned id, asks_t *asks, zsock_t *router,
                   const char *endpoint, const char *rid)
 {
     server_actor_args_t *args = (server_actor_args_t *) calloc (1, sizeof *args);
@@ -1543,6 +1613,7 @@ server_actor_new (mcpact_server_config_t *config, unsigned id, zsock_t *router,
         return NULL;
     args->config = config;
     args->id = id;
+    args->asks = asks;
     actor_t *actor = actor_new_routed (s_actor, args, router, endpoint, rid);
     if (!actor)
         free (args);

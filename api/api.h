@@ -15,6 +15,7 @@
 
 #include "actor.h"
 #include "agent_actor.h"
+#include "asks.h"
 #include "caller.h"
 #include "catalog.h"
 #include "config.h"
@@ -49,6 +50,7 @@ struct _mcpact_session_t {
     size_t agents_count;         //  how many
     state_sink_t *states;        //  the host's server state callback, once set
     agent_views_t *views;        //  the sockets its agents' views talk through
+    asks_t *asks;                //  roots and handlers for its servers' requests
 };
 
 struct _mcpact_agent_t {
@@ -67,6 +69,7 @@ struct _mcpact_agent_t {
     size_t pool_count;            //  idle callers
     size_t pool_max;              //  allocated
     state_sink_t *states;         //  the host's server state callback, once set
+    asks_t *asks;                 //  roots and handlers for its own servers' requests
 };
 
 //  A process-wide source of ids (servers, views, callers, functions), so

@@ -18,6 +18,7 @@
 #include "functions.h"
 #include "log.h"
 #include "registry_actor.h"
+#include "roots.h"
 #include "session_actor.h"
 #include "spawner.h"
 #include "wire.h"
@@ -371,6 +372,15 @@ mcpact_agent_set_server_state (mcpact_agent_t *self, mcpact_server_state_fn *fn,
     return rc;
 }
 
+//  Gives an actor, which owns servers, a reference to the roots and
+//  handlers of its session or agent (asks.h): ASKS asks -> OK.
+static void
+s_give_asks (actor_t *actor, asks_t *asks)
+{
+    actor_send_ptr (actor_sock (actor), "ASKS", asks_ref (asks));
+    free (zstr_recv (actor_sock (actor)));
+}
+
 //  --------------------------------------------------------------------------
 //  Session
 
@@ -402,6 +412,9 @@ mcpact_session_new (mcpact_runtime_t *runtime)
         free (self);
         return NULL;
     }
+    //  Its actor holds a reference for the servers it starts.
+    if ((self->asks = asks_new (NULL, NULL)))
+        s_give_asks (self->actor, self->asks);
     pthread_mutex_lock (&runtime->lock);
     mcpact_session_t **sessions = (mcpact_session_t **) realloc (
         runtime->sessions, (runtime->sessions_count + 1) * sizeof (mcpact_session_t *));
@@ -471,6 +484,7 @@ mcpact_session_destroy (mcpact_session_t **self_p)
     actor_destroy (&self->actor);
     agent_views_destroy (&self->views);
     s_close_states (&self->states);
+    asks_close (&self->asks, STATE_CLOSE_MS);
     s_unregister_functions (runtime, self->functions);
     json_decref (self->functions);
     config_destroy (&self->config);
@@ -620,6 +634,7 @@ mcpact_agent_new (mcpact_session_t *session, const char *name)
     self->slot.agent = name ? strdup (name) : NULL;
     self->functions = json_array ();
     self->view_id = api_next_id ();
+    self->asks = asks_new (session->asks, name);
     //  No thread yet: it comes with the agent's first server (s_agent_actor).
     self->view = agent_view_new (session->views);
     if (!self->view || !self->functions) {
@@ -682,6 +697,7 @@ mcpact_agent_destroy (mcpact_agent_t **self_p)
     agent_view_destroy (&self->view);
     actor_destroy (&self->actor);
     s_close_states (&self->states);
+    asks_close (&self->asks, STATE_CLOSE_MS);
     for (size_t i = 0; i < self->pool_count; i++)
         mcpact_caller_destroy (&self->pool[i]);
     free (self->pool);
@@ -717,6 +733,8 @@ s_agent_actor (mcpact_agent_t *self)
     agent_view_destroy (&self->view); //  not registered yet: nothing to drop
     if (self->states)
         s_give_states (self->actor, self->states);
+    if (self->asks)
+        s_give_asks (self->actor, self->asks);
     if (self->progress)
         s_set_progress (actor_sock (self->actor), self->progress, self->progress_arg);
     return 0;
@@ -1094,4 +1112,96 @@ mcpact_agent_reload (mcpact_agent_t *self)
     catalog_unref (&before);
     catalog_unref (&after);
     return text;
+}
+
+//  --------------------------------------------------------------------------
+//  Servers that ask back (asks.h): what the host supplies goes into the
+//  session's or agent's asks_t, which its servers read as they connect.
+
+static int
+s_set_roots (asks_t *asks, const char *roots_json, const char *owner)
+{
+    if (!asks)
+        return -1;
+    json_t *roots = NULL;
+    if (roots_json) {
+        json_error_t parse_error;
+        json_t *value = json_loads (roots_json, 0, &parse_error);
+        char *error = NULL;
+        roots = value ? roots_list (value, &error) : NULL;
+        json_decref (value);
+        if (!roots) {
+            log_error ("%s: roots: %s", owner, error ? error : parse_error.text);
+            free (error);
+            return -1;
+        }
+    }
+    asks_set_roots (asks, roots);
+    return 0;
+}
+
+int
+mcpact_session_set_roots (mcpact_session_t *self, const char *roots_json)
+{
+    return self ? s_set_roots (self->asks, roots_json, "the session") : -1;
+}
+
+int
+mcpact_agent_set_roots (mcpact_agent_t *self, const char *roots_json)
+{
+    return self ? s_set_roots (self->asks, roots_json, s_agent_name (self)) : -1;
+}
+
+int
+mcpact_session_set_sampling (mcpact_session_t *self, mcpact_ask_fn *fn, void *arg)
+{
+    if (!self || !self->asks)
+        return -1;
+    asks_set_sampling (self->asks, fn, arg);
+    return 0;
+}
+
+int
+mcpact_agent_set_sampling (mcpact_agent_t *self, mcpact_ask_fn *fn, void *arg)
+{
+    if (!self || !self->asks)
+        return -1;
+    asks_set_sampling (self->asks, fn, arg);
+    return 0;
+}
+
+int
+mcpact_session_set_elicitation (mcpact_session_t *self, mcpact_ask_fn *fn, void *arg, int modes)
+{
+    if (!self || !self->asks)
+        return -1;
+    asks_set_elicitation (self->asks, fn, arg, modes);
+    return 0;
+}
+
+int
+mcpact_agent_set_elicitation (mcpact_agent_t *self, mcpact_ask_fn *fn, void *arg, int modes)
+{
+    if (!self || !self->asks)
+        return -1;
+    asks_set_elicitation (self->asks, fn, arg, modes);
+    return 0;
+}
+
+int
+mcpact_session_set_ask_timeout (mcpact_session_t *self, int timeout_ms)
+{
+    if (!self || !self->asks || timeout_ms < 0)
+        return -1;
+    asks_set_timeout (self->asks, timeout_ms);
+    return 0;
+}
+
+int
+mcpact_agent_set_ask_timeout (mcpact_agent_t *self, int timeout_ms)
+{
+    if (!self || !self->asks || timeout_ms < 0)
+        return -1;
+    asks_set_timeout (self->asks, timeout_ms);
+    return 0;
 }

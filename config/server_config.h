@@ -51,6 +51,8 @@ struct _mcpact_server_config_t {
     int max_in_flight;            //  calls in flight beyond which a call is refused
     size_t max_queued;            //  bytes waiting for the server, likewise
     char *error;                  //  config problem: start fails with it
+    char *roots;                  //  its own roots (JSON array, roots.h form), or NULL
+    int client_features;          //  MCPACT_CLIENT_* it may be offered at most
 };
 
 //  Resolved transport: STDIO when a command is set; from the URL path for
