@@ -11,6 +11,10 @@
       tools_call   connect, call add_numbers {"a": 5, "b": 3}
       sse-retry    connect, call test_reconnection {} (the response arrives
                    only after the client resumes the stream)
+      elicitation-sep1034-client-defaults
+                   offer elicitation, call test_client_elicitation_defaults;
+                   the handler accepts with no content, so every field the
+                   server asks for gets its schema default
 
     Exit status 0 when every step succeeded, 1 otherwise (with the reason
     on stderr).
@@ -22,6 +26,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+//  Accepts every elicitation as it is: the fields left out take their
+//  defaults, which is what the scenario checks.
+static void
+s_accept (mcpact_ask_t *ask, void *arg)
+{
+    (void) arg;
+    char *error = NULL;
+    if (mcpact_ask_complete (ask, "{\"action\":\"accept\",\"content\":{}}", &error) != 0)
+        fprintf (stderr, "conformance client: cannot accept the elicitation: %s\n",
+                 error ? error : "?");
+    free (error);
+    mcpact_ask_destroy (&ask);
+}
 
 static int
 s_call (mcpact_agent_t *agent, const char *tool, const char *args)
@@ -56,6 +74,8 @@ main (int argc, char **argv)
         mcpact_runtime_destroy (&runtime);
         return 1;
     }
+    if (strcmp (scenario, "elicitation-sep1034-client-defaults") == 0)
+        mcpact_session_set_elicitation (session, s_accept, NULL, MCPACT_ELICIT_FORM);
     mcpact_agent_t *agent = mcpact_agent_new (session, "conformance");
     char *report = mcpact_agent_start (agent);
     printf ("start: %s\n", report ? report : "(none)");
@@ -69,6 +89,8 @@ main (int argc, char **argv)
         rc = s_call (agent, "add_numbers", "{\"a\":5,\"b\":3}");
     else if (rc == 0 && strcmp (scenario, "sse-retry") == 0)
         rc = s_call (agent, "test_reconnection", "{}");
+    else if (rc == 0 && strcmp (scenario, "elicitation-sep1034-client-defaults") == 0)
+        rc = s_call (agent, "test_client_elicitation_defaults", "{}");
 
     mcpact_agent_destroy (&agent);
     mcpact_session_destroy (&session);

@@ -29,6 +29,10 @@ case "$scenario" in
     initialize) expected="mcp-client-initialization" ;;
     tools_call) expected="tool-add-numbers" ;;
     sse-retry) expected="client-sse-graceful-reconnect client-sse-retry-timing client-sse-last-event-id" ;;
+    elicitation-sep1034-client-defaults)
+        expected="client-elicitation-sep1034-string-default client-elicitation-sep1034-integer-default"
+        expected+=" client-elicitation-sep1034-number-default client-elicitation-sep1034-enum-default"
+        expected+=" client-elicitation-sep1034-boolean-default" ;;
     *) expected="" ;;
 esac
 
