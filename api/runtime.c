@@ -435,6 +435,8 @@ s_session_from_config (mcpact_runtime_t *runtime, config_t *config)
         return NULL;
     }
     self->policy = config->name_policy;
+    if (config->roots)
+        mcpact_session_set_roots (self, config->roots);
     for (size_t i = 0; i < config->servers_count; i++) {
         mcpact_server_config_t *server = mcpact_server_config_dup (config->servers[i]);
         if (mcpact_session_add_server (self, &server) != 0)
@@ -670,6 +672,8 @@ mcpact_agent_from_config (mcpact_session_t *session, const char *name)
     if (!found)
         return NULL;
     mcpact_agent_t *self = mcpact_agent_new (session, name);
+    if (self && found->roots)
+        mcpact_agent_set_roots (self, found->roots);
     for (size_t i = 0; self && i < found->servers_count; i++) {
         mcpact_server_config_t *server = mcpact_server_config_dup (found->servers[i]);
         if (mcpact_agent_add_server (self, &server) != 0)

@@ -17,7 +17,9 @@
 #include "testutil.h"
 
 #include <jansson.h>
+#include <limits.h>
 #include <pthread.h>
+#include <unistd.h>
 
 #define PEERS_DIR MCPACT_SOURCE_DIR "/tests/peers/node_modules/@modelcontextprotocol"
 #define EVERYTHING_JS PEERS_DIR "/server-everything/dist/index.js"
@@ -695,4 +697,82 @@ TEST (everything_url_elicitation)
     free (call->args);
     free (call);
     ru_teardown (&agent, &session, &runtime);
+}
+
+//  --------------------------------------------------------------------------
+//  The configuration file: "roots" for the session, an agent and a
+//  server, and a server's "clientCapabilities"
+
+TEST (config_roots_and_client_capabilities)
+{
+    char cwd[PATH_MAX];
+    CHECK (getcwd (cwd, sizeof cwd));
+    const char *text =
+        "{\"roots\": [\"rel/dir\", {\"uri\": \"file:///abs\", \"name\": \"Abs\"}],"
+        " \"mcpServers\": {"
+        "  \"a\": {\"command\": \"" RU_FIXTURE "\", \"args\": [\"--asks\"]},"
+        "  \"b\": {\"command\": \"" RU_FIXTURE "\", \"args\": [\"--asks\", \"--prefix\", \"b_\"],"
+        "         \"roots\": [\"/own\"], \"clientCapabilities\": {\"sampling\": false}}},"
+        " \"agents\": {\"helper\": {\"mcpServers\": [\"a\"], \"roots\": [\"file:///agent\"]}}}";
+    mcpact_runtime_t *runtime = mcpact_runtime_new ();
+    char *error = NULL;
+    mcpact_session_t *session = mcpact_session_load_string (runtime, text, "asks.json", &error);
+    CHECK_MSG (session, "%s", error);
+    CHECK (mcpact_session_set_sampling (session, s_keep, &s_inbox) == 0);
+    mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
+    free (mcpact_agent_start (agent));
+    char *capabilities = s_capabilities (agent);
+    CHECK_STR (capabilities, "{\"roots\":{\"listChanged\":true},\"sampling\":{}}");
+    free (capabilities);
+    char *seen = ru_call_text (agent, "b_client_seen", NULL);
+    CHECK_CONTAINS (seen, "\"capabilities\":{\"roots\":{\"listChanged\":true}}");
+    free (seen);
+    char *args = s_ask_args ("roots/list", "{}");
+    char *roots = ru_call_text (agent, "ask", args);
+    char expected[PATH_MAX + 200];
+    snprintf (expected, sizeof expected,
+              "{\"result\":{\"roots\":[{\"uri\":\"file://%s/rel/dir\"},{\"uri\":\"file:///abs\","
+              "\"name\":\"Abs\"}]}}",
+              cwd);
+    CHECK_STR (roots, expected);
+    free (roots);
+    roots = ru_call_text (agent, "b_ask", args);
+    CHECK_STR (roots, "{\"result\":{\"roots\":[{\"uri\":\"file:///own\"}]}}");
+    free (roots);
+    mcpact_agent_t *helper = mcpact_agent_from_config (session, "helper");
+    CHECK (helper);
+    free (mcpact_agent_start (helper));
+    roots = ru_call_text (helper, "ask", args);
+    CHECK_STR (roots, "{\"result\":{\"roots\":[{\"uri\":\"file:///agent\"}]}}");
+    free (roots);
+    free (args);
+    mcpact_agent_destroy (&helper);
+    ru_teardown (&agent, &session, &runtime);
+
+    struct {
+        const char *text;
+        const char *error;
+    } bad[] = {
+        { "{\"mcpServers\": {}, \"roots\": \"/x\"}",
+          "asks.json: roots must be an array of file:// URIs, paths or {\"uri\", \"name\"}" },
+        { "{\"mcpServers\": {\"a\": {\"command\": \"x\", \"roots\": [\"http://x\"]}}}",
+          "asks.json: mcpServers.a.roots[0]: http://x is not a file:// URI (MCP roots are "
+          "file:// URIs)" },
+        { "{\"mcpServers\": {\"a\": {\"command\": \"x\", \"clientCapabilities\": {\"tools\": "
+          "true}}}}",
+          "asks.json: mcpServers.a.clientCapabilities.tools: unknown; known are roots, sampling "
+          "and elicitation" },
+        { "{\"mcpServers\": {}, \"agents\": {\"h\": {\"roots\": [{\"name\": \"n\"}]}}}",
+          "asks.json: agents.h.roots[0]: it is neither a string nor an object with a string "
+          "\"uri\"" },
+    };
+    runtime = mcpact_runtime_new ();
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        error = NULL;
+        session = mcpact_session_load_string (runtime, bad[i].text, "asks.json", &error);
+        CHECK_MSG (!session, "loaded %s", bad[i].text);
+        CHECK_STR (error, bad[i].error);
+        free (error);
+    }
+    mcpact_runtime_destroy (&runtime);
 }
