@@ -26,6 +26,7 @@
 #include "bench_init.h"
 #include "cli.h"
 #include "display.h"
+#include "elicit.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -88,6 +89,7 @@ typedef struct {
     const char *tool;        //  call: tool name
     const char *args_json;   //  call: arguments, a JSON object text
     int exit_code;           //  set when parsing alone ends the run
+    json_t *roots;           //  --root DIR ...: the roots offered, or NULL
 } options_t;
 
 typedef struct {
@@ -146,6 +148,10 @@ static const char *s_common_options =
     "                      example server beside this program and a word_count\n"
     "                      function tool\n"
     "      --agent NAME    use the agent NAME that FILE declares\n"
+    "      --root DIR      offer DIR to the servers as a root (MCP roots; again\n"
+    "                      for more); a server that asks its user for input\n"
+    "                      (elicitation) is prompted for on a terminal and\n"
+    "                      declined otherwise; sampling is not offered\n"
     "  -v, --verbose       say each server that starts, and log at info level;\n"
     "                      -vv: debug\n"
     "  -q, --quiet         say only errors (no start-up display, no warnings)\n"
@@ -388,6 +394,12 @@ s_parse_args (int argc, char *argv[], options_t *opts)
                 if (match < 0)
                     return s_missing_value (opts, "--config");
                 opts->config_path = value;
+            } else if ((match = s_long_value (arg, "--root", argc, argv, &i, &value)) != 0) {
+                if (match < 0)
+                    return s_missing_value (opts, "--root");
+                if (!opts->roots)
+                    opts->roots = json_array ();
+                json_array_append_new (opts->roots, json_string (value));
             } else if ((match = s_long_value (arg, "--agent", argc, argv, &i, &value)) != 0) {
                 if (match < 0)
                     return s_missing_value (opts, "--agent");
@@ -915,6 +927,17 @@ s_open (cli_t *self)
         }
     }
     mcpact_agent_set_progress (self->agent, display_event, self->display);
+    //  The session's roots and handler serve the agent's own servers too.
+    mcpact_session_set_elicitation (self->session, cli_elicit, NULL, MCPACT_ELICIT_FORM);
+    if (opts->roots) {
+        char *roots = json_dumps (opts->roots, JSON_COMPACT);
+        int rc = roots ? mcpact_session_set_roots (self->session, roots) : -1;
+        free (roots);
+        if (rc != 0) {
+            fprintf (stderr, "mcpact: --root: not a directory path or file:// URI\n");
+            return CLI_USAGE;
+        }
+    }
     return CLI_OK;
 }
 
@@ -1600,6 +1623,7 @@ main (int argc, char *argv[])
             rc = s_cmd_call (&cli);
     }
     s_close (&cli);
+    json_decref (opts.roots);
     mcpact_set_log (NULL, NULL, MCPACT_LOG_WARN);
     display_destroy (&display);
 
