@@ -142,7 +142,7 @@ s_call_end (s_call_t *call, mcpact_status_t status)
     CHECK_MSG (mcpact_result_status (call->result) == status, "%s: %s: %s", call->tool,
                mcpact_status_name (mcpact_result_status (call->result)),
                mcpact_result_json (call->result));
-    json_t *item = ru_json (mcpact_result_text (call->result));
+    json_t *item = json_loads (mcpact_result_text (call->result), JSON_DECODE_ANY, NULL);
     char *text =
         strdup (json_is_object (item) && ru_str (item, "text") ? ru_str (item, "text")
                                                                : mcpact_result_text (call->result));
@@ -565,6 +565,56 @@ TEST (timeout_reaches_host_and_server)
     RU_CALL_IS (agent, "echo", "{\"message\":\"still here\"}", "still here");
     free (args);
     ru_teardown (&agent, &session, &runtime);
+}
+
+TEST (server_death_ends_the_request)
+{
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    CHECK (mcpact_session_set_sampling (session, s_keep, &s_inbox) == 0);
+    mcpact_agent_t *agent = s_fixture_agent (&runtime, &session, ru_fixture ("fx", "--asks", NULL));
+    char *args = s_ask_args ("sampling/createMessage", "{\"messages\":[],\"maxTokens\":5}");
+    s_call_t *call = s_call_start (agent, "ask", args);
+    mcpact_ask_t *ask = s_next_ask ();
+    mcpact_ask_on_cancel (ask, s_on_cancel, &s_inbox);
+    mcpact_result_destroy (&(mcpact_result_t *){ mcpact_agent_call (agent, "crash", NULL, 0) });
+    char *reason = s_wait_cancelled ();
+    CHECK_MSG (strncmp (reason, "the server went away: ", 22) == 0, "%s", reason);
+    free (reason);
+    free (s_call_end (call, MCPACT_ERR_SERVER));
+    CHECK (mcpact_ask_complete (ask,
+                                "{\"role\":\"assistant\",\"content\":{\"type\":\"text\",\"text\":"
+                                "\"late\"},\"model\":\"m\"}",
+                                NULL) == -1);
+    mcpact_ask_destroy (&ask);
+
+    //  Stopped with a request waiting: the host hears of it too (once
+    //  the server is back from its restart).
+    int64_t until = ru_now_ms () + PATIENCE_MS;
+    mcpact_status_t status = MCPACT_ERR_SERVER;
+    while (status != MCPACT_OK && ru_now_ms () < until) {
+        mcpact_result_t *result = mcpact_agent_call (agent, "echo", "{\"message\":\"x\"}", 0);
+        status = mcpact_result_status (result);
+        mcpact_result_destroy (&result);
+        if (status != MCPACT_OK)
+            ru_sleep_ms (20);
+    }
+    call = s_call_start (agent, "ask", args);
+    ask = s_next_ask ();
+    mcpact_ask_on_cancel (ask, s_on_cancel, &s_inbox);
+    mcpact_agent_destroy (&agent);
+    mcpact_session_destroy (&session);
+    reason = s_wait_cancelled ();
+    CHECK_STR (reason, "the server stopped");
+    free (reason);
+    pthread_join (call->thread, NULL);
+    mcpact_result_destroy (&call->result);
+    free (call->args);
+    free (call);
+    CHECK (mcpact_ask_reject (ask, "late") == -1);
+    mcpact_ask_destroy (&ask);
+    free (args);
+    mcpact_runtime_destroy (&runtime);
 }
 
 //  --------------------------------------------------------------------------
