@@ -313,7 +313,7 @@ s_subscribe (asks_t *self, const char *endpoint, bool on)
     for (asks_t *asks = self; asks; asks = asks->parent) {
         pthread_mutex_lock (&asks->lock);
         if (on)
-            zlistx_add_end (asks->subscribers, strdup (endpoint));
+            zlistx_add_end (asks->subscribers, (void *) endpoint); //  copied (duplicator)
         else {
             for (char *item = (char *) zlistx_first (asks->subscribers); item;
                  item = (char *) zlistx_next (asks->subscribers))

@@ -588,7 +588,7 @@ TEST (server_death_ends_the_request)
                                 NULL) == -1);
     mcpact_ask_destroy (&ask);
 
-    //  Stopped with a request waiting: the host hears of it too (once
+    //  Removed with a request waiting: the host hears of it too (once
     //  the server is back from its restart).
     int64_t until = ru_now_ms () + PATIENCE_MS;
     mcpact_status_t status = MCPACT_ERR_SERVER;
@@ -602,17 +602,17 @@ TEST (server_death_ends_the_request)
     call = s_call_start (agent, "ask", args);
     ask = s_next_ask ();
     mcpact_ask_on_cancel (ask, s_on_cancel, &s_inbox);
-    mcpact_agent_destroy (&agent);
-    mcpact_session_destroy (&session);
+    CHECK (mcpact_session_remove_server (session, "fx") == 0);
     reason = s_wait_cancelled ();
     CHECK_STR (reason, "the server stopped");
     free (reason);
-    pthread_join (call->thread, NULL);
-    mcpact_result_destroy (&call->result);
-    free (call->args);
-    free (call);
+    char *text = s_call_end (call, MCPACT_ERR_SERVER);
+    CHECK_CONTAINS (text, "server fx was removed");
+    free (text);
     CHECK (mcpact_ask_reject (ask, "late") == -1);
     mcpact_ask_destroy (&ask);
+    mcpact_agent_destroy (&agent);
+    mcpact_session_destroy (&session);
     free (args);
     mcpact_runtime_destroy (&runtime);
 }
