@@ -23,6 +23,7 @@
 
 #define PEERS_DIR MCPACT_SOURCE_DIR "/tests/peers/node_modules/@modelcontextprotocol"
 #define EVERYTHING_JS PEERS_DIR "/server-everything/dist/index.js"
+#define FILESYSTEM_JS PEERS_DIR "/server-filesystem/dist/index.js"
 #define PEER_CONNECT_MS 30000
 //  How long a test waits for something that must happen (not a timing
 //  check: a slow machine only makes it wait longer).
@@ -825,4 +826,47 @@ TEST (config_roots_and_client_capabilities)
         free (error);
     }
     mcpact_runtime_destroy (&runtime);
+}
+
+//  server-filesystem started without directories takes them from the
+//  client's roots, and follows a change.
+TEST (filesystem_takes_its_directories_from_roots)
+{
+    const char *node = ru_require_peers (FILESYSTEM_JS, NULL);
+    char one[] = "/tmp/mcpact-roots-XXXXXX", two[] = "/tmp/mcpact-roots-XXXXXX";
+    CHECK (mkdtemp (one) && mkdtemp (two));
+    char roots[256];
+    snprintf (roots, sizeof roots, "[\"%s\"]", one);
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    CHECK (mcpact_session_set_roots (session, roots) == 0);
+    mcpact_server_config_t *config = mcpact_server_stdio_new ("files", node);
+    CHECK (mcpact_server_config_add_arg (config, FILESYSTEM_JS) == 0);
+    CHECK (mcpact_server_config_set_timeouts (config, PEER_CONNECT_MS, PEER_CONNECT_MS, 0) == 0);
+    mcpact_agent_t *agent = s_fixture_agent (&runtime, &session, config);
+    //  It asks for the roots after initialize: wait until it has them.
+    int64_t until = ru_now_ms () + PATIENCE_MS;
+    bool found = false;
+    while (!found && ru_now_ms () < until) {
+        char *text = ru_call_text (agent, "list_allowed_directories", NULL);
+        found = strstr (text, one) != NULL;
+        free (text);
+        if (!found)
+            ru_sleep_ms (20);
+    }
+    CHECK_MSG (found, "server-filesystem did not take the root %s", one);
+    snprintf (roots, sizeof roots, "[\"%s\"]", two);
+    CHECK (mcpact_session_set_roots (session, roots) == 0);
+    found = false;
+    while (!found && ru_now_ms () < until) {
+        char *text = ru_call_text (agent, "list_allowed_directories", NULL);
+        found = strstr (text, two) && !strstr (text, one);
+        free (text);
+        if (!found)
+            ru_sleep_ms (20);
+    }
+    CHECK_MSG (found, "server-filesystem did not follow the new root %s", two);
+    ru_teardown (&agent, &session, &runtime);
+    rmdir (one);
+    rmdir (two);
 }
