@@ -37,7 +37,7 @@
 typedef struct {
     pthread_mutex_t lock;
     pthread_cond_t changed;
-    mcpact_ask_t *asks[8]; //  handed over, not yet taken by the test
+    mcpact_ask_t *asks[80]; //  handed over, not yet taken by the test
     size_t count;
     int handled;     //  asks the handler saw
     char *cancelled; //  the reason the cancel hook got, once it did
@@ -68,6 +68,16 @@ s_on_cancel (mcpact_ask_t *ask, const char *reason, void *arg)
     inbox->cancelled = strdup (reason);
     pthread_cond_broadcast (&inbox->changed);
     pthread_mutex_unlock (&inbox->lock);
+}
+
+//  How many asks the handler has seen.
+static int
+s_handled (void)
+{
+    pthread_mutex_lock (&s_inbox.lock);
+    int handled = s_inbox.handled;
+    pthread_mutex_unlock (&s_inbox.lock);
+    return handled;
 }
 
 //  The next ask the handler got (waits for it).
@@ -418,7 +428,7 @@ TEST (elicitation_answer_is_checked_and_completed)
 
     //  A schema a form cannot ask for is refused to the server; the host
     //  never sees it.
-    int handled = s_inbox.handled;
+    int handled = s_handled ();
     args = s_ask_args ("elicitation/create",
                        "{\"message\":\"m\",\"requestedSchema\":{\"type\":\"object\","
                        "\"properties\":{\"deep\":{\"type\":\"object\"}}}}");
@@ -434,7 +444,7 @@ TEST (elicitation_answer_is_checked_and_completed)
     CHECK_CONTAINS (text, "elicitation in url mode was not offered");
     free (text);
     free (args);
-    CHECK (s_inbox.handled == handled);
+    CHECK (s_handled () == handled);
     ru_teardown (&agent, &session, &runtime);
 }
 
@@ -616,6 +626,43 @@ TEST (server_death_ends_the_request)
     mcpact_session_destroy (&session);
     free (args);
     mcpact_runtime_destroy (&runtime);
+}
+
+TEST (requests_waiting_for_the_host_are_bounded)
+{
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    CHECK (mcpact_session_set_sampling (session, s_keep, &s_inbox) == 0);
+    mcpact_agent_t *agent = s_fixture_agent (&runtime, &session, ru_fixture ("fx", "--asks", NULL));
+    char *args = s_ask_args ("sampling/createMessage", "{\"messages\":[],\"maxTokens\":5}");
+    mcpact_caller_t *caller = mcpact_caller_new (agent);
+    for (int i = 0; i < 64; i++)
+        CHECK (mcpact_caller_send (caller, "ask", args, PATIENCE_MS) > 0);
+    int64_t until = ru_now_ms () + PATIENCE_MS;
+    while (s_handled () < 64 && ru_now_ms () < until)
+        ru_sleep_ms (10);
+    CHECK_MSG (s_handled () == 64, "%d of 64 requests reached the handler", s_handled ());
+    //  One more is refused to the server at once; the host never sees it.
+    int64_t refused = mcpact_caller_send (caller, "ask", args, PATIENCE_MS);
+    mcpact_result_t *result = mcpact_caller_next (caller, PATIENCE_MS);
+    CHECK (result && mcpact_result_id (result) == refused);
+    CHECK_CONTAINS (mcpact_result_text (result), "64 requests of this server wait for the");
+    mcpact_result_destroy (&result);
+    CHECK (s_handled () == 64);
+    for (int i = 0; i < 64; i++) {
+        mcpact_ask_t *ask = s_next_ask ();
+        CHECK (mcpact_ask_reject (ask, "no") == 0);
+        mcpact_ask_destroy (&ask);
+    }
+    for (int i = 0; i < 64; i++) {
+        result = mcpact_caller_next (caller, PATIENCE_MS);
+        CHECK (result);
+        CHECK_CONTAINS (mcpact_result_text (result), "\\\"code\\\":-1");
+        mcpact_result_destroy (&result);
+    }
+    mcpact_caller_destroy (&caller);
+    free (args);
+    ru_teardown (&agent, &session, &runtime);
 }
 
 //  --------------------------------------------------------------------------
