@@ -18,6 +18,7 @@
 
 #include "server_actor.h"
 
+#include "asks.h"
 #include "idmap.h"
 #include "spin.h"
 #include "jsonrpc.h"
@@ -93,6 +94,7 @@ typedef struct {
 typedef struct {
     mcpact_server_config_t *config; //  handed over to the actor
     unsigned id;                    //  unique in the process
+    asks_t *asks;                   //  the owner's, a reference handed over (or NULL)
 } server_actor_args_t;
 
 typedef struct {
@@ -155,6 +157,7 @@ typedef struct {
     char *instructions;             //  the server's instructions, from initialize
     json_t *subscriptions;          //  resource URIs subscribed to -> true
     bool log_skipped;               //  said once that a log message was unusable
+    ask_table_t *asks;              //  the server's requests to the host (asks.h)
 } self_t;
 
 static void s_connect (self_t *self);
@@ -167,6 +170,7 @@ static void s_on_notification (self_t *self, const char *method, json_t *params)
 static void s_handle_request (self_t *self, wire_msg_t *msg);
 static void s_handle_log_level (self_t *self, wire_msg_t *msg);
 static void s_cancel_request (void *arg, uint64_t rpc_id, const char *reason);
+static void s_asks_reset (self_t *self, const char *reason);
 
 //  The server's call counters, made with its first call: 1.8 KB that an
 //  idle server (of a thousand) does not pay. NULL without memory, which
@@ -403,6 +407,51 @@ s_cancel (self_t *self, uint64_t rpc_id, const char *reason)
 }
 
 //  --------------------------------------------------------------------------
+//  Requests from the server to the host (asks.h)
+
+//  Answers one of them (ask_table's respond): result or error, taken.
+static void
+s_ask_respond (void *arg, const char *id, size_t id_size, json_t *result, json_t *error)
+{
+    s_respond ((self_t *) arg, id, id + id_size, result, error);
+}
+
+//  What initialize offers: roots, sampling, elicitation as the host
+//  supplies them and the config allows.
+static json_t *
+s_capabilities (self_t *self)
+{
+    return self->asks ? ask_table_capabilities (self->asks, self->config) : json_object ();
+}
+
+//  The connection is gone: the host's requests of it end.
+static void
+s_asks_reset (self_t *self, const char *reason)
+{
+    if (!self->asks)
+        return;
+    char why[512];
+    snprintf (why, sizeof why, "the server went away: %s", reason);
+    ask_table_reset (self->asks, why);
+}
+
+//  ANSWER ask_id payload: the host answered one of the server's requests.
+//  ROOTS: the owner's roots changed; the server hears of it if it was
+//  offered them (and is past initialize).
+static void
+s_handle_asks (self_t *self, wire_msg_t *msg)
+{
+    if (!self->asks)
+        return;
+    if (wire_is (msg, 1, "ANSWER")) {
+        if (self->transport)
+            ask_table_answer (self->asks, (uint64_t) wire_int (msg, 2, 0), wire_data (msg, 3),
+                              wire_size (msg, 3));
+    } else if (ask_table_roots_changed (self->asks) && self->transport && !self->init_id)
+        s_notify (self, "notifications/roots/list_changed", NULL);
+}
+
+//  --------------------------------------------------------------------------
 //  Start, failure, restart
 
 static json_t *
@@ -471,6 +520,7 @@ s_lost (self_t *self, const char *reason)
     s_lane_back (self); //  a call handed back with it fails with the rest
     s_set_error (self, reason);
     s_fail_all (self, reason);
+    s_asks_reset (self, reason);
     s_answer_reloads (self, reason);
     s_stop_transport (self);
     if (!self->ever_ready) {
@@ -517,8 +567,9 @@ s_connect (self_t *self)
     //  Ask at once: the child reads it as soon as it is up.
     self->init_id =
         s_request (self, "initialize",
-                   json_pack ("{s:s,s:{},s:{s:s,s:s}}", "protocolVersion", MCPACT_PROTOCOL_VERSION,
-                              "capabilities", "clientInfo", "name", "mcpact", "version", "0.1.0"));
+                   json_pack ("{s:s,s:o,s:{s:s,s:s}}", "protocolVersion", MCPACT_PROTOCOL_VERSION,
+                              "capabilities", s_capabilities (self), "clientInfo", "name", "mcpact",
+                              "version", "0.1.0"));
 }
 
 static void
@@ -748,11 +799,18 @@ s_on_server_message (self_t *self, const jsonrpc_msg_t *msg)
         ;
     else if (request && strcmp (method, "ping") == 0)
         s_respond (self, msg->id, msg->id_end, json_object (), NULL);
+    else if (request && self->asks &&
+             ask_table_request (self->asks, method, json_object_get (message, "params"), msg->id,
+                                (size_t) (msg->id_end - msg->id)))
+        ; //  roots/list, sampling, elicitation: answered now or by the host
     else if (request) {
         char text_error[256];
         snprintf (text_error, sizeof text_error, "method not found: %s", method);
         s_respond (self, msg->id, msg->id_end, NULL,
                    json_pack ("{s:i,s:s}", "code", -32601, "message", text_error));
+    } else if (strcmp (method, "notifications/cancelled") == 0) {
+        if (self->asks)
+            ask_table_cancelled (self->asks, json_object_get (message, "params"));
     } else if (strcmp (method, "notifications/tools/list_changed") == 0) {
         if (self->list_changed && !self->relist_at)
             self->relist_at = clock_ms () + RELIST_DEBOUNCE_MS;
@@ -1463,6 +1521,8 @@ s_handle_router (self_t *self)
         s_lane_back (self);
         if (wire_is (&msg, 1, "LANE"))
             ; //  nothing more: the lane is back
+        else if (wire_is (&msg, 1, "ANSWER") || wire_is (&msg, 1, "ROOTS"))
+            s_handle_asks (self, &msg);
         else if (wire_is (&msg, 1, "CALL"))
             s_handle_call (self, &msg);
         else if (wire_is (&msg, 1, "CANCEL"))
@@ -1547,6 +1607,8 @@ s_handle_timers (self_t *self)
             self->restarts++;
         s_connect (self);
     }
+    if (self->asks)
+        ask_table_expire (self->asks, now);
     if (self->relist_at && now >= self->relist_at && self->state == S_READY && !self->listing) {
         self->relist_at = 0;
         log_info ("server %s: tools changed; listing again", self->config->name);
@@ -1569,6 +1631,9 @@ s_next_timeout (self_t *self)
         next = server_requests_next (self->requests);
     if (self->relist_at && self->relist_at < next)
         next = self->relist_at;
+    int64_t ask_at = self->asks ? ask_table_deadline (self->asks) : 0;
+    if (ask_at && ask_at < next)
+        next = ask_at;
     if (self->lent) {
         int64_t idle_at = atomic_load (&self->lane->used_ms) + LANE_IDLE_MS;
         next = idle_at < next ? idle_at : next;
@@ -1643,6 +1708,7 @@ s_self_destroy (self_t **self_p)
     if (self->busy)
         spin_busy (-1);
     zlistx_destroy (&self->reloads);
+    ask_table_destroy (&self->asks);
     s_stop_transport (self);
     if (self->router) {
         char id[16];
@@ -1685,6 +1751,7 @@ s_actor (zsock_t *pipe, void *arg)
     self->pipe = pipe;
     self->config = args->config;
     self->id = args->id;
+    asks_t *asks = args->asks;
     self->backoff_ms = RESTART_FIRST_MS;
     self->told = -1;
     self->tools = json_array ();
@@ -1695,6 +1762,9 @@ s_actor (zsock_t *pipe, void *arg)
     idmap_init (&self->calls);
     deadlines_init (&self->deadlines);
     server_actor_endpoint (self->id, self->endpoint, sizeof self->endpoint);
+    self->asks = ask_table_new (asks, self->config->name, self->endpoint, s_ask_respond, self);
+    if (!self->asks)
+        asks_unref (&asks);
     self->router = zsock_new (ZMQ_ROUTER);
     if (self->router) {
         //  Replies must never be dropped: unbounded towards callers.
@@ -1801,7 +1871,7 @@ s_actor (zsock_t *pipe, void *arg)
 }
 
 actor_t *
-server_actor_new (mcpact_server_config_t *config, unsigned id, zsock_t *router,
+server_actor_new (mcpact_server_config_t *config, unsigned id, asks_t *asks, zsock_t *router,
                   const char *endpoint, const char *rid)
 {
     server_actor_args_t *args = (server_actor_args_t *) calloc (1, sizeof *args);
@@ -1809,6 +1879,7 @@ server_actor_new (mcpact_server_config_t *config, unsigned id, zsock_t *router,
         return NULL;
     args->config = config;
     args->id = id;
+    args->asks = asks;
     actor_t *actor = actor_new_routed (s_actor, args, router, endpoint, rid);
     if (!actor)
         free (args);

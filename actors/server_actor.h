@@ -21,6 +21,8 @@
                        answered "server NAME was removed"
     - a ROUTER at its endpoint, to callers (wire.h):
         CALL / CANCEL / STATUS  ->  RESULT
+        ANSWER ask_id payload   (a host thread answers a server's request)
+        ROOTS                   (the owner's roots changed)
 
     Callers talk to it directly: the registry publishes which endpoint owns
     which tool and is not on the call path.
@@ -31,14 +33,17 @@
 #define MCPACT_SERVER_ACTOR_H_INCLUDED
 
 #include "actor.h"
+#include "asks.h"
 #include "server_config.h"
 
 //  Starts a server actor that reports to the owner's ROUTER `router`,
 //  bound at `endpoint`, as routing id `rid`; the config is handed over
-//  (and copied by the caller first if it needs to keep one). Returns at
-//  once; the actor's first word is READY or FAILED, with its report.
-actor_t *server_actor_new (mcpact_server_config_t *config, unsigned id, zsock_t *router,
-                           const char *endpoint, const char *rid);
+//  (and copied by the caller first if it needs to keep one), and so is
+//  the reference `asks` (the owner's roots and handlers; may be NULL).
+//  Returns at once; the actor's first word is READY or FAILED, with its
+//  report.
+actor_t *server_actor_new (mcpact_server_config_t *config, unsigned id, asks_t *asks,
+                           zsock_t *router, const char *endpoint, const char *rid);
 
 //  The endpoint callers connect to for server `id`.
 void server_actor_endpoint (unsigned id, char *buffer, size_t size);

@@ -5,6 +5,7 @@
 
 #include "server_set.h"
 
+#include "asks.h"
 #include "idmap.h"
 #include "log.h"
 #include "server_actor.h"
@@ -35,6 +36,7 @@ struct _server_set_t {
     int64_t start_ms;    //  when it ran
     int64_t done_ms;     //  when the last report came
     state_sink_t *sink;  //  the host's state callback, or NULL
+    asks_t *asks;        //  the host's roots and handlers (asks.h), or NULL
     unsigned owner;      //  owner id: its endpoint, and its list at the registry
     char endpoint[64];   //  where its members' actors report
     zsock_t *adding;     //  a pipe waiting for a member added after start
@@ -101,6 +103,7 @@ server_set_destroy (server_set_t **self_p)
     zsock_destroy (&self->registry);
     state_sink_unref (&self->sink);
     state_sink_unref (&self->logs);
+    asks_unref (&self->asks);
     zsock_destroy (&self->sync);
     free (self->control);
     free (self->members);
@@ -164,12 +167,14 @@ s_member_start (server_set_t *self, size_t index, atomic_uint *ids, bool sockets
     }
     char rid[24];
     snprintf (rid, sizeof rid, "%zu", index);
+    asks_t *asks = sockets && self->asks ? asks_ref (self->asks) : NULL;
     if (sockets)
         member->actor =
-            server_actor_new (member->config, member->id, self->router, self->endpoint, rid);
+            server_actor_new (member->config, member->id, asks, self->router, self->endpoint, rid);
     if (member->actor)
-        member->config = NULL; //  the actor has it now
+        member->config = NULL; //  the actor has it now, and the asks reference
     else {
+        asks_unref (&asks);
         s_failed (member,
                   sockets ? "cannot start a thread for the server"
                           : "cannot open the sockets for the servers",
@@ -478,6 +483,13 @@ server_set_command (server_set_t *self, const char *verb, zmsg_t *msg, zsock_t *
         //  As STATES, for the host's server log callback.
         state_sink_unref (&self->logs);
         self->logs = (state_sink_t *) actor_msg_popptr (msg);
+        zstr_send (pipe, "OK");
+        return true;
+    }
+    if (strcmp (verb, "ASKS") == 0) {
+        //  A reference for us, and one for each server we start.
+        asks_unref (&self->asks);
+        self->asks = (asks_t *) actor_msg_popptr (msg);
         zstr_send (pipe, "OK");
         return true;
     }

@@ -81,6 +81,7 @@ void server_set_run (server_set_t *self, const char *registry, atomic_uint *ids,
 //    REMOVE name               ->  OK ["started"] | ERROR reason
 //    PROGRESS fn_ptr arg_ptr   ->  OK
 //    STATES sink_ptr           ->  OK   (a state_sink_t reference, handed over)
+//    ASKS asks_ptr             ->  OK   (an asks_t reference, handed over)
 //  "started": the set had started; an ADD is then answered once the new
 //  server is ready or has failed (the owner serves the rest meanwhile),
 //  its tools forwarded to the registry before.

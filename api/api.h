@@ -15,6 +15,7 @@
 
 #include "actor.h"
 #include "agent_actor.h"
+#include "asks.h"
 #include "caller.h"
 #include "catalog.h"
 #include "config.h"
@@ -50,6 +51,7 @@ struct _mcpact_session_t {
     state_sink_t *states;        //  the host's server state callback, once set
     agent_views_t *views;        //  the sockets its agents' views talk through
     state_sink_t *logs;          //  the host's server log callback, once set
+    asks_t *asks;                //  roots and handlers for its servers' requests
 };
 
 struct _mcpact_agent_t {
@@ -69,6 +71,7 @@ struct _mcpact_agent_t {
     size_t pool_max;              //  allocated
     state_sink_t *states;         //  the host's server state callback, once set
     state_sink_t *logs;           //  the host's server log callback, once set
+    asks_t *asks;                 //  roots and handlers for its own servers' requests
 };
 
 //  A process-wide source of ids (servers, views, callers, functions), so

@@ -18,6 +18,7 @@
 #include "functions.h"
 #include "log.h"
 #include "registry_actor.h"
+#include "roots.h"
 #include "session_actor.h"
 #include "spawner.h"
 #include "wire.h"
@@ -371,6 +372,15 @@ mcpact_agent_set_server_state (mcpact_agent_t *self, mcpact_server_state_fn *fn,
     return rc;
 }
 
+//  Gives an actor, which owns servers, a reference to the roots and
+//  handlers of its session or agent (asks.h): ASKS asks -> OK.
+static void
+s_give_asks (actor_t *actor, asks_t *asks)
+{
+    actor_send_ptr (actor_sock (actor), "ASKS", asks_ref (asks));
+    free (zstr_recv (actor_sock (actor)));
+}
+
 //  --------------------------------------------------------------------------
 //  Session
 
@@ -402,6 +412,9 @@ mcpact_session_new (mcpact_runtime_t *runtime)
         free (self);
         return NULL;
     }
+    //  Its actor holds a reference for the servers it starts.
+    if ((self->asks = asks_new (NULL, NULL)))
+        s_give_asks (self->actor, self->asks);
     pthread_mutex_lock (&runtime->lock);
     mcpact_session_t **sessions = (mcpact_session_t **) realloc (
         runtime->sessions, (runtime->sessions_count + 1) * sizeof (mcpact_session_t *));
@@ -422,6 +435,8 @@ s_session_from_config (mcpact_runtime_t *runtime, config_t *config)
         return NULL;
     }
     self->policy = config->name_policy;
+    if (config->roots)
+        mcpact_session_set_roots (self, config->roots);
     for (size_t i = 0; i < config->servers_count; i++) {
         mcpact_server_config_t *server = mcpact_server_config_dup (config->servers[i]);
         if (mcpact_session_add_server (self, &server) != 0)
@@ -472,6 +487,7 @@ mcpact_session_destroy (mcpact_session_t **self_p)
     agent_views_destroy (&self->views);
     s_close_states (&self->states);
     s_close_states (&self->logs);
+    asks_close (&self->asks, STATE_CLOSE_MS);
     s_unregister_functions (runtime, self->functions);
     json_decref (self->functions);
     config_destroy (&self->config);
@@ -621,6 +637,7 @@ mcpact_agent_new (mcpact_session_t *session, const char *name)
     self->slot.agent = name ? strdup (name) : NULL;
     self->functions = json_array ();
     self->view_id = api_next_id ();
+    self->asks = asks_new (session->asks, name);
     //  No thread yet: it comes with the agent's first server (s_agent_actor).
     self->view = agent_view_new (session->views);
     if (!self->view || !self->functions) {
@@ -656,6 +673,8 @@ mcpact_agent_from_config (mcpact_session_t *session, const char *name)
     if (!found)
         return NULL;
     mcpact_agent_t *self = mcpact_agent_new (session, name);
+    if (self && found->roots)
+        mcpact_agent_set_roots (self, found->roots);
     for (size_t i = 0; self && i < found->servers_count; i++) {
         mcpact_server_config_t *server = mcpact_server_config_dup (found->servers[i]);
         if (mcpact_agent_add_server (self, &server) != 0)
@@ -684,6 +703,7 @@ mcpact_agent_destroy (mcpact_agent_t **self_p)
     actor_destroy (&self->actor);
     s_close_states (&self->states);
     s_close_states (&self->logs);
+    asks_close (&self->asks, STATE_CLOSE_MS);
     for (size_t i = 0; i < self->pool_count; i++)
         mcpact_caller_destroy (&self->pool[i]);
     free (self->pool);
@@ -721,6 +741,8 @@ s_agent_actor (mcpact_agent_t *self)
         s_give_states (self->actor, self->states);
     if (self->logs)
         api_give_logs (self->actor, self->logs);
+    if (self->asks)
+        s_give_asks (self->actor, self->asks);
     if (self->progress)
         s_set_progress (actor_sock (self->actor), self->progress, self->progress_arg);
     return 0;
@@ -1098,4 +1120,96 @@ mcpact_agent_reload (mcpact_agent_t *self)
     catalog_unref (&before);
     catalog_unref (&after);
     return text;
+}
+
+//  --------------------------------------------------------------------------
+//  Servers that ask back (asks.h): what the host supplies goes into the
+//  session's or agent's asks_t, which its servers read as they connect.
+
+static int
+s_set_roots (asks_t *asks, const char *roots_json, const char *owner)
+{
+    if (!asks)
+        return -1;
+    json_t *roots = NULL;
+    if (roots_json) {
+        json_error_t parse_error;
+        json_t *value = json_loads (roots_json, 0, &parse_error);
+        char *error = NULL;
+        roots = value ? roots_list (value, &error) : NULL;
+        json_decref (value);
+        if (!roots) {
+            log_error ("%s: roots: %s", owner, error ? error : parse_error.text);
+            free (error);
+            return -1;
+        }
+    }
+    asks_set_roots (asks, roots);
+    return 0;
+}
+
+int
+mcpact_session_set_roots (mcpact_session_t *self, const char *roots_json)
+{
+    return self ? s_set_roots (self->asks, roots_json, "the session") : -1;
+}
+
+int
+mcpact_agent_set_roots (mcpact_agent_t *self, const char *roots_json)
+{
+    return self ? s_set_roots (self->asks, roots_json, s_agent_name (self)) : -1;
+}
+
+int
+mcpact_session_set_sampling (mcpact_session_t *self, mcpact_ask_fn *fn, void *arg)
+{
+    if (!self || !self->asks)
+        return -1;
+    asks_set_sampling (self->asks, fn, arg);
+    return 0;
+}
+
+int
+mcpact_agent_set_sampling (mcpact_agent_t *self, mcpact_ask_fn *fn, void *arg)
+{
+    if (!self || !self->asks)
+        return -1;
+    asks_set_sampling (self->asks, fn, arg);
+    return 0;
+}
+
+int
+mcpact_session_set_elicitation (mcpact_session_t *self, mcpact_ask_fn *fn, void *arg, int modes)
+{
+    if (!self || !self->asks)
+        return -1;
+    asks_set_elicitation (self->asks, fn, arg, modes);
+    return 0;
+}
+
+int
+mcpact_agent_set_elicitation (mcpact_agent_t *self, mcpact_ask_fn *fn, void *arg, int modes)
+{
+    if (!self || !self->asks)
+        return -1;
+    asks_set_elicitation (self->asks, fn, arg, modes);
+    return 0;
+}
+
+int
+mcpact_session_set_ask_timeout (mcpact_session_t *self, int timeout_ms)
+{
+    if (!self || !self->asks || timeout_ms < 0)
+        return -1;
+    asks_set_timeout (self->asks, timeout_ms);
+    return 0;
+}
+
+int
+mcpact_agent_set_ask_timeout (mcpact_agent_t *self, int timeout_ms)
+{
+    if (!self || !self->asks || timeout_ms < 0)
+        return -1;
+    asks_set_timeout (self->asks, timeout_ms);
+    return 0;
 }

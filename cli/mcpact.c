@@ -28,6 +28,7 @@
 #include "cli.h"
 #include "display.h"
 #include "resources.h"
+#include "elicit.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -94,6 +95,7 @@ typedef struct {
     const char *server_log;  //  --server-log LEVEL: print server log messages
     const char *words[64];   //  the words after the options, the command first
     int word_count;          //  how many (at most 64 kept)
+    json_t *roots;           //  --root DIR ...: the roots offered, or NULL
 } options_t;
 
 typedef struct {
@@ -156,6 +158,10 @@ static const char *s_common_options =
     "      --server-log LEVEL  print the servers' log messages at LEVEL or above\n"
     "                      (debug, info, notice, warning, error, critical, alert,\n"
     "                      emergency), and ask the servers for them\n"
+    "      --root DIR      offer DIR to the servers as a root (MCP roots; again\n"
+    "                      for more); a server that asks its user for input\n"
+    "                      (elicitation) is prompted for on a terminal and\n"
+    "                      declined otherwise; sampling is not offered\n"
     "  -v, --verbose       say each server that starts, and log at info level;\n"
     "                      -vv: debug\n"
     "  -q, --quiet         say only errors (no start-up display, no warnings)\n"
@@ -417,6 +423,12 @@ s_parse_args (int argc, char *argv[], options_t *opts)
                 if (match < 0)
                     return s_missing_value (opts, "--server");
                 opts->server = value;
+            } else if ((match = s_long_value (arg, "--root", argc, argv, &i, &value)) != 0) {
+                if (match < 0)
+                    return s_missing_value (opts, "--root");
+                if (!opts->roots)
+                    opts->roots = json_array ();
+                json_array_append_new (opts->roots, json_string (value));
             } else if ((match = s_long_value (arg, "--agent", argc, argv, &i, &value)) != 0) {
                 if (match < 0)
                     return s_missing_value (opts, "--agent");
@@ -980,6 +992,17 @@ s_open (cli_t *self)
         self->logs = cli_server_log_new (opts->server_log, self->display);
         mcpact_session_set_server_log (self->session, cli_server_log_print, self->logs);
         mcpact_agent_set_server_log (self->agent, cli_server_log_print, self->logs);
+    }
+    //  The session's roots and handler serve the agent's own servers too.
+    mcpact_session_set_elicitation (self->session, cli_elicit, NULL, MCPACT_ELICIT_FORM);
+    if (opts->roots) {
+        char *roots = json_dumps (opts->roots, JSON_COMPACT);
+        int rc = roots ? mcpact_session_set_roots (self->session, roots) : -1;
+        free (roots);
+        if (rc != 0) {
+            fprintf (stderr, "mcpact: --root: not a directory path or file:// URI\n");
+            return CLI_USAGE;
+        }
     }
     return CLI_OK;
 }
@@ -1690,6 +1713,7 @@ main (int argc, char *argv[])
             rc = s_cmd_call (&cli);
     }
     s_close (&cli);
+    json_decref (opts.roots);
     mcpact_set_log (NULL, NULL, MCPACT_LOG_WARN);
     display_destroy (&display);
 

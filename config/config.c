@@ -35,6 +35,8 @@
 
 #include <jansson.h>
 
+#include "roots.h"
+
 //  State of one parse: where the text came from and the first error.
 typedef struct {
     const char *origin;      //  names the source in messages, or NULL
@@ -695,6 +697,70 @@ s_default_log_level (mcpact_server_config_t **servers, size_t count, json_t *raw
     }
 }
 
+//  --------------------------------------------------------------------------
+//  Client features: "roots" and "clientCapabilities"
+
+//  "roots" at `path`: file:// URIs, paths (relative ones from the file's
+//  folder) or {"uri", "name"}; *text gets the list as JSON text.
+static int
+s_parse_roots (s_parser_t *self, json_t *value, const char *path, char **text)
+{
+    json_t *copy = json_deep_copy (value);
+    size_t index;
+    json_t *item;
+    json_array_foreach (copy, index, item) {
+        json_t *uri = json_is_object (item) ? json_object_get (item, "uri") : item;
+        const char *given = json_string_value (uri);
+        if (given && self->workspace && *given && *given != '/' && !strstr (given, "://")) {
+            char *full = s_printf ("%s/%s", self->workspace, given);
+            if (full)
+                json_string_set (uri, full);
+            free (full);
+        }
+    }
+    char *error = NULL;
+    json_t *roots = copy ? roots_list (copy, &error) : NULL;
+    json_decref (copy);
+    if (!roots) {
+        s_fail (self, "%s%s%s", path, *path ? "." : "", error ? error : "roots: out of memory");
+        free (error);
+        return -1;
+    }
+    *text = json_dumps (roots, JSON_COMPACT);
+    json_decref (roots);
+    return *text ? 0 : s_fail (self, "%s: out of memory", path);
+}
+
+//  A server's "clientCapabilities": {"roots", "sampling", "elicitation"},
+//  each true (the default: offered when the host supplies it) or false.
+static int
+s_parse_client_features (s_parser_t *self, json_t *value, const char *path,
+                         mcpact_server_config_t *config)
+{
+    if (!json_is_object (value))
+        return s_fail (self, "%s.clientCapabilities: must be an object", path);
+    static const char *const names[] = { "roots", "sampling", "elicitation" };
+    int features = config->client_features;
+    const char *key;
+    json_t *item;
+    json_object_foreach (value, key, item) {
+        int bit = 0;
+        for (int i = 0; i < 3; i++)
+            if (strcmp (key, names[i]) == 0)
+                bit = 1 << i;
+        if (!bit)
+            return s_fail (self,
+                           "%s.clientCapabilities.%s: unknown; known are roots, sampling and "
+                           "elicitation",
+                           path, key);
+        if (!json_is_boolean (item))
+            return s_fail (self, "%s.clientCapabilities.%s: must be true or false", path, key);
+        features = json_is_true (item) ? features | bit : features & ~bit;
+    }
+    mcpact_server_config_set_client_features (config, features);
+    return 0;
+}
+
 //  Parses one server object at `path`. Returns the configuration; NULL
 //  either on an error (self->error set) or because it is disabled.
 static mcpact_server_config_t *
@@ -717,11 +783,26 @@ s_parse_server (s_parser_t *self, const char *path, const char *name, json_t *se
         return NULL;
     }
 
-    static const char *const known[] = { "command",   "args",     "env",          "envFile",
-                                         "cwd",       "url",      "headers",      "type",
-                                         "transport", "disabled", "allowedTools", "disabledTools",
-                                         "timeouts",  "limits",   "startRetries", "logLevel",
-                                         "oauth",     NULL };
+    static const char *const known[] = { "command",
+                                         "args",
+                                         "env",
+                                         "envFile",
+                                         "cwd",
+                                         "url",
+                                         "headers",
+                                         "type",
+                                         "transport",
+                                         "disabled",
+                                         "allowedTools",
+                                         "disabledTools",
+                                         "timeouts",
+                                         "limits",
+                                         "startRetries",
+                                         "logLevel",
+                                         "oauth",
+                                         "roots",
+                                         "clientCapabilities",
+                                         NULL };
     s_warn_unknown_keys (self, server, path, known);
     const char *command, *url, *type, *transport_name;
     if (s_get_string (self, server, "command", path, &command) ||
@@ -947,6 +1028,12 @@ s_parse_server (s_parser_t *self, const char *path, const char *name, json_t *se
         mcpact_server_config_set_start_retries (config, (int) json_integer_value (retries));
     if (s_parse_log_level (self, json_object_get (server, "logLevel"), path, config))
         goto failed;
+    json_t *roots = json_object_get (server, "roots");
+    if (roots && s_parse_roots (self, roots, path, &config->roots))
+        goto failed;
+    json_t *features = json_object_get (server, "clientCapabilities");
+    if (features && s_parse_client_features (self, features, path, config))
+        goto failed;
     if (server_error && mcpact_server_config_set_error (config, server_error))
         goto out_of_memory;
     free (server_error);
@@ -1045,6 +1132,14 @@ s_parse_agent (s_parser_t *self, config_t *config, const char *name, json_t *val
         return s_fail (self, "agents.%s: out of memory", name);
     if (!json_is_object (value))
         return s_fail (self, "agents.%s: must be an object", name);
+    json_t *roots = json_object_get (value, "roots");
+    if (roots) {
+        char *path = s_printf ("agents.%s", name);
+        int rc = path ? s_parse_roots (self, roots, path, &agent->roots) : -1;
+        free (path);
+        if (rc)
+            return -1;
+    }
     json_t *servers = json_object_get (value, "mcpServers");
     char *level_path = s_printf ("agents.%s", name);
     int rc = level_path
@@ -1221,8 +1316,8 @@ s_parse (const char *text, size_t size, const char *origin, const char *workspac
         goto done;
     }
     //  In settings.json the rest are the editor's settings, not ours
-    static const char *const known[] = { "mcpServers", "servers", "inputs",   "toolNames",
-                                         "agents",     "$schema", "logLevel", NULL };
+    static const char *const known[] = { "mcpServers", "servers",  "inputs", "toolNames", "agents",
+                                         "$schema",    "logLevel", "roots",  NULL };
     s_warn_unknown_keys (&parser, top, top == mcp ? "mcp" : "", known);
 
     self = calloc (1, sizeof (config_t));
@@ -1244,6 +1339,9 @@ s_parse (const char *text, size_t size, const char *origin, const char *workspac
         goto done;
     json_t *agents = json_object_get (top, "agents");
     if (agents && s_parse_agents (&parser, self, agents))
+        goto done;
+    json_t *roots = json_object_get (top, "roots");
+    if (roots && s_parse_roots (&parser, roots, top == mcp ? "mcp" : "", &self->roots))
         goto done;
 
 done:
@@ -1339,8 +1437,10 @@ config_destroy (config_t **self_p)
             mcpact_server_config_destroy (&agent->servers[j]);
         free (agent->servers);
         free (agent->name);
+        free (agent->roots);
     }
     free (self->agents);
+    free (self->roots);
     free (self);
     *self_p = NULL;
 }

@@ -20,6 +20,7 @@ typedef struct {
     char *name;                       //  agent name (key in "agents")
     mcpact_server_config_t **servers; //  its own servers (owned copies)
     size_t servers_count;             //  0 = falls back to the session's
+    char *roots;                      //  "roots" (JSON text, roots.h form), or NULL
 } config_agent_t;
 
 typedef struct {
@@ -28,6 +29,7 @@ typedef struct {
     config_agent_t *agents;           //  agents, file order
     size_t agents_count;              //  number of agents
     mcpact_name_policy_t name_policy; //  "toolNames": reject|prefix|prefix_on_conflict
+    char *roots;                      //  "roots" (JSON text, roots.h form), or NULL
 } config_t;
 
 //  Parses configuration text. On error returns NULL and sets *error to a

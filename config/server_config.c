@@ -13,6 +13,11 @@
 
 #include "server_config.h"
 
+#include "log.h"
+#include "roots.h"
+
+#include <jansson.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -170,6 +175,8 @@ s_new (const char *name)
     self->max_call_ms = MCPACT_DEFAULT_MAX_CALL_MS;
     self->max_in_flight = MCPACT_DEFAULT_MAX_IN_FLIGHT;
     self->max_queued = MCPACT_DEFAULT_MAX_QUEUED;
+    self->client_features =
+        MCPACT_CLIENT_ROOTS | MCPACT_CLIENT_SAMPLING | MCPACT_CLIENT_ELICITATION;
     return self;
 }
 
@@ -216,6 +223,7 @@ mcpact_server_config_dup (const mcpact_server_config_t *self)
     //  what it made itself.
     copy->name = copy->command = copy->cwd = copy->url = copy->error = NULL;
     copy->log_level = NULL;
+    copy->name = copy->command = copy->cwd = copy->url = copy->error = copy->roots = NULL;
     copy->args = copy->allowed = copy->blocked = NULL;
     copy->blocked_count = 0;
     copy->env = copy->headers = NULL;
@@ -233,6 +241,8 @@ mcpact_server_config_dup (const mcpact_server_config_t *self)
         ok = (copy->error = s_strdup (self->error)) != NULL;
     if (ok && self->log_level)
         ok = (copy->log_level = s_strdup (self->log_level)) != NULL;
+    if (ok && self->roots)
+        ok = (copy->roots = s_strdup (self->roots)) != NULL;
     if (ok && self->args) {
         ok = (copy->args = s_strings_dup (self->args, self->args_count)) != NULL;
         copy->args_count = ok ? self->args_count : 0;
@@ -278,6 +288,7 @@ mcpact_server_config_destroy (mcpact_server_config_t **self_p)
     free (self->error);
     free (self->log_level);
     json_decref (self->oauth);
+    free (self->roots);
     free (self);
     *self_p = NULL;
 }
@@ -535,5 +546,41 @@ mcpact_server_config_set_log_level (mcpact_server_config_t *self, const char *le
         return -1;
     free (self->log_level);
     self->log_level = copy;
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Client features offered to the server (roots.h; docs/client-features.md)
+
+int
+mcpact_server_config_add_root (mcpact_server_config_t *self, const char *uri, const char *name)
+{
+    if (!self || !uri)
+        return -1;
+    char *error = NULL;
+    json_t *entry = roots_entry (uri, name, &error);
+    if (!entry) {
+        log_error ("server %s: root %s: %s", self->name, uri, error ? error : "out of memory");
+        free (error);
+        return -1;
+    }
+    json_t *roots = self->roots ? json_loads (self->roots, 0, NULL) : json_array ();
+    json_array_append_new (roots, entry);
+    char *text = json_dumps (roots, JSON_COMPACT);
+    json_decref (roots);
+    if (!text)
+        return -1;
+    free (self->roots);
+    self->roots = text;
+    return 0;
+}
+
+int
+mcpact_server_config_set_client_features (mcpact_server_config_t *self, int features)
+{
+    if (!self)
+        return -1;
+    self->client_features =
+        features & (MCPACT_CLIENT_ROOTS | MCPACT_CLIENT_SAMPLING | MCPACT_CLIENT_ELICITATION);
     return 0;
 }

@@ -60,6 +60,8 @@ struct _mcpact_server_config_t {
     mcpact_oauth_load_fn *oauth_load;           //  http: token storage, NULL for the default
     mcpact_oauth_save_fn *oauth_save;           //  likewise
     void *oauth_store_arg;                      //  their argument
+    char *roots;         //  its own roots (JSON array, roots.h form), or NULL
+    int client_features; //  MCPACT_CLIENT_* it may be offered at most
 };
 
 //  Resolved transport: STDIO when a command is set; from the URL path for

@@ -767,6 +767,125 @@ MCPACT_EXPORT int mcpact_server_config_set_oauth_store (mcpact_server_config_t *
 //  be removed.
 MCPACT_EXPORT int mcpact_oauth_forget (const char *server);
 
+//  --------------------------------------------------------------------------
+//  Servers that ask back: roots, sampling and elicitation (the client
+//  features of MCP). A server learns in `initialize` which the client
+//  offers, and only what the host supplies is offered: roots when the
+//  session, agent or server has a roots list (even an empty one),
+//  sampling and elicitation when a handler is set. Set them before the
+//  servers start: a server reads them when it connects (again at each
+//  restart). An agent with servers of its own uses its own handlers and
+//  roots, or its session's where it has none. docs/client-features.md.
+
+//  What a server may be offered; mcpact_server_config_set_client_features.
+#define MCPACT_CLIENT_ROOTS 1
+#define MCPACT_CLIENT_SAMPLING 2
+#define MCPACT_CLIENT_ELICITATION 4
+
+//  Elicitation modes a handler takes (2025-11-25): form (a flat schema of
+//  fields the user fills in) and URL (the user is sent to a web page).
+#define MCPACT_ELICIT_FORM 1
+#define MCPACT_ELICIT_URL 2
+
+//  One request a server sent (sampling/createMessage or elicitation/
+//  create), handed to the host's handler. The host owns it from then on:
+//  it answers it once (mcpact_ask_complete or mcpact_ask_reject), from any
+//  thread and at any time, and releases it with mcpact_ask_destroy.
+typedef struct _mcpact_ask_t mcpact_ask_t;
+
+//  A handler for requests from servers. Runs on a thread of its own made
+//  for this request (never an actor's loop): it may block, e.g. to ask
+//  the user, or return at once and answer later from another thread.
+typedef void (mcpact_ask_fn) (mcpact_ask_t *ask, void *arg);
+
+//  The roots offered to the session's servers, as a JSON array of
+//  {"uri": "file:///...", "name"?: "..."} (or of paths, made absolute
+//  file:// URIs); NULL withdraws the list (not offered at the next
+//  connect). A change reaches every server that uses these roots and was
+//  offered them as notifications/roots/list_changed. -1 (with a log line)
+//  if the text is not such an array.
+MCPACT_EXPORT int mcpact_session_set_roots (mcpact_session_t *self, const char *roots_json);
+MCPACT_EXPORT int mcpact_agent_set_roots (mcpact_agent_t *self, const char *roots_json);
+
+//  The handler of sampling/createMessage (NULL: none; sampling is then
+//  not offered). It answers with a CreateMessageResult: {"role":
+//  "assistant", "content": {"type": "text", "text": ...}, "model": ...,
+//  "stopReason"?: ...}.
+MCPACT_EXPORT int mcpact_session_set_sampling (mcpact_session_t *self, mcpact_ask_fn *fn,
+                                               void *arg);
+MCPACT_EXPORT int mcpact_agent_set_sampling (mcpact_agent_t *self, mcpact_ask_fn *fn, void *arg);
+
+//  The handler of elicitation/create for the modes given (MCPACT_ELICIT_*;
+//  0 or a NULL fn: none, elicitation is then not offered). It answers
+//  {"action": "accept", "content": {...}}, {"action": "decline"} or
+//  {"action": "cancel"} (URL mode: no content).
+MCPACT_EXPORT int mcpact_session_set_elicitation (mcpact_session_t *self, mcpact_ask_fn *fn,
+                                                  void *arg, int modes);
+MCPACT_EXPORT int mcpact_agent_set_elicitation (mcpact_agent_t *self, mcpact_ask_fn *fn, void *arg,
+                                                int modes);
+
+//  How long a server's request waits for the host's answer (default
+//  600000, 10 minutes: a person may be answering). Then the server is
+//  answered with an error, and the ask is cancelled ("timed out").
+MCPACT_EXPORT int mcpact_session_set_ask_timeout (mcpact_session_t *self, int timeout_ms);
+MCPACT_EXPORT int mcpact_agent_set_ask_timeout (mcpact_agent_t *self, int timeout_ms);
+
+//  Per server: its own roots (replacing its owner's; it is then offered
+//  roots, these), added one at a time: a file:// URI or a path (made an
+//  absolute file:// URI), and a name or NULL.
+MCPACT_EXPORT int mcpact_server_config_add_root (mcpact_server_config_t *self, const char *uri,
+                                                 const char *name);
+
+//  Per server: which client features it may be offered at most
+//  (MCPACT_CLIENT_* bits; default all). What its owner does not supply
+//  is not offered anyway.
+MCPACT_EXPORT int mcpact_server_config_set_client_features (mcpact_server_config_t *self,
+                                                            int features);
+
+//  "sampling/createMessage" or "elicitation/create".
+MCPACT_EXPORT const char *mcpact_ask_method (const mcpact_ask_t *self);
+
+//  The name of the server that asks.
+MCPACT_EXPORT const char *mcpact_ask_server (const mcpact_ask_t *self);
+
+//  The name of the agent whose own server asks; NULL for a session's server.
+MCPACT_EXPORT const char *mcpact_ask_agent (const mcpact_ask_t *self);
+
+//  The request's params as JSON text, as the server sent them.
+MCPACT_EXPORT const char *mcpact_ask_params (const mcpact_ask_t *self);
+
+//  Answers the request with `result_json`. For elicitation in form mode,
+//  fields the answer leaves out get the requested schema's defaults, and
+//  the content is checked against the requested schema (types, string
+//  length and format, number range, enum members, item counts, required
+//  fields) before it is sent. Returns 0 when the answer went to the
+//  server; -1 when it did not, with *error (malloc'ed, if error is not
+//  NULL) saying why: an answer that does not fit names the field (the
+//  request still waits: answer again), or the request is over already
+//  (mcpact_ask_cancelled says why; a late answer does no harm).
+MCPACT_EXPORT int mcpact_ask_complete (mcpact_ask_t *self, const char *result_json, char **error);
+
+//  Answers the request with an error (the user refused sampling, the LLM
+//  failed): JSON-RPC code -1 and `message`. 0, or -1 if it is over already.
+MCPACT_EXPORT int mcpact_ask_reject (mcpact_ask_t *self, const char *message);
+
+//  NULL while the request waits for an answer; once it is over without
+//  one, why: "cancelled by the server: REASON", "timed out after N ms",
+//  "the server stopped", "the server restarted". Answered requests
+//  return NULL.
+MCPACT_EXPORT const char *mcpact_ask_cancelled (const mcpact_ask_t *self);
+
+//  Called once if the request ends without the host's answer (reasons as
+//  mcpact_ask_cancelled gives them): on a thread of its own, never an
+//  actor's loop; at once if it is over already. The ask stays valid
+//  until mcpact_ask_destroy. NULL removes it.
+typedef void (mcpact_ask_cancel_fn) (mcpact_ask_t *ask, const char *reason, void *arg);
+MCPACT_EXPORT void mcpact_ask_on_cancel (mcpact_ask_t *self, mcpact_ask_cancel_fn *fn, void *arg);
+
+//  Releases the host's hold on the request. One not answered yet is
+//  answered with an error ("the host did not answer"). Nulls *self_p.
+MCPACT_EXPORT void mcpact_ask_destroy (mcpact_ask_t **self_p);
+
 #ifdef __cplusplus
 }
 #endif

@@ -60,7 +60,10 @@ typedef enum {
     TOOL_PID,
     TOOL_ENV,
     TOOL_CWD,
-    TOOL_CLIENT_ANSWERS
+    TOOL_CLIENT_ANSWERS,
+    TOOL_ASK,
+    TOOL_ASK_CANCEL,
+    TOOL_CLIENT_SEEN
 } tool_kind_t;
 
 typedef struct {
@@ -105,6 +108,17 @@ static const tool_t s_tools[] = {
     { "client_answers", TOOL_CLIENT_ANSWERS,
       "Returns the client's responses to our requests, as JSON keyed by request id",
       { { NULL, NULL } } },
+    { "ask", TOOL_ASK,
+      "Sends the client request `method` with `params` (JSON text) and answers with the "
+      "client's response: {\"result\"} or {\"error\"} as JSON text",
+      { { "method", "string" }, { "params", "string" } } },
+    { "ask_cancel", TOOL_ASK_CANCEL,
+      "Sends the client request `method` with `params` (JSON text), cancels it at once "
+      "(notifications/cancelled) and answers with its request id",
+      { { "method", "string" }, { "params", "string" } } },
+    { "client_seen", TOOL_CLIENT_SEEN,
+      "Returns the client's initialize capabilities and the notifications it sent, as JSON",
+      { { NULL, NULL } } },
 };
 // clang-format on
 
@@ -135,6 +149,7 @@ typedef struct {
     bool garbage;                 //  a non-JSON line before every message
     bool repeat_cursor;           //  every page says nextCursor "again"
     bool server_requests;         //  ping and sample the client after initialized
+    bool asks;                    //  offer ask, ask_cancel, client_seen
     const char *reply_method[8];  //  --reply: requests answered by a template
     const char *reply_text[8];    //  the template: raw bytes, $ID, $ID64, $PAD
     int replies;                  //  templates given
@@ -160,22 +175,26 @@ typedef struct {
 } pending_t;
 
 typedef struct {
-    options_t opts;      //  the command line
-    json_t *tools;       //  tools/list entries, in order
-    json_t *tool_index;  //  full tool name -> index into s_tools of what it does
-    json_t *answers;     //  id of a request we sent -> the client's response
-    pending_t *pending;  //  sorted latest first, so the next due is last
-    size_t pending_size; //  jobs in pending
-    size_t pending_max;  //  room in pending
-    bool initialized;    //  notifications/initialized has come
-    bool out_broken;     //  stdout failed once; said so on stderr
-    bool reading;        //  still reading stdin (--stop-reading ends it)
-    char *out;           //  output buffer, reused for every message
-    size_t out_size;     //  bytes in out
-    size_t out_max;      //  room in out
-    char *in;            //  input buffer: the unfinished line
-    size_t in_size;      //  bytes in in
-    size_t in_max;       //  room in in
+    options_t opts;       //  the command line
+    json_t *tools;        //  tools/list entries, in order
+    json_t *tool_index;   //  full tool name -> index into s_tools of what it does
+    json_t *answers;      //  id of a request we sent -> the client's response
+    json_t *asking;       //  id of an `ask` request we sent -> the tools/call id
+    long asks;            //  `ask` requests sent
+    json_t *capabilities; //  the client's, from initialize
+    json_t *seen;         //  notification methods the client sent, in order
+    pending_t *pending;   //  sorted latest first, so the next due is last
+    size_t pending_size;  //  jobs in pending
+    size_t pending_max;   //  room in pending
+    bool initialized;     //  notifications/initialized has come
+    bool out_broken;      //  stdout failed once; said so on stderr
+    bool reading;         //  still reading stdin (--stop-reading ends it)
+    char *out;            //  output buffer, reused for every message
+    size_t out_size;      //  bytes in out
+    size_t out_max;       //  room in out
+    char *in;             //  input buffer: the unfinished line
+    size_t in_size;       //  bytes in in
+    size_t in_max;        //  room in in
 } self_t;
 
 static int64_t
@@ -208,6 +227,8 @@ s_usage (FILE *stream)
                      "  --list-changed-burst N       then send N list_changed at once, and\n"
                      "                               log each tools/list to stderr\n"
                      "  --server-requests            send ping and sampling/createMessage\n"
+                     "  --asks                       offer the tools ask, ask_cancel and\n"
+                     "                               client_seen (requests to the client)\n"
                      "  --reply METHOD TEMPLATE      answer METHOD with TEMPLATE as it is (any\n"
                      "                               bytes, several lines allowed): $ID is the\n"
                      "                               request's id, $ID64 that id plus 2^64,\n"
@@ -292,7 +313,9 @@ s_options_parse (options_t *opts, int argc, char **argv)
             index += taken - 1;
             continue;
         }
-        if (streq (arg, "--no-answer"))
+        if (streq (arg, "--asks"))
+            opts->asks = true;
+        else if (streq (arg, "--no-answer"))
             opts->no_answer = true;
         else if (streq (arg, "--exit-at-once"))
             opts->exit_at_once = true;
@@ -715,8 +738,19 @@ s_self_call_tool (self_t *self, const tool_t *tool, json_t *args)
         free (answers);
         return result;
     }
+    case TOOL_CLIENT_SEEN: {
+        json_t *seen = json_pack ("{s:O?, s:O}", "capabilities", self->capabilities,
+                                  "notifications", self->seen);
+        char *text = json_dumps (seen, JSON_COMPACT);
+        json_decref (seen);
+        json_t *result = text ? s_text_result (text) : NULL;
+        free (text);
+        return result;
+    }
     case TOOL_SLEEP:
     case TOOL_CRASH:
+    case TOOL_ASK:
+    case TOOL_ASK_CANCEL:
         break; //  not answered here
     }
     return NULL;
@@ -728,6 +762,8 @@ s_self_call_tool (self_t *self, const tool_t *tool, json_t *args)
 static void
 s_self_handle_initialize (self_t *self, json_t *id, json_t *params)
 {
+    json_decref (self->capabilities);
+    self->capabilities = json_incref (json_object_get (params, "capabilities"));
     if (self->opts.no_answer)
         return;
     const char *version = self->opts.protocol_version;
@@ -904,6 +940,8 @@ s_self_sleep (self_t *self, json_t *id, const char *name, json_int_t ms)
         s_self_reply (self, id, NULL);
 }
 
+static void s_self_ask (self_t *self, json_t *id, json_t *args, bool cancel);
+
 static void
 s_self_handle_tools_call (self_t *self, json_t *id, json_t *params)
 {
@@ -922,6 +960,8 @@ s_self_handle_tools_call (self_t *self, json_t *id, json_t *params)
     json_t *problem = s_args_problem (tool, name, args);
     if (problem)
         s_self_reply (self, id, s_response_new (id, problem));
+    else if (tool->kind == TOOL_ASK || tool->kind == TOOL_ASK_CANCEL)
+        s_self_ask (self, id, args, tool->kind == TOOL_ASK_CANCEL);
     else if (tool->kind == TOOL_CRASH) {
         s_self_flush (self); //  what was answered before stays answered
         _exit (3);           //  at once: no atexit work, no answer
@@ -929,6 +969,30 @@ s_self_handle_tools_call (self_t *self, json_t *id, json_t *params)
         s_self_sleep (self, id, name, json_integer_value (json_object_get (args, "ms")));
     else
         s_self_reply (self, id, s_response_new (id, s_self_call_tool (self, tool, args)));
+}
+
+//  `ask`: sends the client a request; the call is answered when the
+//  client answers (s_self_record_answer). `ask_cancel`: sends it, cancels
+//  it, and answers the call with its id at once.
+static void
+s_self_ask (self_t *self, json_t *id, json_t *args, bool cancel)
+{
+    json_t *params =
+        json_loads (json_string_value (json_object_get (args, "params")), JSON_DECODE_ANY, NULL);
+    char request_id[32];
+    snprintf (request_id, sizeof request_id, "ask-%ld", ++self->asks);
+    json_t *request = json_pack ("{s:s, s:s, s:s}", "jsonrpc", "2.0", "id", request_id, "method",
+                                 json_string_value (json_object_get (args, "method")));
+    if (params)
+        json_object_set_new (request, "params", params);
+    s_self_send (self, request);
+    if (cancel) {
+        s_self_send (self, json_pack ("{s:s, s:s, s:{s:s, s:s}}", "jsonrpc", "2.0", "method",
+                                      "notifications/cancelled", "params", "requestId", request_id,
+                                      "reason", "changed my mind"));
+        s_self_reply (self, id, s_response_new (id, s_text_result (request_id)));
+    } else
+        json_object_set (self->asking, request_id, id);
 }
 
 //  --reply: writes the template for `method`, if there is one, with its
@@ -1023,6 +1087,7 @@ s_self_handle_request (self_t *self, json_t *id, const char *method, json_t *par
 static void
 s_self_handle_notification (self_t *self, const char *method)
 {
+    json_array_append_new (self->seen, json_string (method));
     if (!streq (method, "notifications/initialized") || self->initialized)
         return;
     self->initialized = true;
@@ -1054,6 +1119,19 @@ s_self_record_answer (self_t *self, json_t *id, json_t *response)
                                     : json_dumps (id, JSON_COMPACT | JSON_ENCODE_ANY);
     if (key)
         json_object_set (self->answers, key, response);
+    json_t *call = key ? json_object_get (self->asking, key) : NULL;
+    if (call) {
+        //  An `ask` call waits for this: its answer is the response
+        json_t *answer = json_object ();
+        json_t *result = json_object_get (response, "result");
+        json_object_set (answer, result ? "result" : "error",
+                         result ? result : json_object_get (response, "error"));
+        char *text = json_dumps (answer, JSON_COMPACT);
+        json_decref (answer);
+        s_self_reply (self, call, s_response_new (call, s_text_result (text ? text : "{}")));
+        free (text);
+        json_object_del (self->asking, key);
+    }
     free (key);
 }
 
@@ -1180,15 +1258,21 @@ s_self_new (const options_t *opts)
     self->tools = json_array ();
     self->tool_index = json_object ();
     self->answers = json_object ();
+    self->asking = json_object ();
+    self->seen = json_array ();
     if (!self->tools || !self->tool_index || !self->answers) {
         json_decref (self->tools);
         json_decref (self->tool_index);
         json_decref (self->answers);
+        json_decref (self->asking);
+        json_decref (self->seen);
+        json_decref (self->capabilities);
         free (self);
         return NULL;
     }
     for (size_t index = 0; index < sizeof s_tools / sizeof *s_tools; index++)
-        s_self_add_tool (self, s_tools[index].name, index, s_tools[index].description);
+        if (opts->asks || s_tools[index].kind < TOOL_ASK)
+            s_self_add_tool (self, s_tools[index].name, index, s_tools[index].description);
     for (long count = 0; count < opts->tools; count++) {
         char name[32], description[64];
         snprintf (name, sizeof name, "tool_%04ld", count);
@@ -1211,6 +1295,9 @@ s_self_destroy (self_t **self_p)
     json_decref (self->tools);
     json_decref (self->tool_index);
     json_decref (self->answers);
+    json_decref (self->asking);
+    json_decref (self->seen);
+    json_decref (self->capabilities);
     free (self->out);
     free (self->in);
     free (self);

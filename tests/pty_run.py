@@ -5,7 +5,7 @@ sequences included), to our stdout; exits with its exit status (128 + N for
 a signal). Used by the CLI tests to check what is drawn on a terminal.
 
     pty_run.py [--rows R] [--cols C] [--render] [--stderr-only-tty] [--answer TEXT]...
-               -- COMMAND ARGS...
+               [--answer-at MARKER TEXT]... -- COMMAND ARGS...
 
 --render: instead of the raw bytes, print the screen the bytes leave behind
 (cursor up, carriage return and clear-line interpreted), as a person sees
@@ -13,7 +13,9 @@ it at the end. --stderr-only-tty: stdout goes to a pipe (and is printed
 after the terminal's bytes, behind a line '--- stdout'), only stderr is on
 the terminal. --answer TEXT: stdin is the terminal too, and TEXT is typed
 (with Enter) when a prompt for a configuration input ("${input:") shows;
-one --answer per prompt, in order. Without it stdin is /dev/null.
+one --answer per prompt, in order. --answer-at MARKER TEXT: the same, typed
+when MARKER shows (after where the previous answer was typed); the two
+kinds are taken in the order given. Without either stdin is /dev/null.
 """
 
 import fcntl
@@ -79,8 +81,11 @@ def main():
             stderr_only = True
             args = args[1:]
         elif args[0] == "--answer":
-            answers.append(args[1].encode() + b"\n")
+            answers.append((b"${input:", args[1].encode() + b"\n"))
             args = args[2:]
+        elif args[0] == "--answer-at":
+            answers.append((args[1].encode(), args[2].encode() + b"\n"))
+            args = args[3:]
         else:
             sys.exit("pty_run.py: unknown option " + args[0])
     command = args[1:]
@@ -93,6 +98,7 @@ def main():
     data = b""
     piped = b""
     answered = 0
+    seen_to = 0  # where the marker of the last answer was found
     readers = [master] + ([child.stdout.fileno()] if stderr_only else [])
     while readers:
         ready, _, _ = select.select(readers, [], [])
@@ -105,8 +111,13 @@ def main():
                 readers.remove(fd)
             elif fd == master:
                 data += chunk
-                while answered < min(data.count(b"${input:"), len(answers)):
-                    os.write(master, answers[answered])
+                while answered < len(answers):
+                    marker, text = answers[answered]
+                    found = data.find(marker, seen_to)
+                    if found < 0:
+                        break
+                    os.write(master, text)
+                    seen_to = found + len(marker)
                     answered += 1
             else:
                 piped += chunk

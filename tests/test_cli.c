@@ -1732,3 +1732,89 @@ TEST (server_log_messages)
     CHECK_CONTAINS (run.err, "--server-log wants a level");
     ru_run_free (&run);
 }
+
+//  --------------------------------------------------------------------------
+//  Servers that ask back: --root, and elicitation prompted on a terminal,
+//  declined off one (sampling is not offered)
+
+#define ASK_FORM                                                                                   \
+    "{\"method\":\"elicitation/create\",\"params\":\"{\\\"message\\\":\\\"Who are you?\\\","       \
+    "\\\"requestedSchema\\\":{\\\"type\\\":\\\"object\\\",\\\"properties\\\":{"                    \
+    "\\\"name\\\":{\\\"type\\\":\\\"string\\\",\\\"title\\\":\\\"Name\\\"},"                       \
+    "\\\"age\\\":{\\\"type\\\":\\\"integer\\\",\\\"default\\\":36}},"                              \
+    "\\\"required\\\":[\\\"name\\\"]}}\"}"
+
+TEST (roots_and_elicitation)
+{
+    char path[PATH_MAX];
+    s_write_temp (path, sizeof path,
+                  "{\"mcpServers\": {\"fx\": {\"command\": \"" FIXTURE "\", \"args\": "
+                  "[\"--asks\"]}}}");
+    //  What the CLI offers: roots from --root, elicitation; not sampling.
+    ru_run_t run =
+        s_run ("-c", path, "--root", "/srv/a b", "--root", "file:///x", "call", "client_seen");
+    CHECK_EXIT (run, 0);
+    CHECK_CONTAINS (run.out, "\\\"capabilities\\\":{\\\"roots\\\":{\\\"listChanged\\\":true},"
+                             "\\\"elicitation\\\":{\\\"form\\\":{}}}");
+    ru_run_free (&run);
+    run = s_run ("-c", path, "--root", "/srv/a b", "--root", "file:///x", "call", "ask",
+                 "{\"method\":\"roots/list\",\"params\":\"{}\"}");
+    CHECK_EXIT (run, 0);
+    CHECK_CONTAINS (run.out,
+                    "{\\\"uri\\\":\\\"file:///srv/a%20b\\\"},{\\\"uri\\\":\\\"file:///x\\\"}");
+    ru_run_free (&run);
+    run = s_run ("-c", path, "--root", "http://x", "tools");
+    CHECK_EXIT (run, 2);
+    CHECK_CONTAINS (run.err, "--root");
+    ru_run_free (&run);
+    //  No roots given: none offered.
+    run = s_run ("-c", path, "call", "client_seen");
+    CHECK_EXIT (run, 0);
+    CHECK_CONTAINS (run.out, "\\\"capabilities\\\":{\\\"elicitation\\\":{\\\"form\\\":{}}}");
+    ru_run_free (&run);
+
+    //  Off a terminal the server hears a decline.
+    run = s_run ("-c", path, "call", "ask", ASK_FORM);
+    CHECK_EXIT (run, 0);
+    CHECK_CONTAINS (run.out, "{\\\"result\\\":{\\\"action\\\":\\\"decline\\\"}}");
+    ru_run_free (&run);
+
+    //  On one, each field is asked for, its default shown; an empty line
+    //  keeps the default, and a bad answer is said and asked again.
+    run = s_pty_with ("--render --answer-at '[c]ancel: ' a --answer-at '(required): ' '' "
+                      "--answer-at '[36]: ' '' --answer-at 'required, and not given' a "
+                      "--answer-at '(required): ' Ada --answer-at '[36]: ' ''",
+                      "-c", path, "call", "ask", ASK_FORM);
+    CHECK_MSG (run.status == 0, "exit %d:\n%s", run.status, run.out);
+    CHECK_CONTAINS (run.out, "mcpact: server fx asks: Who are you?");
+    CHECK_CONTAINS (run.out, "  name (Name) (required): ");
+    CHECK_CONTAINS (run.out, "  age [36]: ");
+    CHECK_CONTAINS (run.out, "mcpact: server fx: field name: required, and not given");
+    CHECK_CONTAINS (run.out, "{\"result\":{\"action\":\"accept\",\"content\":{\"name\":\"Ada\","
+                             "\"age\":36}}}");
+    ru_run_free (&run);
+}
+
+TEST (everything_roots_and_declined_elicitation)
+{
+    char node[PATH_MAX];
+    s_require_peers (node, sizeof node);
+    char text[2 * PATH_MAX + 256], path[PATH_MAX];
+    snprintf (text, sizeof text,
+              "{\"mcpServers\": {\"everything\": {\"command\": \"%s\", \"args\": [\"%s\", "
+              "\"stdio\"]}}}",
+              node, EVERYTHING_JS);
+    s_write_temp (path, sizeof path, text);
+    ru_run_t run = s_run ("-c", path, "--root", "/projects/one", "call", "get-roots-list");
+    CHECK_EXIT (run, 0);
+    CHECK_CONTAINS (run.out, "URI: file:///projects/one");
+    ru_run_free (&run);
+    run = s_run ("-c", path, "call", "trigger-elicitation-request");
+    CHECK_EXIT (run, 0);
+    CHECK_CONTAINS (run.out, "User declined to provide the requested information");
+    ru_run_free (&run);
+    //  Not offered sampling: server-everything has no sampling tool.
+    run = s_run ("-c", path, "call", "trigger-sampling-request", "{\"prompt\":\"x\"}");
+    CHECK_EXIT (run, 4);
+    ru_run_free (&run);
+}

@@ -19,6 +19,10 @@
                    the authorization URL: the scenario's authorization
                    server redirects at once, and the Location header is
                    what the browser would have come back with.
+      elicitation-sep1034-client-defaults
+                   offer elicitation, call test_client_elicitation_defaults;
+                   the handler accepts with no content, so every field the
+                   server asks for gets its schema default
 
     Exit status 0 when every step succeeded, 1 otherwise (with the reason
     on stderr).
@@ -103,6 +107,20 @@ s_set_oauth (mcpact_server_config_t *server, const char *scenario, char **key_fi
     json_decref (context);
 }
 
+//  Accepts every elicitation as it is: the fields left out take their
+//  defaults, which is what the scenario checks.
+static void
+s_accept (mcpact_ask_t *ask, void *arg)
+{
+    (void) arg;
+    char *error = NULL;
+    if (mcpact_ask_complete (ask, "{\"action\":\"accept\",\"content\":{}}", &error) != 0)
+        fprintf (stderr, "conformance client: cannot accept the elicitation: %s\n",
+                 error ? error : "?");
+    free (error);
+    mcpact_ask_destroy (&ask);
+}
+
 static int
 s_call (mcpact_agent_t *agent, const char *tool, const char *args)
 {
@@ -140,6 +158,8 @@ main (int argc, char **argv)
         mcpact_runtime_destroy (&runtime);
         return 1;
     }
+    if (strcmp (scenario, "elicitation-sep1034-client-defaults") == 0)
+        mcpact_session_set_elicitation (session, s_accept, NULL, MCPACT_ELICIT_FORM);
     mcpact_agent_t *agent = mcpact_agent_new (session, "conformance");
     char *report = mcpact_agent_start (agent);
     printf ("start: %s\n", report ? report : "(none)");
@@ -155,6 +175,8 @@ main (int argc, char **argv)
         rc = s_call (agent, "test_reconnection", "{}");
     else if (rc == 0 && auth)
         rc = s_call (agent, "test-tool", "{}");
+    else if (rc == 0 && strcmp (scenario, "elicitation-sep1034-client-defaults") == 0)
+        rc = s_call (agent, "test_client_elicitation_defaults", "{}");
 
     mcpact_agent_destroy (&agent);
     mcpact_session_destroy (&session);

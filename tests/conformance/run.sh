@@ -59,6 +59,10 @@ case "$scenario" in
         echo "conformance: no expected checks are known for $scenario" >&2
         exit 1
         ;;
+    elicitation-sep1034-client-defaults)
+        expected="client-elicitation-sep1034-string-default client-elicitation-sep1034-integer-default"
+        expected+=" client-elicitation-sep1034-number-default client-elicitation-sep1034-enum-default"
+        expected+=" client-elicitation-sep1034-boolean-default" ;;
     *) expected="" ;;
 esac
 
