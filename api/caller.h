@@ -30,6 +30,10 @@ mcpact_result_t *caller_call (mcpact_caller_t *self, const char *tool, const cha
 int64_t caller_verb_send (mcpact_caller_t *self, const char *endpoint, const char *verb,
                           int timeout_ms);
 
+//  The id of the last call sent or refused: a refused mcpact_caller_send
+//  (-1) queues its result under this id.
+int64_t caller_last_id (mcpact_caller_t *self);
+
 //  A result made here (an error that never left the host).
 mcpact_result_t *result_error (int64_t id, mcpact_status_t status, const char *message);
 

@@ -26,6 +26,7 @@
 #include "bench_init.h"
 #include "cli.h"
 #include "display.h"
+#include "serve.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -87,6 +88,9 @@ typedef struct {
     const char *command;     //  tools | call | status | bench
     const char *tool;        //  call: tool name
     const char *args_json;   //  call: arguments, a JSON object text
+    const char *connect;     //  --connect ENDPOINT: a running mcpact serve
+    const char *curve_key;   //  --curve-key: our key pair, for CURVE
+    const char *server_cert; //  --curve-server: the gateway's certificate
     int exit_code;           //  set when parsing alone ends the run
 } options_t;
 
@@ -97,6 +101,7 @@ typedef struct {
     mcpact_agent_t *agent;     //  owned
     display_t *display;        //  owned; stderr while servers start, and after
     json_t *report;            //  the start report, once started
+    remote_t *remote;          //  owned; with --connect, instead of servers
 } cli_t;
 
 //  --------------------------------------------------------------------------
@@ -146,6 +151,9 @@ static const char *s_common_options =
     "                      example server beside this program and a word_count\n"
     "                      function tool\n"
     "      --agent NAME    use the agent NAME that FILE declares\n"
+    "      --connect ENDPOINT  use a running mcpact serve instead of starting\n"
+    "                      servers (--curve-key KEYFILE --curve-server CERT for\n"
+    "                      CURVE)\n"
     "  -v, --verbose       say each server that starts, and log at info level;\n"
     "                      -vv: debug\n"
     "  -q, --quiet         say only errors (no start-up display, no warnings)\n"
@@ -164,6 +172,8 @@ s_print_help (FILE *out)
              "  call TOOL [JSON-ARGS]  call one tool; JSON-ARGS is a JSON object (default {})\n"
              "  status                 show each server's transport, state and tool count\n"
              "  bench init -c FILE     time how long the servers of FILE take to start\n"
+             "  serve -c FILE --bind ENDPOINT  answer the message protocol (mcpact serve -h)\n"
+             "  keygen PATH            write a CURVE key pair for serve and --connect\n"
              "  help [COMMAND]         show this help, or a command's\n"
              "\n"
              "'mcpact COMMAND --help' shows a command's own options.\n"
@@ -388,6 +398,19 @@ s_parse_args (int argc, char *argv[], options_t *opts)
                 if (match < 0)
                     return s_missing_value (opts, "--config");
                 opts->config_path = value;
+            } else if ((match = s_long_value (arg, "--connect", argc, argv, &i, &value)) != 0) {
+                if (match < 0)
+                    return s_missing_value (opts, "--connect");
+                opts->connect = value;
+            } else if ((match = s_long_value (arg, "--curve-key", argc, argv, &i, &value)) != 0) {
+                if (match < 0)
+                    return s_missing_value (opts, "--curve-key");
+                opts->curve_key = value;
+            } else if ((match = s_long_value (arg, "--curve-server", argc, argv, &i, &value)) !=
+                       0) {
+                if (match < 0)
+                    return s_missing_value (opts, "--curve-server");
+                opts->server_cert = value;
             } else if ((match = s_long_value (arg, "--agent", argc, argv, &i, &value)) != 0) {
                 if (match < 0)
                     return s_missing_value (opts, "--agent");
@@ -953,6 +976,7 @@ s_start (cli_t *self)
 static void
 s_close (cli_t *self)
 {
+    remote_destroy (&self->remote);
     mcpact_agent_destroy (&self->agent);
     mcpact_session_destroy (&self->session);
     mcpact_runtime_destroy (&self->runtime);
@@ -1082,16 +1106,28 @@ s_print_json (json_t *root)
     return CLI_OK;
 }
 
+//  The agent a --connect request names: "" for the default one.
+static const char *
+s_remote_agent (cli_t *self)
+{
+    return self->opts->agent_name ? self->opts->agent_name : "";
+}
+
 static int
 s_cmd_tools (cli_t *self)
 {
     const options_t *opts = self->opts;
-    char *text = opts->format >= 0
+    char *remote_error = NULL;
+    char *text = self->remote ? remote_tools (self->remote, s_remote_agent (self), opts->format,
+                                              opts->strict, &remote_error)
+                 : opts->format >= 0
                      ? mcpact_agent_tools_as (self->agent, (mcpact_format_t) opts->format,
                                               opts->strict ? MCPACT_FORMAT_STRICT : 0)
                      : mcpact_agent_tools (self->agent);
     if (!text) {
-        fprintf (stderr, "mcpact: could not list the tools\n");
+        fprintf (stderr, "mcpact: could not list the tools%s%s\n", remote_error ? ": " : "",
+                 remote_error ? remote_error : "");
+        free (remote_error);
         return CLI_FAILED;
     }
     if (opts->format >= 0) {
@@ -1242,7 +1278,11 @@ s_report_entry (cli_t *self, const char *name)
 static void
 s_status_add_visible (cli_t *self, json_t *servers)
 {
-    char *text = mcpact_agent_tools (self->agent);
+    char *error = NULL;
+    char *text = self->remote
+                     ? remote_tools (self->remote, s_remote_agent (self), -1, false, &error)
+                     : mcpact_agent_tools (self->agent);
+    free (error);
     json_t *tools = text ? json_loads (text, 0, NULL) : NULL;
     free (text);
     size_t index;
@@ -1268,9 +1308,13 @@ s_status_add_visible (cli_t *self, json_t *servers)
 static int
 s_cmd_status (cli_t *self)
 {
-    char *text = mcpact_agent_status (self->agent);
+    char *remote_error = NULL;
+    char *text = self->remote ? remote_status (self->remote, s_remote_agent (self), &remote_error)
+                              : mcpact_agent_status (self->agent);
     if (!text) {
-        fprintf (stderr, "mcpact: could not get the status\n");
+        fprintf (stderr, "mcpact: could not get the status%s%s\n", remote_error ? ": " : "",
+                 remote_error ? remote_error : "");
+        free (remote_error);
         return CLI_FAILED;
     }
     json_error_t error;
@@ -1369,6 +1413,9 @@ static mcpact_result_t *
 s_call (cli_t *self)
 {
     const options_t *opts = self->opts;
+    if (self->remote)
+        return remote_call (self->remote, s_remote_agent (self), opts->tool, opts->args_json,
+                            opts->timeout_ms, s_signals.pipe[0]);
     mcpact_caller_t *caller = mcpact_caller_new (self->agent);
     if (!caller)
         return mcpact_agent_call (self->agent, opts->tool, opts->args_json, opts->timeout_ms);
@@ -1560,6 +1607,10 @@ main (int argc, char *argv[])
             free (args);
             return rc;
         }
+    //  `mcpact serve ...` and `mcpact keygen ...` have options of their own.
+    if (argc > 1 && (streq (argv[1], "serve") || streq (argv[1], "keygen")))
+        return streq (argv[1], "serve") ? cli_serve (argc - 1, argv + 1)
+                                        : cli_keygen (argc - 1, argv + 1);
     options_t opts;
     if (s_parse_args (argc, argv, &opts))
         return opts.exit_code;
@@ -1588,9 +1639,20 @@ main (int argc, char *argv[])
     //  returned (each server ready or failed, within its connect timeout):
     //  the runtime offers no way to cut it short.
     cli_t cli = { .opts = &opts, .display = display };
-    int rc = s_open (&cli);
-    if (rc == CLI_OK && !s_signalled ())
-        rc = s_start (&cli);
+    int rc = CLI_OK;
+    if (opts.connect) {
+        char *error = NULL;
+        cli.remote = remote_new (opts.connect, opts.curve_key, opts.server_cert, 15000, &error);
+        if (!cli.remote) {
+            fprintf (stderr, "mcpact: %s\n", error ? error : "cannot connect");
+            rc = CLI_FAILED;
+        }
+        free (error);
+    } else {
+        rc = s_open (&cli);
+        if (rc == CLI_OK && !s_signalled ())
+            rc = s_start (&cli);
+    }
     if (rc == CLI_OK && !s_signalled ()) {
         if (streq (opts.command, "tools"))
             rc = s_cmd_tools (&cli);
