@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <string.h>
+#include <unistd.h>
 
 //  How long a call waits beyond its own timeout (the server enforces
 //  that), and how long one without a timeout may take at most.
@@ -140,6 +141,10 @@ remote_new (const char *endpoint, const char *client_key, const char *server_key
         zcert_destroy (&mine);
         zcert_destroy (&theirs);
     }
+    //  A missing ipc:// socket means no daemon: say so at once.
+    if (!*error && strncmp (endpoint, "ipc://", 6) == 0 && endpoint[6] != '@' &&
+        access (endpoint + 6, F_OK) != 0)
+        *error = s_printf ("no mcpact serve at %s: %s", endpoint, strerror (errno));
     if (!*error && zsock_connect (self->sock, "%s", endpoint) != 0)
         *error = s_printf ("cannot connect to %s: %s", endpoint, zmq_strerror (errno));
     if (!*error) {

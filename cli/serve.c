@@ -140,6 +140,8 @@ cli_serve (int argc, char *argv[])
     int rc = 0;
     char *error = NULL;
     mcpact_runtime_t *runtime = mcpact_runtime_new ();
+    if (!runtime)
+        rc = 1;
     mcpact_session_t *session = runtime ? mcpact_session_load (runtime, config, &error) : NULL;
     mcpact_gateway_t *gateway = NULL;
     if (!runtime)
@@ -185,7 +187,7 @@ cli_serve (int argc, char *argv[])
     mcpact_gateway_destroy (&gateway);
     mcpact_session_destroy (&session);
     mcpact_runtime_destroy (&runtime);
-    return runtime || rc ? rc : 1;
+    return rc;
 }
 
 //  --------------------------------------------------------------------------

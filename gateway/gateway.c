@@ -124,6 +124,7 @@ struct _self_t {
     size_t calls;                 //  in flight in all
     size_t dropped;               //  replies nobody could take
     bool stopping;                //  no more calls
+    zlistx_t *paths;              //  ipc:// socket files bound, removed at the end
 };
 
 //  --------------------------------------------------------------------------
@@ -828,8 +829,10 @@ s_on_bind (self_t *self, bool events, const char *endpoint)
     size_t size = sizeof bound;
     if (zmq_getsockopt (zsock_resolve (*slot), ZMQ_LAST_ENDPOINT, bound, &size) != 0)
         snprintf (bound, sizeof bound, "%s", endpoint);
-    if (strncmp (bound, "ipc://", 6) == 0 && bound[6] != '@')
+    if (strncmp (bound, "ipc://", 6) == 0 && bound[6] != '@') {
         chmod (bound + 6, 0600);
+        zlistx_add_end (self->paths, strdup (bound + 6));
+    }
     if (events && !self->events) {
         self->events = zsock_new_sub (self->events_endpoint, "");
         if (!self->events)
@@ -890,6 +893,15 @@ s_self_destroy (self_t *self)
         zsock_destroy (&self->pubs[kind]);
     }
     zsock_destroy (&self->events);
+    //  No socket file is left behind to look like a gateway that answers.
+    if (self->paths) {
+        for (char *path = (char *) zlistx_first (self->paths); path;
+             path = (char *) zlistx_next (self->paths)) {
+            unlink (path);
+            free (path);
+        }
+        zlistx_destroy (&self->paths);
+    }
     zactor_destroy (&self->auth);
     zcert_destroy (&self->cert);
 }
@@ -910,10 +922,12 @@ s_gateway_actor (zsock_t *pipe, void *arg)
     self->requests = zhashx_new ();
     self->clients = zhashx_new ();
     self->slow = zhashx_new ();
+    self->paths = zlistx_new ();
     self->worker = zactor_new (s_worker, NULL);
     const char *failure = NULL;
     char reason[512];
-    if (!self->agents || !self->requests || !self->clients || !self->slow || !self->worker)
+    if (!self->agents || !self->requests || !self->clients || !self->slow || !self->paths ||
+        !self->worker)
         failure = "out of memory";
     for (size_t i = 0; !failure && i < self->agents_count; i++)
         if (s_caller_init (self, &self->agents[i].plain, &self->agents[i], false) != 0)
