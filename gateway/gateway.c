@@ -25,6 +25,7 @@
 
 #include "api.h"
 #include "caller.h"
+#include "formats.h"
 
 #include "actor.h"
 #include "idmap.h"
@@ -104,6 +105,9 @@ typedef struct {
     char client[540];   //  its client's key in self->clients
     s_caller_t *caller; //  which caller has it
     int64_t call_id;    //  the caller's id for it
+    int format;         //  CALL_AS: the provider's format; else -1
+    char *as_id;        //  CALL_AS: the provider's call id, or NULL
+    char *as_name;      //  CALL_AS: the tool's name
 } s_call_t;
 
 struct _self_t {
@@ -246,6 +250,8 @@ s_call_done (self_t *self, s_call_t *call)
     idmap_take (&call->caller->calls, (uint64_t) call->call_id);
     zhashx_delete (self->requests, call->key);
     s_client_add (self, call->client, -1);
+    free (call->as_id);
+    free (call->as_name);
     free (call);
 }
 
@@ -293,7 +299,13 @@ s_caller_drain (self_t *self, s_caller_t *caller)
             (s_call_t *) idmap_get (&caller->calls, (uint64_t) mcpact_result_id (result));
         if (call) {
             mcpact_status_t status = mcpact_result_status (result);
-            if (status == MCPACT_OK || status == MCPACT_ERR_TOOL)
+            if (call->format >= 0) {
+                //  CALL_AS: the provider's tool-result message, whatever the status
+                char *text = mcpact_result_as (result, (mcpact_format_t) call->format, call->as_id,
+                                               call->as_name);
+                s_result (self, &call->peer, status, text ? text : "{}");
+                free (text);
+            } else if (status == MCPACT_OK || status == MCPACT_ERR_TOOL)
                 s_result (self, &call->peer, status, mcpact_result_json (result));
             else
                 s_result_error (self, &call->peer, status, mcpact_result_error (result));
@@ -317,6 +329,9 @@ s_drain (self_t *self)
 //  id (at least, at most) and its handler, which gets them as C strings.
 
 typedef void (s_handler_fn) (self_t *self, s_peer_t *peer, char **args, int count);
+
+//  The verbs of s_verbs, as a JSON array (for HELLO).
+static json_t *s_verb_names (void);
 
 static void
 s_on_hello (self_t *self, s_peer_t *peer, char **args, int count)
@@ -354,13 +369,13 @@ s_on_hello (self_t *self, s_peer_t *peer, char **args, int count)
         catalog_unref (&catalog);
     }
     json_t *info = json_pack (
-        "{s:i,s:[i],s:{s:s,s:s,s:s},s:o,s:[sssssss],s:[ss],s:{s:i,s:i,s:i},s:[sssss]}", "protocol",
+        "{s:i,s:[i],s:{s:s,s:s,s:s},s:o,s:o,s:[ss],s:{s:i,s:i,s:i},s:[sssss]}", "protocol",
         GATEWAY_PROTOCOL, "versions", GATEWAY_PROTOCOL, "server", "name", "mcpact", "version",
         version_text, "mcpProtocolVersion", MCPACT_PROTOCOL_VERSION, "agents", agents, "verbs",
-        "HELLO", "TOOLS", "CALL", "CANCEL", "STATUS", "RELOAD", "PING", "events", "TOOLS_CHANGED",
-        "SERVER_STATE", "limits", "maxMessageBytes", self->options->max_message_bytes,
-        "maxClientCalls", self->options->max_client_calls, "maxCalls", self->options->max_calls,
-        "formats", "mcp", "openai", "openai-responses", "anthropic", "gemini");
+        s_verb_names (), "events", "TOOLS_CHANGED", "SERVER_STATE", "limits", "maxMessageBytes",
+        self->options->max_message_bytes, "maxClientCalls", self->options->max_client_calls,
+        "maxCalls", self->options->max_calls, "formats", "mcp", "openai", "openai-responses",
+        "anthropic", "gemini");
     char *text = json_dumps (info, JSON_COMPACT);
     s_reply (self, peer, "HELLO", text);
     free (text);
@@ -423,18 +438,19 @@ s_on_tools (self_t *self, s_peer_t *peer, char **args, int count)
     free (text);
 }
 
+//  Starts a call for a client: the tool's args and the CALL options (or
+//  NULL); with `format` >= 0 (CALL_AS), its RESULT carries the provider's
+//  tool-result message for call `as_id` of `as_name`.
 static void
-s_on_call (self_t *self, s_peer_t *peer, char **args, int count)
+s_start_call (self_t *self, s_peer_t *peer, s_agent_t *agent, const char *tool,
+              const char *args_json, const char *options_text, int format, const char *as_id,
+              const char *as_name)
 {
-    //  CALL id agent tool [args_json [options_json]]
-    s_agent_t *agent = s_find_agent (self, peer, args[0]);
-    if (!agent)
-        return;
     int timeout_ms = 0;
     bool progress = false;
-    if (count > 3 && *args[3]) {
+    if (options_text && *options_text) {
         json_error_t error;
-        json_t *options = json_loads (args[3], 0, &error);
+        json_t *options = json_loads (options_text, 0, &error);
         json_t *timeout = json_object_get (options, "timeoutMs");
         json_t *want = json_object_get (options, "progress");
         bool ok = json_is_object (options) &&
@@ -450,7 +466,7 @@ s_on_call (self_t *self, s_peer_t *peer, char **args, int count)
             s_error (self, peer, "bad_request",
                      "CALL options must be a JSON object {\"timeoutMs\": ms >= 0, \"progress\": "
                      "true|false}, not '%.80s'",
-                     args[3]);
+                     options_text);
             return;
         }
     }
@@ -497,13 +513,71 @@ s_on_call (self_t *self, s_peer_t *peer, char **args, int count)
     snprintf (call->key, sizeof call->key, "%s", key);
     snprintf (call->client, sizeof call->client, "%s", client);
     call->caller = caller;
-    int64_t id =
-        mcpact_caller_send (caller->caller, args[1], count > 2 ? args[2] : "{}", timeout_ms);
+    call->format = format;
+    call->as_id = as_id ? strdup (as_id) : NULL;
+    call->as_name = as_name ? strdup (as_name) : NULL;
+    int64_t id = mcpact_caller_send (caller->caller, tool, args_json, timeout_ms);
     //  Refused at once: its result waits under the id it would have had.
     call->call_id = id > 0 ? id : caller_last_id (caller->caller);
     idmap_put (&caller->calls, (uint64_t) call->call_id, call);
     zhashx_insert (self->requests, key, call);
     s_client_add (self, client, 1);
+}
+
+static void
+s_on_call (self_t *self, s_peer_t *peer, char **args, int count)
+{
+    //  CALL id agent tool [args_json [options_json]]
+    s_agent_t *agent = s_find_agent (self, peer, args[0]);
+    if (agent)
+        s_start_call (self, peer, agent, args[1], count > 2 ? args[2] : "{}",
+                      count > 3 ? args[3] : NULL, -1, NULL, NULL);
+}
+
+static void
+s_on_call_as (self_t *self, s_peer_t *peer, char **args, int count)
+{
+    //  CALL_AS id agent format tool_call_json [options_json]: the provider's
+    //  tool call in, its tool-result message out (mcpact_agent_call_as).
+    s_agent_t *agent = s_find_agent (self, peer, args[0]);
+    if (!agent)
+        return;
+    int format = mcpact_format_from_name (args[1]);
+    if (format < 0) {
+        s_error (self, peer, "unknown_format",
+                 "unknown format '%.40s'; use mcp, openai, openai-responses, anthropic or gemini",
+                 args[1]);
+        return;
+    }
+    formats_call_t call;
+    char *error = NULL;
+    mcpact_status_t status = MCPACT_ERR_ARGS;
+    json_t *call_args = NULL;
+    if (formats_call_parse ((mcpact_format_t) format, args[2], &call, &error) == 0) {
+        //  The arguments as the tool's schema names them (renamed ones back)
+        char *text = mcpact_agent_tools (agent->agent);
+        json_t *tools = text ? json_loads (text, 0, NULL) : NULL;
+        free (text);
+        call_args = formats_call_args (tools, (mcpact_format_t) format, call.name, call.args,
+                                       &status, &error);
+        json_decref (tools);
+    }
+    if (call_args) {
+        char *text = json_dumps (call_args, JSON_COMPACT);
+        s_start_call (self, peer, agent, call.name, text, count > 3 ? args[3] : NULL, format,
+                      call.id, call.name);
+        free (text);
+        json_decref (call_args);
+    } else {
+        //  What the LLM should read about its own mistake, in its shape.
+        mcpact_result_t *result = result_error (0, status, error ? error : "out of memory");
+        char *text = mcpact_result_as (result, (mcpact_format_t) format, call.id, call.name);
+        s_result (self, peer, status, text ? text : "{}");
+        free (text);
+        mcpact_result_destroy (&result);
+    }
+    free (error);
+    formats_call_reset (&call);
 }
 
 static void
@@ -554,10 +628,19 @@ static const struct {
     s_handler_fn *handler; //  what it does
 } s_verbs[] = {
     { "HELLO", 0, 1, s_on_hello },   { "TOOLS", 1, 3, s_on_tools },
-    { "CALL", 2, 4, s_on_call },     { "CANCEL", 0, 0, s_on_cancel },
-    { "STATUS", 1, 1, s_on_status }, { "RELOAD", 1, 1, s_on_reload },
-    { "PING", 0, 0, s_on_ping },
+    { "CALL", 2, 4, s_on_call },     { "CALL_AS", 3, 4, s_on_call_as },
+    { "CANCEL", 0, 0, s_on_cancel }, { "STATUS", 1, 1, s_on_status },
+    { "RELOAD", 1, 1, s_on_reload }, { "PING", 0, 0, s_on_ping },
 };
+
+static json_t *
+s_verb_names (void)
+{
+    json_t *names = json_array ();
+    for (size_t i = 0; i < sizeof s_verbs / sizeof s_verbs[0]; i++)
+        json_array_append_new (names, json_string (s_verbs[i].verb));
+    return names;
+}
 
 //  Receives one request from a client and answers or starts it. Returns
 //  -1 when nothing was waiting.
@@ -629,8 +712,8 @@ s_on_request (self_t *self, int kind)
                  GATEWAY_MAX_ID, strlen (id));
     else if (index == sizeof s_verbs / sizeof s_verbs[0])
         s_error (self, &peer, "unknown_verb",
-                 "unknown verb '%.40s'; this gateway knows HELLO, TOOLS, CALL, CANCEL, STATUS, "
-                 "RELOAD, PING",
+                 "unknown verb '%.40s'; this gateway knows HELLO, TOOLS, CALL, CALL_AS, CANCEL, "
+                 "STATUS, RELOAD, PING",
                  verb);
     else if (total - first > s_verbs[index].max + 2 || args < s_verbs[index].min)
         s_error (self, &peer, "bad_request",

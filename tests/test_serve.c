@@ -620,3 +620,42 @@ TEST (load_100_clients)
         zsock_destroy (&clients[c]);
     s_gw_stop (&gw);
 }
+
+//  The provider formats (as mcpact_agent_tools_as, _call_as), and a REQ
+//  client (one request at a time, with its empty delimiter frame).
+TEST (formats_and_req_clients)
+{
+    s_gw_t gw;
+    s_gw_start (&gw, NULL);
+    zsock_t *client = zsock_new_dealer (gw.endpoint);
+    char *reply = s_ask (client, "TOOLS", "t", "", "openai", NULL);
+    CHECK_CONTAINS (reply, "TOOLS|t|[{\"type\":\"function\",\"function\":{\"name\":\"echo\"");
+    free (reply);
+    reply = s_ask (client, "CALL_AS", "c", "", "openai",
+                   "{\"id\":\"call_9\",\"type\":\"function\",\"function\":{\"name\":\"echo\","
+                   "\"arguments\":\"{\\\"message\\\":\\\"as openai\\\"}\"}}",
+                   NULL);
+    CHECK_CONTAINS (reply, "RESULT|c|0|{\"role\":\"tool\",\"tool_call_id\":\"call_9\"");
+    CHECK_CONTAINS (reply, "as openai");
+    free (reply);
+    //  Arguments the LLM got wrong: a tool message it can read.
+    reply =
+        s_ask (client, "CALL_AS", "e", "", "anthropic",
+               "{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"echo\",\"input\":{}}", NULL);
+    CHECK_CONTAINS (reply, "RESULT|e|6|{\"type\":\"tool_result\",\"tool_use_id\":\"toolu_1\"");
+    CHECK_CONTAINS (reply, "message");
+    free (reply);
+    zsock_destroy (&client);
+
+    zsock_t *req = zsock_new_req (gw.endpoint);
+    reply = s_ask (req, "HELLO", "r", "1", NULL);
+    CHECK_CONTAINS (reply, "HELLO|r|{\"protocol\":1");
+    CHECK_CONTAINS (reply, "\"CALL_AS\"");
+    free (reply);
+    reply = s_ask (req, "CALL", "r2", "", "echo", "{\"message\":\"from req\"}", NULL);
+    CHECK_CONTAINS (reply, "RESULT|r2|0|");
+    CHECK_CONTAINS (reply, "from req");
+    free (reply);
+    zsock_destroy (&req);
+    s_gw_stop (&gw);
+}
