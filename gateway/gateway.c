@@ -195,8 +195,9 @@ s_error (self_t *self, const s_peer_t *peer, const char *code, const char *forma
 static void
 s_result (self_t *self, const s_peer_t *peer, mcpact_status_t status, const char *payload)
 {
-    char status_text[8];
-    snprintf (status_text, sizeof status_text, "%d", (int) status);
+    char status_text[4] = { (char) ('0' + (int) status % 10), 0 };
+    if (status >= 10)
+        snprintf (status_text, sizeof status_text, "%d", (int) status);
     const char *frames[] = { "RESULT", peer->id, status_text, payload };
     size_t sizes[] = { 6, strlen (peer->id), strlen (status_text), strlen (payload) };
     s_send (self, peer, frames, sizes, 4);
@@ -470,11 +471,16 @@ s_start_call (self_t *self, s_peer_t *peer, s_agent_t *agent, const char *tool,
             return;
         }
     }
-    char client[540];
+    //  client: hex routing id "/" kind; key: client "/" request id
+    char client[540], key[600];
     s_hex (peer->rid, peer->rid_size, client);
-    snprintf (client + strlen (client), 4, "/%d", peer->kind);
-    char key[600];
-    snprintf (key, sizeof key, "%s/%s", client, peer->id);
+    size_t used = 2 * peer->rid_size;
+    client[used++] = '/';
+    client[used++] = (char) ('0' + peer->kind);
+    client[used] = 0;
+    memcpy (key, client, used);
+    key[used] = '/';
+    strcpy (key + used + 1, peer->id);
     if (zhashx_lookup (self->requests, key)) {
         s_error (self, peer, "duplicate_id",
                  "a call with id \"%s\" is in flight already from this client", peer->id);
@@ -679,15 +685,22 @@ s_on_request (self_t *self, int kind)
         peer.delimiter = true;
         first = 2;
     }
-    //  Every frame as a C string: the protocol is text.
+    //  Every frame as a C string, in one buffer: on the stack for the
+    //  usual small request.
     char *frames[GATEWAY_MAX_FRAMES];
     int frames_count = 0;
-    for (int i = first; i < count && frames_count < GATEWAY_MAX_FRAMES; i++) {
+    size_t total_size = 0;
+    for (int i = first; i < count; i++)
+        total_size += zmq_msg_size (&parts[i]) + 1;
+    char stack[2048];
+    char *buffer = total_size <= sizeof stack ? stack : (char *) malloc (total_size);
+    char *next = buffer;
+    for (int i = first; buffer && i < count && frames_count < GATEWAY_MAX_FRAMES; i++) {
         size_t size = zmq_msg_size (&parts[i]);
-        frames[frames_count] = (char *) malloc (size + 1);
-        memcpy (frames[frames_count], zmq_msg_data (&parts[i]), size);
-        frames[frames_count][size] = 0;
-        frames_count++;
+        memcpy (next, zmq_msg_data (&parts[i]), size);
+        next[size] = 0;
+        frames[frames_count++] = next;
+        next += size + 1;
     }
     for (int i = 0; i < count; i++)
         zmq_msg_close (&parts[i]);
@@ -721,8 +734,8 @@ s_on_request (self_t *self, int kind)
                  s_verbs[index].max, total - first - 2);
     else
         s_verbs[index].handler (self, &peer, frames + 2, args);
-    for (int i = 0; i < frames_count; i++)
-        free (frames[i]);
+    if (buffer != stack)
+        free (buffer);
     return 0;
 }
 
