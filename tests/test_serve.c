@@ -405,13 +405,16 @@ typedef struct {
     char *endpoint;
 } s_gw_t;
 
+//  A gateway on the fixture (with `fixture_args`, a JSON array text, or
+//  NULL), bound at an ipc:// endpoint of its own.
 static void
-s_gw_start (s_gw_t *self, const char *options)
+s_gw_start_with (s_gw_t *self, const char *options, const char *fixture_args)
 {
     memset (self, 0, sizeof *self);
     char config[512];
-    snprintf (config, sizeof config, "{\"mcpServers\": {\"fixture\": {\"command\": \"%s\"}}}",
-              RU_FIXTURE);
+    snprintf (config, sizeof config,
+              "{\"mcpServers\": {\"fixture\": {\"command\": \"%s\", \"args\": %s}}}", RU_FIXTURE,
+              fixture_args ? fixture_args : "[]");
     self->runtime = mcpact_runtime_new ();
     char *error = NULL;
     self->session = mcpact_session_load_string (self->runtime, config, "test", &error);
@@ -422,6 +425,12 @@ s_gw_start (s_gw_t *self, const char *options)
     snprintf (bind, sizeof bind, "ipc://%s/gw.sock", s_tmpdir ());
     CHECK_MSG (mcpact_gateway_bind (self->gateway, bind, &self->endpoint, &error) == 0, "%s",
                error);
+}
+
+static void
+s_gw_start (s_gw_t *self, const char *options)
+{
+    s_gw_start_with (self, options, NULL);
 }
 
 static void
@@ -657,5 +666,30 @@ TEST (formats_and_req_clients)
     CHECK_CONTAINS (reply, "from req");
     free (reply);
     zsock_destroy (&req);
+    s_gw_stop (&gw);
+}
+
+//  A server's new tool reaches subscribers as TOOLS_CHANGED with the
+//  agent's name; TOOLS then lists it.
+TEST (tools_changed_event)
+{
+    s_gw_t gw;
+    s_gw_start_with (&gw, NULL, "[\"--list-changed-after-ms\", \"600\"]");
+    char events[256], *bound = NULL, *error = NULL;
+    snprintf (events, sizeof events, "ipc://%s/events.sock", s_dir);
+    CHECK_MSG (mcpact_gateway_bind_events (gw.gateway, events, &bound, &error) == 0, "%s", error);
+    zsock_t *sub = zsock_new_sub (bound, "TOOLS_CHANGED");
+    char *event = s_recv_joined (sub, 10000);
+    CHECK_MSG (event, "no TOOLS_CHANGED event");
+    CHECK_CONTAINS (event, "TOOLS_CHANGED||{");
+    CHECK_CONTAINS (event, "\"added\":[\"late_tool\"]");
+    free (event);
+    zsock_t *client = zsock_new_dealer (gw.endpoint);
+    char *reply = s_ask (client, "TOOLS", "t", "", NULL);
+    CHECK_CONTAINS (reply, "\"name\":\"late_tool\"");
+    free (reply);
+    zsock_destroy (&client);
+    zsock_destroy (&sub);
+    free (bound);
     s_gw_stop (&gw);
 }
