@@ -688,6 +688,11 @@ TEST (tools_changed_event)
     char *reply = s_ask (client, "TOOLS", "t", "", NULL);
     CHECK_CONTAINS (reply, "\"name\":\"late_tool\"");
     free (reply);
+    //  RELOAD lists again and says what changed (here: nothing).
+    reply = s_ask (client, "RELOAD", "r", "", NULL);
+    CHECK_CONTAINS (reply, "RELOAD|r|{\"added\":[],\"removed\":[],\"changed\":[]");
+    CHECK_CONTAINS (reply, "\"errors\":[]");
+    free (reply);
     zsock_destroy (&client);
     zsock_destroy (&sub);
     free (bound);
