@@ -39,7 +39,9 @@
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 //  The protocol's version: raised when a verb or frame changes meaning
@@ -867,6 +869,21 @@ s_check_ipc (self_t *self, const char *path, char *reason, size_t size)
         rc = -1;
     }
     free (copy);
+    if (rc == 0 && access (path, F_OK) == 0) {
+        //  libzmq replaces a socket file that is there: make sure no one
+        //  answers on it first (a stale file from a crash is taken over).
+        struct sockaddr_un address = { .sun_family = AF_UNIX };
+        int fd = strlen (path) < sizeof address.sun_path ? socket (AF_UNIX, SOCK_STREAM, 0) : -1;
+        if (fd >= 0) {
+            memcpy (address.sun_path, path, strlen (path));
+            if (connect (fd, (struct sockaddr *) &address, sizeof address) == 0) {
+                snprintf (reason, size,
+                          "will not bind ipc://%s: another process is listening there", path);
+                rc = -1;
+            }
+            close (fd);
+        }
+    }
     return rc;
 }
 

@@ -389,6 +389,16 @@ TEST (refuses_open_binds)
     CHECK (status == 2);
     CHECK_CONTAINS (out, "writable by others");
     free (out);
+    //  A socket another daemon answers on is not taken from it.
+    char bind[256];
+    snprintf (bind, sizeof bind, "ipc://%s/in-use.sock", dir);
+    zsock_t *other = zsock_new_router (bind);
+    CHECK (other);
+    out = s_run (&status, CLI " serve -c %s --bind %s 2>&1", config, bind);
+    CHECK (status == 2);
+    CHECK_CONTAINS (out, "another process is listening there");
+    free (out);
+    zsock_destroy (&other);
     out = s_run (&status, CLI " keygen %s/k && " CLI " keygen %s/k 2>&1", dir, dir);
     CHECK (status == 1);
     CHECK_CONTAINS (out, "exists already");
