@@ -1083,9 +1083,12 @@ s_gateway_actor (zsock_t *pipe, void *arg)
         return;
     }
     actor_ready (pipe);
-
-    while (true) {
-        zmq_pollitem_t items[4 + SOCK_KINDS + 64];
+    //  The pipe, the worker, events, the routers and two callers per agent.
+    zmq_pollitem_t *items = (zmq_pollitem_t *) calloc (4 + SOCK_KINDS + 2 * self->agents_count,
+                                                       sizeof (zmq_pollitem_t));
+    if (!items)
+        log_error ("gateway: out of memory; stopping");
+    while (items) {
         int count = 0;
         items[count++] = (zmq_pollitem_t){ zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 };
         items[count++] = (zmq_pollitem_t){ zsock_resolve (self->worker), 0, ZMQ_POLLIN, 0 };
@@ -1101,8 +1104,7 @@ s_gateway_actor (zsock_t *pipe, void *arg)
                                   -1, self->routers[kind] ? ZMQ_POLLIN : 0, 0 };
         //  The callers' descriptors are edge-triggered: every caller is
         //  drained (s_drain) after the loop has touched its socket.
-        for (size_t i = 0;
-             i < self->agents_count && count + 2 <= (int) (sizeof items / sizeof items[0]); i++) {
+        for (size_t i = 0; i < self->agents_count; i++) {
             s_caller_t *callers[] = { &self->agents[i].plain, &self->agents[i].progress };
             for (int c = 0; c < 2; c++)
                 if (callers[c]->caller)
@@ -1152,6 +1154,7 @@ s_gateway_actor (zsock_t *pipe, void *arg)
                     ;
         s_drain (self);
     }
+    free (items);
     s_self_destroy (self);
 }
 
