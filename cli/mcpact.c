@@ -265,7 +265,8 @@ s_print_bench_help (FILE *out)
 static bool
 s_is_command (const char *name)
 {
-    static const char *const commands[] = { "tools", "call", "status", "bench", "help" };
+    static const char *const commands[] = { "tools", "call",  "status", "bench",
+                                            "help",  "serve", "keygen" };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (streq (name, commands[i]))
             return true;
@@ -284,7 +285,12 @@ s_print_command_help (const char *command, FILE *out)
         s_print_status_help (out);
     else if (command && streq (command, "bench"))
         s_print_bench_help (out);
-    else
+    else if (command && (streq (command, "serve") || streq (command, "keygen"))) {
+        //  Their own usage, from their own files (on stdout)
+        char *args[] = { (char *) command, (char *) "--help", NULL };
+        fflush (out);
+        streq (command, "serve") ? cli_serve (2, args) : cli_keygen (2, args);
+    } else
         s_print_help (out);
 }
 

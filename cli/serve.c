@@ -198,11 +198,13 @@ int
 cli_keygen (int argc, char *argv[])
 {
     if (argc != 2 || argv[1][0] == '-') {
-        fprintf (stderr, "usage: mcpact keygen PATH\n"
-                         "Writes a CURVE key pair: PATH, the public certificate (give it to\n"
-                         "the other side: a client's goes in the gateway's --curve-clients\n"
-                         "directory), and PATH_secret, the key pair (keep it; mode 0600).\n");
-        return argc == 2 && (streq (argv[1], "-h") || streq (argv[1], "--help")) ? 0 : 2;
+        bool help = argc == 2 && (streq (argv[1], "-h") || streq (argv[1], "--help"));
+        fprintf (help ? stdout : stderr,
+                 "usage: mcpact keygen PATH\n"
+                 "Writes a CURVE key pair: PATH, the public certificate (give it to\n"
+                 "the other side: a client's goes in the gateway's --curve-clients\n"
+                 "directory), and PATH_secret, the key pair (keep it; mode 0600).\n");
+        return help ? 0 : 2;
     }
     const char *path = argv[1];
     char secret[4096];
