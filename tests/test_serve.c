@@ -708,3 +708,30 @@ TEST (tools_changed_event)
     free (bound);
     s_gw_stop (&gw);
 }
+
+//  A call that asks for progress hears the server's notifications/progress
+//  as PROGRESS frames before its RESULT; one that does not, only RESULT.
+TEST (progress_forwarded)
+{
+    s_gw_t gw;
+    s_gw_start (&gw, NULL);
+    zsock_t *client = zsock_new_dealer (gw.endpoint);
+    char *reply =
+        s_ask (client, "CALL", "p", "", "sleep", "{\"ms\":50}", "{\"progress\":true}", NULL);
+    CHECK_CONTAINS (reply, "PROGRESS|p|{\"progress\":1");
+    CHECK_CONTAINS (reply, "\"total\":2");
+    CHECK_CONTAINS (reply, "\"message\":\"sleeping\"");
+    free (reply);
+    reply = s_recv_joined (client, 10000);
+    CHECK_CONTAINS (reply, "RESULT|p|0|");
+    free (reply);
+    reply = s_ask (client, "CALL", "q", "", "sleep", "{\"ms\":50}", "{\"timeoutMs\":5000}", NULL);
+    CHECK_CONTAINS (reply, "RESULT|q|0|");
+    free (reply);
+    //  A timeout of its own: the call ends status 3 at it.
+    reply = s_ask (client, "CALL", "t", "", "sleep", "{\"ms\":5000}", "{\"timeoutMs\":100}", NULL);
+    CHECK_CONTAINS (reply, "RESULT|t|3|");
+    free (reply);
+    zsock_destroy (&client);
+    s_gw_stop (&gw);
+}
