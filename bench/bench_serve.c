@@ -2,23 +2,23 @@
     bench_serve - calls through the message gateway (mcpact serve) beside
     the same calls in process
 
-    Starts one bench server and, for each transport asked for (inproc: the
-    C API's callers; ipc, tcp, curve: a gateway bound there and DEALER
-    clients speaking the public protocol), measures three figures: calls/s
-    with one client keeping 64 calls in flight, calls/s with 16 clients
-    keeping 16 in flight each, and the latency of calls made one after
-    another by one client (p50, p99). Clients are threads,
-    each with its own socket.
-    Prints one self-describing line per figure (--json for JSON lines).
-    A call that does not succeed makes the program fail.
+    For each transport asked for (inproc: one bench server and the C API's
+    callers in this process; ipc, tcp, curve: `mcpact serve` on one bench
+    server, bound there, and DEALER clients speaking the public protocol),
+    measures: calls/s with one client keeping 64 calls in flight, calls/s
+    with 16 clients keeping 16 in flight each, the latency of calls made
+    one after another by one client (p50, p99), and of a PING (the floor
+    of any request). Clients are threads, each with its own socket. Prints
+    one self-describing line per transport (--json for JSON lines). A call
+    that does not succeed makes the program fail.
 
       bench_serve [-n CALLS] [-w WARMUP] [-s SEQUENTIAL] [--only T,...]
                   [--fixture PATH] [--json]
 
-    The clients of a gateway run in a process of their own (this program
-    again, --client), as a client of mcpact serve does: client and gateway
-    have a ZeroMQ I/O thread each. Threads share only the barrier and the
-    agent (thread-safe); each writes its own slot of the results.
+    The clients of mcpact serve run in a process of their own (this program
+    again, --client), so that client and daemon have a ZeroMQ I/O thread
+    each. Threads share only the barrier and the agent (thread-safe); each
+    writes its own slot of the results.
     =========================================================================
 */
 
@@ -27,6 +27,12 @@
 
 #include <czmq.h>
 #include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+//  `mcpact serve`, built beside this program.
+#define BENCH_CLI MCPACT_BUILD_DIR "/mcpact"
 
 #define ARGS "{\"message\":\"hello\"}"
 
@@ -256,6 +262,57 @@ s_run_client (const char *self_path, const char *transport, const char *endpoint
     return first;
 }
 
+//  Starts `mcpact serve` on the bench server for `transport` (ipc, tcp:
+//  loopback, curve: tcp with the key pairs in `dir`), as a user would, and
+//  reads where it is bound. Returns its pid, or -1.
+static pid_t
+s_daemon_start (const char *transport, const char *dir, const char *fixture, char *bound,
+                size_t size)
+{
+    char config[256], endpoint[256], key[256], clients[256];
+    snprintf (config, sizeof config, "%s/serve.json", dir);
+    FILE *file = fopen (config, "w");
+    if (!file)
+        return -1;
+    fprintf (file, "{\"mcpServers\": {\"bench\": {\"command\": \"%s\"}}}", fixture);
+    fclose (file);
+    if (streq (transport, "ipc"))
+        snprintf (endpoint, sizeof endpoint, "ipc://%s/gw.sock", dir);
+    else
+        snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:*");
+    snprintf (key, sizeof key, "%s/server", dir);
+    snprintf (clients, sizeof clients, "%s/clients", dir);
+    const char *argv[] = { BENCH_CLI, "serve",           "-q",     "-c",
+                           config,    "--bind",          endpoint, "--curve-key",
+                           key,       "--curve-clients", clients,  NULL };
+    if (!streq (transport, "curve"))
+        argv[7] = NULL;
+    int fds[2];
+    if (pipe (fds) != 0)
+        return -1;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init (&actions);
+    posix_spawn_file_actions_adddup2 (&actions, fds[1], 1);
+    posix_spawn_file_actions_addclose (&actions, fds[0]);
+    pid_t pid = -1;
+    extern char **environ;
+    int rc = posix_spawn (&pid, BENCH_CLI, &actions, NULL, (char **) argv, environ);
+    posix_spawn_file_actions_destroy (&actions);
+    close (fds[1]);
+    FILE *out = rc == 0 ? fdopen (fds[0], "r") : NULL;
+    char line[200];
+    *bound = 0;
+    if (out && fgets (line, sizeof line, out) && strncmp (line, "bound ", 6) == 0) {
+        line[strcspn (line, "\n")] = 0;
+        snprintf (bound, size, "%s", line + 6);
+    }
+    if (out)
+        fclose (out);
+    else
+        close (fds[0]);
+    return *bound ? pid : -1;
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -317,31 +374,15 @@ main (int argc, char *argv[])
         if (!strstr (only, transport))
             continue;
         s_client_t proto = { .transport = transport, .agent = agent };
-        mcpact_gateway_t *gateway = NULL;
-        char *bound = NULL;
-        if (!streq (transport, "inproc")) {
-            char options[512] = "{\"sendHwm\": 100000}", *error = NULL, endpoint[128];
-            if (streq (transport, "curve")) {
-                snprintf (options, sizeof options,
-                          "{\"sendHwm\": 100000, \"curve\": {\"certificate\": \"%s/server\", "
-                          "\"clients\": \"%s\"}}",
-                          dir, clients_dir);
-                proto.server_cert = server_cert;
-                proto.client_cert = client_cert;
-            }
-            gateway = mcpact_gateway_new (session, options, &error);
-            if (streq (transport, "ipc"))
-                snprintf (endpoint, sizeof endpoint, "ipc://%s/gw.sock", dir);
-            else
-                snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:*");
-            if (!gateway || mcpact_gateway_bind (gateway, endpoint, &bound, &error) != 0) {
-                fprintf (stderr, "bench_serve: %s: %s\n", transport, error ? error : "?");
-                return 1;
-            }
-            proto.endpoint = bound;
+        pid_t daemon = 0;
+        char bound[256] = "";
+        if (!streq (transport, "inproc") &&
+            (daemon = s_daemon_start (transport, dir, fixture, bound, sizeof bound)) <= 0) {
+            fprintf (stderr, "bench_serve: mcpact serve did not start for %s\n", transport);
+            return 1;
         }
         double single, many, p50, p99 = 0, ping = 0, unused;
-        if (gateway) {
+        if (daemon) {
             single = s_run_client (argv[0], transport, bound, 1, 64, calls, warmup, 0, dir, &unused,
                                    &failed);
             many = s_run_client (argv[0], transport, bound, 16, 16, calls, warmup, 0, dir, &unused,
@@ -373,8 +414,13 @@ main (int argc, char *argv[])
                     "calls, %s)\n",
                     transport, single, many, p50, p99, ping, calls, bench_basename (fixture));
         fflush (stdout);
-        mcpact_gateway_destroy (&gateway);
-        free (bound);
+        if (daemon) {
+            int status = 0;
+            kill (daemon, SIGTERM);
+            waitpid (daemon, &status, 0);
+            if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+                failed++;
+        }
     }
     if (failed) {
         fprintf (stderr, "bench_serve: %ld calls did not succeed\n", failed);
