@@ -84,7 +84,7 @@ typedef struct {
 } s_caller_t;
 
 struct _s_agent_t {
-    const char *name;      //  "" for the session's default agent
+    char *name;            //  "" for the session's default agent
     mcpact_agent_t *agent; //  not owned
     s_caller_t plain;      //  calls without progress
     s_caller_t progress;   //  calls with progress (made on first use)
@@ -114,7 +114,7 @@ typedef struct {
 struct _self_t {
     zsock_t *pipe;                //  to the host object
     s_options_t *options;         //  the host object's
-    s_agent_t *agents;            //  served agents
+    s_agent_t **agents;           //  served agents
     size_t agents_count;          //  how many
     zsock_t *routers[SOCK_KINDS]; //  requests, made on first bind
     zsock_t *pubs[SOCK_KINDS];    //  events, made on first bind
@@ -221,8 +221,8 @@ static s_agent_t *
 s_agent (self_t *self, const char *name)
 {
     for (size_t i = 0; i < self->agents_count; i++)
-        if (strcmp (self->agents[i].name, name) == 0)
-            return &self->agents[i];
+        if (strcmp (self->agents[i]->name, name) == 0)
+            return self->agents[i];
     return NULL;
 }
 
@@ -321,8 +321,8 @@ static void
 s_drain (self_t *self)
 {
     for (size_t i = 0; i < self->agents_count; i++) {
-        s_caller_drain (self, &self->agents[i].plain);
-        s_caller_drain (self, &self->agents[i].progress);
+        s_caller_drain (self, &self->agents[i]->plain);
+        s_caller_drain (self, &self->agents[i]->progress);
     }
 }
 
@@ -357,7 +357,7 @@ s_on_hello (self_t *self, s_peer_t *peer, char **args, int count)
     snprintf (version_text, sizeof version_text, "%d.%d.%d", major, minor, patch);
     json_t *agents = json_array ();
     for (size_t i = 0; i < self->agents_count; i++) {
-        catalog_t *catalog = catalog_slot_get (&self->agents[i].agent->slot);
+        catalog_t *catalog = catalog_slot_get (&self->agents[i]->agent->slot);
         json_t *servers = json_array ();
         size_t index;
         json_t *server;
@@ -366,7 +366,7 @@ s_on_hello (self_t *self, s_peer_t *peer, char **args, int count)
                 servers, json_pack ("{s:O,s:b}", "name", json_object_get (server, "name"), "up",
                                     !json_is_false (json_object_get (server, "up"))));
         json_array_append_new (agents,
-                               json_pack ("{s:s,s:o,s:I}", "name", self->agents[i].name, "servers",
+                               json_pack ("{s:s,s:o,s:I}", "name", self->agents[i]->name, "servers",
                                           servers, "tools", (json_int_t) catalog_size (catalog)));
         catalog_unref (&catalog);
     }
@@ -399,7 +399,7 @@ s_find_agent (self_t *self, s_peer_t *peer, const char *name)
         for (size_t i = 0; i < self->agents_count; i++) {
             size_t used = strlen (names);
             snprintf (names + used, sizeof names - used, "%s\"%s\"", i ? ", " : "",
-                      self->agents[i].name);
+                      self->agents[i]->name);
         }
         s_error (self, peer, "unknown_agent", "no agent \"%.64s\" here (agents: %s)", name, names);
     }
@@ -801,8 +801,8 @@ s_on_event (self_t *self)
     if (msg.count >= 3 && wire_is (&msg, 0, "TOOLS_CHANGED")) {
         int64_t view = wire_int (&msg, 1, -1);
         for (size_t i = 0; i < self->agents_count; i++)
-            if ((int64_t) self->agents[i].agent->view_id == view)
-                name = strdup (self->agents[i].name);
+            if ((int64_t) self->agents[i]->agent->view_id == view)
+                name = strdup (self->agents[i]->name);
     } else if (msg.count >= 3 && wire_is (&msg, 0, "SERVER_STATE")) {
         json_error_t error;
         json_t *state = json_loadb (wire_data (&msg, 2), wire_size (&msg, 2), 0, &error);
@@ -965,6 +965,46 @@ typedef struct {
     const char *events_endpoint;
 } s_args_t;
 
+//  Serves one more agent. Returns it, or NULL (out of memory).
+static s_agent_t *
+s_agent_add (self_t *self, const char *name, mcpact_agent_t *agent)
+{
+    s_agent_t **agents =
+        (s_agent_t **) realloc (self->agents, (self->agents_count + 1) * sizeof (s_agent_t *));
+    s_agent_t *added = (s_agent_t *) calloc (1, sizeof (s_agent_t));
+    if (agents)
+        self->agents = agents;
+    if (!agents || !added || !(added->name = strdup (name))) {
+        free (added);
+        return NULL;
+    }
+    added->agent = agent;
+    self->agents[self->agents_count++] = added;
+    return added;
+}
+
+//  AGENT agent_ptr name -> OK | ERROR reason: the agent is started, the
+//  host keeps it (and destroys it after the gateway).
+static void
+s_on_agent (self_t *self, zmsg_t *msg)
+{
+    mcpact_agent_t *agent = (mcpact_agent_t *) actor_msg_popptr (msg);
+    char *name = zmsg_popstr (msg);
+    s_agent_t *added = NULL;
+    if (!agent || !name)
+        zstr_sendx (self->pipe, "ERROR", "no agent or no name", NULL);
+    else if (s_agent (self, name)) {
+        char reason[160];
+        snprintf (reason, sizeof reason, "an agent named \"%.64s\" is served already", name);
+        zstr_sendx (self->pipe, "ERROR", reason, NULL);
+    } else if (!(added = s_agent_add (self, name, agent)) ||
+               s_caller_init (self, &added->plain, added, false) != 0)
+        zstr_sendx (self->pipe, "ERROR", "out of memory", NULL);
+    else
+        zstr_sendx (self->pipe, "OK", NULL);
+    free (name);
+}
+
 //  Ends every call in flight: cancelled at its server, answered here.
 static void
 s_stop (self_t *self)
@@ -986,12 +1026,16 @@ s_self_destroy (self_t *self)
         s_stop (self);
     zactor_destroy (&self->worker); //  sends $TERM; a STATUS or RELOAD ends first
     for (size_t i = 0; i < self->agents_count; i++) {
-        s_caller_t *callers[] = { &self->agents[i].plain, &self->agents[i].progress };
+        s_caller_t *callers[] = { &self->agents[i]->plain, &self->agents[i]->progress };
         for (int c = 0; c < 2; c++)
             if (callers[c]->caller) {
                 mcpact_caller_destroy (&callers[c]->caller);
                 idmap_free (&callers[c]->calls);
             }
+    }
+    for (size_t i = 0; i < self->agents_count; i++) {
+        free (self->agents[i]->name);
+        free (self->agents[i]);
     }
     free (self->agents);
     if (self->slow) {
@@ -1026,12 +1070,8 @@ s_gateway_actor (zsock_t *pipe, void *arg)
     self_t self_storage = { .pipe = pipe, .options = args->options };
     self_t *self = &self_storage;
     self->events_endpoint = args->events_endpoint;
-    self->agents = (s_agent_t *) calloc (args->agents_count, sizeof (s_agent_t));
-    self->agents_count = args->agents_count;
-    for (size_t i = 0; i < args->agents_count; i++) {
-        self->agents[i].name = args->names[i];
-        self->agents[i].agent = args->agents[i];
-    }
+    for (size_t i = 0; i < args->agents_count; i++)
+        s_agent_add (self, args->names[i], args->agents[i]);
     self->requests = zhashx_new ();
     self->clients = zhashx_new ();
     self->slow = zhashx_new ();
@@ -1039,11 +1079,11 @@ s_gateway_actor (zsock_t *pipe, void *arg)
     self->worker = zactor_new (s_worker, NULL);
     const char *failure = NULL;
     char reason[512];
-    if (!self->agents || !self->requests || !self->clients || !self->slow || !self->paths ||
-        !self->worker)
+    if (self->agents_count < args->agents_count || !self->requests || !self->clients ||
+        !self->slow || !self->paths || !self->worker)
         failure = "out of memory";
     for (size_t i = 0; !failure && i < self->agents_count; i++)
-        if (s_caller_init (self, &self->agents[i].plain, &self->agents[i], false) != 0)
+        if (s_caller_init (self, &self->agents[i]->plain, self->agents[i], false) != 0)
             failure = "cannot make a caller";
     if (!failure && self->options->certificate) {
         self->cert = zcert_load (self->options->certificate);
@@ -1083,11 +1123,20 @@ s_gateway_actor (zsock_t *pipe, void *arg)
     }
     actor_ready (pipe);
     //  The pipe, the worker, events, the routers and two callers per agent.
-    zmq_pollitem_t *items = (zmq_pollitem_t *) calloc (4 + SOCK_KINDS + 2 * self->agents_count,
-                                                       sizeof (zmq_pollitem_t));
+    size_t items_max = 4 + SOCK_KINDS + 2 * self->agents_count;
+    zmq_pollitem_t *items = (zmq_pollitem_t *) calloc (items_max, sizeof (zmq_pollitem_t));
     if (!items)
         log_error ("gateway: out of memory; stopping");
     while (items) {
+        if (items_max < 4 + SOCK_KINDS + 2 * self->agents_count) {
+            //  An agent was added (AGENT)
+            zmq_pollitem_t *larger = (zmq_pollitem_t *) realloc (
+                items, (4 + SOCK_KINDS + 2 * self->agents_count) * sizeof (zmq_pollitem_t));
+            if (!larger)
+                break;
+            items = larger;
+            items_max = 4 + SOCK_KINDS + 2 * self->agents_count;
+        }
         int count = 0;
         items[count++] = (zmq_pollitem_t){ zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 };
         items[count++] = (zmq_pollitem_t){ zsock_resolve (self->worker), 0, ZMQ_POLLIN, 0 };
@@ -1104,7 +1153,7 @@ s_gateway_actor (zsock_t *pipe, void *arg)
         //  The callers' descriptors are edge-triggered: every caller is
         //  drained (s_drain) after the loop has touched its socket.
         for (size_t i = 0; i < self->agents_count; i++) {
-            s_caller_t *callers[] = { &self->agents[i].plain, &self->agents[i].progress };
+            s_caller_t *callers[] = { &self->agents[i]->plain, &self->agents[i]->progress };
             for (int c = 0; c < 2; c++)
                 if (callers[c]->caller)
                     items[count++] = (zmq_pollitem_t){ NULL, mcpact_caller_fd (callers[c]->caller),
@@ -1126,7 +1175,9 @@ s_gateway_actor (zsock_t *pipe, void *arg)
                 char *endpoint = zmsg_popstr (msg);
                 s_on_bind (self, strcmp (command, "EVENTS") == 0, endpoint ? endpoint : "");
                 free (endpoint);
-            } else if (command && strcmp (command, "STOP") == 0) {
+            } else if (command && strcmp (command, "AGENT") == 0)
+                s_on_agent (self, msg);
+            else if (command && strcmp (command, "STOP") == 0) {
                 s_stop (self);
                 zstr_send (pipe, "OK");
             }
@@ -1311,6 +1362,28 @@ mcpact_gateway_bind_events (mcpact_gateway_t *self, const char *endpoint, char *
                             char **error)
 {
     return s_bind (self, "EVENTS", endpoint, bound, error);
+}
+
+int
+mcpact_gateway_add_agent (mcpact_gateway_t *self, const char *name, mcpact_agent_t *agent)
+{
+    if (!self || !self->actor || !name || !*name || !agent)
+        return -1;
+    //  Started here, on the host's thread: the gateway's loop never waits
+    //  for servers to start.
+    free (mcpact_agent_start (agent));
+    pthread_mutex_lock (&self->lock);
+    actor_handoff_release (agent);
+    zsock_send (actor_sock (self->actor), "sps", "AGENT", agent, name);
+    char *status = NULL, *reason = NULL;
+    zstr_recvx (actor_sock (self->actor), &status, &reason, NULL);
+    pthread_mutex_unlock (&self->lock);
+    int rc = status && strcmp (status, "OK") == 0 ? 0 : -1;
+    if (rc != 0)
+        log_error ("gateway: cannot serve agent %s: %s", name, reason ? reason : "no answer");
+    free (status);
+    free (reason);
+    return rc;
 }
 
 void

@@ -652,6 +652,14 @@ MCPACT_EXPORT int mcpact_gateway_bind (mcpact_gateway_t *self, const char *endpo
 MCPACT_EXPORT int mcpact_gateway_bind_events (mcpact_gateway_t *self, const char *endpoint,
                                               char **bound, char **error);
 
+//  Serves `agent` too, as `name` (not "", and not a name served
+//  already): an agent the host built in code, with servers or function
+//  tools of its own. Starts it first, if it has not started (this waits,
+//  as mcpact_agent_start does). The host keeps the agent and destroys it
+//  after the gateway. Returns 0, or -1 (with a log line).
+MCPACT_EXPORT int mcpact_gateway_add_agent (mcpact_gateway_t *self, const char *name,
+                                            mcpact_agent_t *agent);
+
 //  Stops taking calls: each call in flight is cancelled and answered
 //  with status 7 (MCPACT_ERR_INTERNAL) "the gateway is shutting down",
 //  and later CALLs get the same. Other requests are still answered.

@@ -735,3 +735,38 @@ TEST (progress_forwarded)
     zsock_destroy (&client);
     s_gw_stop (&gw);
 }
+
+//  A word count in C: the host's own function tool.
+static int
+s_shout (const char *args_json, char **output, void *arg)
+{
+    *output = strdup ("HELLO FROM THE HOST");
+    return 0;
+}
+
+//  An embedding host serves an agent it built in code, with a function
+//  tool of its own, beside the session's.
+TEST (host_agent_served)
+{
+    s_gw_t gw;
+    s_gw_start (&gw, NULL);
+    mcpact_agent_t *agent = mcpact_agent_new (gw.session, "host");
+    CHECK (mcpact_agent_add_function (agent, "shout", "Shouts", NULL, s_shout, NULL) == 0);
+    CHECK (mcpact_gateway_add_agent (gw.gateway, "host", agent) == 0);
+    CHECK (mcpact_gateway_add_agent (gw.gateway, "host", agent) == -1);
+    zsock_t *client = zsock_new_dealer (gw.endpoint);
+    char *reply = s_ask (client, "HELLO", "h", NULL);
+    CHECK_CONTAINS (reply, "{\"name\":\"host\"");
+    free (reply);
+    reply = s_ask (client, "CALL", "c", "host", "shout", "{}", NULL);
+    CHECK_CONTAINS (reply, "RESULT|c|0|");
+    CHECK_CONTAINS (reply, "HELLO FROM THE HOST");
+    free (reply);
+    reply = s_ask (client, "CALL", "d", "host", "echo", "{\"message\":\"session's\"}", NULL);
+    CHECK_CONTAINS (reply, "RESULT|d|0|");
+    free (reply);
+    zsock_destroy (&client);
+    mcpact_gateway_destroy (&gw.gateway);
+    mcpact_agent_destroy (&agent);
+    s_gw_stop (&gw);
+}
