@@ -25,6 +25,7 @@
 
 #include "api.h"
 #include "caller.h"
+#include "endpoint.h"
 #include "formats.h"
 
 #include "actor.h"
@@ -35,12 +36,9 @@
 #include <czmq.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 //  The protocol's version: raised when a verb or frame changes meaning
@@ -824,68 +822,6 @@ s_on_event (self_t *self)
 //  --------------------------------------------------------------------------
 //  Binding
 
-//  Whether a tcp:// endpoint's host is the loopback interface.
-static bool
-s_loopback (const char *address)
-{
-    char host[256];
-    snprintf (host, sizeof host, "%s", address);
-    char *colon = strrchr (host, ':');
-    if (colon)
-        *colon = 0;
-    return strncmp (host, "127.", 4) == 0 || strcmp (host, "localhost") == 0 ||
-           strcmp (host, "[::1]") == 0 || strcmp (host, "::1") == 0 || strcmp (host, "lo") == 0;
-}
-
-//  Checks an ipc:// path: its directory must be the user's own and
-//  closed to others, so that nobody else can reach or replace the socket.
-static int
-s_check_ipc (self_t *self, const char *path, char *reason, size_t size)
-{
-    if (*path == '@') {
-        if (self->options->insecure)
-            return 0;
-        snprintf (reason, size,
-                  "ipc://%s is an abstract socket, which any local user can reach; use a path "
-                  "in a directory of your own (or --insecure)",
-                  path);
-        return -1;
-    }
-    char *copy = strdup (path);
-    const char *dir = dirname (copy);
-    struct stat info;
-    int rc = 0;
-    if (stat (dir, &info) != 0) {
-        snprintf (reason, size, "cannot use ipc://%s: directory %s: %s", path, dir,
-                  strerror (errno));
-        rc = -1;
-    } else if (!self->options->insecure &&
-               (info.st_uid != geteuid () || (info.st_mode & (S_IWGRP | S_IWOTH)))) {
-        snprintf (reason, size,
-                  "will not bind ipc://%s: directory %s is %s; use a directory of your own "
-                  "that only you can write (mkdir -m 700), or --insecure",
-                  path, dir, info.st_uid != geteuid () ? "not yours" : "writable by others");
-        rc = -1;
-    }
-    free (copy);
-    if (rc == 0 && access (path, F_OK) == 0) {
-        //  libzmq replaces a socket file that is there: make sure no one
-        //  answers on it first (a stale file from a crash is taken over).
-        struct sockaddr_un address = { .sun_family = AF_UNIX };
-        int fd = strlen (path) < sizeof address.sun_path ? socket (AF_UNIX, SOCK_STREAM, 0) : -1;
-        if (fd >= 0) {
-            memcpy (address.sun_path, path, strlen (path));
-            if (connect (fd, (struct sockaddr *) &address, sizeof address) == 0) {
-                snprintf (reason, size,
-                          "will not bind ipc://%s: another process is listening there", path);
-                rc = -1;
-            }
-            close (fd);
-        }
-    }
-    return rc;
-}
-
 static zsock_t *
 s_socket (self_t *self, int type, int kind)
 {
@@ -912,23 +848,10 @@ static void
 s_on_bind (self_t *self, bool events, const char *endpoint)
 {
     char reason[512] = "";
-    int kind = SOCK_PLAIN;
-    if (strncmp (endpoint, "ipc://", 6) == 0)
-        s_check_ipc (self, endpoint + 6, reason, sizeof reason);
-    else if (strncmp (endpoint, "tcp://", 6) == 0) {
-        if (self->cert)
-            kind = SOCK_CURVE;
-        else if (!s_loopback (endpoint + 6) && !self->options->insecure)
-            snprintf (reason, sizeof reason,
-                      "will not bind %s without CURVE: it is not a loopback address; give a "
-                      "key pair and the clients' certificates (--curve-key, --curve-clients), "
-                      "or --insecure",
-                      endpoint);
-        else if (!s_loopback (endpoint + 6))
-            log_warn ("gateway: %s is open to the network without CURVE (--insecure)", endpoint);
-    } else if (strncmp (endpoint, "inproc://", 9) != 0)
-        snprintf (reason, sizeof reason,
-                  "cannot bind '%s': the gateway binds ipc://PATH or tcp://HOST:PORT", endpoint);
+    bool curve = false;
+    endpoint_check (endpoint, self->cert != NULL, self->options->insecure, &curve, reason,
+                    sizeof reason);
+    int kind = curve ? SOCK_CURVE : SOCK_PLAIN;
     zsock_t **slot = events ? &self->pubs[kind] : &self->routers[kind];
     if (!*reason && !*slot && !(*slot = s_socket (self, events ? ZMQ_PUB : ZMQ_ROUTER, kind)))
         snprintf (reason, sizeof reason, "cannot make a socket: %s", zmq_strerror (errno));
@@ -942,10 +865,9 @@ s_on_bind (self_t *self, bool events, const char *endpoint)
     size_t size = sizeof bound;
     if (zmq_getsockopt (zsock_resolve (*slot), ZMQ_LAST_ENDPOINT, bound, &size) != 0)
         snprintf (bound, sizeof bound, "%s", endpoint);
-    if (strncmp (bound, "ipc://", 6) == 0 && bound[6] != '@') {
-        chmod (bound + 6, 0600);
-        zlistx_add_end (self->paths, strdup (bound + 6));
-    }
+    char *path = endpoint_secure (bound);
+    if (path)
+        zlistx_add_end (self->paths, path);
     if (events && !self->events) {
         self->events = zsock_new_sub (self->events_endpoint, "");
         if (!self->events)
