@@ -86,9 +86,10 @@ def main():
         pending[client.send("CALL", opts.agent, opts.tool, json.dumps(args))] = f"m{i}"
     good = 0
     while pending:
-        verb, rid, status, payload = client.recv()
-        text = json.loads(payload)["content"][0]["text"] if status == "0" else None
-        good += verb == "RESULT" and pending.pop(rid) in (text or "")
+        verb, rid, *rest = client.recv()  # RESULT id status payload (or ERROR id body)
+        expected = pending.pop(rid)
+        if verb == "RESULT" and rest[0] == "0":
+            good += expected in json.loads(rest[1])["content"][0]["text"]
     print("calls", opts.calls, "answered", good)
 
     if opts.slow:
