@@ -1039,10 +1039,13 @@ s_gateway_actor (zsock_t *pipe, void *arg)
         }
     }
     if (failure) {
+        actor_handoff_release (args);
         actor_fail (pipe, failure);
         s_self_destroy (self);
         return;
     }
+    //  Done with the host's arguments, which it frees once we are ready.
+    actor_handoff_release (args);
     actor_ready (pipe);
     //  The pipe, the worker, events, the routers and two callers per agent.
     size_t items_max = 4 + SOCK_KINDS + 2 * self->agents_count;
@@ -1233,7 +1236,9 @@ mcpact_gateway_new (mcpact_session_t *session, const char *options_json, char **
     char *reason = NULL;
     if (self->agents_count)
         self->actor = actor_new (s_gateway_actor, &args);
-    if (!self->actor || actor_wait (self->actor, &reason) != 0) {
+    int started = self->actor ? actor_wait (self->actor, &reason) : -1;
+    actor_handoff_acquire (&args);
+    if (started != 0) {
         if (error)
             *error = reason ? reason : strdup ("cannot start the gateway");
         else
