@@ -160,6 +160,12 @@ s_result_from_wire (int64_t id, int status, const char *payload, size_t size)
     return result_error (id, (mcpact_status_t) status, text);
 }
 
+mcpact_result_t *
+mcpact_result_from_message (int64_t id, mcpact_status_t status, const char *payload, size_t size)
+{
+    return s_result_from_wire (id, (int) status, payload ? payload : "", payload ? size : 0);
+}
+
 mcpact_status_t
 mcpact_result_status (const mcpact_result_t *self)
 {
@@ -521,6 +527,12 @@ s_call_send (mcpact_caller_t *self, const char *tool, const char *args_json, int
         snprintf (pending->server, sizeof pending->server, "%s", entry->owner);
     catalog_unref (&catalog);
     return id;
+}
+
+int64_t
+caller_last_id (mcpact_caller_t *self)
+{
+    return (int64_t) self->next_id;
 }
 
 int64_t

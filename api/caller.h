@@ -38,6 +38,10 @@ int64_t caller_verb_send (mcpact_caller_t *self, const char *endpoint, const cha
 int64_t caller_request_send (mcpact_caller_t *self, const char *endpoint, const char *server,
                              const char *verb, const char **frames, int count, int timeout_ms);
 
+//  The id of the last call sent or refused: a refused mcpact_caller_send
+//  (-1) queues its result under this id.
+int64_t caller_last_id (mcpact_caller_t *self);
+
 //  A result made here (an error that never left the host).
 mcpact_result_t *result_error (int64_t id, mcpact_status_t status, const char *message);
 

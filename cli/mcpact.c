@@ -29,6 +29,7 @@
 #include "display.h"
 #include "resources.h"
 #include "elicit.h"
+#include "serve.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -90,6 +91,9 @@ typedef struct {
     const char *command;     //  tools | call | status | bench
     const char *tool;        //  call: tool name
     const char *args_json;   //  call: arguments, a JSON object text
+    const char *connect;     //  --connect ENDPOINT: a running mcpact serve
+    const char *curve_key;   //  --curve-key: our key pair, for CURVE
+    const char *server_cert; //  --curve-server: the gateway's certificate
     int exit_code;           //  set when parsing alone ends the run
     const char *server;      //  --server NAME (resources, read, prompts, prompt)
     const char *server_log;  //  --server-log LEVEL: print server log messages
@@ -106,6 +110,7 @@ typedef struct {
     display_t *display;        //  owned; stderr while servers start, and after
     json_t *report;            //  the start report, once started
     cli_server_log_t *logs;    //  --server-log: the printer, owned
+    remote_t *remote;          //  owned; with --connect, instead of servers
 } cli_t;
 
 //  --------------------------------------------------------------------------
@@ -162,6 +167,9 @@ static const char *s_common_options =
     "                      for more); a server that asks its user for input\n"
     "                      (elicitation) is prompted for on a terminal and\n"
     "                      declined otherwise; sampling is not offered\n"
+    "      --connect ENDPOINT  use a running mcpact serve instead of starting\n"
+    "                      servers (--curve-key KEYFILE --curve-server CERT for\n"
+    "                      CURVE)\n"
     "  -v, --verbose       say each server that starts, and log at info level;\n"
     "                      -vv: debug\n"
     "  -q, --quiet         say only errors (no start-up display, no warnings)\n"
@@ -186,6 +194,8 @@ s_print_help (FILE *out)
              "  bench init -c FILE     time how long the servers of FILE take to start\n"
              "  auth login -c FILE S   authorise HTTP server S with OAuth, keep its tokens\n"
              "  auth logout S          forget the tokens kept for S\n"
+             "  serve -c FILE --bind ENDPOINT  answer the message protocol (mcpact serve -h)\n"
+             "  keygen PATH            write a CURVE key pair for serve and --connect\n"
              "  help [COMMAND]         show this help, or a command's\n"
              "\n"
              "'mcpact COMMAND --help' shows a command's own options.\n"
@@ -277,7 +287,8 @@ s_print_bench_help (FILE *out)
 static bool
 s_is_command (const char *name)
 {
-    static const char *const commands[] = { "tools", "call", "status", "bench", "help" };
+    static const char *const commands[] = { "tools", "call",  "status", "bench",
+                                            "help",  "serve", "keygen" };
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (streq (name, commands[i]))
             return true;
@@ -299,6 +310,11 @@ s_print_command_help (const char *command, FILE *out)
     else if (command && cli_resources_is_command (command)) {
         cli_resources_help (command, out);
         fprintf (out, "\n%s", s_common_options);
+    } else if (command && (streq (command, "serve") || streq (command, "keygen"))) {
+        //  Their own usage, from their own files (on stdout)
+        char *args[] = { (char *) command, (char *) "--help", NULL };
+        fflush (out);
+        streq (command, "serve") ? cli_serve (2, args) : cli_keygen (2, args);
     } else
         s_print_help (out);
 }
@@ -429,6 +445,19 @@ s_parse_args (int argc, char *argv[], options_t *opts)
                 if (!opts->roots)
                     opts->roots = json_array ();
                 json_array_append_new (opts->roots, json_string (value));
+            } else if ((match = s_long_value (arg, "--connect", argc, argv, &i, &value)) != 0) {
+                if (match < 0)
+                    return s_missing_value (opts, "--connect");
+                opts->connect = value;
+            } else if ((match = s_long_value (arg, "--curve-key", argc, argv, &i, &value)) != 0) {
+                if (match < 0)
+                    return s_missing_value (opts, "--curve-key");
+                opts->curve_key = value;
+            } else if ((match = s_long_value (arg, "--curve-server", argc, argv, &i, &value)) !=
+                       0) {
+                if (match < 0)
+                    return s_missing_value (opts, "--curve-server");
+                opts->server_cert = value;
             } else if ((match = s_long_value (arg, "--agent", argc, argv, &i, &value)) != 0) {
                 if (match < 0)
                     return s_missing_value (opts, "--agent");
@@ -1042,6 +1071,7 @@ s_start (cli_t *self)
 static void
 s_close (cli_t *self)
 {
+    remote_destroy (&self->remote);
     mcpact_agent_destroy (&self->agent);
     mcpact_session_destroy (&self->session);
     mcpact_runtime_destroy (&self->runtime);
@@ -1173,16 +1203,28 @@ s_print_json (json_t *root)
     return CLI_OK;
 }
 
+//  The agent a --connect request names: "" for the default one.
+static const char *
+s_remote_agent (cli_t *self)
+{
+    return self->opts->agent_name ? self->opts->agent_name : "";
+}
+
 static int
 s_cmd_tools (cli_t *self)
 {
     const options_t *opts = self->opts;
-    char *text = opts->format >= 0
+    char *remote_error = NULL;
+    char *text = self->remote ? remote_tools (self->remote, s_remote_agent (self), opts->format,
+                                              opts->strict, &remote_error)
+                 : opts->format >= 0
                      ? mcpact_agent_tools_as (self->agent, (mcpact_format_t) opts->format,
                                               opts->strict ? MCPACT_FORMAT_STRICT : 0)
                      : mcpact_agent_tools (self->agent);
     if (!text) {
-        fprintf (stderr, "mcpact: could not list the tools\n");
+        fprintf (stderr, "mcpact: could not list the tools%s%s\n", remote_error ? ": " : "",
+                 remote_error ? remote_error : "");
+        free (remote_error);
         return CLI_FAILED;
     }
     if (opts->format >= 0) {
@@ -1333,7 +1375,11 @@ s_report_entry (cli_t *self, const char *name)
 static void
 s_status_add_visible (cli_t *self, json_t *servers)
 {
-    char *text = mcpact_agent_tools (self->agent);
+    char *error = NULL;
+    char *text = self->remote
+                     ? remote_tools (self->remote, s_remote_agent (self), -1, false, &error)
+                     : mcpact_agent_tools (self->agent);
+    free (error);
     json_t *tools = text ? json_loads (text, 0, NULL) : NULL;
     free (text);
     size_t index;
@@ -1359,9 +1405,13 @@ s_status_add_visible (cli_t *self, json_t *servers)
 static int
 s_cmd_status (cli_t *self)
 {
-    char *text = mcpact_agent_status (self->agent);
+    char *remote_error = NULL;
+    char *text = self->remote ? remote_status (self->remote, s_remote_agent (self), &remote_error)
+                              : mcpact_agent_status (self->agent);
     if (!text) {
-        fprintf (stderr, "mcpact: could not get the status\n");
+        fprintf (stderr, "mcpact: could not get the status%s%s\n", remote_error ? ": " : "",
+                 remote_error ? remote_error : "");
+        free (remote_error);
         return CLI_FAILED;
     }
     json_error_t error;
@@ -1460,6 +1510,9 @@ static mcpact_result_t *
 s_call (cli_t *self)
 {
     const options_t *opts = self->opts;
+    if (self->remote)
+        return remote_call (self->remote, s_remote_agent (self), opts->tool, opts->args_json,
+                            opts->timeout_ms, s_signals.pipe[0]);
     mcpact_caller_t *caller = mcpact_caller_new (self->agent);
     if (!caller)
         return mcpact_agent_call (self->agent, opts->tool, opts->args_json, opts->timeout_ms);
@@ -1666,6 +1719,10 @@ main (int argc, char *argv[])
             free (args);
             return rc;
         }
+    //  `mcpact serve ...` and `mcpact keygen ...` have options of their own.
+    if (argc > 1 && (streq (argv[1], "serve") || streq (argv[1], "keygen")))
+        return streq (argv[1], "serve") ? cli_serve (argc - 1, argv + 1)
+                                        : cli_keygen (argc - 1, argv + 1);
     options_t opts;
     if (s_parse_args (argc, argv, &opts))
         return opts.exit_code;
@@ -1694,12 +1751,23 @@ main (int argc, char *argv[])
     //  returned (each server ready or failed, within its connect timeout):
     //  the runtime offers no way to cut it short.
     cli_t cli = { .opts = &opts, .display = display };
-    int rc = s_open (&cli);
-    if (rc == CLI_OK && !s_signalled ())
-        rc = s_start (&cli);
-    if (rc == CLI_OK && !s_signalled () && opts.server_log)
-        //  Servers that declare logging send from this level on.
-        mcpact_agent_set_server_log_level (cli.agent, NULL, opts.server_log);
+    int rc = CLI_OK;
+    if (opts.connect) {
+        char *error = NULL;
+        cli.remote = remote_new (opts.connect, opts.curve_key, opts.server_cert, 15000, &error);
+        if (!cli.remote) {
+            fprintf (stderr, "mcpact: %s\n", error ? error : "cannot connect");
+            rc = CLI_FAILED;
+        }
+        free (error);
+    } else {
+        rc = s_open (&cli);
+        if (rc == CLI_OK && !s_signalled ())
+            rc = s_start (&cli);
+        if (rc == CLI_OK && !s_signalled () && opts.server_log)
+            //  Servers that declare logging send from this level on.
+            mcpact_agent_set_server_log_level (cli.agent, NULL, opts.server_log);
+    }
     if (rc == CLI_OK && !s_signalled ()) {
         if (cli_resources_is_command (opts.command)) {
             cli_resources_t command = { opts.command, opts.words + 1, opts.word_count - 1,

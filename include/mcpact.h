@@ -886,6 +886,71 @@ MCPACT_EXPORT void mcpact_ask_on_cancel (mcpact_ask_t *self, mcpact_ask_cancel_f
 //  answered with an error ("the host did not answer"). Nulls *self_p.
 MCPACT_EXPORT void mcpact_ask_destroy (mcpact_ask_t **self_p);
 
+//  --------------------------------------------------------------------------
+//  Message gateway: the public message protocol (docs/protocol.md, "The
+//  public protocol") on ipc:// and tcp:// endpoints, for hosts in other
+//  processes and languages. `mcpact serve` is this, from the command line.
+
+typedef struct _mcpact_gateway_t mcpact_gateway_t;
+
+//  Starts a gateway thread serving `session`: its default agent (named
+//  "" in the protocol) and every agent its configuration file declares,
+//  which are made and started here (this waits, as mcpact_agent_start
+//  does). `options_json` is NULL or a JSON object text:
+//    "curve": {"certificate": PATH, "clients": DIR}  the gateway's key
+//        pair (as mcpact keygen writes it: PATH and PATH_secret) and a
+//        directory of the client certificates allowed in; tcp:// binds
+//        then use CURVE. One gateway with CURVE per process (ZAP).
+//    "insecure": true  allows tcp:// on an address that is not loopback
+//        without CURVE, and ipc:// in a directory not the user's own
+//    "maxMessageBytes"  larger requests cut the client off (default 1 MiB)
+//    "maxClientCalls"   calls in flight per client (default 1024)
+//    "maxCalls"         calls in flight in all (default 65536)
+//    "sendHwm"          replies queued per client before they are dropped
+//                       (default 10000)
+//  Beyond either call bound a CALL is answered at once with status 9
+//  (MCPACT_ERR_BUSY). Returns NULL and sets *error (malloc'ed) on bad
+//  options or an unreadable certificate.
+MCPACT_EXPORT mcpact_gateway_t *mcpact_gateway_new (mcpact_session_t *session,
+                                                    const char *options_json, char **error);
+
+//  Answers the protocol at `endpoint` (ipc://PATH, tcp://HOST:PORT; a
+//  port of * takes a free one). The socket of an ipc:// endpoint gets
+//  mode 0600 and its directory must be the user's own. A tcp:// address
+//  that is not loopback needs CURVE (or "insecure"). Returns 0 and sets
+//  *bound (malloc'ed, if bound is not NULL) to the endpoint as bound,
+//  or -1 and sets *error (malloc'ed) saying why.
+MCPACT_EXPORT int mcpact_gateway_bind (mcpact_gateway_t *self, const char *endpoint, char **bound,
+                                       char **error);
+
+//  Publishes the protocol's events (PUB) at `endpoint`, with the same
+//  rules as mcpact_gateway_bind.
+MCPACT_EXPORT int mcpact_gateway_bind_events (mcpact_gateway_t *self, const char *endpoint,
+                                              char **bound, char **error);
+
+//  Serves `agent` too, as `name` (not "", and not a name served
+//  already): an agent the host built in code, with servers or function
+//  tools of its own. Starts it first, if it has not started (this waits,
+//  as mcpact_agent_start does). The host keeps the agent and destroys it
+//  after the gateway. Returns 0, or -1 (with a log line).
+MCPACT_EXPORT int mcpact_gateway_add_agent (mcpact_gateway_t *self, const char *name,
+                                            mcpact_agent_t *agent);
+
+//  Stops taking calls: each call in flight is cancelled and answered
+//  with status 7 (MCPACT_ERR_INTERNAL) "the gateway is shutting down",
+//  and later CALLs get the same. Other requests are still answered.
+MCPACT_EXPORT void mcpact_gateway_stop (mcpact_gateway_t *self);
+
+//  Stops (as mcpact_gateway_stop), closes the endpoints and destroys the
+//  agents the gateway made; the session and its servers stay.
+MCPACT_EXPORT void mcpact_gateway_destroy (mcpact_gateway_t **self_p);
+
+//  A result from the protocol's RESULT frames (status and payload), for
+//  a client in C: the same object a caller returns (mcpact_result_as,
+//  _text, _error work on it). Never NULL but for out of memory.
+MCPACT_EXPORT mcpact_result_t *mcpact_result_from_message (int64_t id, mcpact_status_t status,
+                                                           const char *payload, size_t size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -965,9 +965,16 @@ s_self_handle_tools_call (self_t *self, json_t *id, json_t *params)
     else if (tool->kind == TOOL_CRASH) {
         s_self_flush (self); //  what was answered before stays answered
         _exit (3);           //  at once: no atexit work, no answer
-    } else if (tool->kind == TOOL_SLEEP)
+    } else if (tool->kind == TOOL_SLEEP) {
+        //  A caller that asked for progress hears once, at the start.
+        json_t *token = json_object_get (json_object_get (params, "_meta"), "progressToken");
+        if (token)
+            s_self_send (self,
+                         json_pack ("{s:s,s:s,s:{s:O,s:i,s:i,s:s}}", "jsonrpc", "2.0", "method",
+                                    "notifications/progress", "params", "progressToken", token,
+                                    "progress", 1, "total", 2, "message", "sleeping"));
         s_self_sleep (self, id, name, json_integer_value (json_object_get (args, "ms")));
-    else
+    } else
         s_self_reply (self, id, s_response_new (id, s_self_call_tool (self, tool, args)));
 }
 

@@ -1,0 +1,237 @@
+/*  =========================================================================
+    serve - `mcpact serve` (a session behind the public message protocol)
+    and `mcpact keygen` (a CURVE key pair)
+
+    serve starts the session of a configuration file and its agents once,
+    answers the protocol (gateway/gateway.c) at each --bind endpoint and
+    publishes events at --events, until SIGINT, SIGTERM or SIGHUP. Those
+    are blocked in every thread before the runtime starts (its threads
+    inherit the mask) and taken here with sigwait: the gateway stops
+    taking calls and answers those in flight with an error, then every
+    server is closed with the full close sequence, and serve exits 0.
+    Single-threaded; uses only the public API.
+    =========================================================================
+*/
+
+#include "serve.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SERVE_MAX_BINDS 16
+
+static const char *s_serve_usage =
+    "usage: mcpact serve -c FILE --bind ENDPOINT... [--events ENDPOINT]\n"
+    "                    [--curve-key KEYFILE --curve-clients DIR] [--insecure]\n"
+    "                    [--max-client-calls N] [--max-calls N] [-v | -q]\n"
+    "\n"
+    "Starts the servers and agents of FILE once and answers the mcpact message\n"
+    "protocol (docs/protocol.md) at each ENDPOINT (ipc://PATH, tcp://HOST:PORT)\n"
+    "until SIGINT or SIGTERM. Prints 'bound ENDPOINT' (and 'events ENDPOINT')\n"
+    "on stdout once it answers there.\n"
+    "\n"
+    "  -c, --config FILE       the servers and agents (docs/config.md)\n"
+    "  --bind ENDPOINT         where clients connect (several allowed)\n"
+    "  --events ENDPOINT       where events are published (PUB)\n"
+    "  --curve-key KEYFILE     the gateway's key pair (mcpact keygen): tcp://\n"
+    "                          endpoints then use CURVE\n"
+    "  --curve-clients DIR     the public certificates of the clients let in\n"
+    "  --insecure              allow tcp:// beyond loopback without CURVE\n"
+    "  --max-client-calls N    calls in flight per client (default 1024)\n"
+    "  --max-calls N           calls in flight in all (default 65536)\n";
+
+static int
+s_usage (const char *format, const char *value)
+{
+    fprintf (stderr, "mcpact serve: ");
+    fprintf (stderr, format, value);
+    fprintf (stderr, "\n%s", s_serve_usage);
+    return 2;
+}
+
+int
+cli_serve (int argc, char *argv[])
+{
+    const char *config = NULL, *events = NULL, *key = NULL, *clients = NULL;
+    const char *binds[SERVE_MAX_BINDS];
+    int binds_count = 0, verbose = 0;
+    bool insecure = false, quiet = false;
+    long max_client_calls = 0, max_calls = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+        bool takes = streq (arg, "-c") || streq (arg, "--config") || streq (arg, "--bind") ||
+                     streq (arg, "--events") || streq (arg, "--curve-key") ||
+                     streq (arg, "--curve-clients") || streq (arg, "--max-client-calls") ||
+                     streq (arg, "--max-calls");
+        if (takes && !value)
+            return s_usage ("%s needs a value", arg);
+        if (takes)
+            i++;
+        if (streq (arg, "-h") || streq (arg, "--help")) {
+            fputs (s_serve_usage, stdout);
+            return 0;
+        } else if (streq (arg, "-c") || streq (arg, "--config"))
+            config = value;
+        else if (streq (arg, "--bind")) {
+            if (binds_count == SERVE_MAX_BINDS)
+                return s_usage ("at most 16 --bind, not more (%s)", value);
+            binds[binds_count++] = value;
+        } else if (streq (arg, "--events"))
+            events = value;
+        else if (streq (arg, "--curve-key"))
+            key = value;
+        else if (streq (arg, "--curve-clients"))
+            clients = value;
+        else if (streq (arg, "--max-client-calls") || streq (arg, "--max-calls")) {
+            char *end;
+            long number = strtol (value, &end, 10);
+            if (*end || number < 1 || number > 1000000000)
+                return s_usage ("wants a whole number >= 1, not '%s'", value);
+            *(streq (arg, "--max-calls") ? &max_calls : &max_client_calls) = number;
+        } else if (streq (arg, "--insecure"))
+            insecure = true;
+        else if (streq (arg, "-v") || streq (arg, "--verbose"))
+            verbose++;
+        else if (streq (arg, "-q") || streq (arg, "--quiet"))
+            quiet = true;
+        else
+            return s_usage ("unknown argument '%s'", arg);
+    }
+    if (!config)
+        return s_usage ("%s", "needs -c FILE (the servers to serve)");
+    if (binds_count == 0)
+        return s_usage ("%s", "needs at least one --bind ENDPOINT");
+    if (!key != !clients)
+        return s_usage ("%s", "--curve-key and --curve-clients go together");
+
+    json_t *options = json_pack ("{s:b}", "insecure", insecure);
+    if (key)
+        json_object_set_new (options, "curve",
+                             json_pack ("{s:s,s:s}", "certificate", key, "clients", clients));
+    if (max_client_calls)
+        json_object_set_new (options, "maxClientCalls", json_integer (max_client_calls));
+    if (max_calls)
+        json_object_set_new (options, "maxCalls", json_integer (max_calls));
+    char *options_text = json_dumps (options, JSON_COMPACT);
+    json_decref (options);
+
+    mcpact_set_log (NULL, NULL,
+                    quiet          ? MCPACT_LOG_ERROR
+                    : verbose > 1  ? MCPACT_LOG_DEBUG
+                    : verbose == 1 ? MCPACT_LOG_INFO
+                                   : MCPACT_LOG_WARN);
+    //  No thread here waits on a call as a host thread does; spinning
+    //  before sleeping (MCPACT_SPIN_US) would only take CPU from the
+    //  servers and the clients (bench_serve: more calls/s without it).
+    setenv ("MCPACT_SPIN_US", "0", 0);
+    //  The daemon's signals, taken by sigwait below: blocked before any
+    //  thread starts, so that every thread inherits the mask.
+    sigset_t signals;
+    sigemptyset (&signals);
+    sigaddset (&signals, SIGINT);
+    sigaddset (&signals, SIGTERM);
+    sigaddset (&signals, SIGHUP);
+    pthread_sigmask (SIG_BLOCK, &signals, NULL);
+
+    int rc = 0;
+    char *error = NULL;
+    mcpact_runtime_t *runtime = mcpact_runtime_new ();
+    if (!runtime)
+        rc = 1;
+    mcpact_session_t *session = runtime ? mcpact_session_load (runtime, config, &error) : NULL;
+    mcpact_gateway_t *gateway = NULL;
+    if (!runtime)
+        fprintf (stderr, "mcpact serve: could not start the runtime\n");
+    else if (!session) {
+        fprintf (stderr, "mcpact serve: %s\n", error ? error : "could not load the configuration");
+        rc = 2;
+    } else if (!(gateway = mcpact_gateway_new (session, options_text, &error))) {
+        fprintf (stderr, "mcpact serve: %s\n", error ? error : "could not start the gateway");
+        rc = 2;
+    }
+    free (error);
+    free (options_text);
+    for (int i = 0; gateway && rc == 0 && i <= binds_count; i++) {
+        const char *endpoint = i < binds_count ? binds[i] : events;
+        if (!endpoint)
+            continue;
+        char *bound = NULL;
+        error = NULL;
+        int bind_rc = i < binds_count
+                          ? mcpact_gateway_bind (gateway, endpoint, &bound, &error)
+                          : mcpact_gateway_bind_events (gateway, endpoint, &bound, &error);
+        if (bind_rc != 0) {
+            fprintf (stderr, "mcpact serve: %s\n", error ? error : endpoint);
+            rc = 2;
+        } else {
+            printf ("%s %s\n", i < binds_count ? "bound" : "events", bound);
+            fflush (stdout);
+        }
+        free (bound);
+        free (error);
+    }
+    if (gateway && rc == 0) {
+        int sig = 0;
+        sigwait (&signals, &sig);
+        if (!quiet)
+            fprintf (stderr,
+                     "mcpact serve: %s: stopping (calls in flight are answered, "
+                     "servers closed)\n",
+                     strsignal (sig));
+        mcpact_gateway_stop (gateway);
+    }
+    mcpact_gateway_destroy (&gateway);
+    mcpact_session_destroy (&session);
+    mcpact_runtime_destroy (&runtime);
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+//  keygen PATH: PATH (the public certificate, to hand out) and PATH_secret
+//  (the key pair, mode 0600).
+
+int
+cli_keygen (int argc, char *argv[])
+{
+    if (argc != 2 || argv[1][0] == '-') {
+        bool help = argc == 2 && (streq (argv[1], "-h") || streq (argv[1], "--help"));
+        fprintf (help ? stdout : stderr,
+                 "usage: mcpact keygen PATH\n"
+                 "Writes a CURVE key pair: PATH, the public certificate (give it to\n"
+                 "the other side: a client's goes in the gateway's --curve-clients\n"
+                 "directory), and PATH_secret, the key pair (keep it; mode 0600).\n");
+        return help ? 0 : 2;
+    }
+    const char *path = argv[1];
+    char secret[4096];
+    snprintf (secret, sizeof secret, "%s_secret", path);
+    if (access (path, F_OK) == 0 || access (secret, F_OK) == 0) {
+        fprintf (stderr, "mcpact keygen: %s or %s exists already; not overwritten\n", path, secret);
+        return 1;
+    }
+    zcert_t *cert = zcert_new ();
+    if (!cert) {
+        fprintf (stderr, "mcpact keygen: cannot make a key pair (libzmq without CURVE?)\n");
+        return 1;
+    }
+    zcert_set_meta (cert, "created-by", "mcpact keygen");
+    mode_t mask = umask (077);
+    int rc = zcert_save (cert, path);
+    umask (mask);
+    if (rc == 0)
+        chmod (path, 0644);
+    if (rc != 0)
+        fprintf (stderr, "mcpact keygen: cannot write %s: %s\n", path, strerror (errno));
+    else
+        printf ("%s\n", zcert_public_txt (cert));
+    zcert_destroy (&cert);
+    return rc == 0 ? 0 : 1;
+}

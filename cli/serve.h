@@ -1,0 +1,42 @@
+/*  =========================================================================
+    serve - `mcpact serve`, `mcpact keygen`, and the client of --connect
+
+    serve.c runs a session behind a gateway (the public message protocol)
+    until a signal; remote.c is the small protocol client `mcpact tools|
+    call|status --connect` use instead of starting servers. Both use only
+    the public API. A remote_t belongs to one thread.
+    =========================================================================
+*/
+
+#ifndef MCPACT_CLI_SERVE_H_INCLUDED
+#define MCPACT_CLI_SERVE_H_INCLUDED
+
+#include <mcpact.h>
+
+//  `mcpact serve ...` and `mcpact keygen ...`; argv[0] is the command.
+//  Return the exit status.
+int cli_serve (int argc, char *argv[]);
+int cli_keygen (int argc, char *argv[]);
+
+typedef struct _remote_t remote_t;
+
+//  Connects to a gateway at `endpoint`; with `client_key` (a key pair from
+//  mcpact keygen) and `server_key` (the gateway's public certificate),
+//  over CURVE. Says HELLO, waiting at most timeout_ms. NULL and *error
+//  (malloc'ed) if it cannot be reached or answers otherwise.
+remote_t *remote_new (const char *endpoint, const char *client_key, const char *server_key,
+                      int timeout_ms, char **error);
+void remote_destroy (remote_t **self_p);
+
+//  TOOLS (format < 0: MCP tool objects) and STATUS of `agent` ("" for the
+//  default): the reply's JSON text, or NULL and *error.
+char *remote_tools (remote_t *self, const char *agent, int format, bool strict, char **error);
+char *remote_status (remote_t *self, const char *agent, char **error);
+
+//  One CALL. While it runs, `signal_fd` (or -1) is watched: once it is
+//  readable the call is cancelled and its answer awaited for at most
+//  2 s (NULL then if none came). Otherwise never NULL.
+mcpact_result_t *remote_call (remote_t *self, const char *agent, const char *tool,
+                              const char *args_json, int timeout_ms, int signal_fd);
+
+#endif

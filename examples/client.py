@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""A client of `mcpact serve` in Python (pyzmq: Debian's python3-zmq).
+
+The message protocol is docs/protocol.md, "The public protocol": text
+frames, JSON payloads, every request `VERB ID ARGS...` and every reply
+`VERB ID ...` with the same ID, so many calls can be in flight at once.
+
+    client.py ipc:///run/user/1000/mcpact.sock
+    client.py tcp://host:5555 --curve-key me --curve-server gateway.pub
+
+Says HELLO, lists the tools, makes --calls calls of TOOL at once with
+ARGS (each "message" made unique) and checks every answer; with --slow it
+starts that call and cancels it; with --events and --crash it watches the
+server restart after the crash tool.
+"""
+import argparse
+import json
+import sys
+import time
+
+import zmq
+import zmq.auth
+
+
+class Client:
+    def __init__(self, endpoint, key=None, server_cert=None):
+        self.sock = zmq.Context.instance().socket(zmq.DEALER)
+        self.sock.linger = 0
+        if key:  # CURVE: our key pair and the gateway's public key
+            self.sock.curve_publickey, self.sock.curve_secretkey = zmq.auth.load_certificate(key + "_secret")
+            self.sock.curve_serverkey, _ = zmq.auth.load_certificate(server_cert)
+        self.sock.connect(endpoint)
+        self.next_id = 0
+
+    def send(self, verb, *frames):
+        """Sends a request; returns its id."""
+        self.next_id += 1
+        rid = str(self.next_id)
+        self.sock.send_multipart([verb.encode(), rid.encode()] + [f.encode() for f in frames])
+        return rid
+
+    def recv(self, timeout_ms=10000):
+        """The next reply as (verb, id, frames...) of str; None on timeout."""
+        if not self.sock.poll(timeout_ms):
+            return None
+        return [f.decode() for f in self.sock.recv_multipart()]
+
+    def request(self, verb, *frames):
+        """One request and its answer's JSON."""
+        rid = self.send(verb, *frames)
+        while True:
+            reply = self.recv()
+            if reply is None:
+                raise TimeoutError(f"no answer to {verb}")
+            if reply[1] == rid:
+                if reply[0] == "ERROR":
+                    raise RuntimeError(json.loads(reply[2])["message"])
+                return json.loads(reply[2])
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("endpoint")
+    parser.add_argument("--curve-key")
+    parser.add_argument("--curve-server")
+    parser.add_argument("--agent", default="")
+    parser.add_argument("--tool", default="echo")
+    parser.add_argument("--args", default='{"message": "hello"}')
+    parser.add_argument("--calls", type=int, default=64)
+    parser.add_argument("--slow", help="a tool call to cancel: TOOL=ARGS")
+    parser.add_argument("--events")
+    parser.add_argument("--crash", help="a tool that makes its server restart")
+    opts = parser.parse_args()
+    client = Client(opts.endpoint, opts.curve_key, opts.curve_server)
+
+    hello = client.request("HELLO", "1")
+    print("hello protocol", hello["protocol"], "agents", [a["name"] for a in hello["agents"]])
+    tools = client.request("TOOLS", opts.agent)
+    print("tools", " ".join(t["name"] for t in tools))
+
+    # Many calls in flight; replies come in any order, matched by id.
+    pending = {}
+    for i in range(opts.calls):
+        args = json.loads(opts.args)
+        args["message"] = f"m{i}"
+        pending[client.send("CALL", opts.agent, opts.tool, json.dumps(args))] = f"m{i}"
+    good = 0
+    while pending:
+        verb, rid, *rest = client.recv()  # RESULT id status payload (or ERROR id body)
+        expected = pending.pop(rid)
+        if verb == "RESULT" and rest[0] == "0":
+            good += expected in json.loads(rest[1])["content"][0]["text"]
+    print("calls", opts.calls, "answered", good)
+
+    if opts.slow:
+        tool, args = opts.slow.split("=", 1)
+        rid = client.send("CALL", opts.agent, tool, args)
+        client.send("PING")  # the call is on its way once PONG is back
+        while client.recv()[0] != "PONG":
+            pass
+        client.sock.send_multipart([b"CANCEL", rid.encode()])
+        reply = client.recv()
+        print("cancel", reply[0], "status", reply[2], json.loads(reply[3])["message"])
+
+    if opts.events and opts.crash:
+        events = zmq.Context.instance().socket(zmq.SUB)
+        if opts.curve_key:
+            events.curve_publickey, events.curve_secretkey = client.sock.curve_publickey, client.sock.curve_secretkey
+            events.curve_serverkey = client.sock.curve_serverkey
+        events.subscribe(b"SERVER_STATE")
+        events.connect(opts.events)
+        time.sleep(0.3)  # a SUB sees only what is published after it joined
+        client.send("CALL", opts.agent, opts.crash, "{}")
+        while events.poll(10000):
+            kind, server, body = [f.decode() for f in events.recv_multipart()]
+            state = json.loads(body)["state"]
+            print("event", kind, server, state)
+            if state == "ready":
+                break
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+/*  =========================================================================
+    endpoint - what the gateway may bind, and how (see endpoint.h)
+    =========================================================================
+*/
+
+#include "endpoint.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+//  Whether a tcp:// endpoint's host is the loopback interface.
+static bool
+s_loopback (const char *address)
+{
+    char host[256];
+    snprintf (host, sizeof host, "%s", address);
+    char *colon = strrchr (host, ':');
+    if (colon)
+        *colon = 0;
+    return strncmp (host, "127.", 4) == 0 || strcmp (host, "localhost") == 0 ||
+           strcmp (host, "[::1]") == 0 || strcmp (host, "::1") == 0 || strcmp (host, "lo") == 0;
+}
+
+//  Checks an ipc:// path: its directory must be the user's own and
+//  closed to others, so that nobody else can reach or replace the socket.
+static int
+s_check_ipc (const char *path, bool insecure, char *reason, size_t size)
+{
+    if (*path == '@') {
+        if (insecure)
+            return 0;
+        snprintf (reason, size,
+                  "ipc://%s is an abstract socket, which any local user can reach; use a path "
+                  "in a directory of your own (or --insecure)",
+                  path);
+        return -1;
+    }
+    char *copy = strdup (path);
+    const char *dir = dirname (copy);
+    struct stat info;
+    int rc = 0;
+    if (stat (dir, &info) != 0) {
+        snprintf (reason, size, "cannot use ipc://%s: directory %s: %s", path, dir,
+                  strerror (errno));
+        rc = -1;
+    } else if (!insecure && (info.st_uid != geteuid () || (info.st_mode & (S_IWGRP | S_IWOTH)))) {
+        snprintf (reason, size,
+                  "will not bind ipc://%s: directory %s is %s; use a directory of your own "
+                  "that only you can write (mkdir -m 700), or --insecure",
+                  path, dir, info.st_uid != geteuid () ? "not yours" : "writable by others");
+        rc = -1;
+    }
+    free (copy);
+    if (rc == 0 && access (path, F_OK) == 0) {
+        //  libzmq replaces a socket file that is there: make sure no one
+        //  answers on it first (a stale file from a crash is taken over).
+        struct sockaddr_un address = { .sun_family = AF_UNIX };
+        int fd = strlen (path) < sizeof address.sun_path ? socket (AF_UNIX, SOCK_STREAM, 0) : -1;
+        if (fd >= 0) {
+            memcpy (address.sun_path, path, strlen (path));
+            if (connect (fd, (struct sockaddr *) &address, sizeof address) == 0) {
+                snprintf (reason, size,
+                          "will not bind ipc://%s: another process is listening there", path);
+                rc = -1;
+            }
+            close (fd);
+        }
+    }
+    return rc;
+}
+
+int
+endpoint_check (const char *endpoint, bool have_curve, bool insecure, bool *curve, char *reason,
+                size_t size)
+{
+    *curve = false;
+    if (strncmp (endpoint, "ipc://", 6) == 0)
+        return s_check_ipc (endpoint + 6, insecure, reason, size);
+    if (strncmp (endpoint, "tcp://", 6) == 0) {
+        if (have_curve)
+            *curve = true;
+        else if (!s_loopback (endpoint + 6) && !insecure) {
+            snprintf (reason, size,
+                      "will not bind %s without CURVE: it is not a loopback address; give a "
+                      "key pair and the clients' certificates (--curve-key, --curve-clients), "
+                      "or --insecure",
+                      endpoint);
+            return -1;
+        } else if (!s_loopback (endpoint + 6))
+            log_warn ("gateway: %s is open to the network without CURVE (--insecure)", endpoint);
+        return 0;
+    }
+    if (strncmp (endpoint, "inproc://", 9) == 0)
+        return 0;
+    snprintf (reason, size, "cannot bind '%s': the gateway binds ipc://PATH or tcp://HOST:PORT",
+              endpoint);
+    return -1;
+}
+
+char *
+endpoint_secure (const char *bound)
+{
+    if (strncmp (bound, "ipc://", 6) != 0 || bound[6] == '@')
+        return NULL;
+    //  Before anyone could connect, the socket had the mode the umask
+    //  gave it, which grants no one else write (connect) access unless
+    //  the umask is open; its directory is closed to others anyway.
+    chmod (bound + 6, 0600);
+    return strdup (bound + 6);
+}

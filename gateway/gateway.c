@@ -1,0 +1,1342 @@
+/*  =========================================================================
+    gateway - the public message protocol on ipc:// and tcp:// endpoints
+
+    A gateway is an actor (one thread) that owns the ROUTER sockets clients
+    talk to and the PUB sockets events go out on. It turns each public
+    request (docs/protocol.md, "The public protocol") into what the C API
+    does in process: a CALL becomes a call on one of its own callers (one
+    per agent, a second one for calls that asked for progress), with many
+    in flight, and the table call -> client (routing id + request id) takes
+    the RESULT back to whoever asked, or drops it when they are gone. The
+    requests that wait on the runtime for long (STATUS, RELOAD) run on a
+    worker thread of the gateway, so that no client waits on another.
+
+    Every send to a client is non-blocking: a client that does not read
+    its replies fills its own queue (sendHwm), and what does not fit is
+    dropped. Nothing a client sends can stop the loop: a bad request is
+    answered with ERROR naming what was wrong.
+
+    Threading: the host API (mcpact_gateway_*) talks to the actor over its
+    pipe under the gateway's lock; the actor owns every socket, the agents'
+    callers and the tables. The agents the gateway made are the host
+    object's, destroyed after the actor has stopped.
+    =========================================================================
+*/
+
+#include "api.h"
+#include "caller.h"
+#include "endpoint.h"
+#include "formats.h"
+
+#include "actor.h"
+#include "idmap.h"
+#include "log.h"
+#include "wire.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+//  The protocol's version: raised when a verb or frame changes meaning
+//  (new verbs and new keys in JSON come without it).
+#define GATEWAY_PROTOCOL 1
+#define GATEWAY_MAX_FRAMES 8
+#define GATEWAY_MAX_ID 128
+#define GATEWAY_BATCH 256
+
+//  The two kinds of socket: plain (ipc://, loopback tcp://) and CURVE.
+enum { SOCK_PLAIN = 0, SOCK_CURVE = 1, SOCK_KINDS = 2 };
+
+typedef struct {
+    char *certificate;     //  the gateway's key pair (zcert file), or NULL
+    char *clients;         //  the allowed client certificates (directory)
+    bool insecure;         //  allow what the rules refuse
+    int max_message_bytes; //  ZMQ_MAXMSGSIZE
+    int max_client_calls;  //  calls in flight per client
+    int max_calls;         //  calls in flight in all
+    int send_hwm;          //  replies queued per client
+} s_options_t;
+
+struct _mcpact_gateway_t {
+    pthread_mutex_t lock;      //  guards the actor's pipe
+    actor_t *actor;            //  the gateway thread
+    mcpact_agent_t **agents;   //  the agents it made
+    size_t agents_count;       //  how many
+    s_options_t options;       //  as given
+    mcpact_session_t *session; //  what it serves
+};
+
+typedef struct _self_t self_t;
+typedef struct _s_agent_t s_agent_t;
+
+//  One of an agent's callers, and its calls in flight.
+typedef struct {
+    mcpact_caller_t *caller; //  owned
+    idmap_t calls;           //  caller's call id -> s_call_t
+    s_agent_t *agent;        //  the agent it calls
+    self_t *self;            //  for the progress callback
+} s_caller_t;
+
+struct _s_agent_t {
+    char *name;            //  "" for the session's default agent
+    mcpact_agent_t *agent; //  not owned
+    s_caller_t plain;      //  calls without progress
+    s_caller_t progress;   //  calls with progress (made on first use)
+};
+
+//  Where a reply goes: a client's routing id on one of the sockets.
+typedef struct {
+    int kind;                    //  SOCK_PLAIN or SOCK_CURVE
+    uint8_t rid[256];            //  routing id
+    size_t rid_size;             //  its size
+    bool delimiter;              //  the request had an empty frame first (REQ)
+    char id[GATEWAY_MAX_ID + 1]; //  the client's request id
+} s_peer_t;
+
+//  A client's call in flight.
+typedef struct {
+    s_peer_t peer;      //  who asked
+    char key[600];      //  its key in self->requests
+    char client[540];   //  its client's key in self->clients
+    s_caller_t *caller; //  which caller has it
+    int64_t call_id;    //  the caller's id for it
+    int format;         //  CALL_AS: the provider's format; else -1
+    char *as_id;        //  CALL_AS: the provider's call id, or NULL
+    char *as_name;      //  CALL_AS: the tool's name
+} s_call_t;
+
+struct _self_t {
+    zsock_t *pipe;                //  to the host object
+    s_options_t *options;         //  the host object's
+    s_agent_t **agents;           //  served agents
+    size_t agents_count;          //  how many
+    zsock_t *routers[SOCK_KINDS]; //  requests, made on first bind
+    zsock_t *pubs[SOCK_KINDS];    //  events, made on first bind
+    zsock_t *events;              //  SUB to the runtime's events
+    const char *events_endpoint;  //  the runtime's
+    zactor_t *auth;               //  zauth, with CURVE
+    zcert_t *cert;                //  the gateway's key pair, with CURVE
+    zactor_t *worker;             //  STATUS and RELOAD
+    zhashx_t *requests;           //  client/request id -> s_call_t
+    zhashx_t *clients;            //  client -> size_t * calls in flight
+    zhashx_t *slow;               //  token -> s_peer_t, at the worker
+    uint64_t next_token;          //  for the worker's requests
+    size_t calls;                 //  in flight in all
+    size_t dropped;               //  replies nobody could take
+    bool stopping;                //  no more calls
+    zlistx_t *paths;              //  ipc:// socket files bound, removed at the end
+};
+
+//  --------------------------------------------------------------------------
+//  Replies
+
+static void
+s_hex (const uint8_t *data, size_t size, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < size; i++) {
+        out[2 * i] = digits[data[i] >> 4];
+        out[2 * i + 1] = digits[data[i] & 15];
+    }
+    out[2 * size] = 0;
+}
+
+//  Sends [rid] [""] frames... to a client without waiting: a reply that
+//  cannot go now (the client is gone, or its queue is full) is dropped.
+static void
+s_send (self_t *self, const s_peer_t *peer, const char **frames, const size_t *sizes, int count)
+{
+    zsock_t *router = self->routers[peer->kind];
+    void *socket = router ? zsock_resolve (router) : NULL;
+    if (!socket || zmq_send (socket, peer->rid, peer->rid_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+        self->dropped++;
+        return;
+    }
+    if (peer->delimiter)
+        zmq_send (socket, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    for (int i = 0; i < count; i++)
+        zmq_send (socket, frames[i], sizes[i], (i + 1 < count ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT);
+}
+
+//  VERB id text
+static void
+s_reply (self_t *self, const s_peer_t *peer, const char *verb, const char *text)
+{
+    const char *frames[] = { verb, peer->id, text };
+    size_t sizes[] = { strlen (verb), strlen (peer->id), text ? strlen (text) : 0 };
+    s_send (self, peer, frames, sizes, text ? 3 : 2);
+}
+
+//  ERROR id {"error": code, "message": ...}
+static void s_error (self_t *self, const s_peer_t *peer, const char *code, const char *format, ...)
+    __attribute__ ((format (printf, 4, 5)));
+
+static void
+s_error (self_t *self, const s_peer_t *peer, const char *code, const char *format, ...)
+{
+    char message[512];
+    va_list args;
+    va_start (args, format);
+    vsnprintf (message, sizeof message, format, args);
+    va_end (args);
+    json_t *body = json_pack ("{s:s,s:s}", "error", code, "message", message);
+    char *text = json_dumps (body, JSON_COMPACT);
+    s_reply (self, peer, "ERROR", text ? text : "{}");
+    free (text);
+    json_decref (body);
+}
+
+//  RESULT id status payload
+static void
+s_result (self_t *self, const s_peer_t *peer, mcpact_status_t status, const char *payload)
+{
+    char status_text[4] = { (char) ('0' + (int) status % 10), 0 };
+    if (status >= 10)
+        snprintf (status_text, sizeof status_text, "%d", (int) status);
+    const char *frames[] = { "RESULT", peer->id, status_text, payload };
+    size_t sizes[] = { 6, strlen (peer->id), strlen (status_text), strlen (payload) };
+    s_send (self, peer, frames, sizes, 4);
+}
+
+static void
+s_result_error (self_t *self, const s_peer_t *peer, mcpact_status_t status, const char *message)
+{
+    json_t *body = json_pack ("{s:s}", "message", message);
+    char *text = json_dumps (body, JSON_COMPACT);
+    s_result (self, peer, status, text ? text : "{}");
+    free (text);
+    json_decref (body);
+}
+
+//  --------------------------------------------------------------------------
+//  Calls
+
+static s_agent_t *
+s_agent (self_t *self, const char *name)
+{
+    for (size_t i = 0; i < self->agents_count; i++)
+        if (strcmp (self->agents[i]->name, name) == 0)
+            return self->agents[i];
+    return NULL;
+}
+
+static void
+s_client_add (self_t *self, const char *client, int delta)
+{
+    size_t *count = (size_t *) zhashx_lookup (self->clients, client);
+    if (!count && delta > 0) {
+        count = (size_t *) calloc (1, sizeof (size_t));
+        zhashx_insert (self->clients, client, count);
+    }
+    if (!count)
+        return;
+    *count += delta;
+    self->calls += delta;
+    if (*count == 0) {
+        //  A client with nothing in flight leaves no state behind.
+        zhashx_delete (self->clients, client);
+        free (count);
+    }
+}
+
+//  A call ended: forget it.
+static void
+s_call_done (self_t *self, s_call_t *call)
+{
+    idmap_take (&call->caller->calls, (uint64_t) call->call_id);
+    zhashx_delete (self->requests, call->key);
+    s_client_add (self, call->client, -1);
+    free (call->as_id);
+    free (call->as_name);
+    free (call);
+}
+
+static void
+s_on_progress (int64_t id, double progress, double total, const char *message, void *arg)
+{
+    s_caller_t *caller = (s_caller_t *) arg;
+    s_call_t *call = (s_call_t *) idmap_get (&caller->calls, (uint64_t) id);
+    if (!call)
+        return;
+    json_t *params = json_pack ("{s:f}", "progress", progress);
+    if (total >= 0)
+        json_object_set_new (params, "total", json_real (total));
+    if (message)
+        json_object_set_new (params, "message", json_string (message));
+    char *text = json_dumps (params, JSON_COMPACT);
+    s_reply (caller->self, &call->peer, "PROGRESS", text ? text : "{}");
+    free (text);
+    json_decref (params);
+}
+
+static int
+s_caller_init (self_t *self, s_caller_t *caller, s_agent_t *agent, bool progress)
+{
+    caller->caller = mcpact_caller_new (agent->agent);
+    if (!caller->caller)
+        return -1;
+    idmap_init (&caller->calls);
+    caller->agent = agent;
+    caller->self = self;
+    if (progress)
+        mcpact_caller_set_progress (caller->caller, s_on_progress, caller);
+    return 0;
+}
+
+//  Sends on what has finished at `caller`.
+static void
+s_caller_drain (self_t *self, s_caller_t *caller)
+{
+    if (!caller->caller)
+        return;
+    mcpact_result_t *result;
+    while ((result = mcpact_caller_next (caller->caller, 0))) {
+        s_call_t *call =
+            (s_call_t *) idmap_get (&caller->calls, (uint64_t) mcpact_result_id (result));
+        if (call) {
+            mcpact_status_t status = mcpact_result_status (result);
+            if (call->format >= 0) {
+                //  CALL_AS: the provider's tool-result message, whatever the status
+                char *text = mcpact_result_as (result, (mcpact_format_t) call->format, call->as_id,
+                                               call->as_name);
+                s_result (self, &call->peer, status, text ? text : "{}");
+                free (text);
+            } else if (status == MCPACT_OK || status == MCPACT_ERR_TOOL)
+                s_result (self, &call->peer, status, mcpact_result_json (result));
+            else
+                s_result_error (self, &call->peer, status, mcpact_result_error (result));
+            s_call_done (self, call);
+        }
+        mcpact_result_destroy (&result);
+    }
+}
+
+static void
+s_drain (self_t *self)
+{
+    for (size_t i = 0; i < self->agents_count; i++) {
+        s_caller_drain (self, &self->agents[i]->plain);
+        s_caller_drain (self, &self->agents[i]->progress);
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  Requests. Each verb is a row of s_verbs: its frames after the request
+//  id (at least, at most) and its handler, which gets them as C strings.
+
+typedef void (s_handler_fn) (self_t *self, s_peer_t *peer, char **args, int count);
+
+//  The verbs of s_verbs, as a JSON array (for HELLO).
+static json_t *s_verb_names (void);
+
+static void
+s_on_hello (self_t *self, s_peer_t *peer, char **args, int count)
+{
+    //  HELLO id [version]: the highest version the client speaks.
+    long version = GATEWAY_PROTOCOL;
+    if (count > 0) {
+        char *end;
+        version = strtol (args[0], &end, 10);
+        if (end == args[0] || *end || version < 1) {
+            s_error (self, peer, "version",
+                     "HELLO wants the highest protocol version the client speaks (1, 2, ...), "
+                     "not '%.40s'; this gateway speaks 1",
+                     args[0]);
+            return;
+        }
+    }
+    int major, minor, patch;
+    mcpact_version (&major, &minor, &patch);
+    char version_text[32];
+    snprintf (version_text, sizeof version_text, "%d.%d.%d", major, minor, patch);
+    json_t *agents = json_array ();
+    for (size_t i = 0; i < self->agents_count; i++) {
+        catalog_t *catalog = catalog_slot_get (&self->agents[i]->agent->slot);
+        json_t *servers = json_array ();
+        size_t index;
+        json_t *server;
+        json_array_foreach (catalog_servers (catalog), index, server)
+            json_array_append_new (
+                servers, json_pack ("{s:O,s:b}", "name", json_object_get (server, "name"), "up",
+                                    !json_is_false (json_object_get (server, "up"))));
+        json_array_append_new (agents,
+                               json_pack ("{s:s,s:o,s:I}", "name", self->agents[i]->name, "servers",
+                                          servers, "tools", (json_int_t) catalog_size (catalog)));
+        catalog_unref (&catalog);
+    }
+    json_t *info = json_pack (
+        "{s:i,s:[i],s:{s:s,s:s,s:s},s:o,s:o,s:[ss],s:{s:i,s:i,s:i},s:[sssss]}", "protocol",
+        GATEWAY_PROTOCOL, "versions", GATEWAY_PROTOCOL, "server", "name", "mcpact", "version",
+        version_text, "mcpProtocolVersion", MCPACT_PROTOCOL_VERSION, "agents", agents, "verbs",
+        s_verb_names (), "events", "TOOLS_CHANGED", "SERVER_STATE", "limits", "maxMessageBytes",
+        self->options->max_message_bytes, "maxClientCalls", self->options->max_client_calls,
+        "maxCalls", self->options->max_calls, "formats", "mcp", "openai", "openai-responses",
+        "anthropic", "gemini");
+    char *text = json_dumps (info, JSON_COMPACT);
+    s_reply (self, peer, "HELLO", text);
+    free (text);
+    json_decref (info);
+}
+
+static void
+s_on_ping (self_t *self, s_peer_t *peer, char **args, int count)
+{
+    s_reply (self, peer, "PONG", NULL);
+}
+
+static s_agent_t *
+s_find_agent (self_t *self, s_peer_t *peer, const char *name)
+{
+    s_agent_t *agent = s_agent (self, name);
+    if (!agent) {
+        char names[256] = "";
+        for (size_t i = 0; i < self->agents_count; i++) {
+            size_t used = strlen (names);
+            snprintf (names + used, sizeof names - used, "%s\"%s\"", i ? ", " : "",
+                      self->agents[i]->name);
+        }
+        s_error (self, peer, "unknown_agent", "no agent \"%.64s\" here (agents: %s)", name, names);
+    }
+    return agent;
+}
+
+static void
+s_on_tools (self_t *self, s_peer_t *peer, char **args, int count)
+{
+    //  TOOLS id agent [format [flags]]
+    s_agent_t *agent = s_find_agent (self, peer, args[0]);
+    if (!agent)
+        return;
+    int format = count > 1 ? mcpact_format_from_name (args[1]) : MCPACT_FORMAT_MCP;
+    if (format < 0) {
+        s_error (self, peer, "unknown_format",
+                 "unknown format '%.40s'; use mcp, openai, openai-responses, anthropic or gemini",
+                 args[1]);
+        return;
+    }
+    int flags = 0;
+    if (count > 2) {
+        if (strcmp (args[2], "strict") == 0)
+            flags = MCPACT_FORMAT_STRICT;
+        else if (*args[2]) {
+            s_error (self, peer, "bad_request", "TOOLS flags are \"strict\" or empty, not '%.40s'",
+                     args[2]);
+            return;
+        }
+    }
+    char *text = format == MCPACT_FORMAT_MCP && !flags
+                     ? mcpact_agent_tools (agent->agent)
+                     : mcpact_agent_tools_as (agent->agent, (mcpact_format_t) format, flags);
+    if (text)
+        s_reply (self, peer, "TOOLS", text);
+    else
+        s_error (self, peer, "internal", "could not list the tools of agent \"%s\"", agent->name);
+    free (text);
+}
+
+//  Starts a call for a client: the tool's args and the CALL options (or
+//  NULL); with `format` >= 0 (CALL_AS), its RESULT carries the provider's
+//  tool-result message for call `as_id` of `as_name`.
+static void
+s_start_call (self_t *self, s_peer_t *peer, s_agent_t *agent, const char *tool,
+              const char *args_json, const char *options_text, int format, const char *as_id,
+              const char *as_name)
+{
+    int timeout_ms = 0;
+    bool progress = false;
+    if (options_text && *options_text) {
+        json_error_t error;
+        json_t *options = json_loads (options_text, 0, &error);
+        json_t *timeout = json_object_get (options, "timeoutMs");
+        json_t *want = json_object_get (options, "progress");
+        bool ok = json_is_object (options) &&
+                  (!timeout || (json_is_integer (timeout) && json_integer_value (timeout) >= 0 &&
+                                json_integer_value (timeout) <= INT_MAX)) &&
+                  (!want || json_is_boolean (want));
+        if (ok) {
+            timeout_ms = (int) json_integer_value (timeout);
+            progress = json_is_true (want);
+        }
+        json_decref (options);
+        if (!ok) {
+            s_error (self, peer, "bad_request",
+                     "CALL options must be a JSON object {\"timeoutMs\": ms >= 0, \"progress\": "
+                     "true|false}, not '%.80s'",
+                     options_text);
+            return;
+        }
+    }
+    //  client: hex routing id "/" kind; key: client "/" request id
+    char client[540], key[600];
+    s_hex (peer->rid, peer->rid_size, client);
+    size_t used = 2 * peer->rid_size;
+    client[used++] = '/';
+    client[used++] = (char) ('0' + peer->kind);
+    client[used] = 0;
+    memcpy (key, client, used);
+    key[used] = '/';
+    strcpy (key + used + 1, peer->id);
+    if (zhashx_lookup (self->requests, key)) {
+        s_error (self, peer, "duplicate_id",
+                 "a call with id \"%s\" is in flight already from this client", peer->id);
+        return;
+    }
+    if (self->stopping) {
+        s_result_error (self, peer, MCPACT_ERR_INTERNAL, "the gateway is shutting down");
+        return;
+    }
+    size_t *mine = (size_t *) zhashx_lookup (self->clients, client);
+    if (mine && *mine >= (size_t) self->options->max_client_calls) {
+        char message[160];
+        snprintf (message, sizeof message,
+                  "busy: this client has %zu calls in flight (maxClientCalls)", *mine);
+        s_result_error (self, peer, MCPACT_ERR_BUSY, message);
+        return;
+    }
+    if (self->calls >= (size_t) self->options->max_calls) {
+        char message[160];
+        snprintf (message, sizeof message, "busy: %zu calls in flight in all (maxCalls)",
+                  self->calls);
+        s_result_error (self, peer, MCPACT_ERR_BUSY, message);
+        return;
+    }
+    s_caller_t *caller = progress ? &agent->progress : &agent->plain;
+    if (!caller->caller && s_caller_init (self, caller, agent, progress) != 0) {
+        s_result_error (self, peer, MCPACT_ERR_INTERNAL, "cannot make a caller");
+        return;
+    }
+    s_call_t *call = (s_call_t *) calloc (1, sizeof (s_call_t));
+    if (!call) {
+        s_result_error (self, peer, MCPACT_ERR_INTERNAL, "out of memory");
+        return;
+    }
+    call->peer = *peer;
+    snprintf (call->key, sizeof call->key, "%s", key);
+    snprintf (call->client, sizeof call->client, "%s", client);
+    call->caller = caller;
+    call->format = format;
+    call->as_id = as_id ? strdup (as_id) : NULL;
+    call->as_name = as_name ? strdup (as_name) : NULL;
+    int64_t id = mcpact_caller_send (caller->caller, tool, args_json, timeout_ms);
+    //  Refused at once: its result waits under the id it would have had.
+    call->call_id = id > 0 ? id : caller_last_id (caller->caller);
+    idmap_put (&caller->calls, (uint64_t) call->call_id, call);
+    zhashx_insert (self->requests, key, call);
+    s_client_add (self, client, 1);
+}
+
+static void
+s_on_call (self_t *self, s_peer_t *peer, char **args, int count)
+{
+    //  CALL id agent tool [args_json [options_json]]
+    s_agent_t *agent = s_find_agent (self, peer, args[0]);
+    if (agent)
+        s_start_call (self, peer, agent, args[1], count > 2 ? args[2] : "{}",
+                      count > 3 ? args[3] : NULL, -1, NULL, NULL);
+}
+
+static void
+s_on_call_as (self_t *self, s_peer_t *peer, char **args, int count)
+{
+    //  CALL_AS id agent format tool_call_json [options_json]: the provider's
+    //  tool call in, its tool-result message out (mcpact_agent_call_as).
+    s_agent_t *agent = s_find_agent (self, peer, args[0]);
+    if (!agent)
+        return;
+    int format = mcpact_format_from_name (args[1]);
+    if (format < 0) {
+        s_error (self, peer, "unknown_format",
+                 "unknown format '%.40s'; use mcp, openai, openai-responses, anthropic or gemini",
+                 args[1]);
+        return;
+    }
+    formats_call_t call;
+    char *error = NULL;
+    mcpact_status_t status = MCPACT_ERR_ARGS;
+    json_t *call_args = NULL;
+    if (formats_call_parse ((mcpact_format_t) format, args[2], &call, &error) == 0) {
+        //  The arguments as the tool's schema names them (renamed ones back)
+        char *text = mcpact_agent_tools (agent->agent);
+        json_t *tools = text ? json_loads (text, 0, NULL) : NULL;
+        free (text);
+        call_args = formats_call_args (tools, (mcpact_format_t) format, call.name, call.args,
+                                       &status, &error);
+        json_decref (tools);
+    }
+    if (call_args) {
+        char *text = json_dumps (call_args, JSON_COMPACT);
+        s_start_call (self, peer, agent, call.name, text, count > 3 ? args[3] : NULL, format,
+                      call.id, call.name);
+        free (text);
+        json_decref (call_args);
+    } else {
+        //  What the LLM should read about its own mistake, in its shape.
+        mcpact_result_t *result = result_error (0, status, error ? error : "out of memory");
+        char *text = mcpact_result_as (result, (mcpact_format_t) format, call.id, call.name);
+        s_result (self, peer, status, text ? text : "{}");
+        free (text);
+        mcpact_result_destroy (&result);
+    }
+    free (error);
+    formats_call_reset (&call);
+}
+
+static void
+s_on_cancel (self_t *self, s_peer_t *peer, char **args, int count)
+{
+    //  CANCEL id: the call's own RESULT (status 8) is the answer.
+    char key[600];
+    s_hex (peer->rid, peer->rid_size, key);
+    snprintf (key + strlen (key), sizeof key - strlen (key), "/%d/%s", peer->kind, peer->id);
+    s_call_t *call = (s_call_t *) zhashx_lookup (self->requests, key);
+    if (!call || mcpact_caller_cancel (call->caller->caller, call->call_id) != 0)
+        s_error (self, peer, "unknown_call", "no call with id \"%s\" is in flight from this client",
+                 peer->id);
+}
+
+//  STATUS id agent, RELOAD id agent: the worker asks the runtime.
+static void
+s_on_slow (self_t *self, s_peer_t *peer, const char *verb, const char *name)
+{
+    s_agent_t *agent = s_find_agent (self, peer, name);
+    if (!agent)
+        return;
+    s_peer_t *waiting = (s_peer_t *) malloc (sizeof (s_peer_t));
+    if (!waiting)
+        return;
+    *waiting = *peer;
+    char token[24];
+    snprintf (token, sizeof token, "%" PRIu64, ++self->next_token);
+    zhashx_insert (self->slow, token, waiting);
+    zsock_send (self->worker, "ssp", verb, token, agent->agent);
+}
+
+static void
+s_on_status (self_t *self, s_peer_t *peer, char **args, int count)
+{
+    s_on_slow (self, peer, "STATUS", args[0]);
+}
+
+static void
+s_on_reload (self_t *self, s_peer_t *peer, char **args, int count)
+{
+    s_on_slow (self, peer, "RELOAD", args[0]);
+}
+
+static const struct {
+    const char *verb;      //  frame 1
+    int min, max;          //  frames after the request id
+    s_handler_fn *handler; //  what it does
+} s_verbs[] = {
+    { "HELLO", 0, 1, s_on_hello },   { "TOOLS", 1, 3, s_on_tools },
+    { "CALL", 2, 4, s_on_call },     { "CALL_AS", 3, 4, s_on_call_as },
+    { "CANCEL", 0, 0, s_on_cancel }, { "STATUS", 1, 1, s_on_status },
+    { "RELOAD", 1, 1, s_on_reload }, { "PING", 0, 0, s_on_ping },
+};
+
+static json_t *
+s_verb_names (void)
+{
+    json_t *names = json_array ();
+    for (size_t i = 0; i < sizeof s_verbs / sizeof s_verbs[0]; i++)
+        json_array_append_new (names, json_string (s_verbs[i].verb));
+    return names;
+}
+
+//  Receives one request from a client and answers or starts it. Returns
+//  -1 when nothing was waiting.
+static int
+s_on_request (self_t *self, int kind)
+{
+    void *socket = zsock_resolve (self->routers[kind]);
+    zmq_msg_t parts[GATEWAY_MAX_FRAMES + 2];
+    int count = 0, total = 0;
+    while (true) {
+        zmq_msg_t scratch;
+        zmq_msg_t *part = count < GATEWAY_MAX_FRAMES + 2 ? &parts[count] : &scratch;
+        zmq_msg_init (part);
+        if (zmq_msg_recv (part, socket, total ? 0 : ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close (part);
+            for (int i = 0; i < count; i++)
+                zmq_msg_close (&parts[i]);
+            return -1;
+        }
+        total++;
+        int more = zmq_msg_more (part);
+        if (part == &scratch)
+            zmq_msg_close (part);
+        else
+            count++;
+        if (!more)
+            break;
+    }
+    s_peer_t peer = { .kind = kind };
+    peer.rid_size = zmq_msg_size (&parts[0]);
+    if (peer.rid_size > sizeof peer.rid)
+        peer.rid_size = sizeof peer.rid;
+    memcpy (peer.rid, zmq_msg_data (&parts[0]), peer.rid_size);
+    int first = 1;
+    if (count > 1 && zmq_msg_size (&parts[1]) == 0) {
+        peer.delimiter = true;
+        first = 2;
+    }
+    //  Every frame as a C string, in one buffer: on the stack for the
+    //  usual small request.
+    char *frames[GATEWAY_MAX_FRAMES];
+    int frames_count = 0;
+    size_t total_size = 0;
+    for (int i = first; i < count; i++)
+        total_size += zmq_msg_size (&parts[i]) + 1;
+    char stack[2048];
+    char *buffer = total_size <= sizeof stack ? stack : (char *) malloc (total_size);
+    char *next = buffer;
+    for (int i = first; buffer && i < count && frames_count < GATEWAY_MAX_FRAMES; i++) {
+        size_t size = zmq_msg_size (&parts[i]);
+        memcpy (next, zmq_msg_data (&parts[i]), size);
+        next[size] = 0;
+        frames[frames_count++] = next;
+        next += size + 1;
+    }
+    for (int i = 0; i < count; i++)
+        zmq_msg_close (&parts[i]);
+
+    //  VERB id args...
+    const char *verb = frames_count > 0 ? frames[0] : "";
+    const char *id = frames_count > 1 ? frames[1] : "";
+    if (strlen (id) > GATEWAY_MAX_ID)
+        snprintf (peer.id, sizeof peer.id, "%.*s", GATEWAY_MAX_ID, id);
+    else
+        snprintf (peer.id, sizeof peer.id, "%s", id);
+    int args = frames_count - 2;
+    size_t index = 0;
+    while (index < sizeof s_verbs / sizeof s_verbs[0] && strcmp (s_verbs[index].verb, verb) != 0)
+        index++;
+    if (frames_count < 2)
+        s_error (self, &peer, "bad_request",
+                 "a request is VERB REQUEST-ID [ARGS...] (text frames); this one has %d frame%s",
+                 frames_count, frames_count == 1 ? "" : "s");
+    else if (strlen (id) > GATEWAY_MAX_ID || !*id)
+        s_error (self, &peer, "bad_request", "a request id is 1 to %d bytes, not %zu",
+                 GATEWAY_MAX_ID, strlen (id));
+    else if (index == sizeof s_verbs / sizeof s_verbs[0])
+        s_error (self, &peer, "unknown_verb",
+                 "unknown verb '%.40s'; this gateway knows HELLO, TOOLS, CALL, CALL_AS, CANCEL, "
+                 "STATUS, RELOAD, PING",
+                 verb);
+    else if (total - first > s_verbs[index].max + 2 || args < s_verbs[index].min)
+        s_error (self, &peer, "bad_request",
+                 "%s takes %d to %d frames after the request id, not %d", verb, s_verbs[index].min,
+                 s_verbs[index].max, total - first - 2);
+    else
+        s_verbs[index].handler (self, &peer, frames + 2, args);
+    if (buffer != stack)
+        free (buffer);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  The worker: STATUS and RELOAD, one at a time, off the gateway's loop.
+//  [verb token agent] -> [verb token json]
+
+static void
+s_worker (zsock_t *pipe, void *args)
+{
+    zsock_signal (pipe, 0);
+    while (true) {
+        char *verb = NULL, *token = NULL;
+        void *agent = NULL;
+        if (zsock_recv (pipe, "ssp", &verb, &token, &agent) != 0 || !verb ||
+            strcmp (verb, "$TERM") == 0) {
+            free (verb);
+            free (token);
+            break;
+        }
+        char *text = strcmp (verb, "STATUS") == 0 ? mcpact_agent_status ((mcpact_agent_t *) agent)
+                                                  : mcpact_agent_reload ((mcpact_agent_t *) agent);
+        zsock_send (pipe, "sss", verb, token, text ? text : "");
+        free (text);
+        free (verb);
+        free (token);
+    }
+}
+
+static void
+s_on_worker (self_t *self)
+{
+    char *verb = NULL, *token = NULL, *text = NULL;
+    if (zsock_recv (self->worker, "sss", &verb, &token, &text) == 0 && token) {
+        s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->slow, token);
+        if (peer) {
+            if (*text)
+                s_reply (self, peer, verb, text);
+            else
+                s_error (self, peer, "internal", "the runtime did not answer %s", verb);
+            zhashx_delete (self->slow, token);
+            free (peer);
+        }
+    }
+    free (verb);
+    free (token);
+    free (text);
+}
+
+//  --------------------------------------------------------------------------
+//  Events: the runtime's, with agents and servers named.
+//  TOOLS_CHANGED view_id json -> TOOLS_CHANGED agent json
+//  SERVER_STATE server_id json -> SERVER_STATE server json
+
+static void
+s_on_event (self_t *self)
+{
+    wire_msg_t msg;
+    if (wire_recv (&msg, zsock_resolve (self->events), ZMQ_DONTWAIT) < 0)
+        return;
+    char *name = NULL;
+    if (msg.count >= 3 && wire_is (&msg, 0, "TOOLS_CHANGED")) {
+        int64_t view = wire_int (&msg, 1, -1);
+        for (size_t i = 0; i < self->agents_count; i++)
+            if ((int64_t) self->agents[i]->agent->view_id == view)
+                name = strdup (self->agents[i]->name);
+    } else if (msg.count >= 3 && wire_is (&msg, 0, "SERVER_STATE")) {
+        json_error_t error;
+        json_t *state = json_loadb (wire_data (&msg, 2), wire_size (&msg, 2), 0, &error);
+        const char *server = json_string_value (json_object_get (state, "server"));
+        name = server ? strdup (server) : NULL;
+        json_decref (state);
+    }
+    for (int kind = 0; name && kind < SOCK_KINDS; kind++)
+        if (self->pubs[kind]) {
+            void *socket = zsock_resolve (self->pubs[kind]);
+            zmq_send (socket, wire_data (&msg, 0), wire_size (&msg, 0), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+            zmq_send (socket, name, strlen (name), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+            zmq_send (socket, wire_data (&msg, 2), wire_size (&msg, 2), ZMQ_DONTWAIT);
+        }
+    free (name);
+    wire_close (&msg);
+}
+
+//  --------------------------------------------------------------------------
+//  Binding
+
+static zsock_t *
+s_socket (self_t *self, int type, int kind)
+{
+    zsock_t *sock = zsock_new (type);
+    if (!sock)
+        return NULL;
+    zsock_set_linger (sock, 500);
+    zsock_set_maxmsgsize (sock, self->options->max_message_bytes);
+    zsock_set_sndhwm (sock, self->options->send_hwm);
+    if (type == ZMQ_ROUTER)
+        //  A reply to a client that is gone fails instead of vanishing
+        //  silently, so that it is counted; none ever blocks (DONTWAIT).
+        zsock_set_router_mandatory (sock, 1);
+    if (kind == SOCK_CURVE) {
+        zcert_apply (self->cert, sock);
+        zsock_set_curve_server (sock, 1);
+        zsock_set_zap_domain (sock, "mcpact");
+    }
+    return sock;
+}
+
+//  BIND events? endpoint -> OK bound | ERROR reason
+static void
+s_on_bind (self_t *self, bool events, const char *endpoint)
+{
+    char reason[512] = "";
+    bool curve = false;
+    endpoint_check (endpoint, self->cert != NULL, self->options->insecure, &curve, reason,
+                    sizeof reason);
+    int kind = curve ? SOCK_CURVE : SOCK_PLAIN;
+    zsock_t **slot = events ? &self->pubs[kind] : &self->routers[kind];
+    if (!*reason && !*slot && !(*slot = s_socket (self, events ? ZMQ_PUB : ZMQ_ROUTER, kind)))
+        snprintf (reason, sizeof reason, "cannot make a socket: %s", zmq_strerror (errno));
+    if (!*reason && zmq_bind (zsock_resolve (*slot), endpoint) != 0)
+        snprintf (reason, sizeof reason, "cannot bind %s: %s", endpoint, zmq_strerror (errno));
+    if (*reason) {
+        zstr_sendx (self->pipe, "ERROR", reason, NULL);
+        return;
+    }
+    char bound[512];
+    size_t size = sizeof bound;
+    if (zmq_getsockopt (zsock_resolve (*slot), ZMQ_LAST_ENDPOINT, bound, &size) != 0)
+        snprintf (bound, sizeof bound, "%s", endpoint);
+    char *path = endpoint_secure (bound);
+    if (path)
+        zlistx_add_end (self->paths, path);
+    if (events && !self->events) {
+        self->events = zsock_new_sub (self->events_endpoint, "");
+        if (!self->events)
+            log_error ("gateway: cannot subscribe to the runtime's events");
+    }
+    zstr_sendx (self->pipe, "OK", bound, NULL);
+}
+
+//  --------------------------------------------------------------------------
+//  The actor
+
+typedef struct {
+    s_options_t *options;
+    mcpact_agent_t **agents;
+    const char **names;
+    size_t agents_count;
+    const char *events_endpoint;
+} s_args_t;
+
+//  Serves one more agent. Returns it, or NULL (out of memory).
+static s_agent_t *
+s_agent_add (self_t *self, const char *name, mcpact_agent_t *agent)
+{
+    s_agent_t **agents =
+        (s_agent_t **) realloc (self->agents, (self->agents_count + 1) * sizeof (s_agent_t *));
+    s_agent_t *added = (s_agent_t *) calloc (1, sizeof (s_agent_t));
+    if (agents)
+        self->agents = agents;
+    if (!agents || !added || !(added->name = strdup (name))) {
+        free (added);
+        return NULL;
+    }
+    added->agent = agent;
+    self->agents[self->agents_count++] = added;
+    return added;
+}
+
+//  AGENT agent_ptr name -> OK | ERROR reason: the agent is started, the
+//  host keeps it (and destroys it after the gateway).
+static void
+s_on_agent (self_t *self, zmsg_t *msg)
+{
+    mcpact_agent_t *agent = (mcpact_agent_t *) actor_msg_popptr (msg);
+    char *name = zmsg_popstr (msg);
+    s_agent_t *added = NULL;
+    if (!agent || !name)
+        zstr_sendx (self->pipe, "ERROR", "no agent or no name", NULL);
+    else if (s_agent (self, name)) {
+        char reason[160];
+        snprintf (reason, sizeof reason, "an agent named \"%.64s\" is served already", name);
+        zstr_sendx (self->pipe, "ERROR", reason, NULL);
+    } else if (!(added = s_agent_add (self, name, agent)) ||
+               s_caller_init (self, &added->plain, added, false) != 0)
+        zstr_sendx (self->pipe, "ERROR", "out of memory", NULL);
+    else
+        zstr_sendx (self->pipe, "OK", NULL);
+    free (name);
+}
+
+//  Ends every call in flight: cancelled at its server, answered here.
+static void
+s_stop (self_t *self)
+{
+    self->stopping = true;
+    for (s_call_t *call = (s_call_t *) zhashx_first (self->requests); call;
+         call = (s_call_t *) zhashx_first (self->requests)) {
+        mcpact_caller_cancel (call->caller->caller, call->call_id);
+        s_result_error (self, &call->peer, MCPACT_ERR_INTERNAL,
+                        "the gateway is shutting down; the call was cancelled");
+        s_call_done (self, call);
+    }
+}
+
+static void
+s_self_destroy (self_t *self)
+{
+    if (self->requests)
+        s_stop (self);
+    zactor_destroy (&self->worker); //  sends $TERM; a STATUS or RELOAD ends first
+    for (size_t i = 0; i < self->agents_count; i++) {
+        s_caller_t *callers[] = { &self->agents[i]->plain, &self->agents[i]->progress };
+        for (int c = 0; c < 2; c++)
+            if (callers[c]->caller) {
+                mcpact_caller_destroy (&callers[c]->caller);
+                idmap_free (&callers[c]->calls);
+            }
+    }
+    for (size_t i = 0; i < self->agents_count; i++) {
+        free (self->agents[i]->name);
+        free (self->agents[i]);
+    }
+    free (self->agents);
+    if (self->slow) {
+        for (void *peer = zhashx_first (self->slow); peer; peer = zhashx_next (self->slow))
+            free (peer);
+        zhashx_destroy (&self->slow);
+    }
+    zhashx_destroy (&self->requests);
+    zhashx_destroy (&self->clients);
+    for (int kind = 0; kind < SOCK_KINDS; kind++) {
+        zsock_destroy (&self->routers[kind]);
+        zsock_destroy (&self->pubs[kind]);
+    }
+    zsock_destroy (&self->events);
+    //  No socket file is left behind to look like a gateway that answers.
+    if (self->paths) {
+        for (char *path = (char *) zlistx_first (self->paths); path;
+             path = (char *) zlistx_next (self->paths)) {
+            unlink (path);
+            free (path);
+        }
+        zlistx_destroy (&self->paths);
+    }
+    zactor_destroy (&self->auth);
+    zcert_destroy (&self->cert);
+}
+
+static void
+s_gateway_actor (zsock_t *pipe, void *arg)
+{
+    s_args_t *args = (s_args_t *) arg;
+    self_t self_storage = { .pipe = pipe, .options = args->options };
+    self_t *self = &self_storage;
+    self->events_endpoint = args->events_endpoint;
+    for (size_t i = 0; i < args->agents_count; i++)
+        s_agent_add (self, args->names[i], args->agents[i]);
+    self->requests = zhashx_new ();
+    self->clients = zhashx_new ();
+    self->slow = zhashx_new ();
+    self->paths = zlistx_new ();
+    self->worker = zactor_new (s_worker, NULL);
+    const char *failure = NULL;
+    char reason[512];
+    if (self->agents_count < args->agents_count || !self->requests || !self->clients ||
+        !self->slow || !self->paths || !self->worker)
+        failure = "out of memory";
+    for (size_t i = 0; !failure && i < self->agents_count; i++)
+        if (s_caller_init (self, &self->agents[i]->plain, self->agents[i], false) != 0)
+            failure = "cannot make a caller";
+    if (!failure && self->options->certificate) {
+        self->cert = zcert_load (self->options->certificate);
+        struct stat info;
+        if (!self->cert || !*zcert_secret_txt (self->cert) ||
+            strspn (zcert_secret_txt (self->cert), "0") == 40) {
+            snprintf (reason, sizeof reason,
+                      "cannot read the key pair %s (and %s_secret): make one with mcpact keygen",
+                      self->options->certificate, self->options->certificate);
+            failure = reason;
+        } else if (!self->options->clients || stat (self->options->clients, &info) != 0 ||
+                   !S_ISDIR (info.st_mode)) {
+            snprintf (reason, sizeof reason,
+                      "CURVE needs a directory of allowed client certificates; '%s' is not one",
+                      self->options->clients ? self->options->clients : "(none given)");
+            failure = reason;
+        } else {
+            //  ZAP: zauth checks each client's public key against the
+            //  certificates in the directory; one not there gets no
+            //  connection, so no request of it ever reaches us.
+            self->auth = zactor_new (zauth, NULL);
+            if (!self->auth) {
+                snprintf (reason, sizeof reason,
+                          "cannot start CURVE authentication (one gateway with CURVE per "
+                          "process)");
+                failure = reason;
+            } else {
+                zstr_sendx (self->auth, "CURVE", self->options->clients, NULL);
+                zsock_wait (self->auth);
+            }
+        }
+    }
+    if (failure) {
+        actor_handoff_release (args);
+        actor_fail (pipe, failure);
+        s_self_destroy (self);
+        return;
+    }
+    //  Done with the host's arguments, which it frees once we are ready.
+    actor_handoff_release (args);
+    actor_ready (pipe);
+    //  The pipe, the worker, events, the routers and two callers per agent.
+    size_t items_max = 4 + SOCK_KINDS + 2 * self->agents_count;
+    zmq_pollitem_t *items = (zmq_pollitem_t *) calloc (items_max, sizeof (zmq_pollitem_t));
+    if (!items)
+        log_error ("gateway: out of memory; stopping");
+    while (items) {
+        if (items_max < 4 + SOCK_KINDS + 2 * self->agents_count) {
+            //  An agent was added (AGENT)
+            zmq_pollitem_t *larger = (zmq_pollitem_t *) realloc (
+                items, (4 + SOCK_KINDS + 2 * self->agents_count) * sizeof (zmq_pollitem_t));
+            if (!larger)
+                break;
+            items = larger;
+            items_max = 4 + SOCK_KINDS + 2 * self->agents_count;
+        }
+        int count = 0;
+        items[count++] = (zmq_pollitem_t){ zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 };
+        items[count++] = (zmq_pollitem_t){ zsock_resolve (self->worker), 0, ZMQ_POLLIN, 0 };
+        int events_at = -1;
+        if (self->events) {
+            events_at = count;
+            items[count++] = (zmq_pollitem_t){ zsock_resolve (self->events), 0, ZMQ_POLLIN, 0 };
+        }
+        int routers_at = count;
+        for (int kind = 0; kind < SOCK_KINDS; kind++)
+            items[count++] =
+                (zmq_pollitem_t){ self->routers[kind] ? zsock_resolve (self->routers[kind]) : NULL,
+                                  -1, self->routers[kind] ? ZMQ_POLLIN : 0, 0 };
+        //  The callers' descriptors are edge-triggered: every caller is
+        //  drained (s_drain) after the loop has touched its socket.
+        for (size_t i = 0; i < self->agents_count; i++) {
+            s_caller_t *callers[] = { &self->agents[i]->plain, &self->agents[i]->progress };
+            for (int c = 0; c < 2; c++)
+                if (callers[c]->caller)
+                    items[count++] = (zmq_pollitem_t){ NULL, mcpact_caller_fd (callers[c]->caller),
+                                                       ZMQ_POLLIN, 0 };
+        }
+        //  A caller keeps deadlines of its own: look at least this often
+        //  while calls are in flight.
+        long timeout = self->calls ? 250 : -1;
+        //  No spinning here (spin.h): on a small machine the CPU a
+        //  spinning gateway takes is the servers' and the clients' (less
+        //  throughput, no better latency, measured with bench_serve).
+        if (zmq_poll (items, count, timeout) < 0 && errno != EINTR)
+            break;
+        if (items[0].revents & ZMQ_POLLIN) {
+            zmsg_t *msg = zmsg_recv (pipe);
+            char *command = msg ? zmsg_popstr (msg) : NULL;
+            bool term = !command || strcmp (command, "$TERM") == 0;
+            if (command && (strcmp (command, "BIND") == 0 || strcmp (command, "EVENTS") == 0)) {
+                char *endpoint = zmsg_popstr (msg);
+                s_on_bind (self, strcmp (command, "EVENTS") == 0, endpoint ? endpoint : "");
+                free (endpoint);
+            } else if (command && strcmp (command, "AGENT") == 0)
+                s_on_agent (self, msg);
+            else if (command && strcmp (command, "STOP") == 0) {
+                s_stop (self);
+                zstr_send (pipe, "OK");
+            }
+            free (command);
+            zmsg_destroy (&msg);
+            if (term)
+                break;
+        }
+        if (items[1].revents & ZMQ_POLLIN)
+            s_on_worker (self);
+        if (events_at >= 0 && (items[events_at].revents & ZMQ_POLLIN))
+            for (int n = 0; n < GATEWAY_BATCH && zsock_events (self->events) & ZMQ_POLLIN; n++)
+                s_on_event (self);
+        for (int kind = 0; kind < SOCK_KINDS; kind++)
+            if (items[routers_at + kind].revents & ZMQ_POLLIN)
+                for (int n = 0; n < GATEWAY_BATCH && s_on_request (self, kind) == 0; n++)
+                    ;
+        s_drain (self);
+    }
+    free (items);
+    s_self_destroy (self);
+}
+
+//  --------------------------------------------------------------------------
+//  Host API
+
+static int
+s_parse_options (s_options_t *options, const char *text, char **error)
+{
+    options->max_message_bytes = 1024 * 1024;
+    options->max_client_calls = 1024;
+    options->max_calls = 65536;
+    options->send_hwm = 10000;
+    if (!text || !*text)
+        return 0;
+    json_error_t parse_error;
+    json_t *root = json_loads (text, 0, &parse_error);
+    char message[512] = "";
+    if (!json_is_object (root))
+        snprintf (message, sizeof message, "gateway options: not a JSON object (%s)",
+                  root ? "another JSON value" : parse_error.text);
+    const char *key;
+    json_t *value;
+    json_object_foreach (root, key, value) {
+        if (*message)
+            break;
+        int *number = strcmp (key, "maxMessageBytes") == 0  ? &options->max_message_bytes
+                      : strcmp (key, "maxClientCalls") == 0 ? &options->max_client_calls
+                      : strcmp (key, "maxCalls") == 0       ? &options->max_calls
+                      : strcmp (key, "sendHwm") == 0        ? &options->send_hwm
+                                                            : NULL;
+        if (number) {
+            if (!json_is_integer (value) || json_integer_value (value) < 1 ||
+                json_integer_value (value) > INT_MAX)
+                snprintf (message, sizeof message,
+                          "gateway options: \"%s\" must be a whole number >= 1", key);
+            else
+                *number = (int) json_integer_value (value);
+        } else if (strcmp (key, "insecure") == 0 && json_is_boolean (value))
+            options->insecure = json_is_true (value);
+        else if (strcmp (key, "curve") == 0 && json_is_object (value)) {
+            const char *certificate = json_string_value (json_object_get (value, "certificate"));
+            const char *clients = json_string_value (json_object_get (value, "clients"));
+            if (!certificate || !clients)
+                snprintf (message, sizeof message,
+                          "gateway options: \"curve\" needs \"certificate\" (a key pair from "
+                          "mcpact keygen) and \"clients\" (a directory of client certificates)");
+            else {
+                options->certificate = strdup (certificate);
+                options->clients = strdup (clients);
+            }
+        } else
+            snprintf (message, sizeof message, "gateway options: unknown or malformed key \"%s\"",
+                      key);
+    }
+    json_decref (root);
+    if (*message) {
+        if (error)
+            *error = strdup (message);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+s_free_options (s_options_t *options)
+{
+    free (options->certificate);
+    free (options->clients);
+    options->certificate = options->clients = NULL;
+}
+
+mcpact_gateway_t *
+mcpact_gateway_new (mcpact_session_t *session, const char *options_json, char **error)
+{
+    if (error)
+        *error = NULL;
+    if (!session) {
+        if (error)
+            *error = strdup ("no session");
+        return NULL;
+    }
+    mcpact_gateway_t *self = (mcpact_gateway_t *) calloc (1, sizeof (mcpact_gateway_t));
+    if (!self)
+        return NULL;
+    self->session = session;
+    pthread_mutex_init (&self->lock, NULL);
+    if (s_parse_options (&self->options, options_json, error) != 0) {
+        mcpact_gateway_destroy (&self);
+        return NULL;
+    }
+    //  The session's default agent, then each agent the file declares.
+    char *names_text = mcpact_session_agent_names (session);
+    json_t *names = names_text ? json_loads (names_text, 0, NULL) : NULL;
+    free (names_text);
+    size_t count = 1 + json_array_size (names);
+    self->agents = (mcpact_agent_t **) calloc (count, sizeof (mcpact_agent_t *));
+    const char **agent_names = (const char **) calloc (count, sizeof (char *));
+    for (size_t i = 0; self->agents && agent_names && i < count; i++) {
+        const char *name = i ? json_string_value (json_array_get (names, i - 1)) : NULL;
+        mcpact_agent_t *agent =
+            name ? mcpact_agent_from_config (session, name) : mcpact_agent_new (session, NULL);
+        if (!agent)
+            continue;
+        free (mcpact_agent_start (agent));
+        agent_names[self->agents_count] = agent->slot.agent ? agent->slot.agent : "";
+        self->agents[self->agents_count++] = agent;
+    }
+    s_args_t args = { &self->options, self->agents, agent_names, self->agents_count,
+                      mcpact_runtime_events_endpoint (session->runtime) };
+    char *reason = NULL;
+    if (self->agents_count)
+        self->actor = actor_new (s_gateway_actor, &args);
+    int started = self->actor ? actor_wait (self->actor, &reason) : -1;
+    actor_handoff_acquire (&args);
+    if (started != 0) {
+        if (error)
+            *error = reason ? reason : strdup ("cannot start the gateway");
+        else
+            free (reason);
+        actor_destroy (&self->actor);
+        json_decref (names);
+        free (agent_names);
+        mcpact_gateway_destroy (&self);
+        return NULL;
+    }
+    json_decref (names);
+    free (agent_names);
+    return self;
+}
+
+static int
+s_bind (mcpact_gateway_t *self, const char *verb, const char *endpoint, char **bound, char **error)
+{
+    if (bound)
+        *bound = NULL;
+    if (error)
+        *error = NULL;
+    if (!self || !endpoint)
+        return -1;
+    pthread_mutex_lock (&self->lock);
+    zstr_sendx (actor_sock (self->actor), verb, endpoint, NULL);
+    char *status = NULL, *text = NULL;
+    zstr_recvx (actor_sock (self->actor), &status, &text, NULL);
+    pthread_mutex_unlock (&self->lock);
+    int rc = status && strcmp (status, "OK") == 0 ? 0 : -1;
+    char **out = rc == 0 ? bound : error;
+    if (out)
+        *out = text;
+    else
+        free (text);
+    free (status);
+    return rc;
+}
+
+int
+mcpact_gateway_bind (mcpact_gateway_t *self, const char *endpoint, char **bound, char **error)
+{
+    return s_bind (self, "BIND", endpoint, bound, error);
+}
+
+int
+mcpact_gateway_bind_events (mcpact_gateway_t *self, const char *endpoint, char **bound,
+                            char **error)
+{
+    return s_bind (self, "EVENTS", endpoint, bound, error);
+}
+
+int
+mcpact_gateway_add_agent (mcpact_gateway_t *self, const char *name, mcpact_agent_t *agent)
+{
+    if (!self || !self->actor || !name || !*name || !agent)
+        return -1;
+    //  Started here, on the host's thread: the gateway's loop never waits
+    //  for servers to start.
+    free (mcpact_agent_start (agent));
+    pthread_mutex_lock (&self->lock);
+    actor_handoff_release (agent);
+    zsock_send (actor_sock (self->actor), "sps", "AGENT", agent, name);
+    char *status = NULL, *reason = NULL;
+    zstr_recvx (actor_sock (self->actor), &status, &reason, NULL);
+    pthread_mutex_unlock (&self->lock);
+    int rc = status && strcmp (status, "OK") == 0 ? 0 : -1;
+    if (rc != 0)
+        log_error ("gateway: cannot serve agent %s: %s", name, reason ? reason : "no answer");
+    free (status);
+    free (reason);
+    return rc;
+}
+
+void
+mcpact_gateway_stop (mcpact_gateway_t *self)
+{
+    if (!self || !self->actor)
+        return;
+    pthread_mutex_lock (&self->lock);
+    zstr_send (actor_sock (self->actor), "STOP");
+    free (zstr_recv (actor_sock (self->actor)));
+    pthread_mutex_unlock (&self->lock);
+}
+
+void
+mcpact_gateway_destroy (mcpact_gateway_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    mcpact_gateway_t *self = *self_p;
+    //  The actor first: its callers go before their agents.
+    actor_destroy (&self->actor);
+    for (size_t i = 0; i < self->agents_count; i++)
+        mcpact_agent_destroy (&self->agents[i]);
+    free (self->agents);
+    s_free_options (&self->options);
+    pthread_mutex_destroy (&self->lock);
+    free (self);
+    *self_p = NULL;
+}
