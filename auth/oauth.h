@@ -13,7 +13,8 @@
 
     The record is a JSON object: url, resource, issuer, token_endpoint,
     client_id, client_secret, auth_method, client_issuer, access_token,
-    refresh_token, expires_at (Unix seconds), scope. It goes to the
+    refresh_token, expires_at (Unix seconds), scope, and scope_needed (what
+    a step-up asked for when nobody could be asked, for the next login). It goes to the
     server's store (the host's callbacks, or token_store's file) after
     every run that got tokens. Nothing of it is ever logged.
     =========================================================================
@@ -27,6 +28,11 @@
 #include <stdint.h>
 
 typedef struct _oauth_t oauth_t;
+
+//  What is wrong with `value` for the OAuth setting `key` (the config
+//  file's and mcpact_server_config_set_oauth's), naming what is allowed;
+//  NULL if it is good. Static text.
+const char *oauth_setting_problem (const char *key, const char *value);
 
 //  The OAuth state of an HTTP server, with its saved tokens loaded. NULL
 //  when OAuth does not apply: the configuration sends its own
@@ -70,6 +76,11 @@ const char *oauth_error (oauth_t *self);
 
 //  A request with the current token succeeded: the attempts count from 0.
 void oauth_confirmed (oauth_t *self);
+
+//  The command that logs in to this server ("mcpact auth login -c FILE
+//  NAME", FILE as the configuration was loaded from), or NULL when the
+//  server did not come from a configuration file.
+const char *oauth_login_hint (oauth_t *self);
 
 //  "authorized", "authorizing" or "unauthorized", for the server status.
 const char *oauth_state (oauth_t *self);

@@ -78,6 +78,60 @@ s_fail (oauth_flow_t *flow, const char *format, ...)
     return -1;
 }
 
+//  Tells the host's side which step starts (see oauth_flow_t.progress).
+static void
+s_step (oauth_flow_t *flow, const char *format, ...)
+{
+    if (!flow->progress)
+        return;
+    char text[512];
+    va_list args;
+    va_start (args, format);
+    vsnprintf (text, sizeof text, format, args);
+    va_end (args);
+    flow->progress (flow->progress_arg, text);
+}
+
+char *
+oauth_sanitise (const char *text, size_t max)
+{
+    size_t size = strlen (text);
+    bool cut = size > max;
+    char *out = (char *) malloc ((cut ? max : size) + 4);
+    if (!out)
+        return NULL;
+    size_t i = 0;
+    for (; i < size && i < max; i++)
+        out[i] = text[i] >= 0x20 && text[i] < 0x7f ? text[i] : '?';
+    if (cut)
+        memcpy (out + i, "...", 3), i += 3;
+    out[i] = '\0';
+    return out;
+}
+
+void
+oauth_scope_add (char **list, const char *add)
+{
+    char *copy = add ? strdup (add) : NULL, *save = NULL;
+    for (char *word = copy ? strtok_r (copy, " ", &save) : NULL; word;
+         word = strtok_r (NULL, " ", &save)) {
+        bool present = false;
+        char *have = *list ? strdup (*list) : NULL, *save2 = NULL;
+        for (char *old = have ? strtok_r (have, " ", &save2) : NULL; old && !present;
+             old = strtok_r (NULL, " ", &save2))
+            present = strcmp (old, word) == 0;
+        free (have);
+        if (present)
+            continue;
+        char *joined = *list ? s_format ("%s %s", *list, word) : strdup (word);
+        if (joined) {
+            free (*list);
+            *list = joined;
+        }
+    }
+    free (copy);
+}
+
 static const char *
 s_setting (oauth_flow_t *flow, const char *key)
 {
@@ -392,6 +446,7 @@ s_get_metadata (oauth_flow_t *flow, const char *url, const char *what)
     s_answer_t answer;
     json_t *document = NULL;
     char *safe = s_safe (url);
+    s_step (flow, "fetching the %s from %s", what, safe);
     if (s_request (flow, url, NULL, NULL, NULL, &answer))
         s_fail (flow, "server %s: cannot fetch the %s at %s: %s", flow->server, what, safe,
                 answer.failed);
@@ -662,6 +717,7 @@ s_register (oauth_flow_t *flow, s_found_t *found, const char *redirect_uri)
     json_decref (request);
     s_answer_t answer;
     char *safe = s_safe (found->register_url);
+    s_step (flow, "registering the client at %s", safe);
     int rc = s_request (flow, found->register_url, NULL, body ? body : "{}", NULL, &answer);
     free (body);
     json_t *client = rc == 0 ? s_answer_json (&answer) : NULL;
@@ -740,6 +796,7 @@ s_token_request (oauth_flow_t *flow, s_found_t *found, const char *token_url, ch
 {
     s_answer_t answer;
     char *safe = s_safe (token_url);
+    s_step (flow, "sending the %s request to %s", what, safe);
     int rc = s_request (flow, token_url, form ? form : "", NULL, authorization, &answer);
     json_t *tokens = rc == 0 ? s_answer_json (&answer) : NULL;
     const char *access = s_meta (tokens, "access_token");
@@ -749,11 +806,16 @@ s_token_request (oauth_flow_t *flow, s_found_t *found, const char *token_url, ch
     else if (answer.status != 200 || !access) {
         //  error and error_description are the server's words about our
         //  request (RFC 6749 5.2), never a secret of ours.
-        const char *error = s_meta (tokens, "error");
-        const char *description = s_meta (tokens, "error_description");
+        //  Sanitised: a server's words must not drive the terminal.
+        char *error =
+            s_meta (tokens, "error") ? oauth_sanitise (s_meta (tokens, "error"), 100) : NULL;
+        char *description = s_meta (tokens, "error_description")
+                                ? oauth_sanitise (s_meta (tokens, "error_description"), 300)
+                                : NULL;
         s_fail (flow, "server %s: the %s request to %s was refused (HTTP %ld%s%s%s%s)",
                 flow->server, what, safe, answer.status, error ? ", " : "", error ? error : "",
                 description ? ": " : "", description ? description : "");
+        free (error), free (description);
     } else {
         const char *type = s_meta (tokens, "token_type");
         if (type && strcasecmp (type, "Bearer") != 0 && strcasecmp (type, "N_A") != 0)
@@ -772,6 +834,8 @@ s_token_request (oauth_flow_t *flow, s_found_t *found, const char *token_url, ch
             json_object_del (flow->record, "expires_at");
         const char *granted = s_meta (tokens, "scope");
         s_record_set (flow, "scope", granted ? granted : scope);
+        //  What a step-up wanted has now been asked for.
+        s_record_set (flow, "scope_needed", NULL);
         if (found) {
             s_record_set (flow, "token_endpoint", token_url);
             s_record_set (flow, "resource", found->resource);
@@ -795,10 +859,14 @@ s_refresh (oauth_flow_t *flow)
     const char *token_url = s_record (flow, "token_endpoint");
     if (!refresh || !token_url)
         return -1;
+    //  Refreshing keeps the granted scope: what a step-up still needs stays.
+    char *needed =
+        s_record (flow, "scope_needed") ? strdup (s_record (flow, "scope_needed")) : NULL;
     char *form = NULL, *authorization = NULL;
     s_form_add (&form, "grant_type", "refresh_token");
     s_form_add (&form, "refresh_token", refresh);
     s_form_add (&form, "resource", s_record (flow, "resource"));
+    s_step (flow, "refreshing the token");
     char *scope = s_record (flow, "scope") ? strdup (s_record (flow, "scope")) : NULL;
     //  The client's authentication needs the issuer for private_key_jwt.
     s_found_t found = { 0 };
@@ -816,6 +884,9 @@ s_refresh (oauth_flow_t *flow)
     free (authorization);
     free (scope);
     s_found_free (&found);
+    if (rc == 0 && needed)
+        s_record_set (flow, "scope_needed", needed);
+    free (needed);
     if (rc) {
         log_info ("server %s: refreshing the token failed (%s); authorising again", flow->server,
                   flow->error ? flow->error : "?");
@@ -826,45 +897,28 @@ s_refresh (oauth_flow_t *flow)
     return rc;
 }
 
-//  The scopes to ask for: the challenge's (with what we had, on a
-//  step-up), else the configured ones, else the resource's
-//  scopes_supported, else none (NULL). malloc'ed.
+//  The scopes to ask for: the union of the challenge's, the scopes
+//  already granted (on a step-up), the configured ones (oauth.scopes) and
+//  what an earlier step-up needed but could not ask for (the record's
+//  scope_needed); with none of these, the resource's scopes_supported;
+//  else none (NULL). malloc'ed.
 static char *
 s_pick_scope (oauth_flow_t *flow, s_found_t *found)
 {
     char *challenged = flow->challenge ? oauth_challenge_param (flow->challenge, "scope") : NULL;
     char *scope = NULL;
-    if (challenged && *challenged) {
-        const char *had = flow->status == 403 ? s_record (flow, "scope") : NULL;
-        scope = strdup (challenged);
-        //  Step-up: keep the scopes already granted, add the new ones.
-        char *copy = had ? strdup (had) : NULL, *save = NULL;
-        for (char *word = copy ? strtok_r (copy, " ", &save) : NULL; word;
-             word = strtok_r (NULL, " ", &save)) {
-            char padded[512];
-            char *haystack = s_format (" %s ", scope);
-            snprintf (padded, sizeof padded, " %s ", word);
-            if (haystack && !strstr (haystack, padded)) {
-                char *joined = s_format ("%s %s", scope, word);
-                free (scope);
-                scope = joined;
-            }
-            free (haystack);
-        }
-        free (copy);
-    } else if (s_setting (flow, "scopes"))
-        scope = strdup (s_setting (flow, "scopes"));
-    else {
+    oauth_scope_add (&scope, challenged);
+    if (flow->status == 403)
+        oauth_scope_add (&scope, s_record (flow, "scope"));
+    oauth_scope_add (&scope, s_setting (flow, "scopes"));
+    oauth_scope_add (&scope, s_record (flow, "scope_needed"));
+    if (!scope) {
         json_t *supported = json_object_get (found->prm, "scopes_supported");
         size_t index;
         json_t *item;
         json_array_foreach (supported, index, item) {
-            if (!json_is_string (item))
-                continue;
-            char *joined = scope ? s_format ("%s %s", scope, json_string_value (item))
-                                 : strdup (json_string_value (item));
-            free (scope);
-            scope = joined;
+            if (json_is_string (item))
+                oauth_scope_add (&scope, json_string_value (item));
         }
     }
     free (challenged);
@@ -891,8 +945,10 @@ s_authorization_code (oauth_flow_t *flow, s_found_t *found)
     if (!flow->authorize)
         return s_fail (flow,
                        "server %s: needs authorization and the host gave no way to ask the user "
-                       "(run `mcpact auth login %s`, or set an authorization callback)",
-                       flow->server, flow->server);
+                       "(%s%s%s)",
+                       flow->server, flow->login_hint ? "log in first: " : "",
+                       flow->login_hint ? flow->login_hint : "set an authorization callback",
+                       flow->login_hint ? ", or set an authorization callback" : "");
     const char *redirect_uri = s_setting (flow, "redirectUri");
     if (!redirect_uri)
         redirect_uri = DEFAULT_REDIRECT_URI;
@@ -929,6 +985,7 @@ s_authorization_code (oauth_flow_t *flow, s_found_t *found)
     free (query);
     log_info ("server %s: asking the user to authorise%s%s", flow->server, scope ? " scope " : "",
               scope ? scope : "");
+    s_step (flow, "waiting for the user to authorise (the authorization callback)");
     char *redirect =
         url ? flow->authorize (flow->authorize_arg, flow->server, url, redirect_uri) : NULL;
     free (url);
@@ -942,9 +999,17 @@ s_authorization_code (oauth_flow_t *flow, s_found_t *found)
         char *error = s_query_param (redirect, "error");
         char *returned_state = s_query_param (redirect, "state");
         code = s_query_param (redirect, "code");
-        if (error)
-            s_fail (flow, "server %s: the authorization server refused: %s", flow->server, error);
-        else if (!returned_state || strcmp (returned_state, state) != 0)
+        if (error) {
+            //  RFC 6749 4.1.2.1: error, error_description: the server's
+            //  words, sanitised; the state does not matter for a refusal.
+            char *description = s_query_param (redirect, "error_description");
+            char *safe_error = oauth_sanitise (error, 100);
+            char *safe_description = description ? oauth_sanitise (description, 300) : NULL;
+            s_fail (flow, "server %s: the authorization server refused: %s%s%s", flow->server,
+                    safe_error ? safe_error : "?", safe_description ? ": " : "",
+                    safe_description ? safe_description : "");
+            free (description), free (safe_error), free (safe_description);
+        } else if (!returned_state || strcmp (returned_state, state) != 0)
             s_fail (flow,
                     "server %s: the redirect's state does not match the request's; refused "
                     "(a forged or stale redirect)",
@@ -955,6 +1020,23 @@ s_authorization_code (oauth_flow_t *flow, s_found_t *found)
         free (returned_state);
     } else
         code = strdup (redirect);
+    //  RFC 6749 A.11: a code is visible ASCII. An empty or garbled answer
+    //  is refused here rather than sent to the token endpoint (and never
+    //  quoted: it may be a code).
+    if (!flow->error && code && !*code)
+        s_fail (flow,
+                "server %s: the authorization callback returned an empty answer, neither a "
+                "redirect URL nor a code; refused",
+                flow->server);
+    else if (!flow->error && code) {
+        for (const char *p = code; *p && !flow->error; p++)
+            if (*p <= 0x20 || *p >= 0x7f)
+                s_fail (flow,
+                        "server %s: the authorization callback's answer is neither a redirect "
+                        "URL nor an authorization code (it holds spaces or control "
+                        "characters); refused",
+                        flow->server);
+    }
     if (redirect) {
         memset (redirect, 0, strlen (redirect));
         free (redirect);

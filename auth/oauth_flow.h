@@ -47,12 +47,25 @@ typedef struct {
     char *challenge;                      //  WWW-Authenticate of the answer, or NULL
     long status;                          //  401, 403, or 0 for a refresh before expiry
     json_t *record;                       //  tokens and client (see oauth.h), or NULL
-    char *error;                          //  why the run failed; never a secret
+    char *login_hint;                     //  "mcpact auth login -c FILE NAME", or NULL
+    //  Told each step as it starts ("fetching ... from URL"), so that a
+    //  run abandoned at its deadline can say where it was; may be NULL.
+    void (*progress) (void *arg, const char *step);
+    void *progress_arg;
+    char *error; //  why the run failed; never a secret
 } oauth_flow_t;
 
 //  Runs the flow. 0 with flow->record replaced by the new tokens, or -1
 //  with flow->error set.
 int oauth_flow_run (oauth_flow_t *flow);
+
+//  The words of `add` not yet in the space-separated list `*list` are
+//  appended to it (*list may be NULL; it is reallocated).
+void oauth_scope_add (char **list, const char *add);
+
+//  The text with every byte outside printable ASCII replaced by '?', cut
+//  at `max` bytes (malloc'ed): a server's words, safe for a terminal.
+char *oauth_sanitise (const char *text, size_t max);
 
 //  One auth-param of a WWW-Authenticate value (RFC 9110 11.6.1), e.g.
 //  "scope"; malloc'ed, or NULL if absent.

@@ -59,6 +59,13 @@ token_store_load (void *arg, const char *server, const char *url)
 {
     char *path = token_store_path (server);
     FILE *file = path ? fopen (path, "r") : NULL;
+    struct stat info;
+    //  As ssh does with a private key, though only a warning: the tokens
+    //  are as good as a password to whoever can read them.
+    if (file && fstat (fileno (file), &info) == 0 && (info.st_mode & (S_IRWXG | S_IRWXO)))
+        log_warn ("server %s: its OAuth token file %s can be read or written by others (mode "
+                  "%03o); make it private: chmod 600 %s",
+                  server, path, (unsigned) (info.st_mode & 0777), path);
     free (path);
     if (!file)
         return NULL;

@@ -1704,21 +1704,40 @@ main (int argc, char *argv[])
             free (args);
             return rc;
         }
-    //  `mcpact [options] auth login|logout SERVER`: likewise.
-    for (int i = 1; i + 1 < argc; i++)
-        if (streq (argv[i], "auth") &&
-            (streq (argv[i + 1], "login") || streq (argv[i + 1], "logout") ||
-             streq (argv[i + 1], "-h") || streq (argv[i + 1], "--help"))) {
-            char **args = (char **) calloc ((size_t) argc, sizeof (char *));
-            int count = 0;
-            args[count++] = argv[i];
-            for (int j = 1; j < argc; j++)
-                if (j != i)
-                    args[count++] = argv[j];
-            int rc = cli_auth (count, args);
-            free (args);
-            return rc;
+    //  `mcpact [options] auth ...`: likewise, when auth is the command
+    //  (the first word that is not an option or an option's value).
+    for (int i = 1; i < argc; i++) {
+        static const char *const valued[] = { "-c",          "--config",       "--server-log",
+                                              "--server",    "--root",         "--connect",
+                                              "--curve-key", "--curve-server", "--agent",
+                                              "--format",    "--timeout",      "--scope" };
+        bool takes_value = false;
+        for (size_t v = 0; v < sizeof valued / sizeof valued[0]; v++)
+            takes_value |= streq (argv[i], valued[v]);
+        //  A cluster of short options ending in c: -vc FILE
+        size_t size = strlen (argv[i]);
+        takes_value |=
+            size > 1 && argv[i][0] == '-' && argv[i][1] != '-' && argv[i][size - 1] == 'c';
+        if (streq (argv[i], "--"))
+            break;
+        if (takes_value) {
+            i++;
+            continue;
         }
+        if (argv[i][0] == '-' && argv[i][1])
+            continue;
+        if (!streq (argv[i], "auth"))
+            break;
+        char **args = (char **) calloc ((size_t) argc, sizeof (char *));
+        int count = 0;
+        args[count++] = argv[i];
+        for (int j = 1; j < argc; j++)
+            if (j != i)
+                args[count++] = argv[j];
+        int rc = cli_auth (count, args);
+        free (args);
+        return rc;
+    }
     //  `mcpact serve ...` and `mcpact keygen ...` have options of their own.
     if (argc > 1 && (streq (argv[1], "serve") || streq (argv[1], "keygen")))
         return streq (argv[1], "serve") ? cli_serve (argc - 1, argv + 1)

@@ -18,6 +18,8 @@
 
 #include "config.h"
 
+#include "oauth.h"
+
 #include "log.h"
 
 #include <assert.h>
@@ -554,15 +556,13 @@ s_parse_oauth (s_parser_t *self, json_t *oauth, const char *path, mcpact_server_
                 free (value);
                 value = joined;
             }
-        } else if (strcmp (key, "authorizeTimeout") == 0 && json_is_integer (item) &&
-                   json_integer_value (item) > 0 && json_integer_value (item) <= 86400)
-            value = s_printf ("%d", (int) json_integer_value (item));
-        else if (strcmp (key, "authorizeTimeout") == 0) {
-            return s_fail (self,
-                           "%s.oauth.authorizeTimeout: must be a whole number of seconds, "
-                           "1 to 86400",
-                           path);
-        } else if (json_is_string (item)) {
+        } else if (strcmp (key, "authorizeTimeout") == 0 && json_is_integer (item))
+            //  Range checked below, with the API's check
+            value = s_printf ("%lld", (long long) json_integer_value (item));
+        else if (strcmp (key, "authorizeTimeout") == 0 && !json_is_string (item))
+            return s_fail (self, "%s.oauth.authorizeTimeout: %s", path,
+                           oauth_setting_problem ("authorizeTimeout", "x"));
+        else if (json_is_string (item)) {
             char *value_path = s_printf ("%s.oauth.%s", path, key);
             value = value_path ? s_expand (self, json_string_value (item), value_path, server_error)
                                : NULL;
@@ -571,17 +571,19 @@ s_parse_oauth (s_parser_t *self, json_t *oauth, const char *path, mcpact_server_
                 return -1;
             if (!value)
                 continue;
-        } else
-            return s_fail (self, "%s.oauth.%s: must be a string", path, key);
+        } else if (!oauth_setting_problem (key, NULL))
+            return s_fail (self, "%s.oauth.%s: must be a string%s", path, key,
+                           strcmp (key, "scopes") == 0 ? " or a list of strings" : "");
+        //  One check for the file and the API (oauth_setting_problem).
+        const char *problem = oauth_setting_problem (key, value ? value : "");
+        if (problem) {
+            free (value);
+            return s_fail (self, "%s.oauth.%s: %s", path, key, problem);
+        }
         int rc = mcpact_server_config_set_oauth (config, key, value ? value : "");
         free (value);
         if (rc)
-            return s_fail (self,
-                           "%s.oauth.%s: unknown key (known: clientId, clientSecret, "
-                           "clientMetadataUrl, clientName, scopes, redirectUri, grant, "
-                           "privateKeyFile, signingAlgorithm, idpTokenEndpoint, idpClientId, "
-                           "idpClientSecret, idToken, idTokenFile, tokenStore, authorizeTimeout)",
-                           path, key);
+            return s_fail (self, "%s.oauth.%s: out of memory", path, key);
     }
     return 0;
 }
@@ -1419,6 +1421,12 @@ config_load (const char *path, char **error)
         folder = dirname (folder);
     config_t *self = s_parse (text ? text : "", size, path, folder, error);
     free (text);
+    //  So that a hint can name the file: `mcpact auth login -c FILE NAME`.
+    for (size_t i = 0; self && i < self->servers_count; i++)
+        self->servers[i]->source = strdup (path);
+    for (size_t a = 0; self && a < self->agents_count; a++)
+        for (size_t i = 0; i < self->agents[a].servers_count; i++)
+            self->agents[a].servers[i]->source = strdup (path);
     return self;
 }
 

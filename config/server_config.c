@@ -229,6 +229,7 @@ mcpact_server_config_dup (const mcpact_server_config_t *self)
     copy->env = copy->headers = NULL;
     copy->args_count = copy->env_count = copy->headers_count = copy->allowed_count = 0;
     copy->oauth = NULL;
+    copy->source = NULL;
 
     bool ok = (copy->name = s_strdup (self->name)) != NULL;
     if (ok && self->command)
@@ -243,6 +244,8 @@ mcpact_server_config_dup (const mcpact_server_config_t *self)
         ok = (copy->log_level = s_strdup (self->log_level)) != NULL;
     if (ok && self->roots)
         ok = (copy->roots = s_strdup (self->roots)) != NULL;
+    if (ok && self->source)
+        ok = (copy->source = s_strdup (self->source)) != NULL;
     if (ok && self->args) {
         ok = (copy->args = s_strings_dup (self->args, self->args_count)) != NULL;
         copy->args_count = ok ? self->args_count : 0;
@@ -289,6 +292,7 @@ mcpact_server_config_destroy (mcpact_server_config_t **self_p)
     free (self->log_level);
     json_decref (self->oauth);
     free (self->roots);
+    free (self->source);
     free (self);
     *self_p = NULL;
 }

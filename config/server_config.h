@@ -60,6 +60,7 @@ struct _mcpact_server_config_t {
     mcpact_oauth_load_fn *oauth_load;           //  http: token storage, NULL for the default
     mcpact_oauth_save_fn *oauth_save;           //  likewise
     void *oauth_store_arg;                      //  their argument
+    char *source;        //  the configuration file it came from (for hints), or NULL
     char *roots;         //  its own roots (JSON array, roots.h form), or NULL
     int client_features; //  MCPACT_CLIENT_* it may be offered at most
 };

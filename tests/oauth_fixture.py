@@ -23,6 +23,8 @@ Switches:
   --no-s256           its metadata lists no code_challenge_methods_supported
   --forged-state      /authorize redirects with a state of its own
   --refuse-refresh    the refresh_token grant is always refused (invalid_grant)
+  --hang-metadata     the authorization server's metadata never comes (the
+                      request waits 60 s)
 
 stderr logs every step, for the test to read:
   issued <grant> access=<token> refresh=<token>   (the secrets, to look for)
@@ -38,12 +40,14 @@ import hashlib
 import json
 import secrets
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlparse
 
 args = sys.argv[1:]
 options = {"expires": 3600, "revoke": 0, "prm_resource": None, "wrong_issuer": False,
-           "no_s256": False, "forged_state": False, "refuse_refresh": False}
+           "no_s256": False, "forged_state": False, "refuse_refresh": False,
+           "hang_metadata": False}
 while args and args[0].startswith("--"):
     flag = args.pop(0)
     if flag == "--expires-in":
@@ -52,7 +56,8 @@ while args and args[0].startswith("--"):
         options["revoke"] = int(args.pop(0))
     elif flag == "--prm-resource":
         options["prm_resource"] = args.pop(0)
-    elif flag in ("--wrong-issuer", "--no-s256", "--forged-state", "--refuse-refresh"):
+    elif flag in ("--wrong-issuer", "--no-s256", "--forged-state", "--refuse-refresh",
+                  "--hang-metadata"):
         options[flag[2:].replace("-", "_")] = True
     else:
         sys.exit("oauth_fixture: unknown switch " + flag)
@@ -112,6 +117,9 @@ class Handler(BaseHTTPRequestHandler):
             self.reply(200, {"resource": options["prm_resource"] or base + "/mcp",
                              "authorization_servers": [base],
                              "scopes_supported": ["notes:read", "notes:write"]})
+        elif url.path == "/.well-known/oauth-authorization-server" and options["hang_metadata"]:
+            time.sleep(60)
+            self.reply(503)
         elif url.path == "/.well-known/oauth-authorization-server":
             metadata = {"issuer": base + "/other" if options["wrong_issuer"] else base,
                         "authorization_endpoint": base + "/authorize",

@@ -12,6 +12,7 @@
 #include "runtime_util.h"
 #include "testutil.h"
 
+#include "config.h"
 #include "curl_lib.h"
 #include "oauth_crypto.h"
 #include "oauth_flow.h"
@@ -135,6 +136,8 @@ s_discard (char *data, size_t one, size_t size, void *arg)
 //  How long the user takes, ms (0: at once); set when the callback returned.
 static int s_user_ms;
 static bool s_user_done;
+//  When set, what the callback answers (instead of following the URL).
+static const char *s_answer;
 
 //  The user's part: follow the authorization URL to its redirect.
 static char *
@@ -144,6 +147,8 @@ s_authorize (void *arg, const char *server, const char *url, const char *redirec
     s_asked++;
     snprintf (s_last_url, sizeof s_last_url, "%s", url);
     pthread_mutex_unlock (&s_lock);
+    if (s_answer)
+        return strdup (s_answer);
     if (s_user_ms) {
         ru_sleep_ms (s_user_ms);
         pthread_mutex_lock (&s_lock);
@@ -455,7 +460,9 @@ TEST (cli_login_and_logout)
     //  Before login: refused, with the way out named
     const char *call[] = { "-c", config, "call", "read_note", NULL };
     ru_run_t run = ru_cli (NULL, env, call);
-    CHECK_CONTAINS (run.err, "mcpact auth login -c FILE notes");
+    char hint[256];
+    snprintf (hint, sizeof hint, "mcpact auth login -c %s notes", config);
+    CHECK_CONTAINS (run.err, hint);
     ru_run_free (&run);
 
     //  login prints the URL and waits on its loopback redirect URI; a
@@ -743,4 +750,415 @@ TEST (host_store_callbacks_used)
     json_decref (record);
     CHECK (s_times_asked () == 1);
     free (s_stored);
+}
+
+//  --------------------------------------------------------------------------
+//  The CLI's login, driven as a user would: a home of its own, a config
+//  file naming the fixture as "notes", `mcpact auth login` in the
+//  background and a "browser" (curl) that opens the URLs.
+
+typedef struct {
+    char home[64];    //  XDG_CONFIG_HOME, and where the config file is
+    char config[128]; //  the config file
+    char env[160];    //  "XDG_CONFIG_HOME=..."
+    pid_t pid;        //  a login in progress, or 0
+    int err;          //  its stderr
+    char text[32768]; //  what it said on stderr
+    size_t size;      //  its length
+} s_cli_t;
+
+//  `oauth` is the server's "oauth" object (JSON text) or NULL.
+static void
+s_cli_setup (s_cli_t *cli, const char *oauth)
+{
+    memset (cli, 0, sizeof *cli);
+    strcpy (cli->home, "/tmp/mcpact-auth-cli-XXXXXX");
+    CHECK (mkdtemp (cli->home));
+    snprintf (cli->config, sizeof cli->config, "%s/oauth.json", cli->home);
+    snprintf (cli->env, sizeof cli->env, "XDG_CONFIG_HOME=%s", cli->home);
+    FILE *file = fopen (cli->config, "w");
+    CHECK (file);
+    fprintf (file, "{\"mcpServers\": {\"notes\": {\"url\": \"http://127.0.0.1:%d/mcp\"%s%s}}}",
+             s_fixture_proc.port, oauth ? ", \"oauth\": " : "", oauth ? oauth : "");
+    fclose (file);
+}
+
+static void
+s_cli_cleanup (s_cli_t *cli)
+{
+    char command[128];
+    snprintf (command, sizeof command, "rm -rf %s", cli->home);
+    CHECK (system (command) == 0);
+}
+
+//  Runs the CLI to its end with `args` (NULL-terminated) in cli's home.
+static ru_run_t
+s_cli_run (s_cli_t *cli, const char *const *args)
+{
+    const char *env[] = { cli->env, NULL };
+    return ru_cli (NULL, env, args);
+}
+
+//  Starts `mcpact ARGS` (a login) in the background.
+static void
+s_cli_begin (s_cli_t *cli, const char *const *args)
+{
+    const char *argv[16] = { RU_CLI };
+    int argc = 1;
+    for (; args[argc - 1] && argc < 15; argc++)
+        argv[argc] = args[argc - 1];
+    argv[argc] = NULL;
+    int err[2];
+    CHECK (pipe (err) == 0);
+    cli->size = 0;
+    cli->text[0] = 0;
+    cli->pid = fork ();
+    CHECK (cli->pid >= 0);
+    if (cli->pid == 0) {
+        dup2 (err[1], 2);
+        int null = open ("/dev/null", O_WRONLY);
+        dup2 (null, 1);
+        setenv ("XDG_CONFIG_HOME", cli->home, 1);
+        execv (RU_CLI, (char *const *) argv);
+        _exit (127);
+    }
+    close (err[1]);
+    cli->err = err[0];
+}
+
+//  Reads the login's stderr until `needle` shows (a line of it, whole);
+//  returns where it starts in cli->text.
+static char *
+s_cli_wait_for (s_cli_t *cli, const char *needle)
+{
+    char *found;
+    while (!(found = strstr (cli->text, needle)) || !strchr (found, '\n')) {
+        struct pollfd item = { cli->err, POLLIN, 0 };
+        CHECK_MSG (poll (&item, 1, 30000) > 0, "login said no \"%s\": %s", needle, cli->text);
+        ssize_t got = read (cli->err, cli->text + cli->size, sizeof cli->text - 1 - cli->size);
+        CHECK_MSG (got > 0, "login ended before \"%s\": %s", needle, cli->text);
+        cli->size += (size_t) got;
+        cli->text[cli->size] = 0;
+    }
+    return found;
+}
+
+//  The authorization URL the login printed (static copy).
+static const char *
+s_cli_url (s_cli_t *cli)
+{
+    static char url[4096];
+    const char *start = s_cli_wait_for (cli, "  http://127.0.0.1") + 2;
+    snprintf (url, sizeof url, "%.*s", (int) strcspn (start, "\n"), start);
+    return url;
+}
+
+//  The login's redirect URI (static copy).
+static const char *
+s_cli_callback (s_cli_t *cli)
+{
+    static char url[256];
+    const char *start = s_cli_wait_for (cli, "for the browser to come back to ");
+    start += strlen ("for the browser to come back to ");
+    snprintf (url, sizeof url, "%.*s", (int) strcspn (start, "\n"), start);
+    return url;
+}
+
+//  Waits for the login to end: its exit status; cli->text has all it said.
+static int
+s_cli_end (s_cli_t *cli)
+{
+    ssize_t got;
+    while ((got = read (cli->err, cli->text + cli->size, sizeof cli->text - 1 - cli->size)) > 0)
+        cli->size += (size_t) got;
+    cli->text[cli->size] = 0;
+    close (cli->err);
+    int status = 0;
+    CHECK (waitpid (cli->pid, &status, 0) == cli->pid);
+    cli->pid = 0;
+    return WIFEXITED (status) ? WEXITSTATUS (status) : 128;
+}
+
+//  The browser: GETs `url` (following redirects when `follow`); the last
+//  answer's status; *location (if given) its Location, malloc'ed.
+static long
+s_browse (const char *url, bool follow, char **location)
+{
+    CHECK (curl_lib_load (NULL) == 0);
+    CURL *easy = curl_easy_init ();
+    curl_easy_setopt (easy, CURLOPT_URL, url);
+    curl_easy_setopt (easy, CURLOPT_FOLLOWLOCATION, follow ? 1L : 0L);
+    curl_easy_setopt (easy, CURLOPT_TIMEOUT_MS, 20000L);
+    curl_easy_setopt (easy, CURLOPT_WRITEFUNCTION, s_discard);
+    long status = 0;
+    CURLcode code = curl_easy_perform (easy);
+    CHECK_MSG (code == CURLE_OK, "GET %s: %s", url, curl_easy_strerror (code));
+    curl_easy_getinfo (easy, CURLINFO_RESPONSE_CODE, &status);
+    char *redirect = NULL;
+    if (location) {
+        curl_easy_getinfo (easy, CURLINFO_REDIRECT_URL, &redirect);
+        *location = redirect ? strdup (redirect) : NULL;
+    }
+    curl_easy_cleanup (easy);
+    return status;
+}
+
+//  A whole login that the user grants; `args` are the CLI's. Returns the
+//  authorization URL it showed (static copy).
+static const char *
+s_cli_login (s_cli_t *cli, const char *const *args)
+{
+    s_cli_begin (cli, args);
+    const char *url = s_cli_url (cli);
+    CHECK (s_browse (url, true, NULL) == 200);
+    int status = s_cli_end (cli);
+    CHECK_MSG (status == 0, "login exited %d: %s", status, cli->text);
+    return url;
+}
+
+TEST (step_up_scope_kept_for_the_next_login)
+{
+    //  A CLI call that needs more scope cannot ask the user: it fails
+    //  with a command that works as written, and the scope it needed is
+    //  kept, so that the next login asks for it.
+    s_start_fixture (NULL);
+    s_cli_t cli;
+    s_cli_setup (&cli, NULL);
+    const char *login[] = { "-c", cli.config, "auth", "login", "notes", NULL };
+    const char *url = s_cli_login (&cli, login);
+    CHECK_MSG (strstr (url, "scope=notes%3Aread&"), "%s", url);
+
+    const char *write[] = { "-c", cli.config, "call", "write_note", "{}", NULL };
+    ru_run_t run = s_cli_run (&cli, write);
+    CHECK (run.status == 1);
+    char hint[256];
+    snprintf (hint, sizeof hint, "mcpact auth login -c %s notes", cli.config);
+    CHECK_CONTAINS (run.err, hint);
+    CHECK_CONTAINS (run.err, "notes:read notes:write");
+    ru_run_free (&run);
+
+    url = s_cli_login (&cli, login);
+    CHECK_MSG (strstr (url, "scope=notes%3Aread%20notes%3Awrite"), "%s", url);
+    run = s_cli_run (&cli, write);
+    CHECK_MSG (run.status == 0, "%s", run.err);
+    CHECK_CONTAINS (run.out, "write_note done");
+    ru_run_free (&run);
+    s_cli_cleanup (&cli);
+}
+
+TEST (configured_and_asked_scopes_added_to_the_challenge)
+{
+    //  oauth.scopes are asked for with the challenge's, not instead
+    s_start_fixture (NULL);
+    s_cli_t cli;
+    s_cli_setup (&cli, "{\"scopes\": [\"notes:read\", \"notes:write\"]}");
+    const char *login[] = { "-c", cli.config, "auth", "login", "notes", NULL };
+    const char *url = s_cli_login (&cli, login);
+    CHECK_MSG (strstr (url, "scope=notes%3Aread%20notes%3Awrite&"), "%s", url);
+    const char *write[] = { "-c", cli.config, "call", "write_note", "{}", NULL };
+    ru_run_t run = s_cli_run (&cli, write);
+    CHECK_MSG (run.status == 0, "%s", run.err);
+    ru_run_free (&run);
+    s_cli_cleanup (&cli);
+
+    //  auth login --scope S, likewise
+    s_cli_setup (&cli, NULL);
+    const char *asked[] = { "-c",      cli.config,    "auth",  "login",
+                            "--scope", "notes:write", "notes", NULL };
+    url = s_cli_login (&cli, asked);
+    CHECK_MSG (strstr (url, "scope=notes%3Aread%20notes%3Awrite&"), "%s", url);
+    s_cli_cleanup (&cli);
+}
+
+TEST (login_callback_tells_the_browser_the_truth)
+{
+    s_start_fixture (NULL);
+    s_cli_t cli;
+    s_cli_setup (&cli, NULL);
+    //  Global options, on either side of the command
+    const char *login[] = { "-vv", "-c", cli.config, "auth", "login", "notes", "-q", NULL };
+    s_cli_begin (&cli, login);
+    const char *url = s_cli_url (&cli);
+    char callback[256], bogus[512];
+    snprintf (callback, sizeof callback, "%s", s_cli_callback (&cli));
+    //  A stale or forged answer: an error page, and the login waits on
+    snprintf (bogus, sizeof bogus, "%s?code=x&state=bogus", callback);
+    CHECK (s_browse (bogus, false, NULL) == 400);
+    snprintf (bogus, sizeof bogus, "%s?error=access_denied&state=x", callback);
+    CHECK (s_browse (bogus, false, NULL) == 400);
+    s_cli_wait_for (&cli, "still waiting");
+    CHECK (waitpid (cli.pid, NULL, WNOHANG) == 0);
+    //  ... for the right one
+    CHECK (s_browse (url, true, NULL) == 200);
+    int status = s_cli_end (&cli);
+    CHECK_MSG (status == 0, "login exited %d: %s", status, cli.text);
+
+    //  The user says no: the browser gets an error page, the terminal
+    //  the server's words, once
+    const char *again[] = { "auth", "login", "notes", "-c", cli.config, NULL };
+    s_cli_begin (&cli, again);
+    url = s_cli_url (&cli);
+    snprintf (callback, sizeof callback, "%s", s_cli_callback (&cli));
+    char *location = NULL;
+    CHECK (s_browse (url, false, &location) == 302 && location);
+    char *state = strstr (location, "state=");
+    CHECK (state);
+    char refused[512];
+    snprintf (refused, sizeof refused,
+              "%s?error=access_denied&error_description=user+said+no%%0A%%1B[31m&%s", callback,
+              state);
+    free (location);
+    CHECK (s_browse (refused, false, NULL) == 400);
+    status = s_cli_end (&cli);
+    CHECK_MSG (status == 1, "login exited %d: %s", status, cli.text);
+    CHECK_CONTAINS (cli.text, "access_denied: user said no??[31m");
+    CHECK_MSG (s_count (cli.text, "access_denied") == 1, "%s", cli.text);
+    CHECK_MSG (!strstr (cli.text, "failed to start"), "%s", cli.text);
+    s_cli_cleanup (&cli);
+}
+
+TEST (auth_command_line)
+{
+    s_start_fixture (NULL);
+    s_cli_t cli;
+    s_cli_setup (&cli, NULL);
+    //  `mcpact auth` alone: its usage
+    const char *bare[] = { "auth", NULL };
+    ru_run_t run = s_cli_run (&cli, bare);
+    CHECK (run.status == 2);
+    CHECK_CONTAINS (run.err, "usage: mcpact auth login");
+    ru_run_free (&run);
+    //  Options that do not apply are refused, naming those that do
+    const char *json[] = { "--json", "auth", "logout", "notes", NULL };
+    run = s_cli_run (&cli, json);
+    CHECK (run.status == 2);
+    CHECK_CONTAINS (run.err, "--json does not apply to auth");
+    ru_run_free (&run);
+    const char *quiet[] = { "-v", "auth", "logout", "notes", "-q", NULL };
+    run = s_cli_run (&cli, quiet);
+    CHECK_MSG (run.status == 0, "%s", run.err);
+    ru_run_free (&run);
+    //  A server the file does not have: named, and those it has listed
+    const char *nosuch[] = { "-c", cli.config, "auth", "login", "nosuch", NULL };
+    run = s_cli_run (&cli, nosuch);
+    CHECK (run.status == 2);
+    CHECK_CONTAINS (run.err, "has no server named 'nosuch' (its servers: notes)");
+    ru_run_free (&run);
+    //  Not a server name at all
+    const char *path[] = { "auth", "logout", "../x", NULL };
+    run = s_cli_run (&cli, path);
+    CHECK (run.status == 2);
+    CHECK_CONTAINS (run.err, "'../x' is not a server name");
+    ru_run_free (&run);
+    s_cli_cleanup (&cli);
+}
+
+TEST (timeout_names_the_step_in_progress)
+{
+    //  The authorization server's metadata never comes: the run's bound
+    //  ends it, and the error says what it was waiting for
+    s_start_fixture ("--hang-metadata", NULL);
+    s_host_t host;
+    s_host_start_with (&host, "memory", "1");
+    json_t *entry = ru_report_server (host.report, "notes");
+    CHECK_STR (ru_str (entry, "state"), "failed");
+    CHECK_CONTAINS (ru_str (entry, "error"),
+                    "authorization did not finish within 1 s (it was fetching the "
+                    "authorization-server metadata from http://127.0.0.1:");
+    s_host_stop (&host);
+}
+
+TEST (callback_answer_checked_before_the_token_endpoint)
+{
+    //  An empty or garbled answer from the host's callback is not a code
+    static const char *const answers[] = { "", "%%%not a url \x01\n" };
+    static const char *const reasons[] = { "returned an empty answer",
+                                           "neither a redirect URL nor an authorization code" };
+    for (int i = 0; i < 2; i++) {
+        s_start_fixture (NULL);
+        s_answer = answers[i];
+        s_host_t host;
+        s_host_start (&host, "memory");
+        s_check_refused (&host, reasons[i]);
+        s_host_stop (&host);
+        s_answer = NULL;
+        s_stop_fixture ();
+    }
+}
+
+TEST (oauth_settings_checked_alike)
+{
+    //  The file and the API refuse the same values, naming what is allowed
+    static const char *const bad[][3] = {
+        { "grant", "implicit", "must be \"authorization_code\", \"client_credentials\"" },
+        { "tokenStore", "disk", "must be \"file\" or \"memory\"" },
+        { "authorizeTimeout", "abc", "must be a whole number of seconds, 1 to 86400" },
+        { "authorizeTimeout", "-1", "must be a whole number of seconds, 1 to 86400" },
+        { "authorizeTimeout", "0", "must be a whole number of seconds, 1 to 86400" },
+        { "signingAlgorithm", "HS256", "must be \"RS256\" or \"ES256\"" },
+        { "redirectUri", "callback", "must be an http:// or https:// URL" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        mcpact_server_config_t *server = mcpact_server_http_new ("notes", "http://127.0.0.1:9/");
+        CHECK_MSG (mcpact_server_config_set_oauth (server, bad[i][0], bad[i][1]) == -1, "%s=%s",
+                   bad[i][0], bad[i][1]);
+        mcpact_server_config_destroy (&server);
+        char text[256], *error = NULL;
+        snprintf (
+            text, sizeof text,
+            "{\"mcpServers\": {\"s\": {\"url\": \"http://h/\", \"oauth\": {\"%s\": \"%s\"}}}}",
+            bad[i][0], bad[i][1]);
+        config_t *config = config_parse (text, "f.json", &error);
+        CHECK_MSG (!config, "%s", text);
+        char expected[160];
+        snprintf (expected, sizeof expected, "mcpServers.s.oauth.%s: %s", bad[i][0], bad[i][2]);
+        CHECK_CONTAINS (error, expected);
+        free (error);
+    }
+    char *error = NULL;
+    config_t *config = config_parse (
+        "{\"mcpServers\": {\"s\": {\"url\": \"http://h/\", \"oauth\": {\"scopes\": 5}}}}", "f.json",
+        &error);
+    CHECK (!config);
+    CHECK_CONTAINS (error, "oauth.scopes: must be a string or a list of strings");
+    free (error);
+    mcpact_server_config_t *server = mcpact_server_http_new ("notes", "http://127.0.0.1:9/");
+    CHECK (mcpact_server_config_set_oauth (server, "authorizeTimeout", "30") == 0);
+    CHECK (mcpact_server_config_set_oauth (server, "tokenStore", "memory") == 0);
+    mcpact_server_config_destroy (&server);
+}
+
+TEST (token_file_problems_said)
+{
+    s_start_fixture (NULL);
+    s_cli_t cli;
+    s_cli_setup (&cli, NULL);
+    const char *call[] = { "-c", cli.config, "call", "read_note", NULL };
+    //  A damaged file: named, never quoted
+    char dir[160], file[200];
+    snprintf (dir, sizeof dir, "%s/mcpact", cli.home);
+    mkdir (dir, 0700);
+    snprintf (dir, sizeof dir, "%s/mcpact/oauth", cli.home);
+    mkdir (dir, 0700);
+    snprintf (file, sizeof file, "%s/notes.json", dir);
+    int fd = open (file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    CHECK (fd >= 0 && write (fd, "garbage{", 8) == 8);
+    close (fd);
+    ru_run_t run = s_cli_run (&cli, call);
+    CHECK (run.status != 0);
+    CHECK_CONTAINS (run.err, file);
+    CHECK_CONTAINS (run.err, "damaged");
+    CHECK_MSG (!strstr (run.err, "garbage"), "%s", run.err);
+    ru_run_free (&run);
+    //  A file others may read: used, with a warning saying how to fix it
+    const char *login[] = { "-c", cli.config, "auth", "login", "notes", NULL };
+    s_cli_login (&cli, login);
+    CHECK (chmod (file, 0644) == 0);
+    run = s_cli_run (&cli, call);
+    CHECK_MSG (run.status == 0, "%s", run.err);
+    char fix[256];
+    snprintf (fix, sizeof fix, "chmod 600 %s", file);
+    CHECK_CONTAINS (run.err, fix);
+    ru_run_free (&run);
+    s_cli_cleanup (&cli);
 }

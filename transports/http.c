@@ -1067,12 +1067,16 @@ s_finish_post (s_http_t *self, s_req_t *req, CURLcode code)
         return;
     if (req->status >= 300) {
         char *body = s_body_excerpt (req);
-        char hint[160] = "";
-        if (req->status == 401 && self->oauth)
+        char hint[1200] = "";
+        //  A command that works as written: the file the server came from.
+        if (req->status == 401 && self->oauth && oauth_login_hint (self->oauth))
             snprintf (hint, sizeof hint,
-                      " (check the server's headers or token, or authorise it: mcpact auth login "
-                      "-c FILE %s)",
-                      self->name);
+                      " (check the server's headers or token, or authorise it: %s)",
+                      oauth_login_hint (self->oauth));
+        else if (req->status == 401 && self->oauth)
+            snprintf (hint, sizeof hint,
+                      " (check the server's headers or token, or authorise it: set an "
+                      "authorization callback, or keep tokens from a login)");
         else if (req->status == 401 || req->status == 403)
             snprintf (hint, sizeof hint, " (check the server's headers or token)");
         s_fail_request (self, req->rpc_id, "HTTP %ld from %s%s%s%s", req->status, self->safe_url,
