@@ -17,7 +17,12 @@
 //  "login" or "logout", the server's name, and the options:
 //
 //    -c FILE, --config FILE   the mcpServers JSON file (login: required)
+//    --scope SCOPE            login: a scope to ask for too (repeatable)
+//    --timeout MS             login: bound on the whole login
+//    -v, -vv, -q              the runtime's log: info, debug, errors only
 //    -h, --help               print the usage
+//
+//  Any other option is refused, naming these.
 //
 //  Returns the exit status: 0 done, 1 the authorization failed, 2 a usage
 //  or configuration error.
