@@ -985,7 +985,7 @@ s_authorization_code (oauth_flow_t *flow, s_found_t *found)
     free (query);
     log_info ("server %s: asking the user to authorise%s%s", flow->server, scope ? " scope " : "",
               scope ? scope : "");
-    s_step (flow, "waiting for the user to authorise (the authorization callback)");
+    s_step (flow, "waiting for the user to authorise, in the authorization callback");
     char *redirect =
         url ? flow->authorize (flow->authorize_arg, flow->server, url, redirect_uri) : NULL;
     free (url);

@@ -346,10 +346,11 @@ s_remembered_scopes (mcpact_server_config_t *server, const char *name, char **sc
 }
 
 typedef struct {
-    const char *path; //  -c FILE
-    char *scopes;     //  --scope, space-separated, or NULL
-    int timeout_ms;   //  --timeout, 0 unset
-    mcpact_log_level_t level;
+    const char *path;         //  -c FILE
+    char *scopes;             //  --scope, space-separated, or NULL
+    int timeout_ms;           //  --timeout, 0 unset
+    mcpact_log_level_t level; //  -v, -vv
+    bool quiet;               //  -q: errors only
 } s_options_t;
 
 static int
@@ -412,7 +413,7 @@ s_login (s_options_t *options, const char *name)
     mcpact_server_config_set_oauth_authorize (server, s_authorize, &login);
     //  Starting includes the user's part: wait for it, and a little more.
     mcpact_server_config_set_timeouts (server, login.wait_ms + 60000, 0, 0);
-    mcpact_set_log (s_log, &login, options->level);
+    mcpact_set_log (s_log, &login, options->quiet ? MCPACT_LOG_ERROR : options->level);
     int rc = CLI_FAILED;
     mcpact_runtime_t *runtime = mcpact_runtime_new ();
     mcpact_session_t *session = runtime ? mcpact_session_new (runtime) : NULL;
@@ -491,13 +492,19 @@ s_option (int argc, char **argv, int *i, s_options_t *options)
         }
         return 0;
     }
-    if (strcmp (arg, "--verbose") == 0 || strcmp (arg, "-v") == 0)
+    if (strcmp (arg, "--verbose") == 0)
         options->level = options->level < MCPACT_LOG_INFO ? MCPACT_LOG_INFO : MCPACT_LOG_DEBUG;
-    else if (strcmp (arg, "-vv") == 0)
-        options->level = MCPACT_LOG_DEBUG;
-    else if (strcmp (arg, "-q") == 0 || strcmp (arg, "--quiet") == 0)
-        options->level = MCPACT_LOG_ERROR;
-    else {
+    else if (strcmp (arg, "--quiet") == 0)
+        options->quiet = true;
+    else if (arg[1] != '-' && strspn (arg + 1, "vq") == strlen (arg + 1)) {
+        //  -v, -vv, -q, as the other commands take them: -q wins
+        for (const char *c = arg + 1; *c; c++)
+            if (*c == 'q')
+                options->quiet = true;
+            else
+                options->level =
+                    options->level < MCPACT_LOG_INFO ? MCPACT_LOG_INFO : MCPACT_LOG_DEBUG;
+    } else {
         fprintf (stderr,
                  "mcpact: auth: %s does not apply to auth (it takes -c FILE, --scope SCOPE, "
                  "--timeout MS, -v, -vv, -q)\n",
@@ -512,7 +519,7 @@ int
 cli_auth (int argc, char **argv)
 {
     const char *verb = NULL, *name = NULL;
-    s_options_t options = { NULL, NULL, 0, MCPACT_LOG_WARN };
+    s_options_t options = { NULL, NULL, 0, MCPACT_LOG_WARN, false };
     int rc = CLI_OK;
     bool options_done = false;
     for (int i = 1; i < argc && rc == CLI_OK; i++) {
