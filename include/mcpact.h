@@ -731,7 +731,10 @@ MCPACT_EXPORT int mcpact_agent_set_server_log (mcpact_agent_t *self, mcpact_serv
 //  "client_credentials", "cross_app_access"), privateKeyFile,
 //  signingAlgorithm, idpTokenEndpoint, idpClientId, idpClientSecret,
 //  idToken, idTokenFile, tokenStore ("file", "memory"), authorizeTimeout
-//  (seconds). NULL removes it. -1 for an unknown key.
+//  (whole seconds, 1 to 86400). NULL removes it. -1 for an unknown key or
+//  a value the key does not allow (the same check as the config file's;
+//  the reason is logged as a warning, naming the key and what is allowed).
+//  Scopes are asked for together with the server's challenge scope.
 MCPACT_EXPORT int mcpact_server_config_set_oauth (mcpact_server_config_t *self, const char *key,
                                                   const char *value);
 
