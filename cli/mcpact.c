@@ -1726,6 +1726,11 @@ main (int argc, char *argv[])
         }
         if (argv[i][0] == '-' && argv[i][1])
             continue;
+        if (streq (argv[i], "help") && i + 1 < argc && streq (argv[i + 1], "auth")) {
+            //  `mcpact help auth`: auth's own usage
+            char *help[] = { argv[i + 1], (char *) "--help" };
+            return cli_auth (2, help);
+        }
         if (!streq (argv[i], "auth"))
             break;
         char **args = (char **) calloc ((size_t) argc, sizeof (char *));

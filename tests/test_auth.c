@@ -1028,6 +1028,11 @@ TEST (auth_command_line)
     CHECK (run.status == 2);
     CHECK_CONTAINS (run.err, "usage: mcpact auth login");
     ru_run_free (&run);
+    const char *help[] = { "help", "auth", NULL };
+    run = s_cli_run (&cli, help);
+    CHECK (run.status == 0);
+    CHECK_CONTAINS (run.out, "usage: mcpact auth login");
+    ru_run_free (&run);
     //  Options that do not apply are refused, naming those that do
     const char *json[] = { "--json", "auth", "logout", "notes", NULL };
     run = s_cli_run (&cli, json);
