@@ -318,9 +318,11 @@ s_server_names (config_t *config)
 static void
 s_log (mcpact_log_level_t level, const char *message, void *arg)
 {
-    s_login_t *login = (s_login_t *) arg;
-    size_t size = strlen (login->name);
-    if (strncmp (message, "server ", 7) == 0 && strncmp (message + 7, login->name, size) == 0 &&
+    //  The server's name, from the command line: it outlives any run
+    //  thread that may still log after the login has returned.
+    const char *name = (const char *) arg;
+    size_t size = strlen (name);
+    if (strncmp (message, "server ", 7) == 0 && strncmp (message + 7, name, size) == 0 &&
         strncmp (message + 7 + size, " failed to start: ", 18) == 0)
         return;
     static const char *const names[] = { "error", "warn", "info", "debug" };
@@ -382,7 +384,10 @@ s_login (s_options_t *options, const char *name)
     }
     config_destroy (&config);
     const char *timeout = json_string_value (json_object_get (server->oauth, "authorizeTimeout"));
-    s_login_t login = { -1, NULL, 1000 * (timeout ? atoi (timeout) : LOGIN_WAIT_S), name };
+    //  Static: a run abandoned at its timeout may still be in s_authorize
+    //  (its argument) after this returns. One login per process.
+    static s_login_t login;
+    login = (s_login_t){ -1, NULL, 1000 * (timeout ? atoi (timeout) : LOGIN_WAIT_S), name };
     if (options->timeout_ms > 0) {
         //  --timeout bounds the whole login: the run gets it, in seconds.
         char seconds[16];
@@ -413,7 +418,7 @@ s_login (s_options_t *options, const char *name)
     mcpact_server_config_set_oauth_authorize (server, s_authorize, &login);
     //  Starting includes the user's part: wait for it, and a little more.
     mcpact_server_config_set_timeouts (server, login.wait_ms + 60000, 0, 0);
-    mcpact_set_log (s_log, &login, options->quiet ? MCPACT_LOG_ERROR : options->level);
+    mcpact_set_log (s_log, (void *) name, options->quiet ? MCPACT_LOG_ERROR : options->level);
     int rc = CLI_FAILED;
     mcpact_runtime_t *runtime = mcpact_runtime_new ();
     mcpact_session_t *session = runtime ? mcpact_session_new (runtime) : NULL;
