@@ -491,6 +491,55 @@ s_fail (char **error, const char *server, const char *format, ...)
     return -1;
 }
 
+//  One content block of a sampling result, by its type, as the server
+//  will read it: a block that does not fit would fail there, far from
+//  the host that wrote it.
+static int
+s_check_block (mcpact_ask_t *self, json_t *block, const char *where, char **error)
+{
+    if (!json_is_object (block))
+        return s_fail (error, self->server, "the sampling result's %s is not an object", where);
+    const char *type = json_string_value (json_object_get (block, "type"));
+    if (!type)
+        return s_fail (error, self->server, "the sampling result's %s has no \"type\"", where);
+    const char *needs[3] = { NULL, NULL, NULL };
+    if (strcmp (type, "text") == 0)
+        needs[0] = "text";
+    else if (strcmp (type, "image") == 0 || strcmp (type, "audio") == 0) {
+        needs[0] = "data";
+        needs[1] = "mimeType";
+    } else if (strcmp (type, "tool_use") == 0) {
+        needs[0] = "id";
+        needs[1] = "name";
+        if (!json_is_object (json_object_get (block, "input")))
+            return s_fail (error, self->server, "the sampling result's %s.input is not an object",
+                           where);
+    } else if (strcmp (type, "tool_result") == 0) {
+        needs[0] = "toolUseId";
+        if (!json_is_array (json_object_get (block, "content")))
+            return s_fail (error, self->server, "the sampling result's %s.content is not an array",
+                           where);
+    } else
+        return s_fail (error, self->server,
+                       "the sampling result's %s has type \"%s\", not text, image, audio, "
+                       "tool_use or tool_result",
+                       where, type);
+    for (int i = 0; needs[i]; i++)
+        if (!json_is_string (json_object_get (block, needs[i])))
+            return s_fail (error, self->server, "the sampling result's %s.%s is not a string",
+                           where, needs[i]);
+    return 0;
+}
+
+static int
+s_check_model (mcpact_ask_t *self, json_t *result, char **error)
+{
+    if (!json_is_string (json_object_get (result, "model")))
+        return s_fail (error, self->server,
+                       "the sampling result needs \"model\": the model's name");
+    return 0;
+}
+
 //  A CreateMessageResult: role, content (one block or several), model.
 static int
 s_check_sampling (mcpact_ask_t *self, json_t *result, char **error)
@@ -502,12 +551,19 @@ s_check_sampling (mcpact_ask_t *self, json_t *result, char **error)
     if (!json_is_object (content) && !json_is_array (content))
         return s_fail (error, self->server,
                        "the sampling result needs \"content\": {\"type\": \"text\", ...}");
-    if (json_is_object (content) && !json_is_string (json_object_get (content, "type")))
-        return s_fail (error, self->server, "the sampling result's content has no \"type\"");
-    if (!json_is_string (json_object_get (result, "model")))
-        return s_fail (error, self->server,
-                       "the sampling result needs \"model\": the model's name");
-    return 0;
+    if (json_is_object (content))
+        return s_check_block (self, content, "content", error)
+                   ? -1
+                   : s_check_model (self, result, error);
+    size_t index;
+    json_t *block;
+    json_array_foreach (content, index, block) {
+        char where[32];
+        snprintf (where, sizeof where, "content[%zu]", index);
+        if (s_check_block (self, block, where, error))
+            return -1;
+    }
+    return s_check_model (self, result, error);
 }
 
 //  An ElicitResult: an action, and for an accepted form the content,

@@ -151,10 +151,17 @@ s_result_from_wire (int64_t id, int status, const char *payload, size_t size)
     const char *message = json_string_value (json_object_get (error, "message"));
     json_t *code = json_object_get (error, "code");
     char text[1024];
-    if (status == MCPACT_ERR_PROTOCOL && json_is_integer (code))
+    if (status == MCPACT_ERR_PROTOCOL && json_is_integer (code)) {
+        //  The TypeScript SDK puts "MCP error CODE: " in the message
+        //  itself; said once is enough.
+        char own[48];
+        snprintf (own, sizeof own, "MCP error %" JSON_INTEGER_FORMAT ": ",
+                  json_integer_value (code));
+        if (message && strncmp (message, own, strlen (own)) == 0)
+            message += strlen (own);
         snprintf (text, sizeof text, "the server answered with error %" JSON_INTEGER_FORMAT ": %s",
                   json_integer_value (code), message ? message : "(no message)");
-    else
+    } else
         snprintf (text, sizeof text, "%s", message ? message : "unknown error");
     json_decref (error);
     return result_error (id, (mcpact_status_t) status, text);

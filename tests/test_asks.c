@@ -499,6 +499,25 @@ TEST (sampling_answer_is_checked)
     CHECK (mcpact_ask_complete (ask, "{\"role\":\"assistant\"}", &error) == -1);
     CHECK_CONTAINS (error, "content");
     free (error);
+    //  Each content block as its type needs it, or the server would fail on it.
+    CHECK (mcpact_ask_complete (ask,
+                                "{\"role\":\"assistant\",\"content\":{\"type\":\"text\",\"text\":"
+                                "5},\"model\":\"m\"}",
+                                &error) == -1);
+    CHECK_STR (error, "server fx: the sampling result's content.text is not a string");
+    free (error);
+    CHECK (mcpact_ask_complete (ask,
+                                "{\"role\":\"assistant\",\"content\":[{\"type\":\"text\",\"text\":"
+                                "\"a\"},{\"type\":\"image\",\"data\":\"AA==\"}],\"model\":\"m\"}",
+                                &error) == -1);
+    CHECK_STR (error, "server fx: the sampling result's content[1].mimeType is not a string");
+    free (error);
+    CHECK (mcpact_ask_complete (ask,
+                                "{\"role\":\"assistant\",\"content\":{\"type\":\"audio\","
+                                "\"mimeType\":\"audio/wav\"},\"model\":\"m\"}",
+                                &error) == -1);
+    CHECK_STR (error, "server fx: the sampling result's content.data is not a string");
+    free (error);
     CHECK (mcpact_ask_complete (ask,
                                 "{\"role\":\"assistant\",\"content\":{\"type\":\"text\",\"text\":"
                                 "\"hi\"},\"model\":\"test-model\"}",

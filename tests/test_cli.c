@@ -1704,6 +1704,21 @@ TEST (resources_prompts_read)
     CHECK_EXIT (run, 2);
     CHECK_CONTAINS (run.err, "prompt arguments are ARG=VALUE, not 'Paris'");
     ru_run_free (&run);
+    run = s_run ("-c", path, "prompt", "args-prompt", "city=a", "city=b");
+    CHECK_EXIT (run, 2);
+    CHECK_CONTAINS (run.err, "prompt argument city is given twice");
+    ru_run_free (&run);
+    run = s_run ("-c", path, "prompt", "args-prompt", "city=a", "bogus=1");
+    CHECK_EXIT (run, 1);
+    CHECK_CONTAINS (run.err, "mcpact: error: server everything: prompt args-prompt has no "
+                             "argument bogus (its arguments: city, state)\n");
+    ru_run_free (&run);
+    //  What the server refuses names the server and the request, once.
+    run = s_run ("-c", path, "read", "demo://nope", "--server", "everything");
+    CHECK_EXIT (run, 1);
+    CHECK_STR (run.err, "mcpact: error: server everything: resources/read: the server answered "
+                        "with error -32602: Resource demo://nope not found\n");
+    ru_run_free (&run);
 }
 
 //  --server-log LEVEL prints what the servers log at LEVEL and above, in
