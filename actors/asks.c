@@ -17,6 +17,7 @@
 #include "actor.h"
 #include "elicit.h"
 #include "idmap.h"
+#include "jsonnum.h"
 #include "log.h"
 #include "roots.h"
 
@@ -469,7 +470,7 @@ s_ask_send (mcpact_ask_t *self, json_t *payload, char **error)
             *error = NULL;
         return -1;
     }
-    char *text = json_dumps (payload, JSON_COMPACT);
+    char *text = jsonnum_dumps (payload, JSON_COMPACT);
     json_decref (payload);
     char id[24];
     snprintf (id, sizeof id, "%" PRIu64, self->ask_id);

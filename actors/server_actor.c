@@ -22,6 +22,7 @@
 #include "idmap.h"
 #include "spin.h"
 #include "jsonrpc.h"
+#include "jsonnum.h"
 #include "jsonscan.h"
 #include "lane.h"
 #include "latency.h"
@@ -353,7 +354,7 @@ s_transport_send (self_t *self, const char *text, size_t size)
 static void
 s_send_json (self_t *self, json_t *message)
 {
-    char *text = json_dumps (message, JSON_COMPACT);
+    char *text = jsonnum_dumps (message, JSON_COMPACT);
     if (text)
         s_transport_send (self, text, strlen (text));
     free (text);
@@ -387,7 +388,7 @@ s_notify (self_t *self, const char *method, json_t *params)
 static void
 s_respond (self_t *self, const char *id, const char *id_end, json_t *result, json_t *error)
 {
-    char *value = json_dumps (result ? result : error, JSON_COMPACT);
+    char *value = jsonnum_dumps (result ? result : error, JSON_COMPACT);
     json_decref (result ? result : error);
     jsonbuf_t *line = &self->line;
     line->size = 0;

@@ -29,6 +29,7 @@
 #include "display.h"
 #include "resources.h"
 #include "elicit.h"
+#include "jsonnum.h"
 #include "serve.h"
 
 #include <assert.h>
@@ -663,7 +664,7 @@ s_json_scalar (json_t *value, char *buf, size_t size)
     if (json_is_integer (value))
         snprintf (buf, size, "%" JSON_INTEGER_FORMAT, json_integer_value (value));
     else if (json_is_real (value))
-        snprintf (buf, size, "%g", json_real_value (value));
+        jsonnum_text (json_real_value (value), buf, size);
     else if (json_is_boolean (value))
         snprintf (buf, size, "%s", json_is_true (value) ? "true" : "false");
     else

@@ -1797,17 +1797,72 @@ TEST (roots_and_elicitation)
     //  On one, each field is asked for, its default shown; an empty line
     //  keeps the default, and a bad answer is said and asked again.
     run = s_pty_with ("--render --answer-at '[c]ancel: ' a --answer-at '(required): ' '' "
-                      "--answer-at '[36]: ' '' --answer-at 'required, and not given' a "
                       "--answer-at '(required): ' Ada --answer-at '[36]: ' ''",
                       "-c", path, "call", "ask", ASK_FORM);
     CHECK_MSG (run.status == 0, "exit %d:\n%s", run.status, run.out);
     CHECK_CONTAINS (run.out, "mcpact: server fx asks: Who are you?");
     CHECK_CONTAINS (run.out, "  name (Name) (required): ");
     CHECK_CONTAINS (run.out, "  age [36]: ");
-    CHECK_CONTAINS (run.out, "mcpact: server fx: field name: required, and not given");
+    CHECK_CONTAINS (run.out, "    field name: required; type a value\n  name (required): Ada");
     CHECK_CONTAINS (run.out, "{\"result\":{\"action\":\"accept\",\"content\":{\"name\":\"Ada\","
                              "\"age\":36}}}");
     ru_run_free (&run);
+}
+
+//  On a terminal each field is checked as it is typed: one that does not
+//  fit is said, with the reason, and that field asked again; a boolean
+//  says what to type, and a default is shown as it was written.
+TEST (elicitation_checks_each_field)
+{
+    char input_log[] = "/tmp/mcpact-cli-elicit-XXXXXX";
+    int fd = mkstemp (input_log);
+    CHECK (fd >= 0);
+    close (fd);
+    char path[PATH_MAX], text[PATH_MAX + 256];
+    snprintf (text, sizeof text,
+              "{\"mcpServers\": {\"fx\": {\"command\": \"" FIXTURE "\", \"args\": "
+              "[\"--asks\", \"--input-log\", \"%s\"]}}}",
+              input_log);
+    s_write_temp (path, sizeof path, text);
+    json_t *params =
+        json_pack ("{s:s,s:{s:s,s:{s:{s:s,s:s},s:{s:s},s:{s:s,s:f,s:i,s:i},s:{s:s,s:i}},s:[s]}}",
+                   "message", "Who are you?", "requestedSchema", "type", "object", "properties",
+                   "email", "type", "string", "format", "email", "ok", "type", "boolean", "ratio",
+                   "type", "number", "default", 3.14, "minimum", 0, "maximum", 10, "age", "type",
+                   "integer", "default", 36, "required", "email");
+    char *params_text = json_dumps (params, JSON_COMPACT);
+    json_t *args = json_pack ("{s:s,s:s}", "method", "elicitation/create", "params", params_text);
+    char *args_text = json_dumps (args, JSON_COMPACT);
+    ru_run_t run =
+        s_pty_with ("--render --answer-at '[c]ancel: ' x --answer-at '[c]ancel: ' a "
+                    "--answer-at '(required): ' bad-email --answer-at '(required): ' ada@x.org "
+                    "--answer-at '(y/n): ' maybe --answer-at '(y/n): ' y "
+                    "--answer-at '[3.14]: ' 11 --answer-at '[3.14]: ' '' "
+                    "--answer-at '[36]: ' https://x.org --answer-at '[36]: ' 40",
+                    "-c", path, "call", "ask", args_text);
+    CHECK_MSG (run.status == 0, "exit %d:\n%s", run.status, run.out);
+    CHECK_CONTAINS (run.out, "    type a, d or c\n");
+    CHECK_CONTAINS (run.out, "    field email: \"bad-email\" is not a valid email\n"
+                             "  email (required): ada@x.org\n");
+    CHECK_CONTAINS (run.out, "  ok (y/n): maybe\n    field ok: type y or n\n  ok (y/n): y\n");
+    CHECK_CONTAINS (run.out, "  ratio [3.14]: 11\n    field ratio: 11 is above the maximum 10\n");
+    CHECK_CONTAINS (run.out, "    field age: expected an integer\n  age [36]: 40\n");
+    CHECK_MSG (!strstr (run.out, "Again?"), "%s", run.out);
+    CHECK_CONTAINS (run.out, "{\"result\":{\"action\":\"accept\",\"content\":{\"email\":"
+                             "\"ada@x.org\",\"ok\":true,\"age\":40,\"ratio\":3.");
+    ru_run_free (&run);
+    //  The server got the default as it was written too.
+    FILE *file = fopen (input_log, "r");
+    CHECK (file);
+    size_t got = fread (text, 1, sizeof text - 1, file);
+    text[got] = 0;
+    fclose (file);
+    unlink (input_log);
+    CHECK_CONTAINS (text, "\"age\":40,\"ratio\":3.14}");
+    free (args_text);
+    json_decref (args);
+    free (params_text);
+    json_decref (params);
 }
 
 TEST (everything_roots_and_declined_elicitation)
