@@ -122,6 +122,7 @@ typedef struct {
     json_t *listed;                 //  tools of the listing in progress
     json_t *cursors;                //  cursors seen in this listing
     char *error;                    //  why it failed or last died
+    char *last_stderr;              //  stderr's end when the last connection was lost
     char *protocol;                 //  negotiated protocol version
     json_t *server_info;            //  serverInfo from initialize
     bool list_changed;              //  server advertised tools.listChanged
@@ -507,6 +508,47 @@ s_try_again (self_t *self)
 //  The server could not (re)start, or died: fail what is in flight, then
 //  give up, try to start it again (start retries) or restart it (it was
 //  ready before).
+//  Keeps the end of the lost connection's stderr (the status shows it
+//  once the transport is gone: a server that fails at start says why
+//  there, and only there), and returns `reason` with its last lines, or
+//  NULL if it wrote nothing.
+static char *
+s_keep_stderr (self_t *self, const char *reason)
+{
+    if (!self->transport)
+        return NULL;
+    json_t *described = json_object ();
+    self->ops->describe (self->transport, described);
+    const char *tail = json_string_value (json_object_get (described, "stderr"));
+    char *told = NULL;
+    if (tail && *tail) {
+        free (self->last_stderr);
+        self->last_stderr = strdup (tail);
+        //  The last lines, at most 3 and 300 bytes, on one line.
+        const char *end = tail + strlen (tail);
+        while (end > tail && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
+            end--;
+        const char *from = end;
+        for (int lines = 0; from > tail && lines < 3 && end - from < 300; from--)
+            if (from[-1] == '\n' && ++lines == 3)
+                break;
+        if (end - from > 300)
+            from = end - 300;
+        char last[960];
+        size_t size = 0;
+        for (const char *c = from; c < end && size < sizeof last - 4; c++)
+            if (*c == '\n')
+                size += (size_t) snprintf (last + size, 4, " | ");
+            else if (*c != '\r')
+                last[size++] = *c;
+        last[size] = 0;
+        if (asprintf (&told, "%s; its stderr ends: %s", reason, last) < 0)
+            told = NULL;
+    }
+    json_decref (described);
+    return told;
+}
+
 static void
 s_lost (self_t *self, const char *reason)
 {
@@ -519,6 +561,9 @@ s_lost (self_t *self, const char *reason)
         return;
     }
     s_lane_back (self); //  a call handed back with it fails with the rest
+    char *told = s_keep_stderr (self, reason);
+    if (told)
+        reason = told;
     s_set_error (self, reason);
     s_fail_all (self, reason);
     s_asks_reset (self, reason);
@@ -536,12 +581,14 @@ s_lost (self_t *self, const char *reason)
             s_try_again (self);
         } else
             log_warn ("server %s failed to start: %s", self->config->name, reason);
+        free (told);
         return;
     }
     if (self->ready_ms && clock_ms () - self->ready_ms > RESTART_RESET_MS)
         self->backoff_ms = RESTART_FIRST_MS;
     log_warn ("server %s: %s; restarting in %d ms", self->config->name, reason, self->backoff_ms);
     s_try_again (self);
+    free (told);
 }
 
 static void
@@ -1504,6 +1551,8 @@ s_status_json (self_t *self)
     }
     if (self->transport)
         self->ops->describe (self->transport, status);
+    if (self->last_stderr && !json_object_get (status, "stderr") && self->state != S_READY)
+        json_object_set_new (status, "stderr", json_string (self->last_stderr));
     char *text = json_dumps (status, JSON_COMPACT);
     json_decref (status);
     return text;
@@ -1729,6 +1778,7 @@ s_self_destroy (self_t **self_p)
     free (self->instructions);
     server_requests_destroy (&self->requests);
     free (self->error);
+    free (self->last_stderr);
     free (self->lost);
     free (self->missing);
     free (self->items);

@@ -1721,6 +1721,29 @@ TEST (resources_prompts_read)
     ru_run_free (&run);
 }
 
+//  A stdio server that fails at start says why on its stderr: its last
+//  lines are in the error, and in status -v and --json, as for one that
+//  is ready.
+TEST (start_failure_keeps_stderr)
+{
+    char path[PATH_MAX];
+    s_write_temp (path, sizeof path,
+                  "{\"mcpServers\": {\"s3\": {\"command\": \"sh\", \"args\": [\"-c\", "
+                  "\"echo usage: s3 [-x] >&2; echo boom >&2; sleep 0.3; exit 7\"]}}}");
+    ru_run_t run = s_run ("-c", path, "status", "-v");
+    CHECK_EXIT (run, 0);
+    CHECK_CONTAINS (run.out, "the server process exited with status 7; its stderr ends: usage: "
+                             "s3 [-x] | boom");
+    CHECK_CONTAINS (run.out, "s3 stderr:\n  usage: s3 [-x]\n  boom\n");
+    ru_run_free (&run);
+    run = s_run ("-c", path, "status", "--json");
+    CHECK_EXIT (run, 0);
+    json_t *servers = s_json_payload (run.out, "servers");
+    CHECK_STR (ru_str (json_array_get (servers, 0), "stderr"), "usage: s3 [-x]\nboom\n");
+    json_decref (servers);
+    ru_run_free (&run);
+}
+
 //  --server-log LEVEL prints what the servers log at LEVEL and above, in
 //  order, also from a server that sends every level whatever it is told.
 TEST (server_log_messages)
