@@ -1803,7 +1803,9 @@ TEST (roots_and_elicitation)
     ru_run_free (&run);
     run = s_run ("-c", path, "--root", "http://x", "tools");
     CHECK_EXIT (run, 2);
-    CHECK_CONTAINS (run.err, "--root");
+    CHECK_STR (run.err,
+               "mcpact: --root http://x: http://x is not a file:// URI (MCP roots are file:// "
+               "URIs)\n");
     ru_run_free (&run);
     //  No roots given: none offered.
     run = s_run ("-c", path, "call", "client_seen");
@@ -1886,6 +1888,44 @@ TEST (elicitation_checks_each_field)
     json_decref (args);
     free (params_text);
     json_decref (params);
+}
+
+//  Roots from the file and from --root: paths made absolute with "."
+//  and ".." resolved; --root adds to the file's roots; a server with its
+//  own keeps them, and that is said; a root that is not an existing
+//  directory is offered with a warning.
+TEST (roots_file_and_command_line)
+{
+    char base[] = "/tmp/mcpact-cli-roots-XXXXXX";
+    CHECK (mkdtemp (base));
+    char dir[PATH_MAX], path[PATH_MAX], text[PATH_MAX + 512];
+    snprintf (dir, sizeof dir, "%s/cfgdir", base);
+    CHECK (mkdir (dir, 0700) == 0);
+    snprintf (dir, sizeof dir, "%s/proj", base);
+    CHECK (mkdir (dir, 0700) == 0);
+    snprintf (path, sizeof path, "%s/cfgdir/r.json", base);
+    FILE *file = fopen (path, "w");
+    CHECK (file);
+    fprintf (file, "{\"roots\": [\"../proj\"], \"mcpServers\": {\"fx\": {\"command\": \"" FIXTURE
+                   "\", \"args\": [\"--asks\"]}, \"own\": {\"command\": \"sh\", \"args\": [\"-c\", "
+                   "\"exit 0\"], \"roots\": [\"/\"]}}}");
+    fclose (file);
+    snprintf (text, sizeof text, "%s/./proj/../cfgdir", base);
+    ru_run_t run = s_run ("-c", path, "--root", text, "--root", "/etc/passwd", "call", "ask",
+                          "{\"method\":\"roots/list\",\"params\":\"{}\"}");
+    CHECK_EXIT (run, 0);
+    snprintf (text, sizeof text,
+              "{\\\"uri\\\":\\\"file://%s/proj\\\"},{\\\"uri\\\":\\\"file://%s/cfgdir\\\"},{"
+              "\\\"uri\\\":\\\"file:///etc/passwd\\\"}]",
+              base, base);
+    CHECK_CONTAINS (run.out, text);
+    CHECK_CONTAINS (run.err, "mcpact: warning: --root /etc/passwd: /etc/passwd is not a "
+                             "directory (offered all the same)\n");
+    CHECK_CONTAINS (run.err, "mcpact: warning: --root: server own has \"roots\" of its own; it "
+                             "is offered those, not --root\n");
+    ru_run_free (&run);
+    snprintf (text, sizeof text, "rm -rf '%s'", base);
+    CHECK (system (text) == 0);
 }
 
 TEST (everything_roots_and_declined_elicitation)
