@@ -93,6 +93,7 @@ struct _ask_table_t {
     bool sampling;           //  sampling offered
     int modes;               //  elicitation modes offered
     bool subscribed;         //  our endpoint is in the owners' subscribers
+    int64_t ended_ms;        //  when the host's last request ended (ms, monotonic)
 };
 
 //  --------------------------------------------------------------------------
@@ -699,13 +700,22 @@ s_entry_free (s_entry_t *entry)
     free (entry);
 }
 
+//  The entry under the cursor leaves the table: the host's wait for it
+//  is over (calls in flight count their time from here again).
+static void
+s_detach (ask_table_t *self)
+{
+    zlistx_detach_cur (self->entries);
+    self->ended_ms = clock_ms ();
+}
+
 //  Every entry goes, each ask ended with `reason` (nobody is answered).
 static void
 s_end_all (ask_table_t *self, const char *reason)
 {
     s_entry_t *entry;
     while ((entry = (s_entry_t *) zlistx_first (self->entries))) {
-        zlistx_detach_cur (self->entries);
+        s_detach (self);
         s_ask_end (entry->ask, reason);
         s_entry_free (entry);
     }
@@ -907,7 +917,7 @@ ask_table_answer (ask_table_t *self, uint64_t ask_id, const char *payload, size_
         log_debug ("server %s: dropped a late answer of the host", self->server);
         return;
     }
-    zlistx_detach_cur (self->entries);
+    s_detach (self);
     json_t *answer = json_loadb (payload, size, 0, NULL);
     json_t *result = json_object_get (answer, "result");
     json_t *error = json_object_get (answer, "error");
@@ -929,7 +939,7 @@ ask_table_cancelled (ask_table_t *self, json_t *params)
     for (s_entry_t *entry = (s_entry_t *) zlistx_first (self->entries); entry;
          entry = (s_entry_t *) zlistx_next (self->entries))
         if (entry->id_key && strcmp (entry->id_key, key) == 0) {
-            zlistx_detach_cur (self->entries);
+            s_detach (self);
             char reason[512];
             snprintf (reason, sizeof reason, "cancelled by the server%s%s", why ? ": " : "",
                       why ? why : "");
@@ -945,6 +955,12 @@ bool
 ask_table_roots_changed (ask_table_t *self)
 {
     return self->roots && !self->own_roots;
+}
+
+int64_t
+ask_table_host_busy (ask_table_t *self, int64_t now)
+{
+    return zlistx_size (self->entries) ? now : self->ended_ms;
 }
 
 int64_t
@@ -974,7 +990,7 @@ ask_table_expire (ask_table_t *self, int64_t now)
                 entry->deadline = 0; //  answered: the answer is on its way
                 continue;
             }
-            zlistx_detach_cur (self->entries);
+            s_detach (self);
             log_warn ("server %s: %s: the host did not answer within %d ms", self->server,
                       entry->ask->method, entry->timeout_ms);
             s_respond_error (self, entry->id, entry->id_size, -32603,

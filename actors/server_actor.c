@@ -90,6 +90,7 @@ typedef struct {
     bool own_timeout; //  the caller gave it (else the server's call timeout)
     bool progress;    //  the caller wants progress notifications
     bool lane;        //  the caller can take a lane (lane.h)
+    bool host_waited; //  its deadline moved while the server waited for the host
 } s_call_t;
 
 typedef struct {
@@ -1597,6 +1598,35 @@ s_handle_router (self_t *self)
 //  --------------------------------------------------------------------------
 //  Timers
 
+//  While the server waits for the host's answer to its request (an
+//  elicitation the user is reading, a sampling the host's LLM is
+//  writing), the wait is the user's, not the server's: the calls in
+//  flight on it are not timed out. Their deadline moves to the call
+//  timeout after the last request ended (or from now while one waits),
+//  up to the call's hard limit; the ask's own timeout bounds the wait.
+//  The caller, which keeps a deadline of its own, is told (ALIVE), as
+//  progress tells it. True if `call` was given more time.
+static bool
+s_host_waits (self_t *self, s_call_t *call, uint64_t rpc_id, int64_t now)
+{
+    int64_t busy = self->asks ? ask_table_host_busy (self->asks, now) : 0;
+    if (!busy || busy + call->timeout_ms <= now || call->deadline >= call->limit)
+        return false;
+    int64_t deadline = busy + call->timeout_ms;
+    call->deadline = deadline < call->limit ? deadline : call->limit;
+    call->host_waited = true;
+    char id[24], extra[24];
+    snprintf (id, sizeof id, "%" PRIu64, call->call_id);
+    snprintf (extra, sizeof extra, "%" PRId64, call->deadline - now);
+    void *router = zsock_resolve (self->router);
+    zmq_send (router, zmq_msg_data (&call->caller), zmq_msg_size (&call->caller), ZMQ_SNDMORE);
+    zmq_send (router, "ALIVE", 5, ZMQ_SNDMORE);
+    zmq_send (router, id, strlen (id), ZMQ_SNDMORE);
+    zmq_send (router, extra, strlen (extra), 0);
+    (void) rpc_id;
+    return true;
+}
+
 static void
 s_handle_timers (self_t *self)
 {
@@ -1614,8 +1644,8 @@ s_handle_timers (self_t *self)
         s_call_t *call = (s_call_t *) idmap_get (&self->calls, rpc_id);
         if (!call)
             continue; //  answered already
-        if (call->deadline > now) {
-            //  Progress moved it on.
+        if (call->deadline > now || s_host_waits (self, call, rpc_id, now)) {
+            //  Progress moved it on, or the server waits for the host.
             deadlines_push (&self->deadlines, call->deadline, rpc_id);
             continue;
         }
@@ -1623,12 +1653,22 @@ s_handle_timers (self_t *self)
         char reason[64];
         snprintf (reason, sizeof reason, "timed out after %d ms", call->timeout_ms);
         s_cancel (self, rpc_id, reason);
-        s_reply_error (self, &call->caller, call->call_id, MCPACT_ERR_TIMEOUT,
-                       "server %s: no answer within %d ms (%s)", self->config->name,
-                       call->timeout_ms,
-                       call->own_timeout ? "the call's own timeout"
-                                         : "the call timeout: \"timeouts\": {\"call\": ms} "
-                                           "raises it");
+        if (call->host_waited && call->deadline >= call->limit)
+            s_reply_error (self, &call->caller, call->call_id, MCPACT_ERR_TIMEOUT,
+                           "server %s: no answer within %d ms, the call's hard limit "
+                           "(\"timeouts\": {\"max\": ms} raises it; waiting for the host's "
+                           "user does not extend it)",
+                           self->config->name,
+                           call->timeout_ms > self->config->max_call_ms
+                               ? call->timeout_ms
+                               : self->config->max_call_ms);
+        else
+            s_reply_error (self, &call->caller, call->call_id, MCPACT_ERR_TIMEOUT,
+                           "server %s: no answer within %d ms (%s)", self->config->name,
+                           call->timeout_ms,
+                           call->own_timeout ? "the call's own timeout"
+                                             : "the call timeout: \"timeouts\": {\"call\": ms} "
+                                               "raises it");
         s_call_free (call);
     }
     if (self->phase_deadline && now >= self->phase_deadline) {

@@ -639,6 +639,19 @@ s_receive (mcpact_caller_t *self)
             wire_close (&msg);
             continue;
         }
+        //  [owner] ALIVE call_id ms: the owner gave the call more time (its
+        //  server waits for the host's user); keep our deadline behind.
+        if (msg.count >= 4 && wire_is (&msg, 1, "ALIVE")) {
+            int64_t id = wire_int (&msg, 2, -1);
+            s_pending_t *pending = (s_pending_t *) idmap_get (&self->pending, (uint64_t) id);
+            int64_t deadline = clock_ms () + wire_int (&msg, 3, 0) + CALLER_GRACE_MS;
+            if (pending && deadline > pending->deadline) {
+                pending->deadline = deadline;
+                deadlines_push (&self->deadlines, pending->deadline, (uint64_t) id);
+            }
+            wire_close (&msg);
+            continue;
+        }
         //  [owner] RESULT call_id status payload
         mcpact_result_t *result = NULL;
         if (msg.count >= 5 && wire_is (&msg, 1, "RESULT")) {

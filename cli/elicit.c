@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,13 +23,28 @@
 //  One prompt at a time: two servers asking at once take turns.
 static pthread_mutex_t s_terminal = PTHREAD_MUTEX_INITIALIZER;
 
+//  Why the command is over, once it is (cli_elicit_end): a prompt still
+//  waiting then says so, rather than the "server stopped" that closing
+//  the servers would make of it.
+static char s_ended[512];
+static atomic_bool s_ended_set;
+
+void
+cli_elicit_end (const char *why)
+{
+    if (atomic_load (&s_ended_set))
+        return;
+    snprintf (s_ended, sizeof s_ended, "%s", why ? why : "mcpact is closing");
+    atomic_store (&s_ended_set, true);
+}
+
 //  Reads a line from stdin, waking every 200 ms to see whether the request
 //  is over. NULL at EOF or once it is over (said on stderr).
 static char *
 s_read_line (mcpact_ask_t *ask)
 {
     while (true) {
-        const char *over = mcpact_ask_cancelled (ask);
+        const char *over = atomic_load (&s_ended_set) ? s_ended : mcpact_ask_cancelled (ask);
         if (over) {
             fprintf (stderr, "\n(the request is over: %s)\n", over);
             return NULL;

@@ -16,4 +16,8 @@
 
 void cli_elicit (mcpact_ask_t *ask, void *arg);
 
+//  The command is over (`why`: its outcome): a prompt still waiting
+//  ends, saying so. The first reason stays. Any thread.
+void cli_elicit_end (const char *why);
+
 #endif

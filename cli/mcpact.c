@@ -1132,6 +1132,7 @@ s_start (cli_t *self)
 static void
 s_close (cli_t *self)
 {
+    cli_elicit_end ("mcpact is closing");
     remote_destroy (&self->remote);
     mcpact_agent_destroy (&self->agent);
     mcpact_session_destroy (&self->session);
@@ -1599,6 +1600,14 @@ s_call (cli_t *self)
         }
     }
     mcpact_caller_destroy (&caller);
+    char why[512];
+    snprintf (why, sizeof why, "the call ended: %s",
+              s_signalled () || !result ? "cancelled"
+              : mcpact_result_status (result) == MCPACT_OK ||
+                      mcpact_result_status (result) == MCPACT_ERR_TOOL
+                  ? "the server answered"
+                  : mcpact_result_error (result));
+    cli_elicit_end (why);
     if (s_signalled ())
         mcpact_result_destroy (&result);
     return result;

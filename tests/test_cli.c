@@ -1928,6 +1928,27 @@ TEST (roots_file_and_command_line)
     CHECK (system (text) == 0);
 }
 
+//  A call does not time out while the user reads the form (the call
+//  timeout here is 200 ms); it ends at its hard limit, and the prompt
+//  then says why, not that a server stopped.
+TEST (elicitation_outlives_the_call_timeout)
+{
+    char path[PATH_MAX];
+    s_write_temp (path, sizeof path,
+                  "{\"mcpServers\": {\"fx\": {\"command\": \"" FIXTURE "\", \"args\": "
+                  "[\"--asks\"], \"timeouts\": {\"call\": 200, \"max\": 1500}}}}");
+    ru_run_t run =
+        s_pty_with ("--render --answer-at '[c]ancel: ' a", "-c", path, "call", "ask", ASK_FORM);
+    CHECK_MSG (run.status == 5, "exit %d:\n%s", run.status, run.out);
+    CHECK_CONTAINS (run.out, "mcpact: error: server fx: no answer within 1500 ms, the call's hard "
+                             "limit");
+    CHECK_CONTAINS (run.out, "(the request is over: the call ended: server fx: no answer within "
+                             "1500 ms, the call's hard limit");
+    CHECK_MSG (!strstr (run.out, "within 200 ms") && !strstr (run.out, "the server stopped"), "%s",
+               run.out);
+    ru_run_free (&run);
+}
+
 TEST (everything_roots_and_declined_elicitation)
 {
     char node[PATH_MAX];
