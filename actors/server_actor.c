@@ -537,13 +537,32 @@ s_keep_stderr (self_t *self, const char *reason)
             from = end - 300;
         char last[960];
         size_t size = 0;
+        //  A usage text or a stack trace ends far from the line that says
+        //  what went wrong: an earlier line that does say it comes first.
+        const char *said = NULL, *said_end = NULL;
+        static const char *const words[] = { "error", "unknown", "invalid", "not found", "cannot" };
+        for (const char *line = tail; line < from;) {
+            const char *eol = memchr (line, '\n', (size_t) (from - line));
+            eol = eol ? eol : from;
+            char copy[200];
+            snprintf (copy, sizeof copy, "%.*s", (int) (eol - line), line);
+            for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+                if (strcasestr (copy, words[i])) {
+                    said = line;
+                    said_end = eol - line > 150 ? line + 150 : eol;
+                }
+            line = eol + 1;
+        }
+        if (said)
+            size = (size_t) snprintf (last, sizeof last, "%.*s | ... | ", (int) (said_end - said),
+                                      said);
         for (const char *c = from; c < end && size < sizeof last - 4; c++)
             if (*c == '\n')
                 size += (size_t) snprintf (last + size, 4, " | ");
             else if (*c != '\r')
                 last[size++] = *c;
         last[size] = 0;
-        if (asprintf (&told, "%s; its stderr ends: %s", reason, last) < 0)
+        if (asprintf (&told, "%s; its stderr %s: %s", reason, said ? "says" : "ends", last) < 0)
             told = NULL;
     }
     json_decref (described);

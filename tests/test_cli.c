@@ -1742,6 +1742,16 @@ TEST (start_failure_keeps_stderr)
     CHECK_STR (ru_str (json_array_get (servers, 0), "stderr"), "usage: s3 [-x]\nboom\n");
     json_decref (servers);
     ru_run_free (&run);
+    //  A usage text after the line that says what was wrong: that line
+    //  comes first.
+    s_write_temp (path, sizeof path,
+                  "{\"mcpServers\": {\"fx\": {\"command\": \"" FIXTURE
+                  "\", \"args\": [\"--bogus\"]}}}");
+    run = s_run ("-c", path, "status");
+    CHECK_EXIT (run, 0);
+    CHECK_CONTAINS (run.out, "the server process exited with status 2; its stderr says: fixture: "
+                             "unknown switch --bogus | ... | ");
+    ru_run_free (&run);
 }
 
 //  --server-log LEVEL prints what the servers log at LEVEL and above, in
