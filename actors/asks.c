@@ -17,6 +17,7 @@
 #include "actor.h"
 #include "elicit.h"
 #include "idmap.h"
+#include "jsonnum.h"
 #include "log.h"
 #include "roots.h"
 
@@ -92,6 +93,7 @@ struct _ask_table_t {
     bool sampling;           //  sampling offered
     int modes;               //  elicitation modes offered
     bool subscribed;         //  our endpoint is in the owners' subscribers
+    int64_t ended_ms;        //  when the host's last request ended (ms, monotonic)
 };
 
 //  --------------------------------------------------------------------------
@@ -469,7 +471,7 @@ s_ask_send (mcpact_ask_t *self, json_t *payload, char **error)
             *error = NULL;
         return -1;
     }
-    char *text = json_dumps (payload, JSON_COMPACT);
+    char *text = jsonnum_dumps (payload, JSON_COMPACT);
     json_decref (payload);
     char id[24];
     snprintf (id, sizeof id, "%" PRIu64, self->ask_id);
@@ -491,6 +493,55 @@ s_fail (char **error, const char *server, const char *format, ...)
     return -1;
 }
 
+//  One content block of a sampling result, by its type, as the server
+//  will read it: a block that does not fit would fail there, far from
+//  the host that wrote it.
+static int
+s_check_block (mcpact_ask_t *self, json_t *block, const char *where, char **error)
+{
+    if (!json_is_object (block))
+        return s_fail (error, self->server, "the sampling result's %s is not an object", where);
+    const char *type = json_string_value (json_object_get (block, "type"));
+    if (!type)
+        return s_fail (error, self->server, "the sampling result's %s has no \"type\"", where);
+    const char *needs[3] = { NULL, NULL, NULL };
+    if (strcmp (type, "text") == 0)
+        needs[0] = "text";
+    else if (strcmp (type, "image") == 0 || strcmp (type, "audio") == 0) {
+        needs[0] = "data";
+        needs[1] = "mimeType";
+    } else if (strcmp (type, "tool_use") == 0) {
+        needs[0] = "id";
+        needs[1] = "name";
+        if (!json_is_object (json_object_get (block, "input")))
+            return s_fail (error, self->server, "the sampling result's %s.input is not an object",
+                           where);
+    } else if (strcmp (type, "tool_result") == 0) {
+        needs[0] = "toolUseId";
+        if (!json_is_array (json_object_get (block, "content")))
+            return s_fail (error, self->server, "the sampling result's %s.content is not an array",
+                           where);
+    } else
+        return s_fail (error, self->server,
+                       "the sampling result's %s has type \"%s\", not text, image, audio, "
+                       "tool_use or tool_result",
+                       where, type);
+    for (int i = 0; needs[i]; i++)
+        if (!json_is_string (json_object_get (block, needs[i])))
+            return s_fail (error, self->server, "the sampling result's %s.%s is not a string",
+                           where, needs[i]);
+    return 0;
+}
+
+static int
+s_check_model (mcpact_ask_t *self, json_t *result, char **error)
+{
+    if (!json_is_string (json_object_get (result, "model")))
+        return s_fail (error, self->server,
+                       "the sampling result needs \"model\": the model's name");
+    return 0;
+}
+
 //  A CreateMessageResult: role, content (one block or several), model.
 static int
 s_check_sampling (mcpact_ask_t *self, json_t *result, char **error)
@@ -502,12 +553,19 @@ s_check_sampling (mcpact_ask_t *self, json_t *result, char **error)
     if (!json_is_object (content) && !json_is_array (content))
         return s_fail (error, self->server,
                        "the sampling result needs \"content\": {\"type\": \"text\", ...}");
-    if (json_is_object (content) && !json_is_string (json_object_get (content, "type")))
-        return s_fail (error, self->server, "the sampling result's content has no \"type\"");
-    if (!json_is_string (json_object_get (result, "model")))
-        return s_fail (error, self->server,
-                       "the sampling result needs \"model\": the model's name");
-    return 0;
+    if (json_is_object (content))
+        return s_check_block (self, content, "content", error)
+                   ? -1
+                   : s_check_model (self, result, error);
+    size_t index;
+    json_t *block;
+    json_array_foreach (content, index, block) {
+        char where[32];
+        snprintf (where, sizeof where, "content[%zu]", index);
+        if (s_check_block (self, block, where, error))
+            return -1;
+    }
+    return s_check_model (self, result, error);
 }
 
 //  An ElicitResult: an action, and for an accepted form the content,
@@ -642,13 +700,22 @@ s_entry_free (s_entry_t *entry)
     free (entry);
 }
 
+//  The entry under the cursor leaves the table: the host's wait for it
+//  is over (calls in flight count their time from here again).
+static void
+s_detach (ask_table_t *self)
+{
+    zlistx_detach_cur (self->entries);
+    self->ended_ms = clock_ms ();
+}
+
 //  Every entry goes, each ask ended with `reason` (nobody is answered).
 static void
 s_end_all (ask_table_t *self, const char *reason)
 {
     s_entry_t *entry;
     while ((entry = (s_entry_t *) zlistx_first (self->entries))) {
-        zlistx_detach_cur (self->entries);
+        s_detach (self);
         s_ask_end (entry->ask, reason);
         s_entry_free (entry);
     }
@@ -850,7 +917,7 @@ ask_table_answer (ask_table_t *self, uint64_t ask_id, const char *payload, size_
         log_debug ("server %s: dropped a late answer of the host", self->server);
         return;
     }
-    zlistx_detach_cur (self->entries);
+    s_detach (self);
     json_t *answer = json_loadb (payload, size, 0, NULL);
     json_t *result = json_object_get (answer, "result");
     json_t *error = json_object_get (answer, "error");
@@ -872,7 +939,7 @@ ask_table_cancelled (ask_table_t *self, json_t *params)
     for (s_entry_t *entry = (s_entry_t *) zlistx_first (self->entries); entry;
          entry = (s_entry_t *) zlistx_next (self->entries))
         if (entry->id_key && strcmp (entry->id_key, key) == 0) {
-            zlistx_detach_cur (self->entries);
+            s_detach (self);
             char reason[512];
             snprintf (reason, sizeof reason, "cancelled by the server%s%s", why ? ": " : "",
                       why ? why : "");
@@ -888,6 +955,12 @@ bool
 ask_table_roots_changed (ask_table_t *self)
 {
     return self->roots && !self->own_roots;
+}
+
+int64_t
+ask_table_host_busy (ask_table_t *self, int64_t now)
+{
+    return zlistx_size (self->entries) ? now : self->ended_ms;
 }
 
 int64_t
@@ -917,7 +990,7 @@ ask_table_expire (ask_table_t *self, int64_t now)
                 entry->deadline = 0; //  answered: the answer is on its way
                 continue;
             }
-            zlistx_detach_cur (self->entries);
+            s_detach (self);
             log_warn ("server %s: %s: the host did not answer within %d ms", self->server,
                       entry->ask->method, entry->timeout_ms);
             s_respond_error (self, entry->id, entry->id_size, -32603,

@@ -93,6 +93,11 @@ void ask_table_cancelled (ask_table_t *self, json_t *params);
 //  should hear notifications/roots/list_changed.
 bool ask_table_roots_changed (ask_table_t *self);
 
+//  `now` while a request of the server waits for the host, else when the
+//  last one ended (0: never): the calls in flight on the server wait for
+//  the host's user then, not for the server.
+int64_t ask_table_host_busy (ask_table_t *self, int64_t now);
+
 //  The earliest answer deadline (ms, monotonic), 0 if none.
 int64_t ask_table_deadline (ask_table_t *self);
 

@@ -22,6 +22,7 @@
 #include "idmap.h"
 #include "spin.h"
 #include "jsonrpc.h"
+#include "jsonnum.h"
 #include "jsonscan.h"
 #include "lane.h"
 #include "latency.h"
@@ -89,6 +90,7 @@ typedef struct {
     bool own_timeout; //  the caller gave it (else the server's call timeout)
     bool progress;    //  the caller wants progress notifications
     bool lane;        //  the caller can take a lane (lane.h)
+    bool host_waited; //  its deadline moved while the server waited for the host
 } s_call_t;
 
 typedef struct {
@@ -121,6 +123,7 @@ typedef struct {
     json_t *listed;                 //  tools of the listing in progress
     json_t *cursors;                //  cursors seen in this listing
     char *error;                    //  why it failed or last died
+    char *last_stderr;              //  stderr's end when the last connection was lost
     char *protocol;                 //  negotiated protocol version
     json_t *server_info;            //  serverInfo from initialize
     bool list_changed;              //  server advertised tools.listChanged
@@ -353,7 +356,7 @@ s_transport_send (self_t *self, const char *text, size_t size)
 static void
 s_send_json (self_t *self, json_t *message)
 {
-    char *text = json_dumps (message, JSON_COMPACT);
+    char *text = jsonnum_dumps (message, JSON_COMPACT);
     if (text)
         s_transport_send (self, text, strlen (text));
     free (text);
@@ -387,7 +390,7 @@ s_notify (self_t *self, const char *method, json_t *params)
 static void
 s_respond (self_t *self, const char *id, const char *id_end, json_t *result, json_t *error)
 {
-    char *value = json_dumps (result ? result : error, JSON_COMPACT);
+    char *value = jsonnum_dumps (result ? result : error, JSON_COMPACT);
     json_decref (result ? result : error);
     jsonbuf_t *line = &self->line;
     line->size = 0;
@@ -506,6 +509,66 @@ s_try_again (self_t *self)
 //  The server could not (re)start, or died: fail what is in flight, then
 //  give up, try to start it again (start retries) or restart it (it was
 //  ready before).
+//  Keeps the end of the lost connection's stderr (the status shows it
+//  once the transport is gone: a server that fails at start says why
+//  there, and only there), and returns `reason` with its last lines, or
+//  NULL if it wrote nothing.
+static char *
+s_keep_stderr (self_t *self, const char *reason)
+{
+    if (!self->transport)
+        return NULL;
+    json_t *described = json_object ();
+    self->ops->describe (self->transport, described);
+    const char *tail = json_string_value (json_object_get (described, "stderr"));
+    char *told = NULL;
+    if (tail && *tail) {
+        free (self->last_stderr);
+        self->last_stderr = strdup (tail);
+        //  The last lines, at most 3 and 300 bytes, on one line.
+        const char *end = tail + strlen (tail);
+        while (end > tail && (end[-1] == '\n' || end[-1] == '\r' || end[-1] == ' '))
+            end--;
+        const char *from = end;
+        for (int lines = 0; from > tail && lines < 3 && end - from < 300; from--)
+            if (from[-1] == '\n' && ++lines == 3)
+                break;
+        if (end - from > 300)
+            from = end - 300;
+        char last[960];
+        size_t size = 0;
+        //  A usage text or a stack trace ends far from the line that says
+        //  what went wrong: an earlier line that does say it comes first.
+        const char *said = NULL, *said_end = NULL;
+        static const char *const words[] = { "error", "unknown", "invalid", "not found", "cannot" };
+        for (const char *line = tail; line < from;) {
+            const char *eol = memchr (line, '\n', (size_t) (from - line));
+            eol = eol ? eol : from;
+            char copy[200];
+            snprintf (copy, sizeof copy, "%.*s", (int) (eol - line), line);
+            for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+                if (strcasestr (copy, words[i])) {
+                    said = line;
+                    said_end = eol - line > 150 ? line + 150 : eol;
+                }
+            line = eol + 1;
+        }
+        if (said)
+            size = (size_t) snprintf (last, sizeof last, "%.*s | ... | ", (int) (said_end - said),
+                                      said);
+        for (const char *c = from; c < end && size < sizeof last - 4; c++)
+            if (*c == '\n')
+                size += (size_t) snprintf (last + size, 4, " | ");
+            else if (*c != '\r')
+                last[size++] = *c;
+        last[size] = 0;
+        if (asprintf (&told, "%s; its stderr %s: %s", reason, said ? "says" : "ends", last) < 0)
+            told = NULL;
+    }
+    json_decref (described);
+    return told;
+}
+
 static void
 s_lost (self_t *self, const char *reason)
 {
@@ -518,6 +581,9 @@ s_lost (self_t *self, const char *reason)
         return;
     }
     s_lane_back (self); //  a call handed back with it fails with the rest
+    char *told = s_keep_stderr (self, reason);
+    if (told)
+        reason = told;
     s_set_error (self, reason);
     s_fail_all (self, reason);
     s_asks_reset (self, reason);
@@ -535,12 +601,14 @@ s_lost (self_t *self, const char *reason)
             s_try_again (self);
         } else
             log_warn ("server %s failed to start: %s", self->config->name, reason);
+        free (told);
         return;
     }
     if (self->ready_ms && clock_ms () - self->ready_ms > RESTART_RESET_MS)
         self->backoff_ms = RESTART_FIRST_MS;
     log_warn ("server %s: %s; restarting in %d ms", self->config->name, reason, self->backoff_ms);
     s_try_again (self);
+    free (told);
 }
 
 static void
@@ -1503,6 +1571,8 @@ s_status_json (self_t *self)
     }
     if (self->transport)
         self->ops->describe (self->transport, status);
+    if (self->last_stderr && !json_object_get (status, "stderr") && self->state != S_READY)
+        json_object_set_new (status, "stderr", json_string (self->last_stderr));
     char *text = json_dumps (status, JSON_COMPACT);
     json_decref (status);
     return text;
@@ -1547,6 +1617,35 @@ s_handle_router (self_t *self)
 //  --------------------------------------------------------------------------
 //  Timers
 
+//  While the server waits for the host's answer to its request (an
+//  elicitation the user is reading, a sampling the host's LLM is
+//  writing), the wait is the user's, not the server's: the calls in
+//  flight on it are not timed out. Their deadline moves to the call
+//  timeout after the last request ended (or from now while one waits),
+//  up to the call's hard limit; the ask's own timeout bounds the wait.
+//  The caller, which keeps a deadline of its own, is told (ALIVE), as
+//  progress tells it. True if `call` was given more time.
+static bool
+s_host_waits (self_t *self, s_call_t *call, uint64_t rpc_id, int64_t now)
+{
+    int64_t busy = self->asks ? ask_table_host_busy (self->asks, now) : 0;
+    if (!busy || busy + call->timeout_ms <= now || call->deadline >= call->limit)
+        return false;
+    int64_t deadline = busy + call->timeout_ms;
+    call->deadline = deadline < call->limit ? deadline : call->limit;
+    call->host_waited = true;
+    char id[24], extra[24];
+    snprintf (id, sizeof id, "%" PRIu64, call->call_id);
+    snprintf (extra, sizeof extra, "%" PRId64, call->deadline - now);
+    void *router = zsock_resolve (self->router);
+    zmq_send (router, zmq_msg_data (&call->caller), zmq_msg_size (&call->caller), ZMQ_SNDMORE);
+    zmq_send (router, "ALIVE", 5, ZMQ_SNDMORE);
+    zmq_send (router, id, strlen (id), ZMQ_SNDMORE);
+    zmq_send (router, extra, strlen (extra), 0);
+    (void) rpc_id;
+    return true;
+}
+
 static void
 s_handle_timers (self_t *self)
 {
@@ -1564,8 +1663,8 @@ s_handle_timers (self_t *self)
         s_call_t *call = (s_call_t *) idmap_get (&self->calls, rpc_id);
         if (!call)
             continue; //  answered already
-        if (call->deadline > now) {
-            //  Progress moved it on.
+        if (call->deadline > now || s_host_waits (self, call, rpc_id, now)) {
+            //  Progress moved it on, or the server waits for the host.
             deadlines_push (&self->deadlines, call->deadline, rpc_id);
             continue;
         }
@@ -1573,12 +1672,22 @@ s_handle_timers (self_t *self)
         char reason[64];
         snprintf (reason, sizeof reason, "timed out after %d ms", call->timeout_ms);
         s_cancel (self, rpc_id, reason);
-        s_reply_error (self, &call->caller, call->call_id, MCPACT_ERR_TIMEOUT,
-                       "server %s: no answer within %d ms (%s)", self->config->name,
-                       call->timeout_ms,
-                       call->own_timeout ? "the call's own timeout"
-                                         : "the call timeout: \"timeouts\": {\"call\": ms} "
-                                           "raises it");
+        if (call->host_waited && call->deadline >= call->limit)
+            s_reply_error (self, &call->caller, call->call_id, MCPACT_ERR_TIMEOUT,
+                           "server %s: no answer within %d ms, the call's hard limit "
+                           "(\"timeouts\": {\"max\": ms} raises it; waiting for the host's "
+                           "user does not extend it)",
+                           self->config->name,
+                           call->timeout_ms > self->config->max_call_ms
+                               ? call->timeout_ms
+                               : self->config->max_call_ms);
+        else
+            s_reply_error (self, &call->caller, call->call_id, MCPACT_ERR_TIMEOUT,
+                           "server %s: no answer within %d ms (%s)", self->config->name,
+                           call->timeout_ms,
+                           call->own_timeout ? "the call's own timeout"
+                                             : "the call timeout: \"timeouts\": {\"call\": ms} "
+                                               "raises it");
         s_call_free (call);
     }
     if (self->phase_deadline && now >= self->phase_deadline) {
@@ -1728,6 +1837,7 @@ s_self_destroy (self_t **self_p)
     free (self->instructions);
     server_requests_destroy (&self->requests);
     free (self->error);
+    free (self->last_stderr);
     free (self->lost);
     free (self->missing);
     free (self->items);

@@ -151,10 +151,17 @@ s_result_from_wire (int64_t id, int status, const char *payload, size_t size)
     const char *message = json_string_value (json_object_get (error, "message"));
     json_t *code = json_object_get (error, "code");
     char text[1024];
-    if (status == MCPACT_ERR_PROTOCOL && json_is_integer (code))
+    if (status == MCPACT_ERR_PROTOCOL && json_is_integer (code)) {
+        //  The TypeScript SDK puts "MCP error CODE: " in the message
+        //  itself; said once is enough.
+        char own[48];
+        snprintf (own, sizeof own, "MCP error %" JSON_INTEGER_FORMAT ": ",
+                  json_integer_value (code));
+        if (message && strncmp (message, own, strlen (own)) == 0)
+            message += strlen (own);
         snprintf (text, sizeof text, "the server answered with error %" JSON_INTEGER_FORMAT ": %s",
                   json_integer_value (code), message ? message : "(no message)");
-    else
+    } else
         snprintf (text, sizeof text, "%s", message ? message : "unknown error");
     json_decref (error);
     return result_error (id, (mcpact_status_t) status, text);
@@ -629,6 +636,19 @@ s_receive (mcpact_caller_t *self)
         //  [owner] PROGRESS call_id params_json
         if (msg.count >= 4 && wire_is (&msg, 1, "PROGRESS")) {
             s_progress (self, &msg);
+            wire_close (&msg);
+            continue;
+        }
+        //  [owner] ALIVE call_id ms: the owner gave the call more time (its
+        //  server waits for the host's user); keep our deadline behind.
+        if (msg.count >= 4 && wire_is (&msg, 1, "ALIVE")) {
+            int64_t id = wire_int (&msg, 2, -1);
+            s_pending_t *pending = (s_pending_t *) idmap_get (&self->pending, (uint64_t) id);
+            int64_t deadline = clock_ms () + wire_int (&msg, 3, 0) + CALLER_GRACE_MS;
+            if (pending && deadline > pending->deadline) {
+                pending->deadline = deadline;
+                deadlines_push (&self->deadlines, pending->deadline, (uint64_t) id);
+            }
             wire_close (&msg);
             continue;
         }

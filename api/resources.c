@@ -380,6 +380,31 @@ s_resource_server (mcpact_agent_t *self, json_t *servers, const char *uri, char 
 //  --------------------------------------------------------------------------
 //  Requests
 
+//  A failed request's error says which server and which request it was
+//  ("server S: resources/read: ..."): an agent has several servers, and
+//  the host, or its user, must know whom to blame. Takes `result`.
+static mcpact_result_t *
+s_named (mcpact_result_t *result, const char *name, const char *method)
+{
+    mcpact_status_t status = mcpact_result_status (result);
+    const char *error = mcpact_result_error (result);
+    char prefix[160];
+    size_t length = (size_t) snprintf (prefix, sizeof prefix, "server %s", name);
+    if (status == MCPACT_OK || (error && strncmp (error, prefix, length) == 0 &&
+                                (error[length] == ':' || error[length] == ' ')))
+        return result;
+    //  "no answer to resources/read within N ms" names the request itself.
+    bool says = error && strstr (error, method);
+    char *text = NULL;
+    if (asprintf (&text, "%s: %s%s%s", prefix, says ? "" : method, says ? "" : ": ",
+                  error ? error : mcpact_status_name (status)) < 0)
+        return result;
+    mcpact_result_t *named = result_error (mcpact_result_id (result), status, text);
+    free (text);
+    mcpact_result_destroy (&result);
+    return named;
+}
+
 //  Sends `method` with `params` (taken) to the server `name` of the
 //  catalog's, and waits for its answer. Never NULL.
 static mcpact_result_t *
@@ -426,7 +451,7 @@ s_ask (mcpact_agent_t *self, json_t *servers, const char *name, const char *meth
             mcpact_result_destroy (&result);
     }
     mcpact_caller_destroy (&caller);
-    return result;
+    return s_named (result, name, method);
 }
 
 typedef struct {
@@ -530,6 +555,62 @@ mcpact_agent_read_resource (mcpact_agent_t *self, const char *server, const char
     return result;
 }
 
+//  0 if `args` fit the arguments `prompt` (a listed Prompt, or NULL: not
+//  listed, nothing to check against) declares: strings only, none it
+//  does not know, every required one given. Else -1 and `message` says
+//  which, before anything is sent.
+static int
+s_check_prompt_args (json_t *prompt, const char *server, json_t *args, char *message, size_t size)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach (args, key, value)
+        if (!json_is_string (value)) {
+            snprintf (message, size, "prompt argument %s is not a string (a prompt takes strings)",
+                      key);
+            return -1;
+        }
+    json_t *declared = json_object_get (prompt, "arguments");
+    if (!prompt || (declared && !json_is_array (declared)))
+        return 0;
+    const char *name = json_string_value (json_object_get (prompt, "name"));
+    json_t *known = json_array ();
+    json_t *missing = json_array ();
+    size_t index;
+    json_t *argument;
+    json_array_foreach (declared, index, argument) {
+        json_t *its = json_object_get (argument, "name");
+        if (!json_is_string (its))
+            continue;
+        json_array_append (known, its);
+        if (json_is_true (json_object_get (argument, "required")) &&
+            !json_object_get (args, json_string_value (its)))
+            json_array_append (missing, its);
+    }
+    char names[512];
+    int rc = 0;
+    json_object_foreach (args, key, value) {
+        bool found = false;
+        json_array_foreach (known, index, argument)
+            found |= strcmp (json_string_value (argument), key) == 0;
+        if (!found) {
+            snprintf (message, size, "server %s: prompt %s has no argument %s (%s%s)", server, name,
+                      key, json_array_size (known) ? "its arguments: " : "it takes none",
+                      s_join (known, names, sizeof names));
+            rc = -1;
+            break;
+        }
+    }
+    if (rc == 0 && json_array_size (missing)) {
+        snprintf (message, size, "server %s: prompt %s needs argument%s %s", server, name,
+                  json_array_size (missing) > 1 ? "s" : "", s_join (missing, names, sizeof names));
+        rc = -1;
+    }
+    json_decref (known);
+    json_decref (missing);
+    return rc;
+}
+
 mcpact_result_t *
 mcpact_agent_get_prompt (mcpact_agent_t *self, const char *server, const char *name,
                          const char *args_json, int timeout_ms)
@@ -542,16 +623,26 @@ mcpact_agent_get_prompt (mcpact_agent_t *self, const char *server, const char *n
         json_decref (args);
         return result_error (0, MCPACT_ERR_ARGS, "the prompt's arguments are not a JSON object");
     }
+    char message[1024] = "";
+    if (s_check_prompt_args (NULL, NULL, args, message, sizeof message) != 0) {
+        json_decref (args);
+        return result_error (0, MCPACT_ERR_ARGS, message);
+    }
     agent_ensure_started (self);
     catalog_t *catalog = catalog_slot_get (&self->slot);
     json_t *servers = catalog_servers (catalog);
-    char message[1024] = "";
     char owner[128];
+    //  The listing finds the server, and the prompt's declared arguments
+    //  to check the given ones against; a server named but unknown is
+    //  said by s_ask.
+    json_t *errors = json_array ();
+    json_t *offering = json_array ();
+    json_t *prompts = !server ? s_list (self, servers, &s_prompts, NULL, errors, offering)
+                      : s_endpoint (servers, server)
+                          ? s_list (self, servers, &s_prompts, server, errors, offering)
+                          : json_array ();
+    json_t *owners = s_owners (prompts, "name", name, NULL);
     if (!server) {
-        json_t *errors = json_array ();
-        json_t *offering = json_array ();
-        json_t *prompts = s_list (self, servers, &s_prompts, NULL, errors, offering);
-        json_t *owners = s_owners (prompts, "name", name, NULL);
         char names[512];
         if (json_array_size (owners) == 1) {
             snprintf (owner, sizeof owner, "%s", json_string_value (json_array_get (owners, 0)));
@@ -565,10 +656,27 @@ mcpact_agent_get_prompt (mcpact_agent_t *self, const char *server, const char *n
                       name, json_array_size (offering) ? " (servers with prompts: " : "",
                       s_join (offering, names, sizeof names),
                       json_array_size (offering) ? ")" : "");
-        json_decref (owners);
-        json_decref (prompts);
-        json_decref (offering);
-        json_decref (errors);
+    }
+    json_t *listed = NULL;
+    size_t index;
+    json_t *item;
+    json_array_foreach (prompts, index, item)
+        if (server && json_is_string (json_object_get (item, "name")) &&
+            strcmp (json_string_value (json_object_get (item, "name")), name) == 0 &&
+            json_is_string (json_object_get (json_object_get (item, "_mcpact"), "server")) &&
+            strcmp (
+                json_string_value (json_object_get (json_object_get (item, "_mcpact"), "server")),
+                server) == 0)
+            listed = item;
+    int checked = server ? s_check_prompt_args (listed, server, args, message, sizeof message) : 0;
+    json_decref (owners);
+    json_decref (prompts);
+    json_decref (offering);
+    json_decref (errors);
+    if (checked != 0) {
+        json_decref (args);
+        catalog_unref (&catalog);
+        return result_error (0, MCPACT_ERR_ARGS, message);
     }
     mcpact_result_t *result = NULL;
     if (server) {

@@ -4,11 +4,15 @@
 */
 
 #include "elicit.h"
+//  The form checks (common/), beside this file's header of the same name.
+#include "../common/elicit.h"
+#include "jsonnum.h"
 
 #include <ctype.h>
 #include <jansson.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,13 +23,28 @@
 //  One prompt at a time: two servers asking at once take turns.
 static pthread_mutex_t s_terminal = PTHREAD_MUTEX_INITIALIZER;
 
+//  Why the command is over, once it is (cli_elicit_end): a prompt still
+//  waiting then says so, rather than the "server stopped" that closing
+//  the servers would make of it.
+static char s_ended[512];
+static atomic_bool s_ended_set;
+
+void
+cli_elicit_end (const char *why)
+{
+    if (atomic_load (&s_ended_set))
+        return;
+    snprintf (s_ended, sizeof s_ended, "%s", why ? why : "mcpact is closing");
+    atomic_store (&s_ended_set, true);
+}
+
 //  Reads a line from stdin, waking every 200 ms to see whether the request
 //  is over. NULL at EOF or once it is over (said on stderr).
 static char *
 s_read_line (mcpact_ask_t *ask)
 {
     while (true) {
-        const char *over = mcpact_ask_cancelled (ask);
+        const char *over = atomic_load (&s_ended_set) ? s_ended : mcpact_ask_cancelled (ask);
         if (over) {
             fprintf (stderr, "\n(the request is over: %s)\n", over);
             return NULL;
@@ -116,6 +135,80 @@ s_value (json_t *field, const char *line)
     return json_string (line);
 }
 
+//  The field's default as the user should see it (a number in its
+//  shortest form, a string without quotes), or NULL; malloc'ed.
+static char *
+s_default_text (json_t *field)
+{
+    json_t *fallback = json_object_get (field, "default");
+    char number[32];
+    if (!fallback)
+        return NULL;
+    if (json_is_string (fallback))
+        return strdup (json_string_value (fallback));
+    if (json_is_number (fallback)) {
+        jsonnum_text (json_number_value (fallback), number, sizeof number);
+        return strdup (number);
+    }
+    if (json_is_boolean (fallback))
+        return strdup (json_is_true (fallback) ? "y" : "n");
+    return json_dumps (fallback, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+//  Asks for one field until the answer fits it: each answer is checked as
+//  it is typed (the checks the runtime makes of the whole answer), and one
+//  that does not fit is said and asked again. Sets *value (NULL: left out,
+//  the default applies); false if the request ended or stdin did.
+static bool
+s_ask_field (mcpact_ask_t *ask, const char *name, json_t *field, bool needed, json_t **value)
+{
+    const char *title = json_string_value (json_object_get (field, "title"));
+    const char *description = json_string_value (json_object_get (field, "description"));
+    const char *type = json_string_value (json_object_get (field, "type"));
+    bool boolean = type && !strcmp (type, "boolean");
+    char *choices = s_choices_text (field);
+    char *fallback = s_default_text (field);
+    fprintf (stderr, "  %s%s%s%s%s", name, title ? " (" : "", title ? title : "", title ? ")" : "",
+             description ? ": " : "");
+    if (description)
+        fprintf (stderr, "%s", description);
+    if (choices)
+        fprintf (stderr, "\n    one%s of: %s", json_object_get (field, "items") ? " or more" : "",
+                 choices);
+    free (choices);
+    bool done = false, over = false;
+    for (int tries = 0; !done && !over; tries++) {
+        if (tries)
+            fprintf (stderr, "  %s", name);
+        fprintf (stderr, "%s%s%s%s%s: ", boolean ? " (y/n)" : "", needed ? " (required)" : "",
+                 fallback ? " [" : "", fallback ? fallback : "", fallback ? "]" : "");
+        fflush (stderr);
+        char *line = s_read_line (ask);
+        if (!line) {
+            over = true;
+            break;
+        }
+        *value = s_value (field, line);
+        char *error = NULL;
+        if (!*value && needed && !fallback)
+            (void) asprintf (&error, "field %s: required; type a value", name);
+        else if (*value && boolean && !json_is_boolean (*value))
+            (void) asprintf (&error, "field %s: type y or n", name);
+        else if (*value)
+            elicit_field_check (name, field, *value, &error);
+        free (line);
+        if (error) {
+            fprintf (stderr, "    %s\n", error);
+            free (error);
+            json_decref (*value);
+            *value = NULL;
+        } else
+            done = true;
+    }
+    free (fallback);
+    return !over;
+}
+
 //  Asks for each field of the form; the answer's content, or NULL if the
 //  request ended or stdin did.
 static json_t *
@@ -126,37 +219,16 @@ s_fill_form (mcpact_ask_t *ask, json_t *schema)
     const char *name;
     json_t *field;
     json_object_foreach (json_object_get (schema, "properties"), name, field) {
-        const char *title = json_string_value (json_object_get (field, "title"));
-        const char *description = json_string_value (json_object_get (field, "description"));
         bool needed = false;
         size_t index;
         json_t *entry;
         json_array_foreach (required, index, entry)
             needed |= json_is_string (entry) && !strcmp (json_string_value (entry), name);
-        char *choices = s_choices_text (field);
-        char *fallback =
-            json_object_get (field, "default")
-                ? json_dumps (json_object_get (field, "default"), JSON_COMPACT | JSON_ENCODE_ANY)
-                : NULL;
-        fprintf (stderr, "  %s%s%s%s%s", name, title ? " (" : "", title ? title : "",
-                 title ? ")" : "", description ? ": " : "");
-        if (description)
-            fprintf (stderr, "%s", description);
-        if (choices)
-            fprintf (stderr, "\n    one%s of: %s",
-                     json_object_get (field, "items") ? " or more" : "", choices);
-        fprintf (stderr, "%s%s%s%s: ", needed ? " (required)" : "", fallback ? " [" : "",
-                 fallback ? fallback : "", fallback ? "]" : "");
-        fflush (stderr);
-        free (choices);
-        free (fallback);
-        char *line = s_read_line (ask);
-        if (!line) {
+        json_t *value = NULL;
+        if (!s_ask_field (ask, name, field, needed, &value)) {
             json_decref (content);
             return NULL;
         }
-        json_t *value = s_value (field, line);
-        free (line);
         if (value)
             json_object_set_new (content, name, value);
     }
@@ -177,6 +249,7 @@ s_choose (mcpact_ask_t *ask, const char *question)
         free (line);
         if (choice == 'a' || choice == 'd' || choice == 'c')
             return choice;
+        fprintf (stderr, "    type a, d or c\n");
     }
 }
 

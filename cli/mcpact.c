@@ -23,12 +23,15 @@
 
 #include <mcpact.h>
 
+#include "api.h"
 #include "auth.h"
 #include "bench_init.h"
 #include "cli.h"
 #include "display.h"
 #include "resources.h"
+#include "roots.h"
 #include "elicit.h"
+#include "jsonnum.h"
 #include "serve.h"
 
 #include <assert.h>
@@ -55,7 +58,9 @@
 #define PATH_MAX 4096
 #endif
 
+#ifndef streq //  CZMQ's (through api.h) is the same
 #define streq(a, b) (strcmp ((a), (b)) == 0)
+#endif
 
 //  Exit status. A call's failures have one each, so that a script can tell
 //  "the tool said no" from "nothing answered"; docs/cli.md lists them.
@@ -663,7 +668,7 @@ s_json_scalar (json_t *value, char *buf, size_t size)
     if (json_is_integer (value))
         snprintf (buf, size, "%" JSON_INTEGER_FORMAT, json_integer_value (value));
     else if (json_is_real (value))
-        snprintf (buf, size, "%g", json_real_value (value));
+        jsonnum_text (json_real_value (value), buf, size);
     else if (json_is_boolean (value))
         snprintf (buf, size, "%s", json_is_true (value) ? "true" : "false");
     else
@@ -977,6 +982,71 @@ s_unknown_agent (cli_t *self)
     return CLI_USAGE;
 }
 
+//  --root DIR ...: added to the session's roots (the file's top-level
+//  "roots", if any). An agent or a server with roots of its own in the
+//  file keeps them (they replace its owner's, as documented); that is
+//  said, so that a --root that reaches nobody is not silent. Each DIR is
+//  checked here, one clear error for one that is not a root, and a
+//  warning for one that is not an existing directory (it may be made
+//  later).
+static int
+s_add_roots (cli_t *self)
+{
+    const options_t *opts = self->opts;
+    const config_t *config = self->session->config;
+    char *error = NULL;
+    json_t *roots = config && config->roots ? json_loads (config->roots, 0, NULL) : NULL;
+    if (!json_is_array (roots)) {
+        json_decref (roots);
+        roots = json_array ();
+    }
+    size_t index;
+    json_t *given;
+    json_array_foreach (opts->roots, index, given) {
+        const char *dir = json_string_value (given);
+        json_t *entry = roots_entry (dir, NULL, &error);
+        if (!entry) {
+            fprintf (stderr, "mcpact: --root %s: %s\n", dir, error ? error : "out of memory");
+            free (error);
+            json_decref (roots);
+            return CLI_USAGE;
+        }
+        char *problem = roots_problem (json_string_value (json_object_get (entry, "uri")));
+        if (problem)
+            fprintf (stderr, "mcpact: warning: --root %s: %s (offered all the same)\n", dir,
+                     problem);
+        free (problem);
+        json_array_append_new (roots, entry);
+    }
+    char *text = json_dumps (roots, JSON_COMPACT);
+    json_decref (roots);
+    int rc = text ? mcpact_session_set_roots (self->session, text) : -1;
+    free (text);
+    if (rc != 0)
+        return CLI_FAILED;
+    //  Who is not offered --root: the agent's own servers if the agent
+    //  has roots of its own, and any server with its own.
+    const config_agent_t *agent = NULL;
+    for (size_t i = 0; config && opts->agent_name && i < config->agents_count; i++)
+        if (strcmp (config->agents[i].name, opts->agent_name) == 0)
+            agent = &config->agents[i];
+    bool own = agent && agent->servers_count > 0;
+    if (own && agent->roots)
+        fprintf (stderr,
+                 "mcpact: warning: --root: agent %s has \"roots\" of its own; its servers are "
+                 "offered those, not --root\n",
+                 agent->name);
+    mcpact_server_config_t **servers = own ? agent->servers : config ? config->servers : NULL;
+    size_t count = own ? agent->servers_count : config ? config->servers_count : 0;
+    for (size_t i = 0; i < count; i++)
+        if (servers[i]->roots)
+            fprintf (stderr,
+                     "mcpact: warning: --root: server %s has \"roots\" of its own; it is offered "
+                     "those, not --root\n",
+                     servers[i]->name);
+    return CLI_OK;
+}
+
 //  Creates the runtime, the session and the agent. Returns an exit code.
 static int
 s_open (cli_t *self)
@@ -1024,16 +1094,7 @@ s_open (cli_t *self)
     }
     //  The session's roots and handler serve the agent's own servers too.
     mcpact_session_set_elicitation (self->session, cli_elicit, NULL, MCPACT_ELICIT_FORM);
-    if (opts->roots) {
-        char *roots = json_dumps (opts->roots, JSON_COMPACT);
-        int rc = roots ? mcpact_session_set_roots (self->session, roots) : -1;
-        free (roots);
-        if (rc != 0) {
-            fprintf (stderr, "mcpact: --root: not a directory path or file:// URI\n");
-            return CLI_USAGE;
-        }
-    }
-    return CLI_OK;
+    return opts->roots ? s_add_roots (self) : CLI_OK;
 }
 
 //  Starts the agent's servers, with the display showing them. Failures
@@ -1071,6 +1132,7 @@ s_start (cli_t *self)
 static void
 s_close (cli_t *self)
 {
+    cli_elicit_end ("mcpact is closing");
     remote_destroy (&self->remote);
     mcpact_agent_destroy (&self->agent);
     mcpact_session_destroy (&self->session);
@@ -1538,6 +1600,14 @@ s_call (cli_t *self)
         }
     }
     mcpact_caller_destroy (&caller);
+    char why[512];
+    snprintf (why, sizeof why, "the call ended: %s",
+              s_signalled () || !result ? "cancelled"
+              : mcpact_result_status (result) == MCPACT_OK ||
+                      mcpact_result_status (result) == MCPACT_ERR_TOOL
+                  ? "the server answered"
+                  : mcpact_result_error (result));
+    cli_elicit_end (why);
     if (s_signalled ())
         mcpact_result_destroy (&result);
     return result;

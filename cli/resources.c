@@ -123,6 +123,15 @@ cli_resources_check (const char *command, const char *const *words, int count, c
             if (!strchr (words[i], '=') || words[i][0] == '=') {
                 snprintf (buffer, size, "prompt arguments are ARG=VALUE, not '%s'", words[i]);
                 return buffer;
+            } else {
+                //  One value each: a second would silently win.
+                size_t length = (size_t) (strchr (words[i], '=') - words[i]) + 1;
+                for (int j = 1; j < i; j++)
+                    if (strncmp (words[j], words[i], length) == 0) {
+                        snprintf (buffer, size, "prompt argument %.*s is given twice",
+                                  (int) length - 1, words[i]);
+                        return buffer;
+                    }
             }
     }
     return NULL;

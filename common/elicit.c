@@ -5,6 +5,8 @@
 
 #include "elicit.h"
 
+#include "jsonnum.h"
+
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -233,17 +235,21 @@ s_check_number (const char *name, json_t *field, json_t *value, bool integer, ch
     if (!json_is_number (value))
         return s_fail (error, "field %s: expected %s", name, integer ? "an integer" : "a number");
     double number = json_number_value (value);
+    char shown[32], bound[32];
+    jsonnum_text (number, shown, sizeof shown);
     if (integer && !json_is_integer (value) &&
         (!(number > -9e18 && number < 9e18) || (double) (long long) number != number))
-        return s_fail (error, "field %s: expected an integer, not %g", name, number);
+        return s_fail (error, "field %s: expected an integer, not %s", name, shown);
     json_t *min = json_object_get (field, "minimum");
     json_t *max = json_object_get (field, "maximum");
-    if (json_is_number (min) && number < json_number_value (min))
-        return s_fail (error, "field %s: %g is below the minimum %g", name, number,
-                       json_number_value (min));
-    if (json_is_number (max) && number > json_number_value (max))
-        return s_fail (error, "field %s: %g is above the maximum %g", name, number,
-                       json_number_value (max));
+    if (json_is_number (min) && number < json_number_value (min)) {
+        jsonnum_text (json_number_value (min), bound, sizeof bound);
+        return s_fail (error, "field %s: %s is below the minimum %s", name, shown, bound);
+    }
+    if (json_is_number (max) && number > json_number_value (max)) {
+        jsonnum_text (json_number_value (max), bound, sizeof bound);
+        return s_fail (error, "field %s: %s is above the maximum %s", name, shown, bound);
+    }
     return 0;
 }
 
@@ -274,6 +280,23 @@ s_check_array (const char *name, json_t *field, json_t *value, char **error)
 }
 
 int
+elicit_field_check (const char *name, json_t *field, json_t *value, char **error)
+{
+    const char *type = json_string_value (json_object_get (field, "type"));
+    if (!type)
+        return s_fail (error, "field %s: the requested schema gives it no type", name);
+    if (strcmp (type, "string") == 0)
+        return s_check_string (name, field, value, error);
+    if (strcmp (type, "number") == 0 || strcmp (type, "integer") == 0)
+        return s_check_number (name, field, value, strcmp (type, "integer") == 0, error);
+    if (strcmp (type, "boolean") == 0)
+        return json_is_boolean (value) ? 0 : s_fail (error, "field %s: expected a boolean", name);
+    if (strcmp (type, "array") == 0)
+        return s_check_array (name, field, value, error);
+    return s_fail (error, "field %s: type %s is not one a form can ask for", name, type);
+}
+
+int
 elicit_content_check (json_t *schema, json_t *content, char **error)
 {
     json_t *properties = json_object_get (schema, "properties");
@@ -290,22 +313,8 @@ elicit_content_check (json_t *schema, json_t *content, char **error)
         field = json_object_get (properties, name);
         if (!field)
             return s_fail (error, "field %s: the requested schema has no such field", name);
-        const char *type = json_string_value (json_object_get (field, "type"));
-        int rc = 0;
-        if (!type)
-            rc = s_fail (error, "field %s: the requested schema gives it no type", name);
-        else if (strcmp (type, "string") == 0)
-            rc = s_check_string (name, field, value, error);
-        else if (strcmp (type, "number") == 0 || strcmp (type, "integer") == 0)
-            rc = s_check_number (name, field, value, strcmp (type, "integer") == 0, error);
-        else if (strcmp (type, "boolean") == 0)
-            rc = json_is_boolean (value) ? 0 : s_fail (error, "field %s: expected a boolean", name);
-        else if (strcmp (type, "array") == 0)
-            rc = s_check_array (name, field, value, error);
-        else
-            rc = s_fail (error, "field %s: type %s is not one a form can ask for", name, type);
-        if (rc)
-            return rc;
+        if (elicit_field_check (name, field, value, error))
+            return -1;
     }
     size_t index;
     json_t *entry;

@@ -28,4 +28,10 @@ int elicit_schema_check (json_t *schema, char **error);
 //  *error (malloc'ed) naming the first field that does not fit.
 int elicit_content_check (json_t *schema, json_t *content, char **error);
 
+//  Checks one field's `value` against its schema `field` (a property of
+//  a requestedSchema that elicit_schema_check took): 0, or -1 and *error
+//  (malloc'ed) "field NAME: what is wrong". For a form asked field by
+//  field, each answer as it is typed.
+int elicit_field_check (const char *name, json_t *field, json_t *value, char **error);
+
 #endif

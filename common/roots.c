@@ -10,7 +10,39 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+//  Resolves "." and ".." and drops repeated and trailing slashes, in
+//  place, by the text alone (RFC 3986, 5.2.4): a root names the folder
+//  the user wrote, not where a symbolic link leads. ".." above "/" stays
+//  at "/".
+static void
+s_normalise (char *path)
+{
+    char *out = path;
+    const char *in = path;
+    while (*in) {
+        while (*in == '/')
+            in++;
+        const char *end = in + strcspn (in, "/");
+        size_t length = (size_t) (end - in);
+        if (length == 0 || (length == 1 && in[0] == '.'))
+            ; //  nothing to add
+        else if (length == 2 && in[0] == '.' && in[1] == '.') {
+            while (out > path && *--out != '/')
+                ;
+        } else {
+            *out++ = '/';
+            memmove (out, in, length);
+            out += length;
+        }
+        in = end;
+    }
+    if (out == path)
+        *out++ = '/';
+    *out = 0;
+}
 
 //  file:// + the absolute path, each byte outside RFC 3986's unreserved
 //  characters and "/" percent-encoded.
@@ -19,10 +51,11 @@ s_path_uri (const char *path)
 {
     char *cwd = path[0] == '/' ? NULL : getcwd (NULL, 0);
     size_t size = strlen (path) + (cwd ? strlen (cwd) + 1 : 0);
-    char *full = (char *) malloc (size + 1);
-    char *uri = (char *) malloc (7 + 3 * size + 1);
+    char *full = (char *) malloc (size + 2);
+    char *uri = (char *) malloc (7 + 3 * size + 4);
     if (full && uri) {
         snprintf (full, size + 1, "%s%s%s", cwd ? cwd : "", cwd ? "/" : "", path);
+        s_normalise (full);
         char *out = uri + sprintf (uri, "file://");
         for (const unsigned char *c = (const unsigned char *) full; *c; c++)
             if (isalnum (*c) || strchr ("-._~/", *c))
@@ -56,7 +89,8 @@ roots_entry (const char *uri, const char *name, char **error)
         }
         if (!(made = s_path_uri (uri)))
             return NULL;
-    }
+    } else if (uri[7] == '/' && (made = strdup (uri)))
+        s_normalise (made + 7);
     json_t *entry = json_pack ("{s:s}", "uri", made ? made : uri);
     free (made);
     if (entry && name)
@@ -97,4 +131,33 @@ roots_list (json_t *value, char **error)
         json_array_append_new (list, entry);
     }
     return list;
+}
+
+char *
+roots_problem (const char *uri)
+{
+    if (!uri || strncmp (uri, "file:///", 8) != 0)
+        return NULL;
+    //  The path, its %XX decoded.
+    char *path = strdup (uri + 7);
+    if (!path)
+        return NULL;
+    char *out = path;
+    for (const char *c = path; *c; c++)
+        if (*c == '%' && isxdigit ((unsigned char) c[1]) && isxdigit ((unsigned char) c[2])) {
+            char hex[3] = { c[1], c[2], 0 };
+            *out++ = (char) strtol (hex, NULL, 16);
+            c += 2;
+        } else
+            *out++ = *c;
+    *out = 0;
+    struct stat info;
+    char *problem = NULL;
+    if (stat (path, &info) != 0) {
+        if (asprintf (&problem, "%s does not exist", path) < 0)
+            problem = NULL;
+    } else if (!S_ISDIR (info.st_mode) && asprintf (&problem, "%s is not a directory", path) < 0)
+        problem = NULL;
+    free (path);
+    return problem;
 }

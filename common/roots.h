@@ -4,7 +4,8 @@
     A root is {"uri": "file:///...", "name"?: "..."}: MCP wants file://
     URIs. Hosts and config files may give a plain path instead, which
     becomes an absolute file:// URI here (relative to the working
-    directory, with the characters a URI cannot hold percent-encoded).
+    directory, with the characters a URI cannot hold percent-encoded),
+    and "." and ".." are resolved by the text.
     Pure functions; any thread.
     =========================================================================
 */
@@ -22,5 +23,11 @@ json_t *roots_entry (const char *uri, const char *name, char **error);
 //  or {"uri", "name"?} objects. NULL and *error (malloc'ed, naming the
 //  item) if it is not one.
 json_t *roots_list (json_t *value, char **error);
+
+//  Why the file:// root `uri` may not be what the user meant (its path
+//  does not exist, or is not a directory), or NULL: a malloc'ed text
+//  for a warning. A root may name a folder that is made later, so this
+//  is never an error.
+char *roots_problem (const char *uri);
 
 #endif

@@ -728,6 +728,14 @@ s_parse_roots (s_parser_t *self, json_t *value, const char *path, char **text)
         free (error);
         return -1;
     }
+    json_array_foreach (roots, index, item) {
+        char *problem = roots_problem (json_string_value (json_object_get (item, "uri")));
+        if (problem)
+            log_warn ("%s%s%s%sroots[%zu]: %s (offered all the same)",
+                      self->origin ? self->origin : "", self->origin ? ": " : "", path,
+                      *path ? "." : "", index, problem);
+        free (problem);
+    }
     *text = json_dumps (roots, JSON_COMPACT);
     json_decref (roots);
     return *text ? 0 : s_fail (self, "%s: out of memory", path);

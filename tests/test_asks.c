@@ -499,6 +499,25 @@ TEST (sampling_answer_is_checked)
     CHECK (mcpact_ask_complete (ask, "{\"role\":\"assistant\"}", &error) == -1);
     CHECK_CONTAINS (error, "content");
     free (error);
+    //  Each content block as its type needs it, or the server would fail on it.
+    CHECK (mcpact_ask_complete (ask,
+                                "{\"role\":\"assistant\",\"content\":{\"type\":\"text\",\"text\":"
+                                "5},\"model\":\"m\"}",
+                                &error) == -1);
+    CHECK_STR (error, "server fx: the sampling result's content.text is not a string");
+    free (error);
+    CHECK (mcpact_ask_complete (ask,
+                                "{\"role\":\"assistant\",\"content\":[{\"type\":\"text\",\"text\":"
+                                "\"a\"},{\"type\":\"image\",\"data\":\"AA==\"}],\"model\":\"m\"}",
+                                &error) == -1);
+    CHECK_STR (error, "server fx: the sampling result's content[1].mimeType is not a string");
+    free (error);
+    CHECK (mcpact_ask_complete (ask,
+                                "{\"role\":\"assistant\",\"content\":{\"type\":\"audio\","
+                                "\"mimeType\":\"audio/wav\"},\"model\":\"m\"}",
+                                &error) == -1);
+    CHECK_STR (error, "server fx: the sampling result's content.data is not a string");
+    free (error);
     CHECK (mcpact_ask_complete (ask,
                                 "{\"role\":\"assistant\",\"content\":{\"type\":\"text\",\"text\":"
                                 "\"hi\"},\"model\":\"test-model\"}",
@@ -574,6 +593,48 @@ TEST (timeout_reaches_host_and_server)
     mcpact_ask_destroy (&ask);
     //  The server is fine and serves on.
     RU_CALL_IS (agent, "echo", "{\"message\":\"still here\"}", "still here");
+    free (args);
+    ru_teardown (&agent, &session, &runtime);
+}
+
+static void *
+s_short_call_main (void *arg)
+{
+    s_call_t *call = (s_call_t *) arg;
+    call->result = mcpact_agent_call (call->agent, call->tool, call->args, 200);
+    return NULL;
+}
+
+//  While the server waits for the host's user, the call that made it ask
+//  is not timed out: neither by the server's actor (the call's 200 ms)
+//  nor by the caller's own deadline behind it (200 ms and a grace of
+//  2 s). The ask's own timeout bounds the wait instead.
+TEST (call_timeout_waits_for_the_host)
+{
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    CHECK (mcpact_session_set_elicitation (session, s_keep, &s_inbox, MCPACT_ELICIT_FORM) == 0);
+    mcpact_agent_t *agent = s_fixture_agent (&runtime, &session, ru_fixture ("fx", "--asks", NULL));
+    char *args = s_ask_args ("elicitation/create", FORM_PARAMS);
+    s_call_t *call = (s_call_t *) calloc (1, sizeof (s_call_t));
+    call->agent = agent;
+    call->tool = "ask";
+    call->args = strdup (args);
+    CHECK (pthread_create (&call->thread, NULL, s_short_call_main, call) == 0);
+    mcpact_ask_t *ask = s_next_ask ();
+    //  The user reads the form for longer than both deadlines.
+    ru_sleep_ms (2600);
+    CHECK_MSG (!mcpact_ask_cancelled (ask), "%s", mcpact_ask_cancelled (ask));
+    char *error = NULL;
+    CHECK_MSG (mcpact_ask_complete (ask,
+                                    "{\"action\":\"accept\",\"content\":{\"email\":"
+                                    "\"a@b.org\"}}",
+                                    &error) == 0,
+               "%s", error);
+    mcpact_ask_destroy (&ask);
+    char *text = s_call_end (call, MCPACT_OK);
+    CHECK_CONTAINS (text, "\"action\":\"accept\"");
+    free (text);
     free (args);
     ru_teardown (&agent, &session, &runtime);
 }

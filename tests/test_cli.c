@@ -1704,6 +1704,54 @@ TEST (resources_prompts_read)
     CHECK_EXIT (run, 2);
     CHECK_CONTAINS (run.err, "prompt arguments are ARG=VALUE, not 'Paris'");
     ru_run_free (&run);
+    run = s_run ("-c", path, "prompt", "args-prompt", "city=a", "city=b");
+    CHECK_EXIT (run, 2);
+    CHECK_CONTAINS (run.err, "prompt argument city is given twice");
+    ru_run_free (&run);
+    run = s_run ("-c", path, "prompt", "args-prompt", "city=a", "bogus=1");
+    CHECK_EXIT (run, 1);
+    CHECK_CONTAINS (run.err, "mcpact: error: server everything: prompt args-prompt has no "
+                             "argument bogus (its arguments: city, state)\n");
+    ru_run_free (&run);
+    //  What the server refuses names the server and the request, once.
+    run = s_run ("-c", path, "read", "demo://nope", "--server", "everything");
+    CHECK_EXIT (run, 1);
+    CHECK_STR (run.err, "mcpact: error: server everything: resources/read: the server answered "
+                        "with error -32602: Resource demo://nope not found\n");
+    ru_run_free (&run);
+}
+
+//  A stdio server that fails at start says why on its stderr: its last
+//  lines are in the error, and in status -v and --json, as for one that
+//  is ready.
+TEST (start_failure_keeps_stderr)
+{
+    char path[PATH_MAX];
+    s_write_temp (path, sizeof path,
+                  "{\"mcpServers\": {\"s3\": {\"command\": \"sh\", \"args\": [\"-c\", "
+                  "\"echo usage: s3 [-x] >&2; echo boom >&2; sleep 0.3; exit 7\"]}}}");
+    ru_run_t run = s_run ("-c", path, "status", "-v");
+    CHECK_EXIT (run, 0);
+    CHECK_CONTAINS (run.out, "the server process exited with status 7; its stderr ends: usage: "
+                             "s3 [-x] | boom");
+    CHECK_CONTAINS (run.out, "s3 stderr:\n  usage: s3 [-x]\n  boom\n");
+    ru_run_free (&run);
+    run = s_run ("-c", path, "status", "--json");
+    CHECK_EXIT (run, 0);
+    json_t *servers = s_json_payload (run.out, "servers");
+    CHECK_STR (ru_str (json_array_get (servers, 0), "stderr"), "usage: s3 [-x]\nboom\n");
+    json_decref (servers);
+    ru_run_free (&run);
+    //  A usage text after the line that says what was wrong: that line
+    //  comes first.
+    s_write_temp (path, sizeof path,
+                  "{\"mcpServers\": {\"fx\": {\"command\": \"" FIXTURE
+                  "\", \"args\": [\"--bogus\"]}}}");
+    run = s_run ("-c", path, "status");
+    CHECK_EXIT (run, 0);
+    CHECK_CONTAINS (run.out, "the server process exited with status 2; its stderr says: fixture: "
+                             "unknown switch --bogus | ... | ");
+    ru_run_free (&run);
 }
 
 //  --server-log LEVEL prints what the servers log at LEVEL and above, in
@@ -1765,7 +1813,9 @@ TEST (roots_and_elicitation)
     ru_run_free (&run);
     run = s_run ("-c", path, "--root", "http://x", "tools");
     CHECK_EXIT (run, 2);
-    CHECK_CONTAINS (run.err, "--root");
+    CHECK_STR (run.err,
+               "mcpact: --root http://x: http://x is not a file:// URI (MCP roots are file:// "
+               "URIs)\n");
     ru_run_free (&run);
     //  No roots given: none offered.
     run = s_run ("-c", path, "call", "client_seen");
@@ -1782,16 +1832,130 @@ TEST (roots_and_elicitation)
     //  On one, each field is asked for, its default shown; an empty line
     //  keeps the default, and a bad answer is said and asked again.
     run = s_pty_with ("--render --answer-at '[c]ancel: ' a --answer-at '(required): ' '' "
-                      "--answer-at '[36]: ' '' --answer-at 'required, and not given' a "
                       "--answer-at '(required): ' Ada --answer-at '[36]: ' ''",
                       "-c", path, "call", "ask", ASK_FORM);
     CHECK_MSG (run.status == 0, "exit %d:\n%s", run.status, run.out);
     CHECK_CONTAINS (run.out, "mcpact: server fx asks: Who are you?");
     CHECK_CONTAINS (run.out, "  name (Name) (required): ");
     CHECK_CONTAINS (run.out, "  age [36]: ");
-    CHECK_CONTAINS (run.out, "mcpact: server fx: field name: required, and not given");
+    CHECK_CONTAINS (run.out, "    field name: required; type a value\n  name (required): Ada");
     CHECK_CONTAINS (run.out, "{\"result\":{\"action\":\"accept\",\"content\":{\"name\":\"Ada\","
                              "\"age\":36}}}");
+    ru_run_free (&run);
+}
+
+//  On a terminal each field is checked as it is typed: one that does not
+//  fit is said, with the reason, and that field asked again; a boolean
+//  says what to type, and a default is shown as it was written.
+TEST (elicitation_checks_each_field)
+{
+    char input_log[] = "/tmp/mcpact-cli-elicit-XXXXXX";
+    int fd = mkstemp (input_log);
+    CHECK (fd >= 0);
+    close (fd);
+    char path[PATH_MAX], text[PATH_MAX + 256];
+    snprintf (text, sizeof text,
+              "{\"mcpServers\": {\"fx\": {\"command\": \"" FIXTURE "\", \"args\": "
+              "[\"--asks\", \"--input-log\", \"%s\"]}}}",
+              input_log);
+    s_write_temp (path, sizeof path, text);
+    json_t *params =
+        json_pack ("{s:s,s:{s:s,s:{s:{s:s,s:s},s:{s:s},s:{s:s,s:f,s:i,s:i},s:{s:s,s:i}},s:[s]}}",
+                   "message", "Who are you?", "requestedSchema", "type", "object", "properties",
+                   "email", "type", "string", "format", "email", "ok", "type", "boolean", "ratio",
+                   "type", "number", "default", 3.14, "minimum", 0, "maximum", 10, "age", "type",
+                   "integer", "default", 36, "required", "email");
+    char *params_text = json_dumps (params, JSON_COMPACT);
+    json_t *args = json_pack ("{s:s,s:s}", "method", "elicitation/create", "params", params_text);
+    char *args_text = json_dumps (args, JSON_COMPACT);
+    ru_run_t run =
+        s_pty_with ("--render --answer-at '[c]ancel: ' x --answer-at '[c]ancel: ' a "
+                    "--answer-at '(required): ' bad-email --answer-at '(required): ' ada@x.org "
+                    "--answer-at '(y/n): ' maybe --answer-at '(y/n): ' y "
+                    "--answer-at '[3.14]: ' 11 --answer-at '[3.14]: ' '' "
+                    "--answer-at '[36]: ' https://x.org --answer-at '[36]: ' 40",
+                    "-c", path, "call", "ask", args_text);
+    CHECK_MSG (run.status == 0, "exit %d:\n%s", run.status, run.out);
+    CHECK_CONTAINS (run.out, "    type a, d or c\n");
+    CHECK_CONTAINS (run.out, "    field email: \"bad-email\" is not a valid email\n"
+                             "  email (required): ada@x.org\n");
+    CHECK_CONTAINS (run.out, "  ok (y/n): maybe\n    field ok: type y or n\n  ok (y/n): y\n");
+    CHECK_CONTAINS (run.out, "  ratio [3.14]: 11\n    field ratio: 11 is above the maximum 10\n");
+    CHECK_CONTAINS (run.out, "    field age: expected an integer\n  age [36]: 40\n");
+    CHECK_MSG (!strstr (run.out, "Again?"), "%s", run.out);
+    CHECK_CONTAINS (run.out, "{\"result\":{\"action\":\"accept\",\"content\":{\"email\":"
+                             "\"ada@x.org\",\"ok\":true,\"age\":40,\"ratio\":3.");
+    ru_run_free (&run);
+    //  The server got the default as it was written too.
+    FILE *file = fopen (input_log, "r");
+    CHECK (file);
+    size_t got = fread (text, 1, sizeof text - 1, file);
+    text[got] = 0;
+    fclose (file);
+    unlink (input_log);
+    CHECK_CONTAINS (text, "\"age\":40,\"ratio\":3.14}");
+    free (args_text);
+    json_decref (args);
+    free (params_text);
+    json_decref (params);
+}
+
+//  Roots from the file and from --root: paths made absolute with "."
+//  and ".." resolved; --root adds to the file's roots; a server with its
+//  own keeps them, and that is said; a root that is not an existing
+//  directory is offered with a warning.
+TEST (roots_file_and_command_line)
+{
+    char base[] = "/tmp/mcpact-cli-roots-XXXXXX";
+    CHECK (mkdtemp (base));
+    char dir[PATH_MAX], path[PATH_MAX], text[PATH_MAX + 512];
+    snprintf (dir, sizeof dir, "%s/cfgdir", base);
+    CHECK (mkdir (dir, 0700) == 0);
+    snprintf (dir, sizeof dir, "%s/proj", base);
+    CHECK (mkdir (dir, 0700) == 0);
+    snprintf (path, sizeof path, "%s/cfgdir/r.json", base);
+    FILE *file = fopen (path, "w");
+    CHECK (file);
+    fprintf (file, "{\"roots\": [\"../proj\"], \"mcpServers\": {\"fx\": {\"command\": \"" FIXTURE
+                   "\", \"args\": [\"--asks\"]}, \"own\": {\"command\": \"sh\", \"args\": [\"-c\", "
+                   "\"exit 0\"], \"roots\": [\"/\"]}}}");
+    fclose (file);
+    snprintf (text, sizeof text, "%s/./proj/../cfgdir", base);
+    ru_run_t run = s_run ("-c", path, "--root", text, "--root", "/etc/passwd", "call", "ask",
+                          "{\"method\":\"roots/list\",\"params\":\"{}\"}");
+    CHECK_EXIT (run, 0);
+    snprintf (text, sizeof text,
+              "{\\\"uri\\\":\\\"file://%s/proj\\\"},{\\\"uri\\\":\\\"file://%s/cfgdir\\\"},{"
+              "\\\"uri\\\":\\\"file:///etc/passwd\\\"}]",
+              base, base);
+    CHECK_CONTAINS (run.out, text);
+    CHECK_CONTAINS (run.err, "mcpact: warning: --root /etc/passwd: /etc/passwd is not a "
+                             "directory (offered all the same)\n");
+    CHECK_CONTAINS (run.err, "mcpact: warning: --root: server own has \"roots\" of its own; it "
+                             "is offered those, not --root\n");
+    ru_run_free (&run);
+    snprintf (text, sizeof text, "rm -rf '%s'", base);
+    CHECK (system (text) == 0);
+}
+
+//  A call does not time out while the user reads the form (the call
+//  timeout here is 200 ms); it ends at its hard limit, and the prompt
+//  then says why, not that a server stopped.
+TEST (elicitation_outlives_the_call_timeout)
+{
+    char path[PATH_MAX];
+    s_write_temp (path, sizeof path,
+                  "{\"mcpServers\": {\"fx\": {\"command\": \"" FIXTURE "\", \"args\": "
+                  "[\"--asks\"], \"timeouts\": {\"call\": 200, \"max\": 1500}}}}");
+    ru_run_t run =
+        s_pty_with ("--render --answer-at '[c]ancel: ' a", "-c", path, "call", "ask", ASK_FORM);
+    CHECK_MSG (run.status == 5, "exit %d:\n%s", run.status, run.out);
+    CHECK_CONTAINS (run.out, "mcpact: error: server fx: no answer within 1500 ms, the call's hard "
+                             "limit");
+    CHECK_CONTAINS (run.out, "(the request is over: the call ended: server fx: no answer within "
+                             "1500 ms, the call's hard limit");
+    CHECK_MSG (!strstr (run.out, "within 200 ms") && !strstr (run.out, "the server stopped"), "%s",
+               run.out);
     ru_run_free (&run);
 }
 

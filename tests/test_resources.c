@@ -267,8 +267,12 @@ TEST (everything_read)
     mcpact_result_destroy (&result);
 
     //  What the server refuses comes back as its JSON-RPC error.
+    //  It names the server and the request, and says the server's code once.
     result = mcpact_agent_read_resource (agent, "everything", "demo://nothing/here", 0);
     CHECK (mcpact_result_status (result) == MCPACT_ERR_PROTOCOL);
+    CHECK_STR (mcpact_result_error (result),
+               "server everything: resources/read: the server answered with error -32602: "
+               "Resource demo://nothing/here not found");
     mcpact_result_destroy (&result);
     ru_teardown (&agent, &session, &runtime);
 }
@@ -296,6 +300,24 @@ TEST (everything_prompts)
     result = mcpact_agent_get_prompt (agent, NULL, "no-such-prompt", NULL, 0);
     CHECK (mcpact_result_status (result) == MCPACT_ERR_UNKNOWN_TOOL);
     CHECK_CONTAINS (mcpact_result_error (result), "no server of the agent offers prompt");
+    mcpact_result_destroy (&result);
+
+    //  The arguments are checked against the prompt's listing before
+    //  anything is sent: strings only, known ones, the required ones.
+    result = mcpact_agent_get_prompt (agent, "ev1", "args-prompt", "{\"city\":5}", 0);
+    CHECK (mcpact_result_status (result) == MCPACT_ERR_ARGS);
+    CHECK_STR (mcpact_result_error (result),
+               "prompt argument city is not a string (a prompt takes strings)");
+    mcpact_result_destroy (&result);
+    result = mcpact_agent_get_prompt (agent, "ev1", "args-prompt",
+                                      "{\"city\":\"Paris\",\"bogus\":\"1\"}", 0);
+    CHECK (mcpact_result_status (result) == MCPACT_ERR_ARGS);
+    CHECK_STR (mcpact_result_error (result),
+               "server ev1: prompt args-prompt has no argument bogus (its arguments: city, state)");
+    mcpact_result_destroy (&result);
+    result = mcpact_agent_get_prompt (agent, "ev1", "args-prompt", "{\"state\":\"Texas\"}", 0);
+    CHECK (mcpact_result_status (result) == MCPACT_ERR_ARGS);
+    CHECK_STR (mcpact_result_error (result), "server ev1: prompt args-prompt needs argument city");
     mcpact_result_destroy (&result);
     ru_teardown (&agent, &session, &runtime);
 }
