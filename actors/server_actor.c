@@ -1052,7 +1052,12 @@ s_lane_returned (self_t *self)
         if (call) {
             call->timeout_ms = lane->timeout_ms > 0 ? lane->timeout_ms : self->config->call_ms;
             call->own_timeout = lane->timeout_ms > 0;
-            call->deadline = call->limit = lane->deadline;
+            call->deadline = lane->deadline;
+            //  The hard limit as s_call gives one (the lane's deadline is
+            //  its start plus its timeout), so that waiting for the host
+            //  may move the deadline on (s_host_waits).
+            int extra = self->config->max_call_ms - call->timeout_ms;
+            call->limit = lane->deadline + (extra > 0 ? extra : 0);
             call->sent_us = lane->sent_us;
             idmap_put (&self->calls, lane->rpc_id, call);
             deadlines_push (&self->deadlines, call->deadline, lane->rpc_id);

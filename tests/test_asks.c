@@ -605,11 +605,25 @@ s_short_call_main (void *arg)
     return NULL;
 }
 
+//  The same after warming the caller's lane: the call goes on the lane,
+//  and is handed back to the actor when the server asks.
+static void *
+s_lane_short_call_main (void *arg)
+{
+    s_call_t *call = (s_call_t *) arg;
+    for (int i = 0; i < 2; i++)
+        mcpact_result_destroy (&(mcpact_result_t *){
+            mcpact_agent_call (call->agent, "echo", "{\"message\":\"x\"}", 0) });
+    call->result = mcpact_agent_call (call->agent, call->tool, call->args, 200);
+    return NULL;
+}
+
 //  While the server waits for the host's user, the call that made it ask
 //  is not timed out: neither by the server's actor (the call's 200 ms)
 //  nor by the caller's own deadline behind it (200 ms and a grace of
 //  2 s). The ask's own timeout bounds the wait instead.
-TEST (call_timeout_waits_for_the_host)
+static void
+s_call_timeout_waits (bool lane)
 {
     mcpact_runtime_t *runtime;
     mcpact_session_t *session = ru_session_new (&runtime);
@@ -620,7 +634,8 @@ TEST (call_timeout_waits_for_the_host)
     call->agent = agent;
     call->tool = "ask";
     call->args = strdup (args);
-    CHECK (pthread_create (&call->thread, NULL, s_short_call_main, call) == 0);
+    CHECK (pthread_create (&call->thread, NULL, lane ? s_lane_short_call_main : s_short_call_main,
+                           call) == 0);
     mcpact_ask_t *ask = s_next_ask ();
     //  The user reads the form for longer than both deadlines.
     ru_sleep_ms (2600);
@@ -637,6 +652,17 @@ TEST (call_timeout_waits_for_the_host)
     free (text);
     free (args);
     ru_teardown (&agent, &session, &runtime);
+}
+
+TEST (call_timeout_waits_for_the_host)
+{
+    s_call_timeout_waits (false);
+}
+
+//  A call made on a lane is handed back with the same hard limit.
+TEST (call_timeout_waits_for_the_host_on_a_lane)
+{
+    s_call_timeout_waits (true);
 }
 
 TEST (server_death_ends_the_request)
