@@ -167,17 +167,17 @@ s_publish (self_t *self, s_view_t *view, bool announce)
     json_decref (servers);
     if (!catalog)
         return rejected;
-    if (announce && view->published) {
-        json_t *change = catalog_diff (view->published, catalog);
-        if (json_array_size (json_object_get (change, "added")) ||
-            json_array_size (json_object_get (change, "removed")) ||
-            json_array_size (json_object_get (change, "changed")))
-            s_announce (self, view, change);
-        json_decref (change);
-    }
+    json_t *change = announce && view->published ? catalog_diff (view->published, catalog) : NULL;
     catalog_unref (&view->published);
     view->published = catalog_ref (catalog);
     catalog_slot_publish (view->slot, catalog);
+    //  Announced once published: whoever hears of a change and lists the
+    //  tools at once (a SUB, the host's callback) sees it.
+    if (json_array_size (json_object_get (change, "added")) ||
+        json_array_size (json_object_get (change, "removed")) ||
+        json_array_size (json_object_get (change, "changed")))
+        s_announce (self, view, change);
+    json_decref (change);
     return rejected;
 }
 
