@@ -47,6 +47,11 @@
 #define GATEWAY_MAX_FRAMES 8
 #define GATEWAY_MAX_ID 128
 #define GATEWAY_BATCH 256
+//  A routing id is at most 255 bytes (ZeroMQ); keys name clients by its
+//  hex and their calls by client "/" request id.
+#define GATEWAY_MAX_RID 255
+#define GATEWAY_CLIENT_KEY (2 * GATEWAY_MAX_RID + 3)
+#define GATEWAY_CALL_KEY (GATEWAY_CLIENT_KEY + 1 + GATEWAY_MAX_ID)
 
 //  The two kinds of socket: plain (ipc://, loopback tcp://) and CURVE.
 enum { SOCK_PLAIN = 0, SOCK_CURVE = 1, SOCK_KINDS = 2 };
@@ -90,23 +95,23 @@ struct _s_agent_t {
 
 //  Where a reply goes: a client's routing id on one of the sockets.
 typedef struct {
-    int kind;                    //  SOCK_PLAIN or SOCK_CURVE
-    uint8_t rid[256];            //  routing id
-    size_t rid_size;             //  its size
-    bool delimiter;              //  the request had an empty frame first (REQ)
-    char id[GATEWAY_MAX_ID + 1]; //  the client's request id
+    int kind;                     //  SOCK_PLAIN or SOCK_CURVE
+    uint8_t rid[GATEWAY_MAX_RID]; //  routing id
+    size_t rid_size;              //  its size
+    bool delimiter;               //  the request had an empty frame first (REQ)
+    char id[GATEWAY_MAX_ID + 1];  //  the client's request id
 } s_peer_t;
 
 //  A client's call in flight.
 typedef struct {
-    s_peer_t peer;      //  who asked
-    char key[600];      //  its key in self->requests
-    char client[540];   //  its client's key in self->clients
-    s_caller_t *caller; //  which caller has it
-    int64_t call_id;    //  the caller's id for it
-    int format;         //  CALL_AS: the provider's format; else -1
-    char *as_id;        //  CALL_AS: the provider's call id, or NULL
-    char *as_name;      //  CALL_AS: the tool's name
+    s_peer_t peer;                   //  who asked
+    char key[GATEWAY_CALL_KEY];      //  its key in self->requests
+    char client[GATEWAY_CLIENT_KEY]; //  its client's key in self->clients
+    s_caller_t *caller;              //  which caller has it
+    int64_t call_id;                 //  the caller's id for it
+    int format;                      //  CALL_AS: the provider's format; else -1
+    char *as_id;                     //  CALL_AS: the provider's call id, or NULL
+    char *as_name;                   //  CALL_AS: the tool's name
 } s_call_t;
 
 struct _self_t {
@@ -471,7 +476,7 @@ s_start_call (self_t *self, s_peer_t *peer, s_agent_t *agent, const char *tool,
         }
     }
     //  client: hex routing id "/" kind; key: client "/" request id
-    char client[540], key[600];
+    char client[GATEWAY_CLIENT_KEY], key[GATEWAY_CALL_KEY];
     s_hex (peer->rid, peer->rid_size, client);
     size_t used = 2 * peer->rid_size;
     client[used++] = '/';
@@ -589,7 +594,7 @@ static void
 s_on_cancel (self_t *self, s_peer_t *peer, char **args, int count)
 {
     //  CANCEL id: the call's own RESULT (status 8) is the answer.
-    char key[600];
+    char key[GATEWAY_CALL_KEY];
     s_hex (peer->rid, peer->rid_size, key);
     snprintf (key + strlen (key), sizeof key - strlen (key), "/%d/%s", peer->kind, peer->id);
     s_call_t *call = (s_call_t *) zhashx_lookup (self->requests, key);

@@ -594,6 +594,34 @@ TEST (busy_beyond_client_limit)
     s_gw_stop (&gw);
 }
 
+//  The longest routing id ZeroMQ allows and the longest request id: the
+//  call is answered, cancelled and counted like any other.
+TEST (longest_ids)
+{
+    s_gw_t gw;
+    s_gw_start (&gw, NULL);
+    zsock_t *client = zsock_new (ZMQ_DEALER);
+    char routing_id[256], id[129];
+    memset (routing_id, 'r', 255);
+    routing_id[255] = 0;
+    memset (id, 'i', 128);
+    id[128] = 0;
+    zsock_set_identity (client, routing_id);
+    CHECK (zsock_connect (client, "%s", gw.endpoint) == 0);
+    char *reply = s_ask (client, "CALL", id, "", "echo", "{\"message\":\"long\"}", NULL);
+    char expect[200];
+    snprintf (expect, sizeof expect, "RESULT|%s|0|", id);
+    CHECK_CONTAINS (reply, expect);
+    free (reply);
+    zstr_sendx (client, "CALL", id, "", "sleep", "{\"ms\":5000}", NULL);
+    reply = s_ask (client, "CANCEL", id, NULL);
+    snprintf (expect, sizeof expect, "RESULT|%s|8|", id);
+    CHECK_CONTAINS (reply, expect);
+    free (reply);
+    zsock_destroy (&client);
+    s_gw_stop (&gw);
+}
+
 //  100 clients, 100 calls each (8 in flight per client), all answered.
 TEST (load_100_clients)
 {
