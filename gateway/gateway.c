@@ -47,6 +47,10 @@
 #define GATEWAY_MAX_FRAMES 8
 #define GATEWAY_MAX_ID 128
 #define GATEWAY_BATCH 256
+//  How long the loop waits for a call on a lane before handing it back:
+//  a quick tool answers in tens of µs; this is what another client's
+//  request can be held up by, at worst, when it comes in that moment.
+#define GATEWAY_LANE_WAIT_US 1000
 //  A routing id is at most 255 bytes (ZeroMQ); keys name clients by its
 //  hex and their calls by client "/" request id.
 #define GATEWAY_MAX_RID 255
@@ -292,6 +296,24 @@ s_caller_init (self_t *self, s_caller_t *caller, s_agent_t *agent, bool progress
     return 0;
 }
 
+//  Sends a call's result to its client, and forgets the call.
+static void
+s_answer (self_t *self, s_call_t *call, mcpact_result_t *result)
+{
+    mcpact_status_t status = mcpact_result_status (result);
+    if (call->format >= 0) {
+        //  CALL_AS: the provider's tool-result message, whatever the status
+        char *text =
+            mcpact_result_as (result, (mcpact_format_t) call->format, call->as_id, call->as_name);
+        s_result (self, &call->peer, status, text ? text : "{}");
+        free (text);
+    } else if (status == MCPACT_OK || status == MCPACT_ERR_TOOL)
+        s_result (self, &call->peer, status, mcpact_result_json (result));
+    else
+        s_result_error (self, &call->peer, status, mcpact_result_error (result));
+    s_call_done (self, call);
+}
+
 //  Sends on what has finished at `caller`.
 static void
 s_caller_drain (self_t *self, s_caller_t *caller)
@@ -302,20 +324,8 @@ s_caller_drain (self_t *self, s_caller_t *caller)
     while ((result = mcpact_caller_next (caller->caller, 0))) {
         s_call_t *call =
             (s_call_t *) idmap_get (&caller->calls, (uint64_t) mcpact_result_id (result));
-        if (call) {
-            mcpact_status_t status = mcpact_result_status (result);
-            if (call->format >= 0) {
-                //  CALL_AS: the provider's tool-result message, whatever the status
-                char *text = mcpact_result_as (result, (mcpact_format_t) call->format, call->as_id,
-                                               call->as_name);
-                s_result (self, &call->peer, status, text ? text : "{}");
-                free (text);
-            } else if (status == MCPACT_OK || status == MCPACT_ERR_TOOL)
-                s_result (self, &call->peer, status, mcpact_result_json (result));
-            else
-                s_result_error (self, &call->peer, status, mcpact_result_error (result));
-            s_call_done (self, call);
-        }
+        if (call)
+            s_answer (self, call, result);
         mcpact_result_destroy (&result);
     }
 }
@@ -520,18 +530,31 @@ s_start_call (self_t *self, s_peer_t *peer, s_agent_t *agent, const char *tool,
         return;
     }
     call->peer = *peer;
-    snprintf (call->key, sizeof call->key, "%s", key);
-    snprintf (call->client, sizeof call->client, "%s", client);
+    memcpy (call->key, key, used + 2 + strlen (peer->id));
+    memcpy (call->client, client, used + 1);
     call->caller = caller;
     call->format = format;
     call->as_id = as_id ? strdup (as_id) : NULL;
     call->as_name = as_name ? strdup (as_name) : NULL;
-    int64_t id = mcpact_caller_send (caller->caller, tool, args_json, timeout_ms);
+    //  The only call in flight goes on the server's lane when it lends
+    //  one (docs/protocol.md, "Lanes"): written to the server's stdin and
+    //  its answer read here, two thread hand-offs fewer than through the
+    //  server's actor. The loop waits for it GATEWAY_LANE_WAIT_US at most;
+    //  a slower call is handed back to the actor, which answers it.
+    mcpact_result_t *answered = NULL;
+    int64_t id = self->calls == 0 && !progress
+                     ? caller_send_lane (caller->caller, tool, args_json, timeout_ms,
+                                         GATEWAY_LANE_WAIT_US, &answered)
+                     : mcpact_caller_send (caller->caller, tool, args_json, timeout_ms);
     //  Refused at once: its result waits under the id it would have had.
     call->call_id = id > 0 ? id : caller_last_id (caller->caller);
     idmap_put (&caller->calls, (uint64_t) call->call_id, call);
     zhashx_insert (self->requests, key, call);
     s_client_add (self, client, 1);
+    if (answered) {
+        s_answer (self, call, answered);
+        mcpact_result_destroy (&answered);
+    }
 }
 
 static void
@@ -712,10 +735,8 @@ s_on_request (self_t *self, int kind)
     //  VERB id args...
     const char *verb = frames_count > 0 ? frames[0] : "";
     const char *id = frames_count > 1 ? frames[1] : "";
-    if (strlen (id) > GATEWAY_MAX_ID)
-        snprintf (peer.id, sizeof peer.id, "%.*s", GATEWAY_MAX_ID, id);
-    else
-        snprintf (peer.id, sizeof peer.id, "%s", id);
+    size_t id_size = strlen (id);
+    memcpy (peer.id, id, id_size > GATEWAY_MAX_ID ? GATEWAY_MAX_ID : id_size);
     int args = frames_count - 2;
     size_t index = 0;
     while (index < sizeof s_verbs / sizeof s_verbs[0] && strcmp (s_verbs[index].verb, verb) != 0)
@@ -724,9 +745,9 @@ s_on_request (self_t *self, int kind)
         s_error (self, &peer, "bad_request",
                  "a request is VERB REQUEST-ID [ARGS...] (text frames); this one has %d frame%s",
                  frames_count, frames_count == 1 ? "" : "s");
-    else if (strlen (id) > GATEWAY_MAX_ID || !*id)
+    else if (id_size > GATEWAY_MAX_ID || !id_size)
         s_error (self, &peer, "bad_request", "a request id is 1 to %d bytes, not %zu",
-                 GATEWAY_MAX_ID, strlen (id));
+                 GATEWAY_MAX_ID, id_size);
     else if (index == sizeof s_verbs / sizeof s_verbs[0])
         s_error (self, &peer, "unknown_verb",
                  "unknown verb '%.40s'; this gateway knows HELLO, TOOLS, CALL, CALL_AS, CANCEL, "
