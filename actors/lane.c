@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <linux/futex.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -294,23 +295,25 @@ lane_call (lane_t *self, const char *caller, uint64_t call_id, const char *tool,
         int64_t now = now_us / 1000;
         if (now >= deadline)
             break; //  the actor times the call out, as it would have
-        long wait = (long) (deadline - now);
+        int64_t wait = deadline * 1000 - now_us;
         if (wait_us >= 0) {
             //  The caller cannot wait longer: the actor finishes the call.
             if (now_us - sent_us >= wait_us)
                 break;
-            long left = (long) ((sent_us + wait_us - now_us + 999) / 1000);
+            int64_t left = sent_us + wait_us - now_us;
             wait = left < wait ? left : wait;
         }
-        zmq_pollitem_t items[] = {
-            { NULL, self->out, ZMQ_POLLIN, 0 },
-            { NULL, self->recall_fd, ZMQ_POLLIN, 0 },
-            { NULL, self->in, ZMQ_POLLOUT, 0 },
+        struct pollfd items[] = {
+            { self->out, POLLIN, 0 },
+            { self->recall_fd, POLLIN, 0 },
+            { self->in, POLLOUT, 0 },
         };
         //  No spinning first (spin.h): the server's process wakes on this
         //  CPU when we sleep (a pipe's wake-up is affine), and a spin would
-        //  only keep it waiting, the more so on a loaded machine.
-        zmq_poll (items, self->written < self->request.size ? 3 : 2, wait);
+        //  only keep it waiting, the more so on a loaded machine. ppoll:
+        //  a wait in µs (wait_us is less than a ms).
+        struct timespec timeout = { (time_t) (wait / 1000000), (long) (wait % 1000000) * 1000 };
+        ppoll (items, self->written < self->request.size ? 3 : 2, &timeout, NULL);
         if (items[1].revents) {
             recalled = true;
             break;

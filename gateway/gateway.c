@@ -50,7 +50,7 @@
 //  How long the loop waits for a call on a lane before handing it back:
 //  a quick tool answers in tens of µs; this is what another client's
 //  request can be held up by, at worst, when it comes in that moment.
-#define GATEWAY_LANE_WAIT_US 1000
+#define GATEWAY_LANE_WAIT_US 200
 //  A routing id is at most 255 bytes (ZeroMQ); keys name clients by its
 //  hex and their calls by client "/" request id.
 #define GATEWAY_MAX_RID 255
@@ -453,6 +453,17 @@ s_on_tools (self_t *self, s_peer_t *peer, char **args, int count)
     free (text);
 }
 
+//  Whether a request is waiting at a router: then a call is not the only
+//  one, and the loop has more to do than wait on a lane.
+static bool
+s_requests_waiting (self_t *self)
+{
+    for (int kind = 0; kind < SOCK_KINDS; kind++)
+        if (self->routers[kind] && (zsock_events (self->routers[kind]) & ZMQ_POLLIN))
+            return true;
+    return false;
+}
+
 //  Starts a call for a client: the tool's args and the CALL options (or
 //  NULL); with `format` >= 0 (CALL_AS), its RESULT carries the provider's
 //  tool-result message for call `as_id` of `as_name`.
@@ -542,7 +553,7 @@ s_start_call (self_t *self, s_peer_t *peer, s_agent_t *agent, const char *tool,
     //  server's actor. The loop waits for it GATEWAY_LANE_WAIT_US at most;
     //  a slower call is handed back to the actor, which answers it.
     mcpact_result_t *answered = NULL;
-    int64_t id = self->calls == 0 && !progress
+    int64_t id = self->calls == 0 && !progress && !s_requests_waiting (self)
                      ? caller_send_lane (caller->caller, tool, args_json, timeout_ms,
                                          GATEWAY_LANE_WAIT_US, &answered)
                      : mcpact_caller_send (caller->caller, tool, args_json, timeout_ms);
