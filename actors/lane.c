@@ -310,8 +310,8 @@ lane_call (lane_t *self, const char *caller, uint64_t call_id, const char *tool,
         };
         //  No spinning first (spin.h): the server's process wakes on this
         //  CPU when we sleep (a pipe's wake-up is affine), and a spin would
-        //  only keep it waiting, the more so on a loaded machine. ppoll:
-        //  a wait in µs (wait_us is less than a ms).
+        //  only keep it waiting, the more so on a loaded machine. ppoll,
+        //  not zmq_poll: the gateway's wait is less than a ms.
         struct timespec timeout = { (time_t) (wait / 1000000), (long) (wait % 1000000) * 1000 };
         ppoll (items, self->written < self->request.size ? 3 : 2, &timeout, NULL);
         if (items[1].revents) {

@@ -106,9 +106,9 @@ typedef struct {
     char id[GATEWAY_MAX_ID + 1];  //  the client's request id
 } s_peer_t;
 
-//  A client's call in flight.
-//  Sized to its key: small enough for the allocator's per-thread cache
-//  (two fixed-size keys made it 1.6 KB, and malloc showed in profiles).
+//  A client's call in flight, sized to its key: small enough for the
+//  allocator's per-thread cache (two fixed-size keys made it 1.6 KB, and
+//  malloc showed in profiles).
 typedef struct {
     s_peer_t peer;      //  who asked
     s_caller_t *caller; //  which caller has it
