@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <linux/futex.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,7 +266,8 @@ s_read (lane_t *self, s_call_t *call)
 
 int
 lane_call (lane_t *self, const char *caller, uint64_t call_id, const char *tool, const char *args,
-           size_t args_size, int timeout_ms, lane_result_fn *fn, void *arg, bool *wake)
+           size_t args_size, int timeout_ms, int64_t wait_us, lane_result_fn *fn, void *arg,
+           bool *wake)
 {
     int expected = LANE_IDLE;
     if (!atomic_compare_exchange_strong (&self->state, &expected, LANE_BUSY))
@@ -289,18 +291,29 @@ lane_call (lane_t *self, const char *caller, uint64_t call_id, const char *tool,
             break; //  the server's pipes closed: the actor sees why
         if (call.answered || self->returned.size)
             break;
-        int64_t now = clock_ms ();
+        int64_t now_us = clock_us ();
+        int64_t now = now_us / 1000;
         if (now >= deadline)
             break; //  the actor times the call out, as it would have
-        zmq_pollitem_t items[] = {
-            { NULL, self->out, ZMQ_POLLIN, 0 },
-            { NULL, self->recall_fd, ZMQ_POLLIN, 0 },
-            { NULL, self->in, ZMQ_POLLOUT, 0 },
+        int64_t wait = deadline * 1000 - now_us;
+        if (wait_us >= 0) {
+            //  The caller cannot wait longer: the actor finishes the call.
+            if (now_us - sent_us >= wait_us)
+                break;
+            int64_t left = sent_us + wait_us - now_us;
+            wait = left < wait ? left : wait;
+        }
+        struct pollfd items[] = {
+            { self->out, POLLIN, 0 },
+            { self->recall_fd, POLLIN, 0 },
+            { self->in, POLLOUT, 0 },
         };
         //  No spinning first (spin.h): the server's process wakes on this
         //  CPU when we sleep (a pipe's wake-up is affine), and a spin would
-        //  only keep it waiting, the more so on a loaded machine.
-        zmq_poll (items, self->written < self->request.size ? 3 : 2, (long) (deadline - now));
+        //  only keep it waiting, the more so on a loaded machine. ppoll,
+        //  not zmq_poll: the gateway's wait is less than a ms.
+        struct timespec timeout = { (time_t) (wait / 1000000), (long) (wait % 1000000) * 1000 };
+        ppoll (items, self->written < self->request.size ? 3 : 2, &timeout, NULL);
         if (items[1].revents) {
             recalled = true;
             break;

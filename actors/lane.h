@@ -114,9 +114,12 @@ typedef void (lane_result_fn) (void *arg, int status, const char *payload, size_
 //  lane was not free (nothing was sent: send the call by message); -1 if
 //  the call was sent and handed back to the actor, which answers it by
 //  message as call `call_id` (`*wake`: true if the actor did not ask for
-//  the lane and must be told by message that it has it back).
+//  the lane and must be told by message that it has it back). With
+//  `wait_us` >= 0, a call not answered within that time is handed back
+//  too: a caller whose thread serves others (the gateway's loop) waits
+//  no longer.
 int lane_call (lane_t *self, const char *caller, uint64_t call_id, const char *tool,
-               const char *args, size_t args_size, int timeout_ms, lane_result_fn *fn, void *arg,
-               bool *wake);
+               const char *args, size_t args_size, int timeout_ms, int64_t wait_us,
+               lane_result_fn *fn, void *arg, bool *wake);
 
 #endif

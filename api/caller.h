@@ -24,6 +24,15 @@ mcpact_caller_t *caller_new (catalog_slot_t *slot);
 mcpact_result_t *caller_call (mcpact_caller_t *self, const char *tool, const char *args_json,
                               int timeout_ms);
 
+//  A call from a caller with nothing in flight whose thread must not
+//  wait long (the gateway's loop): on the owner's lane if it lent one,
+//  waiting at most `wait_us` for the answer (then the owner finishes the
+//  call and answers by message); else by message, asking for the lane.
+//  Returns the call's id, as mcpact_caller_send does; answered on the
+//  lane, *result is its result (the caller's), with that id.
+int64_t caller_send_lane (mcpact_caller_t *self, const char *tool, const char *args_json,
+                          int timeout_ms, int64_t wait_us, mcpact_result_t **result);
+
 //  Sends "verb call_id" (STATUS, RELOAD) to an actor; returns the id to
 //  wait for, or -1. The answer is a result whose JSON is the raw payload;
 //  it times out after timeout_ms (0: a default of 10 s).

@@ -7,10 +7,12 @@
     server, bound there, and DEALER clients speaking the public protocol),
     measures: calls/s with one client keeping 64 calls in flight, calls/s
     with 16 clients keeping 16 in flight each, the latency of calls made
-    one after another by one client (p50, p99), and of a PING (the floor
-    of any request). Clients are threads, each with its own socket. Prints
-    one self-describing line per transport (--json for JSON lines). A call
-    that does not succeed makes the program fail.
+    one after another by one client (p50, p99), of a PING (the floor
+    of any request), and of the same PINGs to a bare ROUTER in a process
+    of its own that answers them at once (this program again, --echo:
+    ZeroMQ between two processes, the floor of the PING figure). Clients are threads, each with its
+   own socket. Prints one self-describing line per transport (--json for JSON lines). A call that
+   does not succeed makes the program fail.
 
       bench_serve [-n CALLS] [-w WARMUP] [-s SEQUENTIAL] [--only T,...]
                   [--fixture PATH] [--json]
@@ -313,11 +315,87 @@ s_daemon_start (const char *transport, const char *dir, const char *fixture, cha
     return *bound ? pid : -1;
 }
 
+//  The floor of any request through a gateway: a ROUTER in a process of
+//  its own that answers PING id with PONG id at once, as the gateway's
+//  loop does, without the gateway. bench_serve --echo ENDPOINT prints
+//  "bound ENDPOINT" and answers until SIGTERM.
+static int
+s_echo_main (const char *endpoint)
+{
+    zsys_init ();
+    zsock_t *router = zsock_new (ZMQ_ROUTER);
+    if (!router || zsock_bind (router, "%s", endpoint) < 0)
+        return 1;
+    printf ("bound %s\n", zsock_endpoint (router));
+    fflush (stdout);
+    void *socket = zsock_resolve (router);
+    while (true) {
+        zmq_msg_t parts[3];
+        int count = 0, more = 1;
+        while (more) {
+            zmq_msg_t part;
+            zmq_msg_init (&part);
+            if (zmq_msg_recv (&part, socket, 0) < 0) {
+                zmq_msg_close (&part);
+                zsock_destroy (&router);
+                return 0; //  interrupted: SIGTERM
+            }
+            more = zmq_msg_more (&part);
+            if (count < 3)
+                parts[count++] = part;
+            else
+                zmq_msg_close (&part);
+        }
+        if (count == 3) {
+            zmq_msg_send (&parts[0], socket, ZMQ_SNDMORE);
+            zmq_send (socket, "PONG", 4, ZMQ_SNDMORE);
+            zmq_msg_send (&parts[2], socket, 0);
+            zmq_msg_close (&parts[1]); //  0 and 2 went out with the reply
+        } else
+            for (int i = 0; i < count; i++)
+                zmq_msg_close (&parts[i]);
+    }
+}
+
+//  Starts this program again as the echo peer (s_echo_main) at
+//  `endpoint`; fills `bound`. Returns its pid, or -1.
+static pid_t
+s_echo_start (const char *self_path, const char *endpoint, char *bound, size_t size)
+{
+    int fds[2];
+    if (pipe (fds) != 0)
+        return -1;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init (&actions);
+    posix_spawn_file_actions_adddup2 (&actions, fds[1], 1);
+    posix_spawn_file_actions_addclose (&actions, fds[0]);
+    const char *argv[] = { self_path, "--echo", endpoint, NULL };
+    pid_t pid = -1;
+    extern char **environ;
+    int rc = posix_spawn (&pid, self_path, &actions, NULL, (char **) argv, environ);
+    posix_spawn_file_actions_destroy (&actions);
+    close (fds[1]);
+    FILE *out = rc == 0 ? fdopen (fds[0], "r") : NULL;
+    char line[200];
+    *bound = 0;
+    if (out && fgets (line, sizeof line, out) && strncmp (line, "bound ", 6) == 0) {
+        line[strcspn (line, "\n")] = 0;
+        snprintf (bound, size, "%s", line + 6);
+    }
+    if (out)
+        fclose (out);
+    else
+        close (fds[0]);
+    return *bound ? pid : -1;
+}
+
 int
 main (int argc, char *argv[])
 {
     if (argc == 10 && streq (argv[1], "--client"))
         return s_client_main (argv + 2);
+    if (argc == 3 && streq (argv[1], "--echo"))
+        return s_echo_main (argv[2]);
     long calls = 200000, warmup = 20000, sequential = 20000;
     const char *only = "inproc,ipc,tcp,curve";
     const char *fixture = BENCH_FIXTURE;
@@ -381,7 +459,7 @@ main (int argc, char *argv[])
             fprintf (stderr, "bench_serve: mcpact serve did not start for %s\n", transport);
             return 1;
         }
-        double single, many, p50, p99 = 0, ping = 0, unused;
+        double single, many, p50, p99 = 0, ping = 0, floor = 0, unused;
         if (daemon) {
             single = s_run_client (argv[0], transport, bound, 1, 64, calls, warmup, 0, dir, &unused,
                                    &failed);
@@ -393,6 +471,22 @@ main (int argc, char *argv[])
             //  gateway's thread, no server.
             ping = s_run_client (argv[0], transport, bound, 1, 1, sequential, sequential / 10, 2,
                                  dir, &unused, &failed);
+            //  The same PINGs to a bare ROUTER that answers them at once:
+            //  ZeroMQ between two processes, the bound of the PING figure.
+            char echo_endpoint[256], echo_bound[256];
+            if (streq (transport, "ipc"))
+                snprintf (echo_endpoint, sizeof echo_endpoint, "ipc://%s/echo.sock", dir);
+            else
+                snprintf (echo_endpoint, sizeof echo_endpoint, "tcp://127.0.0.1:*");
+            pid_t echo = streq (transport, "curve")
+                             ? -1
+                             : s_echo_start (argv[0], echo_endpoint, echo_bound, sizeof echo_bound);
+            if (echo > 0) {
+                floor = s_run_client (argv[0], transport, echo_bound, 1, 1, sequential,
+                                      sequential / 10, 2, dir, &unused, &failed);
+                kill (echo, SIGTERM);
+                waitpid (echo, NULL, 0);
+            }
         } else {
             single = s_measure (&proto, 1, 64, calls, warmup, NULL, &failed);
             many = s_measure (&proto, 16, 16, calls, warmup, NULL, &failed);
@@ -406,13 +500,15 @@ main (int argc, char *argv[])
         if (json)
             printf ("{\"bench\":\"serve\",\"transport\":\"%s\",\"callsPerSecond1x64\":%.0f,"
                     "\"callsPerSecond16x16\":%.0f,\"sequentialP50Us\":%.1f,"
-                    "\"sequentialP99Us\":%.1f,\"pingP50Us\":%.1f,\"calls\":%ld}\n",
-                    transport, single, many, p50, p99, ping, calls);
+                    "\"sequentialP99Us\":%.1f,\"pingP50Us\":%.1f,\"zmqRoundTripP50Us\":%.1f,"
+                    "\"calls\":%ld}\n",
+                    transport, single, many, p50, p99, ping, floor, calls);
         else
             printf ("serve %-6s 1 client x 64 in flight: %8.0f calls/s | 16 clients x 16: %8.0f "
-                    "calls/s | sequential p50 %6.1f us p99 %6.1f us | PING p50 %6.1f us (%ld "
-                    "calls, %s)\n",
-                    transport, single, many, p50, p99, ping, calls, bench_basename (fixture));
+                    "calls/s | sequential p50 %6.1f us p99 %6.1f us | PING p50 %6.1f us | bare "
+                    "ZeroMQ round trip p50 %6.1f us (%ld calls, %s)\n",
+                    transport, single, many, p50, p99, ping, floor, calls,
+                    bench_basename (fixture));
         fflush (stdout);
         if (daemon) {
             int status = 0;

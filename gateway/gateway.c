@@ -47,6 +47,15 @@
 #define GATEWAY_MAX_FRAMES 8
 #define GATEWAY_MAX_ID 128
 #define GATEWAY_BATCH 256
+//  How long the loop waits for a call on a lane before handing it back:
+//  a quick tool answers in tens of µs; this is what another client's
+//  request can be held up by, at worst, when it comes in that moment.
+#define GATEWAY_LANE_WAIT_US 200
+//  A routing id is at most 255 bytes (ZeroMQ); keys name clients by its
+//  hex and their calls by client "/" request id.
+#define GATEWAY_MAX_RID 255
+#define GATEWAY_CLIENT_KEY (2 * GATEWAY_MAX_RID + 3)
+#define GATEWAY_CALL_KEY (GATEWAY_CLIENT_KEY + 1 + GATEWAY_MAX_ID)
 
 //  The two kinds of socket: plain (ipc://, loopback tcp://) and CURVE.
 enum { SOCK_PLAIN = 0, SOCK_CURVE = 1, SOCK_KINDS = 2 };
@@ -90,23 +99,25 @@ struct _s_agent_t {
 
 //  Where a reply goes: a client's routing id on one of the sockets.
 typedef struct {
-    int kind;                    //  SOCK_PLAIN or SOCK_CURVE
-    uint8_t rid[256];            //  routing id
-    size_t rid_size;             //  its size
-    bool delimiter;              //  the request had an empty frame first (REQ)
-    char id[GATEWAY_MAX_ID + 1]; //  the client's request id
+    int kind;                     //  SOCK_PLAIN or SOCK_CURVE
+    uint8_t rid[GATEWAY_MAX_RID]; //  routing id
+    size_t rid_size;              //  its size
+    bool delimiter;               //  the request had an empty frame first (REQ)
+    char id[GATEWAY_MAX_ID + 1];  //  the client's request id
 } s_peer_t;
 
-//  A client's call in flight.
+//  A client's call in flight, sized to its key: small enough for the
+//  allocator's per-thread cache (two fixed-size keys made it 1.6 KB, and
+//  malloc showed in profiles).
 typedef struct {
     s_peer_t peer;      //  who asked
-    char key[600];      //  its key in self->requests
-    char client[540];   //  its client's key in self->clients
     s_caller_t *caller; //  which caller has it
     int64_t call_id;    //  the caller's id for it
     int format;         //  CALL_AS: the provider's format; else -1
     char *as_id;        //  CALL_AS: the provider's call id, or NULL
     char *as_name;      //  CALL_AS: the tool's name
+    size_t client_size; //  the key's first bytes: its client's key in self->clients
+    char key[];         //  its key in self->requests: client "/" request id
 } s_call_t;
 
 struct _self_t {
@@ -249,7 +260,8 @@ s_call_done (self_t *self, s_call_t *call)
 {
     idmap_take (&call->caller->calls, (uint64_t) call->call_id);
     zhashx_delete (self->requests, call->key);
-    s_client_add (self, call->client, -1);
+    call->key[call->client_size] = 0; //  now its client's key
+    s_client_add (self, call->key, -1);
     free (call->as_id);
     free (call->as_name);
     free (call);
@@ -287,6 +299,24 @@ s_caller_init (self_t *self, s_caller_t *caller, s_agent_t *agent, bool progress
     return 0;
 }
 
+//  Sends a call's result to its client, and forgets the call.
+static void
+s_answer (self_t *self, s_call_t *call, mcpact_result_t *result)
+{
+    mcpact_status_t status = mcpact_result_status (result);
+    if (call->format >= 0) {
+        //  CALL_AS: the provider's tool-result message, whatever the status
+        char *text =
+            mcpact_result_as (result, (mcpact_format_t) call->format, call->as_id, call->as_name);
+        s_result (self, &call->peer, status, text ? text : "{}");
+        free (text);
+    } else if (status == MCPACT_OK || status == MCPACT_ERR_TOOL)
+        s_result (self, &call->peer, status, mcpact_result_json (result));
+    else
+        s_result_error (self, &call->peer, status, mcpact_result_error (result));
+    s_call_done (self, call);
+}
+
 //  Sends on what has finished at `caller`.
 static void
 s_caller_drain (self_t *self, s_caller_t *caller)
@@ -297,20 +327,8 @@ s_caller_drain (self_t *self, s_caller_t *caller)
     while ((result = mcpact_caller_next (caller->caller, 0))) {
         s_call_t *call =
             (s_call_t *) idmap_get (&caller->calls, (uint64_t) mcpact_result_id (result));
-        if (call) {
-            mcpact_status_t status = mcpact_result_status (result);
-            if (call->format >= 0) {
-                //  CALL_AS: the provider's tool-result message, whatever the status
-                char *text = mcpact_result_as (result, (mcpact_format_t) call->format, call->as_id,
-                                               call->as_name);
-                s_result (self, &call->peer, status, text ? text : "{}");
-                free (text);
-            } else if (status == MCPACT_OK || status == MCPACT_ERR_TOOL)
-                s_result (self, &call->peer, status, mcpact_result_json (result));
-            else
-                s_result_error (self, &call->peer, status, mcpact_result_error (result));
-            s_call_done (self, call);
-        }
+        if (call)
+            s_answer (self, call, result);
         mcpact_result_destroy (&result);
     }
 }
@@ -438,6 +456,17 @@ s_on_tools (self_t *self, s_peer_t *peer, char **args, int count)
     free (text);
 }
 
+//  Whether a request is waiting at a router: then a call is not the only
+//  one, and the loop has more to do than wait on a lane.
+static bool
+s_requests_waiting (self_t *self)
+{
+    for (int kind = 0; kind < SOCK_KINDS; kind++)
+        if (self->routers[kind] && (zsock_events (self->routers[kind]) & ZMQ_POLLIN))
+            return true;
+    return false;
+}
+
 //  Starts a call for a client: the tool's args and the CALL options (or
 //  NULL); with `format` >= 0 (CALL_AS), its RESULT carries the provider's
 //  tool-result message for call `as_id` of `as_name`.
@@ -471,7 +500,7 @@ s_start_call (self_t *self, s_peer_t *peer, s_agent_t *agent, const char *tool,
         }
     }
     //  client: hex routing id "/" kind; key: client "/" request id
-    char client[540], key[600];
+    char client[GATEWAY_CLIENT_KEY], key[GATEWAY_CALL_KEY];
     s_hex (peer->rid, peer->rid_size, client);
     size_t used = 2 * peer->rid_size;
     client[used++] = '/';
@@ -509,24 +538,39 @@ s_start_call (self_t *self, s_peer_t *peer, s_agent_t *agent, const char *tool,
         s_result_error (self, peer, MCPACT_ERR_INTERNAL, "cannot make a caller");
         return;
     }
-    s_call_t *call = (s_call_t *) calloc (1, sizeof (s_call_t));
+    size_t key_size = used + 2 + strlen (peer->id);
+    s_call_t *call = (s_call_t *) malloc (sizeof (s_call_t) + key_size);
     if (!call) {
         s_result_error (self, peer, MCPACT_ERR_INTERNAL, "out of memory");
         return;
     }
     call->peer = *peer;
-    snprintf (call->key, sizeof call->key, "%s", key);
-    snprintf (call->client, sizeof call->client, "%s", client);
+    memcpy (call->key, key, key_size);
+    call->client_size = used;
     call->caller = caller;
+    call->call_id = 0;
     call->format = format;
     call->as_id = as_id ? strdup (as_id) : NULL;
     call->as_name = as_name ? strdup (as_name) : NULL;
-    int64_t id = mcpact_caller_send (caller->caller, tool, args_json, timeout_ms);
+    //  The only call in flight goes on the server's lane when it lends
+    //  one (docs/protocol.md, "Lanes"): written to the server's stdin and
+    //  its answer read here, two thread hand-offs fewer than through the
+    //  server's actor. The loop waits for it GATEWAY_LANE_WAIT_US at most;
+    //  a slower call is handed back to the actor, which answers it.
+    mcpact_result_t *answered = NULL;
+    int64_t id = self->calls == 0 && !progress && !s_requests_waiting (self)
+                     ? caller_send_lane (caller->caller, tool, args_json, timeout_ms,
+                                         GATEWAY_LANE_WAIT_US, &answered)
+                     : mcpact_caller_send (caller->caller, tool, args_json, timeout_ms);
     //  Refused at once: its result waits under the id it would have had.
     call->call_id = id > 0 ? id : caller_last_id (caller->caller);
     idmap_put (&caller->calls, (uint64_t) call->call_id, call);
     zhashx_insert (self->requests, key, call);
     s_client_add (self, client, 1);
+    if (answered) {
+        s_answer (self, call, answered);
+        mcpact_result_destroy (&answered);
+    }
 }
 
 static void
@@ -589,7 +633,7 @@ static void
 s_on_cancel (self_t *self, s_peer_t *peer, char **args, int count)
 {
     //  CANCEL id: the call's own RESULT (status 8) is the answer.
-    char key[600];
+    char key[GATEWAY_CALL_KEY];
     s_hex (peer->rid, peer->rid_size, key);
     snprintf (key + strlen (key), sizeof key - strlen (key), "/%d/%s", peer->kind, peer->id);
     s_call_t *call = (s_call_t *) zhashx_lookup (self->requests, key);
@@ -707,10 +751,8 @@ s_on_request (self_t *self, int kind)
     //  VERB id args...
     const char *verb = frames_count > 0 ? frames[0] : "";
     const char *id = frames_count > 1 ? frames[1] : "";
-    if (strlen (id) > GATEWAY_MAX_ID)
-        snprintf (peer.id, sizeof peer.id, "%.*s", GATEWAY_MAX_ID, id);
-    else
-        snprintf (peer.id, sizeof peer.id, "%s", id);
+    size_t id_size = strlen (id);
+    memcpy (peer.id, id, id_size > GATEWAY_MAX_ID ? GATEWAY_MAX_ID : id_size);
     int args = frames_count - 2;
     size_t index = 0;
     while (index < sizeof s_verbs / sizeof s_verbs[0] && strcmp (s_verbs[index].verb, verb) != 0)
@@ -719,9 +761,9 @@ s_on_request (self_t *self, int kind)
         s_error (self, &peer, "bad_request",
                  "a request is VERB REQUEST-ID [ARGS...] (text frames); this one has %d frame%s",
                  frames_count, frames_count == 1 ? "" : "s");
-    else if (strlen (id) > GATEWAY_MAX_ID || !*id)
+    else if (id_size > GATEWAY_MAX_ID || !id_size)
         s_error (self, &peer, "bad_request", "a request id is 1 to %d bytes, not %zu",
-                 GATEWAY_MAX_ID, strlen (id));
+                 GATEWAY_MAX_ID, id_size);
     else if (index == sizeof s_verbs / sizeof s_verbs[0])
         s_error (self, &peer, "unknown_verb",
                  "unknown verb '%.40s'; this gateway knows HELLO, TOOLS, CALL, CALL_AS, CANCEL, "

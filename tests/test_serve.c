@@ -594,6 +594,73 @@ TEST (busy_beyond_client_limit)
     s_gw_stop (&gw);
 }
 
+//  The longest routing id ZeroMQ allows and the longest request id: the
+//  call is answered, cancelled and counted like any other.
+TEST (longest_ids)
+{
+    s_gw_t gw;
+    s_gw_start (&gw, NULL);
+    zsock_t *client = zsock_new (ZMQ_DEALER);
+    char routing_id[256], id[129];
+    memset (routing_id, 'r', 255);
+    routing_id[255] = 0;
+    memset (id, 'i', 128);
+    id[128] = 0;
+    zsock_set_identity (client, routing_id);
+    CHECK (zsock_connect (client, "%s", gw.endpoint) == 0);
+    char *reply = s_ask (client, "CALL", id, "", "echo", "{\"message\":\"long\"}", NULL);
+    char expect[200];
+    snprintf (expect, sizeof expect, "RESULT|%s|0|", id);
+    CHECK_CONTAINS (reply, expect);
+    free (reply);
+    zstr_sendx (client, "CALL", id, "", "sleep", "{\"ms\":5000}", NULL);
+    reply = s_ask (client, "CANCEL", id, NULL);
+    snprintf (expect, sizeof expect, "RESULT|%s|8|", id);
+    CHECK_CONTAINS (reply, expect);
+    free (reply);
+    zsock_destroy (&client);
+    s_gw_stop (&gw);
+}
+
+//  A client's calls one after another go on the server's lane (counted
+//  as directCalls in the status), and a slow call there does not hold up
+//  the gateway: another client is answered meanwhile, and the slow call
+//  can be cancelled as any other.
+TEST (sequential_calls_on_the_lane)
+{
+    s_gw_t gw;
+    s_gw_start (&gw, NULL);
+    zsock_t *client = zsock_new_dealer (gw.endpoint);
+    for (int i = 0; i < 20; i++) {
+        char *reply = s_ask (client, "CALL", "e", "", "echo", "{\"message\":\"lane\"}", NULL);
+        CHECK_CONTAINS (reply, "RESULT|e|0|");
+        CHECK_CONTAINS (reply, "lane");
+        free (reply);
+    }
+    char *reply = s_ask (client, "STATUS", "s", "", NULL);
+    const char *direct = reply ? strstr (reply, "\"directCalls\":") : NULL;
+    CHECK_MSG (direct && atoi (direct + 14) > 0, "no call went on the lane: %.300s", reply);
+    free (reply);
+    //  STATUS took the lane back to the actor: one call to have it lent
+    //  again, then the slow one on it.
+    reply = s_ask (client, "CALL", "e", "", "echo", "{\"message\":\"lane\"}", NULL);
+    CHECK_CONTAINS (reply, "RESULT|e|0|");
+    free (reply);
+    zstr_sendx (client, "CALL", "slow", "", "sleep", "{\"ms\":5000}", NULL);
+    zsock_t *other = zsock_new_dealer (gw.endpoint);
+    reply = s_ask (other, "CALL", "o", "", "echo", "{\"message\":\"meanwhile\"}", NULL);
+    CHECK_CONTAINS (reply, "RESULT|o|0|");
+    free (reply);
+    reply = s_recv_joined (client, 0);
+    CHECK_MSG (reply == NULL, "the slow call ended first: %.100s", reply);
+    reply = s_ask (client, "CANCEL", "slow", NULL);
+    CHECK_CONTAINS (reply, "RESULT|slow|8|");
+    free (reply);
+    zsock_destroy (&other);
+    zsock_destroy (&client);
+    s_gw_stop (&gw);
+}
+
 //  100 clients, 100 calls each (8 in flight per client), all answered.
 TEST (load_100_clients)
 {
