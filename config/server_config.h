@@ -62,6 +62,7 @@ struct _mcpact_server_config_t {
     void *oauth_store_arg;                      //  their argument
     char *roots;         //  its own roots (JSON array, roots.h form), or NULL
     int client_features; //  MCPACT_CLIENT_* it may be offered at most
+    json_t *group;       //  a group: {"endpoint", "agent", "serverKey"?, "clientCertificate"?}
 };
 
 //  Resolved transport: STDIO when a command is set; from the URL path for
