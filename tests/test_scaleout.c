@@ -14,6 +14,7 @@
 
 #include <czmq.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 
 extern char **environ;
@@ -21,6 +22,8 @@ extern char **environ;
 #define CLI MCPACT_BUILD_DIR "/mcpact"
 
 static char s_dir[64];
+//  More arguments for the group's fixture server, as JSON array items.
+static const char *s_fixture_args = "";
 
 static void
 s_remove_dir (void)
@@ -71,8 +74,8 @@ s_group_start (s_group_t *self, const char *dir, const char *bind, ...)
     snprintf (self->pid_file, sizeof self->pid_file, "%s/fixture.pid", dir);
     snprintf (text, sizeof text,
               "{\"mcpServers\": {\"fixture\": {\"command\": \"%s\", \"args\": [\"--call-file\", "
-              "\"%s\", \"--pid-file\", \"%s\"]}}}",
-              RU_FIXTURE, self->call_file, self->pid_file);
+              "\"%s\", \"--pid-file\", \"%s\"%s]}}}",
+              RU_FIXTURE, self->call_file, self->pid_file, s_fixture_args);
     s_write (config, text);
     //  setpriv: the daemon dies with this test, also when the test fails.
     const char *argv[32] = { "/usr/bin/setpriv", "--pdeathsig", "KILL", CLI, "serve", "-c", config,
@@ -289,6 +292,40 @@ TEST (killed_group_fails_calls_and_comes_back)
     s_group_start (&group, dir, endpoint, NULL);
     s_wait_tool (agent, "east_echo", true, "the group's tools to come back");
     RU_CALL_IS (agent, "east_echo", "{\"message\": \"after\"}", "after");
+    ru_teardown (&agent, &session, &runtime);
+    s_group_end (&group, SIGTERM);
+}
+
+static atomic_int s_changes;
+
+static void
+s_on_tools_changed (const char *change_json, void *arg)
+{
+    (void) arg;
+    if (strstr (change_json, "east_late_tool"))
+        atomic_fetch_add (&s_changes, 1);
+}
+
+//  A tool added in the group (its server's list_changed, in the daemon)
+//  joins the session's tools, and the session's tools-changed callback
+//  says so.
+TEST (group_tools_changed)
+{
+    const char *dir = s_tmpdir ();
+    //  Long enough for the session to list the group's tools before.
+    s_fixture_args = ", \"--list-changed-after-ms\", \"5000\"";
+    s_group_t group;
+    s_group_start (&group, dir, "tcp://127.0.0.1:*", NULL);
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent = s_session (&runtime, &session, group.endpoint, NULL);
+    CHECK (mcpact_agent_set_tools_changed (agent, s_on_tools_changed, NULL) == 0);
+    CHECK_MSG (!s_has_tool (agent, "east_late_tool"), "the session started after the change");
+    s_wait_tool (agent, "east_late_tool", true, "the group's new tool to be listed");
+    ru_watchdog_arm (30, "the tools-changed callback");
+    while (atomic_load (&s_changes) == 0)
+        ru_sleep_ms (10);
+    ru_watchdog_disarm ();
     ru_teardown (&agent, &session, &runtime);
     s_group_end (&group, SIGTERM);
 }
