@@ -261,10 +261,21 @@ TEST (routed_call_and_allow_lists)
     mcpact_result_t *refused =
         ru_call_fails (agent, "east_add", "{\"a\": 1, \"b\": 2}", 0, MCPACT_ERR_UNKNOWN_TOOL);
     mcpact_result_destroy (&refused);
+    //  A call larger than the group takes (maxMessageBytes, 1 MiB) fails
+    //  alone; the group stays up (the gateway would have dropped the
+    //  connection, and every call on it).
+    char *big = ru_big_args (1100 * 1024);
+    mcpact_result_t *large = mcpact_agent_call (agent, "east_echo", big, 0);
+    free (big);
+    CHECK (mcpact_result_status (large) != MCPACT_OK);
+    CHECK_CONTAINS (mcpact_result_error (large), "maxMessageBytes");
+    mcpact_result_destroy (&large);
+    RU_CALL_IS (agent, "east_echo", "{\"message\": \"still here\"}", "still here");
     json_t *status = ru_json_take (mcpact_agent_status (agent));
     json_t *east = ru_named (status, "east");
     CHECK_MSG (east && json_is_object (json_object_get (east, "group")), "%s",
                json_dumps (status, 0));
+    CHECK (json_integer_value (json_object_get (east, "restarts")) == 0);
     json_decref (status);
     ru_teardown (&agent, &session, &runtime);
     s_group_end (&group, SIGTERM);

@@ -51,23 +51,24 @@
 #define DRAIN_BATCH 256
 
 typedef struct {
-    char *name;       //  server (group) name, for logs
-    char *endpoint;   //  the gateway's endpoint
-    char *agent;      //  the gateway's agent that is the group
-    bool curve;       //  the connection uses CURVE
-    zsock_t *dealer;  //  to the gateway
-    zsock_t *monitor; //  PAIR: the dealer's socket events
-    bool handshaken;  //  the connection's handshake succeeded
-    bool hello;       //  the gateway answered HELLO
-    json_t *init_id;  //  the actor's initialize, waiting for HELLO, or NULL
-    json_t *server;   //  the gateway's "server" from HELLO
-    json_t *tokens;   //  wire id -> progress token, for calls that asked
-    char *listing;    //  the tools as last listed (sorted text), or NULL
-    int64_t poll_at;  //  when to ask for the tools again, 0 = not yet
-    bool polling;     //  a poll's TOOLS is in flight
-    uint64_t polls;   //  polls sent, for their ids
-    zlist_t *out;     //  messages for the actor (char *), made here
-    char *error;      //  why the transport died
+    char *name;         //  server (group) name, for logs
+    char *endpoint;     //  the gateway's endpoint
+    char *agent;        //  the gateway's agent that is the group
+    bool curve;         //  the connection uses CURVE
+    zsock_t *dealer;    //  to the gateway
+    zsock_t *monitor;   //  PAIR: the dealer's socket events
+    bool handshaken;    //  the connection's handshake succeeded
+    bool hello;         //  the gateway answered HELLO
+    json_t *init_id;    //  the actor's initialize, waiting for HELLO, or NULL
+    json_t *server;     //  the gateway's "server" from HELLO
+    json_t *tokens;     //  wire id -> progress token, for calls that asked
+    char *listing;      //  the tools as last listed (sorted text), or NULL
+    int64_t poll_at;    //  when to ask for the tools again, 0 = not yet
+    bool polling;       //  a poll's TOOLS is in flight
+    uint64_t polls;     //  polls sent, for their ids
+    size_t max_message; //  the gateway's maxMessageBytes, 0 = not said
+    zlist_t *out;       //  messages for the actor (char *), made here
+    char *error;        //  why the transport died
 } s_group_t;
 
 static void
@@ -287,7 +288,17 @@ s_send_msg (void *self_, const char *msg, size_t size)
         }
         char *args = arguments ? json_dumps (arguments, JSON_COMPACT) : strdup ("{}");
         char *opts = json_dumps (options, JSON_COMPACT);
-        rc = tool && args && opts ? s_send (self, "CALL", wire, self->agent, tool, args, opts) : -1;
+        size_t size = tool && args && opts ? strlen (tool) + strlen (args) + strlen (opts) : 0;
+        if (self->max_message && size + 1024 > self->max_message) {
+            //  The gateway would drop the connection, and every call on it.
+            char text[200];
+            snprintf (text, sizeof text,
+                      "the call (%zu bytes) is larger than the group's maxMessageBytes (%zu)", size,
+                      self->max_message);
+            s_queue_error (self, id, -32602, text);
+        } else
+            rc = tool && args && opts ? s_send (self, "CALL", wire, self->agent, tool, args, opts)
+                                      : -1;
         free (args);
         free (opts);
         json_decref (options);
@@ -365,6 +376,10 @@ s_on_hello (s_group_t *self, const char *text)
         self->hello = true;
         json_decref (self->server);
         self->server = json_incref (json_object_get (info, "server"));
+        json_t *max = json_object_get (json_object_get (info, "limits"), "maxMessageBytes");
+        self->max_message = json_is_integer (max) && json_integer_value (max) > 0
+                                ? (size_t) json_integer_value (max)
+                                : 0;
         self->poll_at = clock_ms () + POLL_MS;
         log_info ("group %s: connected to %s%s", self->name, self->endpoint,
                   self->curve ? " (CURVE)" : "");
