@@ -469,9 +469,13 @@ s_on_reply (s_group_t *self, zmsg_t *reply)
         if (streq (wire, "h"))
             s_set_error (self, "the gateway at %s refused HELLO: %s", self->endpoint,
                          message ? message : "(no message)");
-        else if (wire[0] == 't')
+        else if (wire[0] == 't') {
+            //  Asked again later, not at once: the gateway may say so for long.
+            log_warn ("group %s: TOOLS refused by %s: %s", self->name, self->endpoint,
+                      message ? message : "(no message)");
             self->polling = false;
-        else if (id && !(code && streq (code, "unknown_call")))
+            self->poll_at = clock_ms () + POLL_MS;
+        } else if (id && !(code && streq (code, "unknown_call")))
             //  unknown_call answers a CANCEL for a call that had ended
             s_queue_error (self, id, -32603, message ? message : "the group refused the request");
         json_decref (body);
