@@ -341,6 +341,69 @@ TEST (group_tools_changed)
     s_group_end (&group, SIGTERM);
 }
 
+static char s_progress[128];
+
+static void
+s_on_progress (int64_t id, double progress, double total, const char *message, void *arg)
+{
+    (void) arg;
+    snprintf (s_progress, sizeof s_progress, "%lld %g/%g %s", (long long) id, progress, total,
+              message ? message : "");
+}
+
+static bool
+s_file_has (const char *path, const char *text)
+{
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return false;
+    char line[4096];
+    bool found = false;
+    while (!found && fgets (line, sizeof line, file))
+        found = strstr (line, text) != NULL;
+    fclose (file);
+    return found;
+}
+
+//  Progress of the group's server reaches the caller that asked for it,
+//  and a call the caller cancels is cancelled at the group's server.
+TEST (progress_and_cancel_through_the_group)
+{
+    const char *dir = s_tmpdir ();
+    char input_log[128], args[256];
+    snprintf (input_log, sizeof input_log, "%s/input.log", dir);
+    snprintf (args, sizeof args, ", \"--input-log\", \"%s\"", input_log);
+    s_fixture_args = args;
+    s_group_t group;
+    s_group_start (&group, dir, "tcp://127.0.0.1:*", NULL);
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent = s_session (&runtime, &session, group.endpoint, NULL);
+    mcpact_caller_t *caller = mcpact_caller_new (agent);
+    CHECK (caller != NULL);
+    mcpact_caller_set_progress (caller, s_on_progress, NULL);
+    int64_t id = mcpact_caller_send (caller, "east_sleep", "{\"ms\": 600000}", 0);
+    CHECK (id > 0);
+    ru_watchdog_arm (30, "the group's progress");
+    while (!*s_progress)
+        CHECK (mcpact_caller_next (caller, 20) == NULL);
+    ru_watchdog_disarm ();
+    char expected[64];
+    snprintf (expected, sizeof expected, "%lld 1/2 sleeping", (long long) id);
+    CHECK_STR (s_progress, expected);
+    CHECK (mcpact_caller_cancel (caller, id) == 0);
+    mcpact_result_t *result = mcpact_caller_next (caller, -1);
+    CHECK (result && mcpact_result_status (result) == MCPACT_ERR_CANCELLED);
+    mcpact_result_destroy (&result);
+    ru_watchdog_arm (30, "the cancellation to reach the group's server");
+    while (!s_file_has (input_log, "notifications/cancelled"))
+        ru_sleep_ms (20);
+    ru_watchdog_disarm ();
+    mcpact_caller_destroy (&caller);
+    ru_teardown (&agent, &session, &runtime);
+    s_group_end (&group, SIGTERM);
+}
+
 static void
 s_stop (s_group_t *group)
 {
