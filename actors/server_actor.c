@@ -506,6 +506,8 @@ s_try_again (self_t *self)
         self->backoff_ms * 2 > RESTART_MAX_MS ? RESTART_MAX_MS : self->backoff_ms * 2;
 }
 
+static void s_publish_tools (self_t *self);
+
 //  The server could not (re)start, or died: fail what is in flight, then
 //  give up, try to start it again (start retries) or restart it (it was
 //  ready before).
@@ -589,6 +591,10 @@ s_lost (self_t *self, const char *reason)
     s_asks_reset (self, reason);
     s_answer_reloads (self, reason);
     s_stop_transport (self);
+    if (self->ops && self->ops->withdraw_when_down && json_array_size (self->tools)) {
+        json_array_clear (self->tools);
+        s_publish_tools (self);
+    }
     if (!self->ever_ready) {
         //  The start report says failed at once; retries go on after it.
         s_set_state (self, S_FAILED);
@@ -622,8 +628,10 @@ s_connect (self_t *self)
         s_lost (self, self->config->error);
         return;
     }
-    self->ops = server_config_transport (self->config) == MCPACT_TRANSPORT_STDIO ? &transport_stdio
-                                                                                 : &transport_http;
+    mcpact_transport_t transport = server_config_transport (self->config);
+    self->ops = transport == MCPACT_TRANSPORT_STDIO   ? &transport_stdio
+                : transport == MCPACT_TRANSPORT_GROUP ? &transport_group
+                                                      : &transport_http;
     char *error = NULL;
     self->transport = self->ops->open (self->config, &error);
     if (!self->transport) {

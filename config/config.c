@@ -773,6 +773,52 @@ s_parse_client_features (s_parser_t *self, json_t *value, const char *path,
 
 //  Parses one server object at `path`. Returns the configuration; NULL
 //  either on an error (self->error set) or because it is disabled.
+//  A group of servers behind another mcpact (docs/scale-out.md):
+//  "group": endpoint, "serverKey" and "clientCertificate" (CURVE, both or
+//  neither), "agent" (the gateway's agent, "" by default).
+static mcpact_server_config_t *
+s_parse_group (s_parser_t *self, json_t *server, const char *path, const char *name,
+               const char *group, char **server_error)
+{
+    const char *server_key, *certificate, *agent;
+    if (s_get_string (self, server, "serverKey", path, &server_key) ||
+        s_get_string (self, server, "clientCertificate", path, &certificate) ||
+        s_get_string (self, server, "agent", path, &agent))
+        return NULL;
+    if (!server_key != !certificate) {
+        s_fail (self,
+                "%s: CURVE needs both \"serverKey\" (the group's public key) and "
+                "\"clientCertificate\" (our secret certificate)",
+                path);
+        return NULL;
+    }
+    const char *keys[] = { "group", "serverKey", "clientCertificate" };
+    const char *values[] = { group, server_key, certificate };
+    char *expanded[3] = { NULL, NULL, NULL };
+    for (int i = 0; i < 3 && !self->error; i++) {
+        char *value_path = values[i] ? s_printf ("%s.%s", path, keys[i]) : NULL;
+        if (value_path)
+            expanded[i] = s_expand (self, values[i], value_path, server_error);
+        free (value_path);
+    }
+    mcpact_server_config_t *config = NULL;
+    if (!self->error) {
+        config = mcpact_server_group_new (name, expanded[0] ? expanded[0] : group);
+        if (!config)
+            s_fail (self, "%s: out of memory", path);
+        else if ((server_key && mcpact_server_config_set_group_curve (
+                                    config, expanded[1] ? expanded[1] : server_key,
+                                    expanded[2] ? expanded[2] : certificate)) ||
+                 (agent && mcpact_server_config_set_group_agent (config, agent))) {
+            s_fail (self, "%s: serverKey and clientCertificate must not be empty", path);
+            mcpact_server_config_destroy (&config);
+        }
+    }
+    for (int i = 0; i < 3; i++)
+        free (expanded[i]);
+    return config;
+}
+
 static mcpact_server_config_t *
 s_parse_server (s_parser_t *self, const char *path, const char *name, json_t *server)
 {
@@ -812,20 +858,48 @@ s_parse_server (s_parser_t *self, const char *path, const char *name, json_t *se
                                          "oauth",
                                          "roots",
                                          "clientCapabilities",
+                                         "group",
+                                         "serverKey",
+                                         "clientCertificate",
+                                         "agent",
                                          NULL };
     s_warn_unknown_keys (self, server, path, known);
-    const char *command, *url, *type, *transport_name;
+    const char *command, *url, *type, *transport_name, *group;
+    if (s_get_string (self, server, "group", path, &group))
+        return NULL;
+    const char *other = json_object_get (server, "command") ? "command"
+                        : json_object_get (server, "url")   ? "url"
+                                                            : NULL;
+    if (group && other) {
+        s_fail (self, "%s: has both \"group\" and \"%s\"; a server has one", path, other);
+        return NULL;
+    }
+    if (group && (json_object_get (server, "type") || json_object_get (server, "transport"))) {
+        s_fail (self, "%s: a group has no \"type\" or \"transport\"", path);
+        return NULL;
+    }
+    if (!group && (s_check_kind (self, server, "serverKey", false, "group", path) ||
+                   s_check_kind (self, server, "clientCertificate", false, "group", path) ||
+                   s_check_kind (self, server, "agent", false, "group", path)))
+        return NULL;
     if (s_get_string (self, server, "command", path, &command) ||
         s_get_string (self, server, "url", path, &url) ||
         s_get_string (self, server, "type", path, &type) ||
         s_get_string (self, server, "transport", path, &transport_name))
         return NULL;
-    if (!command && !url) {
-        s_fail (self, "%s: needs \"command\" (a local server) or \"url\" (a remote one)", path);
+    if (!command && !url && !group) {
+        s_fail (self,
+                "%s: needs \"command\" (a local server), \"url\" (a remote one) or \"group\" "
+                "(servers of another mcpact)",
+                path);
         return NULL;
     }
     if (command && url) {
         s_fail (self, "%s: has both \"command\" and \"url\"; a server has one", path);
+        return NULL;
+    }
+    if (group && !*group) {
+        s_fail (self, "%s.group: must not be empty", path);
         return NULL;
     }
     if ((command && !*command) || (url && !*url)) {
@@ -894,7 +968,9 @@ s_parse_server (s_parser_t *self, const char *path, const char *name, json_t *se
         free (expanded);
         free (value_path);
         value_path = NULL;
-    } else {
+    } else if (group)
+        config = s_parse_group (self, server, path, name, group, &server_error);
+    else {
         value_path = s_printf ("%s.url", path);
         char *expanded = value_path ? s_expand (self, url, value_path, &server_error) : NULL;
         if (expanded && !s_is_http_url (expanded)) {

@@ -211,6 +211,43 @@ mcpact_server_http_new (const char *name, const char *url)
 }
 
 mcpact_server_config_t *
+mcpact_server_group_new (const char *name, const char *endpoint)
+{
+    if (s_is_empty (endpoint))
+        return NULL;
+    mcpact_server_config_t *self = s_new (name);
+    if (self && !(self->group = json_pack ("{s:s,s:s}", "endpoint", endpoint, "agent", "")))
+        mcpact_server_config_destroy (&self);
+    //  As for a URL: an endpoint may come from the environment, and a bad
+    //  one fails this group alone, when it starts.
+    if (self && strncmp (endpoint, "tcp://", 6) != 0 && strncmp (endpoint, "ipc://", 6) != 0 &&
+        mcpact_server_config_set_error (self, "group must start with tcp:// or ipc://"))
+        mcpact_server_config_destroy (&self);
+    return self;
+}
+
+int
+mcpact_server_config_set_group_curve (mcpact_server_config_t *self, const char *server_key,
+                                      const char *client_certificate)
+{
+    if (!self || !self->group || s_is_empty (server_key) || s_is_empty (client_certificate))
+        return -1;
+    return json_object_set_new (self->group, "serverKey", json_string (server_key)) ||
+                   json_object_set_new (self->group, "clientCertificate",
+                                        json_string (client_certificate))
+               ? -1
+               : 0;
+}
+
+int
+mcpact_server_config_set_group_agent (mcpact_server_config_t *self, const char *agent)
+{
+    if (!self || !self->group || !agent)
+        return -1;
+    return json_object_set_new (self->group, "agent", json_string (agent)) ? -1 : 0;
+}
+
+mcpact_server_config_t *
 mcpact_server_config_dup (const mcpact_server_config_t *self)
 {
     if (!self)
@@ -230,6 +267,7 @@ mcpact_server_config_dup (const mcpact_server_config_t *self)
     copy->args_count = copy->env_count = copy->headers_count = copy->allowed_count = 0;
     copy->oauth = NULL;
     copy->source = NULL;
+    copy->group = NULL;
 
     bool ok = (copy->name = s_strdup (self->name)) != NULL;
     if (ok && self->command)
@@ -268,6 +306,8 @@ mcpact_server_config_dup (const mcpact_server_config_t *self)
     }
     if (ok && self->oauth)
         ok = (copy->oauth = json_deep_copy (self->oauth)) != NULL;
+    if (ok && self->group)
+        ok = (copy->group = json_deep_copy (self->group)) != NULL;
     if (!ok)
         mcpact_server_config_destroy (&copy);
     return copy;
@@ -291,6 +331,7 @@ mcpact_server_config_destroy (mcpact_server_config_t **self_p)
     free (self->error);
     free (self->log_level);
     json_decref (self->oauth);
+    json_decref (self->group);
     free (self->roots);
     free (self->source);
     free (self);
@@ -496,6 +537,8 @@ server_config_transport (const mcpact_server_config_t *self)
         return MCPACT_TRANSPORT_AUTO;
     if (self->command)
         return MCPACT_TRANSPORT_STDIO;
+    if (self->group)
+        return MCPACT_TRANSPORT_GROUP;
     if (self->transport != MCPACT_TRANSPORT_AUTO)
         return self->transport;
     if (self->url)
@@ -513,6 +556,8 @@ server_config_transport_name (mcpact_transport_t transport)
         return "streamable_http";
     case MCPACT_TRANSPORT_SSE:
         return "sse";
+    case MCPACT_TRANSPORT_GROUP:
+        return "group";
     case MCPACT_TRANSPORT_AUTO:
     default:
         return "auto";

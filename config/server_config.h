@@ -63,6 +63,7 @@ struct _mcpact_server_config_t {
     char *source;        //  the configuration file it came from (for hints), or NULL
     char *roots;         //  its own roots (JSON array, roots.h form), or NULL
     int client_features; //  MCPACT_CLIENT_* it may be offered at most
+    json_t *group;       //  a group: {"endpoint", "agent", "serverKey"?, "clientCertificate"?}
 };
 
 //  Resolved transport: STDIO when a command is set; from the URL path for

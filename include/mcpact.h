@@ -140,7 +140,8 @@ typedef enum {
     MCPACT_TRANSPORT_AUTO = 0, //  stdio if a command is set; else from the URL
     MCPACT_TRANSPORT_STDIO,
     MCPACT_TRANSPORT_STREAMABLE_HTTP,
-    MCPACT_TRANSPORT_SSE
+    MCPACT_TRANSPORT_SSE,
+    MCPACT_TRANSPORT_GROUP //  a group of servers hosted by another mcpact (serve)
 } mcpact_transport_t;
 
 //  A local server, launched as a child process speaking MCP on stdin/stdout.
@@ -953,6 +954,32 @@ MCPACT_EXPORT void mcpact_gateway_destroy (mcpact_gateway_t **self_p);
 //  _text, _error work on it). Never NULL but for out of memory.
 MCPACT_EXPORT mcpact_result_t *mcpact_result_from_message (int64_t id, mcpact_status_t status,
                                                            const char *payload, size_t size);
+
+//  --------------------------------------------------------------------------
+//  Server groups: servers hosted by `mcpact serve` in another process or on
+//  another machine (docs/scale-out.md)
+
+//  A group of servers, reached at the public protocol `endpoint` of a
+//  gateway (tcp://host:port or ipc://path) and used as one server: its
+//  agent's tools are listed, allow-listed and called as a server's are;
+//  when the group goes away its calls in flight fail at once, its tools are
+//  withdrawn, and it is connected again with backoff. `name` names it as a
+//  server's name does.
+MCPACT_EXPORT mcpact_server_config_t *mcpact_server_group_new (const char *name,
+                                                               const char *endpoint);
+
+//  CURVE for a group: `server_key` is the group's public key (40 Z85
+//  characters, or the path of its public certificate, as `mcpact keygen`
+//  writes it), `client_certificate` the path of our secret certificate,
+//  whose public part must be in the group's --curve-clients directory.
+//  0, or -1 if the config is not a group's or a value is empty.
+MCPACT_EXPORT int mcpact_server_config_set_group_curve (mcpact_server_config_t *self,
+                                                        const char *server_key,
+                                                        const char *client_certificate);
+
+//  Which of the group's agents to use ("" by default: its servers).
+MCPACT_EXPORT int mcpact_server_config_set_group_agent (mcpact_server_config_t *self,
+                                                        const char *agent);
 
 #ifdef __cplusplus
 }

@@ -450,7 +450,8 @@ TEST (type_errors)
         const char *message;
     } cases[] = {
         { "7", "mcpServers.s: must be an object" },
-        { "{}", "mcpServers.s: needs \"command\" (a local server) or \"url\" (a remote one)" },
+        { "{}", "mcpServers.s: needs \"command\" (a local server), \"url\" (a remote one) or "
+                "\"group\" (servers of another mcpact)" },
         { "{\"command\": \"x\", \"url\": \"http://h\"}",
           "mcpServers.s: has both \"command\" and \"url\"; a server has one" },
         { "{\"command\": [\"x\"]}", "mcpServers.s.command: must be a string" },

@@ -63,6 +63,10 @@ typedef struct {
     //  Closes in order and frees; may block for the close sequence's
     //  bounded waits. Idempotent on NULL.
     void (*stop) (void **self_p);
+    //  The server's tools are withdrawn while it is down: a peer on
+    //  another machine may be away for long, where a local process is
+    //  back in a moment (and its tools are kept, its calls failing fast).
+    bool withdraw_when_down;
 } transport_ops_t;
 
 extern const transport_ops_t transport_stdio;
@@ -72,5 +76,8 @@ extern const transport_ops_t transport_stdio;
 char *http_safe_url (const char *url);
 
 extern const transport_ops_t transport_http;
+
+//  A group of servers behind another mcpact's gateway (group.c).
+extern const transport_ops_t transport_group;
 
 #endif

@@ -1,0 +1,500 @@
+/*  =========================================================================
+    test_scaleout - groups of servers in another process: a session that
+    uses the servers of a `mcpact serve` daemon as one server ("group")
+
+    Each case starts the group daemon, `mcpact serve` over the fixture
+    server on 127.0.0.1, as a process of its own, and runs the session in
+    this process (or the CLI as a third process). The daemon is killed,
+    stopped (SIGSTOP: a peer that is there but silent, as behind a network
+    that has gone) and started again on the same endpoint.
+    =========================================================================
+*/
+
+#include "runtime_util.h"
+
+#include <czmq.h>
+#include <spawn.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+
+extern char **environ;
+
+#define CLI MCPACT_BUILD_DIR "/mcpact"
+
+static char s_dir[64];
+//  More arguments for the group's fixture server, as JSON array items.
+static const char *s_fixture_args = "";
+
+static void
+s_remove_dir (void)
+{
+    char command[128];
+    snprintf (command, sizeof command, "rm -rf '%s'", s_dir);
+    if (system (command) != 0)
+        fprintf (stderr, "could not remove %s\n", s_dir);
+}
+
+static const char *
+s_tmpdir (void)
+{
+    snprintf (s_dir, sizeof s_dir, "/tmp/mcpact-scale-XXXXXX");
+    CHECK (mkdtemp (s_dir) != NULL);
+    atexit (s_remove_dir);
+    return s_dir;
+}
+
+static void
+s_write (const char *path, const char *text)
+{
+    FILE *file = fopen (path, "w");
+    CHECK (file);
+    fputs (text, file);
+    fclose (file);
+}
+
+//  A group daemon: `mcpact serve` over the fixture, with servers and no
+//  agents.
+typedef struct {
+    pid_t pid;
+    FILE *out;           //  its stdout
+    char endpoint[256];  //  as bound
+    char call_file[128]; //  made by the fixture when a call comes
+    char pid_file[128];  //  the fixture's pid
+} s_group_t;
+
+//  Starts the daemon bound at `bind`, with the extra arguments
+//  (NULL-terminated), and waits for its "bound" line.
+static void
+s_group_start (s_group_t *self, const char *dir, const char *bind, ...)
+{
+    memset (self, 0, sizeof *self);
+    char config[256], text[1024];
+    snprintf (config, sizeof config, "%s/group.json", dir);
+    snprintf (self->call_file, sizeof self->call_file, "%s/called", dir);
+    snprintf (self->pid_file, sizeof self->pid_file, "%s/fixture.pid", dir);
+    snprintf (text, sizeof text,
+              "{\"mcpServers\": {\"fixture\": {\"command\": \"%s\", \"args\": [\"--call-file\", "
+              "\"%s\", \"--pid-file\", \"%s\"%s]}}}",
+              RU_FIXTURE, self->call_file, self->pid_file, s_fixture_args);
+    s_write (config, text);
+    //  setpriv: the daemon dies with this test, also when the test fails.
+    const char *argv[32] = { "/usr/bin/setpriv", "--pdeathsig", "KILL", CLI, "serve", "-c", config,
+                             "--bind",           bind };
+    int argc = 9;
+    va_list args;
+    va_start (args, bind);
+    for (const char *arg = va_arg (args, const char *); arg && argc < 31;
+         arg = va_arg (args, const char *))
+        argv[argc++] = arg;
+    va_end (args);
+    int pipe_fds[2];
+    CHECK (pipe (pipe_fds) == 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init (&actions);
+    posix_spawn_file_actions_adddup2 (&actions, pipe_fds[1], 1);
+    posix_spawn_file_actions_addclose (&actions, pipe_fds[0]);
+    CHECK (posix_spawn (&self->pid, argv[0], &actions, NULL, (char **) argv, environ) == 0);
+    posix_spawn_file_actions_destroy (&actions);
+    close (pipe_fds[1]);
+    self->out = fdopen (pipe_fds[0], "r");
+    ru_watchdog_arm (60, "mcpact serve to start");
+    char line[240];
+    while (!*self->endpoint && fgets (line, sizeof line, self->out)) {
+        line[strcspn (line, "\n")] = 0;
+        if (strncmp (line, "bound ", 6) == 0)
+            snprintf (self->endpoint, sizeof self->endpoint, "%s", line + 6);
+    }
+    ru_watchdog_disarm ();
+    CHECK_MSG (*self->endpoint, "mcpact serve did not say where it is bound");
+}
+
+//  Sends `signal` and waits for the daemon to end.
+static void
+s_group_end (s_group_t *self, int signal_number)
+{
+    kill (self->pid, signal_number);
+    ru_watchdog_arm (30, "mcpact serve to end");
+    waitpid (self->pid, NULL, 0);
+    ru_watchdog_disarm ();
+    fclose (self->out);
+    self->pid = 0;
+}
+
+//  A session with the group as server "east" (allow-listed to `allowed`,
+//  comma-separated, or all), and the fixture as local server "local".
+static mcpact_agent_t *
+s_session (mcpact_runtime_t **runtime, mcpact_session_t **session, const char *endpoint,
+           const char *allowed)
+{
+    *session = ru_session_new (runtime);
+    CHECK (mcpact_session_set_name_policy (*session, MCPACT_NAMES_PREFIX) == 0);
+    mcpact_server_config_t *group = mcpact_server_group_new ("east", endpoint);
+    CHECK (group != NULL);
+    //  A call's own timeout far beyond the watchdogs: a call answered
+    //  before it was answered by the loss of the group.
+    CHECK (mcpact_server_config_set_timeouts (group, 0, 0, 600000) == 0);
+    char names[256];
+    snprintf (names, sizeof names, "%s", allowed ? allowed : "");
+    for (char *name = strtok (names, ","); name; name = strtok (NULL, ","))
+        CHECK (mcpact_server_config_allow_tool (group, name) == 0);
+    CHECK (mcpact_session_add_server (*session, &group) == 0);
+    mcpact_server_config_t *local = ru_fixture ("local", NULL);
+    CHECK (mcpact_session_add_server (*session, &local) == 0);
+    mcpact_agent_t *agent = mcpact_agent_new (*session, NULL);
+    CHECK (agent != NULL);
+    json_t *report = ru_json_take (mcpact_agent_start (agent));
+    CHECK_STR (ru_state (report, "east"), "ready");
+    CHECK_STR (ru_str (ru_report_server (report, "east"), "transport"), "group");
+    json_decref (report);
+    return agent;
+}
+
+static bool
+s_has_tool (mcpact_agent_t *agent, const char *name)
+{
+    char *names = ru_tool_names (agent);
+    char *wanted = zsys_sprintf (",%s,", name);
+    char *listed = zsys_sprintf (",%s,", names);
+    bool found = strstr (listed, wanted) != NULL;
+    free (names);
+    zstr_free (&wanted);
+    zstr_free (&listed);
+    return found;
+}
+
+//  Waits (under a watchdog) until the tool is listed, or is not.
+static void
+s_wait_tool (mcpact_agent_t *agent, const char *name, bool listed, const char *what)
+{
+    ru_watchdog_arm (30, what);
+    while (s_has_tool (agent, name) != listed)
+        ru_sleep_ms (20);
+    ru_watchdog_disarm ();
+}
+
+static void
+s_wait_file (const char *path, const char *what)
+{
+    ru_watchdog_arm (30, what);
+    while (access (path, F_OK) != 0)
+        ru_sleep_ms (10);
+    ru_watchdog_disarm ();
+}
+
+static long
+s_file_number (const char *path)
+{
+    FILE *file = fopen (path, "r");
+    long value = 0;
+    if (file) {
+        if (fscanf (file, "%ld", &value) != 1)
+            value = 0;
+        fclose (file);
+    }
+    return value;
+}
+
+//  A call made on a thread of its own, to act on the group meanwhile.
+typedef struct {
+    mcpact_agent_t *agent;
+    mcpact_result_t *result;
+} s_call_t;
+
+static void *
+s_call_sleep (void *arg)
+{
+    s_call_t *call = (s_call_t *) arg;
+    call->result = mcpact_agent_call (call->agent, "east_sleep", "{\"ms\": 600000}", 0);
+    return NULL;
+}
+
+//  A call in flight when the group is lost (`lose` does it) is answered
+//  with an error naming the group, and its tools go from the list.
+static void
+s_lose_in_flight (mcpact_agent_t *agent, s_group_t *group, void (*lose) (s_group_t *))
+{
+    unlink (group->call_file);
+    s_call_t call = { agent, NULL };
+    pthread_t thread;
+    CHECK (pthread_create (&thread, NULL, s_call_sleep, &call) == 0);
+    s_wait_file (group->call_file, "the call to reach the group's server");
+    lose (group);
+    ru_watchdog_arm (30, "the call in flight to be answered after the group was lost");
+    pthread_join (thread, NULL);
+    ru_watchdog_disarm ();
+    CHECK (call.result != NULL);
+    CHECK_MSG (mcpact_result_status (call.result) != MCPACT_OK, "%s",
+               mcpact_result_json (call.result));
+    const char *error = mcpact_result_error (call.result);
+    CHECK_MSG (error && strstr (error, "east") && strstr (error, group->endpoint),
+               "the error names neither the group nor its endpoint: %s", error);
+    mcpact_result_destroy (&call.result);
+    s_wait_tool (agent, "east_echo", false, "the lost group's tools to go");
+    CHECK (s_has_tool (agent, "local_echo"));
+}
+
+//  --------------------------------------------------------------------------
+
+TEST (routed_call_and_allow_lists)
+{
+    const char *dir = s_tmpdir ();
+    s_group_t group;
+    s_group_start (&group, dir, "tcp://127.0.0.1:*", NULL);
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent = s_session (&runtime, &session, group.endpoint, "echo,pid,sleep");
+    char *names = ru_tool_names (agent);
+    //  The group's tools pass its allow-list, prefixed by the group's name
+    //  as a server's are; the local server's are all there.
+    CHECK_CONTAINS (names, "east_echo");
+    CHECK_CONTAINS (names, "east_pid");
+    CHECK_CONTAINS (names, "east_sleep");
+    CHECK_MSG (!strstr (names, "east_add"), "a tool off the allow-list is listed: %s", names);
+    CHECK_CONTAINS (names, "local_add");
+    free (names);
+    RU_CALL_IS (agent, "east_echo", "{\"message\": \"far away\"}", "far away");
+    //  Answered by the daemon's server, not by ours.
+    long remote = ru_pid (agent, "east_pid");
+    CHECK (remote == s_file_number (group.pid_file));
+    CHECK (remote != ru_pid (agent, "local_pid"));
+    //  Off the allow-list: not callable either.
+    mcpact_result_t *refused =
+        ru_call_fails (agent, "east_add", "{\"a\": 1, \"b\": 2}", 0, MCPACT_ERR_UNKNOWN_TOOL);
+    mcpact_result_destroy (&refused);
+    //  A call larger than the group takes (maxMessageBytes, 1 MiB) fails
+    //  alone; the group stays up (the gateway would have dropped the
+    //  connection, and every call on it).
+    char *big = ru_big_args (1100 * 1024);
+    mcpact_result_t *large = mcpact_agent_call (agent, "east_echo", big, 0);
+    free (big);
+    CHECK (mcpact_result_status (large) != MCPACT_OK);
+    CHECK_CONTAINS (mcpact_result_error (large), "maxMessageBytes");
+    mcpact_result_destroy (&large);
+    RU_CALL_IS (agent, "east_echo", "{\"message\": \"still here\"}", "still here");
+    json_t *status = ru_json_take (mcpact_agent_status (agent));
+    json_t *east = ru_named (status, "east");
+    CHECK_MSG (east && json_is_object (json_object_get (east, "group")), "%s",
+               json_dumps (status, 0));
+    CHECK (json_integer_value (json_object_get (east, "restarts")) == 0);
+    json_decref (status);
+    ru_teardown (&agent, &session, &runtime);
+    s_group_end (&group, SIGTERM);
+}
+
+static void
+s_kill (s_group_t *group)
+{
+    s_group_end (group, SIGKILL);
+}
+
+TEST (killed_group_fails_calls_and_comes_back)
+{
+    const char *dir = s_tmpdir ();
+    s_group_t group;
+    s_group_start (&group, dir, "tcp://127.0.0.1:*", NULL);
+    char endpoint[256];
+    snprintf (endpoint, sizeof endpoint, "%s", group.endpoint);
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent = s_session (&runtime, &session, endpoint, NULL);
+    RU_CALL_IS (agent, "east_echo", "{\"message\": \"before\"}", "before");
+    s_lose_in_flight (agent, &group, s_kill);
+    //  Back on the same endpoint: found again by the session's retries.
+    s_group_start (&group, dir, endpoint, NULL);
+    s_wait_tool (agent, "east_echo", true, "the group's tools to come back");
+    RU_CALL_IS (agent, "east_echo", "{\"message\": \"after\"}", "after");
+    ru_teardown (&agent, &session, &runtime);
+    s_group_end (&group, SIGTERM);
+}
+
+static atomic_int s_changes;
+
+static void
+s_on_tools_changed (const char *change_json, void *arg)
+{
+    (void) arg;
+    if (strstr (change_json, "east_late_tool"))
+        atomic_fetch_add (&s_changes, 1);
+}
+
+//  A tool added in the group (its server's list_changed, in the daemon)
+//  joins the session's tools, and the session's tools-changed callback
+//  says so.
+TEST (group_tools_changed)
+{
+    const char *dir = s_tmpdir ();
+    //  Long enough for the session to list the group's tools before.
+    s_fixture_args = ", \"--list-changed-after-ms\", \"5000\"";
+    s_group_t group;
+    s_group_start (&group, dir, "tcp://127.0.0.1:*", NULL);
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent = s_session (&runtime, &session, group.endpoint, NULL);
+    CHECK (mcpact_agent_set_tools_changed (agent, s_on_tools_changed, NULL) == 0);
+    CHECK_MSG (!s_has_tool (agent, "east_late_tool"), "the session started after the change");
+    s_wait_tool (agent, "east_late_tool", true, "the group's new tool to be listed");
+    ru_watchdog_arm (30, "the tools-changed callback");
+    while (atomic_load (&s_changes) == 0)
+        ru_sleep_ms (10);
+    ru_watchdog_disarm ();
+    ru_teardown (&agent, &session, &runtime);
+    s_group_end (&group, SIGTERM);
+}
+
+static char s_progress[128];
+
+static void
+s_on_progress (int64_t id, double progress, double total, const char *message, void *arg)
+{
+    (void) arg;
+    snprintf (s_progress, sizeof s_progress, "%lld %g/%g %s", (long long) id, progress, total,
+              message ? message : "");
+}
+
+static bool
+s_file_has (const char *path, const char *text)
+{
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return false;
+    char line[4096];
+    bool found = false;
+    while (!found && fgets (line, sizeof line, file))
+        found = strstr (line, text) != NULL;
+    fclose (file);
+    return found;
+}
+
+//  Progress of the group's server reaches the caller that asked for it,
+//  and a call the caller cancels is cancelled at the group's server.
+TEST (progress_and_cancel_through_the_group)
+{
+    const char *dir = s_tmpdir ();
+    char input_log[128], args[256];
+    snprintf (input_log, sizeof input_log, "%s/input.log", dir);
+    snprintf (args, sizeof args, ", \"--input-log\", \"%s\"", input_log);
+    s_fixture_args = args;
+    s_group_t group;
+    s_group_start (&group, dir, "tcp://127.0.0.1:*", NULL);
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent = s_session (&runtime, &session, group.endpoint, NULL);
+    mcpact_caller_t *caller = mcpact_caller_new (agent);
+    CHECK (caller != NULL);
+    mcpact_caller_set_progress (caller, s_on_progress, NULL);
+    int64_t id = mcpact_caller_send (caller, "east_sleep", "{\"ms\": 600000}", 0);
+    CHECK (id > 0);
+    ru_watchdog_arm (30, "the group's progress");
+    while (!*s_progress)
+        CHECK (mcpact_caller_next (caller, 20) == NULL);
+    ru_watchdog_disarm ();
+    char expected[64];
+    snprintf (expected, sizeof expected, "%lld 1/2 sleeping", (long long) id);
+    CHECK_STR (s_progress, expected);
+    CHECK (mcpact_caller_cancel (caller, id) == 0);
+    mcpact_result_t *result = mcpact_caller_next (caller, -1);
+    CHECK (result && mcpact_result_status (result) == MCPACT_ERR_CANCELLED);
+    mcpact_result_destroy (&result);
+    ru_watchdog_arm (30, "the cancellation to reach the group's server");
+    while (!s_file_has (input_log, "notifications/cancelled"))
+        ru_sleep_ms (20);
+    ru_watchdog_disarm ();
+    mcpact_caller_destroy (&caller);
+    ru_teardown (&agent, &session, &runtime);
+    s_group_end (&group, SIGTERM);
+}
+
+static void
+s_stop (s_group_t *group)
+{
+    kill (group->pid, SIGSTOP);
+}
+
+//  A group that is there but answers nothing (a network that has gone
+//  drops packets; it does not close connections) is found by ZeroMQ's
+//  heartbeats.
+TEST (silent_group_found_by_heartbeats)
+{
+    const char *dir = s_tmpdir ();
+    s_group_t group;
+    s_group_start (&group, dir, "tcp://127.0.0.1:*", NULL);
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent = s_session (&runtime, &session, group.endpoint, NULL);
+    s_lose_in_flight (agent, &group, s_stop);
+    kill (group.pid, SIGCONT);
+    s_wait_tool (agent, "east_echo", true, "the group's tools to come back");
+    RU_CALL_IS (agent, "east_echo", "{\"message\": \"awake\"}", "awake");
+    ru_teardown (&agent, &session, &runtime);
+    s_group_end (&group, SIGTERM);
+}
+
+//  CURVE between the session (the CLI, with a configuration file) and the
+//  group: the right keys work; a key the group does not know never brings
+//  the group up, and says why.
+TEST (curve_right_and_wrong_key)
+{
+    const char *dir = s_tmpdir ();
+    char command[2048];
+    snprintf (command, sizeof command,
+              "mkdir -m 700 %s/clients && " CLI " keygen %s/group >/dev/null && " CLI
+              " keygen %s/session >/dev/null && " CLI
+              " keygen %s/stranger >/dev/null && cp %s/session %s/clients/",
+              dir, dir, dir, dir, dir, dir);
+    CHECK (system (command) == 0);
+    char key[256], clients[256];
+    snprintf (key, sizeof key, "%s/group", dir);
+    snprintf (clients, sizeof clients, "%s/clients", dir);
+    s_group_t group;
+    s_group_start (&group, dir, "tcp://127.0.0.1:*", "--curve-key", key, "--curve-clients", clients,
+                   NULL);
+    char path[256], text[1024];
+    const char *who[] = { "session", "stranger" };
+    for (int i = 0; i < 2; i++) {
+        snprintf (path, sizeof path, "%s/%s.json", dir, who[i]);
+        snprintf (text, sizeof text,
+                  "{\"mcpServers\": {\"east\": {\"group\": \"%s\", \"serverKey\": \"%s/group\", "
+                  "\"clientCertificate\": \"%s/%s_secret\", \"timeouts\": {\"connect\": 5000}}}}",
+                  group.endpoint, dir, dir, who[i]);
+        s_write (path, text);
+    }
+    snprintf (path, sizeof path, "%s/session.json", dir);
+    ru_run_t run =
+        ru_cli (NULL, NULL,
+                (const char *[]){ "-c", path, "call", "echo", "{\"message\": \"sealed\"}", NULL });
+    CHECK_MSG (run.status == 0, "%s%s", run.out, run.err);
+    CHECK_CONTAINS (run.out, "sealed");
+    ru_run_free (&run);
+    snprintf (path, sizeof path, "%s/stranger.json", dir);
+    run = ru_cli (NULL, NULL, (const char *[]){ "-c", path, "--json", "status", NULL });
+    CHECK_MSG (!strstr (run.out, "\"ready\""), "a group came up with a key it does not know: %s",
+               run.out);
+    CHECK_CONTAINS (run.out, "refused our key");
+    ru_run_free (&run);
+    s_group_end (&group, SIGTERM);
+}
+
+//  The configuration's mistakes about groups are named where they are.
+TEST (group_config_errors)
+{
+    const char *dir = s_tmpdir ();
+    static const struct {
+        const char *server;
+        const char *message;
+    } cases[] = {
+        { "{\"group\": \"tcp://127.0.0.1:1\", \"command\": \"x\"}", "has both \"group\"" },
+        { "{\"group\": \"tcp://127.0.0.1:1\", \"serverKey\": \"k\"}", "CURVE needs both" },
+        { "{\"command\": \"x\", \"agent\": \"a\"}", "agent: only for a server with \"group\"" },
+        { "{\"group\": \"\"}", "group: must not be empty" },
+    };
+    char path[256], text[512];
+    snprintf (path, sizeof path, "%s/bad.json", dir);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf (text, sizeof text, "{\"mcpServers\": {\"east\": %s}}", cases[i].server);
+        s_write (path, text);
+        ru_run_t run = ru_cli (NULL, NULL, (const char *[]){ "-c", path, "tools", NULL });
+        CHECK_MSG (run.status != 0, "accepted: %s", text);
+        CHECK_CONTAINS (run.err, cases[i].message);
+        ru_run_free (&run);
+    }
+}
