@@ -619,3 +619,17 @@ display_log (mcpact_log_level_t level, const char *message, void *arg)
         s_print_log (self, level, message);
     pthread_mutex_unlock (&self->lock);
 }
+
+void
+display_data_size (const char *data, char *buf, size_t size)
+{
+    size_t len = data ? strlen (data) : 0;
+    size_t padding = len >= 2 && data[len - 1] == '=' ? (data[len - 2] == '=' ? 2 : 1) : 0;
+    size_t bytes = len / 4 * 3 - (len % 4 == 0 ? padding : 0);
+    if (bytes < 1024)
+        snprintf (buf, size, "%zu bytes", bytes);
+    else if (bytes < 1024 * 1024)
+        snprintf (buf, size, "%zu KiB", (bytes + 512) / 1024);
+    else
+        snprintf (buf, size, "%.1f MiB", (double) bytes / (1024 * 1024));
+}

@@ -59,4 +59,8 @@ void display_log (mcpact_log_level_t level, const char *message, void *self);
 //  the cursor, retitle the window or colour what follows. Malloc'ed.
 char *display_safe (const char *text);
 
+//  The size of base64 `data` once decoded, for a person: "812 bytes",
+//  "12 KiB", "1.5 MiB"; written to `buf` of `size` bytes.
+void display_data_size (const char *data, char *buf, size_t size);
+
 #endif

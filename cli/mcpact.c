@@ -1613,21 +1613,6 @@ s_call (cli_t *self)
     return result;
 }
 
-//  The size of base64 `data` once decoded, for a person: "812 bytes", "12 KiB".
-static void
-s_data_size (const char *data, char *buf, size_t size)
-{
-    size_t len = data ? strlen (data) : 0;
-    size_t padding = len >= 2 && data[len - 1] == '=' ? (data[len - 2] == '=' ? 2 : 1) : 0;
-    size_t bytes = len / 4 * 3 - (len % 4 == 0 ? padding : 0);
-    if (bytes < 1024)
-        snprintf (buf, size, "%zu bytes", bytes);
-    else if (bytes < 1024 * 1024)
-        snprintf (buf, size, "%zu KiB", (bytes + 512) / 1024);
-    else
-        snprintf (buf, size, "%.1f MiB", (double) bytes / (1024 * 1024));
-}
-
 //  A CallToolResult for a person: each text as it is, anything else in a
 //  line of its own saying what it is ("[image image/png, 12 KiB]").
 static void
@@ -1643,7 +1628,7 @@ s_print_human (const char *result_json)
         if (streq (type, "text"))
             s_print_text (s_json_string (item, "text", ""));
         else if (streq (type, "image") || streq (type, "audio")) {
-            s_data_size (s_json_string (item, "data", ""), size, sizeof size);
+            display_data_size (s_json_string (item, "data", ""), size, sizeof size);
             char *mime = display_safe (s_json_string (item, "mimeType", "?"));
             printf ("[%s %s, %s]\n", type, mime ? mime : "?", size);
             free (mime);
@@ -1657,7 +1642,7 @@ s_print_human (const char *result_json)
             if (text)
                 s_print_text (text);
             else {
-                s_data_size (s_json_string (resource, "blob", ""), size, sizeof size);
+                display_data_size (s_json_string (resource, "blob", ""), size, sizeof size);
                 char *uri = display_safe (s_json_string (resource, "uri", "?"));
                 char *mime = display_safe (s_json_string (resource, "mimeType", "?"));
                 printf ("[resource %s %s, %s]\n", uri ? uri : "?", mime ? mime : "?", size);

@@ -7,6 +7,7 @@
 #include "resources.h"
 
 #include "cli.h"
+#include "display.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -370,21 +371,6 @@ s_prompts (mcpact_agent_t *agent, const cli_resources_t *opts)
     return rc;
 }
 
-//  The size of base64 `data` once decoded, for a person.
-static void
-s_data_size (const char *data, char *buf, size_t size)
-{
-    size_t len = data ? strlen (data) : 0;
-    size_t padding = len >= 2 && data[len - 1] == '=' ? (data[len - 2] == '=' ? 2 : 1) : 0;
-    size_t bytes = len / 4 * 3 - (len % 4 == 0 ? padding : 0);
-    if (bytes < 1024)
-        snprintf (buf, size, "%zu bytes", bytes);
-    else if (bytes < 1024 * 1024)
-        snprintf (buf, size, "%zu KiB", (bytes + 512) / 1024);
-    else
-        snprintf (buf, size, "%.1f MiB", (double) bytes / (1024 * 1024));
-}
-
 static void
 s_print_text (const char *text)
 {
@@ -408,7 +394,7 @@ s_print_contents (json_t *contents)
             s_print_text (s_str (item, "text"));
         else {
             char size[32];
-            s_data_size (s_str (item, "blob"), size, sizeof size);
+            display_data_size (s_str (item, "blob"), size, sizeof size);
             char *uri = s_cell (s_str (item, "uri"));
             char *mime = s_cell (s_str (item, "mimeType") ?: "?");
             printf ("[blob %s %s, %s]\n", uri ? uri : "?", mime ? mime : "?", size);
