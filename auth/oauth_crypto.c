@@ -5,6 +5,8 @@
 
 #include "oauth_crypto.h"
 
+#include "text.h"
+
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/ecdsa.h>
@@ -59,18 +61,6 @@ oauth_s256 (const char *verifier)
     return oauth_base64url (digest, size);
 }
 
-static char *
-s_error (const char *format, ...)
-{
-    char *text = NULL;
-    va_list args;
-    va_start (args, format);
-    if (vasprintf (&text, format, args) < 0)
-        text = NULL;
-    va_end (args);
-    return text;
-}
-
 //  base64url of a JSON value's compact text.
 static char *
 s_encode_json (json_t *value)
@@ -109,7 +99,7 @@ oauth_jwt_sign (const char *pem, const char *alg, json_t *claims, char **error)
     EVP_PKEY *key = bio ? PEM_read_bio_PrivateKey (bio, NULL, NULL, NULL) : NULL;
     BIO_free (bio);
     if (!key) {
-        *error = s_error ("the private key is not a PEM private key (PKCS#8, RSA or EC)");
+        *error = text_format ("the private key is not a PEM private key (PKCS#8, RSA or EC)");
         return NULL;
     }
     int type = EVP_PKEY_base_id (key);
@@ -117,11 +107,11 @@ oauth_jwt_sign (const char *pem, const char *alg, json_t *claims, char **error)
         alg = type == EVP_PKEY_RSA ? "RS256" : "ES256";
     bool ecdsa = strcmp (alg, "ES256") == 0;
     if (!ecdsa && strcmp (alg, "RS256") != 0)
-        *error = s_error ("signing algorithm %s is not supported (RS256 or ES256)", alg);
+        *error = text_format ("signing algorithm %s is not supported (RS256 or ES256)", alg);
     else if (ecdsa && (type != EVP_PKEY_EC || EVP_PKEY_bits (key) != 256))
-        *error = s_error ("ES256 needs a P-256 EC key");
+        *error = text_format ("ES256 needs a P-256 EC key");
     else if (!ecdsa && type != EVP_PKEY_RSA)
-        *error = s_error ("RS256 needs an RSA key");
+        *error = text_format ("RS256 needs an RSA key");
     if (*error) {
         EVP_PKEY_free (key);
         return NULL;
@@ -130,7 +120,7 @@ oauth_jwt_sign (const char *pem, const char *alg, json_t *claims, char **error)
     char *head = s_encode_json (header), *body = s_encode_json (claims), *input = NULL;
     json_decref (header);
     if (head && body)
-        input = s_error ("%s.%s", head, body);
+        input = text_format ("%s.%s", head, body);
     free (head);
     free (body);
     unsigned char *signature = NULL;
@@ -148,9 +138,9 @@ oauth_jwt_sign (const char *pem, const char *alg, json_t *claims, char **error)
     if (ok)
         encoded = ecdsa ? s_ecdsa_jose (signature, size, 32) : oauth_base64url (signature, size);
     if (encoded)
-        token = s_error ("%s.%s", input, encoded);
+        token = text_format ("%s.%s", input, encoded);
     else
-        *error = s_error ("signing the JWT failed");
+        *error = text_format ("signing the JWT failed");
     free (signature);
     free (encoded);
     free (input);

@@ -9,6 +9,7 @@
 
 #include "oauth_flow.h"
 
+#include "text.h"
 #include "log.h"
 #include "oauth_crypto.h"
 
@@ -51,18 +52,6 @@ typedef struct {
 
 //  --------------------------------------------------------------------------
 //  Small helpers
-
-static char *
-s_format (const char *format, ...)
-{
-    char *text = NULL;
-    va_list args;
-    va_start (args, format);
-    if (vasprintf (&text, format, args) < 0)
-        text = NULL;
-    va_end (args);
-    return text;
-}
 
 static int
 s_fail (oauth_flow_t *flow, const char *format, ...)
@@ -123,7 +112,7 @@ oauth_scope_add (char **list, const char *add)
         free (have);
         if (present)
             continue;
-        char *joined = *list ? s_format ("%s %s", *list, word) : strdup (word);
+        char *joined = *list ? text_format ("%s %s", *list, word) : strdup (word);
         if (joined) {
             free (*list);
             *list = joined;
@@ -187,8 +176,8 @@ s_safe (const char *url)
         curl_url_get (handle, CURLUPART_HOST, &host, 0);
         curl_url_get (handle, CURLUPART_PORT, &port, 0);
         curl_url_get (handle, CURLUPART_PATH, &path, 0);
-        safe = s_format ("%s://%s%s%s%s", scheme ? scheme : "?", host ? host : "?", port ? ":" : "",
-                         port ? port : "", path ? path : "");
+        safe = text_format ("%s://%s%s%s%s", scheme ? scheme : "?", host ? host : "?",
+                            port ? ":" : "", port ? port : "", path ? path : "");
     }
     curl_free (scheme), curl_free (host), curl_free (port), curl_free (path);
     curl_url_cleanup (handle);
@@ -273,7 +262,7 @@ s_split_url (const char *url, char **origin, char **path)
         curl_url_get (handle, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
         curl_url_get (handle, CURLUPART_PORT, &port, 0);
         curl_url_get (handle, CURLUPART_PATH, &raw_path, 0);
-        *origin = s_format ("%s://%s%s%s", scheme, host, port ? ":" : "", port ? port : "");
+        *origin = text_format ("%s://%s%s%s", scheme, host, port ? ":" : "", port ? port : "");
         const char *p = raw_path ? raw_path : "";
         size_t size = strlen (p);
         while (size > 0 && p[size - 1] == '/')
@@ -300,7 +289,7 @@ s_origin_key (const char *url)
         curl_url_get (handle, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
         curl_url_get (handle, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
         curl_url_get (handle, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
-        key = s_format ("%s://%s:%s", scheme, host, port);
+        key = text_format ("%s://%s:%s", scheme, host, port);
     curl_free (scheme), curl_free (host), curl_free (port);
     curl_url_cleanup (handle);
     for (char *p = key; p && *p; p++)
@@ -386,7 +375,7 @@ s_request (oauth_flow_t *flow, const char *url, const char *form, const char *js
     char error[CURL_ERROR_SIZE] = "";
     struct curl_slist *headers = curl_slist_append (NULL, "Accept: application/json");
     char *line = NULL;
-    if (authorization && (line = s_format ("Authorization: %s", authorization)))
+    if (authorization && (line = text_format ("Authorization: %s", authorization)))
         headers = curl_slist_append (headers, line);
     free (line);
     if (form)
@@ -494,8 +483,8 @@ s_discover (oauth_flow_t *flow, s_found_t *found)
         free (named);
     } else {
         char *candidates[2] = {
-            *path ? s_format ("%s/.well-known/oauth-protected-resource%s", origin, path) : NULL,
-            s_format ("%s/.well-known/oauth-protected-resource", origin)
+            *path ? text_format ("%s/.well-known/oauth-protected-resource%s", origin, path) : NULL,
+            text_format ("%s/.well-known/oauth-protected-resource", origin)
         };
         for (int i = 0; i < 2 && !found->prm && !flow->error; i++)
             if (candidates[i])
@@ -554,12 +543,12 @@ s_discover (oauth_flow_t *flow, s_found_t *found)
     char *candidates[3];
     if (*as_path) {
         candidates[0] =
-            s_format ("%s/.well-known/oauth-authorization-server%s", as_origin, as_path);
-        candidates[1] = s_format ("%s/.well-known/openid-configuration%s", as_origin, as_path);
-        candidates[2] = s_format ("%s%s/.well-known/openid-configuration", as_origin, as_path);
+            text_format ("%s/.well-known/oauth-authorization-server%s", as_origin, as_path);
+        candidates[1] = text_format ("%s/.well-known/openid-configuration%s", as_origin, as_path);
+        candidates[2] = text_format ("%s%s/.well-known/openid-configuration", as_origin, as_path);
     } else {
-        candidates[0] = s_format ("%s/.well-known/oauth-authorization-server", as_origin);
-        candidates[1] = s_format ("%s/.well-known/openid-configuration", as_origin);
+        candidates[0] = text_format ("%s/.well-known/oauth-authorization-server", as_origin);
+        candidates[1] = text_format ("%s/.well-known/openid-configuration", as_origin);
         candidates[2] = NULL;
     }
     for (int i = 0; i < 3 && !found->as && !flow->error; i++)
@@ -603,9 +592,9 @@ s_discover (oauth_flow_t *flow, s_found_t *found)
         log_debug ("server %s: no authorization-server metadata; using /authorize, /token and "
                    "/register at the server's origin",
                    flow->server);
-        found->authorize_url = s_format ("%s/authorize", as_origin);
-        found->token_url = s_format ("%s/token", as_origin);
-        found->register_url = s_format ("%s/register", as_origin);
+        found->authorize_url = text_format ("%s/authorize", as_origin);
+        found->token_url = text_format ("%s/token", as_origin);
+        found->register_url = text_format ("%s/register", as_origin);
     }
     free (as_origin), free (as_path);
     free (origin), free (path);
@@ -648,9 +637,10 @@ s_client_auth (oauth_flow_t *flow, s_found_t *found, char **form, char **authori
         char *id_enc = NULL, *secret_enc = NULL;
         s_form_add (&id_enc, "x", id);
         s_form_add (&secret_enc, "x", secret);
-        char *pair = id_enc && secret_enc ? s_format ("%s:%s", id_enc + 2, secret_enc + 2) : NULL;
+        char *pair =
+            id_enc && secret_enc ? text_format ("%s:%s", id_enc + 2, secret_enc + 2) : NULL;
         char *encoded = pair ? oauth_base64 ((unsigned char *) pair, strlen (pair)) : NULL;
-        *authorization = encoded ? s_format ("Basic %s", encoded) : NULL;
+        *authorization = encoded ? text_format ("Basic %s", encoded) : NULL;
         free (id_enc), free (secret_enc), free (pair), free (encoded);
         return *authorization ? 0 : s_fail (flow, "server %s: out of memory", flow->server);
     }
@@ -960,7 +950,7 @@ s_authorization_code (oauth_flow_t *flow, s_found_t *found)
     //  authorization server lists it.
     if (scope && s_lists (json_object_get (found->as, "scopes_supported"), "offline_access") &&
         !strstr (scope, "offline_access")) {
-        char *joined = s_format ("%s offline_access", scope);
+        char *joined = text_format ("%s offline_access", scope);
         free (scope);
         scope = joined;
     }
@@ -980,8 +970,8 @@ s_authorization_code (oauth_flow_t *flow, s_found_t *found)
     s_form_add (&query, "code_challenge_method", "S256");
     s_form_add (&query, "scope", scope);
     s_form_add (&query, "resource", found->resource);
-    char *url = s_format ("%s%c%s", found->authorize_url,
-                          strchr (found->authorize_url, '?') ? '&' : '?', query ? query : "");
+    char *url = text_format ("%s%c%s", found->authorize_url,
+                             strchr (found->authorize_url, '?') ? '&' : '?', query ? query : "");
     free (query);
     log_info ("server %s: asking the user to authorise%s%s", flow->server, scope ? " scope " : "",
               scope ? scope : "");

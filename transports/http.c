@@ -53,6 +53,7 @@
 
 #include "transport.h"
 
+#include "text.h"
 #include "idmap.h"
 #include "jsonscan.h"
 #include "log.h"
@@ -272,19 +273,6 @@ s_fail_request (s_http_t *self, const char *rpc_id, const char *format, ...)
 //  --------------------------------------------------------------------------
 //  Origins and redirects
 
-//  A message made with printf's format, or NULL without memory.
-static char *
-s_format (const char *format, ...)
-{
-    char *text = NULL;
-    va_list args;
-    va_start (args, format);
-    if (vasprintf (&text, format, args) < 0)
-        text = NULL;
-    va_end (args);
-    return text;
-}
-
 //  The origin of a parsed URL, "scheme://host:port" with the scheme and
 //  host in lower case and the port always given, so that two origins are
 //  the same exactly when their texts are; NULL if the URL has no host.
@@ -296,7 +284,7 @@ s_url_origin (CURLU *url)
     if (curl_url_get (url, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
         curl_url_get (url, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
         curl_url_get (url, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK)
-        origin = s_format ("%s://%s:%s", scheme, host, port);
+        origin = text_format ("%s://%s:%s", scheme, host, port);
     curl_free (scheme), curl_free (host), curl_free (port);
     for (char *p = origin; p && *p; p++)
         *p = (char) tolower ((unsigned char) *p);
@@ -364,28 +352,29 @@ s_redirect_url (s_http_t *self, CURL *easy, long status, bool get, int redirects
     if (target && curl_url_set (target, CURLUPART_URL, location, 0) == CURLUE_OK)
         origin = s_url_origin (target);
     if (!origin)
-        *refused = s_format ("server %s: refused the HTTP %ld redirect from %s: its Location is "
-                             "not a usable URL",
-                             self->name, status, self->origin);
+        *refused = text_format ("server %s: refused the HTTP %ld redirect from %s: its Location is "
+                                "not a usable URL",
+                                self->name, status, self->origin);
     else if (strcmp (origin, self->origin) != 0)
-        *refused = s_format ("server %s: refused the HTTP %ld redirect from %s to another origin, "
-                             "%s: the server's headers, session and credentials go to %s only "
-                             "(configure the new URL if you trust it)",
-                             self->name, status, self->origin, origin, self->origin);
+        *refused =
+            text_format ("server %s: refused the HTTP %ld redirect from %s to another origin, "
+                         "%s: the server's headers, session and credentials go to %s only "
+                         "(configure the new URL if you trust it)",
+                         self->name, status, self->origin, origin, self->origin);
     else if (redirects >= MAX_REDIRECTS)
-        *refused = s_format ("server %s: more than %d redirects from %s; not followed", self->name,
-                             MAX_REDIRECTS, self->safe_url);
+        *refused = text_format ("server %s: more than %d redirects from %s; not followed",
+                                self->name, MAX_REDIRECTS, self->safe_url);
     else if (status == 303 && !get)
-        *refused = s_format ("server %s: HTTP 303 See Other from %s: an MCP message cannot be "
-                             "re-sent as a GET",
-                             self->name, self->safe_url);
+        *refused = text_format ("server %s: HTTP 303 See Other from %s: an MCP message cannot be "
+                                "re-sent as a GET",
+                                self->name, self->safe_url);
     else {
         s_keep_credentials (self, target);
         if (curl_url_get (target, CURLUPART_URL, &text, 0) == CURLUE_OK)
             next = strdup (text);
         if (!next)
             *refused =
-                s_format ("server %s: cannot follow the HTTP %ld redirect", self->name, status);
+                text_format ("server %s: cannot follow the HTTP %ld redirect", self->name, status);
     }
     curl_free (text);
     free (origin);
@@ -421,7 +410,7 @@ s_follow (s_http_t *self, s_req_t *req, CURLcode code)
         req->data.data[0] = '\0';
     if (curl_multi_add_handle (self->multi, req->easy) != CURLM_OK) {
         req->refused =
-            s_format ("server %s: cannot restart the request after a redirect", self->name);
+            text_format ("server %s: cannot restart the request after a redirect", self->name);
         return false;
     }
     return true;
@@ -678,7 +667,7 @@ s_req_new (s_http_t *self, s_kind_t kind, const char *url, const char *body)
     }
     const char *token = self->oauth ? oauth_token (self->oauth) : NULL;
     if (token) {
-        char *bearer = s_format ("Bearer %s", token);
+        char *bearer = text_format ("Bearer %s", token);
         if (bearer) {
             s_add_header (req, "Authorization", bearer);
             memset (bearer, 0, strlen (bearer));
