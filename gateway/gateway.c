@@ -9,7 +9,9 @@
     in flight, and the table call -> client (routing id + request id) takes
     the RESULT back to whoever asked, or drops it when they are gone. The
     requests that wait on the runtime for long (STATUS, RELOAD) run on a
-    worker thread of the gateway, so that no client waits on another.
+    worker thread of the gateway, and those for resources, prompts,
+    logging and roots on the workers of verbs_features.h, so that no
+    client waits on another.
 
     Every send to a client is non-blocking: a client that does not read
     its replies fills its own queue (sendHwm), and what does not fit is

@@ -231,8 +231,8 @@ TEST (feature_errors)
     s_expect (client, "ERROR|7|{\"error\":\"bad_request\",\"message\":\"READ takes 2 to 3", "READ",
               "7", "", NULL);
     //  The fixture does not declare resources.subscribe.
-    s_expect (client, "ERROR|8|{\"error\":\"failed\",\"message\":\"", "SUBSCRIBE", "8", "",
-              "fixture://resource/0000", NULL);
+    s_expect (client, "ERROR|8|{\"error\":\"failed\",\"message\":\"server fixture does not offer",
+              "SUBSCRIBE", "8", "", "fixture://resource/0000", NULL);
     s_expect (client, "unknown verb 'FETCH'; this gateway knows HELLO, TOOLS", "FETCH", "9", NULL);
     s_expect (client, "RESULT|10|2|{\"message\":", "PROMPT", "10", "", "greet", NULL);
     s_expect (client, "PONG|11", "PING", "11", NULL);
@@ -316,5 +316,29 @@ TEST (everything_prompts_and_updates)
               NULL);
     zsock_destroy (&sub);
     zsock_destroy (&client);
+    s_gw_stop (&gw);
+}
+
+//  examples/client.py lists the resources, reads one, and prints the
+//  SERVER_LOG events the listing made.
+TEST (python_client_resources)
+{
+    if (system ("/usr/bin/python3 -c 'import zmq' 2>/dev/null") != 0)
+        SKIP ("python3-zmq is not installed (scripts/deps --test)");
+    s_gw_t gw;
+    s_gw_fixture (&gw, "[\"--resources\", \"2\", \"--log-on-list\"]");
+    char *command = zsys_sprintf ("/usr/bin/python3 %s/examples/client.py %s --events %s "
+                                  "--resources --calls 2",
+                                  MCPACT_SOURCE_DIR, gw.endpoint, gw.events);
+    FILE *pipe = popen (command, "r");
+    CHECK (pipe);
+    char out[8192];
+    size_t size = fread (out, 1, sizeof out - 1, pipe);
+    out[size] = 0;
+    CHECK_MSG (pclose (pipe) == 0, "client.py failed: %s", out);
+    CHECK_CONTAINS (out, "resources 2 errors 0");
+    CHECK_CONTAINS (out, "read fixture://resource/0000 status 0 contents 1");
+    CHECK_CONTAINS (out, "log fixture warning");
+    zstr_free (&command);
     s_gw_stop (&gw);
 }
