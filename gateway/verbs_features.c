@@ -71,8 +71,9 @@ s_reply (zsock_t *done, const char *token, const char *verb, char *text, mcpact_
     if (result) {
         mcpact_status_t code = mcpact_result_status (result);
         snprintf (status, sizeof status, "%d", (int) code);
-        if (code == MCPACT_OK || code == MCPACT_ERR_TOOL) {
-            const char *json = mcpact_result_json (result);
+        const char *json = mcpact_result_json (result);
+        if ((code == MCPACT_OK || code == MCPACT_ERR_TOOL) && json) {
+            //  libzmq frees the result once the frame is sent (any thread)
             zmq_msg_init_data (&body, (void *) json, strlen (json), s_free_result, result);
         } else {
             json_t *error = json_pack ("{s:s}", "message", mcpact_result_error (result));
