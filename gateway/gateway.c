@@ -29,6 +29,7 @@
 #include "caller.h"
 #include "endpoint.h"
 #include "formats.h"
+#include "verbs_asks.h"
 #include "verbs_features.h"
 
 #include "actor.h"
@@ -62,6 +63,8 @@ typedef struct {
     int max_client_calls;  //  calls in flight per client
     int max_calls;         //  calls in flight in all
     int send_hwm;          //  replies queued per client
+    bool elicitation;      //  the gateway handles elicitation for its clients (HANDLE)
+    bool sampling;         //  the same for sampling
 } s_options_t;
 
 struct _mcpact_gateway_t {
@@ -71,6 +74,7 @@ struct _mcpact_gateway_t {
     size_t agents_count;       //  how many
     s_options_t options;       //  as given
     mcpact_session_t *session; //  what it serves
+    unsigned asks_id;          //  names the actor's endpoint for asks (verbs_asks.h)
 };
 
 typedef struct _self_t self_t;
@@ -125,6 +129,7 @@ struct _self_t {
     zcert_t *cert;                //  the gateway's key pair, with CURVE
     zactor_t *worker;             //  STATUS and RELOAD
     features_t *features;         //  resources, prompts, logging, roots (verbs_features.h)
+    gw_asks_t *asks;              //  servers' requests for clients (verbs_asks.h)
     zhashx_t *requests;           //  client/request id -> s_call_t
     zhashx_t *clients;            //  client -> size_t * calls in flight
     zhashx_t *slow;               //  token -> s_peer_t, at the worker
@@ -662,6 +667,74 @@ s_on_feature (self_t *self, s_peer_t *peer, const char *verb, char **args, int c
     zhashx_insert (self->slow, token_text, waiting);
 }
 
+//  Servers that ask back (verbs_asks.h)
+
+static bool
+s_readable (void *socket)
+{
+    int events = 0;
+    size_t size = sizeof events;
+    return zmq_getsockopt (socket, ZMQ_EVENTS, &events, &size) == 0 && (events & ZMQ_POLLIN);
+}
+
+//  ASK ... and ASK_CANCELLED ... to a client: frames without a request id.
+static bool
+s_asks_send (void *arg, const void *client, const char **frames, int count)
+{
+    self_t *self = (self_t *) arg;
+    size_t sizes[8];
+    for (int i = 0; i < count && i < 8; i++)
+        sizes[i] = strlen (frames[i]);
+    size_t dropped = self->dropped;
+    s_send (self, (const s_peer_t *) client, frames, sizes, count);
+    return self->dropped == dropped;
+}
+
+static void
+s_on_handle (self_t *self, s_peer_t *peer, char **args, int count)
+{
+    //  HANDLE id agent kinds
+    if (!s_find_agent (self, peer, args[0]))
+        return;
+    char message[300] = "";
+    if ((strstr (args[1], "elicitation") && !self->options->elicitation) ||
+        (strstr (args[1], "sampling") && !self->options->sampling))
+        snprintf (message, sizeof message,
+                  "this gateway does not offer %s to its servers (start it with --elicitation or "
+                  "--sampling, or \"elicitation\"/\"sampling\": true in its options)",
+                  args[1]);
+    if (*message || gw_asks_handle (self->asks, peer, args[0], args[1], message, sizeof message))
+        s_error (self, peer, "bad_request", "%s", message);
+    else
+        s_reply (self, peer, "HANDLE", "{}");
+}
+
+static void
+s_on_answer_or_reject (self_t *self, s_peer_t *peer, char **args, bool reject)
+{
+    const char *code = "bad_request";
+    char message[512] = "";
+    if (gw_asks_answer (self->asks, args[0], reject ? NULL : args[1], reject ? args[1] : NULL,
+                        &code, message, sizeof message) != 0)
+        s_error (self, peer, code, "%s", message);
+    else
+        s_reply (self, peer, reject ? "REJECT" : "ANSWER", "{}");
+}
+
+static void
+s_on_answer (self_t *self, s_peer_t *peer, char **args, int count)
+{
+    //  ANSWER id ask_id result_json
+    s_on_answer_or_reject (self, peer, args, false);
+}
+
+static void
+s_on_reject (self_t *self, s_peer_t *peer, char **args, int count)
+{
+    //  REJECT id ask_id message
+    s_on_answer_or_reject (self, peer, args, true);
+}
+
 #define S_FEATURE(name, verb)                                                                      \
     static void name (self_t *self, s_peer_t *peer, char **args, int count)                        \
     {                                                                                              \
@@ -699,6 +772,9 @@ static const struct {
     { "INSTRUCTIONS", 1, 1, s_on_instructions },
     { "LOGLEVEL", 2, 3, s_on_loglevel },
     { "ROOTS", 2, 2, s_on_roots },
+    { "HANDLE", 2, 2, s_on_handle },
+    { "ANSWER", 2, 2, s_on_answer },
+    { "REJECT", 2, 2, s_on_reject },
     // clang-format on
 };
 
@@ -992,6 +1068,7 @@ typedef struct {
     const char **names;
     size_t agents_count;
     const char *events_endpoint;
+    unsigned asks_id;
 } s_args_t;
 
 //  Serves one more agent. Returns it, or NULL (out of memory).
@@ -1055,6 +1132,7 @@ s_self_destroy (self_t *self)
         s_stop (self);
     zactor_destroy (&self->worker); //  sends $TERM; a STATUS or RELOAD ends first
     features_destroy (&self->features);
+    gw_asks_destroy (&self->asks);
     for (size_t i = 0; i < self->agents_count; i++) {
         s_caller_t *callers[] = { &self->agents[i]->plain, &self->agents[i]->progress };
         for (int c = 0; c < 2; c++)
@@ -1108,10 +1186,11 @@ s_gateway_actor (zsock_t *pipe, void *arg)
     self->paths = zlistx_new ();
     self->worker = zactor_new (s_worker, NULL);
     self->features = features_new ();
+    self->asks = gw_asks_new (args->asks_id, sizeof (s_peer_t), s_asks_send, self);
     const char *failure = NULL;
     char reason[512];
     if (self->agents_count < args->agents_count || !self->requests || !self->clients ||
-        !self->slow || !self->paths || !self->worker || !self->features)
+        !self->slow || !self->paths || !self->worker || !self->features || !self->asks)
         failure = "out of memory";
     for (size_t i = 0; !failure && i < self->agents_count; i++)
         if (s_caller_init (self, &self->agents[i]->plain, self->agents[i], false) != 0)
@@ -1156,26 +1235,28 @@ s_gateway_actor (zsock_t *pipe, void *arg)
     //  Done with the host's arguments, which it frees once we are ready.
     actor_handoff_release (args);
     actor_ready (pipe);
-    //  The pipe, the workers (two), events, the routers and two callers per agent.
-    size_t items_max = 5 + SOCK_KINDS + 2 * self->agents_count;
+    //  The pipe, the workers (two), asks, events, the routers and two callers per agent.
+    size_t items_max = 6 + SOCK_KINDS + 2 * self->agents_count;
     zmq_pollitem_t *items = (zmq_pollitem_t *) calloc (items_max, sizeof (zmq_pollitem_t));
     if (!items)
         log_error ("gateway: out of memory; stopping");
     while (items) {
-        if (items_max < 5 + SOCK_KINDS + 2 * self->agents_count) {
+        if (items_max < 6 + SOCK_KINDS + 2 * self->agents_count) {
             //  An agent was added (AGENT)
             zmq_pollitem_t *larger = (zmq_pollitem_t *) realloc (
-                items, (5 + SOCK_KINDS + 2 * self->agents_count) * sizeof (zmq_pollitem_t));
+                items, (6 + SOCK_KINDS + 2 * self->agents_count) * sizeof (zmq_pollitem_t));
             if (!larger)
                 break;
             items = larger;
-            items_max = 5 + SOCK_KINDS + 2 * self->agents_count;
+            items_max = 6 + SOCK_KINDS + 2 * self->agents_count;
         }
         int count = 0;
         items[count++] = (zmq_pollitem_t){ zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 };
         items[count++] = (zmq_pollitem_t){ zsock_resolve (self->worker), 0, ZMQ_POLLIN, 0 };
         int features_at = count;
         items[count++] = (zmq_pollitem_t){ features_socket (self->features), 0, ZMQ_POLLIN, 0 };
+        int asks_at = count;
+        items[count++] = (zmq_pollitem_t){ gw_asks_socket (self->asks), 0, ZMQ_POLLIN, 0 };
         int events_at = -1;
         if (self->events) {
             events_at = count;
@@ -1226,6 +1307,9 @@ s_gateway_actor (zsock_t *pipe, void *arg)
             s_on_worker (self);
         if (items[features_at].revents & ZMQ_POLLIN)
             s_on_features (self);
+        if (items[asks_at].revents & ZMQ_POLLIN)
+            for (int n = 0; n < GATEWAY_BATCH && s_readable (gw_asks_socket (self->asks)); n++)
+                gw_asks_receive (self->asks);
         if (events_at >= 0 && (items[events_at].revents & ZMQ_POLLIN))
             for (int n = 0; n < GATEWAY_BATCH && zsock_events (self->events) & ZMQ_POLLIN; n++)
                 s_on_event (self);
@@ -1276,6 +1360,10 @@ s_parse_options (s_options_t *options, const char *text, char **error)
                 *number = (int) json_integer_value (value);
         } else if (strcmp (key, "insecure") == 0 && json_is_boolean (value))
             options->insecure = json_is_true (value);
+        else if (strcmp (key, "elicitation") == 0 && json_is_boolean (value))
+            options->elicitation = json_is_true (value);
+        else if (strcmp (key, "sampling") == 0 && json_is_boolean (value))
+            options->sampling = json_is_true (value);
         else if (strcmp (key, "curve") == 0 && json_is_object (value)) {
             const char *certificate = json_string_value (json_object_get (value, "certificate"));
             const char *clients = json_string_value (json_object_get (value, "clients"));
@@ -1327,6 +1415,14 @@ mcpact_gateway_new (mcpact_session_t *session, const char *options_json, char **
         mcpact_gateway_destroy (&self);
         return NULL;
     }
+    //  Before any server connects: they are offered what is handled.
+    self->asks_id = api_next_id ();
+    void *asks_arg = (void *) (uintptr_t) self->asks_id;
+    if (self->options.elicitation)
+        mcpact_session_set_elicitation (session, gw_asks_handler, asks_arg,
+                                        MCPACT_ELICIT_FORM | MCPACT_ELICIT_URL);
+    if (self->options.sampling)
+        mcpact_session_set_sampling (session, gw_asks_handler, asks_arg);
     //  The session's default agent, then each agent the file declares.
     char *names_text = mcpact_session_agent_names (session);
     json_t *names = names_text ? json_loads (names_text, 0, NULL) : NULL;
@@ -1344,8 +1440,12 @@ mcpact_gateway_new (mcpact_session_t *session, const char *options_json, char **
         agent_names[self->agents_count] = agent->slot.agent ? agent->slot.agent : "";
         self->agents[self->agents_count++] = agent;
     }
-    s_args_t args = { &self->options, self->agents, agent_names, self->agents_count,
-                      mcpact_runtime_events_endpoint (session->runtime) };
+    s_args_t args = { &self->options,
+                      self->agents,
+                      agent_names,
+                      self->agents_count,
+                      mcpact_runtime_events_endpoint (session->runtime),
+                      self->asks_id };
     char *reason = NULL;
     if (self->agents_count)
         self->actor = actor_new (s_gateway_actor, &args);
@@ -1443,6 +1543,11 @@ mcpact_gateway_destroy (mcpact_gateway_t **self_p)
     if (!self_p || !*self_p)
         return;
     mcpact_gateway_t *self = *self_p;
+    //  No more asks for us (one on its way is ended by the actor).
+    if (self->options.elicitation)
+        mcpact_session_set_elicitation (self->session, NULL, NULL, 0);
+    if (self->options.sampling)
+        mcpact_session_set_sampling (self->session, NULL, NULL);
     //  The actor first: its callers go before their agents.
     actor_destroy (&self->actor);
     for (size_t i = 0; i < self->agents_count; i++)

@@ -38,7 +38,7 @@ typedef struct {
 //  A gateway on `servers` (the "mcpServers" object of a config), bound
 //  for requests and events in a private directory.
 static void
-s_gw_start (s_gw_t *self, const char *servers)
+s_gw_start_with (s_gw_t *self, const char *servers, const char *options)
 {
     memset (self, 0, sizeof *self);
     snprintf (s_dir, sizeof s_dir, "/tmp/mcpact-features-XXXXXX");
@@ -50,7 +50,7 @@ s_gw_start (s_gw_t *self, const char *servers)
     self->session = mcpact_session_load_string (self->runtime, config, "test", &error);
     CHECK_MSG (self->session, "%s", error);
     zstr_free (&config);
-    self->gateway = mcpact_gateway_new (self->session, NULL, &error);
+    self->gateway = mcpact_gateway_new (self->session, options, &error);
     CHECK_MSG (self->gateway, "%s", error);
     char bind[256];
     snprintf (bind, sizeof bind, "ipc://%s/gw.sock", s_dir);
@@ -59,6 +59,12 @@ s_gw_start (s_gw_t *self, const char *servers)
     snprintf (bind, sizeof bind, "ipc://%s/events.sock", s_dir);
     CHECK_MSG (mcpact_gateway_bind_events (self->gateway, bind, &self->events, &error) == 0, "%s",
                error);
+}
+
+static void
+s_gw_start (s_gw_t *self, const char *servers)
+{
+    s_gw_start_with (self, servers, NULL);
 }
 
 //  The fixture with `args` (a JSON array text).
@@ -352,5 +358,97 @@ TEST (python_client_resources)
     CHECK_CONTAINS (out, "read fixture://resource/0000 status 0 contents 1");
     CHECK_CONTAINS (out, "log fixture warning");
     zstr_free (&command);
+    s_gw_stop (&gw);
+}
+
+//  --------------------------------------------------------------------------
+//  Servers that ask back, answered by a client
+
+#define S_ELICIT                                                                                   \
+    "{\"method\":\"elicitation/create\",\"params\":\"{\\\"message\\\":\\\"Name?\\\","              \
+    "\\\"requestedSchema\\\":{\\\"type\\\":\\\"object\\\",\\\"properties\\\":{\\\"name\\\":"       \
+    "{\\\"type\\\":\\\"string\\\"}},\\\"required\\\":[\\\"name\\\"]}}\"}"
+
+//  The ask id of an ASK message joined ("ASK|a1|...").
+static char *
+s_ask_id (const char *joined)
+{
+    CHECK_MSG (joined && strncmp (joined, "ASK|", 4) == 0, "not an ASK: %s",
+               joined ? joined : "(nothing)");
+    char *id = strdup (joined + 4);
+    id[strcspn (id, "|")] = 0;
+    return id;
+}
+
+//  A server's elicitation reaches the client that said HANDLE as ASK; a
+//  wrong answer is refused naming the field, a right one reaches the
+//  server; REJECT reaches it as an error; one not answered in time is
+//  ASK_CANCELLED; with no client, the server hears why at once.
+TEST (ask_round_trip)
+{
+    s_gw_t gw;
+    char *servers =
+        zsys_sprintf ("{\"fixture\": {\"command\": \"%s\", \"args\": [\"--asks\"]}}", RU_FIXTURE);
+    s_gw_start_with (&gw, servers, "{\"elicitation\": true}");
+    zstr_free (&servers);
+    zsock_t *client = zsock_new_dealer (gw.endpoint);
+
+    //  Nobody handles it yet.
+    s_expect (client, "no client of the gateway handles elicitation for agent", "CALL", "c0", "",
+              "ask", S_ELICIT, NULL);
+    s_expect (client,
+              "ERROR|h0|{\"error\":\"bad_request\",\"message\":\"this gateway does not "
+              "offer sampling",
+              "HANDLE", "h0", "", "sampling", NULL);
+    s_expect (client, "HANDLE|h|{}", "HANDLE", "h", "", "elicitation", NULL);
+
+    zstr_sendx (client, "CALL", "c1", "", "ask", S_ELICIT, NULL);
+    char *ask = s_recv_joined (client, 60000);
+    CHECK_CONTAINS (ask, "||fixture|elicitation|{");
+    CHECK_CONTAINS (ask, "Name?");
+    char *id = s_ask_id (ask);
+    free (ask);
+    s_expect (client, "ERROR|w|{\"error\":\"bad_answer\",\"message\":", "ANSWER", "w", id,
+              "{\"action\":\"accept\",\"content\":{\"name\":5}}", NULL);
+    s_expect (client, "ANSWER|r|{}", "ANSWER", "r", id,
+              "{\"action\":\"accept\",\"content\":{\"name\":\"Ada\"}}", NULL);
+    char *result = s_recv_joined (client, 60000);
+    CHECK_CONTAINS (result, "RESULT|c1|0|");
+    CHECK_CONTAINS (result, "Ada");
+    free (result);
+    s_expect (client, "ERROR|again|{\"error\":\"unknown_ask\"", "ANSWER", "again", id,
+              "{\"action\":\"decline\"}", NULL);
+    free (id);
+
+    zstr_sendx (client, "CALL", "c2", "", "ask", S_ELICIT, NULL);
+    ask = s_recv_joined (client, 60000);
+    id = s_ask_id (ask);
+    free (ask);
+    s_expect (client, "REJECT|j|{}", "REJECT", "j", id, "not today", NULL);
+    result = s_recv_joined (client, 60000);
+    CHECK_CONTAINS (result, "RESULT|c2|0|");
+    CHECK_CONTAINS (result, "not today");
+    free (result);
+    free (id);
+
+    //  Not answered: it times out, the client is told.
+    CHECK (mcpact_session_set_ask_timeout (gw.session, 300) == 0);
+    zstr_sendx (client, "CALL", "c3", "", "ask", S_ELICIT, NULL);
+    ask = s_recv_joined (client, 60000);
+    id = s_ask_id (ask);
+    free (ask);
+    char *expect = zsys_sprintf ("ASK_CANCELLED|%s|timed out", id);
+    bool cancelled = false, answered = false;
+    for (int i = 0; i < 2; i++) {
+        char *reply = s_recv_joined (client, 60000);
+        CHECK_MSG (reply, "no ASK_CANCELLED and RESULT");
+        cancelled |= strstr (reply, expect) != NULL;
+        answered |= strncmp (reply, "RESULT|c3|", 10) == 0;
+        free (reply);
+    }
+    CHECK (cancelled && answered);
+    zstr_free (&expect);
+    free (id);
+    zsock_destroy (&client);
     s_gw_stop (&gw);
 }
