@@ -361,6 +361,41 @@ TEST (python_client_resources)
     s_gw_stop (&gw);
 }
 
+//  ROOTS replaces the roots the servers were offered: the server hears
+//  notifications/roots/list_changed, and roots/list gives the new list.
+TEST (roots_set_over_the_protocol)
+{
+    s_gw_t gw;
+    memset (&gw, 0, sizeof gw);
+    snprintf (s_dir, sizeof s_dir, "/tmp/mcpact-features-XXXXXX");
+    CHECK (mkdtemp (s_dir) != NULL);
+    atexit (s_remove_dir);
+    char *config = zsys_sprintf ("{\"roots\": [\"file:///before\"], \"mcpServers\": "
+                                 "{\"fixture\": {\"command\": \"%s\", \"args\": [\"--asks\"]}}}",
+                                 RU_FIXTURE);
+    gw.runtime = mcpact_runtime_new ();
+    char *error = NULL;
+    gw.session = mcpact_session_load_string (gw.runtime, config, "test", &error);
+    CHECK_MSG (gw.session, "%s", error);
+    zstr_free (&config);
+    gw.gateway = mcpact_gateway_new (gw.session, NULL, &error);
+    CHECK_MSG (gw.gateway, "%s", error);
+    char bind[256];
+    snprintf (bind, sizeof bind, "ipc://%s/gw.sock", s_dir);
+    CHECK_MSG (mcpact_gateway_bind (gw.gateway, bind, &gw.endpoint, &error) == 0, "%s", error);
+    zsock_t *client = zsock_new_dealer (gw.endpoint);
+    s_expect (client, "file:///before", "CALL", "b", "", "ask",
+              "{\"method\":\"roots/list\",\"params\":\"{}\"}", NULL);
+    s_expect (client, "ROOTS|o|{}", "ROOTS", "o", "",
+              "[{\"uri\":\"file:///tmp/project\",\"name\":\"project\"}]", NULL);
+    s_expect (client, "file:///tmp/project", "CALL", "a", "", "ask",
+              "{\"method\":\"roots/list\",\"params\":\"{}\"}", NULL);
+    s_expect (client, "notifications/roots/list_changed", "CALL", "s", "", "client_seen", "{}",
+              NULL);
+    zsock_destroy (&client);
+    s_gw_stop (&gw);
+}
+
 //  --------------------------------------------------------------------------
 //  Servers that ask back, answered by a client
 
