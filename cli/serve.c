@@ -31,6 +31,7 @@ static const char *s_serve_usage =
     "usage: mcpact serve -c FILE --bind ENDPOINT... [--events ENDPOINT]\n"
     "                    [--curve-key KEYFILE --curve-clients DIR] [--insecure]\n"
     "                    [--max-client-calls N] [--max-calls N] [-v | -q]\n"
+    "                    [--elicitation] [--sampling]\n"
     "\n"
     "Starts the servers and agents of FILE once and answers the mcpact message\n"
     "protocol (docs/protocol.md) at each ENDPOINT (ipc://PATH, tcp://HOST:PORT)\n"
@@ -45,7 +46,10 @@ static const char *s_serve_usage =
     "  --curve-clients DIR     the public certificates of the clients let in\n"
     "  --insecure              allow tcp:// beyond loopback without CURVE\n"
     "  --max-client-calls N    calls in flight per client (default 1024)\n"
-    "  --max-calls N           calls in flight in all (default 65536)\n";
+    "  --max-calls N           calls in flight in all (default 65536)\n"
+    "  --elicitation           offer elicitation to the servers; a client that says\n"
+    "                          HANDLE answers it (ASK/ANSWER, docs/protocol.md)\n"
+    "  --sampling              the same for sampling\n";
 
 static int
 s_usage (const char *format, const char *value)
@@ -62,7 +66,7 @@ cli_serve (int argc, char *argv[])
     const char *config = NULL, *events = NULL, *key = NULL, *clients = NULL;
     const char *binds[SERVE_MAX_BINDS];
     int binds_count = 0, verbose = 0;
-    bool insecure = false, quiet = false;
+    bool insecure = false, quiet = false, elicitation = false, sampling = false;
     long max_client_calls = 0, max_calls = 0;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -98,6 +102,10 @@ cli_serve (int argc, char *argv[])
             *(streq (arg, "--max-calls") ? &max_calls : &max_client_calls) = number;
         } else if (streq (arg, "--insecure"))
             insecure = true;
+        else if (streq (arg, "--elicitation"))
+            elicitation = true;
+        else if (streq (arg, "--sampling"))
+            sampling = true;
         else if (streq (arg, "-v") || streq (arg, "--verbose"))
             verbose++;
         else if (streq (arg, "-q") || streq (arg, "--quiet"))
@@ -112,7 +120,8 @@ cli_serve (int argc, char *argv[])
     if (!key != !clients)
         return s_usage ("%s", "--curve-key and --curve-clients go together");
 
-    json_t *options = json_pack ("{s:b}", "insecure", insecure);
+    json_t *options = json_pack ("{s:b,s:b,s:b}", "insecure", insecure, "elicitation", elicitation,
+                                 "sampling", sampling);
     if (key)
         json_object_set_new (options, "curve",
                              json_pack ("{s:s,s:s}", "certificate", key, "clients", clients));

@@ -11,7 +11,9 @@ frames, JSON payloads, every request `VERB ID ARGS...` and every reply
 Says HELLO, lists the tools, makes --calls calls of TOOL at once with
 ARGS (each "message" made unique) and checks every answer; with --slow it
 starts that call and cancels it; with --events and --crash it watches the
-server restart after the crash tool.
+server restart after the crash tool; with --resources it lists the
+resources, reads the first, and (with --events) prints the servers' log
+messages that came meanwhile.
 """
 import argparse
 import json
@@ -70,6 +72,7 @@ def main():
     parser.add_argument("--slow", help="a tool call to cancel: TOOL=ARGS")
     parser.add_argument("--events")
     parser.add_argument("--crash", help="a tool that makes its server restart")
+    parser.add_argument("--resources", action="store_true", help="list and read resources")
     opts = parser.parse_args()
     client = Client(opts.endpoint, opts.curve_key, opts.curve_server)
 
@@ -101,6 +104,25 @@ def main():
         client.sock.send_multipart([b"CANCEL", rid.encode()])
         reply = client.recv()
         print("cancel", reply[0], "status", reply[2], json.loads(reply[3])["message"])
+
+    if opts.resources:
+        logs = None
+        if opts.events:  # what servers log comes as SERVER_LOG server log_json
+            logs = zmq.Context.instance().socket(zmq.SUB)
+            logs.subscribe(b"SERVER_LOG")
+            logs.connect(opts.events)
+            time.sleep(0.3)
+        listed = client.request("RESOURCES", opts.agent)
+        print("resources", len(listed["resources"]), "errors", len(listed["errors"]))
+        if listed["resources"]:
+            first = listed["resources"][0]
+            client.send("READ", opts.agent, first["uri"], first["_mcpact"]["server"])
+            verb, _, status, payload = client.recv()  # RESULT id status payload, as for CALL
+            contents = json.loads(payload).get("contents", []) if status == "0" else []
+            print("read", first["uri"], "status", status, "contents", len(contents))
+        while logs is not None and logs.poll(1000):
+            _, server, body = [f.decode() for f in logs.recv_multipart()]
+            print("log", server, json.loads(body)["level"])
 
     if opts.events and opts.crash:
         events = zmq.Context.instance().socket(zmq.SUB)

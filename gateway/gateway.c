@@ -9,7 +9,9 @@
     in flight, and the table call -> client (routing id + request id) takes
     the RESULT back to whoever asked, or drops it when they are gone. The
     requests that wait on the runtime for long (STATUS, RELOAD) run on a
-    worker thread of the gateway, so that no client waits on another.
+    worker thread of the gateway, and those for resources, prompts,
+    logging and roots on the workers of verbs_features.h, so that no
+    client waits on another.
 
     Every send to a client is non-blocking: a client that does not read
     its replies fills its own queue (sendHwm), and what does not fit is
@@ -27,6 +29,8 @@
 #include "caller.h"
 #include "endpoint.h"
 #include "formats.h"
+#include "verbs_asks.h"
+#include "verbs_features.h"
 
 #include "actor.h"
 #include "idmap.h"
@@ -68,6 +72,8 @@ typedef struct {
     int max_client_calls;  //  calls in flight per client
     int max_calls;         //  calls in flight in all
     int send_hwm;          //  replies queued per client
+    bool elicitation;      //  the gateway handles elicitation for its clients (HANDLE)
+    bool sampling;         //  the same for sampling
 } s_options_t;
 
 struct _mcpact_gateway_t {
@@ -77,6 +83,7 @@ struct _mcpact_gateway_t {
     size_t agents_count;       //  how many
     s_options_t options;       //  as given
     mcpact_session_t *session; //  what it serves
+    unsigned asks_id;          //  names the actor's endpoint for asks (verbs_asks.h)
 };
 
 typedef struct _self_t self_t;
@@ -132,6 +139,8 @@ struct _self_t {
     zactor_t *auth;               //  zauth, with CURVE
     zcert_t *cert;                //  the gateway's key pair, with CURVE
     zactor_t *worker;             //  STATUS and RELOAD
+    features_t *features;         //  resources, prompts, logging, roots (verbs_features.h)
+    gw_asks_t *asks;              //  servers' requests for clients (verbs_asks.h)
     zhashx_t *requests;           //  client/request id -> s_call_t
     zhashx_t *clients;            //  client -> size_t * calls in flight
     zhashx_t *slow;               //  token -> s_peer_t, at the worker
@@ -387,13 +396,13 @@ s_on_hello (self_t *self, s_peer_t *peer, char **args, int count)
         catalog_unref (&catalog);
     }
     json_t *info = json_pack (
-        "{s:i,s:[i],s:{s:s,s:s,s:s},s:o,s:o,s:[ss],s:{s:i,s:i,s:i},s:[sssss]}", "protocol",
+        "{s:i,s:[i],s:{s:s,s:s,s:s},s:o,s:o,s:[ssssss],s:{s:i,s:i,s:i},s:[sssss]}", "protocol",
         GATEWAY_PROTOCOL, "versions", GATEWAY_PROTOCOL, "server", "name", "mcpact", "version",
         version_text, "mcpProtocolVersion", MCPACT_PROTOCOL_VERSION, "agents", agents, "verbs",
-        s_verb_names (), "events", "TOOLS_CHANGED", "SERVER_STATE", "limits", "maxMessageBytes",
-        self->options->max_message_bytes, "maxClientCalls", self->options->max_client_calls,
-        "maxCalls", self->options->max_calls, "formats", "mcp", "openai", "openai-responses",
-        "anthropic", "gemini");
+        s_verb_names (), "events", "TOOLS_CHANGED", "SERVER_STATE", FEATURES_EVENTS, "limits",
+        "maxMessageBytes", self->options->max_message_bytes, "maxClientCalls",
+        self->options->max_client_calls, "maxCalls", self->options->max_calls, "formats", "mcp",
+        "openai", "openai-responses", "anthropic", "gemini");
     char *text = json_dumps (info, JSON_COMPACT);
     s_reply (self, peer, "HELLO", text);
     free (text);
@@ -671,15 +680,146 @@ s_on_reload (self_t *self, s_peer_t *peer, char **args, int count)
     s_on_slow (self, peer, "RELOAD", args[0]);
 }
 
+//  RESOURCES, READ, ... (verbs_features.h): checked here, made by a
+//  worker, answered in s_on_features; as STATUS, kept in self->slow.
+static void
+s_on_feature (self_t *self, s_peer_t *peer, const char *verb, char **args, int count)
+{
+    s_agent_t *agent = s_find_agent (self, peer, args[0]);
+    if (!agent)
+        return;
+    if (features_waiting (self->features) >= (size_t) self->options->max_client_calls) {
+        s_error (self, peer, "busy", "busy: %zu requests for resources and prompts are waiting",
+                 features_waiting (self->features));
+        return;
+    }
+    s_peer_t *waiting = (s_peer_t *) malloc (sizeof (s_peer_t));
+    if (!waiting)
+        return;
+    const char *code;
+    char message[512];
+    uint64_t token = ++self->next_token;
+    if (features_start (self->features, token, agent->agent, agent->name, verb, args + 1, count - 1,
+                        &code, message, sizeof message) != 0) {
+        s_error (self, peer, code, "%s", message);
+        free (waiting);
+        return;
+    }
+    *waiting = *peer;
+    char token_text[24];
+    snprintf (token_text, sizeof token_text, "%" PRIu64, token);
+    zhashx_insert (self->slow, token_text, waiting);
+}
+
+//  Servers that ask back (verbs_asks.h)
+
+static bool
+s_readable (void *socket)
+{
+    int events = 0;
+    size_t size = sizeof events;
+    return zmq_getsockopt (socket, ZMQ_EVENTS, &events, &size) == 0 && (events & ZMQ_POLLIN);
+}
+
+//  ASK ... and ASK_CANCELLED ... to a client: frames without a request id.
+static bool
+s_asks_send (void *arg, const void *client, const char **frames, int count)
+{
+    self_t *self = (self_t *) arg;
+    size_t sizes[8];
+    for (int i = 0; i < count && i < 8; i++)
+        sizes[i] = strlen (frames[i]);
+    size_t dropped = self->dropped;
+    s_send (self, (const s_peer_t *) client, frames, sizes, count);
+    return self->dropped == dropped;
+}
+
+static void
+s_on_handle (self_t *self, s_peer_t *peer, char **args, int count)
+{
+    //  HANDLE id agent kinds
+    if (!s_find_agent (self, peer, args[0]))
+        return;
+    char message[300] = "";
+    if ((strstr (args[1], "elicitation") && !self->options->elicitation) ||
+        (strstr (args[1], "sampling") && !self->options->sampling))
+        snprintf (message, sizeof message,
+                  "this gateway does not offer %s to its servers (start it with --elicitation or "
+                  "--sampling, or \"elicitation\"/\"sampling\": true in its options)",
+                  args[1]);
+    if (*message || gw_asks_handle (self->asks, peer, args[0], args[1], message, sizeof message))
+        s_error (self, peer, "bad_request", "%s", message);
+    else
+        s_reply (self, peer, "HANDLE", "{}");
+}
+
+static void
+s_on_answer_or_reject (self_t *self, s_peer_t *peer, char **args, bool reject)
+{
+    const char *code = "bad_request";
+    char message[512] = "";
+    if (gw_asks_answer (self->asks, args[0], reject ? NULL : args[1], reject ? args[1] : NULL,
+                        &code, message, sizeof message) != 0)
+        s_error (self, peer, code, "%s", message);
+    else
+        s_reply (self, peer, reject ? "REJECT" : "ANSWER", "{}");
+}
+
+static void
+s_on_answer (self_t *self, s_peer_t *peer, char **args, int count)
+{
+    //  ANSWER id ask_id result_json
+    s_on_answer_or_reject (self, peer, args, false);
+}
+
+static void
+s_on_reject (self_t *self, s_peer_t *peer, char **args, int count)
+{
+    //  REJECT id ask_id message
+    s_on_answer_or_reject (self, peer, args, true);
+}
+
+#define S_FEATURE(name, verb)                                                                      \
+    static void name (self_t *self, s_peer_t *peer, char **args, int count)                        \
+    {                                                                                              \
+        s_on_feature (self, peer, verb, args, count);                                              \
+    }
+S_FEATURE (s_on_resources, "RESOURCES")
+S_FEATURE (s_on_templates, "TEMPLATES")
+S_FEATURE (s_on_prompts, "PROMPTS")
+S_FEATURE (s_on_read, "READ")
+S_FEATURE (s_on_prompt, "PROMPT")
+S_FEATURE (s_on_subscribe, "SUBSCRIBE")
+S_FEATURE (s_on_unsubscribe, "UNSUBSCRIBE")
+S_FEATURE (s_on_instructions, "INSTRUCTIONS")
+S_FEATURE (s_on_loglevel, "LOGLEVEL")
+S_FEATURE (s_on_roots, "ROOTS")
+
 static const struct {
     const char *verb;      //  frame 1
     int min, max;          //  frames after the request id
     s_handler_fn *handler; //  what it does
 } s_verbs[] = {
+    //  Rows as written (clang-format would realign them all): a new verb adds a row.
+    // clang-format off
     { "HELLO", 0, 1, s_on_hello },   { "TOOLS", 1, 3, s_on_tools },
     { "CALL", 2, 4, s_on_call },     { "CALL_AS", 3, 4, s_on_call_as },
     { "CANCEL", 0, 0, s_on_cancel }, { "STATUS", 1, 1, s_on_status },
     { "RELOAD", 1, 1, s_on_reload }, { "PING", 0, 0, s_on_ping },
+    { "RESOURCES", 1, 1, s_on_resources },
+    { "TEMPLATES", 1, 1, s_on_templates },
+    { "PROMPTS", 1, 1, s_on_prompts },
+    { "READ", 2, 3, s_on_read },
+    { "PROMPT", 2, 4, s_on_prompt },
+    { "SUBSCRIBE", 2, 3, s_on_subscribe },
+    { "UNSUBSCRIBE", 2, 3, s_on_unsubscribe },
+    { "INSTRUCTIONS", 1, 1, s_on_instructions },
+    { "LOGLEVEL", 2, 3, s_on_loglevel },
+    { "ROOTS", 2, 2, s_on_roots },
+    { "HANDLE", 2, 2, s_on_handle },
+    { "ANSWER", 2, 2, s_on_answer },
+    { "REJECT", 2, 2, s_on_reject },
+    // clang-format on
 };
 
 static json_t *
@@ -764,12 +904,14 @@ s_on_request (self_t *self, int kind)
     else if (id_size > GATEWAY_MAX_ID || !id_size)
         s_error (self, &peer, "bad_request", "a request id is 1 to %d bytes, not %zu",
                  GATEWAY_MAX_ID, id_size);
-    else if (index == sizeof s_verbs / sizeof s_verbs[0])
-        s_error (self, &peer, "unknown_verb",
-                 "unknown verb '%.40s'; this gateway knows HELLO, TOOLS, CALL, CALL_AS, CANCEL, "
-                 "STATUS, RELOAD, PING",
-                 verb);
-    else if (total - first > s_verbs[index].max + 2 || args < s_verbs[index].min)
+    else if (index == sizeof s_verbs / sizeof s_verbs[0]) {
+        char known[512] = "";
+        for (size_t i = 0; i < sizeof s_verbs / sizeof s_verbs[0]; i++)
+            snprintf (known + strlen (known), sizeof known - strlen (known), "%s%s", i ? ", " : "",
+                      s_verbs[i].verb);
+        s_error (self, &peer, "unknown_verb", "unknown verb '%.40s'; this gateway knows %s", verb,
+                 known);
+    } else if (total - first > s_verbs[index].max + 2 || args < s_verbs[index].min)
         s_error (self, &peer, "bad_request",
                  "%s takes %d to %d frames after the request id, not %d", verb, s_verbs[index].min,
                  s_verbs[index].max, total - first - 2);
@@ -826,10 +968,48 @@ s_on_worker (self_t *self)
     free (text);
 }
 
+//  A request of verbs_features.h finished: its reply goes to its client
+//  with the body frame as the worker made it (moved, not copied).
+static void
+s_on_features (self_t *self)
+{
+    uint64_t token;
+    zmq_msg_t frames[3];
+    int count;
+    while ((count = features_next (self->features, &token, frames)) > 0) {
+        char token_text[24];
+        snprintf (token_text, sizeof token_text, "%" PRIu64, token);
+        s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->slow, token_text);
+        zsock_t *router = peer ? self->routers[peer->kind] : NULL;
+        void *socket = router ? zsock_resolve (router) : NULL;
+        bool sent =
+            socket && zmq_send (socket, peer->rid, peer->rid_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0;
+        if (sent && peer->delimiter)
+            zmq_send (socket, "", 0, ZMQ_SNDMORE | ZMQ_DONTWAIT);
+        //  VERB id [status] body: the id goes after the verb
+        for (int i = 0; sent && i < count; i++) {
+            int more = i == 0 || i + 1 < count ? ZMQ_SNDMORE : 0;
+            sent = zmq_msg_send (&frames[i], socket, more | ZMQ_DONTWAIT) >= 0;
+            if (sent && i == 0)
+                zmq_send (socket, peer->id, strlen (peer->id),
+                          (count > 1 ? ZMQ_SNDMORE : 0) | ZMQ_DONTWAIT);
+        }
+        for (int i = 0; i < count; i++)
+            zmq_msg_close (&frames[i]);
+        if (peer && !sent)
+            self->dropped++;
+        if (peer) {
+            zhashx_delete (self->slow, token_text);
+            free (peer);
+        }
+    }
+}
+
 //  --------------------------------------------------------------------------
 //  Events: the runtime's, with agents and servers named.
 //  TOOLS_CHANGED view_id json -> TOOLS_CHANGED agent json
 //  SERVER_STATE server_id json -> SERVER_STATE server json
+//  (SERVER_LOG, RESOURCE_UPDATED, RESOURCES_CHANGED, PROMPTS_CHANGED: as SERVER_STATE)
 
 static void
 s_on_event (self_t *self)
@@ -843,7 +1023,10 @@ s_on_event (self_t *self)
         for (size_t i = 0; i < self->agents_count; i++)
             if ((int64_t) self->agents[i]->agent->view_id == view)
                 name = strdup (self->agents[i]->name);
-    } else if (msg.count >= 3 && wire_is (&msg, 0, "SERVER_STATE")) {
+    } else if (msg.count >= 3 &&
+               (wire_is (&msg, 0, "SERVER_STATE") || wire_is (&msg, 0, "SERVER_LOG") ||
+                wire_is (&msg, 0, "RESOURCE_UPDATED") || wire_is (&msg, 0, "RESOURCES_CHANGED") ||
+                wire_is (&msg, 0, "PROMPTS_CHANGED"))) {
         json_error_t error;
         json_t *state = json_loadb (wire_data (&msg, 2), wire_size (&msg, 2), 0, &error);
         const char *server = json_string_value (json_object_get (state, "server"));
@@ -927,6 +1110,7 @@ typedef struct {
     const char **names;
     size_t agents_count;
     const char *events_endpoint;
+    unsigned asks_id;
 } s_args_t;
 
 //  Serves one more agent. Returns it, or NULL (out of memory).
@@ -989,6 +1173,8 @@ s_self_destroy (self_t *self)
     if (self->requests)
         s_stop (self);
     zactor_destroy (&self->worker); //  sends $TERM; a STATUS or RELOAD ends first
+    features_destroy (&self->features);
+    gw_asks_destroy (&self->asks);
     for (size_t i = 0; i < self->agents_count; i++) {
         s_caller_t *callers[] = { &self->agents[i]->plain, &self->agents[i]->progress };
         for (int c = 0; c < 2; c++)
@@ -1041,10 +1227,12 @@ s_gateway_actor (zsock_t *pipe, void *arg)
     self->slow = zhashx_new ();
     self->paths = zlistx_new ();
     self->worker = zactor_new (s_worker, NULL);
+    self->features = features_new ();
+    self->asks = gw_asks_new (args->asks_id, sizeof (s_peer_t), s_asks_send, self);
     const char *failure = NULL;
     char reason[512];
     if (self->agents_count < args->agents_count || !self->requests || !self->clients ||
-        !self->slow || !self->paths || !self->worker)
+        !self->slow || !self->paths || !self->worker || !self->features || !self->asks)
         failure = "out of memory";
     for (size_t i = 0; !failure && i < self->agents_count; i++)
         if (s_caller_init (self, &self->agents[i]->plain, self->agents[i], false) != 0)
@@ -1089,24 +1277,28 @@ s_gateway_actor (zsock_t *pipe, void *arg)
     //  Done with the host's arguments, which it frees once we are ready.
     actor_handoff_release (args);
     actor_ready (pipe);
-    //  The pipe, the worker, events, the routers and two callers per agent.
-    size_t items_max = 4 + SOCK_KINDS + 2 * self->agents_count;
+    //  The pipe, the workers (two), asks, events, the routers and two callers per agent.
+    size_t items_max = 6 + SOCK_KINDS + 2 * self->agents_count;
     zmq_pollitem_t *items = (zmq_pollitem_t *) calloc (items_max, sizeof (zmq_pollitem_t));
     if (!items)
         log_error ("gateway: out of memory; stopping");
     while (items) {
-        if (items_max < 4 + SOCK_KINDS + 2 * self->agents_count) {
+        if (items_max < 6 + SOCK_KINDS + 2 * self->agents_count) {
             //  An agent was added (AGENT)
             zmq_pollitem_t *larger = (zmq_pollitem_t *) realloc (
-                items, (4 + SOCK_KINDS + 2 * self->agents_count) * sizeof (zmq_pollitem_t));
+                items, (6 + SOCK_KINDS + 2 * self->agents_count) * sizeof (zmq_pollitem_t));
             if (!larger)
                 break;
             items = larger;
-            items_max = 4 + SOCK_KINDS + 2 * self->agents_count;
+            items_max = 6 + SOCK_KINDS + 2 * self->agents_count;
         }
         int count = 0;
         items[count++] = (zmq_pollitem_t){ zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 };
         items[count++] = (zmq_pollitem_t){ zsock_resolve (self->worker), 0, ZMQ_POLLIN, 0 };
+        int features_at = count;
+        items[count++] = (zmq_pollitem_t){ features_socket (self->features), 0, ZMQ_POLLIN, 0 };
+        int asks_at = count;
+        items[count++] = (zmq_pollitem_t){ gw_asks_socket (self->asks), 0, ZMQ_POLLIN, 0 };
         int events_at = -1;
         if (self->events) {
             events_at = count;
@@ -1155,6 +1347,11 @@ s_gateway_actor (zsock_t *pipe, void *arg)
         }
         if (items[1].revents & ZMQ_POLLIN)
             s_on_worker (self);
+        if (items[features_at].revents & ZMQ_POLLIN)
+            s_on_features (self);
+        if (items[asks_at].revents & ZMQ_POLLIN)
+            for (int n = 0; n < GATEWAY_BATCH && s_readable (gw_asks_socket (self->asks)); n++)
+                gw_asks_receive (self->asks);
         if (events_at >= 0 && (items[events_at].revents & ZMQ_POLLIN))
             for (int n = 0; n < GATEWAY_BATCH && zsock_events (self->events) & ZMQ_POLLIN; n++)
                 s_on_event (self);
@@ -1205,6 +1402,10 @@ s_parse_options (s_options_t *options, const char *text, char **error)
                 *number = (int) json_integer_value (value);
         } else if (strcmp (key, "insecure") == 0 && json_is_boolean (value))
             options->insecure = json_is_true (value);
+        else if (strcmp (key, "elicitation") == 0 && json_is_boolean (value))
+            options->elicitation = json_is_true (value);
+        else if (strcmp (key, "sampling") == 0 && json_is_boolean (value))
+            options->sampling = json_is_true (value);
         else if (strcmp (key, "curve") == 0 && json_is_object (value)) {
             const char *certificate = json_string_value (json_object_get (value, "certificate"));
             const char *clients = json_string_value (json_object_get (value, "clients"));
@@ -1256,6 +1457,14 @@ mcpact_gateway_new (mcpact_session_t *session, const char *options_json, char **
         mcpact_gateway_destroy (&self);
         return NULL;
     }
+    //  Before any server connects: they are offered what is handled.
+    self->asks_id = api_next_id ();
+    void *asks_arg = (void *) (uintptr_t) self->asks_id;
+    if (self->options.elicitation)
+        mcpact_session_set_elicitation (session, gw_asks_handler, asks_arg,
+                                        MCPACT_ELICIT_FORM | MCPACT_ELICIT_URL);
+    if (self->options.sampling)
+        mcpact_session_set_sampling (session, gw_asks_handler, asks_arg);
     //  The session's default agent, then each agent the file declares.
     char *names_text = mcpact_session_agent_names (session);
     json_t *names = names_text ? json_loads (names_text, 0, NULL) : NULL;
@@ -1273,8 +1482,12 @@ mcpact_gateway_new (mcpact_session_t *session, const char *options_json, char **
         agent_names[self->agents_count] = agent->slot.agent ? agent->slot.agent : "";
         self->agents[self->agents_count++] = agent;
     }
-    s_args_t args = { &self->options, self->agents, agent_names, self->agents_count,
-                      mcpact_runtime_events_endpoint (session->runtime) };
+    s_args_t args = { &self->options,
+                      self->agents,
+                      agent_names,
+                      self->agents_count,
+                      mcpact_runtime_events_endpoint (session->runtime),
+                      self->asks_id };
     char *reason = NULL;
     if (self->agents_count)
         self->actor = actor_new (s_gateway_actor, &args);
@@ -1372,6 +1585,11 @@ mcpact_gateway_destroy (mcpact_gateway_t **self_p)
     if (!self_p || !*self_p)
         return;
     mcpact_gateway_t *self = *self_p;
+    //  No more asks for us (one on its way is ended by the actor).
+    if (self->options.elicitation)
+        mcpact_session_set_elicitation (self->session, NULL, NULL, 0);
+    if (self->options.sampling)
+        mcpact_session_set_sampling (self->session, NULL, NULL);
     //  The actor first: its callers go before their agents.
     actor_destroy (&self->actor);
     for (size_t i = 0; i < self->agents_count; i++)

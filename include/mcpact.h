@@ -912,6 +912,10 @@ typedef struct _mcpact_gateway_t mcpact_gateway_t;
 //    "maxCalls"         calls in flight in all (default 65536)
 //    "sendHwm"          replies queued per client before they are dropped
 //                       (default 10000)
+//    "elicitation": true, "sampling": true  the gateway is the session's
+//        handler of these requests (so its servers are offered them), and
+//        passes each to the client that said HANDLE for the agent (ASK);
+//        with none, the server is answered with an error saying so
 //  Beyond either call bound a CALL is answered at once with status 9
 //  (MCPACT_ERR_BUSY). Returns NULL and sets *error (malloc'ed) on bad
 //  options or an unreadable certificate.

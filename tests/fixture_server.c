@@ -156,6 +156,7 @@ typedef struct {
     long pad;                     //  bytes of $PAD
     long resources;               //  resources offered, resource_0000, ...
     long resource_page_size;      //  resources per resources/list page; 0 = one page
+    long blob_bytes;              //  fixture://blob reads as a base64 blob this long
     const char *capabilities;     //  the initialize answer's capabilities, as given
     const char *instructions;     //  the initialize answer's instructions
     bool log_on_list;             //  a log message at each level before resources/list
@@ -237,6 +238,8 @@ s_usage (FILE *stream)
                      "  --resources N                offer N resources fixture://resource/0000\n"
                      "                               ... (text \"resource N\"), and declare them\n"
                      "  --resource-page-size K       K resources per resources/list page\n"
+                     "  --blob-bytes N               resources/read of fixture://blob: a base64\n"
+                     "                               blob of N bytes (with --resources)\n"
                      "  --capabilities JSON          answer initialize with these capabilities\n"
                      "  --instructions TEXT          answer initialize with these instructions\n"
                      "  --log-on-list                before each resources/list answer, send a\n"
@@ -368,6 +371,8 @@ s_options_parse (options_t *opts, int argc, char **argv)
                 number = &opts->resources;
             else if (streq (arg, "--resource-page-size"))
                 number = &opts->resource_page_size;
+            else if (streq (arg, "--blob-bytes"))
+                number = &opts->blob_bytes;
             else if (streq (arg, "--capabilities"))
                 opts->capabilities = value;
             else if (streq (arg, "--instructions"))
@@ -906,6 +911,21 @@ static void
 s_self_handle_resources_read (self_t *self, json_t *id, json_t *params)
 {
     const char *uri = json_string_value (json_object_get (params, "uri"));
+    if (uri && streq (uri, "fixture://blob") && self->opts.blob_bytes > 0) {
+        //  "AAAA" is base64 of three zero bytes: a blob of blob_bytes characters.
+        char *blob = (char *) malloc ((size_t) self->opts.blob_bytes + 1);
+        if (blob) {
+            memset (blob, 'A', (size_t) self->opts.blob_bytes);
+            blob[self->opts.blob_bytes] = 0;
+            s_self_reply (
+                self, id,
+                s_response_new (id,
+                                json_pack ("{s:[{s:s, s:s, s:s}]}", "contents", "uri", uri,
+                                           "mimeType", "application/octet-stream", "blob", blob)));
+            free (blob);
+            return;
+        }
+    }
     const char *prefix = "fixture://resource/";
     long index = uri && strncmp (uri, prefix, strlen (prefix)) == 0
                      ? strtol (uri + strlen (prefix), NULL, 10)
