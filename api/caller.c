@@ -26,6 +26,7 @@
 #include "spin.h"
 #include "jsonscan.h"
 #include "log.h"
+#include "text.h"
 #include "wire.h"
 
 #include <czmq.h>
@@ -534,9 +535,10 @@ s_call_send (mcpact_caller_t *self, const char *tool, const char *args_json, int
                 used + strlen (name) + 3 < sizeof down)
                 snprintf (down + used, sizeof down - used, "%s%s", used ? ", " : "", name);
         }
-        snprintf (message, sizeof message, "unknown tool %.200s (the agent has %zu tools%s%s%s)",
-                  tool, catalog_size (catalog), *down ? "; servers not up: " : "", down,
-                  *down ? ", see their status" : "");
+        char cut[204];
+        snprintf (message, sizeof message, "unknown tool %s (the agent has %zu tools%s%s%s)",
+                  text_cut (tool, 200, cut, sizeof cut), catalog_size (catalog),
+                  *down ? "; servers not up: " : "", down, *down ? ", see their status" : "");
         catalog_unref (&catalog);
         s_queue_error (self, id, MCPACT_ERR_UNKNOWN_TOOL, message);
         return -1;
@@ -550,10 +552,12 @@ s_call_send (mcpact_caller_t *self, const char *tool, const char *args_json, int
         int error = errno;
         //  Its server was removed as we sent: say so, as it would have.
         catalog_t *now = catalog_slot_get (self->slot);
+        char cut[204];
         if (entry->owner && now && !s_has_server (now, entry->endpoint))
             snprintf (message, sizeof message, "server %s was removed", entry->owner);
         else
-            snprintf (message, sizeof message, "cannot reach the owner of %s (%s): %s", tool,
+            snprintf (message, sizeof message, "cannot reach the owner of %s (%s): %s",
+                      text_cut (tool, 200, cut, sizeof cut),
                       entry->owner ? entry->owner : "function tools", zmq_strerror (error));
         catalog_unref (&now);
         catalog_unref (&catalog);

@@ -35,6 +35,7 @@
 #include "actor.h"
 #include "idmap.h"
 #include "log.h"
+#include "text.h"
 #include "wire.h"
 
 #include <czmq.h>
@@ -121,6 +122,7 @@ typedef struct {
     s_caller_t *caller; //  which caller has it
     int64_t call_id;    //  the caller's id for it
     int format;         //  CALL_AS: the provider's format; else -1
+    bool cancelling;    //  a CANCEL came: its RESULT (status 8) answers it
     char *as_id;        //  CALL_AS: the provider's call id, or NULL
     char *as_name;      //  CALL_AS: the tool's name
     size_t client_size; //  the key's first bytes: its client's key in self->clients
@@ -203,9 +205,14 @@ s_error (self_t *self, const s_peer_t *peer, const char *code, const char *forma
     va_start (args, format);
     vsnprintf (message, sizeof message, format, args);
     va_end (args);
-    json_t *body = json_pack ("{s:s,s:s}", "error", code, "message", message);
-    char *text = json_dumps (body, JSON_COMPACT);
-    s_reply (self, peer, "ERROR", text ? text : "{}");
+    //  The message quotes what a client sent: made UTF-8 here, so that
+    //  every ERROR says what was wrong (a bare {} says nothing).
+    char clean[sizeof message * 2];
+    text_cut (message, sizeof clean - 1, clean, sizeof clean);
+    json_t *body = json_pack ("{s:s,s:s}", "error", code, "message", clean);
+    char *text = body ? json_dumps (body, JSON_COMPACT) : NULL;
+    s_reply (self, peer, "ERROR",
+             text ? text : "{\"error\":\"internal\",\"message\":\"out of memory\"}");
     free (text);
     json_decref (body);
 }
@@ -225,9 +232,11 @@ s_result (self_t *self, const s_peer_t *peer, mcpact_status_t status, const char
 static void
 s_result_error (self_t *self, const s_peer_t *peer, mcpact_status_t status, const char *message)
 {
-    json_t *body = json_pack ("{s:s}", "message", message);
-    char *text = json_dumps (body, JSON_COMPACT);
-    s_result (self, peer, status, text ? text : "{}");
+    char clean[1024];
+    text_cut (message, sizeof clean - 1, clean, sizeof clean);
+    json_t *body = json_pack ("{s:s}", "message", clean);
+    char *text = body ? json_dumps (body, JSON_COMPACT) : NULL;
+    s_result (self, peer, status, text ? text : "{\"message\":\"out of memory\"}");
     free (text);
     json_decref (body);
 }
@@ -447,7 +456,14 @@ s_on_tools (self_t *self, s_peer_t *peer, char **args, int count)
     }
     int flags = 0;
     if (count > 2) {
-        if (strcmp (args[2], "strict") == 0)
+        if (strcmp (args[2], "strict") == 0 && format != MCPACT_FORMAT_OPENAI &&
+            format != MCPACT_FORMAT_OPENAI_RESPONSES) {
+            //  Strict mode is OpenAI's: other formats would ignore it.
+            s_error (self, peer, "bad_request",
+                     "the flag \"strict\" is for the formats openai and openai-responses, not %s",
+                     args[1]);
+            return;
+        } else if (strcmp (args[2], "strict") == 0)
             flags = MCPACT_FORMAT_STRICT;
         else if (*args[2]) {
             s_error (self, peer, "bad_request", "TOOLS flags are \"strict\" or empty, not '%.40s'",
@@ -559,6 +575,7 @@ s_start_call (self_t *self, s_peer_t *peer, s_agent_t *agent, const char *tool,
     call->caller = caller;
     call->call_id = 0;
     call->format = format;
+    call->cancelling = false;
     call->as_id = as_id ? strdup (as_id) : NULL;
     call->as_name = as_name ? strdup (as_name) : NULL;
     //  The only call in flight goes on the server's lane when it lends
@@ -646,9 +663,14 @@ s_on_cancel (self_t *self, s_peer_t *peer, char **args, int count)
     s_hex (peer->rid, peer->rid_size, key);
     snprintf (key + strlen (key), sizeof key - strlen (key), "/%d/%s", peer->kind, peer->id);
     s_call_t *call = (s_call_t *) zhashx_lookup (self->requests, key);
-    if (!call || mcpact_caller_cancel (call->caller->caller, call->call_id) != 0)
+    if (call && call->cancelling)
+        //  One RESULT answers the first CANCEL; this one gets its own.
+        s_error (self, peer, "unknown_call", "call \"%s\" is being cancelled already", peer->id);
+    else if (!call || mcpact_caller_cancel (call->caller->caller, call->call_id) != 0)
         s_error (self, peer, "unknown_call", "no call with id \"%s\" is in flight from this client",
                  peer->id);
+    else
+        call->cancelling = true;
 }
 
 //  STATUS id agent, RELOAD id agent: the worker asks the runtime.
@@ -864,7 +886,9 @@ s_on_request (self_t *self, int kind)
         peer.rid_size = sizeof peer.rid;
     memcpy (peer.rid, zmq_msg_data (&parts[0]), peer.rid_size);
     int first = 1;
-    if (count > 1 && zmq_msg_size (&parts[1]) == 0) {
+    //  A REQ puts an empty delimiter before its request: echoed back to
+    //  it. A DEALER's lone empty frame is a request with no frames.
+    if (count > 2 && zmq_msg_size (&parts[1]) == 0) {
         peer.delimiter = true;
         first = 2;
     }
@@ -878,8 +902,11 @@ s_on_request (self_t *self, int kind)
     char stack[2048];
     char *buffer = total_size <= sizeof stack ? stack : (char *) malloc (total_size);
     char *next = buffer;
+    int not_text = -1; //  the first frame that is not UTF-8 text
     for (int i = first; buffer && i < count && frames_count < GATEWAY_MAX_FRAMES; i++) {
         size_t size = zmq_msg_size (&parts[i]);
+        if (not_text < 0 && !text_is_utf8 ((const char *) zmq_msg_data (&parts[i]), size))
+            not_text = frames_count;
         memcpy (next, zmq_msg_data (&parts[i]), size);
         next[size] = 0;
         frames[frames_count++] = next;
@@ -897,7 +924,21 @@ s_on_request (self_t *self, int kind)
     size_t index = 0;
     while (index < sizeof s_verbs / sizeof s_verbs[0] && strcmp (s_verbs[index].verb, verb) != 0)
         index++;
-    if (frames_count < 2)
+    if (not_text >= 0) {
+        //  Named, and shown as hex: quoted, it would not be text either.
+        char hex[2 * 24 + 1];
+        const char *bad = frames[not_text];
+        size_t bad_size = strlen (bad);
+        s_hex ((const uint8_t *) bad, bad_size > 24 ? 24 : bad_size, hex);
+        char name[40];
+        if (not_text < 2)
+            snprintf (name, sizeof name, "%s", not_text ? "the request id" : "the verb");
+        else
+            snprintf (name, sizeof name, "frame %d after the request id", not_text - 1);
+        s_error (self, &peer, "bad_request",
+                 "%s is not UTF-8 text without NUL (bytes: %s%s); frames are UTF-8 text", name, hex,
+                 bad_size > 24 ? "..." : "");
+    } else if (frames_count < 2)
         s_error (self, &peer, "bad_request",
                  "a request is VERB REQUEST-ID [ARGS...] (text frames); this one has %d frame%s",
                  frames_count, frames_count == 1 ? "" : "s");

@@ -1,0 +1,232 @@
+/*  =========================================================================
+    test_serve_utf8 - the public message protocol with text that is not
+    UTF-8, long non-ASCII names, and the small corners of CANCEL, TOOLS
+    flags and the REQ delimiter
+
+    Each case runs a gateway in this process (mcpact_gateway_new) on the
+    fixture server, bound at an ipc:// endpoint in a private directory,
+    and speaks the protocol with CZMQ sockets. Every ERROR and RESULT
+    must be JSON that says what was wrong: never a bare {}.
+    =========================================================================
+*/
+
+#include "runtime_util.h"
+
+#include <czmq.h>
+
+static char s_dir[64];
+
+static void
+s_remove_dir (void)
+{
+    char command[128];
+    snprintf (command, sizeof command, "rm -rf '%s'", s_dir);
+    if (system (command) != 0)
+        fprintf (stderr, "could not remove %s\n", s_dir);
+}
+
+typedef struct {
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_gateway_t *gateway;
+    char *endpoint;
+} s_gw_t;
+
+static void
+s_gw_start (s_gw_t *self)
+{
+    memset (self, 0, sizeof *self);
+    char config[512];
+    snprintf (config, sizeof config, "{\"mcpServers\": {\"fixture\": {\"command\": \"%s\"}}}",
+              RU_FIXTURE);
+    self->runtime = mcpact_runtime_new ();
+    char *error = NULL;
+    self->session = mcpact_session_load_string (self->runtime, config, "test", &error);
+    CHECK_MSG (self->session, "%s", error);
+    self->gateway = mcpact_gateway_new (self->session, NULL, &error);
+    CHECK_MSG (self->gateway, "%s", error);
+    snprintf (s_dir, sizeof s_dir, "/tmp/mcpact-utf8-XXXXXX");
+    CHECK (mkdtemp (s_dir) != NULL);
+    atexit (s_remove_dir);
+    char bind[256];
+    snprintf (bind, sizeof bind, "ipc://%s/gw.sock", s_dir);
+    CHECK_MSG (mcpact_gateway_bind (self->gateway, bind, &self->endpoint, &error) == 0, "%s",
+               error);
+}
+
+static void
+s_gw_stop (s_gw_t *self)
+{
+    mcpact_gateway_destroy (&self->gateway);
+    mcpact_session_destroy (&self->session);
+    mcpact_runtime_destroy (&self->runtime);
+    free (self->endpoint);
+}
+
+//  The next message on `sock`, or NULL after 10 s.
+static zmsg_t *
+s_recv (zsock_t *sock)
+{
+    zpoller_t *poller = zpoller_new (sock, NULL);
+    bool ready = zpoller_wait (poller, 10000) != NULL;
+    zpoller_destroy (&poller);
+    return ready ? zmsg_recv (sock) : NULL;
+}
+
+//  Sends the frames (a NULL-terminated list) and returns the reply.
+static zmsg_t *
+s_ask (zsock_t *sock, const char *first, ...)
+{
+    zmsg_t *msg = zmsg_new ();
+    va_list args;
+    va_start (args, first);
+    for (const char *frame = first; frame; frame = va_arg (args, const char *))
+        zmsg_addstr (msg, frame);
+    va_end (args);
+    zmsg_send (&msg, sock);
+    return s_recv (sock);
+}
+
+//  Checks a reply is [verb, id, ... JSON] with the JSON valid (UTF-8) and
+//  its "message" containing `says`; returns the message (malloc'ed).
+static char *
+s_check_reply (zmsg_t *reply, const char *verb, const char *id, const char *says)
+{
+    CHECK_MSG (reply, "no reply to request %s", id);
+    char *first = zmsg_popstr (reply);
+    char *got_id = zmsg_popstr (reply);
+    CHECK_STR (first, verb);
+    CHECK_STR (got_id, id);
+    if (strcmp (verb, "RESULT") == 0)
+        free (zmsg_popstr (reply));
+    char *text = zmsg_popstr (reply);
+    json_error_t error;
+    json_t *body = json_loads (text, 0, &error);
+    CHECK_MSG (body, "%s %s: not JSON (%s): %s", verb, id, error.text, text);
+    const char *message = json_string_value (json_object_get (body, "message"));
+    CHECK_MSG (message && strstr (message, says), "%s %s: %s has no message saying %s", verb, id,
+               text, says);
+    char *copy = strdup (message);
+    json_decref (body);
+    free (text);
+    free (got_id);
+    free (first);
+    zmsg_destroy (&reply);
+    return copy;
+}
+
+TEST (frames_not_utf8)
+{
+    s_gw_t gw;
+    s_gw_start (&gw);
+    zsock_t *client = zsock_new_dealer (gw.endpoint);
+    free (s_check_reply (s_ask (client, "\xff", "1", NULL), "ERROR", "1",
+                         "the verb is not UTF-8 text without NUL (bytes: ff)"));
+    //  The reply carries the id as it came; the message shows it in hex.
+    free (s_check_reply (s_ask (client, "CANCEL", "\xff\xfe", NULL), "ERROR", "\xff\xfe",
+                         "the request id is not UTF-8 text without NUL (bytes: fffe)"));
+    free (s_check_reply (s_ask (client, "TOOLS", "3", "fixture\xc3", NULL), "ERROR", "3",
+                         "frame 1 after the request id is not UTF-8"));
+    free (s_check_reply (s_ask (client, "CALL", "4", "", "echo", "{\"message\":\"\xff\"}", NULL),
+                         "ERROR", "4", "frame 3 after the request id is not UTF-8"));
+    zsock_destroy (&client);
+    s_gw_stop (&gw);
+}
+
+//  An LLM's tool name in Chinese, 80 characters: the message quotes it
+//  cut at a character, not in the middle of one.
+TEST (unknown_tool_non_ascii)
+{
+    s_gw_t gw;
+    s_gw_start (&gw);
+    zsock_t *client = zsock_new_dealer (gw.endpoint);
+    char tool[20 * 12 + 1] = "";
+    for (int i = 0; i < 20; i++)
+        strcat (tool, "查询天气");
+    char *message = s_check_reply (s_ask (client, "CALL", "2", "", tool, "{}", NULL), "RESULT", "2",
+                                   "unknown tool 查询天气查询天气");
+    CHECK_CONTAINS (message, "...");
+    CHECK_CONTAINS (message, "(the agent has");
+    free (message);
+    zsock_destroy (&client);
+    s_gw_stop (&gw);
+}
+
+//  A second CANCEL while the first is under way gets an answer of its own.
+TEST (second_cancel_answered)
+{
+    s_gw_t gw;
+    s_gw_start (&gw);
+    zsock_t *client = zsock_new_dealer (gw.endpoint);
+    zstr_sendx (client, "CALL", "c", "", "sleep", "{\"ms\":20000}", NULL);
+    zstr_sendx (client, "CANCEL", "c", NULL);
+    zstr_sendx (client, "CANCEL", "c", NULL);
+    bool result = false, error = false;
+    for (int i = 0; i < 2; i++) {
+        zmsg_t *reply = s_recv (client);
+        CHECK_MSG (reply, "reply %d of 2 to two CANCELs did not come", i + 1);
+        char *verb = zmsg_popstr (reply);
+        char *id = zmsg_popstr (reply);
+        char *next = zmsg_popstr (reply);
+        CHECK_STR (id, "c");
+        if (strcmp (verb, "RESULT") == 0) {
+            CHECK_STR (next, "8");
+            result = true;
+        } else {
+            CHECK_STR (verb, "ERROR");
+            CHECK_CONTAINS (next, "\"error\":\"unknown_call\"");
+            error = true;
+        }
+        free (verb);
+        free (id);
+        free (next);
+        zmsg_destroy (&reply);
+    }
+    CHECK (result && error);
+    zsock_destroy (&client);
+    s_gw_stop (&gw);
+}
+
+TEST (strict_only_for_openai)
+{
+    s_gw_t gw;
+    s_gw_start (&gw);
+    zsock_t *client = zsock_new_dealer (gw.endpoint);
+    free (s_check_reply (s_ask (client, "TOOLS", "t", "", "anthropic", "strict", NULL), "ERROR",
+                         "t", "\"strict\" is for the formats openai and openai-responses"));
+    zmsg_t *reply = s_ask (client, "TOOLS", "o", "", "openai", "strict", NULL);
+    CHECK (reply);
+    char *verb = zmsg_popstr (reply);
+    CHECK_STR (verb, "TOOLS");
+    free (verb);
+    zmsg_destroy (&reply);
+    zsock_destroy (&client);
+    s_gw_stop (&gw);
+}
+
+//  A DEALER's lone empty frame is a request without frames, not a REQ's
+//  delimiter: the reply starts with ERROR.
+TEST (dealer_empty_frame)
+{
+    s_gw_t gw;
+    s_gw_start (&gw);
+    zsock_t *client = zsock_new_dealer (gw.endpoint);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, "");
+    zmsg_send (&msg, client);
+    zmsg_t *reply = s_recv (client);
+    CHECK (reply);
+    CHECK_MSG (zmsg_size (reply) == 3, "a reply of %zu frames", zmsg_size (reply));
+    char *verb = zmsg_popstr (reply);
+    CHECK_STR (verb, "ERROR");
+    free (verb);
+    zmsg_destroy (&reply);
+    //  A REQ's delimiter still comes back to it.
+    zsock_t *req = zsock_new_req (gw.endpoint);
+    reply = s_ask (req, "PING", "p", NULL);
+    CHECK (reply && zmsg_size (reply) == 2);
+    zmsg_destroy (&reply);
+    zsock_destroy (&req);
+    zsock_destroy (&client);
+    s_gw_stop (&gw);
+}
