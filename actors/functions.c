@@ -155,9 +155,11 @@ s_handle_call (self_t *self, wire_msg_t *msg)
     size_t args_size = wire_size (msg, 4);
     if (args_size == 0)
         args = "{}", args_size = 2;
-    if (!jsonscan_is_object (args, args + args_size)) {
-        wire_send_error (router, &msg->parts[0], call_id, MCPACT_ERR_ARGS,
-                         "the arguments are not a JSON object");
+    const char *problem = jsonscan_args_problem (args, args + args_size);
+    if (problem) {
+        char message[128];
+        snprintf (message, sizeof message, "the arguments %s", problem);
+        wire_send_error (router, &msg->parts[0], call_id, MCPACT_ERR_ARGS, message);
         return;
     }
     s_job_t *job = (s_job_t *) calloc (1, sizeof (s_job_t));

@@ -1187,9 +1187,10 @@ s_handle_call (self_t *self, wire_msg_t *msg)
                        self->config->name, queued, stalled, args_size, self->config->max_queued);
         return;
     }
-    if (!jsonscan_is_object (args, args + args_size)) {
-        s_reply_error (self, caller, call_id, MCPACT_ERR_ARGS,
-                       "the arguments of %s are not a JSON object", tool);
+    const char *problem = jsonscan_args_problem (args, args + args_size);
+    if (problem) {
+        s_reply_error (self, caller, call_id, MCPACT_ERR_ARGS, "the arguments of %s %s", tool,
+                       problem);
         return;
     }
     int timeout_ms = (int) wire_int (msg, 5, 0);

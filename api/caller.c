@@ -895,7 +895,8 @@ s_lane_call (mcpact_caller_t *self, const char *tool, const char *args_json, int
     s_peer_t *peer = entry ? (s_peer_t *) zhashx_lookup (self->peers, entry->endpoint) : NULL;
     const char *args = args_json ? args_json : "{}";
     size_t args_size = strlen (args);
-    if (!peer || !peer->lane || !jsonscan_is_object (args, args + args_size)) {
+    //  Arguments with a problem go the actor's way, which says what it is.
+    if (!peer || !peer->lane || jsonscan_args_problem (args, args + args_size)) {
         catalog_unref (&catalog);
         return NULL;
     }

@@ -171,6 +171,30 @@ jsonscan_is_object (const char *p, const char *end)
     return p < end && *p == '{' && jsonscan_valid (p, end);
 }
 
+const char *
+jsonscan_args_problem (const char *p, const char *end)
+{
+    if (!jsonscan_is_object (p, end))
+        return "are not a JSON object";
+    //  Valid JSON: a backslash is in a string, and starts an escape.
+    for (const char *q = p; q < end;) {
+        unsigned char c = (unsigned char) *q;
+        if (c == '\\') {
+            if (q[1] == 'u' && memcmp (q + 2, "0000", 4) == 0)
+                return "hold \\u0000 in a string, which MCP servers cannot take";
+            q += q[1] == 'u' ? 6 : 2;
+        } else if (c < 0x80)
+            q++;
+        else {
+            size_t length = jsonscan_utf8_length (q, end);
+            if (!length)
+                return "are not UTF-8 text";
+            q += length;
+        }
+    }
+    return NULL;
+}
+
 static int s_hex_value (const char *p);
 
 //  True if the raw key [p, end) (a valid JSON string's contents) reads as

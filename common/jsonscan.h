@@ -41,6 +41,14 @@ bool jsonscan_valid (const char *p, const char *end);
 //  True if [p, end) is exactly one valid JSON object.
 bool jsonscan_is_object (const char *p, const char *end);
 
+//  What is wrong with [p, end) as a tool's arguments, for "the arguments
+//  of TOOL ...": NULL when it is one JSON object of UTF-8 text with no
+//  \u0000 in its strings. Invalid UTF-8 and \u0000 are refused rather
+//  than passed on: a server's JSON reader refuses them (jansson without
+//  JSON_ALLOW_NUL, for one) and drops the line, and the call would wait
+//  for its timeout.
+const char *jsonscan_args_problem (const char *p, const char *end);
+
 //  Finds `key` among the top-level members of the object at [p, end); of
 //  duplicate keys the last counts, as in jansson and JavaScript.
 //  Sets [*value, *value_end) to the raw value text and returns true;

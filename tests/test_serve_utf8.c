@@ -230,3 +230,36 @@ TEST (dealer_empty_frame)
     zsock_destroy (&client);
     s_gw_stop (&gw);
 }
+
+//  Arguments a server's JSON reader would refuse (it drops the line, and
+//  the call would wait for its timeout) are refused at once, status 6,
+//  through the gateway and in the process alike.
+TEST (arguments_refused_at_once)
+{
+    s_gw_t gw;
+    s_gw_start (&gw);
+    zsock_t *client = zsock_new_dealer (gw.endpoint);
+    char *message =
+        s_check_reply (s_ask (client, "CALL", "u1", "", "echo", "{\"message\":\"a\\u0000b\"}",
+                              "{\"timeoutMs\":60000}", NULL),
+                       "RESULT", "u1", "the arguments of echo hold \\u0000 in a string");
+    free (message);
+    zsock_destroy (&client);
+    mcpact_agent_t *agent = mcpact_agent_new (gw.session, NULL);
+    CHECK (agent);
+    const char *bad[] = { "{\"message\":\"a\\u0000b\"}", "{\"message\":\"\xff\"}" };
+    const char *says[] = { "hold \\u0000 in a string", "are not UTF-8 text" };
+    for (int i = 0; i < 2; i++) {
+        mcpact_result_t *result = mcpact_agent_call (agent, "echo", bad[i], 60000);
+        CHECK_MSG (mcpact_result_status (result) == MCPACT_ERR_ARGS, "case %d: status %d", i,
+                   (int) mcpact_result_status (result));
+        CHECK_CONTAINS (mcpact_result_error (result), says[i]);
+        mcpact_result_destroy (&result);
+    }
+    //  An escaped backslash before u0000 is no NUL.
+    mcpact_result_t *result = mcpact_agent_call (agent, "echo", "{\"message\":\"\\\\u0000\"}", 0);
+    CHECK_MSG (mcpact_result_status (result) == MCPACT_OK, "%s", mcpact_result_error (result));
+    mcpact_result_destroy (&result);
+    mcpact_agent_destroy (&agent);
+    s_gw_stop (&gw);
+}
