@@ -9,20 +9,30 @@
 
     Says HELLO, lists the tools, makes CALLS calls of echo at once and
     checks each answer; then calls SLOW-TOOL and cancels it; then watches
-    EVENTS while CRASH-TOOL makes its server restart. Single-threaded.
+    EVENTS while CRASH-TOOL makes its server restart. Single-threaded;
+    an answer that does not come within 10 s (or the whole run within
+    60 s) ends it with a message and status 1.
     =========================================================================
 */
 
 #include <czmq.h>
 
-//  The next message on `sock`, or NULL after 10 s.
+static int64_t s_deadline; //  the whole run's end, in zclock_mono ms
+
+//  The next message on `sock`, the answer to `what`; exits when it does
+//  not come in time (no daemon there, or a key it refuses).
 static zmsg_t *
-s_recv (zsock_t *sock)
+s_recv (zsock_t *sock, const char *what)
 {
+    int64_t left = s_deadline - zclock_mono ();
     zpoller_t *poller = zpoller_new (sock, NULL);
-    bool ready = zpoller_wait (poller, 10000) != NULL;
+    bool ready = left > 0 && zpoller_wait (poller, (int) (left < 10000 ? left : 10000)) != NULL;
     zpoller_destroy (&poller);
-    return ready ? zmsg_recv (sock) : NULL;
+    if (!ready) {
+        fprintf (stderr, "client: no answer to %s in time (is mcpact serve there?)\n", what);
+        exit (1);
+    }
+    return zmsg_recv (sock);
 }
 
 //  Sends VERB ID [ARGS...]; the caller ends the list with NULL.
@@ -38,10 +48,11 @@ main (int argc, char *argv[])
     }
     int calls = argc > 2 ? atoi (argv[2]) : 64;
     zsock_t *sock = zsock_new_dealer (argv[1]);
+    s_deadline = zclock_mono () + 60000;
 
     //  HELLO id version -> HELLO id info_json
     s_send (sock, "HELLO", "h", "1");
-    zmsg_t *reply = s_recv (sock);
+    zmsg_t *reply = s_recv (sock, "HELLO");
     char *verb = reply ? zmsg_popstr (reply) : NULL;
     printf ("hello %s\n", verb ? verb : "(no answer)");
     zstr_free (&verb);
@@ -49,7 +60,7 @@ main (int argc, char *argv[])
 
     //  TOOLS id agent -> TOOLS id tools_json ("" is the default agent)
     s_send (sock, "TOOLS", "t", "");
-    reply = s_recv (sock);
+    reply = s_recv (sock, "TOOLS");
     zframe_t *tools = reply ? zmsg_last (reply) : NULL;
     printf ("tools %zu bytes\n", tools ? zframe_size (tools) : 0);
     zmsg_destroy (&reply);
@@ -65,13 +76,11 @@ main (int argc, char *argv[])
     int answered = 0;
     for (int i = 0; i < calls; i++) {
         char *id = NULL, *status = NULL, *payload = NULL;
-        reply = s_recv (sock);
-        verb = reply ? zmsg_popstr (reply) : NULL;
-        if (reply) {
-            id = zmsg_popstr (reply);
-            status = zmsg_popstr (reply);
-            payload = zmsg_popstr (reply);
-        }
+        reply = s_recv (sock, "CALL");
+        verb = zmsg_popstr (reply);
+        id = zmsg_popstr (reply);
+        status = zmsg_popstr (reply);
+        payload = zmsg_popstr (reply);
         char expect[32];
         snprintf (expect, sizeof expect, "\"m%s\"", id ? id : "?");
         answered +=
@@ -88,10 +97,10 @@ main (int argc, char *argv[])
         //  CANCEL id: the call's own RESULT says cancelled (status 8).
         s_send (sock, "CALL", "slow", "", argv[3], argv[4]);
         s_send (sock, "PING", "p");
-        reply = s_recv (sock); //  PONG p: the call has gone on its way
+        reply = s_recv (sock, "PING"); //  PONG p: the call has gone on its way
         zmsg_destroy (&reply);
         s_send (sock, "CANCEL", "slow");
-        reply = s_recv (sock);
+        reply = s_recv (sock, "CANCEL");
         verb = reply ? zmsg_popstr (reply) : NULL;
         char *id = reply ? zmsg_popstr (reply) : NULL;
         char *status = reply ? zmsg_popstr (reply) : NULL;
@@ -108,7 +117,7 @@ main (int argc, char *argv[])
         zsock_t *events = zsock_new_sub (argv[5], "SERVER_STATE");
         zclock_sleep (300); //  a SUB sees what is published after it joined
         s_send (sock, "CALL", "crash", "", argv[6], "{}");
-        while ((reply = s_recv (events))) {
+        while ((reply = s_recv (events, "the crash (events)"))) {
             char *kind = zmsg_popstr (reply), *server = zmsg_popstr (reply);
             char *state = zmsg_popstr (reply);
             bool ready = state && strstr (state, "\"ready\"");

@@ -26,13 +26,25 @@ import zmq.auth
 
 class Client:
     def __init__(self, endpoint, key=None, server_cert=None):
-        self.sock = zmq.Context.instance().socket(zmq.DEALER)
-        self.sock.linger = 0
-        if key:  # CURVE: our key pair and the gateway's public key
-            self.sock.curve_publickey, self.sock.curve_secretkey = zmq.auth.load_certificate(key + "_secret")
-            self.sock.curve_serverkey, _ = zmq.auth.load_certificate(server_cert)
-        self.sock.connect(endpoint)
+        # CURVE: our key pair and the gateway's public key, kept here: a
+        # socket's key options are write-only, and SUB sockets need them too.
+        self.keys = None
+        if key:
+            public, secret = zmq.auth.load_certificate(key + "_secret")
+            self.keys = (public, secret, zmq.auth.load_certificate(server_cert)[0])
+        self.sock = self.socket(zmq.DEALER, endpoint)
         self.next_id = 0
+
+    def socket(self, kind, endpoint, topic=None):
+        """A socket of `kind` connected to `endpoint` (with our keys)."""
+        sock = zmq.Context.instance().socket(kind)
+        sock.linger = 0
+        if self.keys:
+            sock.curve_publickey, sock.curve_secretkey, sock.curve_serverkey = self.keys
+        if topic:
+            sock.subscribe(topic)
+        sock.connect(endpoint)
+        return sock
 
     def send(self, verb, *frames):
         """Sends a request; returns its id."""
@@ -42,9 +54,10 @@ class Client:
         return rid
 
     def recv(self, timeout_ms=10000):
-        """The next reply as (verb, id, frames...) of str; None on timeout."""
+        """The next reply as (verb, id, frames...) of str."""
         if not self.sock.poll(timeout_ms):
-            return None
+            raise TimeoutError(f"no answer within {timeout_ms // 1000} s"
+                               + (" (are the CURVE keys right?)" if self.keys else ""))
         return [f.decode() for f in self.sock.recv_multipart()]
 
     def request(self, verb, *frames):
@@ -52,8 +65,6 @@ class Client:
         rid = self.send(verb, *frames)
         while True:
             reply = self.recv()
-            if reply is None:
-                raise TimeoutError(f"no answer to {verb}")
             if reply[1] == rid:
                 if reply[0] == "ERROR":
                     raise RuntimeError(json.loads(reply[2])["message"])
@@ -108,9 +119,7 @@ def main():
     if opts.resources:
         logs = None
         if opts.events:  # what servers log comes as SERVER_LOG server log_json
-            logs = zmq.Context.instance().socket(zmq.SUB)
-            logs.subscribe(b"SERVER_LOG")
-            logs.connect(opts.events)
+            logs = client.socket(zmq.SUB, opts.events, b"SERVER_LOG")
             time.sleep(0.3)
         listed = client.request("RESOURCES", opts.agent)
         print("resources", len(listed["resources"]), "errors", len(listed["errors"]))
@@ -125,12 +134,7 @@ def main():
             print("log", server, json.loads(body)["level"])
 
     if opts.events and opts.crash:
-        events = zmq.Context.instance().socket(zmq.SUB)
-        if opts.curve_key:
-            events.curve_publickey, events.curve_secretkey = client.sock.curve_publickey, client.sock.curve_secretkey
-            events.curve_serverkey = client.sock.curve_serverkey
-        events.subscribe(b"SERVER_STATE")
-        events.connect(opts.events)
+        events = client.socket(zmq.SUB, opts.events, b"SERVER_STATE")
         time.sleep(0.3)  # a SUB sees only what is published after it joined
         client.send("CALL", opts.agent, opts.crash, "{}")
         while events.poll(10000):
@@ -143,4 +147,7 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except (TimeoutError, RuntimeError) as error:
+        sys.exit(f"client.py: {error}")

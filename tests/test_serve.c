@@ -837,3 +837,56 @@ TEST (host_agent_served)
     mcpact_agent_destroy (&agent);
     s_gw_stop (&gw);
 }
+
+//  client.py over CURVE with --events: its SUB sockets use the same keys
+//  (kept by the client: a socket's key options cannot be read back); a
+//  key the gateway does not know ends it with one line and status 1.
+TEST (curve_python_events)
+{
+    if (!s_python_has_zmq ())
+        SKIP ("python3-zmq is not installed (scripts/deps --test)");
+    const char *dir = s_tmpdir ();
+    int status;
+    char *out = s_run (&status,
+                       "mkdir -m 700 %s/clients && " CLI " keygen %s/server && " CLI
+                       " keygen %s/client && " CLI " keygen %s/stranger && cp %s/client "
+                       "%s/clients/",
+                       dir, dir, dir, dir, dir, dir);
+    CHECK_MSG (status == 0, "keygen: %s", out);
+    free (out);
+    char key[256], clients[256];
+    snprintf (key, sizeof key, "%s/server", dir);
+    snprintf (clients, sizeof clients, "%s/clients", dir);
+    s_daemon_t daemon;
+    s_daemon_start (&daemon, dir, "--bind", "tcp://127.0.0.1:*", "--events", "tcp://127.0.0.1:*",
+                    "--curve-key", key, "--curve-clients", clients, NULL);
+    out = s_run (&status,
+                 PYTHON " " PY_CLIENT " %s --calls 5 --curve-key %s/client --curve-server "
+                        "%s/server --events %s --crash crash 2>&1",
+                 daemon.endpoint, dir, dir, daemon.events);
+    CHECK_MSG (status == 0, "client.py exited %d: %s", status, out);
+    CHECK_CONTAINS (out, "calls 5 answered 5");
+    CHECK_CONTAINS (out, "event SERVER_STATE fixture ready");
+    free (out);
+    out = s_run (&status,
+                 PYTHON " " PY_CLIENT " %s --calls 5 --curve-key %s/stranger --curve-server "
+                        "%s/server 2>&1",
+                 daemon.endpoint, dir, dir);
+    CHECK_MSG (status == 1, "client.py with an unknown key exited %d: %s", status, out);
+    CHECK_MSG (!strstr (out, "Traceback"), "a traceback: %s", out);
+    CHECK_CONTAINS (out, "client.py: no answer within 10 s (are the CURVE keys right?)");
+    free (out);
+    CHECK (s_daemon_stop (&daemon) == 0);
+}
+
+//  The C client with no daemon at the endpoint: one deadline for the
+//  whole run, and it ends at the first answer that does not come.
+TEST (c_client_no_daemon)
+{
+    const char *dir = s_tmpdir ();
+    int status;
+    char *out = s_run (&status, C_CLIENT " ipc://%s/nobody.sock 64 2>&1", dir);
+    CHECK_MSG (status == 1, "the C client exited %d: %s", status, out);
+    CHECK_CONTAINS (out, "no answer to HELLO");
+    free (out);
+}
