@@ -30,6 +30,7 @@
 #include "server_requests.h"
 #include "transport.h"
 #include "wire.h"
+#include "text.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -828,7 +829,8 @@ s_on_list (self_t *self, json_t *result, json_t *error)
             json_object_size (self->cursors) >= MAX_LIST_PAGES) {
             char reason[512];
             snprintf (reason, sizeof reason,
-                      "tools/list pagination does not end (cursor \"%.100s\" came back)", cursor);
+                      "tools/list pagination does not end (cursor \"%s\" came back)",
+                      TEXT_CUT (cursor, 100));
             if (self->state == S_READY) {
                 log_warn ("server %s: %s", self->config->name, reason);
                 self->listing = false;

@@ -20,6 +20,7 @@
 #include "jsonscan.h"
 #include "log.h"
 #include "server_requests.h"
+#include "text.h"
 
 #include <inttypes.h>
 
@@ -143,8 +144,8 @@ s_take_page (mcpact_caller_t *caller, s_server_t *server, const s_listing_t *lis
     if (cursor && *cursor) {
         if (json_object_get (server->cursors, cursor) ||
             json_object_size (server->cursors) >= LIST_MAX_PAGES)
-            s_fail (server, "%s pagination does not end (cursor \"%.100s\" came back)",
-                    listing->method, cursor);
+            s_fail (server, "%s pagination does not end (cursor \"%s\" came back)", listing->method,
+                    TEXT_CUT (cursor, 100));
         else {
             json_object_set_new (server->cursors, cursor, json_true ());
             more = s_page (caller, server, listing, cursor);

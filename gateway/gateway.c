@@ -326,7 +326,10 @@ s_answer (self_t *self, s_call_t *call, mcpact_result_t *result)
         //  CALL_AS: the provider's tool-result message, whatever the status
         char *text =
             mcpact_result_as (result, (mcpact_format_t) call->format, call->as_id, call->as_name);
-        s_result (self, &call->peer, status, text ? text : "{}");
+        if (text)
+            s_result (self, &call->peer, status, text);
+        else //  not {}: a message, if not in the provider's shape
+            s_result_error (self, &call->peer, status, "the result could not be written");
         free (text);
     } else if (status == MCPACT_OK || status == MCPACT_ERR_TOOL)
         s_result (self, &call->peer, status, mcpact_result_json (result));
@@ -380,8 +383,8 @@ s_on_hello (self_t *self, s_peer_t *peer, char **args, int count)
         if (end == args[0] || *end || version < 1) {
             s_error (self, peer, "version",
                      "HELLO wants the highest protocol version the client speaks (1, 2, ...), "
-                     "not '%.40s'; this gateway speaks 1",
-                     args[0]);
+                     "not '%s'; this gateway speaks 1",
+                     TEXT_CUT (args[0], 40));
             return;
         }
     }
@@ -435,7 +438,8 @@ s_find_agent (self_t *self, s_peer_t *peer, const char *name)
             snprintf (names + used, sizeof names - used, "%s\"%s\"", i ? ", " : "",
                       self->agents[i]->name);
         }
-        s_error (self, peer, "unknown_agent", "no agent \"%.64s\" here (agents: %s)", name, names);
+        s_error (self, peer, "unknown_agent", "no agent \"%s\" here (agents: %s)",
+                 TEXT_CUT (name, 64), names);
     }
     return agent;
 }
@@ -450,8 +454,8 @@ s_on_tools (self_t *self, s_peer_t *peer, char **args, int count)
     int format = count > 1 ? mcpact_format_from_name (args[1]) : MCPACT_FORMAT_MCP;
     if (format < 0) {
         s_error (self, peer, "unknown_format",
-                 "unknown format '%.40s'; use mcp, openai, openai-responses, anthropic or gemini",
-                 args[1]);
+                 "unknown format '%s'; use mcp, openai, openai-responses, anthropic or gemini",
+                 TEXT_CUT (args[1], 40));
         return;
     }
     int flags = 0;
@@ -466,8 +470,8 @@ s_on_tools (self_t *self, s_peer_t *peer, char **args, int count)
         } else if (strcmp (args[2], "strict") == 0)
             flags = MCPACT_FORMAT_STRICT;
         else if (*args[2]) {
-            s_error (self, peer, "bad_request", "TOOLS flags are \"strict\" or empty, not '%.40s'",
-                     args[2]);
+            s_error (self, peer, "bad_request", "TOOLS flags are \"strict\" or empty, not '%s'",
+                     TEXT_CUT (args[2], 40));
             return;
         }
     }
@@ -519,8 +523,8 @@ s_start_call (self_t *self, s_peer_t *peer, s_agent_t *agent, const char *tool,
         if (!ok) {
             s_error (self, peer, "bad_request",
                      "CALL options must be a JSON object {\"timeoutMs\": ms >= 0, \"progress\": "
-                     "true|false}, not '%.80s'",
-                     options_text);
+                     "true|false}, not '%s'",
+                     TEXT_CUT (options_text, 80));
             return;
         }
     }
@@ -620,8 +624,8 @@ s_on_call_as (self_t *self, s_peer_t *peer, char **args, int count)
     int format = mcpact_format_from_name (args[1]);
     if (format < 0) {
         s_error (self, peer, "unknown_format",
-                 "unknown format '%.40s'; use mcp, openai, openai-responses, anthropic or gemini",
-                 args[1]);
+                 "unknown format '%s'; use mcp, openai, openai-responses, anthropic or gemini",
+                 TEXT_CUT (args[1], 40));
         return;
     }
     formats_call_t call;
@@ -647,7 +651,10 @@ s_on_call_as (self_t *self, s_peer_t *peer, char **args, int count)
         //  What the LLM should read about its own mistake, in its shape.
         mcpact_result_t *result = result_error (0, status, error ? error : "out of memory");
         char *text = mcpact_result_as (result, (mcpact_format_t) format, call.id, call.name);
-        s_result (self, peer, status, text ? text : "{}");
+        if (text)
+            s_result (self, peer, status, text);
+        else
+            s_result_error (self, peer, status, error ? error : "out of memory");
         free (text);
         mcpact_result_destroy (&result);
     }
@@ -950,8 +957,8 @@ s_on_request (self_t *self, int kind)
         for (size_t i = 0; i < sizeof s_verbs / sizeof s_verbs[0]; i++)
             snprintf (known + strlen (known), sizeof known - strlen (known), "%s%s", i ? ", " : "",
                       s_verbs[i].verb);
-        s_error (self, &peer, "unknown_verb", "unknown verb '%.40s'; this gateway knows %s", verb,
-                 known);
+        s_error (self, &peer, "unknown_verb", "unknown verb '%s'; this gateway knows %s",
+                 TEXT_CUT (verb, 40), known);
     } else if (total - first > s_verbs[index].max + 2 || args < s_verbs[index].min)
         s_error (self, &peer, "bad_request",
                  "%s takes %d to %d frames after the request id, not %d", verb, s_verbs[index].min,
@@ -1184,7 +1191,8 @@ s_on_agent (self_t *self, zmsg_t *msg)
         zstr_sendx (self->pipe, "ERROR", "no agent or no name", NULL);
     else if (s_agent (self, name)) {
         char reason[160];
-        snprintf (reason, sizeof reason, "an agent named \"%.64s\" is served already", name);
+        snprintf (reason, sizeof reason, "an agent named \"%s\" is served already",
+                  TEXT_CUT (name, 64));
         zstr_sendx (self->pipe, "ERROR", reason, NULL);
     } else if (!(added = s_agent_add (self, name, agent)) ||
                s_caller_init (self, &added->plain, added, false) != 0)

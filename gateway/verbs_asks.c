@@ -15,6 +15,8 @@
 
 #include "verbs_asks.h"
 
+#include "text.h"
+
 #include <inttypes.h>
 
 struct _gw_asks_t {
@@ -168,7 +170,8 @@ s_on_ask (gw_asks_t *self, mcpact_ask_t *ask)
     if (!client) {
         char message[300];
         snprintf (message, sizeof message,
-                  "no client of the gateway handles %s for agent \"%.64s\" (HANDLE)", kind, agent);
+                  "no client of the gateway handles %s for agent \"%s\" (HANDLE)", kind,
+                  TEXT_CUT (agent, 64));
         mcpact_ask_reject (ask, message);
         mcpact_ask_destroy (&ask);
         return;
@@ -238,8 +241,8 @@ gw_asks_handle (gw_asks_t *self, const void *client, const char *agent, const ch
         else {
             snprintf (message, message_size,
                       "HANDLE takes elicitation, sampling or both (elicitation,sampling), not "
-                      "'%.40s'",
-                      kind);
+                      "'%s'",
+                      TEXT_CUT (kind, 40));
             return -1;
         }
     }
@@ -269,7 +272,8 @@ gw_asks_answer (gw_asks_t *self, const char *ask_id, const char *result_json,
     s_held_t *held = (s_held_t *) zhashx_lookup (self->asks, ask_id);
     if (!held) {
         *code = "unknown_ask";
-        snprintf (message, message_size, "no ask \"%.40s\" is waiting (answered, or over)", ask_id);
+        snprintf (message, message_size, "no ask \"%s\" is waiting (answered, or over)",
+                  TEXT_CUT (ask_id, 40));
         return -1;
     }
     char *error = NULL;

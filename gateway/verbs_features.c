@@ -26,6 +26,7 @@
 
 #include "roots.h"
 #include "server_requests.h"
+#include "text.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -289,9 +290,8 @@ s_server_known (mcpact_agent_t *agent, const char *agent_name, const char *serve
     }
     catalog_unref (&catalog);
     if (!found)
-        snprintf (message, message_size,
-                  "agent \"%.64s\" has no server \"%.64s\" (its servers: %s)", agent_name, server,
-                  *names ? names : "none");
+        snprintf (message, message_size, "agent \"%s\" has no server \"%s\" (its servers: %s)",
+                  TEXT_CUT (agent_name, 64), TEXT_CUT (server, 64), *names ? names : "none");
     return found;
 }
 
@@ -321,17 +321,18 @@ features_start (features_t *self, uint64_t token, mcpact_agent_t *agent, const c
                 strings &= json_is_string (value);
             if (!strings)
                 snprintf (message, message_size,
-                          "PROMPT arguments must be a JSON object of strings, not '%.80s'%s%s",
-                          args[1], prompt_args ? "" : ": ", prompt_args ? "" : error.text);
+                          "PROMPT arguments must be a JSON object of strings, not '%s'%s%s",
+                          TEXT_CUT (args[1], 80), prompt_args ? "" : ": ",
+                          prompt_args ? "" : error.text);
             json_decref (prompt_args);
         }
         server_at = 2;
     } else if (streq (verb, "LOGLEVEL")) {
         if (server_log_rank (args[0]) < 0)
             snprintf (message, message_size,
-                      "'%.40s' is not an MCP logging level; use debug, info, notice, warning, "
+                      "'%s' is not an MCP logging level; use debug, info, notice, warning, "
                       "error, critical, alert or emergency",
-                      args[0]);
+                      TEXT_CUT (args[0], 40));
         server_at = 1;
     } else if (streq (verb, "ROOTS")) {
         json_error_t error;

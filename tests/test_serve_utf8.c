@@ -263,3 +263,25 @@ TEST (arguments_refused_at_once)
     mcpact_agent_destroy (&agent);
     s_gw_stop (&gw);
 }
+
+//  Names a client sent, quoted in an ERROR: cut at a character with
+//  "...", not into U+FFFD.
+TEST (long_names_cut_at_a_character)
+{
+    s_gw_t gw;
+    s_gw_start (&gw);
+    zsock_t *client = zsock_new_dealer (gw.endpoint);
+    char name[30 * 3 + 1] = "";
+    for (int i = 0; i < 30; i++)
+        strcat (name, "查");
+    //  64 bytes: 20 characters and "...", as 21 and a third would not fit.
+    char *message = s_check_reply (s_ask (client, "TOOLS", "a", name, NULL), "ERROR", "a",
+                                   "no agent \"查查查查查查查查查查查查查查查查查查查查...\"");
+    CHECK_MSG (!strstr (message, "\xef\xbf\xbd"), "U+FFFD in %s", message);
+    free (message);
+    message = s_check_reply (s_ask (client, "TOOLS", "f", "", name, NULL), "ERROR", "f",
+                             "unknown format '查查查查查查查查查查查查...'");
+    free (message);
+    zsock_destroy (&client);
+    s_gw_stop (&gw);
+}
