@@ -112,8 +112,6 @@ endpoint_check (const char *endpoint, bool have_curve, bool insecure, bool *curv
             log_warn ("gateway: %s is open to the network without CURVE (--insecure)", endpoint);
         return 0;
     }
-    if (strncmp (endpoint, "inproc://", 9) == 0)
-        return 0;
     snprintf (reason, size, "cannot bind '%s': the gateway binds ipc://PATH or tcp://HOST:PORT",
               endpoint);
     return -1;

@@ -448,6 +448,72 @@ TEST (binds_localhost_and_ipv6_loopback)
     CHECK (s_daemon_stop (&daemon) == 0);
 }
 
+//  A SIGTERM while the servers start stops serve without binding: no
+//  "bound" line for a supervisor to take as up, and the signal named is
+//  the one that came.
+TEST (signal_during_start_binds_nothing)
+{
+    const char *dir = s_tmpdir ();
+    char config[256], pid_file[256], command[1024];
+    snprintf (config, sizeof config, "%s/slow.json", dir);
+    snprintf (pid_file, sizeof pid_file, "%s/slow.pid", dir);
+    FILE *file = fopen (config, "w");
+    fprintf (file,
+             "{\"mcpServers\": {\"slow\": {\"command\": \"%s\", \"args\": [\"--pid-file\", "
+             "\"%s\", \"--init-delay-ms\", \"3000\"]}}}",
+             RU_FIXTURE, pid_file);
+    fclose (file);
+    //  The fixture's pid file says serve has started it (its signals
+    //  are then blocked and taken by serve).
+    snprintf (command, sizeof command,
+              CLI " serve -c %s --bind ipc://%s/slow.sock 2>%s/err & pid=$!; "
+                  "while [ ! -s %s ]; do sleep 0.05; done; kill -TERM $pid; wait $pid; "
+                  "echo status=$?",
+              config, dir, dir, pid_file);
+    int status;
+    char *out = s_run (&status, "%s", command);
+    CHECK_MSG (!strstr (out, "bound"), "serve said bound after a signal: %s", out);
+    CHECK_CONTAINS (out, "status=0");
+    free (out);
+    out = s_run (&status, "cat %s/err", dir);
+    CHECK_CONTAINS (out, "Terminated: stopping");
+    free (out);
+}
+
+//  Usage mistakes are said as what they are.
+TEST (usage_mistakes_named)
+{
+    const char *dir = s_tmpdir ();
+    char config[256];
+    snprintf (config, sizeof config, "%s/serve.json", dir);
+    FILE *file = fopen (config, "w");
+    fprintf (file, "{\"mcpServers\": {}}");
+    fclose (file);
+    int status;
+    char *out = s_run (&status, CLI " serve -c %s --bind inproc://x 2>&1", config);
+    CHECK (status == 2);
+    CHECK_CONTAINS (out, "cannot bind 'inproc://x'");
+    free (out);
+    out = s_run (&status, CLI " serve -c %s --bind ipc://%s/a.sock --bind ipc://%s/a.sock 2>&1",
+                 config, dir, dir);
+    CHECK (status == 2);
+    CHECK_CONTAINS (out, "is given twice");
+    free (out);
+    out =
+        s_run (&status, CLI " serve -c %s --bind ipc://%s/a.sock --max-calls 0 2>&1", config, dir);
+    CHECK (status == 2);
+    CHECK_CONTAINS (out, "--max-calls wants a whole number >= 1, not '0'");
+    free (out);
+    out = s_run (&status, CLI " serve -c %s --bind ipc://%s/a.sock -v -q 2>&1", config, dir);
+    CHECK (status == 2);
+    CHECK_CONTAINS (out, "-v and -q");
+    free (out);
+    out = s_run (&status, CLI " keygen '' 2>&1");
+    CHECK (status == 2);
+    CHECK_CONTAINS (out, "the PATH is empty");
+    free (out);
+}
+
 //  A daemon removes its socket file at stop only if it is still its own:
 //  another daemon bound at the same path since keeps its socket.
 TEST (stop_leaves_anothers_socket)
