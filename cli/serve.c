@@ -6,10 +6,17 @@
     answers the protocol (gateway/gateway.c) at each --bind endpoint and
     publishes events at --events, until SIGINT, SIGTERM or SIGHUP. Those
     are blocked in every thread before the runtime starts (its threads
-    inherit the mask) and taken here with sigwait: the gateway stops
-    taking calls and answers those in flight with an error, then every
-    server is closed with the full close sequence, and serve exits 0.
-    Single-threaded; uses only the public API.
+    inherit the mask) and taken with sigwait by a thread of serve's own,
+    which tells the main thread of the first one through a pipe: the
+    gateway stops taking calls and answers those in flight with an error,
+    then every server is closed with the full close sequence, and serve
+    exits 0. A first signal while the servers start stops serve once the
+    start is over, without binding (nothing is printed as bound); a
+    second signal then ends serve at once (128 + the signal). Once up,
+    further signals do not cut the close sequence short (a supervisor
+    may send SIGTERM twice). The main thread and the signal thread share
+    only s_first_signal, s_starting and the pipe; uses only the public
+    API.
     =========================================================================
 */
 
@@ -18,7 +25,9 @@
 #include <czmq.h>
 #include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +59,39 @@ static const char *s_serve_usage =
     "  --elicitation           offer elicitation to the servers; a client that says\n"
     "                          HANDLE answers it (ASK/ANSWER, docs/protocol.md)\n"
     "  --sampling              the same for sampling\n";
+
+//  The first of SIGINT, SIGTERM, SIGHUP that came (0: none yet), and the
+//  pipe the signal thread writes one byte to when it comes.
+static atomic_int s_first_signal;
+//  Whether the servers are still starting (a second signal then ends
+//  serve at once; once up, the close sequence, bounded, is let finish).
+static atomic_bool s_starting = true;
+static int s_signal_pipe[2] = { -1, -1 };
+
+//  Takes the daemon's signals, in the order they come (sigwait in the
+//  main thread would take the lowest-numbered pending one first).
+static void *
+s_signal_thread (void *args)
+{
+    sigset_t *signals = (sigset_t *) args;
+    while (true) {
+        int sig = 0;
+        if (sigwait (signals, &sig) != 0)
+            continue;
+        int none = 0;
+        if (atomic_compare_exchange_strong (&s_first_signal, &none, sig)) {
+            char byte = 1;
+            if (write (s_signal_pipe[1], &byte, 1) < 0)
+                _exit (128 + sig);
+        } else if (atomic_load (&s_starting)) {
+            //  The second: the user does not want to wait for the
+            //  servers' start to end.
+            fprintf (stderr, "mcpact serve: %s again: quitting at once\n", strsignal (sig));
+            _exit (128 + sig);
+        }
+    }
+    return NULL;
+}
 
 static int
 s_usage (const char *format, const char *value)
@@ -97,8 +139,11 @@ cli_serve (int argc, char *argv[])
         else if (streq (arg, "--max-client-calls") || streq (arg, "--max-calls")) {
             char *end;
             long number = strtol (value, &end, 10);
-            if (*end || number < 1 || number > 1000000000)
-                return s_usage ("wants a whole number >= 1, not '%s'", value);
+            if (*end || number < 1 || number > 1000000000) {
+                fprintf (stderr, "mcpact serve: %s wants a whole number >= 1, not '%s'\n%s", arg,
+                         value, s_serve_usage);
+                return 2;
+            }
             *(streq (arg, "--max-calls") ? &max_calls : &max_client_calls) = number;
         } else if (streq (arg, "--insecure"))
             insecure = true;
@@ -119,6 +164,15 @@ cli_serve (int argc, char *argv[])
         return s_usage ("%s", "needs at least one --bind ENDPOINT");
     if (!key != !clients)
         return s_usage ("%s", "--curve-key and --curve-clients go together");
+    if (quiet && verbose)
+        return s_usage ("%s", "-v and -q go against each other: give one");
+    for (int i = 0; i <= binds_count; i++)
+        for (int j = 0; j < i; j++) {
+            const char *endpoint = i < binds_count ? binds[i] : events;
+            if (endpoint && streq (endpoint, binds[j]))
+                return s_usage ("%s is given twice (each endpoint once, --bind or --events)",
+                                endpoint);
+        }
 
     json_t *options = json_pack ("{s:b,s:b,s:b}", "insecure", insecure, "elicitation", elicitation,
                                  "sampling", sampling);
@@ -149,6 +203,14 @@ cli_serve (int argc, char *argv[])
     sigaddset (&signals, SIGTERM);
     sigaddset (&signals, SIGHUP);
     pthread_sigmask (SIG_BLOCK, &signals, NULL);
+    pthread_t signal_thread;
+    if (pipe (s_signal_pipe) != 0 ||
+        pthread_create (&signal_thread, NULL, s_signal_thread, &signals) != 0) {
+        fprintf (stderr, "mcpact serve: cannot wait for signals: %s\n", strerror (errno));
+        free (options_text);
+        return 1;
+    }
+    pthread_detach (signal_thread);
 
     int rc = 0;
     char *error = NULL;
@@ -168,7 +230,8 @@ cli_serve (int argc, char *argv[])
     }
     free (error);
     free (options_text);
-    for (int i = 0; gateway && rc == 0 && i <= binds_count; i++) {
+    //  A signal while the servers started: stop now, bound nowhere.
+    for (int i = 0; gateway && rc == 0 && !atomic_load (&s_first_signal) && i <= binds_count; i++) {
         const char *endpoint = i < binds_count ? binds[i] : events;
         if (!endpoint)
             continue;
@@ -187,9 +250,12 @@ cli_serve (int argc, char *argv[])
         free (bound);
         free (error);
     }
+    atomic_store (&s_starting, false);
     if (gateway && rc == 0) {
-        int sig = 0;
-        sigwait (&signals, &sig);
+        char byte;
+        while (read (s_signal_pipe[0], &byte, 1) < 0 && errno == EINTR)
+            ;
+        int sig = atomic_load (&s_first_signal);
         if (!quiet)
             fprintf (stderr,
                      "mcpact serve: %s: stopping (calls in flight are answered, "
@@ -220,6 +286,10 @@ cli_keygen (int argc, char *argv[])
         return help ? 0 : 2;
     }
     const char *path = argv[1];
+    if (!*path) {
+        fprintf (stderr, "mcpact keygen: the PATH is empty; give the file to write\n");
+        return 2;
+    }
     char secret[4096];
     snprintf (secret, sizeof secret, "%s_secret", path);
     if (access (path, F_OK) == 0 || access (secret, F_OK) == 0) {

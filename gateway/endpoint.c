@@ -60,6 +60,19 @@ s_check_ipc (const char *path, bool insecure, char *reason, size_t size)
         rc = -1;
     }
     free (copy);
+    struct stat file;
+    if (rc == 0 && lstat (path, &file) == 0 && !S_ISSOCK (file.st_mode)) {
+        //  libzmq would unlink whatever is at the path and bind there:
+        //  a file given by mistake would be lost.
+        snprintf (reason, size,
+                  S_ISDIR (file.st_mode)
+                      ? "will not bind ipc://%s: it is a directory; give the path of a socket "
+                        "file in it (ipc://%s/mcpact.sock)"
+                      : "will not bind ipc://%s: a file that is not a socket is there; remove "
+                        "it or give another path%.0s",
+                  path, path);
+        rc = -1;
+    }
     if (rc == 0 && access (path, F_OK) == 0) {
         //  libzmq replaces a socket file that is there: make sure no one
         //  answers on it first (a stale file from a crash is taken over).
@@ -99,14 +112,27 @@ endpoint_check (const char *endpoint, bool have_curve, bool insecure, bool *curv
             log_warn ("gateway: %s is open to the network without CURVE (--insecure)", endpoint);
         return 0;
     }
-    if (strncmp (endpoint, "inproc://", 9) == 0)
-        return 0;
     snprintf (reason, size, "cannot bind '%s': the gateway binds ipc://PATH or tcp://HOST:PORT",
               endpoint);
     return -1;
 }
 
-char *
+void
+endpoint_resolve (const char *endpoint, char *out, size_t size)
+{
+    if (strncmp (endpoint, "tcp://localhost:", 16) == 0)
+        snprintf (out, size, "tcp://127.0.0.1:%s", endpoint + 16);
+    else
+        snprintf (out, size, "%s", endpoint);
+}
+
+struct endpoint_file_t {
+    char *path;
+    dev_t device;
+    ino_t inode;
+};
+
+endpoint_file_t *
 endpoint_secure (const char *bound)
 {
     if (strncmp (bound, "ipc://", 6) != 0 || bound[6] == '@')
@@ -115,5 +141,32 @@ endpoint_secure (const char *bound)
     //  gave it, which grants no one else write (connect) access unless
     //  the umask is open; its directory is closed to others anyway.
     chmod (bound + 6, 0600);
-    return strdup (bound + 6);
+    struct stat info;
+    if (lstat (bound + 6, &info) != 0 || !S_ISSOCK (info.st_mode))
+        return NULL; //  nothing of ours to remove later
+    endpoint_file_t *self = (endpoint_file_t *) calloc (1, sizeof *self);
+    if (!self || !(self->path = strdup (bound + 6))) {
+        free (self);
+        return NULL;
+    }
+    self->device = info.st_dev;
+    self->inode = info.st_ino;
+    return self;
+}
+
+void
+endpoint_file_remove (endpoint_file_t **self_p)
+{
+    endpoint_file_t *self = *self_p;
+    if (!self)
+        return;
+    //  The path may have been removed and bound again by another daemon
+    //  since: removing it by name would take that daemon's socket away.
+    struct stat info;
+    if (lstat (self->path, &info) == 0 && S_ISSOCK (info.st_mode) && info.st_dev == self->device &&
+        info.st_ino == self->inode)
+        unlink (self->path);
+    free (self->path);
+    free (self);
+    *self_p = NULL;
 }

@@ -23,9 +23,24 @@
 int endpoint_check (const char *endpoint, bool have_curve, bool insecure, bool *curve, char *reason,
                     size_t size);
 
+//  The endpoint to give zmq_bind for `endpoint`, in `out`: libzmq does
+//  not resolve host names in a bind, so tcp://localhost:PORT becomes
+//  tcp://127.0.0.1:PORT; anything else is copied as it is.
+void endpoint_resolve (const char *endpoint, char *out, size_t size);
+
+//  An ipc:// socket file the gateway bound: its path and which file it
+//  was (device and inode), so that only that file is removed at the end.
+typedef struct endpoint_file_t endpoint_file_t;
+
 //  After a bind at `bound` (as ZMQ_LAST_ENDPOINT says): an ipc:// socket
-//  file gets mode 0600. Returns its path (malloc'ed), to be removed when
-//  the gateway stops, or NULL for an endpoint without a file.
-char *endpoint_secure (const char *bound);
+//  file gets mode 0600. Returns the file, to be given to
+//  endpoint_file_remove when the gateway stops, or NULL for an endpoint
+//  without a file.
+endpoint_file_t *endpoint_secure (const char *bound);
+
+//  Removes the socket file if the path still names the file that was
+//  bound (another daemon may have bound the same path since: its socket
+//  is left alone), and frees *self_p. NULL-safe.
+void endpoint_file_remove (endpoint_file_t **self_p);
 
 #endif

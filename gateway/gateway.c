@@ -150,7 +150,7 @@ struct _self_t {
     size_t calls;                 //  in flight in all
     size_t dropped;               //  replies nobody could take
     bool stopping;                //  no more calls
-    zlistx_t *paths;              //  ipc:// socket files bound, removed at the end
+    zlistx_t *paths;              //  endpoint_file_t *: ipc:// socket files, removed at the end
 };
 
 //  --------------------------------------------------------------------------
@@ -1128,8 +1128,18 @@ s_on_bind (self_t *self, bool events, const char *endpoint)
     zsock_t **slot = events ? &self->pubs[kind] : &self->routers[kind];
     if (!*reason && !*slot && !(*slot = s_socket (self, events ? ZMQ_PUB : ZMQ_ROUTER, kind)))
         snprintf (reason, sizeof reason, "cannot make a socket: %s", zmq_strerror (errno));
-    if (!*reason && zmq_bind (zsock_resolve (*slot), endpoint) != 0)
-        snprintf (reason, sizeof reason, "cannot bind %s: %s", endpoint, zmq_strerror (errno));
+    char resolved[512];
+    endpoint_resolve (endpoint, resolved, sizeof resolved);
+    //  tcp://[::1]:PORT and other IPv6 addresses bind only with ZMQ_IPV6,
+    //  read at each bind; an IPv4 address keeps its own form without it.
+    if (!*reason)
+        zsock_set_ipv6 (*slot, strchr (resolved, '[') != NULL);
+    if (!*reason && zmq_bind (zsock_resolve (*slot), resolved) != 0)
+        snprintf (reason, sizeof reason, "cannot bind %s: %s%s", endpoint, zmq_strerror (errno),
+                  strncmp (endpoint, "tcp://", 6) == 0
+                      ? "; give an address of this host (tcp://127.0.0.1:PORT, "
+                        "tcp://[::1]:PORT, tcp://*:PORT) and a free port (0: any)"
+                      : "");
     if (*reason) {
         zstr_sendx (self->pipe, "ERROR", reason, NULL);
         return;
@@ -1138,9 +1148,9 @@ s_on_bind (self_t *self, bool events, const char *endpoint)
     size_t size = sizeof bound;
     if (zmq_getsockopt (zsock_resolve (*slot), ZMQ_LAST_ENDPOINT, bound, &size) != 0)
         snprintf (bound, sizeof bound, "%s", endpoint);
-    char *path = endpoint_secure (bound);
-    if (path)
-        zlistx_add_end (self->paths, path);
+    endpoint_file_t *file = endpoint_secure (bound);
+    if (file)
+        zlistx_add_end (self->paths, file);
     if (events && !self->events) {
         self->events = zsock_new_sub (self->events_endpoint, "");
         if (!self->events)
@@ -1251,11 +1261,9 @@ s_self_destroy (self_t *self)
     zsock_destroy (&self->events);
     //  No socket file is left behind to look like a gateway that answers.
     if (self->paths) {
-        for (char *path = (char *) zlistx_first (self->paths); path;
-             path = (char *) zlistx_next (self->paths)) {
-            unlink (path);
-            free (path);
-        }
+        for (endpoint_file_t *file = (endpoint_file_t *) zlistx_first (self->paths); file;
+             file = (endpoint_file_t *) zlistx_next (self->paths))
+            endpoint_file_remove (&file);
         zlistx_destroy (&self->paths);
     }
     zactor_destroy (&self->auth);

@@ -405,6 +405,142 @@ TEST (refuses_open_binds)
     free (out);
 }
 
+//  A file given as an ipc:// path by mistake is not replaced by a socket
+//  (libzmq unlinks what is there), nor is a directory.
+TEST (refuses_path_not_a_socket)
+{
+    const char *dir = s_tmpdir ();
+    char config[256], important[256];
+    snprintf (config, sizeof config, "%s/serve.json", dir);
+    FILE *file = fopen (config, "w");
+    fprintf (file, "{\"mcpServers\": {}}");
+    fclose (file);
+    snprintf (important, sizeof important, "%s/important.txt", dir);
+    file = fopen (important, "w");
+    fputs ("data\n", file);
+    fclose (file);
+    int status;
+    char *out = s_run (&status, CLI " serve -c %s --bind ipc://%s 2>&1", config, important);
+    CHECK (status == 2);
+    CHECK_CONTAINS (out, "a file that is not a socket is there");
+    CHECK_CONTAINS (out, important);
+    free (out);
+    struct stat info;
+    CHECK (lstat (important, &info) == 0 && S_ISREG (info.st_mode) && info.st_size == 5);
+    out = s_run (&status, "mkdir -m 700 %s/run && " CLI " serve -c %s --bind ipc://%s/run 2>&1",
+                 dir, config, dir);
+    CHECK (status == 2);
+    CHECK_CONTAINS (out, "it is a directory");
+    free (out);
+}
+
+//  The loopback names docs/protocol.md lists bind: localhost (resolved
+//  here: libzmq does not resolve names in a bind) and [::1] (IPv6).
+TEST (binds_localhost_and_ipv6_loopback)
+{
+    const char *dir = s_tmpdir ();
+    s_daemon_t daemon;
+    s_daemon_start (&daemon, dir, "--bind", "tcp://localhost:0", "--bind", "tcp://[::1]:0", NULL);
+    CHECK_CONTAINS (daemon.endpoint, "tcp://127.0.0.1:");
+    char line[200];
+    CHECK (fgets (line, sizeof line, daemon.out));
+    CHECK_CONTAINS (line, "bound tcp://[::1]:");
+    CHECK (s_daemon_stop (&daemon) == 0);
+}
+
+//  A SIGTERM while the servers start stops serve without binding: no
+//  "bound" line for a supervisor to take as up, and the signal named is
+//  the one that came.
+TEST (signal_during_start_binds_nothing)
+{
+    const char *dir = s_tmpdir ();
+    char config[256], pid_file[256], command[1024];
+    snprintf (config, sizeof config, "%s/slow.json", dir);
+    snprintf (pid_file, sizeof pid_file, "%s/slow.pid", dir);
+    FILE *file = fopen (config, "w");
+    fprintf (file,
+             "{\"mcpServers\": {\"slow\": {\"command\": \"%s\", \"args\": [\"--pid-file\", "
+             "\"%s\", \"--init-delay-ms\", \"3000\"]}}}",
+             RU_FIXTURE, pid_file);
+    fclose (file);
+    //  The fixture's pid file says serve has started it (its signals
+    //  are then blocked and taken by serve).
+    snprintf (command, sizeof command,
+              CLI " serve -c %s --bind ipc://%s/slow.sock 2>%s/err & pid=$!; "
+                  "while [ ! -s %s ]; do sleep 0.05; done; kill -TERM $pid; wait $pid; "
+                  "echo status=$?",
+              config, dir, dir, pid_file);
+    int status;
+    char *out = s_run (&status, "%s", command);
+    CHECK_MSG (!strstr (out, "bound"), "serve said bound after a signal: %s", out);
+    CHECK_CONTAINS (out, "status=0");
+    free (out);
+    out = s_run (&status, "cat %s/err", dir);
+    CHECK_CONTAINS (out, "Terminated: stopping");
+    free (out);
+}
+
+//  Usage mistakes are said as what they are.
+TEST (usage_mistakes_named)
+{
+    const char *dir = s_tmpdir ();
+    char config[256];
+    snprintf (config, sizeof config, "%s/serve.json", dir);
+    FILE *file = fopen (config, "w");
+    fprintf (file, "{\"mcpServers\": {}}");
+    fclose (file);
+    int status;
+    char *out = s_run (&status, CLI " serve -c %s --bind inproc://x 2>&1", config);
+    CHECK (status == 2);
+    CHECK_CONTAINS (out, "cannot bind 'inproc://x'");
+    free (out);
+    out = s_run (&status, CLI " serve -c %s --bind ipc://%s/a.sock --bind ipc://%s/a.sock 2>&1",
+                 config, dir, dir);
+    CHECK (status == 2);
+    CHECK_CONTAINS (out, "is given twice");
+    free (out);
+    out =
+        s_run (&status, CLI " serve -c %s --bind ipc://%s/a.sock --max-calls 0 2>&1", config, dir);
+    CHECK (status == 2);
+    CHECK_CONTAINS (out, "--max-calls wants a whole number >= 1, not '0'");
+    free (out);
+    out = s_run (&status, CLI " serve -c %s --bind ipc://%s/a.sock -v -q 2>&1", config, dir);
+    CHECK (status == 2);
+    CHECK_CONTAINS (out, "-v and -q");
+    free (out);
+    out = s_run (&status, CLI " keygen '' 2>&1");
+    CHECK (status == 2);
+    CHECK_CONTAINS (out, "the PATH is empty");
+    free (out);
+}
+
+//  A daemon removes its socket file at stop only if it is still its own:
+//  another daemon bound at the same path since keeps its socket.
+TEST (stop_leaves_anothers_socket)
+{
+    const char *dir = s_tmpdir ();
+    char bind[300], path[256];
+    snprintf (path, sizeof path, "%s/shared.sock", dir);
+    snprintf (bind, sizeof bind, "ipc://%s", path);
+    s_daemon_t first, second;
+    s_daemon_start (&first, dir, "--bind", bind, NULL);
+    CHECK (unlink (path) == 0);
+    s_daemon_start (&second, dir, "--bind", bind, NULL);
+    CHECK (s_daemon_stop (&first) == 0);
+    struct stat info;
+    CHECK_MSG (lstat (path, &info) == 0 && S_ISSOCK (info.st_mode),
+               "the second daemon's socket was removed by the first");
+    zsock_t *client = zsock_new_dealer (bind);
+    CHECK (client);
+    zstr_sendx (client, "PING", "p", NULL);
+    char *reply = s_recv_joined (client, 10000);
+    CHECK_MSG (reply && strcmp (reply, "PONG|p") == 0, "the second daemon does not answer");
+    free (reply);
+    zsock_destroy (&client);
+    CHECK (s_daemon_stop (&second) == 0);
+    CHECK (lstat (path, &info) != 0);
+}
+
 //  --------------------------------------------------------------------------
 //  In-process gateway: robustness and load
 
