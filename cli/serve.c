@@ -169,7 +169,12 @@ cli_serve (int argc, char *argv[])
     for (int i = 0; i <= binds_count; i++)
         for (int j = 0; j < i; j++) {
             const char *endpoint = i < binds_count ? binds[i] : events;
-            if (endpoint && streq (endpoint, binds[j]))
+            //  A tcp:// port of * or 0 is any free port: two such are two.
+            size_t size = endpoint ? strlen (endpoint) : 0;
+            bool any_port =
+                size > 2 && strncmp (endpoint, "tcp://", 6) == 0 &&
+                (streq (endpoint + size - 2, ":*") || streq (endpoint + size - 2, ":0"));
+            if (endpoint && !any_port && streq (endpoint, binds[j]))
                 return s_usage ("%s is given twice (each endpoint once, --bind or --events)",
                                 endpoint);
         }
