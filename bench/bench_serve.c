@@ -28,6 +28,7 @@
 #include "bench.h"
 
 #include <czmq.h>
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -329,14 +330,23 @@ s_echo_main (const char *endpoint)
     printf ("bound %s\n", zsock_endpoint (router));
     fflush (stdout);
     void *socket = zsock_resolve (router);
+    //  A SIGTERM that comes between two receives only sets
+    //  zsys_interrupted (CZMQ's handler): look at it every 100 ms.
+    zsock_set_rcvtimeo (router, 100);
     while (true) {
         zmq_msg_t parts[3];
         int count = 0, more = 1;
         while (more) {
             zmq_msg_t part;
             zmq_msg_init (&part);
-            if (zmq_msg_recv (&part, socket, 0) < 0) {
+            int rc;
+            while ((rc = zmq_msg_recv (&part, socket, 0)) < 0 && errno == EAGAIN &&
+                   !zsys_interrupted)
+                ;
+            if (rc < 0) {
                 zmq_msg_close (&part);
+                for (int i = 0; i < count; i++)
+                    zmq_msg_close (&parts[i]);
                 zsock_destroy (&router);
                 return 0; //  interrupted: SIGTERM
             }
