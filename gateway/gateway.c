@@ -35,6 +35,7 @@
 #include "actor.h"
 #include "idmap.h"
 #include "log.h"
+#include "pollset.h"
 #include "text.h"
 #include "wire.h"
 
@@ -56,6 +57,9 @@
 //  a quick tool answers in tens of µs; this is what another client's
 //  request can be held up by, at worst, when it comes in that moment.
 #define GATEWAY_LANE_WAIT_US 200
+//  With calls in flight, every caller is drained at least this often:
+//  mcpact_caller_next keeps their deadlines.
+#define GATEWAY_DRAIN_MS 250
 //  A routing id is at most 255 bytes (ZeroMQ); keys name clients by its
 //  hex and their calls by client "/" request id.
 #define GATEWAY_MAX_RID 255
@@ -96,6 +100,8 @@ typedef struct {
     idmap_t calls;           //  caller's call id -> s_call_t
     s_agent_t *agent;        //  the agent it calls
     self_t *self;            //  for the progress callback
+    int poll_at;             //  its descriptor in self->poll
+    bool sent;               //  sent to since it was last drained
 } s_caller_t;
 
 struct _s_agent_t {
@@ -114,6 +120,13 @@ typedef struct {
     char id[GATEWAY_MAX_ID + 1];  //  the client's request id
 } s_peer_t;
 
+//  A client with calls in flight, under its key in self->clients (the
+//  table keeps no copy of keys: each entry's is its own).
+typedef struct {
+    size_t calls; //  in flight
+    char key[];   //  hex routing id "/" socket kind
+} s_client_t;
+
 //  A client's call in flight, sized to its key: small enough for the
 //  allocator's per-thread cache (two fixed-size keys made it 1.6 KB, and
 //  malloc showed in profiles).
@@ -125,7 +138,7 @@ typedef struct {
     bool cancelling;    //  a CANCEL came: its RESULT (status 8) answers it
     char *as_id;        //  CALL_AS: the provider's call id, or NULL
     char *as_name;      //  CALL_AS: the tool's name
-    size_t client_size; //  the key's first bytes: its client's key in self->clients
+    s_client_t *client; //  who asked, counted
     char key[];         //  its key in self->requests: client "/" request id
 } s_call_t;
 
@@ -144,13 +157,16 @@ struct _self_t {
     features_t *features;         //  resources, prompts, logging, roots (verbs_features.h)
     gw_asks_t *asks;              //  servers' requests for clients (verbs_asks.h)
     zhashx_t *requests;           //  client/request id -> s_call_t
-    zhashx_t *clients;            //  client -> size_t * calls in flight
+    zhashx_t *clients;            //  client key -> s_client_t
     zhashx_t *slow;               //  token -> s_peer_t, at the worker
     uint64_t next_token;          //  for the worker's requests
     size_t calls;                 //  in flight in all
     size_t dropped;               //  replies nobody could take
     bool stopping;                //  no more calls
     zlistx_t *paths;              //  endpoint_file_t *: ipc:// socket files, removed at the end
+    pollset_t poll;               //  what the loop waits on
+    bool rebuild;                 //  a socket or caller was added: poll is out of date
+    int router_at[SOCK_KINDS];    //  the routers in poll
 };
 
 //  --------------------------------------------------------------------------
@@ -174,6 +190,7 @@ s_send (self_t *self, const s_peer_t *peer, const char **frames, const size_t *s
 {
     zsock_t *router = self->routers[peer->kind];
     void *socket = router ? zsock_resolve (router) : NULL;
+    pollset_touch (&self->poll, self->router_at[peer->kind]);
     if (!socket || zmq_send (socket, peer->rid, peer->rid_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
         self->dropped++;
         return;
@@ -253,33 +270,18 @@ s_agent (self_t *self, const char *name)
     return NULL;
 }
 
-static void
-s_client_add (self_t *self, const char *client, int delta)
-{
-    size_t *count = (size_t *) zhashx_lookup (self->clients, client);
-    if (!count && delta > 0) {
-        count = (size_t *) calloc (1, sizeof (size_t));
-        zhashx_insert (self->clients, client, count);
-    }
-    if (!count)
-        return;
-    *count += delta;
-    self->calls += delta;
-    if (*count == 0) {
-        //  A client with nothing in flight leaves no state behind.
-        zhashx_delete (self->clients, client);
-        free (count);
-    }
-}
-
 //  A call ended: forget it.
 static void
 s_call_done (self_t *self, s_call_t *call)
 {
     idmap_take (&call->caller->calls, (uint64_t) call->call_id);
     zhashx_delete (self->requests, call->key);
-    call->key[call->client_size] = 0; //  now its client's key
-    s_client_add (self, call->key, -1);
+    self->calls--;
+    if (--call->client->calls == 0) {
+        //  A client with nothing in flight leaves no state behind.
+        zhashx_delete (self->clients, call->client->key);
+        free (call->client);
+    }
     free (call->as_id);
     free (call->as_name);
     free (call);
@@ -312,6 +314,8 @@ s_caller_init (self_t *self, s_caller_t *caller, s_agent_t *agent, bool progress
     idmap_init (&caller->calls);
     caller->agent = agent;
     caller->self = self;
+    caller->poll_at = -1;
+    self->rebuild = true;
     if (progress)
         mcpact_caller_set_progress (caller->caller, s_on_progress, caller);
     return 0;
@@ -344,6 +348,7 @@ s_caller_drain (self_t *self, s_caller_t *caller)
 {
     if (!caller->caller)
         return;
+    caller->sent = false;
     mcpact_result_t *result;
     while ((result = mcpact_caller_next (caller->caller, 0))) {
         s_call_t *call =
@@ -354,12 +359,17 @@ s_caller_drain (self_t *self, s_caller_t *caller)
     }
 }
 
+//  Drains the callers that can have something: sent to (a send may have
+//  taken the wake-up of their descriptor, edge-triggered) or woken;
+//  with `all`, every one (their deadlines are kept in mcpact_caller_next).
 static void
-s_drain (self_t *self)
+s_drain (self_t *self, bool all)
 {
     for (size_t i = 0; i < self->agents_count; i++) {
-        s_caller_drain (self, &self->agents[i]->plain);
-        s_caller_drain (self, &self->agents[i]->progress);
+        s_caller_t *callers[] = { &self->agents[i]->plain, &self->agents[i]->progress };
+        for (int c = 0; c < 2; c++)
+            if (all || callers[c]->sent || pollset_revents (&self->poll, callers[c]->poll_at))
+                s_caller_drain (self, callers[c]);
     }
 }
 
@@ -490,9 +500,11 @@ s_on_tools (self_t *self, s_peer_t *peer, char **args, int count)
 static bool
 s_requests_waiting (self_t *self)
 {
-    for (int kind = 0; kind < SOCK_KINDS; kind++)
+    for (int kind = 0; kind < SOCK_KINDS; kind++) {
+        pollset_touch (&self->poll, self->router_at[kind]);
         if (self->routers[kind] && (zsock_events (self->routers[kind]) & ZMQ_POLLIN))
             return true;
+    }
     return false;
 }
 
@@ -547,11 +559,11 @@ s_start_call (self_t *self, s_peer_t *peer, s_agent_t *agent, const char *tool,
         s_result_error (self, peer, MCPACT_ERR_INTERNAL, "the gateway is shutting down");
         return;
     }
-    size_t *mine = (size_t *) zhashx_lookup (self->clients, client);
-    if (mine && *mine >= (size_t) self->options->max_client_calls) {
+    s_client_t *mine = (s_client_t *) zhashx_lookup (self->clients, client);
+    if (mine && mine->calls >= (size_t) self->options->max_client_calls) {
         char message[160];
         snprintf (message, sizeof message,
-                  "busy: this client has %zu calls in flight (maxClientCalls)", *mine);
+                  "busy: this client has %zu calls in flight (maxClientCalls)", mine->calls);
         s_result_error (self, peer, MCPACT_ERR_BUSY, message);
         return;
     }
@@ -567,15 +579,24 @@ s_start_call (self_t *self, s_peer_t *peer, s_agent_t *agent, const char *tool,
         s_result_error (self, peer, MCPACT_ERR_INTERNAL, "cannot make a caller");
         return;
     }
+    if (!mine && (mine = (s_client_t *) malloc (sizeof (s_client_t) + used + 1))) {
+        mine->calls = 0;
+        memcpy (mine->key, client, used + 1);
+        zhashx_insert (self->clients, mine->key, mine);
+    }
     size_t key_size = used + 2 + strlen (peer->id);
-    s_call_t *call = (s_call_t *) malloc (sizeof (s_call_t) + key_size);
+    s_call_t *call = mine ? (s_call_t *) malloc (sizeof (s_call_t) + key_size) : NULL;
     if (!call) {
+        if (mine && !mine->calls) {
+            zhashx_delete (self->clients, mine->key);
+            free (mine);
+        }
         s_result_error (self, peer, MCPACT_ERR_INTERNAL, "out of memory");
         return;
     }
     call->peer = *peer;
     memcpy (call->key, key, key_size);
-    call->client_size = used;
+    call->client = mine;
     call->caller = caller;
     call->call_id = 0;
     call->format = format;
@@ -592,11 +613,13 @@ s_start_call (self_t *self, s_peer_t *peer, s_agent_t *agent, const char *tool,
                      ? caller_send_lane (caller->caller, tool, args_json, timeout_ms,
                                          GATEWAY_LANE_WAIT_US, &answered)
                      : mcpact_caller_send (caller->caller, tool, args_json, timeout_ms);
+    caller->sent = true;
     //  Refused at once: its result waits under the id it would have had.
     call->call_id = id > 0 ? id : caller_last_id (caller->caller);
     idmap_put (&caller->calls, (uint64_t) call->call_id, call);
-    zhashx_insert (self->requests, key, call);
-    s_client_add (self, client, 1);
+    zhashx_insert (self->requests, call->key, call);
+    mine->calls++;
+    self->calls++;
     if (answered) {
         s_answer (self, call, answered);
         mcpact_result_destroy (&answered);
@@ -676,8 +699,10 @@ s_on_cancel (self_t *self, s_peer_t *peer, char **args, int count)
     else if (!call || mcpact_caller_cancel (call->caller->caller, call->call_id) != 0)
         s_error (self, peer, "unknown_call", "no call with id \"%s\" is in flight from this client",
                  peer->id);
-    else
+    else {
         call->cancelling = true;
+        call->caller->sent = true;
+    }
 }
 
 //  STATUS id agent, RELOAD id agent: the worker asks the runtime.
@@ -963,8 +988,16 @@ s_on_request (self_t *self, int kind)
         s_error (self, &peer, "bad_request",
                  "%s takes %d to %d frames after the request id, not %d", verb, s_verbs[index].min,
                  s_verbs[index].max, total - first - 2);
-    else
-        s_verbs[index].handler (self, &peer, frames + 2, args);
+    else {
+        s_handler_fn *handler = s_verbs[index].handler;
+        handler (self, &peer, frames + 2, args);
+        //  The other verbs use the loop's other sockets (the workers,
+        //  asks): each is asked for its events at the next wait.
+        if (handler != s_on_call && handler != s_on_call_as && handler != s_on_cancel &&
+            handler != s_on_ping)
+            for (int i = 0; i < self->poll.count; i++)
+                pollset_touch (&self->poll, i);
+    }
     if (buffer != stack)
         free (buffer);
     return 0;
@@ -1030,6 +1063,8 @@ s_on_features (self_t *self)
         s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->slow, token_text);
         zsock_t *router = peer ? self->routers[peer->kind] : NULL;
         void *socket = router ? zsock_resolve (router) : NULL;
+        if (peer)
+            pollset_touch (&self->poll, self->router_at[peer->kind]);
         bool sent =
             socket && zmq_send (socket, peer->rid, peer->rid_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0;
         if (sent && peer->delimiter)
@@ -1268,6 +1303,7 @@ s_self_destroy (self_t *self)
     }
     zactor_destroy (&self->auth);
     zcert_destroy (&self->cert);
+    pollset_fini (&self->poll);
 }
 
 static void
@@ -1281,6 +1317,14 @@ s_gateway_actor (zsock_t *pipe, void *arg)
         s_agent_add (self, args->names[i], args->agents[i]);
     self->requests = zhashx_new ();
     self->clients = zhashx_new ();
+    //  Keys are the entries' own (s_call_t, s_client_t): not copied.
+    for (int i = 0; i < 2; i++) {
+        zhashx_t *table = i ? self->clients : self->requests;
+        if (table) {
+            zhashx_set_key_duplicator (table, NULL);
+            zhashx_set_key_destructor (table, NULL);
+        }
+    }
     self->slow = zhashx_new ();
     self->paths = zlistx_new ();
     self->worker = zactor_new (s_worker, NULL);
@@ -1334,56 +1378,53 @@ s_gateway_actor (zsock_t *pipe, void *arg)
     //  Done with the host's arguments, which it frees once we are ready.
     actor_handoff_release (args);
     actor_ready (pipe);
-    //  The pipe, the workers (two), asks, events, the routers and two callers per agent.
-    size_t items_max = 6 + SOCK_KINDS + 2 * self->agents_count;
-    zmq_pollitem_t *items = (zmq_pollitem_t *) calloc (items_max, sizeof (zmq_pollitem_t));
-    if (!items)
-        log_error ("gateway: out of memory; stopping");
-    while (items) {
-        if (items_max < 6 + SOCK_KINDS + 2 * self->agents_count) {
-            //  An agent was added (AGENT)
-            zmq_pollitem_t *larger = (zmq_pollitem_t *) realloc (
-                items, (6 + SOCK_KINDS + 2 * self->agents_count) * sizeof (zmq_pollitem_t));
-            if (!larger)
+    int64_t drain_at = 0; //  when every caller is drained next (their deadlines)
+    self->rebuild = true;
+    while (true) {
+        //  pipe, worker, features, asks, events, routers, callers
+        int features_at = 2, asks_at = 3, events_at = 4;
+        if (self->rebuild) {
+            pollset_t *poll = &self->poll;
+            pollset_clear (poll);
+            bool ok =
+                pollset_add_socket (poll, zsock_resolve (pipe)) >= 0 &&
+                pollset_add_socket (poll, zsock_resolve (self->worker)) >= 0 &&
+                pollset_add_socket (poll, features_socket (self->features)) >= 0 &&
+                pollset_add_socket (poll, gw_asks_socket (self->asks)) >= 0 &&
+                pollset_add_socket (poll, self->events ? zsock_resolve (self->events) : NULL) >= 0;
+            for (int kind = 0; kind < SOCK_KINDS; kind++) {
+                self->router_at[kind] = pollset_add_socket (
+                    poll, self->routers[kind] ? zsock_resolve (self->routers[kind]) : NULL);
+                ok = ok && self->router_at[kind] >= 0;
+            }
+            //  The callers' descriptors are edge-triggered: a caller is
+            //  drained (s_drain) when it fired or after it was sent to.
+            for (size_t i = 0; i < self->agents_count; i++) {
+                s_caller_t *callers[] = { &self->agents[i]->plain, &self->agents[i]->progress };
+                for (int c = 0; c < 2; c++)
+                    if (callers[c]->caller) {
+                        callers[c]->poll_at =
+                            pollset_add_fd (poll, mcpact_caller_fd (callers[c]->caller), POLLIN);
+                        callers[c]->sent = true;
+                        ok = ok && callers[c]->poll_at >= 0;
+                    }
+            }
+            if (!ok) {
+                log_error ("gateway: out of memory; stopping");
                 break;
-            items = larger;
-            items_max = 6 + SOCK_KINDS + 2 * self->agents_count;
-        }
-        int count = 0;
-        items[count++] = (zmq_pollitem_t){ zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 };
-        items[count++] = (zmq_pollitem_t){ zsock_resolve (self->worker), 0, ZMQ_POLLIN, 0 };
-        int features_at = count;
-        items[count++] = (zmq_pollitem_t){ features_socket (self->features), 0, ZMQ_POLLIN, 0 };
-        int asks_at = count;
-        items[count++] = (zmq_pollitem_t){ gw_asks_socket (self->asks), 0, ZMQ_POLLIN, 0 };
-        int events_at = -1;
-        if (self->events) {
-            events_at = count;
-            items[count++] = (zmq_pollitem_t){ zsock_resolve (self->events), 0, ZMQ_POLLIN, 0 };
-        }
-        int routers_at = count;
-        for (int kind = 0; kind < SOCK_KINDS; kind++)
-            items[count++] =
-                (zmq_pollitem_t){ self->routers[kind] ? zsock_resolve (self->routers[kind]) : NULL,
-                                  -1, self->routers[kind] ? ZMQ_POLLIN : 0, 0 };
-        //  The callers' descriptors are edge-triggered: every caller is
-        //  drained (s_drain) after the loop has touched its socket.
-        for (size_t i = 0; i < self->agents_count; i++) {
-            s_caller_t *callers[] = { &self->agents[i]->plain, &self->agents[i]->progress };
-            for (int c = 0; c < 2; c++)
-                if (callers[c]->caller)
-                    items[count++] = (zmq_pollitem_t){ NULL, mcpact_caller_fd (callers[c]->caller),
-                                                       ZMQ_POLLIN, 0 };
+            }
+            self->rebuild = false;
         }
         //  A caller keeps deadlines of its own: look at least this often
         //  while calls are in flight.
-        long timeout = self->calls ? 250 : -1;
+        long timeout = self->calls ? GATEWAY_DRAIN_MS : -1;
         //  No spinning here (spin.h): on a small machine the CPU a
         //  spinning gateway takes is the servers' and the clients' (less
         //  throughput, no better latency, measured with bench_serve).
-        if (zmq_poll (items, count, timeout) < 0 && errno != EINTR)
+        int rc = pollset_wait (&self->poll, timeout);
+        if (rc < 0 && errno != EINTR)
             break;
-        if (items[0].revents & ZMQ_POLLIN) {
+        if (pollset_revents (&self->poll, 0) & ZMQ_POLLIN) {
             zmsg_t *msg = zmsg_recv (pipe);
             char *command = msg ? zmsg_popstr (msg) : NULL;
             bool term = !command || strcmp (command, "$TERM") == 0;
@@ -1391,6 +1432,7 @@ s_gateway_actor (zsock_t *pipe, void *arg)
                 char *endpoint = zmsg_popstr (msg);
                 s_on_bind (self, strcmp (command, "EVENTS") == 0, endpoint ? endpoint : "");
                 free (endpoint);
+                self->rebuild = true;
             } else if (command && strcmp (command, "AGENT") == 0)
                 s_on_agent (self, msg);
             else if (command && strcmp (command, "STOP") == 0) {
@@ -1402,23 +1444,26 @@ s_gateway_actor (zsock_t *pipe, void *arg)
             if (term)
                 break;
         }
-        if (items[1].revents & ZMQ_POLLIN)
+        if (pollset_revents (&self->poll, 1) & ZMQ_POLLIN)
             s_on_worker (self);
-        if (items[features_at].revents & ZMQ_POLLIN)
+        if (pollset_revents (&self->poll, features_at) & ZMQ_POLLIN)
             s_on_features (self);
-        if (items[asks_at].revents & ZMQ_POLLIN)
+        if (pollset_revents (&self->poll, asks_at) & ZMQ_POLLIN)
             for (int n = 0; n < GATEWAY_BATCH && s_readable (gw_asks_socket (self->asks)); n++)
                 gw_asks_receive (self->asks);
-        if (events_at >= 0 && (items[events_at].revents & ZMQ_POLLIN))
+        if (pollset_revents (&self->poll, events_at) & ZMQ_POLLIN)
             for (int n = 0; n < GATEWAY_BATCH && zsock_events (self->events) & ZMQ_POLLIN; n++)
                 s_on_event (self);
         for (int kind = 0; kind < SOCK_KINDS; kind++)
-            if (items[routers_at + kind].revents & ZMQ_POLLIN)
+            if (pollset_revents (&self->poll, self->router_at[kind]) & ZMQ_POLLIN)
                 for (int n = 0; n < GATEWAY_BATCH && s_on_request (self, kind) == 0; n++)
                     ;
-        s_drain (self);
+        int64_t now = clock_ms ();
+        bool all = rc == 0 || now >= drain_at;
+        if (all)
+            drain_at = now + GATEWAY_DRAIN_MS;
+        s_drain (self, all);
     }
-    free (items);
     s_self_destroy (self);
 }
 
