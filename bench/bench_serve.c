@@ -7,12 +7,15 @@
     server, bound there, and DEALER clients speaking the public protocol),
     measures: calls/s with one client keeping 64 calls in flight, calls/s
     with 16 clients keeping 16 in flight each, the latency of calls made
-    one after another by one client (p50, p99), of a PING (the floor
-    of any request), and of the same PINGs to a bare ROUTER in a process
-    of its own that answers them at once (this program again, --echo:
-    ZeroMQ between two processes, the floor of the PING figure). Clients are threads, each with its
-   own socket. Prints one self-describing line per transport (--json for JSON lines). A call that
-   does not succeed makes the program fail.
+    one after another by one client (p50, p99), of a PING (the floor of
+    any request), and of the same PINGs to a bare ROUTER in a process of
+    its own that answers them at once (this program again, --echo:
+    ZeroMQ between two processes, the floor of the PING figure); and
+    PINGs/s with 64 in flight, to the gateway and to the bare ROUTER: the
+    most calls/s the transport leaves room for. Clients are threads, each
+    with its own socket. Prints one self-describing line per transport
+    (--json for JSON lines). A call that does not succeed makes the
+    program fail.
 
       bench_serve [-n CALLS] [-w WARMUP] [-s SEQUENTIAL] [--only T,...]
                   [--fixture PATH] [--json]
@@ -210,8 +213,8 @@ s_measure (s_client_t *proto, int clients, int in_flight, long calls, long warmu
 
 //  The client side of a gateway run, in a process of its own (as a client
 //  of mcpact serve is): bench_serve --client TRANSPORT ENDPOINT CLIENTS
-//  IN_FLIGHT CALLS WARMUP SEQUENTIAL DIR. Prints "rate R" or, with
-//  SEQUENTIAL, "latency P50 P99"; exits 1 if a call failed.
+//  IN_FLIGHT CALLS WARMUP MODE DIR. Prints "rate R" or, for MODE 1 and
+//  2, "latency P50 P99"; exits 1 if a call failed.
 static int
 s_client_main (char *argv[])
 {
@@ -221,8 +224,11 @@ s_client_main (char *argv[])
     s_client_t proto = { .transport = argv[0], .endpoint = argv[1] };
     int clients = atoi (argv[2]), in_flight = atoi (argv[3]);
     long calls = atol (argv[4]), warmup = atol (argv[5]);
-    bool sequential = atoi (argv[6]) != 0;
-    proto.ping = atoi (argv[6]) == 2;
+    //  0: calls, for calls/s; 1: one call at a time, for latencies; 2:
+    //  PINGs one at a time; 3: PINGs, for requests/s
+    int mode = atoi (argv[6]);
+    bool sequential = mode == 1 || mode == 2;
+    proto.ping = mode >= 2;
     char path[256];
     if (streq (proto.transport, "curve")) {
         snprintf (path, sizeof path, "%s/server", argv[7]);
@@ -470,6 +476,7 @@ main (int argc, char *argv[])
             return 1;
         }
         double single, many, p50, p99 = 0, ping = 0, floor = 0, unused;
+        double ping_rate = 0, floor_rate = 0;
         if (daemon) {
             single = s_run_client (argv[0], transport, bound, 1, 64, calls, warmup, 0, dir, &unused,
                                    &failed);
@@ -481,6 +488,8 @@ main (int argc, char *argv[])
             //  gateway's thread, no server.
             ping = s_run_client (argv[0], transport, bound, 1, 1, sequential, sequential / 10, 2,
                                  dir, &unused, &failed);
+            ping_rate = s_run_client (argv[0], transport, bound, 1, 64, calls, warmup, 3, dir,
+                                      &unused, &failed);
             //  The same PINGs to a bare ROUTER that answers them at once:
             //  ZeroMQ between two processes, the bound of the PING figure.
             char echo_endpoint[256], echo_bound[256];
@@ -494,6 +503,8 @@ main (int argc, char *argv[])
             if (echo > 0) {
                 floor = s_run_client (argv[0], transport, echo_bound, 1, 1, sequential,
                                       sequential / 10, 2, dir, &unused, &failed);
+                floor_rate = s_run_client (argv[0], transport, echo_bound, 1, 64, calls, warmup, 3,
+                                           dir, &unused, &failed);
                 kill (echo, SIGTERM);
                 waitpid (echo, NULL, 0);
             }
@@ -511,13 +522,15 @@ main (int argc, char *argv[])
             printf ("{\"bench\":\"serve\",\"transport\":\"%s\",\"callsPerSecond1x64\":%.0f,"
                     "\"callsPerSecond16x16\":%.0f,\"sequentialP50Us\":%.1f,"
                     "\"sequentialP99Us\":%.1f,\"pingP50Us\":%.1f,\"zmqRoundTripP50Us\":%.1f,"
+                    "\"pingsPerSecond1x64\":%.0f,\"zmqRoundTripsPerSecond1x64\":%.0f,"
                     "\"calls\":%ld}\n",
-                    transport, single, many, p50, p99, ping, floor, calls);
+                    transport, single, many, p50, p99, ping, floor, ping_rate, floor_rate, calls);
         else
             printf ("serve %-6s 1 client x 64 in flight: %8.0f calls/s | 16 clients x 16: %8.0f "
                     "calls/s | sequential p50 %6.1f us p99 %6.1f us | PING p50 %6.1f us | bare "
-                    "ZeroMQ round trip p50 %6.1f us (%ld calls, %s)\n",
-                    transport, single, many, p50, p99, ping, floor, calls,
+                    "ZeroMQ round trip p50 %6.1f us | 1 x 64 PINGs: %8.0f /s, bare ZeroMQ: %8.0f "
+                    "/s (%ld calls, %s)\n",
+                    transport, single, many, p50, p99, ping, floor, ping_rate, floor_rate, calls,
                     bench_basename (fixture));
         fflush (stdout);
         if (daemon) {
