@@ -43,7 +43,9 @@ Streamable HTTP (MCP 2025-03-26 .. 2025-11-25) at /mcp:
          first a priming event ("id: <n>", "data: " empty), then for every
          tools/call in that session a notifications/message
          {level "info", logger "http_fixture", data "tools/call <name>"}
-         before the call is answered; ": keepalive" every 10 s.
+         before the call is answered (with no listen stream open, it is
+         dropped and stderr says "dropped <method>: no listen stream");
+         ": keepalive" every 10 s.
          With Last-Event-ID (any mode): resumes a stream that
          --drop-stream-once cut (400 for an id it does not know).
   DELETE 200, the session is forgotten (its streams end); 404 if unknown.
@@ -75,6 +77,9 @@ Fault switches (combinable):
                            then ends. stderr logs the wait it measured:
                            "resume of <p> after N ms (retry 200)".
   --slow-ms N              delay every tools/call answer by N ms
+  --get-delay-ms N         (with --get-stream) a listen stream's response
+                           headers come N ms late, and it takes messages
+                           only from then on
   --status CODE            every POST other than initialize (/mcp and
                            /messages) gets CODE, Content-Type text/plain,
                            body "http_fixture: forced status CODE"; 401 also
@@ -402,6 +407,9 @@ def initialize_result(msg, versions, default):
 
 def notify_listeners(session, message):
     with state_lock:
+        if not session.listeners:
+            # As servers do: with no listen stream, the message is lost.
+            log("dropped %s: no listen stream" % message.get("method"))
         for q in session.listeners:
             q.append(message)
         session.cond.notify_all()
@@ -785,6 +793,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_stream()
 
     def listen(self, s):
+        if opts.get_delay_ms:
+            stopping.wait(opts.get_delay_ms / 1000.0)
         queue = []
         with state_lock:
             if s.gone:
@@ -947,6 +957,7 @@ def main():
     parser.add_argument("--require-header", type=header_arg, metavar="'Name: value'")
     parser.add_argument("--endpoint-origin", metavar="URL")
     parser.add_argument("--get-stream", action="store_true")
+    parser.add_argument("--get-delay-ms", type=int, default=0, metavar="N")
     parser.add_argument("--redirect-on", type=kinds_arg, default=set(), metavar="KINDS")
     parser.add_argument("--redirect-to", default="/moved", metavar="URL")
     parser.add_argument("--redirect-status", type=int, default=307, metavar="CODE")

@@ -1958,6 +1958,58 @@ s_line_with (const char *log, const char *first, const char *second)
     return false;
 }
 
+//  What the server log callback got, for the listen stream test.
+typedef struct {
+    pthread_mutex_t lock;
+    char logs[4096];
+} s_server_logs_t;
+
+static void
+s_on_server_log (const char *log_json, void *arg)
+{
+    s_server_logs_t *logs = (s_server_logs_t *) arg;
+    pthread_mutex_lock (&logs->lock);
+    size_t used = strlen (logs->logs);
+    snprintf (logs->logs + used, sizeof logs->logs - used, "%s\n", log_json);
+    pthread_mutex_unlock (&logs->lock);
+}
+
+TEST (calls_wait_for_the_listen_stream)
+{
+    //  A server that says something about a call on its listen stream
+    //  only, and drops it when that stream is not open yet (as the
+    //  TypeScript SDK's does), here one whose listen stream opens 400 ms
+    //  late: the host's first call, made the moment the server is ready,
+    //  waits for the stream, and what the server said of it arrives.
+    s_begin ("calls_wait_for_the_listen_stream");
+    s_proc_t *fixture = s_fixture ("--get-stream", "--get-delay-ms", "400", NULL);
+    char url[128];
+    S_URL (url, fixture, "/mcp");
+    s_server_logs_t logs = { .lock = PTHREAD_MUTEX_INITIALIZER };
+    s_host_t host;
+    s_host_new (&host, MCPACT_NAMES_REJECT);
+    s_host_add (&host, "late", url, MCPACT_TRANSPORT_AUTO);
+    CHECK (mcpact_session_set_server_log (host.session, s_on_server_log, &logs) == 0);
+    s_host_start (&host);
+    s_check_ready (&host, "late");
+    RU_CALL_IS (host.agent, "echo", "{\"message\":\"first\"}", "first");
+    bool heard = false;
+    for (int64_t give_up = ru_now_ms () + 5000; !heard && ru_now_ms () < give_up;) {
+        pthread_mutex_lock (&logs.lock);
+        heard = strstr (logs.logs, "tools/call echo") != NULL;
+        pthread_mutex_unlock (&logs.lock);
+        if (!heard)
+            usleep (10000);
+    }
+    char *log = s_log (fixture);
+    CHECK_MSG (heard && !strstr (log, "no listen stream"),
+               "the server's message about the first call was lost:\n%s", log);
+    free (log);
+    s_host_destroy (&host);
+    s_proc_stop (fixture);
+    s_end ();
+}
+
 TEST (redirect_same_origin)
 {
     //  /mcp -> /moved/mcp (a relative Location, 307) for every request

@@ -11,7 +11,10 @@
     Streamable HTTP (MCP 2025-11-25): each message is a POST; the answer is
     JSON or an SSE stream (which may carry requests and notifications before
     the response). The session id and protocol version ride on every later
-    request; a GET opens the optional listen stream (405 is fine); a 404 on
+    request; a GET opens the optional listen stream (405 is fine), and
+    until the first one of a session has its response headers (at most
+    LISTEN_WAIT_MS) calls wait, so that what a server sends on it about
+    them is not lost (a server with no listen stream drops it); a 404 on
     a request that carried the session id means the session expired: we
     initialise a new one ourselves and replay that request once; a response
     stream that ends before its response is resumed with GET and
@@ -71,6 +74,11 @@
 #define DEFAULT_RETRY_MS 1000
 //  Bytes of an error body quoted in an error message.
 #define ERROR_BODY_MAX 300
+//  How long calls wait for the first listen stream of a session to be
+//  open (its response headers): a server may send what a call asks of
+//  the client (elicitation, sampling) or says of it (logs, progress) on
+//  that stream alone, and drops it while the stream is not there yet.
+#define LISTEN_WAIT_MS 1000
 //  Redirects followed at most, per request.
 #define MAX_REDIRECTS 5
 //  How long closing may wait for the DELETE.
@@ -153,6 +161,9 @@ struct _s_http_t {
     bool listen_off;                      //  server said 405: never mind
     int64_t listen_at;                    //  when to (re)open it
     char *listen_last_id;                 //  its last event id
+    bool listen_opened;                   //  one was opened in this session
+    bool listen_opening;                  //  that first one has no response headers yet
+    int64_t listen_wait_until;            //  calls wait for it until then (ms)
     s_req_t *stream;                      //  HTTP+SSE event stream
     char *endpoint;                       //  HTTP+SSE: where to POST
     char *error;                          //  why the transport died
@@ -512,6 +523,22 @@ s_take_session (s_http_t *self, s_req_t *req)
     }
 }
 
+//  The listen stream's response headers: at their end, the server has
+//  taken the stream (or refused it), and calls need not wait any longer.
+static size_t
+s_listen_header_cb (char *data, size_t one, size_t size, void *arg)
+{
+    s_req_t *req = (s_req_t *) arg;
+    long status = 0;
+    if (one * size <= 2 && (data[0] == '\r' || data[0] == '\n')) {
+        curl_easy_getinfo (req->easy, CURLINFO_RESPONSE_CODE, &status);
+        //  Not the 100 before the answer, nor a redirect that follows
+        if (status >= 200 && (status < 300 || status >= 400))
+            req->http->listen_opening = false;
+    }
+    return one * size;
+}
+
 static size_t
 s_write_cb (char *data, size_t one, size_t size, void *arg)
 {
@@ -643,6 +670,10 @@ s_req_new (s_http_t *self, s_kind_t kind, const char *url, const char *body)
     s_set_protocols (easy);
     curl_easy_setopt (easy, CURLOPT_CONNECTTIMEOUT_MS, (long) self->config->connect_ms);
     curl_easy_setopt (easy, CURLOPT_TCP_NODELAY, 1L);
+    if (kind == K_LISTEN) {
+        curl_easy_setopt (easy, CURLOPT_HEADERFUNCTION, s_listen_header_cb);
+        curl_easy_setopt (easy, CURLOPT_HEADERDATA, req);
+    }
     if (kind == K_LISTEN || kind == K_RESUME || kind == K_STREAM) {
         //  A stream that stays silent longer than the read timeout is dead.
         curl_easy_setopt (easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
@@ -744,6 +775,22 @@ s_method_is (const char *method, size_t size, const char *name)
     return method && size == name_size + 2 && memcmp (method + 1, name, name_size) == 0;
 }
 
+//  A request that waits for the first listen stream: any but those the
+//  runtime makes to start and to list (initialize, ping, .../list), which
+//  servers answer without asking anything of the client.
+static bool
+s_waits_for_listen (const char *msg)
+{
+    const char *method;
+    size_t size;
+    char *id = s_request_id (msg, &method, &size);
+    bool waits = id && !s_method_is (method, size, "initialize") &&
+                 !s_method_is (method, size, "ping") &&
+                 !(size > 7 && memcmp (method + size - 6, "/list", 5) == 0);
+    free (id);
+    return waits;
+}
+
 //  Aborts the POST still waiting for the response to `rpc_id`: the actor
 //  gave up on it and told the server so.
 static void
@@ -801,6 +848,7 @@ static void
 s_start_reinit (s_http_t *self)
 {
     self->reinit = true;
+    self->listen_opened = false;
     free (self->session_id);
     self->session_id = NULL;
     free (self->protocol);
@@ -844,8 +892,37 @@ s_kick (s_http_t *self)
     bool authorizing =
         self->oauth && (oauth_busy (self->oauth) || (zlistx_size (self->outbox) && !self->reinit &&
                                                      oauth_refresh_due (self->oauth)));
+    int64_t now = clock_ms ();
+    //  The listen stream first: requests queued with it wait for it.
+    if (self->listen_wanted && !self->listen_off && self->session_id && now >= self->listen_at) {
+        bool open = false;
+        for (s_req_t *req = self->reqs; req; req = req->next)
+            open |= req->kind == K_LISTEN;
+        if (!open) {
+            s_req_t *req = s_req_new (self, K_LISTEN, self->config->url, NULL);
+            if (req && !self->listen_opened) {
+                self->listen_opened = true;
+                self->listen_opening = true;
+                self->listen_wait_until = now + LISTEN_WAIT_MS;
+            }
+            if (req && self->listen_last_id) {
+                s_add_header (req, "Last-Event-ID", self->listen_last_id);
+                curl_easy_setopt (req->easy, CURLOPT_HTTPHEADER, req->headers);
+            }
+        }
+        self->listen_wanted = false;
+    }
+    if (self->listen_opening && now >= self->listen_wait_until) {
+        self->listen_opening = false;
+        log_debug ("server %s: the listen stream has no response headers after %d ms; calls go "
+                   "without it",
+                   self->name, LISTEN_WAIT_MS);
+    }
     if (!self->reinit && !authorizing)
         while (zlistx_size (self->outbox)) {
+            if (self->listen_opening &&
+                s_waits_for_listen ((const char *) zlistx_first (self->outbox)))
+                break; //  and what came after it, in order
             char *msg = s_outbox_take (self);
             s_post (self, msg, false, false);
             free (msg);
@@ -853,7 +930,6 @@ s_kick (s_http_t *self)
             if (self->probing)
                 break;
         }
-    int64_t now = clock_ms ();
     for (s_resume_t *resume = (s_resume_t *) zlistx_first (self->resumes); resume;) {
         if (resume->when > now) {
             resume = (s_resume_t *) zlistx_next (self->resumes);
@@ -873,19 +949,6 @@ s_kick (s_http_t *self)
         free (resume);
         zlistx_delete (self->resumes, zlistx_cursor (self->resumes));
         resume = (s_resume_t *) zlistx_first (self->resumes);
-    }
-    if (self->listen_wanted && !self->listen_off && self->session_id && now >= self->listen_at) {
-        bool open = false;
-        for (s_req_t *req = self->reqs; req; req = req->next)
-            open |= req->kind == K_LISTEN;
-        if (!open) {
-            s_req_t *req = s_req_new (self, K_LISTEN, self->config->url, NULL);
-            if (req && self->listen_last_id) {
-                s_add_header (req, "Last-Event-ID", self->listen_last_id);
-                curl_easy_setopt (req->easy, CURLOPT_HTTPHEADER, req->headers);
-            }
-        }
-        self->listen_wanted = false;
     }
 }
 
@@ -1109,6 +1172,7 @@ s_finish (s_http_t *self, s_req_t *req, CURLcode code)
         s_finish_post (self, req, code);
         break;
     case K_LISTEN:
+        self->listen_opening = false;
         //  The listen stream is optional: any refusal means "none here".
         if (req->refused)
             log_warn ("%s; no listen stream", req->refused);
@@ -1282,6 +1346,9 @@ s_timeout (void *state)
     if (self->listen_wanted && !self->listen_off && self->session_id &&
         (next < 0 || self->listen_at < next))
         next = self->listen_at;
+    if (self->listen_opening && zlistx_size (self->outbox) &&
+        (next < 0 || self->listen_wait_until < next))
+        next = self->listen_wait_until;
     if (self->oauth && oauth_fd (self->oauth) >= 0) {
         int64_t deadline = clock_ms () + oauth_timeout (self->oauth);
         if (next < 0 || deadline < next)
