@@ -43,6 +43,9 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,6 +64,9 @@
 #define GATEWAY_MAX_RID 255
 #define GATEWAY_CLIENT_KEY (2 * GATEWAY_MAX_RID + 3)
 #define GATEWAY_CALL_KEY (GATEWAY_CLIENT_KEY + 1 + GATEWAY_MAX_ID)
+//  How long the gateway is quiet after clients came before the heap is
+//  trimmed (s_trim).
+#define GATEWAY_TRIM_IDLE_MS 1000
 
 //  The two kinds of socket: plain (ipc://, loopback tcp://) and CURVE.
 enum { SOCK_PLAIN = 0, SOCK_CURVE = 1, SOCK_KINDS = 2 };
@@ -150,6 +156,7 @@ struct _self_t {
     size_t calls;                 //  in flight in all
     size_t dropped;               //  replies nobody could take
     bool stopping;                //  no more calls
+    bool trim_due;                //  clients came since the heap was last trimmed
     zlistx_t *paths;              //  endpoint_file_t *: ipc:// socket files, removed at the end
 };
 
@@ -1159,6 +1166,22 @@ s_on_bind (self_t *self, bool events, const char *endpoint)
     zstr_sendx (self->pipe, "OK", bound, NULL);
 }
 
+//  Gives the C library's free memory back to the system. Each client
+//  connected costs ZeroMQ some 60 KB of buffers, freed when it goes;
+//  glibc keeps what was freed in the middle of its heaps for reuse, so
+//  that after a burst of thousands of clients the resident size stays at
+//  the burst's peak (docs/performance.md, "Memory"). Called once the
+//  gateway has been quiet for GATEWAY_TRIM_IDLE_MS after clients came: a
+//  few ms, never while requests come.
+static void
+s_trim (self_t *self)
+{
+#ifdef __GLIBC__
+    malloc_trim (0);
+#endif
+    self->trim_due = false;
+}
+
 //  --------------------------------------------------------------------------
 //  The actor
 
@@ -1377,12 +1400,15 @@ s_gateway_actor (zsock_t *pipe, void *arg)
         }
         //  A caller keeps deadlines of its own: look at least this often
         //  while calls are in flight.
-        long timeout = self->calls ? 250 : -1;
+        long timeout = self->calls ? 250 : self->trim_due ? GATEWAY_TRIM_IDLE_MS : -1;
         //  No spinning here (spin.h): on a small machine the CPU a
         //  spinning gateway takes is the servers' and the clients' (less
         //  throughput, no better latency, measured with bench_serve).
-        if (zmq_poll (items, count, timeout) < 0 && errno != EINTR)
+        int ready = zmq_poll (items, count, timeout);
+        if (ready < 0 && errno != EINTR)
             break;
+        if (ready == 0 && !self->calls && self->trim_due)
+            s_trim (self);
         if (items[0].revents & ZMQ_POLLIN) {
             zmsg_t *msg = zmsg_recv (pipe);
             char *command = msg ? zmsg_popstr (msg) : NULL;
@@ -1412,6 +1438,8 @@ s_gateway_actor (zsock_t *pipe, void *arg)
         if (events_at >= 0 && (items[events_at].revents & ZMQ_POLLIN))
             for (int n = 0; n < GATEWAY_BATCH && zsock_events (self->events) & ZMQ_POLLIN; n++)
                 s_on_event (self);
+        for (int kind = 0; kind < SOCK_KINDS; kind++)
+            self->trim_due |= (items[routers_at + kind].revents & ZMQ_POLLIN) != 0;
         for (int kind = 0; kind < SOCK_KINDS; kind++)
             if (items[routers_at + kind].revents & ZMQ_POLLIN)
                 for (int n = 0; n < GATEWAY_BATCH && s_on_request (self, kind) == 0; n++)
