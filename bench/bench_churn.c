@@ -13,8 +13,8 @@
     Memory that grows from round to round is state kept per client; a size
     that returns near the start after each round is ZeroMQ's buffers for
     the clients connected at once (about 60 KB each), freed and given back
-    (docs/performance.md, "Memory"). A reply that does not come makes the
-    program fail.
+    (docs/performance.md, "Memory with short-lived clients"). A reply
+    that does not come makes the program fail.
 
       bench_churn [-r ROUNDS] [-c CLIENTS] [-k CALLS] [--settle MS]
                   [--fixture PATH] [--json]

@@ -1170,9 +1170,10 @@ s_on_bind (self_t *self, bool events, const char *endpoint)
 //  connected costs ZeroMQ some 60 KB of buffers, freed when it goes;
 //  glibc keeps what was freed in the middle of its heaps for reuse, so
 //  that after a burst of thousands of clients the resident size stays at
-//  the burst's peak (docs/performance.md, "Memory"). Called once the
-//  gateway has been quiet for GATEWAY_TRIM_IDLE_MS after clients came: a
-//  few ms, never while requests come.
+//  the burst's peak (docs/performance.md, "Memory with short-lived
+//  clients"). Called once the gateway has been quiet for
+//  GATEWAY_TRIM_IDLE_MS after clients came: a few ms, never while
+//  requests come.
 static void
 s_trim (self_t *self)
 {

@@ -10,7 +10,7 @@
     case runs a gateway in this process (mcpact_gateway_new) on the
     fixture server, bound at an ipc:// endpoint in a private directory,
     and speaks the protocol with CZMQ sockets. Memory itself (RSS) is
-    measured by a benchmark, not here.
+    measured by bench_churn, not here.
     =========================================================================
 */
 
