@@ -177,6 +177,9 @@ main (int argc, char *argv[])
             return 2;
         }
     }
+    //  Output cut short (| head) must not end this program before it has
+    //  stopped the daemon.
+    signal (SIGPIPE, SIG_IGN);
     //  Every client is a socket here, with a descriptor or two of its own.
     struct rlimit files;
     if (getrlimit (RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
