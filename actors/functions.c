@@ -311,6 +311,7 @@ s_actor (zsock_t *pipe, void *arg)
     self.events = zlistx_new ();
     idmap_init (&self.jobs);
     deadlines_init (&self.deadlines);
+    deadlines_watch (&self.deadlines, &self.jobs);
     self.worker_count = args->workers;
     self.workers = (actor_t **) calloc ((size_t) self.worker_count, sizeof (actor_t *));
     self.busy = (bool *) calloc ((size_t) self.worker_count, sizeof (bool));

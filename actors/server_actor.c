@@ -315,6 +315,7 @@ s_fail_all (self_t *self, const char *reason)
     idmap_init (&self->calls);
     deadlines_free (&self->deadlines);
     deadlines_init (&self->deadlines);
+    deadlines_watch (&self->deadlines, &self->calls);
 }
 
 //  Answers every RELOAD waiting for the listing in progress: with {} once
@@ -1887,6 +1888,7 @@ s_actor (zsock_t *pipe, void *arg)
     self->subscriptions = json_object ();
     idmap_init (&self->calls);
     deadlines_init (&self->deadlines);
+    deadlines_watch (&self->deadlines, &self->calls);
     server_actor_endpoint (self->id, self->endpoint, sizeof self->endpoint);
     self->asks = ask_table_new (asks, self->config->name, self->endpoint, s_ask_respond, self);
     if (!self->asks)

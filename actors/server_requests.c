@@ -59,6 +59,7 @@ server_requests_new (const char *name)
     }
     idmap_init (&self->requests);
     deadlines_init (&self->deadlines);
+    deadlines_watch (&self->deadlines, &self->requests);
     return self;
 }
 
@@ -281,6 +282,7 @@ server_requests_fail_all (server_requests_t *self, void *router, const char *mes
     idmap_init (&self->requests);
     deadlines_free (&self->deadlines);
     deadlines_init (&self->deadlines);
+    deadlines_watch (&self->deadlines, &self->requests);
 }
 
 size_t

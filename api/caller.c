@@ -284,6 +284,7 @@ caller_new (catalog_slot_t *slot)
     self->ready = zlistx_new ();
     idmap_init (&self->pending);
     deadlines_init (&self->deadlines);
+    deadlines_watch (&self->deadlines, &self->pending);
     if (!self->sock || !self->peers || !self->ready) {
         mcpact_caller_destroy (&self);
         return NULL;

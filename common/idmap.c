@@ -136,17 +136,48 @@ deadlines_free (deadlines_t *self)
     memset (self, 0, sizeof *self);
 }
 
-int
-deadlines_push (deadlines_t *self, int64_t when, uint64_t id)
+void
+deadlines_watch (deadlines_t *self, idmap_t *live)
 {
-    if (self->size == self->max) {
-        size_t max = self->max ? self->max * 2 : 64;
-        deadline_t *grown = (deadline_t *) realloc (self->items, max * sizeof (deadline_t));
-        if (!grown)
-            return -1;
-        self->items = grown;
-        self->max = max;
+    self->live = live;
+}
+
+//  Puts `item` at hole `i` or below it, where the heap order wants it.
+static void
+s_sift_down (deadlines_t *self, size_t i, deadline_t item)
+{
+    while (true) {
+        size_t child = 2 * i + 1;
+        if (child >= self->size)
+            break;
+        if (child + 1 < self->size && self->items[child + 1].when < self->items[child].when)
+            child++;
+        if (item.when <= self->items[child].when)
+            break;
+        self->items[i] = self->items[child];
+        i = child;
     }
+    self->items[i] = item;
+}
+
+//  Drops the entries of ids that are over, and orders what is left into
+//  a heap again (bottom-up, linear in the size).
+static void
+s_compact (deadlines_t *self)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < self->size; i++)
+        if (idmap_get (self->live, self->items[i].id))
+            self->items[kept++] = self->items[i];
+    self->size = kept;
+    for (size_t i = kept / 2; i-- > 0;)
+        s_sift_down (self, i, self->items[i]);
+}
+
+//  Adds an entry to a heap that has room for it.
+static int
+s_push (deadlines_t *self, int64_t when, uint64_t id)
+{
     size_t i = self->size++;
     while (i > 0) {
         size_t parent = (i - 1) / 2;
@@ -157,6 +188,27 @@ deadlines_push (deadlines_t *self, int64_t when, uint64_t id)
     }
     self->items[i] = (deadline_t){ when, id };
     return 0;
+}
+
+int
+deadlines_push (deadlines_t *self, int64_t when, uint64_t id)
+{
+    if (self->size == self->max) {
+        if (self->live)
+            s_compact (self);
+        //  Grown when more than half is still waiting: the next
+        //  compaction is then at least as many pushes away as it costs.
+        if (self->size * 2 >= self->max) {
+            size_t max = self->max ? self->max * 2 : 64;
+            deadline_t *grown = (deadline_t *) realloc (self->items, max * sizeof (deadline_t));
+            if (grown) {
+                self->items = grown;
+                self->max = max;
+            } else if (self->size == self->max)
+                return -1;
+        }
+    }
+    return s_push (self, when, id);
 }
 
 deadline_t *
@@ -171,20 +223,8 @@ deadlines_pop (deadlines_t *self)
     if (!self->size)
         return;
     deadline_t last = self->items[--self->size];
-    size_t i = 0;
-    while (true) {
-        size_t child = 2 * i + 1;
-        if (child >= self->size)
-            break;
-        if (child + 1 < self->size && self->items[child + 1].when < self->items[child].when)
-            child++;
-        if (last.when <= self->items[child].when)
-            break;
-        self->items[i] = self->items[child];
-        i = child;
-    }
     if (self->size)
-        self->items[i] = last;
+        s_sift_down (self, 0, last);
 }
 
 int64_t

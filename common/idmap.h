@@ -4,7 +4,11 @@
     The tables of calls in flight: keyed by request id, looked up once per
     response, with no allocation per entry beyond growth. The deadline heap
     finds the nearest timeout without scanning every call; entries for
-    calls that finished are skipped lazily. One owner thread each.
+    calls that finished are skipped lazily, and dropped when the heap
+    would grow (deadlines_watch): a call that is answered at once would
+    otherwise keep its entry until its timeout, and the heap would hold
+    every call of the last timeout (30 s by default, up to 10 minutes),
+    not the calls in flight. One owner thread each.
     =========================================================================
 */
 
@@ -40,9 +44,15 @@ typedef struct {
     deadline_t *items; //  binary min-heap on `when`
     size_t size;       //  items held
     size_t max;        //  items allocated
+    idmap_t *live;     //  ids still waiting (deadlines_watch), or NULL
 } deadlines_t;
 
 void deadlines_init (deadlines_t *self);
+//  An entry whose id `live` no longer holds is over: such entries are
+//  dropped when the heap is full, before it grows, so that it stays in
+//  proportion to the ids in `live` (not owned; it must outlive the heap's
+//  pushes). Call again after each deadlines_init.
+void deadlines_watch (deadlines_t *self, idmap_t *live);
 void deadlines_free (deadlines_t *self);
 int deadlines_push (deadlines_t *self, int64_t when, uint64_t id);
 //  The earliest item, or NULL if empty.
