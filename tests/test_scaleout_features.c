@@ -27,6 +27,9 @@ extern char **environ;
 #define PEER_CONNECT_MS 30000
 
 static char s_dir[64];
+//  A second server-everything in the group ("everything2"), for the case
+//  that sets it.
+static bool s_two_servers = false;
 
 static void
 s_remove_dir (void)
@@ -71,12 +74,15 @@ s_group_start (s_group_t *self, const char *dir, bool events, ...)
 {
     memset (self, 0, sizeof *self);
     const char *node = ru_require_peers (EVERYTHING_JS, NULL);
-    char config[256], text[1024];
+    char config[256], text[2048];
     snprintf (config, sizeof config, "%s/group.json", dir);
-    snprintf (text, sizeof text,
-              "{\"mcpServers\": {\"everything\": {\"command\": \"%s\", \"args\": [\"%s\", "
-              "\"stdio\"], \"timeouts\": {\"connect\": %d}}}}",
+    char server[512];
+    snprintf (server, sizeof server,
+              "{\"command\": \"%s\", \"args\": [\"%s\", \"stdio\"], \"timeouts\": "
+              "{\"connect\": %d}}",
               node, EVERYTHING_JS, PEER_CONNECT_MS);
+    snprintf (text, sizeof text, "{\"mcpServers\": {\"everything\": %s%s%s}}", server,
+              s_two_servers ? ", \"everything2\": " : "", s_two_servers ? server : "");
     s_write (config, text);
     //  setpriv: the daemon dies with this test, also when the test fails.
     const char *argv[32] = {
@@ -171,20 +177,27 @@ s_group_config (const char *endpoint)
     return group;
 }
 
-//  The item of `items` whose `key` is `value` and whose server is
-//  `server`, or NULL.
+//  The `skip`th item of `items` whose `key` is `value` and whose server
+//  is `server`, or NULL.
 static json_t *
-s_item (json_t *items, const char *key, const char *value, const char *server)
+s_nth_item (json_t *items, const char *key, const char *value, const char *server, size_t skip)
 {
     size_t index;
     json_t *item;
     json_array_foreach (items, index, item) {
         const char *its =
             json_string_value (json_object_get (json_object_get (item, "_mcpact"), "server"));
-        if (ru_str (item, key) && streq (ru_str (item, key), value) && its && streq (its, server))
+        if (ru_str (item, key) && streq (ru_str (item, key), value) && its && streq (its, server) &&
+            skip-- == 0)
             return item;
     }
     return NULL;
+}
+
+static json_t *
+s_item (json_t *items, const char *key, const char *value, const char *server)
+{
+    return s_nth_item (items, key, value, server, 0);
 }
 
 //  The capabilities the session's status shows for server `name`.
@@ -458,6 +471,119 @@ TEST (subscription_update_over_curve)
     zstr_free (&id);
     zstr_free (&text);
     zsock_destroy (&events);
+    ru_teardown (&agent, &session, &runtime);
+    s_group_end (&group);
+}
+
+//  A change of the group's resources (its server made one) comes as the
+//  session's RESOURCES_CHANGED, and the new resource is listed and read.
+TEST (resources_changed_through_the_group)
+{
+    const char *dir = s_tmpdir ();
+    s_group_t group;
+    s_group_start (&group, dir, true, NULL);
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent = s_session (&runtime, &session, s_group_config (group.endpoint), NULL);
+    zsock_t *events = zsock_new_sub (mcpact_runtime_events_endpoint (runtime), "RESOURCES_CHANGED");
+    CHECK (events);
+    //  The tool registers a resource of the session: list_changed.
+    mcpact_result_t *result = mcpact_agent_call (
+        agent, "east_gzip-file-as-resource",
+        "{\"name\": \"hello.gz\", \"data\": \"data:text/plain;base64,aGVsbG8=\"}", 0);
+    CHECK_MSG (mcpact_result_status (result) == MCPACT_OK, "%s", mcpact_result_error (result));
+    mcpact_result_destroy (&result);
+    ru_watchdog_arm (60, "a RESOURCES_CHANGED event from the group");
+    char *verb = NULL, *id = NULL, *text = NULL;
+    CHECK (zstr_recvx (events, &verb, &id, &text, NULL) == 3);
+    ru_watchdog_disarm ();
+    json_t *event = ru_json (text);
+    CHECK_STR (ru_str (event, "server"), "east");
+    json_decref (event);
+    zstr_free (&verb);
+    zstr_free (&id);
+    zstr_free (&text);
+    zsock_destroy (&events);
+    const char *uri = "demo://resource/session/hello.gz";
+    json_t *answer = ru_json_take (mcpact_agent_resources (agent));
+    CHECK_MSG (s_item (json_object_get (answer, "resources"), "uri", uri, "east"), "%s",
+               json_dumps (answer, 0));
+    json_decref (answer);
+    result = mcpact_agent_read_resource (agent, NULL, uri, 0);
+    CHECK_MSG (mcpact_result_status (result) == MCPACT_OK, "%s", mcpact_result_error (result));
+    mcpact_result_destroy (&result);
+    ru_teardown (&agent, &session, &runtime);
+    s_group_end (&group);
+}
+
+//  The log level set for the group reaches its servers (LOGLEVEL), and
+//  their log messages come as the session's SERVER_LOG, under the
+//  group's name.
+TEST (server_log_through_the_group)
+{
+    const char *dir = s_tmpdir ();
+    s_group_t group;
+    s_group_start (&group, dir, true, NULL);
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent = s_session (&runtime, &session, s_group_config (group.endpoint), NULL);
+    json_t *capabilities = s_capabilities (agent, "east");
+    CHECK_MSG (json_is_object (json_object_get (capabilities, "logging")), "%s",
+               json_dumps (capabilities, 0));
+    json_decref (capabilities);
+    zsock_t *events = zsock_new_sub (mcpact_runtime_events_endpoint (runtime), "SERVER_LOG");
+    CHECK (events);
+    CHECK (mcpact_agent_set_server_log_level (agent, "east", "debug") == 0);
+    //  server-everything logs each subscription at info level.
+    char *error = NULL;
+    CHECK_MSG (mcpact_agent_subscribe_resource (agent, NULL, "demo://resource/dynamic/text/4", true,
+                                                &error) == 0,
+               "%s", error);
+    ru_watchdog_arm (60, "a SERVER_LOG event from the group");
+    char *verb = NULL, *id = NULL, *text = NULL;
+    CHECK (zstr_recvx (events, &verb, &id, &text, NULL) == 3);
+    ru_watchdog_disarm ();
+    json_t *event = ru_json (text);
+    CHECK_STR (ru_str (event, "server"), "east");
+    CHECK (ru_str (event, "level") != NULL);
+    json_decref (event);
+    zstr_free (&verb);
+    zstr_free (&id);
+    zstr_free (&text);
+    zsock_destroy (&events);
+    ru_teardown (&agent, &session, &runtime);
+    s_group_end (&group);
+}
+
+//  Two servers of the group list the same URI and prompt: the session
+//  lists each once per server, both under the group's name; reading it
+//  unnamed is the group's refusal naming its two servers (a session
+//  cannot name a server inside the group), while a URI only one of them
+//  lists (none here: server-everything twice) would go to that one.
+TEST (same_uri_twice_in_the_group)
+{
+    const char *dir = s_tmpdir ();
+    s_two_servers = true;
+    s_group_t group;
+    s_group_start (&group, dir, true, NULL);
+    s_two_servers = false;
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent = s_session (&runtime, &session, s_group_config (group.endpoint), NULL);
+    const char *uri = "demo://resource/static/document/features.md";
+    json_t *answer = ru_json_take (mcpact_agent_resources (agent));
+    json_t *resources = json_object_get (answer, "resources");
+    CHECK_MSG (s_nth_item (resources, "uri", uri, "east", 1) &&
+                   !s_nth_item (resources, "uri", uri, "east", 2),
+               "%s", json_dumps (answer, 0));
+    json_decref (answer);
+    mcpact_result_t *result = mcpact_agent_read_resource (agent, NULL, uri, 0);
+    CHECK (mcpact_result_status (result) != MCPACT_OK);
+    const char *message = mcpact_result_error (result);
+    CHECK_MSG (strstr (message, "east") && strstr (message, group.endpoint) &&
+                   strstr (message, "everything, everything2"),
+               "%s", message);
+    mcpact_result_destroy (&result);
     ru_teardown (&agent, &session, &runtime);
     s_group_end (&group);
 }
