@@ -587,3 +587,34 @@ TEST (same_uri_twice_in_the_group)
     ru_teardown (&agent, &session, &runtime);
     s_group_end (&group);
 }
+
+//  The CLI on a configuration that names the group: `mcpact resources`,
+//  `read` and `prompt` show and use the group's.
+TEST (cli_through_the_group)
+{
+    const char *dir = s_tmpdir ();
+    s_group_t group;
+    s_group_start (&group, dir, true, NULL);
+    char path[256], text[512];
+    snprintf (path, sizeof path, "%s/session.json", dir);
+    snprintf (text, sizeof text, "{\"mcpServers\": {\"east\": {\"group\": \"%s\"}}}",
+              group.endpoint);
+    s_write (path, text);
+    ru_run_t run = ru_cli (NULL, NULL, (const char *[]){ "-c", path, "resources", NULL });
+    CHECK_MSG (run.status == 0, "%s%s", run.out, run.err);
+    CHECK_CONTAINS (run.out, "demo://resource/static/document/architecture.md");
+    CHECK_CONTAINS (run.out, "east");
+    ru_run_free (&run);
+    run = ru_cli (NULL, NULL,
+                  (const char *[]){ "-c", path, "read",
+                                    "demo://resource/static/document/architecture.md", NULL });
+    CHECK_MSG (run.status == 0, "%s%s", run.out, run.err);
+    CHECK_CONTAINS (run.out, "Architecture");
+    ru_run_free (&run);
+    run = ru_cli (NULL, NULL,
+                  (const char *[]){ "-c", path, "prompt", "args-prompt", "city=Paris", NULL });
+    CHECK_MSG (run.status == 0, "%s%s", run.out, run.err);
+    CHECK_CONTAINS (run.out, "Paris");
+    ru_run_free (&run);
+    s_group_end (&group);
+}
