@@ -171,6 +171,7 @@ struct _self_t {
     bool stopping;                //  no more calls
     bool trim_due;                //  clients came since the heap was last trimmed
     zlistx_t *paths;              //  endpoint_file_t *: ipc:// socket files, removed at the end
+    json_t *event_endpoints;      //  the PUB endpoints as bound, for HELLO
     pollset_t poll;               //  what the loop waits on
     bool rebuild;                 //  a socket or caller was added: poll is out of date
     int router_at[SOCK_KINDS];    //  the routers in poll
@@ -425,13 +426,14 @@ s_on_hello (self_t *self, s_peer_t *peer, char **args, int count)
         catalog_unref (&catalog);
     }
     json_t *info = json_pack (
-        "{s:i,s:[i],s:{s:s,s:s,s:s},s:o,s:o,s:[ssssss],s:{s:i,s:i,s:i},s:[sssss]}", "protocol",
+        "{s:i,s:[i],s:{s:s,s:s,s:s},s:o,s:o,s:[ssssss],s:{s:i,s:i,s:i},s:[sssss],s:O}", "protocol",
         GATEWAY_PROTOCOL, "versions", GATEWAY_PROTOCOL, "server", "name", "mcpact", "version",
         version_text, "mcpProtocolVersion", MCPACT_PROTOCOL_VERSION, "agents", agents, "verbs",
         s_verb_names (), "events", "TOOLS_CHANGED", "SERVER_STATE", FEATURES_EVENTS, "limits",
         "maxMessageBytes", self->options->max_message_bytes, "maxClientCalls",
         self->options->max_client_calls, "maxCalls", self->options->max_calls, "formats", "mcp",
-        "openai", "openai-responses", "anthropic", "gemini");
+        "openai", "openai-responses", "anthropic", "gemini", "eventEndpoints",
+        self->event_endpoints);
     char *text = json_dumps (info, JSON_COMPACT);
     s_reply (self, peer, "HELLO", text);
     free (text);
@@ -1193,6 +1195,8 @@ s_on_bind (self_t *self, bool events, const char *endpoint)
     endpoint_file_t *file = endpoint_secure (bound);
     if (file)
         zlistx_add_end (self->paths, file);
+    if (events)
+        json_array_append_new (self->event_endpoints, json_string (bound));
     if (events && !self->events) {
         self->events = zsock_new_sub (self->events_endpoint, "");
         if (!self->events)
@@ -1318,6 +1322,7 @@ s_self_destroy (self_t *self)
         zsock_destroy (&self->pubs[kind]);
     }
     zsock_destroy (&self->events);
+    json_decref (self->event_endpoints);
     //  No socket file is left behind to look like a gateway that answers.
     if (self->paths) {
         for (endpoint_file_t *file = (endpoint_file_t *) zlistx_first (self->paths); file;
@@ -1351,13 +1356,15 @@ s_gateway_actor (zsock_t *pipe, void *arg)
     }
     self->slow = zhashx_new ();
     self->paths = zlistx_new ();
+    self->event_endpoints = json_array ();
     self->worker = zactor_new (s_worker, NULL);
     self->features = features_new ();
     self->asks = gw_asks_new (args->asks_id, sizeof (s_peer_t), s_asks_send, self);
     const char *failure = NULL;
     char reason[512];
     if (self->agents_count < args->agents_count || !self->requests || !self->clients ||
-        !self->slow || !self->paths || !self->worker || !self->features || !self->asks)
+        !self->slow || !self->paths || !self->event_endpoints || !self->worker || !self->features ||
+        !self->asks)
         failure = "out of memory";
     for (size_t i = 0; !failure && i < self->agents_count; i++)
         if (s_caller_init (self, &self->agents[i]->plain, self->agents[i], false) != 0)

@@ -965,7 +965,8 @@ MCPACT_EXPORT mcpact_result_t *mcpact_result_from_message (int64_t id, mcpact_st
 
 //  A group of servers, reached at the public protocol `endpoint` of a
 //  gateway (tcp://host:port or ipc://path) and used as one server: its
-//  agent's tools are listed, allow-listed and called as a server's are;
+//  agent's tools are listed, allow-listed and called as a server's are,
+//  its resources, templates and prompts listed, read and got likewise;
 //  when the group goes away its calls in flight fail at once, its tools are
 //  withdrawn, and it is connected again with backoff. `name` names it as a
 //  server's name does.

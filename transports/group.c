@@ -6,14 +6,20 @@
     server. This transport speaks MCP JSON-RPC to its server actor and the
     public protocol to the gateway, over one DEALER (CURVE when the group's
     public key and our certificate are given): it answers `initialize`
-    itself once the gateway has answered HELLO (and has the agent), maps
-    tools/list to TOOLS, tools/call to CALL (PROGRESS to
-    notifications/progress), notifications/cancelled to CANCEL and ping to
-    PING. The gateway pushes nothing on this socket, so the tools are asked
-    for again every POLL_MS, and a listing that differs from the last is
-    told as notifications/tools/list_changed: one endpoint and one key, and
-    nothing missed across a reconnection (a SUB to the events socket sees
-    only what is published while it is connected).
+    itself once the gateway has answered HELLO (and has the agent) and
+    STATUS (what the agent's servers declared: the capabilities offered
+    here are theirs together), maps tools/list to TOOLS, tools/call to
+    CALL (PROGRESS to notifications/progress), notifications/cancelled to
+    CANCEL and ping to PING, and hands the resources, prompts and logging
+    requests to group_features.c (RESOURCES, TEMPLATES, PROMPTS, READ,
+    PROMPT, SUBSCRIBE, UNSUBSCRIBE and LOGLEVEL). The gateway pushes nothing on this socket,
+    so the tools are asked for again every POLL_MS, and a listing that
+    differs from the last is told as notifications/tools/list_changed: one
+    endpoint and one key, and nothing missed across a reconnection. What
+    only events can tell (a subscribed resource updated, resources or
+    prompts changed, a server's log message) comes from a SUB to the
+    gateway's events endpoint, when HELLO names one ("eventEndpoints"):
+    without it the group offers no subscriptions, list_changed or logging.
 
     Loss of the group is the transport's death, so that the server actor
     handles it as a server that died (calls in flight failed at once, tools
@@ -24,11 +30,14 @@
     down (withdraw_when_down), and listed again once it is back.
 
     Threading: used by one server actor thread, as every transport; the
-    monitor's PAIR lives in the same thread and the same ZeroMQ context.
+    monitor's PAIR and the events' SUB live in the same thread and the
+    same ZeroMQ context.
     =========================================================================
 */
 
 #include "transport.h"
+
+#include "group_features.h"
 
 #include "log.h"
 #include "idmap.h"
@@ -51,24 +60,29 @@
 #define DRAIN_BATCH 256
 
 typedef struct {
-    char *name;         //  server (group) name, for logs
-    char *endpoint;     //  the gateway's endpoint
-    char *agent;        //  the gateway's agent that is the group
-    bool curve;         //  the connection uses CURVE
-    zsock_t *dealer;    //  to the gateway
-    zsock_t *monitor;   //  PAIR: the dealer's socket events
-    bool handshaken;    //  the connection's handshake succeeded
-    bool hello;         //  the gateway answered HELLO
-    json_t *init_id;    //  the actor's initialize, waiting for HELLO, or NULL
-    json_t *server;     //  the gateway's "server" from HELLO
-    json_t *tokens;     //  wire id -> progress token, for calls that asked
-    char *listing;      //  the tools as last listed (sorted text), or NULL
-    int64_t poll_at;    //  when to ask for the tools again, 0 = not yet
-    bool polling;       //  a poll's TOOLS is in flight
-    uint64_t polls;     //  polls sent, for their ids
-    size_t max_message; //  the gateway's maxMessageBytes, 0 = not said
-    zlist_t *out;       //  messages for the actor (char *), made here
-    char *error;        //  why the transport died
+    char *name;                 //  server (group) name, for logs
+    char *endpoint;             //  the gateway's endpoint
+    char *agent;                //  the gateway's agent that is the group
+    bool curve;                 //  the connection uses CURVE
+    zsock_t *dealer;            //  to the gateway
+    zsock_t *monitor;           //  PAIR: the dealer's socket events
+    zcert_t *cert;              //  our key pair, with CURVE (for the SUB too)
+    char *server_key;           //  the group's public key, with CURVE
+    bool handshaken;            //  the connection's handshake succeeded
+    bool hello;                 //  the gateway answered HELLO
+    json_t *init_id;            //  the actor's initialize, waiting for HELLO, or NULL
+    json_t *server;             //  the gateway's "server" from HELLO
+    json_t *offers;             //  capabilities for initialize, once STATUS has answered
+    json_t *instructions;       //  the servers' instructions joined, or NULL
+    json_t *tokens;             //  wire id -> progress token, for calls that asked
+    char *listing;              //  the tools as last listed (sorted text), or NULL
+    int64_t poll_at;            //  when to ask for the tools again, 0 = not yet
+    bool polling;               //  a poll's TOOLS is in flight
+    uint64_t polls;             //  polls sent, for their ids
+    size_t max_message;         //  the gateway's maxMessageBytes, 0 = not said
+    zlist_t *out;               //  messages for the actor (char *, owned), made here
+    group_features_t *features; //  resources, prompts, logging; the events
+    char *error;                //  why the transport died
 } s_group_t;
 
 static void
@@ -84,23 +98,17 @@ s_set_error (s_group_t *self, const char *format, ...)
     self->error = strdup (text);
 }
 
-//  Queues a JSON-RPC message for the actor (handed over in handle).
+//  Queues a JSON-RPC message (taken) for the actor (handed over in handle).
 static void
 s_queue (s_group_t *self, json_t *message)
 {
-    json_object_set_new (message, "jsonrpc", json_string ("2.0"));
-    char *text = json_dumps (message, JSON_COMPACT);
-    json_decref (message);
-    if (text)
-        zlist_append (self->out, text); //  a copy: the list is autofree
-    free (text);
+    group_queue (self->out, message);
 }
 
 static void
 s_queue_error (s_group_t *self, json_t *id, int code, const char *message)
 {
-    s_queue (self,
-             json_pack ("{s:O,s:{s:i,s:s}}", "id", id, "error", "code", code, "message", message));
+    group_queue_error (self->out, id, code, message);
 }
 
 //  Sends frames to the group without waiting: a full queue fails.
@@ -108,16 +116,7 @@ static int
 s_send (s_group_t *self, const char *verb, const char *id, const char *a, const char *b,
         const char *c, const char *d)
 {
-    const char *frames[] = { verb, id, a, b, c, d };
-    int count = 2;
-    while (count < 6 && frames[count])
-        count++;
-    void *handle = zsock_resolve (self->dealer);
-    for (int i = 0; i < count; i++)
-        if (zmq_send (handle, frames[i], strlen (frames[i]),
-                      ZMQ_DONTWAIT | (i + 1 < count ? ZMQ_SNDMORE : 0)) < 0)
-            return -1;
-    return 0;
+    return group_send (self->dealer, verb, id, a, b, c, d);
 }
 
 //  The group's public key: 40 Z85 characters, or read from a certificate.
@@ -164,13 +163,15 @@ s_open (const mcpact_server_config_t *config, char **error)
     self->tokens = json_object ();
     self->out = zlist_new ();
     self->dealer = zsock_new (ZMQ_DEALER);
+    if (self->out && self->dealer)
+        self->features =
+            group_features_new (self->name, self->endpoint, self->agent, self->dealer, self->out);
     if (!self->name || !self->endpoint || !self->agent || !self->tokens || !self->out ||
-        !self->dealer) {
+        !self->dealer || !self->features) {
         *error = strdup ("out of memory");
         s_stop ((void **) &self);
         return NULL;
     }
-    zlist_autofree (self->out);
     zsock_set_linger (self->dealer, 0);
     zsock_set_sndhwm (self->dealer, 100000);
     int value = HEARTBEAT_IVL_MS;
@@ -194,9 +195,13 @@ s_open (const mcpact_server_config_t *config, char **error)
             zcert_apply (cert, self->dealer);
             zsock_set_curve_serverkey (self->dealer, key);
             self->curve = true;
+            //  Kept for the SUB to the events, made once HELLO names it.
+            self->cert = cert;
+            self->server_key = key;
+        } else {
+            zcert_destroy (&cert);
+            free (key);
         }
-        zcert_destroy (&cert);
-        free (key);
         if (*error) {
             s_stop ((void **) &self);
             return NULL;
@@ -229,17 +234,34 @@ s_open (const mcpact_server_config_t *config, char **error)
     return self;
 }
 
+//  Answers the actor's initialize once HELLO and STATUS have answered:
+//  the capabilities are those of the agent's servers together.
 static void
 s_answer_initialize (s_group_t *self)
 {
+    if (!self->init_id || !self->offers)
+        return;
     const char *version = json_string_value (json_object_get (self->server, "version"));
     char name[300];
     snprintf (name, sizeof name, "mcpact group at %s", self->endpoint);
-    s_queue (self, json_pack ("{s:o,s:{s:s,s:{s:{s:b}},s:{s:s,s:s}}}", "id", self->init_id,
-                              "result", "protocolVersion", MCPACT_PROTOCOL_VERSION, "capabilities",
-                              "tools", "listChanged", 1, "serverInfo", "name", name, "version",
-                              version ? version : "unknown"));
+    json_t *result = json_pack ("{s:s,s:O,s:{s:s,s:s}}", "protocolVersion", MCPACT_PROTOCOL_VERSION,
+                                "capabilities", self->offers, "serverInfo", "name", name, "version",
+                                version ? version : "unknown");
+    if (self->instructions)
+        json_object_set (result, "instructions", self->instructions);
+    s_queue (self, json_pack ("{s:o,s:o}", "id", self->init_id, "result", result));
     self->init_id = NULL;
+}
+
+//  STATUS i status_json (NULL: refused or not sent): what the agent's
+//  servers offer, and then initialize's answer.
+static void
+s_on_status (s_group_t *self, const char *text)
+{
+    json_decref (self->offers);
+    json_decref (self->instructions);
+    self->offers = group_features_offers (self->features, text, &self->instructions);
+    s_answer_initialize (self);
 }
 
 //  One MCP message from the actor: a request becomes a verb of the public
@@ -257,9 +279,9 @@ s_send_msg (void *self_, const char *msg, size_t size)
     if (!method)
         ; //  a response: we never ask the actor anything
     else if (streq (method, "initialize")) {
+        json_decref (self->init_id);
         self->init_id = json_incref (id);
-        if (self->hello)
-            s_answer_initialize (self);
+        s_answer_initialize (self);
     } else if (streq (method, "notifications/cancelled")) {
         json_t *request = json_object_get (params, "requestId");
         if (json_is_integer (request)) {
@@ -302,11 +324,8 @@ s_send_msg (void *self_, const char *msg, size_t size)
         free (args);
         free (opts);
         json_decref (options);
-    } else {
-        char text[200];
-        snprintf (text, sizeof text, "a group has no %.100s", method);
-        s_queue_error (self, id, -32601, text);
-    }
+    } else
+        rc = group_features_request (self->features, method, id, params);
     json_decref (message);
     return rc;
 }
@@ -315,11 +334,15 @@ static int
 s_poll_items (void *self_, zmq_pollitem_t *items, int max)
 {
     s_group_t *self = (s_group_t *) self_;
-    if (max < 2)
+    zsock_t *events = group_features_events (self->features);
+    int count = events ? 3 : 2;
+    if (max < count)
         return max + 1; //  asks for more room
     items[0] = (zmq_pollitem_t){ zsock_resolve (self->dealer), 0, ZMQ_POLLIN, 0 };
     items[1] = (zmq_pollitem_t){ zsock_resolve (self->monitor), 0, ZMQ_POLLIN, 0 };
-    return 2;
+    if (events)
+        items[2] = (zmq_pollitem_t){ zsock_resolve (events), 0, ZMQ_POLLIN, 0 };
+    return count;
 }
 
 static int
@@ -383,8 +406,11 @@ s_on_hello (s_group_t *self, const char *text)
         self->poll_at = clock_ms () + POLL_MS;
         log_info ("group %s: connected to %s%s", self->name, self->endpoint,
                   self->curve ? " (CURVE)" : "");
-        if (self->init_id)
-            s_answer_initialize (self);
+        group_features_hello (self->features, info, self->cert, self->server_key);
+        //  What the servers offer, for initialize: a gateway without
+        //  STATUS answers ERROR, and the group offers tools.
+        if (s_send (self, "STATUS", "i", self->agent, NULL, NULL, NULL) != 0)
+            s_on_status (self, NULL);
     }
     json_decref (info);
 }
@@ -425,7 +451,8 @@ s_on_reply (s_group_t *self, zmsg_t *reply)
         goto done;
     }
     json_t *id = NULL;
-    if (strchr ("lcp", wire[0]) && wire[1])
+    if ((strchr ("lcp", wire[0]) || strchr (GROUP_FEATURE_LETTERS, wire[0])) && wire[1] >= '0' &&
+        wire[1] <= '9')
         id = json_integer ((json_int_t) strtoll (wire + 1, NULL, 10));
     if (streq (verb, "HELLO") && streq (wire, "h") && a)
         s_on_hello (self, a);
@@ -448,7 +475,11 @@ s_on_reply (s_group_t *self, zmsg_t *reply)
             self->listing = sorted;
         }
         json_decref (tools);
-    } else if (streq (verb, "RESULT") && wire[0] == 'c' && a && b) {
+    } else if (streq (verb, "STATUS") && streq (wire, "i"))
+        s_on_status (self, a);
+    else if (id && strchr (GROUP_FEATURE_LETTERS, wire[0]))
+        group_features_reply (self->features, verb, wire, id, a, b);
+    else if (streq (verb, "RESULT") && wire[0] == 'c' && a && b) {
         json_object_del (self->tokens, wire);
         s_on_result (self, id, a, b);
     } else if (streq (verb, "PROGRESS") && wire[0] == 'c' && a) {
@@ -469,7 +500,11 @@ s_on_reply (s_group_t *self, zmsg_t *reply)
         if (streq (wire, "h"))
             s_set_error (self, "the gateway at %s refused HELLO: %s", self->endpoint,
                          message ? message : "(no message)");
-        else if (wire[0] == 't') {
+        else if (streq (wire, "i")) {
+            log_warn ("group %s: STATUS refused by %s (%s): offering tools only", self->name,
+                      self->endpoint, message ? message : "no message");
+            s_on_status (self, NULL);
+        } else if (wire[0] == 't') {
             //  Asked again later, not at once: the gateway may say so for long.
             log_warn ("group %s: TOOLS refused by %s: %s", self->name, self->endpoint,
                       message ? message : "(no message)");
@@ -548,6 +583,8 @@ s_handle (void *self_, zmq_pollitem_t *items, int count, transport_msg_fn *on_ms
         s_on_reply (self, reply);
         zmsg_destroy (&reply);
     }
+    if (!self->error)
+        group_features_on_events (self->features, DRAIN_BATCH);
     while (!self->error && (zsock_events (self->monitor) & ZMQ_POLLIN)) {
         zmsg_t *event = zmsg_recv (self->monitor);
         if (!event)
@@ -584,9 +621,10 @@ s_describe (void *self_, json_t *status)
 {
     s_group_t *self = (s_group_t *) self_;
     json_object_set_new (status, "group",
-                         json_pack ("{s:s,s:s,s:b,s:b}", "endpoint", self->endpoint, "agent",
+                         json_pack ("{s:s,s:s,s:b,s:b,s:s?}", "endpoint", self->endpoint, "agent",
                                     self->agent, "curve", self->curve, "connected",
-                                    self->hello && !self->error));
+                                    self->hello && !self->error, "events",
+                                    group_features_events_at (self->features)));
 }
 
 static void
@@ -597,8 +635,19 @@ s_stop (void **self_p)
     s_group_t *self = (s_group_t *) *self_p;
     if (self->dealer)
         zmq_socket_monitor (zsock_resolve (self->dealer), NULL, 0);
+    //  Before the dealer and the list it uses.
+    group_features_destroy (&self->features);
     zsock_destroy (&self->monitor);
     zsock_destroy (&self->dealer);
+    zcert_destroy (&self->cert);
+    free (self->server_key);
+    json_decref (self->offers);
+    json_decref (self->instructions);
+    if (self->out) {
+        char *text;
+        while ((text = (char *) zlist_pop (self->out)))
+            free (text);
+    }
     zlist_destroy (&self->out);
     json_decref (self->tokens);
     json_decref (self->init_id);
