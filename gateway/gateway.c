@@ -75,6 +75,7 @@ typedef struct {
     int send_hwm;          //  replies queued per client
     bool elicitation;      //  the gateway handles elicitation for its clients (HANDLE)
     bool sampling;         //  the same for sampling
+    bool start_later;      //  agents start at mcpact_gateway_start, after the binds
 } s_options_t;
 
 struct _mcpact_gateway_t {
@@ -85,6 +86,7 @@ struct _mcpact_gateway_t {
     s_options_t options;       //  as given
     mcpact_session_t *session; //  what it serves
     unsigned asks_id;          //  names the actor's endpoint for asks (verbs_asks.h)
+    bool started;              //  its agents have started and the actor answers
 };
 
 typedef struct _self_t self_t;
@@ -150,6 +152,7 @@ struct _self_t {
     size_t calls;                 //  in flight in all
     size_t dropped;               //  replies nobody could take
     bool stopping;                //  no more calls
+    bool open;                    //  requests are read (until OPEN they wait in the queues)
     zlistx_t *paths;              //  endpoint_file_t *: ipc:// socket files, removed at the end
 };
 
@@ -1169,6 +1172,7 @@ typedef struct {
     size_t agents_count;
     const char *events_endpoint;
     unsigned asks_id;
+    bool open; //  answer requests from the first bind on
 } s_args_t;
 
 //  Serves one more agent. Returns it, or NULL (out of memory).
@@ -1274,7 +1278,7 @@ static void
 s_gateway_actor (zsock_t *pipe, void *arg)
 {
     s_args_t *args = (s_args_t *) arg;
-    self_t self_storage = { .pipe = pipe, .options = args->options };
+    self_t self_storage = { .pipe = pipe, .options = args->options, .open = args->open };
     self_t *self = &self_storage;
     self->events_endpoint = args->events_endpoint;
     for (size_t i = 0; i < args->agents_count; i++)
@@ -1365,7 +1369,7 @@ s_gateway_actor (zsock_t *pipe, void *arg)
         for (int kind = 0; kind < SOCK_KINDS; kind++)
             items[count++] =
                 (zmq_pollitem_t){ self->routers[kind] ? zsock_resolve (self->routers[kind]) : NULL,
-                                  -1, self->routers[kind] ? ZMQ_POLLIN : 0, 0 };
+                                  -1, self->routers[kind] && self->open ? ZMQ_POLLIN : 0, 0 };
         //  The callers' descriptors are edge-triggered: every caller is
         //  drained (s_drain) after the loop has touched its socket.
         for (size_t i = 0; i < self->agents_count; i++) {
@@ -1393,7 +1397,10 @@ s_gateway_actor (zsock_t *pipe, void *arg)
                 free (endpoint);
             } else if (command && strcmp (command, "AGENT") == 0)
                 s_on_agent (self, msg);
-            else if (command && strcmp (command, "STOP") == 0) {
+            else if (command && strcmp (command, "OPEN") == 0) {
+                self->open = true;
+                zstr_send (pipe, "OK");
+            } else if (command && strcmp (command, "STOP") == 0) {
                 s_stop (self);
                 zstr_send (pipe, "OK");
             }
@@ -1463,6 +1470,8 @@ s_parse_options (s_options_t *options, const char *text, char **error)
             options->elicitation = json_is_true (value);
         else if (strcmp (key, "sampling") == 0 && json_is_boolean (value))
             options->sampling = json_is_true (value);
+        else if (strcmp (key, "startLater") == 0 && json_is_boolean (value))
+            options->start_later = json_is_true (value);
         else if (strcmp (key, "curve") == 0 && json_is_object (value)) {
             const char *certificate = json_string_value (json_object_get (value, "certificate"));
             const char *clients = json_string_value (json_object_get (value, "clients"));
@@ -1535,16 +1544,23 @@ mcpact_gateway_new (mcpact_session_t *session, const char *options_json, char **
             name ? mcpact_agent_from_config (session, name) : mcpact_agent_new (session, NULL);
         if (!agent)
             continue;
-        free (mcpact_agent_start (agent));
+        //  Later, the endpoints bound first: a wrong one fails before
+        //  any server process is started.
+        if (!self->options.start_later)
+            free (mcpact_agent_start (agent));
         agent_names[self->agents_count] = agent->slot.agent ? agent->slot.agent : "";
         self->agents[self->agents_count++] = agent;
     }
+    self->started = !self->options.start_later;
+    //  Started later, the agents come to the actor by AGENT (they must be
+    //  started before the actor makes their callers).
     s_args_t args = { &self->options,
                       self->agents,
                       agent_names,
-                      self->agents_count,
+                      self->started ? self->agents_count : 0,
                       mcpact_runtime_events_endpoint (session->runtime),
-                      self->asks_id };
+                      self->asks_id,
+                      self->started };
     char *reason = NULL;
     if (self->agents_count)
         self->actor = actor_new (s_gateway_actor, &args);
@@ -1622,6 +1638,44 @@ mcpact_gateway_add_agent (mcpact_gateway_t *self, const char *name, mcpact_agent
         log_error ("gateway: cannot serve agent %s: %s", name, reason ? reason : "no answer");
     free (status);
     free (reason);
+    return rc;
+}
+
+int
+mcpact_gateway_start (mcpact_gateway_t *self)
+{
+    if (!self || !self->actor)
+        return -1;
+    if (self->started)
+        return 0;
+    self->started = true;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < self->agents_count; i++) {
+        mcpact_agent_t *agent = self->agents[i];
+        //  On the host's thread, as at mcpact_gateway_new: the actor's
+        //  loop never waits for servers to start.
+        free (mcpact_agent_start (agent));
+        pthread_mutex_lock (&self->lock);
+        actor_handoff_release (agent);
+        zsock_send (actor_sock (self->actor), "sps", "AGENT", agent,
+                    agent->slot.agent ? agent->slot.agent : "");
+        char *status = NULL, *reason = NULL;
+        zstr_recvx (actor_sock (self->actor), &status, &reason, NULL);
+        pthread_mutex_unlock (&self->lock);
+        if (!status || strcmp (status, "OK") != 0) {
+            log_error ("gateway: cannot serve agent \"%s\": %s",
+                       agent->slot.agent ? agent->slot.agent : "", reason ? reason : "no answer");
+            rc = -1;
+        }
+        free (status);
+        free (reason);
+    }
+    if (rc == 0) {
+        pthread_mutex_lock (&self->lock);
+        zstr_send (actor_sock (self->actor), "OPEN");
+        free (zstr_recv (actor_sock (self->actor)));
+        pthread_mutex_unlock (&self->lock);
+    }
     return rc;
 }
 

@@ -916,6 +916,11 @@ typedef struct _mcpact_gateway_t mcpact_gateway_t;
 //        handler of these requests (so its servers are offered them), and
 //        passes each to the client that said HANDLE for the agent (ASK);
 //        with none, the server is answered with an error saying so
+//    "startLater": true  the agents are made but not started: binds hold
+//        their endpoints at once (a wrong one fails before any server
+//        process starts) and requests wait in the endpoints' queues,
+//        unanswered, until mcpact_gateway_start; events are published
+//        from the bind on
 //  Beyond either call bound a CALL is answered at once with status 9
 //  (MCPACT_ERR_BUSY). Returns NULL and sets *error (malloc'ed) on bad
 //  options or an unreadable certificate.
@@ -935,6 +940,12 @@ MCPACT_EXPORT int mcpact_gateway_bind (mcpact_gateway_t *self, const char *endpo
 //  rules as mcpact_gateway_bind.
 MCPACT_EXPORT int mcpact_gateway_bind_events (mcpact_gateway_t *self, const char *endpoint,
                                               char **bound, char **error);
+
+//  With "startLater": starts the agents (this waits, as mcpact_agent_start
+//  does), then answers the requests at the endpoints, those that waited
+//  first. Returns 0 (at once without "startLater", or when started
+//  already), or -1 (with a log line) if an agent cannot be served.
+MCPACT_EXPORT int mcpact_gateway_start (mcpact_gateway_t *self);
 
 //  Serves `agent` too, as `name` (not "", and not a name served
 //  already): an agent the host built in code, with servers or function

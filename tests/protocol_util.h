@@ -94,6 +94,28 @@ pu_ask (zsock_t *sock, const char *first, ...)
     return pu_recv_joined (sock, PU_ASK_MS);
 }
 
+//  Runs a shell command; returns its stdout (malloc'ed) and sets *status.
+static inline char *
+pu_run (int *status, const char *format, ...)
+{
+    char command[4096];
+    va_list args;
+    va_start (args, format);
+    vsnprintf (command, sizeof command, format, args);
+    va_end (args);
+    FILE *pipe = popen (command, "r");
+    CHECK (pipe);
+    size_t size = 0, max = 65536;
+    char *out = (char *) malloc (max);
+    size_t got;
+    while ((got = fread (out + size, 1, max - size - 1, pipe)) > 0)
+        size += got;
+    out[size] = 0;
+    int rc = pclose (pipe);
+    *status = WIFEXITED (rc) ? WEXITSTATUS (rc) : 128 + WTERMSIG (rc);
+    return out;
+}
+
 //  --------------------------------------------------------------------------
 //  A gateway in this process
 

@@ -22,28 +22,6 @@
 //  Debian's python3 (with python3-zmq), not whichever is first on PATH.
 #define PYTHON "/usr/bin/python3"
 
-//  Runs a shell command; returns its stdout (malloc'ed) and sets *status.
-static char *
-s_run (int *status, const char *format, ...)
-{
-    char command[4096];
-    va_list args;
-    va_start (args, format);
-    vsnprintf (command, sizeof command, format, args);
-    va_end (args);
-    FILE *pipe = popen (command, "r");
-    CHECK (pipe);
-    size_t size = 0, max = 65536;
-    char *out = (char *) malloc (max);
-    size_t got;
-    while ((got = fread (out + size, 1, max - size - 1, pipe)) > 0)
-        size += got;
-    out[size] = 0;
-    int rc = pclose (pipe);
-    *status = WIFEXITED (rc) ? WEXITSTATUS (rc) : 128 + WTERMSIG (rc);
-    return out;
-}
-
 static bool
 s_python_has_zmq (void)
 {
@@ -130,10 +108,10 @@ TEST (python_client_ipc)
     CHECK (stat (bind + 6, &info) == 0);
     CHECK_MSG ((info.st_mode & 0777) == 0600, "mode %o", info.st_mode & 0777);
     int status;
-    char *out = s_run (&status,
-                       PYTHON " " PY_CLIENT " %s --calls 200 --slow 'sleep={\"ms\": 20000}' "
-                              "--events %s --crash crash",
-                       daemon.endpoint, daemon.events);
+    char *out = pu_run (&status,
+                        PYTHON " " PY_CLIENT " %s --calls 200 --slow 'sleep={\"ms\": 20000}' "
+                               "--events %s --crash crash",
+                        daemon.endpoint, daemon.events);
     CHECK_MSG (status == 0, "client.py exited %d: %s", status, out);
     CHECK_CONTAINS (out, "hello protocol 1 agents ['', 'other']");
     CHECK_CONTAINS (out, "tools echo add sleep");
@@ -154,8 +132,8 @@ TEST (c_client_ipc)
     s_daemon_t daemon;
     s_daemon_start (&daemon, dir, "--bind", bind, "--events", events, NULL);
     int status;
-    char *out = s_run (&status, C_CLIENT " %s 100 sleep '{\"ms\": 20000}' %s crash",
-                       daemon.endpoint, daemon.events);
+    char *out = pu_run (&status, C_CLIENT " %s 100 sleep '{\"ms\": 20000}' %s crash",
+                        daemon.endpoint, daemon.events);
     CHECK_MSG (status == 0, "the C client exited %d: %s", status, out);
     CHECK_CONTAINS (out, "hello HELLO");
     CHECK_CONTAINS (out, "calls 100 answered 100");
@@ -173,11 +151,11 @@ TEST (curve_python_and_wrong_key)
         SKIP ("python3-zmq is not installed (scripts/deps --test)");
     const char *dir = pu_tmpdir ();
     int status;
-    char *out = s_run (&status,
-                       "mkdir -m 700 %s/clients && " CLI " keygen %s/server && " CLI
-                       " keygen %s/client && " CLI " keygen %s/stranger && cp %s/client "
-                       "%s/clients/",
-                       dir, dir, dir, dir, dir, dir);
+    char *out = pu_run (&status,
+                        "mkdir -m 700 %s/clients && " CLI " keygen %s/server && " CLI
+                        " keygen %s/client && " CLI " keygen %s/stranger && cp %s/client "
+                        "%s/clients/",
+                        dir, dir, dir, dir, dir, dir);
     CHECK_MSG (status == 0, "keygen: %s", out);
     free (out);
     char key[256], clients[256];
@@ -190,20 +168,20 @@ TEST (curve_python_and_wrong_key)
     s_daemon_t daemon;
     s_daemon_start (&daemon, dir, "--bind", "tcp://127.0.0.1:*", "--curve-key", key,
                     "--curve-clients", clients, NULL);
-    out = s_run (&status,
-                 PYTHON " " PY_CLIENT " %s --calls 50 --curve-key %s/client --curve-server "
-                        "%s/server",
-                 daemon.endpoint, dir, dir);
+    out = pu_run (&status,
+                  PYTHON " " PY_CLIENT " %s --calls 50 --curve-key %s/client --curve-server "
+                         "%s/server",
+                  daemon.endpoint, dir, dir);
     CHECK_MSG (status == 0, "client.py exited %d: %s", status, out);
     CHECK_CONTAINS (out, "tools echo add sleep");
     CHECK_CONTAINS (out, "calls 50 answered 50");
     free (out);
 
     //  The CLI over CURVE too.
-    out = s_run (&status,
-                 CLI " --connect %s --curve-key %s/client --curve-server %s/server call echo "
-                     "'{\"message\": \"over curve\"}'",
-                 daemon.endpoint, dir, dir);
+    out = pu_run (&status,
+                  CLI " --connect %s --curve-key %s/client --curve-server %s/server call echo "
+                      "'{\"message\": \"over curve\"}'",
+                  daemon.endpoint, dir, dir);
     CHECK_MSG (status == 0, "%s", out);
     CHECK_CONTAINS (out, "over curve");
     free (out);
@@ -244,20 +222,20 @@ TEST (connect_commands)
     s_daemon_start (&daemon, dir, "--bind", bind, NULL);
     long pid = s_fixture_pid (&daemon);
     int status;
-    char *out = s_run (&status, CLI " --connect %s call echo '{\"message\": \"hi there\"}'",
-                       daemon.endpoint);
+    char *out = pu_run (&status, CLI " --connect %s call echo '{\"message\": \"hi there\"}'",
+                        daemon.endpoint);
     CHECK_MSG (status == 0, "%s", out);
     CHECK_CONTAINS (out, "hi there");
     free (out);
-    out = s_run (&status, CLI " --connect %s --agent other tools --json", daemon.endpoint);
+    out = pu_run (&status, CLI " --connect %s --agent other tools --json", daemon.endpoint);
     CHECK_MSG (status == 0, "%s", out);
     CHECK_CONTAINS (out, "\"name\":\"sleep\"");
     free (out);
-    out = s_run (&status, CLI " --connect %s status --json", daemon.endpoint);
+    out = pu_run (&status, CLI " --connect %s status --json", daemon.endpoint);
     CHECK_MSG (status == 0, "%s", out);
     CHECK_CONTAINS (out, "\"state\":\"ready\"");
     free (out);
-    out = s_run (&status, CLI " --connect %s call nope 2>&1", daemon.endpoint);
+    out = pu_run (&status, CLI " --connect %s call nope 2>&1", daemon.endpoint);
     CHECK_MSG (status == 4, "status %d: %s", status, out);
     CHECK_CONTAINS (out, "unknown tool nope");
     free (out);
@@ -265,7 +243,7 @@ TEST (connect_commands)
     CHECK (pid > 0 && s_fixture_pid (&daemon) == pid);
     CHECK (s_daemon_stop (&daemon) == 0);
     //  And nothing answers once the daemon is gone.
-    out = s_run (&status, CLI " --connect %s tools 2>&1", daemon.endpoint);
+    out = pu_run (&status, CLI " --connect %s tools 2>&1", daemon.endpoint);
     CHECK (status == 1);
     CHECK_CONTAINS (out, "no mcpact serve at");
     free (out);
@@ -307,13 +285,13 @@ TEST (refuses_open_binds)
     fprintf (file, "{\"mcpServers\": {}}");
     fclose (file);
     int status;
-    char *out = s_run (&status, CLI " serve -c %s --bind tcp://0.0.0.0:0 2>&1", config);
+    char *out = pu_run (&status, CLI " serve -c %s --bind tcp://0.0.0.0:0 2>&1", config);
     CHECK (status == 2);
     CHECK_CONTAINS (out, "without CURVE: it is not a loopback address");
     free (out);
     //  /tmp is everyone's: a socket there could be replaced by anyone.
-    out = s_run (&status, CLI " serve -c %s --bind ipc:///tmp/mcpact-test-%d.sock 2>&1", config,
-                 (int) getpid ());
+    out = pu_run (&status, CLI " serve -c %s --bind ipc:///tmp/mcpact-test-%d.sock 2>&1", config,
+                  (int) getpid ());
     CHECK (status == 2);
     CHECK_CONTAINS (out, "writable by others");
     free (out);
@@ -322,12 +300,12 @@ TEST (refuses_open_binds)
     snprintf (bind, sizeof bind, "ipc://%s/in-use.sock", dir);
     zsock_t *other = zsock_new_router (bind);
     CHECK (other);
-    out = s_run (&status, CLI " serve -c %s --bind %s 2>&1", config, bind);
+    out = pu_run (&status, CLI " serve -c %s --bind %s 2>&1", config, bind);
     CHECK (status == 2);
     CHECK_CONTAINS (out, "another process is listening there");
     free (out);
     zsock_destroy (&other);
-    out = s_run (&status, CLI " keygen %s/k && " CLI " keygen %s/k 2>&1", dir, dir);
+    out = pu_run (&status, CLI " keygen %s/k && " CLI " keygen %s/k 2>&1", dir, dir);
     CHECK (status == 1);
     CHECK_CONTAINS (out, "exists already");
     free (out);
@@ -348,15 +326,15 @@ TEST (refuses_path_not_a_socket)
     fputs ("data\n", file);
     fclose (file);
     int status;
-    char *out = s_run (&status, CLI " serve -c %s --bind ipc://%s 2>&1", config, important);
+    char *out = pu_run (&status, CLI " serve -c %s --bind ipc://%s 2>&1", config, important);
     CHECK (status == 2);
     CHECK_CONTAINS (out, "a file that is not a socket is there");
     CHECK_CONTAINS (out, important);
     free (out);
     struct stat info;
     CHECK (lstat (important, &info) == 0 && S_ISREG (info.st_mode) && info.st_size == 5);
-    out = s_run (&status, "mkdir -m 700 %s/run && " CLI " serve -c %s --bind ipc://%s/run 2>&1",
-                 dir, config, dir);
+    out = pu_run (&status, "mkdir -m 700 %s/run && " CLI " serve -c %s --bind ipc://%s/run 2>&1",
+                  dir, config, dir);
     CHECK (status == 2);
     CHECK_CONTAINS (out, "it is a directory");
     free (out);
@@ -376,10 +354,11 @@ TEST (binds_localhost_and_ipv6_loopback)
     CHECK (s_daemon_stop (&daemon) == 0);
 }
 
-//  A SIGTERM while the servers start stops serve without binding: no
-//  "bound" line for a supervisor to take as up, and the signal named is
-//  the one that came.
-TEST (signal_during_start_binds_nothing)
+//  A SIGTERM while the servers start stops serve without answering
+//  anything at the endpoint it holds: no "bound" line for a supervisor to
+//  take as up, no socket file left behind, and the signal named is the
+//  one that came.
+TEST (signal_during_start_answers_nothing)
 {
     const char *dir = pu_tmpdir ();
     char config[256], pid_file[256], command[1024];
@@ -399,13 +378,16 @@ TEST (signal_during_start_binds_nothing)
                   "echo status=$?",
               config, dir, dir, pid_file);
     int status;
-    char *out = s_run (&status, "%s", command);
+    char *out = pu_run (&status, "%s", command);
     CHECK_MSG (!strstr (out, "bound"), "serve said bound after a signal: %s", out);
     CHECK_CONTAINS (out, "status=0");
     free (out);
-    out = s_run (&status, "cat %s/err", dir);
+    out = pu_run (&status, "cat %s/err", dir);
     CHECK_CONTAINS (out, "Terminated: stopping");
     free (out);
+    char path[256];
+    snprintf (path, sizeof path, "%s/slow.sock", dir);
+    CHECK_MSG (access (path, F_OK) != 0, "%s was left behind", path);
 }
 
 //  Usage mistakes are said as what they are.
@@ -418,25 +400,25 @@ TEST (usage_mistakes_named)
     fprintf (file, "{\"mcpServers\": {}}");
     fclose (file);
     int status;
-    char *out = s_run (&status, CLI " serve -c %s --bind inproc://x 2>&1", config);
+    char *out = pu_run (&status, CLI " serve -c %s --bind inproc://x 2>&1", config);
     CHECK (status == 2);
     CHECK_CONTAINS (out, "cannot bind 'inproc://x'");
     free (out);
-    out = s_run (&status, CLI " serve -c %s --bind ipc://%s/a.sock --bind ipc://%s/a.sock 2>&1",
-                 config, dir, dir);
+    out = pu_run (&status, CLI " serve -c %s --bind ipc://%s/a.sock --bind ipc://%s/a.sock 2>&1",
+                  config, dir, dir);
     CHECK (status == 2);
     CHECK_CONTAINS (out, "is given twice");
     free (out);
     out =
-        s_run (&status, CLI " serve -c %s --bind ipc://%s/a.sock --max-calls 0 2>&1", config, dir);
+        pu_run (&status, CLI " serve -c %s --bind ipc://%s/a.sock --max-calls 0 2>&1", config, dir);
     CHECK (status == 2);
     CHECK_CONTAINS (out, "--max-calls wants a whole number >= 1, not '0'");
     free (out);
-    out = s_run (&status, CLI " serve -c %s --bind ipc://%s/a.sock -v -q 2>&1", config, dir);
+    out = pu_run (&status, CLI " serve -c %s --bind ipc://%s/a.sock -v -q 2>&1", config, dir);
     CHECK (status == 2);
     CHECK_CONTAINS (out, "-v and -q");
     free (out);
-    out = s_run (&status, CLI " keygen '' 2>&1");
+    out = pu_run (&status, CLI " keygen '' 2>&1");
     CHECK (status == 2);
     CHECK_CONTAINS (out, "the PATH is empty");
     free (out);
@@ -871,11 +853,11 @@ TEST (curve_python_events)
         SKIP ("python3-zmq is not installed (scripts/deps --test)");
     const char *dir = pu_tmpdir ();
     int status;
-    char *out = s_run (&status,
-                       "mkdir -m 700 %s/clients && " CLI " keygen %s/server && " CLI
-                       " keygen %s/client && " CLI " keygen %s/stranger && cp %s/client "
-                       "%s/clients/",
-                       dir, dir, dir, dir, dir, dir);
+    char *out = pu_run (&status,
+                        "mkdir -m 700 %s/clients && " CLI " keygen %s/server && " CLI
+                        " keygen %s/client && " CLI " keygen %s/stranger && cp %s/client "
+                        "%s/clients/",
+                        dir, dir, dir, dir, dir, dir);
     CHECK_MSG (status == 0, "keygen: %s", out);
     free (out);
     char key[256], clients[256];
@@ -884,18 +866,18 @@ TEST (curve_python_events)
     s_daemon_t daemon;
     s_daemon_start (&daemon, dir, "--bind", "tcp://127.0.0.1:*", "--events", "tcp://127.0.0.1:*",
                     "--curve-key", key, "--curve-clients", clients, NULL);
-    out = s_run (&status,
-                 PYTHON " " PY_CLIENT " %s --calls 5 --curve-key %s/client --curve-server "
-                        "%s/server --events %s --crash crash 2>&1",
-                 daemon.endpoint, dir, dir, daemon.events);
+    out = pu_run (&status,
+                  PYTHON " " PY_CLIENT " %s --calls 5 --curve-key %s/client --curve-server "
+                         "%s/server --events %s --crash crash 2>&1",
+                  daemon.endpoint, dir, dir, daemon.events);
     CHECK_MSG (status == 0, "client.py exited %d: %s", status, out);
     CHECK_CONTAINS (out, "calls 5 answered 5");
     CHECK_CONTAINS (out, "event SERVER_STATE fixture ready");
     free (out);
-    out = s_run (&status,
-                 PYTHON " " PY_CLIENT " %s --calls 5 --curve-key %s/stranger --curve-server "
-                        "%s/server 2>&1",
-                 daemon.endpoint, dir, dir);
+    out = pu_run (&status,
+                  PYTHON " " PY_CLIENT " %s --calls 5 --curve-key %s/stranger --curve-server "
+                         "%s/server 2>&1",
+                  daemon.endpoint, dir, dir);
     CHECK_MSG (status == 1, "client.py with an unknown key exited %d: %s", status, out);
     CHECK_MSG (!strstr (out, "Traceback"), "a traceback: %s", out);
     CHECK_CONTAINS (out, "client.py: no answer within 10 s (are the CURVE keys right?)");
@@ -909,7 +891,7 @@ TEST (c_client_no_daemon)
 {
     const char *dir = pu_tmpdir ();
     int status;
-    char *out = s_run (&status, C_CLIENT " ipc://%s/nobody.sock 64 2>&1", dir);
+    char *out = pu_run (&status, C_CLIENT " ipc://%s/nobody.sock 64 2>&1", dir);
     CHECK_MSG (status == 1, "the C client exited %d: %s", status, out);
     CHECK_CONTAINS (out, "no answer to HELLO");
     free (out);

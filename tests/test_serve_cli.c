@@ -1,0 +1,125 @@
+/*  =========================================================================
+    test_serve_cli - `mcpact serve` and the --connect commands as a user
+    meets them: mistakes in the endpoints and keys said before any server
+    starts, the same exit codes with and without --connect, and the last
+    SERVER_STATE events at shutdown
+
+    Each case runs `mcpact serve` (and the CLI) as processes over the
+    fixture server, in a private directory for ipc:// sockets, keys and
+    files, and on 127.0.0.1 for tcp://. The fixture's pid file says
+    whether serve started it.
+    =========================================================================
+*/
+
+#define PU_NAME "servecli"
+#include "protocol_util.h"
+
+#include <sys/stat.h>
+
+#define CLI PU_CLI
+
+//  Writes DIR/serve.json: the fixture, which writes DIR/fixture.pid when
+//  it starts, and an agent "other" on it. Returns the config's path.
+static const char *
+s_config (const char *dir)
+{
+    static char config[256];
+    snprintf (config, sizeof config, "%s/serve.json", dir);
+    FILE *file = fopen (config, "w");
+    CHECK (file);
+    fprintf (file,
+             "{\"mcpServers\": {\"fixture\": {\"command\": \"%s\", \"args\": [\"--pid-file\", "
+             "\"%s/fixture.pid\"]}}, \"agents\": {\"other\": {\"mcpServers\": [\"fixture\"]}}}",
+             RU_FIXTURE, dir);
+    fclose (file);
+    return config;
+}
+
+//  Whether serve started the fixture.
+static bool
+s_fixture_started (const char *dir)
+{
+    char path[256];
+    snprintf (path, sizeof path, "%s/fixture.pid", dir);
+    return access (path, F_OK) == 0;
+}
+
+//  A wrong endpoint (no such directory, a file that is not a socket, a
+//  port in use) ends serve with status 2 and a message naming it before
+//  any server process is started, --bind and --events alike.
+TEST (bad_endpoint_refused_before_servers_start)
+{
+    const char *dir = pu_tmpdir ();
+    const char *config = s_config (dir);
+    char path[256];
+    snprintf (path, sizeof path, "%s/file", dir);
+    FILE *file = fopen (path, "w");
+    fclose (file);
+    //  A port in use: ours, bound first.
+    zsock_t *taken = zsock_new (ZMQ_ROUTER);
+    int port = zsock_bind (taken, "tcp://127.0.0.1:*");
+    CHECK (port > 0);
+    char endpoints[4][256];
+    snprintf (endpoints[0], sizeof endpoints[0], "--bind ipc://%s/missing/mcpact.sock", dir);
+    snprintf (endpoints[1], sizeof endpoints[1], "--bind ipc://%s/file", dir);
+    snprintf (endpoints[2], sizeof endpoints[2], "--bind tcp://127.0.0.1:%d", port);
+    snprintf (endpoints[3], sizeof endpoints[3],
+              "--bind ipc://%s/mcpact.sock --events tcp://127.0.0.1:%d", dir, port);
+    const char *named[4][2] = { { "ipc://", "/missing/mcpact.sock" },
+                                { "ipc://", "/file: a file that is not a socket" },
+                                { "tcp://127.0.0.1:", "Address already in use" },
+                                { "tcp://127.0.0.1:", "Address already in use" } };
+    for (int i = 0; i < 4; i++) {
+        int status;
+        char *out = pu_run (&status, CLI " serve -c %s %s 2>&1", config, endpoints[i]);
+        CHECK_MSG (status == 2, "status %d for %s: %s", status, endpoints[i], out);
+        CHECK_CONTAINS (out, named[i][0]);
+        CHECK_CONTAINS (out, named[i][1]);
+        CHECK_CONTAINS (out, "no server was started");
+        CHECK_MSG (!strstr (out, "bound"), "%s", out);
+        CHECK_MSG (!s_fixture_started (dir), "serve started the server for %s", endpoints[i]);
+        free (out);
+    }
+    zsock_destroy (&taken);
+}
+
+//  The endpoints are bound before the servers start, but nothing is
+//  answered there until they have: a HELLO sent meanwhile waits, and its
+//  answer then says the server is up, with its tools.
+TEST (bound_before_start_answered_when_ready)
+{
+    const char *dir = pu_tmpdir ();
+    char config[256], pid_file[256], bind[256];
+    snprintf (config, sizeof config, "%s/slow.json", dir);
+    snprintf (pid_file, sizeof pid_file, "%s/fixture.pid", dir);
+    snprintf (bind, sizeof bind, "ipc://%s/mcpact.sock", dir);
+    FILE *file = fopen (config, "w");
+    fprintf (file,
+             "{\"mcpServers\": {\"slow\": {\"command\": \"%s\", \"args\": [\"--pid-file\", "
+             "\"%s\", \"--init-delay-ms\", \"1500\"]}}}",
+             RU_FIXTURE, pid_file);
+    fclose (file);
+    const char *argv[] = { CLI, "serve", "-c", config, "--bind", bind, NULL };
+    FILE *out;
+    pid_t pid = pu_spawn (argv, &out);
+    ru_watchdog_arm (30, "the server to start");
+    while (!s_fixture_started (dir))
+        usleep (20000);
+    ru_watchdog_disarm ();
+    //  The server is starting: the socket is there already.
+    struct stat info;
+    CHECK_MSG (lstat (bind + 6, &info) == 0 && S_ISSOCK (info.st_mode),
+               "no socket at %s while the server starts", bind + 6);
+    zsock_t *client = zsock_new_dealer (bind);
+    char *reply = pu_ask (client, "HELLO", "h", NULL);
+    CHECK_CONTAINS (reply, "HELLO|h|");
+    CHECK_CONTAINS (reply, "\"servers\":[{\"name\":\"slow\",\"up\":true}],\"tools\":");
+    CHECK_MSG (!strstr (reply, "\"tools\":0"), "%s", reply);
+    free (reply);
+    zsock_destroy (&client);
+    char endpoint[256] = "";
+    pu_serve_wait_bound (out, endpoint, sizeof endpoint, NULL, 0);
+    CHECK_STR (endpoint, bind);
+    CHECK (pu_serve_end (pid, out, SIGTERM) == 0);
+    CHECK (lstat (bind + 6, &info) != 0);
+}
