@@ -10,6 +10,8 @@
 
 #include "serve.h"
 
+#include "curve_cert.h"
+
 #include <czmq.h>
 #include <stdarg.h>
 #include <errno.h>
@@ -125,7 +127,15 @@ remote_new (const char *endpoint, const char *client_key, const char *server_key
     remote_t *self = (remote_t *) calloc (1, sizeof (remote_t));
     self->sock = zsock_new (ZMQ_DEALER);
     snprintf (self->endpoint, sizeof self->endpoint, "%s", endpoint);
-    if (client_key || server_key) {
+    char reason[1024];
+    //  Each file looked at before CZMQ reads it (it would quote a line
+    //  it cannot parse): a key pair for --curve-key, a certificate for
+    //  --curve-server.
+    if (client_key && curve_cert_check (client_key, true, reason, sizeof reason) != 0)
+        *error = s_printf ("--curve-key: %s", reason);
+    else if (server_key && curve_cert_check (server_key, false, reason, sizeof reason) != 0)
+        *error = s_printf ("--curve-server: %s", reason);
+    else if (client_key || server_key) {
         zcert_t *mine = client_key ? zcert_load (client_key) : NULL;
         zcert_t *theirs = server_key ? zcert_load (server_key) : NULL;
         if (!mine || !theirs)

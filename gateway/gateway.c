@@ -27,6 +27,7 @@
 
 #include "api.h"
 #include "caller.h"
+#include "curve_cert.h"
 #include "endpoint.h"
 #include "formats.h"
 #include "verbs_asks.h"
@@ -1298,6 +1299,9 @@ s_gateway_actor (zsock_t *pipe, void *arg)
     for (size_t i = 0; !failure && i < self->agents_count; i++)
         if (s_caller_init (self, &self->agents[i]->plain, self->agents[i], false) != 0)
             failure = "cannot make a caller";
+    if (!failure && self->options->certificate &&
+        curve_cert_check (self->options->certificate, true, reason, sizeof reason) != 0)
+        failure = reason; //  before CZMQ reads it: it would quote a line it cannot parse
     if (!failure && self->options->certificate) {
         self->cert = zcert_load (self->options->certificate);
         struct stat info;

@@ -123,3 +123,65 @@ TEST (bound_before_start_answered_when_ready)
     CHECK (pu_serve_end (pid, out, SIGTERM) == 0);
     CHECK (lstat (bind + 6, &info) != 0);
 }
+
+//  --curve-key naming a file of the wrong kind is refused with the file
+//  and what is wrong, before any server starts, and nothing of the
+//  file's content is printed; the same file for --connect likewise.
+TEST (curve_key_file_checked)
+{
+    const char *dir = pu_tmpdir ();
+    const char *config = s_config (dir);
+    int status;
+    char *out = pu_run (&status, CLI " keygen %s/gateway", dir);
+    CHECK (status == 0);
+    char public_key[64] = "";
+    sscanf (out, "%63s", public_key);
+    free (out);
+    char clients[256], path[256];
+    snprintf (clients, sizeof clients, "%s/clients", dir);
+    CHECK (mkdir (clients, 0700) == 0);
+    //  A public certificate alone (its _secret elsewhere), a text file
+    //  that is no certificate, a FIFO (CZMQ would wait on it for ever).
+    pu_run (&status, "cp %s/gateway %s/public && printf 'SECRET-WORDS here\\n' > %s/notes.txt", dir,
+            dir, dir);
+    snprintf (path, sizeof path, "%s/fifo", dir);
+    CHECK (mkfifo (path, 0600) == 0);
+    const struct {
+        const char *file;
+        const char *says;
+    } cases[] = { { "public", "holds no secret key: it is a public certificate" },
+                  { "notes.txt", "is not a CURVE certificate" },
+                  { "clients", "is a directory, not a certificate" },
+                  { "missing", "does not exist: make a key pair with mcpact keygen" },
+                  { "fifo", "is not a certificate (not a regular file)" } };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        out = pu_run (&status,
+                      "timeout 30 " CLI " serve -c %s --bind tcp://127.0.0.1:* --curve-key %s/%s "
+                      "--curve-clients %s 2>&1",
+                      config, dir, cases[i].file, clients);
+        CHECK_MSG (status == 2, "status %d for %s: %s", status, cases[i].file, out);
+        snprintf (path, sizeof path, "the key file %s/%s ", dir, cases[i].file);
+        CHECK_CONTAINS (out, path);
+        CHECK_CONTAINS (out, cases[i].says);
+        CHECK_MSG (!strstr (out, "SECRET-WORDS") && !strstr (out, public_key),
+                   "the file's content was printed: %s", out);
+        CHECK_MSG (!s_fixture_started (dir), "serve started the server with %s", cases[i].file);
+        free (out);
+    }
+    //  The client's side: its key pair and the daemon's certificate.
+    out = pu_run (&status,
+                  "timeout 30 " CLI " --connect tcp://127.0.0.1:9 --curve-key %s/notes.txt "
+                  "--curve-server %s/gateway tools 2>&1",
+                  dir, dir);
+    CHECK_CONTAINS (out, "--curve-key: the key file");
+    CHECK_CONTAINS (out, "notes.txt is not a CURVE certificate");
+    CHECK_MSG (!strstr (out, "SECRET-WORDS"), "%s", out);
+    free (out);
+    out = pu_run (&status,
+                  "timeout 30 " CLI " --connect tcp://127.0.0.1:9 --curve-key %s/gateway "
+                  "--curve-server %s/fifo tools 2>&1",
+                  dir, dir);
+    CHECK_CONTAINS (out, "--curve-server: the key file");
+    CHECK_CONTAINS (out, "fifo is not a certificate");
+    free (out);
+}
