@@ -173,6 +173,7 @@ TEST (curve_key_file_checked)
                   "timeout 30 " CLI " --connect tcp://127.0.0.1:9 --curve-key %s/notes.txt "
                   "--curve-server %s/gateway tools 2>&1",
                   dir, dir);
+    CHECK_MSG (status == 2, "status %d: %s", status, out);
     CHECK_CONTAINS (out, "--curve-key: the key file");
     CHECK_CONTAINS (out, "notes.txt is not a CURVE certificate");
     CHECK_MSG (!strstr (out, "SECRET-WORDS"), "%s", out);
@@ -181,7 +182,56 @@ TEST (curve_key_file_checked)
                   "timeout 30 " CLI " --connect tcp://127.0.0.1:9 --curve-key %s/gateway "
                   "--curve-server %s/fifo tools 2>&1",
                   dir, dir);
+    CHECK_MSG (status == 2, "status %d: %s", status, out);
     CHECK_CONTAINS (out, "--curve-server: the key file");
     CHECK_CONTAINS (out, "fifo is not a certificate");
     free (out);
+}
+
+//  The --connect commands end as the same commands without it: an agent
+//  the daemon does not serve is a usage error (2) for tools, status and
+//  call alike; -c FILE, which --connect would leave unused, is refused;
+//  CURVE options with an ipc:// endpoint are refused at once instead of
+//  waiting for an answer that cannot come.
+TEST (connect_mistakes_said_as_without_it)
+{
+    const char *dir = pu_tmpdir ();
+    const char *config = s_config (dir);
+    char bind[256];
+    snprintf (bind, sizeof bind, "ipc://%s/mcpact.sock", dir);
+    const char *argv[] = { CLI, "serve", "-c", config, "--bind", bind, NULL };
+    FILE *out_stream;
+    pid_t pid = pu_spawn (argv, &out_stream);
+    char endpoint[256] = "";
+    pu_serve_wait_bound (out_stream, endpoint, sizeof endpoint, NULL, 0);
+    int status;
+    char *out = pu_run (&status, CLI " -c %s --agent nobody tools 2>&1", config);
+    CHECK_MSG (status == 2, "without --connect: status %d: %s", status, out);
+    free (out);
+    const char *commands[] = { "tools", "status", "call echo '{}'" };
+    for (size_t i = 0; i < 3; i++) {
+        out = pu_run (&status, CLI " --connect %s --agent nobody %s 2>&1", endpoint, commands[i]);
+        CHECK_MSG (status == 2, "%s: status %d: %s", commands[i], status, out);
+        CHECK_CONTAINS (out, "no agent 'nobody' at ");
+        CHECK_CONTAINS (out, "its agents are: '', 'other'");
+        free (out);
+    }
+    out = pu_run (&status, CLI " --connect %s --agent other tools 2>&1", endpoint);
+    CHECK_MSG (status == 0, "%s", out);
+    CHECK_CONTAINS (out, "echo");
+    free (out);
+    out = pu_run (&status, CLI " --connect %s -c %s tools 2>&1", endpoint, config);
+    CHECK_MSG (status == 2, "status %d: %s", status, out);
+    CHECK_CONTAINS (out, "-c FILE and --connect are alternatives");
+    free (out);
+    out = pu_run (&status, CLI " keygen %s/me >/dev/null", dir);
+    free (out);
+    out =
+        pu_run (&status,
+                "timeout 30 " CLI " --connect %s --curve-key %s/me --curve-server %s/me tools 2>&1",
+                endpoint, dir, dir);
+    CHECK_MSG (status == 2, "status %d: %s", status, out);
+    CHECK_CONTAINS (out, "CURVE (--curve-key, --curve-server) is for tcp:// endpoints");
+    free (out);
+    CHECK (pu_serve_end (pid, out_stream, SIGTERM) == 0);
 }
