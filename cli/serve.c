@@ -280,7 +280,10 @@ cli_serve (int argc, char *argv[])
                      strsignal (sig));
         mcpact_gateway_stop (gateway);
     }
-    mcpact_gateway_destroy (&gateway);
+    //  The servers close before the events endpoint does: subscribers
+    //  see each one's SERVER_STATE "stopped".
+    if (gateway)
+        mcpact_gateway_destroy_with_session (&gateway, &session);
     mcpact_session_destroy (&session);
     mcpact_runtime_destroy (&runtime);
     return rc;

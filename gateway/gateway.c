@@ -62,6 +62,10 @@
 #define GATEWAY_MAX_RID 255
 #define GATEWAY_CLIENT_KEY (2 * GATEWAY_MAX_RID + 3)
 #define GATEWAY_CALL_KEY (GATEWAY_CLIENT_KEY + 1 + GATEWAY_MAX_ID)
+//  At the end, how long the runtime's events must have been quiet before
+//  the PUB sockets close: the servers' last SERVER_STATE ("stopped") is
+//  published by the registry's thread after the session has gone.
+#define GATEWAY_LAST_EVENTS_MS 100
 
 //  The two kinds of socket: plain (ipc://, loopback tcp://) and CURVE.
 enum { SOCK_PLAIN = 0, SOCK_CURVE = 1, SOCK_KINDS = 2 };
@@ -1231,8 +1235,10 @@ s_stop (self_t *self)
     }
 }
 
+//  Lets go of the agents: every call ended (s_stop), the workers and
+//  callers that use them gone. Then the host may destroy them.
 static void
-s_self_destroy (self_t *self)
+s_release (self_t *self)
 {
     if (self->requests)
         s_stop (self);
@@ -1252,6 +1258,57 @@ s_self_destroy (self_t *self)
         free (self->agents[i]);
     }
     free (self->agents);
+    self->agents = NULL;
+    self->agents_count = 0;
+}
+
+//  RELEASE -> OK, then until $TERM: the agents let go and the request
+//  endpoints closed, only the runtime's events are passed on, so that
+//  subscribers see the servers close (SERVER_STATE "stopped") while the
+//  host destroys the agents and the session. At $TERM, what the runtime
+//  published last is passed on before the PUB sockets close (their
+//  linger sends it).
+static void
+s_pass_events_until_term (self_t *self)
+{
+    s_release (self);
+    for (int kind = 0; kind < SOCK_KINDS; kind++)
+        zsock_destroy (&self->routers[kind]);
+    zstr_send (self->pipe, "OK");
+    bool term = false;
+    int64_t quiet_until = 0;
+    while (true) {
+        zmq_pollitem_t items[] = { { zsock_resolve (self->pipe), 0, ZMQ_POLLIN, 0 },
+                                   { self->events ? zsock_resolve (self->events) : NULL, -1,
+                                     self->events ? ZMQ_POLLIN : 0, 0 } };
+        long timeout = term ? (long) (quiet_until - zclock_mono ()) : -1;
+        if (term && timeout <= 0)
+            break;
+        if (zmq_poll (items, 2, timeout) < 0 && errno != EINTR)
+            break;
+        if (items[0].revents & ZMQ_POLLIN) {
+            char *command = zstr_recv (self->pipe);
+            if (!command || strcmp (command, "$TERM") == 0) {
+                //  The last events may still be on their way from the
+                //  registry: pass on until it has been quiet a moment.
+                term = true;
+                quiet_until = zclock_mono () + GATEWAY_LAST_EVENTS_MS;
+            }
+            free (command);
+        }
+        if (items[1].revents & ZMQ_POLLIN) {
+            for (int n = 0; n < GATEWAY_BATCH && zsock_events (self->events) & ZMQ_POLLIN; n++)
+                s_on_event (self);
+            if (term)
+                quiet_until = zclock_mono () + GATEWAY_LAST_EVENTS_MS;
+        }
+    }
+}
+
+static void
+s_self_destroy (self_t *self)
+{
+    s_release (self);
     if (self->slow) {
         for (void *peer = zhashx_first (self->slow); peer; peer = zhashx_next (self->slow))
             free (peer);
@@ -1401,7 +1458,10 @@ s_gateway_actor (zsock_t *pipe, void *arg)
                 free (endpoint);
             } else if (command && strcmp (command, "AGENT") == 0)
                 s_on_agent (self, msg);
-            else if (command && strcmp (command, "OPEN") == 0) {
+            else if (command && strcmp (command, "RELEASE") == 0) {
+                s_pass_events_until_term (self);
+                term = true;
+            } else if (command && strcmp (command, "OPEN") == 0) {
                 self->open = true;
                 zstr_send (pipe, "OK");
             } else if (command && strcmp (command, "STOP") == 0) {
@@ -1695,15 +1755,43 @@ mcpact_gateway_stop (mcpact_gateway_t *self)
 }
 
 void
+mcpact_gateway_destroy_with_session (mcpact_gateway_t **self_p, mcpact_session_t **session_p)
+{
+    if (!self_p || !*self_p || !session_p || *session_p != (*self_p)->session) {
+        mcpact_gateway_destroy (self_p);
+        return;
+    }
+    mcpact_gateway_t *self = *self_p;
+    if (self->options.elicitation)
+        mcpact_session_set_elicitation (self->session, NULL, NULL, 0);
+    if (self->options.sampling)
+        mcpact_session_set_sampling (self->session, NULL, NULL);
+    self->session = NULL;
+    if (self->actor) {
+        pthread_mutex_lock (&self->lock);
+        zstr_send (actor_sock (self->actor), "RELEASE");
+        free (zstr_recv (actor_sock (self->actor)));
+        pthread_mutex_unlock (&self->lock);
+    }
+    //  The agents' own servers, then the session's, close while the
+    //  actor still passes their events on.
+    for (size_t i = 0; i < self->agents_count; i++)
+        mcpact_agent_destroy (&self->agents[i]);
+    self->agents_count = 0;
+    mcpact_session_destroy (session_p);
+    mcpact_gateway_destroy (self_p);
+}
+
+void
 mcpact_gateway_destroy (mcpact_gateway_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
     mcpact_gateway_t *self = *self_p;
     //  No more asks for us (one on its way is ended by the actor).
-    if (self->options.elicitation)
+    if (self->options.elicitation && self->session)
         mcpact_session_set_elicitation (self->session, NULL, NULL, 0);
-    if (self->options.sampling)
+    if (self->options.sampling && self->session)
         mcpact_session_set_sampling (self->session, NULL, NULL);
     //  The actor first: its callers go before their agents.
     actor_destroy (&self->actor);

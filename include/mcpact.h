@@ -964,6 +964,18 @@ MCPACT_EXPORT void mcpact_gateway_stop (mcpact_gateway_t *self);
 //  agents the gateway made; the session and its servers stay.
 MCPACT_EXPORT void mcpact_gateway_destroy (mcpact_gateway_t **self_p);
 
+//  Ends a gateway together with the session it serves, for a host whose
+//  session serves nothing else (mcpact serve): stops taking calls (as
+//  mcpact_gateway_stop), closes the request endpoints, destroys the
+//  agents it made and then the session (every server closed with the
+//  full close sequence) while the events endpoints still publish, so
+//  that subscribers see each server's SERVER_STATE "stopped"; then
+//  destroys the gateway (as mcpact_gateway_destroy). Takes and NULLs
+//  both. A `session` that is not the gateway's is left alone (the
+//  gateway is destroyed as by mcpact_gateway_destroy).
+MCPACT_EXPORT void mcpact_gateway_destroy_with_session (mcpact_gateway_t **self_p,
+                                                        mcpact_session_t **session_p);
+
 //  A result from the protocol's RESULT frames (status and payload), for
 //  a client in C: the same object a caller returns (mcpact_result_as,
 //  _text, _error work on it). Never NULL but for out of memory.

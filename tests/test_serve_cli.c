@@ -235,3 +235,50 @@ TEST (connect_mistakes_said_as_without_it)
     free (out);
     CHECK (pu_serve_end (pid, out_stream, SIGTERM) == 0);
 }
+
+//  At SIGTERM, a subscriber of --events hears each server close:
+//  SERVER_STATE "stopped" comes before the events endpoint closes.
+TEST (events_stopped_at_shutdown)
+{
+    const char *dir = pu_tmpdir ();
+    const char *config = s_config (dir);
+    char bind[256], events[256];
+    snprintf (bind, sizeof bind, "ipc://%s/mcpact.sock", dir);
+    snprintf (events, sizeof events, "ipc://%s/events.sock", dir);
+    const char *argv[] = { CLI, "serve", "-c", config, "--bind", bind, "--events", events, NULL };
+    FILE *out;
+    pid_t pid = pu_spawn (argv, &out);
+    char endpoint[256] = "", bound_events[256] = "";
+    pu_serve_wait_bound (out, endpoint, sizeof endpoint, bound_events, sizeof bound_events);
+    zsock_t *sub = zsock_new_sub (bound_events, "SERVER_STATE");
+    zsock_t *client = zsock_new_dealer (endpoint);
+    //  A SUB hears only what is published once it is connected: a
+    //  server crashed until one of its events is heard says it is.
+    ru_watchdog_arm (60, "an event of the crashed server");
+    char *event = NULL;
+    while (!event) {
+        zstr_sendx (client, "CALL", "c", "", "crash", "{}", NULL);
+        event = pu_recv_joined (sub, 2000);
+        free (pu_recv_joined (client, 0));
+    }
+    //  And back up, so that the close is its usual one.
+    while (!strstr (event, "\"state\":\"ready\"")) {
+        free (event);
+        event = pu_recv_joined (sub, 30000);
+        CHECK_MSG (event, "the crashed server did not come back");
+    }
+    free (event);
+    ru_watchdog_disarm ();
+    kill (pid, SIGTERM);
+    int stopped = 0;
+    while (stopped < 2 && (event = pu_recv_joined (sub, 30000))) {
+        if (strstr (event, "SERVER_STATE|fixture|") && strstr (event, "\"state\":\"stopped\""))
+            stopped++;
+        free (event);
+    }
+    //  The session's fixture and agent "other"'s own.
+    CHECK_MSG (stopped == 2, "%d SERVER_STATE stopped heard, not 2", stopped);
+    zsock_destroy (&client);
+    zsock_destroy (&sub);
+    CHECK (pu_serve_end (pid, out, SIGTERM) == 0);
+}
