@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 
 #define CLI PU_CLI
+//  A daemon the test starts dies with it, also when the test fails.
+#define S_DIES_WITH_TEST "/usr/bin/setpriv", "--pdeathsig", "KILL",
 
 //  Writes DIR/serve.json: the fixture, which writes DIR/fixture.pid when
 //  it starts, and an agent "other" on it. Returns the config's path.
@@ -99,7 +101,7 @@ TEST (bound_before_start_answered_when_ready)
              "\"%s\", \"--init-delay-ms\", \"1500\"]}}}",
              RU_FIXTURE, pid_file);
     fclose (file);
-    const char *argv[] = { CLI, "serve", "-c", config, "--bind", bind, NULL };
+    const char *argv[] = { S_DIES_WITH_TEST CLI, "serve", "-c", config, "--bind", bind, NULL };
     FILE *out;
     pid_t pid = pu_spawn (argv, &out);
     ru_watchdog_arm (30, "the server to start");
@@ -199,7 +201,7 @@ TEST (connect_mistakes_said_as_without_it)
     const char *config = s_config (dir);
     char bind[256];
     snprintf (bind, sizeof bind, "ipc://%s/mcpact.sock", dir);
-    const char *argv[] = { CLI, "serve", "-c", config, "--bind", bind, NULL };
+    const char *argv[] = { S_DIES_WITH_TEST CLI, "serve", "-c", config, "--bind", bind, NULL };
     FILE *out_stream;
     pid_t pid = pu_spawn (argv, &out_stream);
     char endpoint[256] = "";
@@ -245,7 +247,8 @@ TEST (events_stopped_at_shutdown)
     char bind[256], events[256];
     snprintf (bind, sizeof bind, "ipc://%s/mcpact.sock", dir);
     snprintf (events, sizeof events, "ipc://%s/events.sock", dir);
-    const char *argv[] = { CLI, "serve", "-c", config, "--bind", bind, "--events", events, NULL };
+    const char *argv[] = { S_DIES_WITH_TEST CLI, "serve", "-c", config, "--bind", bind,
+                           "--events",           events,  NULL };
     FILE *out;
     pid_t pid = pu_spawn (argv, &out);
     char endpoint[256] = "", bound_events[256] = "";
@@ -281,4 +284,64 @@ TEST (events_stopped_at_shutdown)
     zsock_destroy (&client);
     zsock_destroy (&sub);
     CHECK (pu_serve_end (pid, out, SIGTERM) == 0);
+}
+
+//  The serve example of docs/cli.md runs as it is written for a user
+//  without XDG_RUNTIME_DIR (root in a container, a service): its
+//  directory falls back to one under $HOME.
+TEST (docs_serve_example_without_xdg_runtime_dir)
+{
+    const char *dir = pu_tmpdir ();
+    char path[512];
+    snprintf (path, sizeof path, "%s/servers.json", dir);
+    FILE *file = fopen (path, "w");
+    CHECK (file);
+    fprintf (file, "{\"mcpServers\": {\"fixture\": {\"command\": \"%s\"}}}", RU_FIXTURE);
+    fclose (file);
+    //  The first sh block of the section, with mcpact on PATH and
+    //  examples/ beside servers.json; serve stopped at its end, also
+    //  when a line fails.
+    bool zmq = system ("/usr/bin/python3 -c 'import zmq' 2>/dev/null") == 0;
+    int status;
+    char *out = pu_run (
+        &status,
+        "cd %s && mkdir home bin && ln -s " CLI " bin/mcpact && ln -s %s/examples examples && "
+        "awk '/^## `mcpact serve`/ { section = 1 } section && /^```sh/ { block = 1; next } "
+        "block && /^```$/ { exit } block { print }' %s/docs/cli.md | %s > block.sh && "
+        "{ echo 'trap \"kill \\$! 2>/dev/null; wait\" EXIT'; cat block.sh; } > run.sh && "
+        "cat run.sh",
+        dir, MCPACT_SOURCE_DIR, MCPACT_SOURCE_DIR, zmq ? "cat" : "grep -v python3");
+    CHECK (status == 0);
+    CHECK_CONTAINS (out, "mcpact serve -c servers.json --bind \"ipc://");
+    CHECK_MSG (!strstr (out, "tcp://"), "more than the first block: %s", out);
+    free (out);
+    out = pu_run (&status,
+                  "cd %s && env -u XDG_RUNTIME_DIR HOME=%s/home PATH=%s/bin:$PATH timeout 60 sh -e "
+                  "run.sh 2>&1",
+                  dir, dir, dir);
+    CHECK_MSG (status == 0, "status %d: %s", status, out);
+    CHECK_CONTAINS (out, "\"text\":\"hi\"");
+    if (zmq)
+        CHECK_CONTAINS (out, "calls 64 answered 64");
+    free (out);
+    snprintf (path, sizeof path, "%s/home/.cache/mcpact", dir);
+    struct stat info;
+    CHECK (stat (path, &info) == 0 && (info.st_mode & 0777) == 0700);
+}
+
+//  examples/client.py run by a python3 without pyzmq says what to
+//  install and which python3 to use, in one line.
+TEST (client_py_without_pyzmq_says_what_to_install)
+{
+    int status;
+    char *out = pu_run (&status,
+                        "/usr/bin/python3 -c \"import sys, runpy; sys.modules['zmq'] = None; "
+                        "sys.argv = ['client.py', 'ipc:///nowhere']; runpy.run_path('%s', "
+                        "run_name='__main__')\" 2>&1",
+                        MCPACT_SOURCE_DIR "/examples/client.py");
+    CHECK_MSG (status == 1, "status %d: %s", status, out);
+    CHECK_CONTAINS (out, "needs pyzmq");
+    CHECK_CONTAINS (out, "apt-get install python3-zmq");
+    CHECK_MSG (!strstr (out, "Traceback"), "%s", out);
+    free (out);
 }
