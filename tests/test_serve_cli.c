@@ -144,8 +144,11 @@ TEST (curve_key_file_checked)
     CHECK (mkdir (clients, 0700) == 0);
     //  A public certificate alone (its _secret elsewhere), a text file
     //  that is no certificate, a FIFO (CZMQ would wait on it for ever).
-    pu_run (&status, "cp %s/gateway %s/public && printf 'SECRET-WORDS here\\n' > %s/notes.txt", dir,
-            dir, dir);
+    out =
+        pu_run (&status, "cp %s/gateway %s/public && printf 'SECRET-WORDS here\\n' > %s/notes.txt",
+                dir, dir, dir);
+    CHECK (status == 0);
+    free (out);
     snprintf (path, sizeof path, "%s/fifo", dir);
     CHECK (mkfifo (path, 0600) == 0);
     const struct {
