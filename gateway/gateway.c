@@ -18,10 +18,17 @@
     dropped. Nothing a client sends can stop the loop: a bad request is
     answered with ERROR naming what was wrong.
 
+    Made with "startLater", the actor holds the endpoints it is bound to
+    but reads no request until OPEN, which the host sends once it has
+    started the agents and handed them over (AGENT). At the end
+    (RELEASE) it lets the agents go, closes the request endpoints and
+    only passes the runtime's events on until $TERM, so that subscribers
+    see the servers close.
+
     Threading: the host API (mcpact_gateway_*) talks to the actor over its
     pipe under the gateway's lock; the actor owns every socket, the agents'
     callers and the tables. The agents the gateway made are the host
-    object's, destroyed after the actor has stopped.
+    object's, destroyed after the actor has stopped or let them go.
     =========================================================================
 */
 
