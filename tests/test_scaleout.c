@@ -455,3 +455,47 @@ TEST (group_config_errors)
         ru_run_free (&run);
     }
 }
+
+//  A serverKey or clientCertificate file of the wrong kind fails the
+//  group with the key named and what is wrong, and nothing of the file
+//  is printed.
+TEST (group_key_files_checked)
+{
+    const char *dir = pu_tmpdir ();
+    char command[1024];
+    snprintf (command, sizeof command,
+              CLI " keygen %s/group >/dev/null && " CLI " keygen %s/session >/dev/null && "
+                  "printf 'SECRET-WORDS here\\n' > %s/notes.txt",
+              dir, dir, dir);
+    CHECK (system (command) == 0);
+    const struct {
+        const char *server_key;
+        const char *certificate;
+        const char *says;
+    } cases[] = {
+        { "notes.txt", "session_secret",
+          "serverKey is neither a public key (40 Z85 characters) nor a certificate: the key "
+          "file " },
+        { "group", "notes.txt", "clientCertificate: the key file " },
+        { "group", "group", "holds no secret key: it is a public certificate" },
+    };
+    char path[256], text[1024];
+    snprintf (path, sizeof path, "%s/session.json", dir);
+    //  The session has the group's certificate, not its key pair.
+    snprintf (text, sizeof text, "%s/group_secret", dir);
+    CHECK (unlink (text) == 0);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf (text, sizeof text,
+                  "{\"mcpServers\": {\"east\": {\"group\": \"tcp://127.0.0.1:1\", \"serverKey\": "
+                  "\"%s/%s\", \"clientCertificate\": \"%s/%s\"}}}",
+                  dir, cases[i].server_key, dir, cases[i].certificate);
+        s_write (path, text);
+        ru_run_t run =
+            ru_cli (NULL, NULL, (const char *[]){ "-c", path, "--json", "status", NULL });
+        CHECK_CONTAINS (run.out, "\"failed\"");
+        CHECK_CONTAINS (run.out, cases[i].says);
+        CHECK_MSG (!strstr (run.out, "SECRET-WORDS") && !strstr (run.err, "SECRET-WORDS"),
+                   "the file's content was printed: %s%s", run.out, run.err);
+        ru_run_free (&run);
+    }
+}
