@@ -24,6 +24,7 @@
 #include <mcpact.h>
 
 #include "api.h"
+#include "curve_cert.h"
 #include "auth.h"
 #include "bench_init.h"
 #include "cli.h"
@@ -634,6 +635,55 @@ s_parse_args (int argc, char *argv[], options_t *opts)
     }
     if (opts->quiet && opts->verbose) {
         opts->exit_code = s_usage_error ("-q and -v are alternatives; give one");
+        return -1;
+    }
+    //  --connect uses the daemon's servers: what would configure or start
+    //  servers here has nothing to act on, and is said rather than
+    //  ignored.
+    if (opts->connect) {
+        const char *local = opts->config_path  ? "-c FILE"
+                            : opts->roots      ? "--root"
+                            : opts->server_log ? "--server-log"
+                                               : NULL;
+        bool remote_command = streq (opts->command, "tools") || streq (opts->command, "call") ||
+                              streq (opts->command, "status");
+        if (local) {
+            opts->exit_code = s_usage_error (
+                "%s and --connect are alternatives: with --connect the daemon's servers, "
+                "started from its own configuration, are used",
+                local);
+            return -1;
+        }
+        if (!remote_command) {
+            opts->exit_code = s_usage_error (
+                "--connect applies only to tools, call and status, not %s", opts->command);
+            return -1;
+        }
+        //  The gateway's ipc:// endpoints are plain: a CURVE handshake
+        //  there would never be answered.
+        if (strncmp (opts->connect, "ipc://", 6) == 0 && (opts->curve_key || opts->server_cert)) {
+            opts->exit_code = s_usage_error (
+                "%s is ipc://: CURVE (--curve-key, --curve-server) is for tcp:// endpoints; "
+                "an ipc:// socket is kept to its user by the file's mode",
+                opts->connect);
+            return -1;
+        }
+        //  Looked at before CZMQ reads them: it would quote a line it
+        //  cannot parse, and wait for ever on a FIFO.
+        char reason[1024];
+        const char *option = NULL;
+        if (opts->curve_key && curve_cert_check (opts->curve_key, true, reason, sizeof reason))
+            option = "--curve-key";
+        else if (opts->server_cert &&
+                 curve_cert_check (opts->server_cert, false, reason, sizeof reason))
+            option = "--curve-server";
+        if (option) {
+            opts->exit_code = s_usage_error ("%s: %s", option, reason);
+            return -1;
+        }
+    } else if (opts->curve_key || opts->server_cert) {
+        opts->exit_code =
+            s_usage_error ("--curve-key and --curve-server apply only with --connect");
         return -1;
     }
     //  Only OpenAI has a strict mode; asking for it elsewhere is a mistake
@@ -1834,10 +1884,19 @@ main (int argc, char *argv[])
     if (opts.connect) {
         char *error = NULL;
         cli.remote = remote_new (opts.connect, opts.curve_key, opts.server_cert, 15000, &error);
+        char *problem = cli.remote && opts.agent_name
+                            ? remote_agent_problem (cli.remote, opts.agent_name)
+                            : NULL;
         if (!cli.remote) {
             fprintf (stderr, "mcpact: %s\n", error ? error : "cannot connect");
             rc = CLI_FAILED;
+        } else if (problem) {
+            //  As without --connect: an agent the daemon does not serve is
+            //  the command line's mistake.
+            fprintf (stderr, "mcpact: %s\n", problem);
+            rc = CLI_USAGE;
         }
+        free (problem);
         free (error);
     } else {
         rc = s_open (&cli);

@@ -31,6 +31,7 @@ struct _remote_t {
     zsock_t *sock;      //  DEALER
     char endpoint[256]; //  for messages
     uint64_t next_id;   //  request ids
+    json_t *hello;      //  the gateway's HELLO info
 };
 
 static char *s_printf (const char *format, ...) __attribute__ ((format (printf, 1, 2)));
@@ -125,6 +126,8 @@ remote_new (const char *endpoint, const char *client_key, const char *server_key
     remote_t *self = (remote_t *) calloc (1, sizeof (remote_t));
     self->sock = zsock_new (ZMQ_DEALER);
     snprintf (self->endpoint, sizeof self->endpoint, "%s", endpoint);
+    //  The CLI has looked at both files first (curve_cert_check): CZMQ
+    //  would quote a line it cannot parse.
     if (client_key || server_key) {
         zcert_t *mine = client_key ? zcert_load (client_key) : NULL;
         zcert_t *theirs = server_key ? zcert_load (server_key) : NULL;
@@ -150,6 +153,7 @@ remote_new (const char *endpoint, const char *client_key, const char *server_key
     if (!*error) {
         const char *version[] = { "1" };
         char *hello = s_request (self, "HELLO", version, 1, "HELLO", error);
+        self->hello = hello ? json_loads (hello, 0, NULL) : NULL;
         free (hello);
     }
     if (*error)
@@ -163,8 +167,34 @@ remote_destroy (remote_t **self_p)
     if (!self_p || !*self_p)
         return;
     zsock_destroy (&(*self_p)->sock);
+    json_decref ((*self_p)->hello);
     free (*self_p);
     *self_p = NULL;
+}
+
+char *
+remote_agent_problem (remote_t *self, const char *agent)
+{
+    json_t *agents = json_object_get (self->hello, "agents");
+    if (!json_is_array (agents))
+        return NULL; //  the gateway answers for itself, request by request
+    char *names = strdup ("");
+    size_t index;
+    json_t *served;
+    json_array_foreach (agents, index, served) {
+        const char *name = json_string_value (json_object_get (served, "name"));
+        if (name && strcmp (name, agent) == 0) {
+            free (names);
+            return NULL;
+        }
+        char *more = s_printf ("%s%s'%s'", names, *names ? ", " : "", name ? name : "");
+        free (names);
+        names = more;
+    }
+    char *problem =
+        s_printf ("no agent '%s' at %s; its agents are: %s", agent, self->endpoint, names);
+    free (names);
+    return problem;
 }
 
 char *

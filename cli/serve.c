@@ -2,21 +2,22 @@
     serve - `mcpact serve` (a session behind the public message protocol)
     and `mcpact keygen` (a CURVE key pair)
 
-    serve starts the session of a configuration file and its agents once,
-    answers the protocol (gateway/gateway.c) at each --bind endpoint and
-    publishes events at --events, until SIGINT, SIGTERM or SIGHUP. Those
-    are blocked in every thread before the runtime starts (its threads
-    inherit the mask) and taken with sigwait by a thread of serve's own,
-    which tells the main thread of the first one through a pipe: the
-    gateway stops taking calls and answers those in flight with an error,
-    then every server is closed with the full close sequence, and serve
-    exits 0. A first signal while the servers start stops serve once the
-    start is over, without binding (nothing is printed as bound); a
-    second signal then ends serve at once (128 + the signal). Once up,
-    further signals do not cut the close sequence short (a supervisor
-    may send SIGTERM twice). The main thread and the signal thread share
-    only s_first_signal, s_starting and the pipe; uses only the public
-    API.
+    serve binds every --bind and --events endpoint (a wrong one ends it
+    before any server starts), starts the session of a configuration file
+    and its agents once, then answers the protocol (gateway/gateway.c) at
+    each --bind endpoint and publishes events at --events, until SIGINT,
+    SIGTERM or SIGHUP. Those are blocked in every thread before the runtime
+    starts (its threads inherit the mask) and taken with sigwait by a thread
+    of serve's own, which tells the main thread of the first one through a
+    pipe: the gateway stops taking calls and answers those in flight with an
+    error, then every server is closed with the full close sequence, and
+    serve exits 0. A first signal while the servers start stops serve once
+    the start is over, without answering anything at the endpoints it holds
+    (nothing is printed as bound); a second signal then ends serve at once
+    (128 + the signal). Once up, further signals do not cut the close
+    sequence short (a supervisor may send SIGTERM twice). The main thread
+    and the signal thread share only s_first_signal, s_starting and the
+    pipe; uses only the public API.
     =========================================================================
 */
 
@@ -44,8 +45,9 @@ static const char *s_serve_usage =
     "\n"
     "Starts the servers and agents of FILE once and answers the mcpact message\n"
     "protocol (docs/protocol.md) at each ENDPOINT (ipc://PATH, tcp://HOST:PORT)\n"
-    "until SIGINT or SIGTERM. Prints 'bound ENDPOINT' (and 'events ENDPOINT')\n"
-    "on stdout once it answers there.\n"
+    "until SIGINT or SIGTERM. Every ENDPOINT is bound before a server starts (a\n"
+    "wrong one: exit 2 at once); 'bound ENDPOINT' (and 'events ENDPOINT') is\n"
+    "printed on stdout once the servers have started and it answers there.\n"
     "\n"
     "  -c, --config FILE       the servers and agents (docs/config.md)\n"
     "  --bind ENDPOINT         where clients connect (several allowed)\n"
@@ -179,8 +181,9 @@ cli_serve (int argc, char *argv[])
                                 endpoint);
         }
 
-    json_t *options = json_pack ("{s:b,s:b,s:b}", "insecure", insecure, "elicitation", elicitation,
-                                 "sampling", sampling);
+    //  startLater: every endpoint is bound before a server starts.
+    json_t *options = json_pack ("{s:b,s:b,s:b,s:b}", "insecure", insecure, "elicitation",
+                                 elicitation, "sampling", sampling, "startLater", true);
     if (key)
         json_object_set_new (options, "curve",
                              json_pack ("{s:s,s:s}", "certificate", key, "clients", clients));
@@ -235,26 +238,36 @@ cli_serve (int argc, char *argv[])
     }
     free (error);
     free (options_text);
-    //  A signal while the servers started: stop now, bound nowhere.
-    for (int i = 0; gateway && rc == 0 && !atomic_load (&s_first_signal) && i <= binds_count; i++) {
+    //  Every endpoint is bound before any server starts, so that a wrong
+    //  one is said at once; nothing is answered there until they have.
+    char *bound[SERVE_MAX_BINDS + 1] = { NULL };
+    for (int i = 0; gateway && rc == 0 && i <= binds_count; i++) {
         const char *endpoint = i < binds_count ? binds[i] : events;
         if (!endpoint)
             continue;
-        char *bound = NULL;
         error = NULL;
         int bind_rc = i < binds_count
-                          ? mcpact_gateway_bind (gateway, endpoint, &bound, &error)
-                          : mcpact_gateway_bind_events (gateway, endpoint, &bound, &error);
+                          ? mcpact_gateway_bind (gateway, endpoint, &bound[i], &error)
+                          : mcpact_gateway_bind_events (gateway, endpoint, &bound[i], &error);
         if (bind_rc != 0) {
-            fprintf (stderr, "mcpact serve: %s\n", error ? error : endpoint);
+            fprintf (stderr, "mcpact serve: %s; no server was started\n", error ? error : endpoint);
             rc = 2;
-        } else {
-            printf ("%s %s\n", i < binds_count ? "bound" : "events", bound);
-            fflush (stdout);
         }
-        free (bound);
         free (error);
     }
+    if (gateway && rc == 0 && !atomic_load (&s_first_signal) &&
+        mcpact_gateway_start (gateway) != 0) {
+        fprintf (stderr, "mcpact serve: cannot serve the agents (see the log)\n");
+        rc = 1;
+    }
+    //  A signal while the servers started: stop now, nothing answered.
+    for (int i = 0; gateway && rc == 0 && !atomic_load (&s_first_signal) && i <= binds_count; i++)
+        if (bound[i]) {
+            printf ("%s %s\n", i < binds_count ? "bound" : "events", bound[i]);
+            fflush (stdout);
+        }
+    for (int i = 0; i <= binds_count; i++)
+        free (bound[i]);
     atomic_store (&s_starting, false);
     if (gateway && rc == 0) {
         char byte;
@@ -268,7 +281,10 @@ cli_serve (int argc, char *argv[])
                      strsignal (sig));
         mcpact_gateway_stop (gateway);
     }
-    mcpact_gateway_destroy (&gateway);
+    //  The servers close before the events endpoint does: subscribers
+    //  see each one's SERVER_STATE "stopped".
+    if (gateway)
+        mcpact_gateway_destroy_with_session (&gateway, &session);
     mcpact_session_destroy (&session);
     mcpact_runtime_destroy (&runtime);
     return rc;

@@ -28,6 +28,10 @@ remote_t *remote_new (const char *endpoint, const char *client_key, const char *
                       int timeout_ms, char **error);
 void remote_destroy (remote_t **self_p);
 
+//  NULL if the gateway serves `agent` ("" for the default), as its HELLO
+//  said; else what to tell the user (malloc'ed), naming its agents.
+char *remote_agent_problem (remote_t *self, const char *agent);
+
 //  TOOLS (format < 0: MCP tool objects) and STATUS of `agent` ("" for the
 //  default): the reply's JSON text, or NULL and *error.
 char *remote_tools (remote_t *self, const char *agent, int format, bool strict, char **error);

@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """A client of `mcpact serve` in Python (pyzmq: Debian's python3-zmq).
 
+On Debian: `apt-get install python3-zmq`, and run it with /usr/bin/python3
+(a python3 first on PATH from pyenv, a virtualenv or /usr/local may not
+have pyzmq).
+
 The message protocol is docs/protocol.md, "The public protocol": text
 frames, JSON payloads, every request `VERB ID ARGS...` and every reply
 `VERB ID ...` with the same ID, so many calls can be in flight at once.
 
-    client.py ipc:///run/user/1000/mcpact.sock
+    client.py ipc://$HOME/.cache/mcpact/sock
     client.py tcp://host:5555 --curve-key me --curve-server gateway.pub
 
 Says HELLO, lists the tools, makes --calls calls of TOOL at once with
@@ -20,8 +24,12 @@ import json
 import sys
 import time
 
-import zmq
-import zmq.auth
+try:
+    import zmq
+    import zmq.auth
+except ImportError:
+    sys.exit(f"{sys.argv[0]}: needs pyzmq, which {sys.executable} does not have: on Debian, "
+             "apt-get install python3-zmq and run this with /usr/bin/python3")
 
 
 class Client:

@@ -18,15 +18,23 @@
     dropped. Nothing a client sends can stop the loop: a bad request is
     answered with ERROR naming what was wrong.
 
+    Made with "startLater", the actor holds the endpoints it is bound to
+    but reads no request until OPEN, which the host sends once it has
+    started the agents and handed them over (AGENT). At the end
+    (RELEASE) it lets the agents go, closes the request endpoints and
+    only passes the runtime's events on until $TERM, so that subscribers
+    see the servers close.
+
     Threading: the host API (mcpact_gateway_*) talks to the actor over its
     pipe under the gateway's lock; the actor owns every socket, the agents'
     callers and the tables. The agents the gateway made are the host
-    object's, destroyed after the actor has stopped.
+    object's, destroyed after the actor has stopped or let them go.
     =========================================================================
 */
 
 #include "api.h"
 #include "caller.h"
+#include "curve_cert.h"
 #include "endpoint.h"
 #include "formats.h"
 #include "verbs_asks.h"
@@ -71,6 +79,10 @@
 //  How long the gateway is quiet after clients came before the heap is
 //  trimmed (s_trim).
 #define GATEWAY_TRIM_IDLE_MS 1000
+//  At the end, how long the runtime's events must have been quiet before
+//  the PUB sockets close: the servers' last SERVER_STATE ("stopped") is
+//  published by the registry's thread after the session has gone.
+#define GATEWAY_LAST_EVENTS_MS 100
 
 //  The two kinds of socket: plain (ipc://, loopback tcp://) and CURVE.
 enum { SOCK_PLAIN = 0, SOCK_CURVE = 1, SOCK_KINDS = 2 };
@@ -85,6 +97,7 @@ typedef struct {
     int send_hwm;          //  replies queued per client
     bool elicitation;      //  the gateway handles elicitation for its clients (HANDLE)
     bool sampling;         //  the same for sampling
+    bool start_later;      //  agents start at mcpact_gateway_start, after the binds
 } s_options_t;
 
 struct _mcpact_gateway_t {
@@ -95,6 +108,7 @@ struct _mcpact_gateway_t {
     s_options_t options;       //  as given
     mcpact_session_t *session; //  what it serves
     unsigned asks_id;          //  names the actor's endpoint for asks (verbs_asks.h)
+    bool started;              //  its agents have started and the actor answers
 };
 
 typedef struct _self_t self_t;
@@ -170,6 +184,7 @@ struct _self_t {
     size_t dropped;               //  replies nobody could take
     bool stopping;                //  no more calls
     bool trim_due;                //  clients came since the heap was last trimmed
+    bool open;                    //  requests are read (until OPEN they wait in the queues)
     zlistx_t *paths;              //  endpoint_file_t *: ipc:// socket files, removed at the end
     json_t *event_endpoints;      //  the PUB endpoints as bound, for HELLO
     pollset_t poll;               //  what the loop waits on
@@ -1232,6 +1247,7 @@ typedef struct {
     size_t agents_count;
     const char *events_endpoint;
     unsigned asks_id;
+    bool open; //  answer requests from the first bind on
 } s_args_t;
 
 //  Serves one more agent. Returns it, or NULL (out of memory).
@@ -1289,8 +1305,10 @@ s_stop (self_t *self)
     }
 }
 
+//  Lets go of the agents: every call ended (s_stop), the workers and
+//  callers that use them gone. Then the host may destroy them.
 static void
-s_self_destroy (self_t *self)
+s_release (self_t *self)
 {
     if (self->requests)
         s_stop (self);
@@ -1310,6 +1328,57 @@ s_self_destroy (self_t *self)
         free (self->agents[i]);
     }
     free (self->agents);
+    self->agents = NULL;
+    self->agents_count = 0;
+}
+
+//  RELEASE -> OK, then until $TERM: the agents let go and the request
+//  endpoints closed, only the runtime's events are passed on, so that
+//  subscribers see the servers close (SERVER_STATE "stopped") while the
+//  host destroys the agents and the session. At $TERM, what the runtime
+//  published last is passed on before the PUB sockets close (their
+//  linger sends it).
+static void
+s_pass_events_until_term (self_t *self)
+{
+    s_release (self);
+    for (int kind = 0; kind < SOCK_KINDS; kind++)
+        zsock_destroy (&self->routers[kind]);
+    zstr_send (self->pipe, "OK");
+    bool term = false;
+    int64_t quiet_until = 0;
+    while (true) {
+        zmq_pollitem_t items[] = { { zsock_resolve (self->pipe), 0, ZMQ_POLLIN, 0 },
+                                   { self->events ? zsock_resolve (self->events) : NULL, -1,
+                                     self->events ? ZMQ_POLLIN : 0, 0 } };
+        long timeout = term ? (long) (quiet_until - zclock_mono ()) : -1;
+        if (term && timeout <= 0)
+            break;
+        if (zmq_poll (items, 2, timeout) < 0 && errno != EINTR)
+            break;
+        if (items[0].revents & ZMQ_POLLIN) {
+            char *command = zstr_recv (self->pipe);
+            if (!command || strcmp (command, "$TERM") == 0) {
+                //  The last events may still be on their way from the
+                //  registry: pass on until it has been quiet a moment.
+                term = true;
+                quiet_until = zclock_mono () + GATEWAY_LAST_EVENTS_MS;
+            }
+            free (command);
+        }
+        if (items[1].revents & ZMQ_POLLIN) {
+            for (int n = 0; n < GATEWAY_BATCH && zsock_events (self->events) & ZMQ_POLLIN; n++)
+                s_on_event (self);
+            if (term)
+                quiet_until = zclock_mono () + GATEWAY_LAST_EVENTS_MS;
+        }
+    }
+}
+
+static void
+s_self_destroy (self_t *self)
+{
+    s_release (self);
     if (self->slow) {
         for (void *peer = zhashx_first (self->slow); peer; peer = zhashx_next (self->slow))
             free (peer);
@@ -1339,7 +1408,7 @@ static void
 s_gateway_actor (zsock_t *pipe, void *arg)
 {
     s_args_t *args = (s_args_t *) arg;
-    self_t self_storage = { .pipe = pipe, .options = args->options };
+    self_t self_storage = { .pipe = pipe, .options = args->options, .open = args->open };
     self_t *self = &self_storage;
     self->events_endpoint = args->events_endpoint;
     for (size_t i = 0; i < args->agents_count; i++)
@@ -1369,6 +1438,9 @@ s_gateway_actor (zsock_t *pipe, void *arg)
     for (size_t i = 0; !failure && i < self->agents_count; i++)
         if (s_caller_init (self, &self->agents[i]->plain, self->agents[i], false) != 0)
             failure = "cannot make a caller";
+    if (!failure && self->options->certificate &&
+        curve_cert_check (self->options->certificate, true, reason, sizeof reason) != 0)
+        failure = reason; //  before CZMQ reads it: it would quote a line it cannot parse
     if (!failure && self->options->certificate) {
         self->cert = zcert_load (self->options->certificate);
         struct stat info;
@@ -1424,8 +1496,10 @@ s_gateway_actor (zsock_t *pipe, void *arg)
                 pollset_add_socket (poll, gw_asks_socket (self->asks)) >= 0 &&
                 pollset_add_socket (poll, self->events ? zsock_resolve (self->events) : NULL) >= 0;
             for (int kind = 0; kind < SOCK_KINDS; kind++) {
+                //  Until OPEN, requests wait in the routers' queues.
                 self->router_at[kind] = pollset_add_socket (
-                    poll, self->routers[kind] ? zsock_resolve (self->routers[kind]) : NULL);
+                    poll,
+                    self->routers[kind] && self->open ? zsock_resolve (self->routers[kind]) : NULL);
                 ok = ok && self->router_at[kind] >= 0;
             }
             //  The callers' descriptors are edge-triggered: a caller is
@@ -1468,7 +1542,14 @@ s_gateway_actor (zsock_t *pipe, void *arg)
                 self->rebuild = true;
             } else if (command && strcmp (command, "AGENT") == 0)
                 s_on_agent (self, msg);
-            else if (command && strcmp (command, "STOP") == 0) {
+            else if (command && strcmp (command, "RELEASE") == 0) {
+                s_pass_events_until_term (self);
+                term = true;
+            } else if (command && strcmp (command, "OPEN") == 0) {
+                self->open = true;
+                self->rebuild = true;
+                zstr_send (pipe, "OK");
+            } else if (command && strcmp (command, "STOP") == 0) {
                 s_stop (self);
                 zstr_send (pipe, "OK");
             }
@@ -1543,6 +1624,8 @@ s_parse_options (s_options_t *options, const char *text, char **error)
             options->elicitation = json_is_true (value);
         else if (strcmp (key, "sampling") == 0 && json_is_boolean (value))
             options->sampling = json_is_true (value);
+        else if (strcmp (key, "startLater") == 0 && json_is_boolean (value))
+            options->start_later = json_is_true (value);
         else if (strcmp (key, "curve") == 0 && json_is_object (value)) {
             const char *certificate = json_string_value (json_object_get (value, "certificate"));
             const char *clients = json_string_value (json_object_get (value, "clients"));
@@ -1615,16 +1698,23 @@ mcpact_gateway_new (mcpact_session_t *session, const char *options_json, char **
             name ? mcpact_agent_from_config (session, name) : mcpact_agent_new (session, NULL);
         if (!agent)
             continue;
-        free (mcpact_agent_start (agent));
+        //  Later, the endpoints bound first: a wrong one fails before
+        //  any server process is started.
+        if (!self->options.start_later)
+            free (mcpact_agent_start (agent));
         agent_names[self->agents_count] = agent->slot.agent ? agent->slot.agent : "";
         self->agents[self->agents_count++] = agent;
     }
+    self->started = !self->options.start_later;
+    //  Started later, the agents come to the actor by AGENT (they must be
+    //  started before the actor makes their callers).
     s_args_t args = { &self->options,
                       self->agents,
                       agent_names,
-                      self->agents_count,
+                      self->started ? self->agents_count : 0,
                       mcpact_runtime_events_endpoint (session->runtime),
-                      self->asks_id };
+                      self->asks_id,
+                      self->started };
     char *reason = NULL;
     if (self->agents_count)
         self->actor = actor_new (s_gateway_actor, &args);
@@ -1705,6 +1795,44 @@ mcpact_gateway_add_agent (mcpact_gateway_t *self, const char *name, mcpact_agent
     return rc;
 }
 
+int
+mcpact_gateway_start (mcpact_gateway_t *self)
+{
+    if (!self || !self->actor)
+        return -1;
+    if (self->started)
+        return 0;
+    self->started = true;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < self->agents_count; i++) {
+        mcpact_agent_t *agent = self->agents[i];
+        //  On the host's thread, as at mcpact_gateway_new: the actor's
+        //  loop never waits for servers to start.
+        free (mcpact_agent_start (agent));
+        pthread_mutex_lock (&self->lock);
+        actor_handoff_release (agent);
+        zsock_send (actor_sock (self->actor), "sps", "AGENT", agent,
+                    agent->slot.agent ? agent->slot.agent : "");
+        char *status = NULL, *reason = NULL;
+        zstr_recvx (actor_sock (self->actor), &status, &reason, NULL);
+        pthread_mutex_unlock (&self->lock);
+        if (!status || strcmp (status, "OK") != 0) {
+            log_error ("gateway: cannot serve agent \"%s\": %s",
+                       agent->slot.agent ? agent->slot.agent : "", reason ? reason : "no answer");
+            rc = -1;
+        }
+        free (status);
+        free (reason);
+    }
+    if (rc == 0) {
+        pthread_mutex_lock (&self->lock);
+        zstr_send (actor_sock (self->actor), "OPEN");
+        free (zstr_recv (actor_sock (self->actor)));
+        pthread_mutex_unlock (&self->lock);
+    }
+    return rc;
+}
+
 void
 mcpact_gateway_stop (mcpact_gateway_t *self)
 {
@@ -1717,15 +1845,43 @@ mcpact_gateway_stop (mcpact_gateway_t *self)
 }
 
 void
+mcpact_gateway_destroy_with_session (mcpact_gateway_t **self_p, mcpact_session_t **session_p)
+{
+    if (!self_p || !*self_p || !session_p || *session_p != (*self_p)->session) {
+        mcpact_gateway_destroy (self_p);
+        return;
+    }
+    mcpact_gateway_t *self = *self_p;
+    if (self->options.elicitation)
+        mcpact_session_set_elicitation (self->session, NULL, NULL, 0);
+    if (self->options.sampling)
+        mcpact_session_set_sampling (self->session, NULL, NULL);
+    self->session = NULL;
+    if (self->actor) {
+        pthread_mutex_lock (&self->lock);
+        zstr_send (actor_sock (self->actor), "RELEASE");
+        free (zstr_recv (actor_sock (self->actor)));
+        pthread_mutex_unlock (&self->lock);
+    }
+    //  The agents' own servers, then the session's, close while the
+    //  actor still passes their events on.
+    for (size_t i = 0; i < self->agents_count; i++)
+        mcpact_agent_destroy (&self->agents[i]);
+    self->agents_count = 0;
+    mcpact_session_destroy (session_p);
+    mcpact_gateway_destroy (self_p);
+}
+
+void
 mcpact_gateway_destroy (mcpact_gateway_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
     mcpact_gateway_t *self = *self_p;
     //  No more asks for us (one on its way is ended by the actor).
-    if (self->options.elicitation)
+    if (self->options.elicitation && self->session)
         mcpact_session_set_elicitation (self->session, NULL, NULL, 0);
-    if (self->options.sampling)
+    if (self->options.sampling && self->session)
         mcpact_session_set_sampling (self->session, NULL, NULL);
     //  The actor first: its callers go before their agents.
     actor_destroy (&self->actor);

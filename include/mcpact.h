@@ -916,6 +916,11 @@ typedef struct _mcpact_gateway_t mcpact_gateway_t;
 //        handler of these requests (so its servers are offered them), and
 //        passes each to the client that said HANDLE for the agent (ASK);
 //        with none, the server is answered with an error saying so
+//    "startLater": true  the agents are made but not started: binds hold
+//        their endpoints at once (a wrong one fails before any server
+//        process starts) and requests wait in the endpoints' queues,
+//        unanswered, until mcpact_gateway_start; events are published
+//        from the bind on
 //  Beyond either call bound a CALL is answered at once with status 9
 //  (MCPACT_ERR_BUSY). Returns NULL and sets *error (malloc'ed) on bad
 //  options or an unreadable certificate.
@@ -936,6 +941,12 @@ MCPACT_EXPORT int mcpact_gateway_bind (mcpact_gateway_t *self, const char *endpo
 MCPACT_EXPORT int mcpact_gateway_bind_events (mcpact_gateway_t *self, const char *endpoint,
                                               char **bound, char **error);
 
+//  With "startLater": starts the agents (this waits, as mcpact_agent_start
+//  does), then answers the requests at the endpoints, those that waited
+//  first. Returns 0 (at once without "startLater", or when started
+//  already), or -1 (with a log line) if an agent cannot be served.
+MCPACT_EXPORT int mcpact_gateway_start (mcpact_gateway_t *self);
+
 //  Serves `agent` too, as `name` (not "", and not a name served
 //  already): an agent the host built in code, with servers or function
 //  tools of its own. Starts it first, if it has not started (this waits,
@@ -952,6 +963,18 @@ MCPACT_EXPORT void mcpact_gateway_stop (mcpact_gateway_t *self);
 //  Stops (as mcpact_gateway_stop), closes the endpoints and destroys the
 //  agents the gateway made; the session and its servers stay.
 MCPACT_EXPORT void mcpact_gateway_destroy (mcpact_gateway_t **self_p);
+
+//  Ends a gateway together with the session it serves, for a host whose
+//  session serves nothing else (mcpact serve): stops taking calls (as
+//  mcpact_gateway_stop), closes the request endpoints, destroys the
+//  agents it made and then the session (every server closed with the
+//  full close sequence) while the events endpoints still publish, so
+//  that subscribers see each server's SERVER_STATE "stopped"; then
+//  destroys the gateway (as mcpact_gateway_destroy). Takes and NULLs
+//  both. A `session` that is not the gateway's is left alone (the
+//  gateway is destroyed as by mcpact_gateway_destroy).
+MCPACT_EXPORT void mcpact_gateway_destroy_with_session (mcpact_gateway_t **self_p,
+                                                        mcpact_session_t **session_p);
 
 //  A result from the protocol's RESULT frames (status and payload), for
 //  a client in C: the same object a caller returns (mcpact_result_as,

@@ -10,38 +10,16 @@
     =========================================================================
 */
 
-#include "runtime_util.h"
+#define PU_NAME "scale"
+#include "protocol_util.h"
 
-#include <czmq.h>
-#include <spawn.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
 
-extern char **environ;
+#define CLI PU_CLI
 
-#define CLI MCPACT_BUILD_DIR "/mcpact"
-
-static char s_dir[64];
 //  More arguments for the group's fixture server, as JSON array items.
 static const char *s_fixture_args = "";
-
-static void
-s_remove_dir (void)
-{
-    char command[128];
-    snprintf (command, sizeof command, "rm -rf '%s'", s_dir);
-    if (system (command) != 0)
-        fprintf (stderr, "could not remove %s\n", s_dir);
-}
-
-static const char *
-s_tmpdir (void)
-{
-    snprintf (s_dir, sizeof s_dir, "/tmp/mcpact-scale-XXXXXX");
-    CHECK (mkdtemp (s_dir) != NULL);
-    atexit (s_remove_dir);
-    return s_dir;
-}
 
 static void
 s_write (const char *path, const char *text)
@@ -87,36 +65,15 @@ s_group_start (s_group_t *self, const char *dir, const char *bind, ...)
          arg = va_arg (args, const char *))
         argv[argc++] = arg;
     va_end (args);
-    int pipe_fds[2];
-    CHECK (pipe (pipe_fds) == 0);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init (&actions);
-    posix_spawn_file_actions_adddup2 (&actions, pipe_fds[1], 1);
-    posix_spawn_file_actions_addclose (&actions, pipe_fds[0]);
-    CHECK (posix_spawn (&self->pid, argv[0], &actions, NULL, (char **) argv, environ) == 0);
-    posix_spawn_file_actions_destroy (&actions);
-    close (pipe_fds[1]);
-    self->out = fdopen (pipe_fds[0], "r");
-    ru_watchdog_arm (60, "mcpact serve to start");
-    char line[240];
-    while (!*self->endpoint && fgets (line, sizeof line, self->out)) {
-        line[strcspn (line, "\n")] = 0;
-        if (strncmp (line, "bound ", 6) == 0)
-            snprintf (self->endpoint, sizeof self->endpoint, "%s", line + 6);
-    }
-    ru_watchdog_disarm ();
-    CHECK_MSG (*self->endpoint, "mcpact serve did not say where it is bound");
+    self->pid = pu_spawn (argv, &self->out);
+    pu_serve_wait_bound (self->out, self->endpoint, sizeof self->endpoint, NULL, 0);
 }
 
 //  Sends `signal` and waits for the daemon to end.
 static void
 s_group_end (s_group_t *self, int signal_number)
 {
-    kill (self->pid, signal_number);
-    ru_watchdog_arm (30, "mcpact serve to end");
-    waitpid (self->pid, NULL, 0);
-    ru_watchdog_disarm ();
-    fclose (self->out);
+    pu_serve_end (self->pid, self->out, signal_number);
     self->pid = 0;
 }
 
@@ -237,7 +194,7 @@ s_lose_in_flight (mcpact_agent_t *agent, s_group_t *group, void (*lose) (s_group
 
 TEST (routed_call_and_allow_lists)
 {
-    const char *dir = s_tmpdir ();
+    const char *dir = pu_tmpdir ();
     s_group_t group;
     s_group_start (&group, dir, "tcp://127.0.0.1:*", NULL);
     mcpact_runtime_t *runtime;
@@ -289,7 +246,7 @@ s_kill (s_group_t *group)
 
 TEST (killed_group_fails_calls_and_comes_back)
 {
-    const char *dir = s_tmpdir ();
+    const char *dir = pu_tmpdir ();
     s_group_t group;
     s_group_start (&group, dir, "tcp://127.0.0.1:*", NULL);
     char endpoint[256];
@@ -322,7 +279,7 @@ s_on_tools_changed (const char *change_json, void *arg)
 //  says so.
 TEST (group_tools_changed)
 {
-    const char *dir = s_tmpdir ();
+    const char *dir = pu_tmpdir ();
     //  Long enough for the session to list the group's tools before.
     s_fixture_args = ", \"--list-changed-after-ms\", \"5000\"";
     s_group_t group;
@@ -369,7 +326,7 @@ s_file_has (const char *path, const char *text)
 //  and a call the caller cancels is cancelled at the group's server.
 TEST (progress_and_cancel_through_the_group)
 {
-    const char *dir = s_tmpdir ();
+    const char *dir = pu_tmpdir ();
     char input_log[128], args[256];
     snprintf (input_log, sizeof input_log, "%s/input.log", dir);
     snprintf (args, sizeof args, ", \"--input-log\", \"%s\"", input_log);
@@ -415,7 +372,7 @@ s_stop (s_group_t *group)
 //  heartbeats.
 TEST (silent_group_found_by_heartbeats)
 {
-    const char *dir = s_tmpdir ();
+    const char *dir = pu_tmpdir ();
     s_group_t group;
     s_group_start (&group, dir, "tcp://127.0.0.1:*", NULL);
     mcpact_runtime_t *runtime;
@@ -434,7 +391,7 @@ TEST (silent_group_found_by_heartbeats)
 //  the group up, and says why.
 TEST (curve_right_and_wrong_key)
 {
-    const char *dir = s_tmpdir ();
+    const char *dir = pu_tmpdir ();
     char command[2048];
     snprintf (command, sizeof command,
               "mkdir -m 700 %s/clients && " CLI " keygen %s/group >/dev/null && " CLI
@@ -477,7 +434,7 @@ TEST (curve_right_and_wrong_key)
 //  The configuration's mistakes about groups are named where they are.
 TEST (group_config_errors)
 {
-    const char *dir = s_tmpdir ();
+    const char *dir = pu_tmpdir ();
     static const struct {
         const char *server;
         const char *message;
@@ -495,6 +452,50 @@ TEST (group_config_errors)
         ru_run_t run = ru_cli (NULL, NULL, (const char *[]){ "-c", path, "tools", NULL });
         CHECK_MSG (run.status != 0, "accepted: %s", text);
         CHECK_CONTAINS (run.err, cases[i].message);
+        ru_run_free (&run);
+    }
+}
+
+//  A serverKey or clientCertificate file of the wrong kind fails the
+//  group with the key named and what is wrong, and nothing of the file
+//  is printed.
+TEST (group_key_files_checked)
+{
+    const char *dir = pu_tmpdir ();
+    char command[1024];
+    snprintf (command, sizeof command,
+              CLI " keygen %s/group >/dev/null && " CLI " keygen %s/session >/dev/null && "
+                  "printf 'SECRET-WORDS here\\n' > %s/notes.txt",
+              dir, dir, dir);
+    CHECK (system (command) == 0);
+    const struct {
+        const char *server_key;
+        const char *certificate;
+        const char *says;
+    } cases[] = {
+        { "notes.txt", "session_secret",
+          "serverKey is neither a public key (40 Z85 characters) nor a certificate: the key "
+          "file " },
+        { "group", "notes.txt", "clientCertificate: the key file " },
+        { "group", "group", "holds no secret key: it is a public certificate" },
+    };
+    char path[256], text[1024];
+    snprintf (path, sizeof path, "%s/session.json", dir);
+    //  The session has the group's certificate, not its key pair.
+    snprintf (text, sizeof text, "%s/group_secret", dir);
+    CHECK (unlink (text) == 0);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf (text, sizeof text,
+                  "{\"mcpServers\": {\"east\": {\"group\": \"tcp://127.0.0.1:1\", \"serverKey\": "
+                  "\"%s/%s\", \"clientCertificate\": \"%s/%s\"}}}",
+                  dir, cases[i].server_key, dir, cases[i].certificate);
+        s_write (path, text);
+        ru_run_t run =
+            ru_cli (NULL, NULL, (const char *[]){ "-c", path, "--json", "status", NULL });
+        CHECK_CONTAINS (run.out, "\"failed\"");
+        CHECK_CONTAINS (run.out, cases[i].says);
+        CHECK_MSG (!strstr (run.out, "SECRET-WORDS") && !strstr (run.err, "SECRET-WORDS"),
+                   "the file's content was printed: %s%s", run.out, run.err);
         ru_run_free (&run);
     }
 }

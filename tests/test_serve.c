@@ -11,63 +11,16 @@
     =========================================================================
 */
 
-#include "runtime_util.h"
+#define PU_NAME "serve"
+#include "protocol_util.h"
 
-#include <czmq.h>
-#include <spawn.h>
 #include <sys/stat.h>
 
-extern char **environ;
-
-#define CLI MCPACT_BUILD_DIR "/mcpact"
+#define CLI PU_CLI
 #define C_CLIENT MCPACT_BUILD_DIR "/mcpact-example-client"
 #define PY_CLIENT MCPACT_SOURCE_DIR "/examples/client.py"
 //  Debian's python3 (with python3-zmq), not whichever is first on PATH.
 #define PYTHON "/usr/bin/python3"
-
-static char s_dir[64];
-
-static void
-s_remove_dir (void)
-{
-    char command[128];
-    snprintf (command, sizeof command, "rm -rf '%s'", s_dir);
-    if (system (command) != 0)
-        fprintf (stderr, "could not remove %s\n", s_dir);
-}
-
-//  A private directory for sockets, keys and files, removed at exit (one
-//  per test: each runs in a process of its own).
-static const char *
-s_tmpdir (void)
-{
-    snprintf (s_dir, sizeof s_dir, "/tmp/mcpact-serve-XXXXXX");
-    CHECK (mkdtemp (s_dir) != NULL);
-    atexit (s_remove_dir);
-    return s_dir;
-}
-
-//  Runs a shell command; returns its stdout (malloc'ed) and sets *status.
-static char *
-s_run (int *status, const char *format, ...)
-{
-    char command[4096];
-    va_list args;
-    va_start (args, format);
-    vsnprintf (command, sizeof command, format, args);
-    va_end (args);
-    FILE *pipe = popen (command, "r");
-    CHECK (pipe);
-    size_t size = 0, max = 65536;
-    char *out = (char *) malloc (max);
-    size_t got;
-    while ((got = fread (out + size, 1, max - size - 1, pipe)) > 0)
-        size += got;
-    out[size] = 0;
-    int rc = pclose (pipe);
-    *status = WIFEXITED (rc) ? WEXITSTATUS (rc) : 128 + WTERMSIG (rc);
-    return out;
-}
 
 static bool
 s_python_has_zmq (void)
@@ -108,44 +61,20 @@ s_daemon_start (s_daemon_t *self, const char *dir, const char *first, ...)
     for (const char *arg = first; arg && argc < 31; arg = va_arg (args, const char *))
         argv[argc++] = arg;
     va_end (args);
-    int pipe_fds[2];
-    CHECK (pipe (pipe_fds) == 0);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init (&actions);
-    posix_spawn_file_actions_adddup2 (&actions, pipe_fds[1], 1);
-    posix_spawn_file_actions_addclose (&actions, pipe_fds[0]);
-    CHECK (posix_spawn (&self->pid, CLI, &actions, NULL, (char **) argv, environ) == 0);
-    posix_spawn_file_actions_destroy (&actions);
-    close (pipe_fds[1]);
-    self->out = fdopen (pipe_fds[0], "r");
+    argv[argc] = NULL;
+    self->pid = pu_spawn (argv, &self->out);
     bool want_events = false;
     for (int i = 4; i < argc; i++)
         want_events |= strcmp (argv[i], "--events") == 0;
-    ru_watchdog_arm (60, "mcpact serve to start");
-    char line[200];
-    while ((!*self->endpoint || (want_events && !*self->events)) &&
-           fgets (line, sizeof line, self->out)) {
-        line[strcspn (line, "\n")] = 0;
-        if (strncmp (line, "bound ", 6) == 0 && !*self->endpoint)
-            snprintf (self->endpoint, sizeof self->endpoint, "%s", line + 6);
-        if (strncmp (line, "events ", 7) == 0)
-            snprintf (self->events, sizeof self->events, "%s", line + 7);
-    }
-    ru_watchdog_disarm ();
-    CHECK_MSG (*self->endpoint, "mcpact serve did not say where it is bound");
+    pu_serve_wait_bound (self->out, self->endpoint, sizeof self->endpoint,
+                         want_events ? self->events : NULL, sizeof self->events);
 }
 
 //  SIGTERM, and its exit status.
 static int
 s_daemon_stop (s_daemon_t *self)
 {
-    kill (self->pid, SIGTERM);
-    int status = 0;
-    ru_watchdog_arm (30, "mcpact serve to stop");
-    waitpid (self->pid, &status, 0);
-    ru_watchdog_disarm ();
-    fclose (self->out);
-    return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+    return pu_serve_end (self->pid, self->out, SIGTERM);
 }
 
 static long
@@ -161,29 +90,6 @@ s_fixture_pid (s_daemon_t *self)
     return pid;
 }
 
-//  The next message on `sock` as one string "F1|F2|...", or NULL after
-//  `timeout_ms`.
-static char *
-s_recv_joined (zsock_t *sock, int timeout_ms)
-{
-    zpoller_t *poller = zpoller_new (sock, NULL);
-    bool ready = zpoller_wait (poller, timeout_ms) != NULL;
-    zpoller_destroy (&poller);
-    if (!ready)
-        return NULL;
-    zmsg_t *msg = zmsg_recv (sock);
-    char *joined = strdup ("");
-    for (zframe_t *frame = zmsg_first (msg); frame; frame = zmsg_next (msg)) {
-        char *text = zframe_strdup (frame);
-        char *next = zsys_sprintf ("%s%s%s", joined, *joined ? "|" : "", text);
-        free (joined);
-        free (text);
-        joined = next;
-    }
-    zmsg_destroy (&msg);
-    return joined;
-}
-
 //  --------------------------------------------------------------------------
 //  Daemon and clients
 
@@ -191,7 +97,7 @@ TEST (python_client_ipc)
 {
     if (!s_python_has_zmq ())
         SKIP ("python3-zmq is not installed (scripts/deps --test)");
-    const char *dir = s_tmpdir ();
+    const char *dir = pu_tmpdir ();
     char bind[256], events[256];
     snprintf (bind, sizeof bind, "ipc://%s/mcpact.sock", dir);
     snprintf (events, sizeof events, "ipc://%s/events.sock", dir);
@@ -202,10 +108,10 @@ TEST (python_client_ipc)
     CHECK (stat (bind + 6, &info) == 0);
     CHECK_MSG ((info.st_mode & 0777) == 0600, "mode %o", info.st_mode & 0777);
     int status;
-    char *out = s_run (&status,
-                       PYTHON " " PY_CLIENT " %s --calls 200 --slow 'sleep={\"ms\": 20000}' "
-                              "--events %s --crash crash",
-                       daemon.endpoint, daemon.events);
+    char *out = pu_run (&status,
+                        PYTHON " " PY_CLIENT " %s --calls 200 --slow 'sleep={\"ms\": 20000}' "
+                               "--events %s --crash crash",
+                        daemon.endpoint, daemon.events);
     CHECK_MSG (status == 0, "client.py exited %d: %s", status, out);
     CHECK_CONTAINS (out, "hello protocol 1 agents ['', 'other']");
     CHECK_CONTAINS (out, "tools echo add sleep");
@@ -219,15 +125,15 @@ TEST (python_client_ipc)
 
 TEST (c_client_ipc)
 {
-    const char *dir = s_tmpdir ();
+    const char *dir = pu_tmpdir ();
     char bind[256], events[256];
     snprintf (bind, sizeof bind, "ipc://%s/mcpact.sock", dir);
     snprintf (events, sizeof events, "ipc://%s/events.sock", dir);
     s_daemon_t daemon;
     s_daemon_start (&daemon, dir, "--bind", bind, "--events", events, NULL);
     int status;
-    char *out = s_run (&status, C_CLIENT " %s 100 sleep '{\"ms\": 20000}' %s crash",
-                       daemon.endpoint, daemon.events);
+    char *out = pu_run (&status, C_CLIENT " %s 100 sleep '{\"ms\": 20000}' %s crash",
+                        daemon.endpoint, daemon.events);
     CHECK_MSG (status == 0, "the C client exited %d: %s", status, out);
     CHECK_CONTAINS (out, "hello HELLO");
     CHECK_CONTAINS (out, "calls 100 answered 100");
@@ -243,13 +149,13 @@ TEST (curve_python_and_wrong_key)
 {
     if (!s_python_has_zmq ())
         SKIP ("python3-zmq is not installed (scripts/deps --test)");
-    const char *dir = s_tmpdir ();
+    const char *dir = pu_tmpdir ();
     int status;
-    char *out = s_run (&status,
-                       "mkdir -m 700 %s/clients && " CLI " keygen %s/server && " CLI
-                       " keygen %s/client && " CLI " keygen %s/stranger && cp %s/client "
-                       "%s/clients/",
-                       dir, dir, dir, dir, dir, dir);
+    char *out = pu_run (&status,
+                        "mkdir -m 700 %s/clients && " CLI " keygen %s/server && " CLI
+                        " keygen %s/client && " CLI " keygen %s/stranger && cp %s/client "
+                        "%s/clients/",
+                        dir, dir, dir, dir, dir, dir);
     CHECK_MSG (status == 0, "keygen: %s", out);
     free (out);
     char key[256], clients[256];
@@ -262,20 +168,20 @@ TEST (curve_python_and_wrong_key)
     s_daemon_t daemon;
     s_daemon_start (&daemon, dir, "--bind", "tcp://127.0.0.1:*", "--curve-key", key,
                     "--curve-clients", clients, NULL);
-    out = s_run (&status,
-                 PYTHON " " PY_CLIENT " %s --calls 50 --curve-key %s/client --curve-server "
-                        "%s/server",
-                 daemon.endpoint, dir, dir);
+    out = pu_run (&status,
+                  PYTHON " " PY_CLIENT " %s --calls 50 --curve-key %s/client --curve-server "
+                         "%s/server",
+                  daemon.endpoint, dir, dir);
     CHECK_MSG (status == 0, "client.py exited %d: %s", status, out);
     CHECK_CONTAINS (out, "tools echo add sleep");
     CHECK_CONTAINS (out, "calls 50 answered 50");
     free (out);
 
     //  The CLI over CURVE too.
-    out = s_run (&status,
-                 CLI " --connect %s --curve-key %s/client --curve-server %s/server call echo "
-                     "'{\"message\": \"over curve\"}'",
-                 daemon.endpoint, dir, dir);
+    out = pu_run (&status,
+                  CLI " --connect %s --curve-key %s/client --curve-server %s/server call echo "
+                      "'{\"message\": \"over curve\"}'",
+                  daemon.endpoint, dir, dir);
     CHECK_MSG (status == 0, "%s", out);
     CHECK_CONTAINS (out, "over curve");
     free (out);
@@ -293,12 +199,12 @@ TEST (curve_python_and_wrong_key)
     CHECK (zsock_connect (stranger, "%s", daemon.endpoint) == 0);
     zstr_sendx (stranger, "HELLO", "1", NULL);
     zstr_sendx (stranger, "CALL", "2", "", "echo", "{\"message\":\"x\"}", NULL);
-    char *reply = s_recv_joined (stranger, 1500);
+    char *reply = pu_recv_joined (stranger, 1500);
     CHECK_MSG (reply == NULL, "a client with an unknown key got: %s", reply);
     //  Nor does a client without CURVE at all.
     zsock_t *plain = zsock_new_dealer (daemon.endpoint);
     zstr_sendx (plain, "HELLO", "1", NULL);
-    reply = s_recv_joined (plain, 1000);
+    reply = pu_recv_joined (plain, 1000);
     CHECK_MSG (reply == NULL, "a client without CURVE got: %s", reply);
     zsock_destroy (&plain);
     zsock_destroy (&stranger);
@@ -309,27 +215,27 @@ TEST (curve_python_and_wrong_key)
 
 TEST (connect_commands)
 {
-    const char *dir = s_tmpdir ();
+    const char *dir = pu_tmpdir ();
     char bind[256];
     snprintf (bind, sizeof bind, "ipc://%s/mcpact.sock", dir);
     s_daemon_t daemon;
     s_daemon_start (&daemon, dir, "--bind", bind, NULL);
     long pid = s_fixture_pid (&daemon);
     int status;
-    char *out = s_run (&status, CLI " --connect %s call echo '{\"message\": \"hi there\"}'",
-                       daemon.endpoint);
+    char *out = pu_run (&status, CLI " --connect %s call echo '{\"message\": \"hi there\"}'",
+                        daemon.endpoint);
     CHECK_MSG (status == 0, "%s", out);
     CHECK_CONTAINS (out, "hi there");
     free (out);
-    out = s_run (&status, CLI " --connect %s --agent other tools --json", daemon.endpoint);
+    out = pu_run (&status, CLI " --connect %s --agent other tools --json", daemon.endpoint);
     CHECK_MSG (status == 0, "%s", out);
     CHECK_CONTAINS (out, "\"name\":\"sleep\"");
     free (out);
-    out = s_run (&status, CLI " --connect %s status --json", daemon.endpoint);
+    out = pu_run (&status, CLI " --connect %s status --json", daemon.endpoint);
     CHECK_MSG (status == 0, "%s", out);
     CHECK_CONTAINS (out, "\"state\":\"ready\"");
     free (out);
-    out = s_run (&status, CLI " --connect %s call nope 2>&1", daemon.endpoint);
+    out = pu_run (&status, CLI " --connect %s call nope 2>&1", daemon.endpoint);
     CHECK_MSG (status == 4, "status %d: %s", status, out);
     CHECK_CONTAINS (out, "unknown tool nope");
     free (out);
@@ -337,7 +243,7 @@ TEST (connect_commands)
     CHECK (pid > 0 && s_fixture_pid (&daemon) == pid);
     CHECK (s_daemon_stop (&daemon) == 0);
     //  And nothing answers once the daemon is gone.
-    out = s_run (&status, CLI " --connect %s tools 2>&1", daemon.endpoint);
+    out = pu_run (&status, CLI " --connect %s tools 2>&1", daemon.endpoint);
     CHECK (status == 1);
     CHECK_CONTAINS (out, "no mcpact serve at");
     free (out);
@@ -347,7 +253,7 @@ TEST (connect_commands)
 //  closed, serve exits 0.
 TEST (sigterm_answers_and_closes)
 {
-    const char *dir = s_tmpdir ();
+    const char *dir = pu_tmpdir ();
     char bind[256];
     snprintf (bind, sizeof bind, "ipc://%s/mcpact.sock", dir);
     s_daemon_t daemon;
@@ -357,11 +263,11 @@ TEST (sigterm_answers_and_closes)
     zsock_t *client = zsock_new_dealer (daemon.endpoint);
     zstr_sendx (client, "CALL", "slow", "", "sleep", "{\"ms\":60000}", NULL);
     zstr_sendx (client, "PING", "p", NULL);
-    char *reply = s_recv_joined (client, 10000);
+    char *reply = pu_recv_joined (client, 10000);
     CHECK_STR (reply, "PONG|p");
     free (reply);
     kill (daemon.pid, SIGTERM);
-    reply = s_recv_joined (client, 10000);
+    reply = pu_recv_joined (client, 10000);
     CHECK_CONTAINS (reply, "RESULT|slow|7|");
     CHECK_CONTAINS (reply, "shutting down");
     free (reply);
@@ -372,20 +278,20 @@ TEST (sigterm_answers_and_closes)
 
 TEST (refuses_open_binds)
 {
-    const char *dir = s_tmpdir ();
+    const char *dir = pu_tmpdir ();
     char config[256];
     snprintf (config, sizeof config, "%s/serve.json", dir);
     FILE *file = fopen (config, "w");
     fprintf (file, "{\"mcpServers\": {}}");
     fclose (file);
     int status;
-    char *out = s_run (&status, CLI " serve -c %s --bind tcp://0.0.0.0:0 2>&1", config);
+    char *out = pu_run (&status, CLI " serve -c %s --bind tcp://0.0.0.0:0 2>&1", config);
     CHECK (status == 2);
     CHECK_CONTAINS (out, "without CURVE: it is not a loopback address");
     free (out);
     //  /tmp is everyone's: a socket there could be replaced by anyone.
-    out = s_run (&status, CLI " serve -c %s --bind ipc:///tmp/mcpact-test-%d.sock 2>&1", config,
-                 (int) getpid ());
+    out = pu_run (&status, CLI " serve -c %s --bind ipc:///tmp/mcpact-test-%d.sock 2>&1", config,
+                  (int) getpid ());
     CHECK (status == 2);
     CHECK_CONTAINS (out, "writable by others");
     free (out);
@@ -394,12 +300,12 @@ TEST (refuses_open_binds)
     snprintf (bind, sizeof bind, "ipc://%s/in-use.sock", dir);
     zsock_t *other = zsock_new_router (bind);
     CHECK (other);
-    out = s_run (&status, CLI " serve -c %s --bind %s 2>&1", config, bind);
+    out = pu_run (&status, CLI " serve -c %s --bind %s 2>&1", config, bind);
     CHECK (status == 2);
     CHECK_CONTAINS (out, "another process is listening there");
     free (out);
     zsock_destroy (&other);
-    out = s_run (&status, CLI " keygen %s/k && " CLI " keygen %s/k 2>&1", dir, dir);
+    out = pu_run (&status, CLI " keygen %s/k && " CLI " keygen %s/k 2>&1", dir, dir);
     CHECK (status == 1);
     CHECK_CONTAINS (out, "exists already");
     free (out);
@@ -409,7 +315,7 @@ TEST (refuses_open_binds)
 //  (libzmq unlinks what is there), nor is a directory.
 TEST (refuses_path_not_a_socket)
 {
-    const char *dir = s_tmpdir ();
+    const char *dir = pu_tmpdir ();
     char config[256], important[256];
     snprintf (config, sizeof config, "%s/serve.json", dir);
     FILE *file = fopen (config, "w");
@@ -420,15 +326,15 @@ TEST (refuses_path_not_a_socket)
     fputs ("data\n", file);
     fclose (file);
     int status;
-    char *out = s_run (&status, CLI " serve -c %s --bind ipc://%s 2>&1", config, important);
+    char *out = pu_run (&status, CLI " serve -c %s --bind ipc://%s 2>&1", config, important);
     CHECK (status == 2);
     CHECK_CONTAINS (out, "a file that is not a socket is there");
     CHECK_CONTAINS (out, important);
     free (out);
     struct stat info;
     CHECK (lstat (important, &info) == 0 && S_ISREG (info.st_mode) && info.st_size == 5);
-    out = s_run (&status, "mkdir -m 700 %s/run && " CLI " serve -c %s --bind ipc://%s/run 2>&1",
-                 dir, config, dir);
+    out = pu_run (&status, "mkdir -m 700 %s/run && " CLI " serve -c %s --bind ipc://%s/run 2>&1",
+                  dir, config, dir);
     CHECK (status == 2);
     CHECK_CONTAINS (out, "it is a directory");
     free (out);
@@ -438,7 +344,7 @@ TEST (refuses_path_not_a_socket)
 //  here: libzmq does not resolve names in a bind) and [::1] (IPv6).
 TEST (binds_localhost_and_ipv6_loopback)
 {
-    const char *dir = s_tmpdir ();
+    const char *dir = pu_tmpdir ();
     s_daemon_t daemon;
     s_daemon_start (&daemon, dir, "--bind", "tcp://localhost:0", "--bind", "tcp://[::1]:0", NULL);
     CHECK_CONTAINS (daemon.endpoint, "tcp://127.0.0.1:");
@@ -448,12 +354,13 @@ TEST (binds_localhost_and_ipv6_loopback)
     CHECK (s_daemon_stop (&daemon) == 0);
 }
 
-//  A SIGTERM while the servers start stops serve without binding: no
-//  "bound" line for a supervisor to take as up, and the signal named is
-//  the one that came.
-TEST (signal_during_start_binds_nothing)
+//  A SIGTERM while the servers start stops serve without answering
+//  anything at the endpoint it holds: no "bound" line for a supervisor to
+//  take as up, no socket file left behind, and the signal named is the
+//  one that came.
+TEST (signal_during_start_answers_nothing)
 {
-    const char *dir = s_tmpdir ();
+    const char *dir = pu_tmpdir ();
     char config[256], pid_file[256], command[1024];
     snprintf (config, sizeof config, "%s/slow.json", dir);
     snprintf (pid_file, sizeof pid_file, "%s/slow.pid", dir);
@@ -471,44 +378,47 @@ TEST (signal_during_start_binds_nothing)
                   "echo status=$?",
               config, dir, dir, pid_file);
     int status;
-    char *out = s_run (&status, "%s", command);
+    char *out = pu_run (&status, "%s", command);
     CHECK_MSG (!strstr (out, "bound"), "serve said bound after a signal: %s", out);
     CHECK_CONTAINS (out, "status=0");
     free (out);
-    out = s_run (&status, "cat %s/err", dir);
+    out = pu_run (&status, "cat %s/err", dir);
     CHECK_CONTAINS (out, "Terminated: stopping");
     free (out);
+    char path[256];
+    snprintf (path, sizeof path, "%s/slow.sock", dir);
+    CHECK_MSG (access (path, F_OK) != 0, "%s was left behind", path);
 }
 
 //  Usage mistakes are said as what they are.
 TEST (usage_mistakes_named)
 {
-    const char *dir = s_tmpdir ();
+    const char *dir = pu_tmpdir ();
     char config[256];
     snprintf (config, sizeof config, "%s/serve.json", dir);
     FILE *file = fopen (config, "w");
     fprintf (file, "{\"mcpServers\": {}}");
     fclose (file);
     int status;
-    char *out = s_run (&status, CLI " serve -c %s --bind inproc://x 2>&1", config);
+    char *out = pu_run (&status, CLI " serve -c %s --bind inproc://x 2>&1", config);
     CHECK (status == 2);
     CHECK_CONTAINS (out, "cannot bind 'inproc://x'");
     free (out);
-    out = s_run (&status, CLI " serve -c %s --bind ipc://%s/a.sock --bind ipc://%s/a.sock 2>&1",
-                 config, dir, dir);
+    out = pu_run (&status, CLI " serve -c %s --bind ipc://%s/a.sock --bind ipc://%s/a.sock 2>&1",
+                  config, dir, dir);
     CHECK (status == 2);
     CHECK_CONTAINS (out, "is given twice");
     free (out);
     out =
-        s_run (&status, CLI " serve -c %s --bind ipc://%s/a.sock --max-calls 0 2>&1", config, dir);
+        pu_run (&status, CLI " serve -c %s --bind ipc://%s/a.sock --max-calls 0 2>&1", config, dir);
     CHECK (status == 2);
     CHECK_CONTAINS (out, "--max-calls wants a whole number >= 1, not '0'");
     free (out);
-    out = s_run (&status, CLI " serve -c %s --bind ipc://%s/a.sock -v -q 2>&1", config, dir);
+    out = pu_run (&status, CLI " serve -c %s --bind ipc://%s/a.sock -v -q 2>&1", config, dir);
     CHECK (status == 2);
     CHECK_CONTAINS (out, "-v and -q");
     free (out);
-    out = s_run (&status, CLI " keygen '' 2>&1");
+    out = pu_run (&status, CLI " keygen '' 2>&1");
     CHECK (status == 2);
     CHECK_CONTAINS (out, "the PATH is empty");
     free (out);
@@ -518,7 +428,7 @@ TEST (usage_mistakes_named)
 //  another daemon bound at the same path since keeps its socket.
 TEST (stop_leaves_anothers_socket)
 {
-    const char *dir = s_tmpdir ();
+    const char *dir = pu_tmpdir ();
     char bind[300], path[256];
     snprintf (path, sizeof path, "%s/shared.sock", dir);
     snprintf (bind, sizeof bind, "ipc://%s", path);
@@ -533,7 +443,7 @@ TEST (stop_leaves_anothers_socket)
     zsock_t *client = zsock_new_dealer (bind);
     CHECK (client);
     zstr_sendx (client, "PING", "p", NULL);
-    char *reply = s_recv_joined (client, 10000);
+    char *reply = pu_recv_joined (client, 10000);
     CHECK_MSG (reply && strcmp (reply, "PONG|p") == 0, "the second daemon does not answer");
     free (reply);
     zsock_destroy (&client);
@@ -544,67 +454,27 @@ TEST (stop_leaves_anothers_socket)
 //  --------------------------------------------------------------------------
 //  In-process gateway: robustness and load
 
-typedef struct {
-    mcpact_runtime_t *runtime;
-    mcpact_session_t *session;
-    mcpact_gateway_t *gateway;
-    char *endpoint;
-} s_gw_t;
-
 //  A gateway on the fixture (with `fixture_args`, a JSON array text, or
 //  NULL), bound at an ipc:// endpoint of its own.
 static void
-s_gw_start_with (s_gw_t *self, const char *options, const char *fixture_args)
+s_gw_start_with (pu_gw_t *self, const char *options, const char *fixture_args)
 {
-    memset (self, 0, sizeof *self);
     char config[512];
     snprintf (config, sizeof config,
               "{\"mcpServers\": {\"fixture\": {\"command\": \"%s\", \"args\": %s}}}", RU_FIXTURE,
               fixture_args ? fixture_args : "[]");
-    self->runtime = mcpact_runtime_new ();
-    char *error = NULL;
-    self->session = mcpact_session_load_string (self->runtime, config, "test", &error);
-    CHECK_MSG (self->session, "%s", error);
-    self->gateway = mcpact_gateway_new (self->session, options, &error);
-    CHECK_MSG (self->gateway, "%s", error);
-    char bind[256];
-    snprintf (bind, sizeof bind, "ipc://%s/gw.sock", s_tmpdir ());
-    CHECK_MSG (mcpact_gateway_bind (self->gateway, bind, &self->endpoint, &error) == 0, "%s",
-               error);
+    pu_gw_start (self, config, options, false);
 }
 
 static void
-s_gw_start (s_gw_t *self, const char *options)
+s_gw_start (pu_gw_t *self, const char *options)
 {
     s_gw_start_with (self, options, NULL);
 }
 
-static void
-s_gw_stop (s_gw_t *self)
-{
-    mcpact_gateway_destroy (&self->gateway);
-    mcpact_session_destroy (&self->session);
-    mcpact_runtime_destroy (&self->runtime);
-    free (self->endpoint);
-}
-
-//  Sends the frames (a NULL-terminated list) and returns the reply joined.
-static char *
-s_ask (zsock_t *sock, const char *first, ...)
-{
-    zmsg_t *msg = zmsg_new ();
-    va_list args;
-    va_start (args, first);
-    for (const char *frame = first; frame; frame = va_arg (args, const char *))
-        zmsg_addstr (msg, frame);
-    va_end (args);
-    zmsg_send (&msg, sock);
-    return s_recv_joined (sock, 10000);
-}
-
 TEST (bad_requests)
 {
-    s_gw_t gw;
+    pu_gw_t gw;
     s_gw_start (&gw, NULL);
     zsock_t *client = zsock_new_dealer (gw.endpoint);
     struct {
@@ -634,26 +504,26 @@ TEST (bad_requests)
         for (int f = 0; f < 8 && cases[i].frames[f]; f++)
             zmsg_addstr (msg, cases[i].frames[f]);
         zmsg_send (&msg, client);
-        char *reply = s_recv_joined (client, 10000);
+        char *reply = pu_recv_joined (client, 10000);
         CHECK_MSG (reply && strstr (reply, cases[i].expect), "case %zu: got %s, expected %s", i,
                    reply ? reply : "(nothing)", cases[i].expect);
         free (reply);
     }
     //  A request id used twice while in flight.
     zstr_sendx (client, "CALL", "d", "", "sleep", "{\"ms\":300}", NULL);
-    char *reply = s_ask (client, "CALL", "d", "", "echo", "{\"message\":\"x\"}", NULL);
+    char *reply = pu_ask (client, "CALL", "d", "", "echo", "{\"message\":\"x\"}", NULL);
     CHECK_CONTAINS (reply, "ERROR|d|{\"error\":\"duplicate_id\"");
     free (reply);
-    reply = s_recv_joined (client, 10000);
+    reply = pu_recv_joined (client, 10000);
     CHECK_CONTAINS (reply, "RESULT|d|0|");
     free (reply);
     //  Still answering well.
-    reply = s_ask (client, "CALL", "ok", "", "echo", "{\"message\":\"fine\"}", NULL);
+    reply = pu_ask (client, "CALL", "ok", "", "echo", "{\"message\":\"fine\"}", NULL);
     CHECK_CONTAINS (reply, "RESULT|ok|0|");
     CHECK_CONTAINS (reply, "fine");
     free (reply);
     zsock_destroy (&client);
-    s_gw_stop (&gw);
+    pu_gw_stop (&gw);
 }
 
 //  Clients that misbehave cost only themselves: one sends a message over
@@ -662,7 +532,7 @@ TEST (bad_requests)
 //  high-water mark); the others are answered all along.
 TEST (misbehaving_clients)
 {
-    s_gw_t gw;
+    pu_gw_t gw;
     s_gw_start (&gw, "{\"maxMessageBytes\": 4096, \"sendHwm\": 100}");
     zsock_t *good = zsock_new_dealer (gw.endpoint);
 
@@ -670,7 +540,7 @@ TEST (misbehaving_clients)
     char *args = ru_big_args (8192);
     zstr_sendx (big, "CALL", "big", "", "echo", args, NULL);
     free (args);
-    char *reply = s_recv_joined (big, 1000);
+    char *reply = pu_recv_joined (big, 1000);
     CHECK_MSG (reply == NULL, "an oversized request got: %.100s", reply);
 
     zsock_t *gone = zsock_new_dealer (gw.endpoint);
@@ -679,7 +549,7 @@ TEST (misbehaving_clients)
         snprintf (id, sizeof id, "%d", i);
         zstr_sendx (gone, "CALL", id, "", "sleep", "{\"ms\":200}", NULL);
     }
-    reply = s_ask (gone, "PING", "p", NULL);
+    reply = pu_ask (gone, "PING", "p", NULL);
     CHECK_STR (reply, "PONG|p");
     free (reply);
     zsock_destroy (&gone);
@@ -695,46 +565,46 @@ TEST (misbehaving_clients)
     }
 
     for (int i = 0; i < 20; i++) {
-        reply = s_ask (good, "CALL", "g", "", "echo", "{\"message\":\"still here\"}", NULL);
+        reply = pu_ask (good, "CALL", "g", "", "echo", "{\"message\":\"still here\"}", NULL);
         CHECK_CONTAINS (reply, "RESULT|g|0|");
         free (reply);
     }
     //  The sleeps of the client that went away end and are dropped.
     ru_sleep_ms (400);
-    reply = s_ask (good, "STATUS", "s", "", NULL);
+    reply = pu_ask (good, "STATUS", "s", "", NULL);
     CHECK_CONTAINS (reply, "\"inFlight\":0");
     free (reply);
     zsock_destroy (&deaf);
     zsock_destroy (&big);
     zsock_destroy (&good);
-    s_gw_stop (&gw);
+    pu_gw_stop (&gw);
 }
 
 TEST (busy_beyond_client_limit)
 {
-    s_gw_t gw;
+    pu_gw_t gw;
     s_gw_start (&gw, "{\"maxClientCalls\": 2}");
     zsock_t *client = zsock_new_dealer (gw.endpoint);
     zstr_sendx (client, "CALL", "1", "", "sleep", "{\"ms\":500}", NULL);
     zstr_sendx (client, "CALL", "2", "", "sleep", "{\"ms\":500}", NULL);
-    char *reply = s_ask (client, "CALL", "3", "", "echo", "{\"message\":\"x\"}", NULL);
+    char *reply = pu_ask (client, "CALL", "3", "", "echo", "{\"message\":\"x\"}", NULL);
     CHECK_CONTAINS (reply, "RESULT|3|9|{\"message\":\"busy: this client has 2 calls in flight");
     free (reply);
     //  Another client is not held to this one's bound.
     zsock_t *other = zsock_new_dealer (gw.endpoint);
-    reply = s_ask (other, "CALL", "1", "", "echo", "{\"message\":\"x\"}", NULL);
+    reply = pu_ask (other, "CALL", "1", "", "echo", "{\"message\":\"x\"}", NULL);
     CHECK_CONTAINS (reply, "RESULT|1|0|");
     free (reply);
     zsock_destroy (&other);
     zsock_destroy (&client);
-    s_gw_stop (&gw);
+    pu_gw_stop (&gw);
 }
 
 //  The longest routing id ZeroMQ allows and the longest request id: the
 //  call is answered, cancelled and counted like any other.
 TEST (longest_ids)
 {
-    s_gw_t gw;
+    pu_gw_t gw;
     s_gw_start (&gw, NULL);
     zsock_t *client = zsock_new (ZMQ_DEALER);
     char routing_id[256], id[129];
@@ -744,18 +614,18 @@ TEST (longest_ids)
     id[128] = 0;
     zsock_set_identity (client, routing_id);
     CHECK (zsock_connect (client, "%s", gw.endpoint) == 0);
-    char *reply = s_ask (client, "CALL", id, "", "echo", "{\"message\":\"long\"}", NULL);
+    char *reply = pu_ask (client, "CALL", id, "", "echo", "{\"message\":\"long\"}", NULL);
     char expect[200];
     snprintf (expect, sizeof expect, "RESULT|%s|0|", id);
     CHECK_CONTAINS (reply, expect);
     free (reply);
     zstr_sendx (client, "CALL", id, "", "sleep", "{\"ms\":5000}", NULL);
-    reply = s_ask (client, "CANCEL", id, NULL);
+    reply = pu_ask (client, "CANCEL", id, NULL);
     snprintf (expect, sizeof expect, "RESULT|%s|8|", id);
     CHECK_CONTAINS (reply, expect);
     free (reply);
     zsock_destroy (&client);
-    s_gw_stop (&gw);
+    pu_gw_stop (&gw);
 }
 
 //  A client's calls one after another go on the server's lane (counted
@@ -764,43 +634,43 @@ TEST (longest_ids)
 //  can be cancelled as any other.
 TEST (sequential_calls_on_the_lane)
 {
-    s_gw_t gw;
+    pu_gw_t gw;
     s_gw_start (&gw, NULL);
     zsock_t *client = zsock_new_dealer (gw.endpoint);
     for (int i = 0; i < 20; i++) {
-        char *reply = s_ask (client, "CALL", "e", "", "echo", "{\"message\":\"lane\"}", NULL);
+        char *reply = pu_ask (client, "CALL", "e", "", "echo", "{\"message\":\"lane\"}", NULL);
         CHECK_CONTAINS (reply, "RESULT|e|0|");
         CHECK_CONTAINS (reply, "lane");
         free (reply);
     }
-    char *reply = s_ask (client, "STATUS", "s", "", NULL);
+    char *reply = pu_ask (client, "STATUS", "s", "", NULL);
     const char *direct = reply ? strstr (reply, "\"directCalls\":") : NULL;
     CHECK_MSG (direct && atoi (direct + 14) > 0, "no call went on the lane: %.300s", reply);
     free (reply);
     //  STATUS took the lane back to the actor: one call to have it lent
     //  again, then the slow one on it.
-    reply = s_ask (client, "CALL", "e", "", "echo", "{\"message\":\"lane\"}", NULL);
+    reply = pu_ask (client, "CALL", "e", "", "echo", "{\"message\":\"lane\"}", NULL);
     CHECK_CONTAINS (reply, "RESULT|e|0|");
     free (reply);
     zstr_sendx (client, "CALL", "slow", "", "sleep", "{\"ms\":5000}", NULL);
     zsock_t *other = zsock_new_dealer (gw.endpoint);
-    reply = s_ask (other, "CALL", "o", "", "echo", "{\"message\":\"meanwhile\"}", NULL);
+    reply = pu_ask (other, "CALL", "o", "", "echo", "{\"message\":\"meanwhile\"}", NULL);
     CHECK_CONTAINS (reply, "RESULT|o|0|");
     free (reply);
-    reply = s_recv_joined (client, 0);
+    reply = pu_recv_joined (client, 0);
     CHECK_MSG (reply == NULL, "the slow call ended first: %.100s", reply);
-    reply = s_ask (client, "CANCEL", "slow", NULL);
+    reply = pu_ask (client, "CANCEL", "slow", NULL);
     CHECK_CONTAINS (reply, "RESULT|slow|8|");
     free (reply);
     zsock_destroy (&other);
     zsock_destroy (&client);
-    s_gw_stop (&gw);
+    pu_gw_stop (&gw);
 }
 
 //  100 clients, 100 calls each (8 in flight per client), all answered.
 TEST (load_100_clients)
 {
-    s_gw_t gw;
+    pu_gw_t gw;
     s_gw_start (&gw, NULL);
     enum { CLIENTS = 100, CALLS = 100, WINDOW = 8 };
     zsock_t *clients[CLIENTS];
@@ -824,7 +694,7 @@ TEST (load_100_clients)
         int c = 0;
         while (clients[c] != which)
             c++;
-        char *reply = s_recv_joined (which, 0);
+        char *reply = pu_recv_joined (which, 0);
         ok += reply && strncmp (reply, "RESULT|", 7) == 0 && strstr (reply, "|0|");
         free (reply);
         answered[c]++;
@@ -840,103 +710,103 @@ TEST (load_100_clients)
     zpoller_destroy (&poller);
     for (int c = 0; c < CLIENTS; c++)
         zsock_destroy (&clients[c]);
-    s_gw_stop (&gw);
+    pu_gw_stop (&gw);
 }
 
 //  The provider formats (as mcpact_agent_tools_as, _call_as), and a REQ
 //  client (one request at a time, with its empty delimiter frame).
 TEST (formats_and_req_clients)
 {
-    s_gw_t gw;
+    pu_gw_t gw;
     s_gw_start (&gw, NULL);
     zsock_t *client = zsock_new_dealer (gw.endpoint);
-    char *reply = s_ask (client, "TOOLS", "t", "", "openai", NULL);
+    char *reply = pu_ask (client, "TOOLS", "t", "", "openai", NULL);
     CHECK_CONTAINS (reply, "TOOLS|t|[{\"type\":\"function\",\"function\":{\"name\":\"echo\"");
     free (reply);
-    reply = s_ask (client, "CALL_AS", "c", "", "openai",
-                   "{\"id\":\"call_9\",\"type\":\"function\",\"function\":{\"name\":\"echo\","
-                   "\"arguments\":\"{\\\"message\\\":\\\"as openai\\\"}\"}}",
-                   NULL);
+    reply = pu_ask (client, "CALL_AS", "c", "", "openai",
+                    "{\"id\":\"call_9\",\"type\":\"function\",\"function\":{\"name\":\"echo\","
+                    "\"arguments\":\"{\\\"message\\\":\\\"as openai\\\"}\"}}",
+                    NULL);
     CHECK_CONTAINS (reply, "RESULT|c|0|{\"role\":\"tool\",\"tool_call_id\":\"call_9\"");
     CHECK_CONTAINS (reply, "as openai");
     free (reply);
     //  Arguments the LLM got wrong: a tool message it can read.
     reply =
-        s_ask (client, "CALL_AS", "e", "", "anthropic",
-               "{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"echo\",\"input\":{}}", NULL);
+        pu_ask (client, "CALL_AS", "e", "", "anthropic",
+                "{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"echo\",\"input\":{}}", NULL);
     CHECK_CONTAINS (reply, "RESULT|e|6|{\"type\":\"tool_result\",\"tool_use_id\":\"toolu_1\"");
     CHECK_CONTAINS (reply, "message");
     free (reply);
     zsock_destroy (&client);
 
     zsock_t *req = zsock_new_req (gw.endpoint);
-    reply = s_ask (req, "HELLO", "r", "1", NULL);
+    reply = pu_ask (req, "HELLO", "r", "1", NULL);
     CHECK_CONTAINS (reply, "HELLO|r|{\"protocol\":1");
     CHECK_CONTAINS (reply, "\"CALL_AS\"");
     free (reply);
-    reply = s_ask (req, "CALL", "r2", "", "echo", "{\"message\":\"from req\"}", NULL);
+    reply = pu_ask (req, "CALL", "r2", "", "echo", "{\"message\":\"from req\"}", NULL);
     CHECK_CONTAINS (reply, "RESULT|r2|0|");
     CHECK_CONTAINS (reply, "from req");
     free (reply);
     zsock_destroy (&req);
-    s_gw_stop (&gw);
+    pu_gw_stop (&gw);
 }
 
 //  A server's new tool reaches subscribers as TOOLS_CHANGED with the
 //  agent's name; TOOLS then lists it.
 TEST (tools_changed_event)
 {
-    s_gw_t gw;
+    pu_gw_t gw;
     s_gw_start_with (&gw, NULL, "[\"--list-changed-after-ms\", \"600\"]");
     char events[256], *bound = NULL, *error = NULL;
-    snprintf (events, sizeof events, "ipc://%s/events.sock", s_dir);
+    snprintf (events, sizeof events, "ipc://%s/events.sock", pu_dir);
     CHECK_MSG (mcpact_gateway_bind_events (gw.gateway, events, &bound, &error) == 0, "%s", error);
     zsock_t *sub = zsock_new_sub (bound, "TOOLS_CHANGED");
-    char *event = s_recv_joined (sub, 10000);
+    char *event = pu_recv_joined (sub, 10000);
     CHECK_MSG (event, "no TOOLS_CHANGED event");
     CHECK_CONTAINS (event, "TOOLS_CHANGED||{");
     CHECK_CONTAINS (event, "\"added\":[\"late_tool\"]");
     free (event);
     zsock_t *client = zsock_new_dealer (gw.endpoint);
-    char *reply = s_ask (client, "TOOLS", "t", "", NULL);
+    char *reply = pu_ask (client, "TOOLS", "t", "", NULL);
     CHECK_CONTAINS (reply, "\"name\":\"late_tool\"");
     free (reply);
     //  RELOAD lists again and says what changed (here: nothing).
-    reply = s_ask (client, "RELOAD", "r", "", NULL);
+    reply = pu_ask (client, "RELOAD", "r", "", NULL);
     CHECK_CONTAINS (reply, "RELOAD|r|{\"added\":[],\"removed\":[],\"changed\":[]");
     CHECK_CONTAINS (reply, "\"errors\":[]");
     free (reply);
     zsock_destroy (&client);
     zsock_destroy (&sub);
     free (bound);
-    s_gw_stop (&gw);
+    pu_gw_stop (&gw);
 }
 
 //  A call that asks for progress hears the server's notifications/progress
 //  as PROGRESS frames before its RESULT; one that does not, only RESULT.
 TEST (progress_forwarded)
 {
-    s_gw_t gw;
+    pu_gw_t gw;
     s_gw_start (&gw, NULL);
     zsock_t *client = zsock_new_dealer (gw.endpoint);
     char *reply =
-        s_ask (client, "CALL", "p", "", "sleep", "{\"ms\":50}", "{\"progress\":true}", NULL);
+        pu_ask (client, "CALL", "p", "", "sleep", "{\"ms\":50}", "{\"progress\":true}", NULL);
     CHECK_CONTAINS (reply, "PROGRESS|p|{\"progress\":1");
     CHECK_CONTAINS (reply, "\"total\":2");
     CHECK_CONTAINS (reply, "\"message\":\"sleeping\"");
     free (reply);
-    reply = s_recv_joined (client, 10000);
+    reply = pu_recv_joined (client, 10000);
     CHECK_CONTAINS (reply, "RESULT|p|0|");
     free (reply);
-    reply = s_ask (client, "CALL", "q", "", "sleep", "{\"ms\":50}", "{\"timeoutMs\":5000}", NULL);
+    reply = pu_ask (client, "CALL", "q", "", "sleep", "{\"ms\":50}", "{\"timeoutMs\":5000}", NULL);
     CHECK_CONTAINS (reply, "RESULT|q|0|");
     free (reply);
     //  A timeout of its own: the call ends status 3 at it.
-    reply = s_ask (client, "CALL", "t", "", "sleep", "{\"ms\":5000}", "{\"timeoutMs\":100}", NULL);
+    reply = pu_ask (client, "CALL", "t", "", "sleep", "{\"ms\":5000}", "{\"timeoutMs\":100}", NULL);
     CHECK_CONTAINS (reply, "RESULT|t|3|");
     free (reply);
     zsock_destroy (&client);
-    s_gw_stop (&gw);
+    pu_gw_stop (&gw);
 }
 
 //  A word count in C: the host's own function tool.
@@ -951,27 +821,27 @@ s_shout (const char *args_json, char **output, void *arg)
 //  tool of its own, beside the session's.
 TEST (host_agent_served)
 {
-    s_gw_t gw;
+    pu_gw_t gw;
     s_gw_start (&gw, NULL);
     mcpact_agent_t *agent = mcpact_agent_new (gw.session, "host");
     CHECK (mcpact_agent_add_function (agent, "shout", "Shouts", NULL, s_shout, NULL) == 0);
     CHECK (mcpact_gateway_add_agent (gw.gateway, "host", agent) == 0);
     CHECK (mcpact_gateway_add_agent (gw.gateway, "host", agent) == -1);
     zsock_t *client = zsock_new_dealer (gw.endpoint);
-    char *reply = s_ask (client, "HELLO", "h", NULL);
+    char *reply = pu_ask (client, "HELLO", "h", NULL);
     CHECK_CONTAINS (reply, "{\"name\":\"host\"");
     free (reply);
-    reply = s_ask (client, "CALL", "c", "host", "shout", "{}", NULL);
+    reply = pu_ask (client, "CALL", "c", "host", "shout", "{}", NULL);
     CHECK_CONTAINS (reply, "RESULT|c|0|");
     CHECK_CONTAINS (reply, "HELLO FROM THE HOST");
     free (reply);
-    reply = s_ask (client, "CALL", "d", "host", "echo", "{\"message\":\"session's\"}", NULL);
+    reply = pu_ask (client, "CALL", "d", "host", "echo", "{\"message\":\"session's\"}", NULL);
     CHECK_CONTAINS (reply, "RESULT|d|0|");
     free (reply);
     zsock_destroy (&client);
     mcpact_gateway_destroy (&gw.gateway);
     mcpact_agent_destroy (&agent);
-    s_gw_stop (&gw);
+    pu_gw_stop (&gw);
 }
 
 //  client.py over CURVE with --events: its SUB sockets use the same keys
@@ -981,13 +851,13 @@ TEST (curve_python_events)
 {
     if (!s_python_has_zmq ())
         SKIP ("python3-zmq is not installed (scripts/deps --test)");
-    const char *dir = s_tmpdir ();
+    const char *dir = pu_tmpdir ();
     int status;
-    char *out = s_run (&status,
-                       "mkdir -m 700 %s/clients && " CLI " keygen %s/server && " CLI
-                       " keygen %s/client && " CLI " keygen %s/stranger && cp %s/client "
-                       "%s/clients/",
-                       dir, dir, dir, dir, dir, dir);
+    char *out = pu_run (&status,
+                        "mkdir -m 700 %s/clients && " CLI " keygen %s/server && " CLI
+                        " keygen %s/client && " CLI " keygen %s/stranger && cp %s/client "
+                        "%s/clients/",
+                        dir, dir, dir, dir, dir, dir);
     CHECK_MSG (status == 0, "keygen: %s", out);
     free (out);
     char key[256], clients[256];
@@ -996,18 +866,18 @@ TEST (curve_python_events)
     s_daemon_t daemon;
     s_daemon_start (&daemon, dir, "--bind", "tcp://127.0.0.1:*", "--events", "tcp://127.0.0.1:*",
                     "--curve-key", key, "--curve-clients", clients, NULL);
-    out = s_run (&status,
-                 PYTHON " " PY_CLIENT " %s --calls 5 --curve-key %s/client --curve-server "
-                        "%s/server --events %s --crash crash 2>&1",
-                 daemon.endpoint, dir, dir, daemon.events);
+    out = pu_run (&status,
+                  PYTHON " " PY_CLIENT " %s --calls 5 --curve-key %s/client --curve-server "
+                         "%s/server --events %s --crash crash 2>&1",
+                  daemon.endpoint, dir, dir, daemon.events);
     CHECK_MSG (status == 0, "client.py exited %d: %s", status, out);
     CHECK_CONTAINS (out, "calls 5 answered 5");
     CHECK_CONTAINS (out, "event SERVER_STATE fixture ready");
     free (out);
-    out = s_run (&status,
-                 PYTHON " " PY_CLIENT " %s --calls 5 --curve-key %s/stranger --curve-server "
-                        "%s/server 2>&1",
-                 daemon.endpoint, dir, dir);
+    out = pu_run (&status,
+                  PYTHON " " PY_CLIENT " %s --calls 5 --curve-key %s/stranger --curve-server "
+                         "%s/server 2>&1",
+                  daemon.endpoint, dir, dir);
     CHECK_MSG (status == 1, "client.py with an unknown key exited %d: %s", status, out);
     CHECK_MSG (!strstr (out, "Traceback"), "a traceback: %s", out);
     CHECK_CONTAINS (out, "client.py: no answer within 10 s (are the CURVE keys right?)");
@@ -1019,9 +889,9 @@ TEST (curve_python_events)
 //  whole run, and it ends at the first answer that does not come.
 TEST (c_client_no_daemon)
 {
-    const char *dir = s_tmpdir ();
+    const char *dir = pu_tmpdir ();
     int status;
-    char *out = s_run (&status, C_CLIENT " ipc://%s/nobody.sock 64 2>&1", dir);
+    char *out = pu_run (&status, C_CLIENT " ipc://%s/nobody.sock 64 2>&1", dir);
     CHECK_MSG (status == 1, "the C client exited %d: %s", status, out);
     CHECK_CONTAINS (out, "no answer to HELLO");
     free (out);

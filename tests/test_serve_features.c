@@ -9,67 +9,32 @@
     =========================================================================
 */
 
-#include "runtime_util.h"
-
-#include <czmq.h>
+#define PU_NAME "features"
+#define PU_ASK_MS 60000
+#include "protocol_util.h"
 
 #define PEERS_DIR MCPACT_SOURCE_DIR "/tests/peers/node_modules/@modelcontextprotocol"
 #define EVERYTHING_JS PEERS_DIR "/server-everything/dist/index.js"
 
-static char s_dir[64];
-
-static void
-s_remove_dir (void)
-{
-    char command[128];
-    snprintf (command, sizeof command, "rm -rf '%s'", s_dir);
-    if (system (command) != 0)
-        fprintf (stderr, "could not remove %s\n", s_dir);
-}
-
-typedef struct {
-    mcpact_runtime_t *runtime;
-    mcpact_session_t *session;
-    mcpact_gateway_t *gateway;
-    char *endpoint; //  requests
-    char *events;   //  the PUB
-} s_gw_t;
-
 //  A gateway on `servers` (the "mcpServers" object of a config), bound
 //  for requests and events in a private directory.
 static void
-s_gw_start_with (s_gw_t *self, const char *servers, const char *options)
+s_gw_start_with (pu_gw_t *self, const char *servers, const char *options)
 {
-    memset (self, 0, sizeof *self);
-    snprintf (s_dir, sizeof s_dir, "/tmp/mcpact-features-XXXXXX");
-    CHECK (mkdtemp (s_dir) != NULL);
-    atexit (s_remove_dir);
     char *config = zsys_sprintf ("{\"mcpServers\": %s}", servers);
-    self->runtime = mcpact_runtime_new ();
-    char *error = NULL;
-    self->session = mcpact_session_load_string (self->runtime, config, "test", &error);
-    CHECK_MSG (self->session, "%s", error);
+    pu_gw_start (self, config, options, true);
     zstr_free (&config);
-    self->gateway = mcpact_gateway_new (self->session, options, &error);
-    CHECK_MSG (self->gateway, "%s", error);
-    char bind[256];
-    snprintf (bind, sizeof bind, "ipc://%s/gw.sock", s_dir);
-    CHECK_MSG (mcpact_gateway_bind (self->gateway, bind, &self->endpoint, &error) == 0, "%s",
-               error);
-    snprintf (bind, sizeof bind, "ipc://%s/events.sock", s_dir);
-    CHECK_MSG (mcpact_gateway_bind_events (self->gateway, bind, &self->events, &error) == 0, "%s",
-               error);
 }
 
 static void
-s_gw_start (s_gw_t *self, const char *servers)
+s_gw_start (pu_gw_t *self, const char *servers)
 {
     s_gw_start_with (self, servers, NULL);
 }
 
 //  The fixture with `args` (a JSON array text).
 static void
-s_gw_fixture (s_gw_t *self, const char *args)
+s_gw_fixture (pu_gw_t *self, const char *args)
 {
     char *servers =
         zsys_sprintf ("{\"fixture\": {\"command\": \"%s\", \"args\": %s}}", RU_FIXTURE, args);
@@ -77,60 +42,12 @@ s_gw_fixture (s_gw_t *self, const char *args)
     zstr_free (&servers);
 }
 
-static void
-s_gw_stop (s_gw_t *self)
-{
-    mcpact_gateway_destroy (&self->gateway);
-    mcpact_session_destroy (&self->session);
-    mcpact_runtime_destroy (&self->runtime);
-    free (self->endpoint);
-    free (self->events);
-}
-
-//  The next message on `sock` as one string "F1|F2|...", or NULL after
-//  `timeout_ms`.
-static char *
-s_recv_joined (zsock_t *sock, int timeout_ms)
-{
-    zpoller_t *poller = zpoller_new (sock, NULL);
-    bool ready = zpoller_wait (poller, timeout_ms) != NULL;
-    zpoller_destroy (&poller);
-    if (!ready)
-        return NULL;
-    zmsg_t *msg = zmsg_recv (sock);
-    char *joined = strdup ("");
-    for (zframe_t *frame = zmsg_first (msg); frame; frame = zmsg_next (msg)) {
-        char *text = zframe_strdup (frame);
-        char *next = zsys_sprintf ("%s%s%s", joined, *joined ? "|" : "", text);
-        free (joined);
-        zstr_free (&text);
-        joined = strdup (next);
-        zstr_free (&next);
-    }
-    zmsg_destroy (&msg);
-    return joined;
-}
-
-//  Sends the frames (a NULL-terminated list) and returns the reply joined.
-static char *
-s_ask (zsock_t *sock, const char *first, ...)
-{
-    zmsg_t *msg = zmsg_new ();
-    va_list args;
-    va_start (args, first);
-    for (const char *frame = first; frame; frame = va_arg (args, const char *))
-        zmsg_addstr (msg, frame);
-    va_end (args);
-    zmsg_send (&msg, sock);
-    return s_recv_joined (sock, 60000);
-}
-
 //  Waits for an event on `sub` containing `text`; returns it joined.
 static char *
 s_event_with (zsock_t *sub, const char *text)
 {
     for (int i = 0; i < 100; i++) {
-        char *event = s_recv_joined (sub, 30000);
+        char *event = pu_recv_joined (sub, 30000);
         CHECK_MSG (event, "no event with %s came", text);
         if (strstr (event, text))
             return event;
@@ -150,7 +67,7 @@ s_expect (zsock_t *client, const char *expect, const char *first, ...)
         zmsg_addstr (msg, frame);
     va_end (args);
     zmsg_send (&msg, client);
-    char *reply = s_recv_joined (client, 60000);
+    char *reply = pu_recv_joined (client, 60000);
     CHECK_MSG (reply && strstr (reply, expect), "%s: got %s, expected %s", first,
                reply ? reply : "(nothing)", expect);
     free (reply);
@@ -163,12 +80,12 @@ s_expect (zsock_t *client, const char *expect, const char *first, ...)
 //  SERVER_LOG with the server's name.
 TEST (resources_read_instructions_log)
 {
-    s_gw_t gw;
+    pu_gw_t gw;
     s_gw_fixture (&gw, "[\"--resources\", \"3\", \"--instructions\", \"Be brief.\", "
                        "\"--log-on-list\"]");
     zsock_t *client = zsock_new_dealer (gw.endpoint);
     zsock_t *sub = zsock_new_sub (gw.events, "SERVER_LOG");
-    char *reply = s_ask (client, "HELLO", "h", NULL);
+    char *reply = pu_ask (client, "HELLO", "h", NULL);
     CHECK_CONTAINS (reply, "\"RESOURCES\",\"TEMPLATES\",\"PROMPTS\",\"READ\",\"PROMPT\"");
     CHECK_CONTAINS (reply, "\"SERVER_LOG\",\"RESOURCE_UPDATED\",\"RESOURCES_CHANGED\"");
     free (reply);
@@ -177,11 +94,11 @@ TEST (resources_read_instructions_log)
     //  published once it has connected, so list until one is seen.
     char *event = NULL;
     for (int i = 0; i < 60 && !event; i++) {
-        reply = s_ask (client, "RESOURCES", "r2", "", NULL);
+        reply = pu_ask (client, "RESOURCES", "r2", "", NULL);
         CHECK_CONTAINS (reply, "\"uri\":\"fixture://resource/0002\"");
         CHECK_CONTAINS (reply, "\"_mcpact\":{\"server\":\"fixture\"}");
         free (reply);
-        event = s_recv_joined (sub, 1000);
+        event = pu_recv_joined (sub, 1000);
     }
     CHECK_MSG (event, "no SERVER_LOG event came");
     CHECK_CONTAINS (event, "SERVER_LOG|fixture|{");
@@ -206,14 +123,14 @@ TEST (resources_read_instructions_log)
     s_expect (client, "RESULT|c|0|", "CALL", "c", "", "echo", "{\"message\":\"x\"}", NULL);
     zsock_destroy (&sub);
     zsock_destroy (&client);
-    s_gw_stop (&gw);
+    pu_gw_stop (&gw);
 }
 
 //  Each mistake is answered ERROR naming what was wrong, and the gateway
 //  goes on.
 TEST (feature_errors)
 {
-    s_gw_t gw;
+    pu_gw_t gw;
     s_gw_fixture (&gw, "[\"--resources\", \"1\"]");
     zsock_t *client = zsock_new_dealer (gw.endpoint);
     s_expect (client, "ERROR|1|{\"error\":\"unknown_agent\",\"message\":\"no agent \\\"nobody\\\"",
@@ -243,14 +160,14 @@ TEST (feature_errors)
     s_expect (client, "RESULT|10|2|{\"message\":", "PROMPT", "10", "", "greet", NULL);
     s_expect (client, "PONG|11", "PING", "11", NULL);
     zsock_destroy (&client);
-    s_gw_stop (&gw);
+    pu_gw_stop (&gw);
 }
 
 //  A 20 MB blob comes back whole, in one reply, although the gateway
 //  takes no request over 1 MiB (maxMessageBytes bounds requests only).
 TEST (large_blob_read)
 {
-    s_gw_t gw;
+    pu_gw_t gw;
     s_gw_fixture (&gw, "[\"--resources\", \"1\", \"--blob-bytes\", \"20971520\"]");
     zsock_t *client = zsock_new_dealer (gw.endpoint);
     zstr_sendx (client, "READ", "b", "", "fixture://blob", "fixture", NULL);
@@ -278,7 +195,7 @@ TEST (large_blob_read)
     zstr_free (&status);
     zmsg_destroy (&msg);
     zsock_destroy (&client);
-    s_gw_stop (&gw);
+    pu_gw_stop (&gw);
 }
 
 //  Against server-everything: templates, prompts, a subscription and its
@@ -289,7 +206,7 @@ TEST (everything_prompts_and_updates)
     char *servers = zsys_sprintf ("{\"everything\": {\"command\": \"%s\", \"args\": [\"%s\", "
                                   "\"stdio\"], \"timeouts\": {\"connect\": 30000}}}",
                                   node, EVERYTHING_JS);
-    s_gw_t gw;
+    pu_gw_t gw;
     s_gw_start (&gw, servers);
     zstr_free (&servers);
     zsock_t *client = zsock_new_dealer (gw.endpoint);
@@ -320,7 +237,7 @@ TEST (everything_prompts_and_updates)
     s_expect (client, "SUBSCRIBE|s3|{}", "SUBSCRIBE", "s3", "", "demo://resource/dynamic/text/3",
               NULL);
     while (true) {
-        event = s_recv_joined (sub, 30000);
+        event = pu_recv_joined (sub, 30000);
         CHECK_MSG (event, "no SERVER_LOG for the subscription to dynamic/text/3");
         bool log = strncmp (event, "SERVER_LOG|everything|{", 23) == 0;
         CHECK_MSG (!log || !strstr (event, "dynamic/text/2"),
@@ -334,7 +251,7 @@ TEST (everything_prompts_and_updates)
               NULL);
     zsock_destroy (&sub);
     zsock_destroy (&client);
-    s_gw_stop (&gw);
+    pu_gw_stop (&gw);
 }
 
 //  examples/client.py lists the resources, reads one, and prints the
@@ -343,7 +260,7 @@ TEST (python_client_resources)
 {
     if (system ("/usr/bin/python3 -c 'import zmq' 2>/dev/null") != 0)
         SKIP ("python3-zmq is not installed (scripts/deps --test)");
-    s_gw_t gw;
+    pu_gw_t gw;
     s_gw_fixture (&gw, "[\"--resources\", \"2\", \"--log-on-list\"]");
     char *command = zsys_sprintf ("/usr/bin/python3 %s/examples/client.py %s --events %s "
                                   "--resources --calls 2",
@@ -358,31 +275,19 @@ TEST (python_client_resources)
     CHECK_CONTAINS (out, "read fixture://resource/0000 status 0 contents 1");
     CHECK_CONTAINS (out, "log fixture warning");
     zstr_free (&command);
-    s_gw_stop (&gw);
+    pu_gw_stop (&gw);
 }
 
 //  ROOTS replaces the roots the servers were offered: the server hears
 //  notifications/roots/list_changed, and roots/list gives the new list.
 TEST (roots_set_over_the_protocol)
 {
-    s_gw_t gw;
-    memset (&gw, 0, sizeof gw);
-    snprintf (s_dir, sizeof s_dir, "/tmp/mcpact-features-XXXXXX");
-    CHECK (mkdtemp (s_dir) != NULL);
-    atexit (s_remove_dir);
+    pu_gw_t gw;
     char *config = zsys_sprintf ("{\"roots\": [\"file:///before\"], \"mcpServers\": "
                                  "{\"fixture\": {\"command\": \"%s\", \"args\": [\"--asks\"]}}}",
                                  RU_FIXTURE);
-    gw.runtime = mcpact_runtime_new ();
-    char *error = NULL;
-    gw.session = mcpact_session_load_string (gw.runtime, config, "test", &error);
-    CHECK_MSG (gw.session, "%s", error);
+    pu_gw_start (&gw, config, NULL, false);
     zstr_free (&config);
-    gw.gateway = mcpact_gateway_new (gw.session, NULL, &error);
-    CHECK_MSG (gw.gateway, "%s", error);
-    char bind[256];
-    snprintf (bind, sizeof bind, "ipc://%s/gw.sock", s_dir);
-    CHECK_MSG (mcpact_gateway_bind (gw.gateway, bind, &gw.endpoint, &error) == 0, "%s", error);
     zsock_t *client = zsock_new_dealer (gw.endpoint);
     s_expect (client, "file:///before", "CALL", "b", "", "ask",
               "{\"method\":\"roots/list\",\"params\":\"{}\"}", NULL);
@@ -393,7 +298,7 @@ TEST (roots_set_over_the_protocol)
     s_expect (client, "notifications/roots/list_changed", "CALL", "s", "", "client_seen", "{}",
               NULL);
     zsock_destroy (&client);
-    s_gw_stop (&gw);
+    pu_gw_stop (&gw);
 }
 
 //  --------------------------------------------------------------------------
@@ -421,7 +326,7 @@ s_ask_id (const char *joined)
 //  ASK_CANCELLED; with no client, the server hears why at once.
 TEST (ask_round_trip)
 {
-    s_gw_t gw;
+    pu_gw_t gw;
     char *servers =
         zsys_sprintf ("{\"fixture\": {\"command\": \"%s\", \"args\": [\"--asks\"]}}", RU_FIXTURE);
     s_gw_start_with (&gw, servers, "{\"elicitation\": true}");
@@ -438,7 +343,7 @@ TEST (ask_round_trip)
     s_expect (client, "HANDLE|h|{}", "HANDLE", "h", "", "elicitation", NULL);
 
     zstr_sendx (client, "CALL", "c1", "", "ask", S_ELICIT, NULL);
-    char *ask = s_recv_joined (client, 60000);
+    char *ask = pu_recv_joined (client, 60000);
     CHECK_CONTAINS (ask, "||fixture|elicitation|{");
     CHECK_CONTAINS (ask, "Name?");
     char *id = s_ask_id (ask);
@@ -447,7 +352,7 @@ TEST (ask_round_trip)
               "{\"action\":\"accept\",\"content\":{\"name\":5}}", NULL);
     s_expect (client, "ANSWER|r|{}", "ANSWER", "r", id,
               "{\"action\":\"accept\",\"content\":{\"name\":\"Ada\"}}", NULL);
-    char *result = s_recv_joined (client, 60000);
+    char *result = pu_recv_joined (client, 60000);
     CHECK_CONTAINS (result, "RESULT|c1|0|");
     CHECK_CONTAINS (result, "Ada");
     free (result);
@@ -456,11 +361,11 @@ TEST (ask_round_trip)
     free (id);
 
     zstr_sendx (client, "CALL", "c2", "", "ask", S_ELICIT, NULL);
-    ask = s_recv_joined (client, 60000);
+    ask = pu_recv_joined (client, 60000);
     id = s_ask_id (ask);
     free (ask);
     s_expect (client, "REJECT|j|{}", "REJECT", "j", id, "not today", NULL);
-    result = s_recv_joined (client, 60000);
+    result = pu_recv_joined (client, 60000);
     CHECK_CONTAINS (result, "RESULT|c2|0|");
     CHECK_CONTAINS (result, "not today");
     free (result);
@@ -469,13 +374,13 @@ TEST (ask_round_trip)
     //  Not answered: it times out, the client is told.
     CHECK (mcpact_session_set_ask_timeout (gw.session, 300) == 0);
     zstr_sendx (client, "CALL", "c3", "", "ask", S_ELICIT, NULL);
-    ask = s_recv_joined (client, 60000);
+    ask = pu_recv_joined (client, 60000);
     id = s_ask_id (ask);
     free (ask);
     char *expect = zsys_sprintf ("ASK_CANCELLED|%s|timed out", id);
     bool cancelled = false, answered = false;
     for (int i = 0; i < 2; i++) {
-        char *reply = s_recv_joined (client, 60000);
+        char *reply = pu_recv_joined (client, 60000);
         CHECK_MSG (reply, "no ASK_CANCELLED and RESULT");
         cancelled |= strstr (reply, expect) != NULL;
         answered |= strncmp (reply, "RESULT|c3|", 10) == 0;
@@ -485,5 +390,5 @@ TEST (ask_round_trip)
     zstr_free (&expect);
     free (id);
     zsock_destroy (&client);
-    s_gw_stop (&gw);
+    pu_gw_stop (&gw);
 }

@@ -10,57 +10,16 @@
     =========================================================================
 */
 
-#include "runtime_util.h"
-
-#include <czmq.h>
-
-static char s_dir[64];
+#define PU_NAME "utf8"
+#include "protocol_util.h"
 
 static void
-s_remove_dir (void)
+s_gw_start (pu_gw_t *self)
 {
-    char command[128];
-    snprintf (command, sizeof command, "rm -rf '%s'", s_dir);
-    if (system (command) != 0)
-        fprintf (stderr, "could not remove %s\n", s_dir);
-}
-
-typedef struct {
-    mcpact_runtime_t *runtime;
-    mcpact_session_t *session;
-    mcpact_gateway_t *gateway;
-    char *endpoint;
-} s_gw_t;
-
-static void
-s_gw_start (s_gw_t *self)
-{
-    memset (self, 0, sizeof *self);
     char config[512];
     snprintf (config, sizeof config, "{\"mcpServers\": {\"fixture\": {\"command\": \"%s\"}}}",
               RU_FIXTURE);
-    self->runtime = mcpact_runtime_new ();
-    char *error = NULL;
-    self->session = mcpact_session_load_string (self->runtime, config, "test", &error);
-    CHECK_MSG (self->session, "%s", error);
-    self->gateway = mcpact_gateway_new (self->session, NULL, &error);
-    CHECK_MSG (self->gateway, "%s", error);
-    snprintf (s_dir, sizeof s_dir, "/tmp/mcpact-utf8-XXXXXX");
-    CHECK (mkdtemp (s_dir) != NULL);
-    atexit (s_remove_dir);
-    char bind[256];
-    snprintf (bind, sizeof bind, "ipc://%s/gw.sock", s_dir);
-    CHECK_MSG (mcpact_gateway_bind (self->gateway, bind, &self->endpoint, &error) == 0, "%s",
-               error);
-}
-
-static void
-s_gw_stop (s_gw_t *self)
-{
-    mcpact_gateway_destroy (&self->gateway);
-    mcpact_session_destroy (&self->session);
-    mcpact_runtime_destroy (&self->runtime);
-    free (self->endpoint);
+    pu_gw_start (self, config, NULL, false);
 }
 
 //  The next message on `sock`, or NULL after 10 s.
@@ -117,7 +76,7 @@ s_check_reply (zmsg_t *reply, const char *verb, const char *id, const char *says
 
 TEST (frames_not_utf8)
 {
-    s_gw_t gw;
+    pu_gw_t gw;
     s_gw_start (&gw);
     zsock_t *client = zsock_new_dealer (gw.endpoint);
     free (s_check_reply (s_ask (client, "\xff", "1", NULL), "ERROR", "1",
@@ -130,14 +89,14 @@ TEST (frames_not_utf8)
     free (s_check_reply (s_ask (client, "CALL", "4", "", "echo", "{\"message\":\"\xff\"}", NULL),
                          "ERROR", "4", "frame 3 after the request id is not UTF-8"));
     zsock_destroy (&client);
-    s_gw_stop (&gw);
+    pu_gw_stop (&gw);
 }
 
 //  An LLM's tool name in Chinese, 80 characters: the message quotes it
 //  cut at a character, not in the middle of one.
 TEST (unknown_tool_non_ascii)
 {
-    s_gw_t gw;
+    pu_gw_t gw;
     s_gw_start (&gw);
     zsock_t *client = zsock_new_dealer (gw.endpoint);
     char tool[20 * 12 + 1] = "";
@@ -149,13 +108,13 @@ TEST (unknown_tool_non_ascii)
     CHECK_CONTAINS (message, "(the agent has");
     free (message);
     zsock_destroy (&client);
-    s_gw_stop (&gw);
+    pu_gw_stop (&gw);
 }
 
 //  A second CANCEL while the first is under way gets an answer of its own.
 TEST (second_cancel_answered)
 {
-    s_gw_t gw;
+    pu_gw_t gw;
     s_gw_start (&gw);
     zsock_t *client = zsock_new_dealer (gw.endpoint);
     zstr_sendx (client, "CALL", "c", "", "sleep", "{\"ms\":20000}", NULL);
@@ -184,12 +143,12 @@ TEST (second_cancel_answered)
     }
     CHECK (result && error);
     zsock_destroy (&client);
-    s_gw_stop (&gw);
+    pu_gw_stop (&gw);
 }
 
 TEST (strict_only_for_openai)
 {
-    s_gw_t gw;
+    pu_gw_t gw;
     s_gw_start (&gw);
     zsock_t *client = zsock_new_dealer (gw.endpoint);
     free (s_check_reply (s_ask (client, "TOOLS", "t", "", "anthropic", "strict", NULL), "ERROR",
@@ -201,14 +160,14 @@ TEST (strict_only_for_openai)
     free (verb);
     zmsg_destroy (&reply);
     zsock_destroy (&client);
-    s_gw_stop (&gw);
+    pu_gw_stop (&gw);
 }
 
 //  A DEALER's lone empty frame is a request without frames, not a REQ's
 //  delimiter: the reply starts with ERROR.
 TEST (dealer_empty_frame)
 {
-    s_gw_t gw;
+    pu_gw_t gw;
     s_gw_start (&gw);
     zsock_t *client = zsock_new_dealer (gw.endpoint);
     zmsg_t *msg = zmsg_new ();
@@ -228,7 +187,7 @@ TEST (dealer_empty_frame)
     zmsg_destroy (&reply);
     zsock_destroy (&req);
     zsock_destroy (&client);
-    s_gw_stop (&gw);
+    pu_gw_stop (&gw);
 }
 
 //  Arguments a server's JSON reader would refuse (it drops the line, and
@@ -236,7 +195,7 @@ TEST (dealer_empty_frame)
 //  through the gateway and in the process alike.
 TEST (arguments_refused_at_once)
 {
-    s_gw_t gw;
+    pu_gw_t gw;
     s_gw_start (&gw);
     zsock_t *client = zsock_new_dealer (gw.endpoint);
     char *message =
@@ -261,14 +220,14 @@ TEST (arguments_refused_at_once)
     CHECK_MSG (mcpact_result_status (result) == MCPACT_OK, "%s", mcpact_result_error (result));
     mcpact_result_destroy (&result);
     mcpact_agent_destroy (&agent);
-    s_gw_stop (&gw);
+    pu_gw_stop (&gw);
 }
 
 //  Names a client sent, quoted in an ERROR: cut at a character with
 //  "...", not into U+FFFD.
 TEST (long_names_cut_at_a_character)
 {
-    s_gw_t gw;
+    pu_gw_t gw;
     s_gw_start (&gw);
     zsock_t *client = zsock_new_dealer (gw.endpoint);
     char name[30 * 3 + 1] = "";
@@ -283,5 +242,5 @@ TEST (long_names_cut_at_a_character)
                              "unknown format '查查查查查查查查查查查查...'");
     free (message);
     zsock_destroy (&client);
-    s_gw_stop (&gw);
+    pu_gw_stop (&gw);
 }

@@ -37,8 +37,8 @@
 
 #include "transport.h"
 
+#include "curve_cert.h"
 #include "group_features.h"
-
 #include "log.h"
 #include "idmap.h"
 
@@ -125,6 +125,17 @@ s_server_key (const char *value, char **error)
 {
     if (strlen (value) == 40 && !zsys_file_exists (value))
         return strdup (value);
+    //  Looked at before CZMQ reads it: it would quote a line it cannot
+    //  parse, and wait on a FIFO.
+    char reason[1024];
+    if (curve_cert_check (value, false, reason, sizeof reason) != 0) {
+        if (asprintf (error,
+                      "serverKey is neither a public key (40 Z85 characters) nor a "
+                      "certificate: %s",
+                      reason) < 0)
+            *error = NULL;
+        return NULL;
+    }
     zcert_t *cert = zcert_load (value);
     if (!cert) {
         if (asprintf (error,
@@ -182,6 +193,13 @@ s_open (const mcpact_server_config_t *config, char **error)
     zmq_setsockopt (zsock_resolve (self->dealer), ZMQ_HEARTBEAT_TTL, &value, sizeof value);
     if (server_key && certificate) {
         char *key = s_server_key (server_key, error);
+        char reason[1024];
+        if (key && curve_cert_check (certificate, true, reason, sizeof reason) != 0) {
+            if (asprintf (error, "clientCertificate: %s", reason) < 0)
+                *error = NULL;
+            free (key);
+            key = NULL;
+        }
         zcert_t *cert = key ? zcert_load (certificate) : NULL;
         if (key && !cert && asprintf (error, "cannot read clientCertificate %s", certificate) < 0)
             *error = NULL;

@@ -1,0 +1,350 @@
+/*  =========================================================================
+    test_serve_cli - `mcpact serve` and the --connect commands as a user
+    meets them: mistakes in the endpoints and keys said before any server
+    starts, the same exit codes with and without --connect, and the last
+    SERVER_STATE events at shutdown
+
+    Each case runs `mcpact serve` (and the CLI) as processes over the
+    fixture server, in a private directory for ipc:// sockets, keys and
+    files, and on 127.0.0.1 for tcp://. The fixture's pid file says
+    whether serve started it.
+    =========================================================================
+*/
+
+#define PU_NAME "servecli"
+#include "protocol_util.h"
+
+#include <sys/stat.h>
+
+#define CLI PU_CLI
+//  A daemon the test starts dies with it, also when the test fails.
+#define S_DIES_WITH_TEST "/usr/bin/setpriv", "--pdeathsig", "KILL",
+
+//  Writes DIR/serve.json: the fixture, which writes DIR/fixture.pid when
+//  it starts, and an agent "other" on it. Returns the config's path.
+static const char *
+s_config (const char *dir)
+{
+    static char config[256];
+    snprintf (config, sizeof config, "%s/serve.json", dir);
+    FILE *file = fopen (config, "w");
+    CHECK (file);
+    fprintf (file,
+             "{\"mcpServers\": {\"fixture\": {\"command\": \"%s\", \"args\": [\"--pid-file\", "
+             "\"%s/fixture.pid\"]}}, \"agents\": {\"other\": {\"mcpServers\": [\"fixture\"]}}}",
+             RU_FIXTURE, dir);
+    fclose (file);
+    return config;
+}
+
+//  Whether serve started the fixture.
+static bool
+s_fixture_started (const char *dir)
+{
+    char path[256];
+    snprintf (path, sizeof path, "%s/fixture.pid", dir);
+    return access (path, F_OK) == 0;
+}
+
+//  A wrong endpoint (no such directory, a file that is not a socket, a
+//  port in use) ends serve with status 2 and a message naming it before
+//  any server process is started, --bind and --events alike.
+TEST (bad_endpoint_refused_before_servers_start)
+{
+    const char *dir = pu_tmpdir ();
+    const char *config = s_config (dir);
+    char path[256];
+    snprintf (path, sizeof path, "%s/file", dir);
+    FILE *file = fopen (path, "w");
+    fclose (file);
+    //  A port in use: ours, bound first.
+    zsock_t *taken = zsock_new (ZMQ_ROUTER);
+    int port = zsock_bind (taken, "tcp://127.0.0.1:*");
+    CHECK (port > 0);
+    char endpoints[4][256];
+    snprintf (endpoints[0], sizeof endpoints[0], "--bind ipc://%s/missing/mcpact.sock", dir);
+    snprintf (endpoints[1], sizeof endpoints[1], "--bind ipc://%s/file", dir);
+    snprintf (endpoints[2], sizeof endpoints[2], "--bind tcp://127.0.0.1:%d", port);
+    snprintf (endpoints[3], sizeof endpoints[3],
+              "--bind ipc://%s/mcpact.sock --events tcp://127.0.0.1:%d", dir, port);
+    const char *named[4][2] = { { "ipc://", "/missing/mcpact.sock" },
+                                { "ipc://", "/file: a file that is not a socket" },
+                                { "tcp://127.0.0.1:", "Address already in use" },
+                                { "tcp://127.0.0.1:", "Address already in use" } };
+    for (int i = 0; i < 4; i++) {
+        int status;
+        char *out = pu_run (&status, CLI " serve -c %s %s 2>&1", config, endpoints[i]);
+        CHECK_MSG (status == 2, "status %d for %s: %s", status, endpoints[i], out);
+        CHECK_CONTAINS (out, named[i][0]);
+        CHECK_CONTAINS (out, named[i][1]);
+        CHECK_CONTAINS (out, "no server was started");
+        CHECK_MSG (!strstr (out, "bound"), "%s", out);
+        CHECK_MSG (!s_fixture_started (dir), "serve started the server for %s", endpoints[i]);
+        free (out);
+    }
+    zsock_destroy (&taken);
+}
+
+//  The endpoints are bound before the servers start, but nothing is
+//  answered there until they have: a HELLO sent meanwhile waits, and its
+//  answer then says the server is up, with its tools.
+TEST (bound_before_start_answered_when_ready)
+{
+    const char *dir = pu_tmpdir ();
+    char config[256], pid_file[256], bind[256];
+    snprintf (config, sizeof config, "%s/slow.json", dir);
+    snprintf (pid_file, sizeof pid_file, "%s/fixture.pid", dir);
+    snprintf (bind, sizeof bind, "ipc://%s/mcpact.sock", dir);
+    FILE *file = fopen (config, "w");
+    fprintf (file,
+             "{\"mcpServers\": {\"slow\": {\"command\": \"%s\", \"args\": [\"--pid-file\", "
+             "\"%s\", \"--init-delay-ms\", \"1500\"]}}}",
+             RU_FIXTURE, pid_file);
+    fclose (file);
+    const char *argv[] = { S_DIES_WITH_TEST CLI, "serve", "-c", config, "--bind", bind, NULL };
+    FILE *out;
+    pid_t pid = pu_spawn (argv, &out);
+    ru_watchdog_arm (30, "the server to start");
+    while (!s_fixture_started (dir))
+        usleep (20000);
+    ru_watchdog_disarm ();
+    //  The server is starting: the socket is there already.
+    struct stat info;
+    CHECK_MSG (lstat (bind + 6, &info) == 0 && S_ISSOCK (info.st_mode),
+               "no socket at %s while the server starts", bind + 6);
+    zsock_t *client = zsock_new_dealer (bind);
+    char *reply = pu_ask (client, "HELLO", "h", NULL);
+    CHECK_CONTAINS (reply, "HELLO|h|");
+    CHECK_CONTAINS (reply, "\"servers\":[{\"name\":\"slow\",\"up\":true}],\"tools\":");
+    CHECK_MSG (!strstr (reply, "\"tools\":0"), "%s", reply);
+    free (reply);
+    zsock_destroy (&client);
+    char endpoint[256] = "";
+    pu_serve_wait_bound (out, endpoint, sizeof endpoint, NULL, 0);
+    CHECK_STR (endpoint, bind);
+    CHECK (pu_serve_end (pid, out, SIGTERM) == 0);
+    CHECK (lstat (bind + 6, &info) != 0);
+}
+
+//  --curve-key naming a file of the wrong kind is refused with the file
+//  and what is wrong, before any server starts, and nothing of the
+//  file's content is printed; the same file for --connect likewise.
+TEST (curve_key_file_checked)
+{
+    const char *dir = pu_tmpdir ();
+    const char *config = s_config (dir);
+    int status;
+    char *out = pu_run (&status, CLI " keygen %s/gateway", dir);
+    CHECK (status == 0);
+    char public_key[64] = "";
+    sscanf (out, "%63s", public_key);
+    free (out);
+    char clients[256], path[256];
+    snprintf (clients, sizeof clients, "%s/clients", dir);
+    CHECK (mkdir (clients, 0700) == 0);
+    //  A public certificate alone (its _secret elsewhere), a text file
+    //  that is no certificate, a FIFO (CZMQ would wait on it for ever).
+    out =
+        pu_run (&status, "cp %s/gateway %s/public && printf 'SECRET-WORDS here\\n' > %s/notes.txt",
+                dir, dir, dir);
+    CHECK (status == 0);
+    free (out);
+    snprintf (path, sizeof path, "%s/fifo", dir);
+    CHECK (mkfifo (path, 0600) == 0);
+    const struct {
+        const char *file;
+        const char *says;
+    } cases[] = { { "public", "holds no secret key: it is a public certificate" },
+                  { "notes.txt", "is not a CURVE certificate" },
+                  { "clients", "is a directory, not a certificate" },
+                  { "missing", "does not exist: make a key pair with mcpact keygen" },
+                  { "fifo", "is not a certificate (not a regular file)" } };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        out = pu_run (&status,
+                      "timeout 30 " CLI " serve -c %s --bind tcp://127.0.0.1:* --curve-key %s/%s "
+                      "--curve-clients %s 2>&1",
+                      config, dir, cases[i].file, clients);
+        CHECK_MSG (status == 2, "status %d for %s: %s", status, cases[i].file, out);
+        snprintf (path, sizeof path, "the key file %s/%s ", dir, cases[i].file);
+        CHECK_CONTAINS (out, path);
+        CHECK_CONTAINS (out, cases[i].says);
+        CHECK_MSG (!strstr (out, "SECRET-WORDS") && !strstr (out, public_key),
+                   "the file's content was printed: %s", out);
+        CHECK_MSG (!s_fixture_started (dir), "serve started the server with %s", cases[i].file);
+        free (out);
+    }
+    //  The client's side: its key pair and the daemon's certificate.
+    out = pu_run (&status,
+                  "timeout 30 " CLI " --connect tcp://127.0.0.1:9 --curve-key %s/notes.txt "
+                  "--curve-server %s/gateway tools 2>&1",
+                  dir, dir);
+    CHECK_MSG (status == 2, "status %d: %s", status, out);
+    CHECK_CONTAINS (out, "--curve-key: the key file");
+    CHECK_CONTAINS (out, "notes.txt is not a CURVE certificate");
+    CHECK_MSG (!strstr (out, "SECRET-WORDS"), "%s", out);
+    free (out);
+    out = pu_run (&status,
+                  "timeout 30 " CLI " --connect tcp://127.0.0.1:9 --curve-key %s/gateway "
+                  "--curve-server %s/fifo tools 2>&1",
+                  dir, dir);
+    CHECK_MSG (status == 2, "status %d: %s", status, out);
+    CHECK_CONTAINS (out, "--curve-server: the key file");
+    CHECK_CONTAINS (out, "fifo is not a certificate");
+    free (out);
+}
+
+//  The --connect commands end as the same commands without it: an agent
+//  the daemon does not serve is a usage error (2) for tools, status and
+//  call alike; -c FILE, which --connect would leave unused, is refused;
+//  CURVE options with an ipc:// endpoint are refused at once instead of
+//  waiting for an answer that cannot come.
+TEST (connect_mistakes_said_as_without_it)
+{
+    const char *dir = pu_tmpdir ();
+    const char *config = s_config (dir);
+    char bind[256];
+    snprintf (bind, sizeof bind, "ipc://%s/mcpact.sock", dir);
+    const char *argv[] = { S_DIES_WITH_TEST CLI, "serve", "-c", config, "--bind", bind, NULL };
+    FILE *out_stream;
+    pid_t pid = pu_spawn (argv, &out_stream);
+    char endpoint[256] = "";
+    pu_serve_wait_bound (out_stream, endpoint, sizeof endpoint, NULL, 0);
+    int status;
+    char *out = pu_run (&status, CLI " -c %s --agent nobody tools 2>&1", config);
+    CHECK_MSG (status == 2, "without --connect: status %d: %s", status, out);
+    free (out);
+    const char *commands[] = { "tools", "status", "call echo '{}'" };
+    for (size_t i = 0; i < 3; i++) {
+        out = pu_run (&status, CLI " --connect %s --agent nobody %s 2>&1", endpoint, commands[i]);
+        CHECK_MSG (status == 2, "%s: status %d: %s", commands[i], status, out);
+        CHECK_CONTAINS (out, "no agent 'nobody' at ");
+        CHECK_CONTAINS (out, "its agents are: '', 'other'");
+        free (out);
+    }
+    out = pu_run (&status, CLI " --connect %s --agent other tools 2>&1", endpoint);
+    CHECK_MSG (status == 0, "%s", out);
+    CHECK_CONTAINS (out, "echo");
+    free (out);
+    out = pu_run (&status, CLI " --connect %s -c %s tools 2>&1", endpoint, config);
+    CHECK_MSG (status == 2, "status %d: %s", status, out);
+    CHECK_CONTAINS (out, "-c FILE and --connect are alternatives");
+    free (out);
+    out = pu_run (&status, CLI " keygen %s/me >/dev/null", dir);
+    free (out);
+    out =
+        pu_run (&status,
+                "timeout 30 " CLI " --connect %s --curve-key %s/me --curve-server %s/me tools 2>&1",
+                endpoint, dir, dir);
+    CHECK_MSG (status == 2, "status %d: %s", status, out);
+    CHECK_CONTAINS (out, "CURVE (--curve-key, --curve-server) is for tcp:// endpoints");
+    free (out);
+    CHECK (pu_serve_end (pid, out_stream, SIGTERM) == 0);
+}
+
+//  At SIGTERM, a subscriber of --events hears each server close:
+//  SERVER_STATE "stopped" comes before the events endpoint closes.
+TEST (events_stopped_at_shutdown)
+{
+    const char *dir = pu_tmpdir ();
+    const char *config = s_config (dir);
+    char bind[256], events[256];
+    snprintf (bind, sizeof bind, "ipc://%s/mcpact.sock", dir);
+    snprintf (events, sizeof events, "ipc://%s/events.sock", dir);
+    const char *argv[] = { S_DIES_WITH_TEST CLI, "serve", "-c", config, "--bind", bind,
+                           "--events",           events,  NULL };
+    FILE *out;
+    pid_t pid = pu_spawn (argv, &out);
+    char endpoint[256] = "", bound_events[256] = "";
+    pu_serve_wait_bound (out, endpoint, sizeof endpoint, bound_events, sizeof bound_events);
+    zsock_t *sub = zsock_new_sub (bound_events, "SERVER_STATE");
+    zsock_t *client = zsock_new_dealer (endpoint);
+    //  A SUB hears only what is published once it is connected: a
+    //  server crashed until one of its events is heard says it is.
+    ru_watchdog_arm (60, "an event of the crashed server");
+    char *event = NULL;
+    while (!event) {
+        zstr_sendx (client, "CALL", "c", "", "crash", "{}", NULL);
+        event = pu_recv_joined (sub, 2000);
+        free (pu_recv_joined (client, 0));
+    }
+    //  And back up, so that the close is its usual one.
+    while (!strstr (event, "\"state\":\"ready\"")) {
+        free (event);
+        event = pu_recv_joined (sub, 30000);
+        CHECK_MSG (event, "the crashed server did not come back");
+    }
+    free (event);
+    ru_watchdog_disarm ();
+    kill (pid, SIGTERM);
+    int stopped = 0;
+    while (stopped < 2 && (event = pu_recv_joined (sub, 30000))) {
+        if (strstr (event, "SERVER_STATE|fixture|") && strstr (event, "\"state\":\"stopped\""))
+            stopped++;
+        free (event);
+    }
+    //  The session's fixture and agent "other"'s own.
+    CHECK_MSG (stopped == 2, "%d SERVER_STATE stopped heard, not 2", stopped);
+    zsock_destroy (&client);
+    zsock_destroy (&sub);
+    CHECK (pu_serve_end (pid, out, SIGTERM) == 0);
+}
+
+//  The serve example of docs/cli.md runs as it is written for a user
+//  without XDG_RUNTIME_DIR (root in a container, a service): its
+//  directory falls back to one under $HOME.
+TEST (docs_serve_example_without_xdg_runtime_dir)
+{
+    const char *dir = pu_tmpdir ();
+    char path[512];
+    snprintf (path, sizeof path, "%s/servers.json", dir);
+    FILE *file = fopen (path, "w");
+    CHECK (file);
+    fprintf (file, "{\"mcpServers\": {\"fixture\": {\"command\": \"%s\"}}}", RU_FIXTURE);
+    fclose (file);
+    //  The first sh block of the section, with mcpact on PATH and
+    //  examples/ beside servers.json; serve stopped at its end, also
+    //  when a line fails.
+    bool zmq = system ("/usr/bin/python3 -c 'import zmq' 2>/dev/null") == 0;
+    int status;
+    char *out = pu_run (
+        &status,
+        "cd %s && mkdir home bin && ln -s " CLI " bin/mcpact && ln -s %s/examples examples && "
+        "awk '/^## `mcpact serve`/ { section = 1 } section && /^```sh/ { block = 1; next } "
+        "block && /^```$/ { exit } block { print }' %s/docs/cli.md | %s > block.sh && "
+        "{ echo 'trap \"kill \\$! 2>/dev/null; wait\" EXIT'; cat block.sh; } > run.sh && "
+        "cat run.sh",
+        dir, MCPACT_SOURCE_DIR, MCPACT_SOURCE_DIR, zmq ? "cat" : "grep -v python3");
+    CHECK (status == 0);
+    CHECK_CONTAINS (out, "mcpact serve -c servers.json --bind \"ipc://");
+    CHECK_MSG (!strstr (out, "tcp://"), "more than the first block: %s", out);
+    free (out);
+    out = pu_run (&status,
+                  "cd %s && env -u XDG_RUNTIME_DIR HOME=%s/home PATH=%s/bin:$PATH timeout 60 sh -e "
+                  "run.sh 2>&1",
+                  dir, dir, dir);
+    CHECK_MSG (status == 0, "status %d: %s", status, out);
+    CHECK_CONTAINS (out, "\"text\":\"hi\"");
+    if (zmq)
+        CHECK_CONTAINS (out, "calls 64 answered 64");
+    free (out);
+    snprintf (path, sizeof path, "%s/home/.cache/mcpact", dir);
+    struct stat info;
+    CHECK (stat (path, &info) == 0 && (info.st_mode & 0777) == 0700);
+}
+
+//  examples/client.py run by a python3 without pyzmq says what to
+//  install and which python3 to use, in one line.
+TEST (client_py_without_pyzmq_says_what_to_install)
+{
+    int status;
+    char *out = pu_run (&status,
+                        "/usr/bin/python3 -c \"import sys, runpy; sys.modules['zmq'] = None; "
+                        "sys.argv = ['client.py', 'ipc:///nowhere']; runpy.run_path('%s', "
+                        "run_name='__main__')\" 2>&1",
+                        MCPACT_SOURCE_DIR "/examples/client.py");
+    CHECK_MSG (status == 1, "status %d: %s", status, out);
+    CHECK_CONTAINS (out, "needs pyzmq");
+    CHECK_CONTAINS (out, "apt-get install python3-zmq");
+    CHECK_MSG (!strstr (out, "Traceback"), "%s", out);
+    free (out);
+}
