@@ -211,6 +211,15 @@ cli_serve (int argc, char *argv[])
     sigaddset (&signals, SIGTERM);
     sigaddset (&signals, SIGHUP);
     pthread_sigmask (SIG_BLOCK, &signals, NULL);
+    //  A daemon outlives whoever reads what it prints (`| head -1` for
+    //  the bound line, a closed terminal): with SIGPIPE blocked a write
+    //  to them fails with EPIPE instead of ending serve before its servers
+    //  are closed and its socket files removed. Its servers start with
+    //  their signals at the defaults and none blocked (spawner.c).
+    sigset_t pipe_only;
+    sigemptyset (&pipe_only);
+    sigaddset (&pipe_only, SIGPIPE);
+    pthread_sigmask (SIG_BLOCK, &pipe_only, NULL);
     pthread_t signal_thread;
     if (pipe (s_signal_pipe) != 0 ||
         pthread_create (&signal_thread, NULL, s_signal_thread, &signals) != 0) {

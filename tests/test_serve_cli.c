@@ -289,6 +289,53 @@ TEST (events_stopped_at_shutdown)
     CHECK (pu_serve_end (pid, out, SIGTERM) == 0);
 }
 
+//  Whoever read serve's output went away (`mcpact serve ... | head -1`
+//  for the bound line): serve goes on serving, and at SIGTERM, whose
+//  message it can no longer print, still closes its server, removes its
+//  socket file and exits 0.
+TEST (reader_gone_serve_goes_on)
+{
+    const char *dir = pu_tmpdir ();
+    const char *config = s_config (dir);
+    char bind[256], socket_path[256];
+    snprintf (bind, sizeof bind, "ipc://%s/mcpact.sock", dir);
+    snprintf (socket_path, sizeof socket_path, "%s/mcpact.sock", dir);
+    const char *argv[] = { S_DIES_WITH_TEST CLI, "serve", "-c", config, "--bind", bind, NULL };
+    //  stdout and stderr on one pipe, as `2>&1 | head -1` gives them
+    int fds[2];
+    CHECK (pipe (fds) == 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init (&actions);
+    posix_spawn_file_actions_adddup2 (&actions, fds[1], 1);
+    posix_spawn_file_actions_adddup2 (&actions, fds[1], 2);
+    posix_spawn_file_actions_addclose (&actions, fds[0]);
+    pid_t pid = 0;
+    CHECK (posix_spawn (&pid, argv[0], &actions, NULL, (char **) argv, environ) == 0);
+    posix_spawn_file_actions_destroy (&actions);
+    close (fds[1]);
+    FILE *out = fdopen (fds[0], "r");
+    char endpoint[256] = "";
+    pu_serve_wait_bound (out, endpoint, sizeof endpoint, NULL, 0);
+    fclose (out); //  the reader goes
+    zsock_t *client = zsock_new_dealer (endpoint);
+    zstr_sendx (client, "CALL", "1", "", "echo", "{\"message\":\"still here\"}", NULL);
+    char *reply = pu_recv_joined (client, 30000);
+    CHECK_MSG (reply && strstr (reply, "still here"), "no answer after the reader went: %s",
+               reply ? reply : "(none)");
+    free (reply);
+    zsock_destroy (&client);
+    kill (pid, SIGTERM);
+    int status = 0;
+    ru_watchdog_arm (30, "mcpact serve to end");
+    waitpid (pid, &status, 0);
+    ru_watchdog_disarm ();
+    CHECK_MSG (WIFEXITED (status) && WEXITSTATUS (status) == 0,
+               "serve ended with %s %d, not exit 0", WIFEXITED (status) ? "exit" : "signal",
+               WIFEXITED (status) ? WEXITSTATUS (status) : WTERMSIG (status));
+    CHECK_MSG (access (socket_path, F_OK) != 0, "serve left its socket file behind");
+    CHECK (s_fixture_started (dir));
+}
+
 //  The serve example of docs/cli.md runs as it is written for a user
 //  without XDG_RUNTIME_DIR (root in a container, a service): its
 //  directory falls back to one under $HOME.
