@@ -54,8 +54,11 @@ s_daemon_start (s_daemon_t *self, const char *dir, const char *first, ...)
     CHECK (file);
     fputs (text, file);
     fclose (file);
-    const char *argv[32] = { CLI, "serve", "-c", config };
-    int argc = 4;
+    //  It dies with the test, also when a check fails mid-case.
+    const char *argv[32] = {
+        "/usr/bin/setpriv", "--pdeathsig", "KILL", CLI, "serve", "-c", config
+    };
+    int argc = 7;
     va_list args;
     va_start (args, first);
     for (const char *arg = first; arg && argc < 31; arg = va_arg (args, const char *))
@@ -64,7 +67,7 @@ s_daemon_start (s_daemon_t *self, const char *dir, const char *first, ...)
     argv[argc] = NULL;
     self->pid = pu_spawn (argv, &self->out);
     bool want_events = false;
-    for (int i = 4; i < argc; i++)
+    for (int i = 7; i < argc; i++)
         want_events |= strcmp (argv[i], "--events") == 0;
     pu_serve_wait_bound (self->out, self->endpoint, sizeof self->endpoint,
                          want_events ? self->events : NULL, sizeof self->events);
