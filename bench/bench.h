@@ -12,12 +12,15 @@
 #define MCPACT_BENCH_H_INCLUDED
 
 #include <sched.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -126,6 +129,47 @@ bench_cpus (void)
     if (sched_getaffinity (0, sizeof set, &set) != 0)
         return (int) sysconf (_SC_NPROCESSORS_ONLN);
     return CPU_COUNT (&set);
+}
+
+//  Starts `path` with `argv` (NULL-terminated), its stdout on a pipe, and
+//  reads its first line, which must be "bound ENDPOINT" (mcpact serve,
+//  bench_serve --echo): fills `bound` with the endpoint and returns the
+//  pid. A program that says anything else, or nothing, is stopped
+//  (SIGTERM, reaped): returns -1.
+static inline pid_t
+bench_spawn_bound (const char *path, const char *const *argv, char *bound, size_t size)
+{
+    *bound = 0;
+    int fds[2];
+    if (pipe (fds) != 0)
+        return -1;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init (&actions);
+    posix_spawn_file_actions_adddup2 (&actions, fds[1], 1);
+    posix_spawn_file_actions_addclose (&actions, fds[0]);
+    pid_t pid = -1;
+    extern char **environ;
+    int rc = posix_spawn (&pid, path, &actions, NULL, (char **) argv, environ);
+    posix_spawn_file_actions_destroy (&actions);
+    close (fds[1]);
+    FILE *out = rc == 0 ? fdopen (fds[0], "r") : NULL;
+    char line[300];
+    if (out && fgets (line, sizeof line, out) && strncmp (line, "bound ", 6) == 0) {
+        size_t length = strcspn (line + 6, "\n");
+        if (length < size) {
+            memcpy (bound, line + 6, length);
+            bound[length] = 0;
+        }
+    }
+    if (out)
+        fclose (out);
+    else
+        close (fds[0]);
+    if (!*bound && rc == 0) {
+        kill (pid, SIGTERM);
+        waitpid (pid, NULL, 0);
+    }
+    return *bound ? pid : -1;
 }
 
 //  Parses a positive integer option value or exits with a usage message.

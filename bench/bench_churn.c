@@ -29,7 +29,6 @@
 
 #include <czmq.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 
 //  `mcpact serve`, built beside this program.
@@ -70,34 +69,7 @@ s_daemon_start (const char *dir, const char *fixture, long in_flight, char *boun
     fclose (file);
     snprintf (endpoint, sizeof endpoint, "ipc://%s/gw.sock", dir);
     const char *argv[] = { BENCH_CLI, "serve", "-q", "-c", config, "--bind", endpoint, NULL };
-    int fds[2];
-    if (pipe (fds) != 0)
-        return -1;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init (&actions);
-    posix_spawn_file_actions_adddup2 (&actions, fds[1], 1);
-    posix_spawn_file_actions_addclose (&actions, fds[0]);
-    pid_t pid = -1;
-    extern char **environ;
-    int rc = posix_spawn (&pid, BENCH_CLI, &actions, NULL, (char **) argv, environ);
-    posix_spawn_file_actions_destroy (&actions);
-    close (fds[1]);
-    FILE *out = rc == 0 ? fdopen (fds[0], "r") : NULL;
-    char line[200];
-    *bound = 0;
-    if (out && fgets (line, sizeof line, out) && strncmp (line, "bound ", 6) == 0) {
-        line[strcspn (line, "\n")] = 0;
-        snprintf (bound, size, "%s", line + 6);
-    }
-    if (out)
-        fclose (out);
-    else
-        close (fds[0]);
-    if (!*bound && rc == 0) {
-        kill (pid, SIGTERM);
-        waitpid (pid, NULL, 0);
-    }
-    return *bound ? pid : -1;
+    return bench_spawn_bound (BENCH_CLI, argv, bound, size);
 }
 
 //  One round: `count` clients connected at once, HELLO and `calls` CALLs

@@ -34,7 +34,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 
 //  `mcpact serve`, built beside this program.
@@ -296,30 +295,7 @@ s_daemon_start (const char *transport, const char *dir, const char *fixture, cha
                            key,       "--curve-clients", clients,  NULL };
     if (!streq (transport, "curve"))
         argv[7] = NULL;
-    int fds[2];
-    if (pipe (fds) != 0)
-        return -1;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init (&actions);
-    posix_spawn_file_actions_adddup2 (&actions, fds[1], 1);
-    posix_spawn_file_actions_addclose (&actions, fds[0]);
-    pid_t pid = -1;
-    extern char **environ;
-    int rc = posix_spawn (&pid, BENCH_CLI, &actions, NULL, (char **) argv, environ);
-    posix_spawn_file_actions_destroy (&actions);
-    close (fds[1]);
-    FILE *out = rc == 0 ? fdopen (fds[0], "r") : NULL;
-    char line[200];
-    *bound = 0;
-    if (out && fgets (line, sizeof line, out) && strncmp (line, "bound ", 6) == 0) {
-        line[strcspn (line, "\n")] = 0;
-        snprintf (bound, size, "%s", line + 6);
-    }
-    if (out)
-        fclose (out);
-    else
-        close (fds[0]);
-    return *bound ? pid : -1;
+    return bench_spawn_bound (BENCH_CLI, argv, bound, size);
 }
 
 //  The floor of any request through a gateway: a ROUTER in a process of
@@ -378,31 +354,8 @@ s_echo_main (const char *endpoint)
 static pid_t
 s_echo_start (const char *self_path, const char *endpoint, char *bound, size_t size)
 {
-    int fds[2];
-    if (pipe (fds) != 0)
-        return -1;
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init (&actions);
-    posix_spawn_file_actions_adddup2 (&actions, fds[1], 1);
-    posix_spawn_file_actions_addclose (&actions, fds[0]);
     const char *argv[] = { self_path, "--echo", endpoint, NULL };
-    pid_t pid = -1;
-    extern char **environ;
-    int rc = posix_spawn (&pid, self_path, &actions, NULL, (char **) argv, environ);
-    posix_spawn_file_actions_destroy (&actions);
-    close (fds[1]);
-    FILE *out = rc == 0 ? fdopen (fds[0], "r") : NULL;
-    char line[200];
-    *bound = 0;
-    if (out && fgets (line, sizeof line, out) && strncmp (line, "bound ", 6) == 0) {
-        line[strcspn (line, "\n")] = 0;
-        snprintf (bound, size, "%s", line + 6);
-    }
-    if (out)
-        fclose (out);
-    else
-        close (fds[0]);
-    return *bound ? pid : -1;
+    return bench_spawn_bound (self_path, argv, bound, size);
 }
 
 int
