@@ -55,6 +55,16 @@ pu_tmpdir (void)
     return pu_dir;
 }
 
+//  Writes `text` to the file at `path` (a configuration, a key).
+static inline void
+pu_write (const char *path, const char *text)
+{
+    FILE *file = fopen (path, "w");
+    CHECK (file);
+    fputs (text, file);
+    fclose (file);
+}
+
 //  The next message on `sock` as one string "F1|F2|...", or NULL after
 //  `timeout_ms`.
 static inline char *
@@ -189,7 +199,8 @@ pu_spawn (const char *const *argv, FILE **out)
 static inline void
 pu_serve_wait_bound (FILE *out, char *endpoint, size_t size, char *events, size_t events_size)
 {
-    ru_watchdog_arm (60, "mcpact serve to start");
+    //  Its servers start first: node ones take a while on a loaded machine.
+    ru_watchdog_arm (90, "mcpact serve to start");
     char line[240];
     while ((!*endpoint || (events && !*events)) && fgets (line, sizeof line, out)) {
         line[strcspn (line, "\n")] = 0;

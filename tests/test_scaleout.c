@@ -21,15 +21,6 @@
 //  More arguments for the group's fixture server, as JSON array items.
 static const char *s_fixture_args = "";
 
-static void
-s_write (const char *path, const char *text)
-{
-    FILE *file = fopen (path, "w");
-    CHECK (file);
-    fputs (text, file);
-    fclose (file);
-}
-
 //  A group daemon: `mcpact serve` over the fixture, with servers and no
 //  agents.
 typedef struct {
@@ -54,7 +45,7 @@ s_group_start (s_group_t *self, const char *dir, const char *bind, ...)
               "{\"mcpServers\": {\"fixture\": {\"command\": \"%s\", \"args\": [\"--call-file\", "
               "\"%s\", \"--pid-file\", \"%s\"%s]}}}",
               RU_FIXTURE, self->call_file, self->pid_file, s_fixture_args);
-    s_write (config, text);
+    pu_write (config, text);
     //  setpriv: the daemon dies with this test, also when the test fails.
     const char *argv[32] = { "/usr/bin/setpriv", "--pdeathsig", "KILL", CLI, "serve", "-c", config,
                              "--bind",           bind };
@@ -413,7 +404,7 @@ TEST (curve_right_and_wrong_key)
                   "{\"mcpServers\": {\"east\": {\"group\": \"%s\", \"serverKey\": \"%s/group\", "
                   "\"clientCertificate\": \"%s/%s_secret\", \"timeouts\": {\"connect\": 5000}}}}",
                   group.endpoint, dir, dir, who[i]);
-        s_write (path, text);
+        pu_write (path, text);
     }
     snprintf (path, sizeof path, "%s/session.json", dir);
     ru_run_t run =
@@ -448,7 +439,7 @@ TEST (group_config_errors)
     snprintf (path, sizeof path, "%s/bad.json", dir);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         snprintf (text, sizeof text, "{\"mcpServers\": {\"east\": %s}}", cases[i].server);
-        s_write (path, text);
+        pu_write (path, text);
         ru_run_t run = ru_cli (NULL, NULL, (const char *[]){ "-c", path, "tools", NULL });
         CHECK_MSG (run.status != 0, "accepted: %s", text);
         CHECK_CONTAINS (run.err, cases[i].message);
@@ -489,7 +480,7 @@ TEST (group_key_files_checked)
                   "{\"mcpServers\": {\"east\": {\"group\": \"tcp://127.0.0.1:1\", \"serverKey\": "
                   "\"%s/%s\", \"clientCertificate\": \"%s/%s\"}}}",
                   dir, cases[i].server_key, dir, cases[i].certificate);
-        s_write (path, text);
+        pu_write (path, text);
         ru_run_t run =
             ru_cli (NULL, NULL, (const char *[]){ "-c", path, "--json", "status", NULL });
         CHECK_CONTAINS (run.out, "\"failed\"");

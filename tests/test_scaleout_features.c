@@ -12,51 +12,20 @@
     =========================================================================
 */
 
-#include "runtime_util.h"
+#define PU_NAME "scalef"
+#include "protocol_util.h"
 
-#include <czmq.h>
-#include <spawn.h>
 #include <sys/stat.h>
 
-extern char **environ;
-
-#define CLI MCPACT_BUILD_DIR "/mcpact"
+#define CLI PU_CLI
 #define PEERS_DIR MCPACT_SOURCE_DIR "/tests/peers/node_modules/@modelcontextprotocol"
 #define EVERYTHING_JS PEERS_DIR "/server-everything/dist/index.js"
 //  Node takes a while to start on a loaded machine.
 #define PEER_CONNECT_MS 30000
 
-static char s_dir[64];
 //  A second server-everything in the group ("everything2"), for the case
 //  that sets it.
 static bool s_two_servers = false;
-
-static void
-s_remove_dir (void)
-{
-    char command[128];
-    snprintf (command, sizeof command, "rm -rf '%s'", s_dir);
-    if (system (command) != 0)
-        fprintf (stderr, "could not remove %s\n", s_dir);
-}
-
-static const char *
-s_tmpdir (void)
-{
-    snprintf (s_dir, sizeof s_dir, "/tmp/mcpact-scalef-XXXXXX");
-    CHECK (mkdtemp (s_dir) != NULL);
-    atexit (s_remove_dir);
-    return s_dir;
-}
-
-static void
-s_write (const char *path, const char *text)
-{
-    FILE *file = fopen (path, "w");
-    CHECK (file);
-    fputs (text, file);
-    fclose (file);
-}
 
 //  A group daemon: `mcpact serve` over server-everything.
 typedef struct {
@@ -83,7 +52,7 @@ s_group_start (s_group_t *self, const char *dir, bool events, ...)
               node, EVERYTHING_JS, PEER_CONNECT_MS);
     snprintf (text, sizeof text, "{\"mcpServers\": {\"everything\": %s%s%s}}", server,
               s_two_servers ? ", \"everything2\": " : "", s_two_servers ? server : "");
-    s_write (config, text);
+    pu_write (config, text);
     //  setpriv: the daemon dies with this test, also when the test fails.
     const char *argv[32] = {
         "/usr/bin/setpriv", "--pdeathsig",      "KILL", CLI, "serve", "-c", config,
@@ -100,38 +69,15 @@ s_group_start (s_group_t *self, const char *dir, bool events, ...)
          arg = va_arg (args, const char *))
         argv[argc++] = arg;
     va_end (args);
-    int pipe_fds[2];
-    CHECK (pipe (pipe_fds) == 0);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init (&actions);
-    posix_spawn_file_actions_adddup2 (&actions, pipe_fds[1], 1);
-    posix_spawn_file_actions_addclose (&actions, pipe_fds[0]);
-    CHECK (posix_spawn (&self->pid, argv[0], &actions, NULL, (char **) argv, environ) == 0);
-    posix_spawn_file_actions_destroy (&actions);
-    close (pipe_fds[1]);
-    self->out = fdopen (pipe_fds[0], "r");
-    ru_watchdog_arm (90, "mcpact serve to start");
-    char line[240];
-    while ((!*self->endpoint || (events && !*self->events)) &&
-           fgets (line, sizeof line, self->out)) {
-        line[strcspn (line, "\n")] = 0;
-        if (strncmp (line, "bound ", 6) == 0)
-            snprintf (self->endpoint, sizeof self->endpoint, "%s", line + 6);
-        else if (strncmp (line, "events ", 7) == 0)
-            snprintf (self->events, sizeof self->events, "%s", line + 7);
-    }
-    ru_watchdog_disarm ();
-    CHECK_MSG (*self->endpoint, "mcpact serve did not say where it is bound");
+    self->pid = pu_spawn (argv, &self->out);
+    pu_serve_wait_bound (self->out, self->endpoint, sizeof self->endpoint,
+                         events ? self->events : NULL, sizeof self->events);
 }
 
 static void
 s_group_end (s_group_t *self)
 {
-    kill (self->pid, SIGTERM);
-    ru_watchdog_arm (30, "mcpact serve to end");
-    waitpid (self->pid, NULL, 0);
-    ru_watchdog_disarm ();
-    fclose (self->out);
+    pu_serve_end (self->pid, self->out, SIGTERM);
     self->pid = 0;
 }
 
@@ -218,7 +164,7 @@ s_capabilities (mcpact_agent_t *agent, const char *name)
 //  group's name beside a local server's, read and got through the group.
 TEST (lists_reads_and_prompts_through_the_group)
 {
-    const char *dir = s_tmpdir ();
+    const char *dir = pu_tmpdir ();
     s_group_t group;
     s_group_start (&group, dir, true, NULL);
     mcpact_runtime_t *runtime;
@@ -298,7 +244,7 @@ TEST (lists_reads_and_prompts_through_the_group)
 //  comes as the session's RESOURCE_UPDATED, under the group's name.
 TEST (subscription_update_through_the_group)
 {
-    const char *dir = s_tmpdir ();
+    const char *dir = pu_tmpdir ();
     s_group_t group;
     s_group_start (&group, dir, true, NULL);
     mcpact_runtime_t *runtime;
@@ -336,7 +282,7 @@ TEST (subscription_update_through_the_group)
 //  and what was wrong.
 TEST (group_errors_are_named)
 {
-    const char *dir = s_tmpdir ();
+    const char *dir = pu_tmpdir ();
     s_group_t group;
     s_group_start (&group, dir, true, NULL);
     mcpact_runtime_t *runtime;
@@ -371,7 +317,7 @@ TEST (group_errors_are_named)
 //  its own.
 TEST (same_uri_local_and_group)
 {
-    const char *dir = s_tmpdir ();
+    const char *dir = pu_tmpdir ();
     s_group_t group;
     s_group_start (&group, dir, true, NULL);
     mcpact_runtime_t *runtime;
@@ -410,7 +356,7 @@ TEST (same_uri_local_and_group)
 //  refused saying so, rather than taken and never updated.
 TEST (group_without_events_offers_no_subscriptions)
 {
-    const char *dir = s_tmpdir ();
+    const char *dir = pu_tmpdir ();
     s_group_t group;
     s_group_start (&group, dir, false, NULL);
     mcpact_runtime_t *runtime;
@@ -437,7 +383,7 @@ TEST (group_without_events_offers_no_subscriptions)
 //  With CURVE, the events come over CURVE too, with the session's keys.
 TEST (subscription_update_over_curve)
 {
-    const char *dir = s_tmpdir ();
+    const char *dir = pu_tmpdir ();
     char command[2048];
     snprintf (command, sizeof command,
               "mkdir -m 700 %s/clients && " CLI " keygen %s/group >/dev/null && " CLI
@@ -479,7 +425,7 @@ TEST (subscription_update_over_curve)
 //  session's RESOURCES_CHANGED, and the new resource is listed and read.
 TEST (resources_changed_through_the_group)
 {
-    const char *dir = s_tmpdir ();
+    const char *dir = pu_tmpdir ();
     s_group_t group;
     s_group_start (&group, dir, true, NULL);
     mcpact_runtime_t *runtime;
@@ -521,7 +467,7 @@ TEST (resources_changed_through_the_group)
 //  group's name.
 TEST (server_log_through_the_group)
 {
-    const char *dir = s_tmpdir ();
+    const char *dir = pu_tmpdir ();
     s_group_t group;
     s_group_start (&group, dir, true, NULL);
     mcpact_runtime_t *runtime;
@@ -562,7 +508,7 @@ TEST (server_log_through_the_group)
 //  lists (none here: server-everything twice) would go to that one.
 TEST (same_uri_twice_in_the_group)
 {
-    const char *dir = s_tmpdir ();
+    const char *dir = pu_tmpdir ();
     s_two_servers = true;
     s_group_t group;
     s_group_start (&group, dir, true, NULL);
@@ -592,14 +538,14 @@ TEST (same_uri_twice_in_the_group)
 //  `read` and `prompt` show and use the group's.
 TEST (cli_through_the_group)
 {
-    const char *dir = s_tmpdir ();
+    const char *dir = pu_tmpdir ();
     s_group_t group;
     s_group_start (&group, dir, true, NULL);
     char path[256], text[512];
     snprintf (path, sizeof path, "%s/session.json", dir);
     snprintf (text, sizeof text, "{\"mcpServers\": {\"east\": {\"group\": \"%s\"}}}",
               group.endpoint);
-    s_write (path, text);
+    pu_write (path, text);
     ru_run_t run = ru_cli (NULL, NULL, (const char *[]){ "-c", path, "resources", NULL });
     CHECK_MSG (run.status == 0, "%s%s", run.out, run.err);
     CHECK_CONTAINS (run.out, "demo://resource/static/document/architecture.md");
