@@ -431,9 +431,12 @@ s_on_hello (self_t *self, s_peer_t *peer, char **args, int count)
         json_t *servers = json_array ();
         size_t index;
         json_t *server;
+        //  Copied, not referenced: the catalog's JSON is read by no one
+        //  once the reference to the catalog is dropped.
         json_array_foreach (catalog_servers (catalog), index, server)
             json_array_append_new (
-                servers, json_pack ("{s:O,s:b}", "name", json_object_get (server, "name"), "up",
+                servers, json_pack ("{s:s?,s:b}", "name",
+                                    json_string_value (json_object_get (server, "name")), "up",
                                     !json_is_false (json_object_get (server, "up"))));
         json_array_append_new (agents,
                                json_pack ("{s:s,s:o,s:I}", "name", self->agents[i]->name, "servers",
@@ -1344,6 +1347,10 @@ s_pass_events_until_term (self_t *self)
     s_release (self);
     for (int kind = 0; kind < SOCK_KINDS; kind++)
         zsock_destroy (&self->routers[kind]);
+    //  The host destroys the agents once it has the OK, while this
+    //  thread goes on: what it did with them comes before (the options
+    //  are the host object's, an address both sides know).
+    actor_handoff_release (self->options);
     zstr_send (self->pipe, "OK");
     bool term = false;
     int64_t quiet_until = 0;
@@ -1861,6 +1868,7 @@ mcpact_gateway_destroy_with_session (mcpact_gateway_t **self_p, mcpact_session_t
         pthread_mutex_lock (&self->lock);
         zstr_send (actor_sock (self->actor), "RELEASE");
         free (zstr_recv (actor_sock (self->actor)));
+        actor_handoff_acquire (&self->options);
         pthread_mutex_unlock (&self->lock);
     }
     //  The agents' own servers, then the session's, close while the

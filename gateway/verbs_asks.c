@@ -15,6 +15,7 @@
 
 #include "verbs_asks.h"
 
+#include "actor.h"
 #include "text.h"
 
 #include <inttypes.h>
@@ -58,6 +59,7 @@ s_push (unsigned id, const char *verb, mcpact_ask_t *ask, const char *reason)
     zsock_connect (push, "%s", endpoint);
     zmsg_t *msg = zmsg_new ();
     zmsg_addstr (msg, verb);
+    actor_handoff_release (ask); //  the pointer goes inside a message
     zmsg_addmem (msg, &ask, sizeof ask);
     if (reason)
         zmsg_addstr (msg, reason);
@@ -206,8 +208,10 @@ gw_asks_receive (gw_asks_t *self)
     char *verb = msg ? zmsg_popstr (msg) : NULL;
     zframe_t *pointer = msg ? zmsg_pop (msg) : NULL;
     mcpact_ask_t *ask = NULL;
-    if (pointer && zframe_size (pointer) == sizeof ask)
+    if (pointer && zframe_size (pointer) == sizeof ask) {
         memcpy (&ask, zframe_data (pointer), sizeof ask);
+        actor_handoff_acquire (ask);
+    }
     if (verb && ask && strcmp (verb, "ASK") == 0)
         s_on_ask (self, ask);
     else if (verb && ask && strcmp (verb, "CANCELLED") == 0) {
