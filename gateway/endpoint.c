@@ -99,6 +99,21 @@ endpoint_check (const char *endpoint, bool have_curve, bool insecure, bool *curv
     if (strncmp (endpoint, "ipc://", 6) == 0)
         return s_check_ipc (endpoint + 6, insecure, reason, size);
     if (strncmp (endpoint, "tcp://", 6) == 0) {
+        //  libzmq takes a port beyond 65535 modulo 65536: another port
+        //  than the one asked for, said nowhere.
+        const char *colon = strrchr (endpoint + 6, ':');
+        const char *port = colon ? colon + 1 : "";
+        char *end = NULL;
+        long number = strtol (port, &end, 10);
+        if (!colon || (strcmp (port, "*") != 0 &&
+                       (!*port || *end || *port == '-' || *port == '+' || number > 65535))) {
+            snprintf (reason, size,
+                      "cannot bind '%s': %s; give tcp://HOST:PORT (PORT 1 to 65535, or * or 0 "
+                      "for any free port)",
+                      endpoint,
+                      !colon || !*port ? "no port" : "the port is not a number from 0 to 65535");
+            return -1;
+        }
         if (have_curve)
             *curve = true;
         else if (!s_loopback (endpoint + 6) && !insecure) {
@@ -130,6 +145,10 @@ struct endpoint_file_t {
     char *path;
     dev_t device;
     ino_t inode;
+    //  A daemon binding the path after ours unlinks our file, and its
+    //  socket may get the inode that freed (ext4 reuses it at once): the
+    //  time of the change tells the two apart.
+    struct timespec changed;
 };
 
 endpoint_file_t *
@@ -151,6 +170,7 @@ endpoint_secure (const char *bound)
     }
     self->device = info.st_dev;
     self->inode = info.st_ino;
+    self->changed = info.st_ctim;
     return self;
 }
 
@@ -164,7 +184,8 @@ endpoint_file_remove (endpoint_file_t **self_p)
     //  since: removing it by name would take that daemon's socket away.
     struct stat info;
     if (lstat (self->path, &info) == 0 && S_ISSOCK (info.st_mode) && info.st_dev == self->device &&
-        info.st_ino == self->inode)
+        info.st_ino == self->inode && info.st_ctim.tv_sec == self->changed.tv_sec &&
+        info.st_ctim.tv_nsec == self->changed.tv_nsec)
         unlink (self->path);
     free (self->path);
     free (self);

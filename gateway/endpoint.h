@@ -29,7 +29,8 @@ int endpoint_check (const char *endpoint, bool have_curve, bool insecure, bool *
 void endpoint_resolve (const char *endpoint, char *out, size_t size);
 
 //  An ipc:// socket file the gateway bound: its path and which file it
-//  was (device and inode), so that only that file is removed at the end.
+//  was (device, inode and change time: an inode is reused), so that only
+//  that file is removed at the end.
 typedef struct endpoint_file_t endpoint_file_t;
 
 //  After a bind at `bound` (as ZMQ_LAST_ENDPOINT says): an ipc:// socket

@@ -14,7 +14,9 @@
 #define PU_NAME "serve"
 #include "protocol_util.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #define CLI PU_CLI
 #define C_CLIENT MCPACT_BUILD_DIR "/mcpact-example-client"
@@ -407,6 +409,16 @@ TEST (usage_mistakes_named)
     CHECK (status == 2);
     CHECK_CONTAINS (out, "cannot bind 'inproc://x'");
     free (out);
+    //  libzmq would bind port 99999 as 34463 (modulo 65536), said nowhere
+    out = pu_run (&status, CLI " serve -c %s --bind tcp://127.0.0.1:99999 2>&1", config);
+    CHECK (status == 2);
+    CHECK_CONTAINS (out, "cannot bind 'tcp://127.0.0.1:99999': the port is not a number");
+    CHECK (!strstr (out, "bound"));
+    free (out);
+    out = pu_run (&status, CLI " serve -c %s --bind tcp://127.0.0.1 2>&1", config);
+    CHECK (status == 2);
+    CHECK_CONTAINS (out, "cannot bind 'tcp://127.0.0.1': no port");
+    free (out);
     out = pu_run (&status, CLI " serve -c %s --bind ipc://%s/a.sock --bind ipc://%s/a.sock 2>&1",
                   config, dir, dir);
     CHECK (status == 2);
@@ -452,6 +464,59 @@ TEST (stop_leaves_anothers_socket)
     zsock_destroy (&client);
     CHECK (s_daemon_stop (&second) == 0);
     CHECK (lstat (path, &info) != 0);
+}
+
+//  A supervisor's quick restart: the first daemon, stopping slowly (its
+//  server ignores the end of its stdin), has closed its endpoint when
+//  the second binds the same path; the second's socket must outlive the
+//  first's exit (the first removed it: the second's socket had the inode
+//  the first's file freed).
+TEST (restart_while_the_old_daemon_stops)
+{
+    const char *dir = pu_tmpdir ();
+    char config[256], path[256], bind[300];
+    snprintf (config, sizeof config, "%s/slow.json", dir);
+    snprintf (path, sizeof path, "%s/q.sock", dir);
+    snprintf (bind, sizeof bind, "ipc://%s", path);
+    char text[512];
+    snprintf (text, sizeof text,
+              "{\"mcpServers\": {\"slow\": {\"command\": \"%s\", \"args\": [\"--ignore-eof\"]}}}",
+              RU_FIXTURE);
+    pu_write (config, text);
+    const char *argv[] = { "/usr/bin/setpriv", "--pdeathsig", "KILL", CLI, "serve", "-c", config,
+                           "--bind",           bind,          NULL };
+    FILE *out;
+    pid_t old_pid = pu_spawn (argv, &out);
+    char endpoint[256] = "";
+    pu_serve_wait_bound (out, endpoint, sizeof endpoint, NULL, 0);
+    kill (old_pid, SIGTERM);
+    //  Its endpoint closes at once; its server takes a second to close.
+    ru_watchdog_arm (30, "the old daemon to close its endpoint");
+    while (true) {
+        struct sockaddr_un address = { .sun_family = AF_UNIX };
+        CHECK (strlen (path) < sizeof address.sun_path);
+        memcpy (address.sun_path, path, strlen (path));
+        int fd = socket (AF_UNIX, SOCK_STREAM, 0);
+        bool open = connect (fd, (struct sockaddr *) &address, sizeof address) == 0;
+        close (fd);
+        if (!open)
+            break;
+        usleep (10000);
+    }
+    ru_watchdog_disarm ();
+    s_daemon_t second;
+    s_daemon_start (&second, dir, "--bind", bind, NULL);
+    CHECK (pu_serve_end (old_pid, out, SIGTERM) == 0);
+    struct stat info;
+    CHECK_MSG (lstat (path, &info) == 0 && S_ISSOCK (info.st_mode),
+               "the old daemon removed the new one's socket");
+    zsock_t *client = zsock_new_dealer (bind);
+    zstr_sendx (client, "PING", "p", NULL);
+    char *reply = pu_recv_joined (client, 10000);
+    CHECK_MSG (reply && strcmp (reply, "PONG|p") == 0, "the new daemon does not answer");
+    free (reply);
+    zsock_destroy (&client);
+    CHECK (s_daemon_stop (&second) == 0);
 }
 
 //  --------------------------------------------------------------------------
