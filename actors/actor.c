@@ -7,8 +7,10 @@
 
 #include "log.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #if defined(__SANITIZE_THREAD__)
 #define ACTOR_TSAN 1
@@ -155,9 +157,20 @@ void
 actor_term (actor_t *self)
 {
     if (self && !self->termed) {
-        if (self->pipe)
-            zstr_send (self->pipe, "$TERM");
-        else
+        if (self->pipe) {
+            //  Never blocking: an actor that failed at its start may have
+            //  closed its end of the pipe already, and a PAIR without a
+            //  peer would hold the send for ever. Then, once its thread
+            //  has ended, there is no one to tell.
+            void *socket = zsock_resolve (self->pipe);
+            while (zmq_send (socket, "$TERM", 5, ZMQ_DONTWAIT) < 0 && errno == EAGAIN) {
+                if (pthread_tryjoin_np (self->thread, NULL) == 0) {
+                    self->joined = true;
+                    break;
+                }
+                usleep (1000);
+            }
+        } else
             zstr_sendx (self->router, self->rid, "$TERM", NULL);
         self->termed = true;
     }
@@ -170,7 +183,8 @@ actor_destroy (actor_t **self_p)
         return;
     actor_t *self = *self_p;
     actor_term (self);
-    pthread_join (self->thread, NULL);
+    if (!self->joined)
+        pthread_join (self->thread, NULL);
     zsock_destroy (&self->pipe);
     free (self->rid);
     free (self);
