@@ -395,6 +395,38 @@ TEST (signal_during_start_answers_nothing)
     CHECK_MSG (access (path, F_OK) != 0, "%s was left behind", path);
 }
 
+//  Ctrl-C at a terminal signals serve's whole process group: serve
+//  closes as for one signal, and its helper that starts servers (in its
+//  group of its own) neither dies nor takes the servers with it, which
+//  said "the spawn helper died" and "restarting" while serve closed.
+TEST (sigint_to_the_process_group)
+{
+    const char *dir = pu_tmpdir ();
+    char config[256], pid_file[256], command[1024];
+    snprintf (config, sizeof config, "%s/serve.json", dir);
+    snprintf (pid_file, sizeof pid_file, "%s/fixture.pid", dir);
+    char text[512];
+    snprintf (text, sizeof text,
+              "{\"mcpServers\": {\"fixture\": {\"command\": \"%s\", \"args\": [\"--pid-file\", "
+              "\"%s\"]}}}",
+              RU_FIXTURE, pid_file);
+    pu_write (config, text);
+    snprintf (command, sizeof command,
+              "setsid " CLI " serve -c %s --bind ipc://%s/g.sock >%s/out 2>%s/err & pid=$!; "
+              "while ! grep -q bound %s/out; do sleep 0.05; done; kill -INT -$pid; wait $pid; "
+              "echo status=$?",
+              config, dir, dir, dir, dir);
+    int status;
+    char *out = pu_run (&status, "%s", command);
+    CHECK_CONTAINS (out, "status=0");
+    free (out);
+    out = pu_run (&status, "cat %s/err", dir);
+    CHECK_CONTAINS (out, "Interrupt: stopping");
+    CHECK_MSG (!strstr (out, "spawn helper died") && !strstr (out, "restarting"),
+               "serve's close was disturbed: %s", out);
+    free (out);
+}
+
 //  Usage mistakes are said as what they are.
 TEST (usage_mistakes_named)
 {

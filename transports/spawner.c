@@ -311,6 +311,11 @@ s_helper_main (int control, pid_t host)
     if (getppid () != host)
         _exit (0);
     prctl (PR_SET_NAME, "mcpact-spawn");
+    //  A group of our own: a signal to the host's process group (Ctrl-C
+    //  at a terminal, timeout(1)) is the host's to handle, not ours; we
+    //  end with the host's thread, and the servers we started would end
+    //  with us, in the middle of the host's own close.
+    setpgid (0, 0);
     //  Default signals, none blocked; SIGPIPE ignored, so that an answer
     //  to an actor that went away does not kill us (s_child restores it
     //  for the servers). SIGCHLD at its default keeps zombies until asked.
