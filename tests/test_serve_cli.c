@@ -320,6 +320,26 @@ TEST (connect_endpoint_mistakes_are_usage_errors)
     }
 }
 
+//  A public certificate that is not there (--curve-server, a group's
+//  serverKey) is asked for as the peer's certificate: making a key pair
+//  here would not give it.
+TEST (missing_public_certificate_advice)
+{
+    const char *dir = pu_tmpdir ();
+    int status;
+    char *out = pu_run (&status, CLI " keygen %s/me >/dev/null 2>&1", dir);
+    CHECK (status == 0);
+    free (out);
+    out = pu_run (&status,
+                  CLI " --connect tcp://127.0.0.1:1 --curve-key %s/me --curve-server %s/short "
+                      "tools 2>&1",
+                  dir, dir);
+    CHECK_MSG (status == 2, "status %d: %s", status, out);
+    CHECK_CONTAINS (out, "/short does not exist: give the peer's public certificate");
+    CHECK_MSG (!strstr (out, "make a key pair"), "%s", out);
+    free (out);
+}
+
 //  serve's usage errors print what was wrong and the usage line, not the
 //  whole help (as the other commands do).
 TEST (serve_usage_error_is_short)
