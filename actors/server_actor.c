@@ -267,16 +267,37 @@ s_reply (self_t *self, s_call_t *call, int status, const char *payload, size_t s
 }
 
 static void
+s_send_error_v (self_t *self, zmq_msg_t *caller, uint64_t call_id, int status, const char *format,
+                va_list args)
+{
+    char message[1024];
+    vsnprintf (message, sizeof message, format, args);
+    wire_send_error (zsock_resolve (self->router), caller, call_id, status, message);
+}
+
+static void
 s_reply_error (self_t *self, zmq_msg_t *caller, uint64_t call_id, int status, const char *format,
                ...)
 {
-    char message[1024];
     va_list args;
     va_start (args, format);
-    vsnprintf (message, sizeof message, format, args);
+    s_send_error_v (self, caller, call_id, status, format, args);
     va_end (args);
     call_stats_result (s_stats (self), status);
-    wire_send_error (zsock_resolve (self->router), caller, call_id, status, message);
+}
+
+//  Refuses a request other than tools/call (resources/read, prompts/list,
+//  logging/setLevel, ...). Not counted: the status's "calls" and "results"
+//  are tool calls only, and a listing sent to a server without that
+//  capability is no call of its.
+static void
+s_refuse_request (self_t *self, zmq_msg_t *caller, uint64_t call_id, int status, const char *format,
+                  ...)
+{
+    va_list args;
+    va_start (args, format);
+    s_send_error_v (self, caller, call_id, status, format, args);
+    va_end (args);
 }
 
 typedef struct {
@@ -1419,18 +1440,18 @@ s_send_request (self_t *self, zmq_msg_t *caller, uint64_t call_id, const char *m
     int rc = server_requests_line (&self->line, rpc_id, method, params);
     json_decref (params);
     if (rc) {
-        s_reply_error (self, caller, call_id, MCPACT_ERR_INTERNAL, "out of memory");
+        s_refuse_request (self, caller, call_id, MCPACT_ERR_INTERNAL, "out of memory");
         return;
     }
     if (s_transport_send (self, self->line.data, self->line.size)) {
-        s_reply_error (self, caller, call_id, MCPACT_ERR_SERVER, "server %s: cannot send: %s",
-                       self->config->name,
-                       self->ops->error (self->transport) ?: "transport closed");
+        s_refuse_request (self, caller, call_id, MCPACT_ERR_SERVER, "server %s: cannot send: %s",
+                          self->config->name,
+                          self->ops->error (self->transport) ?: "transport closed");
         return;
     }
     if (server_requests_add (self->requests, caller, call_id, rpc_id, timeout_ms, own_timeout,
                              method))
-        s_reply_error (self, caller, call_id, MCPACT_ERR_INTERNAL, "out of memory");
+        s_refuse_request (self, caller, call_id, MCPACT_ERR_INTERNAL, "out of memory");
 }
 
 static void
@@ -1447,25 +1468,25 @@ s_handle_request (self_t *self, wire_msg_t *msg)
     json_t *params =
         wire_size (msg, 4) ? json_loadb (wire_data (msg, 4), wire_size (msg, 4), 0, &error) : NULL;
     if (!method || server_requests_method (method, &capability) != 0)
-        s_reply_error (self, caller, call_id, MCPACT_ERR_ARGS,
-                       "%s is not a method mcpact sends on request",
-                       method && *method ? method : "(none)");
+        s_refuse_request (self, caller, call_id, MCPACT_ERR_ARGS,
+                          "%s is not a method mcpact sends on request",
+                          method && *method ? method : "(none)");
     else if (self->state != S_READY)
-        s_reply_error (self, caller, call_id, MCPACT_ERR_SERVER, "server %s is %s%s%s",
-                       self->config->name, s_state_names[self->state], self->error ? ": " : "",
-                       self->error ? self->error : "");
+        s_refuse_request (self, caller, call_id, MCPACT_ERR_SERVER, "server %s is %s%s%s",
+                          self->config->name, s_state_names[self->state], self->error ? ": " : "",
+                          self->error ? self->error : "");
     else if (!server_requests_declared (self->capabilities, capability))
-        s_reply_error (self, caller, call_id, MCPACT_ERR_UNKNOWN_TOOL,
-                       "server %s does not offer %s (its capabilities have no %s)",
-                       self->config->name, method, capability);
+        s_refuse_request (self, caller, call_id, MCPACT_ERR_UNKNOWN_TOOL,
+                          "server %s does not offer %s (its capabilities have no %s)",
+                          self->config->name, method, capability);
     else if (wire_size (msg, 4) && !json_is_object (params))
-        s_reply_error (self, caller, call_id, MCPACT_ERR_ARGS,
-                       "the params of %s are not a JSON object", method);
+        s_refuse_request (self, caller, call_id, MCPACT_ERR_ARGS,
+                          "the params of %s are not a JSON object", method);
     else if (server_requests_size (self->requests) >= (size_t) self->config->max_in_flight)
-        s_reply_error (self, caller, call_id, MCPACT_ERR_BUSY,
-                       "server %s: %zu requests are in flight, the limit (\"limits\": "
-                       "{\"inFlight\": n} raises it); the request was not sent",
-                       self->config->name, server_requests_size (self->requests));
+        s_refuse_request (self, caller, call_id, MCPACT_ERR_BUSY,
+                          "server %s: %zu requests are in flight, the limit (\"limits\": "
+                          "{\"inFlight\": n} raises it); the request was not sent",
+                          self->config->name, server_requests_size (self->requests));
     else {
         //  Subscriptions are kept, to be made again after a restart.
         const char *uri = json_string_value (json_object_get (params, "uri"));
@@ -1489,10 +1510,10 @@ s_handle_log_level (self_t *self, wire_msg_t *msg)
     uint64_t call_id = (uint64_t) wire_int (msg, 2, 0);
     char *level = wire_strdup (msg, 3);
     if (server_log_rank (level) < 0) {
-        s_reply_error (self, caller, call_id, MCPACT_ERR_ARGS,
-                       "%s is not an MCP logging level (debug, info, notice, warning, error, "
-                       "critical, alert, emergency)",
-                       level && *level ? level : "(none)");
+        s_refuse_request (self, caller, call_id, MCPACT_ERR_ARGS,
+                          "%s is not an MCP logging level (debug, info, notice, warning, error, "
+                          "critical, alert, emergency)",
+                          level && *level ? level : "(none)");
         free (level);
         return;
     }

@@ -454,6 +454,12 @@ s_parse_args (int argc, char *argv[], options_t *opts)
             } else if ((match = s_long_value (arg, "--connect", argc, argv, &i, &value)) != 0) {
                 if (match < 0)
                     return s_missing_value (opts, "--connect");
+                if (opts->connect) {
+                    opts->exit_code = s_usage_error (
+                        "--connect is given twice (%s, %s): a command asks one daemon",
+                        opts->connect, value);
+                    return -1;
+                }
                 opts->connect = value;
             } else if ((match = s_long_value (arg, "--curve-key", argc, argv, &i, &value)) != 0) {
                 if (match < 0)
@@ -668,9 +674,21 @@ s_parse_args (int argc, char *argv[], options_t *opts)
                 opts->connect);
             return -1;
         }
+        char reason[1024];
+        if (remote_endpoint_check (opts->connect, reason, sizeof reason)) {
+            opts->exit_code = s_usage_error ("%s", reason);
+            return -1;
+        }
+        if (!opts->curve_key != !opts->server_cert) {
+            opts->exit_code = s_usage_error (
+                opts->curve_key ? "--curve-key needs --curve-server (the daemon's public "
+                                  "certificate) for CURVE"
+                                : "--curve-server needs --curve-key (your key pair from mcpact "
+                                  "keygen) for CURVE");
+            return -1;
+        }
         //  Looked at before CZMQ reads them: it would quote a line it
         //  cannot parse, and wait for ever on a FIFO.
-        char reason[1024];
         const char *option = NULL;
         if (opts->curve_key && curve_cert_check (opts->curve_key, true, reason, sizeof reason))
             option = "--curve-key";

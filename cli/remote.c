@@ -17,7 +17,9 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 //  How long a call waits beyond its own timeout (the server enforces
@@ -118,6 +120,59 @@ s_request (remote_t *self, const char *verb, const char **frames, int count, con
     return text;
 }
 
+int
+remote_endpoint_check (const char *endpoint, char *reason, size_t size)
+{
+    if (strncmp (endpoint, "ipc://", 6) == 0) {
+        //  A missing path is no daemon, said when connecting; a file of
+        //  another kind would only be found out by a 15 s wait.
+        struct stat info;
+        const char *path = endpoint + 6;
+        if (*path == 0) {
+            snprintf (reason, size, "--connect %s: no path (ipc://PATH)", endpoint);
+            return -1;
+        }
+        if (*path != '@' && stat (path, &info) == 0 && !S_ISSOCK (info.st_mode)) {
+            snprintf (reason, size, "--connect %s: %s is not a socket (%s)", endpoint, path,
+                      S_ISDIR (info.st_mode)   ? "a directory"
+                      : S_ISREG (info.st_mode) ? "a regular file"
+                                               : "a file of another kind");
+            return -1;
+        }
+        return 0;
+    }
+    if (strncmp (endpoint, "tcp://", 6) != 0) {
+        snprintf (reason, size,
+                  "--connect %s: not an endpoint mcpact serve binds: give ipc://PATH or "
+                  "tcp://HOST:PORT",
+                  endpoint);
+        return -1;
+    }
+    const char *host = endpoint + 6;
+    //  An IPv6 address is bracketed: its colons are not the port's.
+    const char *host_end = *host == '[' ? strchr (host, ']') : NULL;
+    const char *colon = strrchr (host_end ? host_end : host, ':');
+    if (*host == '[' && !host_end) {
+        snprintf (reason, size, "--connect %s: no ']' after the IPv6 address", endpoint);
+        return -1;
+    }
+    if (!colon || colon == host || (host_end && colon != host_end + 1)) {
+        snprintf (reason, size, "--connect %s: %s (tcp://HOST:PORT)", endpoint,
+                  colon == host ? "no host" : "no port");
+        return -1;
+    }
+    const char *port = colon + 1;
+    char *end;
+    errno = 0;
+    long number = strtol (port, &end, 10);
+    if (*port < '0' || *port > '9' || *end || errno || number < 1 || number > 65535) {
+        snprintf (reason, size, "--connect %s: the port '%s' is not a number from 1 to 65535",
+                  endpoint, port);
+        return -1;
+    }
+    return 0;
+}
+
 remote_t *
 remote_new (const char *endpoint, const char *client_key, const char *server_key, int timeout_ms,
             char **error)
@@ -125,6 +180,9 @@ remote_new (const char *endpoint, const char *client_key, const char *server_key
     *error = NULL;
     remote_t *self = (remote_t *) calloc (1, sizeof (remote_t));
     self->sock = zsock_new (ZMQ_DEALER);
+    //  IPv6 too (tcp://[::1]:PORT), which serve binds; an IPv4 address
+    //  is then reached as an IPv4-mapped one.
+    zsock_set_ipv6 (self->sock, 1);
     snprintf (self->endpoint, sizeof self->endpoint, "%s", endpoint);
     //  The CLI has looked at both files first (curve_cert_check): CZMQ
     //  would quote a line it cannot parse.
@@ -148,7 +206,14 @@ remote_new (const char *endpoint, const char *client_key, const char *server_key
     if (!*error && strncmp (endpoint, "ipc://", 6) == 0 && endpoint[6] != '@' &&
         access (endpoint + 6, F_OK) != 0)
         *error = s_printf ("no mcpact serve at %s: %s", endpoint, strerror (errno));
-    if (!*error && zsock_connect (self->sock, "%s", endpoint) != 0)
+    //  serve binds localhost as 127.0.0.1; with IPv6 on, libzmq would
+    //  take localhost for ::1.
+    char target[256];
+    if (strncmp (endpoint, "tcp://localhost:", 16) == 0)
+        snprintf (target, sizeof target, "tcp://127.0.0.1:%s", endpoint + 16);
+    else
+        snprintf (target, sizeof target, "%s", endpoint);
+    if (!*error && zsock_connect (self->sock, "%s", target) != 0)
         *error = s_printf ("cannot connect to %s: %s", endpoint, zmq_strerror (errno));
     if (!*error) {
         const char *version[] = { "1" };

@@ -37,11 +37,14 @@
 
 #define SERVE_MAX_BINDS 16
 
-static const char *s_serve_usage =
+//  The usage line, which a usage error prints after what was wrong, and
+//  the help, which --help prints after it.
+static const char *s_serve_usage_line =
     "usage: mcpact serve -c FILE --bind ENDPOINT... [--events ENDPOINT]\n"
     "                    [--curve-key KEYFILE --curve-clients DIR] [--insecure]\n"
     "                    [--max-client-calls N] [--max-calls N] [-v | -q]\n"
-    "                    [--elicitation] [--sampling]\n"
+    "                    [--elicitation] [--sampling]\n";
+static const char *s_serve_usage =
     "\n"
     "Starts the servers and agents of FILE once and answers the mcpact message\n"
     "protocol (docs/protocol.md) at each ENDPOINT (ipc://PATH, tcp://HOST:PORT)\n"
@@ -69,6 +72,10 @@ static atomic_int s_first_signal;
 //  serve at once; once up, the close sequence, bounded, is let finish).
 static atomic_bool s_starting = true;
 static int s_signal_pipe[2] = { -1, -1 };
+//  Whether the first signal's line was said by the signal thread (it came
+//  while the servers started), and whether to say it (not with -q).
+static atomic_bool s_first_said;
+static bool s_quiet;
 
 //  Takes the daemon's signals, in the order they come (sigwait in the
 //  main thread would take the lowest-numbered pending one first).
@@ -82,6 +89,15 @@ s_signal_thread (void *args)
             continue;
         int none = 0;
         if (atomic_compare_exchange_strong (&s_first_signal, &none, sig)) {
+            //  Said now, not once the start ends: a second signal may
+            //  end serve before that.
+            if (atomic_load (&s_starting) && !s_quiet) {
+                fprintf (stderr,
+                         "mcpact serve: %s: stopping once the servers have started (a second "
+                         "signal quits at once)\n",
+                         strsignal (sig));
+                atomic_store (&s_first_said, true);
+            }
             char byte = 1;
             if (write (s_signal_pipe[1], &byte, 1) < 0)
                 _exit (128 + sig);
@@ -100,7 +116,7 @@ s_usage (const char *format, const char *value)
 {
     fprintf (stderr, "mcpact serve: ");
     fprintf (stderr, format, value);
-    fprintf (stderr, "\n%s", s_serve_usage);
+    fprintf (stderr, "\n%sTry 'mcpact serve --help' for more information.\n", s_serve_usage_line);
     return 2;
 }
 
@@ -124,6 +140,7 @@ cli_serve (int argc, char *argv[])
         if (takes)
             i++;
         if (streq (arg, "-h") || streq (arg, "--help")) {
+            fputs (s_serve_usage_line, stdout);
             fputs (s_serve_usage, stdout);
             return 0;
         } else if (streq (arg, "-c") || streq (arg, "--config"))
@@ -142,9 +159,10 @@ cli_serve (int argc, char *argv[])
             char *end;
             long number = strtol (value, &end, 10);
             if (*end || number < 1 || number > 1000000000) {
-                fprintf (stderr, "mcpact serve: %s wants a whole number >= 1, not '%s'\n%s", arg,
-                         value, s_serve_usage);
-                return 2;
+                char message[256];
+                snprintf (message, sizeof message, "%s wants a whole number >= 1, not '%s'", arg,
+                          value);
+                return s_usage ("%s", message);
             }
             *(streq (arg, "--max-calls") ? &max_calls : &max_client_calls) = number;
         } else if (streq (arg, "--insecure"))
@@ -221,6 +239,7 @@ cli_serve (int argc, char *argv[])
     sigaddset (&pipe_only, SIGPIPE);
     pthread_sigmask (SIG_BLOCK, &pipe_only, NULL);
     pthread_t signal_thread;
+    s_quiet = quiet;
     if (pipe (s_signal_pipe) != 0 ||
         pthread_create (&signal_thread, NULL, s_signal_thread, &signals) != 0) {
         fprintf (stderr, "mcpact serve: cannot wait for signals: %s\n", strerror (errno));
@@ -283,7 +302,7 @@ cli_serve (int argc, char *argv[])
         while (read (s_signal_pipe[0], &byte, 1) < 0 && errno == EINTR)
             ;
         int sig = atomic_load (&s_first_signal);
-        if (!quiet)
+        if (!quiet && !atomic_load (&s_first_said))
             fprintf (stderr,
                      "mcpact serve: %s: stopping (calls in flight are answered, "
                      "servers closed)\n",

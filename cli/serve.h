@@ -28,6 +28,13 @@ remote_t *remote_new (const char *endpoint, const char *client_key, const char *
                       int timeout_ms, char **error);
 void remote_destroy (remote_t **self_p);
 
+//  What is wrong with `endpoint` as a --connect ENDPOINT, in `reason`
+//  (-1), or 0: a scheme other than ipc:// and tcp://, a tcp:// endpoint
+//  without a host or a port of 1-65535, an ipc:// path that is there but
+//  is not a socket. Checked here because libzmq takes port 99999 as
+//  another port and waits for ever on a scheme it does not know.
+int remote_endpoint_check (const char *endpoint, char *reason, size_t size);
+
 //  NULL if the gateway serves `agent` ("" for the default), as its HELLO
 //  said; else what to tell the user (malloc'ed), naming its agents.
 char *remote_agent_problem (remote_t *self, const char *agent);

@@ -75,9 +75,16 @@ curve_cert_check (const char *path, bool need_secret, char *reason, size_t size)
     //  zcert_load takes PATH_secret first, when it is there.
     const char *file = lstat (secret, &info) == 0 ? secret : path;
     if (stat (file, &info) != 0) {
-        if (errno == ENOENT)
+        //  A public certificate is the peer's: made where its key pair
+        //  was, not here.
+        if (errno == ENOENT && need_secret)
             snprintf (reason, size,
                       "the key file %s does not exist: make a key pair with mcpact keygen %s", file,
+                      file);
+        else if (errno == ENOENT)
+            snprintf (reason, size,
+                      "the certificate %s does not exist: give the peer's public certificate "
+                      "(the PATH that mcpact keygen PATH wrote beside PATH_secret, copied here)",
                       file);
         else
             snprintf (reason, size, "cannot read the key file %s: %s", file, strerror (errno));
@@ -137,8 +144,10 @@ curve_cert_check (const char *path, bool need_secret, char *reason, size_t size)
     if (bad)
         snprintf (reason, size,
                   "the key file %s is not a CURVE certificate (line %d is not in its format; "
-                  "make a key pair with mcpact keygen)",
-                  file, bad);
+                  "%s)",
+                  file, bad,
+                  need_secret ? "make a key pair with mcpact keygen"
+                              : "give the public certificate mcpact keygen wrote");
     else if (!public_ok)
         snprintf (reason, size,
                   "the key file %s is not a CURVE certificate: it has no curve public-key of 40 "

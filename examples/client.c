@@ -35,6 +35,20 @@ s_recv (zsock_t *sock, const char *what)
     return zmsg_recv (sock);
 }
 
+//  A socket of `type` connected to `endpoint`. IPv6 on, so that
+//  tcp://[::1]:PORT works as well as tcp://127.0.0.1:PORT.
+static zsock_t *
+s_socket (int type, const char *endpoint)
+{
+    zsock_t *sock = zsock_new (type);
+    zsock_set_ipv6 (sock, 1);
+    if (zsock_connect (sock, "%s", endpoint) != 0) {
+        fprintf (stderr, "client: cannot connect to %s: %s\n", endpoint, zmq_strerror (errno));
+        exit (2);
+    }
+    return sock;
+}
+
 //  Sends VERB ID [ARGS...]; the caller ends the list with NULL.
 #define s_send(sock, ...) zstr_sendx ((sock), __VA_ARGS__, NULL)
 
@@ -47,15 +61,28 @@ main (int argc, char *argv[])
         return 2;
     }
     int calls = argc > 2 ? atoi (argv[2]) : 64;
-    zsock_t *sock = zsock_new_dealer (argv[1]);
+    zsock_t *sock = s_socket (ZMQ_DEALER, argv[1]);
     s_deadline = zclock_mono () + 60000;
 
-    //  HELLO id version -> HELLO id info_json
+    //  HELLO id version -> HELLO id info_json. A client would parse the
+    //  JSON; CZMQ has no parser, so this one picks out the protocol and
+    //  the agents' names (each {"name": ..., "servers": ...}).
     s_send (sock, "HELLO", "h", "1");
     zmsg_t *reply = s_recv (sock, "HELLO");
     char *verb = reply ? zmsg_popstr (reply) : NULL;
-    printf ("hello %s\n", verb ? verb : "(no answer)");
     zstr_free (&verb);
+    free (reply ? zmsg_popstr (reply) : NULL); //  the id
+    char *info = reply ? zmsg_popstr (reply) : NULL;
+    const char *protocol = info ? strstr (info, "\"protocol\":") : NULL;
+    printf ("hello protocol %d agents", protocol ? atoi (protocol + 11) : 0);
+    for (const char *at = info; at && (at = strstr (at, "\",\"servers\":")); at++) {
+        const char *name = at;
+        while (name > info && name[-1] != '"')
+            name--;
+        printf (" '%.*s'", (int) (at - name), name);
+    }
+    printf ("\n");
+    zstr_free (&info);
     zmsg_destroy (&reply);
 
     //  TOOLS id agent -> TOOLS id tools_json ("" is the default agent)
@@ -81,8 +108,10 @@ main (int argc, char *argv[])
         id = zmsg_popstr (reply);
         status = zmsg_popstr (reply);
         payload = zmsg_popstr (reply);
+        //  The answer has the text in it ("m5", or "Echo: m5" from
+        //  server-everything's echo).
         char expect[32];
-        snprintf (expect, sizeof expect, "\"m%s\"", id ? id : "?");
+        snprintf (expect, sizeof expect, "m%s\"", id ? id : "?");
         answered +=
             verb && streq (verb, "RESULT") && streq (status, "0") && strstr (payload, expect);
         zstr_free (&verb);
@@ -114,7 +143,8 @@ main (int argc, char *argv[])
 
     if (argc > 6) {
         //  Events: SERVER_STATE server state_json, on a SUB socket.
-        zsock_t *events = zsock_new_sub (argv[5], "SERVER_STATE");
+        zsock_t *events = s_socket (ZMQ_SUB, argv[5]);
+        zsock_set_subscribe (events, "SERVER_STATE");
         zclock_sleep (300); //  a SUB sees what is published after it joined
         s_send (sock, "CALL", "crash", "", argv[6], "{}");
         while ((reply = s_recv (events, "the crash (events)"))) {

@@ -21,6 +21,7 @@ messages that came meanwhile.
 """
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -38,7 +39,11 @@ class Client:
         # socket's key options are write-only, and SUB sockets need them too.
         self.keys = None
         if key:
-            public, secret = zmq.auth.load_certificate(key + "_secret")
+            # The key pair: PATH (with PATH_secret beside it) or PATH_secret,
+            # as mcpact --curve-key takes it.
+            if os.path.exists(key + "_secret"):
+                key += "_secret"
+            public, secret = zmq.auth.load_certificate(key)
             self.keys = (public, secret, zmq.auth.load_certificate(server_cert)[0])
         self.sock = self.socket(zmq.DEALER, endpoint)
         self.next_id = 0
@@ -47,6 +52,7 @@ class Client:
         """A socket of `kind` connected to `endpoint` (with our keys)."""
         sock = zmq.Context.instance().socket(kind)
         sock.linger = 0
+        sock.ipv6 = True  # tcp://[::1]:PORT as well as tcp://127.0.0.1:PORT
         if self.keys:
             sock.curve_publickey, sock.curve_secretkey, sock.curve_serverkey = self.keys
         if topic:

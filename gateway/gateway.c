@@ -954,6 +954,7 @@ s_on_request (self_t *self, int kind)
     //  Every frame as a C string, in one buffer: on the stack for the
     //  usual small request.
     char *frames[GATEWAY_MAX_FRAMES];
+    size_t sizes[GATEWAY_MAX_FRAMES]; //  as they came: a frame may hold a NUL
     int frames_count = 0;
     size_t total_size = 0;
     for (int i = first; i < count; i++)
@@ -968,6 +969,7 @@ s_on_request (self_t *self, int kind)
             not_text = frames_count;
         memcpy (next, zmq_msg_data (&parts[i]), size);
         next[size] = 0;
+        sizes[frames_count] = size;
         frames[frames_count++] = next;
         next += size + 1;
     }
@@ -977,7 +979,7 @@ s_on_request (self_t *self, int kind)
     //  VERB id args...
     const char *verb = frames_count > 0 ? frames[0] : "";
     const char *id = frames_count > 1 ? frames[1] : "";
-    size_t id_size = strlen (id);
+    size_t id_size = frames_count > 1 ? sizes[1] : 0;
     memcpy (peer.id, id, id_size > GATEWAY_MAX_ID ? GATEWAY_MAX_ID : id_size);
     int args = frames_count - 2;
     size_t index = 0;
@@ -987,16 +989,32 @@ s_on_request (self_t *self, int kind)
         //  Named, and shown as hex: quoted, it would not be text either.
         char hex[2 * 24 + 1];
         const char *bad = frames[not_text];
-        size_t bad_size = strlen (bad);
+        size_t bad_size = sizes[not_text];
         s_hex ((const uint8_t *) bad, bad_size > 24 ? 24 : bad_size, hex);
         char name[40];
         if (not_text < 2)
             snprintf (name, sizeof name, "%s", not_text ? "the request id" : "the verb");
         else
             snprintf (name, sizeof name, "frame %d after the request id", not_text - 1);
-        s_error (self, &peer, "bad_request",
-                 "%s is not UTF-8 text without NUL (bytes: %s%s); frames are UTF-8 text", name, hex,
-                 bad_size > 24 ? "..." : "");
+        char message[256];
+        snprintf (message, sizeof message,
+                  "%s is not UTF-8 text without NUL (bytes: %s%s); frames are UTF-8 text", name,
+                  hex, bad_size > 24 ? "..." : "");
+        if (!memchr (id, 0, id_size))
+            s_error (self, &peer, "bad_request", "%s", message);
+        else {
+            //  s_error echoes peer.id, a C string, which would end at
+            //  the NUL: the id's bytes go back as they came from here.
+            json_t *body = json_pack ("{s:s,s:s}", "error", "bad_request", "message", message);
+            char *text = body ? json_dumps (body, JSON_COMPACT) : NULL;
+            const char *reply[] = {
+                "ERROR", id, text ? text : "{\"error\":\"internal\",\"message\":\"out of memory\"}"
+            };
+            size_t reply_sizes[] = { 5, id_size, strlen (reply[2]) };
+            s_send (self, &peer, reply, reply_sizes, 3);
+            free (text);
+            json_decref (body);
+        }
     } else if (frames_count < 2)
         s_error (self, &peer, "bad_request",
                  "a request is VERB REQUEST-ID [ARGS...] (text frames); this one has %d frame%s",

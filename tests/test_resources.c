@@ -824,3 +824,35 @@ TEST (log_message_without_a_level)
     CHECK (!strstr (ru_log, "it has no data"));
     pthread_mutex_unlock (&ru_log_lock);
 }
+
+//  Resources and prompts asked of a server without those capabilities
+//  are refused without a call: the server's status counts no call and no
+//  error (its "calls" and "results" are tool calls only).
+TEST (requests_without_capability_count_no_calls)
+{
+    mcpact_runtime_t *runtime = NULL;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    s_add (session, ru_fixture ("plain", "--capabilities", "{\"tools\":{}}", NULL));
+    mcpact_agent_t *agent = s_agent (session);
+    free (mcpact_agent_resources (agent));
+    free (mcpact_agent_resource_templates (agent));
+    free (mcpact_agent_prompts (agent));
+    mcpact_result_t *result = mcpact_agent_read_resource (agent, "plain", "a://1", 0);
+    CHECK (mcpact_result_status (result) == MCPACT_ERR_UNKNOWN_TOOL);
+    mcpact_result_destroy (&result);
+    result = mcpact_agent_get_prompt (agent, "plain", "p", NULL, 0);
+    CHECK (mcpact_result_status (result) == MCPACT_ERR_UNKNOWN_TOOL);
+    mcpact_result_destroy (&result);
+    json_t *status = ru_json_take (mcpact_agent_status (agent));
+    json_t *plain = ru_named (status, "plain");
+    CHECK_MSG (plain, "no server plain in the status");
+    char *text = json_dumps (plain, JSON_COMPACT);
+    CHECK_MSG (json_integer_value (json_object_get (plain, "calls")) == 0, "%s", text);
+    CHECK_MSG (json_integer_value (json_object_get (plain, "errors")) == 0, "%s", text);
+    CHECK_MSG (json_integer_value (
+                   json_object_get (json_object_get (plain, "results"), "unknown_tool")) == 0,
+               "%s", text);
+    free (text);
+    json_decref (status);
+    ru_teardown (&agent, &session, &runtime);
+}

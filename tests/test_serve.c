@@ -140,11 +140,74 @@ TEST (c_client_ipc)
     char *out = pu_run (&status, C_CLIENT " %s 100 sleep '{\"ms\": 20000}' %s crash",
                         daemon.endpoint, daemon.events);
     CHECK_MSG (status == 0, "the C client exited %d: %s", status, out);
-    CHECK_CONTAINS (out, "hello HELLO");
+    CHECK_CONTAINS (out, "hello protocol 1 agents '' 'other'");
     CHECK_CONTAINS (out, "calls 100 answered 100");
     CHECK_CONTAINS (out, "cancel RESULT slow status 8");
     CHECK_CONTAINS (out, "event SERVER_STATE fixture {\"server\":\"fixture\",\"state\":\"ready\"");
     free (out);
+    CHECK (s_daemon_stop (&daemon) == 0);
+}
+
+//  The C client against server-everything, whose echo answers
+//  "Echo: TEXT": every answer counted (it has the text), and HELLO said
+//  as the protocol and the agents.
+TEST (c_client_everything)
+{
+    const char *node = ru_require_peers (
+        MCPACT_SOURCE_DIR "/tests/peers/node_modules/@modelcontextprotocol/server-everything/"
+                          "dist/index.js",
+        NULL);
+    const char *dir = pu_tmpdir ();
+    char config[256], bind[256];
+    snprintf (config, sizeof config, "%s/everything.json", dir);
+    snprintf (bind, sizeof bind, "ipc://%s/mcpact.sock", dir);
+    char text[1024];
+    snprintf (text, sizeof text,
+              "{\"mcpServers\": {\"everything\": {\"command\": \"%s\", \"args\": [\"%s\", "
+              "\"stdio\"]}}}",
+              node,
+              MCPACT_SOURCE_DIR "/tests/peers/node_modules/@modelcontextprotocol/server-everything/"
+                                "dist/index.js");
+    pu_write (config, text);
+    const char *argv[] = { "/usr/bin/setpriv", "--pdeathsig", "KILL", CLI, "serve", "-c", config,
+                           "--bind",           bind,          NULL };
+    FILE *out_stream;
+    pid_t pid = pu_spawn (argv, &out_stream);
+    char endpoint[256] = "";
+    pu_serve_wait_bound (out_stream, endpoint, sizeof endpoint, NULL, 0);
+    int status;
+    char *out = pu_run (&status, C_CLIENT " %s 16 2>&1", endpoint);
+    CHECK_MSG (status == 0, "the C client exited %d: %s", status, out);
+    CHECK_CONTAINS (out, "hello protocol 1 agents ''");
+    CHECK_CONTAINS (out, "calls 16 answered 16");
+    free (out);
+    CHECK (pu_serve_end (pid, out_stream, SIGTERM) == 0);
+}
+
+//  Both example clients reach a daemon at tcp://[::1]:PORT (IPv6
+//  loopback) as well as at 127.0.0.1.
+TEST (example_clients_over_ipv6)
+{
+    int status;
+    char *out = pu_run (&status, "ip -6 addr show lo 2>&1");
+    bool has_ipv6 = status == 0 && strstr (out, "::1");
+    free (out);
+    if (!has_ipv6)
+        SKIP ("no IPv6 loopback (::1) on lo");
+    const char *dir = pu_tmpdir ();
+    s_daemon_t daemon;
+    s_daemon_start (&daemon, dir, "--bind", "tcp://[::1]:*", NULL);
+    CHECK_CONTAINS (daemon.endpoint, "tcp://[::1]:");
+    out = pu_run (&status, C_CLIENT " '%s' 8 2>&1", daemon.endpoint);
+    CHECK_MSG (status == 0, "the C client exited %d: %s", status, out);
+    CHECK_CONTAINS (out, "calls 8 answered 8");
+    free (out);
+    if (s_python_has_zmq ()) {
+        out = pu_run (&status, PYTHON " " PY_CLIENT " '%s' --calls 8 2>&1", daemon.endpoint);
+        CHECK_MSG (status == 0, "client.py exited %d: %s", status, out);
+        CHECK_CONTAINS (out, "calls 8 answered 8");
+        free (out);
+    }
     CHECK (s_daemon_stop (&daemon) == 0);
 }
 
@@ -180,6 +243,14 @@ TEST (curve_python_and_wrong_key)
     CHECK_MSG (status == 0, "client.py exited %d: %s", status, out);
     CHECK_CONTAINS (out, "tools echo add sleep");
     CHECK_CONTAINS (out, "calls 50 answered 50");
+    free (out);
+    //  The key pair named by its PATH_secret too, as the CLI takes it.
+    out = pu_run (&status,
+                  PYTHON " " PY_CLIENT " %s --calls 5 --curve-key %s/client_secret --curve-server "
+                         "%s/server 2>&1",
+                  daemon.endpoint, dir, dir);
+    CHECK_MSG (status == 0, "client.py with PATH_secret exited %d: %s", status, out);
+    CHECK_CONTAINS (out, "calls 5 answered 5");
     free (out);
 
     //  The CLI over CURVE too.

@@ -241,6 +241,182 @@ TEST (connect_mistakes_said_as_without_it)
     CHECK (pu_serve_end (pid, out_stream, SIGTERM) == 0);
 }
 
+//  serve binds tcp://[::1]:PORT (IPv6 loopback) as well as 127.0.0.1:
+//  --connect reaches it at both, and at localhost (which serve binds as
+//  127.0.0.1).
+TEST (connect_over_ipv6_and_ipv4)
+{
+    int status;
+    char *out = pu_run (&status, "ip -6 addr show lo 2>&1");
+    bool has_ipv6 = status == 0 && strstr (out, "::1");
+    free (out);
+    if (!has_ipv6)
+        SKIP ("no IPv6 loopback (::1) on lo");
+    const char *dir = pu_tmpdir ();
+    const char *config = s_config (dir);
+    const char *argv[] = {
+        S_DIES_WITH_TEST CLI, "serve", "-c", config, "--bind", "tcp://[::1]:*", "--bind",
+        "tcp://127.0.0.1:*",  NULL
+    };
+    FILE *out_stream;
+    pid_t pid = pu_spawn (argv, &out_stream);
+    char ipv6[256] = "", ipv4[256] = "";
+    pu_serve_wait_bound (out_stream, ipv6, sizeof ipv6, NULL, 0);
+    pu_serve_wait_bound (out_stream, ipv4, sizeof ipv4, NULL, 0);
+    CHECK_CONTAINS (ipv6, "tcp://[::1]:");
+    CHECK_CONTAINS (ipv4, "tcp://127.0.0.1:");
+    char localhost[256];
+    snprintf (localhost, sizeof localhost, "tcp://localhost:%s", strrchr (ipv4, ':') + 1);
+    const char *endpoints[] = { ipv6, ipv4, localhost };
+    for (size_t i = 0; i < 3; i++) {
+        out = pu_run (&status, "timeout 60 " CLI " --connect '%s' tools 2>&1", endpoints[i]);
+        CHECK_MSG (status == 0, "%s: status %d: %s", endpoints[i], status, out);
+        CHECK_CONTAINS (out, "echo");
+        free (out);
+    }
+    CHECK (pu_serve_end (pid, out_stream, SIGTERM) == 0);
+}
+
+//  A --connect ENDPOINT that cannot be a daemon's (a port beyond 65535,
+//  which libzmq would take as another port, no port, no host, a scheme
+//  serve never binds, an ipc:// path that is a regular file) is a usage
+//  error naming it and what is wrong, said at once; so are --connect
+//  given twice and one CURVE option without the other.
+TEST (connect_endpoint_mistakes_are_usage_errors)
+{
+    const char *dir = pu_tmpdir ();
+    char file[256];
+    snprintf (file, sizeof file, "%s/not-a-socket", dir);
+    pu_write (file, "text\n");
+    char ipc_file[300];
+    snprintf (ipc_file, sizeof ipc_file, "ipc://%s", file);
+    char key[256];
+    snprintf (key, sizeof key, "%s/me", dir);
+    int status;
+    char *out = pu_run (&status, CLI " keygen %s >/dev/null 2>&1", key);
+    CHECK (status == 0);
+    free (out);
+    char args[6][600];
+    const char *said[6];
+    snprintf (args[0], sizeof args[0], "--connect tcp://127.0.0.1:99999");
+    said[0] = "--connect tcp://127.0.0.1:99999: the port '99999' is not a number from 1 to 65535";
+    snprintf (args[1], sizeof args[1], "--connect tcp://127.0.0.1");
+    said[1] = "--connect tcp://127.0.0.1: no port";
+    snprintf (args[2], sizeof args[2], "--connect foo://x");
+    said[2] = "--connect foo://x: not an endpoint mcpact serve binds";
+    snprintf (args[3], sizeof args[3], "--connect %s", ipc_file);
+    said[3] = "is not a socket (a regular file)";
+    snprintf (args[4], sizeof args[4], "--connect tcp://127.0.0.1:1 --connect tcp://127.0.0.1:2");
+    said[4] = "--connect is given twice";
+    snprintf (args[5], sizeof args[5], "--connect tcp://127.0.0.1:1 --curve-key %s", key);
+    said[5] = "--curve-key needs --curve-server";
+    for (size_t i = 0; i < 6; i++) {
+        //  timeout: without the checks some of these wait for an answer.
+        out = pu_run (&status, "timeout 60 " CLI " %s tools 2>&1", args[i]);
+        CHECK_MSG (status == 2, "%s: status %d: %s", args[i], status, out);
+        CHECK_CONTAINS (out, said[i]);
+        CHECK_CONTAINS (out, "usage: mcpact");
+        free (out);
+    }
+}
+
+//  A public certificate that is not there (--curve-server, a group's
+//  serverKey) is asked for as the peer's certificate: making a key pair
+//  here would not give it.
+TEST (missing_public_certificate_advice)
+{
+    const char *dir = pu_tmpdir ();
+    int status;
+    char *out = pu_run (&status, CLI " keygen %s/me >/dev/null 2>&1", dir);
+    CHECK (status == 0);
+    free (out);
+    out = pu_run (&status,
+                  CLI " --connect tcp://127.0.0.1:1 --curve-key %s/me --curve-server %s/short "
+                      "tools 2>&1",
+                  dir, dir);
+    CHECK_MSG (status == 2, "status %d: %s", status, out);
+    CHECK_CONTAINS (out, "/short does not exist: give the peer's public certificate");
+    CHECK_MSG (!strstr (out, "make a key pair"), "%s", out);
+    free (out);
+}
+
+//  serve's usage errors print what was wrong and the usage line, not the
+//  whole help (as the other commands do).
+TEST (serve_usage_error_is_short)
+{
+    const char *dir = pu_tmpdir ();
+    const char *config = s_config (dir);
+    char cases[4][512];
+    snprintf (cases[0], sizeof cases[0], "-c %s --bind ipc://%s/a.sock --curve-key %s/k", config,
+              dir, dir);
+    snprintf (cases[1], sizeof cases[1], "-c %s --bind ipc://%s/a.sock --bind ipc://%s/a.sock",
+              config, dir, dir);
+    snprintf (cases[2], sizeof cases[2], "-c %s --bind ipc://%s/a.sock --max-client-calls 0",
+              config, dir);
+    snprintf (cases[3], sizeof cases[3], "--bind ipc://%s/a.sock", dir);
+    const char *said[4] = { "--curve-key and --curve-clients go together", "is given twice",
+                            "--max-client-calls wants a whole number >= 1, not '0'",
+                            "needs -c FILE" };
+    for (size_t i = 0; i < 4; i++) {
+        int status;
+        char *out = pu_run (&status, CLI " serve %s 2>&1", cases[i]);
+        CHECK_MSG (status == 2, "%s: status %d: %s", cases[i], status, out);
+        CHECK_CONTAINS (out, said[i]);
+        CHECK_CONTAINS (out, "usage: mcpact serve -c FILE --bind ENDPOINT...");
+        CHECK_CONTAINS (out, "Try 'mcpact serve --help'");
+        CHECK_MSG (!strstr (out, "Starts the servers") && !strstr (out, "--insecure  "),
+                   "the whole help for %s: %s", cases[i], out);
+        free (out);
+    }
+}
+
+//  A signal while the servers start is said at once; a second one then
+//  ends serve at once, and both lines are there.
+TEST (two_signals_during_start_up_both_said)
+{
+    const char *dir = pu_tmpdir ();
+    char config[256], pid_file[256], bind[256], err_path[256], command[1024];
+    snprintf (config, sizeof config, "%s/slow.json", dir);
+    snprintf (pid_file, sizeof pid_file, "%s/fixture.pid", dir);
+    snprintf (bind, sizeof bind, "ipc://%s/mcpact.sock", dir);
+    snprintf (err_path, sizeof err_path, "%s/serve.err", dir);
+    FILE *file = fopen (config, "w");
+    //  It never answers initialize: serve is still starting when the
+    //  signals come, however slow the machine.
+    fprintf (file,
+             "{\"mcpServers\": {\"slow\": {\"command\": \"%s\", \"args\": [\"--pid-file\", "
+             "\"%s\", \"--no-answer\"]}}}",
+             RU_FIXTURE, pid_file);
+    fclose (file);
+    snprintf (command, sizeof command, "exec %s serve -c %s --bind %s 2>%s", CLI, config, bind,
+              err_path);
+    const char *argv[] = { S_DIES_WITH_TEST "/bin/sh", "-c", command, NULL };
+    FILE *out;
+    pid_t pid = pu_spawn (argv, &out);
+    ru_watchdog_arm (60, "the server to start");
+    while (!s_fixture_started (dir))
+        usleep (20000);
+    kill (pid, SIGTERM);
+    //  The first signal's line, before the second signal is sent.
+    char *said = NULL;
+    while (!said || !strstr (said, "Terminated")) {
+        free (said);
+        usleep (20000);
+        int status;
+        said = pu_run (&status, "cat %s", err_path);
+    }
+    kill (pid, SIGINT);
+    int status = 0;
+    waitpid (pid, &status, 0);
+    ru_watchdog_disarm ();
+    fclose (out);
+    free (said);
+    said = pu_run (&status, "cat %s", err_path);
+    CHECK_CONTAINS (said, "mcpact serve: Terminated: stopping once the servers have started");
+    CHECK_CONTAINS (said, "mcpact serve: Interrupt again: quitting at once");
+    free (said);
+}
+
 //  At SIGTERM, a subscriber of --events hears each server close:
 //  SERVER_STATE "stopped" comes before the events endpoint closes.
 TEST (events_stopped_at_shutdown)

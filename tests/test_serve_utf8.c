@@ -92,6 +92,42 @@ TEST (frames_not_utf8)
     pu_gw_stop (&gw);
 }
 
+//  A NUL byte in a frame: the hex shows every byte of it, not those
+//  before the NUL, and the reply carries the request id's bytes as they
+//  came, NUL and all.
+TEST (nul_in_frames_shown_whole)
+{
+    pu_gw_t gw;
+    s_gw_start (&gw);
+    zsock_t *client = zsock_new_dealer (gw.endpoint);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, "PING");
+    zmsg_addmem (msg, "a\0b", 3);
+    zmsg_send (&msg, client);
+    zmsg_t *reply = s_recv (client);
+    CHECK_MSG (reply && zmsg_size (reply) == 3, "no ERROR of 3 frames");
+    char *verb = zmsg_popstr (reply);
+    CHECK_STR (verb, "ERROR");
+    zframe_t *id = zmsg_pop (reply);
+    CHECK_MSG (zframe_size (id) == 3 && memcmp (zframe_data (id), "a\0b", 3) == 0,
+               "the id came back as %zu bytes", zframe_size (id));
+    char *body = zmsg_popstr (reply);
+    CHECK_CONTAINS (body, "the request id is not UTF-8 text without NUL (bytes: 610062)");
+    free (body);
+    zframe_destroy (&id);
+    free (verb);
+    zmsg_destroy (&reply);
+    //  A NUL in the verb: all its bytes shown too, the id echoed as ever.
+    msg = zmsg_new ();
+    zmsg_addmem (msg, "PI\0NG", 5);
+    zmsg_addstr (msg, "v");
+    zmsg_send (&msg, client);
+    free (s_check_reply (s_recv (client), "ERROR", "v",
+                         "the verb is not UTF-8 text without NUL (bytes: 5049004e47)"));
+    zsock_destroy (&client);
+    pu_gw_stop (&gw);
+}
+
 //  An LLM's tool name in Chinese, 80 characters: the message quotes it
 //  cut at a character, not in the middle of one.
 TEST (unknown_tool_non_ascii)
