@@ -10,6 +10,8 @@
 
 #include "serve.h"
 
+#include "endpoint.h"
+
 #include <czmq.h>
 #include <stdarg.h>
 #include <errno.h>
@@ -206,13 +208,10 @@ remote_new (const char *endpoint, const char *client_key, const char *server_key
     if (!*error && strncmp (endpoint, "ipc://", 6) == 0 && endpoint[6] != '@' &&
         access (endpoint + 6, F_OK) != 0)
         *error = s_printf ("no mcpact serve at %s: %s", endpoint, strerror (errno));
-    //  serve binds localhost as 127.0.0.1; with IPv6 on, libzmq would
-    //  take localhost for ::1.
+    //  serve binds localhost as 127.0.0.1 (endpoint_resolve); with IPv6
+    //  on, libzmq would take localhost for ::1: connect where it binds.
     char target[256];
-    if (strncmp (endpoint, "tcp://localhost:", 16) == 0)
-        snprintf (target, sizeof target, "tcp://127.0.0.1:%s", endpoint + 16);
-    else
-        snprintf (target, sizeof target, "%s", endpoint);
+    endpoint_resolve (endpoint, target, sizeof target);
     if (!*error && zsock_connect (self->sock, "%s", target) != 0)
         *error = s_printf ("cannot connect to %s: %s", endpoint, zmq_strerror (errno));
     if (!*error) {
