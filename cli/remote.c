@@ -150,26 +150,12 @@ remote_endpoint_check (const char *endpoint, char *reason, size_t size)
                   endpoint);
         return -1;
     }
-    const char *host = endpoint + 6;
-    //  An IPv6 address is bracketed: its colons are not the port's.
-    const char *host_end = *host == '[' ? strchr (host, ']') : NULL;
-    const char *colon = strrchr (host_end ? host_end : host, ':');
-    if (*host == '[' && !host_end) {
-        snprintf (reason, size, "--connect %s: no ']' after the IPv6 address", endpoint);
-        return -1;
-    }
-    if (!colon || colon == host || (host_end && colon != host_end + 1)) {
-        snprintf (reason, size, "--connect %s: %s (tcp://HOST:PORT)", endpoint,
-                  colon == host ? "no host" : "no port");
-        return -1;
-    }
-    const char *port = colon + 1;
-    char *end;
-    errno = 0;
-    long number = strtol (port, &end, 10);
-    if (*port < '0' || *port > '9' || *end || errno || number < 1 || number > 65535) {
-        snprintf (reason, size, "--connect %s: the port '%s' is not a number from 1 to 65535",
-                  endpoint, port);
+    //  serve's own parse of HOST:PORT; a client needs a port of its own
+    const char *problem;
+    long port = endpoint_tcp_port (endpoint + 6, &problem);
+    if (port < 1) {
+        snprintf (reason, size, "--connect %s: %s (tcp://HOST:PORT, PORT 1 to 65535)", endpoint,
+                  problem ? problem : "give the port the daemon is bound at, not * or 0");
         return -1;
     }
     return 0;

@@ -101,17 +101,12 @@ endpoint_check (const char *endpoint, bool have_curve, bool insecure, bool *curv
     if (strncmp (endpoint, "tcp://", 6) == 0) {
         //  libzmq takes a port beyond 65535 modulo 65536: another port
         //  than the one asked for, said nowhere.
-        const char *colon = strrchr (endpoint + 6, ':');
-        const char *port = colon ? colon + 1 : "";
-        char *end = NULL;
-        long number = strtol (port, &end, 10);
-        if (!colon || (strcmp (port, "*") != 0 &&
-                       (!*port || *end || *port == '-' || *port == '+' || number > 65535))) {
+        const char *problem;
+        if (endpoint_tcp_port (endpoint + 6, &problem) < -1) {
             snprintf (reason, size,
                       "cannot bind '%s': %s; give tcp://HOST:PORT (PORT 1 to 65535, or * or 0 "
                       "for any free port)",
-                      endpoint,
-                      !colon || !*port ? "no port" : "the port is not a number from 0 to 65535");
+                      endpoint, problem);
             return -1;
         }
         if (have_curve)
@@ -130,6 +125,34 @@ endpoint_check (const char *endpoint, bool have_curve, bool insecure, bool *curv
     snprintf (reason, size, "cannot bind '%s': the gateway binds ipc://PATH or tcp://HOST:PORT",
               endpoint);
     return -1;
+}
+
+long
+endpoint_tcp_port (const char *address, const char **problem)
+{
+    //  An IPv6 address is bracketed: its colons are not the port's.
+    const char *host_end = *address == '[' ? strchr (address, ']') : NULL;
+    const char *colon = strrchr (host_end ? host_end : address, ':');
+    *problem = NULL;
+    if (*address == '[' && !host_end)
+        *problem = "no ']' after the IPv6 address";
+    else if (!colon || (host_end && colon != host_end + 1))
+        *problem = "no port";
+    else if (colon == address)
+        *problem = "no host";
+    if (*problem)
+        return -2;
+    const char *port = colon + 1;
+    if (strcmp (port, "*") == 0)
+        return -1;
+    char *end;
+    errno = 0;
+    long number = strtol (port, &end, 10);
+    if (*port < '0' || *port > '9' || *end || errno || number > 65535) {
+        *problem = *port ? "the port is not a number up to 65535" : "no port";
+        return -2;
+    }
+    return number;
 }
 
 void

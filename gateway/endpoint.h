@@ -23,6 +23,12 @@
 int endpoint_check (const char *endpoint, bool have_curve, bool insecure, bool *curve, char *reason,
                     size_t size);
 
+//  The port of a tcp:// endpoint, given what follows "tcp://" (HOST:PORT
+//  or [IPv6]:PORT): 0 to 65535, or -1 for "*" (any free port); -2 with
+//  *problem saying what is wrong ("no host", "no port", "the port is not
+//  a number from 0 to 65535", ...).
+long endpoint_tcp_port (const char *address, const char **problem);
+
 //  The endpoint to give zmq_bind for `endpoint`, in `out`: libzmq does
 //  not resolve host names in a bind, so tcp://localhost:PORT becomes
 //  tcp://127.0.0.1:PORT; anything else is copied as it is.

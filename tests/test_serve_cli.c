@@ -299,7 +299,7 @@ TEST (connect_endpoint_mistakes_are_usage_errors)
     char args[6][600];
     const char *said[6];
     snprintf (args[0], sizeof args[0], "--connect tcp://127.0.0.1:99999");
-    said[0] = "--connect tcp://127.0.0.1:99999: the port '99999' is not a number from 1 to 65535";
+    said[0] = "--connect tcp://127.0.0.1:99999: the port is not a number up to 65535";
     snprintf (args[1], sizeof args[1], "--connect tcp://127.0.0.1");
     said[1] = "--connect tcp://127.0.0.1: no port";
     snprintf (args[2], sizeof args[2], "--connect foo://x");
