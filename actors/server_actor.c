@@ -614,9 +614,14 @@ s_lost (self_t *self, const char *reason)
     s_asks_reset (self, reason);
     s_answer_reloads (self, reason);
     s_stop_transport (self);
-    if (self->ops && self->ops->withdraw_when_down && json_array_size (self->tools)) {
+    if (self->ops && self->ops->withdraw_when_down) {
+        //  Withdrawn as a server that is not up ("null"), not as one
+        //  with no tools: a call to one of them is then told which
+        //  server is away, rather than that no such tool exists.
         json_array_clear (self->tools);
-        s_publish_tools (self);
+        char id[16];
+        snprintf (id, sizeof id, "%u", self->id);
+        zstr_sendx (self->pipe, "TOOLS", id, self->config->name, self->endpoint, "null", NULL);
     }
     if (!self->ever_ready) {
         //  The start report says failed at once; retries go on after it.
@@ -978,6 +983,28 @@ s_skip (self_t *self, const char *why, const char *text, size_t size)
 }
 
 //  One message from the server, read by jsonrpc_read.
+
+//  A call's error from a transport that passes the peer's own status
+//  (status_in_error): error.data.mcpactStatus, when it is one a failed
+//  call can have, is the call's status here, with the error's message
+//  after the server's name. Returns true if the call was answered so.
+static bool
+s_reply_peer_status (self_t *self, s_call_t *call, const char *payload, size_t size)
+{
+    if (!self->ops || !self->ops->status_in_error)
+        return false;
+    json_t *error = json_loadb (payload, size, 0, NULL);
+    json_t *status = json_object_get (json_object_get (error, "data"), "mcpactStatus");
+    const char *message = json_string_value (json_object_get (error, "message"));
+    json_int_t value = json_is_integer (status) ? json_integer_value (status) : -1;
+    bool passed = message && value >= MCPACT_ERR_UNKNOWN_TOOL && value <= MCPACT_ERR_BUSY;
+    if (passed)
+        s_reply_error (self, &call->caller, call->call_id, (int) value, "server %s: %s",
+                       self->config->name, message);
+    json_decref (error);
+    return passed;
+}
+
 static void
 s_on_rpc (void *arg, const jsonrpc_msg_t *msg)
 {
@@ -1021,6 +1048,10 @@ s_on_rpc (void *arg, const jsonrpc_msg_t *msg)
     const char *payload;
     size_t payload_size;
     int status = jsonrpc_call_outcome (msg, &payload, &payload_size);
+    if (status == MCPACT_ERR_PROTOCOL && s_reply_peer_status (self, call, payload, payload_size)) {
+        s_call_free (call);
+        return;
+    }
     if (status >= 0 && call->lane && self->calls.size == 0) {
         //  Answered after the transport's round, with the lane if it
         //  can be lent then (s_flush_grant).

@@ -13,7 +13,8 @@
       actor_new_routed), its one connection while idle:
         (at start)  READY report_json | FAILED report_json
         (to the registry, which the owner forwards to, as is)
-                    TOOLS server_id name endpoint tools_json  (each (re)list)
+                    TOOLS server_id name endpoint tools_json  (each (re)list;
+                                                               "null": withdrawn while down)
                     GONE server_id                             (when it stops)
         $TERM       -> stops the transport and the thread
         REMOVE      -> the same, its owner removed it: every call in

@@ -801,6 +801,9 @@ s_parse_group (s_parser_t *self, json_t *server, const char *path, const char *n
             expanded[i] = s_expand (self, values[i], value_path, server_error);
         free (value_path);
     }
+    const char *endpoint = expanded[0] ? expanded[0] : group;
+    if (!self->error && server_key && strncmp (endpoint, "ipc://", 6) == 0)
+        s_fail (self, "%s: " GROUP_IPC_CURVE_ERROR, path);
     mcpact_server_config_t *config = NULL;
     if (!self->error) {
         config = mcpact_server_group_new (name, expanded[0] ? expanded[0] : group);

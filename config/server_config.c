@@ -232,6 +232,13 @@ mcpact_server_config_set_group_curve (mcpact_server_config_t *self, const char *
 {
     if (!self || !self->group || s_is_empty (server_key) || s_is_empty (client_certificate))
         return -1;
+    //  A CURVE handshake on an ipc:// socket is never answered (the
+    //  gateway's ipc:// endpoints are plain): said when it starts, at
+    //  once, rather than as a handshake that failed.
+    const char *endpoint = json_string_value (json_object_get (self->group, "endpoint"));
+    if (endpoint && strncmp (endpoint, "ipc://", 6) == 0 &&
+        mcpact_server_config_set_error (self, GROUP_IPC_CURVE_ERROR))
+        return -1;
     return json_object_set_new (self->group, "serverKey", json_string (server_key)) ||
                    json_object_set_new (self->group, "clientCertificate",
                                         json_string (client_certificate))

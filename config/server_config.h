@@ -23,6 +23,12 @@
 #define MCPACT_DEFAULT_MAX_IN_FLIGHT 1024
 #define MCPACT_DEFAULT_MAX_QUEUED (8 * 1024 * 1024)
 
+//  Why a group at an ipc:// endpoint takes no CURVE keys (the
+//  configuration file's and the API's message alike).
+#define GROUP_IPC_CURVE_ERROR                                                                      \
+    "serverKey and clientCertificate: CURVE is for tcp:// groups; ipc:// sockets are plain, "      \
+    "protected by their file mode"
+
 typedef struct {
     char *name;  //  header name
     char *value; //  header value (never logged)

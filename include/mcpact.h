@@ -1000,7 +1000,10 @@ MCPACT_EXPORT mcpact_server_config_t *mcpact_server_group_new (const char *name,
 //  characters, or the path of its public certificate, as `mcpact keygen`
 //  writes it), `client_certificate` the path of our secret certificate,
 //  whose public part must be in the group's --curve-clients directory.
-//  0, or -1 if the config is not a group's or a value is empty.
+//  For tcp:// groups only: on an ipc:// group (a plain socket, kept to
+//  its user by the file's mode) the group fails at once when it starts,
+//  saying so. 0, or -1 if the config is not a group's or a value is
+//  empty.
 MCPACT_EXPORT int mcpact_server_config_set_group_curve (mcpact_server_config_t *self,
                                                         const char *server_key,
                                                         const char *client_certificate);

@@ -297,6 +297,12 @@ s_handle_intake (self_t *self)
             if (json_is_array (tools)) {
                 json_object_set_new (self->tools, id, tools);
                 json_object_set (changed, id, json_true ());
+            } else if (text && strcmp (text, "null") == 0) {
+                //  Withdrawn while the server is down: listed as not up.
+                if (json_object_get (self->tools, id)) {
+                    json_object_del (self->tools, id);
+                    json_object_set (changed, id, json_true ());
+                }
             } else
                 json_decref (tools);
             free (text);

@@ -12,7 +12,8 @@
     new list and is rebuilt.
 
     intake (PULL, from server actors through their owner, and owners):
-      TOOLS server_id name endpoint tools_json
+      TOOLS server_id name endpoint tools_json  ("null": withdrawn while the
+                                              server is down; it counts as not up)
       GONE server_id
       STATE server_id state_json [fn arg]   (a state change; fn and arg
                                               when the host has a callback)

@@ -490,3 +490,245 @@ TEST (group_key_files_checked)
         ru_run_free (&run);
     }
 }
+
+//  A call the group fails keeps the group's status, and its message
+//  names the group: the group's server died during the call is a
+//  server error here (CLI exit 6), not a protocol error; a tool's own
+//  error stays a tool error.
+TEST (group_failure_keeps_its_status)
+{
+    const char *dir = pu_tmpdir ();
+    s_group_t group;
+    s_group_start (&group, dir, "tcp://127.0.0.1:*", NULL);
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent = s_session (&runtime, &session, group.endpoint, NULL);
+    mcpact_result_t *result = ru_call_fails (agent, "east_fail", "{}", 0, MCPACT_ERR_TOOL);
+    mcpact_result_destroy (&result);
+    result = ru_call_fails (agent, "east_crash", "{}", 0, MCPACT_ERR_SERVER);
+    char *named = zsys_sprintf ("server east: the group at %s: ", group.endpoint);
+    CHECK_CONTAINS (mcpact_result_error (result), named);
+    zstr_free (&named);
+    mcpact_result_destroy (&result);
+    ru_teardown (&agent, &session, &runtime);
+    //  The CLI's exit status follows: 6, its server is down or died.
+    char path[256], text[512];
+    snprintf (path, sizeof path, "%s/session.json", dir);
+    snprintf (text, sizeof text, "{\"mcpServers\": {\"east\": {\"group\": \"%s\"}}}",
+              group.endpoint);
+    pu_write (path, text);
+    //  Its server died, or is restarting: either is the group's server
+    //  failing.
+    ru_run_t run = ru_cli (NULL, NULL, (const char *[]){ "-c", path, "call", "crash", "{}", NULL });
+    CHECK_MSG (run.status == 6, "exit %d: %s%s", run.status, run.out, run.err);
+    CHECK_CONTAINS (run.err, "the group at ");
+    ru_run_free (&run);
+    s_group_end (&group, SIGTERM);
+}
+
+//  A stand-in gateway on a thread: HELLO, STATUS and TOOLS answered as a
+//  gateway does (one tool, echo), and each CALL answered with the status
+//  its arguments name ({"status": N}) and the message "remote N".
+typedef struct {
+    zsock_t *router;
+    atomic_bool stop;
+} s_fake_t;
+
+static void *
+s_fake_run (void *arg)
+{
+    s_fake_t *fake = (s_fake_t *) arg;
+    zpoller_t *poller = zpoller_new (fake->router, NULL);
+    while (!atomic_load (&fake->stop)) {
+        if (!zpoller_wait (poller, 50))
+            continue;
+        zmsg_t *msg = zmsg_recv (fake->router);
+        if (!msg)
+            break;
+        zframe_t *peer = zmsg_pop (msg);
+        char *verb = zmsg_popstr (msg);
+        char *id = zmsg_popstr (msg);
+        zmsg_t *reply = zmsg_new ();
+        zmsg_append (reply, &peer);
+        if (streq (verb, "CALL")) {
+            free (zmsg_popstr (msg)); //  agent
+            free (zmsg_popstr (msg)); //  tool
+            char *args = zmsg_popstr (msg);
+            json_t *body = json_loads (args, 0, NULL);
+            int status = (int) json_integer_value (json_object_get (body, "status"));
+            json_decref (body);
+            free (args);
+            zmsg_addstr (reply, "RESULT");
+            zmsg_addstr (reply, id);
+            zmsg_addstrf (reply, "%d", status);
+            zmsg_addstrf (reply, "{\"message\": \"remote %d\"}", status);
+        } else {
+            zmsg_addstr (reply, verb);
+            zmsg_addstr (reply, id);
+            if (streq (verb, "HELLO"))
+                zmsg_addstr (reply, "{\"agents\": [{\"name\": \"\", \"servers\": []}], "
+                                    "\"server\": {\"name\": \"mcpact\", \"version\": \"0\"}}");
+            else if (streq (verb, "STATUS"))
+                zmsg_addstr (reply, "[]");
+            else if (streq (verb, "TOOLS"))
+                zmsg_addstr (reply,
+                             "[{\"name\": \"echo\", \"inputSchema\": {\"type\": \"object\"}}]");
+        }
+        zmsg_send (&reply, fake->router);
+        free (verb);
+        free (id);
+        zmsg_destroy (&msg);
+    }
+    zpoller_destroy (&poller);
+    return NULL;
+}
+
+//  Each status a group answers a call with is the call's status here
+//  (its own failure, 7, is its server's failure here), with the group's
+//  message after its endpoint.
+TEST (group_statuses_pass_through)
+{
+    const char *dir = pu_tmpdir ();
+    s_fake_t fake = { NULL, false };
+    char bind[256];
+    snprintf (bind, sizeof bind, "ipc://%s/fake.sock", dir);
+    fake.router = zsock_new_router (bind);
+    CHECK (fake.router != NULL);
+    pthread_t thread;
+    CHECK (pthread_create (&thread, NULL, s_fake_run, &fake) == 0);
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent = s_session (&runtime, &session, bind, NULL);
+    static const struct {
+        int remote;
+        mcpact_status_t local;
+    } cases[] = {
+        { 2, MCPACT_ERR_UNKNOWN_TOOL }, { 3, MCPACT_ERR_TIMEOUT }, { 4, MCPACT_ERR_SERVER },
+        { 5, MCPACT_ERR_PROTOCOL },     { 6, MCPACT_ERR_ARGS },    { 7, MCPACT_ERR_SERVER },
+        { 8, MCPACT_ERR_CANCELLED },    { 9, MCPACT_ERR_BUSY },    { 42, MCPACT_ERR_PROTOCOL },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char args[64], said[512];
+        snprintf (args, sizeof args, "{\"status\": %d}", cases[i].remote);
+        mcpact_result_t *result = ru_call_fails (agent, "east_echo", args, 0, cases[i].local);
+        snprintf (said, sizeof said, "server east: the group at %s: ", bind);
+        CHECK_CONTAINS (mcpact_result_error (result), said);
+        snprintf (said, sizeof said, "remote %d", cases[i].remote);
+        CHECK_CONTAINS (mcpact_result_error (result), said);
+        mcpact_result_destroy (&result);
+    }
+    ru_teardown (&agent, &session, &runtime);
+    atomic_store (&fake.stop, true);
+    pthread_join (thread, NULL);
+    zsock_destroy (&fake.router);
+}
+
+//  While the group is away its tools are withdrawn; a call to one of
+//  them is told that the group is not up, not only that there is no
+//  such tool.
+TEST (away_group_named_in_unknown_tool)
+{
+    const char *dir = pu_tmpdir ();
+    s_group_t group;
+    s_group_start (&group, dir, "tcp://127.0.0.1:*", NULL);
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent = s_session (&runtime, &session, group.endpoint, NULL);
+    s_group_end (&group, SIGKILL);
+    s_wait_tool (agent, "east_echo", false, "the lost group's tools to go");
+    mcpact_result_t *result = ru_call_fails (agent, "east_echo", "{}", 0, MCPACT_ERR_UNKNOWN_TOOL);
+    CHECK_CONTAINS (mcpact_result_error (result), "servers not up: east");
+    mcpact_result_destroy (&result);
+    ru_teardown (&agent, &session, &runtime);
+}
+
+//  CURVE keys on an ipc:// group are a configuration mistake, said at
+//  once: in a configuration file, and through the API when it starts.
+TEST (ipc_group_with_curve_refused)
+{
+    const char *dir = pu_tmpdir ();
+    char path[256], text[512];
+    snprintf (path, sizeof path, "%s/session.json", dir);
+    snprintf (text, sizeof text,
+              "{\"mcpServers\": {\"east\": {\"group\": \"ipc://%s/g.sock\", \"serverKey\": "
+              "\"%s/group\", \"clientCertificate\": \"%s/session_secret\"}}}",
+              dir, dir, dir);
+    pu_write (path, text);
+    ru_run_t run = ru_cli (NULL, NULL, (const char *[]){ "-c", path, "tools", NULL });
+    CHECK_MSG (run.status != 0, "accepted: %s", text);
+    CHECK_CONTAINS (run.err, "CURVE is for tcp:// groups; ipc:// sockets are plain");
+    ru_run_free (&run);
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    snprintf (text, sizeof text, "ipc://%s/g.sock", dir);
+    mcpact_server_config_t *group = mcpact_server_group_new ("east", text);
+    CHECK (group != NULL);
+    CHECK (mcpact_server_config_set_group_curve (group, "key", "certificate") == 0);
+    //  Beyond any watchdog: failed at once, not at the connect timeout.
+    CHECK (mcpact_server_config_set_timeouts (group, 600000, 0, 0) == 0);
+    CHECK (mcpact_session_add_server (session, &group) == 0);
+    mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
+    ru_watchdog_arm (30, "the group with CURVE on ipc:// to fail");
+    json_t *report = ru_json_take (mcpact_agent_start (agent));
+    ru_watchdog_disarm ();
+    CHECK_STR (ru_state (report, "east"), "failed");
+    CHECK_CONTAINS (ru_str (ru_report_server (report, "east"), "error"),
+                    "CURVE is for tcp:// groups");
+    json_decref (report);
+    ru_teardown (&agent, &session, &runtime);
+}
+
+//  A group at an ipc:// path with no socket fails at once, saying so,
+//  rather than at the connect timeout.
+TEST (ipc_group_without_socket)
+{
+    const char *dir = pu_tmpdir ();
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    char endpoint[256], said[300];
+    snprintf (endpoint, sizeof endpoint, "ipc://%s/none.sock", dir);
+    mcpact_server_config_t *group = mcpact_server_group_new ("east", endpoint);
+    CHECK (group != NULL);
+    CHECK (mcpact_server_config_set_timeouts (group, 600000, 0, 0) == 0);
+    CHECK (mcpact_session_add_server (session, &group) == 0);
+    mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
+    ru_watchdog_arm (30, "the group without a socket to fail");
+    json_t *report = ru_json_take (mcpact_agent_start (agent));
+    ru_watchdog_disarm ();
+    CHECK_STR (ru_state (report, "east"), "failed");
+    snprintf (said, sizeof said, "no socket at %s/none.sock (is mcpact serve running there?)", dir);
+    CHECK_CONTAINS (ru_str (ru_report_server (report, "east"), "error"), said);
+    json_decref (report);
+    ru_teardown (&agent, &session, &runtime);
+}
+
+//  A group at an IPv6 address (a daemon bound at [::1]) is connected to
+//  and called as one at an IPv4 address.
+TEST (group_over_ipv6)
+{
+    int status = 0;
+    char *lo = pu_run (&status, "ip -6 addr show lo 2>/dev/null");
+    bool has = strstr (lo, "::1/128") != NULL;
+    free (lo);
+    if (!has)
+        SKIP ("this machine has no IPv6 loopback (::1)");
+    const char *dir = pu_tmpdir ();
+    s_group_t group;
+    s_group_start (&group, dir, "tcp://[::1]:*", NULL);
+    CHECK_CONTAINS (group.endpoint, "[::1]");
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    mcpact_server_config_t *config = mcpact_server_group_new ("east", group.endpoint);
+    CHECK (config != NULL);
+    //  Not connected within this is not connected at all.
+    CHECK (mcpact_server_config_set_timeouts (config, 20000, 0, 0) == 0);
+    CHECK (mcpact_session_add_server (session, &config) == 0);
+    mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
+    json_t *report = ru_json_take (mcpact_agent_start (agent));
+    CHECK_MSG (ru_state (report, "east") && streq (ru_state (report, "east"), "ready"), "%s",
+               json_dumps (report, 0));
+    json_decref (report);
+    RU_CALL_IS (agent, "echo", "{\"message\": \"over IPv6\"}", "over IPv6");
+    ru_teardown (&agent, &session, &runtime);
+    s_group_end (&group, SIGTERM);
+}

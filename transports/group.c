@@ -21,6 +21,10 @@
     gateway's events endpoint, when HELLO names one ("eventEndpoints"):
     without it the group offers no subscriptions, list_changed or logging.
 
+    A call the group fails keeps the group's status: it is handed to the
+    actor as a JSON-RPC error with data.mcpactStatus (status_in_error),
+    its message naming the group's endpoint.
+
     Loss of the group is the transport's death, so that the server actor
     handles it as a server that died (calls in flight failed at once, tools
     withdrawn, a restart with backoff): a socket monitor reports the
@@ -48,6 +52,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 //  How often the group's tools are asked for, to see a change.
 #define POLL_MS 2000
@@ -185,6 +190,9 @@ s_open (const mcpact_server_config_t *config, char **error)
     }
     zsock_set_linger (self->dealer, 0);
     zsock_set_sndhwm (self->dealer, 100000);
+    //  ZeroMQ's sockets take IPv4 only unless told: a group at
+    //  tcp://[::1]:PORT would never be connected to. With it, both.
+    zsock_set_ipv6 (self->dealer, 1);
     int value = HEARTBEAT_IVL_MS;
     zmq_setsockopt (zsock_resolve (self->dealer), ZMQ_HEARTBEAT_IVL, &value, sizeof value);
     value = HEARTBEAT_TIMEOUT_MS;
@@ -224,6 +232,16 @@ s_open (const mcpact_server_config_t *config, char **error)
             s_stop ((void **) &self);
             return NULL;
         }
+    }
+    //  A missing socket file means no gateway there: said at once, not
+    //  at the connect timeout (ZeroMQ would retry for ever in silence).
+    //  An abstract socket (ipc://@name) has no file to look at.
+    if (strncmp (endpoint, "ipc://", 6) == 0 && endpoint[6] != '@' &&
+        access (endpoint + 6, F_OK) != 0) {
+        if (asprintf (error, "no socket at %s (is mcpact serve running there?)", endpoint + 6) < 0)
+            *error = NULL;
+        s_stop ((void **) &self);
+        return NULL;
     }
     //  The monitor before the connection, to see all of its events.
     char monitor[64];
@@ -433,9 +451,27 @@ s_on_hello (s_group_t *self, const char *text)
     json_decref (info);
 }
 
+//  A call's failure at the group, as the JSON-RPC error the server actor
+//  takes the call's status from (status_in_error): error.data.mcpactStatus,
+//  and the message naming the group. The group's own failure (7: out of
+//  memory, its gateway shutting down) is its server's failure here: this
+//  runtime is fine, the server it calls (the group) is not.
+static void
+s_queue_call_failure (s_group_t *self, json_t *id, int status, const char *message)
+{
+    if (status == MCPACT_ERR_INTERNAL)
+        status = MCPACT_ERR_SERVER;
+    char *text = NULL;
+    if (asprintf (&text, "the group at %s: %s", self->endpoint, message) < 0)
+        text = NULL;
+    s_queue (self, json_pack ("{s:O,s:{s:i,s:s,s:{s:i}}}", "id", id, "error", "code", -32603,
+                              "message", text ? text : message, "data", "mcpactStatus", status));
+    free (text);
+}
+
 //  A RESULT: status 0 and 1 carry a CallToolResult; the others (the
-//  group's timeout, busy, unknown tool, ...) come as an error with the
-//  group's message.
+//  group's timeout, busy, unknown tool, its server down, ...) are the
+//  call's status here too, with the group's message.
 static void
 s_on_result (s_group_t *self, json_t *id, const char *status_text, const char *payload)
 {
@@ -452,7 +488,15 @@ s_on_result (s_group_t *self, json_t *id, const char *status_text, const char *p
     }
     json_t *body = json_loads (payload, 0, NULL);
     const char *message = json_string_value (json_object_get (body, "message"));
-    s_queue_error (self, id, -32603, message ? message : "the group's call failed");
+    if (status < MCPACT_ERR_UNKNOWN_TOOL || status > MCPACT_ERR_BUSY) {
+        //  A status this runtime does not know: the group speaks another
+        //  version of the protocol.
+        char text[600];
+        snprintf (text, sizeof text, "status %s, which this client does not know: %.500s",
+                  status_text, message ? message : "(no message)");
+        s_queue_call_failure (self, id, MCPACT_ERR_PROTOCOL, text);
+    } else
+        s_queue_call_failure (self, id, status, message ? message : "the call failed (no message)");
     json_decref (body);
 }
 
@@ -528,9 +572,16 @@ s_on_reply (s_group_t *self, zmsg_t *reply)
                       message ? message : "(no message)");
             self->polling = false;
             self->poll_at = clock_ms () + POLL_MS;
-        } else if (id && !(code && streq (code, "unknown_call")))
+        } else if (id && !(code && streq (code, "unknown_call"))) {
             //  unknown_call answers a CANCEL for a call that had ended
-            s_queue_error (self, id, -32603, message ? message : "the group refused the request");
+            if (wire[0] == 'c')
+                s_queue_call_failure (self, id, MCPACT_ERR_PROTOCOL,
+                                      message ? message
+                                              : "the group refused the call (no message)");
+            else
+                s_queue_error (self, id, -32603,
+                               message ? message : "the group refused the request");
+        }
         json_decref (body);
     } else
         log_debug ("group %s: ignored %s %s from %s", self->name, verb, wire, self->endpoint);
@@ -693,4 +744,5 @@ const transport_ops_t transport_group = {
     .take_back = NULL,
     .stop = s_stop,
     .withdraw_when_down = true,
+    .status_in_error = true,
 };

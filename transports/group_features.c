@@ -340,6 +340,8 @@ s_subscribe_events (group_features_t *self, json_t *endpoints, zcert_t *cert,
     zsock_t *events = zsock_new (ZMQ_SUB);
     if (events) {
         zsock_set_linger (events, 0);
+        //  As the transport's DEALER: an IPv6 address is reached too.
+        zsock_set_ipv6 (events, 1);
         if (cert && server_key && strncmp (endpoint, "tcp://", 6) == 0) {
             zcert_apply (cert, events);
             zsock_set_curve_serverkey (events, server_key);

@@ -67,6 +67,13 @@ typedef struct {
     //  another machine may be away for long, where a local process is
     //  back in a moment (and its tools are kept, its calls failing fast).
     bool withdraw_when_down;
+    //  A call's JSON-RPC error may carry the status the call ended with
+    //  at the peer, as error.data.mcpactStatus (a mcpact_status_t other
+    //  than 0 and 1), which the call then ends with here: a peer that is
+    //  itself an mcpact (a group) failed the call for a reason of its own
+    //  (its server died, busy, cancelled), not with an MCP error. Only
+    //  for such a transport: an MCP server's error data is its own.
+    bool status_in_error;
 } transport_ops_t;
 
 extern const transport_ops_t transport_stdio;
