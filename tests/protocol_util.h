@@ -126,6 +126,18 @@ pu_run (int *status, const char *format, ...)
     return out;
 }
 
+//  Skips the case (status 77) on a machine without IPv6 loopback (::1).
+static inline void
+pu_require_ipv6 (void)
+{
+    int status = 0;
+    char *out = pu_run (&status, "ip -6 addr show lo 2>/dev/null");
+    bool has = status == 0 && strstr (out, "::1") != NULL;
+    free (out);
+    if (!has)
+        SKIP ("this machine has no IPv6 loopback (::1)");
+}
+
 //  --------------------------------------------------------------------------
 //  A gateway in this process
 

@@ -706,12 +706,7 @@ TEST (ipc_group_without_socket)
 //  and called as one at an IPv4 address.
 TEST (group_over_ipv6)
 {
-    int status = 0;
-    char *lo = pu_run (&status, "ip -6 addr show lo 2>/dev/null");
-    bool has = strstr (lo, "::1/128") != NULL;
-    free (lo);
-    if (!has)
-        SKIP ("this machine has no IPv6 loopback (::1)");
+    pu_require_ipv6 ();
     const char *dir = pu_tmpdir ();
     s_group_t group;
     s_group_start (&group, dir, "tcp://[::1]:*", NULL);
