@@ -1229,6 +1229,7 @@ typedef struct {
     int pipe[2];         //  written once, at the first signal
     atomic_int received; //  the first signal; 0 until then
     bool pipe_blocked;   //  SIGPIPE is blocked in main: a closed stdout gives EPIPE
+    bool remote;         //  --connect: no servers of ours to close
 } signals_t;
 
 static signals_t s_signals = { .pipe = { -1, -1 } };
@@ -1259,7 +1260,8 @@ s_signal_thread (void *arg)
         int first = 0;
         if (atomic_compare_exchange_strong (&s_signals.received, &first, sig)) {
             const char *name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "SIGHUP";
-            fprintf (stderr, "mcpact: %s: closing the servers (again to quit at once)\n", name);
+            fprintf (stderr, "mcpact: %s: %s (again to quit at once)\n", name,
+                     s_signals.remote ? "stopping" : "closing the servers");
             ssize_t rc = write (s_signals.pipe[1], "", 1);
             (void) rc;
         } else
@@ -1901,7 +1903,9 @@ main (int argc, char *argv[])
     int rc = CLI_OK;
     if (opts.connect) {
         char *error = NULL;
-        cli.remote = remote_new (opts.connect, opts.curve_key, opts.server_cert, 15000, &error);
+        s_signals.remote = true;
+        cli.remote = remote_new (opts.connect, opts.curve_key, opts.server_cert, 15000,
+                                 s_signals.pipe[0], &error);
         char *problem = cli.remote && opts.agent_name
                             ? remote_agent_problem (cli.remote, opts.agent_name)
                             : NULL;

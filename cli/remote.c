@@ -36,6 +36,7 @@ struct _remote_t {
     char endpoint[256]; //  for messages
     uint64_t next_id;   //  request ids
     json_t *hello;      //  the gateway's HELLO info
+    int signal_fd;      //  readable once a signal came: stop waiting
 };
 
 static char *s_printf (const char *format, ...) __attribute__ ((format (printf, 1, 2)));
@@ -100,11 +101,13 @@ s_request (remote_t *self, const char *verb, const char **frames, int count, con
     zmsg_send (&msg, self->sock);
     char *reply = NULL;
     bool signalled = false;
-    zmsg_t *answer = s_wait (self, id, REMOTE_REQUEST_MS, &reply, -1, &signalled);
+    zmsg_t *answer = s_wait (self, id, REMOTE_REQUEST_MS, &reply, self->signal_fd, &signalled);
     char *body = answer ? zmsg_popstr (answer) : NULL;
     zmsg_destroy (&answer);
     char *text = NULL;
-    if (!reply)
+    if (signalled)
+        *error = s_printf ("stopped by a signal while waiting for %s", self->endpoint);
+    else if (!reply)
         *error = s_printf ("no answer from %s in %d s: is mcpact serve running there (and are "
                            "the CURVE keys right)?",
                            self->endpoint, REMOTE_REQUEST_MS / 1000);
@@ -163,10 +166,11 @@ remote_endpoint_check (const char *endpoint, char *reason, size_t size)
 
 remote_t *
 remote_new (const char *endpoint, const char *client_key, const char *server_key, int timeout_ms,
-            char **error)
+            int signal_fd, char **error)
 {
     *error = NULL;
     remote_t *self = (remote_t *) calloc (1, sizeof (remote_t));
+    self->signal_fd = signal_fd;
     self->sock = zsock_new (ZMQ_DEALER);
     //  IPv6 too (tcp://[::1]:PORT), which serve binds; an IPv4 address
     //  is then reached as an IPv4-mapped one.

@@ -23,9 +23,11 @@ typedef struct _remote_t remote_t;
 //  Connects to a gateway at `endpoint`; with `client_key` (a key pair from
 //  mcpact keygen) and `server_key` (the gateway's public certificate),
 //  over CURVE. Says HELLO, waiting at most timeout_ms. NULL and *error
-//  (malloc'ed) if it cannot be reached or answers otherwise.
+//  (malloc'ed) if it cannot be reached or answers otherwise. A request
+//  (HELLO, TOOLS, STATUS) stops waiting once `signal_fd` is readable (-1:
+//  none), with *error saying so.
 remote_t *remote_new (const char *endpoint, const char *client_key, const char *server_key,
-                      int timeout_ms, char **error);
+                      int timeout_ms, int signal_fd, char **error);
 void remote_destroy (remote_t **self_p);
 
 //  What is wrong with `endpoint` as a --connect ENDPOINT, in `reason`

@@ -140,6 +140,8 @@ endpoint_tcp_port (const char *address, const char **problem)
         *problem = "no port";
     else if (colon == address)
         *problem = "no host";
+    else if (!host_end && memchr (address, ':', (size_t) (colon - address)))
+        *problem = "a ':' in the host (an IPv6 address goes in brackets: [::1]:PORT)";
     if (*problem)
         return -2;
     const char *port = colon + 1;

@@ -519,6 +519,14 @@ TEST (usage_mistakes_named)
     CHECK (status == 2);
     CHECK_CONTAINS (out, "cannot bind 'tcp://127.0.0.1': no port");
     free (out);
+    out = pu_run (&status, CLI " serve -c %s --bind tcp://127.0.0.1:1:2 2>&1", config);
+    CHECK (status == 2);
+    CHECK_CONTAINS (out, "cannot bind 'tcp://127.0.0.1:1:2': a ':' in the host");
+    free (out);
+    out = pu_run (&status, "timeout 60 " CLI " --connect tcp://127.0.0.1:1:2 tools 2>&1");
+    CHECK (status == 2);
+    CHECK_CONTAINS (out, "--connect tcp://127.0.0.1:1:2: a ':' in the host");
+    free (out);
     out = pu_run (&status, CLI " serve -c %s --bind ipc://%s/a.sock --bind ipc://%s/a.sock 2>&1",
                   config, dir, dir);
     CHECK (status == 2);

@@ -509,6 +509,20 @@ TEST (reader_gone_serve_goes_on)
     CHECK (s_fixture_started (dir));
 }
 
+//  A signal while `--connect` waits for the daemon's answer (none is
+//  listening there) ends it by that signal at once, saying so, instead
+//  of after its 15 s wait: it has no servers of its own to close.
+TEST (connect_stops_at_a_signal)
+{
+    int status;
+    char *out =
+        pu_run (&status, "timeout 10 " CLI " --connect tcp://127.0.0.1:1 tools 2>&1 & pid=$!; "
+                         "sleep 0.5; kill -TERM $pid; wait $pid; echo status=$?");
+    CHECK_CONTAINS (out, "SIGTERM: stopping");
+    CHECK_MSG (strstr (out, "status=143"), "not ended by its SIGTERM: %s", out);
+    free (out);
+}
+
 //  The serve example of docs/cli.md runs as it is written for a user
 //  without XDG_RUNTIME_DIR (root in a container, a service): its
 //  directory falls back to one under $HOME.
