@@ -985,24 +985,21 @@ s_skip (self_t *self, const char *why, const char *text, size_t size)
 //  One message from the server, read by jsonrpc_read.
 
 //  A call's error from a transport that passes the peer's own status
-//  (status_in_error): error.data.mcpactStatus, when it is one a failed
-//  call can have, is the call's status here, with the error's message
-//  after the server's name. Returns true if the call was answered so.
+//  (status_in_error, server_peer_status) is the call's status here, with
+//  the error's message after the server's name. Returns true if the call
+//  was answered so.
 static bool
 s_reply_peer_status (self_t *self, s_call_t *call, const char *payload, size_t size)
 {
-    if (!self->ops || !self->ops->status_in_error)
-        return false;
-    json_t *error = json_loadb (payload, size, 0, NULL);
-    json_t *status = json_object_get (json_object_get (error, "data"), "mcpactStatus");
-    const char *message = json_string_value (json_object_get (error, "message"));
-    json_int_t value = json_is_integer (status) ? json_integer_value (status) : -1;
-    bool passed = message && value >= MCPACT_ERR_UNKNOWN_TOOL && value <= MCPACT_ERR_BUSY;
-    if (passed)
-        s_reply_error (self, &call->caller, call->call_id, (int) value, "server %s: %s",
+    char *message = NULL;
+    int status = self->ops && self->ops->status_in_error
+                     ? server_peer_status (payload, size, &message)
+                     : -1;
+    if (status >= 0)
+        s_reply_error (self, &call->caller, call->call_id, status, "server %s: %s",
                        self->config->name, message);
-    json_decref (error);
-    return passed;
+    free (message);
+    return status >= 0;
 }
 
 static void
@@ -1035,7 +1032,8 @@ s_on_rpc (void *arg, const jsonrpc_msg_t *msg)
         s_on_internal_response (self, id, text, size);
         return;
     }
-    if (server_requests_answer (self->requests, zsock_resolve (self->router), id, msg))
+    if (server_requests_answer (self->requests, zsock_resolve (self->router), id, msg,
+                                self->ops && self->ops->status_in_error))
         return;
     s_call_t *call = (s_call_t *) idmap_take (&self->calls, id);
     if (!call) {

@@ -190,14 +190,34 @@ s_reply_error (server_requests_t *self, void *router, s_request_t *request, int 
         wire_send_error (router, &request->caller, request->call_id, status, message);
 }
 
+int
+server_peer_status (const char *error, size_t size, char **message)
+{
+    json_t *body = json_loadb (error, size, 0, NULL);
+    json_t *status = json_object_get (json_object_get (body, "data"), "mcpactStatus");
+    const char *text = json_string_value (json_object_get (body, "message"));
+    json_int_t value = json_is_integer (status) ? json_integer_value (status) : -1;
+    bool passed = text && value >= MCPACT_ERR_UNKNOWN_TOOL && value <= MCPACT_ERR_BUSY &&
+                  (*message = strdup (text));
+    json_decref (body);
+    return passed ? (int) value : -1;
+}
+
 bool
 server_requests_answer (server_requests_t *self, void *router, uint64_t rpc_id,
-                        const jsonrpc_msg_t *msg)
+                        const jsonrpc_msg_t *msg, bool peer_status)
 {
     s_request_t *request = self ? (s_request_t *) idmap_take (&self->requests, rpc_id) : NULL;
     if (!request)
         return false;
-    if (msg->result) {
+    int status = -1;
+    char *message = NULL;
+    if (msg->error && peer_status && !request->own)
+        status = server_peer_status (msg->error, (size_t) (msg->error_end - msg->error), &message);
+    if (status >= 0) {
+        s_reply_error (self, router, request, status, "server %s: %s", self->name, message);
+        free (message);
+    } else if (msg->result) {
         if (!request->own)
             wire_send_result (router, &request->caller, request->call_id, MCPACT_OK, msg->result,
                               (size_t) (msg->result_end - msg->result));

@@ -61,9 +61,19 @@ int server_requests_add (server_requests_t *self, zmq_msg_t *caller, uint64_t ca
 
 //  If `rpc_id` is one of ours: answers its caller from the response `msg`
 //  (status 0 with the raw result, 5 with the raw JSON-RPC error) on
-//  `router`, forgets it, and returns true.
+//  `router`, forgets it, and returns true. With `peer_status` (a
+//  transport whose peer is another mcpact, status_in_error), an error
+//  carrying the peer's own status (server_peer_status) is answered with
+//  that status and its message, after the server's name.
 bool server_requests_answer (server_requests_t *self, void *router, uint64_t rpc_id,
-                             const jsonrpc_msg_t *msg);
+                             const jsonrpc_msg_t *msg, bool peer_status);
+
+//  The status another mcpact put in a JSON-RPC error it sent for a
+//  failed request (`error`: the error object's text, `size` bytes):
+//  error.data.mcpactStatus when it is one a failed request can have
+//  (MCPACT_ERR_UNKNOWN_TOOL to MCPACT_ERR_BUSY), with error.message in
+//  *message (the caller frees it). -1 if the error carries none.
+int server_peer_status (const char *error, size_t size, char **message);
 
 //  The earliest deadline (ms, monotonic), or INT64_MAX.
 int64_t server_requests_next (server_requests_t *self);

@@ -452,20 +452,15 @@ s_on_hello (s_group_t *self, const char *text)
 }
 
 //  A call's failure at the group, as the JSON-RPC error the server actor
-//  takes the call's status from (status_in_error): error.data.mcpactStatus,
-//  and the message naming the group. The group's own failure (7: out of
-//  memory, its gateway shutting down) is its server's failure here: this
-//  runtime is fine, the server it calls (the group) is not.
+//  takes the call's status from (group_queue_failure), the message
+//  naming the group.
 static void
 s_queue_call_failure (s_group_t *self, json_t *id, int status, const char *message)
 {
-    if (status == MCPACT_ERR_INTERNAL)
-        status = MCPACT_ERR_SERVER;
     char *text = NULL;
     if (asprintf (&text, "the group at %s: %s", self->endpoint, message) < 0)
         text = NULL;
-    s_queue (self, json_pack ("{s:O,s:{s:i,s:s,s:{s:i}}}", "id", id, "error", "code", -32603,
-                              "message", text ? text : message, "data", "mcpactStatus", status));
+    group_queue_failure (self->out, id, -32603, status, text ? text : message);
     free (text);
 }
 

@@ -73,8 +73,21 @@ group_queue (zlist_t *out, json_t *message)
 void
 group_queue_error (zlist_t *out, json_t *id, int code, const char *message)
 {
-    group_queue (
-        out, json_pack ("{s:O,s:{s:i,s:s}}", "id", id, "error", "code", code, "message", message));
+    group_queue_failure (out, id, code, -1, message);
+}
+
+void
+group_queue_failure (zlist_t *out, json_t *id, int code, int status, const char *message)
+{
+    //  The group's own failure (out of memory, its gateway shutting
+    //  down) is its server's failure here: this runtime is fine, the
+    //  server it asks (the group) is not.
+    if (status == MCPACT_ERR_INTERNAL)
+        status = MCPACT_ERR_SERVER;
+    json_t *error = json_pack ("{s:i,s:s}", "code", code, "message", message);
+    if (error && status >= 0)
+        json_object_set_new (error, "data", json_pack ("{s:i}", "mcpactStatus", status));
+    group_queue (out, error ? json_pack ("{s:O,s:o}", "id", id, "error", error) : NULL);
 }
 
 group_features_t *
@@ -366,12 +379,13 @@ s_subscribe_events (group_features_t *self, json_t *endpoints, zcert_t *cert,
 //  An error about a request the group was sent, naming the group: the
 //  actor adds the server's (the group's) name and the request.
 static void
-s_queue_group_error (group_features_t *self, json_t *id, int code, const char *message)
+s_queue_group_error (group_features_t *self, json_t *id, int code, int status,
+                     const char *message)
 {
     char *text = NULL;
     if (asprintf (&text, "the group at %s: %s", self->endpoint, message) < 0)
         text = NULL;
-    group_queue_error (self->out, id, code, text ? text : message);
+    group_queue_failure (self->out, id, code, status, text ? text : message);
     free (text);
 }
 
@@ -390,7 +404,7 @@ s_on_listing (group_features_t *self, json_t *id, const char *text, const char *
     if (!json_is_array (items)) {
         char message[200];
         snprintf (message, sizeof message, "its answer has no %s array", key);
-        s_queue_group_error (self, id, -32603, message);
+        s_queue_group_error (self, id, -32603, -1, message);
         json_decref (body);
         return;
     }
@@ -404,7 +418,7 @@ s_on_listing (group_features_t *self, json_t *id, const char *text, const char *
                   json_string_value (json_object_get (error, "error")));
     }
     if (*failures && !json_array_size (items)) {
-        s_queue_group_error (self, id, -32603, failures);
+        s_queue_group_error (self, id, -32603, -1, failures);
         json_decref (body);
         return;
     }
@@ -454,16 +468,18 @@ s_on_feature_result (group_features_t *self, json_t *id, const char *status_text
             if (zlist_append (self->out, text) != 0)
                 free (text);
         } else
-            s_queue_group_error (self, id, -32603, "its result is not a JSON object");
+            s_queue_group_error (self, id, -32603, -1, "its result is not a JSON object");
         return;
     }
     json_t *body = json_loads (payload, 0, NULL);
     const char *message = json_string_value (json_object_get (body, "message"));
     //  Not found or not fitting (no server offers it, bad arguments) is
-    //  the caller's mistake; the rest is the group's or its server's.
+    //  the caller's mistake; the rest is the group's or its server's. The
+    //  group's status goes with it (status_in_error): a timeout at the
+    //  group is a timeout here too.
     s_queue_group_error (
         self, id, status == MCPACT_ERR_UNKNOWN_TOOL || status == MCPACT_ERR_ARGS ? -32602 : -32603,
-        message ? message : "the request failed (no message)");
+        status, message ? message : "the request failed (no message)");
     json_decref (body);
 }
 
@@ -554,7 +570,7 @@ group_features_reply (group_features_t *self, const char *verb, const char *wire
         const char *message = json_string_value (json_object_get (body, "message"));
         const char *code = json_string_value (json_object_get (body, "error"));
         json_object_del (self->pending, wire);
-        s_queue_group_error (self, id, code && streq (code, "bad_request") ? -32602 : -32603,
+        s_queue_group_error (self, id, code && streq (code, "bad_request") ? -32602 : -32603, -1,
                              message ? message : "the request was refused (no message)");
         json_decref (body);
     } else

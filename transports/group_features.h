@@ -33,6 +33,11 @@ void group_queue (zlist_t *out, json_t *message);
 //  Appends a JSON-RPC error answer to `id` to `out`.
 void group_queue_error (zlist_t *out, json_t *id, int code, const char *message);
 
+//  The same, carrying the group's status of the failure in
+//  error.data.mcpactStatus (status_in_error; -1: none), the group's own
+//  failure (MCPACT_ERR_INTERNAL) made its server's (MCPACT_ERR_SERVER).
+void group_queue_failure (zlist_t *out, json_t *id, int code, int status, const char *message);
+
 //  The features of the group `name` (the session's server) at the
 //  gateway's `endpoint`, agent `agent`, talking over `dealer` and handing
 //  messages to `out` (both the transport's). NULL if out of memory.
