@@ -123,6 +123,33 @@ s_group_config (const char *endpoint)
     return group;
 }
 
+//  A group daemon and, in this process, a session naming it as server
+//  "east" (with `local` beside it: taken, NULL for none) and its agent.
+typedef struct {
+    s_group_t group;
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent;
+} s_front_t;
+
+//  Starts both (the group with its events endpoint if `events`); returns
+//  the agent, started, with "east" ready.
+static mcpact_agent_t *
+s_front_start (s_front_t *self, bool events, mcpact_server_config_t *local)
+{
+    s_group_start (&self->group, pu_tmpdir (), events, NULL);
+    self->agent =
+        s_session (&self->runtime, &self->session, s_group_config (self->group.endpoint), local);
+    return self->agent;
+}
+
+static void
+s_front_end (s_front_t *self)
+{
+    ru_teardown (&self->agent, &self->session, &self->runtime);
+    s_group_end (&self->group);
+}
+
 //  The `skip`th item of `items` whose `key` is `value` and whose server
 //  is `server`, or NULL.
 static json_t *
@@ -164,13 +191,8 @@ s_capabilities (mcpact_agent_t *agent, const char *name)
 //  group's name beside a local server's, read and got through the group.
 TEST (lists_reads_and_prompts_through_the_group)
 {
-    const char *dir = pu_tmpdir ();
-    s_group_t group;
-    s_group_start (&group, dir, true, NULL);
-    mcpact_runtime_t *runtime;
-    mcpact_session_t *session;
-    mcpact_agent_t *agent =
-        s_session (&runtime, &session, s_group_config (group.endpoint), ru_fixture ("local", NULL));
+    s_front_t front;
+    mcpact_agent_t *agent = s_front_start (&front, true, ru_fixture ("local", NULL));
 
     //  The group offers what its servers declared.
     json_t *capabilities = s_capabilities (agent, "east");
@@ -236,21 +258,17 @@ TEST (lists_reads_and_prompts_through_the_group)
     CHECK_STR (ru_str (json_array_get (instructions, 0), "server"), "east");
     CHECK_CONTAINS (ru_str (json_array_get (instructions, 0), "instructions"), "everything: ");
     json_decref (instructions);
-    ru_teardown (&agent, &session, &runtime);
-    s_group_end (&group);
+    s_front_end (&front);
 }
 
 //  A subscription made through the group: the group's server's update
 //  comes as the session's RESOURCE_UPDATED, under the group's name.
 TEST (subscription_update_through_the_group)
 {
-    const char *dir = pu_tmpdir ();
-    s_group_t group;
-    s_group_start (&group, dir, true, NULL);
-    mcpact_runtime_t *runtime;
-    mcpact_session_t *session;
-    mcpact_agent_t *agent = s_session (&runtime, &session, s_group_config (group.endpoint), NULL);
-    zsock_t *events = zsock_new_sub (mcpact_runtime_events_endpoint (runtime), "RESOURCE_UPDATED");
+    s_front_t front;
+    mcpact_agent_t *agent = s_front_start (&front, true, NULL);
+    zsock_t *events =
+        zsock_new_sub (mcpact_runtime_events_endpoint (front.runtime), "RESOURCE_UPDATED");
     CHECK (events);
     const char *uri = "demo://resource/dynamic/text/7";
     char *error = NULL;
@@ -273,8 +291,7 @@ TEST (subscription_update_through_the_group)
     CHECK_MSG (mcpact_agent_subscribe_resource (agent, "east", uri, false, &error) == 0, "%s",
                error);
     zsock_destroy (&events);
-    ru_teardown (&agent, &session, &runtime);
-    s_group_end (&group);
+    s_front_end (&front);
 }
 
 //  What the group's gateway or its servers refuse comes back as an error
@@ -282,18 +299,15 @@ TEST (subscription_update_through_the_group)
 //  and what was wrong.
 TEST (group_errors_are_named)
 {
-    const char *dir = pu_tmpdir ();
-    s_group_t group;
-    s_group_start (&group, dir, true, NULL);
-    mcpact_runtime_t *runtime;
-    mcpact_session_t *session;
-    mcpact_agent_t *agent = s_session (&runtime, &session, s_group_config (group.endpoint), NULL);
+    s_front_t front;
+    mcpact_agent_t *agent = s_front_start (&front, true, NULL);
 
     //  The group's server's own error, with its name and its message.
     mcpact_result_t *result = mcpact_agent_read_resource (agent, "east", "demo://nothing/here", 0);
     CHECK (mcpact_result_status (result) == MCPACT_ERR_PROTOCOL);
     const char *message = mcpact_result_error (result);
-    CHECK_MSG (strncmp (message, "server east: ", 13) == 0 && strstr (message, group.endpoint) &&
+    CHECK_MSG (strncmp (message, "server east: ", 13) == 0 &&
+                   strstr (message, front.group.endpoint) &&
                    strstr (message, "server everything") &&
                    strstr (message, "Resource demo://nothing/here not found"),
                "%s", message);
@@ -305,12 +319,11 @@ TEST (group_errors_are_named)
     result = mcpact_agent_get_prompt (agent, "east", "no-such-prompt", NULL, 0);
     CHECK (mcpact_result_status (result) == MCPACT_ERR_UNKNOWN_TOOL);
     message = mcpact_result_error (result);
-    CHECK_MSG (strstr (message, "east") && strstr (message, group.endpoint) &&
+    CHECK_MSG (strstr (message, "east") && strstr (message, front.group.endpoint) &&
                    strstr (message, "no server of the agent offers prompt no-such-prompt"),
                "%s", message);
     mcpact_result_destroy (&result);
-    ru_teardown (&agent, &session, &runtime);
-    s_group_end (&group);
+    s_front_end (&front);
 }
 
 //  The same URI and prompt offered by a local server and by the group:
@@ -319,13 +332,8 @@ TEST (group_errors_are_named)
 //  its own.
 TEST (same_uri_local_and_group)
 {
-    const char *dir = pu_tmpdir ();
-    s_group_t group;
-    s_group_start (&group, dir, true, NULL);
-    mcpact_runtime_t *runtime;
-    mcpact_session_t *session;
-    mcpact_agent_t *agent =
-        s_session (&runtime, &session, s_group_config (group.endpoint), s_everything ("local"));
+    s_front_t front;
+    mcpact_agent_t *agent = s_front_start (&front, true, s_everything ("local"));
     const char *uri = "demo://resource/static/document/features.md";
     json_t *answer = ru_json_take (mcpact_agent_resources (agent));
     CHECK (s_item (json_object_get (answer, "resources"), "uri", uri, "east"));
@@ -349,8 +357,7 @@ TEST (same_uri_local_and_group)
     result = mcpact_agent_get_prompt (agent, "east", "simple-prompt", NULL, 0);
     CHECK_MSG (mcpact_result_status (result) == MCPACT_OK, "%s", mcpact_result_error (result));
     mcpact_result_destroy (&result);
-    ru_teardown (&agent, &session, &runtime);
-    s_group_end (&group);
+    s_front_end (&front);
 }
 
 //  A group without an events endpoint (no --events) still lists, reads
@@ -358,12 +365,8 @@ TEST (same_uri_local_and_group)
 //  refused saying so, rather than taken and never updated.
 TEST (group_without_events_offers_no_subscriptions)
 {
-    const char *dir = pu_tmpdir ();
-    s_group_t group;
-    s_group_start (&group, dir, false, NULL);
-    mcpact_runtime_t *runtime;
-    mcpact_session_t *session;
-    mcpact_agent_t *agent = s_session (&runtime, &session, s_group_config (group.endpoint), NULL);
+    s_front_t front;
+    mcpact_agent_t *agent = s_front_start (&front, false, NULL);
     json_t *capabilities = s_capabilities (agent, "east");
     CHECK_MSG (json_is_object (json_object_get (capabilities, "resources")) &&
                    !json_object_get (json_object_get (capabilities, "resources"), "subscribe"),
@@ -378,8 +381,7 @@ TEST (group_without_events_offers_no_subscriptions)
                                             &error) == -1);
     CHECK_CONTAINS (error, "resources.subscribe");
     free (error);
-    ru_teardown (&agent, &session, &runtime);
-    s_group_end (&group);
+    s_front_end (&front);
 }
 
 //  With CURVE, the events come over CURVE too, with the session's keys.
@@ -427,13 +429,10 @@ TEST (subscription_update_over_curve)
 //  session's RESOURCES_CHANGED, and the new resource is listed and read.
 TEST (resources_changed_through_the_group)
 {
-    const char *dir = pu_tmpdir ();
-    s_group_t group;
-    s_group_start (&group, dir, true, NULL);
-    mcpact_runtime_t *runtime;
-    mcpact_session_t *session;
-    mcpact_agent_t *agent = s_session (&runtime, &session, s_group_config (group.endpoint), NULL);
-    zsock_t *events = zsock_new_sub (mcpact_runtime_events_endpoint (runtime), "RESOURCES_CHANGED");
+    s_front_t front;
+    mcpact_agent_t *agent = s_front_start (&front, true, NULL);
+    zsock_t *events =
+        zsock_new_sub (mcpact_runtime_events_endpoint (front.runtime), "RESOURCES_CHANGED");
     CHECK (events);
     //  The tool registers a resource of the session: list_changed.
     mcpact_result_t *result = mcpact_agent_call (
@@ -460,8 +459,7 @@ TEST (resources_changed_through_the_group)
     result = mcpact_agent_read_resource (agent, NULL, uri, 0);
     CHECK_MSG (mcpact_result_status (result) == MCPACT_OK, "%s", mcpact_result_error (result));
     mcpact_result_destroy (&result);
-    ru_teardown (&agent, &session, &runtime);
-    s_group_end (&group);
+    s_front_end (&front);
 }
 
 //  The log level set for the group reaches its servers (LOGLEVEL), and
@@ -469,17 +467,13 @@ TEST (resources_changed_through_the_group)
 //  group's name.
 TEST (server_log_through_the_group)
 {
-    const char *dir = pu_tmpdir ();
-    s_group_t group;
-    s_group_start (&group, dir, true, NULL);
-    mcpact_runtime_t *runtime;
-    mcpact_session_t *session;
-    mcpact_agent_t *agent = s_session (&runtime, &session, s_group_config (group.endpoint), NULL);
+    s_front_t front;
+    mcpact_agent_t *agent = s_front_start (&front, true, NULL);
     json_t *capabilities = s_capabilities (agent, "east");
     CHECK_MSG (json_is_object (json_object_get (capabilities, "logging")), "%s",
                json_dumps (capabilities, 0));
     json_decref (capabilities);
-    zsock_t *events = zsock_new_sub (mcpact_runtime_events_endpoint (runtime), "SERVER_LOG");
+    zsock_t *events = zsock_new_sub (mcpact_runtime_events_endpoint (front.runtime), "SERVER_LOG");
     CHECK (events);
     CHECK (mcpact_agent_set_server_log_level (agent, "east", "debug") == 0);
     //  server-everything logs each subscription at info level.
@@ -499,8 +493,7 @@ TEST (server_log_through_the_group)
     zstr_free (&id);
     zstr_free (&text);
     zsock_destroy (&events);
-    ru_teardown (&agent, &session, &runtime);
-    s_group_end (&group);
+    s_front_end (&front);
 }
 
 //  Two servers of the group list the same URI and prompt: the session
@@ -510,14 +503,10 @@ TEST (server_log_through_the_group)
 //  lists (none here: server-everything twice) would go to that one.
 TEST (same_uri_twice_in_the_group)
 {
-    const char *dir = pu_tmpdir ();
+    s_front_t front;
     s_two_servers = true;
-    s_group_t group;
-    s_group_start (&group, dir, true, NULL);
+    mcpact_agent_t *agent = s_front_start (&front, true, NULL);
     s_two_servers = false;
-    mcpact_runtime_t *runtime;
-    mcpact_session_t *session;
-    mcpact_agent_t *agent = s_session (&runtime, &session, s_group_config (group.endpoint), NULL);
     const char *uri = "demo://resource/static/document/features.md";
     json_t *answer = ru_json_take (mcpact_agent_resources (agent));
     json_t *resources = json_object_get (answer, "resources");
@@ -528,12 +517,11 @@ TEST (same_uri_twice_in_the_group)
     mcpact_result_t *result = mcpact_agent_read_resource (agent, NULL, uri, 0);
     CHECK (mcpact_result_status (result) != MCPACT_OK);
     const char *message = mcpact_result_error (result);
-    CHECK_MSG (strstr (message, "east") && strstr (message, group.endpoint) &&
+    CHECK_MSG (strstr (message, "east") && strstr (message, front.group.endpoint) &&
                    strstr (message, "everything, everything2"),
                "%s", message);
     mcpact_result_destroy (&result);
-    ru_teardown (&agent, &session, &runtime);
-    s_group_end (&group);
+    s_front_end (&front);
 }
 
 //  The CLI on a configuration that names the group: `mcpact resources`,
