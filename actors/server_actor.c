@@ -27,6 +27,7 @@
 #include "lane.h"
 #include "latency.h"
 #include "log.h"
+#include "pollset.h"
 #include "server_requests.h"
 #include "transport.h"
 #include "wire.h"
@@ -146,6 +147,7 @@ typedef struct {
     char *missing;                  //  allowed tools not listed, last said
     zmq_pollitem_t *items;          //  what the loop polls
     int items_max;                  //  items allocated
+    pollset_t poll;                 //  its wait: pipe, router, the transport's
     int64_t busy_us;                //  when a call was last in flight
     bool busy;                      //  counted as busy (spin_busy)
     bool terminated;                //  leave the loop
@@ -163,6 +165,12 @@ typedef struct {
     bool log_skipped;               //  said once that a log message was unusable
     ask_table_t *asks;              //  the server's requests to the host (asks.h)
 } self_t;
+
+//  A message to the actor's owner on its pipe (frames: strings). A send
+//  may take the wake-up of the pipe's descriptor, so the wait asks the
+//  pipe next time (pollset.h).
+#define s_pipe_send(self, ...)                                                                     \
+    (zstr_sendx ((self)->pipe, __VA_ARGS__, NULL), pollset_touch (&(self)->poll, 0))
 
 static void s_connect (self_t *self);
 static void s_on_message (void *owner, const char *text, size_t size);
@@ -204,7 +212,7 @@ s_tell_state (self_t *self)
     char id[16];
     snprintf (id, sizeof id, "%u", self->id);
     if (text)
-        zstr_sendx (self->pipe, "STATE", id, text, NULL);
+        s_pipe_send (self, "STATE", id, text);
     free (text);
 }
 
@@ -501,7 +509,7 @@ s_report_to_owner (self_t *self)
     self->reported = true;
     json_t *report = s_report (self);
     char *text = json_dumps (report, JSON_COMPACT);
-    zstr_sendx (self->pipe, self->state == S_READY ? "READY" : "FAILED", text, NULL);
+    s_pipe_send (self, self->state == S_READY ? "READY" : "FAILED", text);
     free (text);
     json_decref (report);
 }
@@ -621,7 +629,7 @@ s_lost (self_t *self, const char *reason)
         json_array_clear (self->tools);
         char id[16];
         snprintf (id, sizeof id, "%u", self->id);
-        zstr_sendx (self->pipe, "TOOLS", id, self->config->name, self->endpoint, "null", NULL);
+        s_pipe_send (self, "TOOLS", id, self->config->name, self->endpoint, "null");
     }
     if (!self->ever_ready) {
         //  The start report says failed at once; retries go on after it.
@@ -701,7 +709,7 @@ s_publish_tools (self_t *self)
     char *text = json_dumps (self->tools, JSON_COMPACT);
     char id[16];
     snprintf (id, sizeof id, "%u", self->id);
-    zstr_sendx (self->pipe, "TOOLS", id, self->config->name, self->endpoint, text, NULL);
+    s_pipe_send (self, "TOOLS", id, self->config->name, self->endpoint, text);
     free (text);
 }
 
@@ -1366,7 +1374,7 @@ s_tell_owner (self_t *self, const char *event, json_t *event_json)
     char id[16];
     snprintf (id, sizeof id, "%u", self->id);
     if (text)
-        zstr_sendx (self->pipe, "NOTIFY", id, event, text, NULL);
+        s_pipe_send (self, "NOTIFY", id, event, text);
     free (text);
 }
 
@@ -1828,6 +1836,33 @@ s_next_timeout (self_t *self)
 //  --------------------------------------------------------------------------
 //  The actor
 
+//  Waits on `items` (the pipe, the router, the transport's) with one
+//  poll(2) (pollset.h): the pipe is asked for messages only when its
+//  descriptor fired or the actor sent on it, the router every round (a
+//  round sends on it from many places: results, grants, errors).
+static int
+s_wait (self_t *self, zmq_pollitem_t *items, int count, int timeout)
+{
+    pollset_t *poll = &self->poll;
+    if (poll->count < 2) {
+        pollset_clear (poll);
+        if (pollset_add_socket (poll, items[0].socket) != 0 ||
+            pollset_add_socket (poll, items[1].socket) != 1) {
+            pollset_clear (poll);
+            return zmq_poll (items, count, timeout);
+        }
+    } else
+        pollset_truncate (poll, 2);
+    pollset_touch (poll, 1);
+    for (int i = 2; i < count; i++)
+        if (pollset_add_item (poll, &items[i]) < 0)
+            return zmq_poll (items, count, timeout);
+    int rc = pollset_wait (poll, timeout);
+    for (int i = 0; i < count; i++)
+        items[i].revents = pollset_item_revents (poll, i);
+    return rc;
+}
+
 //  The one place the actor waits.
 static int
 s_poll (self_t *self, zmq_pollitem_t *items, int count)
@@ -1842,9 +1877,15 @@ s_poll (self_t *self, zmq_pollitem_t *items, int count)
     int timeout = s_next_timeout (self);
     bool may_spin = timeout != 0 && spin_us () > 0 &&
                     (self->calls.size > 0 || clock_us () < self->busy_us + spin_us ());
-    int rc = may_spin ? spin_poll (items, count) : 0;
+    int rc = 0;
+    if (may_spin) {
+        rc = spin_poll (items, count);
+        //  zmq_poll took what signals the sockets had.
+        pollset_touch (&self->poll, 0);
+        pollset_touch (&self->poll, 1);
+    }
     if (rc == 0)
-        rc = zmq_poll (items, count, may_spin ? s_next_timeout (self) : timeout);
+        rc = s_wait (self, items, count, may_spin ? s_next_timeout (self) : timeout);
     if (rc > 0 && self->calls.size > 0)
         self->busy_us = clock_us ();
     return rc;
@@ -1889,7 +1930,7 @@ s_self_destroy (self_t **self_p)
     if (self->router) {
         char id[16];
         snprintf (id, sizeof id, "%u", self->id);
-        zstr_sendx (self->pipe, "GONE", id, NULL);
+        s_pipe_send (self, "GONE", id);
     }
     //  And what came while the process closed.
     if (self->removed && self->router)
@@ -1908,6 +1949,7 @@ s_self_destroy (self_t **self_p)
     free (self->lost);
     free (self->missing);
     free (self->items);
+    pollset_fini (&self->poll);
     free (self->protocol);
     free (self->stats);
     jsonbuf_free (&self->line);

@@ -33,6 +33,13 @@ pollset_clear (pollset_t *self)
     self->count = 0;
 }
 
+void
+pollset_truncate (pollset_t *self, int count)
+{
+    if (count >= 0 && count < self->count)
+        self->count = count;
+}
+
 static int
 s_grow (pollset_t *self)
 {
@@ -86,6 +93,28 @@ pollset_add_fd (pollset_t *self, int fd, short events)
     self->touched[index] = false;
     self->revents[index] = 0;
     return index;
+}
+
+int
+pollset_add_item (pollset_t *self, const zmq_pollitem_t *item)
+{
+    if (item->socket)
+        return pollset_add_socket (self, item->socket);
+    short events = (short) ((item->events & ZMQ_POLLIN ? POLLIN : 0) |
+                            (item->events & ZMQ_POLLOUT ? POLLOUT : 0) |
+                            (item->events & ZMQ_POLLPRI ? POLLPRI : 0));
+    return pollset_add_fd (self, item->fd, events);
+}
+
+short
+pollset_item_revents (const pollset_t *self, int index)
+{
+    short revents = pollset_revents (self, index);
+    if (index < 0 || index >= self->count || self->sockets[index])
+        return revents;
+    return (short) ((revents & POLLIN ? ZMQ_POLLIN : 0) | (revents & POLLOUT ? ZMQ_POLLOUT : 0) |
+                    (revents & POLLPRI ? ZMQ_POLLPRI : 0) |
+                    (revents & ~(POLLIN | POLLOUT | POLLPRI) ? ZMQ_POLLERR : 0));
 }
 
 void

@@ -23,6 +23,7 @@
 
 #include <poll.h>
 #include <stdbool.h>
+#include <zmq.h>
 
 typedef struct {
     struct pollfd *fds; //  what poll(2) gets: a socket's ZMQ_FD, or the descriptor
@@ -42,6 +43,10 @@ void pollset_fini (pollset_t *self);
 //  Empties the set, keeping its memory (for a loop that rebuilds it).
 void pollset_clear (pollset_t *self);
 
+//  Keeps the first `count` items, with what the set knows of them (for a
+//  loop that rebuilds only what follows its own sockets).
+void pollset_truncate (pollset_t *self, int count);
+
 //  Adds a ZeroMQ socket (void *, as zsock_resolve gives; NULL: a
 //  placeholder that never has events), waited on for a message
 //  (ZMQ_POLLIN), counted as used. Returns its index; -1 on out of memory.
@@ -50,6 +55,11 @@ int pollset_add_socket (pollset_t *self, void *socket);
 //  Adds a descriptor waited on for `events` (POLLIN, POLLOUT). Returns its
 //  index; -1 on out of memory.
 int pollset_add_fd (pollset_t *self, int fd, short events);
+
+//  Adds what a zmq_pollitem_t names, as zmq_poll would wait on it: a
+//  socket (for ZMQ_POLLIN only) or a descriptor (ZMQ_POLLIN, ZMQ_POLLOUT,
+//  ZMQ_POLLPRI). Returns its index; -1 on out of memory.
+int pollset_add_item (pollset_t *self, const zmq_pollitem_t *item);
 
 //  The loop used the socket at `index` (a send, a receive, ZMQ_EVENTS)
 //  outside a read of what the last wait said it had.
@@ -66,5 +76,10 @@ pollset_revents (const pollset_t *self, int index)
 {
     return index >= 0 && index < self->count ? self->revents[index] : 0;
 }
+
+//  The events of item `index` after the last wait as zmq_poll gives them:
+//  ZMQ_POLLIN, ZMQ_POLLOUT, ZMQ_POLLPRI, and ZMQ_POLLERR for a
+//  descriptor's error or hang-up.
+short pollset_item_revents (const pollset_t *self, int index);
 
 #endif
