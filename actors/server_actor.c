@@ -1000,9 +1000,8 @@ static bool
 s_reply_peer_status (self_t *self, s_call_t *call, const char *payload, size_t size)
 {
     char *message = NULL;
-    int status = self->ops && self->ops->status_in_error
-                     ? server_peer_status (payload, size, &message)
-                     : -1;
+    int status =
+        self->ops && self->ops->status_in_error ? server_peer_status (payload, size, &message) : -1;
     if (status >= 0)
         s_reply_error (self, &call->caller, call->call_id, status, "server %s: %s",
                        self->config->name, message);

@@ -1,8 +1,9 @@
 /*  =========================================================================
     test_pollset - a loop's wait on ZeroMQ sockets and descriptors
 
-    The gateway's loop waits with a pollset, which asks a ZeroMQ socket for
-    its events only when its descriptor fired or the loop used it. Each
+    The gateway and the server actors wait with a pollset, which asks a
+    ZeroMQ socket for its events only when its descriptor fired or the
+    loop used it. Each
     case is a way a message could be missed, which would leave a client's
     request or a server's result waiting for ever: one that was there
     before the first wait, one that came later, one left after a partial
@@ -152,4 +153,48 @@ TEST (descriptors_and_placeholders)
     pollset_fini (&set);
     close (fds[0]);
     close (fds[1]);
+}
+
+//  Items as zmq_poll takes them (a server actor's transports give
+//  those): a descriptor's events in zmq_poll's values, its hang-up as
+//  ZMQ_POLLERR, and a socket's untouched state kept when what follows it
+//  is rebuilt.
+TEST (zmq_poll_items_and_a_kept_head)
+{
+    s_pair_t pair;
+    s_pair_open (&pair);
+    int fds[2];
+    CHECK (pipe (fds) == 0);
+    pollset_t set;
+    pollset_init (&set);
+    int at = pollset_add_socket (&set, pair.a);
+    CHECK (pollset_wait (&set, 0) == 0);
+    zmq_pollitem_t out = { NULL, fds[1], ZMQ_POLLOUT, 0 };
+    zmq_pollitem_t in = { NULL, fds[0], ZMQ_POLLIN, 0 };
+    CHECK (pollset_add_item (&set, &out) == 1);
+    CHECK (pollset_add_item (&set, &in) == 2);
+    CHECK (pollset_wait (&set, 0) == 1);
+    CHECK (pollset_item_revents (&set, 1) == ZMQ_POLLOUT);
+    CHECK (pollset_item_revents (&set, 2) == 0);
+    //  The head kept, the rest rebuilt: the socket is not asked again
+    //  (a wake-up a use took stays unseen, as before the rebuild).
+    pollset_truncate (&set, 1);
+    CHECK (pollset_add_item (&set, &in) == 1);
+    CHECK (write (fds[1], "x", 1) == 1);
+    close (fds[1]);
+    CHECK (pollset_wait (&set, 5000) == 1);
+    CHECK (pollset_item_revents (&set, 1) & ZMQ_POLLIN);
+    char byte;
+    CHECK (read (fds[0], &byte, 1) == 1);
+    //  Read to the end: the closed pipe's hang-up is ZMQ_POLLERR.
+    CHECK (pollset_wait (&set, 5000) == 1);
+    CHECK (pollset_item_revents (&set, 1) == ZMQ_POLLERR);
+    //  A message for the socket at the head is seen after the rebuild.
+    CHECK (zmq_send (pair.b, "x", 1, 0) == 1);
+    pollset_truncate (&set, 1);
+    CHECK (pollset_wait (&set, 5000) == 1);
+    CHECK (pollset_item_revents (&set, at) == ZMQ_POLLIN);
+    pollset_fini (&set);
+    close (fds[0]);
+    s_pair_close (&pair);
 }

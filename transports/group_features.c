@@ -379,8 +379,7 @@ s_subscribe_events (group_features_t *self, json_t *endpoints, zcert_t *cert,
 //  An error about a request the group was sent, naming the group: the
 //  actor adds the server's (the group's) name and the request.
 static void
-s_queue_group_error (group_features_t *self, json_t *id, int code, int status,
-                     const char *message)
+s_queue_group_error (group_features_t *self, json_t *id, int code, int status, const char *message)
 {
     char *text = NULL;
     if (asprintf (&text, "the group at %s: %s", self->endpoint, message) < 0)
