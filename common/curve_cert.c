@@ -6,11 +6,13 @@
 
 #include "curve_cert.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 //  A certificate is a few hundred bytes; anything much larger is not one.
 #define CURVE_CERT_MAX 65536
@@ -64,6 +66,13 @@ static bool
 s_key (const char *key, size_t size)
 {
     return key && size == CURVE_KEY_Z85 && strspn (key, s_z85) >= size && strspn (key, "0") < size;
+}
+
+//  Owned by someone else than this process's user and root.
+static bool
+s_not_ours (const struct stat *info)
+{
+    return info->st_uid != geteuid () && info->st_uid != 0;
 }
 
 int
@@ -158,7 +167,66 @@ curve_cert_check (const char *path, bool need_secret, char *reason, size_t size)
                   "the key file %s %s: it is a public certificate; give the key pair (the "
                   "PATH whose PATH_secret mcpact keygen wrote, or PATH_secret itself)",
                   file, secret_seen ? "has no usable secret key" : "holds no secret key");
+    else if (need_secret && (s_not_ours (&info) || (info.st_mode & 077)))
+        //  A key pair others can read is theirs too: they can be us. As
+        //  ssh does for its private keys, refuse it.
+        snprintf (reason, size,
+                  "the key file %s is %s (mode %04o): a secret key must be yours and only "
+                  "yours to read (chmod 600 %s)",
+                  file, s_not_ours (&info) ? "not yours" : "open to others",
+                  (unsigned) (info.st_mode & 07777), file);
     else
         return 0;
     return -1;
+}
+
+int
+curve_clients_check (const char *dir, char *reason, size_t size)
+{
+    struct stat info;
+    bool found = dir && stat (dir, &info) == 0;
+    if (!found || !S_ISDIR (info.st_mode)) {
+        snprintf (reason, size,
+                  "CURVE needs a directory of allowed client certificates; '%s' is not one%s%s",
+                  dir ? dir : "(none given)", dir && !found ? ": " : "",
+                  dir && !found ? strerror (errno) : "");
+        return -1;
+    }
+    //  Whoever can write there can let themselves in (the gateway
+    //  honours a certificate added while it runs).
+    if (s_not_ours (&info) || (info.st_mode & (S_IWGRP | S_IWOTH))) {
+        snprintf (reason, size,
+                  "the client certificates directory %s is %s (mode %04o): whoever can write "
+                  "there can let themselves in; use a directory only you can write (chmod "
+                  "go-w %s)",
+                  dir, s_not_ours (&info) ? "not yours" : "writable by others",
+                  (unsigned) (info.st_mode & 07777), dir);
+        return -1;
+    }
+    DIR *handle = opendir (dir);
+    if (!handle) {
+        snprintf (reason, size, "cannot read the client certificates directory %s: %s", dir,
+                  strerror (errno));
+        return -1;
+    }
+    int rc = 0;
+    struct dirent *entry;
+    while (rc == 0 && (entry = readdir (handle))) {
+        if (entry->d_name[0] == '.')
+            continue; //  as CZMQ's certificate store skips them
+        char path[4096];
+        snprintf (path, sizeof path, "%s/%s", dir, entry->d_name);
+        if (stat (path, &info) != 0 || !S_ISREG (info.st_mode))
+            continue;
+        if (s_not_ours (&info) || (info.st_mode & (S_IWGRP | S_IWOTH))) {
+            snprintf (reason, size,
+                      "the client certificate %s is %s (mode %04o): whoever can write it can "
+                      "put their key in it (chmod go-w %s)",
+                      path, s_not_ours (&info) ? "not yours" : "writable by others",
+                      (unsigned) (info.st_mode & 07777), path);
+            rc = -1;
+        }
+    }
+    closedir (handle);
+    return rc;
 }

@@ -22,6 +22,15 @@
 //  one, else PATH. Returns 0 if it is a certificate with a public key
 //  and, with `need_secret`, a secret key; else -1 with `reason` (naming
 //  the file and what is wrong, never its content) filled in.
+//  With `need_secret`, the file must also be this user's (or root's) and
+//  neither readable nor writable by others, as ssh wants of a private key.
 int curve_cert_check (const char *path, bool need_secret, char *reason, size_t size);
+
+//  Checks a directory of allowed client certificates (a gateway's CURVE
+//  allow-list, which CZMQ's zauth reads again when it changes): it must
+//  be a directory of this user's (or root's) that others cannot write,
+//  and so must each certificate in it. Returns 0, or -1 with `reason`
+//  naming the directory or file, its mode and the fix.
+int curve_clients_check (const char *dir, char *reason, size_t size);
 
 #endif

@@ -1468,18 +1468,13 @@ s_gateway_actor (zsock_t *pipe, void *arg)
         failure = reason; //  before CZMQ reads it: it would quote a line it cannot parse
     if (!failure && self->options->certificate) {
         self->cert = zcert_load (self->options->certificate);
-        struct stat info;
         if (!self->cert || !*zcert_secret_txt (self->cert) ||
             strspn (zcert_secret_txt (self->cert), "0") == 40) {
             snprintf (reason, sizeof reason,
                       "cannot read the key pair %s (and %s_secret): make one with mcpact keygen",
                       self->options->certificate, self->options->certificate);
             failure = reason;
-        } else if (!self->options->clients || stat (self->options->clients, &info) != 0 ||
-                   !S_ISDIR (info.st_mode)) {
-            snprintf (reason, sizeof reason,
-                      "CURVE needs a directory of allowed client certificates; '%s' is not one",
-                      self->options->clients ? self->options->clients : "(none given)");
+        } else if (curve_clients_check (self->options->clients, reason, sizeof reason) != 0) {
             failure = reason;
         } else {
             //  ZAP: zauth checks each client's public key against the

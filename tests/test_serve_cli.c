@@ -193,6 +193,65 @@ TEST (curve_key_file_checked)
     free (out);
 }
 
+//  What decides who is let in must be the user's alone: the daemon's key
+//  pair, readable by others, would let them be the daemon; a client
+//  certificates directory (or a certificate in it) that others can
+//  write would let them add their key, which the gateway honours while
+//  it runs. Each is refused, naming the path, its mode and the fix; the
+//  client's key pair the same.
+TEST (curve_keys_and_allow_list_private)
+{
+    const char *dir = pu_tmpdir ();
+    const char *config = s_config (dir);
+    int status;
+    char *out = pu_run (&status,
+                        CLI " keygen %s/gateway && " CLI " keygen %s/client && mkdir -m 700 "
+                            "%s/clients && cp %s/client %s/clients/",
+                        dir, dir, dir, dir, dir);
+    CHECK_MSG (status == 0, "%s", out);
+    free (out);
+    const struct {
+        const char *chmod; //  the one change from a good setup
+        const char *says;
+    } cases[] = {
+        { "777 %s/clients", "the client certificates directory %s/clients is writable by others "
+                            "(mode 0777)" },
+        { "666 %s/clients/client", "the client certificate %s/clients/client is writable by "
+                                   "others (mode 0666)" },
+        { "644 %s/gateway_secret", "the key file %s/gateway_secret is open to others (mode 0644)" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char change[512], says[512];
+        snprintf (change, sizeof change, cases[i].chmod, dir);
+        snprintf (says, sizeof says, cases[i].says, dir);
+        out = pu_run (&status,
+                      "chmod %s && timeout 30 " CLI " serve -c %s --bind tcp://127.0.0.1:* "
+                      "--curve-key %s/gateway --curve-clients %s/clients 2>&1",
+                      change, config, dir, dir);
+        CHECK_MSG (status == 2, "status %d after chmod %s: %s", status, change, out);
+        CHECK_CONTAINS (out, says);
+        CHECK_CONTAINS (out, "chmod");
+        CHECK_MSG (!s_fixture_started (dir), "serve started the server after chmod %s", change);
+        free (out);
+        //  Made good again for the next case.
+        out = pu_run (&status,
+                      "chmod 700 %s/clients && chmod 644 %s/clients/client && chmod 600 "
+                      "%s/gateway_secret",
+                      dir, dir, dir);
+        free (out);
+    }
+    //  The client's key pair
+    out = pu_run (&status,
+                  "chmod 640 %s/client_secret && timeout 30 " CLI
+                  " --connect tcp://127.0.0.1:9 --curve-key %s/client --curve-server %s/gateway "
+                  "tools 2>&1",
+                  dir, dir, dir);
+    CHECK_MSG (status == 2, "status %d: %s", status, out);
+    CHECK_CONTAINS (out, "--curve-key: the key file");
+    CHECK_CONTAINS (out, "client_secret is open to others (mode 0640)");
+    free (out);
+}
+
 //  The --connect commands end as the same commands without it: an agent
 //  the daemon does not serve is a usage error (2) for tools, status and
 //  call alike; -c FILE, which --connect would leave unused, is refused;
