@@ -20,6 +20,7 @@
 #include "caller.h"
 
 #include "actor.h"
+#include "formats.h"
 
 #include "idmap.h"
 #include "lane.h"
@@ -193,7 +194,8 @@ mcpact_result_json (const mcpact_result_t *self)
 }
 
 //  The reference conversion: an error result -> its joined text parts;
-//  one content item -> that item as JSON; several -> a JSON array.
+//  one content item -> that item as JSON; several -> a JSON array; media
+//  as a note, never its base64 (formats_reference_text).
 static char *
 s_llm_text (const mcpact_result_t *self)
 {
@@ -216,10 +218,8 @@ s_llm_text (const mcpact_result_t *self)
             jsonbuf_append_str (&joined, part);
         }
         text = joined.data ? joined.data : strdup ("the tool reported an error");
-    } else if (json_array_size (content) == 1)
-        text = json_dumps (json_array_get (content, 0), JSON_COMPACT);
-    else if (json_array_size (content) > 1)
-        text = json_dumps (content, JSON_COMPACT);
+    } else if (json_array_size (content) > 0)
+        text = formats_reference_text (content);
     else
         text = strdup (self->error ? self->error : "the tool returned no content");
     json_decref (result);

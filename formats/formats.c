@@ -734,6 +734,25 @@ s_reference_text (json_t *items)
     return json_dumps (items, JSON_COMPACT);
 }
 
+char *
+formats_reference_text (json_t *content)
+{
+    json_t *run = json_array ();
+    size_t index;
+    json_t *item;
+    json_array_foreach (content, index, item) {
+        const char *mime, *data;
+        media_t media = s_media (item, &mime, &data);
+        if (media == MEDIA_NONE)
+            json_array_append (run, item);
+        else
+            json_array_append_new (run, s_media_note (item, media, mime, data, false));
+    }
+    char *text = s_reference_text (run);
+    json_decref (run);
+    return text;
+}
+
 void
 formats_flush_run (const formats_provider_t *provider, json_t *run, json_t *parts)
 {

@@ -83,6 +83,15 @@ json_t *formats_call_args (json_t *tools, mcpact_format_t format, const char *na
 //  function_call_output item, an Anthropic tool_result block, a Gemini
 //  functionResponse part, or the CallToolResult itself. NULL on a bad
 //  format.
+//  The reference conversion of a tool result's `content` (an array of
+//  MCP content items), as mcpact_result_text gives it: one item is that
+//  item as JSON, several a JSON array of them; an image, audio or binary
+//  resource item is replaced by a text item noting what it was and the
+//  size of its base64 data ("[image: image/png, 1234 bytes base64
+//  omitted]"), never the data. A new string, the caller's; NULL out of
+//  memory.
+char *formats_reference_text (json_t *content);
+
 json_t *formats_result (mcpact_format_t format, const char *result_json, mcpact_status_t status,
                         const char *error, const char *call_id, const char *tool);
 

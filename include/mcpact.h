@@ -557,7 +557,9 @@ MCPACT_EXPORT const char *mcpact_result_json (const mcpact_result_t *self);
 
 //  The result as the LLM should see it: an isError result -> the joined
 //  text parts; one content item -> that item as JSON; several -> a JSON
-//  array; none -> an error.
+//  array; none -> an error. An image, audio or binary resource item is
+//  there as a text item noting its type and size, never its base64 data
+//  ("[image: image/png, 1234 bytes base64 omitted]"; docs/formats.md).
 MCPACT_EXPORT const char *mcpact_result_text (const mcpact_result_t *self);
 
 //  The reason when the status is not MCPACT_OK, else NULL: one line for

@@ -881,12 +881,22 @@ TEST (result_conversion)
     json_decref (expected);
     mcpact_result_destroy (&result);
 
-    //  Several: the array, image kept
+    //  Several: the array; the image as a note, never its base64 (the
+    //  LLM would pay for every character and learn nothing), while the
+    //  result's JSON keeps it
     result = mcpact_agent_call (agent, "multi", NULL, 0);
     CHECK (mcpact_result_status (result) == MCPACT_OK);
     text = ru_json (mcpact_result_text (result));
-    expected = ru_json ("[{\"type\":\"text\",\"text\":\"one\"},{\"type\":\"image\","
-                        "\"data\":\"iVBORw0KGgo=\",\"mimeType\":\"image/png\"}]");
+    expected = ru_json ("[{\"type\":\"text\",\"text\":\"one\"},{\"type\":\"text\","
+                        "\"text\":\"[image: image/png, 12 bytes base64 omitted]\"}]");
+    CHECK (!strstr (mcpact_result_text (result), "iVBORw0KGgo="));
+    CHECK_CONTAINS (mcpact_result_json (result), "iVBORw0KGgo=");
+    //  what an OpenAI tool message carries, byte for byte
+    char *as = mcpact_result_as (result, MCPACT_FORMAT_OPENAI, "c1", "multi");
+    json_t *message = ru_json (as);
+    CHECK_STR (ru_str (message, "content"), mcpact_result_text (result));
+    json_decref (message);
+    free (as);
     CHECK_MSG (json_equal (text, expected), "text: %s", mcpact_result_text (result));
     json_decref (text);
     json_decref (expected);
