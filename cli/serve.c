@@ -23,6 +23,8 @@
 
 #include "serve.h"
 
+#include "endpoint.h"
+
 #include <czmq.h>
 #include <errno.h>
 #include <jansson.h>
@@ -76,6 +78,26 @@ static int s_signal_pipe[2] = { -1, -1 };
 //  while the servers started), and whether to say it (not with -q).
 static atomic_bool s_first_said;
 static bool s_quiet;
+//  The ipc:// socket files bound while the servers start, for a second
+//  signal to remove before it ends serve (the gateway removes them at
+//  its stop, which that signal cuts short). Under s_files_lock.
+static pthread_mutex_t s_files_lock = PTHREAD_MUTEX_INITIALIZER;
+static endpoint_file_t *s_files[SERVE_MAX_BINDS + 1];
+
+//  With `remove`, removes the socket files noted (if still ours); frees
+//  the notes.
+static void
+s_files_forget (bool remove)
+{
+    pthread_mutex_lock (&s_files_lock);
+    for (int i = 0; i <= SERVE_MAX_BINDS; i++) {
+        if (s_files[i] && remove)
+            endpoint_file_remove (&s_files[i]);
+        else if (s_files[i])
+            endpoint_file_forget (&s_files[i]);
+    }
+    pthread_mutex_unlock (&s_files_lock);
+}
 
 //  Takes the daemon's signals, in the order they come (sigwait in the
 //  main thread would take the lowest-numbered pending one first).
@@ -105,6 +127,7 @@ s_signal_thread (void *args)
             //  The second: the user does not want to wait for the
             //  servers' start to end.
             fprintf (stderr, "mcpact serve: %s again: quitting at once\n", strsignal (sig));
+            s_files_forget (true);
             _exit (128 + sig);
         }
     }
@@ -280,6 +303,10 @@ cli_serve (int argc, char *argv[])
         if (bind_rc != 0) {
             fprintf (stderr, "mcpact serve: %s; no server was started\n", error ? error : endpoint);
             rc = 2;
+        } else {
+            pthread_mutex_lock (&s_files_lock);
+            s_files[i] = endpoint_file_note (bound[i]);
+            pthread_mutex_unlock (&s_files_lock);
         }
         free (error);
     }
@@ -297,6 +324,7 @@ cli_serve (int argc, char *argv[])
     for (int i = 0; i <= binds_count; i++)
         free (bound[i]);
     atomic_store (&s_starting, false);
+    s_files_forget (false);
     if (gateway && rc == 0) {
         char byte;
         while (read (s_signal_pipe[0], &byte, 1) < 0 && errno == EINTR)

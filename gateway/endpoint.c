@@ -177,14 +177,10 @@ struct endpoint_file_t {
 };
 
 endpoint_file_t *
-endpoint_secure (const char *bound)
+endpoint_file_note (const char *bound)
 {
     if (strncmp (bound, "ipc://", 6) != 0 || bound[6] == '@')
         return NULL;
-    //  Before anyone could connect, the socket had the mode the umask
-    //  gave it, which grants no one else write (connect) access unless
-    //  the umask is open; its directory is closed to others anyway.
-    chmod (bound + 6, 0600);
     struct stat info;
     if (lstat (bound + 6, &info) != 0 || !S_ISSOCK (info.st_mode))
         return NULL; //  nothing of ours to remove later
@@ -197,6 +193,17 @@ endpoint_secure (const char *bound)
     self->inode = info.st_ino;
     self->changed = info.st_ctim;
     return self;
+}
+
+endpoint_file_t *
+endpoint_secure (const char *bound)
+{
+    //  Before anyone could connect, the socket had the mode the umask
+    //  gave it, which grants no one else write (connect) access unless
+    //  the umask is open; its directory is closed to others anyway.
+    if (strncmp (bound, "ipc://", 6) == 0 && bound[6] != '@')
+        chmod (bound + 6, 0600);
+    return endpoint_file_note (bound);
 }
 
 void
@@ -212,6 +219,15 @@ endpoint_file_remove (endpoint_file_t **self_p)
         info.st_ino == self->inode && info.st_ctim.tv_sec == self->changed.tv_sec &&
         info.st_ctim.tv_nsec == self->changed.tv_nsec)
         unlink (self->path);
+    endpoint_file_forget (self_p);
+}
+
+void
+endpoint_file_forget (endpoint_file_t **self_p)
+{
+    endpoint_file_t *self = *self_p;
+    if (!self)
+        return;
     free (self->path);
     free (self);
     *self_p = NULL;

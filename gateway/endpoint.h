@@ -45,9 +45,18 @@ typedef struct endpoint_file_t endpoint_file_t;
 //  without a file.
 endpoint_file_t *endpoint_secure (const char *bound);
 
+//  The socket file bound at `bound` as it is now, without changing it
+//  (its change time is part of what it is: a chmod would make it
+//  another): for a second holder that may have to remove it. NULL for an
+//  endpoint without a file.
+endpoint_file_t *endpoint_file_note (const char *bound);
+
 //  Removes the socket file if the path still names the file that was
 //  bound (another daemon may have bound the same path since: its socket
 //  is left alone), and frees *self_p. NULL-safe.
 void endpoint_file_remove (endpoint_file_t **self_p);
+
+//  Frees *self_p, leaving the file where it is. NULL-safe.
+void endpoint_file_forget (endpoint_file_t **self_p);
 
 #endif

@@ -427,7 +427,8 @@ TEST (serve_usage_error_is_short)
 }
 
 //  A signal while the servers start is said at once; a second one then
-//  ends serve at once, and both lines are there.
+//  ends serve at once, and both lines are there. Cut short, it still
+//  leaves neither its socket file nor its server behind.
 TEST (two_signals_during_start_up_both_said)
 {
     const char *dir = pu_tmpdir ();
@@ -471,6 +472,16 @@ TEST (two_signals_during_start_up_both_said)
     CHECK_CONTAINS (said, "mcpact serve: Terminated: stopping once the servers have started");
     CHECK_CONTAINS (said, "mcpact serve: Interrupt again: quitting at once");
     free (said);
+    char socket_file[256];
+    snprintf (socket_file, sizeof socket_file, "%s/mcpact.sock", dir);
+    CHECK_MSG (access (socket_file, F_OK) != 0, "%s was left behind", socket_file);
+    char *text = pu_run (&status, "cat %s", pid_file);
+    long fixture = atol (text);
+    free (text);
+    ru_watchdog_arm (30, "the server to end with serve");
+    while (fixture > 0 && ru_alive (fixture, getpgid ((pid_t) fixture)))
+        usleep (20000);
+    ru_watchdog_disarm ();
 }
 
 //  At SIGTERM, a subscriber of --events hears each server close:
