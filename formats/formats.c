@@ -734,6 +734,17 @@ s_reference_text (json_t *items)
     return json_dumps (items, JSON_COMPACT);
 }
 
+//  Appends to a run of text-like items `item`, or, for media, the note
+//  that stands in for it.
+static void
+s_run_append (json_t *run, json_t *item, media_t media, const char *mime, const char *data)
+{
+    if (media == MEDIA_NONE)
+        json_array_append (run, item);
+    else
+        json_array_append_new (run, s_media_note (item, media, mime, data, false));
+}
+
 char *
 formats_reference_text (json_t *content)
 {
@@ -743,10 +754,7 @@ formats_reference_text (json_t *content)
     json_array_foreach (content, index, item) {
         const char *mime, *data;
         media_t media = s_media (item, &mime, &data);
-        if (media == MEDIA_NONE)
-            json_array_append (run, item);
-        else
-            json_array_append_new (run, s_media_note (item, media, mime, data, false));
+        s_run_append (run, item, media, mime, data);
     }
     char *text = s_reference_text (run);
     json_decref (run);
@@ -851,9 +859,7 @@ formats_result (mcpact_format_t format, const char *result_json, mcpact_status_t
         json_array_foreach (content, index, item) {
             const char *mime, *data;
             media_t media = s_media (item, &mime, &data);
-            if (media == MEDIA_NONE)
-                json_array_append (output.run, item);
-            else if (media == MEDIA_IMAGE && mime && provider->carries (mime)) {
+            if (media == MEDIA_IMAGE && mime && provider->carries (mime)) {
                 json_t *part = provider->image_part (mime, data);
                 output.carried++;
                 if (provider->media_beside) {
@@ -865,7 +871,7 @@ formats_result (mcpact_format_t format, const char *result_json, mcpact_status_t
                     json_array_append_new (output.parts, part);
                 }
             } else
-                json_array_append_new (output.run, s_media_note (item, media, mime, data, false));
+                s_run_append (output.run, item, media, mime, data);
         }
         //  The text when there is no content but structured content
         char *text = json_array_size (content) > 0
