@@ -863,6 +863,61 @@ TEST (json_mistakes_located)
     pu_gw_stop (&gw);
 }
 
+//  `mcpact status --json` through a gateway (--connect) says what it says
+//  without one for the same configuration, key for key, but for what
+//  differs between two runs anyway: the server actors' in-process
+//  endpoints and the servers' pids. Here the second server's "echo" is
+//  rejected (the default name policy), which only the local status said.
+TEST (status_through_gateway_as_local)
+{
+    const char *dir = pu_tmpdir ();
+    char config[256], text[1024], bind[256];
+    snprintf (config, sizeof config, "%s/rejected.json", dir);
+    snprintf (text, sizeof text,
+              "{\"mcpServers\": {\"a\": {\"command\": \"%s\"}, \"b\": {\"command\": \"%s\"}}}",
+              MCPACT_BUILD_DIR "/mcpact-example-server", MCPACT_BUILD_DIR "/mcpact-bench-server");
+    pu_write (config, text);
+    snprintf (bind, sizeof bind, "ipc://%s/rejected.sock", dir);
+    int status;
+    char *local = pu_run (&status, "%s -c %s status --json 2>/dev/null", CLI, config);
+    CHECK_MSG (status == 0, "status exited %d: %s", status, local);
+    const char *argv[] = { "/usr/bin/setpriv", "--pdeathsig", "KILL", CLI, "serve", "-c", config,
+                           "--bind",           bind,          NULL };
+    FILE *out;
+    pid_t pid = pu_spawn (argv, &out);
+    char endpoint[256] = "";
+    pu_serve_wait_bound (out, endpoint, sizeof endpoint, NULL, 0);
+    char *remote = pu_run (&status, "%s --connect %s status --json 2>&1", CLI, endpoint);
+    CHECK_MSG (status == 0, "status --connect exited %d: %s", status, remote);
+    char *table = pu_run (&status, "%s --connect %s status 2>&1", CLI, endpoint);
+    CHECK (pu_serve_end (pid, out, SIGTERM) == 0);
+    CHECK_CONTAINS (table, "1 tool rejected");
+    free (table);
+
+    json_t *views[2] = { json_loads (local, 0, NULL), json_loads (remote, 0, NULL) };
+    for (int v = 0; v < 2; v++) {
+        CHECK_MSG (views[v], "not JSON: %s", v ? remote : local);
+        size_t index;
+        json_t *server;
+        json_array_foreach (json_object_get (views[v], "servers"), index, server) {
+            json_object_del (server, "endpoint");
+            json_object_del (server, "pid");
+        }
+    }
+    json_t *b = json_array_get (json_object_get (views[1], "servers"), 1);
+    CHECK_MSG (json_array_size (json_object_get (b, "rejectedTools")) == 1, "%s", remote);
+    char *shown[2] = { json_dumps (views[0], JSON_SORT_KEYS),
+                       json_dumps (views[1], JSON_SORT_KEYS) };
+    CHECK_MSG (json_equal (views[0], views[1]), "without --connect:\n%s\nwith it:\n%s", shown[0],
+               shown[1]);
+    for (int v = 0; v < 2; v++) {
+        free (shown[v]);
+        json_decref (views[v]);
+    }
+    free (local);
+    free (remote);
+}
+
 //  Clients that misbehave cost only themselves: one sends a message over
 //  the size limit (cut off), one goes away with calls in flight (their
 //  results dropped), one never reads its replies (they are dropped at its
