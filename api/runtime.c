@@ -1030,7 +1030,12 @@ mcpact_agent_status (mcpact_agent_t *self)
 {
     if (!self)
         return NULL;
-    agent_ensure_started (self);
+    const char *report_text = agent_ensure_started (self);
+    //  The start report's rejections, beside their servers (most reports
+    //  have none, and are not read).
+    json_t *report = report_text && strstr (report_text, "\"rejected\"")
+                         ? json_loads (report_text, 0, NULL)
+                         : NULL;
     catalog_t *catalog = catalog_slot_get (&self->slot);
     json_t *servers = catalog_servers (catalog);
     mcpact_result_t **results = s_ask_servers (self, servers, "STATUS", 2000);
@@ -1046,10 +1051,22 @@ mcpact_agent_status (mcpact_agent_t *self)
                                 json_object_get (json_array_get (servers, i), "name"), "state",
                                 "unknown");
         }
+        json_t *rejected = NULL;
+        const char *name = json_string_value (json_object_get (status, "name"));
+        size_t index;
+        json_t *entry;
+        json_array_foreach (json_object_get (report, "servers"), index, entry) {
+            const char *entry_name = json_string_value (json_object_get (entry, "name"));
+            if (name && entry_name && strcmp (name, entry_name) == 0)
+                rejected = json_object_get (entry, "rejected");
+        }
+        json_object_set_new (status, "rejectedTools",
+                             json_is_array (rejected) ? json_deep_copy (rejected) : json_array ());
         json_array_append_new (statuses, status);
         mcpact_result_destroy (&results[i]);
     }
     free (results);
+    json_decref (report);
     catalog_unref (&catalog);
     char *text = json_dumps (statuses, JSON_COMPACT);
     json_decref (statuses);

@@ -1527,9 +1527,12 @@ s_status_add_visible (cli_t *self, json_t *servers)
             visible += owner && streq (owner, name);
         }
         json_object_set_new (server, "visibleTools", json_integer (visible));
+        //  The status says it (also through a gateway); the report for
+        //  a gateway that does not.
         json_t *rejected = json_object_get (s_report_entry (self, name), "rejected");
-        json_object_set_new (server, "rejectedTools",
-                             rejected ? json_deep_copy (rejected) : json_array ());
+        if (!json_object_get (server, "rejectedTools"))
+            json_object_set_new (server, "rejectedTools",
+                                 rejected ? json_deep_copy (rejected) : json_array ());
     }
     json_decref (tools);
 }

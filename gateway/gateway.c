@@ -37,11 +37,13 @@
 #include "curve_cert.h"
 #include "endpoint.h"
 #include "formats.h"
+#include "gateway.h"
 #include "verbs_asks.h"
 #include "verbs_features.h"
 
 #include "actor.h"
 #include "idmap.h"
+#include "jsonscan.h"
 #include "log.h"
 #include "pollset.h"
 #include "text.h"
@@ -397,6 +399,76 @@ s_drain (self_t *self, bool all)
 }
 
 //  --------------------------------------------------------------------------
+//  JSON frames (gateway.h): one wording for every verb
+
+json_t *
+gw_json_frame (const char *text, const char *subject, char *message, size_t message_size)
+{
+    json_error_t error;
+    json_t *value = json_loads (text, JSON_DECODE_ANY, &error);
+    if (!value)
+        snprintf (message, message_size, "%s not valid JSON: %s (line %d, column %d)", subject,
+                  error.text, error.line, error.column);
+    return value;
+}
+
+json_t *
+gw_json_object (const char *text, const char *subject, char *message, size_t message_size)
+{
+    json_t *value = gw_json_frame (text, subject, message, message_size);
+    if (value && !json_is_object (value)) {
+        snprintf (message, message_size, "%s %s, not a JSON object", subject, gw_json_kind (value));
+        json_decref (value);
+        value = NULL;
+    }
+    return value;
+}
+
+bool
+gw_known_keys (json_t *object, const char *const *known, const char *what, char *message,
+               size_t message_size)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach (object, key, value) {
+        size_t i = 0;
+        while (known[i] && strcmp (known[i], key) != 0)
+            i++;
+        if (known[i])
+            continue;
+        char list[256] = "";
+        for (i = 0; known[i]; i++)
+            snprintf (list + strlen (list), sizeof list - strlen (list), "%s%s", i ? ", " : "",
+                      known[i]);
+        snprintf (message, message_size, "%s: unknown key \"%s\" (known: %s)", what,
+                  TEXT_CUT (key, 64), list);
+        return false;
+    }
+    return true;
+}
+
+const char *
+gw_json_kind (json_t *value)
+{
+    switch (value ? json_typeof (value) : JSON_NULL) {
+    case JSON_OBJECT:
+        return "a JSON object";
+    case JSON_ARRAY:
+        return "a JSON array";
+    case JSON_STRING:
+        return "a JSON string";
+    case JSON_INTEGER:
+    case JSON_REAL:
+        return "a JSON number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a JSON boolean";
+    default:
+        return value ? "JSON null" : "nothing";
+    }
+}
+
+//  --------------------------------------------------------------------------
 //  Requests. Each verb is a row of s_verbs: its frames after the request
 //  id (at least, at most) and its handler, which gets them as C strings.
 
@@ -535,38 +607,59 @@ s_requests_waiting (self_t *self)
     return false;
 }
 
-//  Starts a call for a client: the tool's args and the CALL options (or
-//  NULL); with `format` >= 0 (CALL_AS), its RESULT carries the provider's
+//  Reads the options frame of CALL or CALL_AS (`verb`; NULL or empty:
+//  none) into *timeout_ms and *progress. Returns 0, or -1 when the
+//  options are wrong, answered with ERROR bad_request.
+static int
+s_call_options (self_t *self, s_peer_t *peer, const char *verb, const char *text, int *timeout_ms,
+                bool *progress)
+{
+    *timeout_ms = 0;
+    *progress = false;
+    if (!text || !*text)
+        return 0;
+    static const char *const known[] = { "timeoutMs", "progress", NULL };
+    char what[32], subject[40], message[512] = "";
+    snprintf (what, sizeof what, "%s options", verb);
+    snprintf (subject, sizeof subject, "%s are", what);
+    json_t *options = gw_json_object (text, subject, message, sizeof message);
+    if (options && gw_known_keys (options, known, what, message, sizeof message)) {
+        json_t *timeout = json_object_get (options, "timeoutMs");
+        json_t *want = json_object_get (options, "progress");
+        if (timeout && !json_is_integer (timeout))
+            snprintf (message, sizeof message,
+                      "%s: \"timeoutMs\" is a whole number of ms (0: the server's call "
+                      "timeout), not %s",
+                      what, gw_json_kind (timeout));
+        else if (timeout &&
+                 (json_integer_value (timeout) < 0 || json_integer_value (timeout) > INT_MAX))
+            snprintf (message, sizeof message,
+                      "%s: \"timeoutMs\" is from 0 (the server's call timeout) to %d ms, "
+                      "not %" JSON_INTEGER_FORMAT,
+                      what, INT_MAX, json_integer_value (timeout));
+        else if (want && !json_is_boolean (want))
+            snprintf (message, sizeof message, "%s: \"progress\" is true or false, not %s", what,
+                      gw_json_kind (want));
+        else {
+            *timeout_ms = (int) json_integer_value (timeout);
+            *progress = json_is_true (want);
+        }
+    }
+    json_decref (options);
+    if (!*message)
+        return 0;
+    s_error (self, peer, "bad_request", "%s", message);
+    return -1;
+}
+
+//  Starts a call for a client: the tool's args and the call's options;
+//  with `format` >= 0 (CALL_AS), its RESULT carries the provider's
 //  tool-result message for call `as_id` of `as_name`.
 static void
 s_start_call (self_t *self, s_peer_t *peer, s_agent_t *agent, const char *tool,
-              const char *args_json, const char *options_text, int format, const char *as_id,
+              const char *args_json, int timeout_ms, bool progress, int format, const char *as_id,
               const char *as_name)
 {
-    int timeout_ms = 0;
-    bool progress = false;
-    if (options_text && *options_text) {
-        json_error_t error;
-        json_t *options = json_loads (options_text, 0, &error);
-        json_t *timeout = json_object_get (options, "timeoutMs");
-        json_t *want = json_object_get (options, "progress");
-        bool ok = json_is_object (options) &&
-                  (!timeout || (json_is_integer (timeout) && json_integer_value (timeout) >= 0 &&
-                                json_integer_value (timeout) <= INT_MAX)) &&
-                  (!want || json_is_boolean (want));
-        if (ok) {
-            timeout_ms = (int) json_integer_value (timeout);
-            progress = json_is_true (want);
-        }
-        json_decref (options);
-        if (!ok) {
-            s_error (self, peer, "bad_request",
-                     "CALL options must be a JSON object {\"timeoutMs\": ms >= 0, \"progress\": "
-                     "true|false}, not '%s'",
-                     TEXT_CUT (options_text, 80));
-            return;
-        }
-    }
     //  client: hex routing id "/" kind; key: client "/" request id
     char client[GATEWAY_CLIENT_KEY], key[GATEWAY_CALL_KEY];
     s_hex (peer->rid, peer->rid_size, client);
@@ -658,9 +751,28 @@ s_on_call (self_t *self, s_peer_t *peer, char **args, int count)
 {
     //  CALL id agent tool [args_json [options_json]]
     s_agent_t *agent = s_find_agent (self, peer, args[0]);
-    if (agent)
-        s_start_call (self, peer, agent, args[1], count > 2 ? args[2] : "{}",
-                      count > 3 ? args[3] : NULL, -1, NULL, NULL);
+    if (!agent)
+        return;
+    int timeout_ms;
+    bool progress;
+    if (s_call_options (self, peer, "CALL", count > 3 ? args[3] : NULL, &timeout_ms, &progress))
+        return;
+    const char *call_args = count > 2 && *args[2] ? args[2] : "{}";
+    if (!jsonscan_is_object (call_args, call_args + strlen (call_args))) {
+        //  Refused here, where jansson can say where it went wrong: the
+        //  server actor's own check (status 6 as well) cannot.
+        char subject[128], message[512];
+        snprintf (subject, sizeof subject, "the arguments of %s are", TEXT_CUT (args[1], 64));
+        json_t *parsed = gw_json_object (call_args, subject, message, sizeof message);
+        if (!parsed) {
+            s_result_error (self, peer, MCPACT_ERR_ARGS, message);
+            return;
+        }
+        //  An object jansson reads but the scan does not (nested too
+        //  deep): the server actor says why.
+        json_decref (parsed);
+    }
+    s_start_call (self, peer, agent, args[1], call_args, timeout_ms, progress, -1, NULL, NULL);
 }
 
 static void
@@ -678,6 +790,10 @@ s_on_call_as (self_t *self, s_peer_t *peer, char **args, int count)
                  TEXT_CUT (args[1], 40));
         return;
     }
+    int timeout_ms;
+    bool progress;
+    if (s_call_options (self, peer, "CALL_AS", count > 3 ? args[3] : NULL, &timeout_ms, &progress))
+        return;
     formats_call_t call;
     char *error = NULL;
     mcpact_status_t status = MCPACT_ERR_ARGS;
@@ -693,8 +809,8 @@ s_on_call_as (self_t *self, s_peer_t *peer, char **args, int count)
     }
     if (call_args) {
         char *text = json_dumps (call_args, JSON_COMPACT);
-        s_start_call (self, peer, agent, call.name, text, count > 3 ? args[3] : NULL, format,
-                      call.id, call.name);
+        s_start_call (self, peer, agent, call.name, text, timeout_ms, progress, format, call.id,
+                      call.name);
         free (text);
         json_decref (call_args);
     } else {
@@ -880,28 +996,55 @@ static const struct {
     const char *verb;      //  frame 1
     int min, max;          //  frames after the request id
     s_handler_fn *handler; //  what it does
+    const char *frames;    //  their names, for messages ([optional])
 } s_verbs[] = {
     //  Rows as written (clang-format would realign them all): a new verb adds a row.
     // clang-format off
-    { "HELLO", 0, 1, s_on_hello },   { "TOOLS", 1, 3, s_on_tools },
-    { "CALL", 2, 4, s_on_call },     { "CALL_AS", 3, 4, s_on_call_as },
-    { "CANCEL", 0, 0, s_on_cancel }, { "STATUS", 1, 1, s_on_status },
-    { "RELOAD", 1, 1, s_on_reload }, { "PING", 0, 0, s_on_ping },
-    { "RESOURCES", 1, 1, s_on_resources },
-    { "TEMPLATES", 1, 1, s_on_templates },
-    { "PROMPTS", 1, 1, s_on_prompts },
-    { "READ", 2, 3, s_on_read },
-    { "PROMPT", 2, 4, s_on_prompt },
-    { "SUBSCRIBE", 2, 3, s_on_subscribe },
-    { "UNSUBSCRIBE", 2, 3, s_on_unsubscribe },
-    { "INSTRUCTIONS", 1, 1, s_on_instructions },
-    { "LOGLEVEL", 2, 3, s_on_loglevel },
-    { "ROOTS", 2, 2, s_on_roots },
-    { "HANDLE", 2, 2, s_on_handle },
-    { "ANSWER", 2, 2, s_on_answer },
-    { "REJECT", 2, 2, s_on_reject },
+    { "HELLO", 0, 1, s_on_hello, "[version]" },
+    { "TOOLS", 1, 3, s_on_tools, "agent [format [flags]]" },
+    { "CALL", 2, 4, s_on_call, "agent tool [args_json [options]]" },
+    { "CALL_AS", 3, 4, s_on_call_as, "agent format tool_call [options]" },
+    { "CANCEL", 0, 0, s_on_cancel, "" },
+    { "STATUS", 1, 1, s_on_status, "agent" },
+    { "RELOAD", 1, 1, s_on_reload, "agent" },
+    { "PING", 0, 0, s_on_ping, "" },
+    { "RESOURCES", 1, 1, s_on_resources, "agent" },
+    { "TEMPLATES", 1, 1, s_on_templates, "agent" },
+    { "PROMPTS", 1, 1, s_on_prompts, "agent" },
+    { "READ", 2, 3, s_on_read, "agent uri [server]" },
+    { "PROMPT", 2, 4, s_on_prompt, "agent name [args_json [server]]" },
+    { "SUBSCRIBE", 2, 3, s_on_subscribe, "agent uri [server]" },
+    { "UNSUBSCRIBE", 2, 3, s_on_unsubscribe, "agent uri [server]" },
+    { "INSTRUCTIONS", 1, 1, s_on_instructions, "agent" },
+    { "LOGLEVEL", 2, 3, s_on_loglevel, "agent level [server]" },
+    { "ROOTS", 2, 2, s_on_roots, "agent roots_json" },
+    { "HANDLE", 2, 2, s_on_handle, "agent kinds" },
+    { "ANSWER", 2, 2, s_on_answer, "ask_id result_json" },
+    { "REJECT", 2, 2, s_on_reject, "ask_id message" },
     // clang-format on
 };
+
+//  What verb `index` takes after the request id, for "VERB takes ...,
+//  not N": "no frames", "1 frame (agent)", "exactly 2 frames (agent
+//  roots_json)", "at most 1 frame ([version])", "2 to 4 frames (agent
+//  tool [args_json [options]])".
+static void
+s_frames_wanted (size_t index, char *out, size_t size)
+{
+    int min = s_verbs[index].min, max = s_verbs[index].max;
+    const char *names = s_verbs[index].frames;
+    if (max == 0)
+        snprintf (out, size, "no frames after the request id");
+    else if (min == max && max == 1)
+        snprintf (out, size, "1 frame after the request id (%s)", names);
+    else if (min == max)
+        snprintf (out, size, "exactly %d frames after the request id (%s)", max, names);
+    else if (min == 0)
+        snprintf (out, size, "at most %d frame%s after the request id (%s)", max,
+                  max == 1 ? "" : "s", names);
+    else
+        snprintf (out, size, "%d to %d frames after the request id (%s)", min, max, names);
+}
 
 static json_t *
 s_verb_names (void)
@@ -1029,11 +1172,11 @@ s_on_request (self_t *self, int kind)
                       s_verbs[i].verb);
         s_error (self, &peer, "unknown_verb", "unknown verb '%s'; this gateway knows %s",
                  TEXT_CUT (verb, 40), known);
-    } else if (total - first > s_verbs[index].max + 2 || args < s_verbs[index].min)
-        s_error (self, &peer, "bad_request",
-                 "%s takes %d to %d frames after the request id, not %d", verb, s_verbs[index].min,
-                 s_verbs[index].max, total - first - 2);
-    else {
+    } else if (total - first > s_verbs[index].max + 2 || args < s_verbs[index].min) {
+        char takes[200];
+        s_frames_wanted (index, takes, sizeof takes);
+        s_error (self, &peer, "bad_request", "%s takes %s, not %d", verb, takes, total - first - 2);
+    } else {
         s_handler_fn *handler = s_verbs[index].handler;
         handler (self, &peer, frames + 2, args);
         //  The other verbs use the loop's other sockets (the workers,
@@ -1615,12 +1758,15 @@ s_parse_options (s_options_t *options, const char *text, char **error)
     options->send_hwm = 10000;
     if (!text || !*text)
         return 0;
-    json_error_t parse_error;
-    json_t *root = json_loads (text, 0, &parse_error);
+    static const char *const known[] = {
+        "maxMessageBytes", "maxClientCalls", "maxCalls",   "sendHwm", "insecure",
+        "elicitation",     "sampling",       "startLater", "curve",   NULL
+    };
+    static const char *const curve_known[] = { "certificate", "clients", NULL };
     char message[512] = "";
-    if (!json_is_object (root))
-        snprintf (message, sizeof message, "gateway options: not a JSON object (%s)",
-                  root ? "another JSON value" : parse_error.text);
+    json_t *root = gw_json_object (text, "gateway options are", message, sizeof message);
+    if (root)
+        gw_known_keys (root, known, "gateway options", message, sizeof message);
     const char *key;
     json_t *value;
     json_object_foreach (root, key, value) {
@@ -1631,6 +1777,11 @@ s_parse_options (s_options_t *options, const char *text, char **error)
                       : strcmp (key, "maxCalls") == 0       ? &options->max_calls
                       : strcmp (key, "sendHwm") == 0        ? &options->send_hwm
                                                             : NULL;
+        bool *flag = strcmp (key, "insecure") == 0      ? &options->insecure
+                     : strcmp (key, "elicitation") == 0 ? &options->elicitation
+                     : strcmp (key, "sampling") == 0    ? &options->sampling
+                     : strcmp (key, "startLater") == 0  ? &options->start_later
+                                                        : NULL;
         if (number) {
             if (!json_is_integer (value) || json_integer_value (value) < 1 ||
                 json_integer_value (value) > INT_MAX)
@@ -1638,15 +1789,20 @@ s_parse_options (s_options_t *options, const char *text, char **error)
                           "gateway options: \"%s\" must be a whole number >= 1", key);
             else
                 *number = (int) json_integer_value (value);
-        } else if (strcmp (key, "insecure") == 0 && json_is_boolean (value))
-            options->insecure = json_is_true (value);
-        else if (strcmp (key, "elicitation") == 0 && json_is_boolean (value))
-            options->elicitation = json_is_true (value);
-        else if (strcmp (key, "sampling") == 0 && json_is_boolean (value))
-            options->sampling = json_is_true (value);
-        else if (strcmp (key, "startLater") == 0 && json_is_boolean (value))
-            options->start_later = json_is_true (value);
-        else if (strcmp (key, "curve") == 0 && json_is_object (value)) {
+        } else if (flag) {
+            if (!json_is_boolean (value))
+                snprintf (message, sizeof message,
+                          "gateway options: \"%s\" must be true or false, not %s", key,
+                          gw_json_kind (value));
+            else
+                *flag = json_is_true (value);
+        } else if (!json_is_object (value))
+            snprintf (message, sizeof message,
+                      "gateway options: \"curve\" must be a JSON object {\"certificate\", "
+                      "\"clients\"}, not %s",
+                      gw_json_kind (value));
+        else if (gw_known_keys (value, curve_known, "gateway options: curve", message,
+                                sizeof message)) {
             const char *certificate = json_string_value (json_object_get (value, "certificate"));
             const char *clients = json_string_value (json_object_get (value, "clients"));
             if (!certificate || !clients)
@@ -1657,9 +1813,7 @@ s_parse_options (s_options_t *options, const char *text, char **error)
                 options->certificate = strdup (certificate);
                 options->clients = strdup (clients);
             }
-        } else
-            snprintf (message, sizeof message, "gateway options: unknown or malformed key \"%s\"",
-                      key);
+        }
     }
     json_decref (root);
     if (*message) {

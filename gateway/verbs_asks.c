@@ -16,6 +16,7 @@
 #include "verbs_asks.h"
 
 #include "actor.h"
+#include "gateway.h"
 #include "text.h"
 
 #include <inttypes.h>
@@ -279,6 +280,17 @@ gw_asks_answer (gw_asks_t *self, const char *ask_id, const char *result_json,
         snprintf (message, message_size, "no ask \"%s\" is waiting (answered, or over)",
                   TEXT_CUT (ask_id, 40));
         return -1;
+    }
+    if (result_json) {
+        //  Where its JSON goes wrong; its keys are MCP's, checked by
+        //  mcpact_ask_complete.
+        json_t *result =
+            gw_json_object (result_json, "ANSWER result_json is", message, message_size);
+        if (!result) {
+            *code = "bad_answer";
+            return -1;
+        }
+        json_decref (result);
     }
     char *error = NULL;
     int rc = reject_message ? mcpact_ask_reject (held->ask, reject_message)

@@ -24,6 +24,7 @@
 
 #include "verbs_features.h"
 
+#include "gateway.h"
 #include "roots.h"
 #include "server_requests.h"
 #include "text.h"
@@ -312,18 +313,16 @@ features_start (features_t *self, uint64_t token, mcpact_agent_t *agent, const c
         if (!*args[0])
             snprintf (message, message_size, "PROMPT wants a prompt name, not an empty frame");
         else if (count > 1 && *args[1]) {
-            json_error_t error;
-            json_t *prompt_args = json_loads (args[1], 0, &error);
-            bool strings = json_is_object (prompt_args);
+            //  Its keys are the prompt's arguments: any name, string values.
+            json_t *prompt_args =
+                gw_json_object (args[1], "PROMPT arguments are", message, message_size);
             const char *key;
             json_t *value;
             json_object_foreach (prompt_args, key, value)
-                strings &= json_is_string (value);
-            if (!strings)
-                snprintf (message, message_size,
-                          "PROMPT arguments must be a JSON object of strings, not '%s'%s%s",
-                          TEXT_CUT (args[1], 80), prompt_args ? "" : ": ",
-                          prompt_args ? "" : error.text);
+                if (!*message && !json_is_string (value))
+                    snprintf (message, message_size,
+                              "PROMPT arguments: \"%s\" is %s; prompt arguments are strings",
+                              TEXT_CUT (key, 64), gw_json_kind (value));
             json_decref (prompt_args);
         }
         server_at = 2;
@@ -335,12 +334,20 @@ features_start (features_t *self, uint64_t token, mcpact_agent_t *agent, const c
                       TEXT_CUT (args[0], 40));
         server_at = 1;
     } else if (streq (verb, "ROOTS")) {
-        json_error_t error;
-        json_t *value = json_loads (args[0], 0, &error);
+        static const char *const known[] = { "uri", "name", NULL };
+        json_t *value = gw_json_frame (args[0], "ROOTS roots are", message, message_size);
+        size_t index;
+        json_t *item;
+        json_array_foreach (value, index, item) {
+            char what[48];
+            snprintf (what, sizeof what, "ROOTS: roots[%zu]", index);
+            if (json_is_object (item) && !gw_known_keys (item, known, what, message, message_size))
+                break;
+        }
         char *why = NULL;
-        json_t *roots = value ? roots_list (value, &why) : NULL;
-        if (!roots)
-            snprintf (message, message_size, "ROOTS: %s", why ? why : error.text);
+        json_t *roots = value && !*message ? roots_list (value, &why) : NULL;
+        if (value && !*message && !roots)
+            snprintf (message, message_size, "ROOTS: %s", why ? why : "out of memory");
         free (why);
         json_decref (roots);
         json_decref (value);

@@ -449,6 +449,9 @@ MCPACT_EXPORT char *mcpact_agent_reload (mcpact_agent_t *self);
 //    "requests"     HTTP: requests open to it now
 //    "pid", "stderr"  stdio: the process id; the end of what it wrote on
 //                   stderr, when it wrote anything
+//    "rejectedTools"  [{"tool","reason"}]: its tools the name policy
+//                   rejected at the agent's start (its start report's
+//                   "rejected"); [] for none
 //  A call to a tool the agent does not have reaches no server and counts
 //  in none.
 MCPACT_EXPORT char *mcpact_agent_status (mcpact_agent_t *self);

@@ -702,6 +702,222 @@ TEST (bad_requests)
     pu_gw_stop (&gw);
 }
 
+//  An object of the protocol's own keys refuses a key it does not know
+//  (a typo would otherwise run with the default), naming the verb, the
+//  frame and the key, and listing the known ones; objects whose keys are
+//  the user's (tool arguments) take any key.
+TEST (unknown_keys_refused)
+{
+    pu_gw_t gw;
+    s_gw_start (&gw, NULL);
+    zsock_t *client = zsock_new_dealer (gw.endpoint);
+    char *reply =
+        pu_ask (client, "CALL", "1", "", "echo", "{\"message\":\"x\"}", "{\"timeout\":5}", NULL);
+    CHECK_CONTAINS (reply, "ERROR|1|{\"error\":\"bad_request\",\"message\":\"CALL options: "
+                           "unknown key \\\"timeout\\\" (known: timeoutMs, progress)\"}");
+    free (reply);
+    reply = pu_ask (client, "CALL_AS", "2", "", "openai",
+                    "{\"id\":\"call_2\",\"type\":\"function\",\"function\":{\"name\":\"echo\","
+                    "\"arguments\":\"{}\"}}",
+                    "{\"timeoutMs\":1000,\"progres\":true}", NULL);
+    CHECK_CONTAINS (reply, "ERROR|2|{\"error\":\"bad_request\",\"message\":\"CALL_AS options: "
+                           "unknown key \\\"progres\\\" (known: timeoutMs, progress)\"}");
+    free (reply);
+    //  A wrong type still says which key and what it is.
+    reply = pu_ask (client, "CALL", "3", "", "echo", "{}", "{\"progress\":1}", NULL);
+    CHECK_CONTAINS (reply, "CALL options: \\\"progress\\\" is true or false, not a JSON number");
+    free (reply);
+    //  The known keys still work, and the tool's own keys are the tool's.
+    reply = pu_ask (client, "CALL", "4", "", "echo", "{\"message\":\"fine\",\"timeout\":5}",
+                    "{\"timeoutMs\":5000,\"progress\":false}", NULL);
+    CHECK_CONTAINS (reply, "RESULT|4|0|");
+    CHECK_CONTAINS (reply, "fine");
+    free (reply);
+    zsock_destroy (&client);
+    pu_gw_stop (&gw);
+
+    //  The gateway's own options (mcpact_gateway_new), and their "curve".
+    mcpact_runtime_t *runtime = mcpact_runtime_new ();
+    char *error = NULL;
+    mcpact_session_t *session =
+        mcpact_session_load_string (runtime, "{\"mcpServers\": {}}", "test", &error);
+    CHECK_MSG (session, "%s", error);
+    struct {
+        const char *options, *expect;
+    } cases[] = {
+        { "{\"maxcalls\": 5}",
+          "gateway options: unknown key \"maxcalls\" (known: maxMessageBytes, maxClientCalls, "
+          "maxCalls, sendHwm, insecure, elicitation, sampling, startLater, curve)" },
+        { "{\"curve\": {\"certificate\": \"k\", \"clients\": \"d\", \"client\": \"d\"}}",
+          "gateway options: curve: unknown key \"client\" (known: certificate, clients)" },
+        { "{\"insecure\": 1}", "gateway options: \"insecure\" must be true or false, not a JSON "
+                               "number" },
+        { "{\"insecure\": tru}", "gateway options are not valid JSON: " },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mcpact_gateway_t *gateway = mcpact_gateway_new (session, cases[i].options, &error);
+        CHECK_MSG (!gateway && error && strstr (error, cases[i].expect),
+                   "options %s: got %s, expected %s", cases[i].options, error ? error : "(none)",
+                   cases[i].expect);
+        free (error);
+        error = NULL;
+    }
+    mcpact_session_destroy (&session);
+    mcpact_runtime_destroy (&runtime);
+}
+
+//  A request with too few or too many frames is told what the verb takes,
+//  in words that read right for each count, with the frames' names.
+TEST (frame_counts_worded)
+{
+    pu_gw_t gw;
+    s_gw_start (&gw, NULL);
+    zsock_t *client = zsock_new_dealer (gw.endpoint);
+    struct {
+        const char *frames[8];
+        const char *expect;
+    } cases[] = {
+        { { "STATUS", "1" }, "STATUS takes 1 frame after the request id (agent), not 0\"" },
+        { { "PING", "2", "x" }, "PING takes no frames after the request id, not 1\"" },
+        { { "CANCEL", "3", "x", "y" }, "CANCEL takes no frames after the request id, not 2\"" },
+        { { "HELLO", "4", "1", "2" },
+          "HELLO takes at most 1 frame after the request id ([version]), not 2\"" },
+        { { "ROOTS", "5", "" },
+          "ROOTS takes exactly 2 frames after the request id (agent roots_json), not 1\"" },
+        { { "CALL", "6", "" },
+          "CALL takes 2 to 4 frames after the request id (agent tool "
+          "[args_json [options]]), not 1\"" },
+        { { "ANSWER", "7", "a1" },
+          "ANSWER takes exactly 2 frames after the request id (ask_id result_json), not 1\"" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        zmsg_t *msg = zmsg_new ();
+        for (int f = 0; f < 8 && cases[i].frames[f]; f++)
+            zmsg_addstr (msg, cases[i].frames[f]);
+        zmsg_send (&msg, client);
+        char *reply = pu_recv_joined (client, 10000);
+        CHECK_MSG (reply && strstr (reply, cases[i].expect), "case %zu: got %s, expected %s", i,
+                   reply ? reply : "(nothing)", cases[i].expect);
+        free (reply);
+    }
+    //  Every verb HELLO lists, with too many frames: none says "N to N"
+    //  or "0 to M", and each names its frames.
+    char *hello = pu_ask (client, "HELLO", "h", NULL);
+    CHECK (hello && strncmp (hello, "HELLO|h|", 8) == 0);
+    json_t *info = json_loads (hello + 8, 0, NULL);
+    free (hello);
+    size_t index;
+    json_t *verb;
+    json_array_foreach (json_object_get (info, "verbs"), index, verb) {
+        const char *name = json_string_value (verb);
+        char *reply = pu_ask (client, name, "x", "1", "2", "3", "4", "5", "6", NULL);
+        char *takes = zsys_sprintf ("%s takes ", name);
+        CHECK_MSG (reply && strstr (reply, takes) && strstr (reply, ", not 6\""), "%s: got %s",
+                   name, reply ? reply : "(nothing)");
+        CHECK_MSG (!strstr (reply, " 0 to ") && !strstr (reply, "1 frames") &&
+                       !strstr (reply, "1 to 1") && !strstr (reply, "2 to 2"),
+                   "%s: %s", name, reply);
+        CHECK_MSG (strstr (reply, "no frames") || strstr (reply, "request id ("), "%s: %s", name,
+                   reply);
+        zstr_free (&takes);
+        free (reply);
+    }
+    json_decref (info);
+    zsock_destroy (&client);
+    pu_gw_stop (&gw);
+}
+
+//  JSON that does not parse is told where, in jansson's words, as
+//  `mcpact call` tells it of its JSON-ARGS; JSON of another type says
+//  which.
+TEST (json_mistakes_located)
+{
+    pu_gw_t gw;
+    s_gw_start (&gw, NULL);
+    zsock_t *client = zsock_new_dealer (gw.endpoint);
+    char *reply = pu_ask (client, "CALL", "1", "", "echo", "{\"message\": x}", NULL);
+    CHECK_CONTAINS (reply, "RESULT|1|6|{\"message\":\"the arguments of echo are not valid JSON: "
+                           "invalid token near 'x' (line 1, column 13)\"}");
+    free (reply);
+    reply = pu_ask (client, "CALL", "2", "", "echo", "{\"message\":\n \"a\",}", NULL);
+    CHECK_CONTAINS (reply, "RESULT|2|6|{\"message\":\"the arguments of echo are not valid JSON: ");
+    CHECK_CONTAINS (reply, "(line 2, column ");
+    free (reply);
+    reply = pu_ask (client, "CALL", "3", "", "echo", "[1,2]", NULL);
+    CHECK_CONTAINS (reply, "RESULT|3|6|{\"message\":\"the arguments of echo are a JSON array, "
+                           "not a JSON object\"}");
+    free (reply);
+    reply = pu_ask (client, "CALL", "4", "", "echo", "{}", "{\"timeoutMs\": }", NULL);
+    CHECK_CONTAINS (reply, "ERROR|4|{\"error\":\"bad_request\",\"message\":\"CALL options are "
+                           "not valid JSON: ");
+    CHECK_CONTAINS (reply, "(line 1, column 15)");
+    free (reply);
+    reply = pu_ask (client, "CALL", "5", "", "echo", "{}", "[]", NULL);
+    CHECK_CONTAINS (reply, "CALL options are a JSON array, not a JSON object");
+    free (reply);
+    //  Still answering well.
+    reply = pu_ask (client, "CALL", "ok", "", "echo", "{\"message\":\"fine\"}", NULL);
+    CHECK_CONTAINS (reply, "RESULT|ok|0|");
+    free (reply);
+    zsock_destroy (&client);
+    pu_gw_stop (&gw);
+}
+
+//  `mcpact status --json` through a gateway (--connect) says what it says
+//  without one for the same configuration, key for key, but for what
+//  differs between two runs anyway: the server actors' in-process
+//  endpoints and the servers' pids. Here the second server's "echo" is
+//  rejected (the default name policy), which only the local status said.
+TEST (status_through_gateway_as_local)
+{
+    const char *dir = pu_tmpdir ();
+    char config[256], text[1024], bind[256];
+    snprintf (config, sizeof config, "%s/rejected.json", dir);
+    snprintf (text, sizeof text,
+              "{\"mcpServers\": {\"a\": {\"command\": \"%s\"}, \"b\": {\"command\": \"%s\"}}}",
+              MCPACT_BUILD_DIR "/mcpact-example-server", MCPACT_BUILD_DIR "/mcpact-bench-server");
+    pu_write (config, text);
+    snprintf (bind, sizeof bind, "ipc://%s/rejected.sock", dir);
+    int status;
+    char *local = pu_run (&status, "%s -c %s status --json 2>/dev/null", CLI, config);
+    CHECK_MSG (status == 0, "status exited %d: %s", status, local);
+    const char *argv[] = { "/usr/bin/setpriv", "--pdeathsig", "KILL", CLI, "serve", "-c", config,
+                           "--bind",           bind,          NULL };
+    FILE *out;
+    pid_t pid = pu_spawn (argv, &out);
+    char endpoint[256] = "";
+    pu_serve_wait_bound (out, endpoint, sizeof endpoint, NULL, 0);
+    char *remote = pu_run (&status, "%s --connect %s status --json 2>&1", CLI, endpoint);
+    CHECK_MSG (status == 0, "status --connect exited %d: %s", status, remote);
+    char *table = pu_run (&status, "%s --connect %s status 2>&1", CLI, endpoint);
+    CHECK (pu_serve_end (pid, out, SIGTERM) == 0);
+    CHECK_CONTAINS (table, "1 tool rejected");
+    free (table);
+
+    json_t *views[2] = { json_loads (local, 0, NULL), json_loads (remote, 0, NULL) };
+    for (int v = 0; v < 2; v++) {
+        CHECK_MSG (views[v], "not JSON: %s", v ? remote : local);
+        size_t index;
+        json_t *server;
+        json_array_foreach (json_object_get (views[v], "servers"), index, server) {
+            json_object_del (server, "endpoint");
+            json_object_del (server, "pid");
+        }
+    }
+    json_t *b = json_array_get (json_object_get (views[1], "servers"), 1);
+    CHECK_MSG (json_array_size (json_object_get (b, "rejectedTools")) == 1, "%s", remote);
+    char *shown[2] = { json_dumps (views[0], JSON_SORT_KEYS),
+                       json_dumps (views[1], JSON_SORT_KEYS) };
+    CHECK_MSG (json_equal (views[0], views[1]), "without --connect:\n%s\nwith it:\n%s", shown[0],
+               shown[1]);
+    for (int v = 0; v < 2; v++) {
+        free (shown[v]);
+        json_decref (views[v]);
+    }
+    free (local);
+    free (remote);
+}
+
 //  Clients that misbehave cost only themselves: one sends a message over
 //  the size limit (cut off), one goes away with calls in flight (their
 //  results dropped), one never reads its replies (they are dropped at its

@@ -143,10 +143,25 @@ TEST (feature_errors)
               "ERROR|3|{\"error\":\"bad_request\",\"message\":\"'loud' is not an MCP "
               "logging level",
               "LOGLEVEL", "3", "", "loud", NULL);
+    //  JSON that does not parse is told where, in jansson's words.
     s_expect (client,
-              "ERROR|4|{\"error\":\"bad_request\",\"message\":\"PROMPT arguments must be "
-              "a JSON object of strings",
+              "ERROR|4|{\"error\":\"bad_request\",\"message\":\"PROMPT arguments are not "
+              "valid JSON: unexpected token near end of file (line 1, column 8)\"}",
               "PROMPT", "4", "", "greet", "{\"city\":", NULL);
+    s_expect (client,
+              "ERROR|4b|{\"error\":\"bad_request\",\"message\":\"PROMPT arguments: "
+              "\\\"city\\\" is a JSON number; prompt arguments are strings\"}",
+              "PROMPT", "4b", "", "greet", "{\"city\": 5}", NULL);
+    s_expect (client,
+              "ERROR|4c|{\"error\":\"bad_request\",\"message\":\"ROOTS roots are not valid "
+              "JSON: ",
+              "ROOTS", "4c", "", "[\"file:///tmp\",", NULL);
+    //  A root's keys are the protocol's own: a typo is refused, not dropped.
+    s_expect (client,
+              "ERROR|4d|{\"error\":\"bad_request\",\"message\":\"ROOTS: roots[1]: unknown "
+              "key \\\"nmae\\\" (known: uri, name)\"}",
+              "ROOTS", "4d", "", "[\"file:///tmp\", {\"uri\": \"file:///tmp\", \"nmae\": \"t\"}]",
+              NULL);
     s_expect (client, "ERROR|5|{\"error\":\"bad_request\",\"message\":\"ROOTS: ", "ROOTS", "5", "",
               "{\"uri\": 1}", NULL);
     s_expect (client, "ERROR|6|{\"error\":\"bad_request\",\"message\":\"READ wants a resource URI",
@@ -350,6 +365,12 @@ TEST (ask_round_trip)
     free (ask);
     s_expect (client, "ERROR|w|{\"error\":\"bad_answer\",\"message\":", "ANSWER", "w", id,
               "{\"action\":\"accept\",\"content\":{\"name\":5}}", NULL);
+    //  JSON that does not parse is told where; the ask still waits.
+    s_expect (client,
+              "ERROR|w2|{\"error\":\"bad_answer\",\"message\":\"ANSWER result_json is not "
+              "valid JSON: ",
+              "ANSWER", "w2", id, "{\"action\":\"accept\",}", NULL);
+    s_expect (client, "(line 1, column ", "ANSWER", "w3", id, "{\"action\" \"accept\"}", NULL);
     s_expect (client, "ANSWER|r|{}", "ANSWER", "r", id,
               "{\"action\":\"accept\",\"content\":{\"name\":\"Ada\"}}", NULL);
     char *result = pu_recv_joined (client, 60000);
