@@ -1424,9 +1424,22 @@ s_status_detail (json_t *server)
         fprintf (out, "%s%zu tool%s rejected", sep, rejected, rejected == 1 ? "" : "s");
         sep = ", ";
     }
+    //  Where it is: a process, a URL, a group's endpoint.
     json_int_t pid = json_integer_value (json_object_get (server, "pid"));
+    json_t *group = json_object_get (server, "group");
+    const char *url = s_json_string (server, "url", "");
     if (pid) {
         fprintf (out, "%spid %" JSON_INTEGER_FORMAT, sep, pid);
+        sep = ", ";
+    } else if (*url) {
+        fprintf (out, "%s%s", sep, url);
+        sep = ", ";
+    } else if (json_is_object (group)) {
+        const char *agent = s_json_string (group, "agent", "");
+        fprintf (out, "%s%s%s%s%s%s", sep, s_json_string (group, "endpoint", "?"),
+                 *agent ? " agent " : "", agent,
+                 json_is_true (json_object_get (group, "curve")) ? " (CURVE)" : "",
+                 json_is_true (json_object_get (group, "connected")) ? "" : ", not connected");
         sep = ", ";
     }
     json_t *results = json_object_get (server, "results");
