@@ -1,5 +1,6 @@
 /*  =========================================================================
-    endpoint - what the gateway may bind, and how (see endpoint.h)
+    endpoint - what the gateway may bind and a client may connect to
+    (see endpoint.h)
     =========================================================================
 */
 

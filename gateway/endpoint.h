@@ -6,8 +6,12 @@
     directory that is the user's own and closed to others, never over a
     socket another process answers on, and gets mode 0600; a tcp://
     endpoint uses CURVE when the gateway has a key pair, and without one
-    is bound only on loopback. "insecure" lifts the refusals. Pure
-    functions of their arguments and the file system; any thread.
+    is bound only on loopback. "insecure" lifts the refusals. And the one
+    check of an endpoint a user gives, bound (serve --bind, --events) or
+    connected to (--connect, a group), with what a client can know at
+    once about the other end (endpoint_probe, the monitor's events).
+    Pure functions of their arguments, the file system and the resolver;
+    any thread.
     =========================================================================
 */
 
