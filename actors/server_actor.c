@@ -1765,16 +1765,23 @@ s_handle_timers (self_t *self)
         s_call_free (call);
     }
     if (self->phase_deadline && now >= self->phase_deadline) {
-        char reason[256];
+        char reason[600];
+        //  A group's endpoint is where the answer did not come from.
+        const char *group =
+            self->config->group
+                ? json_string_value (json_object_get (self->config->group, "endpoint"))
+                : NULL;
         if (self->init_id)
             snprintf (reason, sizeof reason,
-                      "no answer to initialize within %d ms (the connect timeout: "
+                      "no answer to initialize%s%s within %d ms (the connect timeout: "
                       "\"timeouts\": {\"connect\": ms} raises it)",
+                      group ? " from the group at " : "", group ? group : "",
                       self->config->connect_ms);
         else
             snprintf (reason, sizeof reason,
-                      "no answer to tools/list within %d ms (the list timeout: \"timeouts\": "
+                      "no answer to tools/list%s%s within %d ms (the list timeout: \"timeouts\": "
                       "{\"list\": ms} raises it)",
+                      group ? " from the group at " : "", group ? group : "",
                       self->config->list_ms);
         if (self->state == S_READY) {
             log_warn ("server %s: %s; keeping the tools listed before", self->config->name, reason);

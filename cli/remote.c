@@ -4,7 +4,11 @@
     One DEALER socket to a gateway (docs/protocol.md, "The public
     protocol"), one request at a time, each with a request id of its own
     so that a late answer to an earlier one is told apart and dropped.
-    Belongs to the thread that made it.
+    What can be known at once is said at once, not after the 15 s wait
+    (endpoint_probe: an ipc:// socket nobody listens on, a host that does
+    not resolve), and a socket monitor tells a failed CURVE handshake (our
+    key refused) and a connection refused (ZeroMQ retries in silence) as
+    they happen. Belongs to the thread that made it.
     =========================================================================
 */
 
@@ -33,10 +37,15 @@
 
 struct _remote_t {
     zsock_t *sock;      //  DEALER
+    zsock_t *monitor;   //  PAIR: the dealer's socket events
     char endpoint[256]; //  for messages
     uint64_t next_id;   //  request ids
     json_t *hello;      //  the gateway's HELLO info
     int signal_fd;      //  readable once a signal came: stop waiting
+    bool curve;         //  the connection uses CURVE
+    bool connected;     //  a connection was made, once at least
+    int64_t refused_at; //  ZeroMQ's first failed attempt to connect, 0 = none
+    char *failure;      //  what the monitor told went wrong, or NULL
 };
 
 static char *s_printf (const char *format, ...) __attribute__ ((format (printf, 1, 2)));
@@ -51,9 +60,45 @@ s_printf (const char *format, ...)
     return text;
 }
 
+//  Reads the monitor's events: a failed handshake is a failure to say at
+//  once; a connection that was never made and was refused (the first
+//  failed attempt ENDPOINT_REFUSED_MS ago: loopback refuses at once, a
+//  daemon starting up binds in less) is one too.
+static void
+s_on_events (remote_t *self)
+{
+    while (self->monitor && !self->failure && (zsock_events (self->monitor) & ZMQ_POLLIN)) {
+        zmsg_t *event = zmsg_recv (self->monitor);
+        zframe_t *frame = event ? zmsg_first (event) : NULL;
+        if (frame && zframe_size (frame) >= 6) {
+            uint16_t kind;
+            uint32_t value;
+            memcpy (&kind, zframe_data (frame), 2);
+            memcpy (&value, zframe_data (frame) + 2, 4);
+            char peer[300], reason[768];
+            snprintf (peer, sizeof peer, "mcpact serve at %s", self->endpoint);
+            if (kind == ZMQ_EVENT_CONNECTED)
+                self->connected = true;
+            else if (kind == ZMQ_EVENT_CONNECT_RETRIED && !self->refused_at)
+                self->refused_at = zclock_mono ();
+            else if (endpoint_handshake_problem (peer, "--curve-server",
+                                                 "--curve-key, --curve-server", kind, value,
+                                                 self->curve, reason, sizeof reason) != 0)
+                self->failure = strdup (reason);
+        }
+        zmsg_destroy (&event);
+    }
+    if (!self->failure && !self->connected && self->refused_at &&
+        zclock_mono () - self->refused_at >= ENDPOINT_REFUSED_MS)
+        self->failure = s_printf ("no mcpact serve at %s: nothing listens there (connection "
+                                  "refused, still after %.1f s of retries)",
+                                  self->endpoint, ENDPOINT_REFUSED_MS / 1000.0);
+}
+
 //  Waits for the reply to request `id`; returns its frames after the id
-//  (the caller destroys the message) and sets *verb; NULL on timeout.
-//  With signal_fd readable, returns NULL at once and sets *signalled.
+//  (the caller destroys the message) and sets *verb; NULL on timeout, or
+//  at once with self->failure set. With signal_fd readable, returns NULL
+//  at once and sets *signalled.
 static zmsg_t *
 s_wait (remote_t *self, const char *id, int timeout_ms, char **verb, int signal_fd, bool *signalled)
 {
@@ -62,7 +107,9 @@ s_wait (remote_t *self, const char *id, int timeout_ms, char **verb, int signal_
         int64_t left = until - zclock_mono ();
         if (left <= 0)
             return NULL;
-        struct pollfd fds[2] = { { zsock_fd (self->sock), POLLIN, 0 }, { signal_fd, POLLIN, 0 } };
+        struct pollfd fds[3] = { { zsock_fd (self->sock), POLLIN, 0 },
+                                 { self->monitor ? zsock_fd (self->monitor) : -1, POLLIN, 0 },
+                                 { signal_fd, POLLIN, 0 } };
         while (zsock_events (self->sock) & ZMQ_POLLIN) {
             zmsg_t *msg = zmsg_recv (self->sock);
             char *reply = msg ? zmsg_popstr (msg) : NULL;
@@ -77,11 +124,19 @@ s_wait (remote_t *self, const char *id, int timeout_ms, char **verb, int signal_
             free (reply);
             zmsg_destroy (&msg);
         }
-        if (signal_fd >= 0 && poll (fds + 1, 1, 0) > 0) {
+        s_on_events (self);
+        if (self->failure)
+            return NULL;
+        if (signal_fd >= 0 && poll (fds + 2, 1, 0) > 0) {
             *signalled = true;
             return NULL;
         }
-        poll (fds, signal_fd >= 0 ? 2 : 1, left > 1000 ? 1000 : (int) left);
+        int wait = left > 1000 ? 1000 : (int) left;
+        if (!self->connected && self->refused_at) {
+            int64_t refused = self->refused_at + ENDPOINT_REFUSED_MS - zclock_mono ();
+            wait = refused < wait ? (refused < 0 ? 0 : (int) refused) : wait;
+        }
+        poll (fds, signal_fd >= 0 ? 3 : 2, wait);
     }
 }
 
@@ -107,9 +162,15 @@ s_request (remote_t *self, const char *verb, const char **frames, int count, con
     char *text = NULL;
     if (signalled)
         *error = s_printf ("stopped by a signal while waiting for %s", self->endpoint);
+    else if (self->failure)
+        *error = strdup (self->failure);
+    else if (!reply && self->connected)
+        *error = s_printf ("no answer from %s in %d s: the connection was made, but nothing "
+                           "answered (is it mcpact serve? are its servers still starting?)",
+                           self->endpoint, REMOTE_REQUEST_MS / 1000);
     else if (!reply)
-        *error = s_printf ("no answer from %s in %d s: is mcpact serve running there (and are "
-                           "the CURVE keys right)?",
+        *error = s_printf ("no answer from %s in %d s: no connection could be made (is the "
+                           "host up, and mcpact serve bound at that port?)",
                            self->endpoint, REMOTE_REQUEST_MS / 1000);
     else if (strcmp (reply, expect) != 0) {
         json_t *json = body ? json_loads (body, 0, NULL) : NULL;
@@ -128,15 +189,19 @@ s_request (remote_t *self, const char *verb, const char **frames, int count, con
 int
 remote_endpoint_check (const char *endpoint, char *reason, size_t size)
 {
+    //  The check of serve's --bind and of a group's endpoint, for a client.
+    const char *problem = endpoint_problem (endpoint, false);
+    if (problem) {
+        snprintf (reason, size, "--connect %s: %s%s", endpoint, problem,
+                  strncmp (endpoint, "tcp://", 6) == 0 ? " (tcp://HOST:PORT, PORT 1 to 65535)"
+                                                       : "");
+        return -1;
+    }
     if (strncmp (endpoint, "ipc://", 6) == 0) {
         //  A missing path is no daemon, said when connecting; a file of
-        //  another kind would only be found out by a 15 s wait.
+        //  another kind is a mistake in the command.
         struct stat info;
         const char *path = endpoint + 6;
-        if (*path == 0) {
-            snprintf (reason, size, "--connect %s: no path (ipc://PATH)", endpoint);
-            return -1;
-        }
         if (*path != '@' && stat (path, &info) == 0 && !S_ISSOCK (info.st_mode)) {
             snprintf (reason, size, "--connect %s: %s is not a socket (%s)", endpoint, path,
                       S_ISDIR (info.st_mode)   ? "a directory"
@@ -144,22 +209,6 @@ remote_endpoint_check (const char *endpoint, char *reason, size_t size)
                                                : "a file of another kind");
             return -1;
         }
-        return 0;
-    }
-    if (strncmp (endpoint, "tcp://", 6) != 0) {
-        snprintf (reason, size,
-                  "--connect %s: not an endpoint mcpact serve binds: give ipc://PATH or "
-                  "tcp://HOST:PORT",
-                  endpoint);
-        return -1;
-    }
-    //  serve's own parse of HOST:PORT; a client needs a port of its own
-    const char *problem;
-    long port = endpoint_tcp_port (endpoint + 6, &problem);
-    if (port < 1) {
-        snprintf (reason, size, "--connect %s: %s (tcp://HOST:PORT, PORT 1 to 65535)", endpoint,
-                  problem ? problem : "give the port the daemon is bound at, not * or 0");
-        return -1;
     }
     return 0;
 }
@@ -190,14 +239,28 @@ remote_new (const char *endpoint, const char *client_key, const char *server_key
         else {
             zcert_apply (mine, self->sock);
             zsock_set_curve_serverkey (self->sock, zcert_public_txt (theirs));
+            self->curve = true;
         }
         zcert_destroy (&mine);
         zcert_destroy (&theirs);
     }
-    //  A missing ipc:// socket means no daemon: say so at once.
-    if (!*error && strncmp (endpoint, "ipc://", 6) == 0 && endpoint[6] != '@' &&
-        access (endpoint + 6, F_OK) != 0)
-        *error = s_printf ("no mcpact serve at %s: %s", endpoint, strerror (errno));
+    //  What can be known without ZeroMQ (which would retry in silence):
+    //  no socket file, nothing listening on it, a host that does not
+    //  resolve. The same probe as a group's.
+    char reason[600];
+    if (!*error && endpoint_probe (endpoint, reason, sizeof reason) != 0)
+        *error = s_printf ("no mcpact serve at %s: %s", endpoint, reason);
+    //  The monitor before the connection, to see all of its events.
+    char monitor[64];
+    snprintf (monitor, sizeof monitor, "inproc://mcpact-remote-%p", (void *) self);
+    if (!*error && (zmq_socket_monitor (zsock_resolve (self->sock), monitor,
+                                        ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED |
+                                            ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                                            ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                                            ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0 ||
+                    !(self->monitor = zsock_new_pair (monitor))))
+        *error =
+            s_printf ("cannot monitor the connection to %s: %s", endpoint, zmq_strerror (errno));
     //  serve binds localhost as 127.0.0.1 (endpoint_resolve); with IPv6
     //  on, libzmq would take localhost for ::1: connect where it binds.
     char target[256];
@@ -220,8 +283,13 @@ remote_destroy (remote_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    zsock_destroy (&(*self_p)->sock);
-    json_decref ((*self_p)->hello);
+    remote_t *self = *self_p;
+    if (self->monitor)
+        zmq_socket_monitor (zsock_resolve (self->sock), NULL, 0);
+    zsock_destroy (&self->monitor);
+    zsock_destroy (&self->sock);
+    free (self->failure);
+    json_decref (self->hello);
     free (*self_p);
     *self_p = NULL;
 }
@@ -296,8 +364,15 @@ remote_call (remote_t *self, const char *agent, const char *tool, const char *ar
     }
     mcpact_result_t *result = NULL;
     if (!answer) {
-        char *text = s_printf ("{\"message\":\"no answer from %s in time\"}", self->endpoint);
-        result = mcpact_result_from_message (0, MCPACT_ERR_TIMEOUT, text, strlen (text));
+        json_t *body = json_pack ("{s:s}", "message", self->failure ? self->failure : "");
+        if (!self->failure)
+            json_object_set_new (body, "message",
+                                 json_sprintf ("no answer from %s in time", self->endpoint));
+        char *text = json_dumps (body, JSON_COMPACT);
+        json_decref (body);
+        result =
+            mcpact_result_from_message (0, self->failure ? MCPACT_ERR_SERVER : MCPACT_ERR_TIMEOUT,
+                                        text ? text : "", text ? strlen (text) : 0);
         free (text);
     } else if (strcmp (verb, "RESULT") == 0) {
         char *status = zmsg_popstr (answer);

@@ -20,6 +20,7 @@
 
 #include "oauth.h"
 
+#include "endpoint.h"
 #include "log.h"
 
 #include <assert.h>
@@ -802,6 +803,16 @@ s_parse_group (s_parser_t *self, json_t *server, const char *path, const char *n
         free (value_path);
     }
     const char *endpoint = expanded[0] ? expanded[0] : group;
+    //  The check of serve's --bind and of --connect. Written in the file:
+    //  fix it now. From a variable: only this group is affected (the
+    //  group's own check fails it when it starts, saying why).
+    char reason[600];
+    if (!self->error && endpoint_connect_problem (endpoint, reason, sizeof reason) != 0) {
+        if (strcmp (endpoint, group) == 0)
+            s_fail (self, "%s.group: %s", path, reason);
+        else if (!*server_error)
+            *server_error = s_printf ("group %s (%s.group)", reason, path);
+    }
     if (!self->error && server_key && strncmp (endpoint, "ipc://", 6) == 0)
         s_fail (self, "%s: " GROUP_IPC_CURVE_ERROR, path);
     mcpact_server_config_t *config = NULL;

@@ -13,6 +13,7 @@
 
 #include "server_config.h"
 
+#include "endpoint.h"
 #include "log.h"
 #include "roots.h"
 
@@ -219,10 +220,15 @@ mcpact_server_group_new (const char *name, const char *endpoint)
     if (self && !(self->group = json_pack ("{s:s,s:s}", "endpoint", endpoint, "agent", "")))
         mcpact_server_config_destroy (&self);
     //  As for a URL: an endpoint may come from the environment, and a bad
-    //  one fails this group alone, when it starts.
-    if (self && strncmp (endpoint, "tcp://", 6) != 0 && strncmp (endpoint, "ipc://", 6) != 0 &&
-        mcpact_server_config_set_error (self, "group must start with tcp:// or ipc://"))
-        mcpact_server_config_destroy (&self);
+    //  one fails this group alone, at once when it starts, saying why: the
+    //  check of serve's --bind and of --connect (a port beyond 65535 would
+    //  be taken modulo 65536 by libzmq: another daemon's).
+    char reason[600], text[640];
+    if (self && endpoint_connect_problem (endpoint, reason, sizeof reason) != 0) {
+        snprintf (text, sizeof text, "group %s", reason);
+        if (mcpact_server_config_set_error (self, text))
+            mcpact_server_config_destroy (&self);
+    }
     return self;
 }
 

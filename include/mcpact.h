@@ -997,7 +997,12 @@ MCPACT_EXPORT mcpact_result_t *mcpact_result_from_message (int64_t id, mcpact_st
 //  its resources, templates and prompts listed, read and got likewise;
 //  when the group goes away its calls in flight fail at once, its tools are
 //  withdrawn, and it is connected again with backoff. `name` names it as a
-//  server's name does.
+//  server's name does. `endpoint` is checked as `mcpact serve --bind` and
+//  `--connect` check theirs: one that is wrong (another scheme, no host,
+//  no port, a port beyond 65535, the host or port `*`, ipc:// without a
+//  path) is taken, and the group fails at once when it starts, with the
+//  endpoint quoted and what is wrong (as for mcpact_server_config_set_error);
+//  NULL for a bad `name`, an empty `endpoint` or out of memory.
 MCPACT_EXPORT mcpact_server_config_t *mcpact_server_group_new (const char *name,
                                                                const char *endpoint);
 

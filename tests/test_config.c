@@ -791,6 +791,66 @@ TEST (server_config_api)
     CHECK (!server_config_allows (NULL, "x"));
 }
 
+//  A group's endpoint is checked as serve's --bind and --connect check
+//  theirs: written in the file, a mistake is the file's, naming the key
+//  and quoting the value (a port beyond 65535 would reach port % 65536:
+//  another daemon); from a variable it fails that group alone; given to
+//  the C API it fails the group when it starts, saying why.
+TEST (group_endpoint_errors)
+{
+    static const struct {
+        const char *endpoint;
+        const char *says;
+    } cases[] = {
+        { "tcp://127.0.0.1:99999", "the port is not a number up to 65535" },
+        { "tcp://127.0.0.1", "no port" },
+        { "tcp://:5555", "no host" },
+        { "tcp://*:5555", "the host '*' (every interface) is for a bind, not a connection" },
+        { "tcp://127.0.0.1:*", "the port * or 0 (any free one) is for a bind, not a connection" },
+        { "tcp://127.0.0.1:0", "the port * or 0 (any free one) is for a bind, not a connection" },
+        { "tcp://::1:5555", "a ':' in the host (an IPv6 address goes in brackets: [::1]:PORT)" },
+        { "http://127.0.0.1:57340",
+          "not an endpoint mcpact serve binds (ipc://PATH or tcp://HOST:PORT)" },
+        { "ipc://", "no path (ipc://PATH)" },
+    };
+    char text[512], expected[512];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf (text, sizeof text, "{\"mcpServers\": {\"east\": {\"group\": \"%s\"}}}",
+                  cases[i].endpoint);
+        snprintf (expected, sizeof expected, "servers.json: mcpServers.east.group: '%s': %s%s",
+                  cases[i].endpoint, cases[i].says,
+                  strncmp (cases[i].endpoint, "tcp://", 6) == 0
+                      ? "; give tcp://HOST:PORT (PORT 1 to 65535)"
+                      : "");
+        s_parse_fails (text, expected);
+        //  The C API alike, when the group starts.
+        mcpact_server_config_t *group = mcpact_server_group_new ("east", cases[i].endpoint);
+        CHECK (group != NULL);
+        CHECK_MSG (group->error && strstr (group->error, expected + strlen ("servers.json: "
+                                                                            "mcpServers.east."
+                                                                            "group: ")),
+                   "%s: %s", cases[i].endpoint, group->error ? group->error : "(no error)");
+        mcpact_server_config_destroy (&group);
+    }
+    //  Good ones pass.
+    config_t *config =
+        s_parse_ok ("{\"mcpServers\": {\"a\": {\"group\": \"tcp://h.example:5555\"}, "
+                    "\"b\": {\"group\": \"tcp://[::1]:5555\"}, "
+                    "\"c\": {\"group\": \"ipc:///run/x/mcpact.sock\"}}}");
+    for (size_t i = 0; i < config->servers_count; i++)
+        CHECK_MSG (config->servers[i]->error == NULL, "%s", config->servers[i]->error);
+    config_destroy (&config);
+    //  From a variable: that group fails, naming the key.
+    setenv ("MCPACT_TEST_GROUP_PORT", "99999", 1);
+    config = s_parse_ok (
+        "{\"mcpServers\": {\"east\": {\"group\": \"tcp://127.0.0.1:${MCPACT_TEST_GROUP_PORT}\"}}}");
+    CHECK_STR (config->servers[0]->error,
+               "group 'tcp://127.0.0.1:99999': the port is not a number up to 65535; give "
+               "tcp://HOST:PORT (PORT 1 to 65535) (mcpServers.east.group)");
+    config_destroy (&config);
+    unsetenv ("MCPACT_TEST_GROUP_PORT");
+}
+
 TEST (dup_is_deep)
 {
     mcpact_server_config_t *original = mcpact_server_stdio_new ("files", "npx");

@@ -13,8 +13,12 @@
 #define PU_NAME "scale"
 #include "protocol_util.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdatomic.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #define CLI PU_CLI
 
@@ -434,16 +438,35 @@ TEST (group_config_errors)
         { "{\"group\": \"tcp://127.0.0.1:1\", \"serverKey\": \"k\"}", "CURVE needs both" },
         { "{\"command\": \"x\", \"agent\": \"a\"}", "agent: only for a server with \"group\"" },
         { "{\"group\": \"\"}", "group: must not be empty" },
+        //  The endpoint is checked as serve's --bind and --connect check
+        //  theirs; libzmq would take port 99999 as 34463 (another daemon).
+        { "{\"group\": \"tcp://127.0.0.1:99999\"}",
+          "bad.json: mcpServers.east.group: 'tcp://127.0.0.1:99999': the port is not a number "
+          "up to 65535" },
+        { "{\"group\": \"tcp://127.0.0.1\"}",
+          "bad.json: mcpServers.east.group: 'tcp://127.0.0.1': no port" },
+        { "{\"group\": \"http://127.0.0.1:57340\"}",
+          "bad.json: mcpServers.east.group: 'http://127.0.0.1:57340': not an endpoint mcpact "
+          "serve binds" },
+        { "{\"group\": \"tcp://*:57340\"}",
+          "bad.json: mcpServers.east.group: 'tcp://*:57340': the host '*' (every interface) is "
+          "for a bind" },
+        { "{\"group\": \"ipc://\"}", "bad.json: mcpServers.east.group: 'ipc://': no path" },
     };
     char path[256], text[512];
     snprintf (path, sizeof path, "%s/bad.json", dir);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         snprintf (text, sizeof text, "{\"mcpServers\": {\"east\": %s}}", cases[i].server);
         pu_write (path, text);
-        ru_run_t run = ru_cli (NULL, NULL, (const char *[]){ "-c", path, "tools", NULL });
-        CHECK_MSG (run.status != 0, "accepted: %s", text);
-        CHECK_CONTAINS (run.err, cases[i].message);
-        ru_run_free (&run);
+        const char *commands[] = { "tools", "status" };
+        for (int j = 0; j < 2; j++) {
+            ru_run_t run = ru_cli (NULL, NULL, (const char *[]){ "-c", path, commands[j], NULL });
+            //  2: a configuration error, as the file's other mistakes.
+            CHECK_MSG (run.status == 2, "%s: status %d for %s: %s%s", commands[j], run.status, text,
+                       run.out, run.err);
+            CHECK_CONTAINS (run.err, cases[i].message);
+            ru_run_free (&run);
+        }
     }
 }
 
@@ -678,28 +701,133 @@ TEST (ipc_group_with_curve_refused)
     ru_teardown (&agent, &session, &runtime);
 }
 
-//  A group at an ipc:// path with no socket fails at once, saying so,
-//  rather than at the connect timeout.
-TEST (ipc_group_without_socket)
+//  A group nobody can answer fails at once, naming its endpoint and what
+//  is there, not at the connect timeout (600 s here; ZeroMQ would retry
+//  in silence): an ipc:// path with no socket, a directory, a regular
+//  file, a socket file nobody listens on (what a daemon killed with -9
+//  leaves), a host that does not resolve, a port nothing listens at
+//  (refused, still after ENDPOINT_REFUSED_MS), and an endpoint that is
+//  wrong (given to the C API, which takes it and fails it when it starts).
+TEST (unreachable_group_said_at_once)
 {
     const char *dir = pu_tmpdir ();
+    char path[256];
+    snprintf (path, sizeof path, "%s/dir", dir);
+    CHECK (mkdir (path, 0700) == 0);
+    snprintf (path, sizeof path, "%s/file", dir);
+    pu_write (path, "text\n");
+    //  A socket file that refuses: bound, never listened on, closed.
+    struct sockaddr_un address = { .sun_family = AF_UNIX };
+    snprintf (address.sun_path, sizeof address.sun_path, "%s/stale.sock", dir);
+    int fd = socket (AF_UNIX, SOCK_STREAM, 0);
+    CHECK (fd >= 0 && bind (fd, (struct sockaddr *) &address, sizeof address) == 0);
+    close (fd);
+    //  A port nothing listens at: bound here (so that nobody else takes
+    //  it meanwhile), never listened on, so connections are refused.
+    int refuser = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in refused = { .sin_family = AF_INET,
+                                   .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+    socklen_t refused_size = sizeof refused;
+    CHECK (bind (refuser, (struct sockaddr *) &refused, sizeof refused) == 0);
+    CHECK (getsockname (refuser, (struct sockaddr *) &refused, &refused_size) == 0);
+    int port = ntohs (refused.sin_port);
+    struct {
+        char endpoint[256];
+        char says[512];
+    } cases[8];
+    snprintf (cases[0].endpoint, 256, "ipc://%s/none.sock", dir);
+    snprintf (cases[0].says, 512,
+              "cannot reach the group at ipc://%s/none.sock: %s/none.sock does not exist (is "
+              "mcpact serve running there?)",
+              dir, dir);
+    snprintf (cases[1].endpoint, 256, "ipc://%s/dir", dir);
+    snprintf (cases[1].says, 512,
+              "cannot reach the group at ipc://%s/dir: %s/dir is a directory, "
+              "not a socket",
+              dir, dir);
+    snprintf (cases[2].endpoint, 256, "ipc://%s/file", dir);
+    snprintf (cases[2].says, 512,
+              "cannot reach the group at ipc://%s/file: %s/file is a regular "
+              "file, not a socket",
+              dir, dir);
+    snprintf (cases[3].endpoint, 256, "ipc://%s/stale.sock", dir);
+    snprintf (cases[3].says, 512,
+              "cannot reach the group at ipc://%s/stale.sock: nothing listens on the socket "
+              "%s/stale.sock (connection refused",
+              dir, dir);
+    //  .invalid never resolves (RFC 6761).
+    snprintf (cases[4].endpoint, 256, "tcp://no-such-host.invalid:5555");
+    snprintf (cases[4].says, 512,
+              "cannot reach the group at tcp://no-such-host.invalid:5555: "
+              "the host no-such-host.invalid does not resolve");
+    snprintf (cases[5].endpoint, 256, "tcp://127.0.0.1:%d", port);
+    snprintf (cases[5].says, 512,
+              "cannot reach the group at tcp://127.0.0.1:%d: nothing listens there (connection "
+              "refused",
+              port);
+    snprintf (cases[6].endpoint, 256, "tcp://127.0.0.1:99999");
+    snprintf (cases[6].says, 512,
+              "group 'tcp://127.0.0.1:99999': the port is not a number up "
+              "to 65535");
+    snprintf (cases[7].endpoint, 256, "tcp://*:5555");
+    snprintf (cases[7].says, 512,
+              "group 'tcp://*:5555': the host '*' (every interface) is for "
+              "a bind");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mcpact_runtime_t *runtime;
+        mcpact_session_t *session = ru_session_new (&runtime);
+        mcpact_server_config_t *group = mcpact_server_group_new ("east", cases[i].endpoint);
+        CHECK (group != NULL);
+        CHECK (mcpact_server_config_set_timeouts (group, 600000, 0, 0) == 0);
+        CHECK (mcpact_session_add_server (session, &group) == 0);
+        mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
+        ru_watchdog_arm (30, cases[i].endpoint);
+        int64_t started = ru_now_ms ();
+        json_t *report = ru_json_take (mcpact_agent_start (agent));
+        int64_t took = ru_now_ms () - started;
+        ru_watchdog_disarm ();
+        CHECK_STR (ru_state (report, "east"), "failed");
+        CHECK_CONTAINS (ru_str (ru_report_server (report, "east"), "error"), cases[i].says);
+        //  At once: not at a timeout a user would wait for.
+        CHECK_MSG (took < 5000, "%s: failed after %lld ms", cases[i].endpoint, (long long) took);
+        json_decref (report);
+        ru_teardown (&agent, &session, &runtime);
+    }
+    close (refuser);
+}
+
+//  A group that takes the connection and never answers fails at the
+//  connect timeout, which names the group's endpoint.
+TEST (silent_group_timeout_names_it)
+{
+    //  A listener that accepts no ZeroMQ handshake: the kernel completes
+    //  the TCP connection, nobody speaks.
+    int listener = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = { .sin_family = AF_INET,
+                                   .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+    socklen_t size = sizeof address;
+    CHECK (bind (listener, (struct sockaddr *) &address, sizeof address) == 0);
+    CHECK (listen (listener, 8) == 0);
+    CHECK (getsockname (listener, (struct sockaddr *) &address, &size) == 0);
+    char endpoint[64], said[256];
+    snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", ntohs (address.sin_port));
     mcpact_runtime_t *runtime;
     mcpact_session_t *session = ru_session_new (&runtime);
-    char endpoint[256], said[300];
-    snprintf (endpoint, sizeof endpoint, "ipc://%s/none.sock", dir);
     mcpact_server_config_t *group = mcpact_server_group_new ("east", endpoint);
     CHECK (group != NULL);
-    CHECK (mcpact_server_config_set_timeouts (group, 600000, 0, 0) == 0);
+    CHECK (mcpact_server_config_set_timeouts (group, 1000, 0, 0) == 0);
     CHECK (mcpact_session_add_server (session, &group) == 0);
     mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
-    ru_watchdog_arm (30, "the group without a socket to fail");
+    ru_watchdog_arm (30, "the silent group to time out");
     json_t *report = ru_json_take (mcpact_agent_start (agent));
     ru_watchdog_disarm ();
     CHECK_STR (ru_state (report, "east"), "failed");
-    snprintf (said, sizeof said, "no socket at %s/none.sock (is mcpact serve running there?)", dir);
+    snprintf (said, sizeof said, "no answer to initialize from the group at %s within 1000 ms",
+              endpoint);
     CHECK_CONTAINS (ru_str (ru_report_server (report, "east"), "error"), said);
     json_decref (report);
     ru_teardown (&agent, &session, &runtime);
+    close (listener);
 }
 
 //  A group at an IPv6 address (a daemon bound at [::1]) is connected to

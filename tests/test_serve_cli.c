@@ -14,6 +14,9 @@
 #define PU_NAME "servecli"
 #include "protocol_util.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #define CLI PU_CLI
@@ -79,6 +82,11 @@ TEST (bad_endpoint_refused_before_servers_start)
         CHECK_CONTAINS (out, named[i][1]);
         CHECK_CONTAINS (out, "no server was started");
         CHECK_MSG (!strstr (out, "bound"), "%s", out);
+        if (i >= 2) {
+            //  What helps, and not the host '*', refused without CURVE.
+            CHECK_CONTAINS (out, "give another port, or tcp://127.0.0.1:* for any free one");
+            CHECK_MSG (!strstr (out, "tcp://*"), "%s", out);
+        }
         CHECK_MSG (!s_fixture_started (dir), "serve started the server for %s", endpoints[i]);
         free (out);
     }
@@ -352,8 +360,8 @@ TEST (connect_endpoint_mistakes_are_usage_errors)
     char *out = pu_run (&status, CLI " keygen %s >/dev/null 2>&1", key);
     CHECK (status == 0);
     free (out);
-    char args[6][600];
-    const char *said[6];
+    char args[7][600];
+    const char *said[7];
     snprintf (args[0], sizeof args[0], "--connect tcp://127.0.0.1:99999");
     said[0] = "--connect tcp://127.0.0.1:99999: the port is not a number up to 65535";
     snprintf (args[1], sizeof args[1], "--connect tcp://127.0.0.1");
@@ -366,7 +374,9 @@ TEST (connect_endpoint_mistakes_are_usage_errors)
     said[4] = "--connect is given twice";
     snprintf (args[5], sizeof args[5], "--connect tcp://127.0.0.1:1 --curve-key %s", key);
     said[5] = "--curve-key needs --curve-server";
-    for (size_t i = 0; i < 6; i++) {
+    snprintf (args[6], sizeof args[6], "--connect tcp://*:5555");
+    said[6] = "--connect tcp://*:5555: the host '*' (every interface) is for a bind";
+    for (size_t i = 0; i < 7; i++) {
         //  timeout: without the checks some of these wait for an answer.
         out = pu_run (&status, "timeout 60 " CLI " %s tools 2>&1", args[i]);
         CHECK_MSG (status == 2, "%s: status %d: %s", args[i], status, out);
@@ -374,6 +384,105 @@ TEST (connect_endpoint_mistakes_are_usage_errors)
         CHECK_CONTAINS (out, "usage: mcpact");
         free (out);
     }
+}
+
+//  A --connect nobody can answer fails at once (well before the 15 s
+//  wait for an answer), exit 1, naming the endpoint and what was found:
+//  the socket file a daemon killed with -9 left (nothing listens on it;
+//  no CURVE advice for ipc://), a port nothing listens at (refused),
+//  a host that does not resolve, and a daemon that refuses our CURVE key;
+//  for tools, status and call alike.
+TEST (connect_failures_said_at_once)
+{
+    const char *dir = pu_tmpdir ();
+    const char *config = s_config (dir);
+    char command[1024];
+    snprintf (command, sizeof command,
+              "mkdir -m 700 %s/clients && " CLI " keygen %s/gw >/dev/null && " CLI
+              " keygen %s/me >/dev/null && " CLI " keygen %s/stranger >/dev/null && "
+              "cp %s/me %s/clients/",
+              dir, dir, dir, dir, dir, dir);
+    CHECK (system (command) == 0);
+    //  A daemon on ipc://, killed with -9: its socket file stays.
+    char killed[256];
+    snprintf (killed, sizeof killed, "ipc://%s/killed.sock", dir);
+    const char *argv[] = { S_DIES_WITH_TEST CLI, "serve", "-c", config, "--bind", killed, NULL };
+    FILE *out_stream;
+    pid_t pid = pu_spawn (argv, &out_stream);
+    char endpoint[256] = "";
+    pu_serve_wait_bound (out_stream, endpoint, sizeof endpoint, NULL, 0);
+    CHECK (pu_serve_end (pid, out_stream, SIGKILL) == 128 + SIGKILL);
+    CHECK (access (killed + 6, F_OK) == 0);
+    //  A daemon with CURVE that knows "me", not "stranger".
+    char key[256], clients[256];
+    snprintf (key, sizeof key, "%s/gw_secret", dir);
+    snprintf (clients, sizeof clients, "%s/clients", dir);
+    const char *curve_argv[] = { S_DIES_WITH_TEST CLI,
+                                 "serve",
+                                 "-c",
+                                 config,
+                                 "--bind",
+                                 "tcp://127.0.0.1:*",
+                                 "--curve-key",
+                                 key,
+                                 "--curve-clients",
+                                 clients,
+                                 NULL };
+    pid = pu_spawn (curve_argv, &out_stream);
+    char curved[256] = "";
+    pu_serve_wait_bound (out_stream, curved, sizeof curved, NULL, 0);
+    //  A port nothing listens at: bound here (so that nobody else takes
+    //  it meanwhile), never listened on, so connections are refused.
+    int refuser = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in refused = { .sin_family = AF_INET,
+                                   .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+    socklen_t refused_size = sizeof refused;
+    CHECK (bind (refuser, (struct sockaddr *) &refused, sizeof refused) == 0);
+    CHECK (getsockname (refuser, (struct sockaddr *) &refused, &refused_size) == 0);
+    int port = ntohs (refused.sin_port);
+    struct {
+        char args[600];
+        char says[600];
+    } cases[4];
+    snprintf (cases[0].args, 600, "--connect %s", killed);
+    snprintf (cases[0].says, 600,
+              "no mcpact serve at %s: nothing listens on the socket %s (connection refused", killed,
+              killed + 6);
+    snprintf (cases[1].args, 600, "--connect tcp://127.0.0.1:%d", port);
+    snprintf (cases[1].says, 600,
+              "no mcpact serve at tcp://127.0.0.1:%d: nothing listens there (connection refused",
+              port);
+    //  .invalid never resolves (RFC 6761).
+    snprintf (cases[2].args, 600, "--connect tcp://no-such-host.invalid:5555");
+    snprintf (cases[2].says, 600,
+              "no mcpact serve at tcp://no-such-host.invalid:5555: the host "
+              "no-such-host.invalid does not resolve");
+    snprintf (cases[3].args, 600,
+              "--connect %s --curve-key %s/stranger_secret --curve-server %s/gw", curved, dir, dir);
+    snprintf (cases[3].says, 600,
+              "mcpact serve at %s refused our key (CURVE, status 400): is our public certificate "
+              "in its --curve-clients directory?",
+              curved);
+    const char *commands[] = { "tools", "status", "call echo '{}'" };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        for (size_t j = 0; j < 3; j++) {
+            int status;
+            int64_t started = ru_now_ms ();
+            char *out =
+                pu_run (&status, "timeout 60 " CLI " %s %s 2>&1", cases[i].args, commands[j]);
+            int64_t took = ru_now_ms () - started;
+            CHECK_MSG (status == 1, "%s %s: status %d: %s", cases[i].args, commands[j], status,
+                       out);
+            CHECK_CONTAINS (out, cases[i].says);
+            if (i == 0)
+                CHECK_MSG (!strstr (out, "CURVE"), "CURVE advice for ipc://: %s", out);
+            //  At once: not at the 15 s wait for an answer.
+            CHECK_MSG (took < 5000, "%s %s: said after %lld ms: %s", cases[i].args, commands[j],
+                       (long long) took, out);
+            free (out);
+        }
+    close (refuser);
+    CHECK (pu_serve_end (pid, out_stream, SIGTERM) == 0);
 }
 
 //  A public certificate that is not there (--curve-server, a group's

@@ -42,6 +42,7 @@
 #include "transport.h"
 
 #include "curve_cert.h"
+#include "endpoint.h"
 #include "group_features.h"
 #include "log.h"
 #include "idmap.h"
@@ -74,6 +75,8 @@ typedef struct {
     zcert_t *cert;              //  our key pair, with CURVE (for the SUB too)
     char *server_key;           //  the group's public key, with CURVE
     bool handshaken;            //  the connection's handshake succeeded
+    bool connected;             //  a connection was made, once at least
+    int64_t refused_at;         //  ZeroMQ's first failed attempt to connect, 0 = none
     bool hello;                 //  the gateway answered HELLO
     json_t *init_id;            //  the actor's initialize, waiting for HELLO, or NULL
     json_t *server;             //  the gateway's "server" from HELLO
@@ -233,12 +236,22 @@ s_open (const mcpact_server_config_t *config, char **error)
             return NULL;
         }
     }
-    //  A missing socket file means no gateway there: said at once, not
-    //  at the connect timeout (ZeroMQ would retry for ever in silence).
-    //  An abstract socket (ipc://@name) has no file to look at.
-    if (strncmp (endpoint, "ipc://", 6) == 0 && endpoint[6] != '@' &&
-        access (endpoint + 6, F_OK) != 0) {
-        if (asprintf (error, "no socket at %s (is mcpact serve running there?)", endpoint + 6) < 0)
+    //  A group nobody can answer is said at once, not at the connect
+    //  timeout (ZeroMQ would retry for ever in silence): a well-formed
+    //  endpoint (the config loader said so already; the C API's caller
+    //  may not have), a socket file that is there and listened on, a
+    //  host that resolves. The probe --connect makes too.
+    char reason[768];
+    if (endpoint_connect_problem (endpoint, reason, sizeof reason) != 0) {
+        if (asprintf (error, "group %s", reason) < 0)
+            *error = NULL;
+        s_stop ((void **) &self);
+        return NULL;
+    }
+    if (endpoint_probe (endpoint, reason, sizeof reason) != 0) {
+        if (asprintf (error, "cannot reach the group at %s: %s%s", endpoint, reason,
+                      strstr (reason, "does not exist") ? " (is mcpact serve running there?)"
+                                                        : "") < 0)
             *error = NULL;
         s_stop ((void **) &self);
         return NULL;
@@ -246,11 +259,11 @@ s_open (const mcpact_server_config_t *config, char **error)
     //  The monitor before the connection, to see all of its events.
     char monitor[64];
     snprintf (monitor, sizeof monitor, "inproc://mcpact-group-%p", (void *) self);
-    if (zmq_socket_monitor (zsock_resolve (self->dealer), monitor,
-                            ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
-                                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                                ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0 ||
+    if (zmq_socket_monitor (
+            zsock_resolve (self->dealer), monitor,
+            ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECTED |
+                ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) != 0 ||
         !(self->monitor = zsock_new_pair (monitor))) {
         if (asprintf (error, "cannot monitor the connection: %s", zmq_strerror (errno)) < 0)
             *error = NULL;
@@ -387,6 +400,11 @@ s_timeout (void *self_)
     s_group_t *self = (s_group_t *) self_;
     if (zlist_size (self->out) || self->error)
         return 0;
+    if (!self->connected && self->refused_at) {
+        //  To say the group refused in time (s_check_refused).
+        int64_t wait = self->refused_at + ENDPOINT_REFUSED_MS - clock_ms ();
+        return wait < 0 ? 0 : (int) wait;
+    }
     if (!self->poll_at || self->polling)
         return -1;
     int64_t wait = self->poll_at - clock_ms ();
@@ -610,24 +628,35 @@ s_on_event (s_group_t *self, zmsg_t *event)
             s_set_error (self, "the group at %s went away (the connection was lost)",
                          self->endpoint);
         break;
-    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
-        s_set_error (self,
-                     "the group at %s refused our key (CURVE, status %u): is our public "
-                     "certificate in its --curve-clients directory?",
-                     self->endpoint, (unsigned) value);
+    case ZMQ_EVENT_CONNECTED:
+        self->connected = true;
         break;
-    case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
-    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
-        s_set_error (self, "the handshake with the group at %s failed (%s): %s", self->endpoint,
-                     kind == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ? "protocol error"
-                                                                 : "the connection closed",
-                     self->curve ? "is serverKey the group's public key, and our certificate "
-                                   "in its --curve-clients directory?"
-                                 : "does the group want CURVE (serverKey, clientCertificate)?");
+    case ZMQ_EVENT_CONNECT_RETRIED:
+        if (!self->refused_at)
+            self->refused_at = clock_ms ();
         break;
-    default:
+    default: {
+        char peer[300], reason[768];
+        snprintf (peer, sizeof peer, "the group at %s", self->endpoint);
+        if (endpoint_handshake_problem (peer, "serverKey", "serverKey, clientCertificate", kind,
+                                        value, self->curve, reason, sizeof reason) != 0)
+            s_set_error (self, "%s", reason);
         break;
     }
+    }
+}
+
+//  A connection never made and refused since ENDPOINT_REFUSED_MS (ZeroMQ
+//  retries in silence): nothing listens at the group's endpoint.
+static void
+s_check_refused (s_group_t *self)
+{
+    if (!self->connected && self->refused_at &&
+        clock_ms () - self->refused_at >= ENDPOINT_REFUSED_MS)
+        s_set_error (self,
+                     "cannot reach the group at %s: nothing listens there (connection refused, "
+                     "still after %.1f s of retries)",
+                     self->endpoint, ENDPOINT_REFUSED_MS / 1000.0);
 }
 
 static int
@@ -656,6 +685,7 @@ s_handle (void *self_, zmq_pollitem_t *items, int count, transport_msg_fn *on_ms
         s_on_event (self, event);
         zmsg_destroy (&event);
     }
+    s_check_refused (self);
     char *text;
     while ((text = (char *) zlist_pop (self->out))) {
         on_msg (owner, text, strlen (text));
