@@ -417,6 +417,13 @@ TEST (curve_right_and_wrong_key)
     CHECK_MSG (run.status == 0, "%s%s", run.out, run.err);
     CHECK_CONTAINS (run.out, "sealed");
     ru_run_free (&run);
+    //  The status table says where the group is, and how it is reached.
+    char where[300];
+    snprintf (where, sizeof where, "%s (CURVE)", group.endpoint);
+    run = ru_cli (NULL, NULL, (const char *[]){ "-c", path, "status", NULL });
+    CHECK_CONTAINS (run.out, where);
+    CHECK_MSG (!strstr (run.out, "not connected"), "%s", run.out);
+    ru_run_free (&run);
     snprintf (path, sizeof path, "%s/stranger.json", dir);
     run = ru_cli (NULL, NULL, (const char *[]){ "-c", path, "--json", "status", NULL });
     CHECK_MSG (!strstr (run.out, "\"ready\""), "a group came up with a key it does not know: %s",
