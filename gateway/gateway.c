@@ -1357,12 +1357,11 @@ s_on_bind (self_t *self, bool events, const char *endpoint)
     //  read at each bind; an IPv4 address keeps its own form without it.
     if (!*reason)
         zsock_set_ipv6 (*slot, strchr (resolved, '[') != NULL);
+    //  (endpoint_check tried the address and said what helps; this is
+    //  what changed since, a port taken meanwhile)
     if (!*reason && zmq_bind (zsock_resolve (*slot), resolved) != 0)
         snprintf (reason, sizeof reason, "cannot bind %s: %s%s", endpoint, zmq_strerror (errno),
-                  strncmp (endpoint, "tcp://", 6) == 0
-                      ? "; give an address of this host (tcp://127.0.0.1:PORT, "
-                        "tcp://[::1]:PORT, tcp://*:PORT) and a free port (0: any)"
-                      : "");
+                  errno == EADDRINUSE ? "; give another port, or port * for any free one" : "");
     if (*reason) {
         zstr_sendx (self->pipe, "ERROR", reason, NULL);
         return;
