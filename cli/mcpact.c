@@ -1909,7 +1909,9 @@ main (int argc, char *argv[])
                     : opts.verbose > 1  ? MCPACT_LOG_DEBUG
                     : opts.verbose == 1 ? MCPACT_LOG_INFO
                                         : MCPACT_LOG_WARN);
-    //  Before the runtime starts a thread
+    //  Before the runtime starts a thread; what the signal thread says
+    //  set before it starts.
+    s_signals.remote = opts.connect != NULL;
     s_signals_start ();
 
     //  A signal during start-up takes effect once mcpact_agent_start has
@@ -1919,7 +1921,6 @@ main (int argc, char *argv[])
     int rc = CLI_OK;
     if (opts.connect) {
         char *error = NULL;
-        s_signals.remote = true;
         cli.remote = remote_new (opts.connect, opts.curve_key, opts.server_cert, 15000,
                                  s_signals.pipe[0], &error);
         char *problem = cli.remote && opts.agent_name
