@@ -696,7 +696,9 @@ s_parse_args (int argc, char *argv[], options_t *opts)
                  curve_cert_check (opts->server_cert, false, reason, sizeof reason))
             option = "--curve-server";
         if (option) {
-            opts->exit_code = s_usage_error ("%s: %s", option, reason);
+            //  The command was right; the file is not: no usage text.
+            fprintf (stderr, "mcpact: %s: %s\n", option, reason);
+            opts->exit_code = CLI_USAGE;
             return -1;
         }
     } else if (opts->curve_key || opts->server_cert) {

@@ -8,6 +8,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,48 @@ static bool
 s_not_ours (const struct stat *info)
 {
     return info->st_uid != geteuid () && info->st_uid != 0;
+}
+
+//  Refuses what others could change: not this user's (nor root's), or
+//  writable by group or others. `what` names it ("the client
+//  certificate"), `risk` says what would follow.
+static int
+s_guard (const char *what, const char *path, const struct stat *info, const char *risk,
+         char *reason, size_t size)
+{
+    if (s_not_ours (info))
+        snprintf (reason, size, "%s %s is not yours (its owner is uid %u): %s; use one of yours",
+                  what, path, (unsigned) info->st_uid, risk);
+    else if (info->st_mode & (S_IWGRP | S_IWOTH))
+        snprintf (reason, size, "%s %s is writable by others (mode %04o): %s (chmod go-w %s)", what,
+                  path, (unsigned) (info->st_mode & 07777), risk, path);
+    else
+        return 0;
+    return -1;
+}
+
+//  The directory that holds `path`: whoever can write there can put
+//  another file in its place, unless the directory is sticky (as /tmp:
+//  then only the file's owner can, and the file is checked itself).
+static int
+s_parent_guard (const char *path, char *reason, size_t size)
+{
+    char parent[4096];
+    snprintf (parent, sizeof parent, "%s", path);
+    char *slash = strrchr (parent, '/');
+    if (!slash)
+        snprintf (parent, sizeof parent, ".");
+    else if (slash == parent)
+        parent[1] = 0;
+    else
+        *slash = 0;
+    struct stat info;
+    if (stat (parent, &info) != 0 || (info.st_mode & S_ISVTX))
+        return 0;
+    char risk[600];
+    snprintf (risk, sizeof risk, "whoever can write there can put another file in place of %s",
+              path);
+    return s_guard ("the directory", parent, &info, risk, reason, size);
 }
 
 int
@@ -171,17 +214,118 @@ curve_cert_check (const char *path, bool need_secret, char *reason, size_t size)
         //  A key pair others can read is theirs too: they can be us. As
         //  ssh does for its private keys, refuse it.
         snprintf (reason, size,
-                  "the key file %s is %s (mode %04o): a secret key must be yours and only "
-                  "yours to read (chmod 600 %s)",
-                  file, s_not_ours (&info) ? "not yours" : "open to others",
-                  (unsigned) (info.st_mode & 07777), file);
+                  s_not_ours (&info)
+                      ? "the key file %s is not yours (its owner is uid %u): a secret key must "
+                        "be yours and only yours to read; use one of yours"
+                      : "the key file %s is open to others (mode %04o): a secret key must be "
+                        "yours and only yours to read (chmod 600 %s)",
+                  file,
+                  s_not_ours (&info) ? (unsigned) info.st_uid : (unsigned) (info.st_mode & 07777),
+                  file);
+    else if (!need_secret &&
+             s_guard ("the certificate", file, &info,
+                      "whoever can write it can put their key in it and pass for the peer", reason,
+                      size) != 0)
+        ;
+    else if (!need_secret && file == path && secret_ok)
+        snprintf (reason, size,
+                  "the certificate %s holds a secret key: give the public certificate (the "
+                  "file mcpact keygen wrote without _secret); a secret key stays where it was "
+                  "made",
+                  file);
+    else if (s_parent_guard (file, reason, size) != 0)
+        ;
     else
         return 0;
     return -1;
 }
 
-int
-curve_clients_check (const char *dir, char *reason, size_t size)
+//  --------------------------------------------------------------------------
+//  The allow-list
+
+//  Called for each directory and certificate file of an allow-list.
+typedef int (s_visit_fn) (const char *path, const struct stat *info, void *arg);
+
+//  Walks `dir` as CZMQ's certificate store reads it: subdirectories too,
+//  names starting with '.' and files ending in _secret left out (stat
+//  follows links; a depth of 16 ends a loop of them). Calls `visit` for
+//  each directory below `dir` and each regular file; stops at the first
+//  nonzero it returns, and returns that.
+static int
+s_walk (const char *dir, int depth, s_visit_fn *visit, void *arg)
+{
+    DIR *handle = depth < 16 ? opendir (dir) : NULL;
+    if (!handle)
+        return 0;
+    int rc = 0;
+    struct dirent *entry;
+    while (rc == 0 && (entry = readdir (handle))) {
+        size_t length = strlen (entry->d_name);
+        if (entry->d_name[0] == '.' ||
+            (length >= 7 && strcmp (entry->d_name + length - 7, "_secret") == 0))
+            continue;
+        char path[4096];
+        snprintf (path, sizeof path, "%s/%s", dir, entry->d_name);
+        struct stat info;
+        if (stat (path, &info) != 0)
+            continue;
+        if (S_ISDIR (info.st_mode)) {
+            rc = visit (path, &info, arg);
+            if (rc == 0)
+                rc = s_walk (path, depth + 1, visit, arg);
+        } else if (S_ISREG (info.st_mode))
+            rc = visit (path, &info, arg);
+    }
+    closedir (handle);
+    return rc;
+}
+
+typedef struct {
+    char *reason;
+    size_t size;
+    const char *into; //  the snapshot being made, or NULL
+    size_t count;     //  certificates copied into it
+} s_check_t;
+
+static int
+s_check_one (const char *path, const struct stat *info, void *arg)
+{
+    s_check_t *check = (s_check_t *) arg;
+    if (S_ISDIR (info->st_mode))
+        return s_guard ("the directory", path, info,
+                        "whoever can write there can let themselves in (the client "
+                        "certificates are read in subdirectories too)",
+                        check->reason, check->size);
+    if (s_guard ("the client certificate", path, info,
+                 "whoever can write it can put their key in it", check->reason, check->size))
+        return -1;
+    if (!check->into || info->st_size > CURVE_CERT_MAX)
+        return 0;
+    //  The copy zauth reads: what was checked, never what others wrote
+    //  since.
+    char copy[4096];
+    snprintf (copy, sizeof copy, "%s/%zu", check->into, check->count);
+    FILE *in = fopen (path, "r");
+    FILE *out = in ? fopen (copy, "wx") : NULL;
+    char buffer[CURVE_CERT_MAX];
+    size_t got = in ? fread (buffer, 1, sizeof buffer, in) : 0;
+    bool ok = out && fwrite (buffer, 1, got, out) == got;
+    if (out && fclose (out) != 0)
+        ok = false;
+    if (in)
+        fclose (in);
+    if (!ok) {
+        snprintf (check->reason, check->size, "cannot copy the client certificate %s: %s", path,
+                  strerror (errno));
+        return -1;
+    }
+    check->count++;
+    return 0;
+}
+
+//  The checks of curve_clients_check, copying into `into` if not NULL.
+static int
+s_clients_check (const char *dir, const char *into, size_t *count, char *reason, size_t size)
 {
     struct stat info;
     bool found = dir && stat (dir, &info) == 0;
@@ -192,41 +336,96 @@ curve_clients_check (const char *dir, char *reason, size_t size)
                   dir && !found ? strerror (errno) : "");
         return -1;
     }
-    //  Whoever can write there can let themselves in (the gateway
-    //  honours a certificate added while it runs).
-    if (s_not_ours (&info) || (info.st_mode & (S_IWGRP | S_IWOTH))) {
-        snprintf (reason, size,
-                  "the client certificates directory %s is %s (mode %04o): whoever can write "
-                  "there can let themselves in; use a directory only you can write (chmod "
-                  "go-w %s)",
-                  dir, s_not_ours (&info) ? "not yours" : "writable by others",
-                  (unsigned) (info.st_mode & 07777), dir);
+    if (s_guard ("the client certificates directory", dir, &info,
+                 "whoever can write there can let themselves in", reason, size) != 0 ||
+        s_parent_guard (dir, reason, size) != 0)
         return -1;
-    }
-    DIR *handle = opendir (dir);
-    if (!handle) {
-        snprintf (reason, size, "cannot read the client certificates directory %s: %s", dir,
+    s_check_t check = { reason, size, into, 0 };
+    int rc = s_walk (dir, 0, s_check_one, &check);
+    if (count)
+        *count = check.count;
+    return rc;
+}
+
+int
+curve_clients_check (const char *dir, char *reason, size_t size)
+{
+    return s_clients_check (dir, NULL, NULL, reason, size);
+}
+
+static int
+s_sign_one (const char *path, const struct stat *info, void *arg)
+{
+    //  FNV-1a over what a change of the file or its rights changes
+    uint64_t *hash = (uint64_t *) arg;
+    const uint64_t fields[] = { (uint64_t) info->st_ino,          (uint64_t) info->st_dev,
+                                (uint64_t) info->st_mode,         (uint64_t) info->st_uid,
+                                (uint64_t) info->st_size,         (uint64_t) info->st_mtim.tv_sec,
+                                (uint64_t) info->st_mtim.tv_nsec, (uint64_t) info->st_ctim.tv_sec,
+                                (uint64_t) info->st_ctim.tv_nsec };
+    const unsigned char *bytes[] = { (const unsigned char *) path, (const unsigned char *) fields };
+    const size_t sizes[] = { strlen (path), sizeof fields };
+    for (int part = 0; part < 2; part++)
+        for (size_t i = 0; i < sizes[part]; i++)
+            *hash = (*hash ^ bytes[part][i]) * 1099511628211ULL;
+    return 0;
+}
+
+uint64_t
+curve_clients_signature (const char *dir)
+{
+    uint64_t hash = 14695981039346656037ULL;
+    struct stat info;
+    if (stat (dir, &info) == 0)
+        s_sign_one (dir, &info, &hash);
+    s_walk (dir, 0, s_sign_one, &hash);
+    return hash;
+}
+
+int
+curve_clients_snapshot (const char *dir, char **into, size_t *count, char *reason, size_t size)
+{
+    *count = 0;
+    const char *tmp = getenv ("TMPDIR");
+    char path[4096];
+    snprintf (path, sizeof path, "%s/mcpact-curve-XXXXXX", tmp && *tmp == '/' ? tmp : "/tmp");
+    if (!mkdtemp (path) || !(*into = strdup (path))) {
+        snprintf (reason, size, "cannot make a private directory for the allow-list: %s",
                   strerror (errno));
+        *into = NULL;
         return -1;
     }
-    int rc = 0;
+    if (s_clients_check (dir, *into, count, reason, size) == 0)
+        return 0;
+    //  Nothing of a list that failed: no one is let in.
+    curve_clients_empty (*into);
+    *count = 0;
+    return -1;
+}
+
+void
+curve_clients_empty (const char *into)
+{
+    DIR *handle = into ? opendir (into) : NULL;
+    if (!handle)
+        return;
     struct dirent *entry;
-    while (rc == 0 && (entry = readdir (handle))) {
-        if (entry->d_name[0] == '.')
-            continue; //  as CZMQ's certificate store skips them
+    while ((entry = readdir (handle))) {
         char path[4096];
-        snprintf (path, sizeof path, "%s/%s", dir, entry->d_name);
-        if (stat (path, &info) != 0 || !S_ISREG (info.st_mode))
-            continue;
-        if (s_not_ours (&info) || (info.st_mode & (S_IWGRP | S_IWOTH))) {
-            snprintf (reason, size,
-                      "the client certificate %s is %s (mode %04o): whoever can write it can "
-                      "put their key in it (chmod go-w %s)",
-                      path, s_not_ours (&info) ? "not yours" : "writable by others",
-                      (unsigned) (info.st_mode & 07777), path);
-            rc = -1;
-        }
+        snprintf (path, sizeof path, "%s/%s", into, entry->d_name);
+        if (entry->d_name[0] != '.')
+            unlink (path);
     }
     closedir (handle);
-    return rc;
+}
+
+void
+curve_clients_remove (char **into)
+{
+    if (!into || !*into)
+        return;
+    curve_clients_empty (*into);
+    rmdir (*into);
+    free (*into);
+    *into = NULL;
 }

@@ -78,6 +78,9 @@
 #define GATEWAY_MAX_RID 255
 #define GATEWAY_CLIENT_KEY (2 * GATEWAY_MAX_RID + 3)
 #define GATEWAY_CALL_KEY (GATEWAY_CLIENT_KEY + 1 + GATEWAY_MAX_ID)
+//  How often the gateway looks at its CURVE allow-list for changes (ms).
+#define GATEWAY_AUTH_CHECK_MS 1000
+
 //  How long the gateway is quiet after clients came before the heap is
 //  trimmed (s_trim).
 #define GATEWAY_TRIM_IDLE_MS 1000
@@ -174,6 +177,9 @@ struct _self_t {
     zsock_t *events;              //  SUB to the runtime's events
     const char *events_endpoint;  //  the runtime's
     zactor_t *auth;               //  zauth, with CURVE
+    char *auth_dir;               //  what zauth reads: the checked copy of the allow-list
+    uint64_t auth_signature;      //  of the allow-list when it was copied
+    int64_t auth_check_at;        //  when the allow-list is looked at next (ms)
     zcert_t *cert;                //  the gateway's key pair, with CURVE
     zactor_t *worker;             //  STATUS and RELOAD
     features_t *features;         //  resources, prompts, logging, roots (verbs_features.h)
@@ -186,6 +192,7 @@ struct _self_t {
     size_t dropped;               //  replies nobody could take
     bool stopping;                //  no more calls
     bool trim_due;                //  clients came since the heap was last trimmed
+    int64_t trim_at;              //  when it is, if no request comes before (ms)
     bool open;                    //  requests are read (until OPEN they wait in the queues)
     zlistx_t *paths;              //  endpoint_file_t *: ipc:// socket files, removed at the end
     json_t *event_endpoints;      //  the PUB endpoints as bound, for HELLO
@@ -1567,8 +1574,39 @@ s_self_destroy (self_t *self)
         zlistx_destroy (&self->paths);
     }
     zactor_destroy (&self->auth);
+    curve_clients_remove (&self->auth_dir);
     zcert_destroy (&self->cert);
     pollset_fini (&self->poll);
+}
+
+//  With CURVE, looks at the allow-list every GATEWAY_AUTH_CHECK_MS: when
+//  anything in it changed (a certificate added, removed, written, its
+//  rights), zauth gets a new checked copy. A list that fails the checks
+//  now (a file others can write) lets no new client in until it is
+//  fixed, said in the log; connections made stay.
+static void
+s_auth_watch (self_t *self, int64_t now)
+{
+    if (!self->auth || now < self->auth_check_at)
+        return;
+    self->auth_check_at = now + GATEWAY_AUTH_CHECK_MS;
+    uint64_t signature = curve_clients_signature (self->options->clients);
+    if (signature == self->auth_signature)
+        return;
+    self->auth_signature = signature;
+    char *dir = NULL, reason[1024];
+    size_t count;
+    if (curve_clients_snapshot (self->options->clients, &dir, &count, reason, sizeof reason) == 0)
+        log_info ("gateway: the client certificates in %s changed: %zu let in",
+                  self->options->clients, count);
+    else
+        log_error ("gateway: %s; no new client is let in until that is fixed", reason);
+    if (!dir)
+        return; //  not even an empty copy: zauth keeps the last one
+    zstr_sendx (self->auth, "CURVE", dir, NULL);
+    zsock_wait (self->auth);
+    curve_clients_remove (&self->auth_dir);
+    self->auth_dir = dir;
 }
 
 static void
@@ -1616,21 +1654,26 @@ s_gateway_actor (zsock_t *pipe, void *arg)
                       "cannot read the key pair %s (and %s_secret): make one with mcpact keygen",
                       self->options->certificate, self->options->certificate);
             failure = reason;
-        } else if (curve_clients_check (self->options->clients, reason, sizeof reason) != 0) {
-            failure = reason;
         } else {
             //  ZAP: zauth checks each client's public key against the
-            //  certificates in the directory; one not there gets no
-            //  connection, so no request of it ever reaches us.
-            self->auth = zactor_new (zauth, NULL);
-            if (!self->auth) {
+            //  certificates in the allow-list; one not there gets no
+            //  connection, so no request of it ever reaches us. zauth
+            //  reads a checked copy (curve_clients_snapshot), made again
+            //  when the list changes (s_auth_watch).
+            size_t count;
+            self->auth_signature = curve_clients_signature (self->options->clients);
+            if (curve_clients_snapshot (self->options->clients, &self->auth_dir, &count, reason,
+                                        sizeof reason) != 0)
+                failure = reason;
+            else if (!(self->auth = zactor_new (zauth, NULL))) {
                 snprintf (reason, sizeof reason,
                           "cannot start CURVE authentication (one gateway with CURVE per "
                           "process)");
                 failure = reason;
             } else {
-                zstr_sendx (self->auth, "CURVE", self->options->clients, NULL);
+                zstr_sendx (self->auth, "CURVE", self->auth_dir, NULL);
                 zsock_wait (self->auth);
+                self->auth_check_at = clock_ms () + GATEWAY_AUTH_CHECK_MS;
             }
         }
     }
@@ -1684,14 +1727,22 @@ s_gateway_actor (zsock_t *pipe, void *arg)
         }
         //  A caller keeps deadlines of its own: look at least this often
         //  while calls are in flight.
-        long timeout = self->calls ? GATEWAY_DRAIN_MS : self->trim_due ? GATEWAY_TRIM_IDLE_MS : -1;
+        int64_t before = clock_ms ();
+        long timeout = self->calls ? GATEWAY_DRAIN_MS : -1;
+        int64_t wake_at = self->calls || !self->trim_due ? INT64_MAX : self->trim_at;
+        if (self->auth && self->auth_check_at < wake_at)
+            wake_at = self->auth_check_at;
+        if (wake_at != INT64_MAX) {
+            long left = wake_at > before ? (long) (wake_at - before) : 0;
+            timeout = timeout < 0 || left < timeout ? left : timeout;
+        }
         //  No spinning here (spin.h): on a small machine the CPU a
         //  spinning gateway takes is the servers' and the clients' (less
         //  throughput, no better latency, measured with bench_serve).
         int rc = pollset_wait (&self->poll, timeout);
         if (rc < 0 && errno != EINTR)
             break;
-        if (rc == 0 && !self->calls && self->trim_due)
+        if (rc == 0 && !self->calls && self->trim_due && clock_ms () >= self->trim_at)
             s_trim (self);
         if (pollset_revents (&self->poll, 0) & ZMQ_POLLIN) {
             zmsg_t *msg = zmsg_recv (pipe);
@@ -1733,10 +1784,12 @@ s_gateway_actor (zsock_t *pipe, void *arg)
         for (int kind = 0; kind < SOCK_KINDS; kind++)
             if (pollset_revents (&self->poll, self->router_at[kind]) & ZMQ_POLLIN) {
                 self->trim_due = true;
+                self->trim_at = clock_ms () + GATEWAY_TRIM_IDLE_MS;
                 for (int n = 0; n < GATEWAY_BATCH && s_on_request (self, kind) == 0; n++)
                     ;
             }
         int64_t now = clock_ms ();
+        s_auth_watch (self, now);
         bool all = rc == 0 || now >= drain_at;
         if (all)
             drain_at = now + GATEWAY_DRAIN_MS;

@@ -214,8 +214,8 @@ TEST (curve_keys_and_allow_list_private)
     int status;
     char *out = pu_run (&status,
                         CLI " keygen %s/gateway && " CLI " keygen %s/client && mkdir -m 700 "
-                            "%s/clients && cp %s/client %s/clients/",
-                        dir, dir, dir, dir, dir);
+                            "%s/clients %s/clients/sub && cp %s/client %s/clients/",
+                        dir, dir, dir, dir, dir, dir);
     CHECK_MSG (status == 0, "%s", out);
     free (out);
     const struct {
@@ -227,6 +227,10 @@ TEST (curve_keys_and_allow_list_private)
         { "666 %s/clients/client", "the client certificate %s/clients/client is writable by "
                                    "others (mode 0666)" },
         { "644 %s/gateway_secret", "the key file %s/gateway_secret is open to others (mode 0644)" },
+        //  CZMQ's certificate store reads subdirectories too
+        { "777 %s/clients/sub", "the directory %s/clients/sub is writable by others (mode 0777)" },
+        //  whoever can write beside the key pair can put another there
+        { "777 %s", "the directory %s is writable by others (mode 0777)" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char change[512], says[512];
@@ -243,11 +247,29 @@ TEST (curve_keys_and_allow_list_private)
         free (out);
         //  Made good again for the next case.
         out = pu_run (&status,
-                      "chmod 700 %s/clients && chmod 644 %s/clients/client && chmod 600 "
-                      "%s/gateway_secret",
-                      dir, dir, dir);
+                      "chmod 700 %s %s/clients %s/clients/sub && chmod 644 %s/clients/client && "
+                      "chmod 600 %s/gateway_secret",
+                      dir, dir, dir, dir, dir);
         free (out);
     }
+    //  The peer's certificate, on the client's side: others must not be
+    //  able to write it, and a key pair is not one to hand round.
+    out = pu_run (&status,
+                  "cp %s/gateway %s/open && chmod 666 %s/open && timeout 30 " CLI
+                  " --connect tcp://127.0.0.1:9 --curve-key %s/client --curve-server %s/open "
+                  "tools 2>&1",
+                  dir, dir, dir, dir, dir);
+    CHECK_MSG (status == 2, "status %d: %s", status, out);
+    CHECK_CONTAINS (out, "the certificate");
+    CHECK_CONTAINS (out, "open is writable by others (mode 0666)");
+    free (out);
+    out = pu_run (&status,
+                  "timeout 30 " CLI " --connect tcp://127.0.0.1:9 --curve-key %s/client "
+                  "--curve-server %s/gateway_secret tools 2>&1",
+                  dir, dir);
+    CHECK_MSG (status == 2, "status %d: %s", status, out);
+    CHECK_CONTAINS (out, "gateway_secret holds a secret key: give the public certificate");
+    free (out);
     //  The client's key pair
     out = pu_run (&status,
                   "chmod 640 %s/client_secret && timeout 30 " CLI
@@ -257,7 +279,95 @@ TEST (curve_keys_and_allow_list_private)
     CHECK_MSG (status == 2, "status %d: %s", status, out);
     CHECK_CONTAINS (out, "--curve-key: the key file");
     CHECK_CONTAINS (out, "client_secret is open to others (mode 0640)");
+    CHECK_MSG (!strstr (out, "usage:"), "a file's fault, said as a usage error: %s", out);
     free (out);
+}
+
+//  `mcpact --connect` with CURVE as `key`: status 0 once the daemon at
+//  `endpoint` lets that key in, else 1; the output in *out.
+static int
+s_curve_status (const char *dir, const char *endpoint, const char *key, char **out)
+{
+    int status;
+    *out = pu_run (&status,
+                   "timeout 60 " CLI " --connect %s --curve-key %s/%s --curve-server %s/gateway "
+                   "status 2>&1",
+                   endpoint, dir, key, dir);
+    return status;
+}
+
+//  The allow-list is read again while serve runs: a certificate added
+//  lets its client in, and one that others can write lets no new client
+//  in (serve says why) until it is fixed; zauth never reads a file others
+//  could have written.
+TEST (allow_list_changes_while_serving)
+{
+    const char *dir = pu_tmpdir ();
+    const char *config = s_config (dir);
+    int status;
+    char *out = pu_run (&status,
+                        CLI " keygen %s/gateway && " CLI " keygen %s/alice && " CLI
+                            " keygen %s/bob && mkdir -m 700 %s/clients && cp %s/alice %s/clients/",
+                        dir, dir, dir, dir, dir, dir);
+    CHECK_MSG (status == 0, "%s", out);
+    free (out);
+    char key[256], clients[256], err_path[256], command[1024];
+    snprintf (key, sizeof key, "%s/gateway", dir);
+    snprintf (clients, sizeof clients, "%s/clients", dir);
+    snprintf (err_path, sizeof err_path, "%s/serve.err", dir);
+    snprintf (command, sizeof command,
+              "exec %s serve -c %s --bind tcp://127.0.0.1:* --curve-key %s --curve-clients %s "
+              "2>%s",
+              CLI, config, key, clients, err_path);
+    const char *argv[] = { S_DIES_WITH_TEST "/bin/sh", "-c", command, NULL };
+    FILE *stream;
+    pid_t pid = pu_spawn (argv, &stream);
+    char endpoint[256] = "";
+    pu_serve_wait_bound (stream, endpoint, sizeof endpoint, NULL, 0);
+    CHECK_MSG (s_curve_status (dir, endpoint, "alice", &out) == 0, "%s", out);
+    free (out);
+    CHECK_MSG (s_curve_status (dir, endpoint, "bob", &out) == 1, "%s", out);
+    CHECK_CONTAINS (out, "refused our key");
+    free (out);
+    //  Bob's certificate added: he gets in (the list is looked at every
+    //  second).
+    out = pu_run (&status, "cp %s/bob %s/clients/", dir, dir);
+    free (out);
+    ru_watchdog_arm (60, "bob to be let in");
+    while (s_curve_status (dir, endpoint, "bob", &out) != 0) {
+        free (out);
+        usleep (200000);
+    }
+    free (out);
+    ru_watchdog_disarm ();
+    //  Made writable by others: no new client gets in, and serve says so.
+    out = pu_run (&status, "chmod 666 %s/clients/bob", dir);
+    free (out);
+    ru_watchdog_arm (60, "the open certificate to shut the door");
+    while (s_curve_status (dir, endpoint, "alice", &out) == 0) {
+        free (out);
+        usleep (200000);
+    }
+    ru_watchdog_disarm ();
+    CHECK_CONTAINS (out, "refused our key");
+    free (out);
+    out = pu_run (&status, "cat %s", err_path);
+    CHECK_CONTAINS (out, "bob is writable by others (mode 0666)");
+    CHECK_CONTAINS (out, "no new client is let in until that is fixed");
+    free (out);
+    //  Fixed: both are let in again.
+    out = pu_run (&status, "chmod 644 %s/clients/bob", dir);
+    free (out);
+    ru_watchdog_arm (60, "the fixed list to let clients in");
+    while (s_curve_status (dir, endpoint, "bob", &out) != 0) {
+        free (out);
+        usleep (200000);
+    }
+    free (out);
+    ru_watchdog_disarm ();
+    CHECK_MSG (s_curve_status (dir, endpoint, "alice", &out) == 0, "%s", out);
+    free (out);
+    CHECK (pu_serve_end (pid, stream, SIGTERM) == 0);
 }
 
 //  The --connect commands end as the same commands without it: an agent
