@@ -184,9 +184,12 @@ endpoint_check (const char *endpoint, bool have_curve, bool insecure, bool *curv
                   "or --insecure",
                   endpoint);
         return -1;
-    } else if (!s_loopback (endpoint + 6))
+    }
+    int rc = s_try_bind_tcp (endpoint, have_curve || insecure, reason, size);
+    //  Said once it is so: not before a bind that fails.
+    if (rc == 0 && !have_curve && !s_loopback (endpoint + 6))
         log_warn ("gateway: %s is open to the network without CURVE (--insecure)", endpoint);
-    return s_try_bind_tcp (endpoint, have_curve || insecure, reason, size);
+    return rc;
 }
 
 const char *
