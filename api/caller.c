@@ -115,6 +115,21 @@ result_error (int64_t id, mcpact_status_t status, const char *message)
     return self;
 }
 
+mcpact_result_t *
+result_raw (int64_t id, const char *json, size_t size)
+{
+    mcpact_result_t *self = (mcpact_result_t *) calloc (1, sizeof (mcpact_result_t));
+    if (!self)
+        return NULL;
+    self->id = id;
+    self->json = strndup (json, size);
+    if (!self->json) {
+        free (self);
+        return NULL;
+    }
+    return self;
+}
+
 //  A result from the wire: status and payload as the owning actor sent.
 static mcpact_result_t *
 s_result_from_wire (int64_t id, int status, const char *payload, size_t size)
@@ -708,11 +723,9 @@ s_receive (mcpact_caller_t *self)
             }
             lane_unref (&lane);
             int status = (int) wire_int (&msg, 3, MCPACT_ERR_INTERNAL);
-            if (pending && pending->raw && status == MCPACT_OK) {
-                result = (mcpact_result_t *) calloc (1, sizeof (mcpact_result_t));
-                result->id = id;
-                result->json = strndup (wire_data (&msg, 4), wire_size (&msg, 4));
-            } else if (pending)
+            if (pending && pending->raw && status == MCPACT_OK)
+                result = result_raw (id, wire_data (&msg, 4), wire_size (&msg, 4));
+            else if (pending)
                 result = s_result_from_wire (id, (int) wire_int (&msg, 3, MCPACT_ERR_INTERNAL),
                                              wire_data (&msg, 4), wire_size (&msg, 4));
             //  Else a late answer to a call we gave up on: dropped.

@@ -54,4 +54,8 @@ int64_t caller_last_id (mcpact_caller_t *self);
 //  A result made here (an error that never left the host).
 mcpact_result_t *result_error (int64_t id, mcpact_status_t status, const char *message);
 
+//  A result with status MCPACT_OK whose JSON is `json` (`size` bytes) as
+//  it is: a resource's or prompt's, not a tool result (no content check).
+mcpact_result_t *result_raw (int64_t id, const char *json, size_t size);
+
 #endif

@@ -652,7 +652,8 @@ s_parse_args (int argc, char *argv[], options_t *opts)
                             : opts->server_log ? "--server-log"
                                                : NULL;
         bool remote_command = streq (opts->command, "tools") || streq (opts->command, "call") ||
-                              streq (opts->command, "status");
+                              streq (opts->command, "status") ||
+                              cli_resources_is_command (opts->command);
         if (local) {
             opts->exit_code = s_usage_error (
                 "%s and --connect are alternatives: with --connect the daemon's servers, "
@@ -662,7 +663,9 @@ s_parse_args (int argc, char *argv[], options_t *opts)
         }
         if (!remote_command) {
             opts->exit_code = s_usage_error (
-                "--connect applies only to tools, call and status, not %s", opts->command);
+                "--connect applies to tools, call, status, resources, read, prompts and "
+                "prompt, not %s",
+                opts->command);
             return -1;
         }
         //  The gateway's ipc:// endpoints are plain: a CURVE handshake
@@ -1949,8 +1952,12 @@ main (int argc, char *argv[])
     }
     if (rc == CLI_OK && !s_signalled ()) {
         if (cli_resources_is_command (opts.command)) {
-            cli_resources_t command = { opts.command, opts.words + 1, opts.word_count - 1,
-                                        opts.server,  opts.json,      opts.timeout_ms };
+            cli_resources_t command = {
+                opts.command,        opts.words + 1,
+                opts.word_count - 1, opts.server,
+                opts.json,           opts.timeout_ms,
+                cli.remote,          opts.agent_name ? opts.agent_name : ""
+            };
             rc = cli_resources_run (cli.agent, &command);
         } else if (streq (opts.command, "tools"))
             rc = s_cmd_tools (&cli);

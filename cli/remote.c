@@ -14,6 +14,7 @@
 
 #include "serve.h"
 
+#include "caller.h"
 #include "endpoint.h"
 
 #include <czmq.h>
@@ -335,32 +336,25 @@ remote_status (remote_t *self, const char *agent, char **error)
     return s_request (self, "STATUS", frames, 1, "STATUS", error);
 }
 
-mcpact_result_t *
-remote_call (remote_t *self, const char *agent, const char *tool, const char *args_json,
-             int timeout_ms, int signal_fd)
+//  Sends `msg` (a request with id `id`) and turns its RESULT, an ERROR
+//  or no answer within `wait` ms into a result. With `cancel`, a signal
+//  (signal_fd) cancels the request and its answer is awaited for a
+//  moment (NULL if none came); without, a signal ends the wait at once.
+static mcpact_result_t *
+s_result_request (remote_t *self, zmsg_t **msg, const char *id, int wait, int signal_fd,
+                  bool cancel, bool raw)
 {
-    char id[24], options[64];
-    snprintf (id, sizeof id, "%" PRIu64, ++self->next_id);
-    snprintf (options, sizeof options, "{\"timeoutMs\":%d}", timeout_ms);
-    zmsg_t *msg = zmsg_new ();
-    zmsg_addstr (msg, "CALL");
-    zmsg_addstr (msg, id);
-    zmsg_addstr (msg, agent);
-    zmsg_addstr (msg, tool);
-    zmsg_addstr (msg, args_json ? args_json : "{}");
-    zmsg_addstr (msg, options);
-    zmsg_send (&msg, self->sock);
+    zmsg_send (msg, self->sock);
     char *verb = NULL;
     bool signalled = false;
-    int wait = timeout_ms > 0 ? timeout_ms + REMOTE_GRACE_MS : REMOTE_CALL_MAX_MS;
     zmsg_t *answer = s_wait (self, id, wait, &verb, signal_fd, &signalled);
-    if (signalled) {
+    if (signalled && cancel) {
         zstr_sendx (self->sock, "CANCEL", id, NULL);
         answer = s_wait (self, id, REMOTE_CANCEL_MS, &verb, -1, &signalled);
-        if (!answer) {
-            free (verb);
-            return NULL;
-        }
+    }
+    if (signalled && !answer) {
+        free (verb);
+        return NULL;
     }
     mcpact_result_t *result = NULL;
     if (!answer) {
@@ -377,9 +371,13 @@ remote_call (remote_t *self, const char *agent, const char *tool, const char *ar
     } else if (strcmp (verb, "RESULT") == 0) {
         char *status = zmsg_popstr (answer);
         char *payload = zmsg_popstr (answer);
+        int code = atoi (status ? status : "7");
+        //  A resource's or prompt's result is not a tool result.
         result =
-            mcpact_result_from_message (0, (mcpact_status_t) atoi (status ? status : "7"),
-                                        payload ? payload : "", payload ? strlen (payload) : 0);
+            raw && code == MCPACT_OK && payload
+                ? result_raw (0, payload, strlen (payload))
+                : mcpact_result_from_message (0, (mcpact_status_t) code, payload ? payload : "",
+                                              payload ? strlen (payload) : 0);
         free (status);
         free (payload);
     } else {
@@ -392,4 +390,55 @@ remote_call (remote_t *self, const char *agent, const char *tool, const char *ar
     zmsg_destroy (&answer);
     free (verb);
     return result;
+}
+
+//  How long to wait for a request's RESULT: its timeout and a grace, or
+//  as long as a call may last.
+static int
+s_wait_for (int timeout_ms)
+{
+    return timeout_ms > 0 ? timeout_ms + REMOTE_GRACE_MS : REMOTE_CALL_MAX_MS;
+}
+
+mcpact_result_t *
+remote_call (remote_t *self, const char *agent, const char *tool, const char *args_json,
+             int timeout_ms, int signal_fd)
+{
+    char id[24], options[64];
+    snprintf (id, sizeof id, "%" PRIu64, ++self->next_id);
+    snprintf (options, sizeof options, "{\"timeoutMs\":%d}", timeout_ms);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, "CALL");
+    zmsg_addstr (msg, id);
+    zmsg_addstr (msg, agent);
+    zmsg_addstr (msg, tool);
+    zmsg_addstr (msg, args_json ? args_json : "{}");
+    zmsg_addstr (msg, options);
+    return s_result_request (self, &msg, id, s_wait_for (timeout_ms), signal_fd, true, false);
+}
+
+char *
+remote_listing (remote_t *self, const char *verb, const char *agent, char **error)
+{
+    const char *frames[] = { agent };
+    return s_request (self, verb, frames, 1, verb, error);
+}
+
+mcpact_result_t *
+remote_read (remote_t *self, const char *agent, const char *verb, const char *name,
+             const char *args_json, const char *server, int timeout_ms)
+{
+    char id[24];
+    snprintf (id, sizeof id, "%" PRIu64, ++self->next_id);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, verb);
+    zmsg_addstr (msg, id);
+    zmsg_addstr (msg, agent);
+    zmsg_addstr (msg, name);
+    //  READ id agent uri [server]; PROMPT id agent name [args [server]]
+    if (strcmp (verb, "PROMPT") == 0 && (args_json || server))
+        zmsg_addstr (msg, args_json ? args_json : "{}");
+    if (server)
+        zmsg_addstr (msg, server);
+    return s_result_request (self, &msg, id, s_wait_for (timeout_ms), self->signal_fd, false, true);
 }

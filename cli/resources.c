@@ -279,12 +279,29 @@ s_print_json (json_t *root)
 //  --------------------------------------------------------------------------
 //  Commands
 
+//  RESOURCES, TEMPLATES or PROMPTS (`verb`): the agent's, or the daemon's
+//  with --connect (an error said on stderr, NULL then).
+static char *
+s_listing (mcpact_agent_t *agent, const cli_resources_t *opts, const char *verb)
+{
+    if (!opts->remote)
+        return streq (verb, "RESOURCES")   ? mcpact_agent_resources (agent)
+               : streq (verb, "TEMPLATES") ? mcpact_agent_resource_templates (agent)
+                                           : mcpact_agent_prompts (agent);
+    char *error = NULL;
+    char *text = remote_listing (opts->remote, verb, opts->agent_name, &error);
+    if (!text)
+        fprintf (stderr, "mcpact: %s\n", error ? error : "no answer");
+    free (error);
+    return text;
+}
+
 static int
 s_resources (mcpact_agent_t *agent, const cli_resources_t *opts)
 {
-    json_t *resources = s_load (mcpact_agent_resources (agent), "resources");
+    json_t *resources = s_load (s_listing (agent, opts, "RESOURCES"), "resources");
     json_t *templates =
-        resources ? s_load (mcpact_agent_resource_templates (agent), "resources") : NULL;
+        resources ? s_load (s_listing (agent, opts, "TEMPLATES"), "resources") : NULL;
     if (!templates) {
         json_decref (resources);
         return EXIT_FAILED;
@@ -335,7 +352,7 @@ s_resources (mcpact_agent_t *agent, const cli_resources_t *opts)
 static int
 s_prompts (mcpact_agent_t *agent, const cli_resources_t *opts)
 {
-    json_t *answer = s_load (mcpact_agent_prompts (agent), "prompts");
+    json_t *answer = s_load (s_listing (agent, opts, "PROMPTS"), "prompts");
     if (!answer)
         return EXIT_FAILED;
     json_t *items = json_object_get (answer, "prompts");
@@ -480,7 +497,12 @@ static int
 s_read (mcpact_agent_t *agent, const cli_resources_t *opts)
 {
     mcpact_result_t *result =
-        mcpact_agent_read_resource (agent, opts->server, opts->words[0], opts->timeout_ms);
+        opts->remote
+            ? remote_read (opts->remote, opts->agent_name, "READ", opts->words[0], NULL,
+                           opts->server, opts->timeout_ms)
+            : mcpact_agent_read_resource (agent, opts->server, opts->words[0], opts->timeout_ms);
+    if (!result)
+        return EXIT_FAILED; //  stopped by a signal (mcpact ends by it)
     int rc = s_print_result (result, opts, false);
     mcpact_result_destroy (&result);
     return rc;
@@ -499,8 +521,13 @@ s_prompt (mcpact_agent_t *agent, const cli_resources_t *opts)
     char *args_json = json_dumps (args, JSON_COMPACT);
     json_decref (args);
     mcpact_result_t *result =
-        mcpact_agent_get_prompt (agent, opts->server, opts->words[0], args_json, opts->timeout_ms);
+        opts->remote ? remote_read (opts->remote, opts->agent_name, "PROMPT", opts->words[0],
+                                    args_json, opts->server, opts->timeout_ms)
+                     : mcpact_agent_get_prompt (agent, opts->server, opts->words[0], args_json,
+                                                opts->timeout_ms);
     free (args_json);
+    if (!result)
+        return EXIT_FAILED; //  stopped by a signal (mcpact ends by it)
     int rc = s_print_result (result, opts, true);
     mcpact_result_destroy (&result);
     return rc;

@@ -17,6 +17,7 @@
 #include <mcpact.h>
 
 #include "display.h"
+#include "serve.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -29,6 +30,8 @@ typedef struct {
     const char *server;       //  --server NAME, or NULL
     bool json;                //  --json
     int timeout_ms;           //  --timeout (read, prompt); 0: the server's
+    remote_t *remote;         //  --connect: the daemon asked instead of `agent`
+    const char *agent_name;   //  with `remote`: its agent ("" the default)
 } cli_resources_t;
 
 //  True if `name` is one of these commands.
@@ -42,8 +45,9 @@ void cli_resources_help (const char *command, FILE *out);
 const char *cli_resources_check (const char *command, const char *const *words, int count,
                                  char *buffer, size_t size);
 
-//  Runs the command on a started agent. Returns an exit code (as `mcpact
-//  call`'s for read and prompt).
+//  Runs the command on a started agent, or with opts->remote on the
+//  daemon's agent. Returns an exit code (as `mcpact call`'s for read and
+//  prompt).
 int cli_resources_run (mcpact_agent_t *agent, const cli_resources_t *opts);
 
 //  The server log printer: prints each message at or above `level` (an

@@ -52,4 +52,17 @@ char *remote_status (remote_t *self, const char *agent, char **error);
 mcpact_result_t *remote_call (remote_t *self, const char *agent, const char *tool,
                               const char *args_json, int timeout_ms, int signal_fd);
 
+//  RESOURCES, TEMPLATES or PROMPTS (`verb`) of `agent`: the reply's JSON
+//  text, what mcpact_agent_resources, _resource_templates and _prompts
+//  return; or NULL and *error (malloc'ed).
+char *remote_listing (remote_t *self, const char *verb, const char *agent, char **error);
+
+//  READ (`name` a URI) or PROMPT (`name` a prompt, `args_json` its
+//  arguments or NULL) of `agent`, at `server` (NULL: whichever lists
+//  it), as mcpact_agent_read_resource and _get_prompt return it. The
+//  wait is bounded by `timeout_ms` and a grace (0: a call's longest); a
+//  signal on the fd given to remote_new ends it: NULL then.
+mcpact_result_t *remote_read (remote_t *self, const char *agent, const char *verb, const char *name,
+                              const char *args_json, const char *server, int timeout_ms);
+
 #endif

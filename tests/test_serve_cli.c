@@ -871,3 +871,52 @@ TEST (client_py_without_pyzmq_says_what_to_install)
     CHECK_MSG (!strstr (out, "Traceback"), "%s", out);
     free (out);
 }
+
+//  resources, read, prompts and prompt through a daemon print what they
+//  print without --connect, from the reference server server-everything
+//  (npm, tests/peers): the daemon answers what the C API returns.
+TEST (connect_resources_and_prompts_as_local)
+{
+    const char *everything = MCPACT_SOURCE_DIR
+        "/tests/peers/node_modules/@modelcontextprotocol/server-everything/dist/index.js";
+    const char *node = ru_require_peers (everything, NULL);
+    const char *dir = pu_tmpdir ();
+    char config[256], text[1024], bind[256];
+    snprintf (config, sizeof config, "%s/everything.json", dir);
+    snprintf (text, sizeof text,
+              "{\"mcpServers\": {\"everything\": {\"command\": \"%s\", \"args\": [\"%s\", "
+              "\"stdio\"], \"timeouts\": {\"connect\": 30000}}}}",
+              node, everything);
+    pu_write (config, text);
+    snprintf (bind, sizeof bind, "ipc://%s/mcpact.sock", dir);
+    const char *argv[] = {
+        S_DIES_WITH_TEST CLI, "serve", "-q", "-c", config, "--bind", bind, NULL
+    };
+    FILE *stream;
+    pid_t pid = pu_spawn (argv, &stream);
+    char endpoint[256] = "";
+    pu_serve_wait_bound (stream, endpoint, sizeof endpoint, NULL, 0);
+    const char *commands[] = {
+        "--json resources",
+        "--json prompts",
+        "read demo://resource/static/document/architecture.md",
+        "--json prompt args-prompt city=Paris",
+        "prompt args-prompt",                           //  a required argument missing
+        "--server everything read demo://nothing/here", //  the server's own error
+    };
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        int local_status, remote_status;
+        char *local =
+            pu_run (&local_status, "timeout 120 " CLI " -q -c %s %s 2>&1", config, commands[i]);
+        char *remote = pu_run (&remote_status, "timeout 120 " CLI " --connect %s %s 2>&1", endpoint,
+                               commands[i]);
+        CHECK_MSG (local_status == remote_status, "%s: exit %d here, %d through the daemon: %s",
+                   commands[i], local_status, remote_status, remote);
+        CHECK_MSG (strcmp (local, remote) == 0, "%s:\n--- without --connect:\n%s--- with it:\n%s",
+                   commands[i], local, remote);
+        CHECK_MSG (i > 3 || local_status == 0, "%s: exit %d: %s", commands[i], local_status, local);
+        free (local);
+        free (remote);
+    }
+    CHECK (pu_serve_end (pid, stream, SIGTERM) == 0);
+}
