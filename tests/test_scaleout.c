@@ -14,6 +14,7 @@
 #include "protocol_util.h"
 
 #include <arpa/inet.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
@@ -228,6 +229,78 @@ TEST (routed_call_and_allow_lists)
     CHECK_MSG (east && json_is_object (json_object_get (east, "group")), "%s",
                json_dumps (status, 0));
     CHECK (json_integer_value (json_object_get (east, "restarts")) == 0);
+    json_decref (status);
+    ru_teardown (&agent, &session, &runtime);
+    s_group_end (&group, SIGTERM);
+}
+
+//  The group's maxMessageBytes is its ZMQ_MAXMSGSIZE, which libzmq applies
+//  to each frame: a call whose arguments frame is just that size is
+//  answered; one byte more is refused here, before anything is sent
+//  (the gateway would drop the connection, and every call on it), with
+//  MCPACT_ERR_ARGS and the real limit, not as the server's answer.
+TEST (group_call_size_limit)
+{
+    const char *dir = pu_tmpdir ();
+    s_group_t group;
+    s_group_start (&group, dir, "tcp://127.0.0.1:*", NULL);
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent = s_session (&runtime, &session, group.endpoint, "echo");
+    //  ru_big_args (n): {"message":"x…"}, n + 14 bytes.
+    const size_t limit = 1024 * 1024;
+    char *fits = ru_big_args (limit - 14);
+    CHECK (strlen (fits) == limit);
+    mcpact_result_t *answered = mcpact_agent_call (agent, "east_echo", fits, 0);
+    free (fits);
+    CHECK_MSG (mcpact_result_status (answered) == MCPACT_OK, "status %d: %s",
+               mcpact_result_status (answered), mcpact_result_error (answered));
+    mcpact_result_destroy (&answered);
+    char *over = ru_big_args (limit - 13);
+    mcpact_result_t *refused = mcpact_agent_call (agent, "east_echo", over, 0);
+    free (over);
+    CHECK_MSG (mcpact_result_status (refused) == MCPACT_ERR_ARGS, "status %d: %s",
+               mcpact_result_status (refused), mcpact_result_error (refused));
+    const char *error = mcpact_result_error (refused);
+    CHECK_CONTAINS (error, "the call of echo is larger than the group's maxMessageBytes (1048576 "
+                           "bytes, the limit of one frame): its arguments frame is 1048577 bytes; "
+                           "nothing was sent");
+    CHECK_MSG (!strstr (error, "answered"), "%s", error);
+    mcpact_result_destroy (&refused);
+    //  Nothing was sent: the group's connection, and its calls, go on.
+    RU_CALL_IS (agent, "east_echo", "{\"message\": \"still here\"}", "still here");
+    json_t *status = ru_json_take (mcpact_agent_status (agent));
+    CHECK (json_integer_value (json_object_get (ru_named (status, "east"), "restarts")) == 0);
+    json_decref (status);
+    ru_teardown (&agent, &session, &runtime);
+    s_group_end (&group, SIGTERM);
+}
+
+//  A relative ipc:// path is bound as an absolute one: serve says it,
+//  and HELLO advertises its events endpoint so, so that a session in
+//  another directory reaches the same file (it used to connect its
+//  events SUB to a path that did not exist there, and lose them all).
+TEST (relative_ipc_bound_absolute)
+{
+    const char *dir = pu_tmpdir ();
+    char real[PATH_MAX], here[PATH_MAX], expected[PATH_MAX + 32];
+    CHECK (realpath (dir, real) != NULL);
+    CHECK (getcwd (here, sizeof here) != NULL);
+    CHECK (chdir (dir) == 0);
+    s_group_t group;
+    s_group_start (&group, dir, "ipc://rg.sock", "--events", "ipc://./rg.ev", NULL);
+    CHECK (chdir (here) == 0);
+    snprintf (expected, sizeof expected, "ipc://%s/rg.sock", real);
+    CHECK_STR (group.endpoint, expected);
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent = s_session (&runtime, &session, group.endpoint, "echo");
+    json_t *status = ru_json_take (mcpact_agent_status (agent));
+    json_t *east = json_object_get (ru_named (status, "east"), "group");
+    snprintf (expected, sizeof expected, "ipc://%s/rg.ev", real);
+    CHECK_MSG (json_is_string (json_object_get (east, "events")), "%s",
+               json_dumps (status, JSON_COMPACT));
+    CHECK_STR (json_string_value (json_object_get (east, "events")), expected);
     json_decref (status);
     ru_teardown (&agent, &session, &runtime);
     s_group_end (&group, SIGTERM);
