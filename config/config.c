@@ -802,13 +802,38 @@ s_parse_group (s_parser_t *self, json_t *server, const char *path, const char *n
             expanded[i] = s_expand (self, values[i], value_path, server_error);
         free (value_path);
     }
+    //  Relative paths are the file's, as relative roots are: a relative
+    //  ipc:// socket, serverKey (unless 40 Z85 characters that name no
+    //  file there) and clientCertificate.
+    for (int i = 0; i < 3 && !self->error && self->workspace; i++) {
+        const char *value = expanded[i];
+        bool ipc = i == 0 && value && strncmp (value, "ipc://", 6) == 0;
+        const char *file = ipc ? value + 6 : i > 0 ? value : NULL;
+        if (!file || !*file || *file == '/' || *file == '@')
+            continue;
+        char *full = s_printf ("%s%s/%s", ipc ? "ipc://" : "", self->workspace,
+                               strncmp (file, "./", 2) == 0 ? file + 2 : file);
+        if (full && i == 1 && strlen (file) == 40 && access (full, F_OK) != 0) {
+            free (full); //  a public key
+            continue;
+        }
+        if (!full) {
+            s_fail (self, "%s: out of memory", path);
+            break;
+        }
+        free (expanded[i]);
+        expanded[i] = full;
+    }
+    //  The check of serve's --bind and of --connect, on the value as
+    //  expanded. Written in the file: fix it now. From a variable: only
+    //  this group is affected (the group's own check fails it when it
+    //  starts, saying why); a variable that is not set has failed it
+    //  already (*server_error), whatever the text around it looks like.
     const char *endpoint = expanded[0] ? expanded[0] : group;
-    //  The check of serve's --bind and of --connect. Written in the file:
-    //  fix it now. From a variable: only this group is affected (the
-    //  group's own check fails it when it starts, saying why).
     char reason[600];
-    if (!self->error && endpoint_connect_problem (endpoint, reason, sizeof reason) != 0) {
-        if (strcmp (endpoint, group) == 0)
+    if (!self->error && expanded[0] &&
+        endpoint_connect_problem (endpoint, reason, sizeof reason) != 0) {
+        if (!strstr (group, "${"))
             s_fail (self, "%s.group: %s", path, reason);
         else if (!*server_error)
             *server_error = s_printf ("group %s (%s.group)", reason, path);

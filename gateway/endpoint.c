@@ -369,8 +369,13 @@ endpoint_handshake_problem (const char *peer, const char *key_option, const char
 void
 endpoint_resolve (const char *endpoint, char *out, size_t size)
 {
+    char here[4096];
     if (strncmp (endpoint, "tcp://localhost:", 16) == 0)
         snprintf (out, size, "tcp://127.0.0.1:%s", endpoint + 16);
+    else if (strncmp (endpoint, "ipc://", 6) == 0 && endpoint[6] && endpoint[6] != '/' &&
+             endpoint[6] != '@' && getcwd (here, sizeof here))
+        snprintf (out, size, "ipc://%s/%s", here,
+                  strncmp (endpoint + 6, "./", 2) == 0 ? endpoint + 8 : endpoint + 6);
     else
         snprintf (out, size, "%s", endpoint);
 }

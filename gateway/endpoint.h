@@ -80,7 +80,10 @@ int endpoint_handshake_problem (const char *peer, const char *key_option, const 
 
 //  The endpoint to give zmq_bind for `endpoint`, in `out`: libzmq does
 //  not resolve host names in a bind, so tcp://localhost:PORT becomes
-//  tcp://127.0.0.1:PORT; anything else is copied as it is.
+//  tcp://127.0.0.1:PORT; a relative ipc://PATH becomes absolute (the
+//  current directory's path before it: what is bound, said and
+//  advertised in HELLO's eventEndpoints then names the same file for a
+//  client in any directory); anything else is copied as it is.
 void endpoint_resolve (const char *endpoint, char *out, size_t size);
 
 //  An ipc:// socket file the gateway bound: its path and which file it

@@ -1367,8 +1367,11 @@ s_on_bind (self_t *self, bool events, const char *endpoint)
     //  (endpoint_check tried the address and said what helps; this is
     //  what changed since, a port taken meanwhile)
     if (!*reason && zmq_bind (zsock_resolve (*slot), resolved) != 0)
-        snprintf (reason, sizeof reason, "cannot bind %s: %s%s", endpoint, zmq_strerror (errno),
-                  errno == EADDRINUSE ? "; give another port, or port * for any free one" : "");
+        snprintf (reason, sizeof reason, "cannot bind %s: %s%s%s", endpoint, zmq_strerror (errno),
+                  errno == EADDRINUSE ? "; give another port, or port * for any free one" : "",
+                  errno == ENAMETOOLONG ? "; a socket's path is at most 107 bytes, and a "
+                                          "relative ipc:// path is bound as an absolute one"
+                                        : "");
     if (*reason) {
         zstr_sendx (self->pipe, "ERROR", reason, NULL);
         return;

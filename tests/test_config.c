@@ -851,6 +851,92 @@ TEST (group_endpoint_errors)
     unsetenv ("MCPACT_TEST_GROUP_PORT");
 }
 
+//  A group that is only a variable, or a variable and a port, is checked
+//  once expanded: an unset one fails that group alone, saying so, and the
+//  file's other servers are used (not "not an endpoint": the text before
+//  expansion is no endpoint to judge).
+TEST (group_unset_variable_fails_that_group_alone)
+{
+    unsetenv ("MCPACT_TEST_GRP");
+    const char *values[] = { "${MCPACT_TEST_GRP}", "${env:MCPACT_TEST_GRP}",
+                             "${MCPACT_TEST_GRP}:47111", "ipc://${MCPACT_TEST_GRP}/g.sock" };
+    char text[512];
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        snprintf (text, sizeof text,
+                  "{\"mcpServers\": {\"east\": {\"group\": \"%s\"}, \"ex\": {\"command\": "
+                  "\"x\"}}}",
+                  values[i]);
+        config_t *config = s_parse_ok (text);
+        CHECK (config->servers_count == 2);
+        CHECK_STR (config->servers[0]->error,
+                   "environment variable MCPACT_TEST_GRP is not set (mcpServers.east.group)");
+        CHECK_MSG (config->servers[1]->error == NULL, "%s", config->servers[1]->error);
+        config_destroy (&config);
+    }
+    //  Set, the expanded value is checked as one written in the file.
+    setenv ("MCPACT_TEST_GRP", "tcp://127.0.0.1:99999", 1);
+    config_t *config =
+        s_parse_ok ("{\"mcpServers\": {\"east\": {\"group\": \"${MCPACT_TEST_GRP}\"}}}");
+    CHECK_CONTAINS (config->servers[0]->error, "the port is not a number up to 65535");
+    config_destroy (&config);
+    setenv ("MCPACT_TEST_GRP", "tcp://127.0.0.1", 1);
+    config = s_parse_ok ("{\"mcpServers\": {\"east\": {\"group\": \"${MCPACT_TEST_GRP}:47111\"}}}");
+    CHECK_MSG (config->servers[0]->error == NULL, "%s", config->servers[0]->error);
+    CHECK_STR (json_string_value (json_object_get (config->servers[0]->group, "endpoint")),
+               "tcp://127.0.0.1:47111");
+    config_destroy (&config);
+    unsetenv ("MCPACT_TEST_GRP");
+}
+
+//  A group's relative ipc:// path, serverKey and clientCertificate are
+//  the file's, as relative roots are, not the current directory's; a
+//  serverKey of 40 characters that names no file there is a key.
+TEST (group_relative_paths_from_the_file)
+{
+    char dir[] = "/tmp/mcpact-config-XXXXXX", sub[64], path[128], full[PATH_MAX];
+    CHECK (mkdtemp (dir));
+    CHECK (realpath (dir, full) != NULL);
+    snprintf (sub, sizeof sub, "%s/sub", dir);
+    CHECK (mkdir (sub, 0700) == 0);
+    snprintf (path, sizeof path, "%s/servers.json", sub);
+    const char *key = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+    char text[1024];
+    snprintf (text, sizeof text,
+              "{\"mcpServers\": {\"a\": {\"group\": \"ipc://../g.sock\"}, "
+              "\"b\": {\"group\": \"tcp://127.0.0.1:5555\", \"serverKey\": \"k/server\", "
+              "\"clientCertificate\": \"./k/me_secret\"}, "
+              "\"c\": {\"group\": \"tcp://127.0.0.1:5555\", \"serverKey\": \"%s\", "
+              "\"clientCertificate\": \"/abs/me_secret\"}, "
+              "\"d\": {\"group\": \"ipc:///abs/g.sock\"}}}",
+              key);
+    FILE *file = fopen (path, "w");
+    CHECK (file);
+    fputs (text, file);
+    fclose (file);
+    char *error = NULL;
+    config_t *config = config_load (path, &error);
+    CHECK_MSG (config != NULL, "%s", error ? error : "");
+    char expected[PATH_MAX + 64];
+    snprintf (expected, sizeof expected, "ipc://%s/sub/../g.sock", full);
+    CHECK_STR (json_string_value (json_object_get (config->servers[0]->group, "endpoint")),
+               expected);
+    snprintf (expected, sizeof expected, "%s/sub/k/server", full);
+    CHECK_STR (json_string_value (json_object_get (config->servers[1]->group, "serverKey")),
+               expected);
+    snprintf (expected, sizeof expected, "%s/sub/k/me_secret", full);
+    CHECK_STR (json_string_value (json_object_get (config->servers[1]->group, "clientCertificate")),
+               expected);
+    CHECK_STR (json_string_value (json_object_get (config->servers[2]->group, "serverKey")), key);
+    CHECK_STR (json_string_value (json_object_get (config->servers[2]->group, "clientCertificate")),
+               "/abs/me_secret");
+    CHECK_STR (json_string_value (json_object_get (config->servers[3]->group, "endpoint")),
+               "ipc:///abs/g.sock");
+    config_destroy (&config);
+    unlink (path);
+    rmdir (sub);
+    rmdir (dir);
+}
+
 TEST (dup_is_deep)
 {
     mcpact_server_config_t *original = mcpact_server_stdio_new ("files", "npx");

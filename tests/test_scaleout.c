@@ -14,6 +14,7 @@
 #include "protocol_util.h"
 
 #include <arpa/inet.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
@@ -233,6 +234,78 @@ TEST (routed_call_and_allow_lists)
     s_group_end (&group, SIGTERM);
 }
 
+//  The group's maxMessageBytes is its ZMQ_MAXMSGSIZE, which libzmq applies
+//  to each frame: a call whose arguments frame is just that size is
+//  answered; one byte more is refused here, before anything is sent
+//  (the gateway would drop the connection, and every call on it), with
+//  MCPACT_ERR_ARGS and the real limit, not as the server's answer.
+TEST (group_call_size_limit)
+{
+    const char *dir = pu_tmpdir ();
+    s_group_t group;
+    s_group_start (&group, dir, "tcp://127.0.0.1:*", NULL);
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent = s_session (&runtime, &session, group.endpoint, "echo");
+    //  ru_big_args (n): {"message":"x…"}, n + 14 bytes.
+    const size_t limit = 1024 * 1024;
+    char *fits = ru_big_args (limit - 14);
+    CHECK (strlen (fits) == limit);
+    mcpact_result_t *answered = mcpact_agent_call (agent, "east_echo", fits, 0);
+    free (fits);
+    CHECK_MSG (mcpact_result_status (answered) == MCPACT_OK, "status %d: %s",
+               mcpact_result_status (answered), mcpact_result_error (answered));
+    mcpact_result_destroy (&answered);
+    char *over = ru_big_args (limit - 13);
+    mcpact_result_t *refused = mcpact_agent_call (agent, "east_echo", over, 0);
+    free (over);
+    CHECK_MSG (mcpact_result_status (refused) == MCPACT_ERR_ARGS, "status %d: %s",
+               mcpact_result_status (refused), mcpact_result_error (refused));
+    const char *error = mcpact_result_error (refused);
+    CHECK_CONTAINS (error, "the call of echo is larger than the group's maxMessageBytes (1048576 "
+                           "bytes, the limit of one frame): its arguments frame is 1048577 bytes; "
+                           "nothing was sent");
+    CHECK_MSG (!strstr (error, "answered"), "%s", error);
+    mcpact_result_destroy (&refused);
+    //  Nothing was sent: the group's connection, and its calls, go on.
+    RU_CALL_IS (agent, "east_echo", "{\"message\": \"still here\"}", "still here");
+    json_t *status = ru_json_take (mcpact_agent_status (agent));
+    CHECK (json_integer_value (json_object_get (ru_named (status, "east"), "restarts")) == 0);
+    json_decref (status);
+    ru_teardown (&agent, &session, &runtime);
+    s_group_end (&group, SIGTERM);
+}
+
+//  A relative ipc:// path is bound as an absolute one: serve says it,
+//  and HELLO advertises its events endpoint so, so that a session in
+//  another directory reaches the same file (it used to connect its
+//  events SUB to a path that did not exist there, and lose them all).
+TEST (relative_ipc_bound_absolute)
+{
+    const char *dir = pu_tmpdir ();
+    char real[PATH_MAX], here[PATH_MAX], expected[PATH_MAX + 32];
+    CHECK (realpath (dir, real) != NULL);
+    CHECK (getcwd (here, sizeof here) != NULL);
+    CHECK (chdir (dir) == 0);
+    s_group_t group;
+    s_group_start (&group, dir, "ipc://rg.sock", "--events", "ipc://./rg.ev", NULL);
+    CHECK (chdir (here) == 0);
+    snprintf (expected, sizeof expected, "ipc://%s/rg.sock", real);
+    CHECK_STR (group.endpoint, expected);
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent = s_session (&runtime, &session, group.endpoint, "echo");
+    json_t *status = ru_json_take (mcpact_agent_status (agent));
+    json_t *east = json_object_get (ru_named (status, "east"), "group");
+    snprintf (expected, sizeof expected, "ipc://%s/rg.ev", real);
+    CHECK_MSG (json_is_string (json_object_get (east, "events")), "%s",
+               json_dumps (status, JSON_COMPACT));
+    CHECK_STR (json_string_value (json_object_get (east, "events")), expected);
+    json_decref (status);
+    ru_teardown (&agent, &session, &runtime);
+    s_group_end (&group, SIGTERM);
+}
+
 static void
 s_kill (s_group_t *group)
 {
@@ -433,6 +506,58 @@ TEST (curve_right_and_wrong_key)
     s_group_end (&group, SIGTERM);
 }
 
+//  With CURVE, the gateway's ZMQ_MAXMSGSIZE applies to the frame
+//  encrypted, 33 bytes more: arguments 33 bytes under maxMessageBytes are
+//  answered, one byte more is refused before sending, saying so.
+TEST (curve_call_size_limit)
+{
+    const char *dir = pu_tmpdir ();
+    char command[1024];
+    snprintf (command, sizeof command,
+              "mkdir -m 700 %s/clients && " CLI " keygen %s/group >/dev/null && " CLI
+              " keygen %s/session >/dev/null && cp %s/session %s/clients/",
+              dir, dir, dir, dir, dir);
+    CHECK (system (command) == 0);
+    char key[256], clients[256], secret[256];
+    snprintf (key, sizeof key, "%s/group", dir);
+    snprintf (clients, sizeof clients, "%s/clients", dir);
+    snprintf (secret, sizeof secret, "%s/session_secret", dir);
+    s_group_t group;
+    s_group_start (&group, dir, "tcp://127.0.0.1:*", "--curve-key", key, "--curve-clients", clients,
+                   NULL);
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session = ru_session_new (&runtime);
+    CHECK (mcpact_session_set_name_policy (session, MCPACT_NAMES_PREFIX) == 0);
+    mcpact_server_config_t *config = mcpact_server_group_new ("east", group.endpoint);
+    CHECK (config != NULL);
+    CHECK (mcpact_server_config_set_group_curve (config, key, secret) == 0);
+    CHECK (mcpact_session_add_server (session, &config) == 0);
+    mcpact_agent_t *agent = mcpact_agent_new (session, NULL);
+    CHECK (agent != NULL);
+    json_t *report = ru_json_take (mcpact_agent_start (agent));
+    CHECK_STR (ru_state (report, "east"), "ready");
+    json_decref (report);
+    const size_t limit = 1024 * 1024;
+    char *fits = ru_big_args (limit - 33 - 14);
+    mcpact_result_t *answered = mcpact_agent_call (agent, "east_echo", fits, 0);
+    free (fits);
+    CHECK_MSG (mcpact_result_status (answered) == MCPACT_OK, "status %d: %s",
+               mcpact_result_status (answered), mcpact_result_error (answered));
+    mcpact_result_destroy (&answered);
+    char *over = ru_big_args (limit - 33 - 13);
+    mcpact_result_t *refused = mcpact_agent_call (agent, "east_echo", over, 0);
+    free (over);
+    CHECK_MSG (mcpact_result_status (refused) == MCPACT_ERR_ARGS, "status %d: %s",
+               mcpact_result_status (refused), mcpact_result_error (refused));
+    CHECK_CONTAINS (mcpact_result_error (refused),
+                    "its arguments frame is 1048544 bytes (and CURVE adds 33 bytes to a frame); "
+                    "nothing was sent");
+    mcpact_result_destroy (&refused);
+    RU_CALL_IS (agent, "east_echo", "{\"message\": \"still here\"}", "still here");
+    ru_teardown (&agent, &session, &runtime);
+    s_group_end (&group, SIGTERM);
+}
+
 //  The configuration's mistakes about groups are named where they are.
 TEST (group_config_errors)
 {
@@ -564,6 +689,9 @@ typedef struct {
     atomic_bool stop;
 } s_fake_t;
 
+//  The events endpoint the stand-in's HELLO names, "" for none.
+static char s_fake_events[256] = "";
+
 static void *
 s_fake_run (void *arg)
 {
@@ -596,8 +724,12 @@ s_fake_run (void *arg)
             zmsg_addstr (reply, verb);
             zmsg_addstr (reply, id);
             if (streq (verb, "HELLO"))
-                zmsg_addstr (reply, "{\"agents\": [{\"name\": \"\", \"servers\": []}], "
-                                    "\"server\": {\"name\": \"mcpact\", \"version\": \"0\"}}");
+                zmsg_addstrf (reply,
+                              "{\"agents\": [{\"name\": \"\", \"servers\": []}], "
+                              "\"server\": {\"name\": \"mcpact\", \"version\": \"0\"}, "
+                              "\"eventEndpoints\": [%s%s%s]}",
+                              *s_fake_events ? "\"" : "", s_fake_events,
+                              *s_fake_events ? "\"" : "");
             else if (streq (verb, "STATUS"))
                 zmsg_addstr (reply, "[]");
             else if (streq (verb, "TOOLS"))
@@ -648,6 +780,45 @@ TEST (group_statuses_pass_through)
         mcpact_result_destroy (&result);
     }
     ru_teardown (&agent, &session, &runtime);
+    atomic_store (&fake.stop, true);
+    pthread_join (thread, NULL);
+    zsock_destroy (&fake.router);
+}
+
+//  An ipc:// events endpoint that is not there (a gateway that advertised
+//  a relative path names a file in its own directory) is said, naming
+//  it, and not claimed: the group's status shows no events endpoint.
+TEST (missing_ipc_events_endpoint_said)
+{
+    const char *dir = pu_tmpdir ();
+    s_fake_t fake = { NULL, false };
+    char bind[256];
+    snprintf (bind, sizeof bind, "ipc://%s/fake.sock", dir);
+    snprintf (s_fake_events, sizeof s_fake_events, "ipc://%s/missing.ev", dir);
+    fake.router = zsock_new_router (bind);
+    CHECK (fake.router != NULL);
+    pthread_t thread;
+    CHECK (pthread_create (&thread, NULL, s_fake_run, &fake) == 0);
+    mcpact_set_log (ru_log_line, NULL, MCPACT_LOG_WARN);
+    mcpact_runtime_t *runtime;
+    mcpact_session_t *session;
+    mcpact_agent_t *agent = s_session (&runtime, &session, bind, NULL);
+    char said[1024];
+    snprintf (said, sizeof said,
+              "group east: cannot use the events endpoint %s of the gateway at %s: %s/missing.ev "
+              "does not exist; resource subscriptions, list changes and server logs are not "
+              "offered",
+              s_fake_events, bind, dir);
+    pthread_mutex_lock (&ru_log_lock);
+    CHECK_CONTAINS (ru_log, said);
+    pthread_mutex_unlock (&ru_log_lock);
+    json_t *status = ru_json_take (mcpact_agent_status (agent));
+    json_t *east = json_object_get (ru_named (status, "east"), "group");
+    CHECK_MSG (east && !json_is_string (json_object_get (east, "events")), "%s",
+               json_dumps (status, JSON_COMPACT));
+    json_decref (status);
+    ru_teardown (&agent, &session, &runtime);
+    *s_fake_events = 0;
     atomic_store (&fake.stop, true);
     pthread_join (thread, NULL);
     zsock_destroy (&fake.router);

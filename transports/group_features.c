@@ -22,6 +22,7 @@
 
 #include "group_features.h"
 
+#include "endpoint.h"
 #include "log.h"
 #include "mcpact.h"
 
@@ -348,6 +349,18 @@ s_subscribe_events (group_features_t *self, json_t *endpoints, zcert_t *cert,
         log_info ("group %s: the gateway at %s names no events endpoint we can use; resource "
                   "subscriptions, list changes and server logs are not offered",
                   self->name, self->endpoint);
+        return;
+    }
+    //  A SUB connected to a socket file that is not there would wait in
+    //  silence for ever (a gateway that advertised a relative ipc:// path
+    //  names a file in its own directory): not offered, and said.
+    char reason[600];
+    if (strncmp (endpoint, "ipc://", 6) == 0 &&
+        endpoint_probe (endpoint, reason, sizeof reason) != 0) {
+        log_warn ("group %s: cannot use the events endpoint %s of the gateway at %s: %s; resource "
+                  "subscriptions, list changes and server logs are not offered",
+                  self->name, endpoint, self->endpoint, reason);
+        free (endpoint);
         return;
     }
     zsock_t *events = zsock_new (ZMQ_SUB);
