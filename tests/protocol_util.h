@@ -19,6 +19,10 @@
 
 #include "runtime_util.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <czmq.h>
 #include <spawn.h>
 
@@ -223,6 +227,21 @@ pu_serve_wait_bound (FILE *out, char *endpoint, size_t size, char *events, size_
     }
     ru_watchdog_disarm ();
     CHECK_MSG (*endpoint, "mcpact serve did not say where it is bound");
+}
+
+//  A port on 127.0.0.1 nothing listens at: bound here (so that nobody
+//  else takes it meanwhile), never listened on, so connections to it are
+//  refused. Returns the port; *fd is the socket, to close at the end.
+static inline int
+pu_refused_port (int *fd)
+{
+    *fd = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = { .sin_family = AF_INET,
+                                   .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+    socklen_t size = sizeof address;
+    CHECK (*fd >= 0 && bind (*fd, (struct sockaddr *) &address, sizeof address) == 0);
+    CHECK (getsockname (*fd, (struct sockaddr *) &address, &size) == 0);
+    return ntohs (address.sin_port);
 }
 
 //  Sends `signal_number` to serve, waits for it to end and closes its

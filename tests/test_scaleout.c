@@ -900,15 +900,8 @@ TEST (unreachable_group_said_at_once)
     int fd = socket (AF_UNIX, SOCK_STREAM, 0);
     CHECK (fd >= 0 && bind (fd, (struct sockaddr *) &address, sizeof address) == 0);
     close (fd);
-    //  A port nothing listens at: bound here (so that nobody else takes
-    //  it meanwhile), never listened on, so connections are refused.
-    int refuser = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in refused = { .sin_family = AF_INET,
-                                   .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
-    socklen_t refused_size = sizeof refused;
-    CHECK (bind (refuser, (struct sockaddr *) &refused, sizeof refused) == 0);
-    CHECK (getsockname (refuser, (struct sockaddr *) &refused, &refused_size) == 0);
-    int port = ntohs (refused.sin_port);
+    int refuser;
+    int port = pu_refused_port (&refuser);
     struct {
         char endpoint[256];
         char says[512];

@@ -541,15 +541,8 @@ TEST (connect_failures_said_at_once)
     pid = pu_spawn (curve_argv, &out_stream);
     char curved[256] = "";
     pu_serve_wait_bound (out_stream, curved, sizeof curved, NULL, 0);
-    //  A port nothing listens at: bound here (so that nobody else takes
-    //  it meanwhile), never listened on, so connections are refused.
-    int refuser = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in refused = { .sin_family = AF_INET,
-                                   .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
-    socklen_t refused_size = sizeof refused;
-    CHECK (bind (refuser, (struct sockaddr *) &refused, sizeof refused) == 0);
-    CHECK (getsockname (refuser, (struct sockaddr *) &refused, &refused_size) == 0);
-    int port = ntohs (refused.sin_port);
+    int refuser;
+    int port = pu_refused_port (&refuser);
     struct {
         char args[600];
         char says[600];
