@@ -229,6 +229,29 @@ pu_serve_wait_bound (FILE *out, char *endpoint, size_t size, char *events, size_
     CHECK_MSG (*endpoint, "mcpact serve did not say where it is bound");
 }
 
+//  CURVE keys in `dir` (`mcpact keygen`): the group's key pair `group`,
+//  the session's `session`, and the allow-list `clients` (mode 0700)
+//  holding the session's certificate.
+typedef struct {
+    char group[256];   //  the group's key pair (PATH, with PATH_secret)
+    char clients[256]; //  the group's --curve-clients
+    char session[256]; //  the session's key pair file (PATH_secret)
+} pu_curve_t;
+
+static inline void
+pu_curve_keys (pu_curve_t *self, const char *dir)
+{
+    char command[2048];
+    snprintf (command, sizeof command,
+              "mkdir -m 700 %s/clients && " PU_CLI " keygen %s/group >/dev/null && " PU_CLI
+              " keygen %s/session >/dev/null && cp %s/session %s/clients/",
+              dir, dir, dir, dir, dir);
+    CHECK (system (command) == 0);
+    snprintf (self->group, sizeof self->group, "%s/group", dir);
+    snprintf (self->clients, sizeof self->clients, "%s/clients", dir);
+    snprintf (self->session, sizeof self->session, "%s/session_secret", dir);
+}
+
 //  A port on 127.0.0.1 nothing listens at: bound here (so that nobody
 //  else takes it meanwhile), never listened on, so connections to it are
 //  refused. Returns the port; *fd is the socket, to close at the end.

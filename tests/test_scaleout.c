@@ -512,16 +512,9 @@ TEST (curve_right_and_wrong_key)
 TEST (curve_call_size_limit)
 {
     const char *dir = pu_tmpdir ();
-    char command[1024];
-    snprintf (command, sizeof command,
-              "mkdir -m 700 %s/clients && " CLI " keygen %s/group >/dev/null && " CLI
-              " keygen %s/session >/dev/null && cp %s/session %s/clients/",
-              dir, dir, dir, dir, dir);
-    CHECK (system (command) == 0);
-    char key[256], clients[256], secret[256];
-    snprintf (key, sizeof key, "%s/group", dir);
-    snprintf (clients, sizeof clients, "%s/clients", dir);
-    snprintf (secret, sizeof secret, "%s/session_secret", dir);
+    pu_curve_t keys;
+    pu_curve_keys (&keys, dir);
+    const char *key = keys.group, *clients = keys.clients, *secret = keys.session;
     s_group_t group;
     s_group_start (&group, dir, "tcp://127.0.0.1:*", "--curve-key", key, "--curve-clients", clients,
                    NULL);

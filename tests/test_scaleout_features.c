@@ -388,16 +388,9 @@ TEST (group_without_events_offers_no_subscriptions)
 TEST (subscription_update_over_curve)
 {
     const char *dir = pu_tmpdir ();
-    char command[2048];
-    snprintf (command, sizeof command,
-              "mkdir -m 700 %s/clients && " CLI " keygen %s/group >/dev/null && " CLI
-              " keygen %s/session >/dev/null && cp %s/session %s/clients/",
-              dir, dir, dir, dir, dir);
-    CHECK (system (command) == 0);
-    char key[256], clients[256], secret[256];
-    snprintf (key, sizeof key, "%s/group", dir);
-    snprintf (clients, sizeof clients, "%s/clients", dir);
-    snprintf (secret, sizeof secret, "%s/session_secret", dir);
+    pu_curve_t keys;
+    pu_curve_keys (&keys, dir);
+    const char *key = keys.group, *clients = keys.clients, *secret = keys.session;
     s_group_t group;
     s_group_start (&group, dir, true, "--curve-key", key, "--curve-clients", clients, NULL);
     mcpact_server_config_t *config = s_group_config (group.endpoint);
