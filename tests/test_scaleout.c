@@ -242,8 +242,10 @@ TEST (routed_call_and_allow_lists)
 TEST (group_call_size_limit)
 {
     const char *dir = pu_tmpdir ();
+    s_fixture_args = ", \"--resources\", \"1\"";
     s_group_t group;
     s_group_start (&group, dir, "tcp://127.0.0.1:*", NULL);
+    s_fixture_args = "";
     mcpact_runtime_t *runtime;
     mcpact_session_t *session;
     mcpact_agent_t *agent = s_session (&runtime, &session, group.endpoint, "echo");
@@ -269,6 +271,21 @@ TEST (group_call_size_limit)
                            "bytes, the limit of one frame): its arguments frame is 1048577 bytes; "
                            "nothing was sent");
     CHECK_MSG (!strstr (error, "answered"), "%s", error);
+    mcpact_result_destroy (&refused);
+    //  The group's other requests are held to the same limit: a read of
+    //  a URI longer than a frame may be.
+    char *uri = (char *) malloc (limit + 2);
+    CHECK (uri);
+    memcpy (uri, "fixture://", 10);
+    memset (uri + 10, 'u', limit + 1 - 10);
+    uri[limit + 1] = 0;
+    refused = mcpact_agent_read_resource (agent, "east", uri, 0);
+    free (uri);
+    CHECK_MSG (mcpact_result_status (refused) == MCPACT_ERR_ARGS, "status %d: %s",
+               mcpact_result_status (refused), mcpact_result_error (refused));
+    CHECK_CONTAINS (mcpact_result_error (refused),
+                    "resources/read is larger than the group's maxMessageBytes (1048576 bytes, "
+                    "the limit of one frame): its uri frame is 1048577 bytes; nothing was sent");
     mcpact_result_destroy (&refused);
     //  Nothing was sent: the group's connection, and its calls, go on.
     RU_CALL_IS (agent, "east_echo", "{\"message\": \"still here\"}", "still here");

@@ -158,29 +158,6 @@ s_server_key (const char *value, char **error)
     return key;
 }
 
-//  What CURVE adds to each frame on the wire: the MESSAGE command's name
-//  (8 bytes), its nonce (8), the box's MAC (16) and the flags (1).
-#define CURVE_FRAME_OVERHEAD 33
-#define CURVE_FRAME_OVERHEAD_TEXT "33 bytes"
-
-//  The largest of `count` frames as the group's gateway reads it: its
-//  maxMessageBytes is its sockets' ZMQ_MAXMSGSIZE, which libzmq applies
-//  to each frame as it arrives (with CURVE, to the frame encrypted), not
-//  to the message. Sets *size to that frame's own length and *which to
-//  its index.
-static size_t
-s_largest_frame (s_group_t *self, const char **frames, int count, size_t *size, int *which)
-{
-    *size = 0;
-    *which = 0;
-    for (int i = 0; i < count; i++)
-        if (strlen (frames[i]) > *size) {
-            *size = strlen (frames[i]);
-            *which = i;
-        }
-    return *size + (self->curve ? CURVE_FRAME_OVERHEAD : 0);
-}
-
 static void s_stop (void **self_p);
 
 static void *
@@ -382,26 +359,17 @@ s_send_msg (void *self_, const char *msg, size_t size)
         }
         char *args = arguments ? json_dumps (arguments, JSON_COMPACT) : strdup ("{}");
         char *opts = json_dumps (options, JSON_COMPACT);
-        size_t largest = 0, sent = 0;
-        int which = 0;
-        if (tool && args && opts)
-            largest = s_largest_frame (
-                self, (const char *[]){ "CALL", wire, self->agent, tool, args, opts }, 6, &sent,
-                &which);
-        if (self->max_message && largest > self->max_message) {
+        char what[200], big[512];
+        snprintf (what, sizeof what, "the call of %s", tool ? tool : "(no tool)");
+        const char *frames[] = { "CALL", wire, self->agent, tool, args, opts };
+        const char *names[] = {
+            "verb", "request id", "agent", "tool name", "arguments", "options"
+        };
+        if (tool && args && opts &&
+            group_fits (self->max_message, self->curve, what, frames, names, 6, big, sizeof big)) {
             //  The gateway would drop the connection, and every call on
             //  it: refused here, before anything is sent.
-            char text[400];
-            snprintf (text, sizeof text,
-                      "the call of %s is larger than the group's maxMessageBytes (%zu bytes, "
-                      "the limit of one frame): its %s frame is %zu bytes%s; nothing was sent",
-                      tool, self->max_message,
-                      (const char *[]){ "verb", "request id", "agent", "tool name", "arguments",
-                                        "options" }[which],
-                      sent,
-                      self->curve ? " (and CURVE adds " CURVE_FRAME_OVERHEAD_TEXT " to a frame)"
-                                  : "");
-            group_queue_failure (self->out, id, -32602, MCPACT_ERR_ARGS, text);
+            group_queue_failure (self->out, id, -32602, MCPACT_ERR_ARGS, big);
         } else
             rc = tool && args && opts ? s_send (self, "CALL", wire, self->agent, tool, args, opts)
                                       : -1;
@@ -492,6 +460,7 @@ s_on_hello (s_group_t *self, const char *text)
         self->max_message = json_is_integer (max) && json_integer_value (max) > 0
                                 ? (size_t) json_integer_value (max)
                                 : 0;
+        group_features_limits (self->features, self->max_message, self->curve);
         self->poll_at = clock_ms () + POLL_MS;
         log_info ("group %s: connected to %s%s", self->name, self->endpoint,
                   self->curve ? " (CURVE)" : "");

@@ -31,6 +31,8 @@
 #include <string.h>
 
 struct _group_features_t {
+    size_t max_message;    //  the gateway's frame limit, 0: not said (group_fits)
+    bool curve;            //  the connection uses CURVE
     char *name;            //  the session's server (the group), for logs
     char *endpoint;        //  the gateway's, for messages and the events' host
     char *agent;           //  the gateway's agent that is the group
@@ -69,6 +71,31 @@ group_queue (zlist_t *out, json_t *message)
     json_decref (message);
     if (text && zlist_append (out, text) != 0)
         free (text); //  the list owns what it holds
+}
+
+//  What CURVE adds to each frame on the wire: the MESSAGE command's name
+//  (8 bytes), its nonce (8), the box's MAC (16) and the flags (1).
+#define CURVE_FRAME_OVERHEAD 33
+
+int
+group_fits (size_t max_message, bool curve, const char *what, const char *const *frames,
+            const char *const *names, int count, char *text, size_t size)
+{
+    size_t largest = 0;
+    int which = 0;
+    for (int i = 0; i < count; i++)
+        if (frames[i] && strlen (frames[i]) > largest) {
+            largest = strlen (frames[i]);
+            which = i;
+        }
+    if (!max_message || largest + (curve ? CURVE_FRAME_OVERHEAD : 0) <= max_message)
+        return 0;
+    snprintf (text, size,
+              "%s is larger than the group's maxMessageBytes (%zu bytes, the limit of one "
+              "frame): its %s frame is %zu bytes%s; nothing was sent",
+              what, max_message, names[which], largest,
+              curve ? " (and CURVE adds 33 bytes to a frame)" : "");
+    return -1;
 }
 
 void
@@ -112,6 +139,13 @@ group_features_new (const char *name, const char *endpoint, const char *agent, z
         !self->prompt_owners || !self->subscribed || !self->pending)
         group_features_destroy (&self);
     return self;
+}
+
+void
+group_features_limits (group_features_t *self, size_t max_message, bool curve)
+{
+    self->max_message = max_message;
+    self->curve = curve;
 }
 
 void
@@ -277,32 +311,40 @@ group_features_request (group_features_t *self, const char *method, json_t *id, 
         group_queue_error (self->out, id, -32602, text);
         return 0;
     }
-    switch (s_features[at].letter) {
-    case 'R':
-        return group_send (self->dealer, verb, wire, self->agent, value,
-                           s_owner (self->uri_owners, value), NULL);
-    case 'S':
-    case 'U':
-        if (verb[0] == 'S')
+    //  The frames after VERB id agent, and what each is
+    const char *a = NULL, *b = NULL, *c = NULL;
+    const char *a_name = s_features[at].field, *b_name = "server", *c_name = "server";
+    char *args = NULL;
+    char letter = s_features[at].letter;
+    if (letter == 'R' || letter == 'S' || letter == 'U') {
+        a = value;
+        b = s_owner (self->uri_owners, value);
+    } else if (letter == 'G') {
+        json_t *arguments = json_object_get (params, "arguments");
+        args = json_is_object (arguments) ? json_dumps (arguments, JSON_COMPACT) : NULL;
+        a = value;
+        b = args ? args : "";
+        b_name = "arguments";
+        c = s_owner (self->prompt_owners, value);
+    } else if (letter == 'L')
+        a = value;
+    const char *frames[] = { verb, wire, self->agent, a, b, c };
+    const char *names[] = { "verb", "request id", "agent", a_name, b_name, c_name };
+    char big[512];
+    int rc = 0;
+    if (group_fits (self->max_message, self->curve, method, frames, names, 6, big, sizeof big))
+        //  The gateway would drop the connection, and every call on it.
+        group_queue_failure (self->out, id, -32602, MCPACT_ERR_ARGS, big);
+    else {
+        if (letter == 'S')
             json_object_set_new (self->pending, wire, json_string (value));
-        else
+        else if (letter == 'U')
             //  No update passed on from now: the host said it wants none.
             json_object_del (self->subscribed, value);
-        return group_send (self->dealer, verb, wire, self->agent, value,
-                           s_owner (self->uri_owners, value), NULL);
-    case 'G': {
-        json_t *arguments = json_object_get (params, "arguments");
-        char *args = json_is_object (arguments) ? json_dumps (arguments, JSON_COMPACT) : NULL;
-        int rc = group_send (self->dealer, verb, wire, self->agent, value, args ? args : "",
-                             s_owner (self->prompt_owners, value));
-        free (args);
-        return rc;
+        rc = group_send (self->dealer, verb, wire, self->agent, a, b, c);
     }
-    case 'L':
-        return group_send (self->dealer, verb, wire, self->agent, value, NULL, NULL);
-    default:
-        return group_send (self->dealer, verb, wire, self->agent, NULL, NULL, NULL);
-    }
+    free (args);
+    return rc;
 }
 
 //  The events endpoint to use, of those HELLO named: one of the same

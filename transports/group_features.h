@@ -27,6 +27,16 @@ typedef struct _group_features_t group_features_t;
 int group_send (zsock_t *dealer, const char *verb, const char *id, const char *a, const char *b,
                 const char *c, const char *d);
 
+//  Whether a request of `count` frames (`names` says what each is) fits
+//  the group's gateway, whose maxMessageBytes (`max_message`; 0: not
+//  said) is its sockets' ZMQ_MAXMSGSIZE: libzmq applies it to each frame
+//  as it arrives (with CURVE, `curve`, to the frame encrypted, 33 bytes
+//  more), and drops the connection, every call on it, for one frame over.
+//  0 if it fits; else -1 with `text`: "WHAT is larger than the group's
+//  maxMessageBytes (...): its NAME frame is N bytes; nothing was sent".
+int group_fits (size_t max_message, bool curve, const char *what, const char *const *frames,
+                const char *const *names, int count, char *text, size_t size);
+
 //  Appends a JSON-RPC message (taken) to `out`, as text.
 void group_queue (zlist_t *out, json_t *message);
 
@@ -45,6 +55,10 @@ group_features_t *group_features_new (const char *name, const char *endpoint, co
                                       zsock_t *dealer, zlist_t *out);
 
 void group_features_destroy (group_features_t **self_p);
+
+//  The group's frame limit, as its HELLO said (group_fits), for the
+//  requests sent from now on.
+void group_features_limits (group_features_t *self, size_t max_message, bool curve);
 
 //  HELLO's info: the agent's servers, and a SUB to the events endpoint it
 //  names ("eventEndpoints"), with `cert` and `server_key` (CURVE) if not
