@@ -703,6 +703,8 @@ TEST (group_failure_keeps_its_status)
 typedef struct {
     zsock_t *router;
     atomic_bool stop;
+    pthread_t thread;
+    char endpoint[256]; //  ipc://DIR/fake.sock
 } s_fake_t;
 
 //  The events endpoint the stand-in's HELLO names, "" for none.
@@ -761,19 +763,34 @@ s_fake_run (void *arg)
     return NULL;
 }
 
+//  Starts the stand-in gateway at ipc://DIR/fake.sock.
+static void
+s_fake_start (s_fake_t *self, const char *dir)
+{
+    atomic_init (&self->stop, false);
+    snprintf (self->endpoint, sizeof self->endpoint, "ipc://%s/fake.sock", dir);
+    self->router = zsock_new_router (self->endpoint);
+    CHECK (self->router != NULL);
+    CHECK (pthread_create (&self->thread, NULL, s_fake_run, self) == 0);
+}
+
+static void
+s_fake_stop (s_fake_t *self)
+{
+    atomic_store (&self->stop, true);
+    pthread_join (self->thread, NULL);
+    zsock_destroy (&self->router);
+}
+
 //  Each status a group answers a call with is the call's status here
 //  (its own failure, 7, is its server's failure here), with the group's
 //  message after its endpoint.
 TEST (group_statuses_pass_through)
 {
     const char *dir = pu_tmpdir ();
-    s_fake_t fake = { NULL, false };
-    char bind[256];
-    snprintf (bind, sizeof bind, "ipc://%s/fake.sock", dir);
-    fake.router = zsock_new_router (bind);
-    CHECK (fake.router != NULL);
-    pthread_t thread;
-    CHECK (pthread_create (&thread, NULL, s_fake_run, &fake) == 0);
+    s_fake_t fake;
+    s_fake_start (&fake, dir);
+    const char *bind = fake.endpoint;
     mcpact_runtime_t *runtime;
     mcpact_session_t *session;
     mcpact_agent_t *agent = s_session (&runtime, &session, bind, NULL);
@@ -796,9 +813,7 @@ TEST (group_statuses_pass_through)
         mcpact_result_destroy (&result);
     }
     ru_teardown (&agent, &session, &runtime);
-    atomic_store (&fake.stop, true);
-    pthread_join (thread, NULL);
-    zsock_destroy (&fake.router);
+    s_fake_stop (&fake);
 }
 
 //  An ipc:// events endpoint that is not there (a gateway that advertised
@@ -807,14 +822,10 @@ TEST (group_statuses_pass_through)
 TEST (missing_ipc_events_endpoint_said)
 {
     const char *dir = pu_tmpdir ();
-    s_fake_t fake = { NULL, false };
-    char bind[256];
-    snprintf (bind, sizeof bind, "ipc://%s/fake.sock", dir);
     snprintf (s_fake_events, sizeof s_fake_events, "ipc://%s/missing.ev", dir);
-    fake.router = zsock_new_router (bind);
-    CHECK (fake.router != NULL);
-    pthread_t thread;
-    CHECK (pthread_create (&thread, NULL, s_fake_run, &fake) == 0);
+    s_fake_t fake;
+    s_fake_start (&fake, dir);
+    const char *bind = fake.endpoint;
     mcpact_set_log (ru_log_line, NULL, MCPACT_LOG_WARN);
     mcpact_runtime_t *runtime;
     mcpact_session_t *session;
@@ -834,10 +845,8 @@ TEST (missing_ipc_events_endpoint_said)
                json_dumps (status, JSON_COMPACT));
     json_decref (status);
     ru_teardown (&agent, &session, &runtime);
-    atomic_store (&fake.stop, true);
-    pthread_join (thread, NULL);
+    s_fake_stop (&fake);
     *s_fake_events = 0; //  once the fake gateway, which reads it, is gone
-    zsock_destroy (&fake.router);
 }
 
 //  While the group is away its tools are withdrawn; a call to one of
